@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// Config holds an agent's settings. Start from DefaultConfig.
+type Config struct {
+	// Masters lists the masters as HOST:PORT; the agent subscribes to the
+	// first that answers.
+	Masters []string
+	// WorkDir holds sandboxes and the module cache.
+	WorkDir string
+	// Hostname is advertised to the master; the master and frameworks reach
+	// the agent's HTTP API there.
+	Hostname string
+	// Port is the agent's HTTP port, advertised to the master (Mesos: 5051).
+	Port int
+	// Resources are offered to frameworks; empty means detected.
+	Resources api.Resources
+	// Attributes describe the agent to frameworks (rack, zone, ...).
+	Attributes []api.Attribute
+	// StatusRetryMin and StatusRetryMax bound the backoff with which an
+	// unacknowledged status update is sent again (Mesos: 10 s to 10 min).
+	StatusRetryMin time.Duration
+	StatusRetryMax time.Duration
+	// RegistrationBackoff is the first delay before subscribing again after
+	// the master connection drops; it doubles up to a minute.
+	RegistrationBackoff time.Duration
+	// DefaultKillGrace is the time between SIGTERM and SIGKILL when a task
+	// has no kill policy (Mesos's built-in executors: 3 s).
+	DefaultKillGrace time.Duration
+}
+
+// DefaultConfig returns Mesos's defaults where Mesos has one.
+func DefaultConfig() Config {
+	return Config{
+		Hostname:            "localhost",
+		Port:                5051,
+		StatusRetryMin:      10 * time.Second,
+		StatusRetryMax:      10 * time.Minute,
+		RegistrationBackoff: time.Second,
+		DefaultKillGrace:    3 * time.Second,
+	}
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Masters) == 0:
+		return errors.New("agent config: Masters is required")
+	case c.WorkDir == "":
+		return errors.New("agent config: WorkDir is required")
+	case c.Port <= 0 || c.Port > 65535:
+		return fmt.Errorf("agent config: Port %d is out of range", c.Port)
+	case c.StatusRetryMin <= 0 || c.StatusRetryMax < c.StatusRetryMin:
+		return fmt.Errorf("agent config: StatusRetryMin (%v) must be positive and at most StatusRetryMax (%v)", c.StatusRetryMin, c.StatusRetryMax)
+	case c.RegistrationBackoff <= 0:
+		return errors.New("agent config: RegistrationBackoff must be positive")
+	}
+	return api.ValidateResources(c.Resources)
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package agent
+
+func totalMemoryMB() (float64, bool) { return 0, false }
+func diskMB(string) (float64, bool)  { return 0, false }

@@ -1,0 +1,102 @@
+package files
+
+import (
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Entry is one element of a /files/browse answer, in Mesos's JSON shape.
+type Entry struct {
+	// Path is the entry's virtual path: the browsed path, cleaned and
+	// rooted at "/", joined with the entry's name.
+	Path string `json:"path"`
+	// Nlink is the number of hard links.
+	Nlink uint64 `json:"nlink"`
+	// Size is the size in bytes.
+	Size int64 `json:"size"`
+	// Mtime is the modification time in seconds since the Unix epoch.
+	Mtime int64 `json:"mtime"`
+	// Mode is the type and permissions as "ls -l" prints them.
+	Mode string `json:"mode"`
+	// UID is the owner's user name, or the user id in decimal.
+	UID string `json:"uid"`
+	// GID is the group's name, or the group id in decimal.
+	GID string `json:"gid"`
+}
+
+// browse lists a directory, sorted by name. Browsing a file lists that one
+// file. A link inside the listing is described by its target when the
+// target lies under the root, as Mesos's stat() would, and as a link
+// ("lrwxrwxrwx") otherwise, so nothing outside the root is ever described.
+func (h *Handler) browse(w http.ResponseWriter, _ *http.Request, q url.Values) {
+	virtual := q.Get("path")
+	f, err := h.Open(virtual)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer f.Close()
+	st, err := statFile(f)
+	if err != nil {
+		internalError(w, "stat", virtual, err)
+		return
+	}
+	dir := displayPath(virtual)
+	if !st.mode.IsDir() {
+		writeJSON(w, q, []Entry{h.entry(dir, st)})
+		return
+	}
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		internalError(w, "list", virtual, err)
+		return
+	}
+	sort.Strings(names)
+	entries := make([]Entry, 0, len(names))
+	for _, name := range names {
+		st, err := lstatAt(f, name)
+		if err != nil {
+			continue // removed since it was listed
+		}
+		p := path.Join(dir, name)
+		if st.mode&fs.ModeSymlink != 0 {
+			st = h.statTarget(p, st)
+		}
+		entries = append(entries, h.entry(p, st))
+	}
+	writeJSON(w, q, entries)
+}
+
+// statTarget describes what the link at virtual path p leads to, or
+// returns link itself when that is outside the root or missing.
+func (h *Handler) statTarget(p string, link fileStat) fileStat {
+	f, err := h.Open(p)
+	if err != nil {
+		return link
+	}
+	defer f.Close()
+	st, err := statFile(f)
+	if err != nil {
+		return link
+	}
+	return st
+}
+
+func (h *Handler) entry(p string, st fileStat) Entry {
+	e := Entry{Path: p, Nlink: st.nlink, Size: st.size, Mtime: st.mtime, Mode: lsMode(st.mode)}
+	if st.owned {
+		e.UID, e.GID = h.owners.user(st.uid), h.owners.group(st.gid)
+	}
+	return e
+}
+
+// displayPath returns a virtual path that Resolve accepted, cleaned and
+// rooted at "/".
+func displayPath(virtual string) string {
+	segs, _ := cleanVirtual(virtual)
+	return "/" + strings.Join(segs, "/")
+}

@@ -1,0 +1,199 @@
+package files
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultReadLimit is the most /files/read returns per request: Mesos's 16
+// pages of 4 KiB.
+const DefaultReadLimit = 64 << 10
+
+// Handler serves /files/browse, /files/read and /files/download for the
+// directory tree under Root. It is an http.Handler (mount it at "/files/").
+//
+// A Handler is safe for concurrent use by multiple goroutines. It holds no
+// open files between requests, so the tree may change under it at any time.
+type Handler struct {
+	root      string // absolute and clean; its links are evaluated per request
+	readLimit int
+	owners    owners
+}
+
+// Option configures a Handler in NewHandler.
+type Option func(*Handler)
+
+// ReadLimit sets the most bytes one /files/read request returns; n <= 0
+// keeps DefaultReadLimit.
+func ReadLimit(n int) Option {
+	return func(h *Handler) {
+		if n > 0 {
+			h.readLimit = n
+		}
+	}
+}
+
+// NewHandler returns a Handler confined to the directory root. The root may
+// be relative (it is made absolute now, against the working directory) and
+// need not exist yet: until it does, every path is not found. Symbolic
+// links in root itself are trusted and evaluated on each request.
+// NewHandler panics if root is empty, which is a programming error.
+func NewHandler(root string, opts ...Option) *Handler {
+	if root == "" {
+		panic("files: NewHandler with empty root")
+	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	h := &Handler{root: filepath.Clean(root), readLimit: DefaultReadLimit}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Root returns the root directory as NewHandler received it, made absolute.
+func (h *Handler) Root() string { return h.root }
+
+// Open resolves virtual as Resolve does and opens what it names for
+// reading, confined to the root even against links swapped in after the
+// check (see openBeneath for how). Errors are those of Resolve, plus
+// ErrOutsideRoot for a path that changed to lead outside meanwhile. On
+// Linux the file is opened non-blocking, so opening a FIFO does not wait
+// for a writer. The caller must close the file.
+func (h *Handler) Open(virtual string) (*os.File, error) {
+	root, rel, err := h.resolve(virtual)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openBeneath(root, rel)
+	switch {
+	case errors.Is(err, ErrOutsideRoot):
+		return nil, pathErr(virtual, ErrOutsideRoot, "leads outside the root")
+	case err != nil:
+		return nil, osPathErr(virtual, err)
+	}
+	return f, nil
+}
+
+// ServeHTTP answers GET and HEAD requests for "browse", "read" and
+// "download" (and their legacy ".json" spellings), taken from the last
+// element of the request path, so the handler works both mounted at
+// "/files/" and behind http.StripPrefix. Every endpoint takes the virtual
+// path in the "path" query parameter and, like Mesos, wraps JSON answers
+// in a call to the "jsonp" parameter when one is given.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	endpoint := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	serve := h.endpoint(endpoint)
+	if serve == nil {
+		http.Error(w, fmt.Sprintf("No files endpoint is called %q.", endpoint), http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, fmt.Sprintf("Method %s is not allowed; use GET or HEAD.", r.Method), http.StatusMethodNotAllowed)
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		http.Error(w, "The query string is malformed: "+err.Error()+".", http.StatusBadRequest)
+		return
+	}
+	if q.Get("path") == "" {
+		http.Error(w, "Expecting 'path=value' in query.", http.StatusBadRequest)
+		return
+	}
+	if cb := q.Get("jsonp"); cb != "" && !validCallback(cb) {
+		http.Error(w, "The jsonp callback must be a JavaScript identifier or dotted name.", http.StatusBadRequest)
+		return
+	}
+	serve(w, r, q)
+}
+
+// endpoint returns the function serving the named endpoint, or nil.
+func (h *Handler) endpoint(name string) func(http.ResponseWriter, *http.Request, url.Values) {
+	switch strings.TrimSuffix(name, ".json") {
+	case "browse":
+		return h.browse
+	case "read":
+		return h.read
+	case "download":
+		return h.download
+	}
+	return nil
+}
+
+// writeJSON writes v as JSON, or as "cb(json);" JavaScript when the query
+// names a jsonp callback cb.
+func writeJSON(w http.ResponseWriter, q url.Values, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "Could not encode the response: "+err.Error()+".", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if cb := q.Get("jsonp"); cb != "" {
+		w.Header().Set("Content-Type", "text/javascript")
+		body = []byte(cb + "(" + string(body) + ");")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Write(body)
+}
+
+// validCallback reports whether cb is a dotted JavaScript name such as
+// "angular.callbacks._0", the only callbacks that cannot inject script.
+func validCallback(cb string) bool {
+	if len(cb) > 128 {
+		return false
+	}
+	for _, part := range strings.Split(cb, ".") {
+		if part == "" || (part[0] >= '0' && part[0] <= '9') {
+			return false
+		}
+		for _, c := range part {
+			ok := c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// writeError answers a failed Resolve or Open with its status and a
+// sentence naming the virtual path and the problem, never the real path.
+func writeError(w http.ResponseWriter, err error) {
+	var pe *PathError
+	if !errors.As(err, &pe) {
+		http.Error(w, "Could not open the path: "+err.Error()+".", http.StatusInternalServerError)
+		return
+	}
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrOutsideRoot), errors.Is(err, fs.ErrPermission):
+		code = http.StatusForbidden
+	case errors.Is(err, ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, ErrInvalidPath):
+		code = http.StatusBadRequest
+	}
+	http.Error(w, fmt.Sprintf("Path %s %s.", quote(pe.Path), pe.Reason), code)
+}
+
+// quote quotes a virtual path for an error message, shortened so that a
+// 4 KiB path does not come back 4 KiB long.
+func quote(p string) string {
+	const max = 120
+	if len(p) > max {
+		return fmt.Sprintf("%q...", p[:max])
+	}
+	return fmt.Sprintf("%q", p)
+}

@@ -1,0 +1,221 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// maxBackoff caps the delay between subscription attempts (Mesos: 1 min).
+const maxBackoff = time.Minute
+
+// subscribeLoop subscribes to a master and handles its events; when the
+// connection drops it tries again with exponential backoff.
+func (a *Agent) subscribeLoop(ctx context.Context) {
+	backoff := a.cfg.RegistrationBackoff
+	for ctx.Err() == nil {
+		for _, m := range a.cfg.Masters {
+			subscribed, err := a.session(ctx, "http://"+m)
+			if subscribed {
+				backoff = a.cfg.RegistrationBackoff
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("master connection ended", "master", m, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// session subscribes to one master and handles its stream until it ends.
+// It reports whether the subscription succeeded.
+func (a *Agent) session(ctx context.Context, master string) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body, err := json.Marshal(a.subscribeCall())
+	if err != nil {
+		return false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, master+"/api/v1/agent", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.stream.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("subscribe: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return false, fmt.Errorf("subscribe: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	rr := api.NewRecordReader(resp.Body)
+	// A master that goes silent for several heartbeats is treated as gone.
+	watchdog := time.AfterFunc(time.Minute, cancel)
+	defer watchdog.Stop()
+	subscribed := false
+	window := time.Minute
+	for {
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			return subscribed, fmt.Errorf("read events: %w", err)
+		}
+		var ev api.AgentEvent
+		if err := json.Unmarshal(rec, &ev); err != nil {
+			return subscribed, fmt.Errorf("decode event: %w", err)
+		}
+		if ev.Type == api.AgentEventSubscribed && ev.Subscribed != nil {
+			subscribed = true
+			a.subscribed(master, resp.Header.Get("Mesos-Stream-Id"), ev.Subscribed)
+			if hb := float64(ev.Subscribed.HeartbeatIntervalSeconds); hb > 0 {
+				window = 5 * time.Duration(hb*float64(time.Second))
+			}
+			watchdog.Reset(window)
+			continue
+		}
+		if !subscribed {
+			return false, fmt.Errorf("first event was %s, not SUBSCRIBED", ev.Type)
+		}
+		watchdog.Reset(window)
+		if err := a.handle(ctx, &ev); err != nil {
+			return true, err
+		}
+	}
+}
+
+// subscribeCall describes the agent, with its ID and running tasks when it
+// re-registers.
+func (a *Agent) subscribeCall() *api.AgentCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	info := api.AgentInfo{
+		Hostname:   a.cfg.Hostname,
+		Port:       api.Int64(a.cfg.Port),
+		Resources:  a.cfg.Resources,
+		Attributes: a.cfg.Attributes,
+	}
+	if a.agentID != "" {
+		info.ID = &api.AgentID{Value: a.agentID}
+	}
+	var tasks []api.Task
+	for key, t := range a.tasks {
+		tasks = append(tasks, api.Task{
+			Name: t.info.Name, TaskID: t.info.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
+			AgentID: api.AgentID{Value: a.agentID}, State: t.currentState(), Resources: t.info.Resources,
+		})
+	}
+	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}}
+}
+
+func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
+	a.mu.Lock()
+	a.agentID = s.AgentID.Value
+	a.streamID = streamID
+	a.master = master
+	a.mu.Unlock()
+	a.log.Info("subscribed to master", "master", master, "agent", s.AgentID.Value)
+	a.updates.resendAll(time.Now())
+}
+
+// handle carries out one event from the master.
+func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
+	switch ev.Type {
+	case api.AgentEventLaunch:
+		if ev.Launch != nil {
+			a.launch(ev.Launch)
+		}
+	case api.AgentEventKill:
+		if ev.Kill != nil {
+			a.killTask(ev.Kill)
+		}
+	case api.AgentEventAcknowledged:
+		if ack := ev.Acknowledged; ack != nil {
+			a.updates.acknowledge(ack.FrameworkID.Value, ack.TaskID.Value, ack.UUID, time.Now())
+		}
+	case api.AgentEventShutdownFramework:
+		if ev.ShutdownFramework != nil {
+			a.shutdownFramework(ev.ShutdownFramework.FrameworkID.Value)
+		}
+	case api.AgentEventError:
+		msg := ""
+		if ev.Error != nil {
+			msg = ev.Error.Message
+		}
+		return fmt.Errorf("master sent ERROR: %s", msg)
+	}
+	return nil
+}
+
+// deliverUpdates sends due status updates to the master until ctx ends.
+func (a *Agent) deliverUpdates(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.updates.wake:
+		case <-timer.C:
+		}
+		due, next := a.updates.due(time.Now())
+		for _, u := range due {
+			if err := a.sendUpdate(ctx, u); err != nil {
+				a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
+			}
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// errNotSubscribed is returned while the agent has no master.
+var errNotSubscribed = errors.New("not subscribed to a master")
+
+func (a *Agent) sendUpdate(ctx context.Context, u pendingUpdate) error {
+	a.mu.Lock()
+	master, streamID, agentID := a.master, a.streamID, a.agentID
+	a.mu.Unlock()
+	if master == "" {
+		return errNotSubscribed
+	}
+	call := api.AgentCall{
+		Type:    api.AgentCallUpdate,
+		AgentID: &api.AgentID{Value: agentID},
+		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.framework}, Status: u.status},
+	}
+	body, err := json.Marshal(call)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, master+"/api/v1/agent", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Mesos-Stream-Id", streamID)
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}

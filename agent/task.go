@@ -1,0 +1,279 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
+)
+
+// ExitCodeLabel is the status label that carries a task's exit code, so
+// that clients such as `mezzo run` need not parse the message.
+const ExitCodeLabel = "mezzo.exit_code"
+
+// runningTask is one task on this agent, from launch until its process
+// ends.
+type runningTask struct {
+	framework string
+	info      api.TaskInfo
+	container string
+	dir       string
+
+	mu      sync.Mutex
+	state   api.TaskState
+	proc    sandbox.Process
+	killed  bool          // a kill was asked for
+	grace   time.Duration // the kill's grace period
+	stopped chan struct{} // closed when the task's goroutine ends
+}
+
+func (t *runningTask) currentState() api.TaskState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state
+}
+
+// kill stops the task: its process if it has one, else it will not start.
+func (t *runningTask) kill(grace time.Duration) {
+	t.mu.Lock()
+	t.killed = true
+	t.grace = grace
+	p := t.proc
+	t.mu.Unlock()
+	if p != nil {
+		p.Kill(grace)
+	}
+}
+
+// executorID is the task's executor: its own, else the task ID.
+func executorID(ti *api.TaskInfo) string {
+	if ti.Executor != nil {
+		return ti.Executor.ExecutorID.Value
+	}
+	return ti.TaskID.Value
+}
+
+// launch starts the tasks of a LAUNCH event, each in its own goroutine.
+func (a *Agent) launch(l *api.AgentLaunch) {
+	fw := ""
+	if l.FrameworkInfo.ID != nil {
+		fw = l.FrameworkInfo.ID.Value
+	}
+	for _, ti := range l.Tasks {
+		key := taskKey{fw, ti.TaskID.Value}
+		a.mu.Lock()
+		if _, dup := a.tasks[key]; dup {
+			a.mu.Unlock()
+			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
+			continue
+		}
+		t := &runningTask{framework: fw, info: ti, container: uuid.NewString(), state: api.TaskStaging, stopped: make(chan struct{})}
+		a.tasks[key] = t
+		master := a.master
+		a.wg.Add(1)
+		a.mu.Unlock()
+		go func() {
+			defer a.wg.Done()
+			defer close(t.stopped)
+			a.run(master, t)
+			a.mu.Lock()
+			delete(a.tasks, key)
+			a.mu.Unlock()
+		}()
+	}
+}
+
+// run carries a task from launch to its terminal status update.
+func (a *Agent) run(master string, t *runningTask) {
+	ctx := context.Background()
+	a.setState(t, api.TaskStarting, "", "")
+	proc, err := a.start(ctx, master, t)
+	if err != nil {
+		a.setState(t, api.TaskFailed, api.ReasonContainerLaunchFailed, err.Error())
+		return
+	}
+	t.mu.Lock()
+	t.proc = proc
+	killed, grace := t.killed, t.grace
+	t.mu.Unlock()
+	if killed {
+		proc.Kill(grace)
+	}
+	a.setState(t, api.TaskRunning, "", "")
+	res := proc.Wait()
+	t.mu.Lock()
+	killed = t.killed
+	t.mu.Unlock()
+	state, reason, msg := outcome(res, killed)
+	a.finish(t, state, reason, msg, res)
+}
+
+// outcome maps how a sandbox ended to a terminal state, reason and message
+// (Mesos's wording where it has one).
+func outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, string) {
+	switch {
+	case killed:
+		return api.TaskKilled, "", "Task killed"
+	case res.Reason == sandbox.ReasonMemoryLimit:
+		return api.TaskFailed, api.ReasonContainerLimitationMemory, "Memory limit exceeded: " + errText(res.Err)
+	case res.Reason == sandbox.ReasonLaunchFailed:
+		return api.TaskFailed, api.ReasonContainerLaunchFailed, errText(res.Err)
+	case res.Err != nil:
+		return api.TaskFailed, "", errText(res.Err)
+	case res.Signal != "":
+		return api.TaskFailed, "", "Command terminated with signal " + res.Signal
+	case res.ExitCode != 0:
+		return api.TaskFailed, "", fmt.Sprintf("Command exited with status %d", res.ExitCode)
+	}
+	return api.TaskFinished, "", "Command exited with status 0"
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// start prepares the sandbox directory and starts the task's module or
+// command in it.
+func (a *Agent) start(ctx context.Context, master string, t *runningTask) (sandbox.Process, error) {
+	t.mu.Lock()
+	killed := t.killed
+	t.mu.Unlock()
+	if killed {
+		return nil, fmt.Errorf("killed before it started")
+	}
+	dir, err := a.makeSandbox(t)
+	if err != nil {
+		return nil, err
+	}
+	t.dir = dir
+	spec := sandbox.Spec{Dir: dir, MemoryBytes: memoryBytes(t.info.Resources)}
+	switch {
+	case t.info.IsWasm():
+		w := t.info.Container.Wasm
+		mod, err := a.modules.get(ctx, master, w.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		spec.Env = a.taskEnv(t, "/", w.Environment)
+		return a.engine.StartWasm(ctx, mod, spec, sandbox.WasmSpec{Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint})
+	case t.info.Command != nil:
+		c := t.info.Command
+		spec.Env = a.taskEnv(t, dir, c.Environment)
+		return sandbox.StartCommand(ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
+	}
+	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module; custom executors are not supported yet", t.info.TaskID.Value)
+}
+
+// makeSandbox creates sandboxes/<framework>/<executor>/runs/<container>
+// and points runs/latest at it.
+func (a *Agent) makeSandbox(t *runningTask) (string, error) {
+	runs := filepath.Join(a.cfg.sandboxRoot(), t.framework, executorID(&t.info), "runs")
+	dir := filepath.Join(runs, t.container)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create sandbox: %w", err)
+	}
+	latest := filepath.Join(runs, "latest")
+	tmp := latest + "." + t.container
+	if err := os.Symlink(t.container, tmp); err != nil {
+		return "", fmt.Errorf("link latest sandbox: %w", err)
+	}
+	if err := os.Rename(tmp, latest); err != nil {
+		return "", fmt.Errorf("link latest sandbox: %w", err)
+	}
+	return dir, nil
+}
+
+// taskEnv is the environment of a task: its own variables plus the
+// MESOS_* and MEZZO_* variables Mesos tasks rely on. sandboxPath is the
+// sandbox as the task sees it.
+func (a *Agent) taskEnv(t *runningTask, sandboxPath string, env *api.Environment) map[string]string {
+	m := map[string]string{
+		"MESOS_SANDBOX":      sandboxPath,
+		"MESOS_TASK_ID":      t.info.TaskID.Value,
+		"MESOS_FRAMEWORK_ID": t.framework,
+		"MESOS_EXECUTOR_ID":  executorID(&t.info),
+		"MEZZO_SANDBOX":      sandboxPath,
+		"MEZZO_TASK_ID":      t.info.TaskID.Value,
+		"MEZZO_FRAMEWORK_ID": t.framework,
+		"MEZZO_AGENT_ID":     a.ID(),
+	}
+	for k, v := range env.Map() {
+		m[k] = v
+	}
+	return m
+}
+
+// memoryBytes is the task's mem resource (in MB, as Mesos) in bytes.
+func memoryBytes(res []api.Resource) uint64 {
+	mb := api.Resources(res).ScalarValue("mem")
+	if mb <= 0 {
+		return 0
+	}
+	return uint64(mb * (1 << 20))
+}
+
+// setState records a non-terminal or terminal state and queues its update.
+func (a *Agent) setState(t *runningTask, state api.TaskState, reason api.StatusReason, msg string) {
+	a.queueStatus(t, api.TaskStatus{State: state, Reason: reason, Message: msg})
+}
+
+// finish queues the terminal update, with the exit code as a label.
+func (a *Agent) finish(t *runningTask, state api.TaskState, reason api.StatusReason, msg string, res sandbox.Result) {
+	st := api.TaskStatus{State: state, Reason: reason, Message: msg}
+	if res.Err == nil && res.Signal == "" {
+		st.Labels = &api.Labels{Labels: []api.Label{{Key: ExitCodeLabel, Value: strconv.Itoa(res.ExitCode)}}}
+	}
+	a.queueStatus(t, st)
+}
+
+func (a *Agent) queueStatus(t *runningTask, st api.TaskStatus) {
+	t.mu.Lock()
+	t.state = st.State
+	t.mu.Unlock()
+	st.TaskID = t.info.TaskID
+	st.ExecutorID = &api.ExecutorID{Value: executorID(&t.info)}
+	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: t.container}}
+	a.updates.add(t.framework, st, time.Now())
+}
+
+// killTask kills a task the master asked to kill. A task the agent does
+// not run is reported lost, so the framework learns it is gone.
+func (a *Agent) killTask(k *api.AgentKill) {
+	a.mu.Lock()
+	t := a.tasks[taskKey{k.FrameworkID.Value, k.TaskID.Value}]
+	a.mu.Unlock()
+	if t == nil {
+		a.updates.add(k.FrameworkID.Value, api.TaskStatus{
+			TaskID: k.TaskID, State: api.TaskLost, Source: api.SourceAgent,
+			Reason: api.ReasonTaskUnknown, Message: "Cannot kill a task the agent does not run",
+		}, time.Now())
+		return
+	}
+	grace := a.cfg.DefaultKillGrace
+	if k.KillPolicy != nil && k.KillPolicy.GracePeriod != nil {
+		grace = time.Duration(k.KillPolicy.GracePeriod.Nanoseconds)
+	}
+	t.kill(grace)
+}
+
+// shutdownFramework kills every task of a framework.
+func (a *Agent) shutdownFramework(fw string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key, t := range a.tasks {
+		if key.framework == fw {
+			t.kill(a.cfg.DefaultKillGrace)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// pendingUpdate is a status update waiting for the framework's
+// acknowledgement.
+type pendingUpdate struct {
+	framework string
+	status    api.TaskStatus
+	next      time.Time     // when to send it again
+	backoff   time.Duration // the current retry interval
+	sent      bool          // sent at least once on the current connection
+}
+
+// updateManager delivers each task's status updates in order, at least
+// once: only the head of a task's queue is in flight, and it is sent again
+// with exponential backoff until the framework acknowledges it (Mesos's
+// TaskStatusUpdateManager). It is safe for concurrent use.
+type updateManager struct {
+	min, max time.Duration
+	wake     chan struct{} // capacity 1: heads are ready to send
+
+	mu     sync.Mutex
+	queues map[taskKey][]*pendingUpdate
+}
+
+type taskKey struct{ framework, task string }
+
+func newUpdateManager(min, max time.Duration) *updateManager {
+	return &updateManager{min: min, max: max, wake: make(chan struct{}, 1), queues: map[taskKey][]*pendingUpdate{}}
+}
+
+// add queues a status update for a task, stamping its UUID and time.
+func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) {
+	id := uuid.New()
+	st.UUID = id[:]
+	st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
+	if st.Source == "" {
+		st.Source = api.SourceExecutor
+	}
+	key := taskKey{framework, st.TaskID.Value}
+	u.mu.Lock()
+	u.queues[key] = append(u.queues[key], &pendingUpdate{framework: framework, status: st, next: now})
+	u.mu.Unlock()
+	u.poke()
+}
+
+func (u *updateManager) poke() {
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// acknowledge pops a task's head update if uuid names it, making the next
+// one due.
+func (u *updateManager) acknowledge(framework, task string, id []byte, now time.Time) {
+	key := taskKey{framework, task}
+	u.mu.Lock()
+	q := u.queues[key]
+	if len(q) > 0 && bytes.Equal(q[0].status.UUID, id) {
+		q = q[1:]
+		if len(q) == 0 {
+			delete(u.queues, key)
+		} else {
+			q[0].next = now
+			u.queues[key] = q
+		}
+	}
+	u.mu.Unlock()
+	u.poke()
+}
+
+// due returns the head updates to send now and schedules their next
+// retry; it also returns when the next one falls due.
+func (u *updateManager) due(now time.Time) ([]pendingUpdate, time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []pendingUpdate
+	next := now.Add(u.max)
+	for _, q := range u.queues {
+		h := q[0]
+		if !h.next.After(now) {
+			out = append(out, *h)
+			switch {
+			case h.backoff == 0:
+				h.backoff = u.min
+			case h.backoff < u.max:
+				h.backoff = min(2*h.backoff, u.max)
+			}
+			h.next = now.Add(h.backoff)
+		}
+		if h.next.Before(next) {
+			next = h.next
+		}
+	}
+	return out, next
+}
+
+// resendAll makes every head due at once, for a fresh connection.
+func (u *updateManager) resendAll(now time.Time) {
+	u.mu.Lock()
+	for _, q := range u.queues {
+		q[0].next = now
+		q[0].backoff = 0
+	}
+	u.mu.Unlock()
+	u.poke()
+}
+
+// pending returns how many updates wait for acknowledgement.
+func (u *updateManager) pending() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := 0
+	for _, q := range u.queues {
+		n += len(q)
+	}
+	return n
+}

@@ -1,0 +1,110 @@
+package api
+
+// The agent protocol is Mezzo's own, shaped like the scheduler API: the
+// agent POSTs SUBSCRIBE to /api/v1/agent and reads a RecordIO stream of
+// AgentEvents; every other call is its own POST carrying the
+// Mesos-Stream-Id header. Agents dial the master, never the reverse, so an
+// agent behind NAT or a firewall still works (see RATIONALE.md).
+
+// AgentCallType names a call from an agent to the master.
+type AgentCallType string
+
+// Agent call types.
+const (
+	AgentCallSubscribe AgentCallType = "SUBSCRIBE"
+	AgentCallUpdate    AgentCallType = "UPDATE"
+	AgentCallMessage   AgentCallType = "MESSAGE"
+)
+
+// AgentCall is a call from an agent to the master.
+type AgentCall struct {
+	Type      AgentCallType   `json:"type"`
+	AgentID   *AgentID        `json:"agent_id,omitempty"`
+	Subscribe *AgentSubscribe `json:"subscribe,omitempty"`
+	Update    *AgentUpdate    `json:"update,omitempty"`
+	Message   *AgentMessage   `json:"message,omitempty"`
+}
+
+// AgentSubscribe registers an agent, or re-registers it when
+// AgentInfo.ID is set, listing the tasks it still runs.
+type AgentSubscribe struct {
+	AgentInfo AgentInfo `json:"agent_info"`
+	Tasks     []Task    `json:"tasks,omitempty"`
+}
+
+// AgentUpdate carries one task status update from the agent. The status
+// carries a UUID; the master forwards it to the framework and relays the
+// framework's acknowledgement back as an ACKNOWLEDGED event.
+type AgentUpdate struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	Status      TaskStatus  `json:"status"`
+}
+
+// AgentMessage carries an executor's message to its framework.
+type AgentMessage struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	ExecutorID  ExecutorID  `json:"executor_id"`
+	Data        []byte      `json:"data"`
+}
+
+// AgentEventType names an event on an agent's stream.
+type AgentEventType string
+
+// Agent event types.
+const (
+	AgentEventSubscribed        AgentEventType = "SUBSCRIBED"
+	AgentEventLaunch            AgentEventType = "LAUNCH"
+	AgentEventKill              AgentEventType = "KILL"
+	AgentEventAcknowledged      AgentEventType = "ACKNOWLEDGED"
+	AgentEventShutdownFramework AgentEventType = "SHUTDOWN_FRAMEWORK"
+	AgentEventMessage           AgentEventType = "MESSAGE"
+	AgentEventHeartbeat         AgentEventType = "HEARTBEAT"
+	AgentEventError             AgentEventType = "ERROR"
+)
+
+// AgentEvent is one record of an agent's stream from the master.
+type AgentEvent struct {
+	Type              AgentEventType          `json:"type"`
+	Subscribed        *AgentSubscribed        `json:"subscribed,omitempty"`
+	Launch            *AgentLaunch            `json:"launch,omitempty"`
+	Kill              *AgentKill              `json:"kill,omitempty"`
+	Acknowledged      *AgentAcknowledged      `json:"acknowledged,omitempty"`
+	ShutdownFramework *AgentShutdownFramework `json:"shutdown_framework,omitempty"`
+	Message           *FrameworkMessage       `json:"message,omitempty"`
+	Error             *ErrorEvent             `json:"error,omitempty"`
+}
+
+// AgentSubscribed confirms a subscription and gives the agent its ID.
+type AgentSubscribed struct {
+	AgentID                  AgentID     `json:"agent_id"`
+	HeartbeatIntervalSeconds Float64     `json:"heartbeat_interval_seconds"`
+	MasterInfo               *MasterInfo `json:"master_info,omitempty"`
+}
+
+// AgentLaunch asks the agent to launch tasks for a framework: either a
+// list of tasks, or a task group under one executor (LAUNCH_GROUP).
+type AgentLaunch struct {
+	FrameworkInfo FrameworkInfo  `json:"framework_info"`
+	Tasks         []TaskInfo     `json:"tasks,omitempty"`
+	Executor      *ExecutorInfo  `json:"executor,omitempty"`
+	TaskGroup     *TaskGroupInfo `json:"task_group,omitempty"`
+}
+
+// AgentKill asks the agent to kill a task.
+type AgentKill struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	TaskID      TaskID      `json:"task_id"`
+	KillPolicy  *KillPolicy `json:"kill_policy,omitempty"`
+}
+
+// AgentAcknowledged relays a framework's acknowledgement of an update.
+type AgentAcknowledged struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	TaskID      TaskID      `json:"task_id"`
+	UUID        []byte      `json:"uuid"`
+}
+
+// AgentShutdownFramework asks the agent to kill all of a framework's tasks.
+type AgentShutdownFramework struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+}

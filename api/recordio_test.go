@@ -1,0 +1,165 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestRecordReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		stream  string
+		want    []string
+		wantErr error  // the error after the records, matched with errors.Is
+		errText string // or, if wantErr is nil, a substring of it
+	}{
+		{
+			name:    "empty stream",
+			stream:  "",
+			wantErr: io.EOF,
+		},
+		{
+			name:    "several records",
+			stream:  "20\n{\"type\":\"HEARTBEAT\"}3\nabc1\nx",
+			want:    []string{`{"type":"HEARTBEAT"}`, "abc", "x"},
+			wantErr: io.EOF,
+		},
+		{
+			name:    "record holding newlines and digits",
+			stream:  "5\n1\n2\n\n",
+			want:    []string{"1\n2\n\n"},
+			wantErr: io.EOF,
+		},
+		{
+			name:    "cut inside a record",
+			stream:  "3\nabc10\nabc",
+			want:    []string{"abc"},
+			wantErr: io.ErrUnexpectedEOF,
+		},
+		{
+			name:    "cut inside a length",
+			stream:  "3\nabc1",
+			want:    []string{"abc"},
+			wantErr: io.ErrUnexpectedEOF,
+		},
+		{
+			name:    "non-digit length",
+			stream:  "1x\na",
+			errText: "invalid length byte",
+		},
+		{
+			name:    "leading space",
+			stream:  " 1\na",
+			errText: "invalid length byte",
+		},
+		{
+			name:    "empty length",
+			stream:  "\nabc",
+			errText: "empty length",
+		},
+		{
+			name:    "zero length",
+			stream:  "0\n",
+			errText: "zero-length record",
+		},
+		{
+			name:    "over the limit",
+			stream:  strconv.Itoa(MaxRecordSize+1) + "\n",
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "absurd length",
+			stream:  "99999999999999999999999999\n",
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "uint64 overflow",
+			stream:  "18446744073709551616\n",
+			wantErr: ErrRecordTooLarge,
+		},
+	}
+	for _, tt := range tests {
+		for _, oneByte := range []bool{false, true} {
+			name := tt.name
+			if oneByte {
+				name += " one byte at a time"
+			}
+			t.Run(name, func(t *testing.T) {
+				var r io.Reader = strings.NewReader(tt.stream)
+				if oneByte {
+					r = iotest.OneByteReader(r)
+				}
+				got, err := readAllRecords(NewRecordReader(r))
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("records = %q, want %q", got, tt.want)
+				}
+				switch {
+				case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+					t.Errorf("error = %v, want %v", err, tt.wantErr)
+				case tt.wantErr == nil && (err == nil || !strings.Contains(err.Error(), tt.errText)):
+					t.Errorf("error = %v, want one mentioning %q", err, tt.errText)
+				}
+			})
+		}
+	}
+}
+
+// TestRecordReaderDoesNotAllocateOversizedRecords checks that a length
+// over the limit fails before the record's buffer is allocated.
+func TestRecordReaderDoesNotAllocateOversizedRecords(t *testing.T) {
+	stream := strconv.Itoa(1<<40) + "\n"
+	allocs := testing.AllocsPerRun(10, func() {
+		rr := NewRecordReader(strings.NewReader(stream))
+		if _, err := rr.ReadRecord(); !errors.Is(err, ErrRecordTooLarge) {
+			t.Fatalf("error = %v, want ErrRecordTooLarge", err)
+		}
+	})
+	// The bufio buffer and the error are small; a terabyte is not.
+	if allocs > 20 {
+		t.Errorf("%v allocations for a rejected record", allocs)
+	}
+}
+
+func TestAppendRecord(t *testing.T) {
+	tests := []struct {
+		name    string
+		records []string
+		want    string
+	}{
+		{"one", []string{`{"type":"HEARTBEAT"}`}, "20\n{\"type\":\"HEARTBEAT\"}"},
+		{"several", []string{"a", "bc", "0123456789"}, "1\na2\nbc10\n0123456789"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf []byte
+			for _, r := range tt.records {
+				buf = AppendRecord(buf, []byte(r))
+			}
+			if string(buf) != tt.want {
+				t.Fatalf("framed = %q, want %q", buf, tt.want)
+			}
+			got, err := readAllRecords(NewRecordReader(iotest.OneByteReader(bytes.NewReader(buf))))
+			if !errors.Is(err, io.EOF) || !slices.Equal(got, tt.records) {
+				t.Errorf("read back %q, %v", got, err)
+			}
+		})
+	}
+}
+
+// readAllRecords reads records until the first error, which it returns.
+func readAllRecords(rr *RecordReader) ([]string, error) {
+	var out []string
+	for {
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(rec))
+	}
+}

@@ -1,0 +1,141 @@
+package api
+
+// TaskState is where a task is in its life; see IsTerminal.
+type TaskState string
+
+// Task states of mesos.proto.
+const (
+	TaskStaging        TaskState = "TASK_STAGING"
+	TaskStarting       TaskState = "TASK_STARTING"
+	TaskRunning        TaskState = "TASK_RUNNING"
+	TaskKilling        TaskState = "TASK_KILLING"
+	TaskFinished       TaskState = "TASK_FINISHED"
+	TaskFailed         TaskState = "TASK_FAILED"
+	TaskKilled         TaskState = "TASK_KILLED"
+	TaskError          TaskState = "TASK_ERROR"
+	TaskLost           TaskState = "TASK_LOST"
+	TaskDropped        TaskState = "TASK_DROPPED"
+	TaskUnreachable    TaskState = "TASK_UNREACHABLE"
+	TaskGone           TaskState = "TASK_GONE"
+	TaskGoneByOperator TaskState = "TASK_GONE_BY_OPERATOR"
+	TaskUnknown        TaskState = "TASK_UNKNOWN"
+)
+
+// IsTerminal reports whether a task in state s will never run again, so its
+// resources can be freed. TASK_LOST counts as terminal, as in Mesos, though
+// a partitioned agent may yet bring such a task back.
+func (s TaskState) IsTerminal() bool {
+	switch s {
+	case TaskFinished, TaskFailed, TaskKilled, TaskError, TaskLost,
+		TaskDropped, TaskGone, TaskGoneByOperator:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is one of the task states above.
+func (s TaskState) Valid() bool {
+	switch s {
+	case TaskStaging, TaskStarting, TaskRunning, TaskKilling, TaskUnreachable, TaskUnknown:
+		return true
+	}
+	return s.IsTerminal()
+}
+
+// StatusSource says who produced a status update.
+type StatusSource string
+
+// Status sources.
+const (
+	SourceMaster   StatusSource = "SOURCE_MASTER"
+	SourceAgent    StatusSource = "SOURCE_AGENT"
+	SourceExecutor StatusSource = "SOURCE_EXECUTOR"
+)
+
+// StatusReason explains a status update.
+type StatusReason string
+
+// The reasons Mezzo produces (the full list is in mesos.proto; any name is
+// carried through unchanged).
+const (
+	ReasonCommandExecutorFailed         StatusReason = "REASON_COMMAND_EXECUTOR_FAILED"
+	ReasonContainerLaunchFailed         StatusReason = "REASON_CONTAINER_LAUNCH_FAILED"
+	ReasonContainerLimitation           StatusReason = "REASON_CONTAINER_LIMITATION"
+	ReasonContainerLimitationDisk       StatusReason = "REASON_CONTAINER_LIMITATION_DISK"
+	ReasonContainerLimitationMemory     StatusReason = "REASON_CONTAINER_LIMITATION_MEMORY"
+	ReasonContainerPreempted            StatusReason = "REASON_CONTAINER_PREEMPTED"
+	ReasonContainerUpdateFailed         StatusReason = "REASON_CONTAINER_UPDATE_FAILED"
+	ReasonMaxCompletionTimeReached      StatusReason = "REASON_MAX_COMPLETION_TIME_REACHED"
+	ReasonExecutorRegistrationTimeout   StatusReason = "REASON_EXECUTOR_REGISTRATION_TIMEOUT"
+	ReasonExecutorReregistrationTimeout StatusReason = "REASON_EXECUTOR_REREGISTRATION_TIMEOUT"
+	ReasonExecutorTerminated            StatusReason = "REASON_EXECUTOR_TERMINATED"
+	ReasonExecutorUnregistered          StatusReason = "REASON_EXECUTOR_UNREGISTERED"
+	ReasonFrameworkRemoved              StatusReason = "REASON_FRAMEWORK_REMOVED"
+	ReasonGCError                       StatusReason = "REASON_GC_ERROR"
+	ReasonInvalidFrameworkID            StatusReason = "REASON_INVALID_FRAMEWORKID"
+	ReasonInvalidOffers                 StatusReason = "REASON_INVALID_OFFERS"
+	ReasonIOSwitchboardExited           StatusReason = "REASON_IO_SWITCHBOARD_EXITED"
+	ReasonMasterDisconnected            StatusReason = "REASON_MASTER_DISCONNECTED"
+	ReasonReconciliation                StatusReason = "REASON_RECONCILIATION"
+	ReasonResourcesUnknown              StatusReason = "REASON_RESOURCES_UNKNOWN"
+	ReasonAgentDisconnected             StatusReason = "REASON_AGENT_DISCONNECTED"
+	ReasonAgentDraining                 StatusReason = "REASON_AGENT_DRAINING"
+	ReasonAgentReregistered             StatusReason = "REASON_AGENT_REREGISTERED"
+	ReasonAgentRemoved                  StatusReason = "REASON_AGENT_REMOVED"
+	ReasonAgentRemovedByOperator        StatusReason = "REASON_AGENT_REMOVED_BY_OPERATOR"
+	ReasonAgentRestarted                StatusReason = "REASON_AGENT_RESTARTED"
+	ReasonAgentUnknown                  StatusReason = "REASON_AGENT_UNKNOWN"
+	ReasonTaskCheckStatusUpdated        StatusReason = "REASON_TASK_CHECK_STATUS_UPDATED"
+	ReasonTaskHealthCheckStatusUpdated  StatusReason = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+	ReasonTaskGroupInvalid              StatusReason = "REASON_TASK_GROUP_INVALID"
+	ReasonTaskGroupUnauthorized         StatusReason = "REASON_TASK_GROUP_UNAUTHORIZED"
+	ReasonTaskInvalid                   StatusReason = "REASON_TASK_INVALID"
+	ReasonTaskKilledDuringLaunch        StatusReason = "REASON_TASK_KILLED_DURING_LAUNCH"
+	ReasonTaskUnauthorized              StatusReason = "REASON_TASK_UNAUTHORIZED"
+	ReasonTaskUnknown                   StatusReason = "REASON_TASK_UNKNOWN"
+)
+
+// TaskStatus is one status update of a task. A status with a UUID came from
+// an agent or executor and must be acknowledged; the master strips the UUID
+// from updates that need no acknowledgement.
+type TaskStatus struct {
+	TaskID          TaskID                  `json:"task_id"`
+	State           TaskState               `json:"state"`
+	Message         string                  `json:"message,omitempty"`
+	Source          StatusSource            `json:"source,omitempty"`
+	Reason          StatusReason            `json:"reason,omitempty"`
+	Data            []byte                  `json:"data,omitempty"`
+	AgentID         *AgentID                `json:"agent_id,omitempty"`
+	ExecutorID      *ExecutorID             `json:"executor_id,omitempty"`
+	Timestamp       Float64                 `json:"timestamp,omitempty"`
+	UUID            []byte                  `json:"uuid,omitempty"`
+	Healthy         *bool                   `json:"healthy,omitempty"`
+	CheckStatus     *CheckStatusInfo        `json:"check_status,omitempty"`
+	Labels          *Labels                 `json:"labels,omitempty"`
+	ContainerStatus *ContainerStatus        `json:"container_status,omitempty"`
+	UnreachableTime *TimeInfo               `json:"unreachable_time,omitempty"`
+	Limitation      *TaskResourceLimitation `json:"limitation,omitempty"`
+}
+
+// ContainerStatus describes the container a task runs in.
+type ContainerStatus struct {
+	ContainerID  *ContainerID  `json:"container_id,omitempty"`
+	NetworkInfos []NetworkInfo `json:"network_infos,omitempty"`
+	CgroupInfo   *CgroupInfo   `json:"cgroup_info,omitempty"`
+	ExecutorPID  *Uint64       `json:"executor_pid,omitempty"`
+}
+
+// CgroupInfo names a container's cgroups.
+type CgroupInfo struct {
+	NetCls *CgroupNetCls `json:"net_cls,omitempty"`
+}
+
+// CgroupNetCls is a net_cls class id.
+type CgroupNetCls struct {
+	ClassID *Uint64 `json:"classid,omitempty"`
+}
+
+// TaskResourceLimitation names the resources whose limit a task hit.
+type TaskResourceLimitation struct {
+	Resources []Resource `json:"resources,omitempty"`
+}

@@ -1,0 +1,214 @@
+package api
+
+import "encoding/json"
+
+// TaskInfo describes a task to launch. Exactly one of Executor and Command
+// is set, except for Wasm tasks, whose Container names the module and which
+// need neither.
+type TaskInfo struct {
+	Name              string                  `json:"name"`
+	TaskID            TaskID                  `json:"task_id"`
+	AgentID           AgentID                 `json:"agent_id"`
+	Resources         []Resource              `json:"resources,omitempty"`
+	Executor          *ExecutorInfo           `json:"executor,omitempty"`
+	Command           *CommandInfo            `json:"command,omitempty"`
+	Container         *ContainerInfo          `json:"container,omitempty"`
+	HealthCheck       *HealthCheck            `json:"health_check,omitempty"`
+	Check             *CheckInfo              `json:"check,omitempty"`
+	KillPolicy        *KillPolicy             `json:"kill_policy,omitempty"`
+	Data              []byte                  `json:"data,omitempty"`
+	Labels            *Labels                 `json:"labels,omitempty"`
+	Discovery         *DiscoveryInfo          `json:"discovery,omitempty"`
+	MaxCompletionTime *DurationInfo           `json:"max_completion_time,omitempty"`
+	Limits            map[string]Float64Value `json:"limits,omitempty"`
+}
+
+// Float64Value is Mesos's Value.Scalar-like wrapper used by task limits,
+// whose value may be "Infinity".
+type Float64Value struct {
+	Value Float64 `json:"value"`
+}
+
+// IsWasm reports whether the task runs a WebAssembly module.
+func (t *TaskInfo) IsWasm() bool {
+	return t.Container != nil && t.Container.Type == ContainerWasm && t.Container.Wasm != nil
+}
+
+// CommandInfo is a native command. Shell defaults to true, in which case
+// Value runs under /bin/sh -c; otherwise Value is the executable and
+// Arguments its argv.
+type CommandInfo struct {
+	URIs        []CommandURI `json:"uris,omitempty"`
+	Environment *Environment `json:"environment,omitempty"`
+	Shell       *bool        `json:"shell,omitempty"`
+	Value       string       `json:"value,omitempty"`
+	Arguments   []string     `json:"arguments,omitempty"`
+	User        string       `json:"user,omitempty"`
+}
+
+// IsShell reports whether the command runs under a shell (the default).
+func (c *CommandInfo) IsShell() bool { return c.Shell == nil || *c.Shell }
+
+// MarshalJSON prints shell even when unset, as Mesos does.
+func (c CommandInfo) MarshalJSON() ([]byte, error) {
+	type plain CommandInfo
+	p := plain(c)
+	p.Shell = Ptr(c.IsShell())
+	return json.Marshal(p)
+}
+
+// CommandURI is something to fetch into the sandbox before the command runs
+// (CommandInfo.URI in mesos.proto). Extract defaults to true.
+type CommandURI struct {
+	Value      string `json:"value"`
+	Executable *bool  `json:"executable,omitempty"`
+	Extract    *bool  `json:"extract,omitempty"`
+	Cache      *bool  `json:"cache,omitempty"`
+	OutputFile string `json:"output_file,omitempty"`
+}
+
+// MarshalJSON prints extract even when unset.
+func (u CommandURI) MarshalJSON() ([]byte, error) {
+	type plain CommandURI
+	p := plain(u)
+	if p.Extract == nil {
+		p.Extract = Ptr(true)
+	}
+	return json.Marshal(p)
+}
+
+// Environment is a list of variables for a command or module.
+type Environment struct {
+	Variables []EnvironmentVariable `json:"variables,omitempty"`
+}
+
+// Map returns the VALUE variables as a map; later names win.
+func (e *Environment) Map() map[string]string {
+	m := map[string]string{}
+	if e == nil {
+		return m
+	}
+	for _, v := range e.Variables {
+		if v.Type == "" || v.Type == "VALUE" {
+			m[v.Name] = v.Value
+		}
+	}
+	return m
+}
+
+// EnvironmentVariable is one variable. Type defaults to VALUE and is always
+// printed; SECRET variables carry a Secret instead of a Value.
+type EnvironmentVariable struct {
+	Name   string  `json:"name"`
+	Type   string  `json:"type,omitempty"`
+	Value  string  `json:"value,omitempty"`
+	Secret *Secret `json:"secret,omitempty"`
+}
+
+// MarshalJSON prints the default type VALUE when unset.
+func (v EnvironmentVariable) MarshalJSON() ([]byte, error) {
+	type plain EnvironmentVariable
+	p := plain(v)
+	if p.Type == "" {
+		p.Type = "VALUE"
+	}
+	return json.Marshal(p)
+}
+
+// Secret is a reference to, or the value of, a secret.
+type Secret struct {
+	Type      string       `json:"type"`
+	Reference *SecretRef   `json:"reference,omitempty"`
+	Value     *SecretValue `json:"value,omitempty"`
+}
+
+// SecretRef names a secret held by a secret store.
+type SecretRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key,omitempty"`
+}
+
+// SecretValue carries a secret inline.
+type SecretValue struct {
+	Data []byte `json:"data"`
+}
+
+// ExecutorType tells the built-in default executor from a framework's own.
+type ExecutorType string
+
+// Executor types.
+const (
+	ExecutorDefault ExecutorType = "DEFAULT"
+	ExecutorCustom  ExecutorType = "CUSTOM"
+)
+
+// ExecutorInfo describes an executor: the built-in default executor
+// (LAUNCH_GROUP) or a framework's own program given by Command.
+type ExecutorInfo struct {
+	Type                ExecutorType   `json:"type,omitempty"`
+	ExecutorID          ExecutorID     `json:"executor_id"`
+	FrameworkID         *FrameworkID   `json:"framework_id,omitempty"`
+	Command             *CommandInfo   `json:"command,omitempty"`
+	Container           *ContainerInfo `json:"container,omitempty"`
+	Resources           []Resource     `json:"resources,omitempty"`
+	Name                string         `json:"name,omitempty"`
+	Source              string         `json:"source,omitempty"`
+	Data                []byte         `json:"data,omitempty"`
+	Discovery           *DiscoveryInfo `json:"discovery,omitempty"`
+	ShutdownGracePeriod *DurationInfo  `json:"shutdown_grace_period,omitempty"`
+	Labels              *Labels        `json:"labels,omitempty"`
+}
+
+// KillPolicy says how long a task gets between SIGTERM and SIGKILL.
+type KillPolicy struct {
+	GracePeriod *DurationInfo `json:"grace_period,omitempty"`
+}
+
+// DiscoveryInfo makes a task findable by service discovery.
+type DiscoveryInfo struct {
+	Visibility  string  `json:"visibility"`
+	Name        string  `json:"name,omitempty"`
+	Environment string  `json:"environment,omitempty"`
+	Location    string  `json:"location,omitempty"`
+	Version     string  `json:"version,omitempty"`
+	Ports       *Ports  `json:"ports,omitempty"`
+	Labels      *Labels `json:"labels,omitempty"`
+}
+
+// Ports lists named ports for discovery.
+type Ports struct {
+	Ports []Port `json:"ports,omitempty"`
+}
+
+// Port is one named port.
+type Port struct {
+	Number     Uint64  `json:"number"`
+	Name       string  `json:"name,omitempty"`
+	Protocol   string  `json:"protocol,omitempty"`
+	Visibility string  `json:"visibility,omitempty"`
+	Labels     *Labels `json:"labels,omitempty"`
+}
+
+// Task is the master's and agent's record of a launched task (mesos.proto
+// Task), as served by the operator API. State is the latest state known;
+// StatusUpdateState and StatusUpdateUUID describe the update being delivered
+// to the framework.
+type Task struct {
+	Name              string                  `json:"name"`
+	TaskID            TaskID                  `json:"task_id"`
+	FrameworkID       FrameworkID             `json:"framework_id"`
+	ExecutorID        *ExecutorID             `json:"executor_id,omitempty"`
+	AgentID           AgentID                 `json:"agent_id"`
+	State             TaskState               `json:"state"`
+	Resources         []Resource              `json:"resources,omitempty"`
+	Statuses          []TaskStatus            `json:"statuses,omitempty"`
+	StatusUpdateState TaskState               `json:"status_update_state,omitempty"`
+	StatusUpdateUUID  []byte                  `json:"status_update_uuid,omitempty"`
+	Labels            *Labels                 `json:"labels,omitempty"`
+	Discovery         *DiscoveryInfo          `json:"discovery,omitempty"`
+	Container         *ContainerInfo          `json:"container,omitempty"`
+	HealthCheck       *HealthCheck            `json:"health_check,omitempty"`
+	User              string                  `json:"user,omitempty"`
+	KillPolicy        *KillPolicy             `json:"kill_policy,omitempty"`
+	Limits            map[string]Float64Value `json:"limits,omitempty"`
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mezzo-cluster/mezzo/agent"
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master"
+)
+
+// daemonFlags are the flags every daemon shares.
+type daemonFlags struct {
+	workDir string
+	host    string
+}
+
+// agentFlags configure an agent.
+type agentFlags struct {
+	port       int
+	resources  string
+	attributes string
+}
+
+func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) {
+	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
+	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
+	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
+}
+
+// config turns the flags into an agent.Config for an agent on host whose
+// listener is ln.
+func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []string) (agent.Config, error) {
+	cfg := agent.DefaultConfig()
+	cfg.WorkDir = workDir
+	cfg.Hostname = host
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	cfg.Masters = masters
+	if f.resources != "" {
+		res, err := api.ParseResources(f.resources)
+		if err != nil {
+			return cfg, fmt.Errorf("--resources: %w", err)
+		}
+		cfg.Resources = res
+	}
+	if f.attributes != "" {
+		attrs, err := api.ParseAttributes(f.attributes)
+		if err != nil {
+			return cfg, fmt.Errorf("--attributes: %w", err)
+		}
+		cfg.Attributes = attrs
+	}
+	return cfg, nil
+}
+
+func newMasterCmd() *cobra.Command {
+	var d daemonFlags
+	var port int
+	cmd := &cobra.Command{
+		Use:   "master",
+		Short: "Run a master",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			ln, err := listen(d.host, port)
+			if err != nil {
+				return err
+			}
+			m, err := startMaster(ctx, d.workDir, d.host, ln)
+			if err != nil {
+				return err
+			}
+			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID())
+			return serve(ctx, ln, m.Handler())
+		},
+	}
+	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/master", "where the master keeps its state")
+	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
+	cmd.Flags().IntVar(&port, "port", 5050, "HTTP port (0 picks a free one)")
+	return cmd
+}
+
+func newAgentCmd() *cobra.Command {
+	var d daemonFlags
+	var a agentFlags
+	var masters string
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run an agent that subscribes to a master",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			ln, err := listen(d.host, a.port)
+			if err != nil {
+				return err
+			}
+			cfg, err := a.config(d.workDir, d.host, ln, splitList(masters))
+			if err != nil {
+				return err
+			}
+			return runAgent(ctx, cfg, ln)
+		},
+	}
+	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/agent", "where the agent keeps sandboxes and modules")
+	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
+	cmd.Flags().StringVar(&masters, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
+	a.register(cmd, "port", 5051)
+	return cmd
+}
+
+func newDevCmd() *cobra.Command {
+	var d daemonFlags
+	var a agentFlags
+	var port int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a master and an agent in one process, for trying Mezzo out",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			mln, err := listen(d.host, port)
+			if err != nil {
+				return err
+			}
+			aln, err := listen(d.host, a.port)
+			if err != nil {
+				return err
+			}
+			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln)
+			if err != nil {
+				return err
+			}
+			cfg, err := a.config(filepath.Join(d.workDir, "agent"), d.host, aln, []string{mln.Addr().String()})
+			if err != nil {
+				return err
+			}
+			errc := make(chan error, 2)
+			go func() { errc <- serve(ctx, mln, m.Handler()) }()
+			go func() { errc <- runAgent(ctx, cfg, aln) }()
+			printDevBanner(cmd, mln.Addr().String(), d.workDir)
+			err = <-errc
+			stop()
+			if err2 := <-errc; err == nil {
+				err = err2
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo", "where the cluster keeps its state")
+	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on (loopback by default)")
+	cmd.Flags().IntVar(&port, "port", 5050, "the master's HTTP port (0 picks a free one)")
+	a.register(cmd, "agent-port", 5051)
+	return cmd
+}
+
+func printDevBanner(cmd *cobra.Command, addr, workDir string) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "mezzo dev: master and agent are up\n")
+	fmt.Fprintf(out, "  API:   http://%s/api/v1\n", addr)
+	fmt.Fprintf(out, "  state: %s\n", workDir)
+	masterFlag := ""
+	if !strings.HasSuffix(addr, ":5050") {
+		masterFlag = " --master " + addr
+	}
+	fmt.Fprintf(out, "Try, in another shell:\n  go run ./cmd/mezzo run%s ./samples/modules/hello -- world\n", masterFlag)
+	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+}
+
+func startMaster(ctx context.Context, workDir, host string, ln net.Listener) (*master.Master, error) {
+	cfg := master.DefaultConfig()
+	cfg.WorkDir = workDir
+	cfg.Hostname = host
+	cfg.AdvertiseIP = advertiseIP(host)
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	m, err := master.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	go m.Run(ctx)
+	return m, nil
+}
+
+func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {
+	a, err := agent.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, ln, a.Handler()) }()
+	runErr := a.Run(ctx)
+	if err := <-errc; runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+func advertiseIP(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	if addrs, err := net.LookupIP(host); err == nil {
+		for _, ip := range addrs {
+			if ip.To4() != nil {
+				return ip.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+func listen(host string, port int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// serve runs an HTTP server on ln until ctx ends, then shuts it down,
+// giving open requests a few seconds.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		var exit exitCode
+		if asExit(err, &exit) {
+			os.Exit(int(exit))
+		}
+		fmt.Fprintln(os.Stderr, "mezzo:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	var logLevel string
+	root := &cobra.Command{
+		Use:           "mezzo",
+		Short:         "Mezzo runs WebAssembly modules and native processes on a cluster, Mesos-style",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := flagsFromEnv(cmd); err != nil {
+				return err
+			}
+			return setupLogging(logLevel)
+		},
+	}
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd())
+	return root
+}
+
+// flagsFromEnv sets every flag not given on the command line from its
+// MEZZO_* variable: --work-dir from MEZZO_WORK_DIR, and so on.
+func flagsFromEnv(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		name := "MEZZO_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if serr := f.Value.Set(v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, serr)
+			}
+		}
+	})
+	return err
+}
+
+func setupLogging(level string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+	return nil
+}
+
+// exitCode is an error that asks main to exit with a given status and
+// print nothing more (mezzo run exits with its task's code).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func asExit(err error, target *exitCode) bool {
+	e, ok := err.(exitCode)
+	if ok {
+		*target = e
+	}
+	return ok
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mezzo-cluster/mezzo/agent"
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/operator"
+	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
+)
+
+// runFlags are mezzo run's flags.
+type runFlags struct {
+	master  string
+	module  string
+	command string
+	name    string
+	engine  string
+	role    string
+	cpus    float64
+	mem     float64
+	env     []string
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [--module] MODULE|--command CMD [flags] [-- ARGS...]",
+		Short: "Run one task on the cluster and stream its output (what mesos-execute is to Mesos)",
+		Long: `Run launches one task and streams its stdout and stderr while it runs, then
+exits with the task's exit code.
+
+MODULE is a .wasm file, the sha256 of a stored module, or a Go package
+directory, which is built with GOOS=wasip1 GOARCH=wasm. With --command the
+task is a native shell command instead.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			taskArgs := args
+			if dash >= 0 {
+				taskArgs = args[dash:]
+				args = args[:dash]
+			}
+			if len(args) > 1 || (len(args) == 1 && f.module != "") {
+				return fmt.Errorf("give one module, either as an argument or with --module (task arguments go after --)")
+			}
+			if len(args) == 1 {
+				f.module = args[0]
+			}
+			if (f.module == "") == (f.command == "") {
+				return errors.New("give exactly one of a module or --command")
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			return runTask(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, taskArgs)
+		},
+	}
+	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the master, HOST:PORT")
+	cmd.Flags().StringVar(&f.module, "module", "", "a .wasm file, a stored module's sha256, or a Go package directory")
+	cmd.Flags().StringVar(&f.command, "command", "", "a shell command to run as a native task")
+	cmd.Flags().StringVar(&f.name, "name", "", "the task's name (default: derived from the module or command)")
+	cmd.Flags().StringVar(&f.engine, "engine", "", "Wasm engine: wazero or wasmtime (default: the agent's)")
+	cmd.Flags().StringVar(&f.role, "role", "*", "the role to take offers for")
+	cmd.Flags().Float64Var(&f.cpus, "cpus", 0.1, "CPUs for the task")
+	cmd.Flags().Float64Var(&f.mem, "mem", 128, "memory for the task, in MB")
+	cmd.Flags().StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable)")
+	return cmd
+}
+
+// runTask is mezzo run: upload, subscribe, launch, stream, exit.
+func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []string) error {
+	ops := operator.New(f.master)
+	task, err := f.taskInfo(ctx, ops, args)
+	if err != nil {
+		return err
+	}
+	user := "root"
+	if u, err := currentUser(); err == nil {
+		user = u
+	}
+	r := &runner{flags: f, ops: ops, task: task, stdout: stdout, stderr: stderr}
+	r.client = scheduler.New(scheduler.Config{Master: f.master, Framework: api.FrameworkInfo{
+		User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
+	}})
+	err = r.client.Run(ctx, r.handle)
+	var done *taskDone
+	if errors.As(err, &done) {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.client.Teardown(tctx)
+		return done.exit(stderr)
+	}
+	if err == nil && ctx.Err() != nil {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.client.Teardown(tctx) // kills the task
+		return exitCode(130)
+	}
+	return err
+}
+
+// taskInfo builds the task to launch; the agent ID is filled in per offer.
+func (f *runFlags) taskInfo(ctx context.Context, ops *operator.Client, args []string) (api.TaskInfo, error) {
+	env, err := parseEnv(f.env)
+	if err != nil {
+		return api.TaskInfo{}, err
+	}
+	t := api.TaskInfo{TaskID: api.TaskID{Value: "mezzo-run-" + randomHex(4)}, Name: f.name}
+	t.Resources = []api.Resource{
+		{Name: "cpus", Type: api.SCALAR, Scalar: &api.Scalar{Value: api.Float64(f.cpus)}},
+		{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: api.Float64(f.mem)}},
+	}
+	if f.command != "" {
+		if t.Name == "" {
+			t.Name = strings.Fields(f.command + " task")[0]
+		}
+		t.Command = &api.CommandInfo{Value: f.command, Environment: env}
+		if len(args) > 0 {
+			t.Command.Value += " " + shellQuote(args)
+		}
+		return t, nil
+	}
+	sha, name, err := resolveModule(ctx, ops, f.module)
+	if err != nil {
+		return api.TaskInfo{}, err
+	}
+	if t.Name == "" {
+		t.Name = name
+	}
+	t.Container = &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{
+		SHA256: sha, Engine: f.engine, Arguments: args, Environment: env,
+	}}
+	return t, nil
+}
+
+// resolveModule turns --module into a stored module's hash, building and
+// uploading as needed. It returns the hash and a name for the task.
+func resolveModule(ctx context.Context, ops *operator.Client, module string) (string, string, error) {
+	if isHash(module) {
+		return module, "module-" + module[:12], nil
+	}
+	info, err := os.Stat(module)
+	if err != nil {
+		return "", "", fmt.Errorf("--module %s: %w", module, err)
+	}
+	path := module
+	name := strings.TrimSuffix(filepath.Base(module), ".wasm")
+	if info.IsDir() {
+		if path, err = buildModule(ctx, module); err != nil {
+			return "", "", err
+		}
+		defer os.Remove(path)
+		abs, _ := filepath.Abs(module)
+		name = filepath.Base(abs)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("read module: %w", err)
+	}
+	m, err := ops.PushModule(ctx, wasm)
+	if err != nil {
+		return "", "", err
+	}
+	return m.SHA256, name, nil
+}
+
+// buildModule compiles a Go package for wasip1 into a temporary file.
+func buildModule(ctx context.Context, dir string) (string, error) {
+	out, err := os.CreateTemp("", "mezzo-module-*.wasm")
+	if err != nil {
+		return "", err
+	}
+	out.Close()
+	pkg := dir
+	if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
+		pkg = "./" + pkg
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out.Name(), pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(out.Name())
+		return "", fmt.Errorf("build %s for wasip1: %w", dir, err)
+	}
+	return out.Name(), nil
+}
+
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+func parseEnv(kvs []string) (*api.Environment, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	env := &api.Environment{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--env %q: want NAME=VALUE", kv)
+		}
+		env.Variables = append(env.Variables, api.EnvironmentVariable{Name: k, Value: v})
+	}
+	return env, nil
+}
+
+// shellQuote quotes arguments for /bin/sh.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func currentUser() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
+}
+
+// taskDone ends the event loop when the task reaches a terminal state.
+type taskDone struct{ status api.TaskStatus }
+
+func (d *taskDone) Error() string { return "task ended: " + string(d.status.State) }
+
+// exit prints the outcome unless the task finished, and returns the exit
+// code mezzo run should exit with.
+func (d *taskDone) exit(stderr io.Writer) error {
+	st := d.status
+	if st.State != api.TaskFinished {
+		msg := st.Message
+		if st.Reason != "" {
+			msg = string(st.Reason) + ": " + msg
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", st.State, msg)
+	}
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == agent.ExitCodeLabel {
+				if code, err := strconv.Atoi(l.Value); err == nil {
+					if code == 0 {
+						return nil
+					}
+					return exitCode(code)
+				}
+			}
+		}
+	}
+	if st.State == api.TaskFinished {
+		return nil
+	}
+	return exitCode(1)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/operator"
+	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
+)
+
+// runner is mezzo run's framework: it launches one task on the first offer
+// that fits, tails the task's output and stops at its terminal update.
+type runner struct {
+	flags  runFlags
+	ops    *operator.Client
+	client *scheduler.Client
+	task   api.TaskInfo
+	stdout io.Writer
+	stderr io.Writer
+
+	launched bool
+	tail     *tailer
+}
+
+func (r *runner) handle(ctx context.Context, ev *api.Event) error {
+	switch ev.Type {
+	case api.EventOffers:
+		return r.offers(ctx, ev.Offers.Offers)
+	case api.EventUpdate:
+		return r.update(ctx, ev.Update.Status)
+	}
+	return nil
+}
+
+// offers launches the task on the first offer that fits and declines the
+// rest for long, so the cluster stops offering to this one-shot framework.
+func (r *runner) offers(ctx context.Context, offers []api.Offer) error {
+	var decline []api.OfferID
+	for _, o := range offers {
+		if r.launched || !api.Resources(o.Resources).Unallocated().Flatten("*").Contains(api.Resources(r.task.Resources).Flatten("*")) {
+			decline = append(decline, o.ID)
+			continue
+		}
+		t := r.task
+		t.AgentID = o.AgentID
+		if err := r.client.Launch(ctx, o.ID, t); err != nil {
+			return err
+		}
+		r.task = t
+		r.launched = true
+	}
+	if len(decline) > 0 {
+		refuse := 1.0
+		if r.launched {
+			refuse = 3600
+		}
+		return r.client.Decline(ctx, refuse, decline...)
+	}
+	return nil
+}
+
+// update follows the task: output is tailed from TASK_RUNNING on, and a
+// terminal update ends the run once the output is drained.
+func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
+	if st.TaskID != r.task.TaskID {
+		return nil
+	}
+	if r.tail == nil && st.AgentID != nil && st.State != api.TaskStaging && !isMasterError(st) {
+		sandbox := fmt.Sprintf("/%s/%s/runs/latest/", r.client.FrameworkID(), r.task.TaskID.Value)
+		r.tail = startTail(ctx, r.ops, st.AgentID.Value, []tailFile{
+			{path: sandbox + "stdout", w: r.stdout}, {path: sandbox + "stderr", w: r.stderr},
+		})
+	}
+	if !st.State.IsTerminal() {
+		return nil
+	}
+	if r.tail != nil {
+		r.tail.finish()
+	}
+	return &taskDone{status: st}
+}
+
+// isMasterError reports an update the master made up because the task
+// never reached an agent.
+func isMasterError(st api.TaskStatus) bool {
+	return st.Source == api.SourceMaster && st.State.IsTerminal()
+}
+
+// tailFile is one sandbox file copied to a local writer.
+type tailFile struct {
+	path   string
+	w      io.Writer
+	offset int64
+}
+
+// tailer polls sandbox files through the master and copies what is new.
+type tailer struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+const tailInterval = 100 * time.Millisecond
+
+func startTail(ctx context.Context, ops *operator.Client, agentID string, files []tailFile) *tailer {
+	ctx, cancel := context.WithCancel(ctx)
+	t := &tailer{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		tick := time.NewTicker(tailInterval)
+		defer tick.Stop()
+		for {
+			stopping := ctx.Err() != nil
+			for i := range files {
+				drain(context.WithoutCancel(ctx), ops, agentID, &files[i])
+			}
+			if stopping {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+	}()
+	return t
+}
+
+// finish copies what remains and stops the tailer.
+func (t *tailer) finish() {
+	t.once.Do(func() {
+		t.cancel()
+		<-t.done
+	})
+}
+
+// drain copies a file's new bytes, reading until nothing more comes.
+func drain(ctx context.Context, ops *operator.Client, agentID string, f *tailFile) {
+	const chunk = 64 << 10
+	for {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := ops.ReadFile(ctx, agentID, f.path, f.offset, chunk)
+		cancel()
+		if err != nil || len(c.Data) == 0 {
+			return
+		}
+		io.WriteString(f.w, c.Data)
+		f.offset += int64(len(c.Data))
+		if len(c.Data) < chunk {
+			return
+		}
+	}
+}

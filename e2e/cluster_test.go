@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mezzoBin is the binary under test, built once by TestMain.
+var mezzoBin string
+
+// repoRoot is the repository root, where mezzo run builds sample modules.
+var repoRoot string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mezzo-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	repoRoot, _ = filepath.Abs("..")
+	mezzoBin = filepath.Join(dir, "mezzo")
+	build := exec.Command("go", "build", "-o", mezzoBin, "./cmd/mezzo")
+	build.Dir = repoRoot
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build mezzo:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// devCluster is a running `mezzo dev`.
+type devCluster struct {
+	addr string // HOST:PORT of the master
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+}
+
+var apiLine = regexp.MustCompile(`API:\s+http://([^/\s]+)/api/v1`)
+
+// startDev starts `mezzo dev` on free ports in a temporary directory and
+// waits until its banner names the master's address.
+func startDev(t *testing.T) *devCluster {
+	t.Helper()
+	cmd := exec.Command(mezzoBin, "dev", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
+	cmd.Dir = repoRoot
+	logs := &bytes.Buffer{}
+	cmd.Stderr = logs
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &devCluster{cmd: cmd, logs: logs}
+	t.Cleanup(func() { c.stop(t) })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := apiLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case c.addr = <-found:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("mezzo dev printed no API address; logs:\n%s", logs)
+	}
+	return c
+}
+
+// stop interrupts the cluster as Ctrl-C would and checks it exits cleanly.
+func (c *devCluster) stop(t *testing.T) {
+	if c.cmd.ProcessState != nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("mezzo dev did not exit cleanly on SIGINT: %v; logs:\n%s", err, c.logs)
+		}
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		t.Errorf("mezzo dev did not stop within 30s of SIGINT; logs:\n%s", c.logs)
+	}
+}
+
+// mezzo runs the CLI against the cluster and returns its output and exit
+// code.
+func (c *devCluster) mezzo(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	full := append([]string{args[0], "--master", c.addr}, args[1:]...)
+	cmd := exec.CommandContext(ctx, mezzoBin, full...)
+	cmd.Dir = repoRoot
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("mezzo %s timed out; stderr:\n%s\ncluster logs:\n%s", strings.Join(args, " "), errb.String(), c.logs)
+	}
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("mezzo %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// post sends body to a master path and returns the status and answer.
+func (c *devCluster) post(t *testing.T, path, contentType string, body []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post("http://"+c.addr+path, contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// TestDevCluster walks the foundation's path as a newcomer would: start
+// mezzo dev, run the hello module and a failing native command, feed the
+// master bad input, and check the cluster is still healthy and remembers
+// the tasks.
+func TestDevCluster(t *testing.T) {
+	c := startDev(t)
+
+	t.Run("hello module", func(t *testing.T) {
+		out, errOut, code := c.mezzo(t, "run", "./samples/modules/hello", "--", "world")
+		if code != 0 || !strings.Contains(out, "world") {
+			t.Fatalf("mezzo run hello: exit %d, stdout %q, stderr %q; cluster logs:\n%s", code, out, errOut, c.logs)
+		}
+	})
+
+	t.Run("environment reaches module", func(t *testing.T) {
+		out, errOut, code := c.mezzo(t, "run", "--env", "GREETING=bonjour", "./samples/modules/hello", "--", "monde")
+		if code != 0 || !strings.Contains(out, "bonjour monde") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+
+	t.Run("prebuilt wasm file and stored hash", func(t *testing.T) {
+		wasm := filepath.Join(t.TempDir(), "hello.wasm")
+		build := exec.Command("go", "build", "-o", wasm, "./samples/modules/hello")
+		build.Dir = repoRoot
+		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build hello: %v\n%s", err, b)
+		}
+		out, _, code := c.mezzo(t, "run", "--module", wasm, "--", "file")
+		if code != 0 || !strings.Contains(out, "hello file") {
+			t.Fatalf("run .wasm file: exit %d, stdout %q", code, out)
+		}
+		data, _ := os.ReadFile(wasm)
+		status, body := c.post(t, "/api/v1/modules", "application/wasm", data)
+		if status != http.StatusOK {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		var m struct{ SHA256 string }
+		if err := json.Unmarshal([]byte(body), &m); err != nil || len(m.SHA256) != 64 {
+			t.Fatalf("upload answer %q: %v", body, err)
+		}
+		out, _, code = c.mezzo(t, "run", m.SHA256, "--", "hash")
+		if code != 0 || !strings.Contains(out, "hello hash") {
+			t.Fatalf("run by hash: exit %d, stdout %q", code, out)
+		}
+	})
+
+	t.Run("native command fails with its exit code", func(t *testing.T) {
+		out, errOut, code := c.mezzo(t, "run", "--command", "echo hi; exit 3")
+		if code != 3 || !strings.Contains(out, "hi") || !strings.Contains(errOut, "TASK_FAILED") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+
+	t.Run("truncated module is refused", func(t *testing.T) {
+		wasm := filepath.Join(t.TempDir(), "hello.wasm")
+		build := exec.Command("go", "build", "-o", wasm, "./samples/modules/hello")
+		build.Dir = repoRoot
+		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build hello: %v\n%s", err, b)
+		}
+		data, _ := os.ReadFile(wasm)
+		status, body := c.post(t, "/api/v1/modules", "application/wasm", data[:len(data)/2])
+		if status != http.StatusBadRequest || !strings.Contains(body, "invalid module") {
+			t.Fatalf("truncated module: %d %q", status, body)
+		}
+	})
+
+	t.Run("garbage scheduler call", func(t *testing.T) {
+		for _, body := range []string{"garbage", `{"type":`, `{"type":"SUBSCRIBE"}`, `[]`} {
+			status, answer := c.post(t, "/api/v1/scheduler", "application/json", []byte(body))
+			if status != http.StatusBadRequest || strings.TrimSpace(answer) == "" {
+				t.Errorf("POST %q: %d %q, want 400 with a message", body, status, answer)
+			}
+		}
+		if status, _ := c.post(t, "/api/v1/scheduler", "text/plain", []byte("{}")); status != http.StatusUnsupportedMediaType {
+			t.Errorf("text/plain: %d, want 415", status)
+		}
+		resp, err := http.Get("http://" + c.addr + "/api/v1/scheduler")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET: %d, want 405", resp.StatusCode)
+		}
+	})
+
+	t.Run("healthy and remembers tasks", func(t *testing.T) {
+		status, body := c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_HEALTH"}`))
+		if status != http.StatusOK || !strings.Contains(body, `"healthy":true`) {
+			t.Fatalf("GET_HEALTH: %d %s", status, body)
+		}
+		status, body = c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_TASKS"}`))
+		if status != http.StatusOK {
+			t.Fatalf("GET_TASKS: %d %s", status, body)
+		}
+		var resp api.OperatorResponse
+		if err := json.Unmarshal([]byte(body), &resp); err != nil || resp.GetTasks == nil {
+			t.Fatalf("GET_TASKS answer %q: %v", body, err)
+		}
+		states := map[api.TaskState]int{}
+		for _, task := range resp.GetTasks.CompletedTasks {
+			states[task.State]++
+		}
+		if states[api.TaskFinished] < 4 || states[api.TaskFailed] < 1 {
+			t.Fatalf("completed tasks by state %v, want >= 4 finished and >= 1 failed; body %s", states, body)
+		}
+	})
+}

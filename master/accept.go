@@ -1,0 +1,162 @@
+package master
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// accept carries out an ACCEPT: the offers are consumed, LAUNCH operations
+// become tasks on the offers' agent, and what is left over is declined with
+// the call's filters. m.mu must be held.
+func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
+	offers, err := m.takeOffers(f, acc.OfferIDs)
+	if err != nil {
+		m.dropLaunches(f, acc.Operations, err.Error(), now)
+		m.triggerAllocation()
+		return
+	}
+	if len(offers) == 0 {
+		m.dropLaunches(f, acc.Operations, "No offers were given", now)
+		return
+	}
+	a := m.agents[offers[0].agent]
+	var remaining api.Resources
+	for _, o := range offers {
+		m.removeOffer(o)
+		remaining = remaining.Plus(o.resources)
+	}
+	var launch []api.TaskInfo
+	for _, op := range acc.Operations {
+		switch op.Type {
+		case api.OpLaunch:
+			if op.Launch == nil {
+				continue
+			}
+			for _, ti := range op.Launch.TaskInfos {
+				if t := m.launch(f, a, ti, &remaining, now); t != nil {
+					launch = append(launch, ti)
+				}
+			}
+		case api.OpLaunchGroup:
+			if op.LaunchGroup != nil {
+				for _, ti := range op.LaunchGroup.TaskGroup.Tasks {
+					f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskGroupInvalid,
+						"LAUNCH_GROUP is not supported by this master yet", now))
+				}
+			}
+		default:
+			if op.ID != nil {
+				f.send(api.Event{Type: api.EventUpdateOperationStatus, UpdateOperationStatus: &api.UpdateOperationStatus{
+					Status: api.OperationStatus{OperationID: op.ID, State: "OPERATION_UNSUPPORTED",
+						Message: fmt.Sprintf("operation %s is not supported by this master", op.Type),
+						AgentID: &api.AgentID{Value: a.id}},
+				}})
+			}
+		}
+	}
+	if len(launch) > 0 {
+		a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+			FrameworkInfo: f.info, Tasks: launch,
+		}})
+	}
+	if !remaining.Empty() {
+		f.refuse(a.id, acc.Filters, now)
+	}
+	m.triggerAllocation()
+}
+
+// takeOffers checks that every offer is outstanding, belongs to f and is
+// on one agent. On error the valid offers go back to the pool. m.mu must be
+// held.
+func (m *Master) takeOffers(f *framework, ids []api.OfferID) ([]*offer, error) {
+	var out []*offer
+	var err error
+	seen := map[string]bool{}
+	for _, id := range ids {
+		o := f.offers[id.Value]
+		switch {
+		case seen[id.Value]:
+			err = fmt.Errorf("Offer %s appears more than once", id.Value)
+		case o == nil:
+			err = fmt.Errorf("Offer %s is no longer valid", id.Value)
+		case len(out) > 0 && o.agent != out[0].agent:
+			err = fmt.Errorf("Aggregated offers must belong to the same agent: %s is on %s, not %s", o.id, o.agent, out[0].agent)
+		case len(out) > 0 && o.role != out[0].role:
+			err = fmt.Errorf("Aggregated offers must be allocated to the same role")
+		default:
+			out = append(out, o)
+		}
+		seen[id.Value] = true
+	}
+	if err != nil {
+		for _, o := range out {
+			m.removeOffer(o)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// dropLaunches answers every task of a rejected ACCEPT: TASK_DROPPED for
+// partition-aware frameworks, else TASK_LOST, with REASON_INVALID_OFFERS.
+func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now time.Time) {
+	state := api.TaskLost
+	if f.partitionAware() {
+		state = api.TaskDropped
+	}
+	for _, op := range ops {
+		var tasks []api.TaskInfo
+		switch {
+		case op.Launch != nil:
+			tasks = op.Launch.TaskInfos
+		case op.LaunchGroup != nil:
+			tasks = op.LaunchGroup.TaskGroup.Tasks
+		}
+		for _, ti := range tasks {
+			f.update(masterStatus(ti.TaskID, ti.AgentID.Value, state, api.ReasonInvalidOffers, msg, now))
+		}
+	}
+}
+
+// launch validates one task against the offered resources and records it
+// in TASK_STAGING. It answers an invalid task with TASK_ERROR and returns
+// nil. m.mu must be held.
+func (m *Master) launch(f *framework, a *agent, ti api.TaskInfo, remaining *api.Resources, now time.Time) *task {
+	res := api.Resources(ti.Resources).Unallocated()
+	if err := m.validateTask(f, a, &ti, res, *remaining); err != nil {
+		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskInvalid, err.Error(), now))
+		return nil
+	}
+	*remaining = remaining.Minus(res)
+	t := &task{info: ti, framework: f.id, agent: a.id, state: api.TaskStaging, resources: res}
+	f.tasks[ti.TaskID.Value] = t
+	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
+	a.used = a.used.Plus(res)
+	m.log.Info("launching task", "framework", f.id, "task", ti.TaskID.Value, "agent", a.id)
+	return t
+}
+
+// validateTask applies Mesos's task validation plus Mezzo's: the module of
+// a Wasm task must be in the store. m.mu must be held.
+func (m *Master) validateTask(f *framework, a *agent, ti *api.TaskInfo, res, remaining api.Resources) error {
+	if err := api.ValidateTaskInfo(ti); err != nil {
+		return err
+	}
+	if ti.AgentID.Value != a.id {
+		return fmt.Errorf("Task uses agent %s but the offers are on agent %s", ti.AgentID.Value, a.id)
+	}
+	if old := f.tasks[ti.TaskID.Value]; old != nil {
+		return fmt.Errorf("Task has duplicate ID: %s", ti.TaskID.Value)
+	}
+	if !remaining.Contains(res) {
+		return fmt.Errorf("Task uses more resources (%s) than available (%s)", res, remaining)
+	}
+	if ti.IsWasm() {
+		if _, ok := m.modules.Get(ti.Container.Wasm.SHA256); !ok {
+			return fmt.Errorf("Wasm module %s is not in the module store", ti.Container.Wasm.SHA256)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package master
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// agent is the master's record of one agent. Fields are guarded by
+// Master.mu.
+type agent struct {
+	id           string
+	info         api.AgentInfo
+	total        api.Resources
+	used         api.Resources // resources of live tasks
+	offered      api.Resources // resources in outstanding offers
+	stream       *stream       // nil while disconnected
+	registered   time.Time
+	reregistered time.Time
+	unreachable  bool        // missed its re-registration window
+	lost         *time.Timer // runs while disconnected
+	tasks        map[taskKey]*task
+}
+
+// taskKey names a task across frameworks.
+type taskKey struct{ framework, task string }
+
+func (a *agent) connected() bool { return a.stream != nil && !a.stream.closed() }
+
+// free returns what the agent has neither running nor on offer.
+func (a *agent) free() api.Resources { return a.total.Minus(a.used).Minus(a.offered) }
+
+// url is where frameworks (and the master's files proxy) reach the agent.
+func (a *agent) url() *api.URL {
+	return &api.URL{
+		Scheme:  "http",
+		Address: api.Address{Hostname: a.info.Hostname, IP: a.info.Hostname, Port: a.info.Port},
+		Path:    "/slave(1)",
+	}
+}
+
+// endpoint is the agent's HTTP base URL.
+func (a *agent) endpoint() string {
+	port := a.info.Port
+	if port == 0 {
+		port = 5051
+	}
+	return fmt.Sprintf("http://%s:%d", a.info.Hostname, port)
+}

@@ -1,0 +1,189 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// agentSubscribe registers or re-registers an agent and serves its event
+// stream until it ends.
+func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *api.AgentCall) {
+	now := time.Now()
+	m.mu.Lock()
+	a := m.admitAgent(call.Subscribe, now)
+	if a.stream != nil {
+		a.stream.close()
+	}
+	s := newStream(m.newStreamID())
+	a.stream = s
+	if a.lost != nil {
+		a.lost.Stop()
+		a.lost = nil
+	}
+	m.recoverAgentTasks(a, call.Subscribe.Tasks, now)
+	info := m.info
+	s.send(api.AgentEvent{Type: api.AgentEventSubscribed, Subscribed: &api.AgentSubscribed{
+		AgentID:                  api.AgentID{Value: a.id},
+		HeartbeatIntervalSeconds: api.Float64(m.cfg.HeartbeatInterval.Seconds()),
+		MasterInfo:               &info,
+	}})
+	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
+	m.mu.Unlock()
+	m.triggerAllocation()
+	s.serve(w, r)
+	m.agentDisconnected(a, s)
+}
+
+// admitAgent finds or creates the agent a SUBSCRIBE describes. m.mu must be
+// held.
+func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
+	info := sub.AgentInfo
+	if info.ID != nil {
+		if a := m.agents[info.ID.Value]; a != nil {
+			a.info = info
+			a.total = api.Resources(info.Resources).Unallocated()
+			a.reregistered = now
+			a.unreachable = false
+			return a
+		}
+	}
+	id := ""
+	if info.ID != nil {
+		id = info.ID.Value // known to an earlier master: keep its ID
+	} else {
+		m.nextAgent++
+		id = fmt.Sprintf("%s-S%d", m.id, m.nextAgent-1)
+	}
+	info.ID = &api.AgentID{Value: id}
+	a := &agent{
+		id:         id,
+		info:       info,
+		total:      api.Resources(info.Resources).Unallocated(),
+		registered: now,
+		tasks:      map[taskKey]*task{},
+	}
+	m.agents[id] = a
+	return a
+}
+
+// recoverAgentTasks reconciles what a re-registering agent runs with what
+// the master knows: tasks the master declared unreachable come back (their
+// frameworks hear the latest state); tasks the master knows but the agent
+// no longer has are lost. m.mu must be held.
+func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) {
+	reported := map[taskKey]api.Task{}
+	for _, t := range running {
+		reported[taskKey{t.FrameworkID.Value, t.TaskID.Value}] = t
+	}
+	for key, t := range a.tasks {
+		f := m.frameworks[key.framework]
+		rt, ok := reported[key]
+		switch {
+		case f == nil:
+			continue
+		case !ok && !t.state.IsTerminal() && t.state != api.TaskStaging:
+			st := masterStatus(t.info.TaskID, a.id, api.TaskLost, api.ReasonAgentRestarted,
+				"Task is unknown to the agent after it re-registered", now)
+			if f.partitionAware() {
+				st.State = api.TaskGone
+			}
+			m.terminate(f, t, st)
+			f.update(st)
+		case ok && t.state == api.TaskUnreachable:
+			t.resources = api.Resources(t.info.Resources).Unallocated()
+			a.used = a.used.Plus(t.resources)
+			st := masterStatus(t.info.TaskID, a.id, rt.State, api.ReasonAgentReregistered,
+				"Agent re-registered", now)
+			t.record(st)
+			f.update(st)
+		}
+	}
+}
+
+// agentDisconnected runs when an agent's stream ends: its offers are
+// rescinded and, unless it returns within AgentReregisterTimeout, its tasks
+// are declared unreachable.
+func (m *Master) agentDisconnected(a *agent, s *stream) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a.stream != s {
+		return
+	}
+	a.stream = nil
+	for _, o := range m.offers {
+		if o.agent == a.id {
+			m.rescindOffer(o)
+		}
+	}
+	m.log.Info("agent disconnected", "agent", a.id)
+	a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
+}
+
+// agentUnreachable marks an agent that did not come back in time: its
+// tasks become TASK_UNREACHABLE for partition-aware frameworks and
+// TASK_LOST for the others.
+func (m *Master) agentUnreachable(a *agent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a.stream != nil || a.unreachable {
+		return
+	}
+	now := time.Now()
+	a.unreachable = true
+	m.log.Warn("agent unreachable", "agent", a.id)
+	for key, t := range a.tasks {
+		f := m.frameworks[key.framework]
+		if f == nil || t.state.IsTerminal() {
+			continue
+		}
+		st := masterStatus(t.info.TaskID, a.id, api.TaskLost, api.ReasonAgentRemoved, "Agent is unreachable", now)
+		if f.partitionAware() {
+			st.State = api.TaskUnreachable
+			st.UnreachableTime = &api.TimeInfo{Nanoseconds: api.Int64(now.UnixNano())}
+		}
+		m.release(t)
+		t.record(st)
+		f.update(st)
+		f.send(api.Event{Type: api.EventFailure, Failure: &api.Failure{AgentID: &api.AgentID{Value: a.id}}})
+	}
+}
+
+// agentUpdate records a status update from an agent and forwards it to
+// the framework, which must acknowledge it. m.mu must be held.
+func (m *Master) agentUpdate(a *agent, up *api.AgentUpdate) {
+	st := up.Status
+	st.AgentID = &api.AgentID{Value: a.id}
+	f := m.frameworks[up.FrameworkID.Value]
+	var t *task
+	if f != nil {
+		t = f.tasks[st.TaskID.Value]
+	}
+	if t == nil {
+		// The framework or task is gone: acknowledge on its behalf so the
+		// agent stops retrying, and make sure nothing of it still runs.
+		a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+			FrameworkID: up.FrameworkID, TaskID: st.TaskID, UUID: st.UUID,
+		}})
+		if f == nil {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: up.FrameworkID}})
+		}
+		return
+	}
+	if t.pending == nil || !bytes.Equal(t.pending.UUID, st.UUID) {
+		if st.State.IsTerminal() {
+			m.release(t)
+		}
+		t.record(st)
+		p := st
+		t.pending = &p
+		if st.State.IsTerminal() {
+			m.triggerAllocation()
+		}
+	}
+	f.update(st)
+}

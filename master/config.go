@@ -1,0 +1,72 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config holds a master's settings. The zero value is not usable; start
+// from DefaultConfig and set WorkDir.
+type Config struct {
+	// WorkDir holds the module store and, later, the registry.
+	WorkDir string
+	// Hostname is advertised to frameworks and agents in MasterInfo.
+	Hostname string
+	// AdvertiseIP is the IPv4 address advertised in MasterInfo.
+	AdvertiseIP string
+	// Port is advertised in MasterInfo; the listener is the caller's.
+	Port int
+	// HeartbeatInterval is how often subscribers get HEARTBEAT events
+	// (Mesos: 15 s).
+	HeartbeatInterval time.Duration
+	// AgentReregisterTimeout is how long a disconnected agent has to come
+	// back before its tasks are declared lost or unreachable (Mesos: 75 s).
+	AgentReregisterTimeout time.Duration
+	// AllocationBatch is the window in which allocation triggers are
+	// gathered into one offer pass.
+	AllocationBatch time.Duration
+	// MaxModuleBytes caps an uploaded module.
+	MaxModuleBytes int64
+	// MaxCallBytes caps a JSON call body.
+	MaxCallBytes int64
+	// MaxCompletedTasks bounds the completed tasks kept per framework.
+	MaxCompletedTasks int
+	// MaxCompletedFrameworks bounds the completed frameworks kept.
+	MaxCompletedFrameworks int
+}
+
+// DefaultConfig returns Mesos's defaults where Mesos has one.
+func DefaultConfig() Config {
+	return Config{
+		Hostname:               "localhost",
+		AdvertiseIP:            "127.0.0.1",
+		Port:                   5050,
+		HeartbeatInterval:      15 * time.Second,
+		AgentReregisterTimeout: 75 * time.Second,
+		AllocationBatch:        5 * time.Millisecond,
+		MaxModuleBytes:         64 << 20,
+		MaxCallBytes:           1 << 20,
+		MaxCompletedTasks:      1000,
+		MaxCompletedFrameworks: 50,
+	}
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	switch {
+	case c.WorkDir == "":
+		return errors.New("master config: WorkDir is required")
+	case c.HeartbeatInterval <= 0:
+		return fmt.Errorf("master config: HeartbeatInterval must be positive, got %v", c.HeartbeatInterval)
+	case c.AgentReregisterTimeout <= 0:
+		return fmt.Errorf("master config: AgentReregisterTimeout must be positive, got %v", c.AgentReregisterTimeout)
+	case c.AllocationBatch < 0:
+		return fmt.Errorf("master config: AllocationBatch must not be negative, got %v", c.AllocationBatch)
+	case c.MaxModuleBytes <= 0 || c.MaxCallBytes <= 0:
+		return errors.New("master config: MaxModuleBytes and MaxCallBytes must be positive")
+	case c.Port <= 0 || c.Port > 65535:
+		return fmt.Errorf("master config: Port %d is out of range", c.Port)
+	}
+	return nil
+}

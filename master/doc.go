@@ -1,0 +1,23 @@
+// Package master is the Mezzo master: it pools the resources of its
+// agents, offers them to frameworks, launches the tasks frameworks accept
+// offers for, and forwards their status updates until acknowledged. It
+// speaks the Mesos v1 scheduler and operator APIs in their JSON encoding,
+// Mezzo's agent protocol, and serves the module store.
+//
+// A tour:
+//
+//	cfg := master.DefaultConfig()
+//	cfg.WorkDir = "/var/lib/mezzo/master"
+//	m, err := master.New(cfg)
+//	go m.Run(ctx)                            // offers and heartbeats
+//	http.Serve(listener, m.Handler())        // the HTTP APIs
+//
+// The routes: POST /api/v1/scheduler (frameworks), POST /api/v1/agent
+// (agents), POST /api/v1 (operators), /api/v1/modules (the module store),
+// /agents/{id}/files/{browse,read,download} (a proxy of an agent's files
+// API), /version and /health; each also under /master as in Mesos.
+//
+// The state lives in memory for now; replication among masters comes with
+// the registry. A Master is safe for concurrent use: one mutex guards the
+// state and no I/O happens under it.
+package master

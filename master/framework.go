@@ -1,0 +1,77 @@
+package master
+
+import (
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// framework is the master's record of one framework. Fields are guarded by
+// Master.mu.
+type framework struct {
+	id         string
+	info       api.FrameworkInfo
+	stream     *stream // nil while disconnected
+	registered time.Time
+	// reregistered and unregistered are zero until they happen.
+	reregistered time.Time
+	unregistered time.Time
+	suppressed   map[string]bool // roles that take no offers
+	// refused holds the refusal filters: until when this framework refuses
+	// an agent's resources (Mesos filters per framework, role and agent; a
+	// per-role split comes with the allocator).
+	refused   map[string]time.Time
+	tasks     map[string]*task // live tasks by task ID
+	completed []*task          // terminal tasks, oldest first
+	offers    map[string]*offer
+	failover  *time.Timer // runs while disconnected
+}
+
+func newFramework(id string, info api.FrameworkInfo, now time.Time) *framework {
+	info.ID = &api.FrameworkID{Value: id}
+	return &framework{
+		id:         id,
+		info:       info,
+		registered: now,
+		suppressed: map[string]bool{},
+		refused:    map[string]time.Time{},
+		tasks:      map[string]*task{},
+		offers:     map[string]*offer{},
+	}
+}
+
+// connected reports whether the framework has a live event stream.
+func (f *framework) connected() bool { return f.stream != nil && !f.stream.closed() }
+
+// partitionAware reports whether the framework understands
+// TASK_UNREACHABLE, TASK_DROPPED and TASK_GONE; others get TASK_LOST.
+func (f *framework) partitionAware() bool { return f.info.HasCapability(api.CapPartitionAware) }
+
+// role returns the role the framework's offers are made for: its first
+// unsuppressed role.
+func (f *framework) offerRole() (string, bool) {
+	for _, r := range f.info.AllRoles() {
+		if !f.suppressed[r] {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// send delivers an event if the framework is connected.
+func (f *framework) send(ev api.Event) bool { return f.stream.send(ev) }
+
+// update sends a status update, stripping the UUID from master-generated
+// updates, which need no acknowledgement.
+func (f *framework) update(st api.TaskStatus) {
+	f.send(api.Event{Type: api.EventUpdate, Update: &api.Update{Status: st}})
+}
+
+// complete moves a terminal task to the completed list, keeping at most max.
+func (f *framework) complete(t *task, max int) {
+	delete(f.tasks, t.info.TaskID.Value)
+	f.completed = append(f.completed, t)
+	if n := len(f.completed) - max; n > 0 {
+		f.completed = append([]*task(nil), f.completed[n:]...)
+	}
+}

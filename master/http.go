@@ -1,0 +1,283 @@
+package master
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/modules"
+)
+
+// errNotImplemented marks calls this master does not carry out yet; they
+// answer 501 as Mesos answers calls it does not know.
+var errNotImplemented = errors.New("call not implemented")
+
+// Handler returns the master's HTTP API. Every route is also reachable
+// under /master, as in Mesos.
+func (m *Master) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = httpError
+	for _, prefix := range []string{"", "/master"} {
+		g := e.Group(prefix)
+		g.POST("/api/v1/scheduler", m.handleScheduler)
+		g.POST("/api/v1/agent", m.handleAgent)
+		g.POST("/api/v1", m.handleOperator)
+		g.POST("/api/v1/modules", m.handleModulePut)
+		g.GET("/api/v1/modules", m.handleModuleList)
+		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
+		g.GET("/version", m.handleVersion)
+		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+		g.GET("/agents/:agent/files/:op", m.handleFiles)
+	}
+	return e
+}
+
+// httpError answers errors as plain text sentences, as Mesos does.
+func httpError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	msg := err.Error()
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = fmt.Sprint(he.Message)
+	}
+	if code == http.StatusInternalServerError {
+		slog.Error("http handler", "path", c.Path(), "err", err)
+	}
+	_ = c.String(code, msg+"\n")
+}
+
+// readCall checks the content type and reads a JSON call body within the
+// size limit, answering the errors Mesos answers.
+func (m *Master) readCall(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Expecting 'Content-Type' of application/json; got %q (protobuf is not supported)", ct))
+	}
+	if !acceptsJSON(r.Header.Values("Accept")) {
+		return nil, echo.NewHTTPError(http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, m.cfg.MaxCallBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("Request body exceeds %d bytes", m.cfg.MaxCallBytes))
+		}
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "Failed to read request body: "+err.Error())
+	}
+	return body, nil
+}
+
+// acceptsJSON reports whether the Accept headers (possibly repeated, or
+// absent) allow a JSON answer.
+func acceptsJSON(values []string) bool {
+	if len(values) == 0 {
+		return true
+	}
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			if mt == "application/json" || mt == "*/*" || mt == "application/*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (m *Master) handleScheduler(c echo.Context) error {
+	body, err := m.readCall(c)
+	if err != nil {
+		return err
+	}
+	call, err := api.DecodeCall(body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	streamID := c.Request().Header.Get("Mesos-Stream-Id")
+	if call.Type == api.CallSubscribe {
+		if streamID != "" {
+			return echo.NewHTTPError(http.StatusBadRequest, "Expecting no 'Mesos-Stream-Id' header in a SUBSCRIBE call")
+		}
+		m.subscribe(c.Response(), c.Request(), call)
+		return nil
+	}
+	if streamID == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.frameworks[call.FrameworkID.Value]
+	switch {
+	case f == nil:
+		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+	case !f.connected():
+		return echo.NewHTTPError(http.StatusForbidden, "Framework is not subscribed")
+	case f.stream.id != streamID:
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
+			streamID, f.id))
+	}
+	if err := m.dispatch(f, call, time.Now()); err != nil {
+		return echo.NewHTTPError(http.StatusNotImplemented, err.Error())
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+func (m *Master) handleAgent(c echo.Context) error {
+	body, err := m.readCall(c)
+	if err != nil {
+		return err
+	}
+	call, err := api.DecodeAgentCall(body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	if call.Type == api.AgentCallSubscribe {
+		if err := api.ValidateResources(call.Subscribe.AgentInfo.Resources); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "Invalid agent resources: "+err.Error())
+		}
+		m.agentSubscribe(c.Response(), c.Request(), call)
+		return nil
+	}
+	streamID := c.Request().Header.Get("Mesos-Stream-Id")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agents[call.AgentID.Value]
+	switch {
+	case a == nil:
+		return echo.NewHTTPError(http.StatusBadRequest, "Agent cannot be found")
+	case !a.connected():
+		return echo.NewHTTPError(http.StatusForbidden, "Agent is not subscribed")
+	case a.stream.id != streamID:
+		return echo.NewHTTPError(http.StatusBadRequest, "The 'Mesos-Stream-Id' does not match the agent's stream")
+	}
+	switch call.Type {
+	case api.AgentCallUpdate:
+		m.agentUpdate(a, call.Update)
+	case api.AgentCallMessage:
+		if f := m.frameworks[call.Message.FrameworkID.Value]; f != nil {
+			f.send(api.Event{Type: api.EventMessage, Message: &api.FrameworkMessage{
+				AgentID: api.AgentID{Value: a.id}, ExecutorID: call.Message.ExecutorID, Data: call.Message.Data,
+			}})
+		}
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+func (m *Master) handleModulePut(c echo.Context) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, m.cfg.MaxModuleBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("Module exceeds %d bytes", m.cfg.MaxModuleBytes))
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "Failed to read module: "+err.Error())
+	}
+	mod, err := m.modules.Put(c.Request().Context(), body)
+	if err != nil {
+		var invalid *modules.InvalidError
+		if errors.As(err, &invalid) {
+			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, mod)
+}
+
+func (m *Master) handleModuleList(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"modules": m.modules.List()})
+}
+
+func (m *Master) handleModuleGet(c echo.Context) error {
+	sha := c.Param("sha256")
+	if !modules.ValidHash(sha) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
+	}
+	f, err := m.modules.Open(sha)
+	if errors.Is(err, modules.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Module %s not found", sha))
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c.Response().Header().Set("Content-Type", "application/wasm")
+	http.ServeContent(c.Response(), c.Request(), sha+".wasm", time.Time{}, f)
+	return nil
+}
+
+func (m *Master) handleVersion(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"version": Version, "build_user": "mezzo"})
+}
+
+// handleFiles proxies the files API of an agent, so browsers and the CLI
+// never need to reach agents directly.
+func (m *Master) handleFiles(c echo.Context) error {
+	op := c.Param("op")
+	if op != "browse" && op != "read" && op != "download" {
+		return echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
+	}
+	m.mu.Lock()
+	a := m.agents[c.Param("agent")]
+	var base string
+	if a != nil {
+		base = a.endpoint()
+	}
+	m.mu.Unlock()
+	if a == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
+	}
+	req, err := http.NewRequestWithContext(c.Request().Context(), http.MethodGet,
+		base+"/files/"+op+"?"+c.Request().URL.RawQuery, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadGateway, "Agent is not reachable: "+err.Error())
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
+		if v := resp.Header.Get(h); v != "" {
+			c.Response().Header().Set(h, v)
+		}
+	}
+	c.Response().WriteHeader(resp.StatusCode)
+	_, err = io.Copy(c.Response(), resp.Body)
+	return err
+}
+
+// writeJSON answers v with status 200.
+func writeJSON(c echo.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/json", b)
+}

@@ -1,0 +1,159 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/modules"
+)
+
+// Version is the Mesos API version Mezzo speaks, reported by /version so
+// that Mesos clients pick the right capabilities.
+const Version = "1.11.0"
+
+// Master is a running master: the scheduler, agent and operator APIs over
+// one in-memory cluster state guarded by mu.
+//
+// Lock order: Master.mu, then nothing — no method holding mu blocks on I/O;
+// events go out through non-blocking stream queues.
+type Master struct {
+	cfg     Config
+	id      string
+	info    api.MasterInfo
+	started time.Time
+	modules *modules.Store
+	log     *slog.Logger
+
+	allocate chan struct{} // capacity 1: a pending allocation pass
+	http     *http.Client  // for proxying agents' files API
+
+	mu         sync.Mutex
+	frameworks map[string]*framework // by framework ID, connected or not
+	completed  []*framework          // removed frameworks, oldest first
+	agents     map[string]*agent     // by agent ID
+	offers     map[string]*offer     // by offer ID
+	nextFW     int
+	nextAgent  int
+	nextOffer  int
+	rrCursor   int // round-robin position of the offer pass
+}
+
+// New returns a master for cfg. It opens the module store under
+// cfg.WorkDir; Run starts the background loops.
+func New(cfg Config) (*Master, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := modules.Open(filepath.Join(cfg.WorkDir, "modules"), modules.CompileCheck)
+	if err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	m := &Master{
+		cfg:        cfg,
+		id:         id,
+		started:    time.Now(),
+		modules:    store,
+		log:        slog.Default().With("component", "master"),
+		allocate:   make(chan struct{}, 1),
+		http:       &http.Client{Timeout: 30 * time.Second},
+		frameworks: map[string]*framework{},
+		agents:     map[string]*agent{},
+		offers:     map[string]*offer{},
+	}
+	m.info = api.MasterInfo{
+		ID:       id,
+		IP:       api.Uint64(ipNetworkOrder(cfg.AdvertiseIP)),
+		Port:     api.Uint64(cfg.Port),
+		PID:      fmt.Sprintf("master@%s:%d", cfg.AdvertiseIP, cfg.Port),
+		Hostname: cfg.Hostname,
+		Version:  Version,
+		Address:  &api.Address{Hostname: cfg.Hostname, IP: cfg.AdvertiseIP, Port: api.Int64(cfg.Port)},
+		Capabilities: []api.MasterCapability{
+			{Type: "AGENT_UPDATE"}, {Type: "AGENT_DRAINING"}, {Type: "QUOTA_V2"},
+		},
+	}
+	return m, nil
+}
+
+// ID returns the master's unique ID, the prefix of every ID it assigns.
+func (m *Master) ID() string { return m.id }
+
+// Run drives offers and heartbeats until ctx ends. Call it once.
+func (m *Master) Run(ctx context.Context) error {
+	heartbeat := time.NewTicker(m.cfg.HeartbeatInterval)
+	defer heartbeat.Stop()
+	// Filters expire without any event; a slow tick offers their resources
+	// again. Everything else triggers a pass directly.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.shutdown()
+			return nil
+		case <-heartbeat.C:
+			m.heartbeat()
+		case <-tick.C:
+			m.allocatePass(time.Now())
+		case <-m.allocate:
+			if m.cfg.AllocationBatch > 0 {
+				time.Sleep(m.cfg.AllocationBatch)
+			}
+			m.allocatePass(time.Now())
+		}
+	}
+}
+
+// triggerAllocation asks for an offer pass soon. It never blocks.
+func (m *Master) triggerAllocation() {
+	select {
+	case m.allocate <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Master) heartbeat() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range m.frameworks {
+		f.stream.send(api.Event{Type: api.EventHeartbeat})
+	}
+	for _, a := range m.agents {
+		a.stream.send(api.AgentEvent{Type: api.AgentEventHeartbeat})
+	}
+}
+
+// shutdown closes every stream so that clients notice at once.
+func (m *Master) shutdown() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range m.frameworks {
+		f.stream.close()
+	}
+	for _, a := range m.agents {
+		a.stream.close()
+	}
+}
+
+func (m *Master) newStreamID() string { return uuid.NewString() }
+
+// ipNetworkOrder packs an IPv4 address as Mesos's MasterInfo.ip: a uint32
+// whose bytes in memory are the address in network order, read as a
+// little-endian integer (MESOS-1201), so 127.0.0.1 is 16777343.
+func ipNetworkOrder(s string) uint32 {
+	ip := net.ParseIP(s).To4()
+	if ip == nil {
+		return 0
+	}
+	return uint32(ip[0]) | uint32(ip[1])<<8 | uint32(ip[2])<<16 | uint32(ip[3])<<24
+}

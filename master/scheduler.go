@@ -1,0 +1,371 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// subscribe registers or re-registers a framework and serves its event
+// stream until it ends. It implements SUBSCRIBE of the scheduler API.
+func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Call) {
+	now := time.Now()
+	m.mu.Lock()
+	f, err := m.admitFramework(call, now)
+	if err != nil {
+		m.mu.Unlock()
+		// Mesos answers a refused subscription with a stream holding one
+		// ERROR event rather than an HTTP error.
+		s := newStream(m.newStreamID())
+		s.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: err.Error()}})
+		s.close()
+		s.serve(w, r)
+		return
+	}
+	if f.stream != nil {
+		f.stream.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: "Framework failed over"}})
+		f.stream.close()
+	}
+	s := newStream(m.newStreamID())
+	f.stream = s
+	if f.failover != nil {
+		f.failover.Stop()
+		f.failover = nil
+	}
+	f.suppressed = map[string]bool{}
+	for _, role := range call.Subscribe.SuppressedRoles {
+		f.suppressed[role] = true
+	}
+	hb := api.Float64(m.cfg.HeartbeatInterval.Seconds())
+	info := m.info
+	s.send(api.Event{Type: api.EventSubscribed, Subscribed: &api.Subscribed{
+		FrameworkID:              api.FrameworkID{Value: f.id},
+		HeartbeatIntervalSeconds: &hb,
+		MasterInfo:               &info,
+	}})
+	// Updates not yet acknowledged are sent again at once, rather than at
+	// the agent's next retry.
+	for _, t := range f.tasks {
+		if t.pending != nil {
+			f.update(*t.pending)
+		}
+	}
+	m.log.Info("framework subscribed", "framework", f.id, "name", f.info.Name)
+	m.mu.Unlock()
+	m.triggerAllocation()
+	s.serve(w, r)
+	m.frameworkDisconnected(f, s)
+}
+
+// admitFramework finds or creates the framework a SUBSCRIBE names. m.mu
+// must be held.
+func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, error) {
+	info := call.Subscribe.FrameworkInfo
+	id := ""
+	if info.ID != nil {
+		id = info.ID.Value
+	} else if call.FrameworkID != nil {
+		id = call.FrameworkID.Value
+	}
+	if id == "" {
+		m.nextFW++
+		id = fmt.Sprintf("%s-%04d", m.id, m.nextFW-1)
+		f := newFramework(id, info, now)
+		m.frameworks[id] = f
+		return f, nil
+	}
+	for _, c := range m.completed {
+		if c.id == id {
+			return nil, fmt.Errorf("Framework has been removed")
+		}
+	}
+	f := m.frameworks[id]
+	if f == nil {
+		// A framework this master has not seen re-subscribes after a master
+		// restart: admit it under its own ID.
+		f = newFramework(id, info, now)
+		m.frameworks[id] = f
+		return f, nil
+	}
+	info.ID = &api.FrameworkID{Value: id}
+	f.info = info
+	f.reregistered = now
+	return f, nil
+}
+
+// frameworkDisconnected runs when a framework's stream ends: its offers go
+// back and its failover timeout starts.
+func (m *Master) frameworkDisconnected(f *framework, s *stream) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f.stream != s || m.frameworks[f.id] != f {
+		return // superseded by a newer subscription, or already removed
+	}
+	f.stream = nil
+	f.unregistered = time.Now()
+	for _, o := range f.offers {
+		m.removeOffer(o)
+	}
+	timeout := time.Duration(float64(f.info.FailoverTimeout) * float64(time.Second))
+	m.log.Info("framework disconnected", "framework", f.id, "failover_timeout", timeout)
+	f.failover = time.AfterFunc(timeout, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.frameworks[f.id] == f && f.stream == nil {
+			m.log.Info("framework failover timeout passed; removing it", "framework", f.id)
+			m.removeFramework(f, time.Now())
+		}
+	})
+	m.triggerAllocation()
+}
+
+// removeFramework tears a framework down: its offers go back, its tasks
+// are killed on their agents and it joins the completed frameworks. m.mu
+// must be held.
+func (m *Master) removeFramework(f *framework, now time.Time) {
+	for _, o := range f.offers {
+		m.removeOffer(o)
+	}
+	agents := map[string]bool{}
+	for _, t := range f.tasks {
+		if !t.state.IsTerminal() {
+			m.terminate(f, t, masterStatus(t.info.TaskID, t.agent, api.TaskKilled,
+				api.ReasonFrameworkRemoved, "Framework removed", now))
+		}
+		agents[t.agent] = true
+		if a := m.agents[t.agent]; a != nil {
+			delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
+		}
+		t.pending = nil
+		f.complete(t, m.cfg.MaxCompletedTasks)
+	}
+	for id := range agents {
+		if a := m.agents[id]; a != nil {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: api.FrameworkID{Value: f.id}}})
+		}
+	}
+	if f.failover != nil {
+		f.failover.Stop()
+	}
+	f.stream.close()
+	f.stream = nil
+	f.unregistered = now
+	delete(m.frameworks, f.id)
+	m.completed = append(m.completed, f)
+	if n := len(m.completed) - m.cfg.MaxCompletedFrameworks; n > 0 {
+		m.completed = append([]*framework(nil), m.completed[n:]...)
+	}
+	m.triggerAllocation()
+}
+
+// terminate records a terminal state the master decided on and frees the
+// task's resources. m.mu must be held.
+func (m *Master) terminate(f *framework, t *task, st api.TaskStatus) {
+	m.release(t)
+	t.record(st)
+}
+
+// release returns a task's resources to its agent, once. m.mu must be held.
+func (m *Master) release(t *task) {
+	if t.resources == nil {
+		return
+	}
+	if a := m.agents[t.agent]; a != nil {
+		a.used = a.used.Minus(t.resources)
+	}
+	t.resources = nil
+}
+
+// dispatch carries out a scheduler call other than SUBSCRIBE for a
+// connected framework. m.mu must be held.
+func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
+	switch call.Type {
+	case api.CallTeardown:
+		m.removeFramework(f, now)
+	case api.CallAccept:
+		m.accept(f, call.Accept, now)
+	case api.CallDecline:
+		m.decline(f, call.Decline.OfferIDs, call.Decline.Filters, now)
+	case api.CallRevive:
+		m.revive(f, call.Revive.Roles)
+	case api.CallSuppress:
+		m.suppress(f, call.Suppress.Roles)
+	case api.CallKill:
+		m.kill(f, call.Kill, now)
+	case api.CallAcknowledge:
+		m.acknowledge(f, call.Acknowledge)
+	case api.CallReconcile:
+		m.reconcile(f, call.Reconcile.Tasks, now)
+	case api.CallRequest:
+		// Accepted and ignored, as Mesos's allocator does.
+	default:
+		return fmt.Errorf("%w: %s", errNotImplemented, call.Type)
+	}
+	return nil
+}
+
+// decline returns offers with a refusal filter. m.mu must be held.
+func (m *Master) decline(f *framework, ids []api.OfferID, filters *api.Filters, now time.Time) {
+	for _, id := range ids {
+		o := f.offers[id.Value]
+		if o == nil {
+			continue
+		}
+		m.removeOffer(o)
+		f.refuse(o.agent, filters, now)
+	}
+	m.triggerAllocation()
+}
+
+// maxRefuse caps refuse_seconds at a year, as Mesos does (MESOS-7660).
+const maxRefuse = 365 * 24 * time.Hour
+
+// refuse installs a refusal filter for an agent's resources.
+func (f *framework) refuse(agentID string, filters *api.Filters, now time.Time) {
+	secs := filters.Refuse()
+	if secs != secs || secs < 0 { // NaN or negative: the default, as Mesos
+		secs = api.DefaultRefuseSeconds
+	}
+	if secs == 0 {
+		delete(f.refused, agentID)
+		return
+	}
+	d := maxRefuse
+	if secs < maxRefuse.Seconds() {
+		d = time.Duration(secs * float64(time.Second))
+	}
+	f.refused[agentID] = now.Add(d)
+}
+
+// revive clears the framework's filters and un-suppresses roles (all when
+// none are named). m.mu must be held.
+func (m *Master) revive(f *framework, roles []string) {
+	if len(roles) == 0 {
+		f.suppressed = map[string]bool{}
+	}
+	for _, r := range roles {
+		delete(f.suppressed, r)
+	}
+	f.refused = map[string]time.Time{}
+	m.triggerAllocation()
+}
+
+// suppress stops offers for roles (all when none are named); outstanding
+// offers stay. m.mu must be held.
+func (m *Master) suppress(f *framework, roles []string) {
+	if len(roles) == 0 {
+		roles = f.info.AllRoles()
+	}
+	for _, r := range roles {
+		f.suppressed[r] = true
+	}
+}
+
+// kill forwards a kill to the task's agent. A task the master does not
+// know is answered as reconciliation would answer it. m.mu must be held.
+func (m *Master) kill(f *framework, k *api.Kill, now time.Time) {
+	t := f.tasks[k.TaskID.Value]
+	if t == nil {
+		m.reconcile(f, []api.ReconcileTask{{TaskID: k.TaskID, AgentID: k.AgentID}}, now)
+		return
+	}
+	if t.state.IsTerminal() {
+		return
+	}
+	a := m.agents[t.agent]
+	policy := k.KillPolicy
+	if policy == nil {
+		policy = t.info.KillPolicy
+	}
+	a.stream.send(api.AgentEvent{Type: api.AgentEventKill, Kill: &api.AgentKill{
+		FrameworkID: api.FrameworkID{Value: f.id}, TaskID: k.TaskID, KillPolicy: policy,
+	}})
+}
+
+// acknowledge relays a framework's acknowledgement to the agent, which then
+// sends the task's next update. m.mu must be held.
+func (m *Master) acknowledge(f *framework, ack *api.Acknowledge) {
+	t := f.tasks[ack.TaskID.Value]
+	if t != nil && t.pending != nil && bytes.Equal(t.pending.UUID, ack.UUID) {
+		t.pending = nil
+		if t.state.IsTerminal() {
+			if a := m.agents[t.agent]; a != nil {
+				delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
+			}
+			f.complete(t, m.cfg.MaxCompletedTasks)
+		}
+	}
+	if a := m.agents[ack.AgentID.Value]; a != nil {
+		a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+			FrameworkID: api.FrameworkID{Value: f.id}, TaskID: ack.TaskID, UUID: ack.UUID,
+		}})
+	}
+}
+
+// reconcile answers with the latest state of the named tasks, or of all
+// the framework's tasks when none are named (reference §2.4). m.mu must be
+// held.
+func (m *Master) reconcile(f *framework, tasks []api.ReconcileTask, now time.Time) {
+	reply := func(t *task) {
+		state := t.state
+		if t.pending != nil {
+			state = t.pending.State
+		}
+		f.update(masterStatus(t.info.TaskID, t.agent, state, api.ReasonReconciliation,
+			"Reconciliation: Latest task state", now))
+	}
+	if len(tasks) == 0 {
+		for _, t := range f.tasks {
+			reply(t)
+		}
+		return
+	}
+	for _, rt := range tasks {
+		if t := f.tasks[rt.TaskID.Value]; t != nil {
+			reply(t)
+			continue
+		}
+		if t := f.completedTask(rt.TaskID.Value); t != nil {
+			reply(t)
+			continue
+		}
+		agentID := ""
+		if rt.AgentID != nil {
+			agentID = rt.AgentID.Value
+		}
+		state := m.unknownTaskState(f, agentID)
+		f.update(masterStatus(rt.TaskID, agentID, state, api.ReasonReconciliation,
+			"Reconciliation: Task is unknown", now))
+	}
+}
+
+// unknownTaskState is Mesos's answer for a task the master does not know:
+// gone if its agent is registered, unreachable if the agent is, unknown
+// otherwise — all TASK_LOST for frameworks that are not partition-aware.
+func (m *Master) unknownTaskState(f *framework, agentID string) api.TaskState {
+	state := api.TaskUnknown
+	if a := m.agents[agentID]; a != nil {
+		state = api.TaskGone
+		if a.unreachable {
+			state = api.TaskUnreachable
+		}
+	}
+	if !f.partitionAware() {
+		return api.TaskLost
+	}
+	return state
+}
+
+// completedTask finds a completed task by ID.
+func (f *framework) completedTask(id string) *task {
+	i := slices.IndexFunc(f.completed, func(t *task) bool { return t.info.TaskID.Value == id })
+	if i < 0 {
+		return nil
+	}
+	return f.completed[i]
+}

@@ -1,0 +1,12 @@
+// Package samples holds example task modules and frameworks, each a
+// complete, documented program that framework and task authors can copy.
+//
+//   - samples/modules/hello: the smallest task module (Go, wasip1): it
+//     greets its arguments, using the GREETING environment variable.
+//
+// Modules are built with the Go toolchain:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -o hello.wasm ./samples/modules/hello
+//
+// and mezzo run builds a package directory by itself.
+package samples

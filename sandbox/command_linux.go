@@ -1,0 +1,298 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// StartCommand starts a native task and returns at once.
+//
+// The task runs in its own process group, in spec.Dir, with exactly
+// spec.Env (plus DefaultPath when it has no PATH), stdin from /dev/null,
+// and stdout and stderr appended to spec.Dir/stdout and spec.Dir/stderr.
+// spec.MemoryBytes is not enforced yet (see Spec).
+//
+// When the task's process (the group leader) exits, whatever it left
+// running in its group is killed: the task is over, and it does not leak
+// processes. A process that leaves the group (setsid, setpgid) escapes
+// this until cgroups contain it.
+//
+// StartCommand returns an error, and no Process, only when it cannot try:
+// spec or c is invalid, the output files cannot be opened, or ctx is
+// already done. A task that cannot start (its executable is missing or
+// not executable) gets a Process all the same, whose Wait reports
+// ReasonLaunchFailed. ctx does not bound the task; Kill does.
+func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
+	}
+	dir, err := spec.validate()
+	if err == nil {
+		err = c.check()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
+	}
+	path, args, err := c.argv(dir, spec.Env)
+	if err != nil {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
+	}
+	out, err := openOutput(dir)
+	if err != nil {
+		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
+	}
+	defer out.close() // the child has its own descriptors
+
+	cmd := &exec.Cmd{
+		Path:        path,
+		Args:        args,
+		Dir:         dir,
+		Env:         environ(spec.Env),
+		Stdout:      out.stdout,
+		Stderr:      out.stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", path, err)), nil
+	}
+	p := &commandProcess{
+		cmd:       cmd,
+		pid:       cmd.Process.Pid,
+		done:      make(chan struct{}),
+		escalated: make(chan struct{}),
+	}
+	go p.reap()
+	return p, nil
+}
+
+// commandProcess is a native task. Its pid is also its process group id.
+//
+// Signals go to the group only while the leader is not reaped: until then
+// the leader, alive or a zombie, keeps the group id from being reused, so
+// a signal cannot reach an unrelated group.
+type commandProcess struct {
+	cmd  *exec.Cmd
+	pid  int
+	done chan struct{} // closed when result is set
+
+	mu        sync.Mutex // guards the fields below
+	reaped    bool       // cmd.Wait has returned; no more signals
+	killed    bool       // Kill was called before the leader was reaped
+	timer     *time.Timer
+	escalated chan struct{} // closed when Kill sent SIGKILL
+
+	result Result // set before done is closed
+}
+
+// reap waits for the leader to exit, kills what it left in its group, and
+// reaps it.
+func (p *commandProcess) reap() {
+	defer close(p.done)
+	if err := waitExited(p.pid); err != nil {
+		// Cannot wait without reaping; reap, and leave the group alone.
+		err = p.cmd.Wait()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.finish(err)
+		return
+	}
+	p.awaitGroup()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = unix.Kill(-p.pid, unix.SIGKILL)
+	p.finish(p.cmd.Wait()) // at once: the leader has exited
+}
+
+// finish records the result of the reaped leader. p.mu must be held.
+func (p *commandProcess) finish(waitErr error) {
+	p.reaped = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.result = resultOf(p.cmd.ProcessState, waitErr, p.killed)
+}
+
+// awaitGroup gives the rest of a killed task's group its grace period: it
+// returns when no live process is left in the group or when Kill has sent
+// SIGKILL, whichever comes first. For a task that was not killed it
+// returns at once.
+func (p *commandProcess) awaitGroup() {
+	p.mu.Lock()
+	killed := p.killed
+	p.mu.Unlock()
+	if !killed {
+		return
+	}
+	for d := time.Millisecond; groupHasOthers(p.pid); d = min(2*d, 100*time.Millisecond) {
+		select {
+		case <-p.escalated:
+			return
+		case <-time.After(d):
+		}
+	}
+}
+
+// waitExited blocks until process pid has exited, without reaping it.
+func waitExited(pid int) error {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// resultOf turns how the leader ended into a Result.
+func resultOf(st *os.ProcessState, waitErr error, killed bool) Result {
+	if st == nil { // cannot happen: the leader was started
+		return Result{ExitCode: -1, Reason: ReasonSignaled, Err: fmt.Errorf("wait for command: %w", waitErr)}
+	}
+	r := Result{ExitCode: st.ExitCode()}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		r.Usage = Usage{
+			CPUSeconds:      seconds(ru.Utime) + seconds(ru.Stime),
+			PeakMemoryBytes: uint64(ru.Maxrss) * 1024, // Linux reports KiB
+		}
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled() && killed:
+		r.Signal = ws.Signal().String()
+		r.Reason, r.Err = ReasonKilled, fmt.Errorf("command killed by signal %s", r.Signal)
+	case ws.Signaled():
+		r.Signal = ws.Signal().String()
+		r.Reason, r.Err = ReasonSignaled, fmt.Errorf("command died by signal %s", r.Signal)
+	case killed:
+		r.Reason, r.Err = ReasonKilled, fmt.Errorf("command killed; it exited with code %d", r.ExitCode)
+	}
+	return r
+}
+
+func seconds(tv syscall.Timeval) float64 {
+	return float64(tv.Sec) + float64(tv.Usec)/1e6
+}
+
+func (p *commandProcess) Wait() Result {
+	<-p.done
+	return p.result
+}
+
+func (p *commandProcess) Kill(grace time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped || p.killed {
+		return
+	}
+	p.killed = true
+	if grace <= 0 {
+		p.escalate()
+		return
+	}
+	_ = unix.Kill(-p.pid, unix.SIGTERM)
+	p.timer = time.AfterFunc(grace, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.reaped {
+			p.escalate()
+		}
+	})
+}
+
+// escalate sends SIGKILL to the group. p.mu must be held, the leader not
+// reaped, and escalate not called before.
+func (p *commandProcess) escalate() {
+	_ = unix.Kill(-p.pid, unix.SIGKILL)
+	close(p.escalated)
+}
+
+// Usage reads the group leader's /proc entries while it runs: CPU time in
+// clock ticks and VmHWM, its peak resident set. Children are not counted
+// until the leader has waited for them.
+func (p *commandProcess) Usage() Usage {
+	p.mu.Lock()
+	if p.reaped {
+		p.mu.Unlock()
+		<-p.done
+		return p.result.Usage
+	}
+	defer p.mu.Unlock()
+	return procUsage(p.pid)
+}
+
+// clockTicks is USER_HZ, the unit of CPU times in /proc; it is 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+// procUsage reads the usage of process pid from /proc; what cannot be
+// read is left zero.
+func procUsage(pid int) Usage {
+	var u Usage
+	dir := "/proc/" + strconv.Itoa(pid)
+	if f := statFields(dir + "/stat"); len(f) > 12 {
+		utime, _ := strconv.ParseUint(f[11], 10, 64)
+		stime, _ := strconv.ParseUint(f[12], 10, 64)
+		u.CPUSeconds = float64(utime+stime) / clockTicks
+	}
+	if b, err := os.ReadFile(dir + "/status"); err == nil {
+		for line := range bytes.Lines(b) {
+			v, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
+			if f := bytes.Fields(v); ok && len(f) > 0 {
+				kb, _ := strconv.ParseUint(string(f[0]), 10, 64)
+				u.PeakMemoryBytes = kb * 1024
+			}
+		}
+	}
+	return u
+}
+
+// statFields returns the fields of a /proc/<pid>/stat file after the
+// command name (which may hold spaces and parentheses): the state is
+// field 0, the process group 2, utime 11 and stime 12.
+func statFields(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	var f []string
+	for _, w := range bytes.Fields(b[i+1:]) {
+		f = append(f, string(w))
+	}
+	return f
+}
+
+// groupHasOthers reports whether a live process other than pgid itself is
+// in process group pgid. It scans /proc: it is called only while a killed
+// task's group is given its grace period.
+func groupHasOthers(pgid int) bool {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return false
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	want := strconv.Itoa(pgid)
+	for _, name := range names {
+		if name == want || name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		f := statFields("/proc/" + name + "/stat")
+		if len(f) > 2 && f[2] == want && f[0] != "Z" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,274 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Spec is what every task needs, Wasm or native.
+//
+// The zero value is not usable: Dir must name an existing directory.
+type Spec struct {
+	// Dir is the sandbox directory. It must exist. It is the working
+	// directory of a native task and the only directory a Wasm task sees:
+	// it is preopened at "/" and is the guest's working directory. The
+	// task's output goes to the files Dir/stdout and Dir/stderr, which are
+	// created if missing and appended to otherwise.
+	//
+	// A Wasm guest cannot create symbolic links (see RATIONALE.md, "Why
+	// may a Wasm guest not create symbolic links?"), but links already in
+	// Dir are followed by the host, so whoever fills Dir must not leave a
+	// link that points outside it.
+	Dir string
+
+	// Env is the task's whole environment. Nothing is inherited from the
+	// calling process, with one exception for native tasks: when Env has no
+	// PATH, the task gets DefaultPath. A nil Env is an empty environment.
+	// Keys must be non-empty and contain neither '=' nor NUL; values must
+	// not contain NUL.
+	Env map[string]string
+
+	// MemoryBytes caps the task's memory; 0 means no cap beyond the
+	// engine's own (4 GiB of linear memory for Wasm).
+	//
+	// For Wasm it caps linear memory: it is rounded down to whole 64 KiB
+	// pages, and anything from 1 to 65535 bytes means one page. A
+	// memory.grow past the cap fails in the guest (it returns -1), and a
+	// task that then ends abnormally is reported with ReasonMemoryLimit.
+	//
+	// For native tasks it is not enforced yet. RLIMIT_AS would be wrong:
+	// it caps address space, not memory, and the Go runtime (among others)
+	// reserves far more address space than it touches, so a Go task would
+	// fail at start. Enforcement comes with cgroups, applied by the
+	// executor to its whole process tree; until then MemoryBytes only
+	// documents intent for native tasks, and Usage.PeakMemoryBytes reports
+	// what was used.
+	MemoryBytes uint64
+}
+
+// Names of the files, inside Spec.Dir, that receive a task's output.
+const (
+	StdoutFile = "stdout"
+	StderrFile = "stderr"
+)
+
+// Result is how a task ended. Wait returns it.
+//
+// Err is nil exactly when Reason is ReasonNone: the task ran and exited by
+// itself, with any exit code.
+type Result struct {
+	// ExitCode is the process or WASI exit code. It is -1 when the task
+	// was killed by a signal, trapped, was stopped by Kill before it could
+	// exit, or never started.
+	ExitCode int
+
+	// Signal names the signal that ended a native task, as Go's
+	// syscall.Signal prints it ("killed", "terminated", ...); it is empty
+	// otherwise, and always for Wasm tasks.
+	Signal string
+
+	// Err says why the task did not exit normally: a trap, the memory
+	// limit, a missing import, a failed start, a kill, a signal. It is nil
+	// on a normal exit, whatever the exit code.
+	Err error
+
+	// Reason classifies Err for callers that branch on it.
+	Reason Reason
+
+	// Usage is what the task consumed in all.
+	Usage Usage
+}
+
+// Reason classifies how a task ended. The zero value, ReasonNone, is a
+// normal exit.
+type Reason int
+
+const (
+	// ReasonNone means the task exited by itself (any exit code).
+	ReasonNone Reason = iota
+
+	// ReasonKilled means Kill was called before the task ended, however
+	// it then ended: by the signal, by exiting when asked to, or by being
+	// stopped as a Wasm guest. Engine.Close kills the tasks still running.
+	ReasonKilled
+
+	// ReasonMemoryLimit means the task needed more memory than
+	// Spec.MemoryBytes allowed: a Wasm guest had a memory.grow refused at
+	// the cap and then trapped or exited with a non-zero code, or its
+	// initial memory is already larger than the cap.
+	ReasonMemoryLimit
+
+	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
+	// access, stack overflow, ...) or a host function it called failed.
+	ReasonTrap
+
+	// ReasonLaunchFailed means the task never ran: a Wasm module imports
+	// something the host lacks or lacks its entry point, or a native
+	// executable is missing or cannot be executed.
+	ReasonLaunchFailed
+
+	// ReasonSignaled means a native task died by a signal that Kill did
+	// not send (a crash such as SIGSEGV, or another process's kill).
+	ReasonSignaled
+)
+
+var reasonNames = [...]string{
+	ReasonNone:         "none",
+	ReasonKilled:       "killed",
+	ReasonMemoryLimit:  "memory limit",
+	ReasonTrap:         "trap",
+	ReasonLaunchFailed: "launch failed",
+	ReasonSignaled:     "signaled",
+}
+
+// String returns a short lower-case name, such as "memory limit".
+func (r Reason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", int(r))
+}
+
+// Usage is what a task consumed.
+type Usage struct {
+	// CPUSeconds is CPU time, user plus system. For a native task it is
+	// the group leader's and the children it waited for. For a Wasm task
+	// on Linux it is the CPU time of the OS thread the guest ran on, which
+	// the guest has to itself while it runs; elsewhere it is wall time
+	// since the start, an upper bound.
+	CPUSeconds float64
+
+	// PeakMemoryBytes is the largest memory footprint seen: the peak
+	// resident set of the group leader for a native task, the size of
+	// linear memory for a Wasm task (which never shrinks).
+	PeakMemoryBytes uint64
+}
+
+// Process is a started task. Its methods are safe for concurrent use.
+type Process interface {
+	// Wait blocks until the task has ended and returns its Result. It may
+	// be called any number of times, from any goroutine; every call
+	// returns the same Result.
+	Wait() Result
+
+	// Kill stops the task and returns at once, without waiting for it to
+	// end; use Wait for that.
+	//
+	// A native task's process group gets SIGTERM, then SIGKILL after
+	// grace (at once if grace <= 0). A Wasm guest has no signals and is
+	// stopped at once, whatever grace says: at its next loop iteration, or
+	// when a sleep it is in is cut short. wazero checks for a stop only at
+	// loop headers, so a guest that runs a long loop-free call tree (an
+	// exponential recursion of a few hundred bytes) cannot be stopped
+	// in-process; the executor process is the blast wall for it (see
+	// DESIGN.md, "Hostile modules").
+	//
+	// Kill is idempotent, and does nothing once the task has ended. The
+	// first call decides the grace period.
+	Kill(grace time.Duration)
+
+	// Usage returns what the task has consumed so far; after the task has
+	// ended it returns Result.Usage.
+	Usage() Usage
+}
+
+// validate checks what StartWasm and StartCommand refuse before trying to
+// launch, and returns Dir made absolute.
+func (s Spec) validate() (dir string, err error) {
+	if s.Dir == "" {
+		return "", errors.New("sandbox directory is empty")
+	}
+	dir, err = filepath.Abs(s.Dir)
+	if err != nil {
+		return "", fmt.Errorf("resolve sandbox directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("stat sandbox directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("sandbox directory %s is not a directory", dir)
+	}
+	for k, v := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return "", fmt.Errorf("environment variable name %q is invalid", k)
+		}
+		if strings.ContainsRune(v, 0) {
+			return "", fmt.Errorf("environment variable %s contains NUL", k)
+		}
+	}
+	return dir, nil
+}
+
+// envKeys returns the keys of env in sorted order, so tasks see their
+// environment in a stable order.
+func envKeys(env map[string]string) []string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// checkArgs refuses arguments no OS or WASI can pass.
+func checkArgs(args []string) error {
+	for i, a := range args {
+		if strings.ContainsRune(a, 0) {
+			return fmt.Errorf("argument %d contains NUL", i)
+		}
+	}
+	return nil
+}
+
+// output holds the files a task writes its stdout and stderr to.
+type output struct {
+	stdout, stderr *os.File
+}
+
+// openOutput opens dir/stdout and dir/stderr for appending, creating them
+// if needed.
+func openOutput(dir string) (output, error) {
+	open := func(name string) (*os.File, error) {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+		return f, nil
+	}
+	stdout, err := open(StdoutFile)
+	if err != nil {
+		return output{}, err
+	}
+	stderr, err := open(StderrFile)
+	if err != nil {
+		stdout.Close()
+		return output{}, err
+	}
+	return output{stdout: stdout, stderr: stderr}, nil
+}
+
+// close closes both files; the first error wins.
+func (o output) close() error {
+	err1 := o.stdout.Close()
+	err2 := o.stderr.Close()
+	return errors.Join(err1, err2)
+}
+
+// ended is a Process that never ran: its Result is fixed at birth. Launch
+// failures are reported this way so that callers have one path, Wait, to
+// learn how a task ended.
+type ended struct{ r Result }
+
+func launchFailed(reason Reason, err error) *ended {
+	return &ended{r: Result{ExitCode: -1, Reason: reason, Err: err}}
+}
+
+func (e *ended) Wait() Result       { return e.r }
+func (e *ended) Kill(time.Duration) {}
+func (e *ended) Usage() Usage       { return e.r.Usage }

@@ -1,0 +1,4 @@
+;; bigmem: asks for 100 pages (6.25 MiB) of initial memory.
+(module
+  (memory 100)
+  (func (export "_start")))

@@ -1,0 +1,5 @@
+;; loop: spins forever in a tight loop.
+(module
+  (func (export "_start")
+    (loop $l
+      (br $l))))

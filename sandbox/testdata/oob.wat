@@ -1,0 +1,5 @@
+;; oob: loads past the end of its one-page memory.
+(module
+  (memory 1)
+  (func (export "_start")
+    (drop (i32.load (i32.const 70000)))))

@@ -1,0 +1,4 @@
+;; unreachable: traps at once.
+(module
+  (func (export "_start")
+    unreachable))
