@@ -160,7 +160,7 @@ func TestOffersNesting(t *testing.T) {
 
 func goldenPath(name string) string { return filepath.Join("testdata", "golden", name) }
 
-func readGolden(t *testing.T, name string) []byte {
+func readGolden(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(goldenPath(name))
 	if err != nil {

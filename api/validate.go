@@ -288,7 +288,7 @@ func checkTaskInfo(t *TaskInfo) error {
 		return err
 	}
 	if len(t.Resources) == 0 {
-		return errors.New("task uses no resources: 'resources' must not be empty")
+		return errors.New("'resources' must not be empty: a task must use at least one resource")
 	}
 	for i := range t.Resources {
 		if err := checkTaskResource(&t.Resources[i]); err != nil {

@@ -376,7 +376,7 @@ func TestExecutorCallValidate(t *testing.T) {
 		{"update", testExecutorCall(ExecutorCallUpdate, nothing), ""},
 		{"update without payload", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update = nil }), "'update'"},
 		{"update without uuid", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.UUID = nil }), "'update.status.uuid'"},
-		{"update with a long uuid", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.UUID = append(testUUID, 0) }), "'update.status.uuid'"},
+		{"update with a long uuid", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.UUID = make([]byte, 17) }), "'update.status.uuid'"},
 		{"update without task", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.TaskID.Value = "" }), "'update.status.task_id'"},
 		{"update about another executor", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) {
 			c.Update.Status.ExecutorID = &ExecutorID{"exec-2"}

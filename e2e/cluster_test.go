@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // mezzoBin is the binary under test, built once by TestMain.
@@ -140,4 +143,67 @@ func (c *devCluster) post(t *testing.T, path, contentType string, body []byte) (
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// tasks returns GET_TASKS.
+func (c *devCluster) tasks(t *testing.T) *api.GetTasksResponse {
+	t.Helper()
+	status, body := c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_TASKS"}`))
+	if status != http.StatusOK {
+		t.Fatalf("GET_TASKS: %d %s", status, body)
+	}
+	var resp api.OperatorResponse
+	if err := json.Unmarshal([]byte(body), &resp); err != nil || resp.GetTasks == nil {
+		t.Fatalf("GET_TASKS answer %q: %v", body, err)
+	}
+	return resp.GetTasks
+}
+
+// waitFor polls cond until it holds, failing after a generous deadline.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// buildModule builds a Go package for wasip1 and returns the .wasm path.
+func buildModule(t *testing.T, pkg string) string {
+	t.Helper()
+	wasm := filepath.Join(t.TempDir(), filepath.Base(pkg)+".wasm")
+	build := exec.Command("go", "build", "-o", wasm, pkg)
+	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return wasm
+}
+
+// processRunning reports whether a live process has exactly this command
+// line (arguments joined by spaces).
+func processRunning(t *testing.T, cmdline string) bool {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		if strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == cmdline {
+			stat, err := os.ReadFile(filepath.Join(filepath.Dir(d), "stat"))
+			if err == nil && strings.Contains(string(stat), ") Z ") {
+				continue // a zombie is dead, just not yet reaped
+			}
+			return true
+		}
+	}
+	return false
 }

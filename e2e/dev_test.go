@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,13 +34,7 @@ func TestDevCluster(t *testing.T) {
 	})
 
 	t.Run("prebuilt wasm file and stored hash", func(t *testing.T) {
-		wasm := filepath.Join(t.TempDir(), "hello.wasm")
-		build := exec.Command("go", "build", "-o", wasm, "./samples/modules/hello")
-		build.Dir = repoRoot
-		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build hello: %v\n%s", err, b)
-		}
+		wasm := buildModule(t, "./samples/modules/hello")
 		out, _, code := c.mezzo(t, "run", "--module", wasm, "--", "file")
 		if code != 0 || !strings.Contains(out, "hello file") {
 			t.Fatalf("run .wasm file: exit %d, stdout %q", code, out)
@@ -68,13 +62,7 @@ func TestDevCluster(t *testing.T) {
 	})
 
 	t.Run("truncated module is refused", func(t *testing.T) {
-		wasm := filepath.Join(t.TempDir(), "hello.wasm")
-		build := exec.Command("go", "build", "-o", wasm, "./samples/modules/hello")
-		build.Dir = repoRoot
-		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build hello: %v\n%s", err, b)
-		}
+		wasm := buildModule(t, "./samples/modules/hello")
 		data, _ := os.ReadFile(wasm)
 		status, body := c.post(t, "/api/v1/modules", "application/wasm", data[:len(data)/2])
 		if status != http.StatusBadRequest || !strings.Contains(body, "invalid module") {
@@ -102,25 +90,48 @@ func TestDevCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("interrupted run kills its task", func(t *testing.T) {
+		cmd := exec.Command(mezzoBin, "run", "--master", c.addr, "--name", "sleeper", "--command", "echo started; exec sleep 987654")
+		cmd.Dir = repoRoot
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]byte, len("started"))
+		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "started" {
+			t.Fatalf("task output %q: %v", line, err)
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		err = cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("interrupted mezzo run: %v, want exit status 130", err)
+		}
+		waitFor(t, func() bool {
+			for _, task := range c.tasks(t).CompletedTasks {
+				if task.Name == "sleeper" && task.State == api.TaskKilled {
+					return true
+				}
+			}
+			return false
+		}, "the sleeper task to be TASK_KILLED")
+		waitFor(t, func() bool { return !processRunning(t, "sleep 987654") }, "the sleeper process to be gone")
+	})
+
 	t.Run("healthy and remembers tasks", func(t *testing.T) {
 		status, body := c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_HEALTH"}`))
 		if status != http.StatusOK || !strings.Contains(body, `"healthy":true`) {
 			t.Fatalf("GET_HEALTH: %d %s", status, body)
 		}
-		status, body = c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_TASKS"}`))
-		if status != http.StatusOK {
-			t.Fatalf("GET_TASKS: %d %s", status, body)
-		}
-		var resp api.OperatorResponse
-		if err := json.Unmarshal([]byte(body), &resp); err != nil || resp.GetTasks == nil {
-			t.Fatalf("GET_TASKS answer %q: %v", body, err)
-		}
+		tasks := c.tasks(t)
 		states := map[api.TaskState]int{}
-		for _, task := range resp.GetTasks.CompletedTasks {
+		for _, task := range tasks.CompletedTasks {
 			states[task.State]++
 		}
 		if states[api.TaskFinished] < 4 || states[api.TaskFailed] < 1 {
-			t.Fatalf("completed tasks by state %v, want >= 4 finished and >= 1 failed; body %s", states, body)
+			t.Fatalf("completed tasks by state %v, want >= 4 finished and >= 1 failed", states)
 		}
 	})
 }

@@ -56,8 +56,12 @@ func (s *stream) send(v any) bool {
 }
 
 // close ends the stream; the serving handler returns and the connection
-// closes. It is idempotent.
-func (s *stream) close() { s.once.Do(func() { close(s.done) }) }
+// closes. It is idempotent, and a no-op on a nil stream.
+func (s *stream) close() {
+	if s != nil {
+		s.once.Do(func() { close(s.done) })
+	}
+}
 
 // closed reports whether close has been called.
 func (s *stream) closed() bool {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -58,6 +59,8 @@ type Module struct {
 	// minPages is the initial size of the module's own linear memory, in
 	// 64 KiB pages; 0 when it defines none.
 	minPages uint32
+	// missing says which imports the host lacks; nil when it has them all.
+	missing error
 }
 
 // SHA256 returns the hex-encoded SHA-256 digest of the module's bytes,
@@ -161,7 +164,36 @@ func (e *Engine) compileNow(ctx context.Context, sha string, wasm []byte) (*Modu
 		compiled.Close(ctx)
 		return nil, err
 	}
-	return &Module{engine: e, sha: sha, compiled: compiled, minPages: minPages}, nil
+	return &Module{
+		engine:   e,
+		sha:      sha,
+		compiled: compiled,
+		minPages: minPages,
+		missing:  e.missingImports(compiled),
+	}, nil
+}
+
+// missingImports names the imports of m that the host does not provide.
+// wazero would fail the instantiation too, but its error names only the
+// module ("module[env] not instantiated"), not what was wanted from it.
+func (e *Engine) missingImports(m wazero.CompiledModule) error {
+	wasi := e.runtime.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
+	var missing []string
+	for _, f := range m.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if _, ok := wasi[name]; mod != wasi_snapshot_preview1.ModuleName || !ok {
+			missing = append(missing, fmt.Sprintf("function %s.%s", mod, name))
+		}
+	}
+	for _, mem := range m.ImportedMemories() {
+		mod, name, _ := mem.Import()
+		missing = append(missing, fmt.Sprintf("memory %s.%s", mod, name))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the host does not provide the imports %s (it provides %s only)",
+		strings.Join(missing, ", "), wasi_snapshot_preview1.ModuleName)
 }
 
 // Close kills the tasks still running (their Results say ReasonKilled),

@@ -73,6 +73,9 @@ func (e *Engine) StartWasm(ctx context.Context, m *Module, spec Spec, w WasmSpec
 			"start module %s: initial memory of %d pages exceeds the limit of %d pages (%d bytes)",
 			m.sha, m.minPages, pages, uint64(pages)*pageSize)), nil
 	}
+	if m.missing != nil {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start module %s: %w", m.sha, m.missing)), nil
+	}
 	if m.compiled.ExportedFunctions()[entry] == nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf(
 			"start module %s: no exported function %q", m.sha, entry)), nil

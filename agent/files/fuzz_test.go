@@ -3,6 +3,7 @@ package files
 import (
 	"errors"
 	"io/fs"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,4 +59,32 @@ func checkPathError(t *testing.T, virtual string, err error) {
 		}
 	}
 	t.Fatalf("Resolve(%q) error %v is of no known kind", virtual, err)
+}
+
+// FuzzServe sends arbitrary query strings to every endpoint. The handler
+// may not panic, must answer with one of the statuses it documents, and
+// must never return the outside file.
+func FuzzServe(f *testing.F) {
+	f.Add("read", "path="+run+"/latest/stdout&offset=0&length=5")
+	f.Add("browse", "path=/")
+	f.Add("download", "path=evil-dir/secret")
+	f.Add("read", "path=%2e%2e/outside/secret&offset=-2&length=x")
+	f.Add("read.json", "path=self/evil-file&jsonp=a.b")
+	fx := newFixture(f, f.TempDir())
+	h := NewHandler(fx.root)
+	f.Fuzz(func(t *testing.T, endpoint, rawQuery string) {
+		req := httptest.NewRequest("GET", "/files/", nil)
+		req.URL.Path += endpoint
+		req.URL.RawQuery = rawQuery
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 206, 400, 403, 404:
+		default:
+			t.Fatalf("%s?%s answered %d %q", endpoint, rawQuery, w.Code, w.Body)
+		}
+		if strings.Contains(w.Body.String(), secret) {
+			t.Fatalf("%s?%s returned the outside file", endpoint, rawQuery)
+		}
+	})
 }

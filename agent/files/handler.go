@@ -86,9 +86,27 @@ func (h *Handler) Open(virtual string) (*os.File, error) {
 // ServeHTTP answers GET and HEAD requests for "browse", "read" and
 // "download" (and their legacy ".json" spellings), taken from the last
 // element of the request path, so the handler works both mounted at
-// "/files/" and behind http.StripPrefix. Every endpoint takes the virtual
-// path in the "path" query parameter and, like Mesos, wraps JSON answers
-// in a call to the "jsonp" parameter when one is given.
+// "/files/" and behind http.StripPrefix. Every endpoint requires the
+// virtual path in the "path" query parameter (see Resolve) and, like
+// Mesos, wraps JSON answers in a call to the "jsonp" parameter when one
+// is given.
+//
+//   - browse answers a JSON array of Entry, one per directory entry sorted
+//     by name; browsing a regular file answers that one file's Entry.
+//   - read answers a ReadResult for the window of a regular file starting
+//     at "offset" and "length" bytes long. An absent offset or -1 asks for
+//     the file's size only (Offset is the size, Data is empty); an absent
+//     length or -1 reads to the end; an offset at or past the end answers
+//     the size with no data. No answer holds more than the read limit
+//     (DefaultReadLimit unless ReadLimit set it).
+//   - download answers the file's bytes as application/octet-stream with a
+//     "Content-Disposition: attachment" header naming it; Range requests
+//     and conditional requests work as in http.ServeContent.
+//
+// Errors are plain-text sentences: 400 for a missing path, a malformed
+// offset or length, a directory given to read or download, or a path that
+// cannot name anything; 403 for a path refused by confinement; 404 for a
+// path that does not exist; 405 for other methods.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	endpoint := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	serve := h.endpoint(endpoint)

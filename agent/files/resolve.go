@@ -33,7 +33,8 @@ const (
 //
 // The result has no symbolic links in it and lies under the root's real
 // path (the root with its own links evaluated). Errors are *PathError
-// values wrapping ErrOutsideRoot, ErrNotFound or ErrInvalidPath. Resolve
+// values wrapping ErrOutsideRoot, ErrNotFound, ErrInvalidPath or, rarely,
+// an error from the operating system such as a permission error. Resolve
 // only checks; a caller that then opens the result races anyone who can
 // rename within the root, so readers should use Open, which does not.
 func (h *Handler) Resolve(virtual string) (string, error) {
