@@ -112,5 +112,8 @@ type wrappedError struct {
 	err error
 }
 
+// Error returns the client's wording.
 func (e *wrappedError) Error() string { return e.msg }
+
+// Unwrap returns the json package's error.
 func (e *wrappedError) Unwrap() error { return e.err }

@@ -23,8 +23,9 @@ const maxIDLength = 255
 // uuidLength is the size in bytes of the UUIDs that status updates carry.
 const uuidLength = 16
 
-// ValidateID reports whether value may be used as an ID of the given kind
-// ("task", "executor", ...), which only names the ID in the error. As in
+// ValidateID returns an error unless value may be used as an ID of the
+// given kind ("task", "executor", ...), which only names the ID in the
+// error. As in
 // Mesos, an ID must be non-empty, at most 255 bytes long, neither "." nor
 // "..", and free of control characters, '/' and '\', because agents use IDs
 // as directory names in sandbox paths.
@@ -45,8 +46,8 @@ func ValidateID(kind, value string) error {
 	return nil
 }
 
-// Validate reports whether c is a well-formed scheduler call, as the master
-// checks it before acting: the type is set and known; every call but
+// Validate returns an error, naming the field at fault, unless c is a
+// well-formed scheduler call as the master checks it before acting: the type is set and known; every call but
 // SUBSCRIBE names its framework; the payload matching the type is present
 // (REVIVE and SUPPRESS may omit theirs, meaning all roles) with its required
 // fields; acknowledgement UUIDs are 16 bytes. SUBSCRIBE and UPDATE_FRAMEWORK
@@ -265,7 +266,7 @@ func checkRoleName(role string) error {
 	return nil
 }
 
-// ValidateTaskInfo reports whether t can be launched, with the rules of
+// ValidateTaskInfo returns an error unless t can be launched, by the rules of
 // Mesos's master (task ID valid, at least one resource, each resource
 // well formed, exactly one of command and executor, a valid executor,
 // non-negative durations) extended for Mezzo's WASM containers: a task
@@ -334,8 +335,8 @@ func checkTaskRunnable(t *TaskInfo) error {
 	return nil
 }
 
-// checkWasmContainer reports whether c is a WASM container, and whether its
-// "wasm" object is well formed: a module named by the lowercase hex SHA-256
+// checkWasmContainer reports whether c is a WASM container, and returns an
+// error unless its "wasm" object is well formed: a module named by the lowercase hex SHA-256
 // of its bytes, and a known engine.
 func checkWasmContainer(c *ContainerInfo) (bool, error) {
 	if c == nil {
@@ -362,7 +363,7 @@ func checkWasmContainer(c *ContainerInfo) (bool, error) {
 	return true, nil
 }
 
-// ValidateExecutorInfo reports whether e describes a launchable executor:
+// ValidateExecutorInfo returns an error unless e is a launchable executor:
 // a valid executor ID, well-formed resources, and a command exactly when
 // the executor is the framework's own (type CUSTOM, or unset as in old
 // frameworks) rather than Mezzo's DEFAULT executor.
@@ -431,8 +432,8 @@ func checkTaskResource(r *Resource) error {
 	return nil
 }
 
-// Validate reports whether a is a well-formed agent call, as the master
-// checks it: a known type; SUBSCRIBE carries the agent's hostname (and, on
+// Validate returns an error, naming the field at fault, unless a is a
+// well-formed agent call as the master checks it: a known type; SUBSCRIBE carries the agent's hostname (and, on
 // reregistration, an AgentInfo.ID that agrees with AgentID); every other
 // call names the agent, and carries its payload with the framework, task
 // and 16-byte UUID it is about.
@@ -518,8 +519,8 @@ func checkStatus(s *TaskStatus, field string) error {
 	return checkUUID(s.UUID, field+".uuid")
 }
 
-// Validate reports whether c is a well-formed executor call, as Mesos's
-// agent checks it: a type, the executor and framework IDs, the payload
+// Validate returns an error, naming the field at fault, unless c is a
+// well-formed executor call as Mesos's agent checks it: a type, the executor and framework IDs, the payload
 // matching the type; an UPDATE's status carries a 16-byte UUID, comes from
 // SOURCE_EXECUTOR, names no other executor and is not TASK_STAGING (which
 // only the master may send). UNKNOWN passes and is answered with 501.
@@ -566,8 +567,8 @@ func (c *ExecutorCall) validateUpdate() error {
 	return nil
 }
 
-// Validate reports whether c is a well-formed operator call, as Mesos's
-// master checks it: a known type, and the payload matching the type with
+// Validate returns an error, naming the field at fault, unless c is a
+// well-formed operator call as Mesos's master checks it: a known type, and the payload matching the type with
 // its required fields (the agent, framework, path or schedule it is
 // about). Calls without parameters need no payload. UNKNOWN passes and is
 // answered with 501.
@@ -706,7 +707,7 @@ func needField(value, field string) error {
 	return nil
 }
 
-// checkUUID reports whether b is a 16-byte UUID.
+// checkUUID returns an error unless b is a 16-byte UUID.
 func checkUUID(b []byte, field string) error {
 	if len(b) != uuidLength {
 		return fmt.Errorf("'%s' must be a %d-byte UUID, got %d bytes", field, uuidLength, len(b))

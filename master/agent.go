@@ -12,6 +12,7 @@ import (
 type agent struct {
 	id           string
 	info         api.AgentInfo
+	ip           string // the address the agent's connection came from
 	total        api.Resources
 	used         api.Resources // resources of live tasks
 	offered      api.Resources // resources in outstanding offers
@@ -35,7 +36,7 @@ func (a *agent) free() api.Resources { return a.total.Minus(a.used).Minus(a.offe
 func (a *agent) url() *api.URL {
 	return &api.URL{
 		Scheme:  "http",
-		Address: api.Address{Hostname: a.info.Hostname, IP: a.info.Hostname, Port: a.info.Port},
+		Address: api.Address{Hostname: a.info.Hostname, IP: a.ip, Port: a.info.Port},
 		Path:    "/slave(1)",
 	}
 }

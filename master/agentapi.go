@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -15,6 +16,9 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 	now := time.Now()
 	m.mu.Lock()
 	a := m.admitAgent(call.Subscribe, now)
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		a.ip = host
+	}
 	if a.stream != nil {
 		a.stream.close()
 	}

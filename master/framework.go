@@ -47,8 +47,8 @@ func (f *framework) connected() bool { return f.stream != nil && !f.stream.close
 // TASK_UNREACHABLE, TASK_DROPPED and TASK_GONE; others get TASK_LOST.
 func (f *framework) partitionAware() bool { return f.info.HasCapability(api.CapPartitionAware) }
 
-// role returns the role the framework's offers are made for: its first
-// unsuppressed role.
+// offerRole returns the role the framework's offers are made for: its
+// first unsuppressed role.
 func (f *framework) offerRole() (string, bool) {
 	for _, r := range f.info.AllRoles() {
 		if !f.suppressed[r] {
@@ -61,8 +61,9 @@ func (f *framework) offerRole() (string, bool) {
 // send delivers an event if the framework is connected.
 func (f *framework) send(ev api.Event) bool { return f.stream.send(ev) }
 
-// update sends a status update, stripping the UUID from master-generated
-// updates, which need no acknowledgement.
+// update sends a status update to the framework if it is connected. An
+// update it misses is sent again when it re-subscribes (if it came from an
+// agent) or answered by reconciliation (if the master made it).
 func (f *framework) update(st api.TaskStatus) {
 	f.send(api.Event{Type: api.EventUpdate, Update: &api.Update{Status: st}})
 }

@@ -23,18 +23,6 @@ func minAllocatable(r api.Resources) bool {
 	return r.ScalarValue("cpus") >= 0.01 || r.ScalarValue("mem") >= 32
 }
 
-// forRole returns the part of free that a framework in role may be
-// offered: unreserved resources and those reserved for the role.
-func forRole(free api.Resources, role string) api.Resources {
-	var out api.Resources
-	for _, r := range free {
-		if r.Role == "" || r.Role == "*" || r.Role == role {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // allocatePass offers every connected agent's free resources to the
 // connected frameworks in turn. It is the simple offer loop of the
 // foundation; the DRF allocator replaces the choice of framework.
@@ -71,7 +59,7 @@ func (m *Master) allocatePass(now time.Time) {
 				continue
 			}
 			role, _ := f.offerRole()
-			res := forRole(free, role)
+			res := free.AllocatableTo(role)
 			if !minAllocatable(res) {
 				continue
 			}

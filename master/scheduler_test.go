@@ -136,7 +136,7 @@ func TestLaunchLifecycle(t *testing.T) {
 	ag := tm.agent(t, "cpus:2;mem:1024")
 	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
 	o := fw.offer()
-	if o.URL == nil || o.URL.Address.Port != 5051 || o.URL.Address.Hostname == "" {
+	if o.URL == nil || o.URL.Address.Port != 5051 || o.URL.Address.Hostname == "" || o.URL.Address.IP != "127.0.0.1" {
 		t.Errorf("offer URL %+v lacks the agent's address", o.URL)
 	}
 	if got := api.Resources(o.Resources).ScalarValue("cpus"); got != 2 {
@@ -147,12 +147,15 @@ func TestLaunchLifecycle(t *testing.T) {
 			t.Errorf("resource %+v: want role * and no allocation_info for a framework without MULTI_ROLE", r)
 		}
 	}
-	fw.mustCall(launch(o, commandTask("t1", o, 0.5, 128)))
+	accept := launch(o, commandTask("t1", o, 0.5, 128))
+	accept.Accept.Filters = &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
+	fw.mustCall(accept)
 	ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
 	if len(ev.Launch.Tasks) != 1 || ev.Launch.Tasks[0].TaskID.Value != "t1" || ev.Launch.FrameworkInfo.ID.Value != fw.id {
 		t.Fatalf("agent LAUNCH %+v", ev.Launch)
 	}
-	// What the task leaves is offered again.
+	// What the task leaves is offered again at once: the accept asked for
+	// no refusal filter on the unused resources.
 	rest := fw.offer()
 	if got := api.Resources(rest.Resources).ScalarValue("cpus"); got != 1.5 {
 		t.Errorf("re-offered cpus %v, want 1.5", got)

@@ -116,6 +116,9 @@ var errClosed = errors.New("engine closed")
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	sum := sha256.Sum256(wasm)
 	sha := hex.EncodeToString(sum[:])
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compile module %s: %w", sha, err)
+	}
 
 	e.mu.Lock()
 	if e.closed {

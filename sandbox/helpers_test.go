@@ -15,7 +15,7 @@ import (
 
 // goModules are the Go programs under testdata/modules, built for
 // GOOS=wasip1 once per test binary run.
-var goModules = []string{"hello", "files", "hog", "sleeper"}
+var goModules = []string{"guest"}
 
 var (
 	buildOnce sync.Once

@@ -27,12 +27,12 @@ func TestStartWasm(t *testing.T) {
 	}{
 		{
 			name: "hello prints args and env",
-			wasm: goWasm("hello"),
+			wasm: goWasm("guest"),
 			spec: Spec{Env: map[string]string{"FOO": "bar", "EMPTY": ""}},
-			w:    WasmSpec{Name: "hello", Args: []string{"a b", "c"}},
+			w:    WasmSpec{Name: "guest", Args: []string{"hello", "a b", "c"}},
 			check: func(t *testing.T, dir string, r Result) {
 				out := readFile(t, filepath.Join(dir, StdoutFile))
-				want := "arg 0=hello\narg 1=a b\narg 2=c\nenv EMPTY=\nenv FOO=bar\ncwd / <nil>\n"
+				want := "arg 0=guest\narg 1=hello\narg 2=a b\narg 3=c\nenv EMPTY=\nenv FOO=bar\ncwd / <nil>\n"
 				if out != want {
 					t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
 				}
@@ -44,8 +44,9 @@ func TestStartWasm(t *testing.T) {
 		},
 		{
 			name: "exit code propagates",
-			wasm: goWasm("hello"),
+			wasm: goWasm("guest"),
 			spec: Spec{Env: map[string]string{"EXIT_CODE": "3"}},
+			w:    WasmSpec{Args: []string{"hello"}},
 			code: 3,
 		},
 		{
@@ -55,8 +56,8 @@ func TestStartWasm(t *testing.T) {
 		},
 		{
 			name: "only the sandbox directory is visible",
-			wasm: goWasm("files"),
-			w:    WasmSpec{Name: "files", Args: []string{"input.txt", "/input.txt", "../outside", "/etc/passwd"}},
+			wasm: goWasm("guest"),
+			w:    WasmSpec{Name: "guest", Args: []string{"files", "input.txt", "/input.txt", "../outside", "/etc/passwd"}},
 			setup: func(t *testing.T, dir string) {
 				write(t, filepath.Join(dir, "input.txt"), "inside")
 				write(t, filepath.Join(dir, "..", "outside"), "outside")
@@ -75,8 +76,9 @@ func TestStartWasm(t *testing.T) {
 		},
 		{
 			name:   "Go guest stops at the memory limit",
-			wasm:   goWasm("hog"),
+			wasm:   goWasm("guest"),
 			spec:   Spec{MemoryBytes: 64 * mib},
+			w:      WasmSpec{Args: []string{"hog"}},
 			code:   2,
 			reason: ReasonMemoryLimit,
 			errHas: []string{"memory limit of 1024 pages", "exited with code 2"},
@@ -209,6 +211,7 @@ func TestWasmKill(t *testing.T) {
 	tests := []struct {
 		name  string
 		wasm  func(testing.TB) []byte
+		args  []string
 		ready func(t *testing.T, dir string, p Process) bool // the guest is under way
 	}{
 		{
@@ -220,7 +223,8 @@ func TestWasmKill(t *testing.T) {
 		},
 		{
 			name: "sleeping guest",
-			wasm: goWasm("sleeper"),
+			wasm: goWasm("guest"),
+			args: []string{"sleep"},
 			ready: func(t *testing.T, dir string, p Process) bool {
 				b, _ := os.ReadFile(filepath.Join(dir, StdoutFile))
 				return strings.Contains(string(b), "sleeping")
@@ -233,7 +237,7 @@ func TestWasmKill(t *testing.T) {
 			e := testEngine(t)
 			m := compile(t, e, tt.wasm(t))
 			dir := sandboxDir(t)
-			p, err := e.StartWasm(context.Background(), m, Spec{Dir: dir}, WasmSpec{Name: tt.name})
+			p, err := e.StartWasm(context.Background(), m, Spec{Dir: dir}, WasmSpec{Name: tt.name, Args: tt.args})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,8 +255,11 @@ func TestWasmKill(t *testing.T) {
 
 func TestCompile(t *testing.T) {
 	t.Parallel()
-	e := newEngine(t, EngineConfig{CacheDir: t.TempDir()})
-	hello := goModule(t, "hello")
+	// The shared engine, so that the Go module is compiled once in the
+	// whole run; the other tests compile it at the same time, which is
+	// all the better.
+	e := testEngine(t)
+	guest := goModule(t, "guest")
 
 	// Concurrent callers with the same bytes share one compilation.
 	const n = 8
@@ -260,7 +267,7 @@ func TestCompile(t *testing.T) {
 	modules := make([]*Module, n)
 	for i := range n {
 		wg.Go(func() {
-			m, err := e.Compile(context.Background(), hello)
+			m, err := e.Compile(context.Background(), guest)
 			if err != nil {
 				t.Error(err)
 			}
@@ -273,7 +280,7 @@ func TestCompile(t *testing.T) {
 			t.Fatalf("Compile returned different modules for the same bytes: %p and %p", m, modules[0])
 		}
 	}
-	if again := compile(t, e, hello); again != modules[0] {
+	if again := compile(t, e, guest); again != modules[0] {
 		t.Errorf("a later Compile compiled again")
 	}
 	if sha := modules[0].SHA256(); len(sha) != 64 {
@@ -296,8 +303,38 @@ func TestCompile(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := e.Compile(ctx, append(hello, 0)); !errors.Is(err, context.Canceled) {
+	if _, err := e.Compile(ctx, append(guest, 0)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Compile with a cancelled context: %v", err)
+	}
+}
+
+func TestCacheDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "cache")
+	for i := range 2 { // the second engine finds the first's code
+		e, err := NewEngine(context.Background(), EngineConfig{CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := compile(t, e, watModules["exit7"])
+		p, err := e.StartWasm(context.Background(), m, Spec{Dir: sandboxDir(t)}, WasmSpec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, wait(t, p), 7, ReasonNone)
+		if err := e.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var files int
+		filepath.WalkDir(dir, func(_ string, d os.DirEntry, _ error) error {
+			if d != nil && !d.IsDir() {
+				files++
+			}
+			return nil
+		})
+		if files == 0 {
+			t.Errorf("engine %d: nothing in the cache directory", i)
+		}
 	}
 }
 

@@ -22,9 +22,10 @@ type Entry struct {
 	Mtime int64 `json:"mtime"`
 	// Mode is the type and permissions as "ls -l" prints them.
 	Mode string `json:"mode"`
-	// UID is the owner's user name, or the user id in decimal.
+	// UID is the owner's user name, or the user id in decimal; it is
+	// empty off Linux, where the handler does not read owners.
 	UID string `json:"uid"`
-	// GID is the group's name, or the group id in decimal.
+	// GID is the group's name, or the group id in decimal (empty off Linux).
 	GID string `json:"gid"`
 }
 

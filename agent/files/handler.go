@@ -63,8 +63,10 @@ func NewHandler(root string, opts ...Option) *Handler {
 func (h *Handler) Root() string { return h.root }
 
 // Open resolves virtual as Resolve does and opens what it names for
-// reading, confined to the root even against links swapped in after the
-// check (see openBeneath for how). Errors are those of Resolve, plus
+// reading. On Linux it opens with openat2(RESOLVE_BENEATH) from the root,
+// so the kernel refuses a link swapped in after the check that leads
+// outside; kernels before 5.6 and other systems open by name and check
+// afterwards where the opened file is. Errors are those of Resolve, plus
 // ErrOutsideRoot for a path that changed to lead outside meanwhile. On
 // Linux the file is opened non-blocking, so opening a FIFO does not wait
 // for a writer. The caller must close the file.

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func TestFlagsFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{name: "default", want: "./.mezzo"},
+		{name: "from environment", env: map[string]string{"MEZZO_WORK_DIR": "/tmp/x"}, want: "/tmp/x"},
+		{name: "flag wins", env: map[string]string{"MEZZO_WORK_DIR": "/tmp/x"}, args: []string{"--work-dir", "/tmp/y"}, want: "/tmp/y"},
+		{name: "bad value names the variable", env: map[string]string{"MEZZO_PORT": "many"}, want: "./.mezzo", wantErr: "MEZZO_PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cmd := newDevCmd()
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := flagsFromEnv(cmd)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("flagsFromEnv: %v, want error containing %q", err, tt.wantErr)
+			}
+			if got, _ := cmd.Flags().GetString("work-dir"); got != tt.want {
+				t.Fatalf("work-dir = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "module and command", args: []string{"--command", "true", "x.wasm"}, wantErr: "exactly one"},
+		{name: "neither", args: []string{}, wantErr: "exactly one"},
+		{name: "two modules", args: []string{"a.wasm", "b.wasm"}, wantErr: "one module"},
+		{name: "flag and argument", args: []string{"--module", "a.wasm", "b.wasm"}, wantErr: "one module"},
+		{name: "bad env", args: []string{"--env", "NOEQUALS", "--command", "true"}, wantErr: "NAME=VALUE"},
+		{name: "missing module file", args: []string{"/no/such/module.wasm"}, wantErr: "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := &cobra.Command{Use: "mezzo", SilenceErrors: true, SilenceUsage: true}
+			root.AddCommand(newRunCmd())
+			root.SetArgs(append([]string{"run", "--master", "127.0.0.1:1"}, tt.args...))
+			err := root.Execute()
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("mezzo run %v: %v, want an error containing %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	got := shellQuote([]string{"a b", "it's", ""})
+	if want := `'a b' 'it'\''s' ''`; got != want {
+		t.Fatalf("shellQuote = %s, want %s", got, want)
+	}
+}

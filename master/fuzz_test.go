@@ -1,0 +1,69 @@
+package master
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// FuzzDispatch feeds arbitrary scheduler calls to a master with a
+// subscribed framework and an agent that holds offers, checking that no
+// call, however odd, panics or leaves the agent's books inconsistent.
+func FuzzDispatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"AGENT"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"}}]}}]}}`,
+		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"},{"value":"OFFER"}]}}`,
+		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH_GROUP","launch_group":{"executor":{"executor_id":{"value":"e"}},"task_group":{"tasks":[{"name":"t","task_id":{"value":"g"},"agent_id":{"value":"AGENT"}}]}}},{"type":"RESERVE","id":{"value":"op"}}]}}`,
+		`{"type":"DECLINE","decline":{"offer_ids":[{"value":"OFFER"}],"filters":{"refuse_seconds":"Infinity"}}}`,
+		`{"type":"DECLINE","decline":{"offer_ids":[],"filters":{"refuse_seconds":-1}}}`,
+		`{"type":"KILL","kill":{"task_id":{"value":"nope"}}}`,
+		`{"type":"ACKNOWLEDGE","acknowledge":{"agent_id":{"value":"AGENT"},"task_id":{"value":"t"},"uuid":"AAAAAAAAAAAAAAAAAAAAAA=="}}`,
+		`{"type":"RECONCILE","reconcile":{"tasks":[{"task_id":{"value":"t"},"agent_id":{"value":"x"}}]}}`,
+		`{"type":"RECONCILE","reconcile":{}}`,
+		`{"type":"REVIVE","revive":{"roles":["a"]}}`,
+		`{"type":"SUPPRESS","suppress":{}}`,
+		`{"type":"TEARDOWN"}`,
+		`{"type":"SHUTDOWN","shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		cfg := DefaultConfig()
+		cfg.WorkDir = t.TempDir()
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Unix(1e9, 0)
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		res, _ := api.ParseResources("cpus:4;mem:4096;ports:[31000-32000]")
+		a := &agent{id: "AGENT", info: api.AgentInfo{Hostname: "h"}, total: res, tasks: map[taskKey]*task{}, stream: newStream("a")}
+		m.agents[a.id] = a
+		fw := newFramework("FW", api.FrameworkInfo{User: "u", Name: "n"}, now)
+		fw.stream = newStream("s")
+		m.frameworks[fw.id] = fw
+		o := m.newOffer(fw, a, "*", a.free())
+		m.offers["OFFER"], fw.offers["OFFER"] = o, o
+		o.id = "OFFER"
+
+		call, err := api.DecodeCall(body)
+		if err != nil || call.Type == api.CallSubscribe {
+			return
+		}
+		call.FrameworkID = &api.FrameworkID{Value: fw.id}
+		_ = m.dispatch(fw, call, now)
+
+		var offered api.Resources
+		for _, o := range m.offers {
+			offered = offered.Plus(o.resources)
+		}
+		if !a.total.Contains(a.used.Plus(a.offered)) {
+			t.Fatalf("agent books overflow: total %s, used %s, offered %s", a.total, a.used, a.offered)
+		}
+		if !offered.Equal(a.offered) {
+			t.Fatalf("outstanding offers hold %s but the agent counts %s offered", offered, a.offered)
+		}
+	})
+}
