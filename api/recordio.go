@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,14 +37,18 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(rr.r, buf); err != nil {
+	// Grow with the bytes that arrive rather than trusting the announced
+	// length, so a peer cannot make the reader allocate 16 MiB by sending
+	// a dozen bytes.
+	var buf bytes.Buffer
+	buf.Grow(min(n, 64<<10))
+	if _, err := io.CopyN(&buf, rr.r, int64(n)); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("recordio: read %d-byte record: %w", n, err)
 	}
-	return buf, nil
+	return buf.Bytes(), nil
 }
 
 func (rr *RecordReader) readLength() (int, error) {

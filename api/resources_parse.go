@@ -42,7 +42,7 @@ func ValidateResources(rs []Resource) error {
 // ValidateRole returns an error unless role is a valid Mesos role name: "*"
 // (the unreserved default), or one or more components separated by single
 // slashes, none of them empty, ".", "..", "*", starting with "-", or holding
-// whitespace or control characters. Roles must also be valid UTF-8.
+// whitespace, control characters or backslashes. Roles must also be valid UTF-8.
 func ValidateRole(role string) error {
 	if role == "*" {
 		return nil
@@ -81,12 +81,14 @@ func checkRoleComponent(c string) error {
 	case strings.HasPrefix(c, "-"):
 		return fmt.Errorf("component %q starts with a dash", c)
 	case strings.IndexFunc(c, badRoleRune) >= 0:
-		return fmt.Errorf("component %q contains whitespace or a control character", c)
+		return fmt.Errorf("component %q contains whitespace, a control character or a backslash", c)
 	}
 	return nil
 }
 
-func badRoleRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+// badRoleRune rejects what cannot be in a directory or metric name; the
+// backslash because roles become paths on every platform.
+func badRoleRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\\' }
 
 // checkResource is ValidateResource without naming the resource.
 func checkResource(r *Resource) error {

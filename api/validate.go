@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -215,7 +214,7 @@ func checkFrameworkInfo(fi *FrameworkInfo, field string) error {
 			return fmt.Errorf("'%s.roles' contains duplicate role '%s'", field, role)
 		}
 		seen[role] = true
-		if err := checkRoleName(role); err != nil {
+		if err := ValidateRole(role); err != nil {
 			return fmt.Errorf("'%s.roles' contains an invalid role: %w", field, err)
 		}
 	}
@@ -229,38 +228,6 @@ func checkSuppressedRoles(fi *FrameworkInfo, suppressed []string, field string) 
 	for _, r := range suppressed {
 		if !slices.Contains(roles, r) {
 			return fmt.Errorf("'%s' contains role '%s', which is not one of the framework's roles", field, r)
-		}
-	}
-	return nil
-}
-
-// checkRoleName applies Mesos's role name rules (src/common/roles.cpp): a
-// role is "*" or a '/'-separated path of components, each non-empty, not
-// "." or "..", not starting with '-', and free of whitespace, control
-// characters and backslashes. Roles become directory names and metric
-// names, hence the rules.
-func checkRoleName(role string) error {
-	if role == "*" {
-		return nil
-	}
-	if role == "" {
-		return errors.New("role names must not be empty")
-	}
-	for _, part := range strings.Split(role, "/") {
-		switch {
-		case part == "":
-			return fmt.Errorf("role '%s' has an empty path component", role)
-		case part == "." || part == "..":
-			return fmt.Errorf("role '%s' has a '.' or '..' path component", role)
-		case part == "*":
-			return fmt.Errorf("role '%s' has a '*' path component", role)
-		case strings.HasPrefix(part, "-"):
-			return fmt.Errorf("role '%s' has a path component starting with '-'", role)
-		}
-	}
-	for _, r := range role {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\\' {
-			return fmt.Errorf("role %q contains invalid characters", role)
 		}
 	}
 	return nil
@@ -292,7 +259,7 @@ func checkTaskInfo(t *TaskInfo) error {
 		return errors.New("'resources' must not be empty: a task must use at least one resource")
 	}
 	for i := range t.Resources {
-		if err := checkTaskResource(&t.Resources[i]); err != nil {
+		if err := ValidateResource(t.Resources[i]); err != nil {
 			return fmt.Errorf("'resources[%d]': %w", i, err)
 		}
 	}
@@ -384,50 +351,12 @@ func ValidateExecutorInfo(e *ExecutorInfo) error {
 		return fmt.Errorf("executor '%s': unknown 'type' %q", e.ExecutorID.Value, e.Type)
 	}
 	for i := range e.Resources {
-		if err := checkTaskResource(&e.Resources[i]); err != nil {
+		if err := ValidateResource(e.Resources[i]); err != nil {
 			return fmt.Errorf("executor '%s': 'resources[%d]': %w", e.ExecutorID.Value, i, err)
 		}
 	}
 	if e.ShutdownGracePeriod != nil && e.ShutdownGracePeriod.Nanoseconds < 0 {
 		return fmt.Errorf("executor '%s': 'shutdown_grace_period' must be non-negative", e.ExecutorID.Value)
-	}
-	return nil
-}
-
-// checkTaskResource applies Mesos's per-resource checks
-// (Resources::validate): a name, a known type whose payload (and only
-// that) is set, a finite non-negative scalar, ordered ranges. It does not
-// compare resources with each other or with an offer.
-func checkTaskResource(r *Resource) error {
-	if r.Name == "" {
-		return errors.New("'name' must not be empty")
-	}
-	switch r.Type {
-	case SCALAR:
-		if r.Scalar == nil || r.Ranges != nil || r.Set != nil {
-			return fmt.Errorf("resource '%s' of type SCALAR must set 'scalar' only", r.Name)
-		}
-		v := float64(r.Scalar.Value)
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return fmt.Errorf("resource '%s': 'scalar.value' must be finite and non-negative, got %v", r.Name, v)
-		}
-	case RANGES:
-		if r.Ranges == nil || r.Scalar != nil || r.Set != nil {
-			return fmt.Errorf("resource '%s' of type RANGES must set 'ranges' only", r.Name)
-		}
-		for _, rg := range r.Ranges.Range {
-			if rg.Begin > rg.End {
-				return fmt.Errorf("resource '%s': range [%d-%d] has 'begin' > 'end'", r.Name, rg.Begin, rg.End)
-			}
-		}
-	case SET:
-		if r.Set == nil || r.Scalar != nil || r.Ranges != nil {
-			return fmt.Errorf("resource '%s' of type SET must set 'set' only", r.Name)
-		}
-	case "":
-		return fmt.Errorf("resource '%s': 'type' must be set", r.Name)
-	default:
-		return fmt.Errorf("resource '%s': unsupported 'type' %q", r.Name, r.Type)
 	}
 	return nil
 }
@@ -684,7 +613,7 @@ func (c *OperatorCall) validateUpdateQuota() error {
 		if err := needField(q.Role, field+".role"); err != nil {
 			return err
 		}
-		if err := checkRoleName(q.Role); err != nil {
+		if err := ValidateRole(q.Role); err != nil {
 			return fmt.Errorf("'%s.role': %w", field, err)
 		}
 	}
