@@ -20,10 +20,13 @@
 //	p, err := e.StartWasm(ctx, m, sandbox.Spec{Dir: dir, MemoryBytes: 64 << 20},
 //		sandbox.WasmSpec{Name: "app", Args: []string{"-v"}})
 //	...
-//	r := p.Wait()
-//	switch r.Reason {
-//	case sandbox.ReasonNone: // exited with r.ExitCode
-//	case sandbox.ReasonMemoryLimit, sandbox.ReasonTrap, ...:
+//	switch r := p.Wait(); r.Reason {
+//	case sandbox.ReasonNone:
+//		log.Printf("exited with code %d", r.ExitCode)
+//	case sandbox.ReasonMemoryLimit:
+//		log.Printf("out of memory: %v", r.Err)
+//	default:
+//		log.Printf("did not exit: %v", r.Err)
 //	}
 //
 // # Native tasks

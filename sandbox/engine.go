@@ -157,7 +157,13 @@ func (e *Engine) compile(ctx context.Context, sha string, wasm []byte, c *compil
 	c.m = m
 }
 
-func (e *Engine) compileNow(ctx context.Context, sha string, wasm []byte) (*Module, error) {
+func (e *Engine) compileNow(ctx context.Context, sha string, wasm []byte) (m *Module, err error) {
+	// A hostile module should be an error, not a crash of the executor.
+	defer func() {
+		if v := recover(); v != nil {
+			m, err = nil, fmt.Errorf("wazero panicked: %v", v)
+		}
+	}()
 	compiled, err := e.runtime.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, err

@@ -143,9 +143,10 @@ type Usage struct {
 	// since the start, an upper bound.
 	CPUSeconds float64
 
-	// PeakMemoryBytes is the largest memory footprint seen: the peak
-	// resident set of the group leader for a native task, the size of
-	// linear memory for a Wasm task (which never shrinks).
+	// PeakMemoryBytes is the largest memory footprint seen: for a native
+	// task the peak resident set of the group leader (or of a child it
+	// waited for, if larger), for a Wasm task the size of its linear
+	// memory (which never shrinks).
 	PeakMemoryBytes uint64
 }
 

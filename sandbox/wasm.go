@@ -76,9 +76,12 @@ func (e *Engine) StartWasm(ctx context.Context, m *Module, spec Spec, w WasmSpec
 	if m.missing != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start module %s: %w", m.sha, m.missing)), nil
 	}
-	if m.compiled.ExportedFunctions()[entry] == nil {
+	if f := m.compiled.ExportedFunctions()[entry]; f == nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf(
 			"start module %s: no exported function %q", m.sha, entry)), nil
+	} else if len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0 {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf(
+			"start module %s: entry point %q takes parameters or returns results", m.sha, entry)), nil
 	}
 
 	out, err := openOutput(dir)

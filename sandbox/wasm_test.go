@@ -156,6 +156,14 @@ func TestStartWasm(t *testing.T) {
 			reason: ReasonLaunchFailed,
 			errHas: []string{`no exported function "main"`},
 		},
+		{
+			name:   "entry point with a parameter fails the launch",
+			wasm:   watWasm("tiny"),
+			w:      WasmSpec{Entrypoint: "with_param"},
+			code:   -1,
+			reason: ReasonLaunchFailed,
+			errHas: []string{`entry point "with_param" takes parameters`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
