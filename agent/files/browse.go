@@ -35,17 +35,11 @@ type Entry struct {
 // ("lrwxrwxrwx") otherwise, so nothing outside the root is ever described.
 func (h *Handler) browse(w http.ResponseWriter, _ *http.Request, q url.Values) {
 	virtual := q.Get("path")
-	f, err := h.Open(virtual)
-	if err != nil {
-		writeError(w, err)
+	f, st, ok := h.openStat(w, virtual)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	st, err := statFile(f)
-	if err != nil {
-		internalError(w, "stat", virtual, err)
-		return
-	}
 	dir := displayPath(virtual)
 	if !st.mode.IsDir() {
 		writeJSON(w, q, []Entry{h.entry(dir, st)})

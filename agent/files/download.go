@@ -13,21 +13,11 @@ import (
 // http.ServeContent, so HEAD, Range and If-Modified-Since work.
 func (h *Handler) download(w http.ResponseWriter, r *http.Request, q url.Values) {
 	virtual := q.Get("path")
-	f, err := h.Open(virtual)
-	if err != nil {
-		writeError(w, err)
+	f, st, ok := h.openRegular(w, virtual, "download")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	st, err := statFile(f)
-	if err != nil {
-		internalError(w, "stat", virtual, err)
-		return
-	}
-	if msg := notRegular(virtual, st, "download"); msg != "" {
-		http.Error(w, msg, http.StatusBadRequest)
-		return
-	}
 	name := path.Base(displayPath(virtual))
 	disposition := mime.FormatMediaType("attachment", map[string]string{"filename": name})
 	if disposition == "" {

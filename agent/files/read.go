@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 )
 
@@ -36,21 +37,11 @@ func (h *Handler) read(w http.ResponseWriter, _ *http.Request, q url.Values) {
 		return
 	}
 	virtual := q.Get("path")
-	f, err := h.Open(virtual)
-	if err != nil {
-		writeError(w, err)
+	f, st, ok := h.openRegular(w, virtual, "read")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	st, err := statFile(f)
-	if err != nil {
-		internalError(w, "stat", virtual, err)
-		return
-	}
-	if msg := notRegular(virtual, st, "read"); msg != "" {
-		http.Error(w, msg, http.StatusBadRequest)
-		return
-	}
 	if offset == -1 || offset >= st.size {
 		writeJSON(w, q, ReadResult{Offset: st.size})
 		return
@@ -105,4 +96,35 @@ func internalError(w http.ResponseWriter, op, virtual string, err error) {
 		err = pe.Err
 	}
 	http.Error(w, fmt.Sprintf("Could not %s path %s: %v.", op, quote(virtual), err), http.StatusInternalServerError)
+}
+
+// openStat opens a virtual path and stats it. On failure it has answered
+// the request itself and ok is false.
+func (h *Handler) openStat(w http.ResponseWriter, virtual string) (f *os.File, st fileStat, ok bool) {
+	f, err := h.Open(virtual)
+	if err != nil {
+		writeError(w, err)
+		return nil, fileStat{}, false
+	}
+	st, err = statFile(f)
+	if err != nil {
+		f.Close()
+		internalError(w, "stat", virtual, err)
+		return nil, fileStat{}, false
+	}
+	return f, st, true
+}
+
+// openRegular is openStat for operations (op) on regular files only.
+func (h *Handler) openRegular(w http.ResponseWriter, virtual, op string) (f *os.File, st fileStat, ok bool) {
+	f, st, ok = h.openStat(w, virtual)
+	if !ok {
+		return nil, st, false
+	}
+	if msg := notRegular(virtual, st, op); msg != "" {
+		f.Close()
+		http.Error(w, msg, http.StatusBadRequest)
+		return nil, st, false
+	}
+	return f, st, true
 }
