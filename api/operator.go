@@ -430,6 +430,11 @@ type FrameworkRecord struct {
 	AllocatedResources []Resource        `json:"allocated_resources,omitempty"`
 	OfferedResources   []Resource        `json:"offered_resources,omitempty"`
 	OfferConstraints   *OfferConstraints `json:"offer_constraints,omitempty"`
+	// Diagnostics is Mezzo's extension: short sentences on why the
+	// framework's recent demand was not met (suppressed, filtered, over
+	// quota, no agent with enough of a resource, ...), the answer to
+	// "why is my task not launching?".
+	Diagnostics []string `json:"diagnostics,omitempty"`
 }
 
 // GetExecutorsResponse lists the executors the master knows.

@@ -11,10 +11,9 @@ import (
 // become tasks on the offers' agent, and what is left over is declined with
 // the call's filters. m.mu must be held.
 func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
-	offers, err := m.takeOffers(f, acc.OfferIDs)
+	offers, err := m.takeOffers(f, acc.OfferIDs, now)
 	if err != nil {
 		m.dropLaunches(f, acc.Operations, err.Error(), now)
-		m.triggerAllocation()
 		return
 	}
 	if len(offers) == 0 {
@@ -23,10 +22,12 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 	}
 	a := m.agents[offers[0].agent]
 	var remaining api.Resources
+	role := offers[0].role
 	for _, o := range offers {
-		m.removeOffer(o)
+		m.dropOffer(o)
 		remaining = remaining.Plus(o.resources)
 	}
+	m.metrics.offers.WithLabelValues("accepted").Add(float64(len(offers)))
 	var launch []api.TaskInfo
 	for _, op := range acc.Operations {
 		switch op.Type {
@@ -35,7 +36,7 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 				continue
 			}
 			for _, ti := range op.Launch.TaskInfos {
-				if t := m.launch(f, a, ti, &remaining, now); t != nil {
+				if t := m.launch(f, a, role, ti, &remaining, now); t != nil {
 					launch = append(launch, ti)
 				}
 			}
@@ -62,15 +63,15 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 		}})
 	}
 	if !remaining.Empty() {
-		f.refuse(a.id, acc.Filters, now)
+		m.alloc.Recover(f.id, a.id, role, remaining, refuseDuration(acc.Filters), now)
+		m.agentFreed(a.id)
 	}
-	m.triggerAllocation()
 }
 
 // takeOffers checks that every offer is outstanding, belongs to f and is
 // on one agent. On error the valid offers go back to the pool. m.mu must be
 // held.
-func (m *Master) takeOffers(f *framework, ids []api.OfferID) ([]*offer, error) {
+func (m *Master) takeOffers(f *framework, ids []api.OfferID, now time.Time) ([]*offer, error) {
 	var out []*offer
 	var err error
 	seen := map[string]bool{}
@@ -92,7 +93,7 @@ func (m *Master) takeOffers(f *framework, ids []api.OfferID) ([]*offer, error) {
 	}
 	if err != nil {
 		for _, o := range out {
-			m.removeOffer(o)
+			m.removeOffer(o, 0, now)
 		}
 		return nil, err
 	}
@@ -116,6 +117,7 @@ func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now
 		}
 		for _, ti := range tasks {
 			f.update(masterStatus(ti.TaskID, ti.AgentID.Value, state, api.ReasonInvalidOffers, msg, now))
+			f.note(fmt.Sprintf("task %s was not launched: %s", ti.TaskID.Value, msg))
 		}
 	}
 }
@@ -123,17 +125,19 @@ func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now
 // launch validates one task against the offered resources and records it
 // in TASK_STAGING. It answers an invalid task with TASK_ERROR and returns
 // nil. m.mu must be held.
-func (m *Master) launch(f *framework, a *agent, ti api.TaskInfo, remaining *api.Resources, now time.Time) *task {
+func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, remaining *api.Resources, now time.Time) *task {
 	res := api.Resources(ti.Resources).Unallocated()
 	if err := m.validateTask(f, a, &ti, res, *remaining); err != nil {
 		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskInvalid, err.Error(), now))
+		f.note(fmt.Sprintf("task %s was invalid: %v", ti.TaskID.Value, err))
 		return nil
 	}
 	*remaining = remaining.Minus(res)
-	t := &task{info: ti, framework: f.id, agent: a.id, state: api.TaskStaging, resources: res}
+	t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res}
 	f.tasks[ti.TaskID.Value] = t
 	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
 	a.used = a.used.Plus(res)
+	m.taskAdded(t)
 	m.log.Info("launching task", "framework", f.id, "task", ti.TaskID.Value, "agent", a.id)
 	return t
 }

@@ -19,8 +19,10 @@ type agent struct {
 	stream       *stream       // nil while disconnected
 	registered   time.Time
 	reregistered time.Time
-	unreachable  bool        // missed its re-registration window
-	lost         *time.Timer // runs while disconnected
+	unreachable  bool           // missed its re-registration window
+	deactivated  bool           // no offers: DEACTIVATE_AGENT or DRAIN_AGENT
+	drain        *api.DrainInfo // set while draining or drained
+	lost         *time.Timer    // runs while disconnected
 	tasks        map[taskKey]*task
 }
 
@@ -49,3 +51,19 @@ func (a *agent) endpoint() string {
 	}
 	return fmt.Sprintf("http://%s:%d", a.info.Hostname, port)
 }
+
+// stateName is the agent's state for metrics.
+func (a *agent) stateName() string {
+	switch {
+	case a.unreachable:
+		return "unreachable"
+	case a.deactivated:
+		return "deactivated"
+	case a.connected():
+		return "active"
+	}
+	return "disconnected"
+}
+
+// offerable reports whether the agent's resources may be offered.
+func (a *agent) offerable() bool { return a.connected() && !a.unreachable && !a.deactivated }

@@ -15,6 +15,14 @@ import (
 func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *api.AgentCall) {
 	now := time.Now()
 	m.mu.Lock()
+	if id := call.Subscribe.AgentInfo.ID; id != nil && !m.gone[id.Value].IsZero() {
+		m.mu.Unlock()
+		s := newStream(m.newStreamID())
+		s.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
+		s.close()
+		s.serve(w, r)
+		return
+	}
 	a := m.admitAgent(call.Subscribe, now)
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		a.ip = host
@@ -35,9 +43,10 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		HeartbeatIntervalSeconds: api.Float64(m.cfg.HeartbeatInterval.Seconds()),
 		MasterInfo:               &info,
 	}})
+	m.readmitAgent(a)
+	m.agentFreed(a.id)
 	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
 	m.mu.Unlock()
-	m.triggerAllocation()
 	s.serve(w, r)
 	m.agentDisconnected(a, s)
 }
@@ -71,6 +80,7 @@ func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
 		tasks:      map[taskKey]*task{},
 	}
 	m.agents[id] = a
+	m.agentAdded(a)
 	return a
 }
 
@@ -102,7 +112,7 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			a.used = a.used.Plus(t.resources)
 			st := masterStatus(t.info.TaskID, a.id, rt.State, api.ReasonAgentReregistered,
 				"Agent re-registered", now)
-			t.record(st)
+			m.recordStatus(t, st)
 			f.update(st)
 		}
 	}
@@ -118,11 +128,13 @@ func (m *Master) agentDisconnected(a *agent, s *stream) {
 		return
 	}
 	a.stream = nil
+	now := time.Now()
 	for _, o := range m.offers {
 		if o.agent == a.id {
-			m.rescindOffer(o)
+			m.rescindOffer(o, now)
 		}
 	}
+	m.alloc.DeactivateAgent(a.id)
 	m.log.Info("agent disconnected", "agent", a.id)
 	a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
 }
@@ -138,6 +150,7 @@ func (m *Master) agentUnreachable(a *agent) {
 	}
 	now := time.Now()
 	a.unreachable = true
+	m.alloc.RemoveAgent(a.id)
 	m.log.Warn("agent unreachable", "agent", a.id)
 	for key, t := range a.tasks {
 		f := m.frameworks[key.framework]
@@ -149,8 +162,8 @@ func (m *Master) agentUnreachable(a *agent) {
 			st.State = api.TaskUnreachable
 			st.UnreachableTime = &api.TimeInfo{Nanoseconds: api.Int64(now.UnixNano())}
 		}
-		m.release(t)
-		t.record(st)
+		m.release(t, now)
+		m.recordStatus(t, st)
 		f.update(st)
 		f.send(api.Event{Type: api.EventFailure, Failure: &api.Failure{AgentID: &api.AgentID{Value: a.id}}})
 	}
@@ -180,14 +193,12 @@ func (m *Master) agentUpdate(a *agent, up *api.AgentUpdate) {
 	}
 	if t.pending == nil || !bytes.Equal(t.pending.UUID, st.UUID) {
 		if st.State.IsTerminal() {
-			m.release(t)
+			m.release(t, time.Now())
 		}
-		t.record(st)
+		m.recordStatus(t, st)
 		p := st
 		t.pending = &p
-		if st.State.IsTerminal() {
-			m.triggerAllocation()
-		}
+
 	}
 	f.update(st)
 }

@@ -16,15 +16,22 @@ type framework struct {
 	// reregistered and unregistered are zero until they happen.
 	reregistered time.Time
 	unregistered time.Time
-	suppressed   map[string]bool // roles that take no offers
-	// refused holds the refusal filters: until when this framework refuses
-	// an agent's resources (Mesos filters per framework, role and agent; a
-	// per-role split comes with the allocator).
-	refused   map[string]time.Time
-	tasks     map[string]*task // live tasks by task ID
-	completed []*task          // terminal tasks, oldest first
-	offers    map[string]*offer
-	failover  *time.Timer // runs while disconnected
+	tasks        map[string]*task // live tasks by task ID
+	completed    []*task          // terminal tasks, oldest first
+	offers       map[string]*offer
+	failover     *time.Timer // runs while disconnected
+	notes        []string    // recent launch problems, for GET_FRAMEWORKS diagnostics
+}
+
+// maxNotes bounds a framework's recent launch problems.
+const maxNotes = 5
+
+// note remembers a launch problem for the framework's diagnostics.
+func (f *framework) note(msg string) {
+	f.notes = append(f.notes, msg)
+	if n := len(f.notes) - maxNotes; n > 0 {
+		f.notes = append([]string(nil), f.notes[n:]...)
+	}
 }
 
 func newFramework(id string, info api.FrameworkInfo, now time.Time) *framework {
@@ -33,8 +40,6 @@ func newFramework(id string, info api.FrameworkInfo, now time.Time) *framework {
 		id:         id,
 		info:       info,
 		registered: now,
-		suppressed: map[string]bool{},
-		refused:    map[string]time.Time{},
 		tasks:      map[string]*task{},
 		offers:     map[string]*offer{},
 	}
@@ -46,17 +51,6 @@ func (f *framework) connected() bool { return f.stream != nil && !f.stream.close
 // partitionAware reports whether the framework understands
 // TASK_UNREACHABLE, TASK_DROPPED and TASK_GONE; others get TASK_LOST.
 func (f *framework) partitionAware() bool { return f.info.HasCapability(api.CapPartitionAware) }
-
-// offerRole returns the role the framework's offers are made for: its
-// first unsuppressed role.
-func (f *framework) offerRole() (string, bool) {
-	for _, r := range f.info.AllRoles() {
-		if !f.suppressed[r] {
-			return r, true
-		}
-	}
-	return "", false
-}
 
 // send delivers an event if the framework is connected.
 func (f *framework) send(ev api.Event) bool { return f.stream.send(ev) }

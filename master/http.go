@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/modules"
@@ -28,6 +30,7 @@ func (m *Master) Handler() http.Handler {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = httpError
+	e.Use(m.countCalls)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
 		g.POST("/api/v1/scheduler", m.handleScheduler)
@@ -39,6 +42,7 @@ func (m *Master) Handler() http.Handler {
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles)
+		g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.metrics.registry, promhttp.HandlerOpts{})))
 	}
 	return e
 }
@@ -109,6 +113,36 @@ func acceptsJSON(values []string) bool {
 	return false
 }
 
+// callTypeKey is where handlers leave the decoded call's type for
+// countCalls.
+const callTypeKey = "mezzo.call_type"
+
+// countCalls counts API calls by API, call type and status.
+func (m *Master) countCalls(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		apiName := ""
+		switch strings.TrimPrefix(c.Path(), "/master") {
+		case "/api/v1/scheduler":
+			apiName = "scheduler"
+		case "/api/v1/agent":
+			apiName = "agent"
+		case "/api/v1":
+			apiName = "operator"
+		default:
+			return err
+		}
+		code := c.Response().Status
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code = he.Code
+		}
+		callType, _ := c.Get(callTypeKey).(string)
+		m.metrics.calls.WithLabelValues(apiName, callType, strconv.Itoa(code)).Inc()
+		return err
+	}
+}
+
 func (m *Master) handleScheduler(c echo.Context) error {
 	body, err := m.readCall(c)
 	if err != nil {
@@ -118,6 +152,7 @@ func (m *Master) handleScheduler(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
+	c.Set(callTypeKey, string(call.Type))
 	streamID := c.Request().Header.Get("Mesos-Stream-Id")
 	if call.Type == api.CallSubscribe {
 		if streamID != "" {
@@ -157,6 +192,7 @@ func (m *Master) handleAgent(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
+	c.Set(callTypeKey, string(call.Type))
 	if call.Type == api.AgentCallSubscribe {
 		if err := api.ValidateResources(call.Subscribe.AgentInfo.Resources); err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "Invalid agent resources: "+err.Error())

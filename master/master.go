@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/allocator"
 	"github.com/mezzo-cluster/mezzo/master/modules"
 )
 
@@ -44,7 +45,14 @@ type Master struct {
 	nextFW     int
 	nextAgent  int
 	nextOffer  int
-	rrCursor   int // round-robin position of the offer pass
+	watchers   []*stream // operator event streams
+	alloc      *allocator.Allocator
+	fullPass   bool            // the next pass visits every agent
+	dirty      map[string]bool // agents whose free resources grew since the last pass
+	weights    map[string]float64
+	quotas     map[string]api.QuotaConfig
+	gone       map[string]time.Time // agents marked gone, which may not come back
+	metrics    *metrics
 }
 
 // New returns a master for cfg. It opens the module store under
@@ -69,7 +77,13 @@ func New(cfg Config) (*Master, error) {
 		frameworks: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},
+		alloc:      allocator.New(allocator.DefaultConfig()),
+		dirty:      map[string]bool{},
+		weights:    map[string]float64{},
+		quotas:     map[string]api.QuotaConfig{},
+		gone:       map[string]time.Time{},
 	}
+	m.metrics = newMetrics(m)
 	m.info = api.MasterInfo{
 		ID:       id,
 		IP:       api.Uint64(ipNetworkOrder(cfg.AdvertiseIP)),
@@ -104,12 +118,12 @@ func (m *Master) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			m.heartbeat()
 		case <-tick.C:
-			m.allocatePass(time.Now())
+			m.allocatePass(time.Now(), true)
 		case <-m.allocate:
 			if m.cfg.AllocationBatch > 0 {
 				time.Sleep(m.cfg.AllocationBatch)
 			}
-			m.allocatePass(time.Now())
+			m.allocatePass(time.Now(), false)
 		}
 	}
 }
@@ -131,6 +145,7 @@ func (m *Master) heartbeat() {
 	for _, a := range m.agents {
 		a.stream.send(api.AgentEvent{Type: api.AgentEventHeartbeat})
 	}
+	m.publish(api.OperatorEvent{Type: api.OperatorEventHeartbeat})
 }
 
 // shutdown closes every stream so that clients notice at once.
@@ -142,6 +157,9 @@ func (m *Master) shutdown() {
 	}
 	for _, a := range m.agents {
 		a.stream.close()
+	}
+	for _, s := range m.watchers {
+		s.close()
 	}
 }
 

@@ -2,7 +2,6 @@ package master
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -15,63 +14,6 @@ type offer struct {
 	agent     string
 	role      string
 	resources api.Resources // unallocated form
-}
-
-// minAllocatable is Mesos's default --min_allocatable_resources
-// (cpus:0.01|mem:32): an offer smaller than both is not worth making.
-func minAllocatable(r api.Resources) bool {
-	return r.ScalarValue("cpus") >= 0.01 || r.ScalarValue("mem") >= 32
-}
-
-// allocatePass offers every connected agent's free resources to the
-// connected frameworks in turn. It is the simple offer loop of the
-// foundation; the DRF allocator replaces the choice of framework.
-func (m *Master) allocatePass(now time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var fws []*framework
-	for _, f := range m.frameworks {
-		if _, ok := f.offerRole(); ok && f.connected() {
-			fws = append(fws, f)
-		}
-	}
-	if len(fws) == 0 {
-		return
-	}
-	sort.Slice(fws, func(i, j int) bool { return fws[i].id < fws[j].id })
-	ids := make([]string, 0, len(m.agents))
-	for id, a := range m.agents {
-		if a.connected() && !a.unreachable {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	batches := map[*framework][]api.Offer{}
-	for _, id := range ids {
-		a := m.agents[id]
-		free := a.free()
-		if !minAllocatable(free) {
-			continue
-		}
-		for i := range fws {
-			f := fws[(m.rrCursor+i)%len(fws)]
-			if until, ok := f.refused[a.id]; ok && now.Before(until) {
-				continue
-			}
-			role, _ := f.offerRole()
-			res := free.AllocatableTo(role)
-			if !minAllocatable(res) {
-				continue
-			}
-			o := m.newOffer(f, a, role, res)
-			batches[f] = append(batches[f], m.wireOffer(f, a, o))
-			m.rrCursor = (m.rrCursor + i + 1) % len(fws)
-			break
-		}
-	}
-	for f, offers := range batches {
-		f.send(api.Event{Type: api.EventOffers, Offers: &api.Offers{Offers: offers}})
-	}
 }
 
 // newOffer records an offer of res on a to f. m.mu must be held.
@@ -121,9 +63,17 @@ func (m *Master) wireOffer(f *framework, a *agent, o *offer) api.Offer {
 	return w
 }
 
-// removeOffer forgets an offer and returns its resources to the agent's
-// free pool. m.mu must be held.
-func (m *Master) removeOffer(o *offer) {
+// removeOffer forgets an offer and gives its resources back to the
+// allocator, refusing them to the framework for refuse. m.mu must be held.
+func (m *Master) removeOffer(o *offer, refuse time.Duration, now time.Time) {
+	m.dropOffer(o)
+	m.alloc.Recover(o.framework, o.agent, o.role, o.resources, refuse, now)
+	m.agentFreed(o.agent)
+}
+
+// dropOffer forgets an offer without giving its resources back: an ACCEPT
+// turns them into tasks. m.mu must be held.
+func (m *Master) dropOffer(o *offer) {
 	delete(m.offers, o.id)
 	if f := m.frameworks[o.framework]; f != nil {
 		delete(f.offers, o.id)
@@ -135,8 +85,9 @@ func (m *Master) removeOffer(o *offer) {
 
 // rescindOffer withdraws an offer and tells its framework. m.mu must be
 // held.
-func (m *Master) rescindOffer(o *offer) {
-	m.removeOffer(o)
+func (m *Master) rescindOffer(o *offer, now time.Time) {
+	m.removeOffer(o, 0, now)
+	m.metrics.offers.WithLabelValues("rescinded").Inc()
 	if f := m.frameworks[o.framework]; f != nil {
 		f.send(api.Event{Type: api.EventRescind, Rescind: &api.Rescind{OfferID: api.OfferID{Value: o.id}}})
 	}

@@ -1,14 +1,65 @@
 package master
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
+
+// operatorFunc answers one operator call by filling resp, or returns an
+// error to answer instead. It runs with m.mu held.
+type operatorFunc func(m *Master, call *api.OperatorCall, resp *api.OperatorResponse, now time.Time) error
+
+// operatorCalls are the operator calls answered under the master's lock.
+// SUBSCRIBE and GET_METRICS are served in handleOperator itself: one is a
+// stream, the other reads metrics that take the lock themselves.
+var operatorCalls = map[api.OperatorCallType]operatorFunc{
+	api.OperatorGetHealth: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetHealth = &api.GetHealthResponse{Healthy: true}
+		return nil
+	},
+	api.OperatorGetVersion: (*Master).opGetVersion,
+	api.OperatorGetFlags:   (*Master).opGetFlags,
+	api.OperatorGetMaster:  (*Master).opGetMaster,
+	api.OperatorGetState: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetState = m.stateView()
+		return nil
+	},
+	api.OperatorGetAgents: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetAgents = m.agentsView()
+		return nil
+	},
+	api.OperatorGetFrameworks: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetFrameworks = m.frameworksView()
+		return nil
+	},
+	api.OperatorGetTasks: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetTasks = m.tasksView()
+		return nil
+	},
+	api.OperatorGetExecutors: func(m *Master, _ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+		r.GetExecutors = m.executorsView()
+		return nil
+	},
+	api.OperatorGetRoles:        (*Master).opGetRoles,
+	api.OperatorGetWeights:      (*Master).opGetWeights,
+	api.OperatorUpdateWeights:   (*Master).opUpdateWeights,
+	api.OperatorGetQuota:        (*Master).opGetQuota,
+	api.OperatorUpdateQuota:     (*Master).opUpdateQuota,
+	api.OperatorTeardown:        (*Master).opTeardown,
+	api.OperatorDrainAgent:      (*Master).opDrainAgent,
+	api.OperatorDeactivateAgent: (*Master).opDeactivateAgent,
+	api.OperatorReactivateAgent: (*Master).opReactivateAgent,
+	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
+}
 
 // handleOperator serves the v1 operator API at POST /api/v1.
 func (m *Master) handleOperator(c echo.Context) error {
@@ -20,40 +71,116 @@ func (m *Master) handleOperator(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
+	c.Set(callTypeKey, string(call.Type))
 	resp := &api.OperatorResponse{Type: call.Type}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	switch call.Type {
-	case api.OperatorGetHealth:
-		resp.GetHealth = &api.GetHealthResponse{Healthy: true}
-	case api.OperatorGetVersion:
-		resp.GetVersion = &api.GetVersionResponse{VersionInfo: api.VersionInfo{Version: Version, BuildUser: "mezzo"}}
-	case api.OperatorGetMaster:
-		info := m.info
-		resp.GetMaster = &api.GetMasterResponse{MasterInfo: &info,
-			StartTime: epochSeconds(m.started), ElectedTime: epochSeconds(m.started)}
-	case api.OperatorGetState:
-		resp.GetState = &api.GetStateResponse{
-			GetTasks: m.tasksView(), GetFrameworks: m.frameworksView(), GetAgents: m.agentsView(),
-			GetExecutors: &api.GetExecutorsResponse{},
+	case api.OperatorSubscribe:
+		m.operatorSubscribe(c.Response(), c.Request())
+		return nil
+	case api.OperatorGetMetrics:
+		metrics, err := m.metricsList()
+		if err != nil {
+			return err
 		}
-	case api.OperatorGetAgents:
-		resp.GetAgents = m.agentsView()
-	case api.OperatorGetFrameworks:
-		resp.GetFrameworks = m.frameworksView()
-	case api.OperatorGetTasks:
-		resp.GetTasks = m.tasksView()
-	case api.OperatorTeardown:
-		f := m.frameworks[call.Teardown.FrameworkID.Value]
-		if f == nil {
-			return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
-		}
-		m.removeFramework(f, time.Now())
-		return c.NoContent(http.StatusOK)
-	default:
+		resp.GetMetrics = &api.GetMetricsResponse{Metrics: metrics}
+		return writeJSON(c, resp)
+	}
+	op := operatorCalls[call.Type]
+	if op == nil {
 		return echo.NewHTTPError(http.StatusNotImplemented, "Operator call "+string(call.Type)+" is not implemented by this master yet")
 	}
-	return writeJSON(c, resp)
+	m.mu.Lock()
+	err = op(m, call, resp, time.Now())
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if isQuery(call.Type) {
+		return writeJSON(c, resp)
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// isQuery reports whether a call answers with a body (the GET_* calls)
+// rather than an empty 200.
+func isQuery(t api.OperatorCallType) bool { return strings.HasPrefix(string(t), "GET_") }
+
+func (m *Master) opGetVersion(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+	r.GetVersion = &api.GetVersionResponse{VersionInfo: api.VersionInfo{Version: Version, BuildUser: "mezzo"}}
+	return nil
+}
+
+func (m *Master) opGetMaster(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+	info := m.info
+	r.GetMaster = &api.GetMasterResponse{MasterInfo: &info, StartTime: epochSeconds(m.started), ElectedTime: epochSeconds(m.started)}
+	return nil
+}
+
+// opGetFlags reports the master's settings under Mesos's flag names where
+// Mesos has one.
+func (m *Master) opGetFlags(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+	c := m.cfg
+	r.GetFlags = &api.GetFlagsResponse{Flags: []api.Flag{
+		{Name: "work_dir", Value: c.WorkDir},
+		{Name: "hostname", Value: c.Hostname},
+		{Name: "port", Value: strconv.Itoa(c.Port)},
+		{Name: "agent_reregister_timeout", Value: c.AgentReregisterTimeout.String()},
+		{Name: "allocation_interval", Value: c.AllocationBatch.String()},
+		{Name: "heartbeat_interval", Value: c.HeartbeatInterval.String()},
+		{Name: "max_completed_frameworks", Value: strconv.Itoa(c.MaxCompletedFrameworks)},
+		{Name: "max_completed_tasks_per_framework", Value: strconv.Itoa(c.MaxCompletedTasks)},
+		{Name: "max_module_bytes", Value: strconv.FormatInt(c.MaxModuleBytes, 10)},
+	}}
+	return nil
+}
+
+func (m *Master) opTeardown(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
+	if call.Teardown == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Expecting 'teardown' to be present")
+	}
+	f := m.frameworks[call.Teardown.FrameworkID.Value]
+	if f == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+	}
+	m.removeFramework(f, now)
+	return nil
+}
+
+// metricsList flattens the Prometheus metrics into GET_METRICS's
+// name/value list: counters and gauges by name with their labels, and a
+// histogram's count and sum. It must run without m.mu held.
+func (m *Master) metricsList() ([]api.Metric, error) {
+	families, err := m.metrics.registry.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather metrics: %w", err)
+	}
+	var out []api.Metric
+	for _, fam := range families {
+		for _, mt := range fam.GetMetric() {
+			name := fam.GetName() + labelSuffix(mt.GetLabel())
+			switch {
+			case mt.Counter != nil:
+				out = append(out, api.Metric{Name: name, Value: api.Float64(mt.Counter.GetValue())})
+			case mt.Gauge != nil:
+				out = append(out, api.Metric{Name: name, Value: api.Float64(mt.Gauge.GetValue())})
+			case mt.Histogram != nil:
+				out = append(out, api.Metric{Name: name + "_count", Value: api.Float64(mt.Histogram.GetSampleCount())},
+					api.Metric{Name: name + "_sum", Value: api.Float64(mt.Histogram.GetSampleSum())})
+			}
+		}
+	}
+	return out, nil
+}
+
+func labelSuffix(labels []*dto.LabelPair) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = fmt.Sprintf("%s=%q", l.GetName(), l.GetValue())
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func epochSeconds(t time.Time) api.Float64 { return api.Float64(float64(t.UnixNano()) / 1e9) }
@@ -63,6 +190,14 @@ func timeInfo(t time.Time) *api.TimeInfo {
 		return nil
 	}
 	return &api.TimeInfo{Nanoseconds: api.Int64(t.UnixNano())}
+}
+
+// stateView is GET_STATE. m.mu must be held.
+func (m *Master) stateView() *api.GetStateResponse {
+	return &api.GetStateResponse{
+		GetTasks: m.tasksView(), GetFrameworks: m.frameworksView(),
+		GetAgents: m.agentsView(), GetExecutors: m.executorsView(),
+	}
 }
 
 // tasksView lists tasks: live, unreachable and completed. m.mu must be held.
@@ -93,6 +228,27 @@ func (m *Master) tasksView() *api.GetTasksResponse {
 			}
 			return list[i].TaskID.Value < list[j].TaskID.Value
 		})
+	}
+	return out
+}
+
+// executorsView lists the executors of live tasks that name one (custom
+// and default executors; command and Wasm tasks have none of their own).
+// m.mu must be held.
+func (m *Master) executorsView() *api.GetExecutorsResponse {
+	out := &api.GetExecutorsResponse{}
+	seen := map[[3]string]bool{}
+	for _, f := range m.frameworks {
+		for _, t := range f.tasks {
+			e := t.info.Executor
+			if e == nil || seen[[3]string{f.id, t.agent, e.ExecutorID.Value}] {
+				continue
+			}
+			seen[[3]string{f.id, t.agent, e.ExecutorID.Value}] = true
+			info := *e
+			info.FrameworkID = &api.FrameworkID{Value: f.id}
+			out.Executors = append(out.Executors, api.ExecutorRecord{ExecutorInfo: info, AgentID: api.AgentID{Value: t.agent}})
+		}
 	}
 	return out
 }
@@ -132,6 +288,7 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 		}
 	}
 	r.AllocatedResources, r.OfferedResources = allocated, offered
+	r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
 	return r
 }
 
@@ -139,19 +296,25 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 func (m *Master) agentsView() *api.GetAgentsResponse {
 	out := &api.GetAgentsResponse{}
 	for _, a := range m.agents {
-		out.Agents = append(out.Agents, api.AgentRecord{
-			AgentInfo:          a.info,
-			Active:             a.connected(),
-			Version:            Version,
-			RegisteredTime:     timeInfo(a.registered),
-			ReregisteredTime:   timeInfo(a.reregistered),
-			TotalResources:     a.total,
-			AllocatedResources: a.used,
-			OfferedResources:   a.offered,
-		})
+		out.Agents = append(out.Agents, m.agentRecord(a))
 	}
 	sort.Slice(out.Agents, func(i, j int) bool {
 		return out.Agents[i].AgentInfo.ID.Value < out.Agents[j].AgentInfo.ID.Value
 	})
 	return out
+}
+
+func (m *Master) agentRecord(a *agent) api.AgentRecord {
+	return api.AgentRecord{
+		AgentInfo:          a.info,
+		Active:             a.connected() && !a.unreachable,
+		Deactivated:        a.deactivated,
+		Version:            Version,
+		RegisteredTime:     timeInfo(a.registered),
+		ReregisteredTime:   timeInfo(a.reregistered),
+		TotalResources:     a.total,
+		AllocatedResources: a.used,
+		OfferedResources:   a.offered,
+		DrainInfo:          a.drain,
+	}
 }

@@ -15,7 +15,7 @@ import (
 func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Call) {
 	now := time.Now()
 	m.mu.Lock()
-	f, err := m.admitFramework(call, now)
+	f, isNew, err := m.admitFramework(call, now)
 	if err != nil {
 		m.mu.Unlock()
 		// Mesos answers a refused subscription with a stream holding one
@@ -36,10 +36,14 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 		f.failover.Stop()
 		f.failover = nil
 	}
-	f.suppressed = map[string]bool{}
-	for _, role := range call.Subscribe.SuppressedRoles {
-		f.suppressed[role] = true
+	opts := frameworkOptions(f.info, call.Subscribe.SuppressedRoles)
+	if isNew {
+		m.alloc.AddFramework(f.id, opts)
+	} else {
+		m.alloc.UpdateFramework(f.id, opts)
+		m.alloc.ActivateFramework(f.id)
 	}
+	m.needFullPass()
 	hb := api.Float64(m.cfg.HeartbeatInterval.Seconds())
 	info := m.info
 	s.send(api.Event{Type: api.EventSubscribed, Subscribed: &api.Subscribed{
@@ -56,14 +60,13 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 	}
 	m.log.Info("framework subscribed", "framework", f.id, "name", f.info.Name)
 	m.mu.Unlock()
-	m.triggerAllocation()
 	s.serve(w, r)
 	m.frameworkDisconnected(f, s)
 }
 
-// admitFramework finds or creates the framework a SUBSCRIBE names. m.mu
-// must be held.
-func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, error) {
+// admitFramework finds or creates the framework a SUBSCRIBE names, and
+// says whether it is new to this master. m.mu must be held.
+func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool, error) {
 	info := call.Subscribe.FrameworkInfo
 	id := ""
 	if info.ID != nil {
@@ -76,11 +79,12 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, erro
 		id = fmt.Sprintf("%s-%04d", m.id, m.nextFW-1)
 		f := newFramework(id, info, now)
 		m.frameworks[id] = f
-		return f, nil
+		m.frameworkChanged(f, true)
+		return f, true, nil
 	}
 	for _, c := range m.completed {
 		if c.id == id {
-			return nil, fmt.Errorf("Framework has been removed")
+			return nil, false, fmt.Errorf("Framework has been removed")
 		}
 	}
 	f := m.frameworks[id]
@@ -89,12 +93,14 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, erro
 		// restart: admit it under its own ID.
 		f = newFramework(id, info, now)
 		m.frameworks[id] = f
-		return f, nil
+		m.frameworkChanged(f, true)
+		return f, true, nil
 	}
 	info.ID = &api.FrameworkID{Value: id}
 	f.info = info
 	f.reregistered = now
-	return f, nil
+	m.frameworkChanged(f, false)
+	return f, false, nil
 }
 
 // frameworkDisconnected runs when a framework's stream ends: its offers go
@@ -105,11 +111,13 @@ func (m *Master) frameworkDisconnected(f *framework, s *stream) {
 	if f.stream != s || m.frameworks[f.id] != f {
 		return // superseded by a newer subscription, or already removed
 	}
+	now := time.Now()
 	f.stream = nil
-	f.unregistered = time.Now()
+	f.unregistered = now
 	for _, o := range f.offers {
-		m.removeOffer(o)
+		m.removeOffer(o, 0, now)
 	}
+	m.alloc.DeactivateFramework(f.id)
 	timeout := time.Duration(float64(f.info.FailoverTimeout) * float64(time.Second))
 	m.log.Info("framework disconnected", "framework", f.id, "failover_timeout", timeout)
 	f.failover = time.AfterFunc(timeout, func() {
@@ -120,15 +128,16 @@ func (m *Master) frameworkDisconnected(f *framework, s *stream) {
 			m.removeFramework(f, time.Now())
 		}
 	})
-	m.triggerAllocation()
 }
 
 // removeFramework tears a framework down: its offers go back, its tasks
 // are killed on their agents and it joins the completed frameworks. m.mu
 // must be held.
 func (m *Master) removeFramework(f *framework, now time.Time) {
+	// The allocator forgets the framework's offers and allocations at once.
+	m.alloc.RemoveFramework(f.id)
 	for _, o := range f.offers {
-		m.removeOffer(o)
+		m.dropOffer(o)
 	}
 	agents := map[string]bool{}
 	for _, t := range f.tasks {
@@ -157,26 +166,30 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 	f.unregistered = now
 	delete(m.frameworks, f.id)
 	m.completed = append(m.completed, f)
+	m.frameworkRemoved(f)
 	if n := len(m.completed) - m.cfg.MaxCompletedFrameworks; n > 0 {
 		m.completed = append([]*framework(nil), m.completed[n:]...)
 	}
-	m.triggerAllocation()
+	m.needFullPass()
 }
 
 // terminate records a terminal state the master decided on and frees the
 // task's resources. m.mu must be held.
 func (m *Master) terminate(f *framework, t *task, st api.TaskStatus) {
-	m.release(t)
-	t.record(st)
+	m.release(t, time.Now())
+	m.recordStatus(t, st)
 }
 
-// release returns a task's resources to its agent, once. m.mu must be held.
-func (m *Master) release(t *task) {
+// release returns a task's resources to its agent and the allocator,
+// once. m.mu must be held.
+func (m *Master) release(t *task, now time.Time) {
 	if t.resources == nil {
 		return
 	}
 	if a := m.agents[t.agent]; a != nil {
 		a.used = a.used.Minus(t.resources)
+		m.alloc.Recover(t.framework, t.agent, t.role, t.resources, 0, now)
+		m.agentFreed(a.id)
 	}
 	t.resources = nil
 }
@@ -216,54 +229,22 @@ func (m *Master) decline(f *framework, ids []api.OfferID, filters *api.Filters, 
 		if o == nil {
 			continue
 		}
-		m.removeOffer(o)
-		f.refuse(o.agent, filters, now)
+		m.removeOffer(o, refuseDuration(filters), now)
+		m.metrics.offers.WithLabelValues("declined").Inc()
 	}
-	m.triggerAllocation()
-}
-
-// maxRefuse caps refuse_seconds at a year, as Mesos does (MESOS-7660).
-const maxRefuse = 365 * 24 * time.Hour
-
-// refuse installs a refusal filter for an agent's resources.
-func (f *framework) refuse(agentID string, filters *api.Filters, now time.Time) {
-	secs := filters.Refuse()
-	if secs != secs || secs < 0 { // NaN or negative: the default, as Mesos
-		secs = api.DefaultRefuseSeconds
-	}
-	if secs == 0 {
-		delete(f.refused, agentID)
-		return
-	}
-	d := maxRefuse
-	if secs < maxRefuse.Seconds() {
-		d = time.Duration(secs * float64(time.Second))
-	}
-	f.refused[agentID] = now.Add(d)
 }
 
 // revive clears the framework's filters and un-suppresses roles (all when
 // none are named). m.mu must be held.
 func (m *Master) revive(f *framework, roles []string) {
-	if len(roles) == 0 {
-		f.suppressed = map[string]bool{}
-	}
-	for _, r := range roles {
-		delete(f.suppressed, r)
-	}
-	f.refused = map[string]time.Time{}
-	m.triggerAllocation()
+	m.alloc.Revive(f.id, roles...)
+	m.needFullPass()
 }
 
 // suppress stops offers for roles (all when none are named); outstanding
 // offers stay. m.mu must be held.
 func (m *Master) suppress(f *framework, roles []string) {
-	if len(roles) == 0 {
-		roles = f.info.AllRoles()
-	}
-	for _, r := range roles {
-		f.suppressed[r] = true
-	}
+	m.alloc.Suppress(f.id, roles...)
 }
 
 // kill forwards a kill to the task's agent. A task the master does not
@@ -294,10 +275,11 @@ func (m *Master) acknowledge(f *framework, ack *api.Acknowledge) {
 	if t != nil && t.pending != nil && bytes.Equal(t.pending.UUID, ack.UUID) {
 		t.pending = nil
 		if t.state.IsTerminal() {
+			f.complete(t, m.cfg.MaxCompletedTasks)
 			if a := m.agents[t.agent]; a != nil {
 				delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
+				m.checkDrained(a, time.Now())
 			}
-			f.complete(t, m.cfg.MaxCompletedTasks)
 		}
 	}
 	if a := m.agents[ack.AgentID.Value]; a != nil {

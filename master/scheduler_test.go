@@ -258,14 +258,14 @@ func TestDeclineFilters(t *testing.T) {
 	o = fw.offer() // refuse_seconds 0: offered again at once
 	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID},
 		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(3600))}}})
-	tm.allocatePass(time.Now())
+	tm.allocatePass(time.Now(), true)
 	tm.mu.Lock()
 	n := len(tm.frameworks[fw.id].offers)
 	tm.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d offers to a framework that refused the agent for an hour", n)
 	}
-	tm.allocatePass(time.Now().Add(time.Hour + time.Second))
+	tm.allocatePass(time.Now().Add(time.Hour+time.Second), true)
 	tm.mu.Lock()
 	n = len(tm.frameworks[fw.id].offers)
 	tm.mu.Unlock()
@@ -276,7 +276,7 @@ func TestDeclineFilters(t *testing.T) {
 	o = fw.offer()
 	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID},
 		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
-	tm.allocatePass(time.Now())
+	tm.allocatePass(time.Now(), true)
 	tm.mu.Lock()
 	n = len(tm.frameworks[fw.id].offers)
 	tm.mu.Unlock()

@@ -12,6 +12,7 @@ type task struct {
 	info      api.TaskInfo
 	framework string
 	agent     string
+	role      string // the role of the offer it was launched on
 	state     api.TaskState
 	statuses  []api.TaskStatus
 	resources api.Resources

@@ -36,7 +36,9 @@ func newRoot() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd())
+	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
+		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
+		newDrainCmd(), newQuotaCmd(), newWeightsCmd())
 	return root
 }
 

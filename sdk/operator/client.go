@@ -125,3 +125,122 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// State returns GET_STATE: agents, frameworks, tasks and executors.
+func (c *Client) State(ctx context.Context) (*api.GetStateResponse, error) {
+	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetState})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetState == nil {
+		return &api.GetStateResponse{}, nil
+	}
+	return resp.GetState, nil
+}
+
+// Agents returns GET_AGENTS.
+func (c *Client) Agents(ctx context.Context) (*api.GetAgentsResponse, error) {
+	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetAgents})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetAgents == nil {
+		return &api.GetAgentsResponse{}, nil
+	}
+	return resp.GetAgents, nil
+}
+
+// Frameworks returns GET_FRAMEWORKS, including each framework's
+// diagnostics (why its demand is not being met).
+func (c *Client) Frameworks(ctx context.Context) (*api.GetFrameworksResponse, error) {
+	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetFrameworks})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetFrameworks == nil {
+		return &api.GetFrameworksResponse{}, nil
+	}
+	return resp.GetFrameworks, nil
+}
+
+// Roles returns GET_ROLES.
+func (c *Client) Roles(ctx context.Context) (*api.GetRolesResponse, error) {
+	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetRoles})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetRoles == nil {
+		return &api.GetRolesResponse{}, nil
+	}
+	return resp.GetRoles, nil
+}
+
+// Drain deactivates an agent and kills its tasks, each within maxGrace
+// (0 means the tasks' own kill policies).
+func (c *Client) Drain(ctx context.Context, agentID string, maxGrace time.Duration, markGone bool) error {
+	d := &api.DrainAgent{AgentID: api.AgentID{Value: agentID}, MarkGone: markGone}
+	if maxGrace > 0 {
+		d.MaxGracePeriod = &api.ProtoDuration{Seconds: api.Int64(maxGrace / time.Second), Nanos: api.Int64(maxGrace % time.Second)}
+	}
+	_, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: d})
+	return err
+}
+
+// SetQuota sets a role's quota limits (and guarantees), as UPDATE_QUOTA.
+func (c *Client) SetQuota(ctx context.Context, q api.QuotaConfig, force bool) error {
+	_, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		Force: force, QuotaConfigs: []api.QuotaConfig{q},
+	}})
+	return err
+}
+
+// SetWeights sets roles' weights, as UPDATE_WEIGHTS.
+func (c *Client) SetWeights(ctx context.Context, weights map[string]float64) error {
+	call := &api.OperatorCall{Type: api.OperatorUpdateWeights, UpdateWeights: &api.UpdateWeights{}}
+	for role, w := range weights {
+		call.UpdateWeights.WeightInfos = append(call.UpdateWeights.WeightInfos, api.WeightInfo{Role: role, Weight: api.Float64(w)})
+	}
+	_, err := c.Call(ctx, call)
+	return err
+}
+
+// Watch subscribes to the operator event stream and calls fn for each
+// event, SUBSCRIBED first, until ctx ends (nil), the stream breaks or fn
+// returns an error.
+func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) error {
+	body, err := json.Marshal(api.OperatorCall{Type: api.OperatorSubscribe})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return &scheduler.HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+	}
+	rr := api.NewRecordReader(resp.Body)
+	for {
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read events: %w", err)
+		}
+		var ev api.OperatorEvent
+		if err := json.Unmarshal(rec, &ev); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if err := fn(&ev); err != nil {
+			return err
+		}
+	}
+}

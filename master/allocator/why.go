@@ -1,0 +1,127 @@
+package allocator
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// tally counts events of one pass; it reads as zero once another pass has
+// begun, so counters never need resetting.
+type tally struct {
+	pass uint64
+	n    int
+}
+
+// add counts one event of the given pass.
+func (t *tally) add(pass uint64) {
+	if t.pass != pass {
+		t.pass, t.n = pass, 0
+	}
+	t.n++
+}
+
+// get returns the count for the given pass.
+func (t *tally) get(pass uint64) int {
+	if t.pass != pass {
+		return 0
+	}
+	return t.n
+}
+
+// frameworkWhy counts, per pass, what happened to a framework.
+type frameworkWhy struct {
+	offers tally // offers made to it
+	gpu    tally // GPU agents skipped for lack of GPU_RESOURCES
+}
+
+// memberWhy counts, per pass, why a framework's role was passed over.
+type memberWhy struct {
+	filtered tally // agents skipped by refusal filters
+	belowMin tally // agents below its own minimum allocatable
+}
+
+// roleWhy counts, per pass, what happened to a role on the agents visited.
+type roleWhy struct {
+	visited  tally // agents where the role's turn came
+	granted  tally // offers made to the role
+	noFree   tally // agents with nothing free the role may use
+	belowMin tally // agents whose free resources were below the minimum
+	limit    tally // agents where its quota limit left nothing
+	headroom tally // agents where headroom for guarantees left nothing
+}
+
+// Why explains in short sentences why the last allocation pass gave a
+// framework nothing: inactive, suppressed, filtered, below the minimum
+// allocatable, quota, GPU filtering, or lower shares served first. It
+// returns nil when the framework got an offer in the last pass. The
+// counts come from the last pass, full or incremental, so they describe
+// only the agents it visited.
+func (a *Allocator) Why(frameworkID string) []string {
+	f := a.frameworks[frameworkID]
+	pass := a.pass.number
+	switch {
+	case f == nil:
+		return []string{"the framework is not known to the allocator"}
+	case !f.active:
+		return []string{"the framework is inactive (disconnected or removed): inactive frameworks get no offers"}
+	case pass == 0:
+		return []string{"no allocation pass has run yet"}
+	case f.why.offers.get(pass) > 0:
+		return nil
+	case a.pass.visited == 0:
+		return []string{"the last pass found no active agent with free resources"}
+	}
+	var out []string
+	for _, m := range f.members {
+		if m.subscribed {
+			out = append(out, a.whyMember(m)...)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "the framework has no roles")
+	}
+	if n := f.why.gpu.get(pass); n > 0 {
+		out = append(out, fmt.Sprintf("%s with GPUs skipped: the framework lacks the GPU_RESOURCES capability", agents(n)))
+	}
+	return out
+}
+
+// whyMember explains why m got nothing in the last pass.
+func (a *Allocator) whyMember(m *membership) []string {
+	r, pass := m.role, a.pass.number
+	if m.suppressed {
+		return []string{fmt.Sprintf("role %s is suppressed: no offers until REVIVE", r.name)}
+	}
+	var out []string
+	say := func(n int, format string, args ...any) {
+		if n > 0 {
+			out = append(out, fmt.Sprintf("role %s: "+format, append([]any{r.name, agents(n)}, args...)...))
+		}
+	}
+	say(m.why.filtered.get(pass), "%s skipped by refusal filters (declined offers; they expire, or REVIVE clears them)")
+	if m.min != nil {
+		say(m.why.belowMin.get(pass), "%s had less free than the framework's minimum allocatable (%s)", a.minimumText(m.min))
+	}
+	say(r.why.belowMin.get(pass), "%s had less free than the minimum allocatable (%s)", a.minimumText(&a.cfgMin))
+	say(r.why.limit.get(pass), "%s offered nothing because the role is at its quota limit")
+	say(r.why.headroom.get(pass), "%s held back as headroom for other roles' quota guarantees")
+	say(r.why.granted.get(pass), "%s went to frameworks of the role with lower dominant shares")
+	if len(out) == 0 && r.why.visited.get(pass) == 0 {
+		out = append(out, fmt.Sprintf("role %s: the free resources went to roles with lower weighted dominant shares", r.name))
+	}
+	say(r.why.noFree.get(pass), "%s had nothing free the role may use")
+	return out
+}
+
+// agents returns "1 agent" or "n agents".
+func agents(n int) string {
+	if n == 1 {
+		return "1 agent"
+	}
+	return strconv.Itoa(n) + " agents"
+}
+
+// formatMillis prints thousandths as a decimal without trailing zeros.
+func formatMillis(m int64) string {
+	return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64)
+}

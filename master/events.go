@@ -1,0 +1,103 @@
+package master
+
+import (
+	"net/http"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// maxOperatorSubscribers bounds the operator event streams, as Mesos's
+// --max_operator_event_stream_subscribers (1000); the oldest is closed to
+// make room.
+const maxOperatorSubscribers = 1000
+
+// operatorSubscribe serves an operator event stream: SUBSCRIBED with a
+// snapshot of the state, then an event for every change.
+func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
+	s := newStream(m.newStreamID())
+	m.mu.Lock()
+	if len(m.watchers) >= maxOperatorSubscribers {
+		m.watchers[0].close()
+		m.watchers = m.watchers[1:]
+	}
+	m.watchers = append(m.watchers, s)
+	hb := api.Float64(m.cfg.HeartbeatInterval.Seconds())
+	s.send(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{
+		GetState: m.stateView(), HeartbeatIntervalSeconds: &hb,
+	}})
+	m.mu.Unlock()
+	s.serve(w, r)
+	m.mu.Lock()
+	for i, x := range m.watchers {
+		if x == s {
+			m.watchers = append(m.watchers[:i:i], m.watchers[i+1:]...)
+			break
+		}
+	}
+	m.mu.Unlock()
+}
+
+// publish sends an operator event to every watcher. m.mu must be held.
+func (m *Master) publish(ev api.OperatorEvent) {
+	for _, s := range m.watchers {
+		s.send(ev)
+	}
+}
+
+// taskAdded publishes TASK_ADDED. m.mu must be held.
+func (m *Master) taskAdded(t *task) {
+	if len(m.watchers) > 0 {
+		m.publish(api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{Task: t.wire()}})
+	}
+}
+
+// recordStatus records a task's new status and publishes TASK_UPDATED.
+// m.mu must be held.
+func (m *Master) recordStatus(t *task, st api.TaskStatus) {
+	t.record(st)
+	m.taskUpdated(t, st)
+}
+
+// taskUpdated publishes TASK_UPDATED with the task's latest status. m.mu
+// must be held.
+func (m *Master) taskUpdated(t *task, st api.TaskStatus) {
+	if len(m.watchers) == 0 {
+		return
+	}
+	st.UUID = nil
+	m.publish(api.OperatorEvent{Type: api.OperatorEventTaskUpdated, TaskUpdated: &api.TaskUpdated{
+		FrameworkID: api.FrameworkID{Value: t.framework}, Status: st, State: t.state,
+	}})
+}
+
+// agentAdded publishes AGENT_ADDED. m.mu must be held.
+func (m *Master) agentAdded(a *agent) {
+	if len(m.watchers) > 0 {
+		m.publish(api.OperatorEvent{Type: api.OperatorEventAgentAdded, AgentAdded: &api.AgentAdded{Agent: m.agentRecord(a)}})
+	}
+}
+
+// agentRemoved publishes AGENT_REMOVED. m.mu must be held.
+func (m *Master) agentRemoved(a *agent) {
+	m.publish(api.OperatorEvent{Type: api.OperatorEventAgentRemoved, AgentRemoved: &api.AgentRemoved{AgentID: api.AgentID{Value: a.id}}})
+}
+
+// frameworkChanged publishes FRAMEWORK_ADDED or FRAMEWORK_UPDATED. m.mu
+// must be held.
+func (m *Master) frameworkChanged(f *framework, added bool) {
+	if len(m.watchers) == 0 {
+		return
+	}
+	rec := m.frameworkRecord(f)
+	rec.Offers, rec.AllocatedResources, rec.OfferedResources = nil, nil, nil
+	if added {
+		m.publish(api.OperatorEvent{Type: api.OperatorEventFrameworkAdded, FrameworkAdded: &api.FrameworkAdded{Framework: rec}})
+		return
+	}
+	m.publish(api.OperatorEvent{Type: api.OperatorEventFrameworkUpdated, FrameworkUpdated: &api.FrameworkUpdated{Framework: rec}})
+}
+
+// frameworkRemoved publishes FRAMEWORK_REMOVED. m.mu must be held.
+func (m *Master) frameworkRemoved(f *framework) {
+	m.publish(api.OperatorEvent{Type: api.OperatorEventFrameworkRemoved, FrameworkRemoved: &api.FrameworkRemoved{FrameworkInfo: f.info}})
+}

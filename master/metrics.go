@@ -1,0 +1,123 @@
+package master
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// metrics are the master's Prometheus metrics. Counters and the histogram
+// are updated as things happen; gauges are read from the state at scrape
+// time by stateCollector, so they cost nothing between scrapes.
+type metrics struct {
+	registry   *prometheus.Registry
+	offers     *prometheus.CounterVec // by outcome: made, accepted, declined, rescinded
+	calls      *prometheus.CounterVec // by API, call type and HTTP status
+	terminal   *prometheus.CounterVec // tasks reaching a terminal state, by state
+	allocation prometheus.Histogram
+}
+
+func newMetrics(m *Master) *metrics {
+	x := &metrics{
+		registry: prometheus.NewRegistry(),
+		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mezzo_offers_total", Help: "Offers by outcome: made, accepted, declined, rescinded.",
+		}, []string{"outcome"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mezzo_api_calls_total", Help: "API calls by API, call type and HTTP status.",
+		}, []string{"api", "type", "code"}),
+		terminal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mezzo_tasks_terminal_total", Help: "Tasks that reached a terminal state, by state.",
+		}, []string{"state"}),
+		allocation: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mezzo_allocation_pass_seconds",
+			Help:    "Duration of allocation passes.",
+			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10),
+		}),
+	}
+	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, &stateCollector{m: m})
+	return x
+}
+
+func (x *metrics) observeAllocation(start time.Time) {
+	x.allocation.Observe(time.Since(start).Seconds())
+}
+
+var (
+	agentsDesc    = prometheus.NewDesc("mezzo_agents", "Agents by state.", []string{"state"}, nil)
+	frameworksDsc = prometheus.NewDesc("mezzo_frameworks", "Frameworks by state.", []string{"state"}, nil)
+	tasksDesc     = prometheus.NewDesc("mezzo_tasks", "Tasks the master tracks, by state.", []string{"state"}, nil)
+	resourcesDesc = prometheus.NewDesc("mezzo_resources", "Scalar resources by name and kind: total, used, offered.", []string{"resource", "kind"}, nil)
+	offersDesc    = prometheus.NewDesc("mezzo_offers_outstanding", "Offers made and not yet answered.", nil, nil)
+	queueDesc     = prometheus.NewDesc("mezzo_event_queue_depth", "Events queued to subscribers, by kind of subscriber.", []string{"subscriber"}, nil)
+	electedDesc   = prometheus.NewDesc("mezzo_master_elected", "1 if this master is the leader.", nil, nil)
+)
+
+// stateCollector reads gauges from the master's state at scrape time.
+type stateCollector struct{ m *Master }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{agentsDesc, frameworksDsc, tasksDesc, resourcesDesc, offersDesc, queueDesc, electedDesc} {
+		ch <- d
+	}
+}
+
+// Collect takes Master.mu: it must not be called with the lock held.
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	agents := map[string]float64{"active": 0, "disconnected": 0, "unreachable": 0, "deactivated": 0}
+	var total, used, offered api.Resources
+	for _, a := range m.agents {
+		agents[a.stateName()]++
+		total, used, offered = total.Plus(a.total), used.Plus(a.used), offered.Plus(a.offered)
+	}
+	for s, n := range agents {
+		gauge(agentsDesc, n, s)
+	}
+	frameworks := map[string]float64{"connected": 0, "disconnected": 0, "completed": float64(len(m.completed))}
+	tasks := map[api.TaskState]float64{}
+	frameworkQueue := 0
+	for _, f := range m.frameworks {
+		if f.connected() {
+			frameworks["connected"]++
+			frameworkQueue += len(f.stream.ch)
+		} else {
+			frameworks["disconnected"]++
+		}
+		for _, t := range f.tasks {
+			tasks[t.state]++
+		}
+	}
+	for s, n := range frameworks {
+		gauge(frameworksDsc, n, s)
+	}
+	for s, n := range tasks {
+		gauge(tasksDesc, n, string(s))
+	}
+	for _, name := range []string{"cpus", "mem", "disk", "gpus"} {
+		gauge(resourcesDesc, total.ScalarValue(name), name, "total")
+		gauge(resourcesDesc, used.ScalarValue(name), name, "used")
+		gauge(resourcesDesc, offered.ScalarValue(name), name, "offered")
+	}
+	gauge(offersDesc, float64(len(m.offers)))
+	agentQueue, watcherQueue := 0, 0
+	for _, a := range m.agents {
+		if a.stream != nil {
+			agentQueue += len(a.stream.ch)
+		}
+	}
+	for _, s := range m.watchers {
+		watcherQueue += len(s.ch)
+	}
+	gauge(queueDesc, float64(frameworkQueue), "framework")
+	gauge(queueDesc, float64(agentQueue), "agent")
+	gauge(queueDesc, float64(watcherQueue), "operator")
+	gauge(electedDesc, 1)
+}
