@@ -148,6 +148,13 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 		if ack := ev.Acknowledged; ack != nil {
 			a.updates.acknowledge(ack.FrameworkID.Value, ack.TaskID.Value, ack.UUID, time.Now())
 		}
+	case api.AgentEventMessage:
+		// Messages go to custom executors; this agent runs tasks without
+		// one, so there is no one to deliver to and, as in Mesos, a
+		// message for an unknown executor is dropped.
+		if msg := ev.Message; msg != nil {
+			a.log.Info("dropping a framework message: no such executor", "framework", msg.FrameworkID.Value, "executor", msg.ExecutorID.Value)
+		}
 	case api.AgentEventShutdownFramework:
 		if ev.ShutdownFramework != nil {
 			a.shutdownFramework(ev.ShutdownFramework.FrameworkID.Value)

@@ -40,7 +40,9 @@ type AgentUpdate struct {
 	Status      TaskStatus  `json:"status"`
 }
 
-// AgentMessage carries an executor's message to its framework.
+// AgentMessage carries a message between a framework and one of its
+// executors: up from the agent as a MESSAGE call, down to it as a MESSAGE
+// event.
 type AgentMessage struct {
 	FrameworkID FrameworkID `json:"framework_id"`
 	ExecutorID  ExecutorID  `json:"executor_id"`
@@ -70,7 +72,7 @@ type AgentEvent struct {
 	Kill              *AgentKill              `json:"kill,omitempty"`
 	Acknowledged      *AgentAcknowledged      `json:"acknowledged,omitempty"`
 	ShutdownFramework *AgentShutdownFramework `json:"shutdown_framework,omitempty"`
-	Message           *FrameworkMessage       `json:"message,omitempty"`
+	Message           *AgentMessage           `json:"message,omitempty"`
 	Error             *ErrorEvent             `json:"error,omitempty"`
 }
 

@@ -116,6 +116,56 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			f.update(st)
 		}
 	}
+	for key, rt := range reported {
+		if _, known := a.tasks[key]; !known && !rt.State.IsTerminal() {
+			m.adoptTask(a, rt, now)
+		}
+	}
+}
+
+// adoptTask takes in a task that a re-registering agent runs but this
+// master does not know, because the master restarted. A framework unknown
+// too is recreated as recovered: it keeps its tasks until it re-subscribes
+// or an operator tears it down. A task of a removed framework is killed.
+// m.mu must be held.
+func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
+	fid := rt.FrameworkID.Value
+	role := "*"
+	for _, r := range rt.Resources {
+		if r.AllocationInfo != nil && r.AllocationInfo.Role != "" {
+			role = r.AllocationInfo.Role
+			break
+		}
+	}
+	f := m.frameworks[fid]
+	if f == nil {
+		if m.completedFramework(fid) {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: rt.FrameworkID}})
+			return
+		}
+		f = newFramework(fid, api.FrameworkInfo{Name: "(recovered from agent " + a.id + ")", Roles: []string{role},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
+		f.recovered = true
+		m.frameworks[fid] = f
+		m.alloc.AddFramework(fid, frameworkOptions(f.info, nil))
+		m.alloc.DeactivateFramework(fid)
+		m.frameworkChanged(f, true)
+	}
+	t := &task{
+		info: api.TaskInfo{Name: rt.Name, TaskID: rt.TaskID, AgentID: api.AgentID{Value: a.id}, Resources: rt.Resources,
+			Container: rt.Container, KillPolicy: rt.KillPolicy, Labels: rt.Labels, Discovery: rt.Discovery, HealthCheck: rt.HealthCheck},
+		framework: fid, agent: a.id, role: role, state: rt.State, statuses: rt.Statuses,
+		resources: api.Resources(rt.Resources).Unallocated(),
+	}
+	if rt.ExecutorID != nil && rt.ExecutorID.Value != rt.TaskID.Value {
+		t.info.Executor = &api.ExecutorInfo{ExecutorID: *rt.ExecutorID}
+	}
+	f.tasks[rt.TaskID.Value] = t
+	a.tasks[taskKey{fid, rt.TaskID.Value}] = t
+	a.used = a.used.Plus(t.resources)
+	m.taskAdded(t)
+	m.log.Info("adopted a task from a re-registering agent", "framework", fid, "task", rt.TaskID.Value, "agent", a.id)
 }
 
 // agentDisconnected runs when an agent's stream ends: its offers are

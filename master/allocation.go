@@ -88,7 +88,12 @@ func refuseDuration(filters *api.Filters) time.Duration {
 
 // frameworkOptions describes a framework to the allocator.
 func frameworkOptions(info api.FrameworkInfo, suppressed []string) allocator.FrameworkOptions {
-	opts := allocator.FrameworkOptions{Roles: info.AllRoles(), SuppressedRoles: suppressed}
+	opts := allocator.FrameworkOptions{
+		Roles:           info.AllRoles(),
+		SuppressedRoles: suppressed,
+		GPU:             info.HasCapability(api.CapGPUResources),
+		Revocable:       info.HasCapability(api.CapRevocableResources),
+	}
 	for role, filter := range info.OfferFilters {
 		if filter.MinAllocatableResources == nil {
 			continue

@@ -21,6 +21,7 @@ type framework struct {
 	offers       map[string]*offer
 	failover     *time.Timer // runs while disconnected
 	notes        []string    // recent launch problems, for GET_FRAMEWORKS diagnostics
+	recovered    bool        // known only from an agent's tasks since a master restart
 }
 
 // maxNotes bounds a framework's recent launch problems.

@@ -177,6 +177,12 @@ func (m *Master) handleScheduler(c echo.Context) error {
 			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
 			streamID, f.id))
 	}
+	if call.Type == api.CallUpdateFramework {
+		if err := m.updateFramework(f, call.UpdateFramework, time.Now()); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusOK)
+	}
 	if err := m.dispatch(f, call, time.Now()); err != nil {
 		return echo.NewHTTPError(http.StatusNotImplemented, err.Error())
 	}

@@ -273,6 +273,7 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 		FrameworkInfo:    f.info,
 		Active:           f.connected(),
 		Connected:        f.connected(),
+		Recovered:        f.recovered,
 		RegisteredTime:   timeInfo(f.registered),
 		ReregisteredTime: timeInfo(f.reregistered),
 		UnregisteredTime: timeInfo(f.unregistered),

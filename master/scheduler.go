@@ -82,10 +82,8 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 		m.frameworkChanged(f, true)
 		return f, true, nil
 	}
-	for _, c := range m.completed {
-		if c.id == id {
-			return nil, false, fmt.Errorf("Framework has been removed")
-		}
+	if m.completedFramework(id) {
+		return nil, false, fmt.Errorf("Framework has been removed")
 	}
 	f := m.frameworks[id]
 	if f == nil {
@@ -99,6 +97,7 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 	info.ID = &api.FrameworkID{Value: id}
 	f.info = info
 	f.reregistered = now
+	f.recovered = false
 	m.frameworkChanged(f, false)
 	return f, false, nil
 }
@@ -216,6 +215,16 @@ func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
 		m.reconcile(f, call.Reconcile.Tasks, now)
 	case api.CallRequest:
 		// Accepted and ignored, as Mesos's allocator does.
+	case api.CallShutdown:
+		m.shutdownExecutor(f, call.Shutdown)
+	case api.CallMessage:
+		m.frameworkMessage(f, call.Message)
+	case api.CallAcceptInverseOffers, api.CallDeclineInverseOffers, api.CallAcknowledgeOperationStatus:
+		// This master makes no inverse offers and no operation status
+		// updates that need acknowledgement, so there is nothing to answer;
+		// Mesos ignores unknown inverse offers likewise.
+	case api.CallReconcileOperations:
+		m.reconcileOperations(f, call.ReconcileOperations, now)
 	default:
 		return fmt.Errorf("%w: %s", errNotImplemented, call.Type)
 	}
@@ -341,6 +350,12 @@ func (m *Master) unknownTaskState(f *framework, agentID string) api.TaskState {
 		return api.TaskLost
 	}
 	return state
+}
+
+// completedFramework reports whether a framework was removed. m.mu must
+// be held.
+func (m *Master) completedFramework(id string) bool {
+	return slices.ContainsFunc(m.completed, func(f *framework) bool { return f.id == id })
 }
 
 // completedTask finds a completed task by ID.

@@ -93,7 +93,9 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 		user = u
 	}
 	r := &runner{flags: f, ops: ops, task: task, stdout: stdout, stderr: stderr}
-	r.client = scheduler.New(scheduler.Config{Master: f.master, Framework: api.FrameworkInfo{
+	// A one-shot run gives up on a master it cannot reach rather than
+	// retrying for ever as a long-running framework would.
+	r.client = scheduler.New(scheduler.Config{Master: f.master, MaxFailures: 3, Framework: api.FrameworkInfo{
 		User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
 		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
 	}})

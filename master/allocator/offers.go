@@ -65,3 +65,48 @@ func (b *builder) build(ag *agent, v []amount, info *api.AllocationInfo) api.Res
 	}
 	return out
 }
+
+// grant allocates v of ag to m and records the offer. Why build the
+// offer here rather than at the end of the pass: the agent's slots are in
+// the cache now.
+func (a *Allocator) grant(m *membership, ag *agent, v []amount) {
+	p := &a.pass
+	a.take(m, ag, v)
+	m.fw.why.offers.add(p.number)
+	m.role.why.granted.add(p.number)
+	if p.merging && a.merge(m, ag, v) {
+		return
+	}
+	if p.merging {
+		ag.pend = append(ag.pend, int32(len(p.pending)))
+		p.pending = append(p.pending, pending{m: m, out: len(p.out), start: len(p.arena)})
+		p.arena = append(p.arena, v...)
+	}
+	p.out = append(p.out, Offer{
+		Framework:  m.fw.id,
+		Agent:      ag.id,
+		Role:       m.role.name,
+		Resources:  p.build.build(ag, v, m.role.info),
+		Attributes: ag.attrs,
+	})
+}
+
+// merge adds v to an offer already made to m on ag in this pass (in stage
+// 1, when stage 2 gives more) and reports whether there was one.
+func (a *Allocator) merge(m *membership, ag *agent, v []amount) bool {
+	p := &a.pass
+	if ag.pendPass != p.number {
+		ag.pendPass, ag.pend = p.number, ag.pend[:0]
+	}
+	for _, i := range ag.pend {
+		if o := &p.pending[i]; o.m == m {
+			merged := p.arena[o.start : o.start+len(ag.slots)]
+			for j := range v {
+				addTo(&merged[j], &v[j], ag.slots[j].vk)
+			}
+			p.out[o.out].Resources = p.build.build(ag, merged, m.role.info)
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,9 @@
 package allocator
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // passState is the scratch space and counters of allocation passes, kept
 // between passes so that a pass allocates little.
@@ -75,7 +78,6 @@ func (a *Allocator) run(now time.Time, agents []*agent) []Offer {
 	p := &a.pass
 	p.number++
 	p.now, p.visited = now, 0
-	p.out = make([]Offer, 0, len(agents))
 	a.expireFilters(now)
 	a.settleKeys()
 	a.shuffle(agents)
@@ -90,14 +92,22 @@ func (a *Allocator) run(now time.Time, agents []*agent) []Offer {
 		a.visitAgent(ag, &a.roleTree, fairShare)
 	}
 	p.running = false
-	out := p.out
-	p.out = nil
+	return a.finish()
+}
+
+// finish returns the pass's offers and clears its scratch space. Why a
+// copy: the scratch slice keeps its capacity for the next pass, so that a
+// pass that offers little allocates little.
+func (a *Allocator) finish() []Offer {
+	p := &a.pass
+	var out []Offer
+	if len(p.out) > 0 {
+		out = slices.Clone(p.out)
+	}
+	clear(p.out)
 	clear(p.pending)
 	clear(p.arena)
-	p.pending, p.arena = p.pending[:0], p.arena[:0]
-	if len(out) == 0 {
-		return nil
-	}
+	p.out, p.pending, p.arena = p.out[:0], p.pending[:0], p.arena[:0]
 	return out
 }
 
@@ -181,51 +191,6 @@ func (a *Allocator) fitFor(m *membership, ag *agent, roleMinOK bool) []amount {
 		return nil
 	}
 	return v
-}
-
-// grant allocates v of ag to m and records the offer. Why build the
-// offer here rather than at the end of the pass: the agent's slots are in
-// the cache now.
-func (a *Allocator) grant(m *membership, ag *agent, v []amount) {
-	p := &a.pass
-	a.take(m, ag, v)
-	m.fw.why.offers.add(p.number)
-	m.role.why.granted.add(p.number)
-	if p.merging && a.merge(m, ag, v) {
-		return
-	}
-	if p.merging {
-		ag.pend = append(ag.pend, int32(len(p.pending)))
-		p.pending = append(p.pending, pending{m: m, out: len(p.out), start: len(p.arena)})
-		p.arena = append(p.arena, v...)
-	}
-	p.out = append(p.out, Offer{
-		Framework:  m.fw.id,
-		Agent:      ag.id,
-		Role:       m.role.name,
-		Resources:  p.build.build(ag, v, m.role.info),
-		Attributes: ag.attrs,
-	})
-}
-
-// merge adds v to an offer already made to m on ag in this pass (in stage
-// 1, when stage 2 gives more) and reports whether there was one.
-func (a *Allocator) merge(m *membership, ag *agent, v []amount) bool {
-	p := &a.pass
-	if ag.pendPass != p.number {
-		ag.pendPass, ag.pend = p.number, ag.pend[:0]
-	}
-	for _, i := range ag.pend {
-		if o := &p.pending[i]; o.m == m {
-			merged := p.arena[o.start : o.start+len(ag.slots)]
-			for j := range v {
-				addTo(&merged[j], &v[j], ag.slots[j].vk)
-			}
-			p.out[o.out].Resources = p.build.build(ag, merged, m.role.info)
-			return true
-		}
-	}
-	return false
 }
 
 // maskRevocable returns the candidate without revocable slots.

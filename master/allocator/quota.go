@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -48,7 +49,7 @@ func (a *Allocator) SetQuota(roleName string, guarantees, limits api.Resources) 
 	a.guaranteed = slices.DeleteFunc(a.guaranteed, func(x *role) bool { return x == r })
 	if len(r.quota.guarantees) > 0 {
 		i, _ := slices.BinarySearchFunc(a.guaranteed, r.name, func(x *role, name string) int {
-			return compareStrings(x.name, name)
+			return strings.Compare(x.name, name)
 		})
 		a.guaranteed = slices.Insert(a.guaranteed, i, r)
 	}

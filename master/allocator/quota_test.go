@@ -78,22 +78,22 @@ func TestQuotaLimit(t *testing.T) {
 	}{
 		{
 			name: "limit cuts the offer", limit: "cpus:10",
-			agents: []string{"cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
+			agents:  []string{"cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
 			resName: "cpus", max: 10, offers: 4, // the last offers memory only
 		},
 		{
 			name: "reservations count toward the limit", limit: "cpus:10",
-			agents: []string{"cpus(lim):4;cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
+			agents:  []string{"cpus(lim):4;cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
 			resName: "cpus", max: 10, offers: 3,
 		},
 		{
 			name: "nothing but ports left is not offered", limit: "cpus:4",
-			agents: []string{"cpus:4;ports:[1-10]", "cpus:4;ports:[11-20]"},
+			agents:  []string{"cpus:4;ports:[1-10]", "cpus:4;ports:[11-20]"},
 			resName: "cpus", max: 4, offers: 1,
 		},
 		{
 			name: "memory limit", limit: "mem:1500",
-			agents: []string{"cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
+			agents:  []string{"cpus:4;mem:1024", "cpus:4;mem:1024", "cpus:4;mem:1024"},
 			resName: "mem", max: 1500, offers: 3,
 		},
 	}

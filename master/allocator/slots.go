@@ -1,50 +1,6 @@
 package allocator
 
-import (
-	"math"
-
-	"github.com/mezzo-cluster/mezzo/api"
-)
-
-// maxMillis is api.MaxScalar in thousandths; sums saturate at it.
-const maxMillis = int64(api.MaxScalar * 1000)
-
-// valueKind says which field of an amount a slot uses.
-type valueKind uint8
-
-const (
-	scalarKind valueKind = iota
-	rangesKind
-	setKind
-)
-
-// amount is a quantity of one slot: thousandths for scalars, values for
-// ranges and sets. The zero amount is nothing.
-type amount struct {
-	millis int64
-	ranges []api.Range
-	items  []string
-}
-
-// zero reports whether x holds nothing.
-func (x *amount) zero() bool { return x.millis == 0 && len(x.ranges) == 0 && len(x.items) == 0 }
-
-// kind is one kind of resource (Mesos's "same kind": name, type,
-// reservations, disk, provider, revocable and shared markers), interned:
-// every agent's slot of that kind points to the same kind.
-type kind struct {
-	res       api.Resource // the kind without a value or allocation
-	key       string       // kindKey of res; "" for plain unreserved
-	name      int32        // index in the allocator's name table
-	vk        valueKind
-	reserved  *role // nil when unreserved
-	revocable bool
-	whole     bool // indivisible or shared: offered whole or not at all
-}
-
-// fair reports whether the kind counts in shares, totals and quota: a
-// scalar that is not revocable.
-func (k *kind) fair() bool { return k.vk == scalarKind && !k.revocable }
+import "github.com/mezzo-cluster/mezzo/api"
 
 // slot is one kind of resource on an agent, with its total and what is
 // allocated of it. Agents keep their slots in a fixed order, so vectors of
@@ -77,83 +33,81 @@ func (s *slot) hasFree() bool {
 	return len(s.ext.freeI) > 0
 }
 
-// plain reports whether r is an unreserved resource with no disk, provider,
-// revocable or shared marker: the common case, matched by name and type.
-func plain(r *api.Resource) bool {
-	return len(r.Reservations) == 0 && r.Reservation == nil && (r.Role == "" || r.Role == "*") &&
-		r.Disk == nil && r.ProviderID == nil && r.Revocable == nil && r.Shared == nil
+// amountsOf converts rs to amounts indexed by ag's slots, in scratch space
+// valid until the next call. Resources of a kind ag lacks get a new slot
+// (with a zero total) when create is set and are dropped otherwise.
+// AllocationInfo is ignored.
+func (a *Allocator) amountsOf(ag *agent, rs api.Resources, create bool) []amount {
+	v := a.pass.conv[:0]
+	for range ag.slots {
+		v = append(v, amount{})
+	}
+	for i := range rs {
+		r := &rs[i]
+		x, vk, ok := valueOf(r)
+		if !ok {
+			continue
+		}
+		j := ag.slotFor(r)
+		if j < 0 && create {
+			j = a.addSlot(ag, r, vk)
+			v = append(v, amount{})
+		}
+		if j >= 0 && ag.slots[j].vk == vk {
+			addTo(&v[j], &x, vk)
+		}
+	}
+	a.pass.conv = v
+	return v
 }
 
-// kindKey identifies r's kind in text: its flag-syntax form without value
-// or allocation (which covers reservations, disk source and persistence,
-// revocable and shared), plus its provider. The disk's volume does not
-// count, as in Mesos.
-func kindKey(r *api.Resource) string {
-	k := *r
-	k.Scalar, k.Ranges, k.Set, k.AllocationInfo = nil, nil, nil, nil
-	if k.Disk != nil {
-		d := *k.Disk
-		d.Volume = nil
-		k.Disk = &d
+// slotFor returns the index of ag's slot of r's kind, or -1.
+func (ag *agent) slotFor(r *api.Resource) int {
+	if plain(r) {
+		for i := range ag.slots {
+			if s := &ag.slots[i]; s.key == "" && s.res.Name == r.Name && s.res.Type == r.Type {
+				return i
+			}
+		}
+		return -1
 	}
-	key := k.String()
-	if k.ProviderID != nil {
-		key += "@" + k.ProviderID.Value
+	key := kindKey(r)
+	for i := range ag.slots {
+		if ag.slots[i].key == key {
+			return i
+		}
 	}
-	return key
+	return -1
 }
 
-// valueOf reads r's value; ok is false when r has none usable.
-func valueOf(r *api.Resource) (x amount, vk valueKind, ok bool) {
-	switch {
-	case r.Type == api.SCALAR && r.Scalar != nil:
-		x.millis = toMillis(float64(r.Scalar.Value))
-		return x, scalarKind, x.millis > 0
-	case r.Type == api.RANGES && r.Ranges != nil:
-		x.ranges = normalizeRanges(r.Ranges.Range)
-		return x, rangesKind, len(x.ranges) > 0
-	case r.Type == api.SET && r.Set != nil:
-		x.items = normalizeItems(r.Set.Item)
-		return x, setKind, len(x.items) > 0
+// addSlot appends an empty slot of r's kind to ag and returns its index.
+func (a *Allocator) addSlot(ag *agent, r *api.Resource, vk valueKind) int {
+	s := slot{kind: a.kindOf(r, vk)}
+	if vk != scalarKind {
+		s.ext = &slotExt{}
 	}
-	return x, 0, false
+	ag.slots = append(ag.slots, s)
+	return len(ag.slots) - 1
 }
 
-// toMillis converts a scalar to thousandths as api does (rounded half away
-// from zero), clamped to [0, maxMillis].
-func toMillis(v float64) int64 {
-	m := math.Round(v * 1000)
-	switch {
-	case math.IsNaN(m) || m <= 0:
-		return 0
-	case m > float64(maxMillis):
-		return maxMillis
+// heldRanges returns the union of what the holdings on ag hold of slot i.
+func (a *Allocator) heldRanges(ag *agent, i int) []api.Range {
+	var out []api.Range
+	for _, h := range ag.holdings {
+		if i < len(h.amounts) {
+			out = rangesUnion(out, h.amounts[i].ranges)
+		}
 	}
-	return int64(m)
+	return out
 }
 
-// addTo adds x to *dst for a slot of kind vk, saturating scalars.
-func addTo(dst *amount, x *amount, vk valueKind) {
-	switch vk {
-	case scalarKind:
-		dst.millis = min(dst.millis+x.millis, maxMillis)
-	case rangesKind:
-		dst.ranges = rangesUnion(dst.ranges, x.ranges)
-	case setKind:
-		dst.items = itemsUnion(dst.items, x.items)
+// heldItems returns the union of what the holdings on ag hold of slot i.
+func (a *Allocator) heldItems(ag *agent, i int) []string {
+	var out []string
+	for _, h := range ag.holdings {
+		if i < len(h.amounts) {
+			out = itemsUnion(out, h.amounts[i].items)
+		}
 	}
+	return out
 }
-
-// covers reports whether have holds all of want for a slot of kind vk.
-func covers(have, want *amount, vk valueKind) bool {
-	switch vk {
-	case scalarKind:
-		return want.millis <= have.millis
-	case rangesKind:
-		return rangesContain(have.ranges, want.ranges)
-	}
-	return itemsContain(have.items, want.items)
-}
-
-// cloneAmounts returns a copy of v that shares only immutable values.
-func cloneAmounts(v []amount) []amount { return append([]amount(nil), v...) }

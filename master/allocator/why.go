@@ -72,16 +72,21 @@ func (a *Allocator) Why(frameworkID string) []string {
 		return []string{"the last pass found no active agent with free resources"}
 	}
 	var out []string
+	subscribed := false
 	for _, m := range f.members {
 		if m.subscribed {
+			subscribed = true
 			out = append(out, a.whyMember(m)...)
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, "the framework has no roles")
-	}
 	if n := f.why.gpu.get(pass); n > 0 {
 		out = append(out, fmt.Sprintf("%s with GPUs skipped: the framework lacks the GPU_RESOURCES capability", agents(n)))
+	}
+	switch {
+	case !subscribed:
+		return []string{"the framework has no roles"}
+	case len(out) == 0:
+		return []string{"the last pass found nothing the framework may use"}
 	}
 	return out
 }

@@ -1,207 +1,238 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
-// Config describes the framework and where its master is.
-type Config struct {
-	// Master is HOST:PORT or a base URL of a master.
-	Master string
-	// Framework is sent on SUBSCRIBE. Its ID, when set, re-subscribes an
-	// existing framework.
-	Framework api.FrameworkInfo
-	// ManualAcknowledge turns off automatic acknowledgement of status
-	// updates; the handler must then call Acknowledge for every update
-	// that carries a UUID.
-	ManualAcknowledge bool
-	// HTTPClient makes the calls; nil means a client with a 75 s timeout,
-	// as Mesos recommends for calls other than SUBSCRIBE.
-	HTTPClient *http.Client
-}
-
-// Handler receives the events of a framework's stream, one at a time. An
-// error it returns ends Run.
+// Handler receives the events of a framework's stream, one at a time and in
+// order, on Run's goroutine; ctx is Run's. The event is the handler's to
+// keep. An error it returns ends Run, which returns that error unchanged;
+// except that an error wrapping ErrNotConnected, which a call makes when
+// the subscription ended under it, ends only the subscription, so that a
+// handler may return its calls' errors.
+//
+// Every event the master sends is delivered, HEARTBEAT included. After
+// every (re)subscription the first event is SUBSCRIBED; offers from
+// before it are void.
 type Handler func(ctx context.Context, ev *api.Event) error
 
-// Client is a framework's connection to a master. It is safe for
-// concurrent use.
+// Client is a framework's connection to the masters. Its methods are safe
+// for concurrent use; Run must not be called twice at once.
 type Client struct {
-	cfg    Config
-	base   string
-	calls  *http.Client
-	stream *http.Client
+	cfg     Config
+	masters []string // base URLs
+	calls   *http.Client
+	// stream carries SUBSCRIBE, with no timeout and no redirect handling:
+	// http.Client refuses a Location such as "host:5050", which Mesos's
+	// documentation shows.
+	stream  http.RoundTripper
+	running atomic.Bool
 
-	mu          sync.Mutex
-	streamID    string
-	frameworkID string
+	mu         sync.Mutex
+	info       api.FrameworkInfo // sent on the next SUBSCRIBE; ID set once known
+	suppressed map[string]bool   // roles to re-subscribe suppressed
+	sess       *session          // nil while not subscribed
+	leader     string            // base URL to try first; "" to go by the list
+	tasks      map[string]*knownTask
+	teardown   chan struct{} // closed when the latest Teardown call returns
+	tornDown   bool          // a Teardown succeeded during this Run
 }
 
-// ErrorEvent is returned by Run when the master ends the subscription with
-// an ERROR event (for example, "Framework has been removed").
-type ErrorEvent struct{ Message string }
-
-func (e *ErrorEvent) Error() string { return "master sent ERROR: " + e.Message }
-
-// HTTPError is returned for a call the master refused; Code is the HTTP
-// status (400 invalid call, 403 not subscribed, ...).
-type HTTPError struct {
-	Code    int
-	Message string
-}
-
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
-}
-
-// New returns a client; nothing is sent until Run.
+// New returns a client; nothing is sent until Run. cfg is checked by Run.
 func New(cfg Config) *Client {
-	calls := cfg.HTTPClient
-	if calls == nil {
-		calls = &http.Client{Timeout: 75 * time.Second}
+	cfg = cfg.withDefaults()
+	calls := &http.Client{Timeout: CallTimeout}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		calls = &c
 	}
-	c := &Client{cfg: cfg, base: BaseURL(cfg.Master), calls: calls, stream: &http.Client{Transport: calls.Transport}}
-	if cfg.Framework.ID != nil {
-		c.frameworkID = cfg.Framework.ID.Value
+	calls.CheckRedirect = noRedirects
+	stream := calls.Transport
+	if stream == nil {
+		stream = http.DefaultTransport
 	}
-	return c
+	return &Client{
+		cfg:        cfg,
+		masters:    cfg.masters(),
+		calls:      calls,
+		stream:     stream,
+		info:       cfg.frameworkInfo(),
+		suppressed: map[string]bool{},
+		tasks:      map[string]*knownTask{},
+	}
 }
+
+// noRedirects makes an http.Client hand 3xx answers back; Run follows a
+// SUBSCRIBE's redirect itself so that it learns the leader.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // BaseURL turns HOST:PORT into http://HOST:PORT and leaves URLs alone.
 func BaseURL(master string) string {
 	if strings.Contains(master, "://") {
 		return strings.TrimRight(master, "/")
 	}
-	return "http://" + master
+	return "http://" + strings.TrimRight(master, "/")
 }
 
-// FrameworkID returns the framework's ID once the master assigned it.
+// FrameworkID returns the framework's ID once the master assigned it (or
+// the one Config.Framework named), else "".
 func (c *Client) FrameworkID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.frameworkID
+	if c.info.ID == nil {
+		return ""
+	}
+	return c.info.ID.Value
 }
 
-// Run subscribes and delivers events to h until the stream ends, ctx is
-// cancelled or h returns an error. It returns nil only when ctx ends.
-func (c *Client) Run(ctx context.Context, h Handler) error {
-	info := c.cfg.Framework
-	if id := c.FrameworkID(); id != "" {
-		info.ID = &api.FrameworkID{Value: id}
-	}
-	call := &api.Call{Type: api.CallSubscribe, FrameworkID: info.ID, Subscribe: &api.Subscribe{FrameworkInfo: info}}
-	resp, err := c.post(ctx, c.stream, call, "")
-	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("subscribe: %w", readHTTPError(resp))
-	}
+// Leader returns the base URL of the master the client is subscribed to,
+// or "" while it is not subscribed.
+func (c *Client) Leader() string {
 	c.mu.Lock()
-	c.streamID = resp.Header.Get("Mesos-Stream-Id")
-	c.mu.Unlock()
-	rr := api.NewRecordReader(resp.Body)
-	for {
-		rec, err := rr.ReadRecord()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("read events: %w", err)
-		}
-		var ev api.Event
-		if err := json.Unmarshal(rec, &ev); err != nil {
-			return fmt.Errorf("decode event: %w", err)
-		}
-		if err := c.observe(ctx, &ev); err != nil {
-			return err
-		}
-		if err := h(ctx, &ev); err != nil {
-			return err
-		}
+	defer c.mu.Unlock()
+	if c.sess == nil {
+		return ""
 	}
+	return c.sess.base
 }
 
-// observe does the client's own bookkeeping for an event before the
-// handler sees it.
-func (c *Client) observe(ctx context.Context, ev *api.Event) error {
-	switch ev.Type {
-	case api.EventSubscribed:
-		if ev.Subscribed != nil {
-			c.mu.Lock()
-			c.frameworkID = ev.Subscribed.FrameworkID.Value
-			c.mu.Unlock()
-		}
-	case api.EventError:
-		msg := ""
-		if ev.Error != nil {
-			msg = ev.Error.Message
-		}
-		return &ErrorEvent{Message: msg}
-	case api.EventUpdate:
-		if c.cfg.ManualAcknowledge || ev.Update == nil {
+// Run subscribes and delivers events to h until ctx ends, h returns an
+// error, or the framework ends. It returns nil when ctx ends or after a
+// successful Teardown, h's error unchanged, an *ErrorEvent whose Fatal is
+// true (the framework was removed or taken over), an *HTTPError for a
+// subscription the master refuses outright (400, 401, 403...), or a
+// Config error.
+//
+// Anything else ends only the current subscription: a 503 or unreachable
+// master, a stream the master closes, MissedHeartbeats heartbeats without
+// an event, an ERROR event that is not fatal. Run then calls
+// Config.Disconnected (if the subscription had been established), waits a
+// jittered, exponentially growing delay between MinBackoff and
+// MaxBackoff, and subscribes again with the same framework ID (and the
+// roles Suppress left suppressed), trying the last leader first and then
+// the masters in turn. Calls made meanwhile return ErrNotConnected. With
+// Config.MaxFailures set, Run gives up after that many failed attempts in
+// a row and returns the last error.
+//
+// After each SUBSCRIBED event Run reconciles, on its own goroutine: every
+// non-terminal task the client knows of (from Launch, Accept and UPDATE
+// events) is reconciled explicitly, with backoff, until an update for it
+// arrives; then once implicitly; then implicitly every ReconcileInterval.
+func (c *Client) Run(ctx context.Context, h Handler) error {
+	if err := c.cfg.Validate(); err != nil {
+		return err
+	}
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("scheduler: Run is already running")
+	}
+	defer c.running.Store(false)
+	c.mu.Lock()
+	c.tornDown, c.teardown = false, nil
+	c.mu.Unlock()
+	failures, next := 0, 0
+	for {
+		target := c.target(next)
+		subscribed, err := c.session(ctx, h, target)
+		if ctx.Err() != nil || c.wasTornDown(ctx) {
 			return nil
 		}
-		st := ev.Update.Status
-		if len(st.UUID) > 0 && st.AgentID != nil {
-			return c.Acknowledge(ctx, st.AgentID.Value, st.TaskID.Value, st.UUID)
+		if stop := (*stopError)(nil); errors.As(err, &stop) {
+			return stop.err
+		}
+		c.calls.CloseIdleConnections()
+		if subscribed {
+			failures = 0
+			if c.cfg.Disconnected != nil {
+				c.cfg.Disconnected(err)
+			}
+		} else {
+			failures++
+			next++
+			c.forgetLeader()
+			if c.cfg.MaxFailures > 0 && failures >= c.cfg.MaxFailures {
+				return err
+			}
+		}
+		delay := c.backoff(failures)
+		c.cfg.Logger.Info("subscription ended; subscribing again", "master", target, "err", err, "after", delay)
+		if !sleep(ctx, delay) {
+			return nil
 		}
 	}
-	return nil
 }
 
-// Call makes one call on the framework's behalf; it fills in the framework
-// ID. It returns an *HTTPError when the master refuses the call.
-func (c *Client) Call(ctx context.Context, call *api.Call) error {
+// target returns the master to subscribe to: the last leader, else the
+// masters in turn.
+func (c *Client) target(next int) string {
 	c.mu.Lock()
-	streamID, fid := c.streamID, c.frameworkID
+	defer c.mu.Unlock()
+	if c.leader != "" {
+		return c.leader
+	}
+	return c.masters[next%len(c.masters)]
+}
+
+// wasTornDown reports whether a Teardown succeeded, waiting for one in
+// flight: the master ends the stream before its answer to the call
+// arrives.
+func (c *Client) wasTornDown(ctx context.Context) bool {
+	c.mu.Lock()
+	pending := c.teardown
 	c.mu.Unlock()
-	if streamID == "" {
-		return errors.New("call before subscribing")
+	if pending != nil {
+		select {
+		case <-pending:
+		case <-ctx.Done():
+		}
 	}
-	call.FrameworkID = &api.FrameworkID{Value: fid}
-	resp, err := c.post(ctx, c.calls, call, streamID)
-	if err != nil {
-		return fmt.Errorf("%s: %w", call.Type, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %w", call.Type, readHTTPError(resp))
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tornDown
 }
 
-func (c *Client) post(ctx context.Context, client *http.Client, call *api.Call, streamID string) (*http.Response, error) {
-	body, err := json.Marshal(call)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/scheduler", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if streamID != "" {
-		req.Header.Set("Mesos-Stream-Id", streamID)
-	}
-	return client.Do(req)
+func (c *Client) forgetLeader() {
+	c.mu.Lock()
+	c.leader = ""
+	c.mu.Unlock()
 }
 
-func readHTTPError(resp *http.Response) error {
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return &HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+// backoff returns the delay before the next subscription attempt after
+// failures failed attempts in a row: MinBackoff doubled per failure, capped
+// at MaxBackoff, then jittered down by up to half so that many frameworks
+// do not come back at once.
+func (c *Client) backoff(failures int) time.Duration {
+	d := c.cfg.MinBackoff
+	for i := 0; i < failures && d < c.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
 }
+
+// sleep waits for d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// stop marks err as ending Run.
+func stop(err error) error { return &stopError{err: err} }
+
+// wrap adds the call type to a call's error.
+func wrap(t api.CallType, err error) error { return fmt.Errorf("%s: %w", t, err) }

@@ -1,0 +1,173 @@
+package master
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+func TestUpdateFramework(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:2;mem:1024")
+	info := api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}
+	fw := tm.subscribe(t, info)
+	o := fw.offer()
+	if o.AllocationInfo == nil || o.AllocationInfo.Role != "a" {
+		t.Fatalf("offer for role %+v, want a", o.AllocationInfo)
+	}
+	info.ID = &api.FrameworkID{Value: fw.id}
+	bad := info
+	bad.User = "other"
+	if code, _ := fw.call(api.Call{Type: api.CallUpdateFramework, UpdateFramework: &api.UpdateFramework{FrameworkInfo: bad}}); code != http.StatusBadRequest {
+		t.Fatalf("changing the user: %d, want 400", code)
+	}
+	moved := info
+	moved.Roles = []string{"b"}
+	if code, body := fw.call(api.Call{Type: api.CallUpdateFramework, UpdateFramework: &api.UpdateFramework{FrameworkInfo: moved}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_FRAMEWORK: %d %s, want 200", code, body)
+	}
+	ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind })
+	if ev.Rescind.OfferID != o.ID {
+		t.Fatalf("rescinded %v, want the role-a offer %v", ev.Rescind.OfferID, o.ID)
+	}
+	if o := fw.offer(); o.AllocationInfo == nil || o.AllocationInfo.Role != "b" {
+		t.Fatalf("after the update, offer for %+v, want b", o.AllocationInfo)
+	}
+}
+
+func TestKillShutdownMessage(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t1", o, 0.5, 64), commandTask("t2", o, 0.5, 64)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+
+	fw.mustCall(api.Call{Type: api.CallKill, Kill: &api.Kill{TaskID: api.TaskID{Value: "t1"}}})
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "t1" {
+		t.Fatalf("KILL %+v", ev.Kill)
+	}
+	fw.mustCall(api.Call{Type: api.CallShutdown, Shutdown: &api.Shutdown{
+		ExecutorID: api.ExecutorID{Value: "t2"}, AgentID: api.AgentID{Value: ag.id}}})
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "t2" {
+		t.Fatalf("SHUTDOWN of executor t2 sent %+v", ev.Kill)
+	}
+	fw.mustCall(api.Call{Type: api.CallMessage, Message: &api.FrameworkMessage{
+		AgentID: api.AgentID{Value: ag.id}, ExecutorID: api.ExecutorID{Value: "t2"}, Data: []byte("hi")}})
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventMessage }); string(ev.Message.Data) != "hi" || ev.Message.FrameworkID.Value != fw.id {
+		t.Fatalf("MESSAGE %+v", ev.Message)
+	}
+	fw.mustCall(api.Call{Type: api.CallKill, Kill: &api.Kill{TaskID: api.TaskID{Value: "nope"}}})
+	if st := fw.update("nope"); st.State != api.TaskLost || st.Reason != api.ReasonReconciliation {
+		t.Fatalf("kill of an unknown task answered %+v", st)
+	}
+	fw.mustCall(api.Call{Type: api.CallReconcileOperations, ReconcileOperations: &api.ReconcileOperations{
+		Operations: []api.ReconcileOperation{{OperationID: api.OperationID{Value: "op"}}}}})
+	ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventUpdateOperationStatus })
+	if ev.UpdateOperationStatus.Status.State != "OPERATION_UNKNOWN" {
+		t.Fatalf("operation status %+v", ev.UpdateOperationStatus.Status)
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f",
+		Capabilities: []api.FrameworkCapability{{Type: api.CapPartitionAware}}})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 64)))
+	ag.send(fw.id, "t", api.TaskRunning, 1)
+	fw.update("t")
+	fw.mustCall(api.Call{Type: api.CallReconcile, Reconcile: &api.Reconcile{}})
+	if st := fw.update("t"); st.State != api.TaskRunning || st.Reason != api.ReasonReconciliation || len(st.UUID) != 0 {
+		t.Fatalf("implicit reconciliation %+v", st)
+	}
+	tests := []struct {
+		name  string
+		task  string
+		agent string
+		want  api.TaskState
+	}{
+		{"known task", "t", "", api.TaskRunning},
+		{"unknown task on a registered agent", "x", ag.id, api.TaskGone},
+		{"unknown task on an unknown agent", "y", "no-agent", api.TaskUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := api.ReconcileTask{TaskID: api.TaskID{Value: tt.task}}
+			if tt.agent != "" {
+				rt.AgentID = &api.AgentID{Value: tt.agent}
+			}
+			fw.mustCall(api.Call{Type: api.CallReconcile, Reconcile: &api.Reconcile{Tasks: []api.ReconcileTask{rt}}})
+			if st := fw.update(tt.task); st.State != tt.want {
+				t.Fatalf("%+v, want %s", st, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnreachableAgentComesBack(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = 50 * time.Millisecond })
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "aware", FailoverTimeout: 60,
+		Capabilities: []api.FrameworkCapability{{Type: api.CapPartitionAware}}})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("a", o, 1, 128)))
+	ag.send(fw.id, "a", api.TaskRunning, 1)
+	fw.update("a")
+	ag.resp.Body.Close()
+	if st := fw.update("a"); st.State != api.TaskUnreachable {
+		t.Fatalf("%+v, want TASK_UNREACHABLE", st)
+	}
+	// The agent re-registers under its ID, still running the task.
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: ag.id}, Resources: res},
+		Tasks: []api.Task{{TaskID: api.TaskID{Value: "a"}, FrameworkID: api.FrameworkID{Value: fw.id},
+			AgentID: api.AgentID{Value: ag.id}, State: api.TaskRunning}},
+	}})
+	s := openStream[api.AgentEvent](t, resp)
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed || ev.Subscribed.AgentID.Value != ag.id {
+		t.Fatalf("re-registration answered %+v", ev)
+	}
+	if st := fw.update("a"); st.State != api.TaskRunning || st.Reason != api.ReasonAgentReregistered {
+		t.Fatalf("after re-registration %+v, want TASK_RUNNING with REASON_AGENT_REREGISTERED", st)
+	}
+	tm.mu.Lock()
+	used := tm.agents[ag.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if used != 1 {
+		t.Fatalf("the returning task's cpus are not counted as used: %v", used)
+	}
+}
+
+func TestRestartedMasterAdoptsTasks(t *testing.T) {
+	tm := startMaster(t)
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	running := api.Task{Name: "web", TaskID: api.TaskID{Value: "t"}, FrameworkID: api.FrameworkID{Value: "old-fw"},
+		AgentID: api.AgentID{Value: "old-agent"}, State: api.TaskRunning,
+		Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "old-agent"}, Resources: res},
+		Tasks:     []api.Task{running},
+	}})
+	s := openStream[api.AgentEvent](t, resp)
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed || ev.Subscribed.AgentID.Value != "old-agent" {
+		t.Fatalf("re-registration answered %+v", ev)
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+	if fws := r.GetFrameworks.Frameworks; len(fws) != 1 || !fws[0].Recovered || fws[0].Connected {
+		t.Fatalf("frameworks %+v, want one recovered", fws)
+	}
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", ID: &api.FrameworkID{Value: "old-fw"}})
+	if o := fw.offer(); api.Resources(o.Resources).ScalarValue("cpus") != 1 {
+		t.Fatalf("offer %v: the adopted task's cpu is not held back", api.Resources(o.Resources))
+	}
+	fw.mustCall(api.Call{Type: api.CallReconcile, Reconcile: &api.Reconcile{Tasks: []api.ReconcileTask{{TaskID: api.TaskID{Value: "t"}}}}})
+	if st := fw.update("t"); st.State != api.TaskRunning {
+		t.Fatalf("reconciliation of the adopted task: %+v, want TASK_RUNNING", st)
+	}
+}
