@@ -207,3 +207,18 @@ func processRunning(t *testing.T, cmdline string) bool {
 	}
 	return false
 }
+
+// agentIDs returns the IDs of the cluster's agents.
+func (c *devCluster) agentIDs(t *testing.T) []string {
+	t.Helper()
+	status, body := c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_AGENTS"}`))
+	var resp api.OperatorResponse
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &resp) != nil || resp.GetAgents == nil {
+		t.Fatalf("GET_AGENTS: %d %s", status, body)
+	}
+	var ids []string
+	for _, a := range resp.GetAgents.Agents {
+		ids = append(ids, a.AgentInfo.ID.Value)
+	}
+	return ids
+}

@@ -155,6 +155,7 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 		if a := m.agents[id]; a != nil {
 			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
 				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: api.FrameworkID{Value: f.id}}})
+			m.checkDrained(a, now)
 		}
 	}
 	if f.failover != nil {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -100,17 +99,12 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
 	}})
 	err = r.client.Run(ctx, r.handle)
-	var done *taskDone
-	if errors.As(err, &done) {
-		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.client.Teardown(tctx)
-		return done.exit(stderr)
+	if r.done != nil {
+		return r.done.exit(stderr)
 	}
 	if err == nil && ctx.Err() != nil {
-		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.client.Teardown(tctx) // kills the task
+		// Interrupted: the framework's failover timeout is 0, so the master
+		// removes it, and kills its task, as soon as its stream closes.
 		return exitCode(130)
 	}
 	return err

@@ -24,6 +24,7 @@ type runner struct {
 
 	launched bool
 	tail     *tailer
+	done     *taskDone // the task's terminal update, once it came
 }
 
 func (r *runner) handle(ctx context.Context, ev *api.Event) error {
@@ -81,7 +82,14 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 	if r.tail != nil {
 		r.tail.finish()
 	}
-	return &taskDone{status: st}
+	// Acknowledge and tear down here: once the handler returns an error the
+	// client is no longer subscribed.
+	if len(st.UUID) > 0 && st.AgentID != nil {
+		_ = r.client.Acknowledge(ctx, st.AgentID.Value, st.TaskID.Value, st.UUID)
+	}
+	r.done = &taskDone{status: st}
+	_ = r.client.Teardown(ctx)
+	return r.done
 }
 
 // isMasterError reports an update the master made up because the task

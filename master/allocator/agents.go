@@ -19,7 +19,7 @@ type agent struct {
 
 	visit    uint64  // pass stamp, to ignore duplicates in AllocateAgents
 	pendPass uint64  // pass that pend belongs to
-	pend     []int32 // this pass's offers on the agent, as indices into passState.offers
+	pend     []int32 // this pass's offers on the agent, as indices into passState.pending
 }
 
 // hasFree reports whether anything on ag is free.
@@ -117,9 +117,10 @@ func (a *Allocator) setActive(ag *agent, on bool) {
 }
 
 // setTotal makes total the total of ag, adding slots for new kinds and
-// zeroing kinds that are gone.
+// zeroing kinds that are gone. Invalid resources are dropped, as package
+// api does.
 func (a *Allocator) setTotal(ag *agent, total api.Resources) {
-	want := a.amountsOf(ag, total, true)
+	want := a.amountsOf(ag, api.NewResources(total...), true)
 	for i := range ag.slots {
 		a.setSlotTotal(ag, i, &want[i])
 	}

@@ -73,8 +73,11 @@ func rangesUnion(a, b []api.Range) []api.Range {
 	return coalesceSorted(all)
 }
 
-// rangesMinus returns a \ b.
+// rangesMinus returns a \ b; a itself when b is empty.
 func rangesMinus(a, b []api.Range) []api.Range {
+	if len(b) == 0 {
+		return a
+	}
 	var out []api.Range
 	j := 0
 	for _, r := range a {

@@ -120,10 +120,15 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return &scheduler.HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
 	}
-	if out == nil {
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	// Calls that change the cluster answer an empty 200.
+	if out == nil || len(bytes.TrimSpace(answer)) == 0 {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return json.Unmarshal(answer, out)
 }
 
 // State returns GET_STATE: agents, frameworks, tasks and executors.
