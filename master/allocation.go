@@ -35,6 +35,7 @@ func (m *Master) agentFreed(id string) {
 func (m *Master) allocatePass(now time.Time, full bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.expireOffers(now)
 	start := time.Now()
 	var decided []allocator.Offer
 	switch {
@@ -61,7 +62,7 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 			m.alloc.Recover(d.Framework, d.Agent, d.Role, res, 0, now)
 			continue
 		}
-		o := m.newOffer(f, a, d.Role, res)
+		o := m.newOffer(f, a, d.Role, res, now)
 		batches[f] = append(batches[f], m.wireOffer(f, a, o))
 	}
 	for f, offers := range batches {

@@ -171,3 +171,39 @@ func TestRestartedMasterAdoptsTasks(t *testing.T) {
 		t.Fatalf("reconciliation of the adopted task: %+v, want TASK_RUNNING", st)
 	}
 }
+
+func TestOfferTimeout(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.OfferTimeout = 20 * time.Millisecond })
+	tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "hoarder"})
+	o := fw.offer()
+	if ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind }); ev.Rescind.OfferID != o.ID {
+		t.Fatalf("rescinded %v, want %v", ev.Rescind.OfferID, o.ID)
+	}
+	// Rescinded without a filter: the resources are offered again.
+	if again := fw.offer(); again.ID == o.ID {
+		t.Fatalf("the same offer ID came back")
+	}
+}
+
+func TestQuotaChangeRescindsOffers(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:4;mem:4096")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"web"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	o := fw.offer()
+	if got := api.Resources(o.Resources).ScalarValue("cpus"); got != 4 {
+		t.Fatalf("offered %v cpus, want 4", got)
+	}
+	code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		QuotaConfigs: []api.QuotaConfig{{Role: "web", Limits: map[string]api.Scalar{"cpus": {Value: 1}}}}}})
+	if code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, body)
+	}
+	if ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind }); ev.Rescind.OfferID != o.ID {
+		t.Fatalf("rescinded %v, want %v", ev.Rescind.OfferID, o.ID)
+	}
+	if got := api.Resources(fw.offer().Resources).ScalarValue("cpus"); got != 1 {
+		t.Fatalf("offered %v cpus under a limit of 1", got)
+	}
+}

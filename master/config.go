@@ -34,6 +34,11 @@ type Config struct {
 	MaxCompletedTasks int
 	// MaxCompletedFrameworks bounds the completed frameworks kept.
 	MaxCompletedFrameworks int
+	// OfferTimeout, when positive, rescinds offers a framework holds on to
+	// for longer (Mesos's --offer_timeout, unset by default), so a buggy
+	// framework cannot hoard resources. Their resources come back without
+	// a refusal filter.
+	OfferTimeout time.Duration
 }
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.
@@ -61,6 +66,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: HeartbeatInterval must be positive, got %v", c.HeartbeatInterval)
 	case c.AgentReregisterTimeout <= 0:
 		return fmt.Errorf("master config: AgentReregisterTimeout must be positive, got %v", c.AgentReregisterTimeout)
+	case c.OfferTimeout < 0:
+		return fmt.Errorf("master config: OfferTimeout must not be negative, got %v", c.OfferTimeout)
 	case c.AllocationBatch < 0:
 		return fmt.Errorf("master config: AllocationBatch must not be negative, got %v", c.AllocationBatch)
 	case c.MaxModuleBytes <= 0 || c.MaxCallBytes <= 0:

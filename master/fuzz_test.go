@@ -44,7 +44,7 @@ func FuzzDispatch(f *testing.F) {
 		fw := newFramework("FW", api.FrameworkInfo{User: "u", Name: "n"}, now)
 		fw.stream = newStream("s")
 		m.frameworks[fw.id] = fw
-		o := m.newOffer(fw, a, "*", a.free())
+		o := m.newOffer(fw, a, "*", a.free(), now)
 		m.offers["OFFER"], fw.offers["OFFER"] = o, o
 		o.id = "OFFER"
 

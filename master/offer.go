@@ -14,10 +14,11 @@ type offer struct {
 	agent     string
 	role      string
 	resources api.Resources // unallocated form
+	made      time.Time
 }
 
 // newOffer records an offer of res on a to f. m.mu must be held.
-func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources) *offer {
+func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources, now time.Time) *offer {
 	m.nextOffer++
 	o := &offer{
 		id:        fmt.Sprintf("%s-O%d", m.id, m.nextOffer),
@@ -25,6 +26,7 @@ func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources
 		agent:     a.id,
 		role:      role,
 		resources: res,
+		made:      now,
 	}
 	m.offers[o.id] = o
 	f.offers[o.id] = o
@@ -90,5 +92,19 @@ func (m *Master) rescindOffer(o *offer, now time.Time) {
 	m.metrics.offers.WithLabelValues("rescinded").Inc()
 	if f := m.frameworks[o.framework]; f != nil {
 		f.send(api.Event{Type: api.EventRescind, Rescind: &api.Rescind{OfferID: api.OfferID{Value: o.id}}})
+	}
+}
+
+// expireOffers rescinds offers older than the offer timeout. m.mu must be
+// held.
+func (m *Master) expireOffers(now time.Time) {
+	if m.cfg.OfferTimeout <= 0 {
+		return
+	}
+	for _, o := range m.offers {
+		if now.Sub(o.made) >= m.cfg.OfferTimeout {
+			m.log.Info("rescinding an offer held past the offer timeout", "offer", o.id, "framework", o.framework)
+			m.rescindOffer(o, now)
+		}
 	}
 }

@@ -58,7 +58,7 @@ func (m *Master) opGetQuota(_ *api.OperatorCall, r *api.OperatorResponse, _ time
 // opUpdateQuota sets roles' quota limits and guarantees, all or nothing.
 // As in Mesos, a limit below what the role already consumes is refused
 // unless force is set.
-func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, _ time.Time) error {
+func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
 	if call.UpdateQuota == nil {
 		return badRequest("Expecting 'update_quota' to be present")
 	}
@@ -85,6 +85,13 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 			m.quotas[q.Role] = q
 		}
 		m.alloc.SetQuota(q.Role, guarantees, limits)
+		// Outstanding offers were made under the old quota: take them back
+		// and let the next pass offer within the new one.
+		for _, o := range m.offers {
+			if o.role == q.Role {
+				m.rescindOffer(o, now)
+			}
+		}
 	}
 	m.needFullPass()
 	return nil

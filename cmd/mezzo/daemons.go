@@ -28,6 +28,18 @@ type daemonFlags struct {
 	host    string
 }
 
+// masterFlags configure a master.
+type masterFlags struct {
+	offerTimeout           time.Duration
+	agentReregisterTimeout time.Duration
+}
+
+func (f *masterFlags) register(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&f.offerTimeout, "offer-timeout", 0, "rescind offers held longer than this (0: never, as Mesos)")
+	cmd.Flags().DurationVar(&f.agentReregisterTimeout, "agent-reregister-timeout", 75*time.Second,
+		"how long a disconnected agent has before its tasks are unreachable")
+}
+
 // agentFlags configure an agent.
 type agentFlags struct {
 	port       int
@@ -68,6 +80,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 
 func newMasterCmd() *cobra.Command {
 	var d daemonFlags
+	var mf masterFlags
 	var port int
 	cmd := &cobra.Command{
 		Use:   "master",
@@ -80,7 +93,7 @@ func newMasterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, d.workDir, d.host, ln)
+			m, err := startMaster(ctx, d.workDir, d.host, ln, mf)
 			if err != nil {
 				return err
 			}
@@ -91,6 +104,7 @@ func newMasterCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/master", "where the master keeps its state")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().IntVar(&port, "port", 5050, "HTTP port (0 picks a free one)")
+	mf.register(cmd)
 	return cmd
 }
 
@@ -125,6 +139,7 @@ func newAgentCmd() *cobra.Command {
 
 func newDevCmd() *cobra.Command {
 	var d daemonFlags
+	var mf masterFlags
 	var a agentFlags
 	var port int
 	cmd := &cobra.Command{
@@ -142,7 +157,7 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln)
+			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln, mf)
 			if err != nil {
 				return err
 			}
@@ -165,6 +180,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo", "where the cluster keeps its state")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on (loopback by default)")
 	cmd.Flags().IntVar(&port, "port", 5050, "the master's HTTP port (0 picks a free one)")
+	mf.register(cmd)
 	a.register(cmd, "agent-port", 5051)
 	return cmd
 }
@@ -182,8 +198,10 @@ func printDevBanner(cmd *cobra.Command, addr, workDir string) {
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 }
 
-func startMaster(ctx context.Context, workDir, host string, ln net.Listener) (*master.Master, error) {
+func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags) (*master.Master, error) {
 	cfg := master.DefaultConfig()
+	cfg.OfferTimeout = f.offerTimeout
+	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
 	cfg.WorkDir = workDir
 	cfg.Hostname = host
 	cfg.AdvertiseIP = advertiseIP(host)

@@ -105,10 +105,15 @@ func at(v []int64, n int32) int64 {
 // Offer is one decision of a pass: Resources of Agent, all allocated to
 // Role, for Framework. One offer holds one agent and one role, as in Mesos;
 // a MULTI_ROLE framework may get several offers for one agent, one per
-// role. Every resource carries AllocationInfo{Role}; the AllocationInfo
-// and Attributes (the agent's, as given to AddAgent) are shared and must
-// not be modified. The resources count as allocated to the framework until
-// the master calls Recover.
+// role, and two frameworks of one role may share an agent when quota
+// guarantees split it. Every resource carries AllocationInfo{Role}. The
+// resources count as allocated to the framework until the master calls
+// Recover.
+//
+// The slices and values of an offer are its own, but, as with package
+// api's results, its sub-messages (AllocationInfo, reservations, disk
+// infos, labels) and Attributes (the agent's, as given to AddAgent) are
+// shared: treat them as read-only.
 type Offer struct {
 	Framework, Agent, Role string
 	Resources              api.Resources
