@@ -117,7 +117,8 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 	for key, t := range a.tasks {
 		tasks = append(tasks, api.Task{
 			Name: t.info.Name, TaskID: t.info.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
-			AgentID: api.AgentID{Value: a.agentID}, State: t.currentState(), Resources: t.info.Resources,
+			ExecutorID: &api.ExecutorID{Value: t.executor},
+			AgentID:    api.AgentID{Value: a.agentID}, State: t.currentState(), Resources: t.info.Resources,
 		})
 	}
 	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}}

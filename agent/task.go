@@ -24,7 +24,9 @@ const ExitCodeLabel = "mezzo.exit_code"
 type runningTask struct {
 	framework string
 	info      api.TaskInfo
-	container string
+	executor  string     // the executor ID: the task's own, or its group's
+	container string     // the executor's run (container) ID
+	group     *taskGroup // nil unless launched by LAUNCH_GROUP
 	dir       string
 
 	mu      sync.Mutex
@@ -53,6 +55,34 @@ func (t *runningTask) kill(grace time.Duration) {
 	}
 }
 
+// taskGroup is a task group run by the built-in default executor: one
+// sandbox, one container ID, and, as Mesos's default executor does, when
+// one task fails or is killed the others are killed too.
+type taskGroup struct {
+	mu    sync.Mutex
+	tasks []*runningTask
+	ended bool // a task failed or was killed; the rest are being killed
+}
+
+// taskEnded applies the default executor's policy after a member ended in
+// state.
+func (g *taskGroup) taskEnded(state api.TaskState, grace time.Duration) {
+	if state == api.TaskFinished {
+		return
+	}
+	g.mu.Lock()
+	if g.ended {
+		g.mu.Unlock()
+		return
+	}
+	g.ended = true
+	tasks := g.tasks
+	g.mu.Unlock()
+	for _, t := range tasks {
+		t.kill(grace)
+	}
+}
+
 // executorID is the task's executor: its own, else the task ID.
 func executorID(ti *api.TaskInfo) string {
 	if ti.Executor != nil {
@@ -67,37 +97,59 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 	if l.FrameworkInfo.ID != nil {
 		fw = l.FrameworkInfo.ID.Value
 	}
-	for _, ti := range l.Tasks {
-		key := taskKey{fw, ti.TaskID.Value}
-		a.mu.Lock()
-		if _, dup := a.tasks[key]; dup {
-			a.mu.Unlock()
-			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
-			continue
+	if l.TaskGroup != nil && l.Executor != nil {
+		g := &taskGroup{}
+		container := uuid.NewString()
+		for _, ti := range l.TaskGroup.Tasks {
+			t := &runningTask{framework: fw, info: ti, executor: l.Executor.ExecutorID.Value, container: container, group: g}
+			g.tasks = append(g.tasks, t)
 		}
-		t := &runningTask{framework: fw, info: ti, container: uuid.NewString(), state: api.TaskStaging, stopped: make(chan struct{})}
-		a.tasks[key] = t
-		master := a.master
-		a.wg.Add(1)
-		a.mu.Unlock()
-		go func() {
-			defer a.wg.Done()
-			defer close(t.stopped)
-			a.run(master, t)
-			a.mu.Lock()
-			delete(a.tasks, key)
-			a.mu.Unlock()
-		}()
+		for _, t := range g.tasks {
+			a.start(t)
+		}
+		return
 	}
+	for _, ti := range l.Tasks {
+		a.start(&runningTask{framework: fw, info: ti, executor: executorID(&ti), container: uuid.NewString()})
+	}
+}
+
+// start runs a task in its own goroutine, unless the agent already runs a
+// task of that ID for the framework.
+func (a *Agent) start(t *runningTask) {
+	key := taskKey{t.framework, t.info.TaskID.Value}
+	t.state = api.TaskStaging
+	t.stopped = make(chan struct{})
+	a.mu.Lock()
+	if _, dup := a.tasks[key]; dup {
+		a.mu.Unlock()
+		a.log.Warn("ignoring duplicate launch", "framework", t.framework, "task", t.info.TaskID.Value)
+		return
+	}
+	a.tasks[key] = t
+	master := a.master
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		defer close(t.stopped)
+		a.run(master, t)
+		a.mu.Lock()
+		delete(a.tasks, key)
+		a.mu.Unlock()
+	}()
 }
 
 // run carries a task from launch to its terminal status update.
 func (a *Agent) run(master string, t *runningTask) {
 	ctx := context.Background()
 	a.setState(t, api.TaskStarting, "", "")
-	proc, err := a.start(ctx, master, t)
+	proc, err := a.startProcess(ctx, master, t)
 	if err != nil {
 		a.setState(t, api.TaskFailed, api.ReasonContainerLaunchFailed, err.Error())
+		if t.group != nil {
+			t.group.taskEnded(api.TaskFailed, a.cfg.DefaultKillGrace)
+		}
 		return
 	}
 	t.mu.Lock()
@@ -114,6 +166,9 @@ func (a *Agent) run(master string, t *runningTask) {
 	t.mu.Unlock()
 	state, reason, msg := outcome(res, killed)
 	a.finish(t, state, reason, msg, res)
+	if t.group != nil {
+		t.group.taskEnded(state, a.cfg.DefaultKillGrace)
+	}
 }
 
 // outcome maps how a sandbox ended to a terminal state, reason and message
@@ -143,9 +198,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// start prepares the sandbox directory and starts the task's module or
-// command in it.
-func (a *Agent) start(ctx context.Context, master string, t *runningTask) (sandbox.Process, error) {
+// startProcess prepares the sandbox directory and starts the task's module
+// or command in it.
+func (a *Agent) startProcess(ctx context.Context, master string, t *runningTask) (sandbox.Process, error) {
 	t.mu.Lock()
 	killed := t.killed
 	t.mu.Unlock()
@@ -176,15 +231,19 @@ func (a *Agent) start(ctx context.Context, master string, t *runningTask) (sandb
 }
 
 // makeSandbox creates sandboxes/<framework>/<executor>/runs/<container>
-// and points runs/latest at it.
+// (and tasks/<task> inside it for a member of a task group, as Mesos's
+// default executor nests them) and points runs/latest at the container.
 func (a *Agent) makeSandbox(t *runningTask) (string, error) {
-	runs := filepath.Join(a.cfg.sandboxRoot(), t.framework, executorID(&t.info), "runs")
+	runs := filepath.Join(a.cfg.sandboxRoot(), t.framework, t.executor, "runs")
 	dir := filepath.Join(runs, t.container)
+	if t.group != nil {
+		dir = filepath.Join(dir, "tasks", t.info.TaskID.Value)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create sandbox: %w", err)
 	}
 	latest := filepath.Join(runs, "latest")
-	tmp := latest + "." + t.container
+	tmp := latest + "." + uuid.NewString()
 	if err := os.Symlink(t.container, tmp); err != nil {
 		return "", fmt.Errorf("link latest sandbox: %w", err)
 	}
@@ -202,7 +261,7 @@ func (a *Agent) taskEnv(t *runningTask, sandboxPath string, env *api.Environment
 		"MESOS_SANDBOX":      sandboxPath,
 		"MESOS_TASK_ID":      t.info.TaskID.Value,
 		"MESOS_FRAMEWORK_ID": t.framework,
-		"MESOS_EXECUTOR_ID":  executorID(&t.info),
+		"MESOS_EXECUTOR_ID":  t.executor,
 		"MEZZO_SANDBOX":      sandboxPath,
 		"MEZZO_TASK_ID":      t.info.TaskID.Value,
 		"MEZZO_FRAMEWORK_ID": t.framework,
@@ -242,7 +301,7 @@ func (a *Agent) queueStatus(t *runningTask, st api.TaskStatus) {
 	t.state = st.State
 	t.mu.Unlock()
 	st.TaskID = t.info.TaskID
-	st.ExecutorID = &api.ExecutorID{Value: executorID(&t.info)}
+	st.ExecutorID = &api.ExecutorID{Value: t.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: t.container}}
 	a.updates.add(t.framework, st, time.Now())
 }

@@ -41,11 +41,10 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 				}
 			}
 		case api.OpLaunchGroup:
-			if op.LaunchGroup != nil {
-				for _, ti := range op.LaunchGroup.TaskGroup.Tasks {
-					f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskGroupInvalid,
-						"LAUNCH_GROUP is not supported by this master yet", now))
-				}
+			if lg := op.LaunchGroup; lg != nil && m.launchGroup(f, a, role, lg, &remaining, now) {
+				a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+					FrameworkInfo: f.info, Executor: &lg.Executor, TaskGroup: &lg.TaskGroup,
+				}})
 			}
 		default:
 			if op.ID != nil {

@@ -207,3 +207,52 @@ func TestQuotaChangeRescindsOffers(t *testing.T) {
 		t.Fatalf("offered %v cpus under a limit of 1", got)
 	}
 }
+
+func TestLaunchGroup(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	group := func(o api.Offer, exec api.ExecutorInfo, tasks ...api.TaskInfo) api.Call {
+		return api.Call{Type: api.CallAccept, Accept: &api.Accept{OfferIDs: []api.OfferID{o.ID},
+			Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))},
+			Operations: []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{
+				Executor: exec, TaskGroup: api.TaskGroupInfo{Tasks: tasks}}}}}}
+	}
+	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
+		Resources: []api.Resource{scalar("cpus", 0.1), scalar("mem", 32)}}
+
+	o := fw.offer()
+	bad := commandTask("b2", o, 0.5, 64)
+	bad.Resources = nil
+	fw.mustCall(group(o, exec, commandTask("b1", o, 0.5, 64), bad))
+	for _, id := range []string{"b1", "b2"} {
+		if st := fw.update(id); st.State != api.TaskError || st.Reason != api.ReasonTaskGroupInvalid {
+			t.Fatalf("%s of an invalid group: %+v, want TASK_ERROR/REASON_TASK_GROUP_INVALID", id, st)
+		}
+	}
+
+	o = fw.offer()
+	fw.mustCall(group(o, exec, commandTask("g1", o, 0.5, 64), commandTask("g2", o, 0.5, 64)))
+	ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	if ev.Launch.Executor == nil || ev.Launch.Executor.ExecutorID.Value != "e" || ev.Launch.TaskGroup == nil || len(ev.Launch.TaskGroup.Tasks) != 2 {
+		t.Fatalf("agent LAUNCH %+v", ev.Launch)
+	}
+	tm.mu.Lock()
+	used := tm.agents[ag.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if used != 1.1 {
+		t.Fatalf("used cpus %v, want 1.1 (two tasks and the executor)", used)
+	}
+	for i, id := range []string{"g1", "g2"} {
+		ag.send(fw.id, id, api.TaskFinished, byte(i+1))
+		if st := fw.update(id); st.State != api.TaskFinished {
+			t.Fatalf("update %+v", st)
+		}
+	}
+	tm.mu.Lock()
+	used = tm.agents[ag.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if used != 0 {
+		t.Fatalf("used cpus %v after the group ended, want 0: the executor's resources must be freed with its last task", used)
+	}
+}

@@ -52,6 +52,7 @@ type Master struct {
 	weights    map[string]float64
 	quotas     map[string]api.QuotaConfig
 	gone       map[string]time.Time // agents marked gone, which may not come back
+	groups     map[executorKey]*groupExecutor
 	metrics    *metrics
 }
 
@@ -82,6 +83,7 @@ func New(cfg Config) (*Master, error) {
 		weights:    map[string]float64{},
 		quotas:     map[string]api.QuotaConfig{},
 		gone:       map[string]time.Time{},
+		groups:     map[executorKey]*groupExecutor{},
 	}
 	m.metrics = newMetrics(m)
 	m.info = api.MasterInfo{

@@ -13,6 +13,7 @@ type task struct {
 	framework string
 	agent     string
 	role      string // the role of the offer it was launched on
+	group     bool   // launched in a task group, under a default executor
 	state     api.TaskState
 	statuses  []api.TaskStatus
 	resources api.Resources

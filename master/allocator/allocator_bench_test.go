@@ -109,3 +109,20 @@ func fillWithTasks(b *testing.B, a *Allocator, now time.Time) map[string][]Offer
 	}
 	return tasks
 }
+
+// BenchmarkRecover measures declining one offer with a refusal filter, the
+// call the master makes most often, on a 10,000-agent cluster.
+func BenchmarkRecover(b *testing.B) {
+	a := benchCluster(b, 10000, 200)
+	now := t0
+	offers := a.Allocate(now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		o := offers[i%len(offers)]
+		a.Recover(o.Framework, o.Agent, o.Role, o.Resources, 5*time.Second, now)
+		b.StopTimer()
+		a.Allocated(o.Framework, o.Agent, o.Role, o.Resources)
+		b.StartTimer()
+	}
+}

@@ -112,7 +112,7 @@ func (a *Allocator) budgetFor(r *role, n int32, st stage) int64 {
 
 // noteCut counts, for Why, a candidate of r rejected as empty.
 func (a *Allocator) noteCut(r *role, cut bool) {
-	n := a.pass.number
+	n := a.pass.epoch
 	switch {
 	case !cut:
 		r.why.noFree.add(n)

@@ -14,9 +14,10 @@
 //		// send o.Resources of o.Agent to o.Framework in o.Role
 //	}
 //	a.Recover("f1", "a1", "web", declined, 5*time.Second, now) // DECLINE
-//	a.AllocateAgents(now, "a1")                                // offer it again
+//	a.AllocateAgents(now, "a1")                                // a pass over a1 alone
 //
-// A pass visits agents in a shuffled but repeatable order. On each agent
+// A pass visits agents in a shuffled but repeatable order (blocks of agents
+// that lie together in memory are shuffled, for speed). On each agent
 // it goes through the roles by weighted dominant share, lowest first
 // (stage 1 only roles with unmet quota guarantees, stage 2 all), and
 // offers everything the role may use there — unreserved resources and
@@ -25,6 +26,15 @@
 // dominant share, that is not suppressed, filtered or below its minimum.
 // One offer holds one agent and one role. Offered resources count as
 // allocated, exactly like resources in use, until the master calls Recover.
+//
+// Resources are converted once, at the boundary, to a compact form (an
+// agent's resources are a fixed vector of slots, one per kind, scalars in
+// thousandths), so a pass never compares or re-validates api.Resources.
+// Shares live in ordered trees updated in O(log n) after each offer, and
+// aggregates (totals, headroom, quota consumption) are kept incrementally:
+// a pass over a few agents costs microseconds whatever the cluster's size
+// (except the first pass after cluster totals change, which re-sorts every
+// framework).
 //
 // Time comes in as an argument and nothing is random, so the same calls
 // give the same offers. An Allocator is not safe for concurrent use: the

@@ -36,6 +36,17 @@ func (f *filter) covers(v []amount, now time.Time) bool {
 	return true
 }
 
+// dominates reports whether refusing v refuses everything refusing old
+// does, for slots of ag.
+func dominates(v, old []amount, ag *agent) bool {
+	for i := range old {
+		if !old[i].zero() && (i >= len(v) || !covers(&v[i], &old[i], ag.slots[i].vk)) {
+			return false
+		}
+	}
+	return true
+}
+
 // filtered reports whether a filter of m stops offering v of ag at now.
 func (a *Allocator) filtered(m *membership, ag *agent, v []amount, now time.Time) bool {
 	if len(m.filters) == 0 {
@@ -49,8 +60,15 @@ func (a *Allocator) filtered(m *membership, ag *agent, v []amount, now time.Time
 	return false
 }
 
-// addFilter installs a filter of m on ag refusing v until expires.
+// addFilter installs a filter of m on ag refusing v until expires,
+// dropping the filters it makes redundant: those refusing no more, for no
+// longer.
 func (a *Allocator) addFilter(m *membership, ag *agent, v []amount, expires time.Time) {
+	for _, old := range slices.Clone(m.filters[ag]) {
+		if !old.expires.After(expires) && dominates(v, old.refused, ag) {
+			a.removeFilter(old)
+		}
+	}
 	a.filterSeq++
 	f := &filter{m: m, ag: ag, refused: cloneAmounts(v), expires: expires, seq: a.filterSeq}
 	if m.filters == nil {

@@ -116,3 +116,21 @@ func TestFilterAfterTaskEnds(t *testing.T) {
 		t.Errorf("after the task ended, offers:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestRedundantFiltersAreDropped(t *testing.T) {
+	a := New(DefaultConfig())
+	a.AddAgent("a1", res(t, "cpus:8;mem:4096"), nil)
+	a.AddFramework("f1", roles("r"))
+	o := a.Allocate(t0)[0]
+	for i := range 10 {
+		a.Recover("f1", "a1", "r", o.Resources, time.Hour, t0.Add(time.Duration(i)*time.Second))
+		a.Allocated("f1", "a1", "r", o.Resources)
+	}
+	if got := len(a.filters); got != 1 {
+		t.Errorf("%d filters after ten identical declines, want 1", got)
+	}
+	a.Recover("f1", "a1", "r", res(t, "cpus:1").Allocate("r"), 2*time.Hour, t0)
+	if got := len(a.filters); got != 2 {
+		t.Errorf("%d filters after a smaller, longer decline, want 2", got)
+	}
+}

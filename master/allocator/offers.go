@@ -4,8 +4,9 @@ import "github.com/mezzo-cluster/mezzo/api"
 
 // bumpChunk is how many values offers' memory is allocated by at once.
 // Why chunks: a full pass makes one offer per agent, and one allocation per
-// resource would dominate its cost; a chunk stays alive while any offer
-// built from it does, which bounds the waste to one chunk per live offer.
+// resource would dominate its cost. The price: a chunk stays alive while
+// any offer built from it does, so one long-lived offer may keep the
+// memory of 256 resources.
 const bumpChunk = 256
 
 // bump hands out consecutive slices of a chunk.
@@ -72,8 +73,8 @@ func (b *builder) build(ag *agent, v []amount, info *api.AllocationInfo) api.Res
 func (a *Allocator) grant(m *membership, ag *agent, v []amount) {
 	p := &a.pass
 	a.take(m, ag, v)
-	m.fw.why.offers.add(p.number)
-	m.role.why.granted.add(p.number)
+	m.fw.why.offers.add(p.epoch)
+	m.role.why.granted.add(p.epoch)
 	if p.merging && a.merge(m, ag, v) {
 		return
 	}

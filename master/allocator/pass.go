@@ -10,9 +10,10 @@ import (
 type passState struct {
 	running bool
 	number  uint64 // passes run so far; the current one while running
+	epoch   uint64 // full passes run so far: Why's counters are per epoch
 	now     time.Time
 	visit   uint64 // stamp of the current (agent, stage) visit
-	visited int    // active agents with free resources seen this pass
+	visited int    // active agents with free resources seen this epoch
 
 	order    []*agent
 	shuffled []*agent // shuffle's copy of order
@@ -52,13 +53,16 @@ const (
 // now and returns the offers it decided, which count as allocated until
 // recovered. Filters that expired by now are dropped first.
 func (a *Allocator) Allocate(now time.Time) []Offer {
+	a.pass.epoch++
+	a.pass.visited = 0
 	a.pass.order = append(a.pass.order[:0], a.agents...)
 	return a.run(now, a.pass.order)
 }
 
 // AllocateAgents runs an allocation pass over the named agents only, for
 // example the one whose task just ended; unknown and repeated IDs are
-// ignored. Its cost depends on the agents named, not on the cluster.
+// ignored, and with none left it does nothing. Its cost depends on the
+// agents named, not on the cluster.
 func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
 	stamp := a.pass.number + 1
 	order := a.pass.order[:0]
@@ -69,6 +73,9 @@ func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
 		}
 	}
 	a.pass.order = order
+	if len(order) == 0 {
+		return nil
+	}
 	return a.run(now, order)
 }
 
@@ -77,7 +84,7 @@ func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
 func (a *Allocator) run(now time.Time, agents []*agent) []Offer {
 	p := &a.pass
 	p.number++
-	p.now, p.visited = now, 0
+	p.now = now
 	a.expireFilters(now)
 	a.settleKeys()
 	a.shuffle(agents)
@@ -142,13 +149,13 @@ func (a *Allocator) visitAgent(ag *agent, t *tree[*role], st stage) {
 // that takes it and reports whether one did.
 func (a *Allocator) offerRole(ag *agent, r *role, st stage) bool {
 	p := &a.pass
-	r.why.visited.add(p.number)
+	r.why.visited.add(p.epoch)
 	if !a.fill(ag, r, st) {
 		return false
 	}
 	roleMinOK := a.cfgMin.satisfiedBy(ag, p.cand)
 	if !roleMinOK {
-		r.why.belowMin.add(p.number)
+		r.why.belowMin.add(p.epoch)
 		if r.overrides == 0 {
 			return false
 		}
@@ -169,7 +176,7 @@ func (a *Allocator) fitFor(m *membership, ag *agent, roleMinOK bool) []amount {
 	p := &a.pass
 	f := m.fw
 	if ag.gpu && a.cfg.FilterGPUResources && !f.gpu {
-		f.why.gpu.add(p.number)
+		f.why.gpu.add(p.epoch)
 		return nil
 	}
 	v, ok := p.cand, roleMinOK
@@ -180,14 +187,14 @@ func (a *Allocator) fitFor(m *membership, ag *agent, roleMinOK bool) []amount {
 	if m.min != nil {
 		ok = !allZero(v) && m.min.satisfiedBy(ag, v)
 		if !ok {
-			m.why.belowMin.add(p.number)
+			m.why.belowMin.add(p.epoch)
 		}
 	}
 	if !ok {
 		return nil
 	}
 	if a.filtered(m, ag, v, p.now) {
-		m.why.filtered.add(p.number)
+		m.why.filtered.add(p.epoch)
 		return nil
 	}
 	return v

@@ -5,42 +5,43 @@ import (
 	"strconv"
 )
 
-// tally counts events of one pass; it reads as zero once another pass has
-// begun, so counters never need resetting.
+// tally counts events of one epoch (a full pass and the incremental
+// passes after it); it reads as zero once another epoch has begun, so
+// counters never need resetting.
 type tally struct {
-	pass uint64
-	n    int
+	epoch uint64
+	n     int
 }
 
-// add counts one event of the given pass.
-func (t *tally) add(pass uint64) {
-	if t.pass != pass {
-		t.pass, t.n = pass, 0
+// add counts one event of the given epoch.
+func (t *tally) add(epoch uint64) {
+	if t.epoch != epoch {
+		t.epoch, t.n = epoch, 0
 	}
 	t.n++
 }
 
-// get returns the count for the given pass.
-func (t *tally) get(pass uint64) int {
-	if t.pass != pass {
+// get returns the count for the given epoch.
+func (t *tally) get(epoch uint64) int {
+	if t.epoch != epoch {
 		return 0
 	}
 	return t.n
 }
 
-// frameworkWhy counts, per pass, what happened to a framework.
+// frameworkWhy counts, per epoch, what happened to a framework.
 type frameworkWhy struct {
 	offers tally // offers made to it
 	gpu    tally // GPU agents skipped for lack of GPU_RESOURCES
 }
 
-// memberWhy counts, per pass, why a framework's role was passed over.
+// memberWhy counts, per epoch, why a framework's role was passed over.
 type memberWhy struct {
 	filtered tally // agents skipped by refusal filters
 	belowMin tally // agents below its own minimum allocatable
 }
 
-// roleWhy counts, per pass, what happened to a role on the agents visited.
+// roleWhy counts, per epoch, what happened to a role on the agents visited.
 type roleWhy struct {
 	visited  tally // agents where the role's turn came
 	granted  tally // offers made to the role
@@ -50,26 +51,27 @@ type roleWhy struct {
 	headroom tally // agents where headroom for guarantees left nothing
 }
 
-// Why explains in short sentences why the last allocation pass gave a
+// Why explains in short sentences why recent allocation passes gave a
 // framework nothing: inactive, suppressed, filtered, below the minimum
 // allocatable, quota, GPU filtering, or lower shares served first. It
-// returns nil when the framework got an offer in the last pass. The
-// counts come from the last pass, full or incremental, so they describe
-// only the agents it visited.
+// returns nil when the framework got an offer. "Recent" is the last full
+// pass (Allocate) and the incremental passes (AllocateAgents) since; the
+// counts are of agents visited in them. The sentences are built on each
+// call; the counting during passes is a few increments.
 func (a *Allocator) Why(frameworkID string) []string {
 	f := a.frameworks[frameworkID]
-	pass := a.pass.number
+	pass := a.pass.epoch
 	switch {
 	case f == nil:
 		return []string{"the framework is not known to the allocator"}
 	case !f.active:
-		return []string{"the framework is inactive (disconnected or removed): inactive frameworks get no offers"}
-	case pass == 0:
+		return []string{"the framework is inactive (disconnected): inactive frameworks get no offers"}
+	case a.pass.number == 0:
 		return []string{"no allocation pass has run yet"}
 	case f.why.offers.get(pass) > 0:
 		return nil
 	case a.pass.visited == 0:
-		return []string{"the last pass found no active agent with free resources"}
+		return []string{"the last passes found no active agent with free resources"}
 	}
 	var out []string
 	subscribed := false
@@ -86,14 +88,14 @@ func (a *Allocator) Why(frameworkID string) []string {
 	case !subscribed:
 		return []string{"the framework has no roles"}
 	case len(out) == 0:
-		return []string{"the last pass found nothing the framework may use"}
+		return []string{"the last passes found nothing the framework may use"}
 	}
 	return out
 }
 
-// whyMember explains why m got nothing in the last pass.
+// whyMember explains why m got nothing in the current epoch.
 func (a *Allocator) whyMember(m *membership) []string {
-	r, pass := m.role, a.pass.number
+	r, pass := m.role, a.pass.epoch
 	if m.suppressed {
 		return []string{fmt.Sprintf("role %s is suppressed: no offers until REVIVE", r.name)}
 	}
@@ -106,10 +108,11 @@ func (a *Allocator) whyMember(m *membership) []string {
 	say(m.why.filtered.get(pass), "%s skipped by refusal filters (declined offers; they expire, or REVIVE clears them)")
 	if m.min != nil {
 		say(m.why.belowMin.get(pass), "%s had less free than the framework's minimum allocatable (%s)", a.minimumText(m.min))
+	} else {
+		say(r.why.belowMin.get(pass), "%s had less free than the minimum allocatable (%s)", a.minimumText(&a.cfgMin))
 	}
-	say(r.why.belowMin.get(pass), "%s had less free than the minimum allocatable (%s)", a.minimumText(&a.cfgMin))
-	say(r.why.limit.get(pass), "%s offered nothing because the role is at its quota limit")
-	say(r.why.headroom.get(pass), "%s held back as headroom for other roles' quota guarantees")
+	say(r.why.limit.get(pass), "on %s nothing was offered because the role is at its quota limit")
+	say(r.why.headroom.get(pass), "on %s unreserved resources were held back for other roles' quota guarantees")
 	say(r.why.granted.get(pass), "%s went to frameworks of the role with lower dominant shares")
 	if len(out) == 0 && r.why.visited.get(pass) == 0 {
 		out = append(out, fmt.Sprintf("role %s: the free resources went to roles with lower weighted dominant shares", r.name))

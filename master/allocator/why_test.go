@@ -94,7 +94,17 @@ func TestWhy(t *testing.T) {
 				a.Allocate(t0)
 				a.Allocate(t0)
 			},
-			want: []string{"role r: 1 agent offered nothing because the role is at its quota limit"},
+			want: []string{"role r: on 1 agent nothing was offered because the role is at its quota limit"},
+		},
+		{
+			name: "held back for a guarantee",
+			setup: func(t *testing.T, a *Allocator) {
+				a.SetQuota("q", res(t, "cpus:2"), nil)
+				a.AddAgent("a1", res(t, "cpus:2;ports:[1-2]"), nil)
+				a.AddFramework("f1", roles("r"))
+				a.Allocate(t0)
+			},
+			want: []string{"role r: on 1 agent unreserved resources were held back for other roles' quota guarantees"},
 		},
 		{
 			name: "lower shares first",

@@ -1,0 +1,116 @@
+package master
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// executorKey names an executor on an agent.
+type executorKey struct{ framework, agent, executor string }
+
+// groupExecutor is the built-in default executor of a task group: its own
+// resources stay allocated until every task of the group has ended.
+type groupExecutor struct {
+	resources api.Resources
+	role      string
+	live      int // tasks of the group not yet terminal
+}
+
+// launchGroup validates a LAUNCH_GROUP against the offered resources and
+// records its tasks, all or nothing: if one task is invalid, every task of
+// the group gets TASK_ERROR. It reports whether the group was launched.
+// m.mu must be held.
+func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.LaunchGroup, remaining *api.Resources, now time.Time) bool {
+	exec := lg.Executor
+	if exec.Type == "" {
+		exec.Type = api.ExecutorDefault
+	}
+	exec.FrameworkID = &api.FrameworkID{Value: f.id}
+	need, err := m.validateGroup(f, a, &exec, lg.TaskGroup.Tasks, *remaining)
+	if err != nil {
+		for _, ti := range lg.TaskGroup.Tasks {
+			f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskGroupInvalid, err.Error(), now))
+		}
+		f.note(fmt.Sprintf("task group of executor %s was invalid: %v", exec.ExecutorID.Value, err))
+		return false
+	}
+	*remaining = remaining.Minus(need)
+	key := executorKey{f.id, a.id, exec.ExecutorID.Value}
+	execRes := api.Resources(exec.Resources).Unallocated()
+	m.groups[key] = &groupExecutor{resources: execRes, role: role, live: len(lg.TaskGroup.Tasks)}
+	a.used = a.used.Plus(execRes)
+	for _, ti := range lg.TaskGroup.Tasks {
+		res := api.Resources(ti.Resources).Unallocated()
+		ti.Executor = &exec
+		t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res, group: true}
+		f.tasks[ti.TaskID.Value] = t
+		a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
+		a.used = a.used.Plus(res)
+		m.taskAdded(t)
+	}
+	lg.Executor = exec
+	m.log.Info("launching task group", "framework", f.id, "executor", exec.ExecutorID.Value, "tasks", len(lg.TaskGroup.Tasks), "agent", a.id)
+	return true
+}
+
+// validateGroup applies Mesos's task group rules and returns the resources
+// the group needs: its executor's and its tasks'. m.mu must be held.
+func (m *Master) validateGroup(f *framework, a *agent, exec *api.ExecutorInfo, tasks []api.TaskInfo, remaining api.Resources) (api.Resources, error) {
+	if err := api.ValidateExecutorInfo(exec); err != nil {
+		return nil, err
+	}
+	if exec.Type != api.ExecutorDefault {
+		return nil, fmt.Errorf("task groups run under the DEFAULT executor; custom executors are not supported by this agent yet")
+	}
+	if len(tasks) == 0 {
+		return nil, fmt.Errorf("Task group is empty")
+	}
+	if _, running := m.groups[executorKey{f.id, a.id, exec.ExecutorID.Value}]; running {
+		return nil, fmt.Errorf("Executor %s is already running on agent %s", exec.ExecutorID.Value, a.id)
+	}
+	need := api.Resources(exec.Resources).Unallocated()
+	seen := map[string]bool{}
+	for i := range tasks {
+		ti := &tasks[i]
+		if ti.Executor != nil {
+			return nil, fmt.Errorf("Task %s of a task group must not set 'executor'", ti.TaskID.Value)
+		}
+		if seen[ti.TaskID.Value] {
+			return nil, fmt.Errorf("Task group has duplicate task ID %s", ti.TaskID.Value)
+		}
+		seen[ti.TaskID.Value] = true
+		res := api.Resources(ti.Resources).Unallocated()
+		if err := m.validateTask(f, a, ti, res, remaining.Minus(need)); err != nil {
+			return nil, err
+		}
+		need = need.Plus(res)
+	}
+	if !remaining.Contains(need) {
+		return nil, fmt.Errorf("Task group uses more resources (%s) than available (%s)", need, remaining)
+	}
+	return need, nil
+}
+
+// groupTaskEnded releases a task group's executor resources once its last
+// task ended. m.mu must be held.
+func (m *Master) groupTaskEnded(t *task, now time.Time) {
+	if !t.group {
+		return
+	}
+	key := executorKey{t.framework, t.agent, t.executorID().Value}
+	g := m.groups[key]
+	if g == nil {
+		return
+	}
+	if g.live--; g.live > 0 {
+		return
+	}
+	delete(m.groups, key)
+	if a := m.agents[t.agent]; a != nil {
+		a.used = a.used.Minus(g.resources)
+		m.alloc.Recover(t.framework, t.agent, g.role, g.resources, 0, now)
+		m.agentFreed(a.id)
+	}
+}
