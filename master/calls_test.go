@@ -256,3 +256,26 @@ func TestLaunchGroup(t *testing.T) {
 		t.Fatalf("used cpus %v after the group ended, want 0: the executor's resources must be freed with its last task", used)
 	}
 }
+
+func TestFailoverTimeoutRemovesFramework(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 0.05})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	ag.send(fw.id, "t", api.TaskRunning, 1)
+	fw.update("t")
+	fw.resp.Body.Close() // the scheduler goes away and does not come back
+	ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdownFramework })
+	if ev.ShutdownFramework.FrameworkID.Value != fw.id {
+		t.Fatalf("shutdown %+v", ev.ShutdownFramework)
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+	if len(r.GetFrameworks.Frameworks) != 0 || len(r.GetFrameworks.CompletedFrameworks) != 1 {
+		t.Fatalf("frameworks after the failover timeout: %+v", r.GetFrameworks)
+	}
+	_, r, _ = tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
+	if c := r.GetTasks.CompletedTasks; len(c) != 1 || c[0].State != api.TaskKilled {
+		t.Fatalf("tasks after the failover timeout: %+v", r.GetTasks)
+	}
+}
