@@ -21,6 +21,7 @@ import (
 type Agent struct {
 	cfg     Config
 	engine  *sandbox.Engine
+	store   *store // agent.db
 	updates *updateManager
 	files   *files.Handler
 	modules *moduleCache
@@ -51,14 +52,31 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("create agent work dir: %w", err)
 		}
 	}
+	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"))
+	if err != nil {
+		return nil, err
+	}
+	agentID, err := st.agentID()
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("read agent ID: %w", err)
+	}
+	updates, err := newUpdateManager(st, cfg.StatusRetryMin, cfg.StatusRetryMax, time.Now())
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	engine, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: filepath.Join(cfg.moduleDir(), "compiled")})
 	if err != nil {
+		st.close()
 		return nil, fmt.Errorf("start wasm engine: %w", err)
 	}
 	a := &Agent{
 		cfg:     cfg,
 		engine:  engine,
-		updates: newUpdateManager(cfg.StatusRetryMin, cfg.StatusRetryMax),
+		store:   st,
+		agentID: agentID,
+		updates: updates,
 		files:   files.NewHandler(cfg.sandboxRoot()),
 		log:     slog.Default().With("component", "agent"),
 		client:  &http.Client{Timeout: 75 * time.Second},
@@ -102,7 +120,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Wait()
 	a.killAll()
 	a.wg.Wait()
-	return a.engine.Close(context.Background())
+	err := a.engine.Close(context.Background())
+	if cerr := a.store.close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // killAll kills every task, for shutdown.

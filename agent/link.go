@@ -127,6 +127,9 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
 	a.mu.Lock()
 	a.agentID = s.AgentID.Value
+	if err := a.store.setAgentID(s.AgentID.Value); err != nil {
+		a.log.Error("checkpoint agent ID", "err", err)
+	}
 	a.streamID = streamID
 	a.master = master
 	a.mu.Unlock()
@@ -147,7 +150,9 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 		}
 	case api.AgentEventAcknowledged:
 		if ack := ev.Acknowledged; ack != nil {
-			a.updates.acknowledge(ack.FrameworkID.Value, ack.TaskID.Value, ack.UUID, time.Now())
+			if err := a.updates.acknowledge(ack.FrameworkID.Value, ack.TaskID.Value, ack.UUID, time.Now()); err != nil {
+				a.log.Error("acknowledgement", "err", err)
+			}
 		}
 	case api.AgentEventMessage:
 		// Messages go to custom executors; this agent runs tasks without

@@ -303,7 +303,16 @@ func (a *Agent) queueStatus(t *runningTask, st api.TaskStatus) {
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: t.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: t.container}}
-	a.updates.add(t.framework, st, time.Now())
+	a.report(t.framework, st)
+}
+
+// report checkpoints and queues a status update. One that cannot be
+// checkpointed is logged as lost: sending it without the checkpoint would
+// break the promise that an update survives a restart.
+func (a *Agent) report(framework string, st api.TaskStatus) {
+	if err := a.updates.add(framework, st, time.Now()); err != nil {
+		a.log.Error("status update lost", "task", st.TaskID.Value, "state", st.State, "err", err)
+	}
 }
 
 // killTask kills a task the master asked to kill. A task the agent does
@@ -313,10 +322,10 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	t := a.tasks[taskKey{k.FrameworkID.Value, k.TaskID.Value}]
 	a.mu.Unlock()
 	if t == nil {
-		a.updates.add(k.FrameworkID.Value, api.TaskStatus{
+		a.report(k.FrameworkID.Value, api.TaskStatus{
 			TaskID: k.TaskID, State: api.TaskLost, Source: api.SourceAgent,
 			Reason: api.ReasonTaskUnknown, Message: "Cannot kill a task the agent does not run",
-		}, time.Now())
+		})
 		return
 	}
 	grace := a.cfg.DefaultKillGrace

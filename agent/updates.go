@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 // pendingUpdate is a status update waiting for the framework's
 // acknowledgement.
 type pendingUpdate struct {
+	seq       uint64 // its key in agent.db
 	framework string
 	status    api.TaskStatus
 	next      time.Time     // when to send it again
@@ -21,12 +23,14 @@ type pendingUpdate struct {
 }
 
 // updateManager delivers each task's status updates in order, at least
-// once: only the head of a task's queue is in flight, and it is sent again
-// with exponential backoff until the framework acknowledges it (Mesos's
+// once: each update is checkpointed in agent.db before it is queued, only
+// the head of a task's queue is in flight, and it is sent again with
+// exponential backoff until the framework acknowledges it (Mesos's
 // TaskStatusUpdateManager). It is safe for concurrent use.
 type updateManager struct {
 	min, max time.Duration
 	wake     chan struct{} // capacity 1: heads are ready to send
+	store    *store
 
 	mu     sync.Mutex
 	queues map[taskKey][]*pendingUpdate
@@ -34,23 +38,41 @@ type updateManager struct {
 
 type taskKey struct{ framework, task string }
 
-func newUpdateManager(min, max time.Duration) *updateManager {
-	return &updateManager{min: min, max: max, wake: make(chan struct{}, 1), queues: map[taskKey][]*pendingUpdate{}}
+// newUpdateManager returns a manager checkpointing to s, with the updates
+// s holds from before a restart already queued, in order.
+func newUpdateManager(s *store, min, max time.Duration, now time.Time) (*updateManager, error) {
+	u := &updateManager{min: min, max: max, wake: make(chan struct{}, 1), store: s, queues: map[taskKey][]*pendingUpdate{}}
+	seqs, stored, err := s.updates()
+	if err != nil {
+		return nil, fmt.Errorf("recover status updates: %w", err)
+	}
+	for i, su := range stored {
+		key := taskKey{su.Framework, su.Status.TaskID.Value}
+		u.queues[key] = append(u.queues[key], &pendingUpdate{seq: seqs[i], framework: su.Framework, status: su.Status, next: now})
+	}
+	return u, nil
 }
 
-// add queues a status update for a task, stamping its UUID and time.
-func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) {
+// add checkpoints a status update for a task, stamping its UUID and time,
+// and queues it. An update that cannot be checkpointed is not sent: the
+// error says why.
+func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) error {
 	id := uuid.New()
 	st.UUID = id[:]
 	st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
 	if st.Source == "" {
 		st.Source = api.SourceExecutor
 	}
+	seq, err := u.store.putUpdate(framework, st)
+	if err != nil {
+		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
+	}
 	key := taskKey{framework, st.TaskID.Value}
 	u.mu.Lock()
-	u.queues[key] = append(u.queues[key], &pendingUpdate{framework: framework, status: st, next: now})
+	u.queues[key] = append(u.queues[key], &pendingUpdate{seq: seq, framework: framework, status: st, next: now})
 	u.mu.Unlock()
 	u.poke()
+	return nil
 }
 
 func (u *updateManager) poke() {
@@ -62,11 +84,17 @@ func (u *updateManager) poke() {
 
 // acknowledge pops a task's head update if uuid names it, making the next
 // one due.
-func (u *updateManager) acknowledge(framework, task string, id []byte, now time.Time) {
+func (u *updateManager) acknowledge(framework, task string, id []byte, now time.Time) error {
 	key := taskKey{framework, task}
 	u.mu.Lock()
 	q := u.queues[key]
 	if len(q) > 0 && bytes.Equal(q[0].status.UUID, id) {
+		if err := u.store.deleteUpdate(q[0].seq); err != nil {
+			// Kept in memory and on disk: it is sent again, and the
+			// framework's duplicate acknowledgement retries the delete.
+			u.mu.Unlock()
+			return fmt.Errorf("forget acknowledged update of task %s: %w", task, err)
+		}
 		q = q[1:]
 		if len(q) == 0 {
 			delete(u.queues, key)
@@ -77,6 +105,7 @@ func (u *updateManager) acknowledge(framework, task string, id []byte, now time.
 	}
 	u.mu.Unlock()
 	u.poke()
+	return nil
 }
 
 // due returns the head updates to send now and schedules their next

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,10 +15,10 @@ func status(task string, state api.TaskState) api.TaskStatus {
 
 func TestUpdateManagerOrderAndAcks(t *testing.T) {
 	now := time.Unix(1000, 0)
-	u := newUpdateManager(10*time.Second, 40*time.Second)
-	u.add("f", status("t", api.TaskRunning), now)
-	u.add("f", status("t", api.TaskFinished), now)
-	u.add("f", status("other", api.TaskRunning), now)
+	u := newTestUpdates(t, 10*time.Second, 40*time.Second)
+	mustAdd(t, u, "f", status("t", api.TaskRunning), now)
+	mustAdd(t, u, "f", status("t", api.TaskFinished), now)
+	mustAdd(t, u, "f", status("other", api.TaskRunning), now)
 
 	due, _ := u.due(now)
 	if len(due) != 2 {
@@ -50,8 +52,8 @@ func TestUpdateManagerOrderAndAcks(t *testing.T) {
 
 func TestUpdateManagerBackoff(t *testing.T) {
 	start := time.Unix(1000, 0)
-	u := newUpdateManager(10*time.Second, 40*time.Second)
-	u.add("f", status("t", api.TaskRunning), start)
+	u := newTestUpdates(t, 10*time.Second, 40*time.Second)
+	mustAdd(t, u, "f", status("t", api.TaskRunning), start)
 	var sends []time.Duration
 	now := start
 	for i := 0; i < 6; i++ {
@@ -73,5 +75,85 @@ func TestUpdateManagerBackoff(t *testing.T) {
 	u.resendAll(now.Add(time.Second))
 	if due, _ := u.due(now.Add(time.Second)); len(due) != 1 {
 		t.Fatalf("resendAll did not make the head due at once")
+	}
+}
+
+func newTestUpdates(t *testing.T, min, max time.Duration) *updateManager {
+	t.Helper()
+	s, err := openStore(filepath.Join(t.TempDir(), "agent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close() })
+	u, err := newUpdateManager(s, min, max, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustAdd(t *testing.T, u *updateManager, fw string, st api.TaskStatus, now time.Time) {
+	t.Helper()
+	if err := u.add(fw, st, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpdatesSurviveRestart checks that unacknowledged updates come back,
+// in order and with their UUIDs, when agent.db is opened again, and that
+// acknowledged ones do not.
+func TestUpdatesSurviveRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.db")
+	now := time.Unix(1000, 0)
+	s, err := openStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.setAgentID("agent-7"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := newUpdateManager(s, time.Second, time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []api.TaskStatus{status("a", api.TaskStarting), status("a", api.TaskRunning), status("a", api.TaskFinished), status("b", api.TaskRunning)} {
+		mustAdd(t, u, "f", st, now)
+	}
+	due, _ := u.due(now)
+	for _, d := range due {
+		if d.status.TaskID.Value == "a" {
+			if err := u.acknowledge("f", "a", d.status.UUID, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want, _ := u.due(now) // a's RUNNING, now due; b's was sent and waits for its retry
+	s.close()
+
+	s, err = openStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if id, _ := s.agentID(); id != "agent-7" {
+		t.Fatalf("agent ID %q after reopening, want agent-7", id)
+	}
+	u, err = newUpdateManager(s, time.Second, time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := u.pending(); n != 3 {
+		t.Fatalf("%d updates recovered, want 3 (the acknowledged STARTING is gone)", n)
+	}
+	got, _ := u.due(now)
+	heads := map[string]api.TaskStatus{}
+	for _, g := range got {
+		heads[g.status.TaskID.Value] = g.status
+	}
+	if len(got) != 2 || heads["a"].State != api.TaskRunning || heads["b"].State != api.TaskRunning {
+		t.Fatalf("recovered heads %+v, want a and b in TASK_RUNNING", heads)
+	}
+	if len(want) != 1 || !bytes.Equal(heads["a"].UUID, want[0].status.UUID) {
+		t.Fatalf("a's recovered head has UUID %x, want the original %x", heads["a"].UUID, want[0].status.UUID)
 	}
 }

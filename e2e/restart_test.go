@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var listening = regexp.MustCompile(`msg="master listening" url=http://(\S+)`)
+
+// startMaster starts `mezzo master` on a free port and returns its address.
+func startMaster(t *testing.T, dir string) *devCluster {
+	t.Helper()
+	cmd := exec.Command(mezzoBin, "master", "--port", "0", "--work-dir", dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &devCluster{cmd: cmd, logs: &bytes.Buffer{}}
+	t.Cleanup(func() { c.stop(t) })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case c.addr = <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatal("mezzo master did not say where it listens")
+	}
+	return c
+}
+
+// startAgent starts `mezzo agent` against the master.
+func startAgent(t *testing.T, master, dir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(mezzoBin, "agent", "--master", master, "--port", "0", "--work-dir", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// TestAgentRestart kills an agent with SIGKILL and starts it again on the
+// same work directory: it re-registers under the ID in its agent.db, and
+// the cluster runs tasks on it as before.
+func TestAgentRestart(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	agentDir := t.TempDir()
+	agent := startAgent(t, c.addr, agentDir)
+	var id string
+	waitFor(t, func() bool {
+		ids := c.agentIDs(t)
+		if len(ids) == 1 {
+			id = ids[0]
+		}
+		return id != ""
+	}, "the agent to register")
+	if out, _, code := c.mezzo(t, "run", "--command", "echo before"); code != 0 || !strings.Contains(out, "before") {
+		t.Fatalf("run before the restart: %d %q", code, out)
+	}
+	agent.Process.Kill()
+	agent.Wait()
+	startAgent(t, c.addr, agentDir)
+	waitFor(t, func() bool {
+		stdout, _, _ := c.mezzo(t, "agents")
+		return strings.Count(stdout, "ACTIVE") == 1 && strings.Contains(stdout, id)
+	}, "the agent to re-register as "+id)
+	if ids := c.agentIDs(t); len(ids) != 1 || ids[0] != id {
+		t.Fatalf("agents after the restart %v, want just %s", ids, id)
+	}
+	if out, _, code := c.mezzo(t, "run", "--command", "echo after"); code != 0 || !strings.Contains(out, "after") {
+		t.Fatalf("run after the restart: %d %q", code, out)
+	}
+}
