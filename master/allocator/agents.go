@@ -142,6 +142,9 @@ func (a *Allocator) setSlotTotal(ag *agent, i int, x *amount) {
 		if s.fair() && s.total != old {
 			a.total[s.name] += s.total - old
 			a.fairOK = false
+			if s.reserved != nil {
+				a.consAdd(s.reserved, s.name, s.total-old)
+			}
 		}
 		a.freeChanged(ag, s, s.free()-f0)
 	case rangesKind:
@@ -153,15 +156,10 @@ func (a *Allocator) setSlotTotal(ag *agent, i int, x *amount) {
 	}
 }
 
-// freeChanged accounts for d more free thousandths in the fair slot s of
-// ag: unreserved ones are available headroom while ag is active, reserved
-// ones count toward their role's quota consumption.
+// freeChanged accounts for d more free thousandths in slot s of ag: free
+// unreserved fair resources of active agents are the available headroom.
 func (a *Allocator) freeChanged(ag *agent, s *slot, d int64) {
-	switch {
-	case d == 0 || !s.fair():
-	case s.reserved != nil:
-		a.consAdd(s.reserved, s.name, d)
-	case ag.active:
+	if ag.active && s.reserved == nil && s.fair() {
 		a.avail[s.name] += d
 	}
 }

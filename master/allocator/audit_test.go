@@ -28,7 +28,7 @@ func (a *Allocator) audit() error {
 			switch {
 			case s.reserved != nil:
 				for r := s.reserved; r != nil; r = r.parent {
-					addAt2(cons, r, s.name, s.free())
+					addAt2(cons, r, s.name, s.total)
 				}
 			case ag.active:
 				avail[s.name] += s.free()
@@ -38,7 +38,7 @@ func (a *Allocator) audit() error {
 					x := h.amounts[i].millis
 					addAt2(roleAlloc, h.m.role, s.name, x)
 					addAt3(memberAlloc, h.m, s.name, x)
-					for r := h.m.role; r != nil; r = r.parent {
+					for r := h.m.role; r != nil && s.reserved == nil; r = r.parent {
 						addAt2(cons, r, s.name, x)
 					}
 				}

@@ -9,11 +9,11 @@ package allocator
 // under r's quota limits and to what exceeds the headroom other roles'
 // guarantees require.
 //
-// Stage 1 (guarantees): r's free reservations, and unreserved
-// non-revocable resources with guaranteed scalars cut to r's unmet
-// guarantee and other scalars to the headroom surplus (and all to the
-// limits); only if that brings r towards its guarantee or offers a
-// reservation. What r gets beyond its guarantee comes in stage 2.
+// Stage 1 (guarantees), as Mesos: r's own free reservations and the free
+// unreserved non-revocable resources, scalars cut to r's unmet guarantee
+// plus whatever exceeds the headroom guarantees require (and to the
+// limits); only if r gets something towards its guarantee. Bursting above
+// the guarantee in this stage keeps the offer in one piece.
 func (a *Allocator) fill(ag *agent, r *role, st stage) bool {
 	p := &a.pass
 	p.budgetGen++
@@ -23,11 +23,9 @@ func (a *Allocator) fill(ag *agent, r *role, st stage) bool {
 	for i := range ag.slots {
 		s := &ag.slots[i]
 		var x amount
-		if s.hasFree() && (s.reserved == nil || r.mayUse(s.reserved)) && (st == fairShare || !s.revocable) {
+		if s.hasFree() && a.offerable(s, r, st) {
 			x = freeOf(s)
-			if s.reserved != nil {
-				progress = true
-			} else if capped && s.fair() {
+			if capped && s.reserved == nil && s.fair() {
 				free := x.millis
 				x.millis = a.takeBudget(r, s, free, st)
 				cut = cut || x.millis < free
@@ -49,6 +47,16 @@ func (a *Allocator) fill(ag *agent, r *role, st stage) bool {
 		return false
 	}
 	return true
+}
+
+// offerable reports whether slot s may be offered to r in stage st:
+// unreserved, or reserved for r or (in stage 2) an ancestor; not revocable
+// in stage 1.
+func (a *Allocator) offerable(s *slot, r *role, st stage) bool {
+	if st == guarantees {
+		return !s.revocable && (s.reserved == nil || s.reserved == r)
+	}
+	return s.reserved == nil || r.mayUse(s.reserved)
 }
 
 // freeOf returns what is free of s.
@@ -102,9 +110,9 @@ func (a *Allocator) budgetFor(r *role, n int32, st stage) int64 {
 		b = room
 	}
 	switch {
-	case st == guarantees && r.quota.guarantees.has(n):
-		b = min(b, r.unmet(n))
-	case st == guarantees || a.requiredHeadroom()[n] > 0:
+	case st == guarantees:
+		b = min(b, r.unmet(n)+a.surplus(n))
+	case a.requiredHeadroom()[n] > 0:
 		b = min(b, a.surplus(n))
 	}
 	return b

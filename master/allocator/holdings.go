@@ -140,7 +140,8 @@ func (a *Allocator) unlink(h *holding) {
 }
 
 // allocChanged accounts for d more thousandths of slot s allocated to m:
-// the shares of m, its role and framework, and quota consumption.
+// the shares of m, its role and framework, and, for unreserved resources,
+// quota consumption (reservations count there whether allocated or not).
 func (a *Allocator) allocChanged(m *membership, s *slot, d int64) {
 	if !s.fair() {
 		return
@@ -149,7 +150,9 @@ func (a *Allocator) allocChanged(m *membership, s *slot, d int64) {
 	addAt(&m.alloc, n, d)
 	addAt(&m.role.alloc, n, d)
 	addAt(&m.fw.alloc, n, d)
-	a.consAdd(m.role, n, d)
+	if s.reserved == nil {
+		a.consAdd(m.role, n, d)
+	}
 }
 
 // Allocated records resources allocated to a framework in a role on an

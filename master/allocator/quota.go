@@ -8,8 +8,11 @@ import (
 )
 
 // quota is a role's quota: scalar guarantees and limits, in thousandths.
-// A role's consumption (role.cons) is what is allocated to it and its
-// sub-roles plus their unallocated reservations, as in Mesos.
+// A role's consumption (role.cons) is, as in Mesos, the reservations of
+// the role and its sub-roles, allocated or not, plus the unreserved
+// resources allocated to them; revocable resources do not count. So an
+// offer of reserved resources never changes a consumption, and limits only
+// ever cut unreserved resources.
 type quota struct {
 	guarantees needs
 	limits     needs
@@ -18,23 +21,15 @@ type quota struct {
 // needs is a list of quantities with at most one per name.
 type needs []need
 
-// has reports whether ns names n.
-func (ns needs) has(n int32) bool {
-	for _, x := range ns {
-		if x.name == n {
-			return true
-		}
-	}
-	return false
-}
-
 // SetQuota sets a role's quota; only scalar resources count, and empty
-// guarantees and limits remove it. Limits: the role's consumption
-// (allocations plus reservations, of it and its sub-roles) is never taken
-// beyond a limit by an offer. Guarantees (capped at the limits) are served
-// first, in a stage before fair sharing, and while they are unmet the
-// resources they need are held back from other roles (Mesos's required
-// headroom), even when the role has no framework asking.
+// guarantees and limits remove it. Limits: the role's consumption (its and
+// its sub-roles' reservations plus their unreserved allocations) is never
+// taken beyond a limit by an offer; a limit below the current consumption
+// stops further unreserved offers but takes nothing back. Guarantees
+// (capped at the limits) are served first, in a stage before fair sharing,
+// and while they are unmet the unreserved resources they need are held
+// back from other roles (Mesos's required headroom), even when the role
+// has no framework asking.
 func (a *Allocator) SetQuota(roleName string, guarantees, limits api.Resources) {
 	r := a.role(roleName)
 	r.quota = quota{limits: a.scalarNeeds(limits)}

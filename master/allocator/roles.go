@@ -17,7 +17,7 @@ type role struct {
 	info   *api.AllocationInfo // shared by the resources of every offer to the role
 
 	alloc []int64 // by name: allocated to this role (its DRF share)
-	cons  []int64 // by name: quota consumption of the role and its sub-roles
+	cons  []int64 // by name: quota consumption of the role and its sub-roles; see quota
 	quota quota
 
 	members []*membership // every framework that subscribes or holds resources

@@ -65,6 +65,18 @@ func TestWhy(t *testing.T) {
 			want: []string{"role r: 2 agents skipped by refusal filters"},
 		},
 		{
+			name: "incremental passes add to the last full pass",
+			setup: func(t *testing.T, a *Allocator) {
+				a.AddAgent("a1", res(t, "cpus:1;mem:64"), nil)
+				a.AddAgent("a2", res(t, "cpus:1;mem:64"), nil)
+				a.AddFramework("f1", roles("r"))
+				recoverAll(a, a.Allocate(t0), time.Hour, t0)
+				a.Allocate(t0)
+				a.AllocateAgents(t0, "a1")
+			},
+			want: []string{"role r: 3 agents skipped by refusal filters"},
+		},
+		{
 			name: "below the minimum",
 			setup: func(t *testing.T, a *Allocator) {
 				a.AddAgent("a1", res(t, "cpus:0.001;mem:1"), nil)

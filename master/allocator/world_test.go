@@ -207,7 +207,7 @@ func (w *world) updateFramework() {
 }
 
 func (w *world) quota() {
-	role := w.pick(worldRoles[:2])
+	role := w.pick(worldRoles[:3])
 	switch w.rng.IntN(3) {
 	case 0:
 		w.a.SetQuota(role, nil, nil)
@@ -220,7 +220,11 @@ func (w *world) quota() {
 
 func (w *world) weight() { w.a.SetWeight(w.pick(worldRoles), float64(w.rng.IntN(4))) }
 
-func (w *world) allocate() { w.check(w.a.Allocate(w.now)) }
+func (w *world) allocate() {
+	before := w.consumption()
+	w.check(w.a.Allocate(w.now))
+	w.checkLimits(before)
+}
 
 func (w *world) allocateAgents() {
 	ids := keys(w.total)
@@ -230,7 +234,34 @@ func (w *world) allocateAgents() {
 			some = append(some, id, id)
 		}
 	}
+	before := w.consumption()
 	w.check(w.a.AllocateAgents(w.now, some...))
+	w.checkLimits(before)
+}
+
+// consumption returns every role's quota consumption by name index.
+func (w *world) consumption() map[string][]int64 {
+	out := map[string][]int64{}
+	for name, r := range w.a.roles {
+		out[name] = slices.Clone(r.cons)
+	}
+	return out
+}
+
+// checkLimits fails when a pass took a role above a limit: a consumption
+// may exceed a limit only if it did before the pass (the limit was set
+// below it, or reservations grew).
+func (w *world) checkLimits(before map[string][]int64) {
+	w.t.Helper()
+	for name, r := range w.a.roles {
+		for _, l := range r.quota.limits {
+			now, was := at(r.cons, l.name), at(before[name], l.name)
+			if now > l.millis && now > was {
+				w.t.Fatalf("role %s: a pass took consumption of resource %d from %d to %d, over its limit %d",
+					name, l.name, was, now, l.millis)
+			}
+		}
+	}
 }
 
 func (w *world) heldKeys() [][3]string {
