@@ -2,6 +2,7 @@ package master
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,5 +278,34 @@ func TestFailoverTimeoutRemovesFramework(t *testing.T) {
 	_, r, _ = tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
 	if c := r.GetTasks.CompletedTasks; len(c) != 1 || c[0].State != api.TaskKilled {
 		t.Fatalf("tasks after the failover timeout: %+v", r.GetTasks)
+	}
+}
+
+func TestReconcileGoneAgentAndDiagnostics(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f",
+		Capabilities: []api.FrameworkCapability{{Type: api.CapPartitionAware}}})
+	o := fw.offer()
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID}}})
+	fw.mustCall(api.Call{Type: api.CallSuppress, Suppress: &api.Suppress{}})
+	tm.allocatePass(time.Now(), true)
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+	diag := strings.Join(r.GetFrameworks.Frameworks[0].Diagnostics, "\n")
+	if !strings.Contains(diag, "suppress") {
+		t.Fatalf("diagnostics of a suppressed framework: %q", diag)
+	}
+	if code, _, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorDeactivateAgent, DeactivateAgent: &api.DeactivateAgent{AgentID: api.AgentID{Value: ag.id}}}); code != 200 {
+		t.Fatalf("DEACTIVATE_AGENT: %d", code)
+	}
+	_, r, _ = tm.operator(t, api.OperatorCall{Type: api.OperatorGetAgents})
+	if !r.GetAgents.Agents[0].Deactivated {
+		t.Fatalf("agent not deactivated: %+v", r.GetAgents.Agents[0])
+	}
+	tm.operator(t, api.OperatorCall{Type: api.OperatorMarkAgentGone, MarkAgentGone: &api.MarkAgentGone{AgentID: api.AgentID{Value: ag.id}}})
+	fw.mustCall(api.Call{Type: api.CallReconcile, Reconcile: &api.Reconcile{Tasks: []api.ReconcileTask{
+		{TaskID: api.TaskID{Value: "x"}, AgentID: &api.AgentID{Value: ag.id}}}}})
+	if st := fw.update("x"); st.State != api.TaskGoneByOperator {
+		t.Fatalf("reconciling a task on a gone agent: %+v, want TASK_GONE_BY_OPERATOR", st)
 	}
 }

@@ -338,8 +338,9 @@ func (m *Master) reconcile(f *framework, tasks []api.ReconcileTask, now time.Tim
 }
 
 // unknownTaskState is Mesos's answer for a task the master does not know:
-// gone if its agent is registered, unreachable if the agent is, unknown
-// otherwise — all TASK_LOST for frameworks that are not partition-aware.
+// gone if its agent is registered, unreachable if the agent is, gone by
+// operator if an operator marked the agent gone, unknown otherwise — all
+// TASK_LOST for frameworks that are not partition-aware.
 func (m *Master) unknownTaskState(f *framework, agentID string) api.TaskState {
 	state := api.TaskUnknown
 	if a := m.agents[agentID]; a != nil {
@@ -347,6 +348,8 @@ func (m *Master) unknownTaskState(f *framework, agentID string) api.TaskState {
 		if a.unreachable {
 			state = api.TaskUnreachable
 		}
+	} else if !m.gone[agentID].IsZero() {
+		state = api.TaskGoneByOperator
 	}
 	if !f.partitionAware() {
 		return api.TaskLost
