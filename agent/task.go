@@ -160,7 +160,9 @@ func (a *Agent) run(master string, t *runningTask) {
 		proc.Kill(grace)
 	}
 	a.setState(t, api.TaskRunning, "", "")
+	stopChecks := a.startChecks(t)
 	res := proc.Wait()
+	stopChecks()
 	t.mu.Lock()
 	killed = t.killed
 	t.mu.Unlock()

@@ -1,0 +1,92 @@
+package health
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHealthState(t *testing.T) {
+	type step struct {
+		ok     bool
+		at     time.Duration // since start
+		report *Result       // nil: no report
+	}
+	healthy := &Result{Healthy: true}
+	unhealthy := func(n int) *Result { return &Result{Consecutive: n} }
+	kill := func(n int) *Result { return &Result{Consecutive: n, Kill: true} }
+	tests := []struct {
+		name  string
+		grace time.Duration
+		max   uint64
+		steps []step
+	}{
+		{name: "first success is reported", max: 3, steps: []step{
+			{ok: true, report: healthy}, {ok: true}, {ok: true},
+		}},
+		{name: "first failure is reported, then the kill once", max: 3, steps: []step{
+			{report: unhealthy(1)}, {}, {report: kill(3)}, {}, {},
+		}},
+		{name: "each transition once", max: 10, steps: []step{
+			{ok: true, report: healthy}, {report: unhealthy(1)}, {},
+			{ok: true, report: healthy}, {ok: true}, {report: unhealthy(1)},
+		}},
+		{name: "a success resets the count", max: 2, steps: []step{
+			{report: unhealthy(1)}, {ok: true, report: healthy},
+			{report: unhealthy(1)}, {report: kill(2)},
+		}},
+		{name: "kill only once even after recovering", max: 1, steps: []step{
+			{report: kill(1)}, {ok: true, report: healthy}, {report: unhealthy(1)},
+		}},
+		{name: "zero failures allowed kills at the first counted failure", max: 0, steps: []step{
+			{ok: true, report: healthy}, {report: kill(1)},
+		}},
+		{name: "grace ignores failures until it ends", grace: 10 * time.Second, max: 1, steps: []step{
+			{at: time.Second}, {at: 10 * time.Second}, {at: 11 * time.Second, report: kill(1)},
+		}},
+		{name: "grace ends at the first success", grace: time.Minute, max: 2, steps: []step{
+			{at: time.Second}, {at: 2 * time.Second, ok: true, report: healthy},
+			{at: 3 * time.Second, report: unhealthy(1)}, {at: 4 * time.Second, report: kill(2)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Unix(1000, 0)
+			s := &healthState{started: start, grace: tt.grace, maxFailures: tt.max}
+			for i, st := range tt.steps {
+				r, ok := s.observe(outcome{ok: st.ok}, start.Add(st.at))
+				switch {
+				case st.report == nil && ok:
+					t.Fatalf("step %d: unexpected report %+v", i, r)
+				case st.report != nil && !ok:
+					t.Fatalf("step %d: no report, want %+v", i, *st.report)
+				case st.report != nil && r != *st.report:
+					t.Fatalf("step %d: report %+v, want %+v", i, r, *st.report)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckStateReportsChanges(t *testing.T) {
+	s := &checkState{typ: typeCommand}
+	code := func(c int64) outcome { return outcome{ok: c == 0, result: result{known: true, value: c}} }
+	steps := []struct {
+		o      outcome
+		report bool
+	}{
+		{code(1), true}, {code(1), false}, {code(2), true}, {outcome{}, true},
+		{outcome{}, false}, {code(0), true}, {code(0), false},
+	}
+	for i, st := range steps {
+		r, ok := s.observe(st.o, time.Time{})
+		if ok != st.report {
+			t.Fatalf("step %d: reported %v, want %v", i, ok, st.report)
+		}
+		if r.Kill {
+			t.Fatalf("step %d: a general check asked for a kill", i)
+		}
+		if ok && (r.Check == nil || r.Check.Command == nil || (r.Check.Command.ExitCode != nil) != st.o.known) {
+			t.Fatalf("step %d: check status %+v does not match %+v", i, r.Check, st.o)
+		}
+	}
+}
