@@ -66,7 +66,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		st.close()
 		return nil, err
 	}
-	engine, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: filepath.Join(cfg.moduleDir(), "compiled")})
+	engine, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{
+		CacheDir: filepath.Join(cfg.moduleDir(), "compiled"), DefaultEngine: cfg.WasmEngine,
+	})
 	if err != nil {
 		st.close()
 		return nil, fmt.Errorf("start wasm engine: %w", err)

@@ -34,6 +34,10 @@ type Config struct {
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL when a task
 	// has no kill policy (Mesos's built-in executors: 3 s).
 	DefaultKillGrace time.Duration
+	// WasmEngine runs Wasm tasks that name no engine: "wasmtime" or
+	// "wazero"; "" means the sandbox's default for this build (wasmtime
+	// when built with cgo; see RATIONALE.md).
+	WasmEngine string
 }
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.

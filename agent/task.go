@@ -5,19 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/mezzo-cluster/mezzo/agent/executor"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
-
-// ExitCodeLabel is the status label that carries a task's exit code, so
-// that clients such as `mezzo run` need not parse the message.
-const ExitCodeLabel = "mezzo.exit_code"
 
 // runningTask is one task on this agent, from launch until its process
 // ends.
@@ -166,38 +162,11 @@ func (a *Agent) run(master string, t *runningTask) {
 	t.mu.Lock()
 	killed = t.killed
 	t.mu.Unlock()
-	state, reason, msg := outcome(res, killed)
+	state, reason, msg := executor.Outcome(res, killed)
 	a.finish(t, state, reason, msg, res)
 	if t.group != nil {
 		t.group.taskEnded(state, a.cfg.DefaultKillGrace)
 	}
-}
-
-// outcome maps how a sandbox ended to a terminal state, reason and message
-// (Mesos's wording where it has one).
-func outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, string) {
-	switch {
-	case killed:
-		return api.TaskKilled, "", "Task killed"
-	case res.Reason == sandbox.ReasonMemoryLimit:
-		return api.TaskFailed, api.ReasonContainerLimitationMemory, "Memory limit exceeded: " + errText(res.Err)
-	case res.Reason == sandbox.ReasonLaunchFailed:
-		return api.TaskFailed, api.ReasonContainerLaunchFailed, errText(res.Err)
-	case res.Err != nil:
-		return api.TaskFailed, "", errText(res.Err)
-	case res.Signal != "":
-		return api.TaskFailed, "", "Command terminated with signal " + res.Signal
-	case res.ExitCode != 0:
-		return api.TaskFailed, "", fmt.Sprintf("Command exited with status %d", res.ExitCode)
-	}
-	return api.TaskFinished, "", "Command exited with status 0"
-}
-
-func errText(err error) string {
-	if err == nil {
-		return "unknown error"
-	}
-	return err.Error()
 }
 
 // startProcess prepares the sandbox directory and starts the task's module
@@ -223,7 +192,15 @@ func (a *Agent) startProcess(ctx context.Context, master string, t *runningTask)
 			return nil, err
 		}
 		spec.Env = a.taskEnv(t, "/", w.Environment)
-		return a.engine.StartWasm(ctx, mod, spec, sandbox.WasmSpec{Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint})
+		if l := w.Limits; l != nil {
+			if l.MemoryPages > 0 {
+				spec.MemoryBytes = uint64(l.MemoryPages) * 65536
+			}
+			spec.CPUTime = time.Duration(float64(l.CPUSeconds) * float64(time.Second))
+		}
+		return a.engine.StartWasm(ctx, mod, spec, sandbox.WasmSpec{
+			Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint, Engine: w.Engine,
+		})
 	case t.info.Command != nil:
 		c := t.info.Command
 		spec.Env = a.taskEnv(t, dir, c.Environment)
@@ -291,10 +268,7 @@ func (a *Agent) setState(t *runningTask, state api.TaskState, reason api.StatusR
 
 // finish queues the terminal update, with the exit code as a label.
 func (a *Agent) finish(t *runningTask, state api.TaskState, reason api.StatusReason, msg string, res sandbox.Result) {
-	st := api.TaskStatus{State: state, Reason: reason, Message: msg}
-	if res.Err == nil && res.Signal == "" {
-		st.Labels = &api.Labels{Labels: []api.Label{{Key: ExitCodeLabel, Value: strconv.Itoa(res.ExitCode)}}}
-	}
+	st := api.TaskStatus{State: state, Reason: reason, Message: msg, Labels: executor.ExitLabel(res)}
 	a.queueStatus(t, st)
 }
 

@@ -48,13 +48,13 @@ type WasmInfo struct {
 // DefaultEntrypoint is the WASI command entry point.
 const DefaultEntrypoint = "_start"
 
-// WasmLimits caps one Wasm task beyond what its resources imply. Zero
-// fields mean "derive from the task's resources" (memory from mem) or "no
-// limit" (CPU time, fuel).
+// WasmLimits caps one Wasm task beyond what its resources imply. A zero
+// MemoryPages means the task's mem resource sets the linear-memory limit;
+// a zero CPUSeconds means no CPU-time budget. A task over its budget ends
+// TASK_FAILED with REASON_CONTAINER_LIMITATION.
 type WasmLimits struct {
 	MemoryPages Uint64  `json:"memory_pages,omitempty"`
 	CPUSeconds  Float64 `json:"cpu_seconds,omitempty"`
-	Fuel        Uint64  `json:"fuel,omitempty"`
 }
 
 // Volume mounts a host path, image or other source into a container.

@@ -95,6 +95,12 @@ const (
 	ReasonTaskUnknown                   StatusReason = "REASON_TASK_UNKNOWN"
 )
 
+// ExitCodeLabel is the label of a terminal status update that carries the
+// task's exit code. TaskStatus has no exit code field; Mesos writes it in
+// the message ("Command exited with status 3"), which Mezzo keeps, and
+// adds this label so that clients need not parse prose.
+const ExitCodeLabel = "mezzo.exit_code"
+
 // TaskStatus is one status update of a task. A status with a UUID came from
 // an agent or executor and must be acknowledged; the master strips the UUID
 // from updates that need no acknowledgement.

@@ -34,9 +34,11 @@ func TestHealthCheck(t *testing.T) {
 				task := scheduler.CommandTask("checked", "checked", o.AgentID.Value,
 					"touch ready; sleep 1; rm ready; exec sleep 654987",
 					[]api.Resource{api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32)})
-				zero, interval := api.Float64(0), api.Float64(0.1)
+				// The grace period covers the moment before the task creates
+				// its file: failures then do not count until the first success.
+				zero, grace, interval := api.Float64(0), api.Float64(30), api.Float64(0.1)
 				task.HealthCheck = &api.HealthCheck{Type: "COMMAND", Command: &api.CommandInfo{Value: "test -f ready"},
-					DelaySeconds: &zero, GracePeriodSeconds: &zero, IntervalSeconds: &interval,
+					DelaySeconds: &zero, GracePeriodSeconds: &grace, IntervalSeconds: &interval,
 					ConsecutiveFailures: api.Ptr(api.Uint64(2))}
 				return client.Launch(ctx, o.ID, task)
 			}

@@ -2,13 +2,17 @@
 // in a sandbox directory, and reports how it ended and what it used.
 //
 // It knows nothing of masters, frameworks or agents: an executor gives it
-// a directory, an environment and a memory cap (a Spec), starts a task,
-// and later waits for it or kills it through the returned Process.
+// a directory, an environment, a memory cap and a CPU-time budget (a
+// Spec), starts a task, and later waits for it or kills it through the
+// returned Process.
 //
 // # Wasm tasks
 //
-// An Engine compiles modules under wazero and starts tasks from them. The
-// guest sees WASI preview 1 only: its arguments and environment, the
+// An Engine validates and compiles modules and starts tasks from them on
+// one of two WebAssembly engines: wasmtime (through cgo; the default) or
+// wazero (pure Go; the only one in a build without cgo). Engines lists
+// those a build has, and ENGINES.md says why wasmtime is the default.
+// The guest sees WASI preview 1 only: its arguments and environment, the
 // sandbox directory mounted at "/", real clocks and randomness, and
 // stdout and stderr that go to the files stdout and stderr in the sandbox
 // directory:
@@ -17,17 +21,27 @@
 //	...
 //	m, err := e.Compile(ctx, wasmBytes) // once per distinct bytes
 //	...
-//	p, err := e.StartWasm(ctx, m, sandbox.Spec{Dir: dir, MemoryBytes: 64 << 20},
+//	p, err := e.StartWasm(ctx, m,
+//		sandbox.Spec{Dir: dir, MemoryBytes: 64 << 20, CPUTime: 10 * time.Second},
 //		sandbox.WasmSpec{Name: "app", Args: []string{"-v"}})
 //	...
 //	switch r := p.Wait(); r.Reason {
 //	case sandbox.ReasonNone:
 //		log.Printf("exited with code %d", r.ExitCode)
-//	case sandbox.ReasonMemoryLimit:
-//		log.Printf("out of memory: %v", r.Err)
+//	case sandbox.ReasonMemoryLimit, sandbox.ReasonCPULimit:
+//		log.Printf("over its limits: %v", r.Err)
 //	default:
 //		log.Printf("did not exit: %v", r.Err)
 //	}
+//
+// A task may ask for the other engine (WasmSpec.Engine); its module is
+// then compiled for that engine too, once:
+//
+//	p, err := e.StartWasm(ctx, m, spec, sandbox.WasmSpec{Engine: sandbox.Wazero})
+//
+// Compile refuses modules that module.Validate refuses (package
+// github.com/mezzo-cluster/mezzo/api/module), such as a table that can
+// grow without bound or 200,000 functions, before any engine sees them.
 //
 // # Native tasks
 //
@@ -53,10 +67,19 @@
 // Result.Err describes it and is nil exactly when the task exited by
 // itself.
 //
-// What cannot be contained in-process (a Wasm guest that wazero cannot
-// interrupt, memory of native tasks) is left to the executor process and
-// its cgroup; see DESIGN.md, "Agent and sandboxes", and RATIONALE.md in
-// this directory.
+// What cannot be contained in-process (a loop-free call tree under
+// wazero, memory of native tasks) is left to the executor process and its
+// cgroup; see ENGINES.md and RATIONALE.md.
+//
+// # Reading the source
+//
+// engine.go holds Engine and its configuration, module.go the Module,
+// wasm.go StartWasm and the Process of a Wasm task, budget.go the CPU-time
+// budget. They drive an engine through the small interfaces of
+// backend.go: wazero.go, memory.go and fs.go implement them with wazero;
+// the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
+// engine_nowasmtime.go stands in for those without cgo. command*.go run
+// native tasks.
 //
 // # Concurrency
 //

@@ -7,38 +7,75 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/mezzo-cluster/mezzo/api/module"
 )
 
+// The names of the WebAssembly engines, for EngineConfig.DefaultEngine
+// and WasmSpec.Engine.
+const (
+	// Wazero is wazero, a pure-Go runtime: always available.
+	Wazero = "wazero"
+	// Wasmtime is wasmtime, through wasmtime-go: available in builds with
+	// cgo only.
+	Wasmtime = "wasmtime"
+)
+
+// Engines returns the names of the engines this build can run, the
+// default first: wasmtime and wazero with cgo, wazero alone without. See
+// ENGINES.md, "Why is wasmtime the default engine?".
+func Engines() []string {
+	if wasmtimeAvailable {
+		return []string{Wasmtime, Wazero}
+	}
+	return []string{Wazero}
+}
+
 // EngineConfig configures an Engine. The zero value is a valid
-// configuration: compiled code is kept in memory only.
+// configuration: the build's default engine, compiled code in memory
+// only, module.DefaultLimits.
 type EngineConfig struct {
 	// CacheDir is a directory where compiled machine code is kept across
 	// processes, so that a restarted executor does not compile the same
-	// module again (a Go module takes about a second to compile and tens
-	// of milliseconds to load from the cache). It is created if missing.
-	// Empty means an in-memory cache only. The directory must be private
-	// to the engine's user: its contents are executed.
+	// module again (a Go module takes about a second to compile and
+	// milliseconds to load from the cache). It is created if missing.
+	// Each engine keeps its code in a subdirectory named after the engine
+	// and its version. Empty means an in-memory cache only. The directory
+	// must be private to the engine's user: its contents are executed.
 	CacheDir string
+
+	// DefaultEngine names the engine Compile compiles for and tasks run
+	// on when their WasmSpec.Engine is empty: Wasmtime or Wazero. Empty
+	// means the first of Engines(). NewEngine refuses an unknown name,
+	// and Wasmtime in a build without cgo with an error wrapping
+	// errors.ErrUnsupported.
+	DefaultEngine string
+
+	// ModuleLimits bounds the modules Compile accepts; see
+	// module.Validate. Zero fields mean module.DefaultLimits. Its
+	// MaxTableElements also caps every table at run time under wasmtime
+	// (its store limiter), a second line behind validation.
+	ModuleLimits module.Limits
 }
 
-// Engine runs WebAssembly tasks under wazero with WASI preview 1.
+// Engine runs WebAssembly tasks with WASI preview 1, under wazero or
+// wasmtime, chosen per task.
 //
 // An Engine compiles modules (Compile) and starts tasks from them
 // (StartWasm). It is safe for concurrent use. Create it with NewEngine and
 // release it with Close.
 type Engine struct {
-	cache   wazero.CompilationCache
-	runtime wazero.Runtime
+	limits   module.Limits
+	backends map[string]backend
+	def      backend // the default engine's
 
-	mu      sync.Mutex // guards the fields below
-	closed  bool
-	modules map[string]*compilation   // by SHA-256; kept until Close
-	running map[*wasmProcess]struct{} // tasks not yet ended
+	mu       sync.Mutex // guards the fields below
+	closed   bool
+	modules  map[string]*compilation   // by SHA-256; kept until Close
+	running  map[*wasmProcess]struct{} // tasks not yet ended
+	building sync.WaitGroup            // compilations under way; Add with mu held
 }
 
 // compilation is one Compile of some bytes, shared by every caller asking
@@ -49,70 +86,106 @@ type compilation struct {
 	err  error
 }
 
-// Module is a compiled WebAssembly module, ready to start any number of
-// tasks from, concurrently. It belongs to the Engine that compiled it and
-// is valid until that Engine is closed.
-type Module struct {
-	engine   *Engine
-	sha      string
-	compiled wazero.CompiledModule
-	// minPages is the initial size of the module's own linear memory, in
-	// 64 KiB pages; 0 when it defines none.
-	minPages uint32
-	// missing says which imports the host lacks; nil when it has them all.
-	missing error
+// options are the engines' settings that only tests and benchmarks
+// change.
+type options struct {
+	wazero   wazeroOptions
+	wasmtime wasmtimeOptions
 }
 
-// SHA256 returns the hex-encoded SHA-256 digest of the module's bytes,
-// which identifies the module.
-func (m *Module) SHA256() string { return m.sha }
+func defaultOptions() options {
+	return options{
+		wazero:   wazeroOptions{closeOnContextDone: true},
+		wasmtime: wasmtimeOptions{epochs: true},
+	}
+}
 
-// NewEngine returns an Engine that keeps compiled code as cfg says. ctx is
-// used only while setting up.
+// NewEngine returns an Engine configured by cfg, with every engine this
+// build has ready. ctx is used only while setting up.
 //
-// Tasks can be stopped (Process.Kill) because the engine compiles code
-// with wazero's WithCloseOnContextDone, which checks for a stop at every
-// loop header; a tight loop then runs many times slower, while call-heavy
-// code is hardly affected (see reference/dependencies.md).
+// Tasks can be stopped (Process.Kill) because each engine compiles code
+// that checks for a stop: wazero with WithCloseOnContextDone, at loop
+// headers (a tight loop then runs many times slower), and wasmtime with
+// epoch interruption, at loop headers and function entries (see
+// ENGINES.md for the costs).
 func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
-	cache := wazero.NewCompilationCache()
-	if cfg.CacheDir != "" {
-		var err error
-		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
-			return nil, fmt.Errorf("open compilation cache %s: %w", cfg.CacheDir, err)
+	return newEngine(ctx, cfg, defaultOptions())
+}
+
+func newEngine(ctx context.Context, cfg EngineConfig, opts options) (*Engine, error) {
+	name := cfg.DefaultEngine
+	if name == "" {
+		name = Engines()[0]
+	}
+	if err := checkEngine(name); err != nil {
+		return nil, fmt.Errorf("new engine: %w", err)
+	}
+	e := &Engine{
+		limits:   cfg.ModuleLimits,
+		backends: make(map[string]backend),
+		modules:  make(map[string]*compilation),
+		running:  make(map[*wasmProcess]struct{}),
+	}
+	wz, err := newWazero(ctx, cfg.CacheDir, opts.wazero)
+	if err != nil {
+		return nil, fmt.Errorf("new engine: %w", err)
+	}
+	e.backends[Wazero] = wz
+	if wasmtimeAvailable {
+		if opts.wasmtime.maxTableElements == 0 {
+			opts.wasmtime.maxTableElements = e.limits.WithDefaults().MaxTableElements
 		}
+		wt, err := newWasmtime(cfg.CacheDir, opts.wasmtime)
+		if err != nil {
+			wz.close(ctx)
+			return nil, fmt.Errorf("new engine: %w", err)
+		}
+		e.backends[Wasmtime] = wt
 	}
-	rc := wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(true)
-	// The per-task memory limit is not the runtime's: see memory.go and
-	// RATIONALE.md, "Why one runtime rather than one per memory limit?".
-	r := wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
-		r.Close(ctx)
-		cache.Close(ctx)
-		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	e.def = e.backends[name]
+	return e, nil
+}
+
+// checkEngine says whether this build can run the engine called name.
+func checkEngine(name string) error {
+	switch {
+	case slices.Contains(Engines(), name):
+		return nil
+	case name == Wasmtime:
+		return errNoWasmtime
 	}
-	return &Engine{
-		cache:   cache,
-		runtime: r,
-		modules: make(map[string]*compilation),
-		running: make(map[*wasmProcess]struct{}),
-	}, nil
+	return fmt.Errorf("unknown engine %q (this build has %v)", name, Engines())
+}
+
+// backend returns the engine called name, "" being the default.
+func (e *Engine) backend(name string) (backend, error) {
+	if name == "" {
+		return e.def, nil
+	}
+	if err := checkEngine(name); err != nil {
+		return nil, err
+	}
+	return e.backends[name], nil
 }
 
 // errClosed is returned by an Engine's methods after Close.
 var errClosed = errors.New("engine closed")
 
-// Compile validates and compiles a WebAssembly binary. The same bytes are
-// compiled once: a Module is kept, by the SHA-256 of its bytes, until the
-// Engine is closed, and concurrent callers with the same bytes share one
-// compilation. An invalid module is not kept; its error says what is
-// wrong, such as "invalid magic number".
+// Compile validates a WebAssembly binary (module.Validate, within
+// EngineConfig.ModuleLimits) and compiles it for the default engine. The
+// same bytes are compiled once: a Module is kept, by the SHA-256 of its
+// bytes, until the Engine is closed, and concurrent callers with the same
+// bytes share one compilation. A module that is invalid, exceeds a limit
+// (the error wraps a *module.LimitError) or fails to compile is not kept;
+// its error says what is wrong, such as "invalid magic number".
+//
+// The Module keeps a copy of the bytes, so that a task may run it on
+// another engine (WasmSpec.Engine): it is compiled for that engine when
+// the first such task starts.
 //
 // Cancelling ctx makes Compile return ctx's error early, but a compilation
 // already under way finishes for the callers still waiting and for later
-// ones. Compile does not retain wasm.
+// ones.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	sum := sha256.Sum256(wasm)
 	sha := hex.EncodeToString(sum[:])
@@ -129,8 +202,9 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if !ok {
 		c = &compilation{done: make(chan struct{})}
 		e.modules[sha] = c
+		e.building.Add(1)
 		// A copy, because the compilation may outlive this call.
-		go e.compile(context.WithoutCancel(ctx), sha, bytes.Clone(wasm), c)
+		go e.load(context.WithoutCancel(ctx), sha, bytes.Clone(wasm), c)
 	}
 	e.mu.Unlock()
 
@@ -142,76 +216,37 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	}
 }
 
-// compile fills c and closes c.done. It runs on its own goroutine, so
-// that a caller giving up does not abandon the callers sharing c.
-func (e *Engine) compile(ctx context.Context, sha string, wasm []byte, c *compilation) {
+// load validates wasm, compiles it for the default engine, and fills c.
+// It runs on its own goroutine, so that a caller giving up does not
+// abandon the callers sharing c.
+func (e *Engine) load(ctx context.Context, sha string, wasm []byte, c *compilation) {
+	defer e.building.Done()
 	defer close(c.done)
-	m, err := e.compileNow(ctx, sha, wasm)
+	m, err := e.newModule(sha, wasm)
+	if err == nil {
+		_, err = m.compiledFor(ctx, e.def)
+	}
 	if err != nil {
 		c.err = fmt.Errorf("compile module %s: %w", sha, err)
 		e.mu.Lock()
 		delete(e.modules, sha)
 		e.mu.Unlock()
+		if m != nil {
+			m.close(ctx)
+		}
 		return
 	}
 	c.m = m
 }
 
-func (e *Engine) compileNow(ctx context.Context, sha string, wasm []byte) (m *Module, err error) {
-	// A hostile module should be an error, not a crash of the executor.
-	defer func() {
-		if v := recover(); v != nil {
-			m, err = nil, fmt.Errorf("wazero panicked: %v", v)
-		}
-	}()
-	compiled, err := e.runtime.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, err
-	}
-	minPages, err := initialPages(wasm)
-	if err != nil {
-		compiled.Close(ctx)
-		return nil, err
-	}
-	return &Module{
-		engine:   e,
-		sha:      sha,
-		compiled: compiled,
-		minPages: minPages,
-		missing:  e.missingImports(compiled),
-	}, nil
-}
-
-// missingImports names the imports of m that the host does not provide.
-// wazero would fail the instantiation too, but its error names only the
-// module ("module[env] not instantiated"), not what was wanted from it.
-func (e *Engine) missingImports(m wazero.CompiledModule) error {
-	wasi := e.runtime.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
-	var missing []string
-	for _, f := range m.ImportedFunctions() {
-		mod, name, _ := f.Import()
-		if _, ok := wasi[name]; mod != wasi_snapshot_preview1.ModuleName || !ok {
-			missing = append(missing, fmt.Sprintf("function %s.%s", mod, name))
-		}
-	}
-	for _, mem := range m.ImportedMemories() {
-		mod, name, _ := mem.Import()
-		missing = append(missing, fmt.Sprintf("memory %s.%s", mod, name))
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	return fmt.Errorf("the host does not provide the imports %s (it provides %s only)",
-		strings.Join(missing, ", "), wasi_snapshot_preview1.ModuleName)
-}
-
 // Close kills the tasks still running (their Results say ReasonKilled),
-// waits for them to end, then releases all compiled code. Compile and
-// StartWasm fail afterwards. Close is idempotent.
+// waits for them and for compilations under way to end, then releases
+// all compiled code. Compile and StartWasm fail afterwards. Close is
+// idempotent.
 //
 // A guest wazero cannot stop (see Process.Kill) would make Close wait
 // forever, so Close gives up when ctx is done: it then returns ctx's error
-// and leaves the runtime open for the guests still running, rather than
+// and leaves the engines open for the guests still running, rather than
 // free code they are executing.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
@@ -236,7 +271,26 @@ func (e *Engine) Close(ctx context.Context) error {
 			return fmt.Errorf("close engine: wait for %d tasks: %w", len(running), ctx.Err())
 		}
 	}
-	return errors.Join(e.runtime.Close(ctx), e.cache.Close(ctx))
+	built := make(chan struct{})
+	go func() {
+		e.building.Wait()
+		close(built)
+	}()
+	select {
+	case <-built:
+	case <-ctx.Done():
+		return fmt.Errorf("close engine: wait for compilations: %w", ctx.Err())
+	}
+	for _, c := range e.modules {
+		if c.m != nil {
+			c.m.close(ctx)
+		}
+	}
+	var errs []error
+	for _, b := range e.backends {
+		errs = append(errs, b.close(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // register records p as running, unless the engine is closed.

@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
@@ -49,6 +50,47 @@ func ExampleEngine_StartWasm() {
 	r := p.Wait()
 	fmt.Println(r.ExitCode, r.Reason, r.Err)
 	// Output: 7 none <nil>
+}
+
+// loop is testdata/loop.wat: a module that spins forever.
+var loop = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60,
+	0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x07, 0x0a, 0x01, 0x06, 0x5f, 0x73,
+	0x74, 0x61, 0x72, 0x74, 0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x03,
+	0x40, 0x0c, 0x00, 0x0b, 0x0b,
+}
+
+// A runaway guest is stopped when its CPU time passes its budget, on
+// either engine.
+func ExampleSpec_cpuTime() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sandbox-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close(ctx)
+	m, err := e.Compile(ctx, loop)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, engine := range []string{sandbox.Wazero, ""} { // "": the default
+		p, err := e.StartWasm(ctx, m, sandbox.Spec{Dir: dir, CPUTime: 20 * time.Millisecond},
+			sandbox.WasmSpec{Engine: engine})
+		if err != nil {
+			log.Fatal(err)
+		}
+		r := p.Wait()
+		fmt.Println(r.ExitCode, r.Reason, r.Usage.CPUSeconds >= 0.02)
+	}
+	// Output:
+	// -1 cpu limit true
+	// -1 cpu limit true
 }
 
 func ExampleStartCommand() {

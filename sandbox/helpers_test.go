@@ -22,16 +22,15 @@ var (
 	buildDir  string
 	buildErr  error
 
-	engineOnce sync.Once
-	engine     *Engine
-	engineErr  error
+	enginesMu sync.Mutex
+	engines   = make(map[string]*Engine) // shared, by default engine
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if engine != nil {
-		if err := engine.Close(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "close engine:", err)
+	for name, e := range engines {
+		if err := e.Close(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "close %s engine: %v\n", name, err)
 			code = 1
 		}
 	}
@@ -82,23 +81,34 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// testEngine returns an engine shared by the tests of this run, so that
-// each Go module is compiled once; TestMain closes it.
-func testEngine(t testing.TB) *Engine {
+// testEngine returns an engine whose default is the engine called name,
+// shared by the tests of this run so that each Go module is compiled once
+// per engine; TestMain closes it.
+func testEngine(t testing.TB, name string) *Engine {
 	t.Helper()
-	engineOnce.Do(func() {
-		engine, engineErr = NewEngine(context.Background(), EngineConfig{})
-	})
-	if engineErr != nil {
-		t.Fatal(engineErr)
+	enginesMu.Lock()
+	defer enginesMu.Unlock()
+	e, ok := engines[name]
+	if !ok {
+		var err error
+		if e, err = NewEngine(context.Background(), EngineConfig{DefaultEngine: name}); err != nil {
+			t.Fatal(err)
+		}
+		engines[name] = e
 	}
-	return engine
+	return e
 }
 
-// newEngine returns an engine of the test's own, closed at its end.
-func newEngine(t testing.TB, cfg EngineConfig) *Engine {
+// ownEngine returns an engine of the test's own, closed at its end.
+func ownEngine(t testing.TB, cfg EngineConfig) *Engine {
 	t.Helper()
-	e, err := NewEngine(context.Background(), cfg)
+	return ownEngineOptions(t, cfg, defaultOptions())
+}
+
+// ownEngineOptions is ownEngine with engine settings of the test's own.
+func ownEngineOptions(t testing.TB, cfg EngineConfig, opts options) *Engine {
+	t.Helper()
+	e, err := newEngine(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

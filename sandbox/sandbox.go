@@ -22,8 +22,9 @@ type Spec struct {
 	//
 	// A Wasm guest cannot create symbolic links (see RATIONALE.md, "Why
 	// may a Wasm guest not create symbolic links?"), but links already in
-	// Dir are followed by the host, so whoever fills Dir must not leave a
-	// link that points outside it.
+	// Dir are followed: by wazero wherever they lead, by wasmtime only
+	// within Dir. Whoever fills Dir must not leave a link that points
+	// outside it.
 	Dir string
 
 	// Env is the task's whole environment. Nothing is inherited from the
@@ -49,6 +50,20 @@ type Spec struct {
 	// documents intent for native tasks, and Usage.PeakMemoryBytes reports
 	// what was used.
 	MemoryBytes uint64
+
+	// CPUTime is the task's CPU-time budget; 0 means none. A Wasm task
+	// whose CPU time (Usage.CPUSeconds, host functions included) passes it
+	// is stopped as Process.Kill stops a task, and ends with
+	// ReasonCPULimit: what Kill cannot stop, the budget cannot either.
+	// The budget is checked when it could first have been spent (a
+	// thread's CPU time never runs ahead of wall time) and again whenever
+	// the rest could have been, at least a millisecond apart, so a task
+	// is stopped within a few milliseconds of its budget. Where there is
+	// no per-thread CPU clock (outside Linux), wall time since the start
+	// stands in for CPU time, and a sleeping guest is charged too.
+	//
+	// Native tasks do not enforce it yet: the executor's cgroup will.
+	CPUTime time.Duration
 }
 
 // Names of the files, inside Spec.Dir, that receive a task's output.
@@ -100,7 +115,11 @@ const (
 	// ReasonMemoryLimit means the task needed more memory than
 	// Spec.MemoryBytes allowed: a Wasm guest had a memory.grow refused at
 	// the cap and then trapped or exited with a non-zero code, or its
-	// initial memory is already larger than the cap.
+	// initial memory is already larger than the cap. wazero reports the
+	// refused grow; wasmtime does not, so under wasmtime a guest that
+	// ends abnormally with its memory within a sixteenth of the cap (at
+	// most 16 MiB below it) is taken to have hit it. See ENGINES.md, "How
+	// is a memory limit told from a crash?".
 	ReasonMemoryLimit
 
 	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
@@ -115,6 +134,12 @@ const (
 	// ReasonSignaled means a native task died by a signal that Kill did
 	// not send (a crash such as SIGSEGV, or another process's kill).
 	ReasonSignaled
+
+	// ReasonCPULimit means a Wasm task was stopped because its CPU time
+	// passed Spec.CPUTime. Like ReasonKilled, it says how the task was
+	// stopped, whatever it was doing then; of Kill and the budget, the
+	// first to stop a task decides its Reason.
+	ReasonCPULimit
 )
 
 var reasonNames = [...]string{
@@ -124,6 +149,7 @@ var reasonNames = [...]string{
 	ReasonTrap:         "trap",
 	ReasonLaunchFailed: "launch failed",
 	ReasonSignaled:     "signaled",
+	ReasonCPULimit:     "cpu limit",
 }
 
 // String returns a short lower-case name, such as "memory limit".
@@ -162,12 +188,14 @@ type Process interface {
 	//
 	// A native task's process group gets SIGTERM, then SIGKILL after
 	// grace (at once if grace <= 0). A Wasm guest has no signals and is
-	// stopped at once, whatever grace says: at its next loop iteration, or
-	// when a sleep it is in is cut short. wazero checks for a stop only at
-	// loop headers, so a guest that runs a long loop-free call tree (an
+	// stopped at once, whatever grace says: at its next loop iteration
+	// (wazero) or epoch tick (wasmtime, about a millisecond), or when a
+	// sleep it is in is cut short. wazero checks for a stop only at loop
+	// headers, so a guest that runs a long loop-free call tree (an
 	// exponential recursion of a few hundred bytes) cannot be stopped
-	// in-process; the executor process is the blast wall for it (see
-	// DESIGN.md, "Hostile modules").
+	// in-process under wazero; the executor process is the blast wall for
+	// it (see ENGINES.md). wasmtime also checks at function entries, and
+	// stops it.
 	//
 	// Kill is idempotent, and does nothing once the task has ended. The
 	// first call decides the grace period.
@@ -194,6 +222,9 @@ func (s Spec) validate() (dir string, err error) {
 	}
 	if !fi.IsDir() {
 		return "", fmt.Errorf("sandbox directory %s is not a directory", dir)
+	}
+	if s.CPUTime < 0 {
+		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
 	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

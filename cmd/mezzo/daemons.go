@@ -20,6 +20,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/agent"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // daemonFlags are the flags every daemon shares.
@@ -45,12 +46,14 @@ type agentFlags struct {
 	port       int
 	resources  string
 	attributes string
+	wasmEngine string
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) {
 	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
 	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
+	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 }
 
 // config turns the flags into an agent.Config for an agent on host whose
@@ -61,6 +64,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.Hostname = host
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Masters = masters
+	cfg.WasmEngine = f.wasmEngine
 	if f.resources != "" {
 		res, err := api.ParseResources(f.resources)
 		if err != nil {

@@ -38,7 +38,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
 		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
-		newDrainCmd(), newQuotaCmd(), newWeightsCmd())
+		newDrainCmd(), newQuotaCmd(), newWeightsCmd(), newExecutorCmd())
 	return root
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mezzo-cluster/mezzo/agent"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/operator"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
@@ -260,7 +259,7 @@ func (d *taskDone) exit(stderr io.Writer) error {
 	}
 	if st.Labels != nil {
 		for _, l := range st.Labels.Labels {
-			if l.Key == agent.ExitCodeLabel {
+			if l.Key == api.ExitCodeLabel {
 				if code, err := strconv.Atoi(l.Value); err == nil {
 					if code == 0 {
 						return nil

@@ -10,12 +10,15 @@
 //	hog                 allocate memory a mebibyte at a time until the Go
 //	                    runtime dies ("out of memory", exit code 2)
 //	sleep [duration]    print "sleeping" and sleep (an hour by default)
+//	hash [n]            hash a mebibyte with SHA-256 n times (64 by
+//	                    default) and print the digest: CPU-bound Go code
 //
 // One program rather than one per behaviour, because compiling a Go
 // module with wazero takes seconds (tens of seconds under -race).
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"sort"
@@ -25,7 +28,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep [args]")
+		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep|hash [args]")
 		os.Exit(64)
 	}
 	switch os.Args[1] {
@@ -37,6 +40,8 @@ func main() {
 		hog()
 	case "sleep":
 		sleep(os.Args[2:])
+	case "hash":
+		hash(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(64)
@@ -103,4 +108,21 @@ func sleep(args []string) {
 	fmt.Println("sleeping")
 	time.Sleep(d)
 	fmt.Println("woke")
+}
+
+func hash(args []string) {
+	n := 64
+	if len(args) > 0 {
+		n, _ = strconv.Atoi(args[0])
+	}
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	var sum [32]byte
+	for range n {
+		sum = sha256.Sum256(buf)
+		copy(buf, sum[:])
+	}
+	fmt.Printf("%x\n", sum)
 }

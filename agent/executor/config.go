@@ -1,0 +1,75 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
+)
+
+// Config configures an executor. Start from DefaultConfig, or from the
+// environment the agent gives (see the package documentation).
+type Config struct {
+	// Client says how to reach the agent and who the executor is;
+	// sdk/executor.ConfigFromEnv reads it from the agent's environment.
+	// Client.Sandbox is required: tasks run in it (see the package
+	// documentation for the layout).
+	Client sdk.Config
+	// ModulesDir holds the Wasm modules the executor's tasks run, each as
+	// <sha256>.wasm, put there by the agent before the launch. Required
+	// only when a Wasm task is launched.
+	ModulesDir string
+	// ModuleCache is where compiled machine code is kept across executor
+	// processes (sandbox.EngineConfig.CacheDir). Empty means in memory
+	// only.
+	ModuleCache string
+	// DefaultKillGrace is the time between SIGTERM and SIGKILL for a task
+	// with no kill policy. Default 3 s, as Mesos's built-in executors.
+	DefaultKillGrace time.Duration
+	// Logger receives the executor's diagnostics; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultKillGrace is the default Config.DefaultKillGrace.
+const DefaultKillGrace = 3 * time.Second
+
+// DefaultConfig returns a Config with every default spelled out; set
+// Client (and ModulesDir for Wasm tasks).
+func DefaultConfig() Config {
+	return Config{Client: sdk.DefaultConfig(), DefaultKillGrace: DefaultKillGrace}
+}
+
+// Validate reports the first setting that cannot work, naming it. Zero
+// fields are read as their defaults. Run calls it.
+func (c Config) Validate() error {
+	if err := c.Client.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Client.Sandbox == "":
+		return errors.New("executor config: Client.Sandbox is required")
+	case c.DefaultKillGrace < 0:
+		return fmt.Errorf("executor config: DefaultKillGrace must not be negative, got %v", c.DefaultKillGrace)
+	}
+	return nil
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.DefaultKillGrace == 0 {
+		c.DefaultKillGrace = DefaultKillGrace
+	}
+	if c.Client.ShutdownGracePeriod == 0 {
+		c.Client.ShutdownGracePeriod = sdk.DefaultShutdownGracePeriod
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Client.Logger == nil {
+		c.Client.Logger = c.Logger
+	}
+	return c
+}

@@ -1,0 +1,67 @@
+// Package executor is Mezzo's built-in executor, the program behind
+// `mezzo executor`: a process an agent starts for one framework's
+// executor, which subscribes to the agent over the v1 Executor API
+// (through sdk/executor), runs the tasks the agent launches — Wasm
+// modules in-process on one shared engine, native commands as its child
+// processes — and reports their states.
+//
+// # A tour
+//
+// The agent passes everything in the environment; `mezzo executor` turns
+// it into a Config and calls Run:
+//
+//	client, err := sdkexecutor.ConfigFromEnv(os.Getenv)
+//	...
+//	cfg := executor.DefaultConfig()
+//	cfg.Client = client
+//	cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
+//	cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
+//	err = executor.Run(ctx, cfg)
+//
+// For each task the executor sends TASK_STARTING, then TASK_RUNNING once
+// its module or command has started, then one terminal update:
+// TASK_FINISHED or TASK_FAILED with Mesos's messages ("Command exited
+// with status 3") and, when the task exited by itself, its exit code in
+// the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with
+// REASON_CONTAINER_LAUNCH_FAILED when it could not start, or with
+// REASON_CONTAINER_LIMITATION_MEMORY past its memory. These are the
+// agent's own mappings (agent/task.go), repeated here.
+//
+// Tasks run in the sandbox the agent gives (MESOS_SANDBOX): the first
+// task launched alone runs in the sandbox itself, as under Mesos's
+// command executor; members of a task group, and any later task launched
+// alone, run in tasks/<task ID> under it, as Mesos's default executor
+// nests them. A Wasm task's module is read from MEZZO_MODULES_DIR, where
+// the agent put it as <sha256>.wasm, and compiled once per executor (and,
+// with MEZZO_MODULE_CACHE, once per machine).
+//
+// LAUNCH_GROUP follows Mesos's default executor: when one task of a group
+// fails or is killed, the others are killed. KILL uses the kill policy of
+// the event, else the task's, else 3 s between SIGTERM and SIGKILL of the
+// task's process group, and is preceded by TASK_KILLING when the framework
+// has the TASK_KILLING_STATE capability. A task killed before it started
+// ends as TASK_KILLED with REASON_TASK_KILLED_DURING_LAUNCH.
+//
+// # When the executor exits
+//
+// As Mesos's command executor does, the executor exits once it has run
+// tasks, all have ended, and the agent has acknowledged every update:
+// an executor is not reused after its tasks are done, and an agent that
+// launches more tasks for the same executor ID after that must start a
+// new one (a LAUNCH that races the exit is lost with the executor, which
+// the agent sees exit). On SHUTDOWN it kills every task (each with at
+// most half the shutdown grace period), sends TASK_KILLED for each, and
+// exits once those are acknowledged, or when four fifths of the grace
+// period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, 5 s by default) have
+// passed. When the agent goes away the executor keeps its tasks running
+// and re-subscribes, listing the tasks and updates the agent has not
+// acknowledged, for up to MESOS_RECOVERY_TIMEOUT; if the agent does not
+// come back it kills its tasks and exits with an error.
+//
+// # Concurrency
+//
+// Run may be called any number of times, concurrently, each call being
+// an executor of its own. Within one, events are handled one at a time on
+// the client's goroutine, and each task runs on a goroutine of its own
+// that sends its updates in order.
+package executor

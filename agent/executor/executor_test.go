@@ -1,0 +1,316 @@
+package executor_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/agent/executor"
+	"github.com/mezzo-cluster/mezzo/api"
+	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
+	"github.com/mezzo-cluster/mezzo/sdk/executor/executortest"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mezzo-executor-test-")
+	if err != nil {
+		panic(err)
+	}
+	shared.modulesDir = filepath.Join(dir, "modules")
+	shared.cacheDir = filepath.Join(dir, "cache")
+	os.Mkdir(shared.modulesDir, 0o755)
+	code := m.Run()
+	if code == 0 {
+		if err := checkLeaks(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func skipUnlessLinux(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process groups are checked through /proc")
+	}
+}
+
+func TestNativeTaskFinishes(t *testing.T) {
+	h := start(t, executortest.Options{})
+	h.agent.Launch(shell("t1", `echo "$MESOS_TASK_ID $MEZZO_AGENT_ID $MESOS_EXECUTOR_ID $PWD"`))
+	st := h.terminal("t1")
+	if got := h.states("t1"); got != "[TASK_STARTING TASK_RUNNING TASK_FINISHED]" {
+		t.Errorf("states = %s", got)
+	}
+	if st.Message != "Command exited with status 0" || label(st, "mezzo.exit_code") != "0" {
+		t.Errorf("terminal update %q with exit code label %q", st.Message, label(st, "mezzo.exit_code"))
+	}
+	if st.ContainerStatus == nil || st.ContainerStatus.ContainerID == nil || st.ContainerStatus.ContainerID.Value != "container-1" {
+		t.Errorf("terminal update names container %+v, want the executor's", st.ContainerStatus)
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v, want nil once the task ended and its updates were acknowledged", err)
+	}
+	want := "t1 agent-1 ex-1 " + h.sandbox + "\n"
+	if got := readFile(filepath.Join(h.sandbox, "stdout")); got != want {
+		t.Errorf("stdout = %q, want %q (the task runs in the executor's sandbox)", got, want)
+	}
+}
+
+func TestNativeTaskFails(t *testing.T) {
+	h := start(t, executortest.Options{})
+	h.agent.Launch(shell("t1", "exit 3"))
+	st := h.terminal("t1")
+	if st.State != api.TaskFailed || st.Message != "Command exited with status 3" || label(st, "mezzo.exit_code") != "3" {
+		t.Errorf("terminal update %s %q, exit code label %q", st.State, st.Message, label(st, "mezzo.exit_code"))
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestLaunchFailures(t *testing.T) {
+	h := start(t, executortest.Options{})
+	missing := shell("no-such-program", "/no/such/program")
+	missing.Command.Shell = api.Ptr(false)
+	h.agent.Launch(missing)
+	h.agent.Launch(wasmTask("no-such-module", strings.Repeat("ab", 32)))
+	h.agent.Launch(wasmTask("bad-hash", "../../etc/passwd"))
+	for _, id := range []string{"no-such-program", "no-such-module", "bad-hash"} {
+		st := h.terminal(id)
+		if st.State != api.TaskFailed || st.Reason != api.ReasonContainerLaunchFailed {
+			t.Errorf("%s: %s %s %q, want TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED", id, st.State, st.Reason, st.Message)
+		}
+		if label(st, "mezzo.exit_code") != "" {
+			t.Errorf("%s: a task that never ran has an exit code", id)
+		}
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestWasmTask(t *testing.T) {
+	sha := hello(t)
+	h := start(t, executortest.Options{})
+	task := wasmTask("w1", sha, "world")
+	task.Container.Wasm.Environment = &api.Environment{Variables: []api.EnvironmentVariable{{Name: "GREETING", Value: "hi"}}}
+	h.agent.Launch(task)
+	st := h.terminal("w1")
+	if got := h.states("w1"); got != "[TASK_STARTING TASK_RUNNING TASK_FINISHED]" {
+		t.Errorf("states = %s (last message %q)", got, st.Message)
+	}
+	if label(st, "mezzo.exit_code") != "0" {
+		t.Errorf("exit code label = %q", label(st, "mezzo.exit_code"))
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := readFile(filepath.Join(h.sandbox, "stdout")); got != "hi world\n" {
+		t.Errorf("stdout = %q, want %q", got, "hi world\n")
+	}
+}
+
+func TestKill(t *testing.T) {
+	skipUnlessLinux(t)
+	killing := executortest.Options{Subscribed: &api.ExecutorSubscribed{
+		FrameworkInfo: api.FrameworkInfo{User: "u", Name: "n", ID: &api.FrameworkID{Value: "fw-1"},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapTaskKillingState}}},
+		AgentInfo: api.AgentInfo{Hostname: "localhost", ID: &api.AgentID{Value: "agent-1"}},
+	}}
+	for _, tt := range []struct {
+		name string
+		opts executortest.Options
+		want string
+	}{
+		{"with TASK_KILLING_STATE", killing, "[TASK_STARTING TASK_RUNNING TASK_KILLING TASK_KILLED]"},
+		{"without", executortest.Options{}, "[TASK_STARTING TASK_RUNNING TASK_KILLED]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, tt.opts)
+			// The shell ignores SIGTERM, so only the SIGKILL after the
+			// grace period ends the group.
+			h.agent.Launch(shell("t1", `trap "" TERM; echo $$ > pid; sleep 300 & sleep 300 & wait`))
+			pgid := h.pgid(h.sandbox)
+			h.wait("TASK_RUNNING", func() bool { return len(h.agent.States("t1")) == 2 })
+			began := time.Now()
+			h.agent.Kill("t1", grace(200*time.Millisecond))
+			st := h.terminal("t1")
+			if got := h.states("t1"); got != tt.want {
+				t.Errorf("states = %s, want %s", got, tt.want)
+			}
+			if st.Message != "Task killed" {
+				t.Errorf("message = %q", st.Message)
+			}
+			if took := time.Since(began); took < 150*time.Millisecond {
+				t.Errorf("killed after %v, before the grace period", took)
+			}
+			h.waitGroupGone(pgid)
+			if err := h.result(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+		})
+	}
+}
+
+func TestGroupFailureKillsSiblings(t *testing.T) {
+	skipUnlessLinux(t)
+	h := start(t, executortest.Options{})
+	h.agent.LaunchGroup(
+		shell("a", "while [ ! -f ../b/pid ]; do sleep 0.01; done; exit 3"),
+		shell("b", "echo $$ > pid; sleep 300"),
+	)
+	bdir := filepath.Join(h.sandbox, "tasks", "b")
+	pgid := h.pgid(bdir)
+	if a := h.terminal("a"); a.State != api.TaskFailed {
+		t.Errorf("a ended %s, want TASK_FAILED", a.State)
+	}
+	if b := h.terminal("b"); b.State != api.TaskKilled {
+		t.Errorf("b ended %s %q, want TASK_KILLED", b.State, b.Message)
+	}
+	h.waitGroupGone(pgid)
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.sandbox, "tasks", "a", "stdout")); err != nil {
+		t.Errorf("group member a did not run in tasks/a: %v", err)
+	}
+}
+
+func TestKillGroupMemberKillsGroup(t *testing.T) {
+	h := start(t, executortest.Options{})
+	h.agent.LaunchGroup(shell("a", "sleep 300"), shell("b", "sleep 300"))
+	h.wait("both running", func() bool { return len(h.agent.States("a")) == 2 && len(h.agent.States("b")) == 2 })
+	h.agent.Kill("a", grace(0))
+	for _, id := range []string{"a", "b"} {
+		if st := h.terminal(id); st.State != api.TaskKilled {
+			t.Errorf("%s ended %s, want TASK_KILLED", id, st.State)
+		}
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	skipUnlessLinux(t)
+	const gracePeriod = 3 * time.Second
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Client.ShutdownGracePeriod = gracePeriod })
+	h.agent.Launch(shell("t1", "echo $$ > pid; sleep 300"))
+	h.agent.Launch(shell("t2", "echo $$ > pid; sleep 300"))
+	pgids := []int{h.pgid(h.sandbox), h.pgid(filepath.Join(h.sandbox, "tasks", "t2"))}
+	h.wait("both running", func() bool { return len(h.agent.States("t1")) == 2 && len(h.agent.States("t2")) == 2 })
+	began := time.Now()
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if took := time.Since(began); took >= gracePeriod {
+		t.Errorf("the executor took %v to exit, past its grace period %v", took, gracePeriod)
+	}
+	for _, id := range []string{"t1", "t2"} {
+		if got := h.states(id); got != "[TASK_STARTING TASK_RUNNING TASK_KILLED]" {
+			t.Errorf("%s went through %s", id, got)
+		}
+	}
+	for _, pgid := range pgids {
+		h.waitGroupGone(pgid)
+	}
+}
+
+func TestShutdownWithoutTasks(t *testing.T) {
+	h := start(t, executortest.Options{})
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestAgentGoesAway drops the agent's stream while a task runs: the task
+// keeps running, the executor re-subscribes listing it, and its terminal
+// update, made while the agent was down, arrives when the agent is back.
+func TestAgentGoesAway(t *testing.T) {
+	h := start(t, executortest.Options{})
+	h.agent.Launch(shell("t1", "echo started > mark; while [ ! -f go ]; do sleep 0.01; done; touch done; exit 0"))
+	h.wait("TASK_RUNNING", func() bool { return len(h.agent.States("t1")) == 2 })
+
+	h.agent.Drop()
+	h.wait("a second subscription", func() bool { return len(h.agent.Subscriptions()) == 2 && h.agent.Connected() })
+	sub := h.agent.Subscriptions()[1]
+	if len(sub.UnacknowledgedTasks) != 1 || sub.UnacknowledgedTasks[0].TaskID.Value != "t1" {
+		t.Errorf("re-subscription lists tasks %+v, want t1", sub.UnacknowledgedTasks)
+	}
+	if len(sub.UnacknowledgedUpdates) != 0 {
+		t.Errorf("re-subscription lists updates %+v; all were acknowledged", sub.UnacknowledgedUpdates)
+	}
+
+	h.agent.SetDown(true)
+	if err := os.WriteFile(filepath.Join(h.sandbox, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Let the task end while the agent is down.
+	h.wait("the task to end", func() bool { return fileExists(filepath.Join(h.sandbox, "done")) })
+	time.Sleep(100 * time.Millisecond)
+	if got := h.states("t1"); got != "[TASK_STARTING TASK_RUNNING]" {
+		t.Fatalf("the agent got %s while it was down", got)
+	}
+	h.agent.SetDown(false)
+	st := h.terminal("t1")
+	if st.State != api.TaskFinished {
+		t.Errorf("t1 ended %s %q", st.State, st.Message)
+	}
+	// The update was made while the agent was down, so it normally comes
+	// listed in the SUBSCRIBE after the outage (or, on a slow machine,
+	// by UPDATE just after it).
+	subs := h.agent.Subscriptions()
+	last := subs[len(subs)-1]
+	if n := len(last.UnacknowledgedUpdates); n > 1 || n == 1 && last.UnacknowledgedUpdates[0].Status.State != api.TaskFinished {
+		t.Errorf("the subscription after the outage lists updates %+v, want TASK_FINISHED", last.UnacknowledgedUpdates)
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := readFile(filepath.Join(h.sandbox, "mark")); got != "started\n" {
+		t.Errorf("the task ran more than once or not at all: mark = %q", got)
+	}
+}
+
+// TestAgentNeverComesBack checks that the executor gives up after its
+// recovery timeout and kills its tasks.
+func TestAgentNeverComesBack(t *testing.T) {
+	skipUnlessLinux(t)
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Client.RecoveryTimeout = 300 * time.Millisecond })
+	h.agent.Launch(shell("t1", "echo $$ > pid; sleep 300"))
+	pgid := h.pgid(h.sandbox)
+	h.agent.SetDown(true)
+	if err := h.result(); !errors.Is(err, sdk.ErrRecoveryTimeout) {
+		t.Fatalf("Run = %v, want ErrRecoveryTimeout", err)
+	}
+	h.waitGroupGone(pgid)
+}
+
+func TestConfigValidate(t *testing.T) {
+	cfg := executor.DefaultConfig()
+	cfg.Client = sdk.Config{AgentEndpoint: "a:1", FrameworkID: "f", ExecutorID: "e"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "Sandbox") {
+		t.Errorf("Validate without a sandbox = %v, want an error naming Client.Sandbox", err)
+	}
+	cfg.Client.Sandbox = t.TempDir()
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate = %v", err)
+	}
+	cfg.DefaultKillGrace = -time.Second
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "DefaultKillGrace") {
+		t.Errorf("Validate with a negative grace = %v", err)
+	}
+}

@@ -1,0 +1,96 @@
+package executor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/sandbox"
+)
+
+// modules hands out compiled Wasm modules from the directory the agent
+// fills, on one engine shared by every task of the executor, created when
+// the first Wasm task starts. It is safe for concurrent use.
+type modules struct {
+	dir      string
+	cacheDir string
+
+	mu       sync.Mutex
+	engine   *sandbox.Engine
+	compiled map[string]*sandbox.Module // by SHA-256
+}
+
+func newModules(dir, cacheDir string) *modules {
+	return &modules{dir: dir, cacheDir: cacheDir, compiled: map[string]*sandbox.Module{}}
+}
+
+// get returns the engine and the module whose hash is sha, compiling it
+// on first use.
+func (m *modules) get(ctx context.Context, sha string) (*sandbox.Engine, *sandbox.Module, error) {
+	if b, err := hex.DecodeString(sha); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha {
+		return nil, nil, fmt.Errorf("module %q: not a SHA-256 in lower-case hex", sha)
+	}
+	engine, err := m.engineFor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	mod := m.compiled[sha]
+	m.mu.Unlock()
+	if mod != nil {
+		return engine, mod, nil
+	}
+	if m.dir == "" {
+		return nil, nil, fmt.Errorf("module %s: no modules directory (MEZZO_MODULES_DIR) was given", sha)
+	}
+	wasm, err := os.ReadFile(filepath.Join(m.dir, sha+".wasm"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read module: %w", err)
+	}
+	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != sha {
+		return nil, nil, fmt.Errorf("module %s: the file's content hashes to %x", sha, sum)
+	}
+	// The engine compiles each distinct content once, however many tasks
+	// ask for it at the same time.
+	mod, err = engine.Compile(ctx, wasm)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	m.compiled[sha] = mod
+	m.mu.Unlock()
+	return engine, mod, nil
+}
+
+// engineFor returns the engine, starting it if needed.
+func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.engine == nil {
+		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir})
+		if err != nil {
+			return nil, fmt.Errorf("start wasm engine: %w", err)
+		}
+		m.engine = e
+	}
+	return m.engine, nil
+}
+
+// close releases the engine, once no task runs on it.
+func (m *modules) close() {
+	m.mu.Lock()
+	e := m.engine
+	m.engine = nil
+	m.mu.Unlock()
+	if e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e.Close(ctx)
+}

@@ -1,0 +1,69 @@
+package executor
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
+)
+
+// start creates the task's sandbox directory and starts its Wasm module
+// or command there.
+func (x *executor) start(t *task) (sandbox.Process, error) {
+	if t.wasKilled() {
+		return nil, errKilledBeforeStart
+	}
+	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create sandbox: %w", err)
+	}
+	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info.Resources)}
+	switch {
+	case t.info.IsWasm():
+		w := t.info.Container.Wasm
+		engine, mod, err := x.modules.get(x.ctx, w.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		spec.Env = x.taskEnv(t, "/", w.Environment)
+		return engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint})
+	case t.info.Command != nil:
+		c := t.info.Command
+		spec.Env = x.taskEnv(t, t.dir, c.Environment)
+		return sandbox.StartCommand(x.ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
+	}
+	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module", t.info.TaskID.Value)
+}
+
+// taskEnv is the environment of a task: its own variables plus the
+// MESOS_* and MEZZO_* variables Mesos tasks rely on, as the agent gives
+// them to the tasks it runs itself. sandboxPath is the sandbox as the
+// task sees it.
+func (x *executor) taskEnv(t *task, sandboxPath string, env *api.Environment) map[string]string {
+	x.mu.Lock()
+	agentID := x.agentID
+	x.mu.Unlock()
+	m := map[string]string{
+		"MESOS_SANDBOX":      sandboxPath,
+		"MESOS_TASK_ID":      t.info.TaskID.Value,
+		"MESOS_FRAMEWORK_ID": x.cfg.Client.FrameworkID,
+		"MESOS_EXECUTOR_ID":  x.cfg.Client.ExecutorID,
+		"MEZZO_SANDBOX":      sandboxPath,
+		"MEZZO_TASK_ID":      t.info.TaskID.Value,
+		"MEZZO_FRAMEWORK_ID": x.cfg.Client.FrameworkID,
+		"MEZZO_AGENT_ID":     agentID,
+	}
+	for k, v := range env.Map() {
+		m[k] = v
+	}
+	return m
+}
+
+// memoryBytes is the task's mem resource (in MB, as Mesos) in bytes.
+func memoryBytes(res []api.Resource) uint64 {
+	mb := api.Resources(res).ScalarValue("mem")
+	if mb <= 0 {
+		return 0
+	}
+	return uint64(mb * (1 << 20))
+}

@@ -1,0 +1,294 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
+	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
+)
+
+// errKilledBeforeStart is why a task killed before it started never runs.
+var errKilledBeforeStart = errors.New("killed before it started")
+
+// task is one task of this executor, from launch until its process ends.
+type task struct {
+	info  api.TaskInfo
+	dir   string // its sandbox directory; "" when its ID is unusable
+	group *group // nil unless launched by LAUNCH_GROUP
+
+	mu     sync.Mutex // guards proc, killed and grace
+	proc   sandbox.Process
+	killed bool          // a kill was asked for
+	grace  time.Duration // the kill's grace period
+
+	// sendMu serialises the task's status updates, so that they reach
+	// the agent in order whichever goroutine sends them, and guards last.
+	sendMu sync.Mutex
+	last   api.TaskState // the state of the last update sent
+}
+
+// kill stops the task: its process if it has one, else it will not start.
+// The first kill decides the grace period.
+func (t *task) kill(grace time.Duration) {
+	t.mu.Lock()
+	if !t.killed {
+		t.killed, t.grace = true, grace
+	}
+	p, grace := t.proc, t.grace
+	t.mu.Unlock()
+	if p != nil {
+		p.Kill(grace)
+	}
+}
+
+func (t *task) wasKilled() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.killed
+}
+
+// group is a task group, run with the semantics of Mesos's default
+// executor: when one task fails or is killed, the others are killed too.
+type group struct {
+	tasks []*task // set before any task starts, then read-only
+
+	mu    sync.Mutex
+	ended bool // a task failed or was killed; the rest are being killed
+}
+
+// launch starts tasks, each on its own goroutine. A task ID seen before
+// is ignored, so that nothing runs twice.
+func (x *executor) launch(infos []api.TaskInfo, grouped bool) {
+	var g *group
+	if grouped {
+		g = &group{}
+	}
+	x.mu.Lock()
+	var start []*task
+	for _, ti := range infos {
+		id := ti.TaskID.Value
+		if x.seen[id] {
+			x.log.Warn("ignoring a second launch of a task", "task", id)
+			continue
+		}
+		x.seen[id] = true
+		t := &task{info: ti, group: g, killed: x.shuttingDown}
+		t.dir = x.taskDir(id, grouped)
+		if g != nil {
+			g.tasks = append(g.tasks, t)
+		}
+		x.tasks[id] = t
+		x.launched = true
+		start = append(start, t)
+	}
+	x.wg.Add(len(start))
+	x.mu.Unlock()
+	for _, t := range start {
+		go x.run(t)
+	}
+}
+
+// taskDir is the sandbox directory of a task: the executor's sandbox for
+// the first task launched alone (the command executor's case, and what
+// an agent shows as the task's sandbox), tasks/<task ID> under it for a
+// member of a group (as Mesos's default executor nests them) and for any
+// later task launched alone, so that tasks never share their stdout. It
+// returns "" for an ID that cannot name a directory. x.mu must be held.
+func (x *executor) taskDir(id string, grouped bool) string {
+	if api.ValidateID("task", id) != nil {
+		return ""
+	}
+	if !grouped && !x.sandboxUsed {
+		x.sandboxUsed = true
+		return x.cfg.Client.Sandbox
+	}
+	return filepath.Join(x.cfg.Client.Sandbox, "tasks", id)
+}
+
+// run carries a task from launch to its terminal status update, on the
+// task's own goroutine.
+func (x *executor) run(t *task) {
+	defer x.ended(t)
+	if t.dir == "" {
+		err := api.ValidateID("task", t.info.TaskID.Value)
+		x.send(t, api.TaskError, api.ReasonTaskInvalid, err.Error(), nil)
+		return
+	}
+	x.send(t, api.TaskStarting, "", "", nil)
+	proc, err := x.start(t)
+	if err != nil {
+		state, reason, msg := api.TaskFailed, api.ReasonContainerLaunchFailed, err.Error()
+		if errors.Is(err, errKilledBeforeStart) {
+			state, reason, msg = api.TaskKilled, api.ReasonTaskKilledDuringLaunch, "Task killed before it started"
+		}
+		x.send(t, state, reason, msg, nil)
+		x.groupEnded(t, state)
+		return
+	}
+	t.mu.Lock()
+	t.proc = proc
+	killed, grace := t.killed, t.grace
+	t.mu.Unlock()
+	if killed {
+		proc.Kill(grace)
+	} else {
+		x.send(t, api.TaskRunning, "", "", nil)
+	}
+	res := proc.Wait()
+	state, reason, msg := Outcome(res, t.wasKilled())
+	x.send(t, state, reason, msg, ExitLabel(res))
+	x.groupEnded(t, state)
+}
+
+// ended forgets a task whose goroutine is ending.
+func (x *executor) ended(t *task) {
+	x.mu.Lock()
+	delete(x.tasks, t.info.TaskID.Value)
+	x.mu.Unlock()
+	x.wg.Done()
+	x.checkDone()
+}
+
+// Outcome maps how a sandbox ended to a terminal state, reason and message,
+// in Mesos's wording where it has one. The agent's in-process runner uses
+// it too, so that a task ends the same way wherever it runs.
+func Outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, string) {
+	switch {
+	case killed:
+		return api.TaskKilled, "", "Task killed"
+	case res.Reason == sandbox.ReasonMemoryLimit:
+		return api.TaskFailed, api.ReasonContainerLimitationMemory, "Memory limit exceeded: " + errText(res.Err)
+	case res.Reason == sandbox.ReasonCPULimit:
+		return api.TaskFailed, api.ReasonContainerLimitation, "CPU time limit exceeded: " + errText(res.Err)
+	case res.Reason == sandbox.ReasonLaunchFailed:
+		return api.TaskFailed, api.ReasonContainerLaunchFailed, errText(res.Err)
+	case res.Err != nil:
+		return api.TaskFailed, "", errText(res.Err)
+	case res.Signal != "":
+		return api.TaskFailed, "", "Command terminated with signal " + res.Signal
+	case res.ExitCode != 0:
+		return api.TaskFailed, "", fmt.Sprintf("Command exited with status %d", res.ExitCode)
+	}
+	return api.TaskFinished, "", "Command exited with status 0"
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// ExitLabel is the terminal update's label carrying the exit code
+// (api.ExitCodeLabel), for a task that exited by itself; nil otherwise.
+func ExitLabel(res sandbox.Result) *api.Labels {
+	if res.Err != nil || res.Signal != "" {
+		return nil
+	}
+	return &api.Labels{Labels: []api.Label{{Key: api.ExitCodeLabel, Value: strconv.Itoa(res.ExitCode)}}}
+}
+
+// send sends a status update for t. Errors are logged: an update the
+// client could not deliver now goes out with its next subscription.
+func (x *executor) send(t *task, state api.TaskState, reason api.StatusReason, msg string, labels *api.Labels) {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	x.sendLocked(t, state, reason, msg, labels)
+}
+
+// sendLocked is send with t.sendMu held.
+func (x *executor) sendLocked(t *task, state api.TaskState, reason api.StatusReason, msg string, labels *api.Labels) {
+	t.last = state
+	st := api.TaskStatus{TaskID: t.info.TaskID, State: state, Reason: reason, Message: msg, Labels: labels}
+	x.mu.Lock()
+	if x.container != nil {
+		st.ContainerStatus = &api.ContainerStatus{ContainerID: x.container}
+	}
+	x.mu.Unlock()
+	err := x.client.Update(x.ctx, st)
+	switch {
+	case err == nil:
+	case errors.Is(err, sdk.ErrNotConnected):
+		x.log.Debug("status update queued until the agent is back", "task", st.TaskID.Value, "state", state, "err", err)
+	default:
+		x.log.Warn("status update not sent", "task", st.TaskID.Value, "state", state, "err", err)
+	}
+}
+
+// killTask kills the task a KILL event names (with its whole group, as
+// Mesos's default executor does). A task that has ended, or that this
+// executor never ran, is left alone: the agent knows its state.
+func (x *executor) killTask(k *api.ExecutorKill) {
+	x.mu.Lock()
+	t := x.tasks[k.TaskID.Value]
+	x.mu.Unlock()
+	if t == nil {
+		x.log.Warn("asked to kill a task that is not running", "task", k.TaskID.Value)
+		return
+	}
+	grace := x.graceOf(t, k.KillPolicy)
+	if t.group == nil {
+		x.kill(t, grace)
+		return
+	}
+	t.group.mu.Lock()
+	t.group.ended = true
+	t.group.mu.Unlock()
+	for _, member := range t.group.tasks {
+		x.kill(member, grace)
+	}
+}
+
+// kill kills a task, first sending TASK_KILLING if the framework
+// understands it and the task is running.
+func (x *executor) kill(t *task, grace time.Duration) {
+	x.mu.Lock()
+	killing := x.killingState
+	x.mu.Unlock()
+	if killing {
+		t.sendMu.Lock()
+		if t.last == api.TaskRunning {
+			x.sendLocked(t, api.TaskKilling, "", "", nil)
+		}
+		t.sendMu.Unlock()
+	}
+	t.kill(grace)
+}
+
+// graceOf is the grace period to kill t with: policy's if set, else the
+// task's own kill policy's, else the default.
+func (x *executor) graceOf(t *task, policy *api.KillPolicy) time.Duration {
+	for _, p := range []*api.KillPolicy{policy, t.info.KillPolicy} {
+		if p != nil && p.GracePeriod != nil {
+			return max(time.Duration(p.GracePeriod.Nanoseconds), 0)
+		}
+	}
+	return x.cfg.DefaultKillGrace
+}
+
+// groupEnded applies the default executor's policy after a group member
+// ended in state: unless it finished, the others are killed.
+func (x *executor) groupEnded(t *task, state api.TaskState) {
+	g := t.group
+	if g == nil || state == api.TaskFinished {
+		return
+	}
+	g.mu.Lock()
+	if g.ended {
+		g.mu.Unlock()
+		return
+	}
+	g.ended = true
+	g.mu.Unlock()
+	for _, member := range g.tasks {
+		if member != t {
+			x.kill(member, x.graceOf(member, nil))
+		}
+	}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mezzo-cluster/mezzo/agent/executor"
+	sdkexecutor "github.com/mezzo-cluster/mezzo/sdk/executor"
+)
+
+// newExecutorCmd is `mezzo executor`, which an agent starts, never a
+// person: everything it needs is in the environment the agent sets
+// (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
+// MEZZO_MODULES_DIR and MEZZO_MODULE_CACHE for Wasm tasks.
+func newExecutorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "executor",
+		Short:  "Run an agent's tasks (started by an agent, never by a person)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := sdkexecutor.ConfigFromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
+			cfg := executor.DefaultConfig()
+			cfg.Client = client
+			cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
+			cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return executor.Run(ctx, cfg)
+		},
+	}
+}

@@ -1,0 +1,151 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/mezzo-cluster/mezzo/api/module"
+)
+
+// wazeroOptions are wazero's settings that benchmarks change.
+type wazeroOptions struct {
+	// closeOnContextDone compiles code that checks for a stop at loop
+	// headers; without it nothing can stop a running guest.
+	closeOnContextDone bool
+}
+
+// wazeroBackend runs tasks under wazero: one Runtime, at wazero's maximum
+// memory, with a memory allocator per task (see memory.go).
+type wazeroBackend struct {
+	cache   wazero.CompilationCache
+	runtime wazero.Runtime
+}
+
+var _ backend = (*wazeroBackend)(nil)
+
+func newWazero(ctx context.Context, cacheDir string, opts wazeroOptions) (*wazeroBackend, error) {
+	cache := wazero.NewCompilationCache()
+	if cacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cacheDir); err != nil {
+			return nil, fmt.Errorf("open wazero compilation cache %s: %w", cacheDir, err)
+		}
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(cache).
+		WithCloseOnContextDone(opts.closeOnContextDone)
+	// The per-task memory limit is not the runtime's: see memory.go and
+	// RATIONALE.md, "Why one runtime rather than one per memory limit?".
+	r := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+		r.Close(ctx)
+		cache.Close(ctx)
+		return nil, fmt.Errorf("instantiate wazero's WASI: %w", err)
+	}
+	return &wazeroBackend{cache: cache, runtime: r}, nil
+}
+
+func (b *wazeroBackend) name() string { return Wazero }
+
+func (b *wazeroBackend) compile(ctx context.Context, sha string, wasm []byte, info *module.Info) (c compiled, err error) {
+	// A hostile module should be an error, not a crash of the executor.
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = nil, fmt.Errorf("wazero panicked: %v", v)
+		}
+	}()
+	cm, err := b.runtime.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return &wazeroModule{backend: b, compiled: cm}, nil
+}
+
+func (b *wazeroBackend) close(ctx context.Context) error {
+	return errors.Join(b.runtime.Close(ctx), b.cache.Close(ctx))
+}
+
+// wazeroModule is a module compiled by wazero.
+type wazeroModule struct {
+	backend  *wazeroBackend
+	compiled wazero.CompiledModule
+}
+
+// run instantiates the module with its own memory allocator and calls its
+// entry point. wazero stops the guest at a loop header once ctx is done
+// (WithCloseOnContextDone), and sleep returns early.
+func (m *wazeroModule) run(ctx context.Context, t *task) outcome {
+	mem := newLinearMemory(t.limit, &t.memory)
+	ctx = experimental.WithMemoryAllocator(ctx, mem)
+	mod, err := m.instantiate(ctx, m.config(ctx, t))
+	if err != nil {
+		return outcome{launch: fmt.Errorf("instantiate: %w", err)}
+	}
+	defer mod.Close(context.WithoutCancel(ctx))
+
+	_, err = mod.ExportedFunction(t.entry).Call(ctx)
+	o := outcome{refused: mem.refused.Load()}
+	var exit *sys.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		o.code = int(exit.ExitCode())
+	default:
+		o.trap = err
+	}
+	return o
+}
+
+func (m *wazeroModule) config(ctx context.Context, t *task) wazero.ModuleConfig {
+	config := wazero.NewModuleConfig().
+		WithName("").         // anonymous, so instances of one module do not clash
+		WithStartFunctions(). // run below, to tell launch from run failures
+		WithArgs(t.argv...).
+		WithStdout(t.out.stdout).
+		WithStderr(t.out.stderr).
+		WithFSConfig(fsConfig(t.dir)).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithNanosleep(func(ns int64) { sleep(ctx, time.Duration(ns)) }).
+		WithRandSource(rand.Reader)
+	for _, k := range t.keys {
+		config = config.WithEnv(k, t.env[k])
+	}
+	return config
+}
+
+// instantiate instantiates the module. wazero may panic on a hostile
+// module rather than return an error; that is a launch failure too, not a
+// reason to crash the executor.
+func (m *wazeroModule) instantiate(ctx context.Context, config wazero.ModuleConfig) (mod api.Module, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			mod, err = nil, fmt.Errorf("wazero panicked: %v", v)
+		}
+	}()
+	return m.backend.runtime.InstantiateModule(ctx, m.compiled, config)
+}
+
+func (m *wazeroModule) close(ctx context.Context) { m.compiled.Close(ctx) }
+
+// sleep implements a guest's sleep (WASI poll_oneoff on a clock): it
+// returns after d or when ctx is done, whichever comes first. Neither
+// engine can stop a guest blocked in a host function, so sleeps are the
+// host's own.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
