@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/fetcher"
 	"github.com/mezzo-cluster/mezzo/agent/files"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
@@ -25,6 +26,7 @@ type Agent struct {
 	updates *updateManager
 	files   *files.Handler
 	modules *moduleCache
+	fetcher *fetcher.Fetcher // CommandInfo.uris into sandboxes
 	log     *slog.Logger
 	client  *http.Client // calls to the master
 	stream  *http.Client // the subscription, which has no timeout
@@ -86,6 +88,25 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		tasks:   map[taskKey]*runningTask{},
 	}
 	a.modules = newModuleCache(cfg.moduleDir(), engine, a.client)
+	local := cfg.FetchLocalDirs
+	if len(local) == 0 {
+		local = []string{filepath.Join(cfg.WorkDir, "files")}
+	}
+	a.fetcher, err = fetcher.New(fetcher.Config{
+		CacheDir:   filepath.Join(cfg.WorkDir, "fetch-cache"),
+		HTTPClient: &http.Client{Timeout: 10 * time.Minute},
+		LocalDirs:  local,
+		ModuleURL: func(sha string) string {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.master + "/api/v1/modules/" + sha
+		},
+	})
+	if err != nil {
+		engine.Close(ctx)
+		st.close()
+		return nil, fmt.Errorf("start fetcher: %w", err)
+	}
 	return a, nil
 }
 

@@ -34,6 +34,11 @@ type Config struct {
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL when a task
 	// has no kill policy (Mesos's built-in executors: 3 s).
 	DefaultKillGrace time.Duration
+	// FetchLocalDirs are the host directories from which tasks may fetch
+	// local files (file:// URIs and absolute paths). Empty means
+	// <work_dir>/files only: a framework must not be able to copy the
+	// agent's own files, or /etc/shadow, into its sandbox.
+	FetchLocalDirs []string
 	// WasmEngine runs Wasm tasks that name no engine: "wasmtime" or
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).

@@ -203,6 +203,9 @@ func (a *Agent) startProcess(ctx context.Context, master string, t *runningTask)
 		})
 	case t.info.Command != nil:
 		c := t.info.Command
+		if err := a.fetcher.FetchAll(ctx, c.URIs, dir); err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
 		spec.Env = a.taskEnv(t, dir, c.Environment)
 		return sandbox.StartCommand(ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
 	}

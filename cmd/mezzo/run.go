@@ -32,6 +32,7 @@ type runFlags struct {
 	cpus    float64
 	mem     float64
 	env     []string
+	fetch   []string
 }
 
 func newRunCmd() *cobra.Command {
@@ -76,6 +77,7 @@ task is a native shell command instead.`,
 	cmd.Flags().Float64Var(&f.cpus, "cpus", 0.1, "CPUs for the task")
 	cmd.Flags().Float64Var(&f.mem, "mem", 128, "memory for the task, in MB")
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable)")
+	cmd.Flags().StringArrayVar(&f.fetch, "fetch", nil, "a URI to fetch into a --command task's sandbox before it starts; archives are extracted (repeatable)")
 	return cmd
 }
 
@@ -125,10 +127,16 @@ func (f *runFlags) taskInfo(ctx context.Context, ops *operator.Client, args []st
 			t.Name = strings.Fields(f.command + " task")[0]
 		}
 		t.Command = &api.CommandInfo{Value: f.command, Environment: env}
+		for _, uri := range f.fetch {
+			t.Command.URIs = append(t.Command.URIs, api.CommandURI{Value: uri})
+		}
 		if len(args) > 0 {
 			t.Command.Value += " " + shellQuote(args)
 		}
 		return t, nil
+	}
+	if len(f.fetch) > 0 {
+		return api.TaskInfo{}, errors.New("--fetch applies to --command tasks; a Wasm task sees only its module and sandbox")
 	}
 	sha, name, err := resolveModule(ctx, ops, f.module)
 	if err != nil {

@@ -1,0 +1,133 @@
+package fetcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+)
+
+// fetchTo writes the bytes src names to w: at most MaxBytes of them, and
+// for a module only bytes that hash to its name (w then holds them, and
+// the caller must discard them on error).
+func (f *Fetcher) fetchTo(ctx context.Context, src source, w io.Writer) error {
+	var (
+		r    io.ReadCloser
+		size int64
+		err  error
+	)
+	if src.kind == kindLocal {
+		r, size, err = f.openLocal(src.path)
+	} else {
+		r, size, err = f.get(ctx, src.url)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if size > f.cfg.MaxBytes {
+		return fmt.Errorf("%w: %d bytes, more than MaxBytes (%d)", errTooLarge, size, f.cfg.MaxBytes)
+	}
+	var h hash.Hash
+	if src.kind == kindModule {
+		h = sha256.New()
+		w = io.MultiWriter(w, h)
+	}
+	n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, r}, f.cfg.MaxBytes+1))
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if n > f.cfg.MaxBytes {
+		return fmt.Errorf("%w: more than MaxBytes (%d bytes)", errTooLarge, f.cfg.MaxBytes)
+	}
+	if h != nil {
+		if got := hex.EncodeToString(h.Sum(nil)); got != src.sha {
+			return fmt.Errorf("%w: content hashes to %s", errHash, got)
+		}
+	}
+	return nil
+}
+
+// get starts a GET and returns its body and declared length (-1 if none).
+func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, 0, errors.New("malformed URL")
+	}
+	resp, err := f.cfg.HTTPClient.Do(req)
+	if err != nil {
+		// A *url.Error repeats the URL, user name included; the caller
+		// adds the redacted one.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, 0, fmt.Errorf("download: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, 0, fmt.Errorf("download: server answered %s", resp.Status)
+	}
+	return resp.Body, resp.ContentLength, nil
+}
+
+// openLocal opens a regular file on the agent, within LocalDirs if set.
+func (f *Fetcher) openLocal(p string) (io.ReadCloser, int64, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("copy: %w", err)
+	}
+	if !f.localAllowed(real) {
+		return nil, 0, fmt.Errorf("copy: %w: not under Config.LocalDirs", errUnsafe)
+	}
+	file, err := os.Open(real)
+	if err != nil {
+		return nil, 0, fmt.Errorf("copy: %w", err)
+	}
+	fi, err := file.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		file.Close()
+		return nil, 0, fmt.Errorf("copy: %w", err)
+	}
+	return file, fi.Size(), nil
+}
+
+// localAllowed reports whether real, a path without links, lies under
+// one of LocalDirs (or LocalDirs is empty).
+func (f *Fetcher) localAllowed(real string) bool {
+	if len(f.cfg.LocalDirs) == 0 {
+		return true
+	}
+	for _, d := range f.cfg.LocalDirs {
+		if rd, err := filepath.EvalSymlinks(d); err == nil {
+			if rel, err := filepath.Rel(rd, real); err == nil && filepath.IsLocal(rel) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ctxReader stops reading once its context is done, for sources such as
+// local files that do not watch the context themselves.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

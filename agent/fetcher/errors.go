@@ -1,0 +1,16 @@
+package fetcher
+
+import "errors"
+
+// Causes that tests branch on; callers see them wrapped with the URI and,
+// for archives, the entry.
+var (
+	// errUnsafe is wrapped by refusals of paths and links that would lead
+	// outside the sandbox, and of device files.
+	errUnsafe = errors.New("unsafe path")
+	// errTooLarge is wrapped when a download exceeds MaxBytes or an
+	// archive MaxExtract.
+	errTooLarge = errors.New("too large")
+	// errHash is wrapped when a module's bytes do not hash to its name.
+	errHash = errors.New("hash mismatch")
+)
