@@ -2,10 +2,8 @@ package executor
 
 import (
 	"errors"
-	"fmt"
-	"io"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 	"net/http"
-	"strings"
 )
 
 // ErrNotConnected is returned (wrapped) by calls made while the client has
@@ -30,32 +28,11 @@ var ErrStreamEnded = errors.New("event stream ended")
 
 // HTTPError is returned for a call the agent refused: Code is the HTTP
 // status (400 invalid call, 401 or 403 bad token, 503 agent recovering,
-// ...) and Message the agent's explanation.
-type HTTPError struct {
-	Code    int
-	Message string
-}
+// ...) and Message the agent's explanation. It is the same type as
+// scheduler.HTTPError.
+type HTTPError = httpapi.Error
 
-// Error returns the status and the agent's message.
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
-}
-
-// retryable reports whether a refused SUBSCRIBE may succeed later: server
-// errors (503 while the agent recovers among them) and statuses a proxy
-// may answer.
-func (e *HTTPError) retryable() bool {
-	switch e.Code {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return e.Code >= 500
-}
-
-func readHTTPError(resp *http.Response) *HTTPError {
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return &HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
-}
+func readHTTPError(resp *http.Response) *HTTPError { return httpapi.ReadError(resp) }
 
 // ErrorEvent ends a subscription when the agent sends an ERROR event; Run
 // then subscribes again, as Mesos advises.

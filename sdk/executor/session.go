@@ -115,7 +115,7 @@ func (c *Client) subscribe(s *session) (*http.Response, error) {
 		herr := readHTTPError(resp)
 		resp.Body.Close()
 		err := fmt.Errorf("subscribe to %s: %w", c.url, herr)
-		if !herr.retryable() {
+		if !herr.Retryable() {
 			return nil, stop(err)
 		}
 		return nil, err

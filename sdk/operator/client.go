@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
-	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
+
+// HTTPError is returned for a call the master refused, with its status and
+// message; it is the same type as scheduler.HTTPError.
+type HTTPError = httpapi.Error
 
 // Client talks to one master.
 type Client struct {
@@ -24,7 +27,7 @@ type Client struct {
 
 // New returns a client of the master at HOST:PORT or a base URL.
 func New(master string) *Client {
-	return &Client{base: scheduler.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
+	return &Client{base: httpapi.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
 }
 
 // Module describes a stored module, as POST /api/v1/modules answers.
@@ -35,7 +38,7 @@ type Module struct {
 }
 
 // PushModule uploads a module. An invalid module is refused with an
-// *scheduler.HTTPError whose message says what is wrong.
+// *HTTPError whose message says what is wrong.
 func (c *Client) PushModule(ctx context.Context, wasm []byte) (Module, error) {
 	var m Module
 	err := c.do(ctx, http.MethodPost, "/api/v1/modules", "application/wasm", bytes.NewReader(wasm), &m)
@@ -117,8 +120,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &scheduler.HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		return httpapi.ReadError(resp)
 	}
 	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -228,8 +230,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &scheduler.HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+		return httpapi.ReadError(resp)
 	}
 	rr := api.NewRecordReader(resp.Body)
 	for {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,12 +77,7 @@ func New(cfg Config) *Client {
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // BaseURL turns HOST:PORT into http://HOST:PORT and leaves URLs alone.
-func BaseURL(master string) string {
-	if strings.Contains(master, "://") {
-		return strings.TrimRight(master, "/")
-	}
-	return "http://" + strings.TrimRight(master, "/")
-}
+func BaseURL(master string) string { return httpapi.BaseURL(master) }
 
 // FrameworkID returns the framework's ID once the master assigned it (or
 // the one Config.Framework named), else "".

@@ -2,8 +2,7 @@ package scheduler
 
 import (
 	"errors"
-	"fmt"
-	"io"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 	"net/http"
 	"strings"
 )
@@ -41,30 +40,9 @@ func (e *ErrorEvent) Fatal() bool {
 // HTTPError is returned for a call the master refused; Code is the HTTP
 // status (400 invalid call, 403 not subscribed, 307 not the leader, ...)
 // and Message the master's explanation.
-type HTTPError struct {
-	Code    int
-	Message string
-}
+type HTTPError = httpapi.Error
 
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
-}
-
-// retryable reports whether a refused SUBSCRIBE may succeed later or on
-// another master: server errors (503 "No leader elected" among them), and
-// statuses a proxy in front of a master may answer.
-func (e *HTTPError) retryable() bool {
-	switch e.Code {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return e.Code >= 500
-}
-
-func readHTTPError(resp *http.Response) error {
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return &HTTPError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
-}
+func readHTTPError(resp *http.Response) error { return httpapi.ReadError(resp) }
 
 // Reasons a subscription ends, given to Config.Disconnected (wrapped).
 var (

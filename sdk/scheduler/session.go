@@ -183,7 +183,7 @@ func (c *Client) subscribe(ctx context.Context, base string) (*http.Response, st
 			herr := readHTTPError(resp).(*HTTPError)
 			resp.Body.Close()
 			err := fmt.Errorf("subscribe to %s: %w", base, herr)
-			if !herr.retryable() && !isRedirect(code) {
+			if !herr.Retryable() && !isRedirect(code) {
 				return nil, base, stop(err)
 			}
 			return nil, base, err

@@ -1,0 +1,51 @@
+// Package httpapi holds what the SDK's clients share about talking to
+// Mezzo's HTTP APIs: the error a refused call returns, and how a master or
+// agent address becomes a base URL. It is internal to the SDK; each client
+// package re-exports the error type under its own name.
+package httpapi
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Error is returned for a call a master or agent refused: Code is the HTTP
+// status (400 invalid call, 401/403 not allowed, 307 not the leader, 503
+// no leader or recovering, ...) and Message the server's explanation.
+type Error struct {
+	Code    int
+	Message string
+}
+
+// Error returns the status and the server's message.
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
+}
+
+// Retryable reports whether a refused subscription may succeed later or
+// elsewhere: server errors (503 among them) and statuses a proxy may
+// answer.
+func (e *Error) Retryable() bool {
+	switch e.Code {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	}
+	return e.Code >= 500
+}
+
+// ReadError builds the Error for a refused response, reading at most 4 KiB
+// of its body as the message.
+func ReadError(resp *http.Response) *Error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return &Error{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
+}
+
+// BaseURL turns HOST:PORT into http://HOST:PORT and leaves URLs alone.
+func BaseURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return strings.TrimRight(addr, "/")
+	}
+	return "http://" + addr
+}
