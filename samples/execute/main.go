@@ -1,0 +1,112 @@
+// Command execute is the smallest complete Mezzo framework: it runs a
+// shell command as N tasks, one per offer slot that fits, waits for all of
+// them to end, prints each task's final state and exits non-zero if any
+// failed. Copy it to start a framework of your own; the event loop below
+// is all a framework needs.
+//
+//	go run ./samples/execute --master 127.0.0.1:5050 --instances 3 -- 'echo hello from $MESOS_TASK_ID'
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
+)
+
+func main() {
+	master := flag.String("master", "127.0.0.1:5050", "the master, HOST:PORT")
+	instances := flag.Int("instances", 1, "how many copies of the command to run")
+	cpus := flag.Float64("cpus", 0.1, "CPUs per task")
+	mem := flag.Float64("mem", 32, "memory per task, in MB")
+	flag.Parse()
+	command := strings.Join(flag.Args(), " ")
+	if command == "" || *instances < 1 {
+		fmt.Fprintln(os.Stderr, "usage: execute [--master H:P] [--instances N] -- COMMAND")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	failed, err := run(ctx, *master, command, *instances, *cpus, *mem)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "execute:", err)
+		os.Exit(1)
+	}
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+// errDone ends the event loop once every task has ended and the
+// framework has torn itself down.
+var errDone = errors.New("all tasks ended")
+
+// run launches the tasks and returns how many did not finish successfully.
+func run(ctx context.Context, master, command string, n int, cpus, mem float64) (failed int, err error) {
+	client := scheduler.New(scheduler.Config{
+		Master:    master,
+		Framework: api.FrameworkInfo{User: "root", Name: "execute"},
+	})
+	per := api.Resources{api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem)}
+	var queue []api.TaskInfo
+	for i := range n {
+		id := fmt.Sprintf("execute-%d", i)
+		queue = append(queue, scheduler.CommandTask(id, id, "", command, per))
+	}
+	ended := map[string]api.TaskState{}
+
+	err = client.Run(ctx, func(ctx context.Context, ev *api.Event) error {
+		switch ev.Type {
+		case api.EventOffers:
+			for _, offer := range ev.Offers.Offers {
+				// Pack fills the offer from the queue with tasks that fit.
+				var launch []api.TaskInfo
+				launch, queue = scheduler.Pack(offer, queue)
+				if len(launch) == 0 {
+					if err := client.Decline(ctx, 5, offer.ID); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := client.Launch(ctx, offer.ID, launch...); err != nil {
+					return err
+				}
+			}
+			if len(queue) == 0 {
+				return client.Suppress(ctx) // nothing left to place
+			}
+		case api.EventUpdate:
+			st := ev.Update.Status
+			if !st.State.IsTerminal() {
+				return nil
+			}
+			ended[st.TaskID.Value] = st.State
+			fmt.Printf("%s %s %s\n", st.TaskID.Value, st.State, st.Message)
+			if st.State != api.TaskFinished {
+				failed++
+			}
+			if len(ended) == n {
+				// Leave: tearing down removes the framework at once, so
+				// the master need not wait out a failover timeout.
+				if err := client.Teardown(ctx); err != nil {
+					return err
+				}
+				return errDone
+			}
+		}
+		return nil
+	})
+	if len(ended) == n && (err == nil || errors.Is(err, errDone)) {
+		return failed, nil // Run ends with nil after a teardown
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return failed, err
+}
