@@ -25,8 +25,13 @@ import (
 
 // daemonFlags are the flags every daemon shares.
 type daemonFlags struct {
-	workDir string
-	host    string
+	workDir  string
+	host     string
+	insecure bool
+}
+
+func (d *daemonFlags) registerInsecure(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&d.insecure, "insecure", false, "allow listening on a non-loopback address without authentication")
 }
 
 // masterFlags configure a master.
@@ -91,6 +96,9 @@ func newMasterCmd() *cobra.Command {
 		Short: "Run a master",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkExposure(d.host, d.insecure); err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, port)
@@ -109,6 +117,7 @@ func newMasterCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().IntVar(&port, "port", 5050, "HTTP port (0 picks a free one)")
 	mf.register(cmd)
+	d.registerInsecure(cmd)
 	return cmd
 }
 
@@ -121,6 +130,9 @@ func newAgentCmd() *cobra.Command {
 		Short: "Run an agent that subscribes to a master",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkExposure(d.host, d.insecure); err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, a.port)
@@ -137,6 +149,7 @@ func newAgentCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/agent", "where the agent keeps sandboxes and modules")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().StringVar(&masters, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
+	d.registerInsecure(cmd)
 	a.register(cmd, "port", 5051)
 	return cmd
 }
@@ -151,6 +164,9 @@ func newDevCmd() *cobra.Command {
 		Short: "Run a master and an agent in one process, for trying Mezzo out",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isLoopback(d.host) {
+				return fmt.Errorf("mezzo dev listens on loopback only, not %s: use mezzo master and mezzo agent to serve a network", d.host)
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			mln, err := listen(d.host, port)

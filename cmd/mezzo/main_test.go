@@ -72,3 +72,32 @@ func TestShellQuote(t *testing.T) {
 		t.Fatalf("shellQuote = %s, want %s", got, want)
 	}
 }
+
+func TestExposure(t *testing.T) {
+	tests := []struct {
+		host     string
+		insecure bool
+		ok       bool
+	}{
+		{"127.0.0.1", false, true},
+		{"::1", false, true},
+		{"localhost", false, true},
+		{"0.0.0.0", false, false},
+		{"10.1.2.3", false, false},
+		{"master.example.com", false, false},
+		{"0.0.0.0", true, true},
+	}
+	for _, tt := range tests {
+		err := checkExposure(tt.host, tt.insecure)
+		if (err == nil) != tt.ok {
+			t.Errorf("checkExposure(%q, insecure=%v) = %v, want ok=%v", tt.host, tt.insecure, err, tt.ok)
+		}
+	}
+	for _, args := range [][]string{{"master", "--host", "0.0.0.0"}, {"agent", "--host", "0.0.0.0"}, {"dev", "--host", "0.0.0.0"}} {
+		root := newRoot()
+		root.SetArgs(args)
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "0.0.0.0") {
+			t.Errorf("mezzo %v: %v, want a refusal naming the address", args, err)
+		}
+	}
+}
