@@ -289,3 +289,44 @@ func TestMetricsAndVersion(t *testing.T) {
 		t.Errorf("/version %+v", v)
 	}
 }
+
+func TestModuleStoreHTTP(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.MaxModuleBytes = 64 })
+	empty := "\x00asm\x01\x00\x00\x00"
+	tests := []struct {
+		name, body string
+		want       int
+		wantText   string
+	}{
+		{"valid", empty, 200, `"sha256":"`},
+		{"not wasm", "hello", 400, "magic number"},
+		{"too large", empty + strings.Repeat("\x00", 100), 413, "exceeds 64 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(tm.url+"/api/v1/modules", "application/wasm", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want || !strings.Contains(string(body), tt.wantText) {
+				t.Fatalf("%d %s, want %d mentioning %q", resp.StatusCode, body, tt.want, tt.wantText)
+			}
+		})
+	}
+	for path, want := range map[string]int{
+		"/api/v1/modules/" + strings.Repeat("0", 64): 404,
+		"/api/v1/modules/../../etc/passwd":           404,
+		"/api/v1/modules/XYZ":                        400,
+	} {
+		resp, err := http.Get(tm.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

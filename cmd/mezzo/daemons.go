@@ -274,7 +274,16 @@ func listen(host string, port int) (net.Listener, error) {
 // serve runs an HTTP server on ln until ctx ends, then shuts it down,
 // giving open requests a few seconds.
 func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// No WriteTimeout: event streams stay open for as long as their
+	// subscriber does. Reading a request (a module upload included) is
+	// bounded, and so are headers and idle connections.
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
