@@ -317,7 +317,7 @@ func TestModuleStoreHTTP(t *testing.T) {
 	}
 	for path, want := range map[string]int{
 		"/api/v1/modules/" + strings.Repeat("0", 64): 404,
-		"/api/v1/modules/../../etc/passwd":           404,
+		"/api/v1/modules/../../etc/passwd":           400,
 		"/api/v1/modules/XYZ":                        400,
 	} {
 		resp, err := http.Get(tm.url + path)
