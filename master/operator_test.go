@@ -330,3 +330,27 @@ func TestModuleStoreHTTP(t *testing.T) {
 		}
 	}
 }
+
+func TestVanishingWatchersAreForgotten(t *testing.T) {
+	tm := startMaster(t)
+	for range 3 {
+		s := openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}))
+		s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventSubscribed })
+		s.resp.Body.Close() // the client goes away mid-stream
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Events make the master notice dead connections on write.
+		tm.agent(t, "cpus:1;mem:64")
+		tm.mu.Lock()
+		n := len(tm.watchers)
+		tm.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watchers remain after their clients went away", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
