@@ -242,6 +242,7 @@ func (a *Agent) killExecutor(r *executorRun) {
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+	killSession(pid, start)
 }
 
 // watchRecovered waits for a recovered executor, which is not the
@@ -296,8 +297,11 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 		state = api.TaskKilled
 	}
 	all := slices.Clone(r.allTasks)
+	pid, start := r.rec.PID, r.rec.StartTime
 	a.mu.Unlock()
 	runAll(stops)
+	// What the executor left running of its tasks dies with it.
+	killSession(pid, start)
 	a.log.Info("executor exited", "framework", r.key.framework, "executor", r.key.executor, "tasks_left", len(left))
 	for _, t := range left {
 		if a.updates.hasTerminal(r.key.framework, t.info.TaskID.Value) {

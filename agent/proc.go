@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,4 +56,39 @@ func procStat(pid int) (state string, start uint64, ok bool) {
 		return "", 0, false
 	}
 	return fields[0], start, true
+}
+
+// killSession kills every process in the session sid: an executor is
+// started as a session leader, and the processes of its tasks (in
+// process groups of their own) stay in its session, so this destroys
+// what is left of an executor's container once it has died. start is
+// the leader's start time: when another process now has its PID (the
+// kernel reused it), the session may be someone else's and is left alone.
+func killSession(sid int, start uint64) {
+	if sid <= 1 {
+		return
+	}
+	if _, got, ok := procStat(sid); ok && start != 0 && got != start {
+		return
+	}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 3 && f[3] == strconv.Itoa(sid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }

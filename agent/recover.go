@@ -101,6 +101,7 @@ func (a *Agent) forgetRecovered(r *executorRun, msg string) {
 	if err := a.store.forgetSeen(r.key.framework, all); err != nil {
 		a.log.Error("forget executor's updates", "executor", r.key.executor, "err", err)
 	}
+	killSession(r.rec.PID, r.rec.StartTime)
 	close(r.done)
 }
 
@@ -109,6 +110,7 @@ func (a *Agent) forgetRecovered(r *executorRun, msg string) {
 func killAndWait(pid int, start uint64) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+	killSession(pid, start)
 	deadline := time.Now().Add(5 * time.Second)
 	for processAlive(pid, start) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
