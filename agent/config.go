@@ -31,9 +31,6 @@ type Config struct {
 	// RegistrationBackoff is the first delay before subscribing again after
 	// the master connection drops; it doubles up to a minute.
 	RegistrationBackoff time.Duration
-	// DefaultKillGrace is the time between SIGTERM and SIGKILL when a task
-	// has no kill policy (Mesos's built-in executors: 3 s).
-	DefaultKillGrace time.Duration
 	// FetchLocalDirs are the host directories from which tasks may fetch
 	// local files (file:// URIs and absolute paths). Empty means
 	// <work_dir>/files only: a framework must not be able to copy the
@@ -80,7 +77,6 @@ func DefaultConfig() Config {
 		StatusRetryMin:      10 * time.Second,
 		StatusRetryMax:      10 * time.Minute,
 		RegistrationBackoff: time.Second,
-		DefaultKillGrace:    3 * time.Second,
 
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,

@@ -20,19 +20,7 @@ import (
 // HTTP API.
 func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Masters = []string{"127.0.0.1:1"}
-	cfg.WorkDir = t.TempDir()
-	cfg.ExecutorCommand = []string{"/bin/false"}
-	res, err := api.ParseResources("cpus:1;mem:128")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Resources = res
-	a, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newBareAgent(t, nil)
 	a.mu.Lock()
 	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}})
 	r.started = true
@@ -44,14 +32,71 @@ func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
 	a.mu.Unlock()
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
-		a.mu.Lock()
-		r.stream.close()
-		a.mu.Unlock()
+		a.executorExited(r, "test over")
 		srv.CloseClientConnections()
 		srv.Close()
-		a.store.close()
 	})
 	return a, r, srv
+}
+
+// newBareAgent returns an agent with no master, which is never Run; its
+// executors are shut down and its store closed when the test ends.
+func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Masters = []string{"127.0.0.1:1"}
+	cfg.WorkDir = t.TempDir()
+	cfg.ExecutorCommand = []string{"/bin/false"}
+	res, err := api.ParseResources("cpus:1;mem:128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resources = res
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.shutdownExecutors()
+		a.store.close()
+	})
+	return a
+}
+
+// TestExecutorRegistrationTimeout starts an "executor" that never
+// subscribes: the agent kills it and fails its task with
+// REASON_EXECUTOR_REGISTRATION_TIMEOUT.
+func TestExecutorRegistrationTimeout(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"/bin/sleep", "60"}
+		c.ExecutorRegistrationTimeout = 100 * time.Millisecond
+	})
+	a.launch(&api.AgentLaunch{
+		FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw"}},
+		Tasks:         []api.TaskInfo{{TaskID: api.TaskID{Value: "t1"}, Command: &api.CommandInfo{Value: "true"}}},
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		due, _ := a.updates.due(time.Now())
+		if len(due) == 1 {
+			st := due[0].status
+			if st.State != api.TaskFailed || st.Reason != api.ReasonExecutorRegistrationTimeout || st.TaskID.Value != "t1" {
+				t.Fatalf("update %s %s for %s, want TASK_FAILED REASON_EXECUTOR_REGISTRATION_TIMEOUT for t1", st.State, st.Reason, st.TaskID.Value)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no update for the task")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	execs, err := a.store.executors()
+	if err != nil || len(execs) != 0 {
+		t.Fatalf("executors still checkpointed: %v %v", execs, err)
+	}
 }
 
 // post sends a call with the executor's token (unless token is "-") and
