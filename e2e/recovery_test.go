@@ -53,12 +53,7 @@ func startAgentOn(t *testing.T, master, dir string, port int, args ...string) *a
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}
-	})
+	t.Cleanup(func() { stopAgent(cmd) })
 	return &agentProc{cmd: cmd, logs: logs}
 }
 
