@@ -8,20 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/agent/fetcher"
 	"github.com/mezzo-cluster/mezzo/agent/files"
-	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
-// Agent runs tasks for the master on one machine. Create it with New,
-// serve Handler on Config.Port and call Run.
+// Agent runs tasks for the master on one machine, each in an executor
+// process. Create it with New, serve Handler on Config.Port (executors
+// call it there) and call Run.
 //
-// Lock order: Agent.mu, then updateManager.mu.
+// Lock order: Agent.mu, then updateManager.execMu, then updateManager.mu.
 type Agent struct {
 	cfg     Config
-	engine  *sandbox.Engine
 	store   *store // agent.db
 	updates *updateManager
 	files   *files.Handler
@@ -31,12 +31,21 @@ type Agent struct {
 	client  *http.Client // calls to the master
 	stream  *http.Client // the subscription, which has no timeout
 
-	mu       sync.Mutex
-	agentID  string
-	streamID string
-	master   string // base URL of the master the agent is subscribed to
-	tasks    map[taskKey]*runningTask
-	wg       sync.WaitGroup // running task goroutines
+	// recovering is set until New has recovered the executors in
+	// agent.db; the executor API answers 503 meanwhile.
+	recovering atomic.Bool
+	stopCtx    context.Context // ends when Run is shutting down
+	stopCancel context.CancelFunc
+	quit       chan struct{}  // closed when Run has shut the executors down
+	execWG     sync.WaitGroup // goroutines watching and preparing executors
+
+	mu        sync.Mutex
+	agentID   string
+	streamID  string
+	master    string // base URL of the master the agent is subscribed to
+	executors map[execKey]*executorRun
+	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
+	stopping  bool                     // Run is shutting down: no more launches
 }
 
 // New returns an agent for cfg, creating its work directory.
@@ -68,26 +77,25 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		st.close()
 		return nil, err
 	}
-	engine, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{
-		CacheDir: filepath.Join(cfg.moduleDir(), "compiled"), DefaultEngine: cfg.WasmEngine,
-	})
-	if err != nil {
-		st.close()
-		return nil, fmt.Errorf("start wasm engine: %w", err)
+	if cfg.Recover == "" {
+		cfg.Recover = RecoverReconnect
 	}
 	a := &Agent{
-		cfg:     cfg,
-		engine:  engine,
-		store:   st,
-		agentID: agentID,
-		updates: updates,
-		files:   files.NewHandler(cfg.sandboxRoot()),
-		log:     slog.Default().With("component", "agent"),
-		client:  &http.Client{Timeout: 75 * time.Second},
-		stream:  &http.Client{},
-		tasks:   map[taskKey]*runningTask{},
+		cfg:       cfg,
+		store:     st,
+		agentID:   agentID,
+		updates:   updates,
+		files:     files.NewHandler(cfg.sandboxRoot()),
+		log:       slog.Default().With("component", "agent"),
+		client:    &http.Client{Timeout: 75 * time.Second},
+		stream:    &http.Client{},
+		quit:      make(chan struct{}),
+		executors: map[execKey]*executorRun{},
+		taskIndex: map[taskKey]*executorRun{},
 	}
-	a.modules = newModuleCache(cfg.moduleDir(), engine, a.client)
+	a.recovering.Store(true)
+	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
+	a.modules = newModuleCache(cfg.moduleDir(), a.client)
 	local := cfg.FetchLocalDirs
 	if len(local) == 0 {
 		local = []string{filepath.Join(cfg.WorkDir, "files")}
@@ -103,20 +111,29 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		},
 	})
 	if err != nil {
-		engine.Close(ctx)
 		st.close()
 		return nil, fmt.Errorf("start fetcher: %w", err)
 	}
+	if err := a.recover(); err != nil {
+		close(a.quit)
+		a.execWG.Wait()
+		st.close()
+		return nil, err
+	}
+	a.recovering.Store(false)
 	return a, nil
 }
 
 func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxes") }
 func (c Config) moduleDir() string   { return filepath.Join(c.WorkDir, "modules") }
 
-// Handler returns the agent's HTTP API: the files API over its sandboxes
-// and a health check.
+// Handler returns the agent's HTTP API: the v1 Executor API its
+// executors call, the files API over its sandboxes and a health check. It
+// must be served for as long as Run runs: executors report there, also
+// while Run shuts them down.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/executor", a.serveExecutor)
 	mux.Handle("/files/", a.files)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	return mux
@@ -130,8 +147,11 @@ func (a *Agent) ID() string {
 }
 
 // Run keeps the agent subscribed to a master, reconnecting with backoff,
-// and delivers status updates, until ctx ends. Then it kills its tasks and
-// waits for them.
+// and delivers status updates, until ctx ends. Then it shuts its
+// executors down (SHUTDOWN, then SIGKILL after
+// Config.ExecutorShutdownGrace) and waits for them. An agent that dies
+// without Run returning (SIGKILL, a crash) leaves its executors running;
+// the next agent on the same work directory recovers them.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -141,20 +161,30 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	a.subscribeLoop(ctx)
 	wg.Wait()
-	a.killAll()
-	a.wg.Wait()
-	err := a.engine.Close(context.Background())
-	if cerr := a.store.close(); err == nil {
-		err = cerr
-	}
-	return err
+	a.shutdownExecutors()
+	return a.store.close()
 }
 
-// killAll kills every task, for shutdown.
-func (a *Agent) killAll() {
+// shutdownExecutors shuts every executor down and waits until they have
+// exited and every goroutine watching them has ended.
+func (a *Agent) shutdownExecutors() {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, t := range a.tasks {
-		t.kill(0)
+	a.stopping = true
+	var runs []*executorRun
+	for _, r := range a.executors {
+		runs = append(runs, r)
+		a.shutdownRun(r)
 	}
+	a.mu.Unlock()
+	a.stopCancel()
+	deadline := time.After(a.cfg.ExecutorShutdownGrace + 5*time.Second)
+	for _, r := range runs {
+		select {
+		case <-r.done:
+		case <-deadline:
+			a.log.Error("executor did not exit after SIGKILL", "executor", r.key.executor, "pid", r.rec.PID)
+		}
+	}
+	close(a.quit)
+	a.execWG.Wait()
 }

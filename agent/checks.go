@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"time"
 
 	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
@@ -10,20 +9,25 @@ import (
 )
 
 // startChecks starts a running task's health check and general check, if
-// it has them, and returns what stops them. A health change becomes a
-// TASK_RUNNING update carrying healthy (Mesos's
-// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED); a general check's result
-// becomes one carrying check_status; a task that fails its health check
-// too often is killed under its kill policy.
-func (a *Agent) startChecks(t *runningTask) (stop func()) {
-	env := a.taskEnv(t, t.dir, t.commandEnv())
+// it has them, and returns what stops them. The agent runs them beside the
+// executor, in the task's sandbox. A health change becomes a TASK_RUNNING
+// update carrying healthy (Mesos's REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+// a general check's result becomes one carrying check_status; a task that
+// fails its health check too often is killed through its executor, under
+// its kill policy. a.mu must be held; the checks report on goroutines of
+// their own.
+func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
+	if t.info.HealthCheck == nil && t.info.Check == nil {
+		return func() {}
+	}
+	env := a.taskEnvLocked(r.key.framework, r.key.executor, t, commandEnv(&t.info))
 	if _, ok := env["PATH"]; !ok {
 		env["PATH"] = sandbox.DefaultPath
 	}
 	target := health.Target{Dir: t.dir, Env: env}
 	var checkers []*health.Checker
 	if hc := t.info.HealthCheck; hc != nil {
-		c, err := health.Start(context.Background(), hc, target, func(r health.Result) { a.healthChanged(t, r) })
+		c, err := health.Start(context.Background(), hc, target, func(res health.Result) { a.healthChanged(r, t, res) })
 		if err != nil {
 			a.log.Warn("health check not started", "task", t.info.TaskID.Value, "err", err)
 		} else {
@@ -31,7 +35,7 @@ func (a *Agent) startChecks(t *runningTask) (stop func()) {
 		}
 	}
 	if ci := t.info.Check; ci != nil {
-		c, err := health.StartCheck(context.Background(), ci, target, func(r health.Result) { a.healthChanged(t, r) })
+		c, err := health.StartCheck(context.Background(), ci, target, func(res health.Result) { a.healthChanged(r, t, res) })
 		if err != nil {
 			a.log.Warn("check not started", "task", t.info.TaskID.Value, "err", err)
 		} else {
@@ -45,36 +49,36 @@ func (a *Agent) startChecks(t *runningTask) (stop func()) {
 	}
 }
 
-// healthChanged reports a check result. It runs on the checker's
-// goroutine, so a kill it asks for happens on another: stopping a checker
-// from its own report would deadlock.
-func (a *Agent) healthChanged(t *runningTask, r health.Result) {
-	st := api.TaskStatus{State: api.TaskRunning, Reason: r.Reason(), Message: r.Message, CheckStatus: r.Check}
-	if r.Check == nil {
-		st.Healthy = api.Ptr(r.Healthy)
+// healthChanged reports a check result, on the checker's goroutine, and
+// asks the executor to kill a task that failed its health check.
+func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
+	st := api.TaskStatus{State: api.TaskRunning, Reason: res.Reason(), Message: res.Message, CheckStatus: res.Check}
+	if res.Check == nil {
+		st.Healthy = api.Ptr(res.Healthy)
 	}
-	if t.currentState() != api.TaskRunning {
+	st.TaskID = t.info.TaskID
+	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
+	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning {
 		return
 	}
-	a.queueStatus(t, st)
-	if r.Kill {
-		grace := a.cfg.DefaultKillGrace
-		if kp := t.info.KillPolicy; kp != nil && kp.GracePeriod != nil {
-			grace = time.Duration(kp.GracePeriod.Nanoseconds)
-		}
+	a.report(r.key.framework, st)
+	if res.Kill {
 		a.log.Info("killing a task that failed its health check", "task", t.info.TaskID.Value)
-		go t.kill(grace)
+		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: t.info.TaskID}})
 	}
 }
 
 // commandEnv is the task's own environment, for checks that run commands
 // beside it.
-func (t *runningTask) commandEnv() *api.Environment {
+func commandEnv(ti *api.TaskInfo) *api.Environment {
 	switch {
-	case t.info.Command != nil:
-		return t.info.Command.Environment
-	case t.info.IsWasm():
-		return t.info.Container.Wasm.Environment
+	case ti.Command != nil:
+		return ti.Command.Environment
+	case ti.IsWasm():
+		return ti.Container.Wasm.Environment
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ type Config struct {
 	// Masters lists the masters as HOST:PORT; the agent subscribes to the
 	// first that answers.
 	Masters []string
-	// WorkDir holds sandboxes and the module cache.
+	// WorkDir holds agent.db, sandboxes and the module cache.
 	WorkDir string
 	// Hostname is advertised to the master; the master and frameworks reach
 	// the agent's HTTP API there.
@@ -31,9 +31,6 @@ type Config struct {
 	// RegistrationBackoff is the first delay before subscribing again after
 	// the master connection drops; it doubles up to a minute.
 	RegistrationBackoff time.Duration
-	// DefaultKillGrace is the time between SIGTERM and SIGKILL when a task
-	// has no kill policy (Mesos's built-in executors: 3 s).
-	DefaultKillGrace time.Duration
 	// FetchLocalDirs are the host directories from which tasks may fetch
 	// local files (file:// URIs and absolute paths). Empty means
 	// <work_dir>/files only: a framework must not be able to copy the
@@ -43,7 +40,34 @@ type Config struct {
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).
 	WasmEngine string
+
+	// ExecutorCommand is the program and arguments that start an
+	// executor: `mezzo executor` (cmd/mezzo sets it to its own binary).
+	// Every task runs in an executor process the agent starts with it
+	// (see RATIONALE.md, "Why are executors separate processes?").
+	// Required.
+	ExecutorCommand []string
+	// ExecutorRegistrationTimeout is how long a new executor has to
+	// subscribe before the agent kills it and fails its tasks with
+	// REASON_EXECUTOR_REGISTRATION_TIMEOUT; a recovered executor has as
+	// long to re-subscribe (Mesos: 1 min).
+	ExecutorRegistrationTimeout time.Duration
+	// ExecutorShutdownGrace is how long an executor has after SHUTDOWN to
+	// kill its tasks and exit before the agent kills its process group
+	// (Mesos: 5 s).
+	ExecutorShutdownGrace time.Duration
+	// Recover says what a starting agent does with the executors its
+	// agent.db lists, as Mesos's --recover: RecoverReconnect (the
+	// default, also for "") lets them re-subscribe, so their tasks keep
+	// running; RecoverCleanup kills them and fails their tasks.
+	Recover string
 }
+
+// The values of Config.Recover.
+const (
+	RecoverReconnect = "reconnect"
+	RecoverCleanup   = "cleanup"
+)
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.
 func DefaultConfig() Config {
@@ -53,7 +77,10 @@ func DefaultConfig() Config {
 		StatusRetryMin:      10 * time.Second,
 		StatusRetryMax:      10 * time.Minute,
 		RegistrationBackoff: time.Second,
-		DefaultKillGrace:    3 * time.Second,
+
+		ExecutorRegistrationTimeout: time.Minute,
+		ExecutorShutdownGrace:       5 * time.Second,
+		Recover:                     RecoverReconnect,
 	}
 }
 
@@ -70,6 +97,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: StatusRetryMin (%v) must be positive and at most StatusRetryMax (%v)", c.StatusRetryMin, c.StatusRetryMax)
 	case c.RegistrationBackoff <= 0:
 		return errors.New("agent config: RegistrationBackoff must be positive")
+	case len(c.ExecutorCommand) == 0 || c.ExecutorCommand[0] == "":
+		return errors.New("agent config: ExecutorCommand is required")
+	case c.ExecutorRegistrationTimeout <= 0:
+		return errors.New("agent config: ExecutorRegistrationTimeout must be positive")
+	case c.ExecutorShutdownGrace <= 0:
+		return errors.New("agent config: ExecutorShutdownGrace must be positive")
+	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:
+		return fmt.Errorf("agent config: Recover must be %q or %q, got %q", RecoverReconnect, RecoverCleanup, c.Recover)
 	}
 	return api.ValidateResources(c.Resources)
 }

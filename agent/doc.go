@@ -1,20 +1,26 @@
 // Package agent is the Mezzo agent: it subscribes to a master, offers its
-// machine's resources, runs the tasks the master launches in sandbox
-// directories (WebAssembly modules and native processes, through package
-// sandbox), and delivers their status updates at least once.
+// machine's resources, runs the tasks the master launches in executor
+// processes (`mezzo executor`, package agent/executor, one per framework
+// and executor, which run WebAssembly modules and native processes in
+// sandbox directories), and delivers their status updates at least once.
 //
 // A tour:
 //
 //	cfg := agent.DefaultConfig()
 //	cfg.Masters = []string{"master1:5050"}
 //	cfg.WorkDir = "/var/lib/mezzo/agent"
+//	cfg.ExecutorCommand = []string{"/usr/bin/mezzo", "executor"}
 //	a, err := agent.New(ctx, cfg)
-//	go http.Serve(listener, a.Handler())     // the files API on port 5051
+//	go http.Serve(listener, a.Handler())     // executor and files APIs on 5051
 //	err = a.Run(ctx)                         // until ctx ends
 //
 // The agent dials the master and keeps one event stream open; status
 // updates go up as separate calls, each sent again with backoff until the
-// framework acknowledges it. Sandboxes live under
+// framework acknowledges it. Executors call the agent's v1 Executor API
+// (POST /api/v1/executor) on its port; the agent checkpoints them in
+// agent.db, so that an agent killed and started again on the same work
+// directory and port finds them re-subscribing, their tasks still running
+// (Config.Recover). Sandboxes live under
 // <work_dir>/sandboxes/<framework>/<executor>/runs/<container>, with
 // runs/latest pointing at the newest run.
 //

@@ -99,8 +99,8 @@ func (a *Agent) session(ctx context.Context, master string) (bool, error) {
 	}
 }
 
-// subscribeCall describes the agent, with its ID and running tasks when it
-// re-registers.
+// subscribeCall describes the agent, with its ID and the tasks its
+// executors run when it re-registers.
 func (a *Agent) subscribeCall() *api.AgentCall {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -114,12 +114,18 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 		info.ID = &api.AgentID{Value: a.agentID}
 	}
 	var tasks []api.Task
-	for key, t := range a.tasks {
-		tasks = append(tasks, api.Task{
-			Name: t.info.Name, TaskID: t.info.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
-			ExecutorID: &api.ExecutorID{Value: t.executor},
-			AgentID:    api.AgentID{Value: a.agentID}, State: t.currentState(), Resources: t.info.Resources,
-		})
+	for key, r := range a.executors {
+		for _, id := range r.allTasks {
+			t := r.tasks[id]
+			if t == nil {
+				continue
+			}
+			tasks = append(tasks, api.Task{
+				Name: t.info.Name, TaskID: t.info.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
+				ExecutorID: &api.ExecutorID{Value: key.executor},
+				AgentID:    api.AgentID{Value: a.agentID}, State: t.state, Resources: t.info.Resources,
+			})
+		}
 	}
 	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}}
 }
@@ -155,11 +161,8 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 			}
 		}
 	case api.AgentEventMessage:
-		// Messages go to custom executors; this agent runs tasks without
-		// one, so there is no one to deliver to and, as in Mesos, a
-		// message for an unknown executor is dropped.
 		if msg := ev.Message; msg != nil {
-			a.log.Info("dropping a framework message: no such executor", "framework", msg.FrameworkID.Value, "executor", msg.ExecutorID.Value)
+			a.frameworkMessage(msg)
 		}
 	case api.AgentEventShutdownFramework:
 		if ev.ShutdownFramework != nil {
@@ -211,6 +214,31 @@ func (a *Agent) sendUpdate(ctx context.Context, u pendingUpdate) error {
 		AgentID: &api.AgentID{Value: agentID},
 		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.framework}, Status: u.status},
 	}
+	return a.post(ctx, master, streamID, call)
+}
+
+// sendMessage passes an executor's message to the master, once: messages
+// carry no delivery guarantee.
+func (a *Agent) sendMessage(from execKey, data []byte) {
+	a.mu.Lock()
+	master, streamID, agentID := a.master, a.streamID, a.agentID
+	a.mu.Unlock()
+	if master == "" {
+		a.log.Info("dropping an executor message: not subscribed to a master", "executor", from.executor)
+		return
+	}
+	call := api.AgentCall{
+		Type:    api.AgentCallMessage,
+		AgentID: &api.AgentID{Value: agentID},
+		Message: &api.AgentMessage{FrameworkID: api.FrameworkID{Value: from.framework}, ExecutorID: api.ExecutorID{Value: from.executor}, Data: data},
+	}
+	if err := a.post(a.stopCtx, master, streamID, call); err != nil {
+		a.log.Info("executor message not delivered", "executor", from.executor, "err", err)
+	}
+}
+
+// post makes a call on the master that is answered 202.
+func (a *Agent) post(ctx context.Context, master, streamID string, call api.AgentCall) error {
 	body, err := json.Marshal(call)
 	if err != nil {
 		return err

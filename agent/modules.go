@@ -10,19 +10,18 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-
-	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // maxModuleBytes bounds a module fetched from the master.
 const maxModuleBytes = 64 << 20
 
-// moduleCache fetches modules from the master by hash, keeps them on disk
-// and hands out compiled modules. It is safe for concurrent use; a module
-// is fetched once however many tasks ask for it at the same time.
+// moduleCache fetches modules from the master by hash and keeps them on
+// disk as <dir>/<sha256>.wasm, where executors read them (executors
+// compile them: the agent never runs Wasm itself). It is safe for
+// concurrent use; a module is fetched once however many tasks ask for it
+// at the same time.
 type moduleCache struct {
 	dir    string
-	engine *sandbox.Engine
 	client *http.Client
 
 	mu       sync.Mutex
@@ -34,24 +33,21 @@ type fetch struct {
 	err  error
 }
 
-func newModuleCache(dir string, engine *sandbox.Engine, client *http.Client) *moduleCache {
-	return &moduleCache{dir: dir, engine: engine, client: client, inflight: map[string]*fetch{}}
+func newModuleCache(dir string, client *http.Client) *moduleCache {
+	return &moduleCache{dir: dir, client: client, inflight: map[string]*fetch{}}
 }
 
-// get returns the compiled module with hash sha, fetching it from master
-// if it is not on disk.
-func (c *moduleCache) get(ctx context.Context, master, sha string) (*sandbox.Module, error) {
+// get makes sure the module with hash sha is on disk, fetching it from
+// master if it is not.
+func (c *moduleCache) get(ctx context.Context, master, sha string) error {
+	if b, err := hex.DecodeString(sha); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha {
+		return fmt.Errorf("module %q: not a SHA-256 in lower-case hex", sha)
+	}
 	path := filepath.Join(c.dir, sha+".wasm")
-	if _, err := os.Stat(path); err != nil {
-		if err := c.fetchOnce(ctx, master, sha, path); err != nil {
-			return nil, err
-		}
+	if _, err := os.Stat(path); err == nil {
+		return nil
 	}
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read module %s: %w", sha, err)
-	}
-	return c.engine.Compile(ctx, wasm)
+	return c.fetchOnce(ctx, master, sha, path)
 }
 
 func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) error {

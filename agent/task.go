@@ -1,253 +1,186 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/mezzo-cluster/mezzo/agent/executor"
 	"github.com/mezzo-cluster/mezzo/api"
-	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
-// runningTask is one task on this agent, from launch until its process
-// ends.
-type runningTask struct {
-	framework string
-	info      api.TaskInfo
-	executor  string     // the executor ID: the task's own, or its group's
-	container string     // the executor's run (container) ID
-	group     *taskGroup // nil unless launched by LAUNCH_GROUP
-	dir       string
+// The agent runs no task itself: each runs in an executor process (see
+// executors.go and RATIONALE.md, "Why are executors separate
+// processes?"). A command or Wasm task launched alone gets an executor of
+// its own, named after the task; a task group runs in the executor its
+// ExecutorInfo names.
 
-	mu      sync.Mutex
-	state   api.TaskState
-	proc    sandbox.Process
-	killed  bool          // a kill was asked for
-	grace   time.Duration // the kill's grace period
-	stopped chan struct{} // closed when the task's goroutine ends
-}
-
-func (t *runningTask) currentState() api.TaskState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.state
-}
-
-// kill stops the task: its process if it has one, else it will not start.
-func (t *runningTask) kill(grace time.Duration) {
-	t.mu.Lock()
-	t.killed = true
-	t.grace = grace
-	p := t.proc
-	t.mu.Unlock()
-	if p != nil {
-		p.Kill(grace)
-	}
-}
-
-// taskGroup is a task group run by the built-in default executor: one
-// sandbox, one container ID, and, as Mesos's default executor does, when
-// one task fails or is killed the others are killed too.
-type taskGroup struct {
-	mu    sync.Mutex
-	tasks []*runningTask
-	ended bool // a task failed or was killed; the rest are being killed
-}
-
-// taskEnded applies the default executor's policy after a member ended in
-// state.
-func (g *taskGroup) taskEnded(state api.TaskState, grace time.Duration) {
-	if state == api.TaskFinished {
-		return
-	}
-	g.mu.Lock()
-	if g.ended {
-		g.mu.Unlock()
-		return
-	}
-	g.ended = true
-	tasks := g.tasks
-	g.mu.Unlock()
-	for _, t := range tasks {
-		t.kill(grace)
-	}
-}
-
-// executorID is the task's executor: its own, else the task ID.
-func executorID(ti *api.TaskInfo) string {
-	if ti.Executor != nil {
-		return ti.Executor.ExecutorID.Value
-	}
-	return ti.TaskID.Value
-}
-
-// launch starts the tasks of a LAUNCH event, each in its own goroutine.
+// launch hands the tasks of a LAUNCH event to their executors, starting
+// those that do not run yet.
 func (a *Agent) launch(l *api.AgentLaunch) {
 	fw := ""
 	if l.FrameworkInfo.ID != nil {
 		fw = l.FrameworkInfo.ID.Value
 	}
 	if l.TaskGroup != nil && l.Executor != nil {
-		g := &taskGroup{}
-		container := uuid.NewString()
-		for _, ti := range l.TaskGroup.Tasks {
-			t := &runningTask{framework: fw, info: ti, executor: l.Executor.ExecutorID.Value, container: container, group: g}
-			g.tasks = append(g.tasks, t)
-		}
-		for _, t := range g.tasks {
-			a.start(t)
-		}
+		a.launchTasks(fw, l.FrameworkInfo, *l.Executor, l.TaskGroup.Tasks, true)
 		return
 	}
 	for _, ti := range l.Tasks {
-		a.start(&runningTask{framework: fw, info: ti, executor: executorID(&ti), container: uuid.NewString()})
+		info := api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
+		if ti.Executor != nil {
+			info = *ti.Executor
+		}
+		a.launchTasks(fw, l.FrameworkInfo, info, []api.TaskInfo{ti}, false)
 	}
 }
 
-// start runs a task in its own goroutine, unless the agent already runs a
-// task of that ID for the framework.
-func (a *Agent) start(t *runningTask) {
-	key := taskKey{t.framework, t.info.TaskID.Value}
-	t.state = api.TaskStaging
-	t.stopped = make(chan struct{})
+// launchTasks records tasks under their executor and prepares their
+// launch on a goroutine of its own: a task the agent already runs is
+// ignored, so that nothing runs twice.
+func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInfo, infos []api.TaskInfo, grouped bool) {
 	a.mu.Lock()
-	if _, dup := a.tasks[key]; dup {
-		a.mu.Unlock()
-		a.log.Warn("ignoring duplicate launch", "framework", t.framework, "task", t.info.TaskID.Value)
+	defer a.mu.Unlock()
+	key := execKey{fw, info.ExecutorID.Value}
+	r := a.executors[key]
+	var fresh []*execTask
+	for _, ti := range infos {
+		if _, dup := a.taskIndex[taskKey{fw, ti.TaskID.Value}]; dup {
+			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
+			continue
+		}
+		fresh = append(fresh, &execTask{info: ti, state: api.TaskStaging})
+	}
+	if len(fresh) == 0 {
 		return
 	}
-	a.tasks[key] = t
-	master := a.master
-	a.wg.Add(1)
-	a.mu.Unlock()
+	if a.stopping || (r != nil && r.shutdown) {
+		for _, t := range fresh {
+			a.report(fw, api.TaskStatus{TaskID: t.info.TaskID, State: api.TaskFailed, Source: api.SourceAgent,
+				Reason: api.ReasonContainerLaunchFailed, Message: "The executor or the agent is shutting down"})
+		}
+		return
+	}
+	if r == nil {
+		r = a.newRun(fw, fwInfo, info)
+		a.executors[key] = r
+	}
+	for _, t := range fresh {
+		id := t.info.TaskID.Value
+		t.dir = r.taskDir(id, grouped)
+		r.tasks[id] = t
+		r.allTasks = append(r.allTasks, id)
+		a.taskIndex[taskKey{fw, id}] = r
+	}
+	a.checkpoint(r)
+	a.execWG.Add(1)
 	go func() {
-		defer a.wg.Done()
-		defer close(t.stopped)
-		a.run(master, t)
-		a.mu.Lock()
-		delete(a.tasks, key)
-		a.mu.Unlock()
+		defer a.execWG.Done()
+		a.prepare(r, fresh, grouped)
 	}()
 }
 
-// run carries a task from launch to its terminal status update.
-func (a *Agent) run(master string, t *runningTask) {
-	ctx := context.Background()
-	a.setState(t, api.TaskStarting, "", "")
-	proc, err := a.startProcess(ctx, master, t)
-	if err != nil {
-		a.setState(t, api.TaskFailed, api.ReasonContainerLaunchFailed, err.Error())
-		if t.group != nil {
-			t.group.taskEnded(api.TaskFailed, a.cfg.DefaultKillGrace)
+// prepare fetches what the tasks need (their URIs, their Wasm modules)
+// before their LAUNCH goes to the executor, starting the executor if
+// needed. A group fails as a whole.
+func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
+	r.prepMu.Lock()
+	defer r.prepMu.Unlock()
+	master := a.masterURL()
+	var err error
+	for _, t := range tasks {
+		if err = a.fetchFor(master, t); err != nil {
+			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
+			break
+		}
+	}
+	if err == nil {
+		err = a.startExecutor(r)
+	}
+	a.mu.Lock()
+	var live []*execTask
+	for _, t := range tasks {
+		if r.tasks[t.info.TaskID.Value] == t {
+			live = append(live, t)
+		}
+	}
+	if err != nil || len(live) == 0 {
+		for _, t := range live {
+			delete(r.tasks, t.info.TaskID.Value)
+			delete(a.taskIndex, taskKey{r.key.framework, t.info.TaskID.Value})
+		}
+		a.retireIfIdle(r)
+		a.checkpoint(r)
+		a.mu.Unlock()
+		for _, t := range live {
+			a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
+				Reason: api.ReasonContainerLaunchFailed, Message: err.Error()})
 		}
 		return
 	}
-	t.mu.Lock()
-	t.proc = proc
-	killed, grace := t.killed, t.grace
-	t.mu.Unlock()
-	if killed {
-		proc.Kill(grace)
+	for _, t := range live {
+		t.queued = true
 	}
-	a.setState(t, api.TaskRunning, "", "")
-	stopChecks := a.startChecks(t)
-	res := proc.Wait()
-	stopChecks()
-	t.mu.Lock()
-	killed = t.killed
-	t.mu.Unlock()
-	state, reason, msg := executor.Outcome(res, killed)
-	a.finish(t, state, reason, msg, res)
-	if t.group != nil {
-		t.group.taskEnded(state, a.cfg.DefaultKillGrace)
+	r.launched = true
+	if grouped {
+		group := api.TaskGroupInfo{}
+		for _, t := range live {
+			group.Tasks = append(group.Tasks, t.info)
+		}
+		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunchGroup, LaunchGroup: &api.ExecutorLaunchGroup{TaskGroup: group}})
+	} else {
+		for _, t := range live {
+			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info}})
+		}
+	}
+	a.checkpoint(r)
+	a.mu.Unlock()
+}
+
+// retireIfIdle shuts down an executor that has no task left and was
+// never sent one: it would otherwise wait for a launch forever (one that
+// ran tasks exits by itself once they have ended). a.mu must be held.
+func (a *Agent) retireIfIdle(r *executorRun) {
+	if len(r.tasks) == 0 && !r.launched {
+		a.shutdownRun(r)
 	}
 }
 
-// startProcess prepares the sandbox directory and starts the task's module
-// or command in it.
-func (a *Agent) startProcess(ctx context.Context, master string, t *runningTask) (sandbox.Process, error) {
-	t.mu.Lock()
-	killed := t.killed
-	t.mu.Unlock()
-	if killed {
-		return nil, fmt.Errorf("killed before it started")
+// fetchFor puts what a task needs in place: its Wasm module in the module
+// directory, its command's URIs in its sandbox.
+func (a *Agent) fetchFor(master string, t *execTask) error {
+	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+		return fmt.Errorf("create sandbox: %w", err)
 	}
-	dir, err := a.makeSandbox(t)
-	if err != nil {
-		return nil, err
-	}
-	t.dir = dir
-	spec := sandbox.Spec{Dir: dir, MemoryBytes: memoryBytes(t.info.Resources)}
 	switch {
 	case t.info.IsWasm():
-		w := t.info.Container.Wasm
-		mod, err := a.modules.get(ctx, master, w.SHA256)
-		if err != nil {
-			return nil, err
-		}
-		spec.Env = a.taskEnv(t, "/", w.Environment)
-		if l := w.Limits; l != nil {
-			if l.MemoryPages > 0 {
-				spec.MemoryBytes = uint64(l.MemoryPages) * 65536
-			}
-			spec.CPUTime = time.Duration(float64(l.CPUSeconds) * float64(time.Second))
-		}
-		return a.engine.StartWasm(ctx, mod, spec, sandbox.WasmSpec{
-			Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint, Engine: w.Engine,
-		})
+		return a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256)
 	case t.info.Command != nil:
-		c := t.info.Command
-		if err := a.fetcher.FetchAll(ctx, c.URIs, dir); err != nil {
-			return nil, fmt.Errorf("fetch: %w", err)
+		if err := a.fetcher.FetchAll(a.stopCtx, t.info.Command.URIs, t.dir); err != nil {
+			return fmt.Errorf("fetch: %w", err)
 		}
-		spec.Env = a.taskEnv(t, dir, c.Environment)
-		return sandbox.StartCommand(ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
 	}
-	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module; custom executors are not supported yet", t.info.TaskID.Value)
+	return nil
 }
 
-// makeSandbox creates sandboxes/<framework>/<executor>/runs/<container>
-// (and tasks/<task> inside it for a member of a task group, as Mesos's
-// default executor nests them) and points runs/latest at the container.
-func (a *Agent) makeSandbox(t *runningTask) (string, error) {
-	runs := filepath.Join(a.cfg.sandboxRoot(), t.framework, t.executor, "runs")
-	dir := filepath.Join(runs, t.container)
-	if t.group != nil {
-		dir = filepath.Join(dir, "tasks", t.info.TaskID.Value)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create sandbox: %w", err)
-	}
-	latest := filepath.Join(runs, "latest")
-	tmp := latest + "." + uuid.NewString()
-	if err := os.Symlink(t.container, tmp); err != nil {
-		return "", fmt.Errorf("link latest sandbox: %w", err)
-	}
-	if err := os.Rename(tmp, latest); err != nil {
-		return "", fmt.Errorf("link latest sandbox: %w", err)
-	}
-	return dir, nil
+func (a *Agent) masterURL() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.master
 }
 
-// taskEnv is the environment of a task: its own variables plus the
-// MESOS_* and MEZZO_* variables Mesos tasks rely on. sandboxPath is the
-// sandbox as the task sees it.
-func (a *Agent) taskEnv(t *runningTask, sandboxPath string, env *api.Environment) map[string]string {
+// taskEnvLocked is the environment of a task as its executor gives it,
+// for the checks the agent runs beside it: its own variables plus the
+// MESOS_* and MEZZO_* variables Mesos tasks rely on. a.mu must be held.
+func (a *Agent) taskEnvLocked(fw, executor string, t *execTask, env *api.Environment) map[string]string {
 	m := map[string]string{
-		"MESOS_SANDBOX":      sandboxPath,
+		"MESOS_SANDBOX":      t.dir,
 		"MESOS_TASK_ID":      t.info.TaskID.Value,
-		"MESOS_FRAMEWORK_ID": t.framework,
-		"MESOS_EXECUTOR_ID":  t.executor,
-		"MEZZO_SANDBOX":      sandboxPath,
+		"MESOS_FRAMEWORK_ID": fw,
+		"MESOS_EXECUTOR_ID":  executor,
+		"MEZZO_SANDBOX":      t.dir,
 		"MEZZO_TASK_ID":      t.info.TaskID.Value,
-		"MEZZO_FRAMEWORK_ID": t.framework,
-		"MEZZO_AGENT_ID":     a.ID(),
+		"MEZZO_FRAMEWORK_ID": fw,
+		"MEZZO_AGENT_ID":     a.agentID,
 	}
 	for k, v := range env.Map() {
 		m[k] = v
@@ -255,72 +188,65 @@ func (a *Agent) taskEnv(t *runningTask, sandboxPath string, env *api.Environment
 	return m
 }
 
-// memoryBytes is the task's mem resource (in MB, as Mesos) in bytes.
-func memoryBytes(res []api.Resource) uint64 {
-	mb := api.Resources(res).ScalarValue("mem")
-	if mb <= 0 {
-		return 0
-	}
-	return uint64(mb * (1 << 20))
-}
-
-// setState records a non-terminal or terminal state and queues its update.
-func (a *Agent) setState(t *runningTask, state api.TaskState, reason api.StatusReason, msg string) {
-	a.queueStatus(t, api.TaskStatus{State: state, Reason: reason, Message: msg})
-}
-
-// finish queues the terminal update, with the exit code as a label.
-func (a *Agent) finish(t *runningTask, state api.TaskState, reason api.StatusReason, msg string, res sandbox.Result) {
-	st := api.TaskStatus{State: state, Reason: reason, Message: msg, Labels: executor.ExitLabel(res)}
-	a.queueStatus(t, st)
-}
-
-func (a *Agent) queueStatus(t *runningTask, st api.TaskStatus) {
-	t.mu.Lock()
-	t.state = st.State
-	t.mu.Unlock()
-	st.TaskID = t.info.TaskID
-	st.ExecutorID = &api.ExecutorID{Value: t.executor}
-	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: t.container}}
-	a.report(t.framework, st)
-}
-
-// report checkpoints and queues a status update. One that cannot be
-// checkpointed is logged as lost: sending it without the checkpoint would
-// break the promise that an update survives a restart.
+// report checkpoints and queues a status update the agent makes. One that
+// cannot be checkpointed is logged as lost: sending it without the
+// checkpoint would break the promise that an update survives a restart.
 func (a *Agent) report(framework string, st api.TaskStatus) {
 	if err := a.updates.add(framework, st, time.Now()); err != nil {
 		a.log.Error("status update lost", "task", st.TaskID.Value, "state", st.State, "err", err)
 	}
 }
 
-// killTask kills a task the master asked to kill. A task the agent does
-// not run is reported lost, so the framework learns it is gone.
+// killTask passes a kill from the master to the task's executor. A task
+// still being prepared is killed at once; a task the agent does not run
+// is reported lost, so the framework learns it is gone.
 func (a *Agent) killTask(k *api.AgentKill) {
+	key := taskKey{k.FrameworkID.Value, k.TaskID.Value}
 	a.mu.Lock()
-	t := a.tasks[taskKey{k.FrameworkID.Value, k.TaskID.Value}]
-	a.mu.Unlock()
-	if t == nil {
+	r := a.taskIndex[key]
+	if r == nil {
+		a.mu.Unlock()
 		a.report(k.FrameworkID.Value, api.TaskStatus{
 			TaskID: k.TaskID, State: api.TaskLost, Source: api.SourceAgent,
 			Reason: api.ReasonTaskUnknown, Message: "Cannot kill a task the agent does not run",
 		})
 		return
 	}
-	grace := a.cfg.DefaultKillGrace
-	if k.KillPolicy != nil && k.KillPolicy.GracePeriod != nil {
-		grace = time.Duration(k.KillPolicy.GracePeriod.Nanoseconds)
+	t := r.tasks[k.TaskID.Value]
+	if !t.queued {
+		delete(r.tasks, k.TaskID.Value)
+		delete(a.taskIndex, key)
+		a.retireIfIdle(r)
+		a.checkpoint(r)
+		a.mu.Unlock()
+		a.reportFor(r, t, api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent,
+			Reason: api.ReasonTaskKilledDuringLaunch, Message: "Task killed before it was launched"})
+		return
 	}
-	t.kill(grace)
+	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: k.TaskID, KillPolicy: k.KillPolicy}})
+	a.mu.Unlock()
 }
 
-// shutdownFramework kills every task of a framework.
+// shutdownFramework shuts down every executor of a framework.
 func (a *Agent) shutdownFramework(fw string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for key, t := range a.tasks {
+	for key, r := range a.executors {
 		if key.framework == fw {
-			t.kill(a.cfg.DefaultKillGrace)
+			a.shutdownRun(r)
 		}
 	}
+}
+
+// frameworkMessage passes a framework's message to its executor; as in
+// Mesos, a message for an executor the agent does not run is dropped.
+func (a *Agent) frameworkMessage(m *api.AgentMessage) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.executors[execKey{m.FrameworkID.Value, m.ExecutorID.Value}]
+	if r == nil || r.exited {
+		a.log.Info("dropping a framework message: no such executor", "framework", m.FrameworkID.Value, "executor", m.ExecutorID.Value)
+		return
+	}
+	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventMessage, Message: &api.ExecutorMessage{Data: m.Data}})
 }

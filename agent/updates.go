@@ -31,6 +31,7 @@ type updateManager struct {
 	min, max time.Duration
 	wake     chan struct{} // capacity 1: heads are ready to send
 	store    *store
+	execMu   sync.Mutex // serialises addFromExecutor's check and put
 
 	mu     sync.Mutex
 	queues map[taskKey][]*pendingUpdate
@@ -53,9 +54,9 @@ func newUpdateManager(s *store, min, max time.Duration, now time.Time) (*updateM
 	return u, nil
 }
 
-// add checkpoints a status update for a task, stamping its UUID and time,
-// and queues it. An update that cannot be checkpointed is not sent: the
-// error says why.
+// add checkpoints a status update the agent makes for a task, stamping
+// its UUID and time, and queues it. An update that cannot be checkpointed
+// is not sent: the error says why.
 func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) error {
 	id := uuid.New()
 	st.UUID = id[:]
@@ -63,7 +64,47 @@ func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) 
 	if st.Source == "" {
 		st.Source = api.SourceExecutor
 	}
-	seq, err := u.store.putUpdate(framework, st)
+	return u.put(framework, st, false, now)
+}
+
+// addFromExecutor checkpoints and queues an update an executor sent,
+// keeping its UUID (the framework acknowledges that UUID, and the
+// executor resends the update under it until the agent acknowledges it).
+// It reports false, and does nothing, for an update with a UUID seen
+// before for the task.
+func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time) (bool, error) {
+	u.execMu.Lock()
+	defer u.execMu.Unlock()
+	seen, err := u.store.seenUpdate(framework, st.TaskID.Value, st.UUID)
+	if err != nil {
+		return false, fmt.Errorf("check status update of task %s: %w", st.TaskID.Value, err)
+	}
+	if seen {
+		return false, nil
+	}
+	if st.Timestamp == 0 {
+		st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
+	}
+	return true, u.put(framework, st, true, now)
+}
+
+// hasTerminal reports whether a terminal update of the task waits for
+// acknowledgement.
+func (u *updateManager) hasTerminal(framework, task string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, p := range u.queues[taskKey{framework, task}] {
+		if p.status.State.IsTerminal() {
+			return true
+		}
+	}
+	return false
+}
+
+// put checkpoints st (remembering its UUID when seen is set) and queues
+// it.
+func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time) error {
+	seq, err := u.store.putUpdate(framework, st, seen)
 	if err != nil {
 		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,8 +52,26 @@ func startAgent(t *testing.T, master, dir string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stopAgent(cmd) })
 	return cmd
+}
+
+// stopAgent stops an agent as an operator would, with SIGTERM, so that it
+// shuts its executors down: SIGKILL would leave them, and their tasks,
+// running, waiting for the agent to come back.
+func stopAgent(cmd *exec.Cmd) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
 }
 
 // TestAgentRestart kills an agent with SIGKILL and starts it again on the

@@ -25,6 +25,10 @@ type Config struct {
 	// processes (sandbox.EngineConfig.CacheDir). Empty means in memory
 	// only.
 	ModuleCache string
+	// WasmEngine runs Wasm tasks that name no engine ("wasmtime" or
+	// "wazero"); "" means the sandbox's default for this build. The
+	// agent passes its own setting as MEZZO_WASM_ENGINE.
+	WasmEngine string
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL for a task
 	// with no kill policy. Default 3 s, as Mesos's built-in executors.
 	DefaultKillGrace time.Duration

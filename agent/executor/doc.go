@@ -24,8 +24,8 @@
 // with status 3") and, when the task exited by itself, its exit code in
 // the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with
 // REASON_CONTAINER_LAUNCH_FAILED when it could not start, or with
-// REASON_CONTAINER_LIMITATION_MEMORY past its memory. These are the
-// agent's own mappings (agent/task.go), repeated here.
+// REASON_CONTAINER_LIMITATION_MEMORY past its memory. The agent runs no
+// task itself, so these are the only mappings (Outcome).
 //
 // Tasks run in the sandbox the agent gives (MESOS_SANDBOX): the first
 // task launched alone runs in the sandbox itself, as under Mesos's

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log:     cfg.Logger.With("executor", cfg.Client.ExecutorID, "framework", cfg.Client.FrameworkID),
 		ctx:     ctx,
 		cancel:  cancel,
-		modules: newModules(cfg.ModulesDir, cfg.ModuleCache),
+		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
 	}

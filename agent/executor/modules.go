@@ -19,14 +19,15 @@ import (
 type modules struct {
 	dir      string
 	cacheDir string
+	engine0  string // the default engine; "" means the sandbox's
 
 	mu       sync.Mutex
 	engine   *sandbox.Engine
 	compiled map[string]*sandbox.Module // by SHA-256
 }
 
-func newModules(dir, cacheDir string) *modules {
-	return &modules{dir: dir, cacheDir: cacheDir, compiled: map[string]*sandbox.Module{}}
+func newModules(dir, cacheDir, defaultEngine string) *modules {
+	return &modules{dir: dir, cacheDir: cacheDir, engine0: defaultEngine, compiled: map[string]*sandbox.Module{}}
 }
 
 // get returns the engine and the module whose hash is sha, compiling it
@@ -72,7 +73,7 @@ func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.engine == nil {
-		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir})
+		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir, DefaultEngine: m.engine0})
 		if err != nil {
 			return nil, fmt.Errorf("start wasm engine: %w", err)
 		}

@@ -3,6 +3,7 @@ package executor
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -26,7 +27,15 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 			return nil, err
 		}
 		spec.Env = x.taskEnv(t, "/", w.Environment)
-		return engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint})
+		if l := w.Limits; l != nil {
+			if l.MemoryPages > 0 {
+				spec.MemoryBytes = uint64(l.MemoryPages) * 65536
+			}
+			spec.CPUTime = time.Duration(float64(l.CPUSeconds) * float64(time.Second))
+		}
+		return engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{
+			Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint, Engine: w.Engine,
+		})
 	case t.info.Command != nil:
 		c := t.info.Command
 		spec.Env = x.taskEnv(t, t.dir, c.Environment)

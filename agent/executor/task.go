@@ -156,8 +156,7 @@ func (x *executor) ended(t *task) {
 }
 
 // Outcome maps how a sandbox ended to a terminal state, reason and message,
-// in Mesos's wording where it has one. The agent's in-process runner uses
-// it too, so that a task ends the same way wherever it runs.
+// in Mesos's wording where it has one.
 func Outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, string) {
 	switch {
 	case killed:

@@ -52,12 +52,15 @@ type agentFlags struct {
 	resources  string
 	attributes string
 	wasmEngine string
+	recover    string
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) {
 	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
 	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
+	cmd.Flags().StringVar(&f.recover, "recover", agent.RecoverReconnect,
+		"what to do with the executors of an earlier run of the agent: reconnect (their tasks keep running) or cleanup (kill them)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 }
 
@@ -70,6 +73,12 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Masters = masters
 	cfg.WasmEngine = f.wasmEngine
+	cfg.Recover = f.recover
+	self, err := os.Executable()
+	if err != nil {
+		return cfg, fmt.Errorf("find the mezzo binary to start executors with: %w", err)
+	}
+	cfg.ExecutorCommand = []string{self, "executor"}
 	if f.resources != "" {
 		res, err := api.ParseResources(f.resources)
 		if err != nil {
@@ -240,9 +249,13 @@ func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	// The HTTP server outlives ctx until Run returns: executors report
+	// the end of their tasks there while Run shuts them down.
+	srvCtx, stopServer := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, ln, a.Handler()) }()
+	go func() { errc <- serve(srvCtx, ln, a.Handler()) }()
 	runErr := a.Run(ctx)
+	stopServer()
 	if err := <-errc; runErr == nil {
 		runErr = err
 	}

@@ -14,7 +14,8 @@ import (
 // newExecutorCmd is `mezzo executor`, which an agent starts, never a
 // person: everything it needs is in the environment the agent sets
 // (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
-// MEZZO_MODULES_DIR and MEZZO_MODULE_CACHE for Wasm tasks.
+// MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE and MEZZO_WASM_ENGINE for Wasm
+// tasks.
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
@@ -30,6 +31,7 @@ func newExecutorCmd() *cobra.Command {
 			cfg.Client = client
 			cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
 			cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
+			cfg.WasmEngine = os.Getenv("MEZZO_WASM_ENGINE")
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return executor.Run(ctx, cfg)

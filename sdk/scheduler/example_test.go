@@ -154,13 +154,21 @@ func startCluster() (addr string, stop func()) {
 	acfg.WorkDir = dir + "/agent"
 	acfg.Hostname = "127.0.0.1"
 	acfg.RegistrationBackoff = 10 * time.Millisecond
+	acfg.ExecutorCommand = []string{os.Args[0], "executor"} // see TestMain
 	if acfg.Resources, err = api.ParseResources("cpus:2;mem:1024"); err != nil {
 		panic(err)
 	}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	acfg.Port = aln.Addr().(*net.TCPAddr).Port
 	a, err := agent.New(ctx, acfg)
 	if err != nil {
 		panic(err)
 	}
+	asrv := &http.Server{Handler: a.Handler()}
+	go asrv.Serve(aln)
 	done := make(chan struct{}, 2)
 	go func() { m.Run(ctx); done <- struct{}{} }()
 	go func() { a.Run(ctx); done <- struct{}{} }()
@@ -169,6 +177,7 @@ func startCluster() (addr string, stop func()) {
 		<-done
 		<-done
 		srv.Close()
+		asrv.Close()
 		os.RemoveAll(dir)
 	}
 }

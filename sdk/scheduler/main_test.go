@@ -1,17 +1,27 @@
 package scheduler_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/agent/executor"
+	sdkexecutor "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 
 // TestMain fails the tests if a client goroutine outlives them: Run must
 // stop everything it started before it returns.
+//
+// Run as `<test binary> executor`, it is the executor the example's agent
+// starts (as `mezzo executor`).
 func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == "executor" {
+		os.Exit(runExecutor())
+	}
 	code := m.Run()
 	if code == 0 {
 		if err := checkLeaks(); err != nil {
@@ -41,4 +51,22 @@ func checkLeaks() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// runExecutor is `mezzo executor`, for the example's agent.
+func runExecutor() int {
+	client, err := sdkexecutor.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cfg := executor.DefaultConfig()
+	cfg.Client = client
+	cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
+	cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
+	if err := executor.Run(context.Background(), cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }

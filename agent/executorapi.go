@@ -1,0 +1,335 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// serveExecutor answers POST /api/v1/executor, the v1 Executor API its
+// executors call (reference/mesos.md §3.1): SUBSCRIBE opens an event
+// stream, UPDATE, MESSAGE and HEARTBEAT carry the stream's
+// Mesos-Stream-Id and are answered 202.
+func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
+	if a.recovering.Load() {
+		http.Error(w, "Agent has not finished recovery", http.StatusServiceUnavailable)
+		return
+	}
+	call, code, msg := decodeExecutorCall(r)
+	if code != 0 {
+		http.Error(w, msg, code)
+		return
+	}
+	key := execKey{call.FrameworkID.Value, call.ExecutorID.Value}
+	a.mu.Lock()
+	run := a.executors[key]
+	a.mu.Unlock()
+	switch {
+	case run == nil || run.exited:
+		http.Error(w, fmt.Sprintf("Executor %q of framework %q cannot be found", key.executor, key.framework), http.StatusBadRequest)
+		return
+	case r.Header.Get("Authorization") != "Bearer "+run.rec.Token:
+		http.Error(w, "Invalid or missing executor token", http.StatusUnauthorized)
+		return
+	}
+	switch call.Type {
+	case api.ExecutorCallUnknown:
+		http.Error(w, "Received 'UNKNOWN' call", http.StatusNotImplemented)
+		return
+	case api.ExecutorCallSubscribe:
+		a.subscribeExecutor(w, r, run, call.Subscribe)
+		return
+	}
+	if code, msg := a.checkStream(r, run); code != 0 {
+		http.Error(w, msg, code)
+		return
+	}
+	switch call.Type {
+	case api.ExecutorCallUpdate:
+		if err := a.executorUpdate(run, call.Update.Status); err != nil {
+			a.log.Error("executor update not recorded", "executor", key.executor, "err", err)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	case api.ExecutorCallMessage:
+		a.execWG.Add(1)
+		go func() {
+			defer a.execWG.Done()
+			a.sendMessage(key, call.Message.Data)
+		}()
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// decodeExecutorCall checks a request as Mesos's agent does and decodes
+// its call. A non-zero code is the error answer.
+func decodeExecutorCall(r *http.Request) (*api.ExecutorCall, int, string) {
+	if r.Method != http.MethodPost {
+		return nil, http.StatusMethodNotAllowed, "Expecting a 'POST' request"
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, http.StatusBadRequest, "Expecting 'Content-Type' to be present"
+	}
+	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+		return nil, http.StatusUnsupportedMediaType, fmt.Sprintf("Expecting 'Content-Type' of application/json, got %q", ct)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxRecordSize+1))
+	if err != nil {
+		return nil, http.StatusBadRequest, err.Error()
+	}
+	if len(body) > api.MaxRecordSize {
+		return nil, http.StatusRequestEntityTooLarge, "Request body too large"
+	}
+	call, err := api.DecodeExecutorCall(body)
+	if err != nil {
+		return nil, http.StatusBadRequest, err.Error()
+	}
+	return call, 0, ""
+}
+
+// checkStream checks the Mesos-Stream-Id of a call other than SUBSCRIBE.
+func (a *Agent) checkStream(r *http.Request, run *executorRun) (int, string) {
+	a.mu.Lock()
+	s := run.stream
+	a.mu.Unlock()
+	id := r.Header.Get("Mesos-Stream-Id")
+	switch {
+	case s == nil:
+		return http.StatusForbidden, "Executor is not subscribed"
+	case id == "":
+		return http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header"
+	case id != s.id:
+		return http.StatusBadRequest, fmt.Sprintf("The stream ID %q included in this request didn't match the stream ID currently associated with this executor", id)
+	}
+	return 0, ""
+}
+
+// executorUpdate checkpoints an executor's update under its own UUID,
+// applies it to the task, and acknowledges it on the executor's stream.
+func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) error {
+	a.mu.Lock()
+	stop, err := a.recordExecutorUpdate(run, st)
+	if err == nil && run.stream != nil {
+		run.stream.send(ackEvent(st))
+	}
+	a.mu.Unlock()
+	runAll(stop)
+	return err
+}
+
+func ackEvent(st api.TaskStatus) api.ExecutorEvent {
+	return api.ExecutorEvent{Type: api.ExecutorEventAcknowledged,
+		Acknowledged: &api.ExecutorAcknowledged{TaskID: st.TaskID, UUID: st.UUID}}
+}
+
+// recordExecutorUpdate checkpoints an executor's update (once per UUID)
+// and applies it to the task; it returns what stops the task's checks
+// when the update ended it, to call once a.mu is released. a.mu must be
+// held: an update the agent makes itself (a health check's) is then
+// never queued after the task's terminal update.
+func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]func(), error) {
+	if st.ExecutorID == nil {
+		st.ExecutorID = &api.ExecutorID{Value: run.key.executor}
+	}
+	if st.ContainerStatus == nil {
+		st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: run.rec.Container}}
+	}
+	fresh, err := a.updates.addFromExecutor(run.key.framework, st, time.Now())
+	if err != nil || !fresh {
+		return nil, err
+	}
+	t := run.tasks[st.TaskID.Value]
+	if t == nil {
+		return nil, nil
+	}
+	t.state = st.State
+	var stop []func()
+	switch {
+	case st.State.IsTerminal():
+		stop = append(stop, t.stopChecks)
+		delete(run.tasks, st.TaskID.Value)
+		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
+	case st.State == api.TaskRunning && t.stopChecks == nil:
+		t.stopChecks = a.startChecks(run, t)
+	}
+	a.checkpoint(run)
+	return stop, nil
+}
+
+// subscribeExecutor answers SUBSCRIBE: the updates the executor lists are
+// taken as received (checkpointed once and acknowledged), its tasks as
+// running; a task the agent sent it that it does not list was lost on the
+// way and is reported so. Then the stream opens with SUBSCRIBED, the
+// acknowledgements and the events that waited for it. A new SUBSCRIBE
+// replaces the executor's previous stream.
+func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *executorRun, sub *api.ExecutorSubscribe) {
+	if r.Header.Get("Mesos-Stream-Id") != "" {
+		http.Error(w, "Subscribe calls should not include the 'Mesos-Stream-Id' header", http.StatusBadRequest)
+		return
+	}
+	s := newExecStream(uuid.NewString())
+	a.mu.Lock()
+	if run.exited {
+		a.mu.Unlock()
+		http.Error(w, "Executor has exited", http.StatusBadRequest)
+		return
+	}
+	var stops []func()
+	var acks []api.ExecutorEvent
+	for _, u := range sub.UnacknowledgedUpdates {
+		stop, err := a.recordExecutorUpdate(run, u.Status)
+		if err != nil {
+			a.mu.Unlock()
+			runAll(stops)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		stops = append(stops, stop...)
+		acks = append(acks, ackEvent(u.Status))
+	}
+	listed := map[string]bool{}
+	for _, ti := range sub.UnacknowledgedTasks {
+		listed[ti.TaskID.Value] = true
+	}
+	var lost []*execTask
+	for _, id := range run.allTasks {
+		if t := run.tasks[id]; t != nil && t.sent && !listed[id] {
+			lost = append(lost, t)
+			stops = append(stops, t.stopChecks)
+			delete(run.tasks, id)
+			delete(a.taskIndex, taskKey{run.key.framework, id})
+		}
+	}
+	old := run.stream
+	run.stream = s
+	run.subscribed = true
+	if run.regTimer != nil {
+		run.regTimer.Stop()
+	}
+	s.send(api.ExecutorEvent{Type: api.ExecutorEventSubscribed, Subscribed: a.subscribedEvent(run)})
+	for _, ev := range acks {
+		s.send(ev)
+	}
+	for _, ev := range run.pending {
+		s.send(ev)
+		run.markSent(ev)
+	}
+	run.pending = nil
+	a.checkpoint(run)
+	a.mu.Unlock()
+	old.close()
+	runAll(stops)
+	for _, t := range lost {
+		a.reportFor(run, t, api.TaskStatus{State: api.TaskLost, Source: api.SourceAgent, Reason: api.ReasonExecutorTerminated,
+			Message: "The executor does not know the task: its launch was lost"})
+	}
+	a.log.Info("executor subscribed", "framework", run.key.framework, "executor", run.key.executor,
+		"unacknowledged_updates", len(sub.UnacknowledgedUpdates), "unacknowledged_tasks", len(sub.UnacknowledgedTasks))
+	s.serve(w, r)
+	a.mu.Lock()
+	if run.stream == s {
+		run.stream = nil
+	}
+	a.mu.Unlock()
+}
+
+// subscribedEvent is the SUBSCRIBED payload for an executor. a.mu must
+// be held.
+func (a *Agent) subscribedEvent(run *executorRun) *api.ExecutorSubscribed {
+	agent := api.AgentInfo{Hostname: a.cfg.Hostname, Port: api.Int64(a.cfg.Port), Resources: a.cfg.Resources, Attributes: a.cfg.Attributes}
+	if a.agentID != "" {
+		agent.ID = &api.AgentID{Value: a.agentID}
+	}
+	return &api.ExecutorSubscribed{
+		ExecutorInfo:  run.rec.ExecutorInfo,
+		FrameworkInfo: run.rec.FrameworkInfo,
+		AgentInfo:     agent,
+		ContainerID:   &api.ContainerID{Value: run.rec.Container},
+	}
+}
+
+// execStreamBuffer is how many events an executor may fall behind before
+// its stream is closed; it re-subscribes.
+const execStreamBuffer = 1024
+
+// execStream is one executor subscription's RecordIO event stream. Events
+// are queued from any goroutine; the HTTP handler that owns the
+// connection writes them, one record per write and flush.
+type execStream struct {
+	id   string
+	ch   chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func newExecStream(id string) *execStream {
+	return &execStream{id: id, ch: make(chan []byte, execStreamBuffer), done: make(chan struct{})}
+}
+
+// send queues ev without blocking and reports whether it was queued; a
+// full buffer closes the stream.
+func (s *execStream) send(ev api.ExecutorEvent) bool {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.ch <- b:
+		return true
+	default:
+		s.close()
+		return false
+	}
+}
+
+// close ends the stream; it is idempotent and a no-op on nil.
+func (s *execStream) close() {
+	if s != nil {
+		s.once.Do(func() { close(s.done) })
+	}
+}
+
+// serve writes the stream until it is closed or the executor goes away.
+func (s *execStream) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Mesos-Stream-Id", s.id)
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	var buf []byte
+	for {
+		select {
+		case rec := <-s.ch:
+			buf = api.AppendRecord(buf[:0], rec)
+			if _, err := w.Write(buf); err != nil {
+				s.close()
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				s.close()
+				return
+			}
+		case <-s.done:
+			return
+		case <-r.Context().Done():
+			s.close()
+			return
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// newTestAgent returns an agent that is never Run, with one executor
+// "e1" of framework "fw" that it believes started, and a server for its
+// HTTP API.
+func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
+	t.Helper()
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}})
+	r.started = true
+	a.executors[r.key] = r
+	task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t1"}}, state: api.TaskStaging, queued: true}
+	r.tasks["t1"] = task
+	r.allTasks = append(r.allTasks, "t1")
+	a.taskIndex[taskKey{"fw", "t1"}] = r
+	a.mu.Unlock()
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		a.executorExited(r, "test over")
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return a, r, srv
+}
+
+// newBareAgent returns an agent with no master, which is never Run; its
+// executors are shut down and its store closed when the test ends.
+func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Masters = []string{"127.0.0.1:1"}
+	cfg.WorkDir = t.TempDir()
+	cfg.ExecutorCommand = []string{"/bin/false"}
+	res, err := api.ParseResources("cpus:1;mem:128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resources = res
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.shutdownExecutors()
+		a.store.close()
+	})
+	return a
+}
+
+// TestExecutorRegistrationTimeout starts an "executor" that never
+// subscribes: the agent kills it and fails its task with
+// REASON_EXECUTOR_REGISTRATION_TIMEOUT.
+func TestExecutorRegistrationTimeout(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"/bin/sleep", "60"}
+		c.ExecutorRegistrationTimeout = 100 * time.Millisecond
+	})
+	a.launch(&api.AgentLaunch{
+		FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw"}},
+		Tasks:         []api.TaskInfo{{TaskID: api.TaskID{Value: "t1"}, Command: &api.CommandInfo{Value: "true"}}},
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		due, _ := a.updates.due(time.Now())
+		if len(due) == 1 {
+			st := due[0].status
+			if st.State != api.TaskFailed || st.Reason != api.ReasonExecutorRegistrationTimeout || st.TaskID.Value != "t1" {
+				t.Fatalf("update %s %s for %s, want TASK_FAILED REASON_EXECUTOR_REGISTRATION_TIMEOUT for t1", st.State, st.Reason, st.TaskID.Value)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no update for the task")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	execs, err := a.store.executors()
+	if err != nil || len(execs) != 0 {
+		t.Fatalf("executors still checkpointed: %v %v", execs, err)
+	}
+}
+
+// post sends a call with the executor's token (unless token is "-") and
+// the given stream ID.
+func post(t *testing.T, srv *httptest.Server, r *executorRun, body, streamID, token string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/executor", bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token == "" {
+		token = r.rec.Token
+	}
+	if token != "-" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if streamID != "" {
+		req.Header.Set("Mesos-Stream-Id", streamID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func updateCall(t *testing.T, executor string, id uuid.UUID, state api.TaskState) string {
+	t.Helper()
+	b, err := json.Marshal(api.ExecutorCall{
+		Type: api.ExecutorCallUpdate, ExecutorID: api.ExecutorID{Value: executor}, FrameworkID: api.FrameworkID{Value: "fw"},
+		Update: &api.ExecutorUpdate{Status: api.TaskStatus{TaskID: api.TaskID{Value: "t1"}, State: state,
+			Source: api.SourceExecutor, UUID: id[:]}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const subscribeCall = `{"type":"SUBSCRIBE","executor_id":{"value":"e1"},"framework_id":{"value":"fw"},"subscribe":{}}`
+
+// subscribe opens the executor's stream and returns its ID and a reader
+// of its events, after checking the first is SUBSCRIBED.
+func subscribe(t *testing.T, srv *httptest.Server, r *executorRun) (string, func() api.ExecutorEvent) {
+	t.Helper()
+	resp, msg := post(t, srv, r, subscribeCall, "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("SUBSCRIBE: %s %s", resp.Status, msg)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	rr := api.NewRecordReader(resp.Body)
+	next := func() api.ExecutorEvent {
+		t.Helper()
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			t.Fatalf("read event: %v", err)
+		}
+		var ev api.ExecutorEvent
+		if err := json.Unmarshal(rec, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	if ev := next(); ev.Type != api.ExecutorEventSubscribed || ev.Subscribed.ContainerID.Value != r.rec.Container {
+		t.Fatalf("first event %+v, want SUBSCRIBED with the container", ev)
+	}
+	return resp.Header.Get("Mesos-Stream-Id"), next
+}
+
+func TestExecutorAPIErrors(t *testing.T) {
+	_, r, srv := newTestAgent(t)
+	tests := []struct {
+		name     string
+		body     string
+		streamID string
+		token    string
+		want     int
+	}{
+		{name: "bad JSON", body: `{"type":`, want: http.StatusBadRequest},
+		{name: "missing executor ID", body: `{"type":"HEARTBEAT","framework_id":{"value":"fw"}}`, want: http.StatusBadRequest},
+		{name: "unknown executor", body: `{"type":"HEARTBEAT","executor_id":{"value":"nope"},"framework_id":{"value":"fw"}}`, want: http.StatusBadRequest},
+		{name: "unknown framework", body: `{"type":"HEARTBEAT","executor_id":{"value":"e1"},"framework_id":{"value":"other"}}`, want: http.StatusBadRequest},
+		{name: "no token", body: subscribeCall, token: "-", want: http.StatusUnauthorized},
+		{name: "wrong token", body: subscribeCall, token: "guess", want: http.StatusUnauthorized},
+		{name: "not subscribed", body: `{"type":"HEARTBEAT","executor_id":{"value":"e1"},"framework_id":{"value":"fw"}}`, streamID: "x", want: http.StatusForbidden},
+		{name: "subscribe with a stream ID", body: subscribeCall, streamID: "x", want: http.StatusBadRequest},
+		{name: "unknown call", body: `{"type":"UNKNOWN","executor_id":{"value":"e1"},"framework_id":{"value":"fw"}}`, want: http.StatusNotImplemented},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, msg := post(t, srv, r, tt.body, tt.streamID, tt.token)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s, want %d: %s", resp.Status, tt.want, msg)
+			}
+		})
+	}
+	t.Run("wrong content type", func(t *testing.T) {
+		resp, err := http.Post(srv.URL+"/api/v1/executor", "text/plain", bytes.NewReader([]byte(subscribeCall)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("%s, want 415", resp.Status)
+		}
+	})
+}
+
+func TestExecutorAPIStream(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	streamID, next := subscribe(t, srv, r)
+	heartbeat := `{"type":"HEARTBEAT","executor_id":{"value":"e1"},"framework_id":{"value":"fw"}}`
+	for _, tt := range []struct {
+		name, streamID string
+		want           int
+	}{
+		{"no stream ID", "", http.StatusBadRequest},
+		{"wrong stream ID", "not-the-stream", http.StatusBadRequest},
+		{"right stream ID", streamID, http.StatusAccepted},
+	} {
+		if resp, msg := post(t, srv, r, heartbeat, tt.streamID, ""); resp.StatusCode != tt.want {
+			t.Errorf("%s: %s, want %d: %s", tt.name, resp.Status, tt.want, msg)
+		}
+	}
+
+	// An update is checkpointed under the executor's UUID and
+	// acknowledged on the stream; the same update again is acknowledged
+	// but not queued twice.
+	id := uuid.New()
+	for range 2 {
+		if resp, msg := post(t, srv, r, updateCall(t, "e1", id, api.TaskRunning), streamID, ""); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("UPDATE: %s %s", resp.Status, msg)
+		}
+		ev := next()
+		if ev.Type != api.ExecutorEventAcknowledged || !bytes.Equal(ev.Acknowledged.UUID, id[:]) {
+			t.Fatalf("event %+v, want ACKNOWLEDGED of the update", ev)
+		}
+	}
+	if n := a.updates.pending(); n != 1 {
+		t.Fatalf("%d updates queued for the framework, want 1", n)
+	}
+	due, _ := a.updates.due(time.Now())
+	if len(due) != 1 || !bytes.Equal(due[0].status.UUID, id[:]) || due[0].status.State != api.TaskRunning {
+		t.Fatalf("queued %+v, want the executor's update under its UUID", due)
+	}
+	a.mu.Lock()
+	state := r.tasks["t1"].state
+	a.mu.Unlock()
+	if state != api.TaskRunning {
+		t.Fatalf("task state %s, want TASK_RUNNING", state)
+	}
+
+	// A new subscription replaces the stream: the old ID is refused.
+	newID, _ := subscribe(t, srv, r)
+	if resp, _ := post(t, srv, r, heartbeat, streamID, ""); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("old stream ID after re-subscribing: %s, want 400", resp.Status)
+	}
+	if resp, msg := post(t, srv, r, heartbeat, newID, ""); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("new stream ID: %s %s", resp.Status, msg)
+	}
+}
+
+func TestExecutorAPIRecovering(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	a.recovering.Store(true)
+	if resp, _ := post(t, srv, r, subscribeCall, "", ""); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("SUBSCRIBE while recovering: %s, want 503", resp.Status)
+	}
+}

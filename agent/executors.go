@@ -1,0 +1,391 @@
+package agent
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
+)
+
+// execKey names an executor on this agent.
+type execKey struct{ framework, executor string }
+
+// executorRun is one executor process (`mezzo executor`) and what the
+// agent knows of it: the tasks it was given that have not ended, the
+// events waiting for it to subscribe, and its event stream. Every field
+// but prepMu and done is guarded by Agent.mu.
+type executorRun struct {
+	key execKey
+	rec executorRecord // what is checkpointed; rec.Tasks is rebuilt from tasks
+	// tasks are the executor's tasks that have not ended, by task ID;
+	// allTasks every task it was ever given, in order.
+	tasks    map[string]*execTask
+	allTasks []string
+	pending  []api.ExecutorEvent // events waiting for a subscription
+	stream   *execStream         // the current subscription; nil if none
+
+	started    bool // its process was started (or recovered)
+	recovered  bool // it was started by an earlier run of the agent
+	subscribed bool // it subscribed since it started or was recovered
+	launched   bool // a LAUNCH was queued for it
+	shutdown   bool // SHUTDOWN was sent (by the framework or the agent)
+	exited     bool
+	exitReason api.StatusReason // why its tasks fail when it exits
+	regTimer   *time.Timer
+
+	// prepMu serialises the preparation of launches (fetching), so that
+	// they reach the executor in the order the master sent them.
+	prepMu sync.Mutex
+	done   chan struct{} // closed once the process has exited
+}
+
+// execTask is a task given to an executor.
+type execTask struct {
+	info  api.TaskInfo
+	dir   string // its sandbox directory
+	state api.TaskState
+	// queued: its LAUNCH was queued for the executor; sent: it went out
+	// on a stream. A task not queued is still being prepared.
+	queued, sent bool
+	stopChecks   func() // stops its health checks; nil when none run
+}
+
+// newRun makes the record of a new executor, not yet started. a.mu must
+// be held.
+func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInfo) *executorRun {
+	container := uuid.NewString()
+	if info.FrameworkID == nil {
+		info.FrameworkID = &api.FrameworkID{Value: fw}
+	}
+	if fwInfo.ID == nil {
+		fwInfo.ID = &api.FrameworkID{Value: fw}
+	}
+	token := make([]byte, 16)
+	_, _ = rand.Read(token)
+	return &executorRun{
+		key: execKey{fw, info.ExecutorID.Value},
+		rec: executorRecord{
+			Framework: fw, FrameworkInfo: fwInfo, ExecutorInfo: info, Container: container,
+			Dir:   filepath.Join(a.cfg.sandboxRoot(), fw, info.ExecutorID.Value, "runs", container),
+			Token: hex.EncodeToString(token),
+		},
+		tasks:      map[string]*execTask{},
+		exitReason: api.ReasonExecutorTerminated,
+		done:       make(chan struct{}),
+	}
+}
+
+// taskDir is where a task runs, as the executor decides it: the first
+// task launched alone runs in the executor's sandbox, members of groups
+// and later tasks in tasks/<task ID> under it. a.mu must be held.
+func (r *executorRun) taskDir(id string, grouped bool) string {
+	if !grouped && !r.rec.SandboxUsed {
+		r.rec.SandboxUsed = true
+		return r.rec.Dir
+	}
+	return filepath.Join(r.rec.Dir, "tasks", id)
+}
+
+// checkpoint writes the run's record to agent.db. a.mu must be held.
+func (a *Agent) checkpoint(r *executorRun) {
+	r.rec.Tasks = r.rec.Tasks[:0]
+	for _, id := range r.allTasks {
+		if t := r.tasks[id]; t != nil {
+			r.rec.Tasks = append(r.rec.Tasks, recordedTask{Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent})
+		}
+	}
+	if err := a.store.putExecutor(&r.rec); err != nil {
+		a.log.Error("checkpoint executor", "executor", r.key.executor, "err", err)
+	}
+}
+
+// executorEnv is the environment of an executor process (see
+// sdk/executor.ConfigFromEnv and cmd/mezzo's executor command).
+func (a *Agent) executorEnv(r *executorRun) []string {
+	env := map[string]string{
+		"PATH":                                 sandbox.DefaultPath,
+		"MESOS_AGENT_ENDPOINT":                 net.JoinHostPort(a.cfg.Hostname, strconv.Itoa(a.cfg.Port)),
+		"MESOS_FRAMEWORK_ID":                   r.key.framework,
+		"MESOS_EXECUTOR_ID":                    r.key.executor,
+		"MESOS_SANDBOX":                        r.rec.Dir,
+		"MESOS_DIRECTORY":                      r.rec.Dir,
+		"MESOS_CHECKPOINT":                     "1",
+		"MESOS_EXECUTOR_AUTHENTICATION_TOKEN":  r.rec.Token,
+		"MESOS_RECOVERY_TIMEOUT":               executorRecoveryTimeout.String(),
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX":       "2s",
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": a.cfg.ExecutorShutdownGrace.String(),
+		"MEZZO_MODULES_DIR":                    a.cfg.moduleDir(),
+		// Both engines write their code caches atomically (a temporary
+		// file renamed into place), so executors share one.
+		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
+		"MEZZO_WASM_ENGINE":  a.cfg.WasmEngine,
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// executorRecoveryTimeout is how long an executor waits for a restarted
+// agent before it kills its tasks (Mesos's --recovery_timeout).
+const executorRecoveryTimeout = 15 * time.Minute
+
+// startExecutor starts the run's process, unless it runs already: in its
+// own session, so that it outlives the agent, with its output in
+// executor.stdout and executor.stderr in its sandbox.
+func (a *Agent) startExecutor(r *executorRun) error {
+	a.mu.Lock()
+	started := r.started
+	a.mu.Unlock()
+	if started {
+		return nil
+	}
+	if err := os.MkdirAll(r.rec.Dir, 0o755); err != nil {
+		return fmt.Errorf("create executor sandbox: %w", err)
+	}
+	if err := a.linkLatest(r); err != nil {
+		return err
+	}
+	stdout, err := os.OpenFile(filepath.Join(r.rec.Dir, "executor.stdout"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start executor: %w", err)
+	}
+	defer stdout.Close()
+	stderr, err := os.OpenFile(filepath.Join(r.rec.Dir, "executor.stderr"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start executor: %w", err)
+	}
+	defer stderr.Close()
+	cmd := exec.Command(a.cfg.ExecutorCommand[0], a.cfg.ExecutorCommand[1:]...)
+	cmd.Dir = r.rec.Dir
+	cmd.Env = a.executorEnv(r)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start executor: %w", err)
+	}
+	pid := cmd.Process.Pid
+	a.mu.Lock()
+	r.started = true
+	r.rec.PID = pid
+	r.rec.StartTime = processStartTime(pid)
+	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
+	a.checkpoint(r)
+	a.mu.Unlock()
+	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir)
+	a.execWG.Add(1)
+	go func() {
+		defer a.execWG.Done()
+		err := cmd.Wait()
+		msg := "Executor terminated"
+		if cmd.ProcessState != nil && !cmd.ProcessState.Success() {
+			msg = fmt.Sprintf("Executor terminated: %v", err)
+		}
+		a.executorExited(r, msg)
+	}()
+	return nil
+}
+
+// linkLatest points runs/latest at the run's sandbox.
+func (a *Agent) linkLatest(r *executorRun) error {
+	latest := filepath.Join(filepath.Dir(r.rec.Dir), "latest")
+	tmp := latest + "." + uuid.NewString()
+	if err := os.Symlink(r.rec.Container, tmp); err != nil {
+		return fmt.Errorf("link latest sandbox: %w", err)
+	}
+	if err := os.Rename(tmp, latest); err != nil {
+		return fmt.Errorf("link latest sandbox: %w", err)
+	}
+	return nil
+}
+
+// registrationTimedOut kills an executor that has not subscribed in time.
+func (a *Agent) registrationTimedOut(r *executorRun) {
+	a.mu.Lock()
+	if r.subscribed || r.exited {
+		a.mu.Unlock()
+		return
+	}
+	r.exitReason = api.ReasonExecutorRegistrationTimeout
+	if r.recovered {
+		r.exitReason = api.ReasonExecutorReregistrationTimeout
+	}
+	a.mu.Unlock()
+	a.log.Warn("executor did not subscribe in time; killing it", "executor", r.key.executor, "timeout", a.cfg.ExecutorRegistrationTimeout)
+	a.killExecutor(r)
+}
+
+// killExecutor kills the run's whole process group (its tasks'
+// processes are in groups of their own, which the executor's death does
+// not reach: they are killed through the executor or left to it).
+func (a *Agent) killExecutor(r *executorRun) {
+	a.mu.Lock()
+	pid, start := r.rec.PID, r.rec.StartTime
+	a.mu.Unlock()
+	if pid <= 1 || !processAlive(pid, start) {
+		return
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	killSession(pid, start)
+}
+
+// watchRecovered waits for a recovered executor, which is not the
+// agent's child, to exit, by polling /proc.
+func (a *Agent) watchRecovered(r *executorRun) {
+	defer a.execWG.Done()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.quit:
+			return
+		case <-t.C:
+		}
+		if !processAlive(r.rec.PID, r.rec.StartTime) {
+			a.executorExited(r, "Executor terminated")
+			return
+		}
+	}
+}
+
+// executorExited forgets an executor whose process has ended; its tasks
+// that have not ended fail (or, after a SHUTDOWN, are killed).
+func (a *Agent) executorExited(r *executorRun, msg string) {
+	a.mu.Lock()
+	if r.exited {
+		a.mu.Unlock()
+		return
+	}
+	r.exited = true
+	close(r.done)
+	if r.regTimer != nil {
+		r.regTimer.Stop()
+	}
+	r.stream.close()
+	r.stream = nil
+	if a.executors[r.key] == r {
+		delete(a.executors, r.key)
+	}
+	var left []*execTask
+	var stops []func()
+	for _, id := range r.allTasks {
+		if t := r.tasks[id]; t != nil {
+			left = append(left, t)
+			stops = append(stops, t.stopChecks)
+			delete(a.taskIndex, taskKey{r.key.framework, id})
+		}
+	}
+	r.tasks = map[string]*execTask{}
+	state, reason := api.TaskFailed, r.exitReason
+	if r.shutdown {
+		state = api.TaskKilled
+	}
+	all := slices.Clone(r.allTasks)
+	pid, start := r.rec.PID, r.rec.StartTime
+	a.mu.Unlock()
+	runAll(stops)
+	// What the executor left running of its tasks dies with it.
+	killSession(pid, start)
+	a.log.Info("executor exited", "framework", r.key.framework, "executor", r.key.executor, "tasks_left", len(left))
+	for _, t := range left {
+		if a.updates.hasTerminal(r.key.framework, t.info.TaskID.Value) {
+			continue
+		}
+		a.reportFor(r, t, api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent})
+	}
+	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {
+		a.log.Error("forget executor", "executor", r.key.executor, "err", err)
+	}
+	if err := a.store.forgetSeen(r.key.framework, all); err != nil {
+		a.log.Error("forget executor's updates", "executor", r.key.executor, "err", err)
+	}
+}
+
+func runAll(fs []func()) {
+	for _, f := range fs {
+		if f != nil {
+			f()
+		}
+	}
+}
+
+// reportFor checkpoints and queues an update the agent makes about one of
+// an executor's tasks.
+func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
+	st.TaskID = t.info.TaskID
+	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
+	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
+	a.report(r.key.framework, st)
+}
+
+// send sends an event to the executor, or keeps it until the executor
+// subscribes. a.mu must be held.
+func (a *Agent) send(r *executorRun, ev api.ExecutorEvent) {
+	if r.stream != nil && r.stream.send(ev) {
+		r.markSent(ev)
+		return
+	}
+	r.pending = append(r.pending, ev)
+}
+
+// markSent records that the tasks an event launches went out. a.mu must
+// be held.
+func (r *executorRun) markSent(ev api.ExecutorEvent) {
+	var infos []api.TaskInfo
+	switch {
+	case ev.Launch != nil:
+		infos = []api.TaskInfo{ev.Launch.Task}
+	case ev.LaunchGroup != nil:
+		infos = ev.LaunchGroup.TaskGroup.Tasks
+	}
+	for _, ti := range infos {
+		if t := r.tasks[ti.TaskID.Value]; t != nil {
+			t.sent = true
+		}
+	}
+}
+
+// shutdownRun asks an executor to shut down, and kills it if it has not
+// exited after the grace period. An executor never started is forgotten
+// and its tasks are killed. a.mu must be held.
+func (a *Agent) shutdownRun(r *executorRun) {
+	if r.shutdown || r.exited {
+		return
+	}
+	r.shutdown = true
+	if !r.started {
+		a.execWG.Add(1)
+		go func() {
+			defer a.execWG.Done()
+			a.executorExited(r, "Executor shut down before it started")
+		}()
+		return
+	}
+	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventShutdown})
+	grace := a.cfg.ExecutorShutdownGrace
+	a.execWG.Add(1)
+	go func() {
+		defer a.execWG.Done()
+		select {
+		case <-r.done:
+		case <-time.After(grace):
+			a.killExecutor(r)
+		}
+	}()
+}
