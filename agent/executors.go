@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -171,9 +172,11 @@ func (a *Agent) startExecutor(r *executorRun) error {
 		return fmt.Errorf("start executor: %w", err)
 	}
 	defer stderr.Close()
-	cmd := exec.Command(a.cfg.ExecutorCommand[0], a.cfg.ExecutorCommand[1:]...)
+	cmd, err := a.executorCommand(r)
+	if err != nil {
+		return err
+	}
 	cmd.Dir = r.rec.Dir
-	cmd.Env = a.executorEnv(r)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -199,6 +202,46 @@ func (a *Agent) startExecutor(r *executorRun) error {
 		a.executorExited(r, msg)
 	}()
 	return nil
+}
+
+// executorCommand is the process that runs an executor: Mezzo's own
+// (Config.ExecutorCommand), or a framework's custom executor — an
+// ExecutorInfo with a command, whose URIs are fetched into the executor's
+// sandbox first — speaking the same v1 Executor API with the same
+// environment, plus the command's own variables.
+func (a *Agent) executorCommand(r *executorRun) (*exec.Cmd, error) {
+	env := a.executorEnv(r)
+	c := r.rec.ExecutorInfo.Command
+	if c == nil {
+		cmd := exec.Command(a.cfg.ExecutorCommand[0], a.cfg.ExecutorCommand[1:]...)
+		cmd.Env = env
+		return cmd, nil
+	}
+	if err := a.fetcher.FetchAll(context.Background(), c.URIs, r.rec.Dir); err != nil {
+		return nil, fmt.Errorf("fetch executor: %w", err)
+	}
+	for k, v := range c.Environment.Map() {
+		env = append(env, k+"="+v)
+	}
+	if c.IsShell() {
+		cmd := exec.Command("/bin/sh", "-c", c.Value)
+		cmd.Env = env
+		return cmd, nil
+	}
+	path := c.Value
+	if local := filepath.Join(r.rec.Dir, path); !filepath.IsAbs(path) && fileExists(local) {
+		path = local // a fetched executor, relative to its sandbox
+	}
+	var args []string
+	if len(c.Arguments) > 1 {
+		args = c.Arguments[1:]
+	}
+	cmd := exec.Command(path, args...)
+	if len(c.Arguments) > 0 {
+		cmd.Args[0] = c.Arguments[0] // Mesos: arguments are the whole argv
+	}
+	cmd.Env = env
+	return cmd, nil
 }
 
 // linkLatest points runs/latest at the run's sandbox.
@@ -388,4 +431,9 @@ func (a *Agent) shutdownRun(r *executorRun) {
 			a.killExecutor(r)
 		}
 	}()
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
