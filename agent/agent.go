@@ -159,6 +159,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.deliverUpdates(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.gcLoop(ctx, time.Minute) // Mesos's --disk_watch_interval
+	}()
 	a.subscribeLoop(ctx)
 	wg.Wait()
 	a.shutdownExecutors()

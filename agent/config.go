@@ -56,6 +56,14 @@ type Config struct {
 	// kill its tasks and exit before the agent kills its process group
 	// (Mesos: 5 s).
 	ExecutorShutdownGrace time.Duration
+	// SandboxGCDelay is how long the sandbox of an executor that exited
+	// is kept (Mesos's --gc_delay: one week).
+	SandboxGCDelay time.Duration
+	// SandboxGCHeadroom is the fraction of the work directory's disk to
+	// keep free: below it, exited executors' sandboxes go before their
+	// delay, oldest first (Mesos's --gc_disk_headroom: 0.1). 0 turns the
+	// disk check off.
+	SandboxGCHeadroom float64
 	// Recover says what a starting agent does with the executors its
 	// agent.db lists, as Mesos's --recover: RecoverReconnect (the
 	// default, also for "") lets them re-subscribe, so their tasks keep
@@ -80,6 +88,8 @@ func DefaultConfig() Config {
 
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,
+		SandboxGCDelay:              7 * 24 * time.Hour,
+		SandboxGCHeadroom:           0.1,
 		Recover:                     RecoverReconnect,
 	}
 }
@@ -101,6 +111,8 @@ func (c Config) Validate() error {
 		return errors.New("agent config: ExecutorCommand is required")
 	case c.ExecutorRegistrationTimeout <= 0:
 		return errors.New("agent config: ExecutorRegistrationTimeout must be positive")
+	case c.SandboxGCDelay < 0 || c.SandboxGCHeadroom < 0 || c.SandboxGCHeadroom >= 1:
+		return fmt.Errorf("agent config: SandboxGCDelay (%v) must not be negative and SandboxGCHeadroom (%v) must be in [0, 1)", c.SandboxGCDelay, c.SandboxGCHeadroom)
 	case c.ExecutorShutdownGrace <= 0:
 		return errors.New("agent config: ExecutorShutdownGrace must be positive")
 	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:

@@ -27,6 +27,15 @@ func totalMemoryMB() (float64, bool) {
 	return 0, false
 }
 
+// diskSpace returns the total and available bytes of the disk holding dir.
+func diskSpace(dir string) (total, free float64, ok bool) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, 0, false
+	}
+	return float64(st.Blocks) * float64(st.Bsize), float64(st.Bavail) * float64(st.Bsize), true
+}
+
 // diskMB returns the space available to the work directory.
 func diskMB(dir string) (float64, bool) {
 	var st unix.Statfs_t
