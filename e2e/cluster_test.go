@@ -57,7 +57,7 @@ var apiLine = regexp.MustCompile(`API:\s+http://([^/\s]+)/api/v1`)
 
 // startDev starts `mezzo dev` on free ports in a temporary directory and
 // waits until its banner names the master's address.
-func startDev(t *testing.T) *devCluster {
+func startDev(t testing.TB) *devCluster {
 	t.Helper()
 	cmd := exec.Command(mezzoBin, "dev", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
 	cmd.Dir = repoRoot
@@ -91,7 +91,7 @@ func startDev(t *testing.T) *devCluster {
 }
 
 // stop interrupts the cluster as Ctrl-C would and checks it exits cleanly.
-func (c *devCluster) stop(t *testing.T) {
+func (c *devCluster) stop(t testing.TB) {
 	if c.cmd.ProcessState != nil {
 		return
 	}
@@ -172,7 +172,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 // buildModule builds a Go package for wasip1 and returns the .wasm path.
-func buildModule(t *testing.T, pkg string) string {
+func buildModule(t testing.TB, pkg string) string {
 	t.Helper()
 	wasm := filepath.Join(t.TempDir(), filepath.Base(pkg)+".wasm")
 	build := exec.Command("go", "build", "-o", wasm, pkg)
