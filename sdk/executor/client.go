@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -129,25 +129,10 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 }
 
 // backoff returns the delay before the next subscription attempt after
-// failures failed attempts in a row: MinBackoff doubled per failure,
-// capped at MaxBackoff, then jittered down by up to half.
+// failures failed attempts in a row (see httpapi.Backoff).
 func (c *Client) backoff(failures int) time.Duration {
-	d := c.cfg.MinBackoff
-	for i := 0; i < failures && d < c.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.cfg.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
+	return httpapi.Backoff(failures, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 }
 
 // sleep waits for d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func sleep(ctx context.Context, d time.Duration) bool { return httpapi.Sleep(ctx, d) }

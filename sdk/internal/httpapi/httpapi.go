@@ -5,10 +5,13 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Error is returned for a call a master or agent refused: Code is the HTTP
@@ -48,4 +51,31 @@ func BaseURL(addr string) string {
 		return strings.TrimRight(addr, "/")
 	}
 	return "http://" + addr
+}
+
+// Backoff is the delay before the next subscription attempt after
+// failures failed attempts in a row: min doubled per failure, capped at
+// max, then jittered down by up to half, so that many clients cut off at
+// once do not all come back at once.
+func Backoff(failures int, min, max time.Duration) time.Duration {
+	d := min
+	for i := 0; i < failures && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Sleep waits for d or until ctx ends; it reports whether d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestError(t *testing.T) {
@@ -41,6 +42,18 @@ func TestBaseURL(t *testing.T) {
 	} {
 		if got := BaseURL(in); got != want {
 			t.Errorf("BaseURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	min, max := 100*time.Millisecond, 2*time.Second
+	for failures, want := range map[int]time.Duration{0: min, 1: 2 * min, 3: 8 * min, 10: max, 1000: max} {
+		for range 50 {
+			got := Backoff(failures, min, max)
+			if got < want/2 || got > want {
+				t.Fatalf("Backoff(%d) = %v, want within [%v, %v]", failures, got, want/2, want)
+			}
 		}
 	}
 }
