@@ -83,7 +83,9 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 		r.tail.finish()
 	}
 	// Acknowledge and tear down here: once the handler returns an error the
-	// client is no longer subscribed.
+	// client is no longer subscribed. Both are best effort: if either call
+	// fails, the stream closes when Run returns, and the master removes a
+	// framework whose failover timeout is 0 at once, with its task state.
 	if len(st.UUID) > 0 && st.AgentID != nil {
 		_ = r.client.Acknowledge(ctx, st.AgentID.Value, st.TaskID.Value, st.UUID)
 	}
