@@ -1,6 +1,6 @@
 // Package agent is the Mezzo agent: it subscribes to a master, offers its
 // machine's resources, runs the tasks the master launches in executor
-// processes (`mezzo executor`, package agent/executor, one per framework
+// processes (`mezzo executor`, package cmd/mezzo/internal/executor, one per framework
 // and executor, which run WebAssembly modules and native processes in
 // sandbox directories), and delivers their status updates at least once.
 //

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mezzo-cluster/mezzo/agent/executor"
+	"github.com/mezzo-cluster/mezzo/cmd/mezzo/internal/executor"
 	sdkexecutor "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 

@@ -154,7 +154,7 @@ func startCluster() (addr string, stop func()) {
 	acfg.WorkDir = dir + "/agent"
 	acfg.Hostname = "127.0.0.1"
 	acfg.RegistrationBackoff = 10 * time.Millisecond
-	acfg.ExecutorCommand = []string{os.Args[0], "executor"} // see TestMain
+	acfg.ExecutorCommand = []string{mezzoBin, "executor"} // see TestMain
 	if acfg.Resources, err = api.ParseResources("cpus:2;mem:1024"); err != nil {
 		panic(err)
 	}

@@ -1,28 +1,38 @@
 package scheduler_test
 
 import (
-	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mezzo-cluster/mezzo/agent/executor"
-	sdkexecutor "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 
-// TestMain fails the tests if a client goroutine outlives them: Run must
-// stop everything it started before it returns.
-//
-// Run as `<test binary> executor`, it is the executor the example's agent
-// starts (as `mezzo executor`).
+// mezzoBin is the mezzo binary, built once, whose `mezzo executor` runs
+// the example's tasks.
+var mezzoBin string
+
+// TestMain builds mezzo for the example's agent, and fails the tests if a
+// client goroutine outlives them: Run must stop everything it started
+// before it returns.
 func TestMain(m *testing.M) {
-	if len(os.Args) == 2 && os.Args[1] == "executor" {
-		os.Exit(runExecutor())
+	dir, err := os.MkdirTemp("", "mezzo-sdk-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mezzoBin = filepath.Join(dir, "mezzo")
+	build := exec.Command("go", "build", "-o", mezzoBin, "../../cmd/mezzo")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build mezzo:", err)
+		os.Exit(1)
 	}
 	code := m.Run()
+	os.RemoveAll(dir)
 	if code == 0 {
 		if err := checkLeaks(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -51,22 +61,4 @@ func checkLeaks() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// runExecutor is `mezzo executor`, for the example's agent.
-func runExecutor() int {
-	client, err := sdkexecutor.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	cfg := executor.DefaultConfig()
-	cfg.Client = client
-	cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
-	cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
-	if err := executor.Run(context.Background(), cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
 }

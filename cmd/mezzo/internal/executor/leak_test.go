@@ -16,7 +16,7 @@ func checkLeaks() error {
 		buf = buf[:runtime.Stack(buf, true)]
 		var leaked []string
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "agent/executor.(*executor)") || strings.Contains(g, "sdk/executor.(*Client)") {
+			if strings.Contains(g, "cmd/mezzo/internal/executor.(*executor)") || strings.Contains(g, "sdk/executor.(*Client)") {
 				leaked = append(leaked, g)
 			}
 		}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mezzo-cluster/mezzo/agent/executor"
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/cmd/mezzo/internal/executor"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 	"github.com/mezzo-cluster/mezzo/sdk/executor/executortest"
 )

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mezzo-cluster/mezzo/agent/executor"
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/cmd/mezzo/internal/executor"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 	"github.com/mezzo-cluster/mezzo/sdk/executor/executortest"
 )
@@ -46,7 +46,7 @@ func hello(t *testing.T) string {
 	t.Helper()
 	shared.helloOnce.Do(func() {
 		out := filepath.Join(shared.modulesDir, "hello.build")
-		cmd := exec.Command(goTool(), "build", "-o", out, "../../samples/modules/hello")
+		cmd := exec.Command(goTool(), "build", "-o", out, "../../../../samples/modules/hello")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			shared.helloErr = fmt.Errorf("build hello: %v\n%s", err, msg)

@@ -18,7 +18,7 @@ func TestMezzoExecutor(t *testing.T) {
 		t.Skip("builds the mezzo binary")
 	}
 	bin := filepath.Join(t.TempDir(), "mezzo")
-	if out, err := exec.Command(goTool(), "build", "-o", bin, "../../cmd/mezzo").CombinedOutput(); err != nil {
+	if out, err := exec.Command(goTool(), "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("build mezzo: %v\n%s", err, out)
 	}
 	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", Token: "tok"})
