@@ -139,7 +139,9 @@ const (
 	// refused grow; wasmtime does not, so under wasmtime a guest that
 	// ends abnormally with its memory within a sixteenth of the cap (at
 	// most 16 MiB below it) is taken to have hit it. See ENGINES.md, "How
-	// is a memory limit told from a crash?".
+	// is a memory limit told from a crash?". A native task in a cgroup
+	// ends with it when the kernel's OOM killer killed one of its
+	// processes and the task did not exit with code 0.
 	ReasonMemoryLimit
 
 	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
