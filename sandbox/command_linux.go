@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,18 +20,23 @@ import (
 // The task runs in its own process group, in spec.Dir, with exactly
 // spec.Env (plus DefaultPath when it has no PATH), stdin from /dev/null,
 // and stdout and stderr appended to spec.Dir/stdout and spec.Dir/stderr.
-// spec.MemoryBytes is not enforced yet (see Spec).
+//
+// Where cgroups are usable (see CgroupsAvailable) the task runs in a
+// cgroup of its own, made under spec.CgroupParent before the task runs
+// and removed when it ends: spec.MemoryBytes caps its memory there, and
+// Usage and Result.Usage come from the cgroup. Elsewhere it runs without
+// one, and spec.MemoryBytes is not enforced (see Spec).
 //
 // When the task's process (the group leader) exits, whatever it left
-// running in its group is killed: the task is over, and it does not leak
-// processes. A process that leaves the group (setsid, setpgid) escapes
-// this until cgroups contain it.
+// running in its group or its cgroup is killed: the task is over, and it
+// does not leak processes. Without a cgroup, a process that leaves the
+// group (setsid, setpgid) escapes this.
 //
 // StartCommand returns an error, and no Process, only when it cannot try:
 // spec or c is invalid, the output files cannot be opened, or ctx is
 // already done. A task that cannot start (its executable is missing or
-// not executable) gets a Process all the same, whose Wait reports
-// ReasonLaunchFailed. ctx does not bound the task; Kill does.
+// not executable, its cgroup cannot be made) gets a Process all the
+// same, whose Wait reports ReasonLaunchFailed. ctx does not bound the task; Kill does.
 func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
@@ -61,11 +67,22 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 		Stderr:      out.stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
-	if err := cmd.Start(); err != nil {
+	cg, err := newTaskCgroup(spec.CgroupParent, spec.MemoryBytes)
+	if err != nil {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
+	}
+	if cg == nil {
+		err = cmd.Start()
+	} else if err = cg.start(cmd); err != nil {
+		_, cgErr := cg.destroy(cgroupTimeout)
+		err = errors.Join(err, cgErr)
+	}
+	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", path, err)), nil
 	}
 	p := &commandProcess{
 		cmd:       cmd,
+		cg:        cg,
 		pid:       cmd.Process.Pid,
 		done:      make(chan struct{}),
 		escalated: make(chan struct{}),
@@ -81,6 +98,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 // a signal cannot reach an unrelated group.
 type commandProcess struct {
 	cmd  *exec.Cmd
+	cg   *taskCgroup // nil when the task runs without a cgroup
 	pid  int
 	done chan struct{} // closed when result is set
 
@@ -93,32 +111,76 @@ type commandProcess struct {
 	result Result // set before done is closed
 }
 
-// reap waits for the leader to exit, kills what it left in its group, and
-// reaps it.
+// cgroupTimeout bounds how long a task's end waits for the processes
+// left in its cgroup to die of SIGKILL before giving up on removing it.
+const cgroupTimeout = 10 * time.Second
+
+// reap waits for the leader to exit, kills what it left in its group and
+// its cgroup, reaps it, and removes its cgroup.
 func (p *commandProcess) reap() {
 	defer close(p.done)
+	var waitErr error
 	if err := waitExited(p.pid); err != nil {
 		// Cannot wait without reaping; reap, and leave the group alone.
-		err = p.cmd.Wait()
+		waitErr = p.cmd.Wait()
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.finish(err)
-		return
+		p.markReaped()
+	} else {
+		p.awaitGroup()
+		p.mu.Lock()
+		_ = unix.Kill(-p.pid, unix.SIGKILL)
+		waitErr = p.cmd.Wait() // at once: the leader has exited
+		p.markReaped()
 	}
-	p.awaitGroup()
+	killed := p.killed
+	p.mu.Unlock()
+	// Without p.mu: removing the cgroup may wait for processes to die,
+	// and Kill must not wait for that.
+	r := resultOf(p.cmd.ProcessState, waitErr, killed)
+	if p.cg != nil {
+		cs, err := p.cg.destroy(cgroupTimeout)
+		r = p.withCgroup(r, cs, err, killed)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_ = unix.Kill(-p.pid, unix.SIGKILL)
-	p.finish(p.cmd.Wait()) // at once: the leader has exited
+	p.result = r
 }
 
-// finish records the result of the reaped leader. p.mu must be held.
-func (p *commandProcess) finish(waitErr error) {
+// markReaped records that the leader is reaped: from now on no signal is
+// sent to its group. p.mu must be held.
+func (p *commandProcess) markReaped() {
 	p.reaped = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	p.result = resultOf(p.cmd.ProcessState, waitErr, p.killed)
+}
+
+// withCgroup completes r, the leader's result, with what the task's
+// cgroup counted: usage for the whole task and, if the memory cap is why
+// the task failed, ReasonMemoryLimit. A cgroup that could not be removed
+// is reported in Err when the task did not end normally anyway (Err must
+// stay nil for a normal exit).
+func (p *commandProcess) withCgroup(r Result, cs cgroupStats, cgErr error, killed bool) Result {
+	if cs.usage.CPUSeconds > 0 {
+		r.Usage.CPUSeconds = max(r.Usage.CPUSeconds, cs.usage.CPUSeconds)
+	}
+	if cs.usage.PeakMemoryBytes > 0 {
+		r.Usage.PeakMemoryBytes = cs.usage.PeakMemoryBytes
+	}
+	ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !killed && p.cg.limit > 0 && cs.oomKilled(ws) {
+		how := fmt.Sprintf("exited with code %d", r.ExitCode)
+		if r.Signal != "" {
+			how = "killed by signal " + r.Signal
+		}
+		r.Reason = ReasonMemoryLimit
+		r.Err = fmt.Errorf("command exceeded its memory limit of %d bytes (%d MiB): the kernel's OOM killer killed %d of its processes; it %s",
+			p.cg.limit, p.cg.limit>>20, max(cs.oomKills, 1), how)
+	}
+	if cgErr != nil && r.Err != nil {
+		r.Err = fmt.Errorf("%w (and %w)", r.Err, cgErr)
+	}
+	return r
 }
 
 // awaitGroup gives the rest of a killed task's group its grace period: it
@@ -132,11 +194,40 @@ func (p *commandProcess) awaitGroup() {
 	if !killed {
 		return
 	}
-	for d := time.Millisecond; groupHasOthers(p.pid); d = min(2*d, 100*time.Millisecond) {
+	for d := time.Millisecond; p.othersLeft(); d = min(2*d, 100*time.Millisecond) {
 		select {
 		case <-p.escalated:
 			return
 		case <-time.After(d):
+		}
+	}
+}
+
+// othersLeft reports whether a live process other than the leader is
+// left in the task's process group or cgroup.
+func (p *commandProcess) othersLeft() bool {
+	if groupHasOthers(p.pid) {
+		return true
+	}
+	if p.cg == nil {
+		return false
+	}
+	for _, pid := range p.cg.pids() {
+		if pid != p.pid {
+			return true
+		}
+	}
+	return false
+}
+
+// signal sends sig to the task's process group and to every process in
+// its cgroup (some may have left the group). p.mu must be held and the
+// leader not reaped.
+func (p *commandProcess) signal(sig unix.Signal) {
+	_ = unix.Kill(-p.pid, sig)
+	if p.cg != nil {
+		for _, pid := range p.cg.pids() {
+			_ = unix.Kill(pid, sig)
 		}
 	}
 }
@@ -198,7 +289,7 @@ func (p *commandProcess) Kill(grace time.Duration) {
 		p.escalate()
 		return
 	}
-	_ = unix.Kill(-p.pid, unix.SIGTERM)
+	p.signal(unix.SIGTERM)
 	p.timer = time.AfterFunc(grace, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -208,24 +299,30 @@ func (p *commandProcess) Kill(grace time.Duration) {
 	})
 }
 
-// escalate sends SIGKILL to the group. p.mu must be held, the leader not
-// reaped, and escalate not called before.
+// escalate sends SIGKILL to the group and the cgroup. p.mu must be held,
+// the leader not reaped, and escalate not called before.
 func (p *commandProcess) escalate() {
-	_ = unix.Kill(-p.pid, unix.SIGKILL)
+	p.signal(unix.SIGKILL)
 	close(p.escalated)
 }
 
-// Usage reads the group leader's /proc entries while it runs: CPU time in
-// clock ticks and VmHWM, its peak resident set. Children are not counted
-// until the leader has waited for them.
+// Usage reads the task's cgroup while it runs, or, without one, the group
+// leader's /proc entries: CPU time in clock ticks and VmHWM, its peak
+// resident set (children are then not counted until the leader has
+// waited for them).
 func (p *commandProcess) Usage() Usage {
 	p.mu.Lock()
 	if p.reaped {
 		p.mu.Unlock()
 		<-p.done
-		return p.result.Usage
+		return p.Wait().Usage
 	}
 	defer p.mu.Unlock()
+	if p.cg != nil {
+		if u := p.cg.stats().usage; u.CPUSeconds > 0 || u.PeakMemoryBytes > 0 {
+			return u
+		}
+	}
 	return procUsage(p.pid)
 }
 

@@ -55,7 +55,15 @@
 //	p.Kill(10 * time.Second) // SIGTERM to the group, SIGKILL 10 s later
 //	r := p.Wait()
 //
-// Native tasks are supported on Linux only.
+// Native tasks are supported on Linux only. Where the process may write a
+// cgroup hierarchy (CgroupsAvailable says which version, or why none),
+// each native task runs in a cgroup of its own under Spec.CgroupParent,
+// from before its first instruction until it ends, when the cgroup is
+// removed: Spec.MemoryBytes caps its memory there (an OOM kill ends it
+// with ReasonMemoryLimit), its usage is the cgroup's, and Kill reaches
+// every process in it, even those that left the process group. Without
+// cgroups MemoryBytes is not enforced for native tasks. See
+// RATIONALE.md, "Why one cgroup per native task?".
 //
 // # Failures
 //
@@ -68,7 +76,7 @@
 // itself.
 //
 // What cannot be contained in-process (a loop-free call tree under
-// wazero, memory of native tasks) is left to the executor process and its
+// wazero) is left to the executor process and its
 // cgroup; see ENGINES.md and RATIONALE.md.
 //
 // # Reading the source
@@ -79,7 +87,7 @@
 // backend.go: wazero.go, memory.go and fs.go implement them with wazero;
 // the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
 // engine_nowasmtime.go stands in for those without cgo. command*.go run
-// native tasks.
+// native tasks, in the cgroups of cgroup_linux.go.
 //
 // # Concurrency
 //

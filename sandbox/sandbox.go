@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,13 +43,18 @@ type Spec struct {
 	// memory.grow past the cap fails in the guest (it returns -1), and a
 	// task that then ends abnormally is reported with ReasonMemoryLimit.
 	//
-	// For native tasks it is not enforced yet. RLIMIT_AS would be wrong:
-	// it caps address space, not memory, and the Go runtime (among others)
-	// reserves far more address space than it touches, so a Go task would
-	// fail at start. Enforcement comes with cgroups, applied by the
-	// executor to its whole process tree; until then MemoryBytes only
-	// documents intent for native tasks, and Usage.PeakMemoryBytes reports
-	// what was used.
+	// For a native task it caps the memory of its cgroup (memory.max on
+	// cgroup v2, memory.limit_in_bytes on v1), that is of the task and
+	// every process it starts, page cache included, with swap use
+	// disabled where the kernel accounts for swap. When the kernel's OOM
+	// killer then kills one of them and the task does not exit
+	// successfully, the task ends with ReasonMemoryLimit. Where no cgroup
+	// can be made (see CgroupsAvailable: not root, hierarchies read-only
+	// or missing) the cap is not enforced at all: RLIMIT_AS would be
+	// wrong, as it caps address space, not memory, and the Go runtime
+	// (among others) reserves far more address space than it touches.
+	// MemoryBytes then only documents intent, and Usage.PeakMemoryBytes
+	// reports what was used.
 	MemoryBytes uint64
 
 	// CPUTime is the task's CPU-time budget; 0 means none. A Wasm task
@@ -64,7 +70,21 @@ type Spec struct {
 	//
 	// Native tasks do not enforce it yet: the executor's cgroup will.
 	CPUTime time.Duration
+
+	// CgroupParent is where the cgroups of native tasks are made, one
+	// per task (named task-<random hex>); "" means DefaultCgroupParent.
+	// An absolute path is taken from the root of each hierarchy. A
+	// relative one is, on cgroup v1, below the calling process's own
+	// cgroup in each hierarchy, so that tasks stay within whatever
+	// confines their executor; on cgroup v2 it is below the root, since a
+	// v2 cgroup that holds processes (the caller's) cannot hand
+	// controllers to children. It must be clean: no "." or ".."
+	// elements. Wasm tasks ignore it.
+	CgroupParent string
 }
+
+// DefaultCgroupParent is the Spec.CgroupParent used when it is empty.
+const DefaultCgroupParent = "mezzo"
 
 // Names of the files, inside Spec.Dir, that receive a task's output.
 const (
@@ -119,7 +139,9 @@ const (
 	// refused grow; wasmtime does not, so under wasmtime a guest that
 	// ends abnormally with its memory within a sixteenth of the cap (at
 	// most 16 MiB below it) is taken to have hit it. See ENGINES.md, "How
-	// is a memory limit told from a crash?".
+	// is a memory limit told from a crash?". A native task in a cgroup
+	// ends with it when the kernel's OOM killer killed one of its
+	// processes and the task did not exit with code 0.
 	ReasonMemoryLimit
 
 	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
@@ -162,16 +184,21 @@ func (r Reason) String() string {
 
 // Usage is what a task consumed.
 type Usage struct {
-	// CPUSeconds is CPU time, user plus system. For a native task it is
-	// the group leader's and the children it waited for. For a Wasm task
+	// CPUSeconds is CPU time, user plus system. For a native task in a
+	// cgroup it is the whole cgroup's (cpuacct.usage on v1, cpu.stat's
+	// usage_usec on v2); without a cgroup it is the group leader's and
+	// the children it waited for. For a Wasm task
 	// on Linux it is the CPU time of the OS thread the guest ran on, which
 	// the guest has to itself while it runs; elsewhere it is wall time
 	// since the start, an upper bound.
 	CPUSeconds float64
 
 	// PeakMemoryBytes is the largest memory footprint seen: for a native
-	// task the peak resident set of the group leader (or of a child it
-	// waited for, if larger), for a Wasm task the size of its linear
+	// task in a cgroup the cgroup's peak charge, page cache included
+	// (memory.max_usage_in_bytes on v1, memory.peak on v2, or the current
+	// charge where the kernel has no memory.peak); without a cgroup the
+	// peak resident set of the group leader (or of a child it waited for,
+	// if larger); for a Wasm task the size of its linear
 	// memory (which never shrinks).
 	PeakMemoryBytes uint64
 }
@@ -225,6 +252,9 @@ func (s Spec) validate() (dir string, err error) {
 	}
 	if s.CPUTime < 0 {
 		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
+	}
+	if p := s.CgroupParent; p != "" && (path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "../") || p == ".." || strings.ContainsRune(p, 0)) {
+		return "", fmt.Errorf("cgroup parent %q is not a clean path", p)
 	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

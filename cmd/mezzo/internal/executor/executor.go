@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 
@@ -75,6 +76,16 @@ func Run(ctx context.Context, cfg Config) error {
 		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
+	}
+	if v, err := sandbox.CgroupsAvailable(); err != nil {
+		x.log.Warn("native tasks run without cgroups: their memory is not capped", "err", err)
+	} else {
+		x.log.Info("native tasks run in cgroups", "version", v)
+		// Executors killed with SIGKILL leave their tasks' cgroups behind;
+		// each new executor removes the empty ones.
+		if n := sandbox.SweepCgroups(""); n > 0 {
+			x.log.Info("removed cgroups left by dead executors", "count", n)
+		}
 	}
 	err := x.client.Run(ctx, x.handle)
 	x.stop(err)

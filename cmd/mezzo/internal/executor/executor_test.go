@@ -11,6 +11,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/cmd/mezzo/internal/executor"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 	"github.com/mezzo-cluster/mezzo/sdk/executor/executortest"
 )
@@ -73,6 +74,34 @@ func TestNativeTaskFails(t *testing.T) {
 	st := h.terminal("t1")
 	if st.State != api.TaskFailed || st.Message != "Command exited with status 3" || label(st, "mezzo.exit_code") != "3" {
 		t.Errorf("terminal update %s %q, exit code label %q", st.State, st.Message, label(st, "mezzo.exit_code"))
+	}
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestNativeTaskOverMemory runs a native task past its mem resource: its
+// cgroup's OOM kill fails it with REASON_CONTAINER_LIMITATION_MEMORY.
+func TestNativeTaskOverMemory(t *testing.T) {
+	skipUnlessLinux(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the memory cap of native tasks needs cgroups, which need root")
+	}
+	if v, err := sandbox.CgroupsAvailable(); err != nil {
+		t.Fatalf("running as root, but: %v", err)
+	} else {
+		t.Logf("cgroup %s", v)
+	}
+	h := start(t, executortest.Options{})
+	task := shell("hog", "exec tail /dev/zero") // tail keeps the unending line
+	task.Resources = []api.Resource{{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: 32}}}
+	h.agent.Launch(task)
+	st := h.terminal("hog")
+	if st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory {
+		t.Errorf("terminal update %s %s %q, want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY", st.State, st.Reason, st.Message)
+	}
+	if !strings.Contains(st.Message, "Memory limit exceeded") || !strings.Contains(st.Message, "32 MiB") {
+		t.Errorf("message %q", st.Message)
 	}
 	if err := h.result(); err != nil {
 		t.Fatalf("Run = %v", err)

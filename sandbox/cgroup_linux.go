@@ -1,0 +1,479 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cgroupRoot is where the cgroup hierarchies are mounted: the v1
+// controllers in directories named after them, or the unified (v2)
+// hierarchy itself.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// v1Controllers are the cgroup v1 hierarchies a native task's cgroup is
+// made in. Where cpu and cpuacct are mounted together, /sys/fs/cgroup/cpu
+// and /sys/fs/cgroup/cpuacct are the same directory.
+var v1Controllers = []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Cpuacct}
+
+// CgroupsAvailable reports which cgroup version native tasks are
+// confined with: "v2" when the unified hierarchy is mounted at
+// /sys/fs/cgroup, offers the memory and cpu controllers and is writable,
+// else "v1" when the memory, cpu and cpuacct hierarchies are mounted and
+// the caller's cgroups in them are writable. Otherwise it returns an
+// error saying why neither can be used; native tasks then run without a
+// cgroup, and Spec.MemoryBytes is not enforced for them (see Spec).
+//
+// It reads the system each time; an agent or executor calls it once at
+// start to log what its tasks get. It is safe for concurrent use.
+func CgroupsAvailable() (string, error) {
+	err2 := v2Usable()
+	if err2 == nil {
+		return "v2", nil
+	}
+	err1 := v1Usable()
+	if err1 == nil {
+		return "v1", nil
+	}
+	return "", fmt.Errorf("no usable cgroup hierarchy: %w; %w", err2, err1)
+}
+
+// v2Usable says why the unified hierarchy cannot confine tasks, if it
+// cannot.
+func v2Usable() error {
+	if cgroups.Mode() != cgroups.Unified {
+		return errors.New("cgroup v2: the unified hierarchy is not mounted at " + cgroupRoot)
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	if err != nil {
+		return fmt.Errorf("cgroup v2: %w", err)
+	}
+	have := strings.Fields(string(b))
+	for _, c := range []string{"memory", "cpu"} {
+		if !slices.Contains(have, c) {
+			return fmt.Errorf("cgroup v2: controller %s is not available", c)
+		}
+	}
+	if err := unix.Access(cgroupRoot, unix.W_OK); err != nil {
+		return fmt.Errorf("cgroup v2: %s is not writable: %w", cgroupRoot, err)
+	}
+	return nil
+}
+
+// v1Usable says why the v1 hierarchies cannot confine tasks, if they
+// cannot.
+func v1Usable() error {
+	own, err := cgroup1.ParseCgroupFile("/proc/self/cgroup")
+	if err != nil {
+		return fmt.Errorf("cgroup v1: %w", err)
+	}
+	for _, c := range v1Controllers {
+		dir := filepath.Join(cgroupRoot, string(c))
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
+			return fmt.Errorf("cgroup v1: controller %s is not mounted at %s", c, dir)
+		}
+		if _, ok := own[string(c)]; !ok {
+			return fmt.Errorf("cgroup v1: this process is in no %s cgroup", c)
+		}
+		p, err := cgroup1.NestedPath("")(c)
+		if err != nil {
+			return fmt.Errorf("cgroup v1: %s: %w", c, err)
+		}
+		if err := unix.Access(filepath.Join(dir, p), unix.W_OK); err != nil {
+			return fmt.Errorf("cgroup v1: %s is not writable: %w", filepath.Join(dir, p), err)
+		}
+	}
+	return nil
+}
+
+// taskCgroup is the cgroup of one native task: it caps the task's memory
+// and accounts for its CPU time and memory, children included. Its
+// methods are safe for concurrent use; once deleted it answers from what
+// it read last.
+type taskCgroup struct {
+	name  string   // for messages: the cgroup's path in its hierarchy
+	dirs  []string // its directories, one per v1 hierarchy or the v2 one
+	limit uint64   // memory cap in bytes; 0 for none
+
+	mu      sync.Mutex
+	v1      cgroup1.Cgroup   // exactly one of v1 and v2 is set
+	v2      *cgroup2.Manager //
+	deleted bool
+	last    cgroupStats // the last stats read
+}
+
+// cgroupStats is what a task's cgroup has counted.
+type cgroupStats struct {
+	usage    Usage
+	oomKills uint64 // processes the OOM killer killed in the cgroup
+	failcnt  uint64 // times the memory cap was hit (v1), or "max" events (v2)
+}
+
+// newTaskCgroup creates a cgroup for a task under parent (see
+// Spec.CgroupParent) with the given memory cap (0 for none), with the
+// cgroup version CgroupsAvailable picks. It returns a nil cgroup and no
+// error when neither version is usable.
+func newTaskCgroup(parent string, limit uint64) (*taskCgroup, error) {
+	if parent == "" {
+		parent = DefaultCgroupParent
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id) // never fails
+	name := path.Join(parent, "task-"+hex.EncodeToString(id))
+	pr := probed()
+	switch pr.version {
+	case "v2":
+		return newCgroup2(name, limit)
+	case "v1":
+		return newCgroup1(name, pr.v1Path(name), limit)
+	}
+	return nil, nil
+}
+
+// probe is what this process learned once about its cgroups: which
+// version confines tasks, and for v1 its own cgroup in each hierarchy,
+// under which relative task cgroups are nested. Resolving these for every
+// task (containerd's NestedPath parses /proc/self/mountinfo each time) was
+// half of a native launch.
+type probe struct {
+	version string
+	own     map[cgroup1.Name]string
+}
+
+var (
+	probeOnce sync.Once
+	probeRes  probe
+)
+
+func probed() probe {
+	probeOnce.Do(func() {
+		switch {
+		case v2Usable() == nil:
+			probeRes.version = "v2"
+		case v1Usable() == nil:
+			own := map[cgroup1.Name]string{}
+			for _, c := range v1Controllers {
+				dir, err := cgroup1.NestedPath("")(c)
+				if err != nil {
+					return
+				}
+				own[c] = dir
+			}
+			probeRes = probe{version: "v1", own: own}
+		}
+	})
+	return probeRes
+}
+
+// v1Path places a task cgroup: an absolute name as it is, a relative one
+// under this process's own cgroup in each hierarchy.
+func (p probe) v1Path(name string) cgroup1.Path {
+	if path.IsAbs(name) {
+		return cgroup1.StaticPath(name)
+	}
+	return func(c cgroup1.Name) (string, error) {
+		own, ok := p.own[c]
+		if !ok {
+			return "", fmt.Errorf("no %s cgroup of our own", c)
+		}
+		return path.Join(own, name), nil
+	}
+}
+
+func newCgroup1(name string, p cgroup1.Path, limit uint64) (*taskCgroup, error) {
+	res := &specs.LinuxResources{}
+	if limit > 0 {
+		l := int64(min(limit, 1<<62))
+		res.Memory = &specs.LinuxMemory{Limit: &l}
+		// memsw = memory: no swap on top of the cap. The file exists only
+		// where the kernel accounts for swap.
+		if _, err := os.Stat(filepath.Join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes")); err == nil {
+			res.Memory.Swap = &l
+		}
+	}
+	hierarchy := func() ([]cgroup1.Subsystem, error) {
+		return []cgroup1.Subsystem{
+			cgroup1.NewMemory(cgroupRoot, cgroup1.OptionalSwap()),
+			cgroup1.NewCpu(cgroupRoot),
+			cgroup1.NewCpuacct(cgroupRoot),
+		}, nil
+	}
+	cg, err := cgroup1.New(p, res, cgroup1.WithHierarchy(hierarchy))
+	if err != nil {
+		// New leaves behind what it created before failing.
+		if c, lerr := cgroup1.Load(p, cgroup1.WithHierarchy(hierarchy)); lerr == nil {
+			_ = c.Delete()
+		}
+		return nil, fmt.Errorf("create cgroup v1 %s: %w", name, err)
+	}
+	g := &taskCgroup{limit: limit, v1: cg}
+	for _, c := range v1Controllers {
+		dir, _ := p(c) // New succeeded: p has a path for each
+		g.dirs = append(g.dirs, filepath.Join(cgroupRoot, string(c), dir))
+		if c == cgroup1.Memory {
+			g.name = "memory:" + dir
+		}
+	}
+	return g, nil
+}
+
+func newCgroup2(name string, limit uint64) (*taskCgroup, error) {
+	// Under the root: the caller's own cgroup holds the caller, and v2
+	// lets no cgroup with processes delegate controllers to children.
+	group := path.Join("/", name)
+	res := &cgroup2.Resources{CPU: &cgroup2.CPU{}, Memory: &cgroup2.Memory{}}
+	if limit > 0 {
+		l := int64(min(limit, 1<<62))
+		res.Memory.Max = &l
+		res.Memory.OOMGroup = new(true) // an OOM kill takes the whole task
+	}
+	m, err := cgroup2.NewManager(cgroupRoot, group, res)
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup v2 %s: %w", group, err)
+	}
+	if limit > 0 {
+		err := os.WriteFile(filepath.Join(cgroupRoot, group, "memory.swap.max"), []byte("0"), 0)
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // no swap accounting
+			_ = m.Delete()
+			return nil, fmt.Errorf("disable swap in cgroup v2 %s: %w", group, err)
+		}
+	}
+	return &taskCgroup{name: group, dirs: []string{filepath.Join(cgroupRoot, group)}, limit: limit, v2: m}, nil
+}
+
+// start starts cmd with its first process already in the cgroup, so that
+// nothing of the task ever runs outside it.
+//
+// On v2 the kernel places the child (clone3 with CLONE_INTO_CGROUP, Go's
+// SysProcAttr.UseCgroupFD). v1 has no such call, but a v1 cgroup holds
+// threads, and a child starts in the cgroups of the thread that forked
+// it: an OS thread locked to a goroutine joins the task's cgroups, forks
+// the task, and goes back to the cgroups it came from (those of the
+// calling process). While it is away, the caller's pid shows in the
+// task's cgroup.procs; pids leaves it out. If it cannot go back, it stays
+// locked and so exits with its goroutine. See RATIONALE.md, "Why one
+// cgroup per native task?".
+func (g *taskCgroup) start(cmd *exec.Cmd) error {
+	if g.v2 != nil {
+		f, err := os.Open(g.dirs[0])
+		if err != nil {
+			return fmt.Errorf("open cgroup: %w", err)
+		}
+		defer f.Close()
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(f.Fd())
+		return cmd.Start()
+	}
+	home := probed().v1Path("")
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		tid := unix.Gettid()
+		err := g.v1.AddTask(cgroup1.Process{Pid: tid})
+		if err == nil {
+			err = cmd.Start()
+		} else {
+			err = fmt.Errorf("move thread into cgroup %s: %w", g.name, err)
+		}
+		if moveThread(tid, home) == nil {
+			runtime.UnlockOSThread()
+		} // else the thread ends with this goroutine, and leaves the cgroup
+		errc <- err
+	}()
+	return <-errc
+}
+
+// moveThread moves thread tid into the v1 cgroups at p.
+func moveThread(tid int, p cgroup1.Path) error {
+	for _, c := range v1Controllers {
+		dir, err := p(c)
+		if err != nil {
+			return err
+		}
+		err = os.WriteFile(filepath.Join(cgroupRoot, string(c), dir, "tasks"), []byte(strconv.Itoa(tid)), 0)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pids returns the processes in the cgroup, leaving out the calling
+// process (see start).
+func (g *taskCgroup) pids() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return nil
+	}
+	// Read cgroup.procs directly: task cgroups have no children, and
+	// containerd's Processes walks the tree, which cost a fifth of a
+	// native launch. The memory hierarchy (v1) or the one (v2) suffices.
+	var pids []int
+	if b, err := os.ReadFile(filepath.Join(g.dirs[0], "cgroup.procs")); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	self := os.Getpid()
+	return slices.DeleteFunc(pids, func(pid int) bool { return pid == self })
+}
+
+// killAll sends SIGKILL to every process in the cgroup. A pid read from
+// cgroup.procs could be reused before the signal if that process exits
+// and enough others are forked in between; this is the same race every
+// cgroup-based killer without cgroup.kill accepts.
+func (g *taskCgroup) killAll() {
+	for _, pid := range g.pids() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+// stats reads what the cgroup has counted so far; once the cgroup is
+// deleted it returns what was read last.
+func (g *taskCgroup) stats() cgroupStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return g.last
+	}
+	var s cgroupStats
+	if g.v2 != nil {
+		m, err := g.v2.Stat()
+		if err != nil {
+			return g.last
+		}
+		if m.CPU != nil {
+			s.usage.CPUSeconds = float64(m.CPU.UsageUsec) / 1e6
+		}
+		if m.Memory != nil {
+			s.usage.PeakMemoryBytes = max(m.Memory.MaxUsage, m.Memory.Usage, g.last.usage.PeakMemoryBytes)
+		}
+		if m.MemoryEvents != nil {
+			s.oomKills, s.failcnt = m.MemoryEvents.OomKill, m.MemoryEvents.Max
+		}
+	} else {
+		m, err := g.v1.Stat(cgroup1.IgnoreNotExist)
+		if err != nil {
+			return g.last
+		}
+		if m.CPU != nil && m.CPU.Usage != nil {
+			s.usage.CPUSeconds = float64(m.CPU.Usage.Total) / 1e9
+		}
+		if m.Memory != nil && m.Memory.Usage != nil {
+			s.usage.PeakMemoryBytes = m.Memory.Usage.Max
+			s.failcnt = m.Memory.Usage.Failcnt
+		}
+		if m.MemoryOomControl != nil {
+			s.oomKills = m.MemoryOomControl.OomKill
+		}
+	}
+	g.last = s
+	return s
+}
+
+// destroy kills what is left in the cgroup, reads its final stats and
+// removes it. It gives up after timeout, returning an error, if
+// processes remain (one stuck in uninterruptible sleep, say).
+func (g *taskCgroup) destroy(timeout time.Duration) (cgroupStats, error) {
+	deadline := time.Now().Add(timeout)
+	for d := time.Millisecond; ; d = min(2*d, 50*time.Millisecond) {
+		g.killAll()
+		if len(g.pids()) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return g.stats(), fmt.Errorf("remove cgroup %s: processes %v outlived SIGKILL", g.name, g.pids())
+		}
+		time.Sleep(d)
+	}
+	s := g.stats()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var err error
+	for d := time.Millisecond; ; d = min(2*d, 50*time.Millisecond) {
+		if g.v2 != nil {
+			err = g.v2.Delete()
+		} else {
+			err = g.v1.Delete()
+		}
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(d) // a process may still be leaving the cgroup
+	}
+	if err != nil {
+		return s, fmt.Errorf("remove cgroup %s: %w", g.name, err)
+	}
+	g.deleted = true
+	return s, nil
+}
+
+// oomKilled reports whether the task's end is the memory cap's doing,
+// given how its leader ended: the kernel's OOM killer killed a process in
+// the cgroup and the task did not exit successfully, or the leader died
+// of SIGKILL after the cap had been hit (kernels without an oom_kill
+// counter).
+func (s cgroupStats) oomKilled(ws syscall.WaitStatus) bool {
+	failed := ws.Signaled() || ws.ExitStatus() != 0
+	if s.oomKills > 0 {
+		return failed
+	}
+	return ws.Signaled() && ws.Signal() == syscall.SIGKILL && s.failcnt > 0
+}
+
+// SweepCgroups removes the empty task cgroups under parent ("" means
+// DefaultCgroupParent, resolved as Spec.CgroupParent is) that a dead
+// process left behind: an executor killed with SIGKILL never removes its
+// tasks' cgroups. Removing a cgroup that still holds a process or a child
+// fails in the kernel, so a live task's cgroup is never touched. It returns
+// how many it removed.
+func SweepCgroups(parent string) int {
+	if parent == "" {
+		parent = DefaultCgroupParent
+	}
+	var dirs []string
+	pr := probed()
+	switch pr.version {
+	case "v2":
+		dirs = []string{filepath.Join(cgroupRoot, path.Join("/", parent))}
+	case "v1":
+		p := pr.v1Path(parent)
+		for _, c := range v1Controllers {
+			if dir, err := p(c); err == nil {
+				dirs = append(dirs, filepath.Join(cgroupRoot, string(c), dir))
+			}
+		}
+	}
+	removed := 0
+	for _, d := range dirs {
+		leftovers, _ := filepath.Glob(filepath.Join(d, "task-*"))
+		for _, l := range leftovers {
+			if os.Remove(l) == nil { // rmdir: refused while in use
+				removed++
+			}
+		}
+	}
+	return removed
+}
