@@ -237,10 +237,10 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 	waitFor(t, func() bool {
 		return count(f.states("native"), api.TaskRunning) == 1 && count(f.states("wasm"), api.TaskRunning) == 1
 	}, "both tasks to run")
-	pid := pidOf(t, sleeper)
-	if pid == 0 {
-		t.Fatalf("no %q process", sleeper)
-	}
+	// TASK_RUNNING comes once the process started, perhaps before the
+	// shell has exec'd sleep.
+	var pid int
+	waitFor(t, func() bool { pid = pidOf(t, sleeper); return pid != 0 }, "a "+sleeper+" process")
 
 	first.cmd.Process.Kill()
 	first.cmd.Wait()

@@ -447,8 +447,9 @@ func (s cgroupStats) oomKilled(ws syscall.WaitStatus) bool {
 // DefaultCgroupParent, resolved as Spec.CgroupParent is) that a dead
 // process left behind: an executor killed with SIGKILL never removes its
 // tasks' cgroups. Removing a cgroup that still holds a process or a child
-// fails in the kernel, so a live task's cgroup is never touched. It returns
-// how many it removed.
+// fails in the kernel, so a live task's cgroup is never touched, and a
+// cgroup younger than a minute is left alone: it may belong to a task
+// another executor is starting. It returns how many it removed.
 func SweepCgroups(parent string) int {
 	if parent == "" {
 		parent = DefaultCgroupParent
@@ -470,6 +471,11 @@ func SweepCgroups(parent string) int {
 	for _, d := range dirs {
 		leftovers, _ := filepath.Glob(filepath.Join(d, "task-*"))
 		for _, l := range leftovers {
+			// A cgroup another executor has just made is empty until its
+			// task moves in: only old ones are leftovers.
+			if fi, err := os.Stat(l); err != nil || time.Since(fi.ModTime()) < sweepAge {
+				continue
+			}
 			if os.Remove(l) == nil { // rmdir: refused while in use
 				removed++
 			}
@@ -477,3 +483,7 @@ func SweepCgroups(parent string) int {
 	}
 	return removed
 }
+
+// sweepAge is how old an empty task cgroup must be before SweepCgroups
+// takes it for a dead executor's leftover.
+const sweepAge = time.Minute

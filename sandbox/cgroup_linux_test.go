@@ -195,6 +195,13 @@ func TestSweepCgroups(t *testing.T) {
 		cmd.Wait()
 		busy.destroy(10 * time.Second)
 	})
+	if n := SweepCgroups(parent); n != 0 {
+		t.Fatalf("SweepCgroups removed %d young cgroups; a starting task's must be left alone", n)
+	}
+	old := time.Now().Add(-2 * sweepAge)
+	for _, d := range append(append([]string{}, empty.dirs...), busy.dirs...) {
+		os.Chtimes(d, old, old)
+	}
 	if n := SweepCgroups(parent); n < 1 {
 		t.Fatalf("SweepCgroups removed %d cgroups, want the empty ones", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,8 +12,10 @@ import (
 // run is the sandbox directory of the fixture, relative to its root.
 const run = "frameworks/F/executors/E/runs"
 
-// secret is the content of the file outside the root that no request may read.
-const secret = "TOP SECRET outside the root"
+// secret is the content of the file outside the root that no request may
+// read. Its size, 7919 bytes, is one no directory or link in the fixture
+// has, so a listing that shows it has described the outside file.
+var secret = "TOP SECRET outside the root" + strings.Repeat(".", 7919-27)
 
 // fixture is a root directory laid out as an agent lays out sandboxes,
 // beside an outside directory that links in the root try to reach.
