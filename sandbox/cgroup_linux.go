@@ -288,7 +288,7 @@ func (g *taskCgroup) start(cmd *exec.Cmd) error {
 	go func() {
 		runtime.LockOSThread()
 		tid := unix.Gettid()
-		err := g.v1.AddTask(cgroup1.Process{Pid: tid})
+		err := g.addThreadV1(tid)
 		if err == nil {
 			err = cmd.Start()
 		} else {
@@ -374,23 +374,46 @@ func (g *taskCgroup) stats() cgroupStats {
 			s.oomKills, s.failcnt = m.MemoryEvents.OomKill, m.MemoryEvents.Max
 		}
 	} else {
-		m, err := g.v1.Stat(cgroup1.IgnoreNotExist)
-		if err != nil {
+		var ok bool
+		if s, ok = g.statsV1(); !ok {
 			return g.last
-		}
-		if m.CPU != nil && m.CPU.Usage != nil {
-			s.usage.CPUSeconds = float64(m.CPU.Usage.Total) / 1e9
-		}
-		if m.Memory != nil && m.Memory.Usage != nil {
-			s.usage.PeakMemoryBytes = m.Memory.Usage.Max
-			s.failcnt = m.Memory.Usage.Failcnt
-		}
-		if m.MemoryOomControl != nil {
-			s.oomKills = m.MemoryOomControl.OomKill
 		}
 	}
 	g.last = s
 	return s
+}
+
+// statsV1 reads the four numbers a v1 task cgroup is asked for directly
+// from their files; containerd's Stat parses every file of every
+// controller (all of memory.stat among them), a fifth of a native launch.
+// dirs are in v1Controllers order: memory, cpu, cpuacct.
+func (g *taskCgroup) statsV1() (cgroupStats, bool) {
+	var s cgroupStats
+	mem, acct := g.dirs[0], g.dirs[2]
+	ns, err := readCgroupUint(filepath.Join(acct, "cpuacct.usage"))
+	if err != nil {
+		return s, false
+	}
+	s.usage.CPUSeconds = float64(ns) / 1e9
+	s.usage.PeakMemoryBytes, _ = readCgroupUint(filepath.Join(mem, "memory.max_usage_in_bytes"))
+	s.failcnt, _ = readCgroupUint(filepath.Join(mem, "memory.failcnt"))
+	if b, err := os.ReadFile(filepath.Join(mem, "memory.oom_control")); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+				s.oomKills, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			}
+		}
+	}
+	return s, true
+}
+
+// readCgroupUint reads a cgroup file holding one unsigned number.
+func readCgroupUint(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 }
 
 // destroy kills what is left in the cgroup, reads its final stats and
@@ -416,7 +439,7 @@ func (g *taskCgroup) destroy(timeout time.Duration) (cgroupStats, error) {
 		if g.v2 != nil {
 			err = g.v2.Delete()
 		} else {
-			err = g.v1.Delete()
+			err = g.removeV1()
 		}
 		if err == nil || time.Now().After(deadline) {
 			break
@@ -487,3 +510,30 @@ func SweepCgroups(parent string) int {
 // sweepAge is how old an empty task cgroup must be before SweepCgroups
 // takes it for a dead executor's leftover.
 const sweepAge = time.Minute
+
+// removeV1 removes the task's v1 cgroup directories. They have no child
+// cgroups and, by now, no processes, so rmdir is all it takes; the kernel
+// refuses it (EBUSY) while a process remains, and destroy retries.
+// containerd's Delete would walk every hierarchy for processes first,
+// which cost two fifths of a native launch.
+func (g *taskCgroup) removeV1() error {
+	var first error
+	for _, d := range g.dirs {
+		if err := os.Remove(d); err != nil && !os.IsNotExist(err) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// addThreadV1 moves one thread (not its whole process: the "tasks" file,
+// not "cgroup.procs") into the task's v1 cgroups, writing the files
+// directly rather than through containerd's per-call path resolution.
+func (g *taskCgroup) addThreadV1(tid int) error {
+	for _, d := range g.dirs {
+		if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
