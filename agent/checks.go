@@ -20,7 +20,7 @@ func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 	if t.info.HealthCheck == nil && t.info.Check == nil {
 		return func() {}
 	}
-	env := a.taskEnvLocked(r.key.framework, r.key.executor, t, commandEnv(&t.info))
+	env := api.TaskEnvironment(r.key.framework, r.key.executor, a.agentID, t.info.TaskID.Value, t.dir, commandEnv(&t.info))
 	if _, ok := env["PATH"]; !ok {
 		env["PATH"] = sandbox.DefaultPath
 	}

@@ -93,11 +93,9 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 // task launched alone runs in the executor's sandbox, members of groups
 // and later tasks in tasks/<task ID> under it. a.mu must be held.
 func (r *executorRun) taskDir(id string, grouped bool) string {
-	if !grouped && !r.rec.SandboxUsed {
-		r.rec.SandboxUsed = true
-		return r.rec.Dir
-	}
-	return filepath.Join(r.rec.Dir, "tasks", id)
+	first := !grouped && !r.rec.SandboxUsed
+	r.rec.SandboxUsed = r.rec.SandboxUsed || first
+	return sandbox.TaskDir(r.rec.Dir, id, first)
 }
 
 // checkpoint writes the run's record to agent.db. a.mu must be held.

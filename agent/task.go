@@ -168,26 +168,6 @@ func (a *Agent) masterURL() string {
 	return a.master
 }
 
-// taskEnvLocked is the environment of a task as its executor gives it,
-// for the checks the agent runs beside it: its own variables plus the
-// MESOS_* and MEZZO_* variables Mesos tasks rely on. a.mu must be held.
-func (a *Agent) taskEnvLocked(fw, executor string, t *execTask, env *api.Environment) map[string]string {
-	m := map[string]string{
-		"MESOS_SANDBOX":      t.dir,
-		"MESOS_TASK_ID":      t.info.TaskID.Value,
-		"MESOS_FRAMEWORK_ID": fw,
-		"MESOS_EXECUTOR_ID":  executor,
-		"MEZZO_SANDBOX":      t.dir,
-		"MEZZO_TASK_ID":      t.info.TaskID.Value,
-		"MEZZO_FRAMEWORK_ID": fw,
-		"MEZZO_AGENT_ID":     a.agentID,
-	}
-	for k, v := range env.Map() {
-		m[k] = v
-	}
-	return m
-}
-
 // report checkpoints and queues a status update the agent makes. One that
 // cannot be checkpointed is logged as lost: sending it without the
 // checkpoint would break the promise that an update survives a restart.

@@ -19,7 +19,6 @@ type pendingUpdate struct {
 	status    api.TaskStatus
 	next      time.Time     // when to send it again
 	backoff   time.Duration // the current retry interval
-	sent      bool          // sent at least once on the current connection
 }
 
 // updateManager delivers each task's status updates in order, at least

@@ -212,3 +212,26 @@ type Task struct {
 	KillPolicy        *KillPolicy             `json:"kill_policy,omitempty"`
 	Limits            map[string]Float64Value `json:"limits,omitempty"`
 }
+
+// TaskEnvironment is the environment every task gets besides its own
+// variables: the MESOS_* names Mesos tasks rely on and their MEZZO_*
+// equivalents. sandbox is the sandbox as the task sees it ("/" for a Wasm
+// task). The executor gives it to tasks and the agent to the checks it
+// runs beside them; one definition keeps the two the same. The task's own
+// variables (env) win.
+func TaskEnvironment(frameworkID, executorID, agentID, taskID, sandbox string, env *Environment) map[string]string {
+	m := map[string]string{
+		"MESOS_SANDBOX":      sandbox,
+		"MESOS_TASK_ID":      taskID,
+		"MESOS_FRAMEWORK_ID": frameworkID,
+		"MESOS_EXECUTOR_ID":  executorID,
+		"MEZZO_SANDBOX":      sandbox,
+		"MEZZO_TASK_ID":      taskID,
+		"MEZZO_FRAMEWORK_ID": frameworkID,
+		"MEZZO_AGENT_ID":     agentID,
+	}
+	for k, v := range env.Map() {
+		m[k] = v
+	}
+	return m
+}

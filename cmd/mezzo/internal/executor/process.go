@@ -44,28 +44,13 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module", t.info.TaskID.Value)
 }
 
-// taskEnv is the environment of a task: its own variables plus the
-// MESOS_* and MEZZO_* variables Mesos tasks rely on, as the agent gives
-// them to the tasks it runs itself. sandboxPath is the sandbox as the
-// task sees it.
+// taskEnv is the task's environment (api.TaskEnvironment) as this
+// executor gives it; sandboxPath is the sandbox as the task sees it.
 func (x *executor) taskEnv(t *task, sandboxPath string, env *api.Environment) map[string]string {
 	x.mu.Lock()
 	agentID := x.agentID
 	x.mu.Unlock()
-	m := map[string]string{
-		"MESOS_SANDBOX":      sandboxPath,
-		"MESOS_TASK_ID":      t.info.TaskID.Value,
-		"MESOS_FRAMEWORK_ID": x.cfg.Client.FrameworkID,
-		"MESOS_EXECUTOR_ID":  x.cfg.Client.ExecutorID,
-		"MEZZO_SANDBOX":      sandboxPath,
-		"MEZZO_TASK_ID":      t.info.TaskID.Value,
-		"MEZZO_FRAMEWORK_ID": x.cfg.Client.FrameworkID,
-		"MEZZO_AGENT_ID":     agentID,
-	}
-	for k, v := range env.Map() {
-		m[k] = v
-	}
-	return m
+	return api.TaskEnvironment(x.cfg.Client.FrameworkID, x.cfg.Client.ExecutorID, agentID, t.info.TaskID.Value, sandboxPath, env)
 }
 
 // memoryBytes is the task's mem resource (in MB, as Mesos) in bytes.

@@ -3,7 +3,6 @@ package executor
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -104,11 +103,9 @@ func (x *executor) taskDir(id string, grouped bool) string {
 	if api.ValidateID("task", id) != nil {
 		return ""
 	}
-	if !grouped && !x.sandboxUsed {
-		x.sandboxUsed = true
-		return x.cfg.Client.Sandbox
-	}
-	return filepath.Join(x.cfg.Client.Sandbox, "tasks", id)
+	first := !grouped && !x.sandboxUsed
+	x.sandboxUsed = x.sandboxUsed || first
+	return sandbox.TaskDir(x.cfg.Client.Sandbox, id, first)
 }
 
 // run carries a task from launch to its terminal status update, on the

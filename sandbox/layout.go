@@ -1,0 +1,17 @@
+package sandbox
+
+import "path/filepath"
+
+// TaskDir is where a task of an executor runs, given the executor's run
+// directory: the first task launched alone runs in the run directory
+// itself (so a single-task executor's stdout is runs/<container>/stdout,
+// as in Mesos), members of task groups and later tasks in
+// tasks/<task ID> under it, as Mesos's default executor nests them. The
+// executor places tasks by this rule and the agent, which runs checks
+// beside them, finds them by it.
+func TaskDir(runDir, taskID string, firstAlone bool) string {
+	if firstAlone {
+		return runDir
+	}
+	return filepath.Join(runDir, "tasks", taskID)
+}
