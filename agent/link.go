@@ -114,18 +114,33 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 		info.ID = &api.AgentID{Value: a.agentID}
 	}
 	var tasks []api.Task
+	listed := map[taskKey]bool{}
 	for key, r := range a.executors {
 		for _, id := range r.allTasks {
 			t := r.tasks[id]
 			if t == nil {
 				continue
 			}
+			listed[taskKey{key.framework, id}] = true
 			tasks = append(tasks, api.Task{
 				Name: t.info.Name, TaskID: t.info.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
 				ExecutorID: &api.ExecutorID{Value: key.executor},
 				AgentID:    api.AgentID{Value: a.agentID}, State: t.state, Resources: t.info.Resources,
 			})
 		}
+	}
+	// Tasks whose executor is gone but whose updates still wait for
+	// acknowledgement are reported in their latest state, as Mesos's
+	// agent does, so the master waits for those updates rather than
+	// calling the tasks lost.
+	for key, st := range a.updates.latest() {
+		if listed[key] {
+			continue
+		}
+		tasks = append(tasks, api.Task{
+			TaskID: st.TaskID, FrameworkID: api.FrameworkID{Value: key.framework},
+			AgentID: api.AgentID{Value: a.agentID}, State: st.State,
+		})
 	}
 	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}}
 }

@@ -100,6 +100,22 @@ func (u *updateManager) hasTerminal(framework, task string) bool {
 	return false
 }
 
+// latest returns the newest queued update of every task that has
+// updates waiting for acknowledgement. A re-registering agent reports
+// these tasks even when their executor is gone, so that the master waits
+// for their updates instead of declaring them lost.
+func (u *updateManager) latest() map[taskKey]api.TaskStatus {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make(map[taskKey]api.TaskStatus, len(u.queues))
+	for key, q := range u.queues {
+		if len(q) > 0 {
+			out[key] = q[len(q)-1].status
+		}
+	}
+	return out
+}
+
 // put checkpoints st (remembering its UUID when seen is set) and queues
 // it.
 func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time) error {

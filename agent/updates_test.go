@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -155,5 +156,32 @@ func TestUpdatesSurviveRestart(t *testing.T) {
 	}
 	if len(want) != 1 || !bytes.Equal(heads["a"].UUID, want[0].status.UUID) {
 		t.Fatalf("a's recovered head has UUID %x, want the original %x", heads["a"].UUID, want[0].status.UUID)
+	}
+}
+
+// TestSubscribeListsTasksWithPendingUpdates checks that a re-registering
+// agent reports, in its latest state, a task whose executor is gone but
+// whose terminal update waits for acknowledgement: without it the master
+// would call the task lost before that update reached it.
+func TestSubscribeListsTasksWithPendingUpdates(t *testing.T) {
+	a, _, _ := newTestAgent(t)
+	now := time.Unix(1000, 0)
+	mustAdd(t, a.updates, "fw", status("t1", api.TaskRunning), now)
+	mustAdd(t, a.updates, "fw", status("gone", api.TaskRunning), now)
+	mustAdd(t, a.updates, "fw", status("gone", api.TaskFailed), now)
+
+	got := map[string]api.TaskState{}
+	for _, task := range a.subscribeCall().Subscribe.Tasks {
+		if _, dup := got[task.TaskID.Value]; dup {
+			t.Errorf("task %s listed twice", task.TaskID.Value)
+		}
+		if task.FrameworkID.Value != "fw" {
+			t.Errorf("task %s of framework %q, want fw", task.TaskID.Value, task.FrameworkID.Value)
+		}
+		got[task.TaskID.Value] = task.State
+	}
+	want := map[string]api.TaskState{"t1": api.TaskStaging, "gone": api.TaskFailed}
+	if !maps.Equal(got, want) {
+		t.Fatalf("SUBSCRIBE lists %v, want %v", got, want)
 	}
 }
