@@ -146,15 +146,17 @@ func (a *Agent) retireIfIdle(r *executorRun) {
 }
 
 // fetchFor puts what a task needs in place: its Wasm module in the module
-// directory, its command's URIs in its sandbox.
+// directory, its command's URIs (a Wasm task's too) in its sandbox.
 func (a *Agent) fetchFor(master string, t *execTask) error {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
-	switch {
-	case t.info.IsWasm():
-		return a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256)
-	case t.info.Command != nil:
+	if t.info.IsWasm() {
+		if err := a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256); err != nil {
+			return err
+		}
+	}
+	if t.info.Command != nil {
 		if err := a.fetcher.FetchAll(a.stopCtx, t.info.Command.URIs, t.dir); err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}

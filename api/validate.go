@@ -281,17 +281,24 @@ func checkTaskInfo(t *TaskInfo) error {
 }
 
 // checkTaskRunnable checks that the task says what to run in exactly one
-// way: a command, an executor, or a WASM container.
+// way: a command, an executor, or a WASM container (which may come with a
+// command holding only URIs to fetch).
 func checkTaskRunnable(t *TaskInfo) error {
 	wasm, err := checkWasmContainer(t.Container)
 	if err != nil {
 		return err
 	}
 	if wasm && t.Command != nil {
-		return errors.New("a task may not have both 'command' and a WASM container")
+		// As with Mesos's containers, the command may come along to
+		// carry the URIs to fetch into the sandbox; what runs, with its
+		// arguments and environment, is the module's business.
+		c := t.Command
+		if c.Value != "" || len(c.Arguments) > 0 || c.Environment != nil || c.User != "" {
+			return errors.New("a task with a WASM container may have a 'command' only to carry 'uris': its arguments and environment go in 'container.wasm'")
+		}
 	}
 	n := 0
-	for _, set := range []bool{t.Command != nil, t.Executor != nil, wasm} {
+	for _, set := range []bool{t.Command != nil && !wasm, t.Executor != nil, wasm} {
 		if set {
 			n++
 		}

@@ -259,7 +259,15 @@ func TestValidateTaskInfo(t *testing.T) {
 		{"wasm task on the default engine", testTask(asWasm("")), ""},
 		{"wasm task on wazero", testTask(asWasm(EngineWazero)), ""},
 		{"wasm task on wasmtime", testTask(asWasm(EngineWasmtime)), ""},
-		{"wasm task with a command", testTask(func(t *TaskInfo) { t.Container = wasmContainer(testSHA256, "") }), "'command' and a WASM container"},
+		{"wasm task with a command", testTask(func(t *TaskInfo) { t.Container = wasmContainer(testSHA256, "") }), "'command' only to carry 'uris'"},
+		{"wasm task with URIs to fetch", testTask(func(t *TaskInfo) {
+			t.Container = wasmContainer(testSHA256, "")
+			t.Command = &CommandInfo{URIs: []CommandURI{{Value: "http://example.com/input"}}}
+		}), ""},
+		{"wasm task with a command's environment", testTask(func(t *TaskInfo) {
+			t.Container = wasmContainer(testSHA256, "")
+			t.Command = &CommandInfo{Environment: &Environment{}}
+		}), "'command' only to carry 'uris'"},
 		{"wasm task with an executor", testTask(func(t *TaskInfo) {
 			asWasm("")(t)
 			t.Executor = customExecutor()

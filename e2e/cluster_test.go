@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/wasmbuild"
 )
 
 // mezzoBin is the binary under test, built once by TestMain.
@@ -174,14 +175,15 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // buildModule builds a Go package for wasip1 and returns the .wasm path.
 func buildModule(t testing.TB, pkg string) string {
 	t.Helper()
-	wasm := filepath.Join(t.TempDir(), filepath.Base(pkg)+".wasm")
-	build := exec.Command("go", "build", "-o", wasm, pkg)
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	wasm, err := wasmbuild.Build(context.Background(), repoRoot, pkg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return wasm
+	path := filepath.Join(t.TempDir(), filepath.Base(pkg)+".wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // processRunning reports whether a live process has exactly this command

@@ -27,8 +27,8 @@ func tarGz(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// TestFetchURIs runs native tasks that fetch URIs into their sandboxes: an
-// archive is extracted, a broken URI fails the task at launch, and an
+// TestFetchURIs runs tasks that fetch URIs into their sandboxes: an
+// archive is extracted, a Wasm task reads a fetched file, a broken URI fails the task at launch, and an
 // archive entry that climbs out of the sandbox is refused.
 func TestFetchURIs(t *testing.T) {
 	c := startDev(t)
@@ -36,6 +36,8 @@ func TestFetchURIs(t *testing.T) {
 		switch r.URL.Path {
 		case "/app.tar.gz":
 			w.Write(tarGz(t, map[string]string{"app/greeting.txt": "fetched hello\n"}))
+		case "/input":
+			w.Write([]byte("b a B\n"))
 		case "/evil.tar.gz":
 			w.Write(tarGz(t, map[string]string{"../../escaped.txt": "gotcha\n"}))
 		default:
@@ -47,6 +49,12 @@ func TestFetchURIs(t *testing.T) {
 	out, errOut, code := c.mezzo(t, "run", "--fetch", srv.URL+"/app.tar.gz", "--command", "cat app/greeting.txt")
 	if code != 0 || !strings.Contains(out, "fetched hello") {
 		t.Fatalf("fetch and extract: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// A Wasm task fetches too: the map module of the wordcount sample
+	// counts the words of the file "input" in its sandbox.
+	out, errOut, code = c.mezzo(t, "run", "--fetch", srv.URL+"/input", "./samples/modules/wcmap")
+	if code != 0 || out != "a\t1\nb\t2\n" {
+		t.Fatalf("a Wasm task with a fetched input: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	_, errOut, code = c.mezzo(t, "run", "--fetch", srv.URL+"/missing.tar.gz", "--command", "true")
 	if code == 0 || !strings.Contains(errOut, "REASON_CONTAINER_LAUNCH_FAILED") || !strings.Contains(errOut, "404") {

@@ -2,7 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,20 +17,7 @@ import (
 // dev cluster as a framework author would after copying it.
 func TestSampleExecute(t *testing.T) {
 	c := startDev(t)
-	run := func(args ...string) (string, int) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", append([]string{"run", "./samples/execute", "--master", c.addr}, args...)...)
-		cmd.Dir = repoRoot
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("go run ./samples/execute: %v\n%s", err, out)
-		}
-		return string(out), code
-	}
+	run := func(args ...string) (string, int) { return runSample(t, "./samples/execute", c.addr, args...) }
 	out, code := run("--instances", "3", "--", "echo hello from $MESOS_TASK_ID")
 	if code != 0 || strings.Count(out, "TASK_FINISHED") != 3 {
 		t.Fatalf("three instances: exit %d\n%s", code, out)
@@ -36,5 +28,85 @@ func TestSampleExecute(t *testing.T) {
 	}
 	if tasks := c.tasks(t); len(tasks.Tasks) != 0 || len(tasks.CompletedTasks) != 4 {
 		t.Fatalf("tasks after the samples: %d live, %d completed; want 0 and 4", len(tasks.Tasks), len(tasks.CompletedTasks))
+	}
+}
+
+// runSample runs a sample framework with go run against the master at
+// addr and returns its combined output and exit code.
+func runSample(t *testing.T, pkg, addr string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", pkg, "--master", addr}, args...)...)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("go run %s: %v\n%s", pkg, err, out)
+	}
+	return string(out), code
+}
+
+// TestSampleWordcount counts the words of a text whose counts are known
+// by construction with samples/wordcount — map and reduce tasks as Wasm
+// modules, inputs fetched from the framework — and checks the result
+// file; then it runs the sample with a map module that fails, to see the
+// failed tasks launched again and the job give up with a clear error.
+func TestSampleWordcount(t *testing.T) {
+	c := startDev(t)
+	dir := t.TempDir()
+	// Word i appears i times, in varying case and punctuation, so the
+	// expected counts do not depend on the code under test.
+	var text strings.Builder
+	want := map[string]int64{}
+	for round := 0; round < 40; round++ {
+		for i := 1; i <= 40; i++ {
+			if round < i {
+				word := fmt.Sprintf("word%d", i)
+				if round%3 == 0 {
+					word = strings.ToUpper(word)
+				}
+				fmt.Fprintf(&text, "%s, ", word)
+				want[fmt.Sprintf("word%d", i)]++
+			}
+		}
+		text.WriteString("\n")
+	}
+	input := filepath.Join(dir, "input.txt")
+	if err := os.WriteFile(input, []byte(text.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	result := filepath.Join(dir, "counts.tsv")
+	out, code := runSample(t, "./samples/wordcount", c.addr,
+		"--input", input, "--maps", "5", "--reducers", "3", "--out", result, "--check")
+	if code != 0 || !strings.Contains(out, "matches a local count") || !strings.Contains(out, "map:     5 tasks") {
+		t.Fatalf("wordcount: exit %d\n%s", code, out)
+	}
+	data, err := os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		word, n, _ := strings.Cut(line, "\t")
+		c, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			t.Fatalf("result line %q: %v", line, err)
+		}
+		got[word] = c
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("counts %v, want %v", got, want)
+	}
+
+	// The reduce module as the map: it cannot read text as counts and
+	// exits 1, every time.
+	out, code = runSample(t, "./samples/wordcount", c.addr, "--input", input, "--maps", "1", "--retries", "1",
+		"--map-module", "github.com/mezzo-cluster/mezzo/samples/modules/wcreduce")
+	if code != 1 || strings.Count(out, "launching it again") != 1 || !strings.Contains(out, "map-0 failed 2 times") {
+		t.Fatalf("a failing map task: exit %d\n%s", code, out)
 	}
 }

@@ -6,6 +6,10 @@
 //   - samples/execute: the smallest complete framework: it runs a command
 //     as N tasks with the SDK, prints their final states and exits
 //     non-zero if any failed.
+//   - samples/wordcount: a map-reduce over Wasm tasks: map tasks
+//     (samples/modules/wcmap) count the words of chunks of a text, reduce
+//     tasks (samples/modules/wcreduce) sum each word's counts; the
+//     framework fetches inputs to the tasks and reads their outputs back.
 //
 // Modules are built with the Go toolchain:
 //

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/operator"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
+	"github.com/mezzo-cluster/mezzo/sdk/wasmbuild"
 )
 
 // runFlags are mezzo run's flags.
@@ -77,7 +77,7 @@ task is a native shell command instead.`,
 	cmd.Flags().Float64Var(&f.cpus, "cpus", 0.1, "CPUs for the task")
 	cmd.Flags().Float64Var(&f.mem, "mem", 128, "memory for the task, in MB")
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable)")
-	cmd.Flags().StringArrayVar(&f.fetch, "fetch", nil, "a URI to fetch into a --command task's sandbox before it starts; archives are extracted (repeatable)")
+	cmd.Flags().StringArrayVar(&f.fetch, "fetch", nil, "a URI to fetch into the task's sandbox before it starts; archives are extracted (repeatable)")
 	return cmd
 }
 
@@ -122,21 +122,22 @@ func (f *runFlags) taskInfo(ctx context.Context, ops *operator.Client, args []st
 		{Name: "cpus", Type: api.SCALAR, Scalar: &api.Scalar{Value: api.Float64(f.cpus)}},
 		{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: api.Float64(f.mem)}},
 	}
+	var uris []api.CommandURI
+	for _, uri := range f.fetch {
+		uris = append(uris, api.CommandURI{Value: uri})
+	}
 	if f.command != "" {
 		if t.Name == "" {
 			t.Name = strings.Fields(f.command + " task")[0]
 		}
-		t.Command = &api.CommandInfo{Value: f.command, Environment: env}
-		for _, uri := range f.fetch {
-			t.Command.URIs = append(t.Command.URIs, api.CommandURI{Value: uri})
-		}
+		t.Command = &api.CommandInfo{Value: f.command, Environment: env, URIs: uris}
 		if len(args) > 0 {
 			t.Command.Value += " " + shellQuote(args)
 		}
 		return t, nil
 	}
-	if len(f.fetch) > 0 {
-		return api.TaskInfo{}, errors.New("--fetch applies to --command tasks; a Wasm task sees only its module and sandbox")
+	if len(uris) > 0 {
+		t.Command = &api.CommandInfo{URIs: uris} // only to carry what to fetch
 	}
 	sha, name, err := resolveModule(ctx, ops, f.module)
 	if err != nil {
@@ -161,18 +162,15 @@ func resolveModule(ctx context.Context, ops *operator.Client, module string) (st
 	if err != nil {
 		return "", "", fmt.Errorf("--module %s: %w", module, err)
 	}
-	path := module
 	name := strings.TrimSuffix(filepath.Base(module), ".wasm")
+	var wasm []byte
 	if info.IsDir() {
-		if path, err = buildModule(ctx, module); err != nil {
+		if wasm, err = wasmbuild.Build(ctx, "", module); err != nil {
 			return "", "", err
 		}
-		defer os.Remove(path)
 		abs, _ := filepath.Abs(module)
 		name = filepath.Base(abs)
-	}
-	wasm, err := os.ReadFile(path)
-	if err != nil {
+	} else if wasm, err = os.ReadFile(module); err != nil {
 		return "", "", fmt.Errorf("read module: %w", err)
 	}
 	m, err := ops.PushModule(ctx, wasm)
@@ -180,27 +178,6 @@ func resolveModule(ctx context.Context, ops *operator.Client, module string) (st
 		return "", "", err
 	}
 	return m.SHA256, name, nil
-}
-
-// buildModule compiles a Go package for wasip1 into a temporary file.
-func buildModule(ctx context.Context, dir string) (string, error) {
-	out, err := os.CreateTemp("", "mezzo-module-*.wasm")
-	if err != nil {
-		return "", err
-	}
-	out.Close()
-	pkg := dir
-	if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
-		pkg = "./" + pkg
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out.Name(), pkg)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.Remove(out.Name())
-		return "", fmt.Errorf("build %s for wasip1: %w", dir, err)
-	}
-	return out.Name(), nil
 }
 
 func isHash(s string) bool {

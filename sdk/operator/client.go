@@ -90,6 +90,14 @@ type FileChunk struct {
 	Data   string `json:"data"`
 }
 
+// SandboxPath is the files-API path (for ReadFile) of the directory in
+// which a task without an executor of its own writes its stdout and
+// stderr: the one rule for finding a task's output, kept here so that the
+// CLI and frameworks agree with the agent's sandbox layout.
+func SandboxPath(frameworkID, taskID string) string {
+	return "/" + frameworkID + "/" + taskID + "/runs/latest/"
+}
+
 // ReadFile reads up to length bytes of a sandbox file at offset, through
 // the master's proxy of the agent's files API. An offset of -1 returns the
 // file's size in Offset and no data.
