@@ -10,6 +10,9 @@
 //     (samples/modules/wcmap) count the words of chunks of a text, reduce
 //     tasks (samples/modules/wcreduce) sum each word's counts; the
 //     framework fetches inputs to the tasks and reads their outputs back.
+//   - samples/jobs: a Chronos-like job scheduler: ISO 8601 repeating and
+//     cron schedules, dependent jobs, retries, run history, manual runs,
+//     an HTTP API, and a state file that lets it survive its own restart.
 //
 // Modules are built with the Go toolchain:
 //

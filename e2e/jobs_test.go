@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// jobsRun is a run as samples/jobs reports it.
+type jobsRun struct {
+	State    string `json:"state"`
+	Trigger  string `json:"trigger"`
+	Attempts int    `json:"attempts"`
+	TaskID   string `json:"task_id"`
+}
+
+// TestSampleJobs runs samples/jobs, the Chronos-like framework, against a
+// dev cluster: repeating and cron schedules, a dependent job, retries, the
+// HTTP API with its errors, and a manual run that survives a SIGKILL of
+// the framework — which comes back under the same framework ID, settles
+// the run and launches nothing twice.
+func TestSampleJobs(t *testing.T) {
+	c := startDev(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "jobs")
+	build := exec.Command("go", "build", "-o", bin, "./samples/jobs")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samples/jobs: %v\n%s", err, out)
+	}
+	start := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339) // runs before the start never happen
+	jobsFile := filepath.Join(dir, "jobs.json")
+	os.WriteFile(jobsFile, []byte(`[
+		{"name": "after", "parents": ["tick"], "command": "echo after"},
+		{"name": "tick", "schedule": "R3/`+start+`/PT1S", "command": "echo tick"},
+		{"name": "flaky", "schedule": "R1/`+start+`/PT1H", "command": "exit 3", "retries": 1},
+		{"name": "slow", "schedule": "R0/`+start+`/PT1H", "command": "sleep 3"},
+		{"name": "cron", "schedule": "*/1 * * * * *", "command": "true"}
+	]`), 0o644)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	state := filepath.Join(dir, "state.json")
+	startJobs := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--master", c.addr, "--jobs", jobsFile, "--state", state, "--listen", addr)
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("jobs framework:\n%s", logs.String())
+			}
+		})
+		return cmd
+	}
+	do := func(method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	runs := func(job string) []jobsRun {
+		code, body := do("GET", "/jobs/"+job+"/runs", "")
+		var out []jobsRun
+		if code == http.StatusOK {
+			json.Unmarshal(body, &out)
+		}
+		return out
+	}
+	count := func(job, state string) int {
+		n := 0
+		for _, r := range runs(job) {
+			if r.State == state {
+				n++
+			}
+		}
+		return n
+	}
+
+	first := startJobs()
+	waitFor(t, func() bool { return count("tick", "succeeded") == 3 && count("after", "succeeded") == 3 }, "tick and after to run 3 times each")
+	waitFor(t, func() bool { return count("flaky", "failed") == 1 }, "flaky to fail")
+	if r := runs("flaky"); len(r) != 1 || r[0].Attempts != 2 {
+		t.Fatalf("flaky runs %+v, want one run of 2 attempts", r)
+	}
+	waitFor(t, func() bool { return count("cron", "succeeded") >= 2 }, "the cron job to run twice")
+	if r := runs("after"); r[0].Trigger != "parents" {
+		t.Fatalf("after was triggered by %q", r[0].Trigger)
+	}
+
+	for _, tt := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"DELETE", "/jobs/cron", "", http.StatusNoContent},
+		{"DELETE", "/jobs/tick", "", http.StatusConflict}, // after depends on it
+		{"DELETE", "/jobs/nope", "", http.StatusNotFound},
+		{"POST", "/jobs/nope/run", "", http.StatusNotFound},
+		{"PUT", "/jobs/x", `{"name": "x", "schedule": "@hourly"`, http.StatusBadRequest},
+		{"PUT", "/jobs/x", `{"name": "x", "schedule": "@hourly", "comand": "true"}`, http.StatusBadRequest},
+		{"PUT", "/jobs/x", `{"name": "y", "schedule": "@hourly", "command": "true"}`, http.StatusBadRequest},
+		{"PUT", "/jobs/x", `{"name": "x", "parents": ["x"], "command": "true"}`, http.StatusBadRequest},
+		{"GET", "/jobs/nope/runs", "", http.StatusNotFound},
+	} {
+		if code, body := do(tt.method, tt.path, tt.body); code != tt.want {
+			t.Errorf("%s %s %s: %d %s, want %d", tt.method, tt.path, tt.body, code, body, tt.want)
+		}
+	}
+
+	if code, body := do("POST", "/jobs/slow/run", ""); code != http.StatusAccepted {
+		t.Fatalf("trigger slow: %d %s", code, body)
+	}
+	waitFor(t, func() bool {
+		for _, task := range c.tasks(t).Tasks {
+			if strings.HasPrefix(task.TaskID.Value, "jobs.slow.") && task.State == api.TaskRunning {
+				return true
+			}
+		}
+		return false
+	}, "the manual run to be running")
+	first.Process.Kill()
+	first.Wait()
+
+	startJobs()
+	waitFor(t, func() bool { return count("slow", "succeeded") == 1 }, "the manual run to succeed after the restart")
+	var saved struct {
+		FrameworkID string `json:"framework_id"`
+	}
+	data, _ := os.ReadFile(state)
+	json.Unmarshal(data, &saved)
+	tasks := c.tasks(t)
+	slow := 0
+	for _, list := range [][]api.Task{tasks.Tasks, tasks.CompletedTasks} {
+		for _, task := range list {
+			if strings.HasPrefix(task.TaskID.Value, "jobs.slow.") {
+				slow++
+			}
+			if task.FrameworkID.Value != saved.FrameworkID {
+				t.Errorf("task %s belongs to framework %s, not the saved %s", task.TaskID.Value, task.FrameworkID.Value, saved.FrameworkID)
+			}
+		}
+	}
+	if slow != 1 {
+		t.Fatalf("the manual run launched %d tasks, want 1", slow)
+	}
+	if r := runs("tick"); len(r) != 3 {
+		t.Fatalf("tick ran %d times after the restart, want its 3", len(r))
+	}
+}
