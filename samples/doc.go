@@ -13,6 +13,9 @@
 //   - samples/jobs: a Chronos-like job scheduler: ISO 8601 repeating and
 //     cron schedules, dependent jobs, retries, run history, manual runs,
 //     an HTTP API, and a state file that lets it survive its own restart.
+//   - samples/services: a Marathon-like service runner: instances kept at
+//     their count with backoff, health checks, Marathon's constraints,
+//     scaling and rolling restarts, an HTTP API and a state file.
 //
 // Modules are built with the Go toolchain:
 //

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Job is what a user defines, in the jobs file or through the HTTP API.
@@ -198,30 +198,14 @@ func loadState(path string) (*state, error) {
 	return s, nil
 }
 
-// save writes the state atomically: a crash leaves the old file or the
-// new one, never half of one.
+// save writes the state atomically (renameio: a temporary file, fsync,
+// rename): a crash leaves the old file or the new one, never half of one.
 func (s *state) save(path string) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".jobs-state-*")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := renameio.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// servicesApp is an app as samples/services reports it.
+type servicesApp struct {
+	Version   int    `json:"version"`
+	Staging   int    `json:"staging"`
+	Running   int    `json:"running"`
+	Healthy   int    `json:"healthy"`
+	Killing   int    `json:"killing"`
+	Launches  int    `json:"launches"`
+	Backoff   string `json:"backoff"`
+	Waiting   string `json:"waiting"`
+	Instances []struct {
+		TaskID  string `json:"task_id"`
+		Version int    `json:"version"`
+		State   string `json:"state"`
+	} `json:"instances"`
+}
+
+// TestSampleServices runs samples/services, the Marathon-like framework,
+// against a dev cluster: instances kept at their count, a crashing app
+// backing off, a UNIQUE hostname constraint on a one-agent cluster, health
+// checks, scaling down, a rolling restart that keeps its minimum healthy
+// capacity, removal, and a SIGKILL of the framework after which it comes
+// back under the same ID and launches nothing twice.
+func TestSampleServices(t *testing.T) {
+	c := startDev(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "services")
+	build := exec.Command("go", "build", "-o", bin, "./samples/services")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samples/services: %v\n%s", err, out)
+	}
+	const sleeper = "sleep 61.234"
+	appsFile := filepath.Join(dir, "apps.json")
+	os.WriteFile(appsFile, []byte(`[
+		{"id": "clock", "instances": 3, "command": "exec `+sleeper+`", "mem": 16},
+		{"id": "crashy", "instances": 1, "command": "exit 1", "mem": 16},
+		{"id": "uniq", "instances": 2, "command": "exec `+sleeper+`", "mem": 16, "constraints": [["hostname", "UNIQUE"]]},
+		{"id": "hc", "instances": 2, "command": "exec `+sleeper+`", "mem": 16, "minimum_health_capacity": 0.5,
+		 "health_check": {"type": "COMMAND", "command": {"value": "true"}, "delay_seconds": 0, "interval_seconds": 0.5, "grace_period_seconds": 0}}
+	]`), 0o644)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	state := filepath.Join(dir, "state.json")
+	startServices := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--master", c.addr, "--apps", appsFile, "--state", state, "--listen", addr)
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("services framework:\n%s", logs.String())
+			}
+		})
+		return cmd
+	}
+	do := func(method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	app := func(id string) servicesApp {
+		var a servicesApp
+		if code, body := do("GET", "/apps/"+id, ""); code == http.StatusOK {
+			json.Unmarshal(body, &a)
+		}
+		return a
+	}
+	masterTasks := func(prefix string, state api.TaskState) int {
+		n := 0
+		tasks := c.tasks(t)
+		for _, list := range [][]api.Task{tasks.Tasks, tasks.CompletedTasks} {
+			for _, task := range list {
+				if strings.HasPrefix(task.TaskID.Value, prefix) && task.State == state {
+					n++
+				}
+			}
+		}
+		return n
+	}
+
+	first := startServices()
+	waitFor(t, func() bool { return app("clock").Running == 3 }, "clock to run 3 instances")
+	waitFor(t, func() bool { return app("hc").Healthy == 2 }, "hc to have 2 healthy instances")
+	waitFor(t, func() bool { a := app("uniq"); return a.Running == 1 && strings.Contains(a.Waiting, "hostname UNIQUE") },
+		"uniq to run 1 instance and say the constraint holds the other back")
+	waitFor(t, func() bool { a := app("crashy"); return a.Launches >= 3 && a.Backoff != "" }, "crashy to be relaunched and back off")
+
+	// Scale down: the same definition with fewer instances is not a new
+	// version.
+	if code, body := do("PUT", "/apps/clock", `{"id": "clock", "instances": 1, "command": "exec `+sleeper+`", "mem": 16}`); code != http.StatusOK {
+		t.Fatalf("scale clock: %d %s", code, body)
+	}
+	waitFor(t, func() bool { a := app("clock"); return a.Running == 1 && a.Killing == 0 }, "clock to scale down to 1")
+	waitFor(t, func() bool { return masterTasks("clock.", api.TaskKilled) == 2 }, "the master to see 2 clock tasks killed")
+	if a := app("clock"); a.Version != 1 || a.Launches != 3 {
+		t.Fatalf("clock after scaling: version %d, %d launches; want 1 and 3", a.Version, a.Launches)
+	}
+
+	// A rolling restart never drops below 1 healthy instance of 2.
+	if code, _ := do("POST", "/apps/hc/restart", ""); code != http.StatusAccepted {
+		t.Fatalf("restart hc: %d", code)
+	}
+	minHealthy := 2
+	waitFor(t, func() bool {
+		a := app("hc")
+		minHealthy = min(minHealthy, a.Healthy)
+		if a.Version != 2 || a.Healthy != 2 || len(a.Instances) != 2 {
+			return false
+		}
+		for _, in := range a.Instances {
+			if in.Version != 2 {
+				return false
+			}
+		}
+		return true
+	}, "hc to roll over to version 2")
+	if minHealthy < 1 {
+		t.Fatalf("hc dropped to %d healthy instances during its restart", minHealthy)
+	}
+
+	for _, tt := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"DELETE", "/apps/crashy", "", http.StatusNoContent},
+		{"GET", "/apps/crashy", "", http.StatusNotFound},
+		{"POST", "/apps/nope/restart", "", http.StatusNotFound},
+		{"PUT", "/apps/x", `{"id": "x", "instances": 1`, http.StatusBadRequest},
+		{"PUT", "/apps/x", `{"id": "y", "instances": 1, "command": "true"}`, http.StatusBadRequest},
+		{"PUT", "/apps/x", `{"id": "x", "instances": 1, "command": "true", "constraints": [["hostname", "NEAR"]]}`, http.StatusBadRequest},
+	} {
+		if code, body := do(tt.method, tt.path, tt.body); code != tt.want {
+			t.Errorf("%s %s %s: %d %s, want %d", tt.method, tt.path, tt.body, code, body, tt.want)
+		}
+	}
+
+	// The framework dies and comes back: same framework, same instances.
+	waitFor(t, func() bool { return masterTasks("crashy.", api.TaskRunning) == 0 && masterTasks("crashy.", api.TaskStaging) == 0 }, "crashy's instances to be gone")
+	before := map[string]int{}
+	for _, id := range []string{"clock", "uniq", "hc"} {
+		before[id] = app(id).Launches
+	}
+	first.Process.Kill()
+	first.Wait()
+	startServices()
+	waitFor(t, func() bool { return app("clock").Running == 1 && app("hc").Healthy == 2 && app("uniq").Running == 1 },
+		"the restarted framework to report its instances")
+	for id, n := range before {
+		if got := app(id).Launches; got != n {
+			t.Errorf("%s launched %d tasks after the framework restarted, want none (had %d)", id, got-n, n)
+		}
+	}
+	var saved struct {
+		FrameworkID string `json:"framework_id"`
+	}
+	data, _ := os.ReadFile(state)
+	json.Unmarshal(data, &saved)
+	for _, task := range c.tasks(t).Tasks {
+		if task.FrameworkID.Value != saved.FrameworkID {
+			t.Errorf("task %s belongs to framework %s, not the saved %s", task.TaskID.Value, task.FrameworkID.Value, saved.FrameworkID)
+		}
+	}
+	if n := masterTasks("clock.", api.TaskRunning) + masterTasks("hc.", api.TaskRunning) + masterTasks("uniq.", api.TaskRunning); n != 4 {
+		t.Fatalf("the master runs %d service tasks, want 4", n)
+	}
+}
