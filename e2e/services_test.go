@@ -161,7 +161,9 @@ func TestSampleServices(t *testing.T) {
 	}
 
 	// The framework dies and comes back: same framework, same instances.
-	waitFor(t, func() bool { return masterTasks("crashy.", api.TaskRunning) == 0 && masterTasks("crashy.", api.TaskStaging) == 0 }, "crashy's instances to be gone")
+	waitFor(t, func() bool {
+		return masterTasks("crashy.", api.TaskRunning) == 0 && masterTasks("crashy.", api.TaskStaging) == 0
+	}, "crashy's instances to be gone")
 	before := map[string]int{}
 	for _, id := range []string{"clock", "uniq", "hc"} {
 		before[id] = app(id).Launches
