@@ -110,3 +110,30 @@ func TestSampleWordcount(t *testing.T) {
 		t.Fatalf("a failing map task: exit %d\n%s", code, out)
 	}
 }
+
+// TestSampleModules runs the sample task modules as Wasm tasks on a dev
+// cluster, the way their doc comments suggest: the memory hog within its
+// memory and beyond it, the sleeper, the CPU burner and the heartbeat.
+func TestSampleModules(t *testing.T) {
+	c := startDev(t)
+	tests := []struct {
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{[]string{"--mem", "64", "./samples/modules/hog", "--", "16"}, 0, "16 MiB\n", ""},
+		{[]string{"--mem", "64", "./samples/modules/hog"}, 1, "8 MiB", "REASON_CONTAINER_LIMITATION_MEMORY"},
+		{[]string{"./samples/modules/sleeper", "--", "100ms"}, 0, "awake", ""},
+		{[]string{"./samples/modules/burn", "--", "50ms"}, 0, "hashed ", ""},
+		{[]string{"./samples/modules/burn", "--", "soon"}, 2, "", "want a duration"},
+		{[]string{"./samples/modules/heartbeat", "--", "-1s"}, 2, "", "want an interval"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := c.mezzo(t, append([]string{"run"}, tt.args...)...)
+		if code != tt.wantCode || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
+			t.Errorf("mezzo run %v: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+				tt.args, code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
+		}
+	}
+}

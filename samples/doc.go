@@ -3,6 +3,9 @@
 //
 //   - samples/modules/hello: the smallest task module (Go, wasip1): it
 //     greets its arguments, using the GREETING environment variable.
+//   - samples/modules/burn, hog, sleeper, heartbeat: modules for trying
+//     limits and lifecycles: a CPU burner, a memory hog, a task that
+//     sleeps, and a service-like task that prints a heartbeat forever.
 //   - samples/execute: the smallest complete framework: it runs a command
 //     as N tasks with the SDK, prints their final states and exits
 //     non-zero if any failed.

@@ -48,8 +48,10 @@ directory, which is built with GOOS=wasip1 GOARCH=wasm. With --command the
 task is a native shell command instead.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Only what follows -- goes to the task; before it there is
+			// at most the module.
 			dash := cmd.ArgsLenAtDash()
-			taskArgs := args
+			var taskArgs []string
 			if dash >= 0 {
 				taskArgs = args[dash:]
 				args = args[:dash]
