@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -271,11 +272,33 @@ func checkTaskInfo(t *TaskInfo) error {
 			return fmt.Errorf("'executor': %w", err)
 		}
 	}
+	if err := checkTaskLimits(t); err != nil {
+		return err
+	}
 	if t.KillPolicy != nil && t.KillPolicy.GracePeriod != nil && t.KillPolicy.GracePeriod.Nanoseconds < 0 {
 		return errors.New("'kill_policy.grace_period' must be non-negative")
 	}
 	if t.MaxCompletionTime != nil && t.MaxCompletionTime.Nanoseconds < 0 {
 		return errors.New("'max_completion_time' must be non-negative")
+	}
+	return nil
+}
+
+// checkTaskLimits checks a task's resource limits as Mesos does: only
+// cpus and mem, each no less than the task's request of it (the
+// resources it takes), Infinity meaning no limit.
+func checkTaskLimits(t *TaskInfo) error {
+	for name, v := range t.Limits {
+		if name != "cpus" && name != "mem" {
+			return fmt.Errorf("'limits': %q cannot be limited, only cpus and mem", name)
+		}
+		limit := float64(v.Value)
+		if math.IsNaN(limit) || limit <= 0 {
+			return fmt.Errorf("'limits.%s' must be positive (or Infinity)", name)
+		}
+		if req := Resources(t.Resources).ScalarValue(name); limit < req {
+			return fmt.Errorf("'limits.%s' (%g) must not be below the task's %s resource (%g)", name, limit, name, req)
+		}
 	}
 	return nil
 }

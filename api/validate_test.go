@@ -260,6 +260,13 @@ func TestValidateTaskInfo(t *testing.T) {
 		{"wasm task on wazero", testTask(asWasm(EngineWazero)), ""},
 		{"wasm task on wasmtime", testTask(asWasm(EngineWasmtime)), ""},
 		{"wasm task with a command", testTask(func(t *TaskInfo) { t.Container = wasmContainer(testSHA256, "") }), "'command' only to carry 'uris'"},
+		{"cpu and memory limits", testTask(func(t *TaskInfo) {
+			t.Limits = map[string]Float64Value{"cpus": {Value: 2}, "mem": {Value: Float64(math.Inf(1))}}
+		}), ""},
+		{"a limit below the request", testTask(func(t *TaskInfo) { t.Limits = map[string]Float64Value{"cpus": {Value: 0.25}} }),
+			"'limits.cpus' (0.25) must not be below the task's cpus resource (0.5)"},
+		{"a limit on disk", testTask(func(t *TaskInfo) { t.Limits = map[string]Float64Value{"disk": {Value: 10}} }), "only cpus and mem"},
+		{"a zero limit", testTask(func(t *TaskInfo) { t.Limits = map[string]Float64Value{"mem": {Value: 0}} }), "must be positive"},
 		{"wasm task with URIs to fetch", testTask(func(t *TaskInfo) {
 			t.Container = wasmContainer(testSHA256, "")
 			t.Command = &CommandInfo{URIs: []CommandURI{{Value: "http://example.com/input"}}}

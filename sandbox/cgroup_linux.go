@@ -128,11 +128,40 @@ type cgroupStats struct {
 	failcnt  uint64 // times the memory cap was hit (v1), or "max" events (v2)
 }
 
+// cgroupLimits is what a task's cgroup enforces.
+type cgroupLimits struct {
+	memory   uint64  // bytes; 0 for no cap
+	cpus     float64 // CPU weight, in CPUs; 0 for the default
+	cpuLimit float64 // CFS quota, in CPUs; 0 for none
+}
+
+// cfsPeriod is the CFS period of a task's CPU quota, the kernel's default.
+const cfsPeriod = 100_000 // µs
+
+// shares converts CPUs to v1 cpu.shares (1024 per CPU, at least the
+// kernel's minimum of 2), the conversion Mesos and Kubernetes use.
+func (l cgroupLimits) shares() uint64 {
+	return max(2, uint64(l.cpus*1024))
+}
+
+// weight converts the shares to a v2 cpu.weight (1–10000), as runc and
+// the kubelet map one onto the other.
+func (l cgroupLimits) weight() uint64 {
+	s := min(l.shares(), 262144)
+	return 1 + ((s-2)*9999)/262142
+}
+
+// quota is the CFS quota in µs per cfsPeriod, at least the kernel's
+// minimum of 1 ms.
+func (l cgroupLimits) quota() int64 {
+	return max(1000, int64(l.cpuLimit*cfsPeriod))
+}
+
 // newTaskCgroup creates a cgroup for a task under parent (see
-// Spec.CgroupParent) with the given memory cap (0 for none), with the
-// cgroup version CgroupsAvailable picks. It returns a nil cgroup and no
-// error when neither version is usable.
-func newTaskCgroup(parent string, limit uint64) (*taskCgroup, error) {
+// Spec.CgroupParent) with the given limits, with the cgroup version
+// CgroupsAvailable picks. It returns a nil cgroup and no error when
+// neither version is usable.
+func newTaskCgroup(parent string, lim cgroupLimits) (*taskCgroup, error) {
 	if parent == "" {
 		parent = DefaultCgroupParent
 	}
@@ -142,9 +171,9 @@ func newTaskCgroup(parent string, limit uint64) (*taskCgroup, error) {
 	pr := probed()
 	switch pr.version {
 	case "v2":
-		return newCgroup2(name, limit)
+		return newCgroup2(name, lim)
 	case "v1":
-		return newCgroup1(name, pr.v1Path(name), limit)
+		return newCgroup1(name, pr.v1Path(name), lim)
 	}
 	return nil, nil
 }
@@ -199,8 +228,18 @@ func (p probe) v1Path(name string) cgroup1.Path {
 	}
 }
 
-func newCgroup1(name string, p cgroup1.Path, limit uint64) (*taskCgroup, error) {
+func newCgroup1(name string, p cgroup1.Path, lim cgroupLimits) (*taskCgroup, error) {
+	limit := lim.memory
 	res := &specs.LinuxResources{}
+	if lim.cpus > 0 || lim.cpuLimit > 0 {
+		res.CPU = &specs.LinuxCPU{}
+		if lim.cpus > 0 {
+			res.CPU.Shares = new(lim.shares())
+		}
+		if lim.cpuLimit > 0 {
+			res.CPU.Quota, res.CPU.Period = new(lim.quota()), new(uint64(cfsPeriod))
+		}
+	}
 	if limit > 0 {
 		l := int64(min(limit, 1<<62))
 		res.Memory = &specs.LinuxMemory{Limit: &l}
@@ -236,11 +275,18 @@ func newCgroup1(name string, p cgroup1.Path, limit uint64) (*taskCgroup, error) 
 	return g, nil
 }
 
-func newCgroup2(name string, limit uint64) (*taskCgroup, error) {
+func newCgroup2(name string, lim cgroupLimits) (*taskCgroup, error) {
+	limit := lim.memory
 	// Under the root: the caller's own cgroup holds the caller, and v2
 	// lets no cgroup with processes delegate controllers to children.
 	group := path.Join("/", name)
 	res := &cgroup2.Resources{CPU: &cgroup2.CPU{}, Memory: &cgroup2.Memory{}}
+	if lim.cpus > 0 {
+		res.CPU.Weight = new(lim.weight())
+	}
+	if lim.cpuLimit > 0 {
+		res.CPU.Max = cgroup2.NewCPUMax(new(lim.quota()), new(uint64(cfsPeriod)))
+	}
 	if limit > 0 {
 		l := int64(min(limit, 1<<62))
 		res.Memory.Max = &l

@@ -125,6 +125,42 @@ func TestCgroupCPU(t *testing.T) {
 	checkRemoved(t, g)
 }
 
+// TestCgroupCPUWeightAndQuota checks that a task's cpus become its
+// cgroup's CPU weight and its CPU limit a CFS quota that holds: a busy
+// loop capped at a tenth of a CPU gets no more than that (plus a period)
+// of CPU time, however idle the machine.
+func TestCgroupCPUWeightAndQuota(t *testing.T) {
+	requireCgroups(t)
+	t.Parallel()
+	p, g := startInCgroup(t, Spec{CPUs: 0.5, CPULimit: 0.1}, CommandSpec{Shell: true, Value: "while :; do :; done"})
+	read := func(dir, file string) string {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if g.v2 != nil {
+		if w, max := read(g.dirs[0], "cpu.weight"), read(g.dirs[0], "cpu.max"); w != "20" || max != "10000 100000" {
+			t.Errorf("cpu.weight %s, cpu.max %q; want 20 and \"10000 100000\"", w, max)
+		}
+	} else {
+		cpu := g.dirs[1] // memory, cpu, cpuacct
+		if s, q, per := read(cpu, "cpu.shares"), read(cpu, "cpu.cfs_quota_us"), read(cpu, "cpu.cfs_period_us"); s != "512" || q != "10000" || per != "100000" {
+			t.Errorf("cpu.shares %s, cfs_quota_us %s, cfs_period_us %s; want 512, 10000, 100000", s, q, per)
+		}
+	}
+	start := time.Now()
+	time.Sleep(time.Second)
+	cpu, wall := p.Usage().CPUSeconds, time.Since(start).Seconds()
+	if cpu > 0.1*wall+0.1 {
+		t.Errorf("%.2f s of CPU in %.2f s under a quota of 0.1 CPU", cpu, wall)
+	}
+	p.Kill(0)
+	wait(t, p)
+	checkRemoved(t, g)
+}
+
 // TestCgroupKill kills a task whose children ignore SIGTERM, one of them
 // in a session of its own (out of the task's process group).
 func TestCgroupKill(t *testing.T) {
@@ -178,11 +214,11 @@ func alive(pid int) bool {
 func TestSweepCgroups(t *testing.T) {
 	requireCgroups(t)
 	const parent = "mezzo-sweep-test"
-	empty, err := newTaskCgroup(parent, 32<<20)
+	empty, err := newTaskCgroup(parent, cgroupLimits{memory: 32 << 20})
 	if err != nil || empty == nil {
 		t.Fatalf("create cgroup: %v", err)
 	}
-	busy, err := newTaskCgroup(parent, 32<<20)
+	busy, err := newTaskCgroup(parent, cgroupLimits{memory: 32 << 20})
 	if err != nil || busy == nil {
 		t.Fatalf("create cgroup: %v", err)
 	}

@@ -71,6 +71,22 @@ type Spec struct {
 	// Native tasks do not enforce it yet: the executor's cgroup will.
 	CPUTime time.Duration
 
+	// CPUs is the task's share of CPU (its "cpus" resource): a native
+	// task's cgroup gets a CPU weight in proportion (cpu.shares = 1024
+	// per CPU on v1, the matching cpu.weight on v2), so under contention
+	// tasks get CPU as their resources say and are not capped when the
+	// machine is idle, as Mesos and Kubernetes treat CPU requests. 0
+	// leaves the kernel's default weight.
+	CPUs float64
+
+	// CPULimit, when positive, caps a native task's cgroup at that many
+	// CPUs of CPU time per wall-clock period (CFS quota: cpu.cfs_quota_us
+	// on v1, cpu.max on v2, over a 100 ms period), as a task's
+	// limits.cpus does in Mesos and a CPU limit in Kubernetes; 0 means no
+	// cap. Wasm tasks, which share their executor's process, are held to
+	// CPUTime instead.
+	CPULimit float64
+
 	// CgroupParent is where the cgroups of native tasks are made, one
 	// per task (named task-<random hex>); "" means DefaultCgroupParent.
 	// An absolute path is taken from the root of each hierarchy. A

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -18,7 +19,7 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
-	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info.Resources)}
+	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info)}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
@@ -39,6 +40,8 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	case t.info.Command != nil:
 		c := t.info.Command
 		spec.Env = x.taskEnv(t, t.dir, c.Environment)
+		spec.CPUs = api.Resources(t.info.Resources).ScalarValue("cpus")
+		spec.CPULimit = limit(t.info, "cpus")
 		return sandbox.StartCommand(x.ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
 	}
 	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module", t.info.TaskID.Value)
@@ -53,11 +56,26 @@ func (x *executor) taskEnv(t *task, sandboxPath string, env *api.Environment) ma
 	return api.TaskEnvironment(x.cfg.Client.FrameworkID, x.cfg.Client.ExecutorID, agentID, t.info.TaskID.Value, sandboxPath, env)
 }
 
-// memoryBytes is the task's mem resource (in MB, as Mesos) in bytes.
-func memoryBytes(res []api.Resource) uint64 {
-	mb := api.Resources(res).ScalarValue("mem")
+// memoryBytes is the task's memory cap in bytes: its limits.mem if it has
+// one (Infinity: none), else its mem resource, both in MB as in Mesos.
+func memoryBytes(t api.TaskInfo) uint64 {
+	mb := api.Resources(t.Resources).ScalarValue("mem")
+	if _, ok := t.Limits["mem"]; ok {
+		mb = limit(t, "mem")
+	}
 	if mb <= 0 {
 		return 0
 	}
 	return uint64(mb * (1 << 20))
+}
+
+// limit is the task's limit of a resource, 0 for none or Infinity
+// (api.ValidateTaskInfo has checked that it is positive and no less than
+// the resource itself).
+func limit(t api.TaskInfo, name string) float64 {
+	v, ok := t.Limits[name]
+	if !ok || math.IsInf(float64(v.Value), 1) {
+		return 0
+	}
+	return float64(v.Value)
 }
