@@ -52,7 +52,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}
-	out, err := openOutput(dir)
+	out, err := openOutput(dir, spec.outputLimits())
 	if err != nil {
 		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
 	}
@@ -83,6 +83,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 	p := &commandProcess{
 		cmd:       cmd,
 		cg:        cg,
+		out:       out,
 		pid:       cmd.Process.Pid,
 		done:      make(chan struct{}),
 		escalated: make(chan struct{}),
@@ -98,6 +99,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 // a signal cannot reach an unrelated group.
 type commandProcess struct {
 	cmd  *exec.Cmd
+	out  output // its copies, when output rotates, end once the task is gone
 	cg   *taskCgroup // nil when the task runs without a cgroup
 	pid  int
 	done chan struct{} // closed when result is set
@@ -141,6 +143,7 @@ func (p *commandProcess) reap() {
 		cs, err := p.cg.destroy(cgroupTimeout)
 		r = p.withCgroup(r, cs, err, killed)
 	}
+	p.out.drain(outputDrainTimeout)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.result = r

@@ -87,6 +87,17 @@ type Spec struct {
 	// CPUTime instead.
 	CPULimit float64
 
+	// OutputMaxBytes, when positive, bounds each of the task's stdout
+	// and stderr files: once the next write would pass it the file is
+	// renamed stdout.1 (stdout.1 becoming stdout.2, and so on) and a new
+	// one begun, keeping OutputKeep old files (0: none, the old output is
+	// dropped). What the task writes then goes through a pipe, copied by
+	// the executor, and is all in the files before the task's result is
+	// reported. 0 means unbounded files written directly, as Mesos's
+	// default sandbox logger does.
+	OutputMaxBytes int64
+	OutputKeep     int
+
 	// CgroupParent is where the cgroups of native tasks are made, one
 	// per task (named task-<random hex>); "" means DefaultCgroupParent.
 	// An absolute path is taken from the root of each hierarchy. A
@@ -266,6 +277,9 @@ func (s Spec) validate() (dir string, err error) {
 	if !fi.IsDir() {
 		return "", fmt.Errorf("sandbox directory %s is not a directory", dir)
 	}
+	if s.OutputMaxBytes < 0 || s.OutputKeep < 0 || s.OutputKeep > 1000 {
+		return "", fmt.Errorf("output bounds %d bytes, %d files: want a size ≥ 0 and 0 to 1000 files", s.OutputMaxBytes, s.OutputKeep)
+	}
 	if s.CPUTime < 0 {
 		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
 	}
@@ -302,40 +316,6 @@ func checkArgs(args []string) error {
 		}
 	}
 	return nil
-}
-
-// output holds the files a task writes its stdout and stderr to.
-type output struct {
-	stdout, stderr *os.File
-}
-
-// openOutput opens dir/stdout and dir/stderr for appending, creating them
-// if needed.
-func openOutput(dir string) (output, error) {
-	open := func(name string) (*os.File, error) {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, err)
-		}
-		return f, nil
-	}
-	stdout, err := open(StdoutFile)
-	if err != nil {
-		return output{}, err
-	}
-	stderr, err := open(StderrFile)
-	if err != nil {
-		stdout.Close()
-		return output{}, err
-	}
-	return output{stdout: stdout, stderr: stderr}, nil
-}
-
-// close closes both files; the first error wins.
-func (o output) close() error {
-	err1 := o.stdout.Close()
-	err2 := o.stderr.Close()
-	return errors.Join(err1, err2)
 }
 
 // ended is a Process that never ran: its Result is fixed at birth. Launch

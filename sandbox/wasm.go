@@ -90,7 +90,7 @@ func (e *Engine) StartWasm(ctx context.Context, m *Module, spec Spec, w WasmSpec
 		return failed, nil
 	}
 
-	out, err := openOutput(dir)
+	out, err := openOutput(dir, spec.outputLimits())
 	if err != nil {
 		return nil, fmt.Errorf("start module %s: %w", m.sha, err)
 	}
@@ -208,9 +208,11 @@ func (p *wasmProcess) run() {
 	r.Usage = p.usage
 	p.mu.Unlock()
 
-	// Writes went straight to the files, so there is nothing to flush and
-	// a failed close loses nothing the task wrote.
+	// Writes went straight to the files or pipes, so there is nothing to
+	// flush and a failed close loses nothing the task wrote; what is
+	// still in a pipe reaches its file before the result is out.
 	_ = p.task.out.close()
+	p.task.out.drain(outputDrainTimeout)
 	p.result = r
 }
 

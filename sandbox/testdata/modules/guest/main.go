@@ -10,6 +10,7 @@
 //	hog                 allocate memory a mebibyte at a time until the Go
 //	                    runtime dies ("out of memory", exit code 2)
 //	sleep [duration]    print "sleeping" and sleep (an hour by default)
+//	lines [texts...]    print each text on a line of its own
 //	hash [n]            hash a mebibyte with SHA-256 n times (64 by
 //	                    default) and print the digest: CPU-bound Go code
 //
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep|hash [args]")
+		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep|hash|lines [args]")
 		os.Exit(64)
 	}
 	switch os.Args[1] {
@@ -42,6 +43,10 @@ func main() {
 		sleep(os.Args[2:])
 	case "hash":
 		hash(os.Args[2:])
+	case "lines":
+		for _, a := range os.Args[2:] {
+			fmt.Println(a) // one write each, as a chatty program makes
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(64)

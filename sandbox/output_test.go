@@ -1,0 +1,130 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// rotatedFiles returns name, name.1, name.2, ... as they exist in dir,
+// oldest last, and fails on a gap.
+func rotatedFiles(t *testing.T, dir, name string) []string {
+	t.Helper()
+	var out []string
+	for k := 0; ; k++ {
+		p := filepath.Join(dir, name)
+		if k > 0 {
+			p += fmt.Sprintf(".%d", k)
+		}
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+}
+
+func TestRotator(t *testing.T) {
+	tests := []struct {
+		name   string
+		lim    outputLimits
+		writes []string
+		want   []string // stdout, stdout.1, ...
+	}{
+		{"within the bound", outputLimits{10, 2}, []string{"abc", "def"}, []string{"abcdef"}},
+		{"rotates and keeps two", outputLimits{4, 2}, []string{"aaa", "bbb", "ccc", "ddd"}, []string{"ddd", "ccc", "bbb"}},
+		{"keeps none", outputLimits{4, 0}, []string{"aaa", "bbb", "ccc"}, []string{"ccc"}},
+		{"a write larger than the bound is split", outputLimits{4, 3}, []string{"ab", "0123456789", "cd"}, []string{"89cd", "4567", "0123", "ab"}},
+		{"split at a line break", outputLimits{8, 3}, []string{"one\ntwo\nthree\n"}, []string{"three\n", "one\ntwo\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r, err := newRotator(dir, StdoutFile, tt.lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.writes {
+				if _, err := r.Write([]byte(w)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.close()
+			if got := rotatedFiles(t, dir, StdoutFile); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("files %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOutputRotates runs tasks that print 100 numbered lines into
+// outputs bounded at 200 bytes with 2 old files kept: the newest lines
+// are all in the files when the result is reported, the oldest were
+// rotated away, and no file passes the bound.
+func TestOutputRotates(t *testing.T) {
+	t.Parallel()
+	check := func(t *testing.T, dir string) {
+		files := rotatedFiles(t, dir, StdoutFile)
+		if len(files) != 3 {
+			t.Fatalf("%d stdout files, want 3 (stdout, stdout.1, stdout.2): %q; stderr %q", len(files), files, readFile(t, filepath.Join(dir, StderrFile)))
+		}
+		for i, f := range files {
+			if len(f) > 200 {
+				t.Errorf("file %d holds %d bytes, past the bound of 200", i, len(f))
+			}
+		}
+		if !strings.HasSuffix(files[0], "line 100\n") {
+			t.Errorf("the newest file ends %q, want the last line", files[0][max(0, len(files[0])-20):])
+		}
+		all := files[2] + files[1] + files[0]
+		if !strings.Contains(all, "line 90\nline 91\n") || strings.Contains(all, "line 1\n") {
+			t.Errorf("the files hold %q", all)
+		}
+	}
+	spec := func(t *testing.T) Spec {
+		return Spec{Dir: sandboxDir(t), OutputMaxBytes: 200, OutputKeep: 2}
+	}
+	t.Run("native", func(t *testing.T) {
+		t.Parallel()
+		s := spec(t)
+		p, err := StartCommand(context.Background(), s, CommandSpec{Shell: true, Value: "for i in $(seq 1 100); do echo line $i; done"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, wait(t, p), 0, ReasonNone)
+		check(t, s.Dir)
+	})
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := testEngine(t, engine)
+			m := compile(t, e, goModule(t, "guest"))
+			s := spec(t)
+			var args []string
+			for i := 1; i <= 100; i++ {
+				args = append(args, fmt.Sprintf("line %d", i))
+			}
+			p, err := e.StartWasm(context.Background(), m, s, WasmSpec{Engine: engine, Args: append([]string{"lines"}, args...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, wait(t, p), 0, ReasonNone)
+			check(t, s.Dir)
+		})
+	}
+}
+
+func TestOutputBoundsRefused(t *testing.T) {
+	for _, s := range []Spec{{OutputMaxBytes: -1}, {OutputKeep: -1}, {OutputKeep: 1001}} {
+		s.Dir = t.TempDir()
+		if _, err := StartCommand(context.Background(), s, CommandSpec{Shell: true, Value: "true"}); err == nil || !strings.Contains(err.Error(), "output bounds") {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+}
