@@ -99,7 +99,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 // a signal cannot reach an unrelated group.
 type commandProcess struct {
 	cmd  *exec.Cmd
-	out  output // its copies, when output rotates, end once the task is gone
+	out  output      // its copies, when output rotates, end once the task is gone
 	cg   *taskCgroup // nil when the task runs without a cgroup
 	pid  int
 	done chan struct{} // closed when result is set
