@@ -29,6 +29,14 @@ type Config struct {
 	// "wazero"); "" means the sandbox's default for this build. The
 	// agent passes its own setting as MEZZO_WASM_ENGINE.
 	WasmEngine string
+	// Shared makes this the framework's shared executor on its agent: it
+	// runs every task in tasks/<task ID> under its sandbox (never in the
+	// sandbox itself, which belongs to no one task), and it does not exit
+	// when its tasks have ended: the agent keeps it for the next launches
+	// and sends SHUTDOWN once it has been idle long enough (the agent's
+	// Config.ExecutorIdleTimeout). The agent sets MEZZO_EXECUTOR_SHARED=1.
+	// False is Mesos's command executor: one task, then exit.
+	Shared bool
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL for a task
 	// with no kill policy. Default 3 s, as Mesos's built-in executors.
 	DefaultKillGrace time.Duration

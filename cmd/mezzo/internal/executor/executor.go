@@ -76,6 +76,8 @@ func Run(ctx context.Context, cfg Config) error {
 		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
+		// A shared executor's sandbox is no task's own.
+		sandboxUsed: cfg.Shared,
 	}
 	if v, err := sandbox.CgroupsAvailable(); err != nil {
 		x.log.Warn("native tasks run without cgroups: their memory is not capped", "err", err)
@@ -140,7 +142,9 @@ func (x *executor) subscribed(s *api.ExecutorSubscribed) {
 // each time a task ends, from any goroutine.
 func (x *executor) checkDone() {
 	x.mu.Lock()
-	idle := len(x.tasks) == 0 && (x.launched || x.shuttingDown)
+	// A shared executor waits for more tasks until the agent shuts it
+	// down.
+	idle := len(x.tasks) == 0 && ((x.launched && !x.cfg.Shared) || x.shuttingDown)
 	x.mu.Unlock()
 	if !idle {
 		return

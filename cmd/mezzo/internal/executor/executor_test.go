@@ -343,3 +343,42 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("Validate with a negative grace = %v", err)
 	}
 }
+
+// TestSharedExecutor runs a framework's shared executor: every task runs
+// in tasks/<task ID>, the executor outlives its tasks (a task launched
+// after the first ones ended still runs), and SHUTDOWN ends it.
+func TestSharedExecutor(t *testing.T) {
+	sha := hello(t)
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Shared = true })
+	h.agent.Launch(wasmTask("w1", sha, "one"))
+	h.agent.Launch(shell("t1", "echo native"))
+	for _, id := range []string{"w1", "t1"} {
+		if st := h.terminal(id); st.State != api.TaskFinished {
+			t.Fatalf("%s ended %s: %s", id, st.State, st.Message)
+		}
+	}
+	// Every update is acknowledged by now or soon: an unshared executor
+	// would exit; this one must still take the next task.
+	h.agent.Launch(wasmTask("w2", sha, "two"))
+	if st := h.terminal("w2"); st.State != api.TaskFinished {
+		t.Fatalf("w2 ended %s: %s", st.State, st.Message)
+	}
+	select {
+	case err := <-h.done:
+		h.done <- err
+		t.Fatalf("the shared executor exited while idle: %v", err)
+	default:
+	}
+	for id, want := range map[string]string{"w1": "hello one\n", "t1": "native\n", "w2": "hello two\n"} {
+		if got := readFile(filepath.Join(h.sandbox, "tasks", id, "stdout")); got != want {
+			t.Errorf("tasks/%s/stdout = %q, want %q", id, got, want)
+		}
+	}
+	if fileExists(filepath.Join(h.sandbox, "stdout")) {
+		t.Error("a task ran in the shared executor's own sandbox")
+	}
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v after SHUTDOWN", err)
+	}
+}
