@@ -45,6 +45,7 @@ type Agent struct {
 	master    string // base URL of the master the agent is subscribed to
 	executors map[execKey]*executorRun
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
+	shared    map[string]*executorRun  // each framework's shared executor, by framework ID
 	stopping  bool                     // Run is shutting down: no more launches
 }
 
@@ -92,6 +93,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		quit:      make(chan struct{}),
 		executors: map[execKey]*executorRun{},
 		taskIndex: map[taskKey]*executorRun{},
+		shared:    map[string]*executorRun{},
 	}
 	a.recovering.Store(true)
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())

@@ -143,13 +143,13 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 	if st.ContainerStatus == nil {
 		st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: run.rec.Container}}
 	}
-	fresh, err := a.updates.addFromExecutor(run.key.framework, st, time.Now())
-	if err != nil || !fresh {
-		return nil, err
-	}
 	t := run.tasks[st.TaskID.Value]
-	if t == nil {
-		return nil, nil
+	if t != nil {
+		a.labelSandbox(&st, t)
+	}
+	fresh, err := a.updates.addFromExecutor(run.key.framework, st, time.Now())
+	if err != nil || !fresh || t == nil {
+		return nil, err
 	}
 	t.state = st.State
 	var stop []func()
@@ -158,6 +158,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 		stop = append(stop, t.stopChecks)
 		delete(run.tasks, st.TaskID.Value)
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
+		a.retireIfIdle(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)
 	}
@@ -209,6 +210,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			delete(a.taskIndex, taskKey{run.key.framework, id})
 		}
 	}
+	a.retireIfIdle(run)
 	old := run.stream
 	run.stream = s
 	run.subscribed = true

@@ -45,7 +45,9 @@ type executorRun struct {
 	shutdown   bool // SHUTDOWN was sent (by the framework or the agent)
 	exited     bool
 	exitReason api.StatusReason // why its tasks fail when it exits
+	exitMsg    string           // what their updates say, if not how it exited
 	regTimer   *time.Timer
+	idle       *time.Timer // shuts a shared executor down once idle
 
 	// prepMu serialises the preparation of launches (fetching), so that
 	// they reach the executor in the order the master sent them.
@@ -131,6 +133,9 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		// file renamed into place), so executors share one.
 		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
 		"MEZZO_WASM_ENGINE":  a.cfg.WasmEngine,
+	}
+	if r.rec.Shared {
+		env["MEZZO_EXECUTOR_SHARED"] = "1"
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
@@ -318,10 +323,17 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	if r.regTimer != nil {
 		r.regTimer.Stop()
 	}
+	if r.idle != nil {
+		r.idle.Stop()
+	}
 	r.stream.close()
 	r.stream = nil
 	if a.executors[r.key] == r {
 		delete(a.executors, r.key)
+	}
+	a.forgetShared(r)
+	if r.exitMsg != "" {
+		msg = r.exitMsg
 	}
 	var left []*execTask
 	var stops []func()
@@ -372,7 +384,24 @@ func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
+	a.labelSandbox(&st, t)
 	a.report(r.key.framework, st)
+}
+
+// labelSandbox adds the task's sandbox directory, as the files API names
+// it, to an update (api.SandboxLabel), so that `mezzo run` and the
+// console find the task's stdout wherever its executor put it.
+func (a *Agent) labelSandbox(st *api.TaskStatus, t *execTask) {
+	rel, err := filepath.Rel(a.cfg.sandboxRoot(), t.dir)
+	if err != nil || t.dir == "" {
+		return
+	}
+	if st.Labels == nil {
+		st.Labels = &api.Labels{}
+	} else {
+		st.Labels = &api.Labels{Labels: slices.Clone(st.Labels.Labels)}
+	}
+	st.Labels.Labels = append(st.Labels.Labels, api.Label{Key: api.SandboxLabel, Value: "/" + filepath.ToSlash(rel)})
 }
 
 // send sends an event to the executor, or keeps it until the executor
@@ -410,6 +439,7 @@ func (a *Agent) shutdownRun(r *executorRun) {
 		return
 	}
 	r.shutdown = true
+	a.forgetShared(r)
 	if !r.started {
 		a.execWG.Add(1)
 		go func() {

@@ -40,6 +40,10 @@ func (a *Agent) recover() error {
 		for id := range r.tasks {
 			a.taskIndex[taskKey{r.key.framework, id}] = r
 		}
+		if rec.Shared {
+			a.shared[r.key.framework] = r
+			a.retireIfIdle(r)
+		}
 		r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 		a.mu.Unlock()
 		a.execWG.Add(1)

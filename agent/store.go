@@ -187,9 +187,11 @@ type executorRecord struct {
 	PID           int               `json:"pid"`
 	// StartTime is the process's start time in clock ticks since boot
 	// (/proc/<pid>/stat), so that a reused PID is not taken for it.
-	StartTime   uint64         `json:"start_time"`
-	SandboxUsed bool           `json:"sandbox_used"`
-	Tasks       []recordedTask `json:"tasks"`
+	StartTime   uint64 `json:"start_time"`
+	SandboxUsed bool   `json:"sandbox_used"`
+	// Shared marks the framework's shared executor (see Agent.launch).
+	Shared bool           `json:"shared,omitempty"`
+	Tasks  []recordedTask `json:"tasks"`
 }
 
 // recordedTask is a task of an executor that has not ended.

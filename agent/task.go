@@ -5,14 +5,21 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // The agent runs no task itself: each runs in an executor process (see
 // executors.go and RATIONALE.md, "Why are executors separate
-// processes?"). A command or Wasm task launched alone gets an executor of
-// its own, named after the task; a task group runs in the executor its
-// ExecutorInfo names.
+// processes?"). A command or Wasm task launched alone runs in its
+// framework's shared executor (one per framework on the agent, started on
+// the first such launch and shut down after Config.ExecutorIdleTimeout
+// without tasks), except a Wasm task on wazero, which gets an executor of
+// its own (RATIONALE.md, "Why do wazero tasks get an executor of their
+// own?"); a task group, and a task with an ExecutorInfo, run in the
+// executor it names.
 
 // launch hands the tasks of a LAUNCH event to their executors, starting
 // those that do not run yet.
@@ -22,26 +29,43 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 		fw = l.FrameworkInfo.ID.Value
 	}
 	if l.TaskGroup != nil && l.Executor != nil {
-		a.launchTasks(fw, l.FrameworkInfo, *l.Executor, l.TaskGroup.Tasks, true)
+		a.launchTasks(fw, l.FrameworkInfo, l.Executor, l.TaskGroup.Tasks, true)
 		return
 	}
 	for _, ti := range l.Tasks {
-		info := api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
-		if ti.Executor != nil {
-			info = *ti.Executor
+		info := ti.Executor
+		if info == nil && a.ownExecutor(ti) {
+			info = &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
 		}
 		a.launchTasks(fw, l.FrameworkInfo, info, []api.TaskInfo{ti}, false)
 	}
 }
 
-// launchTasks records tasks under their executor and prepares their
-// launch on a goroutine of its own: a task the agent already runs is
-// ignored, so that nothing runs twice.
-func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInfo, infos []api.TaskInfo, grouped bool) {
+// ownExecutor reports whether a task that names no executor runs in an
+// executor of its own rather than its framework's shared one: a Wasm task
+// on wazero, which cannot stop every runaway guest in-process, so that
+// only its own executor dies when the agent stops it.
+func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
+	if !ti.IsWasm() {
+		return false
+	}
+	engine := ti.Container.Wasm.Engine
+	if engine == "" {
+		engine = a.cfg.WasmEngine
+	}
+	if engine == "" {
+		engine = sandbox.Engines()[0]
+	}
+	return engine == sandbox.Wazero
+}
+
+// launchTasks records tasks under their executor — the one info names,
+// or the framework's shared executor when info is nil — and prepares
+// their launch on a goroutine of its own: a task the agent already runs
+// is ignored, so that nothing runs twice.
+func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.ExecutorInfo, infos []api.TaskInfo, grouped bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := execKey{fw, info.ExecutorID.Value}
-	r := a.executors[key]
 	var fresh []*execTask
 	for _, ti := range infos {
 		if _, dup := a.taskIndex[taskKey{fw, ti.TaskID.Value}]; dup {
@@ -53,16 +77,24 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.Execut
 	if len(fresh) == 0 {
 		return
 	}
-	if a.stopping || (r != nil && r.shutdown) {
+	var r *executorRun
+	if info == nil {
+		r = a.shared[fw]
+	} else {
+		r = a.executors[execKey{fw, info.ExecutorID.Value}]
+	}
+	if a.stopping || (info != nil && r != nil && r.shutdown) {
 		for _, t := range fresh {
 			a.report(fw, api.TaskStatus{TaskID: t.info.TaskID, State: api.TaskFailed, Source: api.SourceAgent,
 				Reason: api.ReasonContainerLaunchFailed, Message: "The executor or the agent is shutting down"})
 		}
 		return
 	}
-	if r == nil {
-		r = a.newRun(fw, fwInfo, info)
-		a.executors[key] = r
+	if r == nil || r.shutdown {
+		r = a.newRunFor(fw, fwInfo, info)
+	}
+	if r.idle != nil {
+		r.idle.Stop()
 	}
 	for _, t := range fresh {
 		id := t.info.TaskID.Value
@@ -77,6 +109,26 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.Execut
 		defer a.execWG.Done()
 		a.prepare(r, fresh, grouped)
 	}()
+}
+
+// newRunFor makes and registers a new executor: the one info names, or,
+// for nil, a new shared executor of the framework (its earlier one, if
+// any, is shutting down), with an ID of its own so that the two never
+// meet on the executor API. a.mu must be held.
+func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.ExecutorInfo) *executorRun {
+	if info != nil {
+		r := a.newRun(fw, fwInfo, *info)
+		a.executors[r.key] = r
+		return r
+	}
+	id := "mezzo-executor-" + uuid.NewString()[:8]
+	r := a.newRun(fw, fwInfo, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: id}, Name: "Mezzo executor",
+		FrameworkID: &api.FrameworkID{Value: fw}})
+	r.rec.Shared = true
+	r.rec.SandboxUsed = true // its tasks all run in tasks/<task ID>
+	a.executors[r.key] = r
+	a.shared[fw] = r
+	return r
 }
 
 // prepare fetches what the tasks need (their URIs, their Wasm modules)
@@ -138,10 +190,40 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 
 // retireIfIdle shuts down an executor that has no task left and was
 // never sent one: it would otherwise wait for a launch forever (one that
-// ran tasks exits by itself once they have ended). a.mu must be held.
+// ran tasks exits by itself once they have ended). A shared executor
+// without tasks is shut down after Config.ExecutorIdleTimeout instead,
+// unless a task comes first. a.mu must be held.
 func (a *Agent) retireIfIdle(r *executorRun) {
-	if len(r.tasks) == 0 && !r.launched {
+	if len(r.tasks) > 0 || r.shutdown || r.exited {
+		return
+	}
+	if !r.rec.Shared {
+		if !r.launched {
+			a.shutdownRun(r)
+		}
+		return
+	}
+	if r.idle != nil {
+		r.idle.Stop()
+	}
+	r.idle = time.AfterFunc(a.cfg.ExecutorIdleTimeout, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if len(r.tasks) > 0 || a.stopping {
+			return
+		}
+		a.log.Info("shutting down an idle shared executor", "framework", r.key.framework, "executor", r.key.executor,
+			"idle", a.cfg.ExecutorIdleTimeout)
+		a.forgetShared(r)
 		a.shutdownRun(r)
+	})
+}
+
+// forgetShared stops launching tasks on a shared executor: the next
+// launch starts a new one. a.mu must be held.
+func (a *Agent) forgetShared(r *executorRun) {
+	if a.shared[r.key.framework] == r {
+		delete(a.shared, r.key.framework)
 	}
 }
 

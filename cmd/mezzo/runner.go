@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,7 +72,7 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 		return nil
 	}
 	if r.tail == nil && st.AgentID != nil && st.State != api.TaskStaging && !isMasterError(st) {
-		sandbox := fmt.Sprintf("/%s/%s/runs/latest/", r.client.FrameworkID(), r.task.TaskID.Value)
+		sandbox := sandboxOf(st, r.client.FrameworkID())
 		r.tail = startTail(ctx, r.ops, st.AgentID.Value, []tailFile{
 			{path: sandbox + "stdout", w: r.stdout}, {path: sandbox + "stderr", w: r.stderr},
 		})
@@ -92,6 +93,20 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 	r.done = &taskDone{status: st}
 	_ = r.client.Teardown(ctx)
 	return r.done
+}
+
+// sandboxOf is the task's sandbox directory as the files API names it,
+// with a trailing slash: the agent's api.SandboxLabel, or for an agent
+// that does not set it, the sandbox of an executor named after the task.
+func sandboxOf(st api.TaskStatus, framework string) string {
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == api.SandboxLabel && l.Value != "" {
+				return strings.TrimSuffix(l.Value, "/") + "/"
+			}
+		}
+	}
+	return fmt.Sprintf("/%s/%s/runs/latest/", framework, st.TaskID.Value)
 }
 
 // isMasterError reports an update the master made up because the task
