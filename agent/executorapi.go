@@ -161,6 +161,10 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 		a.retireIfIdle(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)
+		if !t.watched {
+			t.watched = true
+			a.watchCPU(run, t)
+		}
 	}
 	a.checkpoint(run)
 	return stop, nil

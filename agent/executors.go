@@ -64,6 +64,7 @@ type execTask struct {
 	// on a stream. A task not queued is still being prepared.
 	queued, sent bool
 	stopChecks   func() // stops its health checks; nil when none run
+	watched      bool   // the agent watches its CPU budget (watchCPU)
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must

@@ -40,6 +40,12 @@ func (a *Agent) recover() error {
 		for id := range r.tasks {
 			a.taskIndex[taskKey{r.key.framework, id}] = r
 		}
+		for _, t := range r.tasks {
+			if t.state == api.TaskRunning {
+				t.watched = true
+				a.watchCPU(r, t) // counted from the restart: lenient
+			}
+		}
 		if rec.Shared {
 			a.shared[r.key.framework] = r
 			a.retireIfIdle(r)
