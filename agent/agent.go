@@ -19,7 +19,9 @@ import (
 // process. Create it with New, serve Handler on Config.Port (executors
 // call it there) and call Run.
 //
-// Lock order: Agent.mu, then updateManager.execMu, then updateManager.mu.
+// Lock order: Agent.mu, then updateManager.mu, then committer.mu. The
+// committer's goroutine takes updateManager.mu (a write's after) and no
+// other lock; nothing waits for a write with updateManager.mu held.
 type Agent struct {
 	cfg     Config
 	store   *store // agent.db
@@ -64,7 +66,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("create agent work dir: %w", err)
 		}
 	}
-	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"))
+	log := slog.Default().With("component", "agent")
+	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"), log)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +85,15 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.Recover = RecoverReconnect
 	}
 	a := &Agent{
-		cfg:       cfg,
-		store:     st,
-		agentID:   agentID,
-		updates:   updates,
-		files:     files.NewHandler(cfg.sandboxRoot()),
-		log:       slog.Default().With("component", "agent"),
-		client:    &http.Client{Timeout: 75 * time.Second},
+		cfg:     cfg,
+		store:   st,
+		agentID: agentID,
+		updates: updates,
+		files:   files.NewHandler(cfg.sandboxRoot()),
+		log:     log,
+		// Updates go to the master updateSenders at a time: keep as many
+		// connections (the default keeps two).
+		client:    &http.Client{Timeout: 75 * time.Second, Transport: masterTransport()},
 		stream:    &http.Client{},
 		quit:      make(chan struct{}),
 		executors: map[execKey]*executorRun{},
@@ -124,6 +129,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.recovering.Store(false)
 	return a, nil
+}
+
+// masterTransport is the transport of the agent's calls to the master.
+func masterTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = updateSenders
+	return t
 }
 
 func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxes") }

@@ -117,13 +117,18 @@ func (a *Agent) checkStream(r *http.Request, run *executorRun) (int, string) {
 // applies it to the task, and acknowledges it on the executor's stream.
 func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) error {
 	a.mu.Lock()
-	stop, err := a.recordExecutorUpdate(run, st)
-	if err == nil && run.stream != nil {
+	stop, w := a.recordExecutorUpdate(run, st)
+	a.mu.Unlock()
+	runAll(stop)
+	if err := w.wait(); err != nil {
+		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
+	}
+	a.mu.Lock()
+	if run.stream != nil {
 		run.stream.send(ackEvent(st))
 	}
 	a.mu.Unlock()
-	runAll(stop)
-	return err
+	return nil
 }
 
 func ackEvent(st api.TaskStatus) api.ExecutorEvent {
@@ -131,12 +136,13 @@ func ackEvent(st api.TaskStatus) api.ExecutorEvent {
 		Acknowledged: &api.ExecutorAcknowledged{TaskID: st.TaskID, UUID: st.UUID}}
 }
 
-// recordExecutorUpdate checkpoints an executor's update (once per UUID)
-// and applies it to the task; it returns what stops the task's checks
-// when the update ended it, to call once a.mu is released. a.mu must be
-// held: an update the agent makes itself (a health check's) is then
-// never queued after the task's terminal update.
-func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]func(), error) {
+// recordExecutorUpdate queues the checkpoint of an executor's update
+// (once per UUID) and applies it to the task at once; it returns what
+// stops the task's checks when the update ended it, to call once a.mu is
+// released, and the write to wait for before acknowledging the update.
+// a.mu must be held: an update the agent makes itself (a health check's)
+// is then never queued after the task's terminal update.
+func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]func(), *write) {
 	if st.ExecutorID == nil {
 		st.ExecutorID = &api.ExecutorID{Value: run.key.executor}
 	}
@@ -147,11 +153,14 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 	if t != nil {
 		a.labelSandbox(&st, t)
 	}
-	fresh, err := a.updates.addFromExecutor(run.key.framework, st, time.Now())
-	if err != nil || !fresh || t == nil {
-		return nil, err
+	w := a.updates.addFromExecutor(run.key.framework, st, time.Now())
+	// An update sent again (its acknowledgement was lost) may be older
+	// than the task's state; it is checkpointed once but never applied.
+	if t == nil || stateRank(st.State) < stateRank(t.state) {
+		return nil, w
 	}
 	t.state = st.State
+	run.touch(t)
 	var stop []func()
 	switch {
 	case st.State.IsTerminal():
@@ -167,7 +176,22 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 		}
 	}
 	a.checkpoint(run)
-	return stop, nil
+	return stop, w
+}
+
+// stateRank orders a task's states as they follow each other.
+func stateRank(s api.TaskState) int {
+	switch {
+	case s.IsTerminal():
+		return 4
+	case s == api.TaskKilling:
+		return 3
+	case s == api.TaskRunning:
+		return 2
+	case s == api.TaskStarting:
+		return 1
+	}
+	return 0
 }
 
 // subscribeExecutor answers SUBSCRIBE: the updates the executor lists are
@@ -190,16 +214,29 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	}
 	var stops []func()
 	var acks []api.ExecutorEvent
+	var writes []*write
 	for _, u := range sub.UnacknowledgedUpdates {
-		stop, err := a.recordExecutorUpdate(run, u.Status)
-		if err != nil {
-			a.mu.Unlock()
+		stop, wr := a.recordExecutorUpdate(run, u.Status)
+		stops = append(stops, stop...)
+		writes = append(writes, wr)
+		acks = append(acks, ackEvent(u.Status))
+	}
+	a.mu.Unlock()
+	// The updates are acknowledged on the new stream: they must be on
+	// disk first.
+	for _, wr := range writes {
+		if err := wr.wait(); err != nil {
 			runAll(stops)
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		stops = append(stops, stop...)
-		acks = append(acks, ackEvent(u.Status))
+	}
+	a.mu.Lock()
+	if run.exited {
+		a.mu.Unlock()
+		runAll(stops)
+		http.Error(w, "Executor has exited", http.StatusBadRequest)
+		return
 	}
 	listed := map[string]bool{}
 	for _, ti := range sub.UnacknowledgedTasks {
@@ -212,6 +249,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			stops = append(stops, t.stopChecks)
 			delete(run.tasks, id)
 			delete(a.taskIndex, taskKey{run.key.framework, id})
+			run.touch(t)
 		}
 	}
 	a.retireIfIdle(run)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -35,8 +36,14 @@ type executorRun struct {
 	// allTasks every task it was ever given, in order.
 	tasks    map[string]*execTask
 	allTasks []string
-	pending  []api.ExecutorEvent // events waiting for a subscription
-	stream   *execStream         // the current subscription; nil if none
+	// nextIndex numbers the next task (execTask.index); dirty holds the
+	// tasks changed since the last checkpoint, by ID, with their index,
+	// and recDirty says rec changed.
+	nextIndex int
+	dirty     map[string]int
+	recDirty  bool
+	pending   []api.ExecutorEvent // events waiting for a subscription
+	stream    *execStream         // the current subscription; nil if none
 
 	started    bool // its process was started (or recovered)
 	recovered  bool // it was started by an earlier run of the agent
@@ -57,6 +64,7 @@ type executorRun struct {
 
 // execTask is a task given to an executor.
 type execTask struct {
+	index int // among its executor's tasks, for its checkpoint's key
 	info  api.TaskInfo
 	dir   string // its sandbox directory
 	state api.TaskState
@@ -87,31 +95,71 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 			Token: hex.EncodeToString(token),
 		},
 		tasks:      map[string]*execTask{},
+		dirty:      map[string]int{},
+		recDirty:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
 	}
 }
+
+// add makes t one of the run's tasks. a.mu must be held.
+func (r *executorRun) add(t *execTask) {
+	id := t.info.TaskID.Value
+	t.index = r.nextIndex
+	r.nextIndex++
+	r.tasks[id] = t
+	r.allTasks = append(r.allTasks, id)
+	r.touch(t)
+}
+
+// touch marks t changed (or removed from r.tasks) for the next
+// checkpoint. a.mu must be held.
+func (r *executorRun) touch(t *execTask) { r.dirty[t.info.TaskID.Value] = t.index }
 
 // taskDir is where a task runs, as the executor decides it: the first
 // task launched alone runs in the executor's sandbox, members of groups
 // and later tasks in tasks/<task ID> under it. a.mu must be held.
 func (r *executorRun) taskDir(id string, grouped bool) string {
 	first := !grouped && !r.rec.SandboxUsed
-	r.rec.SandboxUsed = r.rec.SandboxUsed || first
+	if first {
+		r.rec.SandboxUsed = true
+		r.recDirty = true
+	}
 	return sandbox.TaskDir(r.rec.Dir, id, first)
 }
 
-// checkpoint writes the run's record to agent.db. a.mu must be held.
-func (a *Agent) checkpoint(r *executorRun) {
-	r.rec.Tasks = r.rec.Tasks[:0]
-	for _, id := range r.allTasks {
+// checkpoint queues writing what changed of the run to agent.db (see
+// store.checkpoint) and returns the write, or nil when nothing changed.
+// It does not wait: a caller that needs the run on disk before it acts
+// (prepare, before a LAUNCH goes out) waits for the returned write, or
+// for barrier's. a.mu must be held.
+func (a *Agent) checkpoint(r *executorRun) *write {
+	var rec *executorRecord
+	if r.recDirty {
+		c := r.rec
+		c.Tasks = nil
+		rec = &c
+		r.recDirty = false
+	}
+	changes := make([]taskChange, 0, len(r.dirty))
+	for id, index := range r.dirty {
+		c := taskChange{index: index}
 		if t := r.tasks[id]; t != nil {
-			r.rec.Tasks = append(r.rec.Tasks, recordedTask{Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent})
+			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent}
 		}
+		changes = append(changes, c)
 	}
-	if err := a.store.putExecutor(&r.rec); err != nil {
-		a.log.Error("checkpoint executor", "executor", r.key.executor, "err", err)
+	clear(r.dirty)
+	if rec == nil && len(changes) == 0 {
+		return nil
 	}
+	return a.store.checkpoint(r.key.framework, r.key.executor, rec, changes)
+}
+
+// barrier queues an empty write: once it is done, every write queued
+// before it is on disk. a.mu need not be held.
+func (a *Agent) barrier() *write {
+	return a.store.c.enqueue(func(*bolt.Tx) error { return nil }, nil)
 }
 
 // executorEnv is the environment of an executor process (see
@@ -191,6 +239,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	r.started = true
 	r.rec.PID = pid
 	r.rec.StartTime = processStartTime(pid)
+	r.recDirty = true
 	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 	a.checkpoint(r)
 	a.mu.Unlock()
@@ -426,8 +475,9 @@ func (r *executorRun) markSent(ev api.ExecutorEvent) {
 		infos = ev.LaunchGroup.TaskGroup.Tasks
 	}
 	for _, ti := range infos {
-		if t := r.tasks[ti.TaskID.Value]; t != nil {
+		if t := r.tasks[ti.TaskID.Value]; t != nil && !t.sent {
 			t.sent = true
+			r.touch(t)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"time"
@@ -32,12 +33,22 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 		a.launchTasks(fw, l.FrameworkInfo, l.Executor, l.TaskGroup.Tasks, true)
 		return
 	}
+	// The shared executor's tasks go as one batch: one checkpoint, one
+	// wait for the disk, their LAUNCHes in order.
+	var shared []api.TaskInfo
 	for _, ti := range l.Tasks {
 		info := ti.Executor
-		if info == nil && a.ownExecutor(ti) {
+		if info == nil && !a.ownExecutor(ti) {
+			shared = append(shared, ti)
+			continue
+		}
+		if info == nil {
 			info = &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
 		}
 		a.launchTasks(fw, l.FrameworkInfo, info, []api.TaskInfo{ti}, false)
+	}
+	if len(shared) > 0 {
+		a.launchTasks(fw, l.FrameworkInfo, nil, shared, false)
 	}
 }
 
@@ -99,8 +110,7 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	for _, t := range fresh {
 		id := t.info.TaskID.Value
 		t.dir = r.taskDir(id, grouped)
-		r.tasks[id] = t
-		r.allTasks = append(r.allTasks, id)
+		r.add(t)
 		a.taskIndex[taskKey{fw, id}] = r
 	}
 	a.checkpoint(r)
@@ -133,59 +143,72 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 
 // prepare fetches what the tasks need (their URIs, their Wasm modules)
 // before their LAUNCH goes to the executor, starting the executor if
-// needed. A group fails as a whole.
+// needed, and waits until the tasks are on disk in agent.db, so that a
+// restarted agent knows every task an executor may run. A group fails as
+// a whole; tasks launched alone fail one by one.
 func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	r.prepMu.Lock()
 	defer r.prepMu.Unlock()
 	master := a.masterURL()
-	var err error
+	failed := map[*execTask]error{}
+	var all error // fails every task
 	for _, t := range tasks {
-		if err = a.fetchFor(master, t); err != nil {
+		if err := a.fetchFor(master, t); err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
-			break
+			if grouped {
+				all = err
+				break
+			}
+			failed[t] = err
 		}
 	}
-	if err == nil {
-		err = a.startExecutor(r)
+	if all == nil && len(failed) < len(tasks) {
+		all = a.startExecutor(r)
+	}
+	if err := a.barrier().wait(); err != nil && all == nil {
+		all = fmt.Errorf("checkpoint the launch: %w", err)
 	}
 	a.mu.Lock()
-	var live []*execTask
+	var live, dead []*execTask
 	for _, t := range tasks {
-		if r.tasks[t.info.TaskID.Value] == t {
-			live = append(live, t)
+		if r.tasks[t.info.TaskID.Value] != t {
+			continue // killed meanwhile
 		}
-	}
-	if err != nil || len(live) == 0 {
-		for _, t := range live {
+		if err := cmp.Or(all, failed[t]); err != nil {
+			failed[t] = err
 			delete(r.tasks, t.info.TaskID.Value)
 			delete(a.taskIndex, taskKey{r.key.framework, t.info.TaskID.Value})
+			r.touch(t)
+			dead = append(dead, t)
+			continue
 		}
-		a.retireIfIdle(r)
-		a.checkpoint(r)
-		a.mu.Unlock()
-		for _, t := range live {
-			a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
-				Reason: api.ReasonContainerLaunchFailed, Message: err.Error()})
-		}
-		return
-	}
-	for _, t := range live {
 		t.queued = true
+		live = append(live, t)
 	}
-	r.launched = true
-	if grouped {
+	if len(live) == 0 {
+		a.retireIfIdle(r)
+	} else {
+		r.launched = true
+	}
+	switch {
+	case len(live) == 0:
+	case grouped:
 		group := api.TaskGroupInfo{}
 		for _, t := range live {
 			group.Tasks = append(group.Tasks, t.info)
 		}
 		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunchGroup, LaunchGroup: &api.ExecutorLaunchGroup{TaskGroup: group}})
-	} else {
+	default:
 		for _, t := range live {
 			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info}})
 		}
 	}
 	a.checkpoint(r)
 	a.mu.Unlock()
+	for _, t := range dead {
+		a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
+			Reason: api.ReasonContainerLaunchFailed, Message: failed[t].Error()})
+	}
 }
 
 // retireIfIdle shuts down an executor that has no task left and was
@@ -278,6 +301,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	if !t.queued {
 		delete(r.tasks, k.TaskID.Value)
 		delete(a.taskIndex, key)
+		r.touch(t)
 		a.retireIfIdle(r)
 		a.checkpoint(r)
 		a.mu.Unlock()

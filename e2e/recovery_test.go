@@ -323,7 +323,9 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 // REASON_EXECUTOR_TERMINATED, the native task's process is gone, and the
 // framework's next task gets a new executor.
 func TestExecutorKilled(t *testing.T) {
-	c := startDev(t)
+	c := startMaster(t, t.TempDir())
+	agent := startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
 	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
 	const sleeper = "sleep 13.579"
 	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
@@ -355,7 +357,8 @@ func TestExecutorKilled(t *testing.T) {
 	for _, id := range []string{"doomed", "doomed-wasm"} {
 		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
 		if st := f.last(id); st.State != api.TaskFailed || st.Reason != api.ReasonExecutorTerminated {
-			t.Fatalf("%s ended %s %s (%s), want TASK_FAILED REASON_EXECUTOR_TERMINATED", id, st.State, st.Reason, st.Message)
+			t.Fatalf("%s ended %s %s (%s), want TASK_FAILED REASON_EXECUTOR_TERMINATED; killed pid %d; agent logs:\n%s",
+				id, st.State, st.Reason, st.Message, pid, agent.logs)
 		}
 	}
 	waitFor(t, func() bool { return !processRunning(t, sleeper) }, "the task's process to be gone")
