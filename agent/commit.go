@@ -11,13 +11,15 @@ import (
 var errStoreClosed = errors.New("agent.db is closed")
 
 // write is one change to agent.db waiting for its commit: fn runs in the
-// transaction of its group; after, if set, runs once the group is on
-// disk, on the committer's goroutine and in the order the writes were
-// queued (so that, say, status updates join their in-memory queue in the
-// order of their sequence numbers).
+// transaction of its group; after, if set, runs once the group is on disk
+// (with nil) or has failed (with why), on the committer's goroutine and
+// in the order the writes were queued (so that, say, status updates join
+// their in-memory queue in the order of their sequence numbers). after
+// must not take Agent.mu: a goroutine holding it may be waiting for a
+// write.
 type write struct {
 	fn    func(tx *bolt.Tx) error
-	after func()
+	after func(error)
 	done  chan error // buffered: the committer never blocks on it
 }
 
@@ -56,13 +58,16 @@ func newCommitter(db *bolt.DB, failed func(error)) *committer {
 
 // enqueue queues fn (and after) for the next group and returns at once;
 // it never blocks, so it may be called with any lock held.
-func (c *committer) enqueue(fn func(tx *bolt.Tx) error, after func()) *write {
+func (c *committer) enqueue(fn func(tx *bolt.Tx) error, after func(error)) *write {
 	w := &write{fn: fn, after: after, done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		w.done <- errStoreClosed
 		c.failed(errStoreClosed)
+		if after != nil {
+			after(errStoreClosed)
+		}
+		w.done <- errStoreClosed
 		return w
 	}
 	c.queue = append(c.queue, w)
@@ -132,11 +137,11 @@ func (c *committer) commit(group []*write) {
 		}
 	}
 	for i, w := range group {
-		switch {
-		case errs[i] != nil:
+		if errs[i] != nil {
 			c.failed(errs[i])
-		case w.after != nil:
-			w.after()
+		}
+		if w.after != nil {
+			w.after(errs[i])
 		}
 		w.done <- errs[i]
 	}

@@ -45,7 +45,11 @@ func TestCommitterHammer(t *testing.T) {
 						return boom
 					}
 					return tx.Bucket(bucket).Put(binary.BigEndian.AppendUint64(nil, uint64(n)), nil)
-				}, func() { applied = append(applied, n) }) // on the committer's goroutine, one at a time
+				}, func(err error) { // on the committer's goroutine, one at a time
+					if err == nil {
+						applied = append(applied, n)
+					}
+				})
 				if !fail {
 					queued = append(queued, n)
 				}

@@ -54,11 +54,7 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.Type {
 	case api.ExecutorCallUpdate:
-		if err := a.executorUpdate(run, call.Update.Status); err != nil {
-			a.log.Error("executor update not recorded", "executor", key.executor, "err", err)
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
+		a.executorUpdate(run, call.Update.Status)
 	case api.ExecutorCallMessage:
 		a.execWG.Add(1)
 		go func() {
@@ -115,20 +111,24 @@ func (a *Agent) checkStream(r *http.Request, run *executorRun) (int, string) {
 
 // executorUpdate checkpoints an executor's update under its own UUID,
 // applies it to the task, and acknowledges it on the executor's stream.
-func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) error {
+//
+// As Mesos's agent does, it answers at once and acknowledges the update
+// on the executor's stream once it is on disk: the executor keeps it
+// until then (and lists it if it subscribes again), so nothing waits for
+// the disk on the way to the task. An update that cannot be written
+// closes the stream, and the executor subscribes again, listing it.
+func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) {
 	a.mu.Lock()
-	stop, w := a.recordExecutorUpdate(run, st)
+	s := run.stream
+	stop, _ := a.recordExecutorUpdate(run, st, func(err error) {
+		if err != nil {
+			s.close()
+			return
+		}
+		s.send(ackEvent(st))
+	})
 	a.mu.Unlock()
 	runAll(stop)
-	if err := w.wait(); err != nil {
-		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
-	}
-	a.mu.Lock()
-	if run.stream != nil {
-		run.stream.send(ackEvent(st))
-	}
-	a.mu.Unlock()
-	return nil
 }
 
 func ackEvent(st api.TaskStatus) api.ExecutorEvent {
@@ -139,10 +139,12 @@ func ackEvent(st api.TaskStatus) api.ExecutorEvent {
 // recordExecutorUpdate queues the checkpoint of an executor's update
 // (once per UUID) and applies it to the task at once; it returns what
 // stops the task's checks when the update ended it, to call once a.mu is
-// released, and the write to wait for before acknowledging the update.
+// released, and the write to wait for before acknowledging the update;
+// done, if set, is called when that write is done (see
+// updateManager.addFromExecutor).
 // a.mu must be held: an update the agent makes itself (a health check's)
 // is then never queued after the task's terminal update.
-func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]func(), *write) {
+func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done func(error)) ([]func(), *write) {
 	if st.ExecutorID == nil {
 		st.ExecutorID = &api.ExecutorID{Value: run.key.executor}
 	}
@@ -153,7 +155,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]fun
 	if t != nil {
 		a.labelSandbox(&st, t)
 	}
-	w := a.updates.addFromExecutor(run.key.framework, st, time.Now())
+	w := a.updates.addFromExecutor(run.key.framework, st, time.Now(), done)
 	// An update sent again (its acknowledgement was lost) may be older
 	// than the task's state; it is checkpointed once but never applied.
 	if t == nil || stateRank(st.State) < stateRank(t.state) {
@@ -216,7 +218,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	var acks []api.ExecutorEvent
 	var writes []*write
 	for _, u := range sub.UnacknowledgedUpdates {
-		stop, wr := a.recordExecutorUpdate(run, u.Status)
+		stop, wr := a.recordExecutorUpdate(run, u.Status, nil)
 		stops = append(stops, stop...)
 		writes = append(writes, wr)
 		acks = append(acks, ackEvent(u.Status))

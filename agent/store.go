@@ -89,12 +89,13 @@ func (s *store) setAgentID(id string) error {
 // (an executor's update, keeping the executor's UUID) it first checks
 // that no update with the same UUID was checkpointed before for the task
 // (see seenUpdate) and remembers this one's, in the same transaction.
-// Once the update is on disk, after runs with its number and whether it
-// was fresh (false: a duplicate, not written), in queueing order.
-func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after func(seq uint64, fresh bool)) *write {
+// Once the update is on disk, or could not be written, after runs with
+// its number, whether it was fresh (false: a duplicate, not written) and
+// the error, in queueing order (see write).
+func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after func(seq uint64, fresh bool, err error)) *write {
 	val, err := json.Marshal(storedUpdate{Framework: framework, Status: st})
 	if err != nil {
-		return s.c.enqueue(func(*bolt.Tx) error { return err }, nil)
+		return s.c.enqueue(func(*bolt.Tx) error { return err }, func(err error) { after(0, false, err) })
 	}
 	var seq uint64
 	var fresh bool
@@ -117,7 +118,7 @@ func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after 
 		}
 		seq, fresh = n, true
 		return b.Put(seqKey(seq), val)
-	}, func() { after(seq, fresh) })
+	}, func(err error) { after(seq, fresh, err) })
 }
 
 // deleteUpdate queues forgetting an acknowledged update. It need not be

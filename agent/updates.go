@@ -62,7 +62,7 @@ func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) 
 	if st.Source == "" {
 		st.Source = api.SourceExecutor
 	}
-	if err := u.put(framework, st, false, now).wait(); err != nil {
+	if err := u.put(framework, st, false, now, nil).wait(); err != nil {
 		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
 	}
 	return nil
@@ -75,11 +75,15 @@ func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) 
 // executor. An update with a UUID seen before for the task is not written
 // again, nor queued. Updates join their tasks' queues in the order
 // addFromExecutor and add were called.
-func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time) *write {
+//
+// done, if set, runs once the update is on disk (or known as a
+// duplicate) with nil, or with why it could not be written, on the
+// committer's goroutine (see write: it must not take Agent.mu).
+func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time, done func(error)) *write {
 	if st.Timestamp == 0 {
 		st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
 	}
-	return u.put(framework, st, true, now)
+	return u.put(framework, st, true, now, done)
 }
 
 // hasTerminal reports whether a terminal update of the task waits for
@@ -113,9 +117,13 @@ func (u *updateManager) latest() map[taskKey]api.TaskStatus {
 
 // put queues the checkpoint of st (checking and remembering its UUID
 // when seen is set); once it is on disk, it joins its task's queue.
-func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time) *write {
-	return u.store.putUpdate(framework, st, seen, func(seq uint64, fresh bool) {
-		if !fresh {
+// done, if set, is called last (see addFromExecutor).
+func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time, done func(error)) *write {
+	return u.store.putUpdate(framework, st, seen, func(seq uint64, fresh bool, err error) {
+		if done != nil {
+			defer done(err)
+		}
+		if err != nil || !fresh {
 			return
 		}
 		key := taskKey{framework, st.TaskID.Value}

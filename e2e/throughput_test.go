@@ -42,7 +42,30 @@ func BenchmarkTaskThroughput(b *testing.B) {
 	next, target, done := 0, 0, 0
 	finished := make(chan struct{}, 1)
 	failed := ""
-	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{User: "root", Name: "throughput"}})
+	// Updates are acknowledged by a pool of goroutines: the SDK's own
+	// acknowledgement, one call at a time on the event goroutine, would
+	// measure the framework rather than the agent.
+	client := scheduler.New(scheduler.Config{Master: c.addr, ManualAcknowledge: true,
+		Framework: api.FrameworkInfo{User: "root", Name: "throughput"}})
+	acks := make(chan api.TaskStatus, 4096)
+	for range 16 {
+		go func() {
+			for {
+				select {
+				case st := <-acks:
+					if err := client.Acknowledge(ctx, st.AgentID.Value, st.TaskID.Value, st.UUID); err != nil && ctx.Err() == nil {
+						b.Errorf("acknowledge: %v", err)
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	// Where a task's time goes: from its launch call to each update.
+	last := map[string]time.Time{}
+	stages := map[api.TaskState]time.Duration{}
+	inFlight, maxInFlight := 0, 0
 	go client.Run(ctx, func(ctx context.Context, ev *api.Event) error {
 		switch ev.Type {
 		case api.EventOffers:
@@ -55,6 +78,12 @@ func BenchmarkTaskThroughput(b *testing.B) {
 				}
 				launch, rest := scheduler.Pack(o, queue)
 				next -= len(rest)
+				now := time.Now()
+				for _, ti := range launch {
+					last[ti.TaskID.Value] = now
+				}
+				inFlight += len(launch)
+				maxInFlight = max(maxInFlight, inFlight)
 				mu.Unlock()
 				refuse := &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
 				if len(launch) == 0 {
@@ -68,10 +97,20 @@ func BenchmarkTaskThroughput(b *testing.B) {
 			}
 		case api.EventUpdate:
 			st := ev.Update.Status
-			if !st.State.IsTerminal() {
-				return nil
+			if len(st.UUID) > 0 && st.AgentID != nil {
+				acks <- st
 			}
 			mu.Lock()
+			if t0, ok := last[st.TaskID.Value]; ok {
+				stages[st.State] += time.Since(t0)
+				last[st.TaskID.Value] = time.Now()
+			}
+			if !st.State.IsTerminal() {
+				mu.Unlock()
+				return nil
+			}
+			delete(last, st.TaskID.Value)
+			inFlight--
 			if st.State != api.TaskFinished && failed == "" {
 				failed = fmt.Sprintf("%s ended %s %s: %s", st.TaskID.Value, st.State, st.Reason, st.Message)
 			}
@@ -100,9 +139,19 @@ func BenchmarkTaskThroughput(b *testing.B) {
 		}
 	}
 	run(20) // starts the shared executor and compiles the module
+	mu.Lock()
+	clear(stages)
+	maxInFlight = 0
+	mu.Unlock()
 	b.ResetTimer()
 	began := time.Now()
 	run(b.N)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "tasks/s")
+	mu.Lock()
+	defer mu.Unlock()
+	b.ReportMetric(float64(maxInFlight), "max-in-flight")
+	for state, name := range map[api.TaskState]string{api.TaskStarting: "ms-to-starting", api.TaskRunning: "ms-to-running", api.TaskFinished: "ms-to-finished"} {
+		b.ReportMetric(float64(stages[state].Microseconds())/1000/float64(b.N), name)
+	}
 }

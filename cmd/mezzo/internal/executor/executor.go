@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -67,6 +68,14 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if cfg.Client.HTTPClient == nil {
+		// Each task sends its updates from its own goroutine: keep a
+		// connection per concurrent sender instead of dialling one per
+		// update past the default two.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		cfg.Client.HTTPClient = &http.Client{Timeout: sdk.CallTimeout, Transport: t}
+	}
 	x := &executor{
 		cfg:     cfg,
 		client:  sdk.New(cfg.Client),
