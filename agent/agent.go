@@ -142,12 +142,17 @@ func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxe
 func (c Config) moduleDir() string   { return filepath.Join(c.WorkDir, "modules") }
 
 // Handler returns the agent's HTTP API: the v1 Executor API its
-// executors call, the files API over its sandboxes and a health check. It
+// executors call, the files API over its sandboxes, the operator API's
+// GET_CONTAINERS (POST /api/v1) and /monitor/statistics with each running
+// task's usage, and a health check. It
 // must be served for as long as Run runs: executors report there, also
 // while Run shuts them down.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serveExecutor)
+	mux.HandleFunc("/api/v1", a.serveOperator)
+	mux.HandleFunc("GET /monitor/statistics", a.serveMonitor)
+	mux.HandleFunc("GET /monitor/statistics.json", a.serveMonitor)
 	mux.Handle("/files/", a.files)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	return mux

@@ -55,6 +55,8 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	switch call.Type {
 	case api.ExecutorCallUpdate:
 		a.executorUpdate(run, call.Update.Status)
+	case api.ExecutorCallUsage:
+		a.recordUsage(run, call.Usage)
 	case api.ExecutorCallMessage:
 		a.execWG.Add(1)
 		go func() {

@@ -73,6 +73,8 @@ type execTask struct {
 	queued, sent bool
 	stopChecks   func() // stops its health checks; nil when none run
 	watched      bool   // the agent watches its CPU budget (watchCPU)
+	// stats is the latest usage its executor reported; nil if none.
+	stats *api.ResourceStatistics
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must

@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,5 +68,57 @@ func TestSharedExecutor(t *testing.T) {
 	waitFor(t, func() bool { return f.last("later").State.IsTerminal() }, "the next task to end")
 	if st := f.last("later"); st.State != api.TaskFinished || st.ExecutorID == nil || st.ExecutorID.Value == shared.Value {
 		t.Fatalf("the next task ended %s (%s) in executor %v, want TASK_FINISHED in a new shared executor", st.State, st.Message, st.ExecutorID)
+	}
+}
+
+// TestTaskUsage runs a busy native task and a waiting Wasm task on a real
+// agent: the agent's /monitor/statistics lists both with their usage
+// while they run, and the native task's terminal update carries its CPU
+// time.
+func TestTaskUsage(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	port := freePort(t)
+	startAgentOn(t, c.addr, t.TempDir(), port)
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
+	res := api.NewResources(api.ScalarResource("cpus", 0.5), api.ScalarResource("mem", 64))
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		return []api.TaskInfo{
+			scheduler.CommandTask("busy", "busy", agent, "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done", res),
+			scheduler.WasmTask("waiting", "waiting", agent, sha, []string{"/never"}, res),
+		}
+	})
+	stats := map[string]api.ResourceStatistics{}
+	waitFor(t, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/monitor/statistics", port))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var mon []api.MonitorStatistics
+		if json.NewDecoder(resp.Body).Decode(&mon) != nil {
+			return false
+		}
+		for _, m := range mon {
+			stats[m.Source] = m.Statistics
+		}
+		busy, wasm := stats["busy"], stats["waiting"]
+		return busy.CPUsUserTimeSecs != nil && *busy.CPUsUserTimeSecs > 0 && wasm.MemPeakBytes != nil && *wasm.MemPeakBytes > 0
+	}, "both tasks' usage on /monitor/statistics")
+	if s := stats["busy"]; s.CPUsLimit == nil || *s.CPUsLimit != 0.5 || s.MemLimitBytes == nil || *s.MemLimitBytes != 64<<20 {
+		t.Errorf("busy's statistics %+v lack its limits (0.5 cpus, 64 MiB)", s)
+	}
+	waitFor(t, func() bool { return f.last("busy").State.IsTerminal() }, "the busy task to end")
+	st := f.last("busy")
+	cpu := ""
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == api.CPUSecondsLabel {
+				cpu = l.Value
+			}
+		}
+	}
+	if v, err := strconv.ParseFloat(cpu, 64); err != nil || v < 0.1 {
+		t.Errorf("busy ended %s with %s=%q, want TASK_FINISHED and the CPU time of a 3 s busy loop", st.State, api.CPUSecondsLabel, cpu)
 	}
 }

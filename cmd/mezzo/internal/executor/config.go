@@ -37,6 +37,9 @@ type Config struct {
 	// Config.ExecutorIdleTimeout). The agent sets MEZZO_EXECUTOR_SHARED=1.
 	// False is Mesos's command executor: one task, then exit.
 	Shared bool
+	// UsageInterval is how often the executor reports its running tasks'
+	// usage to the agent (USAGE, api.ExecutorUsage). Default 1 s.
+	UsageInterval time.Duration
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL for a task
 	// with no kill policy. Default 3 s, as Mesos's built-in executors.
 	DefaultKillGrace time.Duration
@@ -65,6 +68,8 @@ func (c Config) Validate() error {
 		return errors.New("executor config: Client.Sandbox is required")
 	case c.DefaultKillGrace < 0:
 		return fmt.Errorf("executor config: DefaultKillGrace must not be negative, got %v", c.DefaultKillGrace)
+	case c.UsageInterval < 0:
+		return fmt.Errorf("executor config: UsageInterval must not be negative, got %v", c.UsageInterval)
 	}
 	return nil
 }
@@ -73,6 +78,9 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.DefaultKillGrace == 0 {
 		c.DefaultKillGrace = DefaultKillGrace
+	}
+	if c.UsageInterval == 0 {
+		c.UsageInterval = time.Second
 	}
 	if c.Client.ShutdownGracePeriod == 0 {
 		c.Client.ShutdownGracePeriod = sdk.DefaultShutdownGracePeriod

@@ -32,7 +32,7 @@ type executor struct {
 	ctx     context.Context // ends when Run is ending
 	cancel  context.CancelCauseFunc
 	modules *modules
-	wg      sync.WaitGroup // task goroutines
+	wg      sync.WaitGroup // task goroutines and the usage reports
 
 	mu           sync.Mutex
 	tasks        map[string]*task // tasks not yet ended
@@ -98,6 +98,11 @@ func Run(ctx context.Context, cfg Config) error {
 			x.log.Info("removed cgroups left by dead executors", "count", n)
 		}
 	}
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		x.reportUsage(ctx)
+	}()
 	err := x.client.Run(ctx, x.handle)
 	x.stop(err)
 	if errors.Is(err, sdk.ErrShutdown) {

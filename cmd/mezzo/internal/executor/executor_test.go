@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +381,42 @@ func TestSharedExecutor(t *testing.T) {
 	h.agent.Shutdown()
 	if err := h.result(); err != nil {
 		t.Fatalf("Run = %v after SHUTDOWN", err)
+	}
+}
+
+// TestUsage runs a task that burns CPU: the executor reports its usage
+// while it runs, and its terminal update carries what it used in all.
+func TestUsage(t *testing.T) {
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.UsageInterval = 20 * time.Millisecond })
+	task := shell("busy", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")
+	task.Resources = []api.Resource{{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: 64}},
+		{Name: "cpus", Type: api.SCALAR, Scalar: &api.Scalar{Value: 0.5}}}
+	h.agent.Launch(task)
+	st := h.terminal("busy")
+	if st.State != api.TaskFinished {
+		t.Fatalf("busy ended %s: %s", st.State, st.Message)
+	}
+	cpu, err := strconv.ParseFloat(label(st, api.CPUSecondsLabel), 64)
+	if err != nil || cpu <= 0 {
+		t.Errorf("terminal update's %s = %q, want the task's positive CPU time", api.CPUSecondsLabel, label(st, api.CPUSecondsLabel))
+	}
+	if label(st, api.ExitCodeLabel) != "0" {
+		t.Errorf("the usage labels displaced the exit code label: %+v", st.Labels)
+	}
+	var reported *api.TaskUsage
+	for _, u := range h.agent.Usage() {
+		for i := range u.Tasks {
+			if u.Tasks[i].TaskID.Value == "busy" {
+				reported = &u.Tasks[i]
+			}
+		}
+	}
+	if reported == nil {
+		t.Fatal("no usage reported while the task ran")
+	}
+	s := reported.Statistics
+	if s.Timestamp <= 0 || s.CPUsUserTimeSecs == nil || s.CPUsLimit == nil || *s.CPUsLimit != 0.5 ||
+		s.MemLimitBytes == nil || *s.MemLimitBytes != 64<<20 {
+		t.Errorf("reported statistics %+v, want a timestamp, CPU time and the task's limits", s)
 	}
 }

@@ -139,7 +139,12 @@ func (x *executor) run(t *task) {
 	}
 	res := proc.Wait()
 	state, reason, msg := Outcome(res, t.wasKilled())
-	x.send(t, state, reason, msg, ExitLabel(res))
+	labels := ExitLabel(res)
+	if labels == nil {
+		labels = &api.Labels{}
+	}
+	labels.Labels = append(labels.Labels, UsageLabels(res.Usage)...)
+	x.send(t, state, reason, msg, labels)
 	x.groupEnded(t, state)
 }
 
