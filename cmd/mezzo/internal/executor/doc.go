@@ -36,6 +36,12 @@
 // the agent put it as <sha256>.wasm, and compiled once per executor (and,
 // with MEZZO_MODULE_CACHE, once per machine).
 //
+// While tasks run, the executor reports what each has used (CPU seconds,
+// memory) to the agent every Config.UsageInterval, with USAGE, a Mezzo
+// extension of the executor API (api.ExecutorUsage); a terminal update
+// carries the task's totals in the labels mezzo.cpu_seconds and
+// mezzo.peak_memory_bytes.
+//
 // LAUNCH_GROUP follows Mesos's default executor: when one task of a group
 // fails or is killed, the others are killed. KILL uses the kill policy of
 // the event, else the task's, else 3 s between SIGTERM and SIGKILL of the
