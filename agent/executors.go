@@ -53,6 +53,7 @@ type executorRun struct {
 	exited     bool
 	exitReason api.StatusReason // why its tasks fail when it exits
 	exitMsg    string           // what their updates say, if not how it exited
+	exitState  api.TaskState    // their state, if not TASK_FAILED (or TASK_KILLED after SHUTDOWN)
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
 
@@ -398,7 +399,10 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	}
 	r.tasks = map[string]*execTask{}
 	state, reason := api.TaskFailed, r.exitReason
-	if r.shutdown {
+	switch {
+	case r.exitState != "":
+		state, reason = r.exitState, ""
+	case r.shutdown:
 		state = api.TaskKilled
 	}
 	all := slices.Clone(r.allTasks)
@@ -436,16 +440,21 @@ func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
-	a.labelSandbox(&st, t)
+	a.labelSandbox(r, &st, t)
 	a.report(r.key.framework, st)
 }
 
 // labelSandbox adds the task's sandbox directory, as the files API names
 // it, to an update (api.SandboxLabel), so that `mezzo run` and the
-// console find the task's stdout wherever its executor put it.
-func (a *Agent) labelSandbox(st *api.TaskStatus, t *execTask) {
-	rel, err := filepath.Rel(a.cfg.sandboxRoot(), t.dir)
-	if err != nil || t.dir == "" {
+// console find the task's stdout wherever its executor put it. A custom
+// executor puts its tasks where it likes: its sandbox is named.
+func (a *Agent) labelSandbox(r *executorRun, st *api.TaskStatus, t *execTask) {
+	dir := t.dir
+	if r.rec.ExecutorInfo.Command != nil {
+		dir = r.rec.Dir
+	}
+	rel, err := filepath.Rel(a.cfg.sandboxRoot(), dir)
+	if err != nil || dir == "" {
 		return
 	}
 	if st.Labels == nil {

@@ -373,7 +373,45 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		return
 	}
 	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: k.TaskID, KillPolicy: k.KillPolicy}})
+	a.escalateKill(r, t, k.KillPolicy)
 	a.mu.Unlock()
+}
+
+// killEscalation is how long past its kill's grace period a task alone in
+// a built-in executor of its own may take to end before the agent kills
+// the executor (Mesos's executor shutdown grace period).
+const killEscalation = 5 * time.Second
+
+// escalateKill makes sure a kill ends a task that runs alone in a
+// built-in executor of its own — a wazero task, which its executor
+// cannot always stop (RATIONALE.md, "Why do wazero tasks get an executor
+// of their own?"): if the task has not ended after its grace period and
+// killEscalation, the agent kills the executor and the task ends as
+// TASK_KILLED. a.mu must be held.
+func (a *Agent) escalateKill(r *executorRun, t *execTask, policy *api.KillPolicy) {
+	if r.rec.Shared || r.rec.ExecutorInfo.Command != nil || len(r.tasks) != 1 {
+		return
+	}
+	grace := 3 * time.Second // the built-in executor's default
+	for _, p := range []*api.KillPolicy{policy, t.info.KillPolicy} {
+		if p != nil && p.GracePeriod != nil {
+			grace = max(time.Duration(p.GracePeriod.Nanoseconds), 0)
+			break
+		}
+	}
+	time.AfterFunc(grace+killEscalation, func() {
+		a.mu.Lock()
+		live := r.tasks[t.info.TaskID.Value] == t && !r.exited
+		if live {
+			r.exitState = api.TaskKilled
+			r.exitMsg = "Task killed: its executor could not stop it, so the agent killed the executor"
+		}
+		a.mu.Unlock()
+		if live {
+			a.log.Warn("killing an executor whose task outlived its kill", "executor", r.key.executor, "task", t.info.TaskID.Value)
+			a.killExecutor(r)
+		}
+	})
 }
 
 // shutdownFramework shuts down every executor of a framework.

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
@@ -60,5 +62,37 @@ func TestRunawayWazeroTask(t *testing.T) {
 	}
 	if st := f.last("bystander"); st.State != api.TaskFinished {
 		t.Errorf("the bystander ended %s %s (%s), want TASK_FINISHED", st.State, st.Reason, st.Message)
+	}
+}
+
+// TestUnstoppableWazeroTaskKilled kills the call-tree bomb running on
+// wazero without a CPU budget: its executor cannot stop it, so the agent
+// kills that executor once the kill's grace period (and the agent's
+// escalation delay) has passed, and the task ends TASK_KILLED.
+func TestUnstoppableWazeroTaskKilled(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	status, body := c.post(t, "/api/v1/modules", "application/wasm", callTree)
+	var m struct{ SHA256 string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+		t.Fatalf("upload the call tree: %d %s", status, body)
+	}
+	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
+	var agentID string
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		agentID = agent
+		ti := scheduler.WasmTask("bomb", "bomb", agent, m.SHA256, nil, res)
+		ti.Container.Wasm.Engine = "wazero"
+		ti.KillPolicy = &api.KillPolicy{GracePeriod: &api.DurationInfo{Nanoseconds: api.Int64(100 * time.Millisecond)}}
+		return []api.TaskInfo{ti}
+	})
+	waitFor(t, func() bool { return f.last("bomb").State == api.TaskRunning }, "the bomb to run")
+	if err := f.client.Kill(context.Background(), "bomb", agentID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return f.last("bomb").State.IsTerminal() }, "the bomb to end")
+	if st := f.last("bomb"); st.State != api.TaskKilled || !strings.Contains(st.Message, "agent killed the executor") {
+		t.Fatalf("the bomb ended %s (%s), want TASK_KILLED by the agent killing its executor", st.State, st.Message)
 	}
 }
