@@ -137,6 +137,12 @@ func (r *executorRun) taskDir(id string, grouped bool) string {
 // (prepare, before a LAUNCH goes out) waits for the returned write, or
 // for barrier's. a.mu must be held.
 func (a *Agent) checkpoint(r *executorRun) *write {
+	if r.exited {
+		// Forgotten (executorExited): writing it again would bring a
+		// dead executor back at the next restart.
+		clear(r.dirty)
+		return nil
+	}
 	var rec *executorRecord
 	if r.recDirty {
 		c := r.rec
