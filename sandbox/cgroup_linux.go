@@ -128,11 +128,31 @@ type cgroupStats struct {
 	failcnt  uint64 // times the memory cap was hit (v1), or "max" events (v2)
 }
 
+// cpuShares is the v1 cpu.shares of a task with cpus CPUs (Spec.CPUs):
+// 1024 per CPU, at least 2 (the kernel's minimum); 0 for the default.
+func cpuShares(cpus float64) uint64 {
+	if cpus <= 0 {
+		return 0
+	}
+	return max(2, uint64(cpus*1024))
+}
+
+// cpuWeight is the v2 cpu.weight matching v1 shares, as the kernel's and
+// runc's conversion maps [2, 262144] onto [1, 10000].
+func cpuWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	shares = min(shares, 262144)
+	return 1 + ((shares-2)*9999)/262142
+}
+
 // newTaskCgroup creates a cgroup for a task under parent (see
-// Spec.CgroupParent) with the given memory cap (0 for none), with the
-// cgroup version CgroupsAvailable picks. It returns a nil cgroup and no
-// error when neither version is usable.
-func newTaskCgroup(parent string, limit uint64) (*taskCgroup, error) {
+// Spec.CgroupParent) with the given memory cap (0 for none) and CPU
+// shares (0 for the default), with the cgroup version CgroupsAvailable
+// picks. It returns a nil cgroup and no error when neither version is
+// usable.
+func newTaskCgroup(parent string, limit, shares uint64) (*taskCgroup, error) {
 	if parent == "" {
 		parent = DefaultCgroupParent
 	}
@@ -142,9 +162,9 @@ func newTaskCgroup(parent string, limit uint64) (*taskCgroup, error) {
 	pr := probed()
 	switch pr.version {
 	case "v2":
-		return newCgroup2(name, limit)
+		return newCgroup2(name, limit, shares)
 	case "v1":
-		return newCgroup1(name, pr.v1Path(name), limit)
+		return newCgroup1(name, pr.v1Path(name), limit, shares)
 	}
 	return nil, nil
 }
@@ -199,8 +219,11 @@ func (p probe) v1Path(name string) cgroup1.Path {
 	}
 }
 
-func newCgroup1(name string, p cgroup1.Path, limit uint64) (*taskCgroup, error) {
+func newCgroup1(name string, p cgroup1.Path, limit, shares uint64) (*taskCgroup, error) {
 	res := &specs.LinuxResources{}
+	if shares > 0 {
+		res.CPU = &specs.LinuxCPU{Shares: &shares}
+	}
 	if limit > 0 {
 		l := int64(min(limit, 1<<62))
 		res.Memory = &specs.LinuxMemory{Limit: &l}
@@ -236,11 +259,14 @@ func newCgroup1(name string, p cgroup1.Path, limit uint64) (*taskCgroup, error) 
 	return g, nil
 }
 
-func newCgroup2(name string, limit uint64) (*taskCgroup, error) {
+func newCgroup2(name string, limit, shares uint64) (*taskCgroup, error) {
 	// Under the root: the caller's own cgroup holds the caller, and v2
 	// lets no cgroup with processes delegate controllers to children.
 	group := path.Join("/", name)
 	res := &cgroup2.Resources{CPU: &cgroup2.CPU{}, Memory: &cgroup2.Memory{}}
+	if w := cpuWeight(shares); w > 0 {
+		res.CPU.Weight = &w
+	}
 	if limit > 0 {
 		l := int64(min(limit, 1<<62))
 		res.Memory.Max = &l

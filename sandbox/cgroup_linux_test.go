@@ -178,11 +178,11 @@ func alive(pid int) bool {
 func TestSweepCgroups(t *testing.T) {
 	requireCgroups(t)
 	const parent = "mezzo-sweep-test"
-	empty, err := newTaskCgroup(parent, 32<<20)
+	empty, err := newTaskCgroup(parent, 32<<20, 0)
 	if err != nil || empty == nil {
 		t.Fatalf("create cgroup: %v", err)
 	}
-	busy, err := newTaskCgroup(parent, 32<<20)
+	busy, err := newTaskCgroup(parent, 32<<20, 0)
 	if err != nil || busy == nil {
 		t.Fatalf("create cgroup: %v", err)
 	}
@@ -213,6 +213,51 @@ func TestSweepCgroups(t *testing.T) {
 	for _, d := range busy.dirs {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("the busy cgroup %s was removed: %v", d, err)
+		}
+	}
+}
+
+func TestCPUShares(t *testing.T) {
+	tests := []struct {
+		name           string
+		cpus           float64
+		shares, weight uint64
+	}{
+		{"default", 0, 0, 0},
+		{"one CPU", 1, 1024, 39},
+		{"half", 0.5, 512, 20},
+		{"tiny share floored at the kernel's minimum", 0.0001, 2, 1},
+		{"past v1's maximum", 1000, 1024000, 10000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shares := cpuShares(tt.cpus)
+			if shares != tt.shares || cpuWeight(shares) != tt.weight {
+				t.Fatalf("cpus %v: shares %d weight %d, want %d and %d", tt.cpus, shares, cpuWeight(shares), tt.shares, tt.weight)
+			}
+		})
+	}
+}
+
+// TestCgroupCPUShares starts native tasks with cpus resources: their
+// cgroups carry the matching CPU weight.
+func TestCgroupCPUShares(t *testing.T) {
+	requireCgroups(t)
+	for _, cpus := range []float64{0.25, 2} {
+		_, g := startInCgroup(t, Spec{CPUs: cpus}, CommandSpec{Shell: true, Value: "sleep 5"})
+		file, want := "cpu.shares", cpuShares(cpus)
+		dir := g.dirs[0]
+		if g.v2 != nil {
+			file, want = "cpu.weight", cpuWeight(want)
+		} else {
+			dir = g.dirs[1] // memory, cpu, cpuacct
+		}
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != strconv.FormatUint(want, 10) {
+			t.Errorf("cpus %v: %s = %s, want %d", cpus, file, got, want)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 		Stderr:      out.stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
-	cg, err := newTaskCgroup(spec.CgroupParent, spec.MemoryBytes)
+	cg, err := newTaskCgroup(spec.CgroupParent, spec.MemoryBytes, cpuShares(spec.CPUs))
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}

@@ -57,6 +57,15 @@ type Spec struct {
 	// reports what was used.
 	MemoryBytes uint64
 
+	// CPUs is the task's share of the machine's CPUs (its cpus resource);
+	// 0 means the default share. For a native task in a cgroup it sets
+	// the cgroup's CPU weight relative to other tasks, as Mesos's cgroups
+	// isolator does: cpu.shares = 1024 × CPUs on v1 (at least 2), the
+	// matching cpu.weight on v2. It is a share, not a cap: an idle
+	// machine lets a task use more. Wasm tasks, which share their
+	// executor's threads, ignore it.
+	CPUs float64
+
 	// CPUTime is the task's CPU-time budget; 0 means none. A Wasm task
 	// whose CPU time (Usage.CPUSeconds, host functions included) passes it
 	// is stopped as Process.Kill stops a task, and ends with

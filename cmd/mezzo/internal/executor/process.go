@@ -18,7 +18,8 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
-	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info.Resources)}
+	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info.Resources),
+		CPUs: api.Resources(t.info.Resources).ScalarValue("cpus")}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
