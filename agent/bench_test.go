@@ -45,6 +45,15 @@ var benchBin struct {
 	err  error
 }
 
+// TestMain removes the mezzo binary the benchmarks built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchBin.path != "" {
+		os.RemoveAll(filepath.Dir(benchBin.path))
+	}
+	os.Exit(code)
+}
+
 // mezzoBinary builds cmd/mezzo once, for the executors.
 func mezzoBinary(b *testing.B) string {
 	b.Helper()

@@ -171,6 +171,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 		stop = append(stop, t.stopChecks)
 		delete(run.tasks, st.TaskID.Value)
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
+		a.taskEnded(run, st.TaskID.Value)
 		a.retireIfIdle(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)

@@ -42,8 +42,11 @@ type executorRun struct {
 	nextIndex int
 	dirty     map[string]int
 	recDirty  bool
-	pending   []api.ExecutorEvent // events waiting for a subscription
-	stream    *execStream         // the current subscription; nil if none
+	// ended lists, oldest first, the tasks that ended and are still in
+	// allTasks (see prune).
+	ended   []string
+	pending []api.ExecutorEvent // events waiting for a subscription
+	stream  *execStream         // the current subscription; nil if none
 
 	started    bool // its process was started (or recovered)
 	recovered  bool // it was started by an earlier run of the agent
@@ -113,6 +116,33 @@ func (r *executorRun) add(t *execTask) {
 	r.tasks[id] = t
 	r.allTasks = append(r.allTasks, id)
 	r.touch(t)
+}
+
+// pruneAfter is how many ended tasks an executor remembers (in allTasks,
+// and their updates' UUIDs in agent.db) before the oldest half is
+// forgotten: a shared executor lives as long as its framework keeps it
+// busy, and would otherwise remember every task it ever ran.
+const pruneAfter = 2048
+
+// taskEnded notes that a task of the run has ended, and forgets the
+// oldest half of the ended tasks once there are pruneAfter: they leave
+// allTasks, and the UUIDs of their updates are forgotten, so that an
+// executor sending one of them again long after (its acknowledgement
+// lost) has it delivered again — at least once, as Mesos allows. a.mu
+// must be held.
+func (a *Agent) taskEnded(r *executorRun, id string) {
+	r.ended = append(r.ended, id)
+	if len(r.ended) < pruneAfter {
+		return
+	}
+	old := slices.Clone(r.ended[:pruneAfter/2])
+	r.ended = slices.Delete(r.ended, 0, pruneAfter/2)
+	gone := make(map[string]bool, len(old))
+	for _, id := range old {
+		gone[id] = true
+	}
+	r.allTasks = slices.DeleteFunc(r.allTasks, func(id string) bool { return gone[id] && r.tasks[id] == nil })
+	a.store.forgetSeenLater(r.key.framework, old)
 }
 
 // touch marks t changed (or removed from r.tasks) for the next

@@ -170,7 +170,12 @@ func seenKey(framework, task string, id []byte) []byte {
 // forgetSeen forgets the UUIDs remembered for tasks of a framework, once
 // the executor that could send them again is gone.
 func (s *store) forgetSeen(framework string, tasks []string) error {
-	return s.c.update(func(tx *bolt.Tx) error {
+	return s.forgetSeenLater(framework, tasks).wait()
+}
+
+// forgetSeenLater queues forgetSeen's deletion without waiting for it.
+func (s *store) forgetSeenLater(framework string, tasks []string) *write {
+	return s.c.enqueue(func(tx *bolt.Tx) error {
 		c := tx.Bucket(seenBucket).Cursor()
 		for _, task := range tasks {
 			prefix := append(append(append([]byte(framework), 0), task...), 0)
@@ -181,7 +186,7 @@ func (s *store) forgetSeen(framework string, tasks []string) error {
 			}
 		}
 		return nil
-	})
+	}, nil)
 }
 
 // executorRecord is an executor as checkpointed: enough for a restarted

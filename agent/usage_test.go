@@ -2,10 +2,12 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -83,5 +85,39 @@ func TestOperatorAPI(t *testing.T) {
 	}
 	if len(mon) != 1 || mon[0].Source != "t1" || mon[0].ExecutorID != "e1" || mon[0].FrameworkID != "fw" || *mon[0].Statistics.CPUsUserTimeSecs != 1.5 {
 		t.Errorf("/monitor/statistics = %+v, want t1's usage under executor e1 of fw", mon)
+	}
+}
+
+// TestPruneEndedTasks ends pruneAfter tasks of an executor: the oldest
+// half leave allTasks, and the UUIDs of their updates are forgotten.
+func TestPruneEndedTasks(t *testing.T) {
+	a, r, _ := newTestAgent(t)
+	old := api.TaskStatus{TaskID: api.TaskID{Value: "old"}, State: api.TaskFinished, Source: api.SourceExecutor,
+		UUID: []byte("0123456789abcdef")}
+	if err := a.updates.addFromExecutor("fw", old, time.Now(), nil).wait(); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	for i := range pruneAfter {
+		id := fmt.Sprintf("ended-%d", i)
+		if i == 0 {
+			id = "old"
+		}
+		r.allTasks = append(r.allTasks, id)
+		a.taskEnded(r, id)
+	}
+	n := len(r.allTasks)
+	a.mu.Unlock()
+	if n != 1+pruneAfter/2 { // t1, still running, and the newer half
+		t.Errorf("%d tasks remembered after pruning, want %d", n, 1+pruneAfter/2)
+	}
+	if err := a.barrier().wait(); err != nil {
+		t.Fatal(err)
+	}
+	// The same update again is fresh: its UUID was forgotten.
+	var fresh bool
+	w := a.store.putUpdate("fw", old, true, func(_ uint64, f bool, _ error) { fresh = f })
+	if err := w.wait(); err != nil || !fresh {
+		t.Errorf("the pruned task's update was still remembered (fresh %v, err %v)", fresh, err)
 	}
 }

@@ -36,7 +36,8 @@ type executor struct {
 
 	mu           sync.Mutex
 	tasks        map[string]*task // tasks not yet ended
-	seen         map[string]bool  // every task ID ever launched here
+	seen         map[string]bool  // every task ID launched here (see forget)
+	endedIDs     []string         // tasks ended and still in seen, oldest first
 	launched     bool             // a task was launched
 	sandboxUsed  bool             // a task runs (or ran) in the sandbox itself
 	shuttingDown bool
