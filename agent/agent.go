@@ -19,7 +19,9 @@ import (
 // process. Create it with New, serve Handler on Config.Port (executors
 // call it there) and call Run.
 //
-// Lock order: Agent.mu, then updateManager.execMu, then updateManager.mu.
+// Lock order: Agent.mu, then updateManager.mu, then committer.mu. The
+// committer's goroutine takes updateManager.mu (a write's after) and no
+// other lock; nothing waits for a write with updateManager.mu held.
 type Agent struct {
 	cfg     Config
 	store   *store // agent.db
@@ -45,6 +47,7 @@ type Agent struct {
 	master    string // base URL of the master the agent is subscribed to
 	executors map[execKey]*executorRun
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
+	shared    map[string]*executorRun  // each framework's shared executor, by framework ID
 	stopping  bool                     // Run is shutting down: no more launches
 }
 
@@ -63,7 +66,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("create agent work dir: %w", err)
 		}
 	}
-	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"))
+	log := slog.Default().With("component", "agent")
+	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"), log)
 	if err != nil {
 		return nil, err
 	}
@@ -81,17 +85,20 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.Recover = RecoverReconnect
 	}
 	a := &Agent{
-		cfg:       cfg,
-		store:     st,
-		agentID:   agentID,
-		updates:   updates,
-		files:     files.NewHandler(cfg.sandboxRoot()),
-		log:       slog.Default().With("component", "agent"),
-		client:    &http.Client{Timeout: 75 * time.Second},
+		cfg:     cfg,
+		store:   st,
+		agentID: agentID,
+		updates: updates,
+		files:   files.NewHandler(cfg.sandboxRoot()),
+		log:     log,
+		// Updates go to the master updateSenders at a time: keep as many
+		// connections (the default keeps two).
+		client:    &http.Client{Timeout: 75 * time.Second, Transport: masterTransport()},
 		stream:    &http.Client{},
 		quit:      make(chan struct{}),
 		executors: map[execKey]*executorRun{},
 		taskIndex: map[taskKey]*executorRun{},
+		shared:    map[string]*executorRun{},
 	}
 	a.recovering.Store(true)
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
@@ -124,16 +131,28 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
+// masterTransport is the transport of the agent's calls to the master.
+func masterTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = updateSenders
+	return t
+}
+
 func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxes") }
 func (c Config) moduleDir() string   { return filepath.Join(c.WorkDir, "modules") }
 
 // Handler returns the agent's HTTP API: the v1 Executor API its
-// executors call, the files API over its sandboxes and a health check. It
+// executors call, the files API over its sandboxes, the operator API's
+// GET_CONTAINERS (POST /api/v1) and /monitor/statistics with each running
+// task's usage, and a health check. It
 // must be served for as long as Run runs: executors report there, also
 // while Run shuts them down.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serveExecutor)
+	mux.HandleFunc("/api/v1", a.serveOperator)
+	mux.HandleFunc("GET /monitor/statistics", a.serveMonitor)
+	mux.HandleFunc("GET /monitor/statistics.json", a.serveMonitor)
 	mux.Handle("/files/", a.files)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	return mux

@@ -56,6 +56,11 @@ type Config struct {
 	// kill its tasks and exit before the agent kills its process group
 	// (Mesos: 5 s).
 	ExecutorShutdownGrace time.Duration
+	// ExecutorIdleTimeout is how long a framework's shared executor (the
+	// one that runs its tasks that name no executor) is kept without
+	// tasks before the agent shuts it down; a launch meanwhile reuses it,
+	// with its compiled modules warm. Default 1 min.
+	ExecutorIdleTimeout time.Duration
 	// SandboxGCDelay is how long the sandbox of an executor that exited
 	// is kept (Mesos's --gc_delay: one week).
 	SandboxGCDelay time.Duration
@@ -88,6 +93,7 @@ func DefaultConfig() Config {
 
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,
+		ExecutorIdleTimeout:         time.Minute,
 		SandboxGCDelay:              7 * 24 * time.Hour,
 		SandboxGCHeadroom:           0.1,
 		Recover:                     RecoverReconnect,
@@ -115,6 +121,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: SandboxGCDelay (%v) must not be negative and SandboxGCHeadroom (%v) must be in [0, 1)", c.SandboxGCDelay, c.SandboxGCHeadroom)
 	case c.ExecutorShutdownGrace <= 0:
 		return errors.New("agent config: ExecutorShutdownGrace must be positive")
+	case c.ExecutorIdleTimeout <= 0:
+		return errors.New("agent config: ExecutorIdleTimeout must be positive")
 	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:
 		return fmt.Errorf("agent config: Recover must be %q or %q, got %q", RecoverReconnect, RecoverCleanup, c.Recover)
 	}

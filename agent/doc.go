@@ -24,5 +24,13 @@
 // <work_dir>/sandboxes/<framework>/<executor>/runs/<container>, with
 // runs/latest pointing at the newest run.
 //
+// Tasks that name no executor run in their framework's shared executor
+// (one per framework on the agent, kept warm for
+// Config.ExecutorIdleTimeout after its last task), each in
+// tasks/<task ID> of its sandbox; every update the agent passes on names
+// the task's sandbox in the label api.SandboxLabel. A Wasm task on wazero
+// runs alone in an executor of its own, which the agent kills when the
+// task's CPU time runs past its budget (RATIONALE.md).
+//
 // An Agent is safe for concurrent use.
 package agent

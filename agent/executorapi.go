@@ -54,11 +54,9 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.Type {
 	case api.ExecutorCallUpdate:
-		if err := a.executorUpdate(run, call.Update.Status); err != nil {
-			a.log.Error("executor update not recorded", "executor", key.executor, "err", err)
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
+		a.executorUpdate(run, call.Update.Status)
+	case api.ExecutorCallUsage:
+		a.recordUsage(run, call.Usage)
 	case api.ExecutorCallMessage:
 		a.execWG.Add(1)
 		go func() {
@@ -115,15 +113,24 @@ func (a *Agent) checkStream(r *http.Request, run *executorRun) (int, string) {
 
 // executorUpdate checkpoints an executor's update under its own UUID,
 // applies it to the task, and acknowledges it on the executor's stream.
-func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) error {
+//
+// As Mesos's agent does, it answers at once and acknowledges the update
+// on the executor's stream once it is on disk: the executor keeps it
+// until then (and lists it if it subscribes again), so nothing waits for
+// the disk on the way to the task. An update that cannot be written
+// closes the stream, and the executor subscribes again, listing it.
+func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) {
 	a.mu.Lock()
-	stop, err := a.recordExecutorUpdate(run, st)
-	if err == nil && run.stream != nil {
-		run.stream.send(ackEvent(st))
-	}
+	s := run.stream
+	stop, _ := a.recordExecutorUpdate(run, st, func(err error) {
+		if err != nil {
+			s.close()
+			return
+		}
+		s.send(ackEvent(st))
+	})
 	a.mu.Unlock()
 	runAll(stop)
-	return err
 }
 
 func ackEvent(st api.TaskStatus) api.ExecutorEvent {
@@ -131,38 +138,65 @@ func ackEvent(st api.TaskStatus) api.ExecutorEvent {
 		Acknowledged: &api.ExecutorAcknowledged{TaskID: st.TaskID, UUID: st.UUID}}
 }
 
-// recordExecutorUpdate checkpoints an executor's update (once per UUID)
-// and applies it to the task; it returns what stops the task's checks
-// when the update ended it, to call once a.mu is released. a.mu must be
-// held: an update the agent makes itself (a health check's) is then
-// never queued after the task's terminal update.
-func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus) ([]func(), error) {
+// recordExecutorUpdate queues the checkpoint of an executor's update
+// (once per UUID) and applies it to the task at once; it returns what
+// stops the task's checks when the update ended it, to call once a.mu is
+// released, and the write to wait for before acknowledging the update;
+// done, if set, is called when that write is done (see
+// updateManager.addFromExecutor).
+// a.mu must be held: an update the agent makes itself (a health check's)
+// is then never queued after the task's terminal update.
+func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done func(error)) ([]func(), *write) {
 	if st.ExecutorID == nil {
 		st.ExecutorID = &api.ExecutorID{Value: run.key.executor}
 	}
 	if st.ContainerStatus == nil {
 		st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: run.rec.Container}}
 	}
-	fresh, err := a.updates.addFromExecutor(run.key.framework, st, time.Now())
-	if err != nil || !fresh {
-		return nil, err
-	}
 	t := run.tasks[st.TaskID.Value]
-	if t == nil {
-		return nil, nil
+	if t != nil {
+		a.labelSandbox(run, &st, t)
+	}
+	w := a.updates.addFromExecutor(run.key.framework, st, time.Now(), done)
+	// An update sent again (its acknowledgement was lost) may be older
+	// than the task's state; it is checkpointed once but never applied.
+	if t == nil || stateRank(st.State) < stateRank(t.state) {
+		return nil, w
 	}
 	t.state = st.State
+	run.touch(t)
 	var stop []func()
 	switch {
 	case st.State.IsTerminal():
 		stop = append(stop, t.stopChecks)
 		delete(run.tasks, st.TaskID.Value)
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
+		a.taskEnded(run, st.TaskID.Value)
+		a.retireIfIdle(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)
+		if !t.watched {
+			t.watched = true
+			a.watchCPU(run, t)
+		}
 	}
 	a.checkpoint(run)
-	return stop, nil
+	return stop, w
+}
+
+// stateRank orders a task's states as they follow each other.
+func stateRank(s api.TaskState) int {
+	switch {
+	case s.IsTerminal():
+		return 4
+	case s == api.TaskKilling:
+		return 3
+	case s == api.TaskRunning:
+		return 2
+	case s == api.TaskStarting:
+		return 1
+	}
+	return 0
 }
 
 // subscribeExecutor answers SUBSCRIBE: the updates the executor lists are
@@ -185,16 +219,29 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	}
 	var stops []func()
 	var acks []api.ExecutorEvent
+	var writes []*write
 	for _, u := range sub.UnacknowledgedUpdates {
-		stop, err := a.recordExecutorUpdate(run, u.Status)
-		if err != nil {
-			a.mu.Unlock()
+		stop, wr := a.recordExecutorUpdate(run, u.Status, nil)
+		stops = append(stops, stop...)
+		writes = append(writes, wr)
+		acks = append(acks, ackEvent(u.Status))
+	}
+	a.mu.Unlock()
+	// The updates are acknowledged on the new stream: they must be on
+	// disk first.
+	for _, wr := range writes {
+		if err := wr.wait(); err != nil {
 			runAll(stops)
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		stops = append(stops, stop...)
-		acks = append(acks, ackEvent(u.Status))
+	}
+	a.mu.Lock()
+	if run.exited {
+		a.mu.Unlock()
+		runAll(stops)
+		http.Error(w, "Executor has exited", http.StatusBadRequest)
+		return
 	}
 	listed := map[string]bool{}
 	for _, ti := range sub.UnacknowledgedTasks {
@@ -207,8 +254,10 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			stops = append(stops, t.stopChecks)
 			delete(run.tasks, id)
 			delete(a.taskIndex, taskKey{run.key.framework, id})
+			run.touch(t)
 		}
 	}
+	a.retireIfIdle(run)
 	old := run.stream
 	run.stream = s
 	run.subscribed = true

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -35,8 +36,17 @@ type executorRun struct {
 	// allTasks every task it was ever given, in order.
 	tasks    map[string]*execTask
 	allTasks []string
-	pending  []api.ExecutorEvent // events waiting for a subscription
-	stream   *execStream         // the current subscription; nil if none
+	// nextIndex numbers the next task (execTask.index); dirty holds the
+	// tasks changed since the last checkpoint, by ID, with their index,
+	// and recDirty says rec changed.
+	nextIndex int
+	dirty     map[string]int
+	recDirty  bool
+	// ended lists, oldest first, the tasks that ended and are still in
+	// allTasks (see prune).
+	ended   []string
+	pending []api.ExecutorEvent // events waiting for a subscription
+	stream  *execStream         // the current subscription; nil if none
 
 	started    bool // its process was started (or recovered)
 	recovered  bool // it was started by an earlier run of the agent
@@ -45,7 +55,10 @@ type executorRun struct {
 	shutdown   bool // SHUTDOWN was sent (by the framework or the agent)
 	exited     bool
 	exitReason api.StatusReason // why its tasks fail when it exits
+	exitMsg    string           // what their updates say, if not how it exited
+	exitState  api.TaskState    // their state, if not TASK_FAILED (or TASK_KILLED after SHUTDOWN)
 	regTimer   *time.Timer
+	idle       *time.Timer // shuts a shared executor down once idle
 
 	// prepMu serialises the preparation of launches (fetching), so that
 	// they reach the executor in the order the master sent them.
@@ -55,6 +68,7 @@ type executorRun struct {
 
 // execTask is a task given to an executor.
 type execTask struct {
+	index int // among its executor's tasks, for its checkpoint's key
 	info  api.TaskInfo
 	dir   string // its sandbox directory
 	state api.TaskState
@@ -62,6 +76,9 @@ type execTask struct {
 	// on a stream. A task not queued is still being prepared.
 	queued, sent bool
 	stopChecks   func() // stops its health checks; nil when none run
+	watched      bool   // the agent watches its CPU budget (watchCPU)
+	// stats is the latest usage its executor reported; nil if none.
+	stats *api.ResourceStatistics
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must
@@ -84,31 +101,104 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 			Token: hex.EncodeToString(token),
 		},
 		tasks:      map[string]*execTask{},
+		dirty:      map[string]int{},
+		recDirty:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
 	}
 }
+
+// add makes t one of the run's tasks. a.mu must be held.
+func (r *executorRun) add(t *execTask) {
+	id := t.info.TaskID.Value
+	t.index = r.nextIndex
+	r.nextIndex++
+	r.tasks[id] = t
+	r.allTasks = append(r.allTasks, id)
+	r.touch(t)
+}
+
+// pruneAfter is how many ended tasks an executor remembers (in allTasks,
+// and their updates' UUIDs in agent.db) before the oldest half is
+// forgotten: a shared executor lives as long as its framework keeps it
+// busy, and would otherwise remember every task it ever ran.
+const pruneAfter = 2048
+
+// taskEnded notes that a task of the run has ended, and forgets the
+// oldest half of the ended tasks once there are pruneAfter: they leave
+// allTasks, and the UUIDs of their updates are forgotten, so that an
+// executor sending one of them again long after (its acknowledgement
+// lost) has it delivered again — at least once, as Mesos allows. a.mu
+// must be held.
+func (a *Agent) taskEnded(r *executorRun, id string) {
+	r.ended = append(r.ended, id)
+	if len(r.ended) < pruneAfter {
+		return
+	}
+	old := slices.Clone(r.ended[:pruneAfter/2])
+	r.ended = slices.Delete(r.ended, 0, pruneAfter/2)
+	gone := make(map[string]bool, len(old))
+	for _, id := range old {
+		gone[id] = true
+	}
+	r.allTasks = slices.DeleteFunc(r.allTasks, func(id string) bool { return gone[id] && r.tasks[id] == nil })
+	a.store.forgetSeenLater(r.key.framework, old)
+}
+
+// touch marks t changed (or removed from r.tasks) for the next
+// checkpoint. a.mu must be held.
+func (r *executorRun) touch(t *execTask) { r.dirty[t.info.TaskID.Value] = t.index }
 
 // taskDir is where a task runs, as the executor decides it: the first
 // task launched alone runs in the executor's sandbox, members of groups
 // and later tasks in tasks/<task ID> under it. a.mu must be held.
 func (r *executorRun) taskDir(id string, grouped bool) string {
 	first := !grouped && !r.rec.SandboxUsed
-	r.rec.SandboxUsed = r.rec.SandboxUsed || first
+	if first {
+		r.rec.SandboxUsed = true
+		r.recDirty = true
+	}
 	return sandbox.TaskDir(r.rec.Dir, id, first)
 }
 
-// checkpoint writes the run's record to agent.db. a.mu must be held.
-func (a *Agent) checkpoint(r *executorRun) {
-	r.rec.Tasks = r.rec.Tasks[:0]
-	for _, id := range r.allTasks {
+// checkpoint queues writing what changed of the run to agent.db (see
+// store.checkpoint) and returns the write, or nil when nothing changed.
+// It does not wait: a caller that needs the run on disk before it acts
+// (prepare, before a LAUNCH goes out) waits for the returned write, or
+// for barrier's. a.mu must be held.
+func (a *Agent) checkpoint(r *executorRun) *write {
+	if r.exited {
+		// Forgotten (executorExited): writing it again would bring a
+		// dead executor back at the next restart.
+		clear(r.dirty)
+		return nil
+	}
+	var rec *executorRecord
+	if r.recDirty {
+		c := r.rec
+		c.Tasks = nil
+		rec = &c
+		r.recDirty = false
+	}
+	changes := make([]taskChange, 0, len(r.dirty))
+	for id, index := range r.dirty {
+		c := taskChange{index: index}
 		if t := r.tasks[id]; t != nil {
-			r.rec.Tasks = append(r.rec.Tasks, recordedTask{Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent})
+			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent}
 		}
+		changes = append(changes, c)
 	}
-	if err := a.store.putExecutor(&r.rec); err != nil {
-		a.log.Error("checkpoint executor", "executor", r.key.executor, "err", err)
+	clear(r.dirty)
+	if rec == nil && len(changes) == 0 {
+		return nil
 	}
+	return a.store.checkpoint(r.key.framework, r.key.executor, rec, changes)
+}
+
+// barrier queues an empty write: once it is done, every write queued
+// before it is on disk. a.mu need not be held.
+func (a *Agent) barrier() *write {
+	return a.store.c.enqueue(func(*bolt.Tx) error { return nil }, nil)
 }
 
 // executorEnv is the environment of an executor process (see
@@ -131,6 +221,9 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		// file renamed into place), so executors share one.
 		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
 		"MEZZO_WASM_ENGINE":  a.cfg.WasmEngine,
+	}
+	if r.rec.Shared {
+		env["MEZZO_EXECUTOR_SHARED"] = "1"
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
@@ -185,6 +278,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	r.started = true
 	r.rec.PID = pid
 	r.rec.StartTime = processStartTime(pid)
+	r.recDirty = true
 	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 	a.checkpoint(r)
 	a.mu.Unlock()
@@ -318,10 +412,17 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	if r.regTimer != nil {
 		r.regTimer.Stop()
 	}
+	if r.idle != nil {
+		r.idle.Stop()
+	}
 	r.stream.close()
 	r.stream = nil
 	if a.executors[r.key] == r {
 		delete(a.executors, r.key)
+	}
+	a.forgetShared(r)
+	if r.exitMsg != "" {
+		msg = r.exitMsg
 	}
 	var left []*execTask
 	var stops []func()
@@ -334,7 +435,10 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	}
 	r.tasks = map[string]*execTask{}
 	state, reason := api.TaskFailed, r.exitReason
-	if r.shutdown {
+	switch {
+	case r.exitState != "":
+		state, reason = r.exitState, ""
+	case r.shutdown:
 		state = api.TaskKilled
 	}
 	all := slices.Clone(r.allTasks)
@@ -372,7 +476,29 @@ func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
+	a.labelSandbox(r, &st, t)
 	a.report(r.key.framework, st)
+}
+
+// labelSandbox adds the task's sandbox directory, as the files API names
+// it, to an update (api.SandboxLabel), so that `mezzo run` and the
+// console find the task's stdout wherever its executor put it. A custom
+// executor puts its tasks where it likes: its sandbox is named.
+func (a *Agent) labelSandbox(r *executorRun, st *api.TaskStatus, t *execTask) {
+	dir := t.dir
+	if r.rec.ExecutorInfo.Command != nil {
+		dir = r.rec.Dir
+	}
+	rel, err := filepath.Rel(a.cfg.sandboxRoot(), dir)
+	if err != nil || dir == "" {
+		return
+	}
+	if st.Labels == nil {
+		st.Labels = &api.Labels{}
+	} else {
+		st.Labels = &api.Labels{Labels: slices.Clone(st.Labels.Labels)}
+	}
+	st.Labels.Labels = append(st.Labels.Labels, api.Label{Key: api.SandboxLabel, Value: "/" + filepath.ToSlash(rel)})
 }
 
 // send sends an event to the executor, or keeps it until the executor
@@ -396,8 +522,9 @@ func (r *executorRun) markSent(ev api.ExecutorEvent) {
 		infos = ev.LaunchGroup.TaskGroup.Tasks
 	}
 	for _, ti := range infos {
-		if t := r.tasks[ti.TaskID.Value]; t != nil {
+		if t := r.tasks[ti.TaskID.Value]; t != nil && !t.sent {
 			t.sent = true
+			r.touch(t)
 		}
 	}
 }
@@ -410,6 +537,7 @@ func (a *Agent) shutdownRun(r *executorRun) {
 		return
 	}
 	r.shutdown = true
+	a.forgetShared(r)
 	if !r.started {
 		a.execWG.Add(1)
 		go func() {

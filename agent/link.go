@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -205,13 +206,33 @@ func (a *Agent) deliverUpdates(ctx context.Context) {
 		case <-timer.C:
 		}
 		due, next := a.updates.due(time.Now())
-		for _, u := range due {
+		a.sendUpdates(ctx, due)
+		timer.Reset(time.Until(next))
+	}
+}
+
+// updateSenders is how many updates the agent sends to the master at
+// once. Each task has at most one update in flight (its queue's head),
+// so their order holds; sending one at a time capped delivery at one
+// round trip per update.
+const updateSenders = 16
+
+// sendUpdates sends updates to the master, updateSenders at a time, and
+// returns once all have been answered.
+func (a *Agent) sendUpdates(ctx context.Context, due []pendingUpdate) {
+	sem := make(chan struct{}, updateSenders)
+	var wg sync.WaitGroup
+	for _, u := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
 			if err := a.sendUpdate(ctx, u); err != nil {
 				a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
 			}
-		}
-		timer.Reset(time.Until(next))
+		}()
 	}
+	wg.Wait()
 }
 
 // errNotSubscribed is returned while the agent has no master.

@@ -40,6 +40,16 @@ func (a *Agent) recover() error {
 		for id := range r.tasks {
 			a.taskIndex[taskKey{r.key.framework, id}] = r
 		}
+		for _, t := range r.tasks {
+			if t.state == api.TaskRunning {
+				t.watched = true
+				a.watchCPU(r, t) // counted from the restart: lenient
+			}
+		}
+		if rec.Shared {
+			a.shared[r.key.framework] = r
+			a.retireIfIdle(r)
+		}
 		r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 		a.mu.Unlock()
 		a.execWG.Add(1)
@@ -58,6 +68,8 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		key:        execKey{rec.Framework, rec.ExecutorInfo.ExecutorID.Value},
 		rec:        rec,
 		tasks:      map[string]*execTask{},
+		dirty:      map[string]int{},
+		recDirty:   true, // rewritten as this agent writes it
 		started:    true,
 		recovered:  true,
 		launched:   true,
@@ -66,10 +78,12 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 	}
 	for _, rt := range rec.Tasks {
 		id := rt.Info.TaskID.Value
+		r.nextIndex = max(r.nextIndex, rt.Index+1)
+		r.dirty[id] = rt.Index // forgotten at the next checkpoint if ended
 		if a.updates.hasTerminal(rec.Framework, id) {
 			continue // ended: its terminal update was checkpointed
 		}
-		t := &execTask{info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent}
+		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent}
 		r.tasks[id] = t
 		r.allTasks = append(r.allTasks, id)
 		if !rt.Sent {

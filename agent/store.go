@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,16 +18,18 @@ import (
 // status update not yet acknowledged, and its executors with the tasks
 // they run, so that a restarted agent re-registers under the same ID with
 // the same tasks, lets its executors re-subscribe, and delivers what it
-// still owes. Every
-// write is a bbolt transaction, synced before it returns.
+// still owes. Every write goes through a committer, which commits the
+// writes queued meanwhile in one synced bbolt transaction.
 type store struct {
 	db *bolt.DB
+	c  *committer
 }
 
 var (
 	metaBucket      = []byte("meta")
 	updatesBucket   = []byte("updates")
 	executorsBucket = []byte("executors") // executorRecord by framework/executor
+	tasksBucket     = []byte("tasks")     // recordedTask by framework/executor/index
 	seenBucket      = []byte("seen")      // framework/task/uuid of executors' updates
 	agentIDKey      = []byte("agent_id")
 )
@@ -38,13 +41,14 @@ type storedUpdate struct {
 }
 
 // openStore opens (creating) the checkpoint file.
-func openStore(path string) (*store, error) {
+// Writes that fail are logged to log.
+func openStore(path string, log *slog.Logger) (*store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{metaBucket, updatesBucket, executorsBucket, seenBucket} {
+		for _, b := range [][]byte{metaBucket, updatesBucket, executorsBucket, tasksBucket, seenBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -55,10 +59,15 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialise %s: %w", path, err)
 	}
-	return &store{db: db}, nil
+	failed := func(err error) { log.Error("write to agent.db failed", "err", err) }
+	return &store{db: db, c: newCommitter(db, failed)}, nil
 }
 
-func (s *store) close() error { return s.db.Close() }
+// close commits the writes queued and closes the file.
+func (s *store) close() error {
+	s.c.close()
+	return s.db.Close()
+}
 
 // agentID returns the checkpointed agent ID, or "".
 func (s *store) agentID() (string, error) {
@@ -72,38 +81,51 @@ func (s *store) agentID() (string, error) {
 
 // setAgentID checkpoints the ID the master gave the agent.
 func (s *store) setAgentID(id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(agentIDKey, []byte(id)) })
+	return s.c.update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(agentIDKey, []byte(id)) })
 }
 
-// putUpdate checkpoints an update under a new sequence number, which keeps
-// updates in the order they were made, and returns that number. With seen
-// set, it also remembers the update's UUID (see seenUpdate) in the same
-// transaction.
-func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool) (uint64, error) {
+// putUpdate queues the checkpoint of an update under a new sequence
+// number, which keeps updates in the order they were made. With seen set
+// (an executor's update, keeping the executor's UUID) it first checks
+// that no update with the same UUID was checkpointed before for the task
+// (see seenUpdate) and remembers this one's, in the same transaction.
+// Once the update is on disk, or could not be written, after runs with
+// its number, whether it was fresh (false: a duplicate, not written) and
+// the error, in queueing order (see write).
+func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after func(seq uint64, fresh bool, err error)) *write {
 	val, err := json.Marshal(storedUpdate{Framework: framework, Status: st})
 	if err != nil {
-		return 0, err
+		return s.c.enqueue(func(*bolt.Tx) error { return err }, func(err error) { after(0, false, err) })
 	}
 	var seq uint64
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	var fresh bool
+	return s.c.enqueue(func(tx *bolt.Tx) error {
+		seq, fresh = 0, false
 		if seen {
-			if err := tx.Bucket(seenBucket).Put(seenKey(framework, st.TaskID.Value, st.UUID), nil); err != nil {
+			k := seenKey(framework, st.TaskID.Value, st.UUID)
+			sb := tx.Bucket(seenBucket)
+			if sb.Get(k) != nil {
+				return nil
+			}
+			if err := sb.Put(k, nil); err != nil {
 				return err
 			}
 		}
 		b := tx.Bucket(updatesBucket)
-		seq, err = b.NextSequence()
+		n, err := b.NextSequence()
 		if err != nil {
 			return err
 		}
+		seq, fresh = n, true
 		return b.Put(seqKey(seq), val)
-	})
-	return seq, err
+	}, func(err error) { after(seq, fresh, err) })
 }
 
-// deleteUpdate forgets an acknowledged update.
-func (s *store) deleteUpdate(seq uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) })
+// deleteUpdate queues forgetting an acknowledged update. It need not be
+// waited for: an update whose deletion is lost in a crash is sent again,
+// and delivery is at least once anyway.
+func (s *store) deleteUpdate(seq uint64) *write {
+	return s.c.enqueue(func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) }, nil)
 }
 
 // updates returns every checkpointed update in the order it was made,
@@ -145,23 +167,15 @@ func seenKey(framework, task string, id []byte) []byte {
 	return append(k, id...)
 }
 
-// seenUpdate reports whether an executor's update with this UUID was
-// checkpointed before, even if the framework has acknowledged it since:
-// an executor may send an update again when the agent's acknowledgement
-// was lost.
-func (s *store) seenUpdate(framework, task string, id []byte) (bool, error) {
-	var seen bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		seen = tx.Bucket(seenBucket).Get(seenKey(framework, task, id)) != nil
-		return nil
-	})
-	return seen, err
-}
-
 // forgetSeen forgets the UUIDs remembered for tasks of a framework, once
 // the executor that could send them again is gone.
 func (s *store) forgetSeen(framework string, tasks []string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.forgetSeenLater(framework, tasks).wait()
+}
+
+// forgetSeenLater queues forgetSeen's deletion without waiting for it.
+func (s *store) forgetSeenLater(framework string, tasks []string) *write {
+	return s.c.enqueue(func(tx *bolt.Tx) error {
 		c := tx.Bucket(seenBucket).Cursor()
 		for _, task := range tasks {
 			prefix := append(append(append([]byte(framework), 0), task...), 0)
@@ -172,7 +186,7 @@ func (s *store) forgetSeen(framework string, tasks []string) error {
 			}
 		}
 		return nil
-	})
+	}, nil)
 }
 
 // executorRecord is an executor as checkpointed: enough for a restarted
@@ -187,13 +201,20 @@ type executorRecord struct {
 	PID           int               `json:"pid"`
 	// StartTime is the process's start time in clock ticks since boot
 	// (/proc/<pid>/stat), so that a reused PID is not taken for it.
-	StartTime   uint64         `json:"start_time"`
-	SandboxUsed bool           `json:"sandbox_used"`
-	Tasks       []recordedTask `json:"tasks"`
+	StartTime   uint64 `json:"start_time"`
+	SandboxUsed bool   `json:"sandbox_used"`
+	// Shared marks the framework's shared executor (see Agent.launch).
+	Shared bool `json:"shared,omitempty"`
+	// Tasks are the executor's tasks that have not ended, in the order
+	// they were launched. They are kept apart, one key each (tasksBucket),
+	// and filled in by store.executors; a record written by an earlier
+	// agent may hold them itself.
+	Tasks []recordedTask `json:"tasks,omitempty"`
 }
 
 // recordedTask is a task of an executor that has not ended.
 type recordedTask struct {
+	Index int           `json:"index"` // among its executor's tasks, from 0
 	Info  api.TaskInfo  `json:"info"`
 	Dir   string        `json:"dir"`
 	State api.TaskState `json:"state"`
@@ -204,32 +225,103 @@ func executorKey(framework, executor string) []byte {
 	return append(append([]byte(framework), 0), executor...)
 }
 
-// putExecutor checkpoints an executor's record.
-func (s *store) putExecutor(r *executorRecord) error {
-	val, err := json.Marshal(r)
-	if err != nil {
-		return err
+// taskKey is the key of an executor's task: the executor's key, a NUL and
+// the task's index among the executor's tasks (big-endian), so that a
+// prefix scan reads them in the order they were launched.
+func taskRecordKey(framework, executor string, index int) []byte {
+	k := append(executorKey(framework, executor), 0)
+	return binary.BigEndian.AppendUint64(k, uint64(index))
+}
+
+// taskChange is a task of an executor to write (rec set) or forget (rec
+// nil) in a checkpoint.
+type taskChange struct {
+	index int
+	rec   *recordedTask
+}
+
+// checkpoint queues writing an executor's record (when rec is set) and
+// the changes to its tasks, in one transaction; the caller waits for the
+// returned write when what it does next needs them on disk.
+func (s *store) checkpoint(framework, executor string, rec *executorRecord, tasks []taskChange) *write {
+	var recVal []byte
+	var err error
+	if rec != nil {
+		if recVal, err = json.Marshal(rec); err != nil {
+			return s.c.enqueue(func(*bolt.Tx) error { return err }, nil)
+		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(executorsBucket).Put(executorKey(r.Framework, r.ExecutorInfo.ExecutorID.Value), val)
-	})
+	vals := make([][]byte, len(tasks))
+	for i, t := range tasks {
+		if t.rec != nil {
+			if vals[i], err = json.Marshal(t.rec); err != nil {
+				return s.c.enqueue(func(*bolt.Tx) error { return err }, nil)
+			}
+		}
+	}
+	return s.c.enqueue(func(tx *bolt.Tx) error {
+		if recVal != nil {
+			if err := tx.Bucket(executorsBucket).Put(executorKey(framework, executor), recVal); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket(tasksBucket)
+		for i, t := range tasks {
+			k := taskRecordKey(framework, executor, t.index)
+			var err error
+			if vals[i] != nil {
+				err = b.Put(k, vals[i])
+			} else {
+				err = b.Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil)
 }
 
-// deleteExecutor forgets an executor that has exited.
+// deleteExecutor forgets an executor that has exited, with its tasks.
 func (s *store) deleteExecutor(framework, executor string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(executorsBucket).Delete(executorKey(framework, executor))
+	return s.c.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(executorsBucket).Delete(executorKey(framework, executor)); err != nil {
+			return err
+		}
+		prefix := append(executorKey(framework, executor), 0)
+		c := tx.Bucket(tasksBucket).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
-// executors returns every checkpointed executor.
+// executors returns every checkpointed executor, with its tasks in the
+// order they were launched.
 func (s *store) executors() ([]executorRecord, error) {
 	var out []executorRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
+		tasks := tx.Bucket(tasksBucket)
 		return tx.Bucket(executorsBucket).ForEach(func(k, v []byte) error {
 			var r executorRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode executor %q: %w", k, err)
+			}
+			// A record written by an earlier agent holds its tasks.
+			for i := range r.Tasks {
+				r.Tasks[i].Index = i
+			}
+			prefix := append(bytes.Clone(k), 0)
+			c := tasks.Cursor()
+			for tk, tv := c.Seek(prefix); tk != nil && bytes.HasPrefix(tk, prefix); tk, tv = c.Next() {
+				var t recordedTask
+				if err := json.Unmarshal(tv, &t); err != nil {
+					return fmt.Errorf("decode task %q: %w", tk, err)
+				}
+				r.Tasks = append(r.Tasks, t)
 			}
 			out = append(out, r)
 			return nil

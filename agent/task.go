@@ -1,18 +1,28 @@
 package agent
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // The agent runs no task itself: each runs in an executor process (see
 // executors.go and RATIONALE.md, "Why are executors separate
-// processes?"). A command or Wasm task launched alone gets an executor of
-// its own, named after the task; a task group runs in the executor its
-// ExecutorInfo names.
+// processes?"). A command or Wasm task launched alone runs in its
+// framework's shared executor (one per framework on the agent, started on
+// the first such launch and shut down after Config.ExecutorIdleTimeout
+// without tasks), except a Wasm task on wazero, which gets an executor of
+// its own (RATIONALE.md, "Why do wazero tasks get an executor of their
+// own?"); a task group, and a task with an ExecutorInfo, run in the
+// executor it names.
 
 // launch hands the tasks of a LAUNCH event to their executors, starting
 // those that do not run yet.
@@ -22,26 +32,53 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 		fw = l.FrameworkInfo.ID.Value
 	}
 	if l.TaskGroup != nil && l.Executor != nil {
-		a.launchTasks(fw, l.FrameworkInfo, *l.Executor, l.TaskGroup.Tasks, true)
+		a.launchTasks(fw, l.FrameworkInfo, l.Executor, l.TaskGroup.Tasks, true)
 		return
 	}
+	// The shared executor's tasks go as one batch: one checkpoint, one
+	// wait for the disk, their LAUNCHes in order.
+	var shared []api.TaskInfo
 	for _, ti := range l.Tasks {
-		info := api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
-		if ti.Executor != nil {
-			info = *ti.Executor
+		info := ti.Executor
+		if info == nil && !a.ownExecutor(ti) {
+			shared = append(shared, ti)
+			continue
+		}
+		if info == nil {
+			info = &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ti.TaskID.Value}, FrameworkID: &api.FrameworkID{Value: fw}}
 		}
 		a.launchTasks(fw, l.FrameworkInfo, info, []api.TaskInfo{ti}, false)
 	}
+	if len(shared) > 0 {
+		a.launchTasks(fw, l.FrameworkInfo, nil, shared, false)
+	}
 }
 
-// launchTasks records tasks under their executor and prepares their
-// launch on a goroutine of its own: a task the agent already runs is
-// ignored, so that nothing runs twice.
-func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInfo, infos []api.TaskInfo, grouped bool) {
+// ownExecutor reports whether a task that names no executor runs in an
+// executor of its own rather than its framework's shared one: a Wasm task
+// on wazero, which cannot stop every runaway guest in-process, so that
+// only its own executor dies when the agent stops it.
+func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
+	if !ti.IsWasm() {
+		return false
+	}
+	engine := ti.Container.Wasm.Engine
+	if engine == "" {
+		engine = a.cfg.WasmEngine
+	}
+	if engine == "" {
+		engine = sandbox.Engines()[0]
+	}
+	return engine == sandbox.Wazero
+}
+
+// launchTasks records tasks under their executor — the one info names,
+// or the framework's shared executor when info is nil — and prepares
+// their launch on a goroutine of its own: a task the agent already runs
+// is ignored, so that nothing runs twice.
+func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.ExecutorInfo, infos []api.TaskInfo, grouped bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := execKey{fw, info.ExecutorID.Value}
-	r := a.executors[key]
 	var fresh []*execTask
 	for _, ti := range infos {
 		if _, dup := a.taskIndex[taskKey{fw, ti.TaskID.Value}]; dup {
@@ -53,22 +90,29 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.Execut
 	if len(fresh) == 0 {
 		return
 	}
-	if a.stopping || (r != nil && r.shutdown) {
+	var r *executorRun
+	if info == nil {
+		r = a.shared[fw]
+	} else {
+		r = a.executors[execKey{fw, info.ExecutorID.Value}]
+	}
+	if a.stopping || (info != nil && r != nil && r.shutdown) {
 		for _, t := range fresh {
 			a.report(fw, api.TaskStatus{TaskID: t.info.TaskID, State: api.TaskFailed, Source: api.SourceAgent,
 				Reason: api.ReasonContainerLaunchFailed, Message: "The executor or the agent is shutting down"})
 		}
 		return
 	}
-	if r == nil {
-		r = a.newRun(fw, fwInfo, info)
-		a.executors[key] = r
+	if r == nil || r.shutdown {
+		r = a.newRunFor(fw, fwInfo, info)
+	}
+	if r.idle != nil {
+		r.idle.Stop()
 	}
 	for _, t := range fresh {
 		id := t.info.TaskID.Value
 		t.dir = r.taskDir(id, grouped)
-		r.tasks[id] = t
-		r.allTasks = append(r.allTasks, id)
+		r.add(t)
 		a.taskIndex[taskKey{fw, id}] = r
 	}
 	a.checkpoint(r)
@@ -79,84 +123,208 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info api.Execut
 	}()
 }
 
+// newRunFor makes and registers a new executor: the one info names, or,
+// for nil, a new shared executor of the framework (its earlier one, if
+// any, is shutting down), with an ID of its own so that the two never
+// meet on the executor API. a.mu must be held.
+func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.ExecutorInfo) *executorRun {
+	if info != nil {
+		r := a.newRun(fw, fwInfo, *info)
+		a.executors[r.key] = r
+		return r
+	}
+	id := "mezzo-executor-" + uuid.NewString()[:8]
+	r := a.newRun(fw, fwInfo, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: id}, Name: "Mezzo executor",
+		FrameworkID: &api.FrameworkID{Value: fw}})
+	r.rec.Shared = true
+	r.rec.SandboxUsed = true // its tasks all run in tasks/<task ID>
+	a.executors[r.key] = r
+	a.shared[fw] = r
+	return r
+}
+
 // prepare fetches what the tasks need (their URIs, their Wasm modules)
 // before their LAUNCH goes to the executor, starting the executor if
-// needed. A group fails as a whole.
+// needed, and waits until the tasks are on disk in agent.db, so that a
+// restarted agent knows every task an executor may run. A group fails as
+// a whole; tasks launched alone fail one by one.
 func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	r.prepMu.Lock()
 	defer r.prepMu.Unlock()
 	master := a.masterURL()
-	var err error
+	failed := map[*execTask]error{}
+	var all error // fails every task
 	for _, t := range tasks {
-		if err = a.fetchFor(master, t); err != nil {
+		if err := a.fetchFor(master, t); err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
-			break
+			if grouped {
+				all = err
+				break
+			}
+			failed[t] = err
 		}
 	}
-	if err == nil {
-		err = a.startExecutor(r)
+	if all == nil && len(failed) < len(tasks) {
+		all = a.startExecutor(r)
+	}
+	// The sandboxes are made while the launch is written to disk.
+	barrier := a.barrier()
+	if all == nil {
+		for t, err := range makeSandboxes(tasks) {
+			if grouped {
+				all = err
+				break
+			}
+			failed[t] = cmp.Or(failed[t], err)
+		}
+	}
+	if err := barrier.wait(); err != nil && all == nil {
+		all = fmt.Errorf("checkpoint the launch: %w", err)
 	}
 	a.mu.Lock()
-	var live []*execTask
+	var live, dead []*execTask
 	for _, t := range tasks {
-		if r.tasks[t.info.TaskID.Value] == t {
-			live = append(live, t)
+		if r.tasks[t.info.TaskID.Value] != t {
+			continue // killed meanwhile
 		}
-	}
-	if err != nil || len(live) == 0 {
-		for _, t := range live {
+		if err := cmp.Or(all, failed[t]); err != nil {
+			failed[t] = err
 			delete(r.tasks, t.info.TaskID.Value)
 			delete(a.taskIndex, taskKey{r.key.framework, t.info.TaskID.Value})
+			r.touch(t)
+			dead = append(dead, t)
+			continue
 		}
-		a.retireIfIdle(r)
-		a.checkpoint(r)
-		a.mu.Unlock()
-		for _, t := range live {
-			a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
-				Reason: api.ReasonContainerLaunchFailed, Message: err.Error()})
-		}
-		return
-	}
-	for _, t := range live {
 		t.queued = true
+		live = append(live, t)
 	}
-	r.launched = true
-	if grouped {
+	if len(live) == 0 {
+		a.retireIfIdle(r)
+	} else {
+		r.launched = true
+	}
+	switch {
+	case len(live) == 0:
+	case grouped:
 		group := api.TaskGroupInfo{}
 		for _, t := range live {
 			group.Tasks = append(group.Tasks, t.info)
 		}
 		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunchGroup, LaunchGroup: &api.ExecutorLaunchGroup{TaskGroup: group}})
-	} else {
+	default:
 		for _, t := range live {
 			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info}})
 		}
 	}
 	a.checkpoint(r)
 	a.mu.Unlock()
+	for _, t := range dead {
+		a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
+			Reason: api.ReasonContainerLaunchFailed, Message: failed[t].Error()})
+	}
 }
 
 // retireIfIdle shuts down an executor that has no task left and was
 // never sent one: it would otherwise wait for a launch forever (one that
-// ran tasks exits by itself once they have ended). a.mu must be held.
+// ran tasks exits by itself once they have ended). A shared executor
+// without tasks is shut down after Config.ExecutorIdleTimeout instead,
+// unless a task comes first. a.mu must be held.
 func (a *Agent) retireIfIdle(r *executorRun) {
-	if len(r.tasks) == 0 && !r.launched {
-		a.shutdownRun(r)
+	if len(r.tasks) > 0 || r.shutdown || r.exited {
+		return
 	}
+	if !r.rec.Shared {
+		if !r.launched {
+			a.shutdownRun(r)
+		}
+		return
+	}
+	if r.idle != nil {
+		r.idle.Stop()
+	}
+	r.idle = time.AfterFunc(a.cfg.ExecutorIdleTimeout, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if len(r.tasks) > 0 || a.stopping {
+			return
+		}
+		a.log.Info("shutting down an idle shared executor", "framework", r.key.framework, "executor", r.key.executor,
+			"idle", a.cfg.ExecutorIdleTimeout)
+		a.forgetShared(r)
+		a.shutdownRun(r)
+	})
+}
+
+// forgetShared stops launching tasks on a shared executor: the next
+// launch starts a new one. a.mu must be held.
+func (a *Agent) forgetShared(r *executorRun) {
+	if a.shared[r.key.framework] == r {
+		delete(a.shared, r.key.framework)
+	}
+}
+
+// sandboxMakers is how many sandboxes prepare makes at once: on this kind
+// of disk a directory and two empty files take about 2 ms, nearly all of
+// it waiting, which in parallel overlaps.
+const sandboxMakers = 16
+
+// makeSandboxes makes the tasks' sandbox directories with their stdout
+// and stderr, sandboxMakers at a time, so that the executor finds them
+// ready; it returns the tasks it failed for, with why.
+func makeSandboxes(tasks []*execTask) map[*execTask]error {
+	var mu sync.Mutex
+	failed := map[*execTask]error{}
+	sem := make(chan struct{}, sandboxMakers)
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		if api.ValidateID("task", t.info.TaskID.Value) != nil {
+			continue // no directory: the executor fails it with TASK_ERROR
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := makeSandbox(t.dir); err != nil {
+				mu.Lock()
+				failed[t] = fmt.Errorf("task %s: create sandbox: %w", t.info.TaskID.Value, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
+}
+
+// makeSandbox makes a task's sandbox directory and its empty stdout and
+// stderr (the files a task's output goes to).
+func makeSandbox(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{sandbox.StdoutFile, sandbox.StderrFile} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // fetchFor puts what a task needs in place: its Wasm module in the module
 // directory, its command's URIs (a Wasm task's too) in its sandbox.
+// The sandbox directory is made here only for URIs to fetch into;
+// prepare makes the others, in parallel (makeSandboxes).
 func (a *Agent) fetchFor(master string, t *execTask) error {
-	if err := os.MkdirAll(t.dir, 0o755); err != nil {
-		return fmt.Errorf("create sandbox: %w", err)
-	}
 	if t.info.IsWasm() {
 		if err := a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256); err != nil {
 			return err
 		}
 	}
-	if t.info.Command != nil {
+	if t.info.Command != nil && len(t.info.Command.URIs) > 0 {
+		if err := os.MkdirAll(t.dir, 0o755); err != nil {
+			return fmt.Errorf("create sandbox: %w", err)
+		}
 		if err := a.fetcher.FetchAll(a.stopCtx, t.info.Command.URIs, t.dir); err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
@@ -198,6 +366,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	if !t.queued {
 		delete(r.tasks, k.TaskID.Value)
 		delete(a.taskIndex, key)
+		r.touch(t)
 		a.retireIfIdle(r)
 		a.checkpoint(r)
 		a.mu.Unlock()
@@ -206,7 +375,45 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		return
 	}
 	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: k.TaskID, KillPolicy: k.KillPolicy}})
+	a.escalateKill(r, t, k.KillPolicy)
 	a.mu.Unlock()
+}
+
+// killEscalation is how long past its kill's grace period a task alone in
+// a built-in executor of its own may take to end before the agent kills
+// the executor (Mesos's executor shutdown grace period).
+const killEscalation = 5 * time.Second
+
+// escalateKill makes sure a kill ends a task that runs alone in a
+// built-in executor of its own — a wazero task, which its executor
+// cannot always stop (RATIONALE.md, "Why do wazero tasks get an executor
+// of their own?"): if the task has not ended after its grace period and
+// killEscalation, the agent kills the executor and the task ends as
+// TASK_KILLED. a.mu must be held.
+func (a *Agent) escalateKill(r *executorRun, t *execTask, policy *api.KillPolicy) {
+	if r.rec.Shared || r.rec.ExecutorInfo.Command != nil || len(r.tasks) != 1 {
+		return
+	}
+	grace := 3 * time.Second // the built-in executor's default
+	for _, p := range []*api.KillPolicy{policy, t.info.KillPolicy} {
+		if p != nil && p.GracePeriod != nil {
+			grace = max(time.Duration(p.GracePeriod.Nanoseconds), 0)
+			break
+		}
+	}
+	time.AfterFunc(grace+killEscalation, func() {
+		a.mu.Lock()
+		live := r.tasks[t.info.TaskID.Value] == t && !r.exited
+		if live {
+			r.exitState = api.TaskKilled
+			r.exitMsg = "Task killed: its executor could not stop it, so the agent killed the executor"
+		}
+		a.mu.Unlock()
+		if live {
+			a.log.Warn("killing an executor whose task outlived its kill", "executor", r.key.executor, "task", t.info.TaskID.Value)
+			a.killExecutor(r)
+		}
+	})
 }
 
 // shutdownFramework shuts down every executor of a framework.

@@ -30,7 +30,6 @@ type updateManager struct {
 	min, max time.Duration
 	wake     chan struct{} // capacity 1: heads are ready to send
 	store    *store
-	execMu   sync.Mutex // serialises addFromExecutor's check and put
 
 	mu     sync.Mutex
 	queues map[taskKey][]*pendingUpdate
@@ -63,28 +62,28 @@ func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) 
 	if st.Source == "" {
 		st.Source = api.SourceExecutor
 	}
-	return u.put(framework, st, false, now)
+	if err := u.put(framework, st, false, now, nil).wait(); err != nil {
+		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
+	}
+	return nil
 }
 
-// addFromExecutor checkpoints and queues an update an executor sent,
+// addFromExecutor queues the checkpoint of an update an executor sent,
 // keeping its UUID (the framework acknowledges that UUID, and the
-// executor resends the update under it until the agent acknowledges it).
-// It reports false, and does nothing, for an update with a UUID seen
-// before for the task.
-func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time) (bool, error) {
-	u.execMu.Lock()
-	defer u.execMu.Unlock()
-	seen, err := u.store.seenUpdate(framework, st.TaskID.Value, st.UUID)
-	if err != nil {
-		return false, fmt.Errorf("check status update of task %s: %w", st.TaskID.Value, err)
-	}
-	if seen {
-		return false, nil
-	}
+// executor resends the update under it until the agent acknowledges it),
+// and returns the write to wait for before acknowledging it to the
+// executor. An update with a UUID seen before for the task is not written
+// again, nor queued. Updates join their tasks' queues in the order
+// addFromExecutor and add were called.
+//
+// done, if set, runs once the update is on disk (or known as a
+// duplicate) with nil, or with why it could not be written, on the
+// committer's goroutine (see write: it must not take Agent.mu).
+func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time, done func(error)) *write {
 	if st.Timestamp == 0 {
 		st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
 	}
-	return true, u.put(framework, st, true, now)
+	return u.put(framework, st, true, now, done)
 }
 
 // hasTerminal reports whether a terminal update of the task waits for
@@ -116,19 +115,23 @@ func (u *updateManager) latest() map[taskKey]api.TaskStatus {
 	return out
 }
 
-// put checkpoints st (remembering its UUID when seen is set) and queues
-// it.
-func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time) error {
-	seq, err := u.store.putUpdate(framework, st, seen)
-	if err != nil {
-		return fmt.Errorf("checkpoint status update of task %s: %w", st.TaskID.Value, err)
-	}
-	key := taskKey{framework, st.TaskID.Value}
-	u.mu.Lock()
-	u.queues[key] = append(u.queues[key], &pendingUpdate{seq: seq, framework: framework, status: st, next: now})
-	u.mu.Unlock()
-	u.poke()
-	return nil
+// put queues the checkpoint of st (checking and remembering its UUID
+// when seen is set); once it is on disk, it joins its task's queue.
+// done, if set, is called last (see addFromExecutor).
+func (u *updateManager) put(framework string, st api.TaskStatus, seen bool, now time.Time, done func(error)) *write {
+	return u.store.putUpdate(framework, st, seen, func(seq uint64, fresh bool, err error) {
+		if done != nil {
+			defer done(err)
+		}
+		if err != nil || !fresh {
+			return
+		}
+		key := taskKey{framework, st.TaskID.Value}
+		u.mu.Lock()
+		u.queues[key] = append(u.queues[key], &pendingUpdate{seq: seq, framework: framework, status: st, next: now})
+		u.mu.Unlock()
+		u.poke()
+	})
 }
 
 func (u *updateManager) poke() {
@@ -145,12 +148,9 @@ func (u *updateManager) acknowledge(framework, task string, id []byte, now time.
 	u.mu.Lock()
 	q := u.queues[key]
 	if len(q) > 0 && bytes.Equal(q[0].status.UUID, id) {
-		if err := u.store.deleteUpdate(q[0].seq); err != nil {
-			// Kept in memory and on disk: it is sent again, and the
-			// framework's duplicate acknowledgement retries the delete.
-			u.mu.Unlock()
-			return fmt.Errorf("forget acknowledged update of task %s: %w", task, err)
-		}
+		// Not waited for: an update whose deletion a crash loses is
+		// sent again after the restart, which at-least-once allows.
+		u.store.deleteUpdate(q[0].seq)
 		q = q[1:]
 		if len(q) == 0 {
 			delete(u.queues, key)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"testing"
@@ -81,7 +82,7 @@ func TestUpdateManagerBackoff(t *testing.T) {
 
 func newTestUpdates(t *testing.T, min, max time.Duration) *updateManager {
 	t.Helper()
-	s, err := openStore(filepath.Join(t.TempDir(), "agent.db"))
+	s, err := openStore(filepath.Join(t.TempDir(), "agent.db"), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func mustAdd(t *testing.T, u *updateManager, fw string, st api.TaskStatus, now t
 func TestUpdatesSurviveRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agent.db")
 	now := time.Unix(1000, 0)
-	s, err := openStore(path)
+	s, err := openStore(path, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestUpdatesSurviveRestart(t *testing.T) {
 	want, _ := u.due(now) // a's RUNNING, now due; b's was sent and waits for its retry
 	s.close()
 
-	s, err = openStore(path)
+	s, err = openStore(path, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ const (
 	ExecutorCallUpdate    ExecutorCallType = "UPDATE"
 	ExecutorCallMessage   ExecutorCallType = "MESSAGE"
 	ExecutorCallHeartbeat ExecutorCallType = "HEARTBEAT"
+	// ExecutorCallUsage is a Mezzo extension: see ExecutorUsage.
+	ExecutorCallUsage ExecutorCallType = "USAGE"
 )
 
 // ExecutorCall is a v1 executor call. ExecutorID and FrameworkID are
@@ -31,6 +33,7 @@ type ExecutorCall struct {
 	Subscribe   *ExecutorSubscribe `json:"subscribe,omitempty"`
 	Update      *ExecutorUpdate    `json:"update,omitempty"`
 	Message     *ExecutorMessage   `json:"message,omitempty"`
+	Usage       *ExecutorUsage     `json:"usage,omitempty"`
 }
 
 // ExecutorSubscribe opens the executor's event stream. An executor that

@@ -101,6 +101,23 @@ const (
 // adds this label so that clients need not parse prose.
 const ExitCodeLabel = "mezzo.exit_code"
 
+// CPUSecondsLabel and PeakMemoryLabel are labels of a terminal status
+// update from Mezzo's built-in executor that carry what the task used in
+// all: its CPU time in seconds and its peak memory in bytes (see
+// ResourceStatistics), so that usage outlives the task on the master.
+const (
+	CPUSecondsLabel = "mezzo.cpu_seconds"
+	PeakMemoryLabel = "mezzo.peak_memory_bytes"
+)
+
+// SandboxLabel is the label of a status update, set by the agent, that
+// carries the task's sandbox directory as the agent's files API (and the
+// master's proxy of it) names it, e.g.
+// "/<framework>/<executor>/runs/<container>/tasks/<task>": tasks share
+// their framework's executor, so the directory cannot be derived from the
+// task's ID; clients read the task's stdout and stderr there.
+const SandboxLabel = "mezzo.sandbox"
+
 // TaskStatus is one status update of a task. A status with a UUID came from
 // an agent or executor and must be acknowledged; the master strips the UUID
 // from updates that need no acknowledgement.

@@ -502,6 +502,8 @@ func (c *ExecutorCall) Validate() error {
 		return c.validateUpdate()
 	case ExecutorCallMessage:
 		return needPayload(c.Message != nil, "message")
+	case ExecutorCallUsage:
+		return needPayload(c.Usage != nil, "usage")
 	}
 	return fmt.Errorf("unknown executor call 'type' %q", c.Type)
 }

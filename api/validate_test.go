@@ -371,6 +371,8 @@ func testExecutorCall(typ ExecutorCallType, edit func(*ExecutorCall)) func() err
 			}}
 		case ExecutorCallMessage:
 			c.Message = &ExecutorMessage{Data: []byte("hi")}
+		case ExecutorCallUsage:
+			c.Usage = &ExecutorUsage{Tasks: []TaskUsage{{TaskID: TaskID{"t"}, Statistics: ResourceStatistics{Timestamp: 1}}}}
 		}
 		edit(c)
 		return c.Validate()
@@ -405,6 +407,8 @@ func TestExecutorCallValidate(t *testing.T) {
 		{"update to an unknown state", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.State = "TASK_NAPPING" }), "'update.status.state'"},
 		{"message", testExecutorCall(ExecutorCallMessage, nothing), ""},
 		{"message without payload", testExecutorCall(ExecutorCallMessage, func(c *ExecutorCall) { c.Message = nil }), "'message'"},
+		{"usage", testExecutorCall(ExecutorCallUsage, nothing), ""},
+		{"usage without payload", testExecutorCall(ExecutorCallUsage, func(c *ExecutorCall) { c.Usage = nil }), "'usage'"},
 	}
 	runValidationCases(t, tests)
 }

@@ -102,19 +102,21 @@ func executorPID(t *testing.T, id string) int {
 // framework runs a scheduler that launches tasks on the first offer and
 // records every status update it receives.
 type framework struct {
-	mu      sync.Mutex
-	updates []api.TaskStatus
-	id      string
+	client *scheduler.Client
+
+	mu       sync.Mutex
+	updates  []api.TaskStatus
+	id       string
+	launched bool // tasks were launched on an offer; the rest are declined
 }
 
 func startFramework(t *testing.T, master string, tasks func(agentID string) []api.TaskInfo) *framework {
 	t.Helper()
-	f := &framework{}
 	ctx, cancel := context.WithCancel(context.Background())
 	client := scheduler.New(scheduler.Config{Master: master, Framework: api.FrameworkInfo{User: "root", Name: "recovery-test"}})
+	f := &framework{client: client}
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	launched := false
 	go func() {
 		defer close(done)
 		client.Run(ctx, func(ctx context.Context, ev *api.Event) error {
@@ -125,11 +127,14 @@ func startFramework(t *testing.T, master string, tasks func(agentID string) []ap
 				f.mu.Unlock()
 			case api.EventOffers:
 				for _, o := range ev.Offers.Offers {
+					f.mu.Lock()
+					launched := f.launched
+					f.launched = true
+					f.mu.Unlock()
 					if launched {
 						client.Decline(ctx, 3600, o.ID)
 						continue
 					}
-					launched = true
 					if err := client.Launch(ctx, o.ID, tasks(o.AgentID.Value)...); err != nil {
 						t.Errorf("launch: %v", err)
 					}
@@ -143,6 +148,18 @@ func startFramework(t *testing.T, master string, tasks func(agentID string) []ap
 		})
 	}()
 	return f
+}
+
+// launchAgain has the framework launch tasks on its next offer (calling
+// its tasks function again).
+func (f *framework) launchAgain(t *testing.T) {
+	t.Helper()
+	f.mu.Lock()
+	f.launched = false
+	f.mu.Unlock()
+	if err := f.client.Revive(context.Background()); err != nil {
+		t.Fatalf("revive: %v", err)
+	}
 }
 
 // states returns the states of the task's updates, leaving out the
@@ -248,9 +265,10 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 		t.Fatalf("the native task's process died with the agent")
 	}
 	second := startAgentOn(t, c.addr, agentDir, port)
+	// Both tasks run in the framework's shared executor.
 	waitFor(t, func() bool {
-		return strings.Count(second.logs.String(), "executor subscribed") == 2
-	}, "both executors to re-subscribe; agent logs:\n"+second.logs.String())
+		return strings.Count(second.logs.String(), "executor subscribed") == 1
+	}, "the shared executor to re-subscribe; agent logs:\n"+second.logs.String())
 	waitFor(t, func() bool {
 		stdout, _, _ := c.mezzo(t, "agents")
 		return strings.Count(stdout, "ACTIVE") == 1 && strings.Contains(stdout, agentID)
@@ -259,7 +277,7 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 		t.Fatalf("after the restart the native task runs as pid %d, want %d (the same process)", got, pid)
 	}
 
-	sandbox := filepath.Join(agentDir, "sandboxes", f.frameworkID(), "wasm", "runs", "latest")
+	sandbox := filepath.Join(agentDir, "sandboxes", sandboxLabel(t, f.last("wasm")))
 	if err := os.WriteFile(filepath.Join(sandbox, "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -280,9 +298,9 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 		if n := count(states, api.TaskStarting); n != 1 {
 			t.Errorf("task %s started %d times (%v), want once", task, n, states)
 		}
-		runs, _ := filepath.Glob(filepath.Join(agentDir, "sandboxes", f.frameworkID(), task, "runs", "*-*"))
+		runs, _ := filepath.Glob(filepath.Join(agentDir, "sandboxes", f.frameworkID(), "*", "runs", "*-*", "tasks", task))
 		if len(runs) != 1 {
-			t.Errorf("task %s has runs %v, want exactly one", task, runs)
+			t.Errorf("task %s has sandboxes %v, want exactly one", task, runs)
 		}
 	}
 	seen := map[string]int{}
@@ -295,33 +313,75 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 	if seen["native"] != 1 || seen["wasm"] != 1 {
 		t.Errorf("GET_TASKS lists %v, want each task once", seen)
 	}
-	if n := strings.Count(first.logs.String()+second.logs.String(), "started executor"); n != 2 {
-		t.Errorf("%d executors started, want 2; logs:\n%s\n---\n%s", n, first.logs, second.logs)
+	if n := strings.Count(first.logs.String()+second.logs.String(), "started executor"); n != 1 {
+		t.Errorf("%d executors started, want the framework's one shared executor; logs:\n%s\n---\n%s", n, first.logs, second.logs)
 	}
 }
 
-// TestExecutorKilled kills a task's executor with SIGKILL: the task fails
-// with REASON_EXECUTOR_TERMINATED and its process is gone.
+// TestExecutorKilled kills a framework's shared executor with SIGKILL
+// while it runs a native and a Wasm task: both fail with
+// REASON_EXECUTOR_TERMINATED, the native task's process is gone, and the
+// framework's next task gets a new executor.
 func TestExecutorKilled(t *testing.T) {
-	c := startDev(t)
+	c := startMaster(t, t.TempDir())
+	agent := startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
 	const sleeper = "sleep 13.579"
 	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
+	launches := 0
 	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
-		return []api.TaskInfo{scheduler.CommandTask("doomed", "doomed", agent, "exec "+sleeper, res)}
+		launches++
+		if launches > 1 {
+			return []api.TaskInfo{scheduler.CommandTask("after", "after", agent, "true", res)}
+		}
+		return []api.TaskInfo{
+			scheduler.CommandTask("doomed", "doomed", agent, "exec "+sleeper, res),
+			scheduler.WasmTask("doomed-wasm", "doomed-wasm", agent, sha, []string{"/never"}, res),
+		}
 	})
-	waitFor(t, func() bool { return count(f.states("doomed"), api.TaskRunning) == 1 }, "the task to run")
-	pid := executorPID(t, "doomed")
+	waitFor(t, func() bool {
+		return count(f.states("doomed"), api.TaskRunning) == 1 && count(f.states("doomed-wasm"), api.TaskRunning) == 1
+	}, "the tasks to run")
+	exec := f.last("doomed").ExecutorID
+	if exec == nil || f.last("doomed-wasm").ExecutorID == nil || f.last("doomed-wasm").ExecutorID.Value != exec.Value {
+		t.Fatalf("the tasks run in executors %v and %v, want one shared executor", exec, f.last("doomed-wasm").ExecutorID)
+	}
+	pid := executorPID(t, exec.Value)
 	if pid == 0 {
-		t.Fatal("no executor process for the task")
+		t.Fatal("no executor process for the tasks")
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return f.last("doomed").State.IsTerminal() }, "the task to end")
-	if st := f.last("doomed"); st.State != api.TaskFailed || st.Reason != api.ReasonExecutorTerminated {
-		t.Fatalf("task ended %s %s (%s), want TASK_FAILED REASON_EXECUTOR_TERMINATED", st.State, st.Reason, st.Message)
+	for _, id := range []string{"doomed", "doomed-wasm"} {
+		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
+		if st := f.last(id); st.State != api.TaskFailed || st.Reason != api.ReasonExecutorTerminated {
+			t.Fatalf("%s ended %s %s (%s), want TASK_FAILED REASON_EXECUTOR_TERMINATED; killed pid %d; agent logs:\n%s",
+				id, st.State, st.Reason, st.Message, pid, agent.logs)
+		}
 	}
 	waitFor(t, func() bool { return !processRunning(t, sleeper) }, "the task's process to be gone")
+	f.launchAgain(t)
+	waitFor(t, func() bool { return f.last("after").State.IsTerminal() }, "the next task to end")
+	if st := f.last("after"); st.State != api.TaskFinished || st.ExecutorID == nil || st.ExecutorID.Value == exec.Value {
+		t.Fatalf("the next task ended %s (%s) in executor %v, want TASK_FINISHED in a new executor", st.State, st.Message, st.ExecutorID)
+	}
+}
+
+// sandboxLabel is the task's sandbox as its update names it
+// (api.SandboxLabel), relative to the agent's sandboxes directory.
+func sandboxLabel(t *testing.T, st api.TaskStatus) string {
+	t.Helper()
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == api.SandboxLabel {
+				return filepath.FromSlash(strings.TrimPrefix(l.Value, "/"))
+			}
+		}
+	}
+	t.Fatalf("the update of %s (%s) names no sandbox", st.TaskID.Value, st.State)
+	return ""
 }
 
 // TestAgentRecoverCleanup restarts a killed agent with --recover=cleanup:

@@ -252,3 +252,48 @@ func TestSweepCgroups(t *testing.T) {
 		}
 	}
 }
+
+func TestCPUShares(t *testing.T) {
+	tests := []struct {
+		name           string
+		cpus           float64
+		shares, weight uint64
+	}{
+		{"one CPU", 1, 1024, 39},
+		{"half", 0.5, 512, 20},
+		{"tiny share floored at the kernel's minimum", 0.0001, 2, 1},
+		{"past v1's maximum", 1000, 1024000, 10000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := cgroupLimits{cpus: tt.cpus}
+			if l.shares() != tt.shares || l.weight() != tt.weight {
+				t.Fatalf("cpus %v: shares %d weight %d, want %d and %d", tt.cpus, l.shares(), l.weight(), tt.shares, tt.weight)
+			}
+		})
+	}
+}
+
+// TestCgroupCPUShares starts native tasks with cpus resources: their
+// cgroups carry the matching CPU weight.
+func TestCgroupCPUShares(t *testing.T) {
+	requireCgroups(t)
+	for _, cpus := range []float64{0.25, 2} {
+		_, g := startInCgroup(t, Spec{CPUs: cpus}, CommandSpec{Shell: true, Value: "sleep 5"})
+		l := cgroupLimits{cpus: cpus}
+		file, want := "cpu.shares", l.shares()
+		dir := g.dirs[0]
+		if g.v2 != nil {
+			file, want = "cpu.weight", l.weight()
+		} else {
+			dir = g.dirs[1] // memory, cpu, cpuacct
+		}
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != strconv.FormatUint(want, 10) {
+			t.Errorf("cpus %v: %s = %s, want %d", cpus, file, got, want)
+		}
+	}
+}

@@ -53,6 +53,7 @@ type agentFlags struct {
 	attributes string
 	wasmEngine string
 	recover    string
+	idle       time.Duration
 	gcDelay    time.Duration
 }
 
@@ -62,6 +63,8 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) 
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
 	cmd.Flags().StringVar(&f.recover, "recover", agent.RecoverReconnect,
 		"what to do with the executors of an earlier run of the agent: reconnect (their tasks keep running) or cleanup (kill them)")
+	cmd.Flags().DurationVar(&f.idle, "executor-idle-timeout", time.Minute,
+		"how long a framework's shared executor is kept without tasks (warm, for its next launches) before it is shut down")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 }
@@ -77,6 +80,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.WasmEngine = f.wasmEngine
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.Recover = f.recover
+	cfg.ExecutorIdleTimeout = f.idle
 	self, err := os.Executable()
 	if err != nil {
 		return cfg, fmt.Errorf("find the mezzo binary to start executors with: %w", err)

@@ -15,7 +15,7 @@ import (
 // person: everything it needs is in the environment the agent sets
 // (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
 // MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE and MEZZO_WASM_ENGINE for Wasm
-// tasks.
+// tasks, and MEZZO_EXECUTOR_SHARED=1 for a framework's shared executor.
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
@@ -32,6 +32,7 @@ func newExecutorCmd() *cobra.Command {
 			cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
 			cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
 			cfg.WasmEngine = os.Getenv("MEZZO_WASM_ENGINE")
+			cfg.Shared = os.Getenv("MEZZO_EXECUTOR_SHARED") == "1"
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return executor.Run(ctx, cfg)

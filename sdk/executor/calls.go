@@ -103,6 +103,25 @@ func (c *Client) Message(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// Usage reports what the executor's running tasks have used so far (USAGE,
+// a Mezzo extension of the v1 Executor API; see api.ExecutorUsage), so
+// that the agent can serve it on GET_CONTAINERS. Like Message it carries
+// no delivery guarantee: the next report replaces it.
+func (c *Client) Usage(ctx context.Context, tasks []api.TaskUsage) error {
+	c.mu.Lock()
+	s := c.sess
+	c.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("usage: %w", ErrNotConnected)
+	}
+	call := c.call(api.ExecutorCallUsage)
+	call.Usage = &api.ExecutorUsage{Tasks: tasks}
+	if err := c.send(ctx, s, call); err != nil {
+		return fmt.Errorf("usage: %w", err)
+	}
+	return nil
+}
+
 // call returns a call of type t naming this executor.
 func (c *Client) call(t api.ExecutorCallType) *api.ExecutorCall {
 	return &api.ExecutorCall{

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -90,12 +91,22 @@ type FileChunk struct {
 	Data   string `json:"data"`
 }
 
-// SandboxPath is the files-API path (for ReadFile) of the directory in
-// which a task without an executor of its own writes its stdout and
-// stderr: the one rule for finding a task's output, kept here so that the
-// CLI and frameworks agree with the agent's sandbox layout.
-func SandboxPath(frameworkID, taskID string) string {
-	return "/" + frameworkID + "/" + taskID + "/runs/latest/"
+// SandboxPath is the files-API path (for ReadFile), with a trailing
+// slash, of the directory in which a task writes its stdout and stderr,
+// from one of its status updates: the agent names it in the
+// api.SandboxLabel label, since tasks share their framework's executor;
+// for an agent that does not, it is the sandbox of an executor named
+// after the task. This is the one rule for finding a task's output, so
+// that the CLI and frameworks agree with the agent's sandbox layout.
+func SandboxPath(st api.TaskStatus, frameworkID string) string {
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			if l.Key == api.SandboxLabel && l.Value != "" {
+				return strings.TrimSuffix(l.Value, "/") + "/"
+			}
+		}
+	}
+	return "/" + frameworkID + "/" + st.TaskID.Value + "/runs/latest/"
 }
 
 // ReadFile reads up to length bytes of a sandbox file at offset, through

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 
@@ -63,6 +64,7 @@ type Agent struct {
 	updates  []api.TaskStatus
 	seen     map[string]bool // UUIDs of the updates in updates
 	messages [][]byte
+	usage    []api.ExecutorUsage
 	changed  chan struct{} // closed and replaced on every change
 }
 
@@ -272,9 +274,23 @@ func (a *Agent) serve(w http.ResponseWriter, r *http.Request) {
 		a.notify()
 		a.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
+	case api.ExecutorCallUsage:
+		a.mu.Lock()
+		a.usage = append(a.usage, *call.Usage)
+		a.notify()
+		a.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
 	default: // HEARTBEAT
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// Usage returns the USAGE reports received (api.ExecutorUsage), oldest
+// first.
+func (a *Agent) Usage() []api.ExecutorUsage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.usage)
 }
 
 // decode checks the request as Mesos's agent does and decodes its call.

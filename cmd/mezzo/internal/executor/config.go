@@ -29,6 +29,17 @@ type Config struct {
 	// "wazero"); "" means the sandbox's default for this build. The
 	// agent passes its own setting as MEZZO_WASM_ENGINE.
 	WasmEngine string
+	// Shared makes this the framework's shared executor on its agent: it
+	// runs every task in tasks/<task ID> under its sandbox (never in the
+	// sandbox itself, which belongs to no one task), and it does not exit
+	// when its tasks have ended: the agent keeps it for the next launches
+	// and sends SHUTDOWN once it has been idle long enough (the agent's
+	// Config.ExecutorIdleTimeout). The agent sets MEZZO_EXECUTOR_SHARED=1.
+	// False is Mesos's command executor: one task, then exit.
+	Shared bool
+	// UsageInterval is how often the executor reports its running tasks'
+	// usage to the agent (USAGE, api.ExecutorUsage). Default 1 s.
+	UsageInterval time.Duration
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL for a task
 	// with no kill policy. Default 3 s, as Mesos's built-in executors.
 	DefaultKillGrace time.Duration
@@ -57,6 +68,8 @@ func (c Config) Validate() error {
 		return errors.New("executor config: Client.Sandbox is required")
 	case c.DefaultKillGrace < 0:
 		return fmt.Errorf("executor config: DefaultKillGrace must not be negative, got %v", c.DefaultKillGrace)
+	case c.UsageInterval < 0:
+		return fmt.Errorf("executor config: UsageInterval must not be negative, got %v", c.UsageInterval)
 	}
 	return nil
 }
@@ -65,6 +78,9 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.DefaultKillGrace == 0 {
 		c.DefaultKillGrace = DefaultKillGrace
+	}
+	if c.UsageInterval == 0 {
+		c.UsageInterval = time.Second
 	}
 	if c.Client.ShutdownGracePeriod == 0 {
 		c.Client.ShutdownGracePeriod = sdk.DefaultShutdownGracePeriod

@@ -27,13 +27,20 @@
 // REASON_CONTAINER_LIMITATION_MEMORY past its memory. The agent runs no
 // task itself, so these are the only mappings (Outcome).
 //
-// Tasks run in the sandbox the agent gives (MESOS_SANDBOX): the first
-// task launched alone runs in the sandbox itself, as under Mesos's
+// Tasks run in the sandbox the agent gives (MESOS_SANDBOX): unless the
+// executor is shared, the first task launched alone runs in the sandbox
+// itself, as under Mesos's
 // command executor; members of a task group, and any later task launched
 // alone, run in tasks/<task ID> under it, as Mesos's default executor
 // nests them. A Wasm task's module is read from MEZZO_MODULES_DIR, where
 // the agent put it as <sha256>.wasm, and compiled once per executor (and,
 // with MEZZO_MODULE_CACHE, once per machine).
+//
+// While tasks run, the executor reports what each has used (CPU seconds,
+// memory) to the agent every Config.UsageInterval, with USAGE, a Mezzo
+// extension of the executor API (api.ExecutorUsage); a terminal update
+// carries the task's totals in the labels mezzo.cpu_seconds and
+// mezzo.peak_memory_bytes.
 //
 // LAUNCH_GROUP follows Mesos's default executor: when one task of a group
 // fails or is killed, the others are killed. KILL uses the kill policy of
@@ -44,12 +51,17 @@
 //
 // # When the executor exits
 //
-// As Mesos's command executor does, the executor exits once it has run
-// tasks, all have ended, and the agent has acknowledged every update:
-// an executor is not reused after its tasks are done, and an agent that
-// launches more tasks for the same executor ID after that must start a
-// new one (a LAUNCH that races the exit is lost with the executor, which
-// the agent sees exit). On SHUTDOWN it kills every task (each with at
+// A shared executor (Config.Shared, MEZZO_EXECUTOR_SHARED=1) is the one
+// the agent starts per framework for all of that framework's tasks that
+// name no executor of their own: it runs each task in tasks/<task ID>,
+// keeps its compiled modules between tasks (so a second task of a module
+// instantiates in microseconds) and stays up while idle until the agent
+// sends SHUTDOWN. Otherwise, as Mesos's command executor does, the
+// executor exits once it has run tasks, all have ended, and the agent has
+// acknowledged every update: it is not reused after its tasks are done,
+// and an agent that launches more tasks for the same executor ID after
+// that must start a new one (a LAUNCH that races the exit is lost with
+// the executor, which the agent sees exit). On SHUTDOWN it kills every task (each with at
 // most half the shutdown grace period), sends TASK_KILLED for each, and
 // exits once those are acknowledged, or when four fifths of the grace
 // period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, 5 s by default) have

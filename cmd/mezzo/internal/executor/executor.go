@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -31,11 +32,12 @@ type executor struct {
 	ctx     context.Context // ends when Run is ending
 	cancel  context.CancelCauseFunc
 	modules *modules
-	wg      sync.WaitGroup // task goroutines
+	wg      sync.WaitGroup // task goroutines and the usage reports
 
 	mu           sync.Mutex
 	tasks        map[string]*task // tasks not yet ended
-	seen         map[string]bool  // every task ID ever launched here
+	seen         map[string]bool  // every task ID launched here (see forget)
+	endedIDs     []string         // tasks ended and still in seen, oldest first
 	launched     bool             // a task was launched
 	sandboxUsed  bool             // a task runs (or ran) in the sandbox itself
 	shuttingDown bool
@@ -67,6 +69,14 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if cfg.Client.HTTPClient == nil {
+		// Each task sends its updates from its own goroutine: keep a
+		// connection per concurrent sender instead of dialling one per
+		// update past the default two.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		cfg.Client.HTTPClient = &http.Client{Timeout: sdk.CallTimeout, Transport: t}
+	}
 	x := &executor{
 		cfg:     cfg,
 		client:  sdk.New(cfg.Client),
@@ -76,6 +86,8 @@ func Run(ctx context.Context, cfg Config) error {
 		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
+		// A shared executor's sandbox is no task's own.
+		sandboxUsed: cfg.Shared,
 	}
 	if v, err := sandbox.CgroupsAvailable(); err != nil {
 		x.log.Warn("native tasks run without cgroups: their memory is not capped", "err", err)
@@ -87,6 +99,11 @@ func Run(ctx context.Context, cfg Config) error {
 			x.log.Info("removed cgroups left by dead executors", "count", n)
 		}
 	}
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		x.reportUsage(ctx)
+	}()
 	err := x.client.Run(ctx, x.handle)
 	x.stop(err)
 	if errors.Is(err, sdk.ErrShutdown) {
@@ -140,7 +157,9 @@ func (x *executor) subscribed(s *api.ExecutorSubscribed) {
 // each time a task ends, from any goroutine.
 func (x *executor) checkDone() {
 	x.mu.Lock()
-	idle := len(x.tasks) == 0 && (x.launched || x.shuttingDown)
+	// A shared executor waits for more tasks until the agent shuts it
+	// down.
+	idle := len(x.tasks) == 0 && ((x.launched && !x.cfg.Shared) || x.shuttingDown)
 	x.mu.Unlock()
 	if !idle {
 		return

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +342,81 @@ func TestConfigValidate(t *testing.T) {
 	cfg.DefaultKillGrace = -time.Second
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "DefaultKillGrace") {
 		t.Errorf("Validate with a negative grace = %v", err)
+	}
+}
+
+// TestSharedExecutor runs a framework's shared executor: every task runs
+// in tasks/<task ID>, the executor outlives its tasks (a task launched
+// after the first ones ended still runs), and SHUTDOWN ends it.
+func TestSharedExecutor(t *testing.T) {
+	sha := hello(t)
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Shared = true })
+	h.agent.Launch(wasmTask("w1", sha, "one"))
+	h.agent.Launch(shell("t1", "echo native"))
+	for _, id := range []string{"w1", "t1"} {
+		if st := h.terminal(id); st.State != api.TaskFinished {
+			t.Fatalf("%s ended %s: %s", id, st.State, st.Message)
+		}
+	}
+	// Every update is acknowledged by now or soon: an unshared executor
+	// would exit; this one must still take the next task.
+	h.agent.Launch(wasmTask("w2", sha, "two"))
+	if st := h.terminal("w2"); st.State != api.TaskFinished {
+		t.Fatalf("w2 ended %s: %s", st.State, st.Message)
+	}
+	select {
+	case err := <-h.done:
+		h.done <- err
+		t.Fatalf("the shared executor exited while idle: %v", err)
+	default:
+	}
+	for id, want := range map[string]string{"w1": "hello one\n", "t1": "native\n", "w2": "hello two\n"} {
+		if got := readFile(filepath.Join(h.sandbox, "tasks", id, "stdout")); got != want {
+			t.Errorf("tasks/%s/stdout = %q, want %q", id, got, want)
+		}
+	}
+	if fileExists(filepath.Join(h.sandbox, "stdout")) {
+		t.Error("a task ran in the shared executor's own sandbox")
+	}
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v after SHUTDOWN", err)
+	}
+}
+
+// TestUsage runs a task that burns CPU: the executor reports its usage
+// while it runs, and its terminal update carries what it used in all.
+func TestUsage(t *testing.T) {
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.UsageInterval = 20 * time.Millisecond })
+	task := shell("busy", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")
+	task.Resources = []api.Resource{{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: 64}},
+		{Name: "cpus", Type: api.SCALAR, Scalar: &api.Scalar{Value: 0.5}}}
+	h.agent.Launch(task)
+	st := h.terminal("busy")
+	if st.State != api.TaskFinished {
+		t.Fatalf("busy ended %s: %s", st.State, st.Message)
+	}
+	cpu, err := strconv.ParseFloat(label(st, api.CPUSecondsLabel), 64)
+	if err != nil || cpu <= 0 {
+		t.Errorf("terminal update's %s = %q, want the task's positive CPU time", api.CPUSecondsLabel, label(st, api.CPUSecondsLabel))
+	}
+	if label(st, api.ExitCodeLabel) != "0" {
+		t.Errorf("the usage labels displaced the exit code label: %+v", st.Labels)
+	}
+	var reported *api.TaskUsage
+	for _, u := range h.agent.Usage() {
+		for i := range u.Tasks {
+			if u.Tasks[i].TaskID.Value == "busy" {
+				reported = &u.Tasks[i]
+			}
+		}
+	}
+	if reported == nil {
+		t.Fatal("no usage reported while the task ran")
+	}
+	s := reported.Statistics
+	if s.Timestamp <= 0 || s.CPUsUserTimeSecs == nil || s.CPUsLimit == nil || *s.CPUsLimit != 0.5 ||
+		s.MemLimitBytes == nil || *s.MemLimitBytes != 64<<20 {
+		t.Errorf("reported statistics %+v, want a timestamp, CPU time and the task's limits", s)
 	}
 }

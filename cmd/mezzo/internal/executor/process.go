@@ -19,7 +19,8 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
-	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info)}
+	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info),
+		CPUs: api.Resources(t.info.Resources).ScalarValue("cpus")}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
@@ -40,7 +41,6 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	case t.info.Command != nil:
 		c := t.info.Command
 		spec.Env = x.taskEnv(t, t.dir, c.Environment)
-		spec.CPUs = api.Resources(t.info.Resources).ScalarValue("cpus")
 		spec.CPULimit = limit(t.info, "cpus")
 		return sandbox.StartCommand(x.ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
 	}

@@ -3,6 +3,7 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -139,14 +140,35 @@ func (x *executor) run(t *task) {
 	}
 	res := proc.Wait()
 	state, reason, msg := Outcome(res, t.wasKilled())
-	x.send(t, state, reason, msg, ExitLabel(res))
+	labels := ExitLabel(res)
+	if labels == nil {
+		labels = &api.Labels{}
+	}
+	labels.Labels = append(labels.Labels, UsageLabels(res.Usage)...)
+	x.send(t, state, reason, msg, labels)
 	x.groupEnded(t, state)
 }
+
+// forgetAfter is how many ended task IDs an executor remembers to ignore
+// a second LAUNCH of them before the oldest half is forgotten: a shared
+// executor would otherwise remember every task it ever ran. The agent
+// never launches a task again once its end is checkpointed, so only a
+// LAUNCH racing that end needs the memory.
+const forgetAfter = 4096
 
 // ended forgets a task whose goroutine is ending.
 func (x *executor) ended(t *task) {
 	x.mu.Lock()
 	delete(x.tasks, t.info.TaskID.Value)
+	x.endedIDs = append(x.endedIDs, t.info.TaskID.Value)
+	if len(x.endedIDs) >= forgetAfter {
+		for _, id := range x.endedIDs[:forgetAfter/2] {
+			if x.tasks[id] == nil {
+				delete(x.seen, id)
+			}
+		}
+		x.endedIDs = slices.Delete(x.endedIDs, 0, forgetAfter/2)
+	}
 	x.mu.Unlock()
 	x.wg.Done()
 	x.checkDone()

@@ -1,0 +1,311 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// The benchmarks here run a real agent with real `mezzo executor`
+// processes against a stand-in master (benchMaster) that acknowledges
+// every status update at once, so that they measure the agent and its
+// executors alone: what issue 4 calls agent-side launch latency and
+// tasks per second on one agent.
+//
+//	go test -run '^$' -bench . -benchtime 5000x ./agent
+
+// tinyWasm is sandbox/testdata/tiny.wat: an entry point that returns at
+// once, the smallest task.
+var tinyWasm = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x60,
+	0x00, 0x00, 0x60, 0x01, 0x7f, 0x00, 0x03, 0x03, 0x02, 0x00, 0x01, 0x07,
+	0x17, 0x02, 0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x00, 0x0a,
+	0x77, 0x69, 0x74, 0x68, 0x5f, 0x70, 0x61, 0x72, 0x61, 0x6d, 0x00, 0x01,
+	0x0a, 0x07, 0x02, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b,
+}
+
+var benchBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// TestMain removes the mezzo binary the benchmarks built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchBin.path != "" {
+		os.RemoveAll(filepath.Dir(benchBin.path))
+	}
+	os.Exit(code)
+}
+
+// mezzoBinary builds cmd/mezzo once, for the executors.
+func mezzoBinary(b *testing.B) string {
+	b.Helper()
+	benchBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "mezzo-agent-bench-")
+		if err != nil {
+			benchBin.err = err
+			return
+		}
+		benchBin.path = filepath.Join(dir, "mezzo")
+		out, err := exec.Command("go", "build", "-o", benchBin.path, "../cmd/mezzo").CombinedOutput()
+		if err != nil {
+			benchBin.err = fmt.Errorf("build mezzo: %v\n%s", err, out)
+		}
+	})
+	if benchBin.err != nil {
+		b.Fatal(benchBin.err)
+	}
+	return benchBin.path
+}
+
+// benchMaster is a stand-in master: it accepts one agent's subscription,
+// sends it the events the benchmark queues, and acknowledges each status
+// update on the stream as soon as it arrives, telling the benchmark.
+type benchMaster struct {
+	srv     *httptest.Server
+	events  chan api.AgentEvent
+	updates chan api.TaskStatus
+	subbed  chan struct{}
+	once    sync.Once
+}
+
+func newBenchMaster(b *testing.B) *benchMaster {
+	m := &benchMaster{events: make(chan api.AgentEvent, 1<<16), updates: make(chan api.TaskStatus, 1<<16), subbed: make(chan struct{})}
+	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	b.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *benchMaster) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var call api.AgentCall
+	if err := json.Unmarshal(body, &call); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch call.Type {
+	case api.AgentCallSubscribe:
+		w.Header().Set("Mesos-Stream-Id", "stream-1")
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		send := func(ev api.AgentEvent) bool {
+			rec, _ := json.Marshal(ev)
+			if _, err := w.Write(api.AppendRecord(nil, rec)); err != nil {
+				return false
+			}
+			return rc.Flush() == nil
+		}
+		send(api.AgentEvent{Type: api.AgentEventSubscribed, Subscribed: &api.AgentSubscribed{
+			AgentID: api.AgentID{Value: "agent-1"}, HeartbeatIntervalSeconds: 15}})
+		m.once.Do(func() { close(m.subbed) })
+		for {
+			select {
+			case ev := <-m.events:
+				if !send(ev) {
+					return
+				}
+			case <-r.Context().Done():
+				return
+			}
+		}
+	case api.AgentCallUpdate:
+		w.WriteHeader(http.StatusAccepted)
+		st := call.Update.Status
+		m.events <- api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+			FrameworkID: call.Update.FrameworkID, TaskID: st.TaskID, UUID: st.UUID}}
+		m.updates <- st
+	default:
+		w.WriteHeader(http.StatusAccepted)
+	}
+}
+
+// benchAgent starts a real agent on the stand-in master with the tiny
+// module in its module cache; it returns the agent and the module's hash.
+func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Masters = []string{m.srv.Listener.Addr().String()}
+	cfg.WorkDir = b.TempDir()
+	cfg.Hostname = "127.0.0.1"
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	cfg.ExecutorCommand = []string{mezzoBinary(b), "executor"}
+	cfg.Resources, _ = api.ParseResources("cpus:1000;mem:1000000")
+	sum := sha256.Sum256(tinyWasm)
+	sha := hex.EncodeToString(sum[:])
+	if err := os.MkdirAll(cfg.moduleDir(), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.moduleDir(), sha+".wasm"), tinyWasm, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: a.Handler()}
+	go srv.Serve(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done; srv.Close() })
+	select {
+	case <-m.subbed:
+	case <-time.After(30 * time.Second):
+		b.Fatal("the agent did not subscribe")
+	}
+	return a, sha
+}
+
+func benchTask(id, sha, engine string) api.TaskInfo {
+	res := api.Resources{api.ScalarResource("cpus", 0.01), api.ScalarResource("mem", 1)}
+	if sha == "" {
+		return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res, Command: &api.CommandInfo{Value: "true"}}
+	}
+	return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res,
+		Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha, Engine: engine}}}
+}
+
+func launchEvent(tasks ...api.TaskInfo) api.AgentEvent {
+	return api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+		FrameworkInfo: api.FrameworkInfo{User: "bench", Name: "bench", ID: &api.FrameworkID{Value: "fw"}}, Tasks: tasks}}
+}
+
+// awaitTerminal reads updates until n tasks have ended; every one must
+// have finished.
+func (m *benchMaster) awaitTerminal(b *testing.B, n int) {
+	b.Helper()
+	for n > 0 {
+		select {
+		case st := <-m.updates:
+			if !st.State.IsTerminal() {
+				continue
+			}
+			if st.State != api.TaskFinished {
+				b.Fatalf("task %s ended %s %s: %s", st.TaskID.Value, st.State, st.Reason, st.Message)
+			}
+			n--
+		case <-time.After(time.Minute):
+			b.Fatalf("%d tasks did not end", n)
+		}
+	}
+}
+
+// BenchmarkAgentThroughput launches trivial Wasm tasks (the tiny module on
+// wasmtime, in the framework's shared executor) on one agent, 100 per
+// LAUNCH with at most 2,000 running, until b.N have finished and had
+// their updates acknowledged. It reports tasks/s and the CPU time of the
+// agent (with the stand-in master, which is in the same process) and the
+// executor per task.
+func BenchmarkAgentThroughput(b *testing.B) {
+	m := newBenchMaster(b)
+	a, sha := benchAgent(b, m)
+	warm := make([]api.TaskInfo, 20)
+	for i := range warm {
+		warm[i] = benchTask(fmt.Sprintf("warm-%d", i), sha, "wasmtime")
+	}
+	m.events <- launchEvent(warm...)
+	m.awaitTerminal(b, len(warm))
+	exec := sharedExecutorPID(a)
+	self0, _ := processCPU(os.Getpid())
+	exec0, _ := processCPU(exec)
+	b.ResetTimer()
+	began := time.Now()
+	const batch, window = 100, 2000
+	launched, ended := 0, 0
+	for ended < b.N {
+		for launched < b.N && launched-ended < window {
+			n := min(batch, b.N-launched)
+			tasks := make([]api.TaskInfo, n)
+			for i := range tasks {
+				tasks[i] = benchTask(fmt.Sprintf("t%d", launched+i), sha, "wasmtime")
+			}
+			m.events <- launchEvent(tasks...)
+			launched += n
+		}
+		m.awaitTerminal(b, 1)
+		ended++
+	}
+	elapsed := time.Since(began)
+	b.StopTimer()
+	self1, _ := processCPU(os.Getpid())
+	exec1, _ := processCPU(exec)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tasks/s")
+	b.ReportMetric(float64((self1-self0).Microseconds())/1000/float64(b.N), "agent-cpu-ms/task")
+	b.ReportMetric(float64((exec1-exec0).Microseconds())/1000/float64(b.N), "executor-cpu-ms/task")
+}
+
+// sharedExecutorPID is the PID of the framework's shared executor.
+func sharedExecutorPID(a *Agent) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r := a.shared["fw"]; r != nil {
+		return r.rec.PID
+	}
+	return 0
+}
+
+// BenchmarkAgentLaunch measures the agent-side launch latency: from the
+// LAUNCH event the master sends to the TASK_RUNNING update it receives,
+// one task at a time, with the framework's executor (and the module's
+// compiled code) warm. It reports the median and p99.
+func BenchmarkAgentLaunch(b *testing.B) {
+	for _, kind := range []string{"native", "wasmtime", "wazero"} {
+		b.Run(kind, func(b *testing.B) {
+			m := newBenchMaster(b)
+			_, sha := benchAgent(b, m)
+			engine := kind
+			if kind == "native" {
+				sha, engine = "", ""
+			}
+			var lat []time.Duration
+			for i := -1; i < b.N; i++ { // one untimed launch starts the executor
+				if i == 0 {
+					b.ResetTimer()
+				}
+				t0 := time.Now()
+				m.events <- launchEvent(benchTask(fmt.Sprintf("t%d", i+1), sha, engine))
+				for running := false; !running; {
+					select {
+					case st := <-m.updates:
+						if st.State == api.TaskRunning {
+							running = true
+						} else if st.State.IsTerminal() {
+							b.Fatalf("task %s ended %s before TASK_RUNNING: %s", st.TaskID.Value, st.State, st.Message)
+						}
+					case <-time.After(time.Minute):
+						b.Fatal("no TASK_RUNNING")
+					}
+				}
+				if i >= 0 {
+					lat = append(lat, time.Since(t0))
+				}
+				m.awaitTerminal(b, 1)
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
