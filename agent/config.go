@@ -61,6 +61,14 @@ type Config struct {
 	// tasks before the agent shuts it down; a launch meanwhile reuses it,
 	// with its compiled modules warm. Default 1 min.
 	ExecutorIdleTimeout time.Duration
+	// OutputMaxBytes, when positive, bounds each task's stdout and stderr
+	// files: past it they are rotated (stdout.1, stdout.2, ...), keeping
+	// OutputKeep old files (sandbox.Spec.OutputMaxBytes). 0 (the default)
+	// leaves them unbounded, as Mesos's default sandbox logger does; a
+	// chatty long-running task then grows its sandbox until its executor
+	// ends and the sandbox is collected.
+	OutputMaxBytes int64
+	OutputKeep     int
 	// SandboxGCDelay is how long the sandbox of an executor that exited
 	// is kept (Mesos's --gc_delay: one week).
 	SandboxGCDelay time.Duration
@@ -94,6 +102,7 @@ func DefaultConfig() Config {
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,
 		ExecutorIdleTimeout:         time.Minute,
+		OutputKeep:                  3,
 		SandboxGCDelay:              7 * 24 * time.Hour,
 		SandboxGCHeadroom:           0.1,
 		Recover:                     RecoverReconnect,
@@ -121,6 +130,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: SandboxGCDelay (%v) must not be negative and SandboxGCHeadroom (%v) must be in [0, 1)", c.SandboxGCDelay, c.SandboxGCHeadroom)
 	case c.ExecutorShutdownGrace <= 0:
 		return errors.New("agent config: ExecutorShutdownGrace must be positive")
+	case c.OutputMaxBytes < 0 || c.OutputKeep < 0 || c.OutputKeep > 1000:
+		return fmt.Errorf("agent config: OutputMaxBytes must be ≥ 0 and OutputKeep between 0 and 1000, got %d and %d", c.OutputMaxBytes, c.OutputKeep)
 	case c.ExecutorIdleTimeout <= 0:
 		return errors.New("agent config: ExecutorIdleTimeout must be positive")
 	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:

@@ -58,9 +58,16 @@ var apiLine = regexp.MustCompile(`API:\s+http://([^/\s]+)/api/v1`)
 
 // startDev starts `mezzo dev` on free ports in a temporary directory and
 // waits until its banner names the master's address.
-func startDev(t testing.TB) *devCluster {
+func startDev(t testing.TB, flags ...string) *devCluster {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, "dev", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
+	return startDevIn(t, t.TempDir(), flags...)
+}
+
+// startDevIn is startDev with its work directory given, for tests that
+// look at the agent's files, and extra flags for mezzo dev.
+func startDevIn(t testing.TB, workDir string, flags ...string) *devCluster {
+	t.Helper()
+	cmd := exec.Command(mezzoBin, append([]string{"dev", "--port", "0", "--agent-port", "0", "--work-dir", workDir}, flags...)...)
 	cmd.Dir = repoRoot
 	logs := &bytes.Buffer{}
 	cmd.Stderr = logs

@@ -48,13 +48,15 @@ func (f *masterFlags) register(cmd *cobra.Command) {
 
 // agentFlags configure an agent.
 type agentFlags struct {
-	port       int
-	resources  string
-	attributes string
-	wasmEngine string
-	recover    string
-	idle       time.Duration
-	gcDelay    time.Duration
+	port           int
+	resources      string
+	attributes     string
+	wasmEngine     string
+	recover        string
+	idle           time.Duration
+	gcDelay        time.Duration
+	outputMaxBytes int64
+	outputKeep     int
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) {
@@ -65,6 +67,8 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) 
 		"what to do with the executors of an earlier run of the agent: reconnect (their tasks keep running) or cleanup (kill them)")
 	cmd.Flags().DurationVar(&f.idle, "executor-idle-timeout", time.Minute,
 		"how long a framework's shared executor is kept without tasks (warm, for its next launches) before it is shut down")
+	cmd.Flags().Int64Var(&f.outputMaxBytes, "sandbox-output-max-bytes", 0, "rotate a task's stdout and stderr when they reach this size (0: unbounded)")
+	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 }
@@ -79,6 +83,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.Masters = masters
 	cfg.WasmEngine = f.wasmEngine
 	cfg.SandboxGCDelay = f.gcDelay
+	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
 	cfg.Recover = f.recover
 	cfg.ExecutorIdleTimeout = f.idle
 	self, err := os.Executable()

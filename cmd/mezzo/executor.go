@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,14 @@ func newExecutorCmd() *cobra.Command {
 			cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
 			cfg.WasmEngine = os.Getenv("MEZZO_WASM_ENGINE")
 			cfg.Shared = os.Getenv("MEZZO_EXECUTOR_SHARED") == "1"
+			if v := os.Getenv("MEZZO_OUTPUT_MAX_BYTES"); v != "" {
+				if cfg.OutputMaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil {
+					return fmt.Errorf("MEZZO_OUTPUT_MAX_BYTES: %w", err)
+				}
+				if cfg.OutputKeep, err = strconv.Atoi(os.Getenv("MEZZO_OUTPUT_KEEP")); err != nil {
+					return fmt.Errorf("MEZZO_OUTPUT_KEEP: %w", err)
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return executor.Run(ctx, cfg)

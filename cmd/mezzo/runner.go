@@ -93,6 +93,31 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 	return r.done
 }
 
+// followRotation notices that the agent rotated the file (it is now
+// shorter than what was read: see the agent's --sandbox-output-max-bytes),
+// copies the rest of the rotated-out file (name.1), and starts over at
+// the new file's beginning. Like tail -F it is best effort: output
+// rotated more than once between two reads is skipped.
+func followRotation(ctx context.Context, ops *operator.Client, agentID string, f *tailFile) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	size, err := ops.ReadFile(ctx, agentID, f.path, -1, 0)
+	if err != nil || size.Offset >= f.offset {
+		return false
+	}
+	old := tailFile{path: f.path + ".1", w: f.w, offset: f.offset}
+	for {
+		c, err := ops.ReadFile(ctx, agentID, old.path, old.offset, 64<<10)
+		if err != nil || len(c.Data) == 0 {
+			break
+		}
+		io.WriteString(old.w, c.Data)
+		old.offset += int64(len(c.Data))
+	}
+	f.offset = 0
+	return true
+}
+
 // isMasterError reports an update the master made up because the task
 // never reached an agent.
 func isMasterError(st api.TaskStatus) bool {
@@ -151,9 +176,12 @@ func (t *tailer) finish() {
 func drain(ctx context.Context, ops *operator.Client, agentID string, f *tailFile) {
 	const chunk = 64 << 10
 	for {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		c, err := ops.ReadFile(ctx, agentID, f.path, f.offset, chunk)
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := ops.ReadFile(rctx, agentID, f.path, f.offset, chunk)
 		cancel()
+		if err == nil && len(c.Data) == 0 && f.offset > 0 && followRotation(ctx, ops, agentID, f) {
+			continue
+		}
 		if err != nil || len(c.Data) == 0 {
 			return
 		}

@@ -37,6 +37,12 @@ type Config struct {
 	// Config.ExecutorIdleTimeout). The agent sets MEZZO_EXECUTOR_SHARED=1.
 	// False is Mesos's command executor: one task, then exit.
 	Shared bool
+	// OutputMaxBytes and OutputKeep bound and rotate each task's stdout
+	// and stderr (sandbox.Spec.OutputMaxBytes); 0 leaves them unbounded.
+	// The agent passes its settings as MEZZO_OUTPUT_MAX_BYTES and
+	// MEZZO_OUTPUT_KEEP.
+	OutputMaxBytes int64
+	OutputKeep     int
 	// UsageInterval is how often the executor reports its running tasks'
 	// usage to the agent (USAGE, api.ExecutorUsage). Default 1 s.
 	UsageInterval time.Duration

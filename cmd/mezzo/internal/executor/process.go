@@ -20,7 +20,8 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
 	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info),
-		CPUs: api.Resources(t.info.Resources).ScalarValue("cpus")}
+		CPUs:           api.Resources(t.info.Resources).ScalarValue("cpus"),
+		OutputMaxBytes: x.cfg.OutputMaxBytes, OutputKeep: x.cfg.OutputKeep}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
