@@ -29,6 +29,8 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 	}
 	m.metrics.offers.WithLabelValues("accepted").Add(float64(len(offers)))
 	var launch []api.TaskInfo
+	var launched []*task
+	var events []api.AgentEvent
 	for _, op := range acc.Operations {
 		switch op.Type {
 		case api.OpLaunch:
@@ -38,13 +40,17 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 			for _, ti := range op.Launch.TaskInfos {
 				if t := m.launch(f, a, role, ti, &remaining, now); t != nil {
 					launch = append(launch, ti)
+					launched = append(launched, t)
 				}
 			}
 		case api.OpLaunchGroup:
 			if lg := op.LaunchGroup; lg != nil && m.launchGroup(f, a, role, lg, &remaining, now) {
-				a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+				events = append(events, api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
 					FrameworkInfo: f.info, Executor: &lg.Executor, TaskGroup: &lg.TaskGroup,
 				}})
+				for _, ti := range lg.TaskGroup.Tasks {
+					launched = append(launched, f.tasks[ti.TaskID.Value])
+				}
 			}
 		default:
 			if op.ID != nil {
@@ -57,9 +63,17 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 		}
 	}
 	if len(launch) > 0 {
-		a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+		events = append(events, api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
 			FrameworkInfo: f.info, Tasks: launch,
 		}})
+	}
+	if len(launched) > 0 {
+		// The agent hears of the tasks only once the registry holds them.
+		m.launchTasks(launched, func() {
+			for _, ev := range events {
+				a.stream.send(ev)
+			}
+		})
 	}
 	if !remaining.Empty() {
 		m.alloc.Recover(f.id, a.id, role, remaining, refuseDuration(acc.Filters), now)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/modules"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // errNotImplemented marks calls this master does not carry out yet; they
@@ -33,15 +34,15 @@ func (m *Master) Handler() http.Handler {
 	e.Use(m.countCalls)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
-		g.POST("/api/v1/scheduler", m.handleScheduler)
-		g.POST("/api/v1/agent", m.handleAgent)
+		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
+		g.POST("/api/v1/agent", m.handleAgent, m.leaderOnly)
 		g.POST("/api/v1", m.handleOperator)
-		g.POST("/api/v1/modules", m.handleModulePut)
-		g.GET("/api/v1/modules", m.handleModuleList)
+		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
+		g.GET("/api/v1/modules", m.handleModuleList, m.leaderOnly)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-		g.GET("/agents/:agent/files/:op", m.handleFiles)
+		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
 		g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.metrics.registry, promhttp.HandlerOpts{})))
 	}
 	return e
@@ -249,6 +250,9 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		}
 		return err
 	}
+	if err := m.persistNow(c.Request().Context(), registry.PutModule(mod.SHA256, mod)); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not record the module in the registry: "+err.Error())
+	}
 	return c.JSON(http.StatusOK, mod)
 }
 
@@ -262,6 +266,9 @@ func (m *Master) handleModuleGet(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
 	}
 	f, err := m.modules.Open(sha)
+	if errors.Is(err, modules.ErrNotFound) && !m.leading.Load() {
+		return m.redirect(c) // a standby that has not copied it yet
+	}
 	if errors.Is(err, modules.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Module %s not found", sha))
 	}
