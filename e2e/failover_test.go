@@ -216,9 +216,9 @@ func TestStandbysRedirect(t *testing.T) {
 // and every update, checked afterwards as Jepsen's Chronos checker does.
 type history struct {
 	mu       sync.Mutex
-	launched map[string]error                     // task ID -> the ACCEPT call's error
-	updates  map[string][]api.TaskStatus          // task ID -> updates in arrival order
-	running  map[string]map[string]bool           // task ID -> UUIDs of TASK_RUNNING updates
+	launched map[string]error            // task ID -> the ACCEPT call's error
+	updates  map[string][]api.TaskStatus // task ID -> updates in arrival order
+	running  map[string]map[string]bool  // task ID -> UUIDs of TASK_RUNNING updates
 }
 
 func (h *history) launch(id string, err error) {

@@ -23,8 +23,8 @@ type framework struct {
 	// failoverDeadline is when a disconnected framework is removed; zero
 	// while connected. It is persisted so a new leader keeps counting.
 	failoverDeadline time.Time
-	notes        []string    // recent launch problems, for GET_FRAMEWORKS diagnostics
-	recovered    bool        // known only from an agent's tasks since a master restart
+	notes            []string // recent launch problems, for GET_FRAMEWORKS diagnostics
+	recovered        bool     // known only from an agent's tasks since a master restart
 }
 
 // maxNotes bounds a framework's recent launch problems.

@@ -56,7 +56,7 @@ type Task struct {
 	Group     bool         `json:"group,omitempty"`
 	Info      api.TaskInfo `json:"info"`
 	// Latest is the last status the master knows.
-	State  api.TaskState `json:"state"`
+	State  api.TaskState   `json:"state"`
 	Latest *api.TaskStatus `json:"latest,omitempty"`
 	// Pending is the agent's update waiting for the framework's
 	// acknowledgement, sent again after a failover; nil when none waits.
