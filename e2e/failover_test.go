@@ -256,8 +256,9 @@ func (h *history) terminal(id string) []api.TaskState {
 // launches short tasks continuously, kills the leader with SIGKILL a few
 // times (restarting it each time, so that it rejoins as a standby), and
 // then checks the history: every launch the framework made ends in exactly
-// one terminal state, no task ran twice, and every task the framework
-// heard end is still known to the leader.
+// one terminal state, every launch the master accepted (202) finishes —
+// only launches whose call failed may be lost —, no task ran twice, and
+// every task the framework heard end is still known to the leader.
 func TestFailoverHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills masters for a while")
@@ -365,6 +366,16 @@ func TestFailoverHistory(t *testing.T) {
 		}
 		if slices.Equal(states, []api.TaskState{api.TaskFinished}) {
 			finished++
+		} else if h.launched[id] == nil {
+			// The master answered 202 only once the launch was committed,
+			// and no agent died: the task must have run to its end.
+			t.Errorf("task %s was accepted but ended %v: %v", id, states, h.updates[id])
+		} else {
+			var why []string
+			for _, u := range h.updates[id] {
+				why = append(why, fmt.Sprintf("%s/%s %q", u.State, u.Reason, u.Message))
+			}
+			t.Logf("task %s (launch error: %v) ended %v: %s", id, h.launched[id], states, strings.Join(why, "; "))
 		}
 	}
 	t.Logf("%d launches, %d finished, the rest lost or dropped across failovers", len(ids), finished)

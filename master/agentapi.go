@@ -43,6 +43,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		AgentID:                  api.AgentID{Value: a.id},
 		HeartbeatIntervalSeconds: api.Float64(m.cfg.HeartbeatInterval.Seconds()),
 		MasterInfo:               &info,
+		Epoch:                    m.term,
 	}})
 	m.readmitAgent(a)
 	m.agentFreed(a.id)

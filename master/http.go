@@ -165,29 +165,49 @@ func (m *Master) handleScheduler(c echo.Context) error {
 	if streamID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
 	}
+	durable, err := m.schedulerCall(c, call, streamID)
+	if err != nil || durable == nil {
+		return err
+	}
+	// An ACCEPT that launched tasks answers once the registry holds them,
+	// so that 202 means the launch survives a failover.
+	if err := m.awaitCommit(c.Request().Context(), durable); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Launch not recorded: "+err.Error())
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+// schedulerCall carries out a scheduler call other than SUBSCRIBE. It
+// answers the call itself, unless the call launched tasks: then it returns
+// a channel closed once they are committed, and the caller answers.
+func (m *Master) schedulerCall(c echo.Context, call *api.Call, streamID string) (<-chan struct{}, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f := m.frameworks[call.FrameworkID.Value]
 	switch {
 	case f == nil:
-		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
 	case !f.connected():
-		return echo.NewHTTPError(http.StatusForbidden, "Framework is not subscribed")
+		return nil, echo.NewHTTPError(http.StatusForbidden, "Framework is not subscribed")
 	case f.stream.id != streamID:
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+		return nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
 			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
 			streamID, f.id))
 	}
 	if call.Type == api.CallUpdateFramework {
 		if err := m.updateFramework(f, call.UpdateFramework, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
-		return c.NoContent(http.StatusOK)
+		return nil, c.NoContent(http.StatusOK)
 	}
-	if err := m.dispatch(f, call, time.Now()); err != nil {
-		return echo.NewHTTPError(http.StatusNotImplemented, err.Error())
+	durable, err := m.dispatch(f, call, time.Now())
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusNotImplemented, err.Error())
 	}
-	return c.NoContent(http.StatusAccepted)
+	if durable != nil {
+		return durable, nil
+	}
+	return nil, c.NoContent(http.StatusAccepted)
 }
 
 func (m *Master) handleAgent(c echo.Context) error {

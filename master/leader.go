@@ -237,3 +237,32 @@ func (m *Master) leaderOnly(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// leaseCheck is how long a confirmation of leadership is trusted: less
+// than raft's leader lease, after which a leader cut off from a majority
+// steps down by itself.
+const leaseCheck = 100 * time.Millisecond
+
+// confirmLeader checks with a majority that this master still leads before
+// a decision that reads state (an offer, a command to an agent). A recent
+// confirmation, or a commit, stands for leaseCheck. A master that is no
+// longer leader steps down and answers false. It must be called without
+// m.mu.
+func (m *Master) confirmLeader(ctx context.Context) bool {
+	if m.reg == nil {
+		return true
+	}
+	if time.Since(time.Unix(0, m.confirmed.Load())) < leaseCheck {
+		return true
+	}
+	m.mu.Lock()
+	epoch := m.epoch
+	m.mu.Unlock()
+	if err := m.reg.VerifyLeader(ctx); err != nil {
+		m.log.Warn("leadership not confirmed", "err", err)
+		m.stepDown(epoch)
+		return false
+	}
+	m.confirmed.Store(time.Now().UnixNano())
+	return true
+}

@@ -64,6 +64,8 @@ type Master struct {
 	wake    chan struct{} // capacity 1: writes are queued
 	epoch   uint64        // bumped at every change of leadership; guarded by mu
 	leading atomic.Bool   // serving as leader, with the state loaded
+	// confirmed is when leadership was last confirmed (UnixNano).
+	confirmed atomic.Int64
 	term    uint64        // the raft term this master leads in; guarded by mu
 	// removals are when agents were last marked unreachable, for the
 	// removal limit; guarded by mu.
@@ -144,12 +146,16 @@ func (m *Master) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			m.heartbeat()
 		case <-tick.C:
-			m.allocatePass(time.Now(), true)
+			if m.Leading() && m.confirmLeader(ctx) {
+				m.allocatePass(time.Now(), true)
+			}
 		case <-m.allocate:
 			if m.cfg.AllocationBatch > 0 {
 				time.Sleep(m.cfg.AllocationBatch)
 			}
-			m.allocatePass(time.Now(), false)
+			if m.Leading() && m.confirmLeader(ctx) {
+				m.allocatePass(time.Now(), false)
+			}
 		}
 	}
 }

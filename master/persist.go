@@ -81,7 +81,11 @@ func (m *Master) writeBatch(ctx context.Context, batch []write, epoch uint64) {
 		}
 		batch = batch[n:]
 		if len(cmd.Changes) == 0 && cmd.Once == "" {
-			// afterCommit's marker: everything before it is committed.
+			// afterCommit's marker: everything before it is committed, and
+			// what follows acts on state, so leadership is confirmed first.
+			if !m.confirmLeader(ctx) {
+				return
+			}
 		} else if err := m.applyWithRetry(ctx, cmd); err != nil {
 			if !errors.Is(err, context.Canceled) {
 				m.log.Error("registry write failed; stepping down", "err", err)
@@ -110,6 +114,8 @@ func (m *Master) applyWithRetry(ctx context.Context, cmd registry.Command) error
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, registry.ErrDuplicate):
+			// A commit needs a majority: the master led when it was made.
+			m.confirmed.Store(time.Now().UnixNano())
 			m.metrics.registryWrites.Inc()
 			return nil
 		case errors.Is(err, registry.ErrIndeterminate) && m.reg.IsLeader():

@@ -24,6 +24,12 @@ func (m *Master) persistNow(ctx context.Context, cmd registry.Command) error {
 	m.mu.Lock()
 	m.persist(cmd, func() { close(done) })
 	m.mu.Unlock()
+	return m.awaitCommit(ctx, done)
+}
+
+// awaitCommit waits for done, closed by a write's follow-up once raft has
+// committed it. A write lost with the leadership never closes it.
+func (m *Master) awaitCommit(ctx context.Context, done <-chan struct{}) error {
 	timer := time.NewTimer(15 * time.Second)
 	defer timer.Stop()
 	select {

@@ -209,13 +209,14 @@ func (m *Master) release(t *task, now time.Time) {
 }
 
 // dispatch carries out a scheduler call other than SUBSCRIBE for a
-// connected framework. m.mu must be held.
-func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
+// connected framework. For an ACCEPT that launched tasks it returns a
+// channel closed once the launch is committed. m.mu must be held.
+func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) (<-chan struct{}, error) {
 	switch call.Type {
 	case api.CallTeardown:
 		m.removeFramework(f, now)
 	case api.CallAccept:
-		m.accept(f, call.Accept, now)
+		return m.accept(f, call.Accept, now), nil
 	case api.CallDecline:
 		m.decline(f, call.Decline.OfferIDs, call.Decline.Filters, now)
 	case api.CallRevive:
@@ -241,9 +242,9 @@ func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
 	case api.CallReconcileOperations:
 		m.reconcileOperations(f, call.ReconcileOperations, now)
 	default:
-		return fmt.Errorf("%w: %s", errNotImplemented, call.Type)
+		return nil, fmt.Errorf("%w: %s", errNotImplemented, call.Type)
 	}
-	return nil
+	return nil, nil
 }
 
 // decline returns offers with a refusal filter. m.mu must be held.
