@@ -184,7 +184,7 @@ func newDevCmd() *cobra.Command {
 	var d daemonFlags
 	var mf masterFlags
 	var a agentFlags
-	var port int
+	var port, masters int
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a master and an agent in one process, for trying Mezzo out",
@@ -195,6 +195,9 @@ func newDevCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if masters != 1 {
+				return runDevReplicated(ctx, cmd, d, mf, a, port, masters)
+			}
 			mln, err := listen(d.host, port)
 			if err != nil {
 				return err
@@ -227,6 +230,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo", "where the cluster keeps its state")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on (loopback by default)")
 	cmd.Flags().IntVar(&port, "port", 5050, "the master's HTTP port (0 picks a free one)")
+	cmd.Flags().IntVar(&masters, "masters", 1, "how many masters: 1, or 3 or 5 replicated ones in processes of their own (ports from --port up)")
 	mf.register(cmd)
 	a.register(cmd, "agent-port", 5051)
 	return cmd
