@@ -66,7 +66,7 @@ type Master struct {
 	leading atomic.Bool   // serving as leader, with the state loaded
 	// confirmed is when leadership was last confirmed (UnixNano).
 	confirmed atomic.Int64
-	term    uint64        // the raft term this master leads in; guarded by mu
+	term      uint64 // the raft term this master leads in; guarded by mu
 	// removals are when agents were last marked unreachable, for the
 	// removal limit; guarded by mu.
 	removals []time.Time

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +33,9 @@ func (f *clientFlags) register(cmd *cobra.Command, withOutput bool) {
 }
 
 // operator returns a client of the masters --master lists.
-func (f *clientFlags) operator(ctx context.Context) *operator.Client { return operatorFor(ctx, f.master) }
+func (f *clientFlags) operator(ctx context.Context) *operator.Client {
+	return operatorFor(ctx, f.master)
+}
 
 // operatorFor returns a client of the first of masters (a comma-separated
 // list) that answers /health. Any master will do: a standby redirects the

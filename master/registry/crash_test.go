@@ -63,7 +63,6 @@ func crashChild(spec string) int {
 	}
 }
 
-
 // TestCrashDuringWrites kills a master with SIGKILL in the middle of its
 // writes, many times over the same files: every time, registry.db and the
 // raft log open and pass bbolt's consistency check, and every write raft
