@@ -26,6 +26,7 @@ import (
 type masterProc struct {
 	addr string
 	dir  string
+	join bool // started with --join rather than --peers
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -64,8 +65,13 @@ func startReplicated(t testing.TB, n int) *replicatedCluster {
 func (c *replicatedCluster) start(m *masterProc) {
 	c.t.Helper()
 	_, port, _ := strings.Cut(m.addr, ":")
-	m.cmd = exec.Command(mezzoBin, "master", "--port", port, "--work-dir", m.dir, "--peers", c.peers,
-		"--agent-reregister-timeout", "60s")
+	args := []string{"master", "--port", port, "--work-dir", m.dir, "--agent-reregister-timeout", "60s"}
+	if m.join {
+		args = append(args, "--join")
+	} else {
+		args = append(args, "--peers", c.peers)
+	}
+	m.cmd = exec.Command(mezzoBin, args...)
 	stderr, err := m.cmd.StderrPipe()
 	if err != nil {
 		c.t.Fatal(err)
@@ -476,5 +482,40 @@ func TestMasterRestartKeepsState(t *testing.T) {
 	}
 	if !processRunning(t, "sleep 654321") {
 		t.Error("the task's process died with the master")
+	}
+}
+
+// TestAddRemoveMaster adds a fourth master to a running cluster of three
+// with ADD_MASTER, removes one of the first three with REMOVE_MASTER, then
+// kills the leader: the remaining three, the new one among them, elect a
+// leader that accepts writes.
+func TestAddRemoveMaster(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	joining := &masterProc{addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), dir: t.TempDir(), join: true}
+	c.start(joining)
+	c.masters = append(c.masters, joining)
+	if code, _, body, err := opCall(leader.addr, `{"type":"ADD_MASTER","add_master":{"address":"`+joining.addr+`"}}`); err != nil || code != http.StatusOK {
+		t.Fatalf("ADD_MASTER: %d %s %v", code, body, err)
+	}
+	waitFor(t, func() bool {
+		code, loc, _, err := opCall(joining.addr, `{"type":"GET_TASKS"}`)
+		return err == nil && code == http.StatusTemporaryRedirect && loc == "//"+leader.addr+"/api/v1"
+	}, "the new master to follow the leader")
+	var removed *masterProc
+	for _, m := range c.masters[:3] {
+		if m != leader {
+			removed = m
+			break
+		}
+	}
+	if code, _, body, err := opCall(leader.addr, `{"type":"REMOVE_MASTER","remove_master":{"address":"`+removed.addr+`"}}`); err != nil || code != http.StatusOK {
+		t.Fatalf("REMOVE_MASTER: %d %s %v", code, body, err)
+	}
+	c.kill(removed, syscall.SIGTERM)
+	c.kill(leader, syscall.SIGKILL)
+	waitFor(t, func() bool { return c.acceptedWrite(leader, 7) }, "the remaining masters to elect a leader that accepts writes")
+	if code, _, _, err := opCall(joining.addr, `{"type":"ADD_MASTER","add_master":{"address":"nonsense"}}`); err != nil || code != http.StatusBadRequest {
+		t.Errorf("an ADD_MASTER without a port answered %d, want 400", code)
 	}
 }

@@ -266,3 +266,23 @@ func (m *Master) confirmLeader(ctx context.Context) bool {
 	m.confirmed.Store(time.Now().UnixNano())
 	return true
 }
+
+// changeMasters serves ADD_MASTER and REMOVE_MASTER on the leader: raft
+// changes its configuration, which takes a commit, so it runs without
+// m.mu.
+func (m *Master) changeMasters(c echo.Context, call *api.OperatorCall) error {
+	if m.reg == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "This master is not replicated: start it with --peers")
+	}
+	ctx := c.Request().Context()
+	var err error
+	if call.Type == api.OperatorAddMaster {
+		err = m.reg.AddMaster(ctx, call.AddMaster.Address)
+	} else {
+		err = m.reg.RemoveMaster(ctx, call.RemoveMaster.Address)
+	}
+	if err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
+	}
+	return c.NoContent(http.StatusOK)
+}

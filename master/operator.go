@@ -88,6 +88,8 @@ func (m *Master) handleOperator(c echo.Context) error {
 	case api.OperatorSubscribe:
 		m.operatorSubscribe(c.Response(), c.Request())
 		return nil
+	case api.OperatorAddMaster, api.OperatorRemoveMaster:
+		return m.changeMasters(c, call)
 	case api.OperatorGetMetrics:
 		metrics, err := m.metricsList()
 		if err != nil {
