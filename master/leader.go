@@ -199,6 +199,7 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 			if !t.state.IsTerminal() && !a.unreachable {
 				t.resources = api.Resources(t.info.Resources).Unallocated()
 				a.used = a.used.Plus(t.resources)
+				m.loadGroupExecutor(a, t)
 			}
 		}
 	}
@@ -209,6 +210,23 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 		}
 		f.completed = append(f.completed, t)
 	}
+}
+
+// loadGroupExecutor counts a live task of a task group toward its default
+// executor, whose resources stay allocated until the group's last task
+// ends, as launchGroup set it up on the earlier leader. m.mu must be held.
+func (m *Master) loadGroupExecutor(a *agent, t *task) {
+	if !t.group || t.info.Executor == nil {
+		return
+	}
+	key := executorKey{t.framework, a.id, t.info.Executor.ExecutorID.Value}
+	g := m.groups[key]
+	if g == nil {
+		g = &groupExecutor{resources: api.Resources(t.info.Executor.Resources).Unallocated(), role: t.role}
+		m.groups[key] = g
+		a.used = a.used.Plus(g.resources)
+	}
+	g.live++
 }
 
 // failoverTimeout is how long f may stay disconnected.

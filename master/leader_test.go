@@ -192,3 +192,36 @@ func TestNoLeaderAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderLoadsTaskGroup restarts a master while a task group runs: the
+// new leader counts the group's default executor's resources as used until
+// the group's last task ends, as the old leader did.
+func TestLeaderLoadsTaskGroup(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
+		Resources: []api.Resource{scalar("cpus", 0.25), scalar("mem", 32)}}
+	fw.mustCall(api.Call{Type: api.CallAccept, Accept: &api.Accept{OfferIDs: []api.OfferID{o.ID},
+		Operations: []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{Executor: exec,
+			TaskGroup: api.TaskGroupInfo{Tasks: []api.TaskInfo{commandTask("g1", o, 0.5, 64), commandTask("g2", o, 0.5, 64)}}}}}}})
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	first.stop()
+
+	second := startReplicatedMaster(t, dir, raftAddr)
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	a := second.agents[ag.id]
+	if a == nil {
+		t.Fatal("agent unknown after the restart")
+	}
+	if got := a.used.ScalarValue("cpus"); got != 1.25 {
+		t.Errorf("used cpus after the restart = %v, want 1.25 (two tasks and their executor)", got)
+	}
+	if g := second.groups[executorKey{fw.id, ag.id, "e"}]; g == nil || g.live != 2 {
+		t.Errorf("group executor after the restart: %+v, want 2 live tasks", g)
+	}
+}

@@ -116,23 +116,3 @@ func Put(bucket, key string, v any) Change {
 
 // Delete returns a change that removes bucket/key.
 func Delete(bucket, key string) Change { return Change{Op: OpDelete, Bucket: bucket, Key: key} }
-
-// Merge joins commands into one, in order. Once IDs cannot be merged, so
-// commands with one stay on their own; Merge returns them separately.
-func Merge(cmds []Command) []Command {
-	var out []Command
-	open := -1 // index in out of the command still taking changes
-	for _, c := range cmds {
-		if c.Once != "" {
-			out = append(out, c)
-			open = -1
-			continue
-		}
-		if open < 0 {
-			out = append(out, Command{})
-			open = len(out) - 1
-		}
-		out[open].Changes = append(out[open].Changes, c.Changes...)
-	}
-	return out
-}

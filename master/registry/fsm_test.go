@@ -198,13 +198,5 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 }
 
-func TestMerge(t *testing.T) {
-	a, b := PutWeight("a", 1), PutWeight("b", 2)
-	l := LaunchTasks("L", sampleTask("f", "t"))
-	got := Merge([]Command{a, b, l, a})
-	if len(got) != 3 || len(got[0].Changes) != 2 || got[1].Once == "" || len(got[2].Changes) != 1 {
-		t.Errorf("Merge = %+v", got)
-	}
-}
 
 var _ io.Closer = (*FSM)(nil)
