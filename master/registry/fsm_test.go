@@ -198,5 +198,4 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 }
 
-
 var _ io.Closer = (*FSM)(nil)
