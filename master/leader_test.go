@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
@@ -223,5 +225,43 @@ func TestLeaderLoadsTaskGroup(t *testing.T) {
 	}
 	if g := second.groups[executorKey{fw.id, ag.id, "e"}]; g == nil || g.live != 2 {
 		t.Errorf("group executor after the restart: %+v, want 2 live tasks", g)
+	}
+}
+
+// TestAgentRemovalLimit disconnects three of four agents at once: with the
+// default limit of 30 % only one may be marked unreachable within a
+// re-registration timeout; the master refuses the others and counts the
+// refusals.
+func TestAgentRemovalLimit(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = time.Second })
+	var agents []*testAgent
+	for range 4 {
+		agents = append(agents, tm.agent(t, "cpus:1;mem:128"))
+	}
+	for _, a := range agents[:3] {
+		a.resp.Body.Close()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tm.mu.Lock()
+		refused := testutil.ToFloat64(tm.metrics.removalsRefused)
+		unreachable := 0
+		for _, a := range tm.agents {
+			if a.unreachable {
+				unreachable++
+			}
+		}
+		tm.mu.Unlock()
+		if refused >= 2 {
+			// Both refusals happen in the first window, before any retry.
+			if unreachable != 1 {
+				t.Fatalf("%d agents unreachable after %v refusals, want 1", unreachable, refused)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refusals %v, unreachable %d: the limit did not hold", refused, unreachable)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
