@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -518,4 +519,62 @@ func TestAddRemoveMaster(t *testing.T) {
 	if code, _, _, err := opCall(joining.addr, `{"type":"ADD_MASTER","add_master":{"address":"nonsense"}}`); err != nil || code != http.StatusBadRequest {
 		t.Errorf("an ADD_MASTER without a port answered %d, want 400", code)
 	}
+}
+
+var devMasterLine = regexp.MustCompile(`master \d+: http://(\S+) \(pid (\d+)\)`)
+
+// TestDevMasters runs `mezzo dev --masters 3` as a person trying failover
+// would: kill -9 the leader's pid, and the agent shows up, active, on the
+// master that takes over. Ctrl-C then stops everything cleanly.
+func TestDevMasters(t *testing.T) {
+	cmd := exec.Command(mezzoBin, "dev", "--masters", "3", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &devCluster{cmd: cmd, logs: &bytes.Buffer{}}
+	t.Cleanup(func() { c.stop(t) })
+	pids := map[string]int{}
+	lines := bufio.NewScanner(stdout)
+	for len(pids) < 3 && lines.Scan() {
+		if m := devMasterLine.FindStringSubmatch(lines.Text()); m != nil {
+			pids[m[1]], _ = strconv.Atoi(m[2])
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if len(pids) != 3 {
+		t.Fatalf("mezzo dev --masters 3 named %d masters; logs:\n%s", len(pids), logs)
+	}
+	var addrs []string
+	for addr := range pids {
+		addrs = append(addrs, addr)
+	}
+	activeAgents := func(skip string) bool {
+		for _, addr := range addrs {
+			if addr == skip {
+				continue
+			}
+			code, _, body, err := opCall(addr, `{"type":"GET_AGENTS"}`)
+			if err == nil && code == http.StatusOK && strings.Contains(string(body), `"active":true`) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, func() bool { return activeAgents("") }, "the agent to register with the leader")
+	var leader string
+	for _, addr := range addrs {
+		if code, _, _, err := opCall(addr, `{"type":"GET_AGENTS"}`); err == nil && code == http.StatusOK {
+			leader = addr
+		}
+	}
+	if err := syscall.Kill(pids[leader], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return activeAgents(leader) }, "the agent to be active on a new leader")
 }
