@@ -65,7 +65,6 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	defer m.mu.Unlock()
 	m.resetState()
 	m.term = m.reg.Term()
-	m.info.ID = m.id
 	m.loadState(s, time.Now())
 	m.leading.Store(true)
 	m.needFullPass()

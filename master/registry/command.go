@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The buckets of registry.db. Each holds JSON records under string keys.
@@ -85,6 +87,8 @@ func (c Command) Validate() error {
 			return fmt.Errorf("change %d: unknown bucket %q", i, ch.Bucket)
 		case ch.Key == "":
 			return fmt.Errorf("change %d: empty key", i)
+		case len(ch.Key) > bolt.MaxKeySize:
+			return fmt.Errorf("change %d: key of %d bytes is over bbolt's %d", i, len(ch.Key), bolt.MaxKeySize)
 		case ch.Op == OpPut && !json.Valid(ch.Value):
 			return fmt.Errorf("change %d: put of %s/%s carries no valid JSON value", i, ch.Bucket, ch.Key)
 		case ch.Op != OpPut && ch.Op != OpDelete:

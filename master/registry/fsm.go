@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -26,9 +27,13 @@ type FSM struct {
 
 	mu sync.RWMutex // guards db: Restore swaps it
 	db *bolt.DB
+	// applied mirrors the index stored in the file, so that entries
+	// replayed after a restart are skipped without a transaction. Only
+	// raft's FSM goroutine (Apply, ApplyBatch, Restore) writes it.
+	applied atomic.Uint64
 }
 
-var _ raft.FSM = (*FSM)(nil)
+var _ raft.BatchingFSM = (*FSM)(nil)
 
 // OpenFSM opens (creating if needed) the registry file at path.
 func OpenFSM(path string) (*FSM, error) {
@@ -36,7 +41,9 @@ func OpenFSM(path string) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FSM{path: path, db: db}, nil
+	f := &FSM{path: path, db: db}
+	f.applied.Store(f.Applied())
+	return f, nil
 }
 
 func openDB(path string) (*bolt.DB, error) {
@@ -94,33 +101,57 @@ func (f *FSM) View(fn func(tx *bolt.Tx) error) error {
 
 // Apply applies one log entry. It returns nil, ErrDuplicate, or an error
 // for an entry that could not be decoded; raft hands the value to the
-// caller of Raft.Apply. An error writing the file panics: the replica could
-// no longer follow the log, and raft has no way to report it.
-func (f *FSM) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return nil
+// caller of Raft.Apply.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies log entries in one bbolt transaction, so that a burst
+// of entries, or a follower catching up, costs one fsync rather than one
+// each. Entries at or below the index in the file are skipped: raft
+// replays them after a restart. An error writing the file panics: the
+// replica could no longer follow the log, and raft has no way to report
+// it.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	results := make([]any, len(logs))
+	var todo []int
+	for i, l := range logs {
+		if l.Type == raft.LogCommand && l.Index > f.applied.Load() {
+			todo = append(todo, i)
+		}
 	}
-	cmd, decodeErr := DecodeCommand(l.Data)
-	var result error
+	if len(todo) == 0 {
+		return results
+	}
+	last := logs[todo[len(todo)-1]].Index
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	err := f.db.Update(func(tx *bolt.Tx) error {
-		if appliedIndex(tx) >= l.Index {
-			return nil // replayed after a restart: already in the file
-		}
-		if decodeErr == nil {
-			result = applyCommand(tx, cmd, l.Index)
-		} else {
-			result = decodeErr
+		for _, i := range todo {
+			results[i] = applyEntry(tx, logs[i])
 		}
 		var idx [8]byte
-		binary.BigEndian.PutUint64(idx[:], l.Index)
+		binary.BigEndian.PutUint64(idx[:], last)
 		return tx.Bucket([]byte(bucketMeta)).Put([]byte("applied"), idx[:])
 	})
 	if err != nil {
-		panic(fmt.Sprintf("registry: apply log entry %d to %s: %v", l.Index, f.path, err))
+		panic(fmt.Sprintf("registry: apply log entries up to %d to %s: %v", last, f.path, err))
 	}
-	return result
+	f.applied.Store(last)
+	return results
+}
+
+// applyEntry applies one entry in tx and returns its result. Validation
+// bounds keys to what bbolt accepts, so the puts and deletes of a decoded
+// command cannot fail short of an I/O error, which fails the whole
+// transaction.
+func applyEntry(tx *bolt.Tx, l *raft.Log) any {
+	cmd, err := DecodeCommand(l.Data)
+	if err != nil {
+		return err
+	}
+	if err := applyCommand(tx, cmd, l.Index); err != nil {
+		return err
+	}
+	return nil
 }
 
 // applyCommand writes cmd's changes in tx, or records nothing but returns
@@ -206,6 +237,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore registry: %w", err)
 	}
 	f.db = db
+	var idx uint64
+	_ = db.View(func(tx *bolt.Tx) error { idx = appliedIndex(tx); return nil })
+	f.applied.Store(idx)
 	return nil
 }
 

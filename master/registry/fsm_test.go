@@ -199,3 +199,28 @@ func TestSnapshotRestore(t *testing.T) {
 }
 
 var _ io.Closer = (*FSM)(nil)
+
+// TestApplyBatch applies several entries at once, a replayed one among
+// them: each gets its own result and the file records the last index.
+func TestApplyBatch(t *testing.T) {
+	f := openTestFSM(t)
+	f.Apply(entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))))
+	logs := []*raft.Log{
+		entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))), // replayed: skipped
+		entry(t, 2, PutWeight("a", 1)),
+		entry(t, 3, LaunchTasks("L1", sampleTask("f1", "t1"))), // a retry: duplicate
+		{Index: 4, Type: raft.LogCommand, Data: []byte("{")},
+		{Index: 5, Type: raft.LogNoop},
+	}
+	res := f.ApplyBatch(logs)
+	if applyErr(res[0]) != nil || applyErr(res[1]) != nil || !errors.Is(applyErr(res[2]), ErrDuplicate) || applyErr(res[3]) == nil {
+		t.Errorf("results = %v", res)
+	}
+	if f.Applied() != 4 {
+		t.Errorf("applied = %d, want 4 (the last command entry)", f.Applied())
+	}
+	s, _ := f.Load()
+	if s.Weights["a"] != 1 {
+		t.Errorf("weights = %v", s.Weights)
+	}
+}
