@@ -578,3 +578,40 @@ func TestDevMasters(t *testing.T) {
 	}
 	waitFor(t, func() bool { return activeAgents(leader) }, "the agent to be active on a new leader")
 }
+
+// TestStandbysCopyModules uploads a module to the leader: every standby
+// copies it, checks its hash, and then serves it itself rather than
+// redirecting to the leader.
+func TestStandbysCopyModules(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	wasm := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00}
+	resp, err := http.Post("http://"+leader.addr+"/api/v1/modules", "application/wasm", bytes.NewReader(wasm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mod struct {
+		SHA256 string `json:"sha256"`
+	}
+	json.NewDecoder(resp.Body).Decode(&mod)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || mod.SHA256 == "" {
+		t.Fatalf("upload: %s %+v", resp.Status, mod)
+	}
+	noRedirect := &http.Client{Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, m := range c.masters {
+		if m == leader {
+			continue
+		}
+		waitFor(t, func() bool {
+			resp, err := noRedirect.Get("http://" + m.addr + "/api/v1/modules/" + mod.SHA256)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == http.StatusOK && bytes.Equal(body, wasm)
+		}, "standby "+m.addr+" to serve its own copy of the module")
+	}
+}
