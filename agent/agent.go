@@ -45,6 +45,7 @@ type Agent struct {
 	agentID   string
 	streamID  string
 	master    string // base URL of the master the agent is subscribed to
+	epoch     uint64 // the newest leader epoch seen; see fence
 	executors map[execKey]*executorRun
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
 	shared    map[string]*executorRun  // each framework's shared executor, by framework ID

@@ -82,6 +82,9 @@ func (a *Agent) session(ctx context.Context, master string) (bool, error) {
 			return subscribed, fmt.Errorf("decode event: %w", err)
 		}
 		if ev.Type == api.AgentEventSubscribed && ev.Subscribed != nil {
+			if err := a.fence(ev.Subscribed.Epoch); err != nil {
+				return false, err
+			}
 			subscribed = true
 			a.subscribed(master, resp.Header.Get("Mesos-Stream-Id"), ev.Subscribed)
 			if hb := float64(ev.Subscribed.HeartbeatIntervalSeconds); hb > 0 {
@@ -294,5 +297,22 @@ func (a *Agent) post(ctx context.Context, master, streamID string, call api.Agen
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
+	return nil
+}
+
+// ErrStaleMaster is returned for a subscription to a master whose epoch is
+// older than one the agent has seen: it was deposed, whether it knows or
+// not, and none of its commands may be carried out.
+var ErrStaleMaster = errors.New("master leads in an older epoch")
+
+// fence records a master's epoch, or refuses it if it is older than the
+// newest the agent has seen.
+func (a *Agent) fence(epoch uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if epoch < a.epoch {
+		return fmt.Errorf("subscribe: %w: %d, newest seen %d", ErrStaleMaster, epoch, a.epoch)
+	}
+	a.epoch = epoch
 	return nil
 }

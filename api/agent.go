@@ -81,6 +81,12 @@ type AgentSubscribed struct {
 	AgentID                  AgentID     `json:"agent_id"`
 	HeartbeatIntervalSeconds Float64     `json:"heartbeat_interval_seconds"`
 	MasterInfo               *MasterInfo `json:"master_info,omitempty"`
+	// Epoch is the leading master's raft term. Every new leader's is
+	// higher than its predecessors', so an agent refuses a master whose
+	// epoch is below one it has seen: a deposed leader that does not know
+	// it yet can command no agent that found the new one (fencing). Zero
+	// for a master without replication.
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 // AgentLaunch asks the agent to launch tasks for a framework: either a

@@ -56,6 +56,10 @@ const (
 	OperatorUpdateQuota               OperatorCallType = "UPDATE_QUOTA"
 	OperatorTeardown                  OperatorCallType = "TEARDOWN"
 	OperatorMarkAgentGone             OperatorCallType = "MARK_AGENT_GONE"
+	// ADD_MASTER and REMOVE_MASTER are Mezzo's: they change the set of
+	// replicated masters (Mesos changes its ZooKeeper ensemble instead).
+	OperatorAddMaster    OperatorCallType = "ADD_MASTER"
+	OperatorRemoveMaster OperatorCallType = "REMOVE_MASTER"
 )
 
 // OperatorCall is a v1 operator call to the master. Exactly the payload
@@ -84,6 +88,15 @@ type OperatorCall struct {
 	UpdateQuota               *UpdateQuota               `json:"update_quota,omitempty"`
 	Teardown                  *Teardown                  `json:"teardown,omitempty"`
 	MarkAgentGone             *MarkAgentGone             `json:"mark_agent_gone,omitempty"`
+	AddMaster                 *MasterAddress             `json:"add_master,omitempty"`
+	RemoveMaster              *MasterAddress             `json:"remove_master,omitempty"`
+}
+
+// MasterAddress names a master by the HOST:PORT it serves on, which is
+// also its identity among the replicated masters. A master to add must be
+// running with --join.
+type MasterAddress struct {
+	Address string `json:"address"`
 }
 
 // GetMetrics asks for a snapshot of the master's metrics. Metrics that are

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"unicode"
@@ -572,6 +573,19 @@ func (c *OperatorCall) Validate() error {
 		return needPayload(c.ShrinkVolume != nil, "shrink_volume")
 	case OperatorUpdateQuota:
 		return c.validateUpdateQuota()
+	case OperatorAddMaster, OperatorRemoveMaster:
+		m := c.AddMaster
+		if c.Type == OperatorRemoveMaster {
+			m = c.RemoveMaster
+		}
+		field := strings.ToLower(string(c.Type))
+		if m == nil {
+			return fmt.Errorf("Expecting '%s' to be present", field)
+		}
+		if _, _, err := net.SplitHostPort(m.Address); err != nil {
+			return fmt.Errorf("'%s.address' must be HOST:PORT: %v", field, err)
+		}
+		return nil
 	case OperatorTeardown:
 		if c.Teardown == nil {
 			return errors.New("Expecting 'teardown' to be present")

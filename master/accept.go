@@ -9,16 +9,17 @@ import (
 
 // accept carries out an ACCEPT: the offers are consumed, LAUNCH operations
 // become tasks on the offers' agent, and what is left over is declined with
-// the call's filters. m.mu must be held.
-func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
+// the call's filters. It returns a channel closed once the launched tasks
+// are committed, or nil when nothing was launched. m.mu must be held.
+func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) <-chan struct{} {
 	offers, err := m.takeOffers(f, acc.OfferIDs, now)
 	if err != nil {
 		m.dropLaunches(f, acc.Operations, err.Error(), now)
-		return
+		return nil
 	}
 	if len(offers) == 0 {
 		m.dropLaunches(f, acc.Operations, "No offers were given", now)
-		return
+		return nil
 	}
 	a := m.agents[offers[0].agent]
 	var remaining api.Resources
@@ -29,6 +30,8 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 	}
 	m.metrics.offers.WithLabelValues("accepted").Add(float64(len(offers)))
 	var launch []api.TaskInfo
+	var launched []*task
+	var events []api.AgentEvent
 	for _, op := range acc.Operations {
 		switch op.Type {
 		case api.OpLaunch:
@@ -38,13 +41,17 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 			for _, ti := range op.Launch.TaskInfos {
 				if t := m.launch(f, a, role, ti, &remaining, now); t != nil {
 					launch = append(launch, ti)
+					launched = append(launched, t)
 				}
 			}
 		case api.OpLaunchGroup:
 			if lg := op.LaunchGroup; lg != nil && m.launchGroup(f, a, role, lg, &remaining, now) {
-				a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+				events = append(events, api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
 					FrameworkInfo: f.info, Executor: &lg.Executor, TaskGroup: &lg.TaskGroup,
 				}})
+				for _, ti := range lg.TaskGroup.Tasks {
+					launched = append(launched, f.tasks[ti.TaskID.Value])
+				}
 			}
 		default:
 			if op.ID != nil {
@@ -57,14 +64,29 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) {
 		}
 	}
 	if len(launch) > 0 {
-		a.stream.send(api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
+		events = append(events, api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
 			FrameworkInfo: f.info, Tasks: launch,
 		}})
+	}
+	var durable chan struct{}
+	if len(launched) > 0 {
+		// The agent hears of the tasks only once the registry holds them.
+		durable = make(chan struct{})
+		m.launchTasks(launched, func() {
+			for _, ev := range events {
+				a.stream.send(ev)
+			}
+			close(durable)
+		})
 	}
 	if !remaining.Empty() {
 		m.alloc.Recover(f.id, a.id, role, remaining, refuseDuration(acc.Filters), now)
 		m.agentFreed(a.id)
 	}
+	if durable == nil {
+		return nil
+	}
+	return durable
 }
 
 // takeOffers checks that every offer is outstanding, belongs to f and is

@@ -23,6 +23,7 @@ type agent struct {
 	deactivated  bool           // no offers: DEACTIVATE_AGENT or DRAIN_AGENT
 	drain        *api.DrainInfo // set while draining or drained
 	lost         *time.Timer    // runs while disconnected
+	since        time.Time      // when it became unreachable
 	tasks        map[taskKey]*task
 }
 

@@ -37,11 +37,13 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		a.lost = nil
 	}
 	m.recoverAgentTasks(a, call.Subscribe.Tasks, now)
+	m.saveAgent(a)
 	info := m.info
 	s.send(api.AgentEvent{Type: api.AgentEventSubscribed, Subscribed: &api.AgentSubscribed{
 		AgentID:                  api.AgentID{Value: a.id},
 		HeartbeatIntervalSeconds: api.Float64(m.cfg.HeartbeatInterval.Seconds()),
 		MasterInfo:               &info,
+		Epoch:                    m.term,
 	}})
 	m.readmitAgent(a)
 	m.agentFreed(a.id)
@@ -107,6 +109,16 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			}
 			m.terminate(f, t, st)
 			f.update(st)
+		case !ok && t.state == api.TaskStaging && t.loaded:
+			// An earlier leader recorded the launch but the agent never
+			// got it: that leader is gone, so nothing will launch it now.
+			st := masterStatus(t.info.TaskID, a.id, api.TaskLost, api.ReasonMasterDisconnected,
+				"Task was launched by an earlier leader but never reached the agent", now)
+			if f.partitionAware() {
+				st.State = api.TaskDropped
+			}
+			m.terminate(f, t, st)
+			f.update(st)
 		case ok && t.state == api.TaskUnreachable:
 			t.resources = api.Resources(t.info.Resources).Unallocated()
 			a.used = a.used.Plus(t.resources)
@@ -148,6 +160,7 @@ func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
 			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
 		f.recovered = true
 		m.frameworks[fid] = f
+		m.saveFramework(f)
 		m.alloc.AddFramework(fid, frameworkOptions(f.info, nil))
 		m.alloc.DeactivateFramework(fid)
 		m.frameworkChanged(f, true)
@@ -165,6 +178,7 @@ func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
 	a.tasks[taskKey{fid, rt.TaskID.Value}] = t
 	a.used = a.used.Plus(t.resources)
 	m.taskAdded(t)
+	m.saveTask(t)
 	m.log.Info("adopted a task from a re-registering agent", "framework", fid, "task", rt.TaskID.Value, "agent", a.id)
 }
 
@@ -195,11 +209,21 @@ func (m *Master) agentDisconnected(a *agent, s *stream) {
 func (m *Master) agentUnreachable(a *agent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a.stream != nil || a.unreachable {
+	if a.stream != nil || a.unreachable || m.agents[a.id] != a {
 		return
 	}
 	now := time.Now()
+	if !m.mayRemoveAgent(now) {
+		m.log.Error("agent removal limit reached: not marking the agent unreachable; check the network between masters and agents",
+			"agent", a.id, "limit", m.cfg.AgentRemovalLimit)
+		m.metrics.removalsRefused.Inc()
+		a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
+		return
+	}
+	m.removals = append(m.removals, now)
 	a.unreachable = true
+	a.since = now
+	m.saveAgent(a)
 	m.alloc.RemoveAgent(a.id)
 	m.log.Warn("agent unreachable", "agent", a.id)
 	for key, t := range a.tasks {
@@ -245,10 +269,26 @@ func (m *Master) agentUpdate(a *agent, up *api.AgentUpdate) {
 		if st.State.IsTerminal() {
 			m.release(t, time.Now())
 		}
-		m.recordStatus(t, st)
 		p := st
 		t.pending = &p
-
+		m.recordStatus(t, st)
 	}
 	f.update(st)
+}
+
+// mayRemoveAgent reports whether one more agent may be marked unreachable
+// now: at most AgentRemovalLimit of the agents (and always at least one)
+// within one AgentReregisterTimeout, so that a master cut off from its
+// agents, or a new leader they have not found yet, does not declare the
+// whole cluster lost. m.mu must be held.
+func (m *Master) mayRemoveAgent(now time.Time) bool {
+	recent := m.removals[:0]
+	for _, t := range m.removals {
+		if now.Sub(t) < m.cfg.AgentReregisterTimeout {
+			recent = append(recent, t)
+		}
+	}
+	m.removals = recent
+	allowed := max(1, int(m.cfg.AgentRemovalLimit*float64(len(m.agents))))
+	return len(recent) < allowed
 }

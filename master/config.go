@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // Config holds a master's settings. The zero value is not usable; start
@@ -39,6 +41,16 @@ type Config struct {
 	// framework cannot hoard resources. Their resources come back without
 	// a refusal filter.
 	OfferTimeout time.Duration
+	// Registry, when set, makes the state durable and replicated: the
+	// master serves only while its registry member leads, and loads the
+	// state when it becomes leader. nil keeps the state in memory, for
+	// tests of the APIs of one master.
+	Registry *registry.Registry
+	// AgentRemovalLimit is the largest fraction of agents that may be
+	// marked unreachable within AgentReregisterTimeout; past it the master
+	// stops marking them and alerts, as Mesos's --agent_removal_rate_limit
+	// guards against a partition of the master rather than of the agents.
+	AgentRemovalLimit float64
 }
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.
@@ -54,6 +66,7 @@ func DefaultConfig() Config {
 		MaxCallBytes:           1 << 20,
 		MaxCompletedTasks:      1000,
 		MaxCompletedFrameworks: 50,
+		AgentRemovalLimit:      0.3,
 	}
 }
 
@@ -72,6 +85,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: AllocationBatch must not be negative, got %v", c.AllocationBatch)
 	case c.MaxModuleBytes <= 0 || c.MaxCallBytes <= 0:
 		return errors.New("master config: MaxModuleBytes and MaxCallBytes must be positive")
+	case !(c.AgentRemovalLimit > 0 && c.AgentRemovalLimit <= 1):
+		return fmt.Errorf("master config: AgentRemovalLimit must be in (0, 1], got %v", c.AgentRemovalLimit)
 	case c.Port <= 0 || c.Port > 65535:
 		return fmt.Errorf("master config: Port %d is out of range", c.Port)
 	}

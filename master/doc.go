@@ -17,7 +17,15 @@
 // /agents/{id}/files/{browse,read,download} (a proxy of an agent's files
 // API), /version and /health; each also under /master as in Mesos.
 //
-// The state lives in memory for now; replication among masters comes with
-// the registry. A Master is safe for concurrent use: one mutex guards the
-// state and no I/O happens under it.
+// With Config.Registry set, the durable state — frameworks, agents, tasks
+// and their pending updates, weights, quotas, modules — is written to the
+// replicated registry (master/registry) from one queue, in order, and a
+// master serves only while its registry member leads: on becoming leader it
+// loads the registry, on losing leadership it drops its state and closes
+// every stream; a standby redirects the APIs to the leader (leader.go).
+// Without a registry the state lives in memory, for tests of one master.
+//
+// A Master is safe for concurrent use: one mutex guards the state and no
+// I/O happens under it; registry writes are queued under it and applied by
+// their own goroutine.
 package master

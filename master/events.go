@@ -55,6 +55,7 @@ func (m *Master) taskAdded(t *task) {
 // m.mu must be held.
 func (m *Master) recordStatus(t *task, st api.TaskStatus) {
 	t.record(st)
+	m.saveTask(t)
 	m.taskUpdated(t, st)
 }
 

@@ -20,8 +20,11 @@ type framework struct {
 	completed    []*task          // terminal tasks, oldest first
 	offers       map[string]*offer
 	failover     *time.Timer // runs while disconnected
-	notes        []string    // recent launch problems, for GET_FRAMEWORKS diagnostics
-	recovered    bool        // known only from an agent's tasks since a master restart
+	// failoverDeadline is when a disconnected framework is removed; zero
+	// while connected. It is persisted so a new leader keeps counting.
+	failoverDeadline time.Time
+	notes            []string // recent launch problems, for GET_FRAMEWORKS diagnostics
+	recovered        bool     // known only from an agent's tasks since a master restart
 }
 
 // maxNotes bounds a framework's recent launch problems.
@@ -63,11 +66,15 @@ func (f *framework) update(st api.TaskStatus) {
 	f.send(api.Event{Type: api.EventUpdate, Update: &api.Update{Status: st}})
 }
 
-// complete moves a terminal task to the completed list, keeping at most max.
-func (f *framework) complete(t *task, max int) {
+// complete moves a terminal task to the completed list, keeping at most
+// max, and returns the completed tasks it no longer keeps.
+func (f *framework) complete(t *task, max int) []*task {
 	delete(f.tasks, t.info.TaskID.Value)
 	f.completed = append(f.completed, t)
+	var evicted []*task
 	if n := len(f.completed) - max; n > 0 {
+		evicted = f.completed[:n:n]
 		f.completed = append([]*task(nil), f.completed[n:]...)
 	}
+	return evicted
 }

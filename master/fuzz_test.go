@@ -53,7 +53,7 @@ func FuzzDispatch(f *testing.F) {
 			return
 		}
 		call.FrameworkID = &api.FrameworkID{Value: fw.id}
-		_ = m.dispatch(fw, call, now)
+		_, _ = m.dispatch(fw, call, now)
 
 		var offered api.Resources
 		for _, o := range m.offers {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/modules"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // errNotImplemented marks calls this master does not carry out yet; they
@@ -33,15 +34,15 @@ func (m *Master) Handler() http.Handler {
 	e.Use(m.countCalls)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
-		g.POST("/api/v1/scheduler", m.handleScheduler)
-		g.POST("/api/v1/agent", m.handleAgent)
+		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
+		g.POST("/api/v1/agent", m.handleAgent, m.leaderOnly)
 		g.POST("/api/v1", m.handleOperator)
-		g.POST("/api/v1/modules", m.handleModulePut)
-		g.GET("/api/v1/modules", m.handleModuleList)
+		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
+		g.GET("/api/v1/modules", m.handleModuleList, m.leaderOnly)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-		g.GET("/agents/:agent/files/:op", m.handleFiles)
+		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
 		g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.metrics.registry, promhttp.HandlerOpts{})))
 	}
 	return e
@@ -164,29 +165,49 @@ func (m *Master) handleScheduler(c echo.Context) error {
 	if streamID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
 	}
+	durable, err := m.schedulerCall(c, call, streamID)
+	if err != nil || durable == nil {
+		return err
+	}
+	// An ACCEPT that launched tasks answers once the registry holds them,
+	// so that 202 means the launch survives a failover.
+	if err := m.awaitCommit(c.Request().Context(), durable); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Launch not recorded: "+err.Error())
+	}
+	return c.NoContent(http.StatusAccepted)
+}
+
+// schedulerCall carries out a scheduler call other than SUBSCRIBE. It
+// answers the call itself, unless the call launched tasks: then it returns
+// a channel closed once they are committed, and the caller answers.
+func (m *Master) schedulerCall(c echo.Context, call *api.Call, streamID string) (<-chan struct{}, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f := m.frameworks[call.FrameworkID.Value]
 	switch {
 	case f == nil:
-		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
 	case !f.connected():
-		return echo.NewHTTPError(http.StatusForbidden, "Framework is not subscribed")
+		return nil, echo.NewHTTPError(http.StatusForbidden, "Framework is not subscribed")
 	case f.stream.id != streamID:
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+		return nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
 			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
 			streamID, f.id))
 	}
 	if call.Type == api.CallUpdateFramework {
 		if err := m.updateFramework(f, call.UpdateFramework, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
-		return c.NoContent(http.StatusOK)
+		return nil, c.NoContent(http.StatusOK)
 	}
-	if err := m.dispatch(f, call, time.Now()); err != nil {
-		return echo.NewHTTPError(http.StatusNotImplemented, err.Error())
+	durable, err := m.dispatch(f, call, time.Now())
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusNotImplemented, err.Error())
 	}
-	return c.NoContent(http.StatusAccepted)
+	if durable != nil {
+		return durable, nil
+	}
+	return nil, c.NoContent(http.StatusAccepted)
 }
 
 func (m *Master) handleAgent(c echo.Context) error {
@@ -249,6 +270,9 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		}
 		return err
 	}
+	if err := m.persistNow(c.Request().Context(), registry.PutModule(mod.SHA256, mod)); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not record the module in the registry: "+err.Error())
+	}
 	return c.JSON(http.StatusOK, mod)
 }
 
@@ -262,6 +286,9 @@ func (m *Master) handleModuleGet(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
 	}
 	f, err := m.modules.Open(sha)
+	if errors.Is(err, modules.ErrNotFound) && !m.leading.Load() {
+		return m.redirect(c) // a standby that has not copied it yet
+	}
 	if errors.Is(err, modules.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Module %s not found", sha))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +16,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/allocator"
 	"github.com/mezzo-cluster/mezzo/master/modules"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // Version is the Mesos API version Mezzo speaks, reported by /version so
@@ -54,6 +56,20 @@ type Master struct {
 	gone       map[string]time.Time // agents marked gone, which may not come back
 	groups     map[executorKey]*groupExecutor
 	metrics    *metrics
+
+	// The registry, when there is one (see leader.go): writes queued under
+	// mu, applied in order by writeLoop.
+	reg     *registry.Registry
+	writes  []write
+	wake    chan struct{} // capacity 1: writes are queued
+	epoch   uint64        // bumped at every change of leadership; guarded by mu
+	leading atomic.Bool   // serving as leader, with the state loaded
+	// confirmed is when leadership was last confirmed (UnixNano).
+	confirmed atomic.Int64
+	term      uint64 // the raft term this master leads in; guarded by mu
+	// removals are when agents were last marked unreachable, for the
+	// removal limit; guarded by mu.
+	removals []time.Time
 }
 
 // New returns a master for cfg. It opens the module store under
@@ -84,6 +100,11 @@ func New(cfg Config) (*Master, error) {
 		quotas:     map[string]api.QuotaConfig{},
 		gone:       map[string]time.Time{},
 		groups:     map[executorKey]*groupExecutor{},
+		reg:        cfg.Registry,
+		wake:       make(chan struct{}, 1),
+	}
+	if m.reg == nil {
+		m.leading.Store(true)
 	}
 	m.metrics = newMetrics(m)
 	m.info = api.MasterInfo{
@@ -112,6 +133,11 @@ func (m *Master) Run(ctx context.Context) error {
 	// again. Everything else triggers a pass directly.
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	if m.reg != nil {
+		go m.writeLoop(ctx)
+		go m.watchLeadership(ctx)
+		go m.copyModules(ctx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,12 +146,16 @@ func (m *Master) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			m.heartbeat()
 		case <-tick.C:
-			m.allocatePass(time.Now(), true)
+			if m.Leading() && m.confirmLeader(ctx) {
+				m.allocatePass(time.Now(), true)
+			}
 		case <-m.allocate:
 			if m.cfg.AllocationBatch > 0 {
 				time.Sleep(m.cfg.AllocationBatch)
 			}
-			m.allocatePass(time.Now(), false)
+			if m.Leading() && m.confirmLeader(ctx) {
+				m.allocatePass(time.Now(), false)
+			}
 		}
 	}
 }

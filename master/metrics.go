@@ -17,6 +17,11 @@ type metrics struct {
 	calls      *prometheus.CounterVec // by API, call type and HTTP status
 	terminal   *prometheus.CounterVec // tasks reaching a terminal state, by state
 	allocation prometheus.Histogram
+	// registryWrites counts raft entries the master committed.
+	registryWrites prometheus.Counter
+	// removalsRefused counts agents not marked unreachable because of the
+	// agent removal limit.
+	removalsRefused prometheus.Counter
 }
 
 func newMetrics(m *Master) *metrics {
@@ -36,8 +41,14 @@ func newMetrics(m *Master) *metrics {
 			Help:    "Duration of allocation passes.",
 			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10),
 		}),
+		registryWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mezzo_registry_writes_total", Help: "Entries this master committed to the replicated registry.",
+		}),
+		removalsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mezzo_agent_removals_refused_total", Help: "Agents not marked unreachable because the agent removal limit was reached.",
+		}),
 	}
-	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, &stateCollector{m: m})
+	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, x.registryWrites, x.removalsRefused, &stateCollector{m: m})
 	return x
 }
 
@@ -119,5 +130,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(queueDesc, float64(frameworkQueue), "framework")
 	gauge(queueDesc, float64(agentQueue), "agent")
 	gauge(queueDesc, float64(watcherQueue), "operator")
-	gauge(electedDesc, 1)
+	elected := 0.0
+	if m.Leading() {
+		elected = 1
+	}
+	gauge(electedDesc, elected)
 }

@@ -61,6 +61,14 @@ var operatorCalls = map[api.OperatorCallType]operatorFunc{
 	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
 }
 
+// answeredByStandbys are the operator calls every master answers about
+// itself, leader or not, so that operators and monitoring can find the
+// leader and check each master's health.
+var answeredByStandbys = map[api.OperatorCallType]bool{
+	api.OperatorGetHealth: true, api.OperatorGetMaster: true, api.OperatorGetVersion: true,
+	api.OperatorGetFlags: true, api.OperatorGetMetrics: true,
+}
+
 // handleOperator serves the v1 operator API at POST /api/v1.
 func (m *Master) handleOperator(c echo.Context) error {
 	body, err := m.readCall(c)
@@ -73,10 +81,15 @@ func (m *Master) handleOperator(c echo.Context) error {
 	}
 	c.Set(callTypeKey, string(call.Type))
 	resp := &api.OperatorResponse{Type: call.Type}
+	if !m.leading.Load() && !answeredByStandbys[call.Type] {
+		return m.redirect(c)
+	}
 	switch call.Type {
 	case api.OperatorSubscribe:
 		m.operatorSubscribe(c.Response(), c.Request())
 		return nil
+	case api.OperatorAddMaster, api.OperatorRemoveMaster:
+		return m.changeMasters(c, call)
 	case api.OperatorGetMetrics:
 		metrics, err := m.metricsList()
 		if err != nil {

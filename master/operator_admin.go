@@ -42,6 +42,7 @@ func (m *Master) opUpdateWeights(call *api.OperatorCall, _ *api.OperatorResponse
 	for _, w := range call.UpdateWeights.WeightInfos {
 		m.weights[w.Role] = float64(w.Weight)
 		m.alloc.SetWeight(w.Role, float64(w.Weight))
+		m.saveWeight(w.Role, float64(w.Weight))
 	}
 	m.needFullPass()
 	return nil
@@ -84,6 +85,7 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 		} else {
 			m.quotas[q.Role] = q
 		}
+		m.saveQuota(q, guarantees.Empty() && limits.Empty())
 		m.alloc.SetQuota(q.Role, guarantees, limits)
 		// Outstanding offers were made under the old quota: take them back
 		// and let the next pass offer within the new one.
@@ -219,6 +221,7 @@ func (m *Master) opDeactivateAgent(call *api.OperatorCall, _ *api.OperatorRespon
 // held.
 func (m *Master) deactivate(a *agent, now time.Time) {
 	a.deactivated = true
+	m.saveAgent(a)
 	for _, o := range m.offers {
 		if o.agent == a.id {
 			m.rescindOffer(o, now)
@@ -237,6 +240,7 @@ func (m *Master) opReactivateAgent(call *api.OperatorCall, _ *api.OperatorRespon
 	}
 	a.deactivated = false
 	a.drain = nil
+	m.saveAgent(a)
 	m.alloc.ActivateAgent(a.id)
 	m.needFullPass()
 	return nil
@@ -261,6 +265,7 @@ func (m *Master) opDrainAgent(call *api.OperatorCall, _ *api.OperatorResponse, n
 	}
 	m.deactivate(a, now)
 	a.drain = &api.DrainInfo{State: api.DrainDraining, Config: cfg}
+	m.saveAgent(a)
 	for key, t := range a.tasks {
 		if t.state.IsTerminal() {
 			continue
@@ -285,6 +290,7 @@ func (m *Master) checkDrained(a *agent, now time.Time) {
 		return
 	}
 	a.drain.State = api.DrainDrained
+	m.saveAgent(a)
 	m.log.Info("agent drained", "agent", a.id)
 	if a.drain.Config.MarkGone {
 		m.markGone(a, now)
@@ -319,7 +325,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 			f.update(st)
 		}
 		t.pending = nil
-		f.complete(t, m.cfg.MaxCompletedTasks)
+		m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
 	}
 	for _, o := range m.offers {
 		if o.agent == a.id {
@@ -333,6 +339,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 	}
 	delete(m.agents, a.id)
 	m.gone[a.id] = now
+	m.saveGoneAgent(a, now)
 	m.alloc.RemoveAgent(a.id)
 	m.agentRemoved(a)
 }

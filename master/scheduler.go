@@ -36,6 +36,8 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 		f.failover.Stop()
 		f.failover = nil
 	}
+	f.failoverDeadline = time.Time{}
+	m.saveFramework(f)
 	opts := frameworkOptions(f.info, call.Subscribe.SuppressedRoles)
 	if isNew {
 		m.alloc.AddFramework(f.id, opts)
@@ -117,9 +119,17 @@ func (m *Master) frameworkDisconnected(f *framework, s *stream) {
 		m.removeOffer(o, 0, now)
 	}
 	m.alloc.DeactivateFramework(f.id)
-	timeout := time.Duration(float64(f.info.FailoverTimeout) * float64(time.Second))
+	timeout := failoverTimeout(f)
 	m.log.Info("framework disconnected", "framework", f.id, "failover_timeout", timeout)
-	f.failover = time.AfterFunc(timeout, func() {
+	f.failoverDeadline = now.Add(timeout)
+	m.saveFramework(f)
+	m.startFailoverTimer(f, timeout)
+}
+
+// startFailoverTimer removes f if it is still disconnected after d. m.mu
+// must be held.
+func (m *Master) startFailoverTimer(f *framework, d time.Duration) {
+	f.failover = time.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.frameworks[f.id] == f && f.stream == nil {
@@ -149,7 +159,7 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 			delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
 		}
 		t.pending = nil
-		f.complete(t, m.cfg.MaxCompletedTasks)
+		m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
 	}
 	for id := range agents {
 		if a := m.agents[id]; a != nil {
@@ -167,9 +177,12 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 	delete(m.frameworks, f.id)
 	m.completed = append(m.completed, f)
 	m.frameworkRemoved(f)
+	var evicted []*framework
 	if n := len(m.completed) - m.cfg.MaxCompletedFrameworks; n > 0 {
+		evicted = m.completed[:n:n]
 		m.completed = append([]*framework(nil), m.completed[n:]...)
 	}
+	m.saveRemovedFramework(f, evicted)
 	m.needFullPass()
 }
 
@@ -196,13 +209,14 @@ func (m *Master) release(t *task, now time.Time) {
 }
 
 // dispatch carries out a scheduler call other than SUBSCRIBE for a
-// connected framework. m.mu must be held.
-func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
+// connected framework. For an ACCEPT that launched tasks it returns a
+// channel closed once the launch is committed. m.mu must be held.
+func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) (<-chan struct{}, error) {
 	switch call.Type {
 	case api.CallTeardown:
 		m.removeFramework(f, now)
 	case api.CallAccept:
-		m.accept(f, call.Accept, now)
+		return m.accept(f, call.Accept, now), nil
 	case api.CallDecline:
 		m.decline(f, call.Decline.OfferIDs, call.Decline.Filters, now)
 	case api.CallRevive:
@@ -228,9 +242,9 @@ func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) error {
 	case api.CallReconcileOperations:
 		m.reconcileOperations(f, call.ReconcileOperations, now)
 	default:
-		return fmt.Errorf("%w: %s", errNotImplemented, call.Type)
+		return nil, fmt.Errorf("%w: %s", errNotImplemented, call.Type)
 	}
-	return nil
+	return nil, nil
 }
 
 // decline returns offers with a refusal filter. m.mu must be held.
@@ -284,20 +298,27 @@ func (m *Master) kill(f *framework, k *api.Kill, now time.Time) {
 func (m *Master) acknowledge(f *framework, ack *api.Acknowledge) {
 	t := f.tasks[ack.TaskID.Value]
 	if t != nil && t.pending != nil && bytes.Equal(t.pending.UUID, ack.UUID) {
-		t.pending = nil
-		if t.state.IsTerminal() {
-			f.complete(t, m.cfg.MaxCompletedTasks)
+		t.acked, t.pending = t.pending, nil
+		if !t.state.IsTerminal() {
+			m.saveTask(t)
+		} else {
+			m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
 			if a := m.agents[t.agent]; a != nil {
 				delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
 				m.checkDrained(a, time.Now())
 			}
 		}
 	}
-	if a := m.agents[ack.AgentID.Value]; a != nil {
-		a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
-			FrameworkID: api.FrameworkID{Value: f.id}, TaskID: ack.TaskID, UUID: ack.UUID,
-		}})
-	}
+	// The agent forgets an acknowledged update, so it hears of the
+	// acknowledgement only once the registry holds it: a new leader must
+	// never know less than the agent has forgotten.
+	m.afterCommit(func() {
+		if a := m.agents[ack.AgentID.Value]; a != nil {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+				FrameworkID: api.FrameworkID{Value: f.id}, TaskID: ack.TaskID, UUID: ack.UUID,
+			}})
+		}
+	})
 }
 
 // reconcile answers with the latest state of the named tasks, or of all

@@ -20,6 +20,12 @@ type task struct {
 	// pending is the agent's update being delivered to the framework: it
 	// carries a UUID and waits for an ACKNOWLEDGE. nil when nothing waits.
 	pending *api.TaskStatus
+	// acked is the last update the framework acknowledged.
+	acked *api.TaskStatus
+	// loaded marks a task a new leader took from the registry: if its agent
+	// re-registers without it while it is still staging, its launch never
+	// reached the agent.
+	loaded bool
 }
 
 // maxStatuses bounds a task's status history.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/operator"
+	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
 )
 
 // clientFlags are shared by the commands that talk to a master.
@@ -23,10 +26,37 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(cmd *cobra.Command, withOutput bool) {
-	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the master, HOST:PORT")
+	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
 	if withOutput {
 		cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	}
+}
+
+// operator returns a client of the masters --master lists.
+func (f *clientFlags) operator(ctx context.Context) *operator.Client {
+	return operatorFor(ctx, f.master)
+}
+
+// operatorFor returns a client of the first of masters (a comma-separated
+// list) that answers /health. Any master will do: a standby redirects the
+// client to the leader.
+func operatorFor(ctx context.Context, masters string) *operator.Client {
+	list := splitList(masters)
+	if len(list) == 0 {
+		return operator.New(masters)
+	}
+	probe := &http.Client{Timeout: 2 * time.Second}
+	for _, m := range list {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheduler.BaseURL(m)+"/health", nil)
+		if err != nil {
+			continue
+		}
+		if resp, err := probe.Do(req); err == nil {
+			resp.Body.Close()
+			return operator.New(m)
+		}
+	}
+	return operator.New(list[0])
 }
 
 // show prints v as JSON, or calls table to print it as a table.
@@ -49,7 +79,7 @@ func newAgentsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "agents", Short: "List agents", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp, err := operator.New(f.master).Agents(cmd.Context())
+			resp, err := f.operator(cmd.Context()).Agents(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -89,7 +119,7 @@ func newFrameworksCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "frameworks", Short: "List frameworks", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp, err := operator.New(f.master).Frameworks(cmd.Context())
+			resp, err := f.operator(cmd.Context()).Frameworks(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -124,7 +154,7 @@ func newTasksCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "tasks", Short: "List tasks, or watch them change with --watch", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := operator.New(f.master)
+			c := f.operator(cmd.Context())
 			if watch {
 				return watchTasks(cmd, c, &f)
 			}
@@ -184,7 +214,7 @@ func newRolesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "roles", Short: "List roles with their weights, quota and allocation", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp, err := operator.New(f.master).Roles(cmd.Context())
+			resp, err := f.operator(cmd.Context()).Roles(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -233,7 +263,7 @@ func newWhyCmd() *cobra.Command {
 		Long:  "why prints what the master knows about a framework's unmet demand: suppressed roles, refusal filters, quota, agents too small, invalid launches.",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			resp, err := operator.New(f.master).Frameworks(cmd.Context())
+			resp, err := f.operator(cmd.Context()).Frameworks(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -265,7 +295,7 @@ func newDrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "drain AGENT", Short: "Drain an agent: stop offering it and kill its tasks", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := operator.New(f.master).Drain(cmd.Context(), args[0], grace, markGone); err != nil {
+			if err := f.operator(cmd.Context()).Drain(cmd.Context(), args[0], grace, markGone); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "agent %s is draining\n", args[0])
@@ -293,7 +323,7 @@ func newQuotaCmd() *cobra.Command {
 			if guarantee {
 				q.Guarantees = values
 			}
-			return operator.New(f.master).SetQuota(cmd.Context(), q, force)
+			return f.operator(cmd.Context()).SetQuota(cmd.Context(), q, force)
 		},
 	}
 	f.register(set, false)
@@ -317,7 +347,7 @@ func newWeightsCmd() *cobra.Command {
 			for role, v := range values {
 				weights[role] = float64(v.Value)
 			}
-			return operator.New(f.master).SetWeights(cmd.Context(), weights)
+			return f.operator(cmd.Context()).SetWeights(cmd.Context(), weights)
 		},
 	}
 	f.register(set, false)

@@ -20,6 +20,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/agent"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
@@ -38,12 +39,23 @@ func (d *daemonFlags) registerInsecure(cmd *cobra.Command) {
 type masterFlags struct {
 	offerTimeout           time.Duration
 	agentReregisterTimeout time.Duration
+	agentRemovalLimit      float64
+	peers                  string
+	join                   bool
 }
 
 func (f *masterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.offerTimeout, "offer-timeout", 0, "rescind offers held longer than this (0: never, as Mesos)")
 	cmd.Flags().DurationVar(&f.agentReregisterTimeout, "agent-reregister-timeout", 75*time.Second,
 		"how long a disconnected agent has before its tasks are unreachable")
+	cmd.Flags().Float64Var(&f.agentRemovalLimit, "agent-removal-limit", 0.3,
+		"the largest fraction of agents marked unreachable within one re-registration timeout; past it the master alerts instead")
+}
+
+// registerPeers adds the flags that make a master one of several.
+func (f *masterFlags) registerPeers(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.peers, "peers", "", "every master of the cluster, HOST:PORT[,HOST:PORT...] (1, 3 or 5; empty: this one alone)")
+	cmd.Flags().BoolVar(&f.join, "join", false, "start empty and wait to be added to a running cluster with ADD_MASTER")
 }
 
 // agentFlags configure an agent.
@@ -130,14 +142,16 @@ func newMasterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID())
-			return serve(ctx, ln, m.Handler())
+			defer m.close()
+			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID(), "peers", mf.peers)
+			return serve(ctx, m.httpLn, m.Handler())
 		},
 	}
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/master", "where the master keeps its state")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().IntVar(&port, "port", 5050, "HTTP port (0 picks a free one)")
 	mf.register(cmd)
+	mf.registerPeers(cmd)
 	d.registerInsecure(cmd)
 	return cmd
 }
@@ -179,7 +193,7 @@ func newDevCmd() *cobra.Command {
 	var d daemonFlags
 	var mf masterFlags
 	var a agentFlags
-	var port int
+	var port, masters int
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a master and an agent in one process, for trying Mezzo out",
@@ -190,6 +204,9 @@ func newDevCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if masters != 1 {
+				return runDevReplicated(ctx, cmd, d, mf, a, port, masters)
+			}
 			mln, err := listen(d.host, port)
 			if err != nil {
 				return err
@@ -202,12 +219,13 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer m.close()
 			cfg, err := a.config(filepath.Join(d.workDir, "agent"), d.host, aln, []string{mln.Addr().String()})
 			if err != nil {
 				return err
 			}
 			errc := make(chan error, 2)
-			go func() { errc <- serve(ctx, mln, m.Handler()) }()
+			go func() { errc <- serve(ctx, m.httpLn, m.Handler()) }()
 			go func() { errc <- runAgent(ctx, cfg, aln) }()
 			printDevBanner(cmd, mln.Addr().String(), d.workDir)
 			err = <-errc
@@ -221,6 +239,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo", "where the cluster keeps its state")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on (loopback by default)")
 	cmd.Flags().IntVar(&port, "port", 5050, "the master's HTTP port (0 picks a free one)")
+	cmd.Flags().IntVar(&masters, "masters", 1, "how many masters: 1, or 3 or 5 replicated ones in processes of their own (ports from --port up)")
 	mf.register(cmd)
 	a.register(cmd, "agent-port", 5051)
 	return cmd
@@ -239,20 +258,68 @@ func printDevBanner(cmd *cobra.Command, addr, workDir string) {
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 }
 
-func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags) (*master.Master, error) {
+// runningMaster is a master with its share of the cluster: the registry
+// member and the listener split between HTTP and raft.
+type runningMaster struct {
+	*master.Master
+	httpLn net.Listener
+	mux    *registry.Mux
+	reg    *registry.Registry
+}
+
+// close leaves raft and closes the registry files; call it after the HTTP
+// server has stopped.
+func (r *runningMaster) close() {
+	if err := r.reg.Close(); err != nil {
+		slog.Warn("close the registry", "err", err)
+	}
+	r.mux.Close()
+}
+
+// startMaster opens the registry under workDir (joining or forming the
+// cluster of f.peers) and starts a master over it, serving on ln.
+func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags) (*runningMaster, error) {
 	cfg := master.DefaultConfig()
 	cfg.OfferTimeout = f.offerTimeout
 	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
+	cfg.AgentRemovalLimit = f.agentRemovalLimit
 	cfg.WorkDir = workDir
 	cfg.Hostname = host
 	cfg.AdvertiseIP = advertiseIP(host)
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create the work dir: %w", err)
+	}
+	mux := registry.NewMux(ln)
+	rcfg := registry.DefaultConfig()
+	rcfg.Dir = workDir
+	rcfg.Addr = net.JoinHostPort(host, strconv.Itoa(cfg.Port))
+	rcfg.Peers = splitList(f.peers)
+	rcfg.Join = f.join
+	rcfg.Transport = mux.Raft()
+	reg, err := registry.Open(ctx, rcfg)
+	if err != nil {
+		mux.Close()
+		return nil, err
+	}
+	cfg.Registry = reg
 	m, err := master.New(cfg)
 	if err != nil {
+		reg.Close()
+		mux.Close()
 		return nil, err
 	}
 	go m.Run(ctx)
-	return m, nil
+	r := &runningMaster{Master: m, httpLn: mux.HTTP(), mux: mux, reg: reg}
+	if len(rcfg.Peers) == 0 && !f.join {
+		// A master alone elects itself within a heartbeat timeout or two;
+		// waiting for it means that "master listening" means serving.
+		deadline := time.Now().Add(15 * time.Second)
+		for !m.Leading() && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return r, nil
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {

@@ -70,7 +70,7 @@ task is a native shell command instead.`,
 			return runTask(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, taskArgs)
 		},
 	}
-	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the master, HOST:PORT")
+	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
 	cmd.Flags().StringVar(&f.module, "module", "", "a .wasm file, a stored module's sha256, or a Go package directory")
 	cmd.Flags().StringVar(&f.command, "command", "", "a shell command to run as a native task")
 	cmd.Flags().StringVar(&f.name, "name", "", "the task's name (default: derived from the module or command)")
@@ -85,7 +85,7 @@ task is a native shell command instead.`,
 
 // runTask is mezzo run: upload, subscribe, launch, stream, exit.
 func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []string) error {
-	ops := operator.New(f.master)
+	ops := operatorFor(ctx, f.master)
 	task, err := f.taskInfo(ctx, ops, args)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 	r := &runner{flags: f, ops: ops, task: task, stdout: stdout, stderr: stderr}
 	// A one-shot run gives up on a master it cannot reach rather than
 	// retrying for ever as a long-running framework would.
-	r.client = scheduler.New(scheduler.Config{Master: f.master, MaxFailures: 3, Framework: api.FrameworkInfo{
+	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3, Framework: api.FrameworkInfo{
 		User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
 		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
 	}})

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// runDevReplicated is `mezzo dev --masters N`: N `mezzo master` processes,
+// replicated among themselves, and an agent in this process that knows
+// them all. The masters are separate processes so that a person can kill
+// one (kill -9) and watch another take over.
+func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf masterFlags, a agentFlags, port, n int) error {
+	if n != 3 && n != 5 {
+		return fmt.Errorf("--masters %d: run 1, 3 or 5 masters", n)
+	}
+	addrs, err := devMasterAddrs(d.host, port, n)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the mezzo binary to start masters with: %w", err)
+	}
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			p.Wait()
+		}
+	}()
+	for i, addr := range addrs {
+		_, p, _ := net.SplitHostPort(addr)
+		args := []string{"master", "--host", d.host, "--port", p, "--peers", strings.Join(addrs, ","),
+			"--work-dir", filepath.Join(d.workDir, fmt.Sprintf("master%d", i)),
+			"--agent-reregister-timeout", mf.agentReregisterTimeout.String()}
+		if mf.offerTimeout > 0 {
+			args = append(args, "--offer-timeout", mf.offerTimeout.String())
+		}
+		c := exec.Command(self, args...)
+		c.Stderr = os.Stderr
+		if err := c.Start(); err != nil {
+			return fmt.Errorf("start master %d: %w", i, err)
+		}
+		procs = append(procs, c)
+	}
+	aln, err := listen(d.host, a.port)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.config(filepath.Join(d.workDir, "agent"), d.host, aln, addrs)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "mezzo dev: %d masters and an agent are up\n", n)
+	for i, addr := range addrs {
+		fmt.Fprintf(out, "  master %d: http://%s (pid %d)\n", i, addr, procs[i].Process.Pid)
+	}
+	fmt.Fprintf(out, "  state: %s\n", d.workDir)
+	fmt.Fprintf(out, "Try: mezzo agents --master %s\n", strings.Join(addrs, ","))
+	fmt.Fprintf(out, "The leader logs \"leading\" and its /metrics say mezzo_master_elected 1: kill -9 its pid and watch another take over.\n")
+	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+	return runAgent(ctx, cfg, aln)
+}
+
+// devMasterAddrs picks the masters' addresses: port, port+1, ... or, with
+// port 0, free ports.
+func devMasterAddrs(host string, port, n int) ([]string, error) {
+	var addrs []string
+	for i := range n {
+		p := 0
+		if port != 0 {
+			p = port + i
+		}
+		ln, err := listen(host, p)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close()
+	}
+	// The ports were free a moment ago; the masters bind them at once.
+	return addrs, nil
+}

@@ -1,0 +1,267 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/registry"
+)
+
+// replicatedMaster is a master over a real registry of one member (bbolt
+// files in dir, raft on a loopback listener), which the test can stop and
+// start again on the same files.
+type replicatedMaster struct {
+	*testMaster
+	reg  *registry.Registry
+	stop func()
+}
+
+func startReplicatedMaster(t *testing.T, dir, raftAddr string) *replicatedMaster {
+	t.Helper()
+	ln, err := net.Listen("tcp", raftAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := registry.NewMux(ln)
+	rcfg := registry.DefaultConfig()
+	rcfg.Dir, rcfg.Addr, rcfg.Transport = dir, ln.Addr().String(), mux.Raft()
+	reg, err := registry.Open(context.Background(), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.WorkDir = dir
+	cfg.AllocationBatch = time.Millisecond
+	cfg.Registry = reg
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		<-done
+		srv.CloseClientConnections()
+		srv.Close()
+		reg.Close()
+		mux.Close()
+	}
+	t.Cleanup(stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for !m.Leading() {
+		if time.Now().After(deadline) {
+			t.Fatal("the master did not become leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &replicatedMaster{testMaster: &testMaster{Master: m, url: srv.URL}, reg: reg, stop: stop}
+}
+
+// waitRegistry polls the registry until cond holds for its state.
+func waitRegistry(t *testing.T, reg *registry.Registry, what string, cond func(*registry.State) bool) *registry.State {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := reg.Load()
+		if err == nil && cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the registry to hold %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLeaderLoadsRegistry stops a master with a framework that is
+// disconnected within its failover timeout, a running task whose update
+// is not acknowledged, an agent and a weight, and starts a new master on
+// the same registry: it knows all of them, the failover deadline is the
+// persisted one rather than a fresh timeout, and the framework gets the
+// unacknowledged update again when it re-subscribes.
+func TestLeaderLoadsRegistry(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	ag.send(fw.id, "t", api.TaskRunning, 7)
+	fw.update("t") // not acknowledged
+	if code, _, body := first.operator(t, api.OperatorCall{Type: api.OperatorUpdateWeights, UpdateWeights: &api.UpdateWeights{
+		WeightInfos: []api.WeightInfo{{Role: "web", Weight: 3}}}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_WEIGHTS: %d %s", code, body)
+	}
+	fw.resp.Body.Close() // the scheduler goes away within its failover timeout
+	s := waitRegistry(t, first.reg, "the framework's failover deadline", func(s *registry.State) bool {
+		return !s.Frameworks[fw.id].FailoverDeadline.IsZero() && s.Tasks[registry.TaskKey(fw.id, "t")].Pending != nil
+	})
+	deadline := s.Frameworks[fw.id].FailoverDeadline
+	first.stop()
+
+	second := startReplicatedMaster(t, dir, raftAddr)
+	second.mu.Lock()
+	f := second.frameworks[fw.id]
+	var task *task
+	if f != nil {
+		task = f.tasks["t"]
+	}
+	a := second.agents[ag.id]
+	weight := second.weights["web"]
+	second.mu.Unlock()
+	switch {
+	case f == nil:
+		t.Fatalf("the new leader does not know framework %s", fw.id)
+	case !f.failoverDeadline.Equal(deadline):
+		t.Errorf("failover deadline %v, want the persisted %v", f.failoverDeadline, deadline)
+	case task == nil || task.state != api.TaskRunning || task.pending == nil || !bytes.Equal(task.pending.UUID, bytes.Repeat([]byte{7}, 16)):
+		t.Errorf("task after the failover: %+v", task)
+	case a == nil || a.connected():
+		t.Errorf("agent after the failover: %+v, want known and disconnected", a)
+	case weight != 3:
+		t.Errorf("weight of web = %v, want 3", weight)
+	}
+	again := second.subscribe(t, api.FrameworkInfo{ID: &api.FrameworkID{Value: fw.id}, User: "u", Name: "f", FailoverTimeout: 3600})
+	if st := again.update("t"); st.State != api.TaskRunning || !bytes.Equal(st.UUID, bytes.Repeat([]byte{7}, 16)) {
+		t.Errorf("resent update %+v, want the unacknowledged TASK_RUNNING", st)
+	}
+}
+
+// TestNoLeaderAnswers runs a master whose two peers never start, so no
+// leader can be elected: the APIs answer 503 "No leader elected", while
+// GET_HEALTH, /version and /metrics answer.
+func TestNoLeaderAnswers(t *testing.T) {
+	var peers []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, ln.Addr().String())
+		ln.Close()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := registry.NewMux(ln)
+	t.Cleanup(func() { mux.Close() })
+	rcfg := registry.DefaultConfig()
+	rcfg.Dir, rcfg.Addr, rcfg.Peers, rcfg.Transport = t.TempDir(), ln.Addr().String(), peers, mux.Raft()
+	reg, err := registry.Open(context.Background(), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	tm := startMaster(t, func(c *Config) { c.Registry = reg })
+	for _, call := range []api.OperatorCall{{Type: api.OperatorGetTasks}, {Type: api.OperatorUpdateWeights,
+		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}} {
+		if code, _, body := tm.operator(t, call); code != http.StatusServiceUnavailable || body != "No leader elected\n" {
+			t.Errorf("%s without a leader: %d %q, want 503 No leader elected", call.Type, code, body)
+		}
+	}
+	if code, body := tm.status(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe,
+		Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f"}}}); code != http.StatusServiceUnavailable {
+		t.Errorf("SUBSCRIBE without a leader: %d %s", code, body)
+	}
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetHealth}); code != http.StatusOK {
+		t.Errorf("GET_HEALTH: %d %s", code, body)
+	}
+	for _, path := range []string{"/version", "/metrics"} {
+		resp, err := http.Get(tm.url + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %v %v", path, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+}
+
+// TestLeaderLoadsTaskGroup restarts a master while a task group runs: the
+// new leader counts the group's default executor's resources as used until
+// the group's last task ends, as the old leader did.
+func TestLeaderLoadsTaskGroup(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
+		Resources: []api.Resource{scalar("cpus", 0.25), scalar("mem", 32)}}
+	fw.mustCall(api.Call{Type: api.CallAccept, Accept: &api.Accept{OfferIDs: []api.OfferID{o.ID},
+		Operations: []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{Executor: exec,
+			TaskGroup: api.TaskGroupInfo{Tasks: []api.TaskInfo{commandTask("g1", o, 0.5, 64), commandTask("g2", o, 0.5, 64)}}}}}}})
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	first.stop()
+
+	second := startReplicatedMaster(t, dir, raftAddr)
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	a := second.agents[ag.id]
+	if a == nil {
+		t.Fatal("agent unknown after the restart")
+	}
+	if got := a.used.ScalarValue("cpus"); got != 1.25 {
+		t.Errorf("used cpus after the restart = %v, want 1.25 (two tasks and their executor)", got)
+	}
+	if g := second.groups[executorKey{fw.id, ag.id, "e"}]; g == nil || g.live != 2 {
+		t.Errorf("group executor after the restart: %+v, want 2 live tasks", g)
+	}
+}
+
+// TestAgentRemovalLimit disconnects three of four agents at once: with the
+// default limit of 30 % only one may be marked unreachable within a
+// re-registration timeout; the master refuses the others and counts the
+// refusals.
+func TestAgentRemovalLimit(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = time.Second })
+	var agents []*testAgent
+	for range 4 {
+		agents = append(agents, tm.agent(t, "cpus:1;mem:128"))
+	}
+	for _, a := range agents[:3] {
+		a.resp.Body.Close()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tm.mu.Lock()
+		refused := testutil.ToFloat64(tm.metrics.removalsRefused)
+		unreachable := 0
+		for _, a := range tm.agents {
+			if a.unreachable {
+				unreachable++
+			}
+		}
+		tm.mu.Unlock()
+		if refused >= 2 {
+			// Both refusals happen in the first window, before any retry.
+			if unreachable != 1 {
+				t.Fatalf("%d agents unreachable after %v refusals, want 1", unreachable, refused)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refusals %v, unreachable %d: the limit did not hold", refused, unreachable)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,287 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	bolt "go.etcd.io/bbolt"
+)
+
+// FSM is the raft state machine: it applies commands to registry.db. The
+// file is the state, durable on its own, so a restarting master does not
+// restore a snapshot (raft's NoSnapshotRestoreOnStart) and skips log
+// entries at or below the index recorded with the data.
+//
+// raft calls Apply, Snapshot and Restore on its FSM goroutine; View may be
+// called from any goroutine.
+type FSM struct {
+	path string
+
+	mu sync.RWMutex // guards db: Restore swaps it
+	db *bolt.DB
+	// applied mirrors the index stored in the file, so that entries
+	// replayed after a restart are skipped without a transaction. Only
+	// raft's FSM goroutine (Apply, ApplyBatch, Restore) writes it.
+	applied atomic.Uint64
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// OpenFSM opens (creating if needed) the registry file at path.
+func OpenFSM(path string) (*FSM, error) {
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &FSM{path: path, db: db}
+	f.applied.Store(f.Applied())
+	return f, nil
+}
+
+func openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range []string{BucketFrameworks, BucketAgents, BucketTasks, BucketModules,
+			BucketWeights, BucketQuotas, BucketMaintenance, bucketOnce, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create registry buckets in %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the file. Nothing may be applied after.
+func (f *FSM) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.db.Close()
+}
+
+// Applied returns the index of the last log entry applied to the file.
+func (f *FSM) Applied() uint64 {
+	var idx uint64
+	_ = f.View(func(tx *bolt.Tx) error {
+		idx = appliedIndex(tx)
+		return nil
+	})
+	return idx
+}
+
+func appliedIndex(tx *bolt.Tx) uint64 {
+	v := tx.Bucket([]byte(bucketMeta)).Get([]byte("applied"))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// View runs fn in a read transaction of the file.
+func (f *FSM) View(fn func(tx *bolt.Tx) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db.View(fn)
+}
+
+// Apply applies one log entry. It returns nil, ErrDuplicate, or an error
+// for an entry that could not be decoded; raft hands the value to the
+// caller of Raft.Apply.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies log entries in one bbolt transaction, so that a burst
+// of entries, or a follower catching up, costs one fsync rather than one
+// each. Entries at or below the index in the file are skipped: raft
+// replays them after a restart. An error writing the file panics: the
+// replica could no longer follow the log, and raft has no way to report
+// it.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	results := make([]any, len(logs))
+	var todo []int
+	for i, l := range logs {
+		if l.Type == raft.LogCommand && l.Index > f.applied.Load() {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return results
+	}
+	last := logs[todo[len(todo)-1]].Index
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		for _, i := range todo {
+			results[i] = applyEntry(tx, logs[i])
+		}
+		var idx [8]byte
+		binary.BigEndian.PutUint64(idx[:], last)
+		return tx.Bucket([]byte(bucketMeta)).Put([]byte("applied"), idx[:])
+	})
+	if err != nil {
+		panic(fmt.Sprintf("registry: apply log entries up to %d to %s: %v", last, f.path, err))
+	}
+	f.applied.Store(last)
+	return results
+}
+
+// applyEntry applies one entry in tx and returns its result. Validation
+// bounds keys to what bbolt accepts, so the puts and deletes of a decoded
+// command cannot fail short of an I/O error, which fails the whole
+// transaction.
+func applyEntry(tx *bolt.Tx, l *raft.Log) any {
+	cmd, err := DecodeCommand(l.Data)
+	if err != nil {
+		return err
+	}
+	if err := applyCommand(tx, cmd, l.Index); err != nil {
+		return err
+	}
+	return nil
+}
+
+// applyCommand writes cmd's changes in tx, or records nothing but returns
+// ErrDuplicate when its Once ID was applied before.
+func applyCommand(tx *bolt.Tx, cmd Command, index uint64) error {
+	if cmd.Once != "" {
+		once := tx.Bucket([]byte(bucketOnce))
+		if once.Get([]byte(cmd.Once)) != nil {
+			return ErrDuplicate
+		}
+		var idx [8]byte
+		binary.BigEndian.PutUint64(idx[:], index)
+		if err := once.Put([]byte(cmd.Once), idx[:]); err != nil {
+			return err
+		}
+	}
+	for _, ch := range cmd.Changes {
+		b := tx.Bucket([]byte(ch.Bucket))
+		var err error
+		if ch.Op == OpPut {
+			err = b.Put([]byte(ch.Key), ch.Value)
+		} else {
+			err = b.Delete([]byte(ch.Key))
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: %w", ch.Op, ch.Bucket, ch.Key, err)
+		}
+	}
+	return nil
+}
+
+// Snapshot returns a point-in-time copy of the file, taken into memory
+// at once. Holding a bbolt read transaction open while raft persists the
+// snapshot instead would stall Apply: a write that grows the file waits for
+// every open read transaction before it can remap.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	var buf bytes.Buffer
+	err := f.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(&buf)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot registry: %w", err)
+	}
+	return &snapshot{data: buf.Bytes()}, nil
+}
+
+type snapshot struct{ data []byte }
+
+// Persist writes the copy of the file.
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("persist registry snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}
+
+// Restore replaces the file with a snapshot's: written beside it, synced,
+// checked, then renamed over it.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	tmp := f.path + ".restore"
+	if err := writeSynced(tmp, rc); err != nil {
+		return err
+	}
+	if err := checkFile(tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore registry: snapshot is damaged: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.db.Close(); err != nil {
+		return fmt.Errorf("restore registry: close %s: %w", f.path, err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return fmt.Errorf("restore registry: %w", err)
+	}
+	db, err := openDB(f.path)
+	if err != nil {
+		return fmt.Errorf("restore registry: %w", err)
+	}
+	f.db = db
+	var idx uint64
+	_ = db.View(func(tx *bolt.Tx) error { idx = appliedIndex(tx); return nil })
+	f.applied.Store(idx)
+	return nil
+}
+
+func writeSynced(path string, r io.Reader) error {
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("restore registry: %w", err)
+	}
+	_, err = io.Copy(out, r)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("restore registry: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// CheckFile opens a registry file that no process has open, read-only,
+// and runs bbolt's consistency check over it, returning the problems found.
+func CheckFile(path string) error { return checkFile(path) }
+
+func checkFile(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(checkTx)
+}
+
+// Check runs bbolt's consistency check over the open file.
+func (f *FSM) Check() error { return f.View(checkTx) }
+
+func checkTx(tx *bolt.Tx) error {
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,226 @@
+package registry
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+func openTestFSM(t *testing.T) *FSM {
+	t.Helper()
+	f, err := OpenFSM(filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func entry(t *testing.T, index uint64, c Command) *raft.Log {
+	t.Helper()
+	b, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: b}
+}
+
+func applyErr(v any) error {
+	err, _ := v.(error)
+	return err
+}
+
+func sampleTask(fw, id string) Task {
+	return Task{Framework: fw, Agent: "a1", Role: "*", State: api.TaskStaging,
+		Info: api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, AgentID: api.AgentID{Value: "a1"}}}
+}
+
+func TestFSMApply(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []Command
+		want    []error // one per entry
+		check   func(t *testing.T, s *State)
+	}{
+		{
+			name: "framework and agent are recorded",
+			entries: []Command{
+				PutFramework(Framework{ID: "f1", Info: api.FrameworkInfo{Name: "web"}}),
+				PutAgent(Agent{ID: "a1", State: AgentActive}),
+			},
+			want: []error{nil, nil},
+			check: func(t *testing.T, s *State) {
+				if s.Frameworks["f1"].Info.Name != "web" || s.Agents["a1"].State != AgentActive {
+					t.Errorf("state = %+v", s)
+				}
+			},
+		},
+		{
+			name: "a launch applies once however often it is retried",
+			entries: []Command{
+				LaunchTasks("L1", sampleTask("f1", "t1")),
+				PutTask(func() Task { x := sampleTask("f1", "t1"); x.State = api.TaskRunning; return x }()),
+				LaunchTasks("L1", sampleTask("f1", "t1")),
+			},
+			want: []error{nil, nil, ErrDuplicate},
+			check: func(t *testing.T, s *State) {
+				if got := s.Tasks["f1/t1"].State; got != api.TaskRunning {
+					t.Errorf("the retried launch overwrote the task: state %s", got)
+				}
+			},
+		},
+		{
+			name:    "delete removes a task",
+			entries: []Command{PutTask(sampleTask("f1", "t1")), DeleteTask("f1", "t1")},
+			want:    []error{nil, nil},
+			check: func(t *testing.T, s *State) {
+				if len(s.Tasks) != 0 {
+					t.Errorf("tasks = %v", s.Tasks)
+				}
+			},
+		},
+		{
+			name:    "weights, quotas and maintenance",
+			entries: []Command{PutWeight("web", 2), PutQuota(api.QuotaConfig{Role: "web"}), PutMaintenance(api.MaintenanceSchedule{})},
+			want:    []error{nil, nil, nil},
+			check: func(t *testing.T, s *State) {
+				if s.Weights["web"] != 2 || s.Quotas["web"].Role != "web" || s.Maintenance == nil {
+					t.Errorf("state = %+v", s)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := openTestFSM(t)
+			for i, c := range tt.entries {
+				if got := applyErr(f.Apply(entry(t, uint64(i+1), c))); !errors.Is(got, tt.want[i]) {
+					t.Fatalf("entry %d: Apply = %v, want %v", i+1, got, tt.want[i])
+				}
+			}
+			s, err := f.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Applied != uint64(len(tt.entries)) {
+				t.Errorf("applied = %d, want %d", s.Applied, len(tt.entries))
+			}
+			tt.check(t, s)
+		})
+	}
+}
+
+// TestFSMSkipsReplayedEntries replays entries the file already holds, as
+// raft does after a restart without restoring a snapshot: they must not
+// apply again (a replayed launch would otherwise answer ErrDuplicate and a
+// replayed older put would undo a newer one).
+func TestFSMSkipsReplayedEntries(t *testing.T) {
+	f := openTestFSM(t)
+	running := sampleTask("f1", "t1")
+	running.State = api.TaskRunning
+	f.Apply(entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))))
+	f.Apply(entry(t, 2, PutTask(running)))
+	if err := applyErr(f.Apply(entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))))); err != nil {
+		t.Fatalf("replayed entry answered %v", err)
+	}
+	s, _ := f.Load()
+	if s.Tasks["f1/t1"].State != api.TaskRunning {
+		t.Errorf("replay undid a later entry: %s", s.Tasks["f1/t1"].State)
+	}
+}
+
+func TestFSMRejectsBadEntries(t *testing.T) {
+	f := openTestFSM(t)
+	for i, data := range []string{`{`, `{"changes":[{"op":"put","bucket":"once","key":"x","value":1}]}`,
+		`{"changes":[{"op":"put","bucket":"tasks","key":"","value":1}]}`, `{"changes":[]}`} {
+		l := &raft.Log{Index: uint64(i + 1), Type: raft.LogCommand, Data: []byte(data)}
+		if applyErr(f.Apply(l)) == nil {
+			t.Errorf("entry %q applied", data)
+		}
+	}
+	if f.Applied() != 4 {
+		t.Errorf("rejected entries must still advance the applied index; got %d", f.Applied())
+	}
+}
+
+// TestSnapshotRestore writes a snapshot through raft's file snapshot store
+// and restores it into another registry file.
+func TestSnapshotRestore(t *testing.T) {
+	src := openTestFSM(t)
+	src.Apply(entry(t, 1, PutFramework(Framework{ID: "f1"})))
+	src.Apply(entry(t, 2, LaunchTasks("L1", sampleTask("f1", "t1"))))
+	snap, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Changes after the snapshot must not be in it.
+	src.Apply(entry(t, 3, PutFramework(Framework{ID: "f2"})))
+
+	store, err := raft.NewFileSnapshotStoreWithLogger(t.TempDir(), 1, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := store.Create(raft.SnapshotVersionMax, 2, 1, raft.Configuration{}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	_, rc, err := store.Open(sink.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := openTestFSM(t)
+	dst.Apply(entry(t, 1, PutFramework(Framework{ID: "stale"})))
+	if err := dst.Restore(rc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := dst.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Frameworks["f1"]; !ok || len(s.Frameworks) != 1 || len(s.Tasks) != 1 || s.Applied != 2 {
+		t.Errorf("restored state = frameworks %v, tasks %v, applied %d", s.Frameworks, s.Tasks, s.Applied)
+	}
+	if err := applyErr(dst.Apply(entry(t, 3, LaunchTasks("L1", sampleTask("f1", "t1"))))); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("launch IDs must survive a restore; retried launch answered %v", err)
+	}
+	if err := dst.Check(); err != nil {
+		t.Errorf("restored file fails bbolt's check: %v", err)
+	}
+}
+
+var _ io.Closer = (*FSM)(nil)
+
+// TestApplyBatch applies several entries at once, a replayed one among
+// them: each gets its own result and the file records the last index.
+func TestApplyBatch(t *testing.T) {
+	f := openTestFSM(t)
+	f.Apply(entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))))
+	logs := []*raft.Log{
+		entry(t, 1, LaunchTasks("L1", sampleTask("f1", "t1"))), // replayed: skipped
+		entry(t, 2, PutWeight("a", 1)),
+		entry(t, 3, LaunchTasks("L1", sampleTask("f1", "t1"))), // a retry: duplicate
+		{Index: 4, Type: raft.LogCommand, Data: []byte("{")},
+		{Index: 5, Type: raft.LogNoop},
+	}
+	res := f.ApplyBatch(logs)
+	if applyErr(res[0]) != nil || applyErr(res[1]) != nil || !errors.Is(applyErr(res[2]), ErrDuplicate) || applyErr(res[3]) == nil {
+		t.Errorf("results = %v", res)
+	}
+	if f.Applied() != 4 {
+		t.Errorf("applied = %d, want 4 (the last command entry)", f.Applied())
+	}
+	s, _ := f.Load()
+	if s.Weights["a"] != 1 {
+		t.Errorf("weights = %v", s.Weights)
+	}
+}

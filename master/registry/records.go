@@ -1,0 +1,190 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// Framework is the durable record of a framework.
+type Framework struct {
+	ID         string            `json:"id"`
+	Info       api.FrameworkInfo `json:"info"`
+	Registered time.Time         `json:"registered"`
+	// FailoverDeadline is when a disconnected framework is removed; zero
+	// while it is connected. A new leader keeps counting from it rather
+	// than starting the timeout afresh, as Mesos does.
+	FailoverDeadline time.Time `json:"failover_deadline,omitzero"`
+	// Completed is when the framework was removed; zero while it lives.
+	Completed time.Time `json:"completed,omitzero"`
+	// Recovered marks a framework known only from an agent's tasks.
+	Recovered bool `json:"recovered,omitempty"`
+}
+
+// AgentState is the lifecycle of an agent as the registry records it.
+type AgentState string
+
+// The agent states.
+const (
+	AgentActive      AgentState = "active"
+	AgentDraining    AgentState = "draining"
+	AgentUnreachable AgentState = "unreachable"
+	AgentGone        AgentState = "gone"
+)
+
+// Agent is the durable record of an agent.
+type Agent struct {
+	ID          string         `json:"id"`
+	Info        api.AgentInfo  `json:"info"`
+	State       AgentState     `json:"state"`
+	Deactivated bool           `json:"deactivated,omitempty"`
+	Drain       *api.DrainInfo `json:"drain,omitempty"`
+	Registered  time.Time      `json:"registered"`
+	// Since is when the agent entered State (unreachable or gone).
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Task is the durable record of a launched task.
+type Task struct {
+	Framework string       `json:"framework"`
+	Agent     string       `json:"agent"`
+	Role      string       `json:"role"`
+	Group     bool         `json:"group,omitempty"`
+	Info      api.TaskInfo `json:"info"`
+	// Latest is the last status the master knows.
+	State  api.TaskState   `json:"state"`
+	Latest *api.TaskStatus `json:"latest,omitempty"`
+	// Pending is the agent's update waiting for the framework's
+	// acknowledgement, sent again after a failover; nil when none waits.
+	Pending *api.TaskStatus `json:"pending,omitempty"`
+	// Acknowledged is the last update the framework acknowledged.
+	Acknowledged *api.TaskStatus `json:"acknowledged,omitempty"`
+	// Completed marks a terminal task whose last update was acknowledged.
+	Completed bool `json:"completed,omitempty"`
+}
+
+// Key is the task's key in BucketTasks.
+func (t Task) Key() string { return TaskKey(t.Framework, t.Info.TaskID.Value) }
+
+// TaskKey is a task's key in BucketTasks.
+func TaskKey(framework, task string) string { return framework + "/" + task }
+
+// State is everything the registry holds, as a master loads it when it
+// becomes leader.
+type State struct {
+	Frameworks  map[string]Framework
+	Agents      map[string]Agent
+	Tasks       map[string]Task
+	Modules     map[string]json.RawMessage
+	Weights     map[string]float64
+	Quotas      map[string]api.QuotaConfig
+	Maintenance *api.MaintenanceSchedule
+	// Applied is the raft index the state reflects.
+	Applied uint64
+}
+
+// Load reads the whole state from the FSM's file.
+func (f *FSM) Load() (*State, error) {
+	s := &State{
+		Frameworks: map[string]Framework{}, Agents: map[string]Agent{}, Tasks: map[string]Task{},
+		Modules: map[string]json.RawMessage{}, Weights: map[string]float64{}, Quotas: map[string]api.QuotaConfig{},
+	}
+	err := f.View(func(tx *bolt.Tx) error {
+		s.Applied = appliedIndex(tx)
+		for _, l := range []struct {
+			bucket string
+			into   func(k string, v []byte) error
+		}{
+			{BucketFrameworks, into(s.Frameworks)},
+			{BucketAgents, into(s.Agents)},
+			{BucketTasks, into(s.Tasks)},
+			{BucketModules, into(s.Modules)},
+			{BucketWeights, into(s.Weights)},
+			{BucketQuotas, into(s.Quotas)},
+		} {
+			err := tx.Bucket([]byte(l.bucket)).ForEach(func(k, v []byte) error { return l.into(string(k), v) })
+			if err != nil {
+				return fmt.Errorf("load %s: %w", l.bucket, err)
+			}
+		}
+		if v := tx.Bucket([]byte(BucketMaintenance)).Get([]byte("schedule")); v != nil {
+			s.Maintenance = &api.MaintenanceSchedule{}
+			if err := json.Unmarshal(v, s.Maintenance); err != nil {
+				return fmt.Errorf("load maintenance: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load registry: %w", err)
+	}
+	return s, nil
+}
+
+func into[V any](m map[string]V) func(k string, v []byte) error {
+	return func(k string, b []byte) error {
+		var v V
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("record %s: %w", k, err)
+		}
+		m[k] = v
+		return nil
+	}
+}
+
+// The helpers below build the commands the master applies.
+
+// PutFramework records a framework.
+func PutFramework(f Framework) Command {
+	return Command{Changes: []Change{Put(BucketFrameworks, f.ID, f)}}
+}
+
+// PutAgent records an agent.
+func PutAgent(a Agent) Command { return Command{Changes: []Change{Put(BucketAgents, a.ID, a)}} }
+
+// PutTask records a task.
+func PutTask(t Task) Command { return Command{Changes: []Change{Put(BucketTasks, t.Key(), t)}} }
+
+// LaunchTasks records newly launched tasks under a launch ID, so that the
+// launch applies once however often it is retried.
+func LaunchTasks(launchID string, tasks ...Task) Command {
+	c := Command{Once: "launch/" + launchID}
+	for _, t := range tasks {
+		c.Changes = append(c.Changes, Put(BucketTasks, t.Key(), t))
+	}
+	return c
+}
+
+// DeleteTask forgets a task.
+func DeleteTask(framework, task string) Command {
+	return Command{Changes: []Change{Delete(BucketTasks, TaskKey(framework, task))}}
+}
+
+// PutModule records a module's metadata.
+func PutModule(sha string, meta any) Command {
+	return Command{Changes: []Change{Put(BucketModules, sha, meta)}}
+}
+
+// PutWeight sets a role's weight.
+func PutWeight(role string, w float64) Command {
+	return Command{Changes: []Change{Put(BucketWeights, role, w)}}
+}
+
+// PutQuota sets a role's quota; DeleteQuota clears it.
+func PutQuota(q api.QuotaConfig) Command {
+	return Command{Changes: []Change{Put(BucketQuotas, q.Role, q)}}
+}
+
+// DeleteQuota clears a role's quota.
+func DeleteQuota(role string) Command {
+	return Command{Changes: []Change{Delete(BucketQuotas, role)}}
+}
+
+// PutMaintenance replaces the maintenance schedule.
+func PutMaintenance(s api.MaintenanceSchedule) Command {
+	return Command{Changes: []Change{Put(BucketMaintenance, "schedule", s)}}
+}
