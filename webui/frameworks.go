@@ -2,6 +2,7 @@ package webui
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -62,7 +63,7 @@ type share struct {
 }
 
 // Percent prints the share as a percentage.
-func (s share) Percent() string { return number(s.Fraction*100) + " %" }
+func (s share) Percent() string { return fmt.Sprintf("%.1f %%", s.Fraction*100) }
 
 type frameworkDetailData struct {
 	Framework frameworkRow

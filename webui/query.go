@@ -63,6 +63,9 @@ func parseListQuery(q url.Values, spec tableSpec, perPage int) (listQuery, error
 		if !slices.Contains(spec.sorts, v) {
 			return lq, fmt.Errorf("cannot sort by %q: sort by one of %v", v, spec.sorts)
 		}
+		// The spec's default direction goes with its default column;
+		// another column reads ascending unless order= says otherwise.
+		lq.Desc = spec.desc && v == spec.sorts[0]
 		lq.Sort = v
 		lq.values.Set("sort", v)
 	}
