@@ -349,4 +349,3 @@ func (c *devCluster) get(t *testing.T, path string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
-
