@@ -35,7 +35,7 @@ func (c *Console) agentList(r *http.Request, _ Principal) (*view, error) {
 			rows = append(rows, a)
 		}
 	}
-	page, p := paginate(rows, q, func(a, b agentRow) int {
+	page, p := paginate(rows, q, func(a, b *agentRow) int {
 		switch q.Sort {
 		case "id":
 			return cmp.Compare(a.ID, b.ID)

@@ -40,7 +40,7 @@ func (c *Console) offerList(r *http.Request, _ Principal) (*view, error) {
 			}
 		}
 	}
-	page, p := paginate(rows, q, func(a, b offerRow) int {
+	page, p := paginate(rows, q, func(a, b *offerRow) int {
 		var c int
 		switch q.Sort {
 		case "framework":

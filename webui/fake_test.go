@@ -36,7 +36,8 @@ type fakeCluster struct {
 	calls   []api.OperatorCall
 	files   map[string]string // virtual path -> content; directories are implied
 	events  chan api.OperatorEvent
-	subs    int // open subscriptions
+	subs    int  // open subscriptions
+	shared  bool // answer from the state itself, not a copy (benchmarks)
 }
 
 var _ Cluster = (*fakeCluster)(nil)
@@ -50,9 +51,12 @@ func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.Oper
 	defer f.mu.Unlock()
 	resp := &api.OperatorResponse{Type: call.Type}
 	// Deep copy through JSON so that handlers cannot share the fake's slices.
-	var st api.GetStateResponse
-	b, _ := json.Marshal(f.state)
-	_ = json.Unmarshal(b, &st)
+	st := f.state
+	if !f.shared {
+		st = api.GetStateResponse{}
+		b, _ := json.Marshal(f.state)
+		_ = json.Unmarshal(b, &st)
+	}
 	switch call.Type {
 	case api.OperatorGetState:
 		resp.GetState = &st

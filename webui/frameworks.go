@@ -38,7 +38,7 @@ func (c *Console) frameworkList(r *http.Request, _ Principal) (*view, error) {
 			rows = append(rows, f)
 		}
 	}
-	page, p := paginate(rows, q, func(a, b frameworkRow) int {
+	page, p := paginate(rows, q, func(a, b *frameworkRow) int {
 		var c int
 		switch q.Sort {
 		case "name":

@@ -200,24 +200,35 @@ func (p pager) NextURL() string {
 	return p.Q.PageURL(p.Page + 1)
 }
 
-// paginate sorts rows with less (ascending), reverses for a descending
-// query, and cuts the query's page. A page past the end shows the last
-// page: rows come and go while a page is open, and a live refresh of page
-// 5 of a table that shrank to 4 should show page 4, not an error.
-func paginate[T any](rows []T, q listQuery, cmp func(a, b T) int) ([]T, pager) {
-	slices.SortStableFunc(rows, func(a, b T) int {
+// paginate sorts rows by cmp (ascending; reversed for a descending
+// query) and cuts the query's page. It sorts a permutation of indices, not
+// the rows themselves, which are large structs (an api.Task is hundreds of
+// bytes), and leaves rows unchanged. cmp must be a total order (break ties
+// by ID) so that a page's rows do not move between refreshes. A page past
+// the end shows the last page: rows come and go while a page is open, and
+// a live refresh of page 5 of a table that shrank to 4 should show page 4.
+func paginate[T any](rows []T, q listQuery, cmp func(a, b *T) int) ([]T, pager) {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
 		if q.Desc {
-			return cmp(b, a)
+			return cmp(&rows[b], &rows[a])
 		}
-		return cmp(a, b)
+		return cmp(&rows[a], &rows[b])
 	})
 	pages := max(1, (len(rows)+q.PerPage-1)/q.PerPage)
 	q.Page = min(q.Page, pages)
 	start := (q.Page - 1) * q.PerPage
 	end := min(start+q.PerPage, len(rows))
 	p := pager{Q: q, Total: len(rows), Page: q.Page, Pages: pages}
+	page := make([]T, 0, max(0, end-start))
 	if end > start {
 		p.First, p.Last = start+1, end
+		for _, i := range idx[start:end] {
+			page = append(page, rows[i])
+		}
 	}
-	return rows[start:end], p
+	return page, p
 }

@@ -15,7 +15,7 @@ var taskTable = tableSpec{
 }
 
 // updated is when a task last changed: its latest status's timestamp.
-func updated(t api.Task) api.Float64 {
+func updated(t *api.Task) api.Float64 {
 	if n := len(t.Statuses); n > 0 {
 		return t.Statuses[n-1].Timestamp
 	}
@@ -24,8 +24,8 @@ func updated(t api.Task) api.Float64 {
 
 // taskOrder compares tasks by a taskTable sort key, ties broken by
 // framework and task ID so that pages are stable.
-func taskOrder(key string) func(a, b api.Task) int {
-	return func(a, b api.Task) int {
+func taskOrder(key string) func(a, b *api.Task) int {
+	return func(a, b *api.Task) int {
 		var c int
 		switch key {
 		case "name":
@@ -126,5 +126,5 @@ func (c *Console) taskDetail(r *http.Request, _ Principal) (*view, error) {
 		return nil, err
 	}
 	return &view{Template: "task", Title: "Task " + t.Name, Nav: "tasks", Topics: []string{topicTask},
-		Data: taskDetailData{Task: t, Updated: updated(t), Sandbox: sandboxPath(t)}}, nil
+		Data: taskDetailData{Task: t, Updated: updated(&t), Sandbox: sandboxPath(t)}}, nil
 }
