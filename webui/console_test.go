@@ -157,6 +157,11 @@ func TestFragment(t *testing.T) {
 	if code != http.StatusOK || strings.Contains(body, "<html") || strings.Contains(body, "<nav aria-label=\"Main\"") || !strings.Contains(body, "server") {
 		t.Fatalf("fragment: %d\n%s", code, body)
 	}
+	// The filters stay out of the live region, so that a refresh never
+	// wipes what someone is typing into them.
+	if strings.Contains(body, `class="filters"`) {
+		t.Fatalf("the fragment holds the filter form:\n%s", body)
+	}
 	code, body = get(t, c, "/tasks")
 	if !strings.Contains(body, `data-live="task"`) {
 		t.Fatalf("the tasks page does not say which changes refresh it:\n%s", body)

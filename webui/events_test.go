@@ -3,6 +3,7 @@ package webui
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -39,6 +40,7 @@ func readSSE(resp *http.Response) *sseReader {
 	go func() {
 		defer close(r.events)
 		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 0, 1<<20), 1<<20) // a data line holds up to a 64 KiB window, JSON-encoded
 		var ev sseEvent
 		for sc.Scan() {
 			line := sc.Text()
@@ -58,8 +60,8 @@ func readSSE(resp *http.Response) *sseReader {
 	return r
 }
 
-// next returns the next event named name, skipping others; ok is false if
-// the stream ended first.
+// next returns the next event named name ("" for any), skipping others;
+// ok is false if the stream ended first.
 func (r *sseReader) next(t *testing.T, name string) (sseEvent, bool) {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
@@ -69,7 +71,7 @@ func (r *sseReader) next(t *testing.T, name string) (sseEvent, bool) {
 			if !ok {
 				return sseEvent{}, false
 			}
-			if ev.name == name {
+			if name == "" || ev.name == name {
 				return ev, true
 			}
 		case <-timeout:
@@ -166,15 +168,32 @@ func TestTail(t *testing.T) {
 	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"line two\n"` {
 		t.Fatalf("appended output: %+v", ev)
 	}
-	f.appendFile("/fw1/t-run/runs/latest/stdout", "last words\n")
+	// More than two windows written just before the end all reach the
+	// browser before the stream ends.
+	tailEnd := strings.Repeat("0123456789abcde\n", 10000) + "last words\n"
+	f.appendFile("/fw1/t-run/runs/latest/stdout", tailEnd)
 	f.events <- api.OperatorEvent{Type: api.OperatorEventTaskUpdated, TaskUpdated: &api.TaskUpdated{
 		FrameworkID: api.FrameworkID{Value: "fw1"}, State: api.TaskFinished,
 		Status: api.TaskStatus{TaskID: api.TaskID{Value: "t-run"}, State: api.TaskFinished}}}
-	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"last words\n"` {
-		t.Fatalf("output written before the end: %+v", ev)
+	var got strings.Builder
+	for {
+		ev, ok := r.next(t, "")
+		if !ok {
+			t.Fatal("the stream ended without an end event")
+		}
+		if ev.name == "end" {
+			break
+		}
+		if ev.name == "stdout" {
+			var s string
+			if err := json.Unmarshal([]byte(ev.data), &s); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(s)
+		}
 	}
-	if _, ok := r.next(t, "end"); !ok {
-		t.Fatal("no end event once the task finished")
+	if got.String() != tailEnd {
+		t.Fatalf("tailed %d bytes after the second line, want the %d written", got.Len(), len(tailEnd))
 	}
 }
 

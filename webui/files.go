@@ -173,16 +173,7 @@ func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
 	for {
 		over := c.taskOver(t)
 		for _, tl := range tails {
-			data, err := c.tailStep(ctx, t, tl)
-			if err != nil {
-				c.log.Debug("tail", "task", t.TaskID.Value, "file", tl.name, "err", err)
-				continue
-			}
-			if data == "" {
-				continue
-			}
-			b, _ := json.Marshal(data)
-			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", tl.name, b); err != nil {
+			if !c.sendTail(ctx, w, t, tl, over) {
 				return
 			}
 		}
@@ -202,6 +193,36 @@ func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// maxDrainSteps bounds how many windows a tail reads at once once the task
+// is over (64 KiB each, so 4 MiB): enough for the end of any log a browser
+// should be sent in one go.
+const maxDrainSteps = 64
+
+// sendTail sends what one file gained since the last step as an event
+// named after it; when the task is over (drain) it reads on until the end
+// of the file. It reports false when the browser has gone. A file that
+// cannot be read yet (the task has not started writing it) sends nothing.
+func (c *Console) sendTail(ctx context.Context, w http.ResponseWriter, t api.Task, tl *tail, drain bool) bool {
+	for range maxDrainSteps {
+		data, err := c.tailStep(ctx, t, tl)
+		if err != nil {
+			c.log.Debug("tail", "task", t.TaskID.Value, "file", tl.name, "err", err)
+			return ctx.Err() == nil
+		}
+		if data == "" {
+			return true
+		}
+		b, _ := json.Marshal(data)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", tl.name, b); err != nil {
+			return false
+		}
+		if !drain && len(data) < readWindow {
+			return true
+		}
+	}
+	return true
 }
 
 // tail is where a live tail stands in one file: offset -1 until the file
