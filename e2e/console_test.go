@@ -210,6 +210,10 @@ func consolePages(t *testing.T, c *devCluster, b *browser) {
 		b.fail(t, "tasks: %d rows, the API knows %d tasks (%v)", rows, want, err)
 	}
 
+	// Keyboard: "/" jumps to the filters.
+	b.do(t, "press /", chromedp.KeyEvent("/"))
+	b.waitJS(t, "the first filter to have the focus", `document.activeElement && document.activeElement.name === "state"`)
+
 	for _, p := range []struct {
 		path, title string
 	}{{"/frameworks", "Frameworks"}, {"/offers", "Offers"}, {"/roles", "Roles"}, {"/maintenance", "Maintenance"}, {"/modules", "Modules"}} {
