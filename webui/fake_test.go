@@ -229,7 +229,8 @@ func seed(f *fakeCluster) {
 				Active: true, TotalResources: cpus(4), AllocatedResources: cpus(1), OfferedResources: cpus(2)},
 			{AgentInfo: api.AgentInfo{ID: &api.AgentID{Value: "a2"}, Hostname: "host-two", Port: 5051},
 				Active: true, Deactivated: true, TotalResources: cpus(2),
-				DrainInfo: &api.DrainInfo{State: api.DrainDraining}},
+				DrainInfo: &api.DrainInfo{State: api.DrainDraining, Config: api.DrainConfig{
+					MaxGracePeriod: &api.DurationInfo{Nanoseconds: 30e9}, MarkGone: true}}},
 		}},
 		GetFrameworks: &api.GetFrameworksResponse{
 			Frameworks: []api.FrameworkRecord{{

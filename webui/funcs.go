@@ -33,6 +33,7 @@ var funcs = template.FuncMap{
 	"short":      short,
 	"number":     number,
 	"add":        func(a, b int) int { return a + b },
+	"duration":   func(d *api.DurationInfo) string { return time.Duration(d.Nanoseconds).String() },
 	"col":        func(q listQuery, key, label string) column { return column{Q: q, Key: key, Label: label} },
 	"rows":       func(rows any, p pager) tableData { return tableData{Rows: rows, Pager: p} },
 }
