@@ -320,6 +320,17 @@ func consoleUpload(t *testing.T, c *devCluster, b *browser) {
 		b.fail(t, "the console says %q; the store holds %v", msg, list.Modules)
 	}
 	b.waitJS(t, "the module to be listed", `document.getElementById("m-`+found+`") !== null`)
+
+	// Drag and drop: the smallest valid module (magic and version), dropped
+	// on the form as a browser would deliver it.
+	b.do(t, "drop a module on the form", chromedp.Evaluate[chromedp.Void](`(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])], "empty.wasm"));
+		document.getElementById("upload").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+	})()`))
+	b.waitJS(t, "the dropped module to be stored", `(e => e.className === "ok" && e.textContent.includes("empty.wasm"))(document.getElementById("upload-result"))`)
+	const emptyModule = "93a44bbb96c751218e4c00d479e4c14358122a389acca16205b1e4d0dc5f9476" // sha256 of those 8 bytes
+	b.waitJS(t, "the dropped module to be listed", `document.getElementById("m-`+emptyModule+`") !== null`)
 }
 
 func consoleDrain(t *testing.T, c *devCluster, b *browser) {
