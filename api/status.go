@@ -1,5 +1,7 @@
 package api
 
+import "strings"
+
 // TaskState is where a task is in its life; see IsTerminal.
 type TaskState string
 
@@ -117,6 +119,19 @@ const (
 // their framework's executor, so the directory cannot be derived from the
 // task's ID; clients read the task's stdout and stderr there.
 const SandboxLabel = "mezzo.sandbox"
+
+// SandboxPath is the files-API path of a task's sandbox, the directory
+// holding its stdout and stderr: what the agent put in st's SandboxLabel,
+// or for a status without it (from an agent that does not set it, or one
+// the master made up) the latest run of executorID's sandbox, which is
+// where a task whose executor is named after it runs. It is the one rule
+// the CLI, frameworks and the console follow to find a task's output.
+func SandboxPath(st TaskStatus, frameworkID, executorID string) string {
+	if v, _ := st.Labels.Get(SandboxLabel); v != "" {
+		return strings.TrimSuffix(v, "/")
+	}
+	return "/" + frameworkID + "/" + executorID + "/runs/latest"
+}
 
 // TaskStatus is one status update of a task. A status with a UUID came from
 // an agent or executor and must be acknowledged; the master strips the UUID

@@ -465,3 +465,24 @@ func TestOperatorCallValidate(t *testing.T) {
 	}
 	runValidationCases(t, tests)
 }
+
+func TestSandboxPath(t *testing.T) {
+	labelled := TaskStatus{Labels: &Labels{Labels: []Label{{Key: "other", Value: "x"}, {Key: SandboxLabel, Value: "/fw/exec/runs/r1/tasks/t1/"}}}}
+	tests := []struct {
+		st   TaskStatus
+		want string
+	}{
+		{labelled, "/fw/exec/runs/r1/tasks/t1"},
+		{TaskStatus{}, "/fw/t1/runs/latest"},
+		{TaskStatus{Labels: &Labels{Labels: []Label{{Key: SandboxLabel}}}}, "/fw/t1/runs/latest"},
+	}
+	for _, tt := range tests {
+		if got := SandboxPath(tt.st, "fw", "t1"); got != tt.want {
+			t.Errorf("SandboxPath(%+v) = %q, want %q", tt.st.Labels, got, tt.want)
+		}
+	}
+	var none *Labels
+	if _, ok := none.Get(SandboxLabel); ok {
+		t.Error("nil labels have a label")
+	}
+}

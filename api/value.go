@@ -70,6 +70,21 @@ type Labels struct {
 	Labels []Label `json:"labels,omitempty"`
 }
 
+// Get returns the value of the first label with the key; ok is false when
+// there is none (or no labels at all: l may be nil, as it is on a status
+// without labels).
+func (l *Labels) Get(key string) (value string, ok bool) {
+	if l == nil {
+		return "", false
+	}
+	for _, x := range l.Labels {
+		if x.Key == key {
+			return x.Value, true
+		}
+	}
+	return "", false
+}
+
 // Parameter is a key and value passed to a containerizer.
 type Parameter struct {
 	Key   string `json:"key"`

@@ -15,7 +15,10 @@
 // The routes: POST /api/v1/scheduler (frameworks), POST /api/v1/agent
 // (agents), POST /api/v1 (operators), /api/v1/modules (the module store),
 // /agents/{id}/files/{browse,read,download} (a proxy of an agent's files
-// API), /version and /health; each also under /master as in Mesos.
+// API), /version and /health; each also under /master as in Mesos. The
+// web console (package webui) reads the master in-process through Call,
+// Subscribe, Modules, PutModule and Files, and cmd/mezzo serves it at
+// every other path.
 //
 // With Config.Registry set, the durable state — frameworks, agents, tasks
 // and their pending updates, weights, quotas, modules — is written to the

@@ -14,8 +14,17 @@ const maxOperatorSubscribers = 1000
 // operatorSubscribe serves an operator event stream: SUBSCRIBED with a
 // snapshot of the state, then an event for every change.
 func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
+	s := m.addWatcher()
+	s.serve(w, r)
+	m.removeWatcher(s)
+}
+
+// addWatcher registers a new operator event stream and queues SUBSCRIBED
+// with a snapshot of the state on it.
+func (m *Master) addWatcher() *stream {
 	s := newStream(m.newStreamID())
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if len(m.watchers) >= maxOperatorSubscribers {
 		m.watchers[0].close()
 		m.watchers = m.watchers[1:]
@@ -25,16 +34,19 @@ func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
 	s.send(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{
 		GetState: m.stateView(), HeartbeatIntervalSeconds: &hb,
 	}})
-	m.mu.Unlock()
-	s.serve(w, r)
+	return s
+}
+
+// removeWatcher forgets an operator event stream that has ended.
+func (m *Master) removeWatcher(s *stream) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	for i, x := range m.watchers {
 		if x == s {
 			m.watchers = append(m.watchers[:i:i], m.watchers[i+1:]...)
 			break
 		}
 	}
-	m.mu.Unlock()
 }
 
 // publish sends an operator event to every watcher. m.mu must be held.

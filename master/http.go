@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -308,28 +309,9 @@ func (m *Master) handleVersion(c echo.Context) error {
 // handleFiles proxies the files API of an agent, so browsers and the CLI
 // never need to reach agents directly.
 func (m *Master) handleFiles(c echo.Context) error {
-	op := c.Param("op")
-	if op != "browse" && op != "read" && op != "download" {
-		return echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
-	}
-	m.mu.Lock()
-	a := m.agents[c.Param("agent")]
-	var base string
-	if a != nil {
-		base = a.endpoint()
-	}
-	m.mu.Unlock()
-	if a == nil {
-		return echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
-	}
-	req, err := http.NewRequestWithContext(c.Request().Context(), http.MethodGet,
-		base+"/files/"+op+"?"+c.Request().URL.RawQuery, nil)
+	resp, err := m.agentFiles(c.Request().Context(), c.Param("agent"), c.Param("op"), c.Request().URL.RawQuery)
 	if err != nil {
 		return err
-	}
-	resp, err := m.http.Do(req)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadGateway, "Agent is not reachable: "+err.Error())
 	}
 	defer resp.Body.Close()
 	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
@@ -340,6 +322,33 @@ func (m *Master) handleFiles(c echo.Context) error {
 	c.Response().WriteHeader(resp.StatusCode)
 	_, err = io.Copy(c.Response(), resp.Body)
 	return err
+}
+
+// agentFiles calls an agent's files API operation op with the raw query.
+// Errors are echo errors with the status to answer.
+func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (*http.Response, error) {
+	if op != "browse" && op != "read" && op != "download" {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
+	}
+	m.mu.Lock()
+	a := m.agents[agentID]
+	var base string
+	if a != nil {
+		base = a.endpoint()
+	}
+	m.mu.Unlock()
+	if a == nil {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/files/"+op+"?"+rawQuery, nil)
+	if err != nil {
+		return nil, fmt.Errorf("files request to agent %s: %w", agentID, err)
+	}
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusBadGateway, "Agent is not reachable: "+err.Error())
+	}
+	return resp, nil
 }
 
 // writeJSON answers v with status 200.

@@ -143,8 +143,12 @@ func newMasterCmd() *cobra.Command {
 				return err
 			}
 			defer m.close()
+			h, err := withConsole(ctx, m.Master)
+			if err != nil {
+				return err
+			}
 			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID(), "peers", mf.peers)
-			return serve(ctx, m.httpLn, m.Handler())
+			return serve(ctx, m.httpLn, h)
 		},
 	}
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/master", "where the master keeps its state")
@@ -224,8 +228,12 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			h, err := withConsole(ctx, m.Master)
+			if err != nil {
+				return err
+			}
 			errc := make(chan error, 2)
-			go func() { errc <- serve(ctx, m.httpLn, m.Handler()) }()
+			go func() { errc <- serve(ctx, m.httpLn, h) }()
 			go func() { errc <- runAgent(ctx, cfg, aln) }()
 			printDevBanner(cmd, mln.Addr().String(), d.workDir)
 			err = <-errc
@@ -248,8 +256,9 @@ func newDevCmd() *cobra.Command {
 func printDevBanner(cmd *cobra.Command, addr, workDir string) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mezzo dev: master and agent are up\n")
-	fmt.Fprintf(out, "  API:   http://%s/api/v1\n", addr)
-	fmt.Fprintf(out, "  state: %s\n", workDir)
+	fmt.Fprintf(out, "  console: http://%s/\n", addr)
+	fmt.Fprintf(out, "  API:     http://%s/api/v1\n", addr)
+	fmt.Fprintf(out, "  state:   %s\n", workDir)
 	masterFlag := ""
 	if !strings.HasSuffix(addr, ":5050") {
 		masterFlag = " --master " + addr

@@ -244,16 +244,12 @@ func (d *taskDone) exit(stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "%s: %s\n", st.State, msg)
 	}
-	if st.Labels != nil {
-		for _, l := range st.Labels.Labels {
-			if l.Key == api.ExitCodeLabel {
-				if code, err := strconv.Atoi(l.Value); err == nil {
-					if code == 0 {
-						return nil
-					}
-					return exitCode(code)
-				}
+	if v, ok := st.Labels.Get(api.ExitCodeLabel); ok {
+		if code, err := strconv.Atoi(v); err == nil {
+			if code == 0 {
+				return nil
 			}
+			return exitCode(code)
 		}
 	}
 	if st.State == api.TaskFinished {

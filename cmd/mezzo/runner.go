@@ -70,7 +70,7 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 		return nil
 	}
 	if r.tail == nil && st.AgentID != nil && st.State != api.TaskStaging && !isMasterError(st) {
-		sandbox := operator.SandboxPath(st, r.client.FrameworkID())
+		sandbox := api.SandboxPath(st, r.client.FrameworkID(), st.TaskID.Value) + "/"
 		r.tail = startTail(ctx, r.ops, st.AgentID.Value, []tailFile{
 			{path: sandbox + "stdout", w: r.stdout}, {path: sandbox + "stderr", w: r.stderr},
 		})

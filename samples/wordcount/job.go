@@ -167,7 +167,7 @@ func (j *job) update(ctx context.Context, st api.TaskStatus) error {
 		j.enqueue(p)
 		return j.client.Revive(ctx)
 	}
-	out, err := readAll(ctx, j.ops, st.AgentID.Value, operator.SandboxPath(st, j.client.FrameworkID())+"stdout")
+	out, err := readAll(ctx, j.ops, st.AgentID.Value, api.SandboxPath(st, j.client.FrameworkID(), st.TaskID.Value)+"/stdout")
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}

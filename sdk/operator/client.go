@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -89,24 +88,6 @@ func (c *Client) Tasks(ctx context.Context) (*api.GetTasksResponse, error) {
 type FileChunk struct {
 	Offset int64  `json:"offset"`
 	Data   string `json:"data"`
-}
-
-// SandboxPath is the files-API path (for ReadFile), with a trailing
-// slash, of the directory in which a task writes its stdout and stderr,
-// from one of its status updates: the agent names it in the
-// api.SandboxLabel label, since tasks share their framework's executor;
-// for an agent that does not, it is the sandbox of an executor named
-// after the task. This is the one rule for finding a task's output, so
-// that the CLI and frameworks agree with the agent's sandbox layout.
-func SandboxPath(st api.TaskStatus, frameworkID string) string {
-	if st.Labels != nil {
-		for _, l := range st.Labels.Labels {
-			if l.Key == api.SandboxLabel && l.Value != "" {
-				return strings.TrimSuffix(l.Value, "/") + "/"
-			}
-		}
-	}
-	return "/" + frameworkID + "/" + st.TaskID.Value + "/runs/latest/"
 }
 
 // ReadFile reads up to length bytes of a sandbox file at offset, through

@@ -1,0 +1,103 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// TestConsoleSeam checks the methods the web console reads the master
+// through: calls answer as POST /api/v1 and carry the status of refused
+// ones; the event stream starts with a snapshot, follows changes and is
+// forgotten when its reader goes; modules and files behave as their routes.
+func TestConsoleSeam(t *testing.T) {
+	tm := startMaster(t)
+	ctx := context.Background()
+	a := tm.agent(t, "cpus:2;mem:1024")
+
+	resp, err := tm.Call(ctx, &api.OperatorCall{Type: api.OperatorGetAgents})
+	if err != nil || resp.GetAgents == nil || len(resp.GetAgents.Agents) != 1 {
+		t.Fatalf("GET_AGENTS: %+v, %v", resp, err)
+	}
+	if _, err := tm.Call(ctx, &api.OperatorCall{Type: api.OperatorGetMetrics}); err != nil {
+		t.Fatalf("GET_METRICS: %v", err)
+	}
+	refused := []struct {
+		call *api.OperatorCall
+		code int
+	}{
+		{&api.OperatorCall{Type: api.OperatorDrainAgent}, http.StatusBadRequest},
+		{&api.OperatorCall{Type: api.OperatorSubscribe}, http.StatusBadRequest},
+		{&api.OperatorCall{Type: api.OperatorGrowVolume}, http.StatusNotImplemented},
+	}
+	for _, tt := range refused {
+		_, err := tm.Call(ctx, tt.call)
+		var ce *CallError
+		if !errors.As(err, &ce) || ce.StatusCode() != tt.code {
+			t.Errorf("%s: %v, want a CallError with status %d", tt.call.Type, err, tt.code)
+		}
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	events, err := tm.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-events
+	if first.Type != api.OperatorEventSubscribed || len(first.Subscribed.GetState.GetAgents.Agents) != 1 {
+		t.Fatalf("first event %+v", first)
+	}
+	f := tm.subscribe(t, api.FrameworkInfo{Name: "seam", User: "u"})
+	deadline := time.After(10 * time.Second)
+	for added := false; !added; {
+		select {
+		case ev := <-events:
+			added = ev.Type == api.OperatorEventFrameworkAdded && ev.FrameworkAdded.Framework.FrameworkInfo.ID.Value == f.id
+		case <-deadline:
+			t.Fatal("no FRAMEWORK_ADDED on the in-process stream")
+		}
+	}
+	cancel()
+	for range events { // closed once the reader's context ends
+	}
+	waitUntil(t, "the stream to be forgotten", func() bool {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return len(tm.watchers) == 0
+	})
+
+	if _, err := tm.PutModule(ctx, []byte("not wasm")); !isCallError(err, http.StatusBadRequest) {
+		t.Errorf("invalid module: %v, want a 400 CallError", err)
+	}
+	if mods, err := tm.Modules(ctx); err != nil || len(mods) != 0 {
+		t.Errorf("modules: %v, %v", mods, err)
+	}
+	if _, err := tm.Files(ctx, "no-such-agent", "browse", url.Values{"path": {"/"}}); !isCallError(err, http.StatusNotFound) {
+		t.Errorf("files of an unknown agent: %v, want a 404 CallError", err)
+	}
+	if _, err := tm.Files(ctx, a.id, "delete", nil); !isCallError(err, http.StatusNotFound) {
+		t.Errorf("unknown files operation: %v, want a 404 CallError", err)
+	}
+}
+
+func isCallError(err error, code int) bool {
+	var ce *CallError
+	return errors.As(err, &ce) && ce.StatusCode() == code
+}
+
+// waitUntil polls cond until it holds, failing after a deadline.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

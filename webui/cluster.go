@@ -1,0 +1,47 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// Cluster is what the console needs from the master. It is an interface
+// so that the console does not import the master (the master satisfies it
+// in-process; tests use a fake), and it is small: the operator API, its
+// event stream, the module store and the files proxy, each with the same
+// meaning as on the master's HTTP API.
+//
+// Errors that would have been answered with an HTTP error status implement
+// StatusCode() int; the console answers them with that status and message,
+// and any other error with 502.
+type Cluster interface {
+	// Call answers one operator call, as POST /api/v1 would.
+	Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error)
+	// Subscribe opens the operator event stream: SUBSCRIBED with a
+	// snapshot first, then every change. The channel is closed when ctx
+	// ends or the stream breaks; the console then subscribes again.
+	Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error)
+	// Modules lists the module store, as GET /api/v1/modules.
+	Modules(ctx context.Context) ([]api.ModuleInfo, error)
+	// PutModule validates and stores a module, as POST /api/v1/modules.
+	PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, error)
+	// Files calls an agent's files API operation op (browse, read or
+	// download) through the master, as GET /agents/{id}/files/{op}. The
+	// caller closes the response body.
+	Files(ctx context.Context, agentID, op string, query url.Values) (*http.Response, error)
+}
+
+// statusOf returns the HTTP status an error from the Cluster should be
+// answered with: its own if it carries one, else 502, since the console is
+// a gateway to the master.
+func statusOf(err error) int {
+	var sc interface{ StatusCode() int }
+	if errors.As(err, &sc) && sc.StatusCode() >= 400 {
+		return sc.StatusCode()
+	}
+	return http.StatusBadGateway
+}

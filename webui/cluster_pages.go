@@ -1,0 +1,138 @@
+package webui
+
+import (
+	"cmp"
+	"net/http"
+	"sort"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+var offerTable = tableSpec{sorts: []string{"framework", "agent", "id"}, filters: []string{"framework", "agent"}}
+
+// offerRow is an outstanding offer and the name of its framework.
+type offerRow struct {
+	api.Offer
+	Framework string
+}
+
+type offerListData struct {
+	Rows  []offerRow
+	Pager pager
+}
+
+func (c *Console) offerList(r *http.Request, _ Principal) (*view, error) {
+	q, err := parseListQuery(r.URL.Query(), offerTable, c.cfg.PageSize)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	q.path = "/offers"
+	s, err := c.state(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var rows []offerRow
+	for _, f := range s.GetFrameworks.Frameworks {
+		for _, o := range f.Offers {
+			if (q.Filter("framework") == "" || o.FrameworkID.Value == q.Filter("framework")) &&
+				(q.Filter("agent") == "" || o.AgentID.Value == q.Filter("agent")) {
+				rows = append(rows, offerRow{Offer: o, Framework: f.FrameworkInfo.Name})
+			}
+		}
+	}
+	page, p := paginate(rows, q, func(a, b *offerRow) int {
+		var c int
+		switch q.Sort {
+		case "framework":
+			c = cmp.Compare(a.FrameworkID.Value, b.FrameworkID.Value)
+		case "agent":
+			c = cmp.Compare(a.AgentID.Value, b.AgentID.Value)
+		}
+		return cmp.Or(c, cmp.Compare(a.ID.Value, b.ID.Value))
+	})
+	return &view{Template: "offers", Title: "Offers", Nav: "offers", Topics: []string{topicTask, topicAgent, topicFramework, topicTick},
+		Data: offerListData{Rows: page, Pager: p}}, nil
+}
+
+// quotaLine is one resource of a role's quota.
+type quotaLine struct {
+	Name                       string
+	Guarantee, Limit, Consumed string
+}
+
+// roleRow is a role with its quota as lines.
+type roleRow struct {
+	api.Role
+	Quota []quotaLine
+}
+
+func (c *Console) roleList(r *http.Request, _ Principal) (*view, error) {
+	resp, err := c.call(r.Context(), api.OperatorGetRoles)
+	if err != nil {
+		return nil, err
+	}
+	var rows []roleRow
+	if resp.GetRoles != nil {
+		for _, role := range resp.GetRoles.Roles {
+			rows = append(rows, roleRow{Role: role, Quota: quotaLines(role.Quota)})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	return &view{Template: "roles", Title: "Roles", Nav: "roles", Topics: []string{topicTask, topicFramework, topicTick}, Data: rows}, nil
+}
+
+func quotaLines(q *api.RoleQuota) []quotaLine {
+	if q == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, m := range []map[string]api.Scalar{q.Guarantees, q.Limits, q.Consumed} {
+		for n := range m {
+			names[n] = true
+		}
+	}
+	var out []quotaLine
+	for n := range names {
+		l := quotaLine{Name: n, Guarantee: "–", Limit: "none", Consumed: "0"}
+		if v, ok := q.Guarantees[n]; ok {
+			l.Guarantee = number(float64(v.Value))
+		}
+		if v, ok := q.Limits[n]; ok {
+			l.Limit = number(float64(v.Value))
+		}
+		if v, ok := q.Consumed[n]; ok {
+			l.Consumed = number(float64(v.Value))
+		}
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+type maintenanceData struct {
+	Draining []agentRow // draining, drained or deactivated
+	Active   []agentRow
+}
+
+func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
+	s, err := c.state(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var d maintenanceData
+	for _, a := range agentRows(s) {
+		if a.State == "active" {
+			d.Active = append(d.Active, a)
+		} else {
+			d.Draining = append(d.Draining, a)
+		}
+	}
+	byHost := func(rows []agentRow) {
+		sort.Slice(rows, func(i, j int) bool {
+			return cmp.Or(cmp.Compare(rows[i].AgentInfo.Hostname, rows[j].AgentInfo.Hostname), cmp.Compare(rows[i].ID, rows[j].ID)) < 0
+		})
+	}
+	byHost(d.Draining)
+	byHost(d.Active)
+	return &view{Template: "maintenance", Title: "Maintenance", Nav: "maintenance", Topics: []string{topicAgent, topicTask, topicTick}, Data: d}, nil
+}

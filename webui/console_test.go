@@ -1,0 +1,389 @@
+package webui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// newConsole returns a console over a seeded fake.
+func newConsole(t *testing.T, mutate func(*Config)) (*Console, *fakeCluster) {
+	t.Helper()
+	f := newFake()
+	seed(f)
+	cfg := DefaultConfig()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, f
+}
+
+// get serves one request and returns the status and body.
+func get(t *testing.T, h http.Handler, target string, header ...string) (int, string) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+func TestPages(t *testing.T) {
+	c, _ := newConsole(t, nil)
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"overview", "/", []string{"leading", "m1:5050", `data-count="agents-active">1<`, `data-count="agents-draining">1<`,
+			`data-count="TASK_RUNNING">1<`, `data-count="TASK_FAILED">1<`, `data-resource="cpus"`, "<svg class=\"bar\"", "1 offers outstanding"}},
+		{"agents", "/agents", []string{"host-one:5051", "host-two:5051", "draining", "1 / 4"}},
+		{"agents by state", "/agents?state=draining", []string{"host-two"}},
+		{"agent", "/agents/a1", []string{"host-one", "rack:r1", "server", "worker", `action="/agents/a1/drain"`}},
+		{"draining agent offers reactivation", "/agents/a2", []string{`action="/agents/a2/reactivate"`, "(grace 30s), to be marked gone"}},
+		{"frameworks", "/frameworks", []string{"web", "batch", "connected", "completed"}},
+		{"framework", "/frameworks/fw1", []string{"alice", "role web is at its quota limit", "o1", "server", "Dominant share", "16.7 % of cpus"}},
+		{"tasks", "/tasks", []string{"server", "worker", "report", "TASK_RUNNING", "TASK_FAILED"}},
+		{"tasks by state", "/tasks?state=TASK_RUNNING", []string{"server"}},
+		{"tasks by name", "/tasks?name=WORK", []string{"worker"}},
+		{"tasks by framework and agent", "/tasks?framework=fw0&agent=a2", []string{"report"}},
+		{"task", "/tasks/fw1/t-run", []string{"server", "status of t-run", "REASON_COMMAND_EXECUTOR_FAILED", `data-tail="/tasks/fw1/t-run/tail"`}},
+		{"sandbox", "/tasks/fw1/t-run/files", []string{"stdout", "stderr", "?path=stdout"}},
+		{"sandbox file", "/tasks/fw1/t-run/files?path=stdout", []string{"hello from stdout", "Download", "/agents/a1/files/download?path=%2Ffw1%2Ft-run%2Fruns%2Flatest%2Fstdout"}},
+		{"offers", "/offers", []string{"o1", "host-one", "web"}},
+		{"roles", "/roles", []string{"web", "cpus: – / 1 / 1"}},
+		{"maintenance", "/maintenance", []string{"host-two", "draining", "grace 30s, mark gone", "host-one"}},
+		{"modules", "/modules", []string{strings.Repeat("ab", 32), "2.5 MiB", `id="upload"`}},
+		{"static css", "/static/console.css", []string{"prefers-color-scheme"}},
+		{"static js", "/static/console.js", []string{"EventSource"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, c, tt.path)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d\n%s", tt.path, code, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s: no %q in\n%s", tt.path, w, body)
+				}
+			}
+		})
+	}
+}
+
+// TestFiltersExclude checks that filters leave rows out, not only that
+// the wanted rows are in.
+func TestFiltersExclude(t *testing.T) {
+	c, _ := newConsole(t, nil)
+	tests := []struct{ path, absent string }{
+		{"/tasks?state=TASK_RUNNING", ">worker<"},
+		{"/tasks?name=serv", ">report<"},
+		{"/tasks?framework=fw0", ">server<"},
+		{"/agents?state=draining", "host-one"},
+		{"/frameworks?state=completed", ">web<"},
+	}
+	for _, tt := range tests {
+		_, body := get(t, c, tt.path)
+		if strings.Contains(body, tt.absent) {
+			t.Errorf("GET %s shows %q", tt.path, tt.absent)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	c, _ := newConsole(t, nil)
+	tests := []struct {
+		path string
+		code int
+	}{
+		{"/agents/nope", 404},
+		{"/frameworks/nope", 404},
+		{"/tasks/fw1/nope", 404},
+		{"/tasks/nope/t-run/files", 404},
+		{"/tasks/fw1/nope/tail", 404},
+		{"/no/such/page", 404},
+		{"/tasks?page=0", 400},
+		{"/tasks?page=x", 400},
+		{"/tasks?per=100000", 400},
+		{"/tasks?sort=color", 400},
+		{"/tasks?order=up", 400},
+		{"/tasks?state=TASK_BOGUS", 400},
+		{"/tasks?sort=name&sort=id", 400},
+		{"/tasks?name=" + strings.Repeat("x", 300), 400},
+		{"/tasks?name=%ff", 400},
+		{"/agents?state=sleepy", 400},
+		{"/frameworks?state=x", 400},
+		{"/agents/a1?page=-1", 400},
+		{"/tasks/fw1/t-run/files?path=../../etc/passwd", 400},
+		{"/tasks/fw1/t-run/files?path=/etc", 400},
+		{"/tasks/fw1/t-run/files?path=a/./b", 400},
+		{"/tasks/fw1/t-run/files?path=stdout&offset=-5", 400},
+		{"/tasks/fw1/t-run/files?path=missing", 404},
+		{"/modules?uploaded=xyz", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, body := get(t, c, tt.path)
+			if code != tt.code {
+				t.Fatalf("GET %s: %d, want %d\n%s", tt.path, code, tt.code, body)
+			}
+			if !strings.Contains(body, "</html>") && !strings.HasSuffix(tt.path, "/tail") {
+				t.Errorf("GET %s: the error is not a page:\n%s", tt.path, body)
+			}
+		})
+	}
+}
+
+func TestFragment(t *testing.T) {
+	c, _ := newConsole(t, nil)
+	code, body := get(t, c, "/tasks?state=TASK_RUNNING", fragmentHeader, "live")
+	if code != http.StatusOK || strings.Contains(body, "<html") || strings.Contains(body, "<nav aria-label=\"Main\"") || !strings.Contains(body, "server") {
+		t.Fatalf("fragment: %d\n%s", code, body)
+	}
+	// The filters stay out of the live region, so that a refresh never
+	// wipes what someone is typing into them.
+	if strings.Contains(body, `class="filters"`) {
+		t.Fatalf("the fragment holds the filter form:\n%s", body)
+	}
+	code, body = get(t, c, "/tasks")
+	if !strings.Contains(body, `data-live="task"`) {
+		t.Fatalf("the tasks page does not say which changes refresh it:\n%s", body)
+	}
+}
+
+// TestPagination checks that thousands of tasks are sorted and cut on the
+// server: a page holds exactly its rows, in order.
+func TestPagination(t *testing.T) {
+	c, f := newConsole(t, nil)
+	var tasks []api.Task
+	for i := range 3000 {
+		tasks = append(tasks, task("fw1", fmt.Sprintf("t%04d", i), fmt.Sprintf("job-%04d", i), "a1", api.TaskRunning, float64(i)))
+	}
+	f.state.GetTasks = &api.GetTasksResponse{Tasks: tasks}
+	rowName := regexp.MustCompile(`>(job-\d{4})</a>`)
+	tests := []struct {
+		query       string
+		first, last string
+		n           int
+	}{
+		{"sort=name&per=50&page=3", "job-0100", "job-0149", 50},
+		{"sort=name&order=desc&per=10", "job-2999", "job-2990", 10},
+		{"per=100&page=2", "job-2899", "job-2800", 100}, // default: latest update first
+		{"sort=name&per=500&page=7", "job-2500", "job-2999", 500},
+		{"sort=name&per=500&page=99", "job-2500", "job-2999", 500}, // past the end: the last page
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			code, body := get(t, c, "/tasks?"+tt.query)
+			if code != http.StatusOK {
+				t.Fatalf("%d\n%s", code, body)
+			}
+			names := rowName.FindAllStringSubmatch(body, -1)
+			if len(names) != tt.n || names[0][1] != tt.first || names[len(names)-1][1] != tt.last {
+				t.Fatalf("%d rows from %v to %v, want %d from %s to %s", len(names), names[0][1], names[len(names)-1][1], tt.n, tt.first, tt.last)
+			}
+		})
+	}
+	_, body := get(t, c, "/tasks?sort=name&per=50&page=3")
+	for _, link := range []string{`href="/tasks?page=2&amp;per=50&amp;sort=name"`, `href="/tasks?page=4&amp;per=50&amp;sort=name"`, "Page 3 of 60"} {
+		if !strings.Contains(body, link) {
+			t.Errorf("no %s on page 3", link)
+		}
+	}
+}
+
+// post sends a form or body with same-origin headers unless hdr says
+// otherwise.
+func post(t *testing.T, h http.Handler, target, contentType string, body io.Reader, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, target, body)
+	r.Header.Set("Content-Type", contentType)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+func TestDrain(t *testing.T) {
+	c, f := newConsole(t, nil)
+	w := post(t, c, "/agents/a1/drain", formType, strings.NewReader("grace=30&mark_gone=on"))
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/agents/a1" {
+		t.Fatalf("drain: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	calls := f.callsOf(api.OperatorDrainAgent)
+	if len(calls) != 1 {
+		t.Fatalf("%d DRAIN_AGENT calls, want 1", len(calls))
+	}
+	d := calls[0].DrainAgent
+	if d.AgentID.Value != "a1" || !d.MarkGone || d.MaxGracePeriod == nil || d.MaxGracePeriod.Seconds != 30 {
+		t.Fatalf("DRAIN_AGENT %+v", d)
+	}
+	w = post(t, c, "/agents/a2/reactivate", formType, nil)
+	if w.Code != http.StatusSeeOther || len(f.callsOf(api.OperatorReactivateAgent)) != 1 {
+		t.Fatalf("reactivate: %d, calls %v", w.Code, f.callsOf(api.OperatorReactivateAgent))
+	}
+
+	bad := []struct {
+		name, target, body string
+		hdr                []string
+		code               int
+	}{
+		{"negative grace", "/agents/a1/drain", "grace=-1", nil, 400},
+		{"grace not a number", "/agents/a1/drain", "grace=soon", nil, 400},
+		{"grace too long", "/agents/a1/drain", "grace=99999999", nil, 400},
+		{"mark_gone garbage", "/agents/a1/drain", "mark_gone=maybe", nil, 400},
+		{"unknown agent", "/agents/zz/drain", "", nil, 404},
+		{"unknown agent reactivated", "/agents/zz/reactivate", "", nil, 404},
+		{"cross-site", "/agents/a1/drain", "", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			w := post(t, c, tt.target, formType, strings.NewReader(tt.body), tt.hdr...)
+			if w.Code != tt.code {
+				t.Fatalf("%d, want %d\n%s", w.Code, tt.code, w.Body)
+			}
+		})
+	}
+	if n := len(f.callsOf(api.OperatorDrainAgent)); n != 1 {
+		t.Fatalf("refused drains reached the master: %d calls", n)
+	}
+}
+
+// readOnly is a principal allowed nothing, standing in for one that
+// authentication will bring.
+type readOnly struct{}
+
+func (readOnly) Name() string        { return "viewer" }
+func (readOnly) Allowed(Action) bool { return false }
+
+func TestPrincipal(t *testing.T) {
+	c, f := newConsole(t, func(cfg *Config) {
+		cfg.Authenticate = func(r *http.Request) (Principal, error) {
+			if r.Header.Get("Authorization") == "" {
+				return nil, fmt.Errorf("no credentials")
+			}
+			return readOnly{}, nil
+		}
+	})
+	if code, _ := get(t, c, "/agents/a1"); code != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d, want 401", code)
+	}
+	code, body := get(t, c, "/agents/a1", "Authorization", "Basic dmlld2VyOng=")
+	if code != http.StatusOK || strings.Contains(body, "/drain") || !strings.Contains(body, "viewer") {
+		t.Fatalf("read-only principal: %d, drain form shown or name missing:\n%s", code, body)
+	}
+	_, body = get(t, c, "/modules", "Authorization", "Basic dmlld2VyOng=")
+	if strings.Contains(body, `id="upload"`) {
+		t.Fatal("read-only principal is offered the upload form")
+	}
+	w := post(t, c, "/agents/a1/drain", formType, nil, "Authorization", "Basic dmlld2VyOng=")
+	if w.Code != http.StatusForbidden || len(f.callsOf(api.OperatorDrainAgent)) != 0 {
+		t.Fatalf("read-only drain: %d", w.Code)
+	}
+}
+
+func TestUpload(t *testing.T) {
+	c, f := newConsole(t, func(cfg *Config) { cfg.MaxUploadBytes = 1 << 10 })
+	wasm := "\x00asm\x01\x00\x00\x00"
+	w := post(t, c, "/modules", "application/wasm", strings.NewReader(wasm), "Accept", "application/json")
+	var res uploadResult
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Module == nil || res.Module.Size != int64(len(wasm)) {
+		t.Fatalf("upload: %d %s", w.Code, w.Body)
+	}
+	w = post(t, c, "/modules", "application/wasm", strings.NewReader("not wasm"), "Accept", "application/json")
+	if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &res) != nil || !strings.Contains(res.Error, "bad magic") {
+		t.Fatalf("invalid module: %d %s", w.Code, w.Body)
+	}
+	w = post(t, c, "/modules", "application/wasm", strings.NewReader(strings.Repeat("x", 2<<10)), "Accept", "application/json")
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("too large: %d %s", w.Code, w.Body)
+	}
+	w = post(t, c, "/modules", "application/wasm", strings.NewReader(""), "Accept", "application/json")
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("empty: %d %s", w.Code, w.Body)
+	}
+
+	// Without JavaScript: a multipart form, answered with a redirect.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("module", "tiny.wasm")
+	fw.Write([]byte(wasm + "\x00"))
+	mw.Close()
+	w = post(t, c, "/modules", mw.FormDataContentType(), &buf)
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/modules?uploaded=") {
+		t.Fatalf("form upload: %d %q %s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	if n := len(f.modules); n != 3 {
+		t.Fatalf("%d modules stored, want 3 (the seeded one and two uploads)", n)
+	}
+	w = post(t, c, "/modules", "application/wasm", strings.NewReader(wasm), "Sec-Fetch-Site", "cross-site")
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("cross-site upload: %d", w.Code)
+	}
+}
+
+func TestFilesAgentGone(t *testing.T) {
+	c, f := newConsole(t, nil)
+	f.state.GetTasks.Tasks[0].AgentID.Value = "gone"
+	if code, body := get(t, c, "/tasks/fw1/t-run/files"); code != http.StatusNotFound {
+		t.Fatalf("agent gone: %d\n%s", code, body)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+	}{
+		{"upload", func(c *Config) { c.MaxUploadBytes = 0 }},
+		{"page size", func(c *Config) { c.PageSize = maxPerPage + 1 }},
+		{"history", func(c *Config) { c.SampleEvery = c.History * 2 }},
+		{"tail", func(c *Config) { c.TailEvery = 0 }},
+		{"heartbeat", func(c *Config) { c.Heartbeat = -1 }},
+		{"resubscribe", func(c *Config) { c.Resubscribe = 0 }},
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		tt.mutate(&cfg)
+		if _, err := New(newFake(), cfg); err == nil {
+			t.Errorf("%s: New accepted a bad config", tt.name)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// queryOf parses a raw query for tests.
+func queryOf(t *testing.T, raw string) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+var _ = context.Background

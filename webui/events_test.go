@@ -1,0 +1,252 @@
+package webui
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// waitFor polls cond until it holds, failing after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// sseEvent is one Server-Sent Event.
+type sseEvent struct{ name, data string }
+
+// sseReader reads events from a stream in a goroutine, so that a test
+// waits for them with a deadline.
+type sseReader struct {
+	events chan sseEvent
+}
+
+func readSSE(resp *http.Response) *sseReader {
+	r := &sseReader{events: make(chan sseEvent, 100)}
+	go func() {
+		defer close(r.events)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 0, 1<<20), 1<<20) // a data line holds up to a 64 KiB window, JSON-encoded
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" {
+					r.events <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data += strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	return r
+}
+
+// next returns the next event named name ("" for any), skipping others;
+// ok is false if the stream ended first.
+func (r *sseReader) next(t *testing.T, name string) (sseEvent, bool) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev, ok := <-r.events:
+			if !ok {
+				return sseEvent{}, false
+			}
+			if name == "" || ev.name == name {
+				return ev, true
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for a %q event", name)
+		}
+	}
+}
+
+// liveConsole runs a console over a seeded fake behind a test server.
+func liveConsole(t *testing.T) (*Console, *fakeCluster, *httptest.Server, context.CancelFunc) {
+	t.Helper()
+	c, f := newConsole(t, func(cfg *Config) { cfg.TailEvery = 10 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { c.Run(ctx); close(ran) }()
+	srv := httptest.NewServer(c)
+	t.Cleanup(func() {
+		cancel()
+		<-ran
+		srv.Close()
+	})
+	waitFor(t, "the console to subscribe", func() bool { return f.subscriptions() == 1 })
+	// The first event of a subscription is the snapshot.
+	f.events <- api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: &f.state}}
+	return c, f, srv, cancel
+}
+
+func open(t *testing.T, ctx context.Context, url string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return resp
+}
+
+// TestEventsVanishingClient checks that /events names the topics of a
+// change and that a browser that goes away mid-stream leaves neither a hub
+// client nor a goroutine behind.
+func TestEventsVanishingClient(t *testing.T) {
+	c, f, srv, _ := liveConsole(t)
+	before := runtime.NumGoroutine()
+	for round := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		resp := open(t, ctx, srv.URL+"/events")
+		r := readSSE(resp)
+		waitFor(t, "the stream to join the hub", func() bool { return c.hub.clientCount() == 1 })
+		f.events <- api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{
+			Task: task("fw1", "new", "new", "a1", api.TaskStaging, 50)}}
+		ev, ok := r.next(t, "change")
+		if !ok || !strings.Contains(ev.data, topicTask) {
+			t.Fatalf("round %d: change event %+v, ok %v", round, ev, ok)
+		}
+		cancel() // the browser vanishes mid-stream
+		resp.Body.Close()
+		waitFor(t, "the stream to leave the hub", func() bool { return c.hub.clientCount() == 0 })
+	}
+	srv.CloseClientConnections()
+	waitFor(t, "goroutines to return to their number before the streams", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
+}
+
+// TestEventsEndWithRun checks that streams end when the console stops.
+func TestEventsEndWithRun(t *testing.T) {
+	c, _, srv, cancel := liveConsole(t)
+	resp := open(t, context.Background(), srv.URL+"/events")
+	defer resp.Body.Close()
+	r := readSSE(resp)
+	waitFor(t, "the stream to join the hub", func() bool { return c.hub.clientCount() == 1 })
+	cancel()
+	if _, ok := r.next(t, "never"); ok {
+		t.Fatal("the stream went on after Run returned")
+	}
+}
+
+// TestTail follows a task's output as it grows and stops when the task is
+// over.
+func TestTail(t *testing.T) {
+	_, f, srv, _ := liveConsole(t)
+	resp := open(t, context.Background(), srv.URL+"/tasks/fw1/t-run/tail")
+	defer resp.Body.Close()
+	r := readSSE(resp)
+	for _, want := range []struct{ name, data string }{{"stdout", `"hello from stdout\n"`}, {"stderr", `"warning on stderr\n"`}} {
+		if ev, ok := r.next(t, want.name); !ok || ev.data != want.data {
+			t.Fatalf("first %s event %+v, want data %s", want.name, ev, want.data)
+		}
+	}
+	f.appendFile("/fw1/t-run/runs/latest/stdout", "line two\n")
+	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"line two\n"` {
+		t.Fatalf("appended output: %+v", ev)
+	}
+	// More than two windows written just before the end all reach the
+	// browser before the stream ends.
+	tailEnd := strings.Repeat("0123456789abcde\n", 10000) + "last words\n"
+	f.appendFile("/fw1/t-run/runs/latest/stdout", tailEnd)
+	f.events <- api.OperatorEvent{Type: api.OperatorEventTaskUpdated, TaskUpdated: &api.TaskUpdated{
+		FrameworkID: api.FrameworkID{Value: "fw1"}, State: api.TaskFinished,
+		Status: api.TaskStatus{TaskID: api.TaskID{Value: "t-run"}, State: api.TaskFinished}}}
+	var got strings.Builder
+	for {
+		ev, ok := r.next(t, "")
+		if !ok {
+			t.Fatal("the stream ended without an end event")
+		}
+		if ev.name == "end" {
+			break
+		}
+		if ev.name == "stdout" {
+			var s string
+			if err := json.Unmarshal([]byte(ev.data), &s); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(s)
+		}
+	}
+	if got.String() != tailEnd {
+		t.Fatalf("tailed %d bytes after the second line, want the %d written", got.Len(), len(tailEnd))
+	}
+}
+
+// TestHubSlowClient checks that a client that never reads costs one set
+// of topics however many changes happen.
+func TestHubSlowClient(t *testing.T) {
+	h := newHub()
+	c := h.add()
+	for range 10000 {
+		h.broadcast(topicTask, topicAgent)
+	}
+	if got := c.take(); len(got) != 2 || len(c.wake) != 1 {
+		t.Fatalf("pending %v, wake %d", got, len(c.wake))
+	}
+	h.remove(c)
+	if h.clientCount() != 0 {
+		t.Fatal("client not removed")
+	}
+}
+
+func TestHubCounts(t *testing.T) {
+	h := newHub()
+	now := time.Unix(1000, 0)
+	h.takeSample(now, time.Minute)
+	if len(h.samples()) != 0 {
+		t.Fatal("sampled before the stream was open")
+	}
+	st := &api.GetStateResponse{GetTasks: &api.GetTasksResponse{Tasks: []api.Task{
+		task("f", "a", "a", "x", api.TaskRunning, 0), task("f", "b", "b", "x", api.TaskStaging, 0),
+	}}}
+	steps := []struct {
+		ev      api.OperatorEvent
+		running int
+	}{
+		{api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: st}}, 1},
+		{api.OperatorEvent{Type: api.OperatorEventTaskUpdated, TaskUpdated: &api.TaskUpdated{FrameworkID: api.FrameworkID{Value: "f"},
+			Status: api.TaskStatus{TaskID: api.TaskID{Value: "b"}}, State: api.TaskRunning}}, 2},
+		{api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{Task: task("g", "c", "c", "x", api.TaskRunning, 0)}}, 3},
+		{api.OperatorEvent{Type: api.OperatorEventFrameworkRemoved, FrameworkRemoved: &api.FrameworkRemoved{
+			FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "f"}}}}, 1},
+	}
+	for i, s := range steps {
+		if topics := h.apply(s.ev); len(topics) == 0 {
+			t.Errorf("step %d: no topics", i)
+		}
+		now = now.Add(20 * time.Second)
+		h.takeSample(now, time.Minute)
+		got := h.samples()
+		if got[len(got)-1].Running != s.running {
+			t.Errorf("step %d (%s): %d running, want %d", i, s.ev.Type, got[len(got)-1].Running, s.running)
+		}
+	}
+	if n := len(h.samples()); n != 4 { // 20, 40, 60 s old and now; 80 s old is gone
+		t.Fatalf("%d samples kept in a one-minute window of 20 s steps, want 4", n)
+	}
+}

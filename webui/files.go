@@ -1,0 +1,265 @@
+package webui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// readWindow is how much of a file the console reads at once, for the file
+// view and for each step of a tail.
+const readWindow = 64 << 10
+
+// entry is one line of the agent's /files/browse answer (Mesos's shape).
+type entry struct {
+	Path  string `json:"path"`
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime"`
+	Mode  string `json:"mode"`
+}
+
+// Name is the entry's last path element.
+func (e entry) Name() string { return path.Base(e.Path) }
+
+// Dir reports whether the entry is a directory.
+func (e entry) Dir() bool { return strings.HasPrefix(e.Mode, "d") }
+
+// Modified is the entry's modification time.
+func (e entry) Modified() string {
+	return time.Unix(e.Mtime, 0).UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// chunk is the agent's /files/read answer.
+type chunk struct {
+	Offset int64  `json:"offset"`
+	Data   string `json:"data"`
+}
+
+// files calls the agent's files API through the master and decodes a JSON
+// answer into out. A 404 from the agent is a *pageError 404.
+func (c *Console) files(ctx context.Context, agentID, op string, q url.Values, out any) error {
+	resp, err := c.cluster.Files(ctx, agentID, op, q)
+	if err != nil {
+		return fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4*readWindow))
+	if err != nil {
+		return fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &pageError{status: resp.StatusCode, msg: fmt.Sprintf("The agent answered: %s", strings.TrimSpace(string(body)))}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("files %s on agent %s: decode answer: %w", op, agentID, err)
+	}
+	return nil
+}
+
+// crumb is one step of the path above a sandbox listing.
+type crumb struct{ Name, Rel string }
+
+type filesData struct {
+	Task     api.Task
+	Rel      string // the path inside the sandbox, "" for its top
+	Crumbs   []crumb
+	Entries  []entry
+	File     *chunk // set when Rel is a file
+	Size     int64
+	Next     int64 // offset of the next window, or 0 at the end
+	Download string
+}
+
+// relPath checks a path inside a task's sandbox: relative, clean, no "..":
+// the console shows one task's sandbox, not the agent's whole tree.
+func relPath(p string) (string, error) {
+	if p == "" || p == "." {
+		return "", nil
+	}
+	if len(p) > 1024 || strings.ContainsRune(p, 0) || strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return "", fmt.Errorf("path %q is not a clean path inside the sandbox", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return "", fmt.Errorf("path %q leaves the sandbox", p)
+		}
+	}
+	return p, nil
+}
+
+func (c *Console) taskFiles(r *http.Request, _ Principal) (*view, error) {
+	q := r.URL.Query()
+	rel, err := relPath(q.Get("path"))
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	var offset int64
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 {
+			return nil, badRequest("offset must be a whole number of bytes, not %q", v)
+		}
+	}
+	t, err := c.findTask(r)
+	if err != nil {
+		return nil, err
+	}
+	full := sandboxPath(t)
+	if rel != "" {
+		full += "/" + rel
+	}
+	d := filesData{Task: t, Rel: rel}
+	acc := ""
+	for _, el := range strings.Split(rel, "/") {
+		if el != "" {
+			acc = path.Join(acc, el)
+			d.Crumbs = append(d.Crumbs, crumb{Name: el, Rel: acc})
+		}
+	}
+	var entries []entry
+	if err := c.files(r.Context(), t.AgentID.Value, "browse", url.Values{"path": {full}}, &entries); err != nil {
+		return nil, err
+	}
+	if len(entries) == 1 && !entries[0].Dir() && path.Base(entries[0].Path) == path.Base(full) && rel != "" {
+		var ch chunk
+		q := url.Values{"path": {full}, "offset": {strconv.FormatInt(offset, 10)}, "length": {strconv.Itoa(readWindow)}}
+		if err := c.files(r.Context(), t.AgentID.Value, "read", q, &ch); err != nil {
+			return nil, err
+		}
+		d.File, d.Size = &ch, entries[0].Size
+		if end := ch.Offset + int64(len(ch.Data)); end < d.Size {
+			d.Next = end
+		}
+		d.Download = "/agents/" + url.PathEscape(t.AgentID.Value) + "/files/download?" + url.Values{"path": {full}}.Encode()
+	} else {
+		d.Entries = entries
+	}
+	return &view{Template: "files", Title: "Sandbox of " + t.Name, Nav: "tasks", Data: d}, nil
+}
+
+// serveTail streams a task's stdout and stderr as they grow: "stdout" and
+// "stderr" events whose data is a JSON string of new output, starting with
+// the last window of each file. The agent's files API has no way to
+// watch a file, so the console reads each file's end every
+// Config.TailEvery while the browser listens, and stops once the task is
+// over and its output drained ("end" event).
+func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
+	if _, ok := c.authenticate(w, r); !ok {
+		return
+	}
+	t, err := c.findTask(r)
+	if err != nil {
+		v := c.errorView(r, err)
+		http.Error(w, v.Data.(string), v.Status)
+		return
+	}
+	rc := http.NewResponseController(w)
+	sseHeaders(w)
+	if _, err := fmt.Fprint(w, "retry: 5000\n\n"); err != nil || rc.Flush() != nil {
+		return
+	}
+	tails := []*tail{{name: "stdout", offset: -1}, {name: "stderr", offset: -1}}
+	tick := time.NewTicker(c.cfg.TailEvery)
+	defer tick.Stop()
+	ctx := r.Context()
+	for {
+		over := c.taskOver(t)
+		for _, tl := range tails {
+			if !c.sendTail(ctx, w, t, tl, over) {
+				return
+			}
+		}
+		if over {
+			_, _ = fmt.Fprint(w, "event: end\ndata: \"\"\n\n")
+			_ = rc.Flush()
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// maxDrainSteps bounds how many windows a tail reads at once once the task
+// is over (64 KiB each, so 4 MiB): enough for the end of any log a browser
+// should be sent in one go.
+const maxDrainSteps = 64
+
+// sendTail sends what one file gained since the last step as an event
+// named after it; when the task is over (drain) it reads on until the end
+// of the file. It reports false when the browser has gone. A file that
+// cannot be read yet (the task has not started writing it) sends nothing.
+func (c *Console) sendTail(ctx context.Context, w http.ResponseWriter, t api.Task, tl *tail, drain bool) bool {
+	for range maxDrainSteps {
+		data, err := c.tailStep(ctx, t, tl)
+		if err != nil {
+			c.log.Debug("tail", "task", t.TaskID.Value, "file", tl.name, "err", err)
+			return ctx.Err() == nil
+		}
+		if data == "" {
+			return true
+		}
+		b, _ := json.Marshal(data)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", tl.name, b); err != nil {
+			return false
+		}
+		if !drain && len(data) < readWindow {
+			return true
+		}
+	}
+	return true
+}
+
+// tail is where a live tail stands in one file: offset -1 until the file
+// has been found.
+type tail struct {
+	name   string
+	offset int64
+}
+
+// tailStep reads what the file gained since the last step. The first step
+// finds the file's size and starts at most one window before its end.
+func (c *Console) tailStep(ctx context.Context, t api.Task, tl *tail) (string, error) {
+	p := sandboxPath(t) + "/" + tl.name
+	if tl.offset < 0 {
+		var size chunk
+		if err := c.files(ctx, t.AgentID.Value, "read", url.Values{"path": {p}, "offset": {"-1"}}, &size); err != nil {
+			return "", err
+		}
+		tl.offset = max(0, size.Offset-readWindow)
+	}
+	var ch chunk
+	q := url.Values{"path": {p}, "offset": {strconv.FormatInt(tl.offset, 10)}, "length": {strconv.Itoa(readWindow)}}
+	if err := c.files(ctx, t.AgentID.Value, "read", q, &ch); err != nil {
+		return "", err
+	}
+	tl.offset = ch.Offset + int64(len(ch.Data))
+	return ch.Data, nil
+}
+
+// taskOver reports whether the hub knows the task to be in a terminal
+// state: its output will not grow any more.
+func (c *Console) taskOver(t api.Task) bool {
+	c.hub.mu.Lock()
+	defer c.hub.mu.Unlock()
+	s, ok := c.hub.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}]
+	if !ok {
+		s = t.State
+	}
+	return s.IsTerminal()
+}

@@ -1,0 +1,219 @@
+package webui
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// Topics a change is about. A page lists the topics that can change what
+// it shows (data-live) and refreshes its live region when an /events
+// message names one of them.
+const (
+	topicTask      = "task"
+	topicAgent     = "agent"
+	topicFramework = "framework"
+	topicTick      = "tick"   // a master heartbeat: figures that move without events (offers)
+	topicSample    = "sample" // a new point on the running-tasks chart
+)
+
+var allTopics = []string{topicTask, topicAgent, topicFramework, topicTick, topicSample}
+
+// sample is one point of the running-tasks chart.
+type sample struct {
+	At      time.Time
+	Running int
+}
+
+// hub follows the master's event stream and fans changes out to the
+// browsers' /events streams. It keeps only what no API call can give
+// back later: the state of every task (to count running ones cheaply) and
+// the chart's recent samples.
+//
+// Lock order: hub.mu, then client.mu.
+type hub struct {
+	mu        sync.Mutex
+	clients   map[*client]struct{}
+	states    map[[2]string]api.TaskState // by framework and task ID
+	history   []sample                    // oldest first, within Config.History
+	connected bool                        // the master's stream is open
+}
+
+func newHub() *hub {
+	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}}
+}
+
+// client is one browser's /events stream. Changes accumulate in pending
+// until its handler takes them, so a slow browser costs one set of topics,
+// never a queue, and never blocks the hub.
+type client struct {
+	mu      sync.Mutex
+	pending map[string]bool
+	wake    chan struct{} // capacity 1
+}
+
+func (h *hub) add() *client {
+	c := &client{pending: map[string]bool{}, wake: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+	return c
+}
+
+func (h *hub) remove(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// clientCount is the number of open /events streams.
+func (h *hub) clientCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// broadcast tells every client about topics. It never blocks.
+func (h *hub) broadcast(topics ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		c.mu.Lock()
+		for _, t := range topics {
+			c.pending[t] = true
+		}
+		c.mu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns and clears the client's pending topics, in allTopics order.
+func (c *client) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, t := range allTopics {
+		if c.pending[t] {
+			out = append(out, t)
+		}
+	}
+	clear(c.pending)
+	return out
+}
+
+// apply updates the hub from one operator event and returns the topics it
+// touches.
+func (h *hub) apply(ev api.OperatorEvent) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch ev.Type {
+	case api.OperatorEventSubscribed:
+		h.connected = true
+		clear(h.states)
+		if s := ev.Subscribed.GetState; s != nil && s.GetTasks != nil {
+			for _, list := range [][]api.Task{s.GetTasks.Tasks, s.GetTasks.UnreachableTasks, s.GetTasks.CompletedTasks} {
+				for _, t := range list {
+					h.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}] = t.State
+				}
+			}
+		}
+		return allTopics
+	case api.OperatorEventTaskAdded:
+		t := ev.TaskAdded.Task
+		h.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}] = t.State
+		return []string{topicTask}
+	case api.OperatorEventTaskUpdated:
+		u := ev.TaskUpdated
+		h.states[[2]string{u.FrameworkID.Value, u.Status.TaskID.Value}] = u.State
+		return []string{topicTask}
+	case api.OperatorEventAgentAdded, api.OperatorEventAgentRemoved:
+		return []string{topicAgent}
+	case api.OperatorEventFrameworkAdded, api.OperatorEventFrameworkUpdated:
+		return []string{topicFramework}
+	case api.OperatorEventFrameworkRemoved:
+		// The master forgets a removed framework's tasks from its live
+		// lists; keep the counts honest by forgetting them too.
+		id := ""
+		if ev.FrameworkRemoved.FrameworkInfo.ID != nil {
+			id = ev.FrameworkRemoved.FrameworkInfo.ID.Value
+		}
+		for k, s := range h.states {
+			if k[0] == id && !s.IsTerminal() {
+				delete(h.states, k)
+			}
+		}
+		return []string{topicFramework, topicTask}
+	case api.OperatorEventHeartbeat:
+		return []string{topicTick}
+	}
+	return nil
+}
+
+// running counts tasks in TASK_RUNNING. hub.mu must be held.
+func (h *hub) running() int {
+	n := 0
+	for _, s := range h.states {
+		if s == api.TaskRunning {
+			n++
+		}
+	}
+	return n
+}
+
+// takeSample records the number of running tasks at now and drops samples
+// older than window.
+func (h *hub) takeSample(now time.Time, window time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.connected {
+		return
+	}
+	h.history = append(h.history, sample{At: now, Running: h.running()})
+	cut := 0
+	for cut < len(h.history) && now.Sub(h.history[cut].At) > window {
+		cut++
+	}
+	h.history = append(h.history[:0:0], h.history[cut:]...)
+}
+
+// samples returns a copy of the chart's samples.
+func (h *hub) samples() []sample {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]sample(nil), h.history...)
+}
+
+// disconnected marks the master's stream as closed.
+func (h *hub) disconnected() {
+	h.mu.Lock()
+	h.connected = false
+	h.mu.Unlock()
+}
+
+// follow reads one subscription until it ends, applying and broadcasting
+// every event and taking a sample every sampleEvery.
+func (h *hub) follow(ctx context.Context, events <-chan api.OperatorEvent, sampleEvery, window time.Duration) {
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if topics := h.apply(ev); len(topics) > 0 {
+				h.broadcast(topics...)
+			}
+		case now := <-tick.C:
+			h.takeSample(now, window)
+			h.broadcast(topicSample)
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package webui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+type moduleListData struct {
+	Modules  []api.ModuleInfo
+	Uploaded string // the sha256 just uploaded, to highlight
+	MaxBytes int64
+}
+
+func (c *Console) moduleList(r *http.Request, _ Principal) (*view, error) {
+	mods, err := c.cluster.Modules(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("list modules: %w", err)
+	}
+	d := moduleListData{Modules: mods, MaxBytes: c.cfg.MaxUploadBytes}
+	if v := r.URL.Query().Get("uploaded"); v != "" {
+		if !isHash(v) {
+			return nil, badRequest("uploaded must be a sha256 in lowercase hex, not %q", v)
+		}
+		d.Uploaded = v
+	}
+	return &view{Template: "modules", Title: "Modules", Nav: "modules", Data: d}, nil
+}
+
+// isHash reports whether s is a lowercase hex sha256.
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// uploadResult is the JSON answer to a script's upload.
+type uploadResult struct {
+	Module *api.ModuleInfo `json:"module,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// upload stores a module. console.js sends the file as the raw body and
+// asks for JSON, to show progress and the validator's message in place;
+// without JavaScript the form posts multipart/form-data and the answer is
+// a redirect to the list, or an error page.
+func (c *Console) upload(w http.ResponseWriter, r *http.Request) error {
+	wantsJSON := r.Header.Get("Accept") == "application/json"
+	wasm, err := c.readUpload(w, r)
+	if err == nil {
+		var mod api.ModuleInfo
+		mod, err = c.cluster.PutModule(r.Context(), wasm)
+		if err == nil {
+			c.log.Info("module uploaded from the console", "sha256", mod.SHA256, "size", mod.Size)
+			if wantsJSON {
+				return writeJSON(w, http.StatusOK, uploadResult{Module: &mod})
+			}
+			http.Redirect(w, r, "/modules?uploaded="+url.QueryEscape(mod.SHA256), http.StatusSeeOther)
+			return nil
+		}
+		err = fmt.Errorf("the master refused the module: %w", err)
+	}
+	if !wantsJSON {
+		return err
+	}
+	status := statusOf(err)
+	var pe *pageError
+	if errors.As(err, &pe) {
+		status = pe.status
+	}
+	return writeJSON(w, status, uploadResult{Error: err.Error()})
+}
+
+// readUpload reads the module from a raw body or from the "module" file of
+// a multipart form, within Config.MaxUploadBytes.
+func (c *Console) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := c.cfg.MaxUploadBytes
+	tooLarge := &pageError{status: http.StatusRequestEntityTooLarge,
+		msg: fmt.Sprintf("The module is larger than the %s the console accepts.", humanBytes(limit))}
+	if r.ContentLength > limit+1<<20 {
+		return nil, tooLarge
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20) // room for multipart framing
+	var body io.Reader = r.Body
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "multipart/form-data" {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, badRequest("cannot read the form: %v", err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return nil, badRequest("the form has no module file")
+			}
+			if err != nil {
+				return nil, uploadError(err, tooLarge)
+			}
+			if part.FormName() == "module" {
+				body = part
+				break
+			}
+		}
+	}
+	wasm, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, uploadError(err, tooLarge)
+	}
+	if int64(len(wasm)) > limit {
+		return nil, tooLarge
+	}
+	if len(wasm) == 0 {
+		return nil, badRequest("the module is empty: choose a .wasm file")
+	}
+	return wasm, nil
+}
+
+func uploadError(err error, tooLarge error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge
+	}
+	return badRequest("cannot read the upload: %v", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
