@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -40,12 +41,6 @@ type servicesApp struct {
 func TestSampleServices(t *testing.T) {
 	c := startDev(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "services")
-	build := exec.Command("go", "build", "-o", bin, "./samples/services")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/services: %v\n%s", err, out)
-	}
 	const sleeper = "sleep 61.234"
 	appsFile := filepath.Join(dir, "apps.json")
 	os.WriteFile(appsFile, []byte(`[
@@ -55,42 +50,8 @@ func TestSampleServices(t *testing.T) {
 		{"id": "hc", "instances": 2, "command": "exec `+sleeper+`", "mem": 16, "minimum_health_capacity": 0.5,
 		 "health_check": {"type": "COMMAND", "command": {"value": "true"}, "delay_seconds": 0, "interval_seconds": 0.5, "grace_period_seconds": 0}}
 	]`), 0o644)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	state := filepath.Join(dir, "state.json")
-	startServices := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--master", c.addr, "--apps", appsFile, "--state", state, "--listen", addr)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if t.Failed() {
-				t.Logf("services framework:\n%s", logs.String())
-			}
-		})
-		return cmd
-	}
-	do := func(method, path, body string) (int, []byte) {
-		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.Bytes()
-	}
-	app := func(id string) servicesApp {
-		var a servicesApp
-		if code, body := do("GET", "/apps/"+id, ""); code == http.StatusOK {
-			json.Unmarshal(body, &a)
-		}
-		return a
-	}
+	s := newServicesSample(t, c.addr, appsFile)
+	startServices, do, app := s.start, s.do, s.app
 	masterTasks := func(prefix string, state api.TaskState) int {
 		n := 0
 		tasks := c.tasks(t)
@@ -178,17 +139,121 @@ func TestSampleServices(t *testing.T) {
 			t.Errorf("%s launched %d tasks after the framework restarted, want none (had %d)", id, got-n, n)
 		}
 	}
-	var saved struct {
-		FrameworkID string `json:"framework_id"`
-	}
-	data, _ := os.ReadFile(state)
-	json.Unmarshal(data, &saved)
+	saved := s.frameworkID()
 	for _, task := range c.tasks(t).Tasks {
-		if task.FrameworkID.Value != saved.FrameworkID {
-			t.Errorf("task %s belongs to framework %s, not the saved %s", task.TaskID.Value, task.FrameworkID.Value, saved.FrameworkID)
+		if task.FrameworkID.Value != saved {
+			t.Errorf("task %s belongs to framework %s, not the saved %s", task.TaskID.Value, task.FrameworkID.Value, saved)
 		}
 	}
 	if n := masterTasks("clock.", api.TaskRunning) + masterTasks("hc.", api.TaskRunning) + masterTasks("uniq.", api.TaskRunning); n != 4 {
 		t.Fatalf("the master runs %d service tasks, want 4", n)
+	}
+}
+
+// servicesSample runs samples/services as a process, against the masters
+// given, with its HTTP API on a free port and its state in a temporary
+// directory.
+type servicesSample struct {
+	t                         *testing.T
+	bin, masters, apps, state string
+	addr                      string
+}
+
+func newServicesSample(t *testing.T, masters, appsFile string) *servicesSample {
+	t.Helper()
+	dir := t.TempDir()
+	s := &servicesSample{t: t, bin: filepath.Join(dir, "services"), masters: masters, apps: appsFile,
+		state: filepath.Join(dir, "state.json"), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	build := exec.Command("go", "build", "-o", s.bin, "./samples/services")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samples/services: %v\n%s", err, out)
+	}
+	return s
+}
+
+// start starts the framework; it is killed when the test ends.
+func (s *servicesSample) start() *exec.Cmd {
+	t := s.t
+	cmd := exec.Command(s.bin, "--master", s.masters, "--apps", s.apps, "--state", s.state, "--listen", s.addr)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("services framework:\n%s", logs.String())
+		}
+	})
+	return cmd
+}
+
+// do calls the framework's HTTP API; a call that fails answers 0.
+func (s *servicesSample) do(method, path, body string) (int, []byte) {
+	req, _ := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.Bytes()
+}
+
+// app returns what the framework says of an app (zero if it cannot).
+func (s *servicesSample) app(id string) servicesApp {
+	var a servicesApp
+	if code, body := s.do("GET", "/apps/"+id, ""); code == http.StatusOK {
+		json.Unmarshal(body, &a)
+	}
+	return a
+}
+
+// frameworkID is the framework ID in the sample's state file.
+func (s *servicesSample) frameworkID() string {
+	var saved struct {
+		FrameworkID string `json:"framework_id"`
+	}
+	data, _ := os.ReadFile(s.state)
+	json.Unmarshal(data, &saved)
+	return saved.FrameworkID
+}
+
+// TestSampleServicesSurvivesFailover runs samples/services against three
+// replicated masters and SIGKILLs the leader: the framework follows the
+// new leader under the same ID, its instances keep running without
+// being launched again, and an app added after the failover is placed.
+func TestSampleServicesSurvivesFailover(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	masters := strings.Join(c.addrs(), ",")
+	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(),
+		"--resources", "cpus:2;mem:1024;disk:1024")
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAgent(agent) })
+	appsFile := filepath.Join(t.TempDir(), "apps.json")
+	os.WriteFile(appsFile, []byte(`[{"id": "clock", "instances": 2, "command": "exec sleep 61.345", "mem": 16}]`), 0o644)
+	s := newServicesSample(t, masters, appsFile)
+	s.start()
+	waitFor(t, func() bool { return s.app("clock").Running == 2 }, "clock to run 2 instances")
+	id := s.frameworkID()
+
+	c.kill(leader, syscall.SIGKILL)
+	c.waitLeader(t)
+	if code, body := s.do("PUT", "/apps/after", `{"id": "after", "instances": 1, "command": "exec sleep 61.345", "mem": 16}`); code != http.StatusOK {
+		t.Fatalf("put an app after the failover: %d %s", code, body)
+	}
+	waitFor(t, func() bool { return s.app("after").Running == 1 }, "the app added after the failover to run")
+	if a := s.app("clock"); a.Running != 2 || a.Launches != 2 {
+		t.Fatalf("clock after the failover: %d running, %d launches; want 2 and 2", a.Running, a.Launches)
+	}
+	if got := s.frameworkID(); got != id {
+		t.Fatalf("framework ID %s after the failover, was %s", got, id)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/operator"
-	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
 )
 
 // clientFlags are shared by the commands that talk to a master.
@@ -38,25 +36,9 @@ func (f *clientFlags) operator(ctx context.Context) *operator.Client {
 }
 
 // operatorFor returns a client of the first of masters (a comma-separated
-// list) that answers /health. Any master will do: a standby redirects the
-// client to the leader.
+// list) that answers.
 func operatorFor(ctx context.Context, masters string) *operator.Client {
-	list := splitList(masters)
-	if len(list) == 0 {
-		return operator.New(masters)
-	}
-	probe := &http.Client{Timeout: 2 * time.Second}
-	for _, m := range list {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheduler.BaseURL(m)+"/health", nil)
-		if err != nil {
-			continue
-		}
-		if resp, err := probe.Do(req); err == nil {
-			resp.Body.Close()
-			return operator.New(m)
-		}
-	}
-	return operator.New(list[0])
+	return operator.NewFirst(ctx, splitList(masters))
 }
 
 // show prints v as JSON, or calls table to print it as a table.

@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	master := flag.String("master", "127.0.0.1:5050", "the master, HOST:PORT")
+	master := flag.String("master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]: any of them; the client follows the leader")
 	instances := flag.Int("instances", 1, "how many copies of the command to run")
 	cpus := flag.Float64("cpus", 0.1, "CPUs per task")
 	mem := flag.Float64("mem", 32, "memory per task, in MB")
@@ -50,7 +50,7 @@ var errDone = errors.New("all tasks ended")
 // run launches the tasks and returns how many did not finish successfully.
 func run(ctx context.Context, master, command string, n int, cpus, mem float64) (failed int, err error) {
 	client := scheduler.New(scheduler.Config{
-		Master:    master,
+		Masters:   strings.Split(master, ","),
 		Framework: api.FrameworkInfo{User: "root", Name: "execute"},
 	})
 	per := api.Resources{api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem)}

@@ -388,7 +388,7 @@ func (f *framework) run(ctx context.Context, master string, failover time.Durati
 	}
 	f.mu.Unlock()
 	f.client = scheduler.New(scheduler.Config{
-		Master: master, Framework: info, FailoverTimeout: failover, Logger: f.log,
+		Masters: strings.Split(master, ","), Framework: info, FailoverTimeout: failover, Logger: f.log,
 		Disconnected: func(error) { f.poke() },
 	})
 	go f.steer(ctx)

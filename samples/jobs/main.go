@@ -31,7 +31,7 @@ import (
 )
 
 func main() {
-	master := flag.String("master", "127.0.0.1:5050", "the master, HOST:PORT")
+	master := flag.String("master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]: any of them; the client follows the leader")
 	jobsFile := flag.String("jobs", "", "a JSON array of jobs to add at start")
 	statePath := flag.String("state", "jobs-state.json", "where the framework keeps its state across restarts")
 	listen := flag.String("listen", "127.0.0.1:8081", "the HTTP API's address")

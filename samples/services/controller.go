@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -514,7 +515,7 @@ func (c *controller) run(ctx context.Context, master string, failover time.Durat
 	}
 	c.mu.Unlock()
 	c.client = scheduler.New(scheduler.Config{
-		Master: master, Framework: info, FailoverTimeout: failover, Logger: c.log,
+		Masters: strings.Split(master, ","), Framework: info, FailoverTimeout: failover, Logger: c.log,
 		Disconnected: func(error) { c.poke() },
 	})
 	go c.loop(ctx)

@@ -32,7 +32,7 @@ import (
 )
 
 func main() {
-	master := flag.String("master", "127.0.0.1:5050", "the master, HOST:PORT")
+	master := flag.String("master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]: any of them; the client follows the leader")
 	appsFile := flag.String("apps", "", "a JSON array of apps to put at start")
 	statePath := flag.String("state", "services-state.json", "where the framework keeps its state across restarts")
 	listen := flag.String("listen", "127.0.0.1:8080", "the HTTP API's address")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +90,7 @@ var errDone = errors.New("count complete")
 // run subscribes, runs both phases and returns the counts.
 func (j *job) run(ctx context.Context) (map[string]int64, error) {
 	j.client = scheduler.New(scheduler.Config{
-		Master:    j.cfg.master,
+		Masters:   strings.Split(j.cfg.master, ","),
 		Framework: api.FrameworkInfo{User: "root", Name: "wordcount"},
 	})
 	j.start = time.Now()

@@ -34,7 +34,7 @@ import (
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.master, "master", "127.0.0.1:5050", "the master, HOST:PORT")
+	flag.StringVar(&cfg.master, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]: any of them; the client follows the leader")
 	flag.StringVar(&cfg.input, "input", "", "the text to count (required)")
 	flag.StringVar(&cfg.out, "out", "", "write the counts here as word<TAB>count lines (default: print the top words only)")
 	flag.IntVar(&cfg.maps, "maps", 4, "how many map tasks (chunks of the input)")
@@ -73,7 +73,7 @@ func run(ctx context.Context, cfg config, check bool) error {
 	if err != nil {
 		return err
 	}
-	ops := operator.New(cfg.master)
+	ops := operator.NewFirst(ctx, strings.Split(cfg.master, ","))
 	mapSHA, err := pushModule(ctx, ops, cfg.mapModule)
 	if err != nil {
 		return err

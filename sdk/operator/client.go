@@ -30,6 +30,28 @@ func New(master string) *Client {
 	return &Client{base: httpapi.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
 }
 
+// NewFirst returns a client of the first of masters that answers
+// /health, or of the first of them if none does, so that a tool given
+// every master's address works whichever are down. Any master will do: a
+// standby redirects the client's calls to the leader.
+func NewFirst(ctx context.Context, masters []string) *Client {
+	if len(masters) == 0 {
+		return New("")
+	}
+	probe := &http.Client{Timeout: 2 * time.Second}
+	for _, m := range masters {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpapi.BaseURL(m)+"/health", nil)
+		if err != nil {
+			continue
+		}
+		if resp, err := probe.Do(req); err == nil {
+			resp.Body.Close()
+			return New(m)
+		}
+	}
+	return New(masters[0])
+}
+
 // Module describes a stored module, as POST /api/v1/modules answers.
 type Module struct {
 	SHA256  string    `json:"sha256"`
