@@ -13,6 +13,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/agent/fetcher"
 	"github.com/mezzo-cluster/mezzo/agent/files"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
 // Agent runs tasks for the master on one machine, each in an executor
@@ -94,8 +95,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		log:     log,
 		// Updates go to the master updateSenders at a time: keep as many
 		// connections (the default keeps two).
-		client:    &http.Client{Timeout: 75 * time.Second, Transport: masterTransport()},
-		stream:    &http.Client{},
+		client:    &http.Client{Timeout: 75 * time.Second, Transport: cfg.credentialed(masterTransport())},
+		stream:    &http.Client{Transport: cfg.credentialed(http.DefaultTransport)},
 		quit:      make(chan struct{}),
 		executors: map[execKey]*executorRun{},
 		taskIndex: map[taskKey]*executorRun{},
@@ -109,9 +110,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		local = []string{filepath.Join(cfg.WorkDir, "files")}
 	}
 	a.fetcher, err = fetcher.New(fetcher.Config{
-		CacheDir:   filepath.Join(cfg.WorkDir, "fetch-cache"),
-		HTTPClient: &http.Client{Timeout: 10 * time.Minute},
-		LocalDirs:  local,
+		CacheDir:     filepath.Join(cfg.WorkDir, "fetch-cache"),
+		HTTPClient:   &http.Client{Timeout: 10 * time.Minute},
+		ModuleClient: a.client,
+		LocalDirs:    local,
 		ModuleURL: func(sha string) string {
 			a.mu.Lock()
 			defer a.mu.Unlock()
@@ -137,6 +139,15 @@ func masterTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = updateSenders
 	return t
+}
+
+// credentialed wraps a transport to the masters with the agent's
+// credential, if it has one.
+func (c Config) credentialed(base http.RoundTripper) http.RoundTripper {
+	if c.Principal == "" {
+		return base
+	}
+	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret}
 }
 
 func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxes") }

@@ -13,6 +13,12 @@ type Config struct {
 	// Masters lists the masters as HOST:PORT; the agent subscribes to the
 	// first that answers.
 	Masters []string
+	// Principal and Secret, when Principal is set, are the agent's
+	// credential towards the masters (HTTP Basic on its link, its
+	// updates and its module downloads), for masters that require
+	// authentication.
+	Principal string
+	Secret    string
 	// WorkDir holds agent.db, sandboxes and the module cache.
 	WorkDir string
 	// Hostname is advertised to the master; the master and frameworks reach

@@ -14,10 +14,11 @@ import (
 
 var listening = regexp.MustCompile(`msg="master listening" url=http://(\S+)`)
 
-// startMaster starts `mezzo master` on a free port and returns its address.
-func startMaster(t *testing.T, dir string) *devCluster {
+// startMaster starts `mezzo master` on a free port, with any extra flags,
+// and returns its address.
+func startMaster(t *testing.T, dir string, flags ...string) *devCluster {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, "master", "--port", "0", "--work-dir", dir)
+	cmd := exec.Command(mezzoBin, append([]string{"master", "--port", "0", "--work-dir", dir}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,10 +46,11 @@ func startMaster(t *testing.T, dir string) *devCluster {
 	return c
 }
 
-// startAgent starts `mezzo agent` against the master.
-func startAgent(t *testing.T, master, dir string) *exec.Cmd {
+// startAgent starts `mezzo agent` against the master, with any extra
+// flags.
+func startAgent(t *testing.T, master, dir string, flags ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, "agent", "--master", master, "--port", "0", "--work-dir", dir)
+	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", "0", "--work-dir", dir}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

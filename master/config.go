@@ -3,8 +3,11 @@ package master
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/api/acl"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
@@ -51,6 +54,23 @@ type Config struct {
 	// stops marking them and alerts, as Mesos's --agent_removal_rate_limit
 	// guards against a partition of the master rather than of the agents.
 	AgentRemovalLimit float64
+
+	// Authenticator, when set, requires credentials (HTTP Basic or a
+	// bearer token) on every request but /health and /version (and
+	// /metrics with OpenMetrics); nil leaves the master open, which is
+	// what mezzo dev and --insecure run with.
+	Authenticator *auth.Authenticator
+	// ACLs, when set, decide what each principal may do (default deny);
+	// nil allows every authenticated request everything.
+	ACLs *acl.ACLs
+	// Principal and Secret, when Principal is set, are this master's own
+	// credential, sent when it calls other masters (a standby copying a
+	// module from the leader) with authentication on.
+	Principal string
+	Secret    string
+	// OpenMetrics lets /metrics answer without credentials, for scrapers
+	// that cannot send any.
+	OpenMetrics bool
 }
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.
@@ -91,4 +111,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: Port %d is out of range", c.Port)
 	}
 	return nil
+}
+
+// credentialed is the transport for this master's own calls: with its
+// credential when it has one.
+func (c Config) credentialed() http.RoundTripper {
+	if c.Principal == "" {
+		return http.DefaultTransport
+	}
+	return &auth.Transport{Principal: c.Principal, Secret: c.Secret}
 }

@@ -17,6 +17,9 @@ import (
 type testMaster struct {
 	*Master
 	url string
+	// header goes with every request post makes (as name, value pairs):
+	// the credentials of tests with authentication on.
+	header []string
 }
 
 func startMaster(t *testing.T, tweak ...func(*Config)) *testMaster {
@@ -62,6 +65,7 @@ func (tm *testMaster) post(t *testing.T, path string, body any, header ...string
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	header = append(append([]string(nil), tm.header...), header...)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

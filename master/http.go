@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/master/modules"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
@@ -33,6 +34,7 @@ func (m *Master) Handler() http.Handler {
 	e.HidePort = true
 	e.HTTPErrorHandler = httpError
 	e.Use(m.countCalls)
+	e.Use(m.authenticate)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
 		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
@@ -160,6 +162,9 @@ func (m *Master) handleScheduler(c echo.Context) error {
 		if streamID != "" {
 			return echo.NewHTTPError(http.StatusBadRequest, "Expecting no 'Mesos-Stream-Id' header in a SUBSCRIBE call")
 		}
+		if err := m.authorizeSubscribe(c.Request().Context(), &call.Subscribe.FrameworkInfo); err != nil {
+			return err
+		}
 		m.subscribe(c.Response(), c.Request(), call)
 		return nil
 	}
@@ -195,6 +200,9 @@ func (m *Master) schedulerCall(c echo.Context, call *api.Call, streamID string) 
 			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
 			streamID, f.id))
 	}
+	if err := m.authorizeSchedulerCall(c.Request().Context(), f, call); err != nil {
+		return nil, err
+	}
 	if call.Type == api.CallUpdateFramework {
 		if err := m.updateFramework(f, call.UpdateFramework, time.Now()); err != nil {
 			return nil, err
@@ -225,6 +233,9 @@ func (m *Master) handleAgent(c echo.Context) error {
 		if err := api.ValidateResources(call.Subscribe.AgentInfo.Resources); err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "Invalid agent resources: "+err.Error())
 		}
+		if err := m.authorize(c.Request().Context(), acl.RegisterAgents, call.Subscribe.AgentInfo.Hostname, false); err != nil {
+			return err
+		}
 		m.agentSubscribe(c.Response(), c.Request(), call)
 		return nil
 	}
@@ -254,6 +265,9 @@ func (m *Master) handleAgent(c echo.Context) error {
 }
 
 func (m *Master) handleModulePut(c echo.Context) error {
+	if err := m.authorize(c.Request().Context(), acl.UploadModules, "", false); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, m.cfg.MaxModuleBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -90,7 +90,7 @@ func New(cfg Config) (*Master, error) {
 		modules:    store,
 		log:        slog.Default().With("component", "master"),
 		allocate:   make(chan struct{}, 1),
-		http:       &http.Client{Timeout: 30 * time.Second},
+		http:       &http.Client{Timeout: 30 * time.Second, Transport: cfg.credentialed()},
 		frameworks: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},

@@ -22,6 +22,10 @@ type metrics struct {
 	// removalsRefused counts agents not marked unreachable because of the
 	// agent removal limit.
 	removalsRefused prometheus.Counter
+	// authFailures and authzDenials count requests refused with 401 and
+	// 403: a rise means a misconfigured client, or someone probing.
+	authFailures prometheus.Counter
+	authzDenials prometheus.Counter
 }
 
 func newMetrics(m *Master) *metrics {
@@ -47,8 +51,15 @@ func newMetrics(m *Master) *metrics {
 		removalsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mezzo_agent_removals_refused_total", Help: "Agents not marked unreachable because the agent removal limit was reached.",
 		}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mezzo_authentication_failures_total", Help: "Requests refused for missing or wrong credentials (401).",
+		}),
+		authzDenials: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mezzo_authorization_denials_total", Help: "Requests the ACLs refused (403).",
+		}),
 	}
-	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, x.registryWrites, x.removalsRefused, &stateCollector{m: m})
+	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, x.registryWrites, x.removalsRefused,
+		x.authFailures, x.authzDenials, &stateCollector{m: m})
 	return x
 }
 

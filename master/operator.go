@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/acl"
 )
 
 // operatorFunc answers one operator call by filling resp, or returns an
@@ -89,6 +90,9 @@ func (m *Master) handleOperator(c echo.Context) error {
 		m.operatorSubscribe(c.Response(), c.Request())
 		return nil
 	case api.OperatorAddMaster, api.OperatorRemoveMaster:
+		if err := m.authorize(c.Request().Context(), acl.UpdateMasters, "", false); err != nil {
+			return err
+		}
 		return m.changeMasters(c, call)
 	case api.OperatorGetMetrics:
 		metrics, err := m.metricsList()
@@ -103,7 +107,10 @@ func (m *Master) handleOperator(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotImplemented, "Operator call "+string(call.Type)+" is not implemented by this master yet")
 	}
 	m.mu.Lock()
-	err = op(m, call, resp, time.Now())
+	err = m.authorizeOperator(c.Request().Context(), call)
+	if err == nil {
+		err = op(m, call, resp, time.Now())
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return err

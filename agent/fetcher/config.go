@@ -39,6 +39,11 @@ type Config struct {
 	// overall timeout: the context passed to Fetch bounds a download.
 	HTTPClient *http.Client
 
+	// ModuleClient fetches "module:<sha256>" URIs from the master: it may
+	// carry the agent's credential, which HTTPClient, reaching anyone's
+	// URLs, must not. Nil means HTTPClient.
+	ModuleClient *http.Client
+
 	// ModuleURL turns the sha256 of a "module:<sha256>" URI into the http
 	// URL of that module on the master. Nil makes module URIs fail.
 	ModuleURL func(sha256 string) string
@@ -82,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultClient()
+	}
+	if c.ModuleClient == nil {
+		c.ModuleClient = c.HTTPClient
 	}
 	return c
 }

@@ -26,7 +26,11 @@ func (f *Fetcher) fetchTo(ctx context.Context, src source, w io.Writer) error {
 	if src.kind == kindLocal {
 		r, size, err = f.openLocal(src.path)
 	} else {
-		r, size, err = f.get(ctx, src.url)
+		client := f.cfg.HTTPClient
+		if src.kind == kindModule {
+			client = f.cfg.ModuleClient
+		}
+		r, size, err = f.get(ctx, client, src.url)
 	}
 	if err != nil {
 		return err
@@ -56,12 +60,12 @@ func (f *Fetcher) fetchTo(ctx context.Context, src source, w io.Writer) error {
 }
 
 // get starts a GET and returns its body and declared length (-1 if none).
-func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, int64, error) {
+func (f *Fetcher) get(ctx context.Context, client *http.Client, rawURL string) (io.ReadCloser, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, 0, errors.New("malformed URL")
 	}
-	resp, err := f.cfg.HTTPClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A *url.Error repeats the URL, user name included; the caller
 		// adds the redacted one.

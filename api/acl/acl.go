@@ -33,6 +33,7 @@ const (
 	UpdateQuota        Action = "update_quota"        // roles whose quota changes
 	UpdateWeights      Action = "update_weights"      // roles whose weight changes
 	RegisterAgents     Action = "register_agents"     // hostnames of the agents that subscribe
+	UpdateMasters      Action = "update_masters"      // no object: adding and removing replicated masters
 )
 
 // objectField names each action's object in the file.
@@ -50,7 +51,11 @@ var objectField = map[Action]string{
 	UpdateQuota:        "roles",
 	UpdateWeights:      "roles",
 	RegisterAgents:     "agents",
+	UpdateMasters:      "masters",
 }
+
+// objectless actions have no object: their rules name principals only.
+var objectless = map[Action]bool{UploadModules: true, UpdateMasters: true}
 
 // Actions lists every action, for documentation and tests.
 func Actions() []Action {
@@ -161,7 +166,7 @@ func parseRule(action Action, field string, e map[string]json.RawMessage) (rule,
 		switch {
 		case k == "principals":
 			err = decodeStrict(v, &r.principals)
-		case k == field && action != UploadModules:
+		case k == field && !objectless[action]:
 			r.object = Entity{} // replaces the default of ANY
 			err = decodeStrict(v, &r.object)
 		case k == "native" && action == RunTasks:
@@ -214,7 +219,7 @@ func (d *Denied) Error() string {
 		who = "an unauthenticated client"
 	}
 	what := string(d.Action)
-	if f := objectField[d.Action]; d.Action != UploadModules {
+	if f := objectField[d.Action]; !objectless[d.Action] {
 		what += fmt.Sprintf(" (%s %q)", f, d.Object)
 	}
 	return fmt.Sprintf("permission denied: %s may not %s: %s", who, what, d.Reason)

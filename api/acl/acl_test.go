@@ -99,7 +99,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestEveryActionHasAnObjectField(t *testing.T) {
-	if len(Actions()) != 13 {
+	if len(Actions()) != 14 {
 		t.Fatalf("%d actions: %v", len(Actions()), Actions())
 	}
 	for _, a := range Actions() {

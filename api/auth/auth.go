@@ -153,3 +153,32 @@ func (a *Authenticator) verifySecret(principal, secret string) (string, error) {
 // Challenge is the WWW-Authenticate header value that goes with a 401,
 // naming both schemes.
 const Challenge = `Basic realm="mezzo", Bearer realm="mezzo"`
+
+// Transport adds a credential to every request it carries: HTTP Basic
+// with Principal and Secret, or a bearer Token. It is for clients whose
+// every request goes to Mezzo (an agent's link to its masters, the SDK,
+// the CLI): never give it to a client that may call third parties, which
+// would receive the secret. Base nil means http.DefaultTransport.
+type Transport struct {
+	Base      http.RoundTripper
+	Principal string
+	Secret    string
+	Token     string
+}
+
+// RoundTrip sends a copy of r with the credential (RoundTrippers must not
+// change the request they are given).
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	r = r.Clone(r.Context())
+	switch {
+	case t.Token != "":
+		r.Header.Set("Authorization", "Bearer "+t.Token)
+	case t.Principal != "":
+		r.SetBasicAuth(t.Principal, t.Secret)
+	}
+	return base.RoundTrip(r)
+}

@@ -38,7 +38,11 @@ func (f *clientFlags) operator(ctx context.Context) *operator.Client {
 // operatorFor returns a client of the first of masters (a comma-separated
 // list) that answers.
 func operatorFor(ctx context.Context, masters string) *operator.Client {
-	return operator.NewFirst(ctx, splitList(masters))
+	var opts []operator.Option
+	if p, s, _ := creds.credential(); p != "" { // checked in PersistentPreRunE
+		opts = append(opts, operator.WithCredential(p, s))
+	}
+	return operator.NewFirst(ctx, splitList(masters), opts...)
 }
 
 // show prints v as JSON, or calls table to print it as a table.

@@ -42,9 +42,11 @@ type masterFlags struct {
 	agentRemovalLimit      float64
 	peers                  string
 	join                   bool
+	security               securityFlags
 }
 
 func (f *masterFlags) register(cmd *cobra.Command) {
+	f.security.register(cmd)
 	cmd.Flags().DurationVar(&f.offerTimeout, "offer-timeout", 0, "rescind offers held longer than this (0: never, as Mesos)")
 	cmd.Flags().DurationVar(&f.agentReregisterTimeout, "agent-reregister-timeout", 75*time.Second,
 		"how long a disconnected agent has before its tasks are unreachable")
@@ -93,6 +95,11 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.Hostname = host
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Masters = masters
+	principal, secret, err := creds.credential()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
@@ -129,7 +136,7 @@ func newMasterCmd() *cobra.Command {
 		Short: "Run a master",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkExposure(d.host, d.insecure); err != nil {
+			if err := checkExposure(d.host, d.insecure, mf.security.credentials != ""); err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
@@ -143,7 +150,7 @@ func newMasterCmd() *cobra.Command {
 				return err
 			}
 			defer m.close()
-			h, err := withConsole(ctx, m.Master)
+			h, err := withConsole(ctx, m.Master, m.Authenticator(), m.ACLs())
 			if err != nil {
 				return err
 			}
@@ -169,7 +176,7 @@ func newAgentCmd() *cobra.Command {
 		Short: "Run an agent that subscribes to a master",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkExposure(d.host, d.insecure); err != nil {
+			if err := checkExposure(d.host, d.insecure, false); err != nil { // the agent's own API has no authentication yet
 				return err
 			}
 			ctx, stop := signalContext()
@@ -228,7 +235,7 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := withConsole(ctx, m.Master)
+			h, err := withConsole(ctx, m.Master, m.Authenticator(), m.ACLs())
 			if err != nil {
 				return err
 			}
@@ -292,6 +299,14 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	cfg.OfferTimeout = f.offerTimeout
 	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
 	cfg.AgentRemovalLimit = f.agentRemovalLimit
+	var err error
+	if cfg.Authenticator, cfg.ACLs, err = f.security.load(); err != nil {
+		return nil, err
+	}
+	cfg.OpenMetrics = f.security.openMetrics
+	if cfg.Principal, cfg.Secret, err = creds.credential(); err != nil {
+		return nil, err
+	}
 	cfg.WorkDir = workDir
 	cfg.Hostname = host
 	cfg.AdvertiseIP = advertiseIP(host)

@@ -5,12 +5,12 @@ import (
 	"net"
 )
 
-// checkExposure refuses to serve on anything but loopback unless the
-// operator said --insecure: exposed, unauthenticated control planes
-// (Mesos, Nomad, Kubernetes dashboards) were the real breaches, and Mezzo
-// has no authentication yet, so every other address is unauthenticated.
-func checkExposure(host string, insecure bool) error {
-	if insecure || isLoopback(host) {
+// checkExposure refuses to serve on anything but loopback without
+// authentication unless the operator said --insecure: exposed,
+// unauthenticated control planes (Mesos, Nomad, Kubernetes dashboards)
+// were the real breaches.
+func checkExposure(host string, insecure, authenticated bool) error {
+	if insecure || authenticated || isLoopback(host) {
 		return nil
 	}
 	return fmt.Errorf("refusing to listen on %s without authentication: use a loopback address, or --insecure to expose an unauthenticated API", host)

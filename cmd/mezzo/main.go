@@ -32,10 +32,14 @@ func newRoot() *cobra.Command {
 			if err := flagsFromEnv(cmd); err != nil {
 				return err
 			}
+			if _, _, err := creds.credential(); err != nil {
+				return err // checked once here, so that later uses cannot fail
+			}
 			return setupLogging(logLevel)
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	creds.register(root)
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
 		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
 		newDrainCmd(), newQuotaCmd(), newWeightsCmd(), newExecutorCmd())

@@ -75,22 +75,23 @@ func TestShellQuote(t *testing.T) {
 
 func TestExposure(t *testing.T) {
 	tests := []struct {
-		host     string
-		insecure bool
-		ok       bool
+		host                    string
+		insecure, authenticated bool
+		ok                      bool
 	}{
-		{"127.0.0.1", false, true},
-		{"::1", false, true},
-		{"localhost", false, true},
-		{"0.0.0.0", false, false},
-		{"10.1.2.3", false, false},
-		{"master.example.com", false, false},
-		{"0.0.0.0", true, true},
+		{"127.0.0.1", false, false, true},
+		{"::1", false, false, true},
+		{"localhost", false, false, true},
+		{"0.0.0.0", false, false, false},
+		{"10.1.2.3", false, false, false},
+		{"master.example.com", false, false, false},
+		{"0.0.0.0", true, false, true},
+		{"0.0.0.0", false, true, true},
 	}
 	for _, tt := range tests {
-		err := checkExposure(tt.host, tt.insecure)
+		err := checkExposure(tt.host, tt.insecure, tt.authenticated)
 		if (err == nil) != tt.ok {
-			t.Errorf("checkExposure(%q, insecure=%v) = %v, want ok=%v", tt.host, tt.insecure, err, tt.ok)
+			t.Errorf("checkExposure(%q, insecure=%v, authenticated=%v) = %v, want ok=%v", tt.host, tt.insecure, tt.authenticated, err, tt.ok)
 		}
 	}
 	for _, args := range [][]string{{"master", "--host", "0.0.0.0"}, {"agent", "--host", "0.0.0.0"}, {"dev", "--host", "0.0.0.0"}} {

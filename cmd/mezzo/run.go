@@ -97,10 +97,12 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 	r := &runner{flags: f, ops: ops, task: task, stdout: stdout, stderr: stderr}
 	// A one-shot run gives up on a master it cannot reach rather than
 	// retrying for ever as a long-running framework would.
-	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3, Framework: api.FrameworkInfo{
-		User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
-		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
-	}})
+	principal, secret, _ := creds.credential() // checked in PersistentPreRunE
+	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3,
+		Principal: principal, Secret: secret, Framework: api.FrameworkInfo{
+			User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
+		}})
 	err = r.client.Run(ctx, r.handle)
 	if r.done != nil {
 		return r.done.exit(stderr)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
 
@@ -25,18 +26,40 @@ type Client struct {
 	http *http.Client
 }
 
+// Option configures a Client.
+type Option func(*Client)
+
+// WithCredential makes the client authenticate as principal with HTTP
+// Basic, for masters that require credentials.
+func WithCredential(principal, secret string) Option {
+	return func(c *Client) {
+		c.http.Transport = &auth.Transport{Base: c.http.Transport, Principal: principal, Secret: secret}
+	}
+}
+
+// WithToken makes the client authenticate with a bearer token.
+func WithToken(token string) Option {
+	return func(c *Client) {
+		c.http.Transport = &auth.Transport{Base: c.http.Transport, Token: token}
+	}
+}
+
 // New returns a client of the master at HOST:PORT or a base URL.
-func New(master string) *Client {
-	return &Client{base: httpapi.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
+func New(master string, opts ...Option) *Client {
+	c := &Client{base: httpapi.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // NewFirst returns a client of the first of masters that answers
 // /health, or of the first of them if none does, so that a tool given
 // every master's address works whichever are down. Any master will do: a
 // standby redirects the client's calls to the leader.
-func NewFirst(ctx context.Context, masters []string) *Client {
+func NewFirst(ctx context.Context, masters []string, opts ...Option) *Client {
 	if len(masters) == 0 {
-		return New("")
+		return New("", opts...)
 	}
 	probe := &http.Client{Timeout: 2 * time.Second}
 	for _, m := range masters {
@@ -46,10 +69,10 @@ func NewFirst(ctx context.Context, masters []string) *Client {
 		}
 		if resp, err := probe.Do(req); err == nil {
 			resp.Body.Close()
-			return New(m)
+			return New(m, opts...)
 		}
 	}
-	return New(masters[0])
+	return New(masters[0], opts...)
 }
 
 // Module describes a stored module, as POST /api/v1/modules answers.

@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSecureCluster runs a master that requires credentials and enforces
+// ACLs, with an agent that authenticates to it, and uses it as people
+// would: the CLI without credentials is refused with a clear message, an
+// operator lists agents, a framework principal runs a task and sees its
+// output, a principal the ACLs do not let register frameworks cannot run
+// one, and the console asks the browser for credentials.
+func TestSecureCluster(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	credentials := write("credentials", "ops ops-secret\nweb web-secret\nagent agent-secret\n")
+	acls := write("acls.json", `{
+		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
+		"run_tasks": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}, "native": true}],
+		"register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}]
+	}`)
+	secret := func(p string) []string {
+		return []string{"--principal", p, "--secret-file", write(p+".secret", p+"-secret\n")}
+	}
+
+	c := startMaster(t, filepath.Join(dir, "master"), "--credentials", credentials, "--acls", acls)
+	startAgent(t, c.addr, filepath.Join(dir, "agent"), secret("agent")...)
+	waitFor(t, func() bool {
+		out, _, code := c.mezzo(t, append([]string{"agents"}, secret("ops")...)...)
+		return code == 0 && strings.Count(out, "\n") >= 2 // a header and the agent
+	}, "the agent to register with its credential")
+
+	if _, errOut, code := c.mezzo(t, "agents"); code == 0 || !strings.Contains(errOut, "Unauthorized") {
+		t.Fatalf("the CLI without credentials: exit %d, stderr %q", code, errOut)
+	}
+	args := append([]string{"run"}, secret("web")...)
+	out, errOut, code := c.mezzo(t, append(args, "--command", "echo secure hello")...)
+	if code != 0 || !strings.Contains(out, "secure hello") {
+		t.Fatalf("web running a task: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	args = append([]string{"run"}, secret("ops")...)
+	if _, errOut, code := c.mezzo(t, append(args, "--command", "true")...); code == 0 || !strings.Contains(errOut, "may not register_frameworks") {
+		t.Fatalf("ops running a task: exit %d, stderr %q", code, errOut)
+	}
+
+	for _, tt := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", http.StatusUnauthorized}, {"web", "wrong", http.StatusUnauthorized}, {"web", "web-secret", http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+c.addr+"/agents", nil)
+		if tt.user != "" {
+			req.SetBasicAuth(tt.user, tt.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || (tt.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "") {
+			t.Errorf("console as %q: %d (challenge %q), want %d", tt.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.want)
+		}
+	}
+}

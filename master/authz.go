@@ -1,0 +1,172 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/acl"
+	"github.com/mezzo-cluster/mezzo/api/auth"
+)
+
+// principalKey carries the authenticated principal in a request's
+// context.
+type principalKey struct{}
+
+// principalOf returns the principal a request authenticated as; "" when
+// authentication is off.
+func principalOf(ctx context.Context) string {
+	p, _ := ctx.Value(principalKey{}).(string)
+	return p
+}
+
+// openPaths answer without credentials: what a load balancer or a
+// monitoring system probes, and nothing that reveals or changes state.
+var openPaths = map[string]bool{"/health": true, "/version": true, "/master/health": true, "/master/version": true}
+
+// authenticate refuses, with 401 and a challenge naming both schemes,
+// every request without valid credentials when Config.Authenticator is
+// set; it records the principal of those it lets through.
+func (m *Master) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := m.cfg.Authenticator
+		path := c.Path()
+		if a == nil || openPaths[path] || (m.cfg.OpenMetrics && strings.HasSuffix(path, "/metrics")) {
+			return next(c)
+		}
+		p, err := a.Authenticate(c.Request())
+		if err != nil {
+			m.metrics.authFailures.Inc()
+			c.Response().Header().Set("WWW-Authenticate", auth.Challenge)
+			return echo.NewHTTPError(http.StatusUnauthorized, fmt.Sprintf("Unauthorized: %v", err))
+		}
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		return next(c)
+	}
+}
+
+// authorize asks the ACLs (nil: everything is allowed) and turns a
+// refusal into a 403 whose message names the missing permission.
+func (m *Master) authorize(ctx context.Context, action acl.Action, object string, native bool) error {
+	if m.cfg.ACLs == nil {
+		return nil
+	}
+	err := m.cfg.ACLs.Allow(acl.Request{Principal: principalOf(ctx), Action: action, Object: object, Native: native})
+	if err != nil {
+		m.metrics.authzDenials.Inc()
+		return echo.NewHTTPError(http.StatusForbidden, err.Error())
+	}
+	return nil
+}
+
+// authorizeSubscribe checks a framework's SUBSCRIBE: with authentication
+// on, FrameworkInfo.principal is the authenticated principal (filled in
+// when empty, refused when different, as Mesos refuses it), and the ACLs
+// must let it register with each of its roles.
+func (m *Master) authorizeSubscribe(ctx context.Context, info *api.FrameworkInfo) error {
+	if m.cfg.Authenticator != nil {
+		p := principalOf(ctx)
+		switch info.Principal {
+		case "":
+			info.Principal = p
+		case p:
+		default:
+			return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
+				"Framework principal %q does not match the authenticated principal %q", info.Principal, p))
+		}
+	}
+	for _, role := range info.AllRoles() {
+		if err := m.authorize(ctx, acl.RegisterFrameworks, role, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// authorizeSchedulerCall checks a call on a subscribed framework: only
+// the principal it subscribed as may make it, and the tasks an ACCEPT
+// launches must be allowed to run as their users (native ones
+// explicitly). m.mu must be held.
+func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call *api.Call) error {
+	if m.cfg.Authenticator != nil && f.info.Principal != principalOf(ctx) {
+		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
+			"Principal %q may not make calls for framework %s of principal %q", principalOf(ctx), f.id, f.info.Principal))
+	}
+	if call.Type != api.CallAccept || call.Accept == nil {
+		return nil
+	}
+	for _, op := range call.Accept.Operations {
+		var tasks []api.TaskInfo
+		switch {
+		case op.Launch != nil:
+			tasks = op.Launch.TaskInfos
+		case op.LaunchGroup != nil:
+			tasks = op.LaunchGroup.TaskGroup.Tasks
+		}
+		for i := range tasks {
+			t := &tasks[i]
+			user := f.info.User
+			if t.Command != nil && t.Command.User != "" {
+				user = t.Command.User
+			}
+			if err := m.authorize(ctx, acl.RunTasks, user, !t.IsWasm()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// authorizeOperator checks an operator call that changes the cluster;
+// queries are not filtered yet (see SECURITY.md). m.mu must be held.
+func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) error {
+	hostname := func(id api.AgentID) string {
+		if a := m.agents[id.Value]; a != nil {
+			return a.info.Hostname
+		}
+		return id.Value
+	}
+	switch call.Type {
+	case api.OperatorUpdateWeights:
+		for _, w := range call.UpdateWeights.WeightInfos {
+			if err := m.authorize(ctx, acl.UpdateWeights, w.Role, false); err != nil {
+				return err
+			}
+		}
+	case api.OperatorUpdateQuota:
+		for _, q := range call.UpdateQuota.QuotaConfigs {
+			if err := m.authorize(ctx, acl.UpdateQuota, q.Role, false); err != nil {
+				return err
+			}
+		}
+	case api.OperatorTeardown:
+		owner := ""
+		if f := m.frameworks[call.Teardown.FrameworkID.Value]; f != nil {
+			owner = f.info.Principal
+		}
+		return m.authorize(ctx, acl.TeardownFrameworks, owner, false)
+	case api.OperatorDrainAgent:
+		return m.authorize(ctx, acl.DrainAgents, hostname(call.DrainAgent.AgentID), false)
+	case api.OperatorDeactivateAgent:
+		return m.authorize(ctx, acl.DrainAgents, hostname(call.DeactivateAgent.AgentID), false)
+	case api.OperatorReactivateAgent:
+		return m.authorize(ctx, acl.DrainAgents, hostname(call.ReactivateAgent.AgentID), false)
+	case api.OperatorMarkAgentGone:
+		return m.authorize(ctx, acl.DrainAgents, hostname(call.MarkAgentGone.AgentID), false)
+	}
+	return nil
+}
+
+// Authenticator returns the credentials the master requires (nil when
+// open), so that what serves beside its API — the console — asks for the
+// same.
+func (m *Master) Authenticator() *auth.Authenticator { return m.cfg.Authenticator }
+
+// ACLs returns the ACLs the master enforces (nil when none), for the
+// console's decisions.
+func (m *Master) ACLs() *acl.ACLs { return m.cfg.ACLs }
