@@ -141,6 +141,24 @@ func masterTransport() *http.Transport {
 	return t
 }
 
+// authenticated requires Config.Authenticator's credentials of a request,
+// when the agent has one: the sandboxes' files and the usage of its tasks
+// are for the masters (which proxy them to authenticated clients) and
+// operators, not for whoever reaches the port.
+func (a *Agent) authenticated(h http.Handler) http.Handler {
+	if a.cfg.Authenticator == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := a.cfg.Authenticator.Authenticate(r); err != nil {
+			w.Header().Set("WWW-Authenticate", auth.Challenge)
+			http.Error(w, "Unauthorized: "+err.Error(), http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // credentialed wraps a transport to the masters with the agent's
 // credential, if it has one.
 func (c Config) credentialed(base http.RoundTripper) http.RoundTripper {
@@ -161,11 +179,11 @@ func (c Config) moduleDir() string   { return filepath.Join(c.WorkDir, "modules"
 // while Run shuts them down.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/executor", a.serveExecutor)
-	mux.HandleFunc("/api/v1", a.serveOperator)
-	mux.HandleFunc("GET /monitor/statistics", a.serveMonitor)
-	mux.HandleFunc("GET /monitor/statistics.json", a.serveMonitor)
-	mux.Handle("/files/", a.files)
+	mux.HandleFunc("/api/v1/executor", a.serveExecutor) // executors prove themselves with their token
+	mux.Handle("/api/v1", a.authenticated(http.HandlerFunc(a.serveOperator)))
+	mux.Handle("GET /monitor/statistics", a.authenticated(http.HandlerFunc(a.serveMonitor)))
+	mux.Handle("GET /monitor/statistics.json", a.authenticated(http.HandlerFunc(a.serveMonitor)))
+	mux.Handle("/files/", a.authenticated(a.files))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	return mux
 }

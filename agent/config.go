@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
 // Config holds an agent's settings. Start from DefaultConfig.
@@ -19,6 +20,12 @@ type Config struct {
 	// authentication.
 	Principal string
 	Secret    string
+	// Authenticator, when set, requires credentials on the agent's own
+	// API (files, GET_CONTAINERS, /monitor/statistics; executors keep
+	// their tokens): the masters' principals must be among them, since
+	// the masters proxy files for their clients. nil leaves that API
+	// open, which is safe on loopback only.
+	Authenticator *auth.Authenticator
 	// WorkDir holds agent.db, sandboxes and the module cache.
 	WorkDir string
 	// Hostname is advertised to the master; the master and frameworks reach

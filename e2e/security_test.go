@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 // would: the CLI without credentials is refused with a clear message, an
 // operator lists agents, a framework principal runs a task and sees its
 // output, a principal the ACLs do not let register frameworks cannot run
-// one, and the console asks the browser for credentials.
+// one, the console asks the browser for credentials, and the agent's own
+// API answers only the master (whose proxy still serves task output) and
+// operators.
 func TestSecureCluster(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
@@ -23,7 +26,8 @@ func TestSecureCluster(t *testing.T) {
 		}
 		return p
 	}
-	credentials := write("credentials", "ops ops-secret\nweb web-secret\nagent agent-secret\n")
+	credentials := write("credentials", "ops ops-secret\nweb web-secret\nagent agent-secret\nmaster master-secret\n")
+	agentCredentials := write("agent-credentials", "master master-secret\nops ops-secret\n")
 	acls := write("acls.json", `{
 		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
 		"run_tasks": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}, "native": true}],
@@ -33,8 +37,10 @@ func TestSecureCluster(t *testing.T) {
 		return []string{"--principal", p, "--secret-file", write(p+".secret", p+"-secret\n")}
 	}
 
-	c := startMaster(t, filepath.Join(dir, "master"), "--credentials", credentials, "--acls", acls)
-	startAgent(t, c.addr, filepath.Join(dir, "agent"), secret("agent")...)
+	c := startMaster(t, filepath.Join(dir, "master"), append([]string{"--credentials", credentials, "--acls", acls}, secret("master")...)...)
+	agentAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	_, agentPort, _ := strings.Cut(agentAddr, ":")
+	startAgent(t, c.addr, filepath.Join(dir, "agent"), append([]string{"--port", agentPort, "--credentials", agentCredentials}, secret("agent")...)...)
 	waitFor(t, func() bool {
 		out, _, code := c.mezzo(t, append([]string{"agents"}, secret("ops")...)...)
 		return code == 0 && strings.Count(out, "\n") >= 2 // a header and the agent
@@ -54,10 +60,21 @@ func TestSecureCluster(t *testing.T) {
 	}
 
 	for _, tt := range []struct {
-		user, pass string
-		want       int
-	}{{"", "", http.StatusUnauthorized}, {"web", "wrong", http.StatusUnauthorized}, {"web", "web-secret", http.StatusOK}} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+c.addr+"/agents", nil)
+		url, user, pass string
+		want            int
+	}{
+		{"http://" + c.addr + "/agents", "", "", http.StatusUnauthorized},
+		{"http://" + c.addr + "/agents", "web", "wrong", http.StatusUnauthorized},
+		{"http://" + c.addr + "/agents", "web", "web-secret", http.StatusOK},
+		// The agent's own API: the master's principal and ops may read it
+		// (the master proxied web's output above), nobody else.
+		{"http://" + agentAddr + "/files/browse?path=/", "", "", http.StatusUnauthorized},
+		{"http://" + agentAddr + "/files/browse?path=/", "web", "web-secret", http.StatusUnauthorized},
+		{"http://" + agentAddr + "/files/browse?path=/", "ops", "ops-secret", http.StatusOK},
+		{"http://" + agentAddr + "/monitor/statistics", "", "", http.StatusUnauthorized},
+		{"http://" + agentAddr + "/health", "", "", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tt.url, nil)
 		if tt.user != "" {
 			req.SetBasicAuth(tt.user, tt.pass)
 		}
@@ -67,7 +84,7 @@ func TestSecureCluster(t *testing.T) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode != tt.want || (tt.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "") {
-			t.Errorf("console as %q: %d (challenge %q), want %d", tt.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.want)
+			t.Errorf("GET %s as %q: %d (challenge %q), want %d", tt.url, tt.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.want)
 		}
 	}
 }

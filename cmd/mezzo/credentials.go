@@ -68,19 +68,9 @@ func (s *securityFlags) register(cmd *cobra.Command) {
 // load reads the files the flags name; nil results mean the feature is
 // off.
 func (s *securityFlags) load() (*auth.Authenticator, *acl.ACLs, error) {
-	var a *auth.Authenticator
-	if s.credentials != "" {
-		data, err := os.ReadFile(s.credentials)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--credentials: %w", err)
-		}
-		list, err := auth.Parse(data)
-		if err == nil {
-			a, err = auth.New(list)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("--credentials %s: %w", s.credentials, err)
-		}
+	a, err := loadCredentials(s.credentials)
+	if err != nil {
+		return nil, nil, err
 	}
 	var acls *acl.ACLs
 	if s.acls != "" {
@@ -96,4 +86,24 @@ func (s *securityFlags) load() (*auth.Authenticator, *acl.ACLs, error) {
 		}
 	}
 	return a, acls, nil
+}
+
+// loadCredentials reads a --credentials file; "" means none (nil).
+func loadCredentials(path string) (*auth.Authenticator, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--credentials: %w", err)
+	}
+	list, err := auth.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("--credentials %s: %w", path, err)
+	}
+	a, err := auth.New(list)
+	if err != nil {
+		return nil, fmt.Errorf("--credentials %s: %w", path, err)
+	}
+	return a, nil
 }

@@ -170,13 +170,17 @@ func newMasterCmd() *cobra.Command {
 func newAgentCmd() *cobra.Command {
 	var d daemonFlags
 	var a agentFlags
-	var masters string
+	var masters, credentials string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run an agent that subscribes to a master",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkExposure(d.host, d.insecure, false); err != nil { // the agent's own API has no authentication yet
+			authn, err := loadCredentials(credentials)
+			if err != nil {
+				return err
+			}
+			if err := checkExposure(d.host, d.insecure, authn != nil); err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
@@ -189,12 +193,14 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.Authenticator = authn
 			return runAgent(ctx, cfg, ln)
 		},
 	}
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/agent", "where the agent keeps sandboxes and modules")
 	cmd.Flags().StringVar(&d.host, "host", "127.0.0.1", "address to listen on and advertise")
 	cmd.Flags().StringVar(&masters, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
+	cmd.Flags().StringVar(&credentials, "credentials", "", "principals and secrets to require on the agent's own API (files, usage); include the masters' principals")
 	d.registerInsecure(cmd)
 	a.register(cmd, "port", 5051)
 	return cmd
