@@ -68,6 +68,17 @@ type Config struct {
 	// module from the leader) with authentication on.
 	Principal string
 	Secret    string
+	// RateLimit, when positive, is how many requests per second one
+	// client (principal, or address without authentication) may make of
+	// the scheduler, operator, module and files APIs, with bursts of
+	// twice that; past it the master answers 429. 0: no limit.
+	RateLimit float64
+	// MaxInFlight, when positive, is how many requests one client may
+	// have in flight at once, event streams included (429 past it).
+	MaxInFlight int
+	// MaxTasksPerAccept bounds the tasks one ACCEPT may launch; a larger
+	// one is refused whole with 400.
+	MaxTasksPerAccept int
 	// OpenMetrics lets /metrics answer without credentials, for scrapers
 	// that cannot send any.
 	OpenMetrics bool
@@ -87,6 +98,7 @@ func DefaultConfig() Config {
 		MaxCompletedTasks:      1000,
 		MaxCompletedFrameworks: 50,
 		AgentRemovalLimit:      0.3,
+		MaxTasksPerAccept:      10_000,
 	}
 }
 
@@ -109,6 +121,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: AgentRemovalLimit must be in (0, 1], got %v", c.AgentRemovalLimit)
 	case c.Port <= 0 || c.Port > 65535:
 		return fmt.Errorf("master config: Port %d is out of range", c.Port)
+	case c.RateLimit < 0 || c.MaxInFlight < 0 || c.MaxTasksPerAccept < 0:
+		return fmt.Errorf("master config: RateLimit, MaxInFlight and MaxTasksPerAccept must not be negative, got %v, %d and %d",
+			c.RateLimit, c.MaxInFlight, c.MaxTasksPerAccept)
 	}
 	return nil
 }

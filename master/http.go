@@ -35,6 +35,7 @@ func (m *Master) Handler() http.Handler {
 	e.HTTPErrorHandler = httpError
 	e.Use(m.countCalls)
 	e.Use(m.authenticate)
+	e.Use(m.limitClients)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
 		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
@@ -199,6 +200,9 @@ func (m *Master) schedulerCall(c echo.Context, call *api.Call, streamID string) 
 		return nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
 			"The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
 			streamID, f.id))
+	}
+	if err := m.checkAcceptSize(call); err != nil {
+		return nil, err
 	}
 	if err := m.authorizeSchedulerCall(c.Request().Context(), f, call); err != nil {
 		return nil, err

@@ -56,6 +56,7 @@ type Master struct {
 	gone       map[string]time.Time // agents marked gone, which may not come back
 	groups     map[executorKey]*groupExecutor
 	metrics    *metrics
+	limits     *clientLimits // nil without Config.RateLimit or MaxInFlight
 
 	// The registry, when there is one (see leader.go): writes queued under
 	// mu, applied in order by writeLoop.
@@ -107,6 +108,9 @@ func New(cfg Config) (*Master, error) {
 		m.leading.Store(true)
 	}
 	m.metrics = newMetrics(m)
+	if cfg.RateLimit > 0 || cfg.MaxInFlight > 0 {
+		m.limits = newClientLimits(cfg.RateLimit, cfg.MaxInFlight)
+	}
 	m.info = api.MasterInfo{
 		ID:       id,
 		IP:       api.Uint64(ipNetworkOrder(cfg.AdvertiseIP)),

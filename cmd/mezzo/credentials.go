@@ -57,12 +57,16 @@ type securityFlags struct {
 	credentials string
 	acls        string
 	openMetrics bool
+	rateLimit   float64
+	maxInFlight int
 }
 
 func (s *securityFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.credentials, "credentials", "", `principals and secrets to require of every client (JSON {"credentials":[{"principal":"p","secret":"s"}]} or "principal secret" lines)`)
 	cmd.Flags().StringVar(&s.acls, "acls", "", "ACLs deciding what each principal may do (JSON; see SECURITY.md); without, every authenticated principal may do everything")
 	cmd.Flags().BoolVar(&s.openMetrics, "open-metrics", false, "let /metrics answer without credentials")
+	cmd.Flags().Float64Var(&s.rateLimit, "rate-limit", 0, "requests per second one client (principal, or address) may make of the scheduler, operator, module and files APIs; past it 429 (0: no limit)")
+	cmd.Flags().IntVar(&s.maxInFlight, "max-in-flight", 0, "requests, event streams included, one client may have open at once; past it 429 (0: no limit)")
 }
 
 // load reads the files the flags name; nil results mean the feature is

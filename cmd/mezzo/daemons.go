@@ -310,6 +310,7 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		return nil, err
 	}
 	cfg.OpenMetrics = f.security.openMetrics
+	cfg.RateLimit, cfg.MaxInFlight = f.security.rateLimit, f.security.maxInFlight
 	if cfg.Principal, cfg.Secret, err = creds.credential(); err != nil {
 		return nil, err
 	}
