@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -170,3 +171,97 @@ func (m *Master) Authenticator() *auth.Authenticator { return m.cfg.Authenticato
 // ACLs returns the ACLs the master enforces (nil when none), for the
 // console's decisions.
 func (m *Master) ACLs() *acl.ACLs { return m.cfg.ACLs }
+
+// filterViews removes from an operator query's answer what the principal
+// may not see: frameworks by their user (view_frameworks), tasks and
+// executors by their framework's user (view_tasks), agents by hostname
+// (view_agents). Without ACLs it does nothing. m.mu must be held.
+func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
+	if m.cfg.ACLs == nil {
+		return
+	}
+	sees := func(action acl.Action, object string) bool {
+		return m.cfg.ACLs.Allow(acl.Request{Principal: principalOf(ctx), Action: action, Object: object}) == nil
+	}
+	userOf := func(fid string) string {
+		if f := m.frameworks[fid]; f != nil {
+			return f.info.User
+		}
+		for _, f := range m.completed {
+			if f.id == fid {
+				return f.info.User
+			}
+		}
+		return ""
+	}
+	frameworks := func(fr *api.GetFrameworksResponse) {
+		if fr == nil {
+			return
+		}
+		keep := func(rs []api.FrameworkRecord) []api.FrameworkRecord {
+			return slices.DeleteFunc(rs, func(f api.FrameworkRecord) bool { return !sees(acl.ViewFrameworks, f.FrameworkInfo.User) })
+		}
+		fr.Frameworks, fr.CompletedFrameworks = keep(fr.Frameworks), keep(fr.CompletedFrameworks)
+	}
+	tasks := func(tr *api.GetTasksResponse) {
+		if tr == nil {
+			return
+		}
+		keep := func(ts []api.Task) []api.Task {
+			return slices.DeleteFunc(ts, func(t api.Task) bool { return !sees(acl.ViewTasks, userOf(t.FrameworkID.Value)) })
+		}
+		tr.Tasks, tr.UnreachableTasks, tr.CompletedTasks = keep(tr.Tasks), keep(tr.UnreachableTasks), keep(tr.CompletedTasks)
+	}
+	agents := func(ar *api.GetAgentsResponse) {
+		if ar == nil {
+			return
+		}
+		ar.Agents = slices.DeleteFunc(ar.Agents, func(a api.AgentRecord) bool { return !sees(acl.ViewAgents, a.AgentInfo.Hostname) })
+		ar.RecoveredAgents = slices.DeleteFunc(ar.RecoveredAgents, func(a api.AgentInfo) bool { return !sees(acl.ViewAgents, a.Hostname) })
+	}
+	executors := func(er *api.GetExecutorsResponse) {
+		if er == nil {
+			return
+		}
+		er.Executors = slices.DeleteFunc(er.Executors, func(e api.ExecutorRecord) bool {
+			fid := ""
+			if e.ExecutorInfo.FrameworkID != nil {
+				fid = e.ExecutorInfo.FrameworkID.Value
+			}
+			return !sees(acl.ViewTasks, userOf(fid))
+		})
+	}
+	frameworks(r.GetFrameworks)
+	tasks(r.GetTasks)
+	agents(r.GetAgents)
+	executors(r.GetExecutors)
+	if s := r.GetState; s != nil {
+		frameworks(s.GetFrameworks)
+		tasks(s.GetTasks)
+		agents(s.GetAgents)
+		executors(s.GetExecutors)
+	}
+}
+
+// authorizeSandbox checks view_sandboxes for a files request through the
+// master: the first element of the path names the framework, whose user
+// is the object.
+func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
+	if m.cfg.ACLs == nil {
+		return nil
+	}
+	fid, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	m.mu.Lock()
+	user := ""
+	if f := m.frameworks[fid]; f != nil {
+		user = f.info.User
+	} else {
+		for _, f := range m.completed {
+			if f.id == fid {
+				user = f.info.User
+			}
+		}
+	}
+	m.mu.Unlock()
+	return m.authorize(ctx, acl.ViewSandboxes, user, false)
+}

@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -214,6 +215,82 @@ func TestACLs(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s uploading a module: %d, want %d", tt.principal, resp.StatusCode, tt.want)
+		}
+	}
+}
+
+// TestViewACLs checks that queries show each principal only what the
+// view_* rules grant it, and that sandboxes are read only by those
+// view_sandboxes lets in.
+func TestViewACLs(t *testing.T) {
+	tm := secureMaster(t, `{
+	  "register_frameworks": [{"principals": {"values": ["web", "ci"]}, "roles": {"type": "ANY"}}],
+	  "register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+	  "view_frameworks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+	  "view_tasks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+	  "view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+	  "view_sandboxes": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}]
+	}`)
+	as := func(p string) { tm.header = []string{"Authorization", basic(p, p+"-pw")} }
+	as("agent")
+	a := tm.agent(t, "cpus:4;mem:1024")
+	as("web")
+	web := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	as("ci")
+	ci := tm.subscribe(t, api.FrameworkInfo{User: "builder", Name: "ci"})
+
+	query := func(p, call string) api.OperatorResponse {
+		t.Helper()
+		as(p)
+		code, body := tm.status(t, "/api/v1", call)
+		if code != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", p, call, code, body)
+		}
+		var r api.OperatorResponse
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	names := func(r *api.GetFrameworksResponse) (out []string) {
+		if r != nil {
+			for _, f := range r.Frameworks {
+				out = append(out, f.FrameworkInfo.Name)
+			}
+		}
+		return out
+	}
+	if got := names(query("web", `{"type":"GET_FRAMEWORKS"}`).GetFrameworks); len(got) != 1 || got[0] != "web" {
+		t.Errorf("web sees frameworks %v, want only web", got)
+	}
+	if got := names(query("ci", `{"type":"GET_FRAMEWORKS"}`).GetFrameworks); len(got) != 0 {
+		t.Errorf("ci sees frameworks %v, want none", got)
+	}
+	st := query("web", `{"type":"GET_STATE"}`).GetState
+	if st == nil || len(names(st.GetFrameworks)) != 1 || (st.GetAgents != nil && len(st.GetAgents.Agents) != 0) {
+		t.Errorf("web's GET_STATE: %+v", st)
+	}
+	if r := query("ops", `{"type":"GET_AGENTS"}`).GetAgents; r == nil || len(r.Agents) != 1 || r.Agents[0].AgentInfo.ID.Value != a.id {
+		t.Errorf("ops sees agents %+v, want the one", r)
+	}
+	if r := query("web", `{"type":"GET_AGENTS"}`).GetAgents; r != nil && len(r.Agents) != 0 {
+		t.Errorf("web sees agents %+v, want none", r.Agents)
+	}
+
+	as("web")
+	for _, tt := range []struct {
+		fid       string
+		forbidden bool
+	}{{ci.id, true}, {web.id, false}} {
+		req, _ := http.NewRequest(http.MethodGet, tm.url+"/agents/"+a.id+"/files/read?path=/"+tt.fid+"/x/stdout&offset=0", nil)
+		req.Header.Set("Authorization", basic("web", "web-pw"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if (resp.StatusCode == http.StatusForbidden) != tt.forbidden {
+			t.Errorf("web reading framework %s's sandbox: %d, want forbidden=%v", tt.fid, resp.StatusCode, tt.forbidden)
 		}
 	}
 }

@@ -327,6 +327,9 @@ func (m *Master) handleVersion(c echo.Context) error {
 // handleFiles proxies the files API of an agent, so browsers and the CLI
 // never need to reach agents directly.
 func (m *Master) handleFiles(c echo.Context) error {
+	if err := m.authorizeSandbox(c.Request().Context(), c.QueryParam("path")); err != nil {
+		return err
+	}
 	resp, err := m.agentFiles(c.Request().Context(), c.Param("agent"), c.Param("op"), c.Request().URL.RawQuery)
 	if err != nil {
 		return err

@@ -111,6 +111,9 @@ func (m *Master) handleOperator(c echo.Context) error {
 	if err == nil {
 		err = op(m, call, resp, time.Now())
 	}
+	if err == nil {
+		m.filterViews(c.Request().Context(), resp)
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return err
