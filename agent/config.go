@@ -20,6 +20,11 @@ type Config struct {
 	// authentication.
 	Principal string
 	Secret    string
+	// AllowNative lets the agent run native tasks and custom executors:
+	// programs that can reach whatever the agent's user can (SECURITY.md).
+	// Without it only Wasm tasks run; others fail with TASK_ERROR,
+	// REASON_TASK_UNAUTHORIZED.
+	AllowNative bool
 	// Authenticator, when set, requires credentials on the agent's own
 	// API (files, GET_CONTAINERS, /monitor/statistics; executors keep
 	// their tokens): the masters' principals must be among them, since

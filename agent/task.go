@@ -32,13 +32,18 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 		fw = l.FrameworkInfo.ID.Value
 	}
 	if l.TaskGroup != nil && l.Executor != nil {
-		a.launchTasks(fw, l.FrameworkInfo, l.Executor, l.TaskGroup.Tasks, true)
+		if !a.refuseNative(fw, l.Executor, l.TaskGroup.Tasks) {
+			a.launchTasks(fw, l.FrameworkInfo, l.Executor, l.TaskGroup.Tasks, true)
+		}
 		return
 	}
 	// The shared executor's tasks go as one batch: one checkpoint, one
 	// wait for the disk, their LAUNCHes in order.
 	var shared []api.TaskInfo
 	for _, ti := range l.Tasks {
+		if a.refuseNative(fw, ti.Executor, []api.TaskInfo{ti}) {
+			continue
+		}
 		info := ti.Executor
 		if info == nil && !a.ownExecutor(ti) {
 			shared = append(shared, ti)
@@ -52,6 +57,28 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 	if len(shared) > 0 {
 		a.launchTasks(fw, l.FrameworkInfo, nil, shared, false)
 	}
+}
+
+// refuseNative fails the tasks, all of them, and reports true when they
+// need native code (a native task, or a custom executor, which is a
+// program of the framework's) and the agent does not run native code
+// (Config.AllowNative).
+func (a *Agent) refuseNative(fw string, info *api.ExecutorInfo, tasks []api.TaskInfo) bool {
+	if a.cfg.AllowNative {
+		return false
+	}
+	native := info != nil && info.Command != nil
+	for i := range tasks {
+		native = native || !tasks[i].IsWasm()
+	}
+	if !native {
+		return false
+	}
+	for _, ti := range tasks {
+		a.report(fw, api.TaskStatus{TaskID: ti.TaskID, State: api.TaskError, Source: api.SourceAgent,
+			Reason: api.ReasonTaskUnauthorized, Message: "This agent runs WebAssembly tasks only; native tasks and custom executors need an agent started with --allow-native"})
+	}
+	return true
 }
 
 // ownExecutor reports whether a task that names no executor runs in an

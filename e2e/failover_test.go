@@ -274,7 +274,7 @@ func TestFailoverHistory(t *testing.T) {
 	c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
 	for range 2 {
-		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(),
+		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
 			"--resources", "cpus:2;mem:1024;disk:1024")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -47,7 +47,7 @@ func (b *syncBuffer) String() string {
 // startAgentOn starts `mezzo agent` on a given port and work directory.
 func startAgentOn(t *testing.T, master, dir string, port int, args ...string) *agentProc {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", strconv.Itoa(port), "--work-dir", dir}, args...)...)
+	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", strconv.Itoa(port), "--work-dir", dir, "--allow-native"}, args...)...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {

@@ -46,11 +46,12 @@ func startMaster(t *testing.T, dir string, flags ...string) *devCluster {
 	return c
 }
 
-// startAgent starts `mezzo agent` against the master, with any extra
-// flags.
+// startAgent starts `mezzo agent` against the master, allowed to run
+// native tasks, with any extra flags (which may undo that:
+// --allow-native=false).
 func startAgent(t *testing.T, master, dir string, flags ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", "0", "--work-dir", dir}, flags...)...)
+	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", "0", "--work-dir", dir, "--allow-native"}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,9 @@ func TestSecureCluster(t *testing.T) {
 	acls := write("acls.json", `{
 		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
 		"run_tasks": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}, "native": true}],
-		"register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}]
+		"register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+		"view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+		"view_sandboxes": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}}]
 	}`)
 	secret := func(p string) []string {
 		return []string{"--principal", p, "--secret-file", write(p+".secret", p+"-secret\n")}
@@ -86,5 +88,21 @@ func TestSecureCluster(t *testing.T) {
 		if resp.StatusCode != tt.want || (tt.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "") {
 			t.Errorf("GET %s as %q: %d (challenge %q), want %d", tt.url, tt.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.want)
 		}
+	}
+}
+
+// TestAgentWasmOnly runs an agent without --allow-native: a native task
+// fails with TASK_ERROR and says how to allow it, and a Wasm task runs.
+func TestAgentWasmOnly(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	startAgent(t, c.addr, t.TempDir(), "--allow-native=false")
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	_, errOut, code := c.mezzo(t, "run", "--command", "echo native")
+	if code == 0 || !strings.Contains(errOut, "TASK_ERROR") || !strings.Contains(errOut, "--allow-native") {
+		t.Fatalf("a native task: exit %d, stderr %q", code, errOut)
+	}
+	out, errOut, code := c.mezzo(t, "run", "./samples/modules/hello", "--", "wasm")
+	if code != 0 || out != "hello wasm\n" {
+		t.Fatalf("a Wasm task: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

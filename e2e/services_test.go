@@ -231,7 +231,7 @@ func TestSampleServicesSurvivesFailover(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
-	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(),
+	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
 		"--resources", "cpus:2;mem:1024;disk:1024")
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)

@@ -69,11 +69,14 @@ type agentFlags struct {
 	recover        string
 	idle           time.Duration
 	gcDelay        time.Duration
+	allowNative    bool
 	outputMaxBytes int64
 	outputKeep     int
 }
 
-func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int) {
+func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, nativeByDefault bool) {
+	cmd.Flags().BoolVar(&f.allowNative, "allow-native", nativeByDefault,
+		"run native tasks and custom executors, which reach whatever this agent's user can (without: WebAssembly tasks only)")
 	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
 	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
@@ -101,6 +104,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	}
 	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
+	cfg.AllowNative = f.allowNative
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
 	cfg.Recover = f.recover
@@ -202,7 +206,7 @@ func newAgentCmd() *cobra.Command {
 	cmd.Flags().StringVar(&masters, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
 	cmd.Flags().StringVar(&credentials, "credentials", "", "principals and secrets to require on the agent's own API (files, usage); include the masters' principals")
 	d.registerInsecure(cmd)
-	a.register(cmd, "port", 5051)
+	a.register(cmd, "port", 5051, false)
 	return cmd
 }
 
@@ -262,7 +266,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().IntVar(&port, "port", 5050, "the master's HTTP port (0 picks a free one)")
 	cmd.Flags().IntVar(&masters, "masters", 1, "how many masters: 1, or 3 or 5 replicated ones in processes of their own (ports from --port up)")
 	mf.register(cmd)
-	a.register(cmd, "agent-port", 5051)
+	a.register(cmd, "agent-port", 5051, true) // one person on one machine
 	return cmd
 }
 
