@@ -14,16 +14,16 @@ import (
 
 // Fleet is a set of running simulated agents.
 type Fleet struct {
-	cfg    Config
-	agents []*simAgent
-	client *http.Client // status updates, shared by every agent
-	sends  *sendQueue
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	uuids  atomic.Uint64
+	cfg     Config
+	agents  []*simAgent
+	client  *http.Client // status updates, shared by every agent
+	sends   *sendQueue
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	uuids   atomic.Uint64
 	nextSrc atomic.Uint64
-	stats  counters
+	stats   counters
 }
 
 // Stats counts what a fleet has done since it started.
