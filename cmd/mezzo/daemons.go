@@ -299,6 +299,12 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		// HTTP/2 without TLS (prior knowledge) beside HTTP/1.1, so that
+		// many event streams can share one connection: a process that
+		// hosts many agents (or frameworks) needs a descriptor per
+		// connection, not per stream. HTTP/1.1 clients see no change.
+		Protocols: h2cAndHTTP1(),
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: 1000},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -316,6 +322,14 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		return err
 	}
 	return nil
+}
+
+// h2cAndHTTP1 is the set of protocols the daemons serve.
+func h2cAndHTTP1() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 func signalContext() (context.Context, context.CancelFunc) {
