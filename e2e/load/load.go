@@ -46,7 +46,11 @@ type Config struct {
 
 // Counts are a run's tallies.
 type Counts struct {
-	Launched, Running, Finished, Failed, Acknowledged int64
+	// Launched, Running, Finished and Failed count tasks, each once.
+	Launched, Running, Finished, Failed int64
+	// Acknowledged counts ACKNOWLEDGE calls the master took, for
+	// duplicate deliveries of an update too.
+	Acknowledged int64
 }
 
 // Result is what a run measured.
@@ -80,6 +84,7 @@ type run struct {
 	sent     []atomic.Int64 // per task: ACCEPT time in ns since start, 0 until sent
 	running  []atomic.Int64 // per task: TASK_RUNNING time in ns since start
 	doneTask []atomic.Bool
+	ended    []atomic.Bool // a terminal update arrived
 	doneN    atomic.Int64
 	start    time.Time
 	first    atomic.Int64 // first offer, ns since start
@@ -102,6 +107,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		sent:     make([]atomic.Int64, cfg.Tasks),
 		running:  make([]atomic.Int64, cfg.Tasks),
 		doneTask: make([]atomic.Bool, cfg.Tasks),
+		ended:    make([]atomic.Bool, cfg.Tasks),
 		start:    time.Now(),
 		done:     make(chan struct{}),
 	}
@@ -264,7 +270,8 @@ func (r *run) update(st api.TaskStatus) {
 					r.taskDone(i)
 				}
 			}
-		case st.State.IsTerminal() && r.cfg.Until != api.TaskRunning:
+		case st.State.IsTerminal() && r.cfg.Until != api.TaskRunning && r.ended[i].CompareAndSwap(false, true):
+			// Updates arrive at least once: count each task's end once.
 			if st.State == api.TaskFinished {
 				r.counts.finished.Add(1)
 			} else {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,7 +30,7 @@ type simAgent struct {
 	mu       sync.Mutex
 	id       string // given by the master; kept across re-subscriptions
 	streamID string // "" while not subscribed
-	conn     net.Conn
+	closer   func() // ends the current stream; nil when there is none
 	tasks    map[taskKey]*simTask
 	inflight map[*simTask]struct{} // tasks with updates waiting for acknowledgement
 }
@@ -94,50 +93,57 @@ func (a *simAgent) run(ctx context.Context, started func()) {
 	}
 }
 
-// closeConn closes the stream's connection, ending its read.
+// closeConn ends the current stream, if any, ending its read.
 func (a *simAgent) closeConn() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.conn != nil {
-		a.conn.Close()
+	if a.closer != nil {
+		a.closer()
 	}
 }
 
-// stream subscribes over a connection of its own and handles events until
-// the stream ends. It reports whether SUBSCRIBED arrived.
+// eventStream is an open event stream, over a connection of its own
+// (HTTP/1.1) or a shared one (HTTP/2).
+type eventStream struct {
+	body     io.ReadCloser
+	streamID string
+	// readBy bounds the next read: a master silent past it is gone.
+	readBy func(time.Time)
+	close  func()
+}
+
+// stream subscribes and handles events until the stream ends. It reports
+// whether SUBSCRIBED arrived.
 func (a *simAgent) stream(ctx context.Context, onSubscribed func()) (bool, error) {
 	f := a.fleet
-	conn, err := f.dialer().DialContext(ctx, "tcp", f.cfg.Master)
-	if err != nil {
-		return false, fmt.Errorf("dial master: %w", err)
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	a.mu.Lock()
-	a.conn = conn
+	a.closer = cancel
 	a.mu.Unlock()
-	if ctx.Err() != nil { // Close ran before conn was set
-		conn.Close()
-		return false, ctx.Err()
+	open := a.openHTTP1
+	if f.cfg.HTTP2 {
+		open = a.openHTTP2
+	}
+	es, err := open(ctx)
+	if err != nil {
+		return false, err
 	}
 	defer func() {
-		conn.Close()
+		es.close()
 		a.mu.Lock()
 		wasSubscribed := a.streamID != ""
-		a.streamID, a.conn = "", nil
+		a.streamID, a.closer = "", nil
 		a.mu.Unlock()
 		if wasSubscribed {
 			f.stats.subscribed.Add(-1)
 		}
 	}()
-	resp, err := a.subscribe(conn)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	rr := newRecordReader(resp.Body)
+	rr := newRecordReader(es.body)
 	window := time.Minute // until SUBSCRIBED names the heartbeat interval
 	subscribed := false
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(window))
+		es.readBy(time.Now().Add(window))
 		rec, err := rr.next()
 		if err != nil {
 			return subscribed, fmt.Errorf("read events: %w", err)
@@ -151,7 +157,7 @@ func (a *simAgent) stream(ctx context.Context, onSubscribed func()) (bool, error
 			if hb := float64(ev.Subscribed.HeartbeatIntervalSeconds); hb > 0 {
 				window = 5 * time.Duration(hb*float64(time.Second))
 			}
-			a.subscribed(ev.Subscribed.AgentID.Value, resp.Header.Get("Mesos-Stream-Id"))
+			a.subscribed(ev.Subscribed.AgentID.Value, es.streamID)
 			onSubscribed()
 			continue
 		}
@@ -164,34 +170,95 @@ func (a *simAgent) stream(ctx context.Context, onSubscribed func()) (bool, error
 	}
 }
 
-// subscribe writes the SUBSCRIBE call on conn and reads the answer's
-// headers: the body that follows is the event stream.
-func (a *simAgent) subscribe(conn net.Conn) (*http.Response, error) {
+// openHTTP1 dials a connection of the stream's own, writes the SUBSCRIBE
+// call on it and reads the answer's headers: the body that follows is the
+// event stream, read through one small buffer by the caller's goroutine.
+func (a *simAgent) openHTTP1(ctx context.Context) (*eventStream, error) {
 	f := a.fleet
+	conn, err := f.dialer().DialContext(ctx, "tcp", f.cfg.Master)
+	if err != nil {
+		return nil, fmt.Errorf("dial master: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	fail := func(err error) (*eventStream, error) {
+		stop()
+		conn.Close()
+		return nil, err
+	}
+	req, err := a.subscribeRequest(context.Background())
+	if err != nil {
+		return fail(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(time.Minute))
+	if err := req.Write(conn); err != nil {
+		return fail(fmt.Errorf("send subscribe: %w", err))
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, f.cfg.ReadBuffer), req)
+	if err != nil {
+		return fail(fmt.Errorf("read subscribe answer: %w", err))
+	}
+	if err := checkSubscribed(resp); err != nil {
+		return fail(err)
+	}
+	return &eventStream{
+		body: resp.Body, streamID: resp.Header.Get("Mesos-Stream-Id"),
+		readBy: func(t time.Time) { _ = conn.SetReadDeadline(t) },
+		close:  func() { stop(); conn.Close() },
+	}, nil
+}
+
+// openHTTP2 subscribes over the fleet's shared HTTP/2 connections.
+func (a *simAgent) openHTTP2(ctx context.Context) (*eventStream, error) {
+	f := a.fleet
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := a.subscribeRequest(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	watchdog := time.AfterFunc(time.Minute, cancel)
+	resp, err := f.streams.Do(req)
+	if err != nil {
+		watchdog.Stop()
+		cancel()
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	if err := checkSubscribed(resp); err != nil {
+		watchdog.Stop()
+		cancel()
+		return nil, err
+	}
+	return &eventStream{
+		body: resp.Body, streamID: resp.Header.Get("Mesos-Stream-Id"),
+		readBy: func(t time.Time) { watchdog.Reset(time.Until(t)) },
+		close:  func() { watchdog.Stop(); cancel(); resp.Body.Close() },
+	}, nil
+}
+
+// subscribeRequest is the SUBSCRIBE call for the agent as it is now.
+func (a *simAgent) subscribeRequest(ctx context.Context) (*http.Request, error) {
 	body, err := json.Marshal(a.subscribeCall())
 	if err != nil {
 		return nil, fmt.Errorf("encode subscribe: %w", err)
 	}
-	req, err := http.NewRequest(http.MethodPost, "http://"+f.cfg.Master+"/api/v1/agent", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.fleet.cfg.Master+"/api/v1/agent", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	_ = conn.SetDeadline(time.Now().Add(time.Minute))
-	if err := req.Write(conn); err != nil {
-		return nil, fmt.Errorf("send subscribe: %w", err)
+	return req, nil
+}
+
+// checkSubscribed turns an answer other than 200 into an error, closing
+// its body.
+func checkSubscribed(resp *http.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return nil
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, f.cfg.ReadBuffer), req)
-	if err != nil {
-		return nil, fmt.Errorf("read subscribe answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		return nil, fmt.Errorf("subscribe: master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return resp, nil
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	return fmt.Errorf("subscribe: master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 }
 
 // subscribeCall describes the agent and, when it re-registers, the tasks

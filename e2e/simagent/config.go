@@ -43,6 +43,12 @@ type Config struct {
 	// are dialled from, round robin; each allows about 28,000 streams to
 	// one master address. Empty means the system's choice.
 	SourceAddrs []string
+	// HTTP2 carries the event streams and the updates over shared HTTP/2
+	// connections without TLS (prior knowledge), as mezzo master serves
+	// them, instead of a connection per agent: for fleets larger than
+	// the file descriptors a process may open (one per HTTP/1.1 stream,
+	// on both sides). SourceAddrs is then unused.
+	HTTP2 bool
 	// ReadBuffer is the size of each stream's read buffer. Default 2 KiB.
 	ReadBuffer int
 	// Logger receives the fleet's diagnostics; nil discards them.

@@ -17,6 +17,7 @@ type Fleet struct {
 	cfg     Config
 	agents  []*simAgent
 	client  *http.Client // status updates, shared by every agent
+	streams *http.Client // event streams, when they share HTTP/2 connections
 	sends   *sendQueue
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -66,16 +67,22 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	}
 	cfg = cfg.withDefaults()
 	fctx, cancel := context.WithCancel(context.Background())
+	tr := &http.Transport{
+		MaxIdleConns:        cfg.Senders,
+		MaxIdleConnsPerHost: cfg.Senders,
+		IdleConnTimeout:     time.Minute,
+	}
+	if cfg.HTTP2 {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
 	f := &Fleet{
-		cfg: cfg,
-		client: &http.Client{Transport: &http.Transport{
-			MaxIdleConns:        cfg.Senders,
-			MaxIdleConnsPerHost: cfg.Senders,
-			IdleConnTimeout:     time.Minute,
-		}, Timeout: time.Minute},
-		sends:  newSendQueue(),
-		ctx:    fctx,
-		cancel: cancel,
+		cfg:     cfg,
+		client:  &http.Client{Transport: tr, Timeout: time.Minute},
+		streams: &http.Client{Transport: tr},
+		sends:   newSendQueue(),
+		ctx:     fctx,
+		cancel:  cancel,
 	}
 	for i := range cfg.Agents {
 		f.agents = append(f.agents, newSimAgent(f, i))
