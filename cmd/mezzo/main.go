@@ -23,6 +23,7 @@ func main() {
 
 func newRoot() *cobra.Command {
 	var logLevel string
+	var prof profileFlags
 	root := &cobra.Command{
 		Use:           "mezzo",
 		Short:         "Mezzo runs WebAssembly modules and native processes on a cluster, Mesos-style",
@@ -32,9 +33,14 @@ func newRoot() *cobra.Command {
 			if err := flagsFromEnv(cmd); err != nil {
 				return err
 			}
-			return setupLogging(logLevel)
+			if err := setupLogging(logLevel); err != nil {
+				return err
+			}
+			return prof.start()
 		},
+		PersistentPostRunE: func(cmd *cobra.Command, args []string) error { return prof.stop() },
 	}
+	prof.register(root)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
 		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
