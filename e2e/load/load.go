@@ -40,6 +40,10 @@ type Config struct {
 	// Progress, if set, is called about every 200 ms with the counts so
 	// far, from a goroutine of Run's.
 	Progress func(Counts)
+	// BeforeTeardown, if set, is called once every task is done and
+	// before the framework is torn down, with the tasks still placed:
+	// the moment to measure a loaded cluster.
+	BeforeTeardown func()
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -140,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := r.result()
 	r.stop()
+	if err2 == nil && cfg.BeforeTeardown != nil {
+		cfg.BeforeTeardown()
+	}
 	tctx, tcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	if err := r.client.Teardown(tctx); err != nil && err2 == nil && !errors.Is(err, scheduler.ErrNotConnected) {
 		err2 = fmt.Errorf("load %s: teardown: %w", cfg.Name, err)
