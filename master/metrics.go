@@ -87,7 +87,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range m.frameworks {
 		if f.connected() {
 			frameworks["connected"]++
-			frameworkQueue += len(f.stream.ch)
+			frameworkQueue += f.stream.queued()
 		} else {
 			frameworks["disconnected"]++
 		}
@@ -110,11 +110,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	agentQueue, watcherQueue := 0, 0
 	for _, a := range m.agents {
 		if a.stream != nil {
-			agentQueue += len(a.stream.ch)
+			agentQueue += a.stream.queued()
 		}
 	}
 	for _, s := range m.watchers {
-		watcherQueue += len(s.ch)
+		watcherQueue += s.queued()
 	}
 	gauge(queueDesc, float64(frameworkQueue), "framework")
 	gauge(queueDesc, float64(agentQueue), "agent")
