@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
@@ -169,6 +170,12 @@ func startFrameworks(ctx context.Context, addr string, n, agents int) (*framewor
 			Master:    addr,
 			Framework: api.FrameworkInfo{User: "root", Name: fmt.Sprintf("alloc-%d", i)},
 			Roles:     []string{fmt.Sprintf("role-%d", i%allocRoles)},
+			// Kept by the master across a dropped connection, so that a
+			// re-subscription carries on.
+			FailoverTimeout: time.Hour,
+			Disconnected: func(err error) {
+				slog.Warn("framework disconnected; subscribing again", "framework", i, "err", err)
+			},
 		})
 		f.clients = append(f.clients, c)
 		f.wg.Add(1)
@@ -207,10 +214,20 @@ func startFrameworks(ctx context.Context, addr string, n, agents int) (*framewor
 	return f, nil
 }
 
-// allSubscribed reports whether every framework has subscribed.
+// allSubscribed reports whether every framework has subscribed once.
 func (f *frameworks) allSubscribed() bool {
 	for _, c := range f.clients {
 		if c.FrameworkID() == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// allConnected reports whether every framework holds a subscription now.
+func (f *frameworks) allConnected() bool {
+	for _, c := range f.clients {
+		if c.Leader() == "" {
 			return false
 		}
 	}
@@ -241,6 +258,11 @@ func (f *frameworks) waitFull(ctx context.Context, limit time.Duration) error {
 // offer goes at once to another framework, until every framework has
 // refused every agent.)
 func (f *frameworks) round(ctx context.Context, addr string) (time.Duration, time.Duration, error) {
+	for deadline := time.Now().Add(time.Minute); !f.allConnected(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return 0, 0, errors.New("frameworks not all subscribed")
+		}
+	}
 	if err := f.each(func(_ int, c *scheduler.Client) error { return c.Suppress(ctx) }); err != nil {
 		return 0, 0, fmt.Errorf("suppress: %w", err)
 	}
