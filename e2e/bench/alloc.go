@@ -273,10 +273,14 @@ func (f *frameworks) round(ctx context.Context, addr string) (time.Duration, tim
 	f.held = make([][]api.OfferID, len(f.clients))
 	f.mu.Unlock()
 	err := f.each(func(i int, c *scheduler.Client) error {
-		if len(held[i]) == 0 {
-			return nil
+		// In slices: one framework may hold every agent's offer, and a
+		// call body is capped at 1 MiB.
+		for ids := range slices.Chunk(held[i], 1000) {
+			if err := c.Decline(ctx, 0, ids...); err != nil {
+				return err
+			}
 		}
-		return c.Decline(ctx, 0, held[i]...)
+		return nil
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("decline: %w", err)
