@@ -156,8 +156,13 @@ func run(ctx context.Context, opts options) error {
 			s.rep.add(Row{Item: step.items[0], Measure: step.name, Skipped: true, Note: "failed: " + err.Error()})
 			failed = append(failed, step.name)
 		}
+		// Written after every step, so that an interrupted run keeps
+		// what it measured.
+		s.rep.Duration = time.Since(s.rep.Started).Round(time.Second).String()
+		if err := s.rep.writeJSON(filepath.Join(out, "results.json")); err != nil {
+			return err
+		}
 	}
-	s.rep.Duration = time.Since(s.rep.Started).Round(time.Second).String()
 	fmt.Println()
 	s.rep.printTable(os.Stdout)
 	path := filepath.Join(out, "results.json")

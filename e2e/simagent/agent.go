@@ -40,11 +40,16 @@ type taskKey struct{ framework, task string }
 // simTask is a simulated task: its latest state and its queue of updates,
 // the head of which is in flight. Guarded by simAgent.mu.
 type simTask struct {
-	key    taskKey
-	state  api.TaskState // the state of the latest queued update
-	queue  []api.TaskStatus
-	sentAt time.Time // when the head was last queued for sending
-	timer  *time.Timer
+	key   taskKey
+	state api.TaskState // the state of the latest queued update
+	queue []api.TaskStatus
+	// sentAt is when the head was last posted, or found no subscription
+	// to post on; backoff is how long it then waits for acknowledgement
+	// before it is sent again. queued says it waits in the send queue.
+	sentAt  time.Time
+	backoff time.Duration
+	queued  bool
+	timer   *time.Timer
 }
 
 func newSimAgent(f *Fleet, index int) *simAgent {

@@ -8,16 +8,17 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // outUpdate is a status update on its way to the master.
 type outUpdate struct {
-	agent     *simAgent
-	framework string
-	status    api.TaskStatus
-	retry     bool
+	agent  *simAgent
+	key    taskKey
+	status api.TaskStatus
+	retry  bool
 }
 
 // sendQueue is an unbounded FIFO of updates: agents' stream readers
@@ -78,6 +79,9 @@ func (f *Fleet) sender() {
 		if !ok {
 			return
 		}
+		if !u.agent.toSend(u, time.Now()) {
+			continue
+		}
 		if err := f.post(u); err != nil {
 			f.stats.sendErrors.Add(1)
 			f.cfg.Logger.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
@@ -99,7 +103,7 @@ func (f *Fleet) post(u outUpdate) error {
 	body, err := json.Marshal(api.AgentCall{
 		Type:    api.AgentCallUpdate,
 		AgentID: &api.AgentID{Value: agentID},
-		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.framework}, Status: u.status},
+		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.key.framework}, Status: u.status},
 	})
 	if err != nil {
 		return fmt.Errorf("encode update: %w", err)

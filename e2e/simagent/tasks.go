@@ -88,6 +88,7 @@ func (a *simAgent) acknowledge(key taskKey, id []byte) {
 	f.stats.unacked.Add(-1)
 	t.queue[0] = api.TaskStatus{}
 	t.queue = t.queue[1:]
+	t.backoff = 0
 	if len(t.queue) > 0 {
 		a.sendHead(t, time.Now(), false)
 		return
@@ -131,23 +132,60 @@ func (a *simAgent) enqueue(t *simTask, state api.TaskState, now time.Time) {
 	}
 }
 
-// sendHead queues t's head update for sending, unless the agent has no
-// subscription: subscribing sends every head again. a.mu must be held.
+// sendHead queues t's head update for sending, unless it is queued
+// already or the agent has no subscription (subscribing sends every head
+// again). a.mu must be held.
 func (a *simAgent) sendHead(t *simTask, now time.Time, retry bool) {
-	t.sentAt = now
-	if a.streamID == "" {
+	if t.queued {
 		return
 	}
-	a.fleet.sends.push(outUpdate{agent: a, framework: t.key.framework, status: t.queue[0], retry: retry})
+	if a.streamID == "" {
+		t.sentAt = now
+		return
+	}
+	t.queued = true
+	a.fleet.sends.push(outUpdate{agent: a, key: t.key, status: t.queue[0], retry: retry})
 }
 
-// retryDue sends again the heads that have waited UpdateRetry for their
-// acknowledgement.
+// toSend is called by a sender about to post u: it reports whether u is
+// still its task's head, and starts the head's retry clock. A stale u (its
+// update was acknowledged while it waited) is dropped, and the task's
+// current head, if any, queued instead.
+func (a *simAgent) toSend(u outUpdate, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.tasks[u.key]
+	if t == nil {
+		return false
+	}
+	t.queued = false
+	if len(t.queue) == 0 || !bytes.Equal(t.queue[0].UUID, u.status.UUID) {
+		if len(t.queue) > 0 {
+			a.sendHead(t, now, false)
+		}
+		return false
+	}
+	t.sentAt = now
+	switch {
+	case !u.retry || t.backoff == 0:
+		t.backoff = a.fleet.cfg.UpdateRetry
+	default:
+		t.backoff = min(2*t.backoff, maxUpdateRetry)
+	}
+	return true
+}
+
+// maxUpdateRetry caps the backoff between sends of one update, as the
+// real agent's StatusRetryMax does.
+const maxUpdateRetry = 10 * time.Minute
+
+// retryDue sends again the heads that have waited their backoff for an
+// acknowledgement since they were last sent.
 func (a *simAgent) retryDue(now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for t := range a.inflight {
-		if now.Sub(t.sentAt) >= a.fleet.cfg.UpdateRetry {
+		if !t.queued && now.Sub(t.sentAt) >= max(t.backoff, a.fleet.cfg.UpdateRetry) {
 			a.sendHead(t, now, true)
 		}
 	}
