@@ -45,7 +45,7 @@ func (s *suite) itemC1M(ctx context.Context) error {
 	rate := result.Rate(tasks)
 	s.rep.add(Row{Item: "e", Measure: fmt.Sprintf("C1M: %d tasks on %d simulated agents, total", tasks, agents), Value: result.Elapsed.Seconds(), Unit: "s",
 		Target: "≤ 300 s", Met: atMost(result.Elapsed.Seconds(), 300),
-		Note: fmt.Sprintf("long-lived tasks, first offer → last TASK_RUNNING received; master RSS then %.0f MB", float64(masterRSS)/(1<<20))})
+		Note: fmt.Sprintf("long-lived tasks, first offer → last TASK_RUNNING received and acknowledged; master RSS then %.0f MB", float64(masterRSS)/(1<<20))})
 	s.rep.add(Row{Item: "e", Measure: "C1M rate", Value: rate, Unit: "tasks/s", Target: "≥ 3,333 tasks/s (Nomad ≈ 3,750)", Met: atLeast(rate, 3333),
 		Note: fmt.Sprintf("agents sent %d updates (%d retries)", fleet.Stats().UpdatesSent, fleet.Stats().Retries)})
 	s.prog.done("%s: %.1f s, %.0f tasks/s", label, result.Elapsed.Seconds(), rate)
@@ -53,10 +53,15 @@ func (s *suite) itemC1M(ctx context.Context) error {
 }
 
 // loadConfig is item e's load: long-lived tasks, many launchers and
-// ackers.
+// ackers, and a window of tasks in flight.
 func loadConfig(addr string, tasks int, before func()) load.Config {
 	return load.Config{
 		Master: addr, Name: "c1m", Tasks: tasks, Until: api.TaskRunning, Launchers: 8, Ackers: 32,
+		// At most this many tasks wait for their TASK_RUNNING, so at most
+		// this many updates queue for the framework: the master drops a
+		// subscriber 4,096 records behind, and on two cores shared with
+		// the simulated agents the framework does fall behind unchecked.
+		MaxOutstanding: 3000,
 		Task:           func(int) api.TaskInfo { return scheduler.CommandTask("", "", "", "sleep 3600", trivial) },
 		BeforeTeardown: before,
 	}

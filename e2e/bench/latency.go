@@ -27,7 +27,7 @@ func (s *suite) itemLatency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n := s.n(300, 30)
+	n := s.n(200, 30)
 	for _, engine := range engines {
 		lat, err := s.sequential(ctx, c, "a: "+engine, n, wasmTask(sha, engine))
 		if err != nil {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,59 +44,53 @@ type daemon struct {
 	done chan struct{}
 }
 
-// startDaemon starts `mezzo args...` with its stderr in logPath, and,
-// when addrOut is set, waits for its "listening" log line and returns the
-// address it names.
+// startDaemon starts `mezzo args...` with its output in logPath and,
+// when waitAddr is set, waits for its "master listening" log line and
+// returns the address it names.
+//
+// The output goes straight to the file, not through a pipe this process
+// reads: a daemon logs with its locks held (the master logs every task it
+// launches), and a pipe that this busy process drains late would stall
+// it — which it did, in a C1M run, at a few hundred tasks per second.
 func startDaemon(ctx context.Context, bin, name, logPath string, waitAddr bool, args ...string) (*daemon, string, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, "", fmt.Errorf("start %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	cmd.Stdout = logf
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, "", fmt.Errorf("start %s: %w", name, err)
 	}
 	d := &daemon{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
-			if m := listening.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(logf, pr)
-	}()
 	go func() {
 		cmd.Wait()
-		pw.Close()
 		logf.Close()
 		close(d.done)
 	}()
 	if !waitAddr {
 		return d, "", nil
 	}
-	select {
-	case a := <-addr:
-		return d, a, nil
-	case <-d.done:
-		return nil, "", fmt.Errorf("start %s: exited early; see %s", name, logPath)
-	case <-ctx.Done():
-		d.stop()
-		return nil, "", fmt.Errorf("start %s: %w", name, ctx.Err())
-	case <-time.After(30 * time.Second):
-		d.stop()
-		return nil, "", fmt.Errorf("start %s: no address logged within 30s; see %s", name, logPath)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(logPath); err == nil {
+			if m := listening.FindSubmatch(b); m != nil {
+				return d, string(m[1]), nil
+			}
+		}
+		select {
+		case <-d.done:
+			return nil, "", fmt.Errorf("start %s: exited early; see %s", name, logPath)
+		case <-ctx.Done():
+			d.stop()
+			return nil, "", fmt.Errorf("start %s: %w", name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			return nil, "", fmt.Errorf("start %s: no address logged within 30s; see %s", name, logPath)
+		}
 	}
 }
 

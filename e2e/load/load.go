@@ -26,10 +26,10 @@ type Config struct {
 	// Task returns the i-th task's definition: its resources and its
 	// command or container. Its ID and agent are set by Run.
 	Task func(i int) api.TaskInfo
-	// Until is the state that ends a task's part in the run:
-	// TASK_RUNNING for tasks that stay placed, or TASK_FINISHED (any
-	// terminal state counts) for tasks that run to completion, whose
-	// terminal updates must also be acknowledged.
+	// Until is the state that ends a task's part in the run once its
+	// update is acknowledged: TASK_RUNNING for tasks that stay placed, or
+	// TASK_FINISHED (any terminal state counts) for tasks that run to
+	// completion.
 	Until api.TaskState
 	// MaxOutstanding, when positive, caps the tasks launched and not yet
 	// done (per Until): 1 launches one task at a time, for latency.
@@ -273,9 +273,6 @@ func (r *run) update(st api.TaskStatus) {
 		case st.State == api.TaskRunning:
 			if r.running[i].CompareAndSwap(0, now) {
 				r.counts.running.Add(1)
-				if r.cfg.Until == api.TaskRunning {
-					r.taskDone(i)
-				}
 			}
 		case st.State.IsTerminal() && r.cfg.Until != api.TaskRunning && r.ended[i].CompareAndSwap(false, true):
 			// Updates arrive at least once: count each task's end once.
@@ -325,8 +322,15 @@ func (r *run) acker(ctx context.Context) {
 				continue // the agent sends it again
 			}
 			r.counts.acked.Add(1)
-			if i, ok := taskIndex(st.TaskID.Value, r.cfg.Tasks); ok && st.State.IsTerminal() && r.cfg.Until != api.TaskRunning {
-				r.taskDone(i)
+			// A task is done once the update that ends its part is
+			// acknowledged: until then the agent may send it again, so
+			// the window of tasks in flight must still count it.
+			if i, ok := taskIndex(st.TaskID.Value, r.cfg.Tasks); ok {
+				switch {
+				case r.cfg.Until == api.TaskRunning && st.State == api.TaskRunning,
+					r.cfg.Until != api.TaskRunning && st.State.IsTerminal():
+					r.taskDone(i)
+				}
 			}
 		}
 	}
