@@ -215,8 +215,12 @@ func checkReservations(r *Resource) error {
 }
 
 func checkPreRefinement(r *Resource) error {
-	if err := ValidateRole(r.Role); r.Role != "" && err != nil {
-		return err
+	if r.Role != "" {
+		// Checked only when set: ValidateRole("") builds an error, and
+		// this runs for every resource of every arithmetic operation.
+		if err := ValidateRole(r.Role); err != nil {
+			return err
+		}
 	}
 	switch res := r.Reservation; {
 	case res == nil:

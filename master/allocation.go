@@ -66,9 +66,30 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 		batches[f] = append(batches[f], m.wireOffer(f, a, o))
 	}
 	for f, offers := range batches {
-		f.send(api.Event{Type: api.EventOffers, Offers: &api.Offers{Offers: offers}})
+		for _, ev := range offerEvents(offers, maxOffersPerEvent) {
+			f.send(ev)
+		}
 		m.metrics.offers.WithLabelValues("made").Add(float64(len(offers)))
 	}
+}
+
+// maxOffersPerEvent bounds the offers of one OFFERS event. A pass that
+// offers a whole cluster to one framework would otherwise make one record
+// of tens of megabytes — 41 MB for 50,000 agents (e2e/bench), past the
+// 16 MiB that RecordIO readers, ours included, accept — and encode it in
+// one go with m.mu held. At about 800 bytes an offer, 1,000 make well
+// under a megabyte.
+const maxOffersPerEvent = 1000
+
+// offerEvents splits offers into OFFERS events of at most max offers.
+func offerEvents(offers []api.Offer, max int) []api.Event {
+	var evs []api.Event
+	for len(offers) > 0 {
+		n := min(len(offers), max)
+		evs = append(evs, api.Event{Type: api.EventOffers, Offers: &api.Offers{Offers: offers[:n:n]}})
+		offers = offers[n:]
+	}
+	return evs
 }
 
 // maxRefuse caps refuse_seconds at a year, as Mesos does (MESOS-7660).

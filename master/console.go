@@ -84,9 +84,18 @@ func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error
 	go func() {
 		defer close(out)
 		defer m.removeWatcher(s)
+		var batch [][]byte
 		for {
 			select {
-			case rec := <-s.ch:
+			case <-s.wake:
+			case <-s.done:
+				return
+			case <-ctx.Done():
+				s.close()
+				return
+			}
+			batch = s.take(batch)
+			for _, rec := range batch {
 				var ev api.OperatorEvent
 				if err := json.Unmarshal(rec, &ev); err != nil {
 					m.log.Error("decode operator event", "err", err)
@@ -98,11 +107,6 @@ func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error
 					s.close()
 					return
 				}
-			case <-s.done:
-				return
-			case <-ctx.Done():
-				s.close()
-				return
 			}
 		}
 	}()

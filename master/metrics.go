@@ -77,6 +77,9 @@ var (
 	electedDesc   = prometheus.NewDesc("mezzo_master_elected", "1 if this master is the leader.", nil, nil)
 )
 
+// scalarNames are the resources mezzo_resources reports.
+var scalarNames = [...]string{"cpus", "mem", "disk", "gpus"}
+
 // stateCollector reads gauges from the master's state at scrape time.
 type stateCollector struct{ m *Master }
 
@@ -95,10 +98,18 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	agents := map[string]float64{"active": 0, "disconnected": 0, "unreachable": 0, "deactivated": 0}
-	var total, used, offered api.Resources
+	// Summed as plain scalars, not with Resources.Plus: a scrape walks
+	// every agent with m.mu held, and with tens of thousands of agents
+	// the resource arithmetic made each scrape stall the master for most
+	// of a second (e2e/bench -profile).
+	var total, used, offered [len(scalarNames)]float64
 	for _, a := range m.agents {
 		agents[a.stateName()]++
-		total, used, offered = total.Plus(a.total), used.Plus(a.used), offered.Plus(a.offered)
+		for i, name := range scalarNames {
+			total[i] += a.total.ScalarValue(name)
+			used[i] += a.used.ScalarValue(name)
+			offered[i] += a.offered.ScalarValue(name)
+		}
 	}
 	for s, n := range agents {
 		gauge(agentsDesc, n, s)
@@ -109,7 +120,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range m.frameworks {
 		if f.connected() {
 			frameworks["connected"]++
-			frameworkQueue += len(f.stream.ch)
+			frameworkQueue += f.stream.queued()
 		} else {
 			frameworks["disconnected"]++
 		}
@@ -123,20 +134,20 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for s, n := range tasks {
 		gauge(tasksDesc, n, string(s))
 	}
-	for _, name := range []string{"cpus", "mem", "disk", "gpus"} {
-		gauge(resourcesDesc, total.ScalarValue(name), name, "total")
-		gauge(resourcesDesc, used.ScalarValue(name), name, "used")
-		gauge(resourcesDesc, offered.ScalarValue(name), name, "offered")
+	for i, name := range scalarNames {
+		gauge(resourcesDesc, total[i], name, "total")
+		gauge(resourcesDesc, used[i], name, "used")
+		gauge(resourcesDesc, offered[i], name, "offered")
 	}
 	gauge(offersDesc, float64(len(m.offers)))
 	agentQueue, watcherQueue := 0, 0
 	for _, a := range m.agents {
 		if a.stream != nil {
-			agentQueue += len(a.stream.ch)
+			agentQueue += a.stream.queued()
 		}
 	}
 	for _, s := range m.watchers {
-		watcherQueue += len(s.ch)
+		watcherQueue += s.queued()
 	}
 	gauge(queueDesc, float64(frameworkQueue), "framework")
 	gauge(queueDesc, float64(agentQueue), "agent")

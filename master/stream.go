@@ -18,18 +18,26 @@ const streamBuffer = 4096
 // stream is one subscriber's RecordIO event stream: the master enqueues
 // records from any goroutine; the HTTP handler that owns the connection
 // writes them, one record per write and flush, as Mesos clients expect.
+//
+// The queue grows with what is waiting, up to streamBuffer records,
+// rather than being a channel of that capacity: such a channel costs 96
+// KiB per subscriber up front, which with tens of thousands of agents was
+// most of the master's memory (e2e/bench, item g).
 type stream struct {
 	id   string
-	ch   chan []byte
+	wake chan struct{} // capacity 1: records are queued
 	done chan struct{}
 	once sync.Once
+
+	mu    sync.Mutex
+	queue [][]byte
 }
 
 func newStream(id string) *stream {
-	return &stream{id: id, ch: make(chan []byte, streamBuffer), done: make(chan struct{})}
+	return &stream{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// send enqueues v as one record. It never blocks: a full buffer closes the
+// send enqueues v as one record. It never blocks: a full queue closes the
 // stream. It reports whether the record was queued.
 func (s *stream) send(v any) bool {
 	if s == nil {
@@ -45,14 +53,41 @@ func (s *stream) send(v any) bool {
 		return false
 	default:
 	}
-	select {
-	case s.ch <- b:
-		return true
-	default:
+	s.mu.Lock()
+	if len(s.queue) >= streamBuffer {
+		s.mu.Unlock()
 		slog.Warn("subscriber fell behind; closing its stream", "stream", s.id)
 		s.close()
 		return false
 	}
+	s.queue = append(s.queue, b)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// queued returns how many records wait to be written; 0 for a nil stream.
+func (s *stream) queued() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// take returns the queued records, leaving spare's array (emptied) to
+// queue the next ones, so that a steady stream reuses two arrays.
+func (s *stream) take(spare [][]byte) [][]byte {
+	clear(spare)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch := s.queue
+	s.queue = spare[:0]
+	return batch
 }
 
 // close ends the stream; the serving handler returns and the connection
@@ -84,18 +119,23 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	var buf []byte
+	var spare [][]byte
 	for {
 		select {
-		case rec := <-s.ch:
-			buf = api.AppendRecord(buf[:0], rec)
-			if _, err := w.Write(buf); err != nil {
-				s.close()
-				return
+		case <-s.wake:
+			batch := s.take(spare)
+			for _, rec := range batch {
+				buf = api.AppendRecord(buf[:0], rec)
+				if _, err := w.Write(buf); err != nil {
+					s.close()
+					return
+				}
+				if err := rc.Flush(); err != nil {
+					s.close()
+					return
+				}
 			}
-			if err := rc.Flush(); err != nil {
-				s.close()
-				return
-			}
+			spare = batch
 		case <-s.done:
 			s.drain(w, rc)
 			return
@@ -109,15 +149,10 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 // drain writes what was queued before the stream was closed, so that a
 // final ERROR event reaches the client before the connection ends.
 func (s *stream) drain(w http.ResponseWriter, rc *http.ResponseController) {
-	for {
-		select {
-		case rec := <-s.ch:
-			if _, err := w.Write(api.AppendRecord(nil, rec)); err != nil {
-				return
-			}
-			_ = rc.Flush()
-		default:
+	for _, rec := range s.take(nil) {
+		if _, err := w.Write(api.AppendRecord(nil, rec)); err != nil {
 			return
 		}
+		_ = rc.Flush()
 	}
 }

@@ -23,6 +23,7 @@ func main() {
 
 func newRoot() *cobra.Command {
 	var logLevel string
+	var prof profileFlags
 	root := &cobra.Command{
 		Use:           "mezzo",
 		Short:         "Mezzo runs WebAssembly modules and native processes on a cluster, Mesos-style",
@@ -35,9 +36,14 @@ func newRoot() *cobra.Command {
 			if _, _, err := creds.credential(); err != nil {
 				return err // checked once here, so that later uses cannot fail
 			}
-			return setupLogging(logLevel)
+			if err := setupLogging(logLevel); err != nil {
+				return err
+			}
+			return prof.start()
 		},
+		PersistentPostRunE: func(cmd *cobra.Command, args []string) error { return prof.stop() },
 	}
+	prof.register(root)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	creds.register(root)
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/e2e/simagent"
+	"github.com/mezzo-cluster/mezzo/master"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{name: "empty", in: nil, p: 50, want: 0},
+		{name: "one", in: ms(7), p: 99, want: 7 * time.Millisecond},
+		{name: "median of unsorted", in: ms(5, 1, 3, 2, 4), p: 50, want: 3 * time.Millisecond},
+		{name: "p99 of 100 is the 99th", in: ms(slices.Collect(func(yield func(int) bool) {
+			for i := 1; i <= 100; i++ {
+				if !yield(i) {
+					return
+				}
+			}
+		})...), p: 99, want: 99 * time.Millisecond},
+		{name: "p100 is the max", in: ms(9, 1, 5), p: 100, want: 9 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.in, tt.p); got != tt.want {
+				t.Errorf("percentile(%v, %v) = %v, want %v", tt.in, tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(options) bool
+		wantErr string
+	}{
+		{name: "defaults", args: nil, check: func(o options) bool {
+			return len(o.items) == 8 && slices.Equal(o.allocSizes, []int{1000, 10000, 50000}) && o.c1mTasks == 1000000 && o.c1mAgents == 5000
+		}},
+		{name: "quick", args: []string{"-quick"}, check: func(o options) bool {
+			return slices.Equal(o.allocSizes, []int{1000}) && o.c1mTasks == 50000 && o.c1mAgents == 250
+		}},
+		{name: "some items", args: []string{"-items", "a, d"}, check: func(o options) bool { return slices.Equal(o.items, []string{"a", "d"}) }},
+		{name: "unknown item", args: []string{"-items", "z"}, wantErr: "not one of a..h"},
+		{name: "bad size", args: []string{"-alloc-agents", "10,x"}, wantErr: "not a positive number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseFlags(%q) = %v, want an error with %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(o) {
+				t.Fatalf("parseFlags(%q) = %+v, %v", tt.args, o, err)
+			}
+		})
+	}
+}
+
+// TestPlot checks that the plots are well-formed SVG with one curve and
+// one legend line per series.
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	r := &Report{Latencies: map[string][]float64{
+		"a/wazero": {0.5, 0.7, 1.2, 9}, "a/wasmtime": {0.3, 0.4}, "c/native": {2, 3},
+	}}
+	if err := plotReport(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	for file, curves := range map[string]int{"latency-a.svg": 2, "latency-c.svg": 1} {
+		b, err := os.ReadFile(dir + "/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			XMLName   xml.Name   `xml:"svg"`
+			Polylines []struct{} `xml:"polyline"`
+		}
+		if err := xml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s is not XML: %v", file, err)
+		}
+		if len(doc.Polylines) != curves {
+			t.Errorf("%s has %d curves, want %d", file, len(doc.Polylines), curves)
+		}
+	}
+}
+
+func TestProc(t *testing.T) {
+	st, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ppid != os.Getppid() {
+		t.Errorf("ppid %d, want %d", st.ppid, os.Getppid())
+	}
+	if r := selfRSS(); r <= 0 {
+		t.Errorf("RSS %d, want positive", r)
+	}
+}
+
+// TestAllocationRound runs item d's measurement at a tiny size against a
+// real in-process master: every round must see every agent offered again.
+func TestAllocationRound(t *testing.T) {
+	cfg := master.DefaultConfig()
+	cfg.WorkDir = t.TempDir()
+	m, err := master.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(m.Handler())
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done; srv.Close() }()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	res, err := api.ParseResources(allocResources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const agents = 30
+	fleet, err := simagent.Start(ctx, simagent.Config{Master: addr, Agents: agents, Resources: res, TaskDuration: simagent.Forever, HTTP2: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	fws, err := startFrameworks(ctx, addr, 4, agents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fws.stop()
+	for range 2 {
+		took, _, err := fws.round(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took <= 0 {
+			t.Errorf("round took %v", took)
+		}
+		if n := fws.offered.Load(); n != agents {
+			t.Errorf("%d agents offered in the round, want %d", n, agents)
+		}
+	}
+	if d := pureAllocate(agents, 4, 2); d <= 0 {
+		t.Errorf("allocator pass took %v", d)
+	}
+}

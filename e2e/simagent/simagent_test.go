@@ -1,0 +1,116 @@
+package simagent
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master"
+)
+
+func TestConfigValidate(t *testing.T) {
+	res := api.Resources{api.ScalarResource("cpus", 1)}
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // in the error; "" for none
+	}{
+		{name: "ok", cfg: Config{Master: "m:1", Agents: 1, Resources: res}},
+		{name: "forever", cfg: Config{Master: "m:1", Agents: 1, Resources: res, TaskDuration: Forever}},
+		{name: "no master", cfg: Config{Agents: 1, Resources: res}, want: "Master"},
+		{name: "no agents", cfg: Config{Master: "m:1", Resources: res}, want: "Agents"},
+		{name: "no resources", cfg: Config{Master: "m:1", Agents: 1}, want: "Resources"},
+		{name: "negative duration", cfg: Config{Master: "m:1", Agents: 1, Resources: res, TaskDuration: -2}, want: "TaskDuration"},
+		{name: "negative senders", cfg: Config{Master: "m:1", Agents: 1, Resources: res, Senders: -1}, want: "Senders"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecordReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{name: "two records", in: "3\nabc2\nde", want: []string{"abc", "de"}},
+		{name: "bad length", in: "x\nabc", wantErr: true},
+		{name: "zero length", in: "0\n", wantErr: true},
+		{name: "cut short", in: "5\nab", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := newRecordReader(strings.NewReader(tt.in))
+			var got []string
+			var err error
+			for {
+				var rec []byte
+				if rec, err = rr.next(); err != nil {
+					break
+				}
+				got = append(got, string(rec))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("records %q, want %q", got, tt.want)
+			}
+			if isEOF := err != nil && err.Error() == "EOF"; isEOF == tt.wantErr {
+				t.Errorf("ended with %v, want an error: %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestResubscribe cuts every agent's connection and checks that each
+// subscribes again under the ID the master gave it.
+func TestResubscribe(t *testing.T) {
+	cfg := master.DefaultConfig()
+	cfg.WorkDir = t.TempDir()
+	m, err := master.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done; srv.Close() }()
+
+	fleet, err := Start(ctx, Config{
+		Master: strings.TrimPrefix(srv.URL, "http://"), Agents: 10,
+		Resources: api.Resources{api.ScalarResource("cpus", 2)}, SourceAddrs: []string{"127.0.0.1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	before := fleet.AgentIDs()
+	if slices.Contains(before, "") {
+		t.Fatalf("agents without IDs after Start: %q", before)
+	}
+	srv.CloseClientConnections()
+	deadline := time.Now().Add(30 * time.Second)
+	for s := fleet.Stats(); s.Subscriptions < 20 || s.Subscribed < 10; s = fleet.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("agents did not subscribe again: %+v", s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := fleet.AgentIDs(); !slices.Equal(before, after) {
+		t.Errorf("IDs after re-subscribing %q, want %q", after, before)
+	}
+}
