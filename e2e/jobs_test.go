@@ -1,14 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,15 +29,9 @@ type jobsRun struct {
 // the run and launches nothing twice.
 func TestSampleJobs(t *testing.T) {
 	c := startDev(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "jobs")
-	build := exec.Command("go", "build", "-o", bin, "./samples/jobs")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/jobs: %v\n%s", err, out)
-	}
+	jobsFile := filepath.Join(t.TempDir(), "jobs.json")
+	s := newSampleFramework(t, "jobs", c.addr, jobsFile)                // builds it: the schedules start after that
 	start := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339) // runs before the start never happen
-	jobsFile := filepath.Join(dir, "jobs.json")
 	os.WriteFile(jobsFile, []byte(`[
 		{"name": "after", "parents": ["tick"], "command": "echo after"},
 		{"name": "tick", "schedule": "R3/`+start+`/PT1S", "command": "echo tick"},
@@ -46,43 +39,7 @@ func TestSampleJobs(t *testing.T) {
 		{"name": "slow", "schedule": "R0/`+start+`/PT1H", "command": "sleep 3"},
 		{"name": "cron", "schedule": "*/1 * * * * *", "command": "true"}
 	]`), 0o644)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	state := filepath.Join(dir, "state.json")
-	startJobs := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--master", c.addr, "--jobs", jobsFile, "--state", state, "--listen", addr)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if t.Failed() {
-				t.Logf("jobs framework:\n%s", logs.String())
-			}
-		})
-		return cmd
-	}
-	do := func(method, path, body string) (int, []byte) {
-		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.Bytes()
-	}
-	runs := func(job string) []jobsRun {
-		code, body := do("GET", "/jobs/"+job+"/runs", "")
-		var out []jobsRun
-		if code == http.StatusOK {
-			json.Unmarshal(body, &out)
-		}
-		return out
-	}
+	startJobs, do, runs, state := s.start, s.do, s.runs, s.state
 	count := func(job, state string) int {
 		n := 0
 		for _, r := range runs(job) {
@@ -161,5 +118,37 @@ func TestSampleJobs(t *testing.T) {
 	}
 	if r := runs("tick"); len(r) != 3 {
 		t.Fatalf("tick ran %d times after the restart, want its 3", len(r))
+	}
+}
+
+// TestSampleJobsSurvivesFailover runs samples/jobs against three
+// replicated masters and SIGKILLs the leader while a run is under way:
+// the run is settled through the new leader, exactly once, and the
+// framework keeps its ID.
+func TestSampleJobsSurvivesFailover(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	masters := strings.Join(c.addrs(), ",")
+	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
+		"--resources", "cpus:2;mem:1024;disk:1024")
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAgent(agent) })
+	jobsFile := filepath.Join(t.TempDir(), "jobs.json")
+	s := newSampleFramework(t, "jobs", masters, jobsFile) // builds it: the schedule starts after that
+	start := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339)
+	os.WriteFile(jobsFile, []byte(`[{"name": "slow", "schedule": "R1/`+start+`/PT1H", "command": "sleep 4"}]`), 0o644)
+	s.start()
+	waitFor(t, func() bool { r := s.runs("slow"); return len(r) == 1 && r[0].State == "running" }, "the run to start")
+	id := s.frameworkID()
+	c.kill(leader, syscall.SIGKILL)
+	c.waitLeader(t)
+	waitFor(t, func() bool { r := s.runs("slow"); return len(r) == 1 && r[0].State == "succeeded" }, "the run to succeed after the failover")
+	if r := s.runs("slow"); r[0].Attempts != 1 {
+		t.Fatalf("the run took %d attempts, want 1", r[0].Attempts)
+	}
+	if got := s.frameworkID(); got != id {
+		t.Fatalf("framework ID %s after the failover, was %s", got, id)
 	}
 }

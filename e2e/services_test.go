@@ -150,32 +150,39 @@ func TestSampleServices(t *testing.T) {
 	}
 }
 
-// servicesSample runs samples/services as a process, against the masters
-// given, with its HTTP API on a free port and its state in a temporary
-// directory.
-type servicesSample struct {
-	t                         *testing.T
-	bin, masters, apps, state string
-	addr                      string
+// sampleFramework runs a long-running sample framework (samples/services
+// or samples/jobs) as a process, against the masters given, with its
+// definitions file, its HTTP API on a free port and its state in a
+// temporary directory.
+type sampleFramework struct {
+	t                  *testing.T
+	name               string // services or jobs
+	bin, masters, defs string
+	state, addr        string
 }
 
-func newServicesSample(t *testing.T, masters, appsFile string) *servicesSample {
+func newSampleFramework(t *testing.T, name, masters, defs string) *sampleFramework {
 	t.Helper()
 	dir := t.TempDir()
-	s := &servicesSample{t: t, bin: filepath.Join(dir, "services"), masters: masters, apps: appsFile,
+	s := &sampleFramework{t: t, name: name, bin: filepath.Join(dir, name), masters: masters, defs: defs,
 		state: filepath.Join(dir, "state.json"), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	build := exec.Command("go", "build", "-o", s.bin, "./samples/services")
+	build := exec.Command("go", "build", "-o", s.bin, "./samples/"+name)
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/services: %v\n%s", err, out)
+		t.Fatalf("build samples/%s: %v\n%s", name, err, out)
 	}
 	return s
 }
 
+func newServicesSample(t *testing.T, masters, appsFile string) *sampleFramework {
+	return newSampleFramework(t, "services", masters, appsFile)
+}
+
 // start starts the framework; it is killed when the test ends.
-func (s *servicesSample) start() *exec.Cmd {
+func (s *sampleFramework) start() *exec.Cmd {
 	t := s.t
-	cmd := exec.Command(s.bin, "--master", s.masters, "--apps", s.apps, "--state", s.state, "--listen", s.addr)
+	defsFlag := map[string]string{"services": "--apps", "jobs": "--jobs"}[s.name]
+	cmd := exec.Command(s.bin, "--master", s.masters, defsFlag, s.defs, "--state", s.state, "--listen", s.addr)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -185,14 +192,14 @@ func (s *servicesSample) start() *exec.Cmd {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("services framework:\n%s", logs.String())
+			t.Logf("%s framework:\n%s", s.name, logs.String())
 		}
 	})
 	return cmd
 }
 
 // do calls the framework's HTTP API; a call that fails answers 0.
-func (s *servicesSample) do(method, path, body string) (int, []byte) {
+func (s *sampleFramework) do(method, path, body string) (int, []byte) {
 	req, _ := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -204,8 +211,8 @@ func (s *servicesSample) do(method, path, body string) (int, []byte) {
 	return resp.StatusCode, b.Bytes()
 }
 
-// app returns what the framework says of an app (zero if it cannot).
-func (s *servicesSample) app(id string) servicesApp {
+// app returns what samples/services says of an app (zero if it cannot).
+func (s *sampleFramework) app(id string) servicesApp {
 	var a servicesApp
 	if code, body := s.do("GET", "/apps/"+id, ""); code == http.StatusOK {
 		json.Unmarshal(body, &a)
@@ -213,8 +220,18 @@ func (s *servicesSample) app(id string) servicesApp {
 	return a
 }
 
+// runs returns what samples/jobs says of a job's runs (none if it
+// cannot).
+func (s *sampleFramework) runs(job string) []jobsRun {
+	var out []jobsRun
+	if code, body := s.do("GET", "/jobs/"+job+"/runs", ""); code == http.StatusOK {
+		json.Unmarshal(body, &out)
+	}
+	return out
+}
+
 // frameworkID is the framework ID in the sample's state file.
-func (s *servicesSample) frameworkID() string {
+func (s *sampleFramework) frameworkID() string {
 	var saved struct {
 		FrameworkID string `json:"framework_id"`
 	}
