@@ -150,6 +150,7 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	cfg.Hostname = "127.0.0.1"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.ExecutorCommand = []string{mezzoBinary(b), "executor"}
+	cfg.AllowNative = true // the native benchmarks
 	cfg.Resources, _ = api.ParseResources("cpus:1000;mem:1000000")
 	sum := sha256.Sum256(tinyWasm)
 	sha := hex.EncodeToString(sum[:])

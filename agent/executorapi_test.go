@@ -44,6 +44,7 @@ func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
 func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
 	t.Helper()
 	cfg := DefaultConfig()
+	cfg.AllowNative = true // the tests launch native tasks
 	cfg.Masters = []string{"127.0.0.1:1"}
 	cfg.WorkDir = t.TempDir()
 	cfg.ExecutorCommand = []string{"/bin/false"}
