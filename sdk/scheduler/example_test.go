@@ -155,6 +155,7 @@ func startCluster() (addr string, stop func()) {
 	acfg.Hostname = "127.0.0.1"
 	acfg.RegistrationBackoff = 10 * time.Millisecond
 	acfg.ExecutorCommand = []string{mezzoBin, "executor"} // see TestMain
+	acfg.AllowNative = true                               // the examples run commands
 	if acfg.Resources, err = api.ParseResources("cpus:2;mem:1024"); err != nil {
 		panic(err)
 	}
