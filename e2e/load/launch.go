@@ -83,16 +83,19 @@ func (r *run) accept(ctx context.Context, o api.Offer, first int, tasks []api.Ta
 		r.sent[first+i].Store(now)
 	}
 	ops := []api.Operation{{Type: api.OpLaunch, Launch: &api.LaunchOperation{TaskInfos: tasks}}}
+	// Counted before the call: the master answers an ACCEPT once the
+	// launch is committed, and by then the tasks may have run, ended and
+	// ended the run.
+	r.counts.launched.Add(int64(len(tasks)))
 	err := r.client.Accept(ctx, []api.OfferID{o.ID}, ops, &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))})
 	if err != nil {
 		r.cfg.Logger.Warn("accept", "offer", o.ID.Value, "tasks", len(tasks), "err", err)
+		r.counts.launched.Add(-int64(len(tasks)))
 		for i := range tasks {
 			r.counts.failed.Add(1)
 			r.taskDone(first + i)
 		}
-		return
 	}
-	r.counts.launched.Add(int64(len(tasks)))
 }
 
 func (r *run) decline(ctx context.Context, o api.Offer, refuse float64) {
