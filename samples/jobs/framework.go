@@ -186,7 +186,7 @@ func (f *framework) triggerLocked(name, why string, now time.Time) {
 func (f *framework) enqueueLocked(name string, r *Run) {
 	j := f.st.Jobs[name].Job.withDefaults()
 	r.Attempts++
-	r.State = runQueued
+	r.State, r.Ran = runQueued, false
 	r.TaskID = fmt.Sprintf("jobs.%s.%d.%d", name, r.Number, r.Attempts)
 	f.queueTaskLocked(name, j, r.TaskID)
 }
@@ -223,12 +223,16 @@ func (f *framework) offers(ctx context.Context, offers []api.Offer) error {
 		f.mu.Unlock()
 		if len(launch) == 0 {
 			if err := f.client.Decline(ctx, 5, offer.ID); err != nil {
-				return err
+				f.log.Warn("decline", "err", err) // the offer goes back when it times out or the master changes
 			}
 			continue
 		}
 		if err := f.client.Launch(ctx, offer.ID, launch...); err != nil {
-			return err // the SDK re-subscribes, and reconciliation settles these tasks
+			// The master may have died mid-call: whether the tasks
+			// launched is unknown until the next subscription's
+			// reconciliation says. Returning the error would end the
+			// framework (the SDK's Run stops on a handler's error).
+			f.log.Warn("launch", "tasks", len(launch), "err", err)
 		}
 	}
 	f.poke()
@@ -252,6 +256,9 @@ func (f *framework) update(st api.TaskStatus, now time.Time) {
 	if st.AgentID != nil {
 		r.AgentID = st.AgentID.Value
 	}
+	if st.State == api.TaskRunning {
+		r.Ran = true
+	}
 	if !st.State.IsTerminal() {
 		f.saveLocked()
 		return
@@ -260,9 +267,10 @@ func (f *framework) update(st api.TaskStatus, now time.Time) {
 	switch {
 	case st.State == api.TaskFinished:
 		r.State = runSucceeded
-	case r.State == runQueued && st.Reason == api.ReasonReconciliation:
-		// Queued when the framework stopped and never launched: the
-		// master has not heard of it. Queue the same attempt again.
+	case !r.Ran && (st.State == api.TaskLost || st.State == api.TaskDropped):
+		// It never ran: queued when the framework stopped, or its
+		// ACCEPT lost with a master that died. Launch the same attempt
+		// again rather than count a failure the job never had.
 		f.queueTaskLocked(name, js.Job.withDefaults(), r.TaskID)
 		f.saveLocked()
 		return
@@ -409,7 +417,9 @@ func (f *framework) run(ctx context.Context, master string, failover time.Durati
 		case api.EventSubscribed:
 			f.subscribed(ev.Subscribed.FrameworkID.Value)
 			f.poke()
-			return f.reconcile(ctx)
+			if err := f.reconcile(ctx); err != nil {
+				f.log.Warn("reconcile", "err", err) // the SDK reconciles implicitly too; the next subscription asks again
+			}
 		case api.EventOffers:
 			return f.offers(ctx, ev.Offers.Offers)
 		case api.EventUpdate:

@@ -141,10 +141,12 @@ type Run struct {
 	Ended   time.Time `json:"ended,omitzero"`
 	// Attempts counts the tasks launched for the run; TaskID is the
 	// latest, Message what its last status said.
-	Attempts int    `json:"attempts"`
-	TaskID   string `json:"task_id,omitempty"`
-	AgentID  string `json:"agent_id,omitempty"`
-	Message  string `json:"message,omitempty"`
+	Attempts int `json:"attempts"`
+	// Ran is set once the current attempt reported TASK_RUNNING.
+	Ran     bool   `json:"ran,omitempty"`
+	TaskID  string `json:"task_id,omitempty"`
+	AgentID string `json:"agent_id,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Run states.

@@ -529,19 +529,26 @@ func (c *controller) run(ctx context.Context, master string, failover time.Durat
 			}
 			c.mu.Unlock()
 			c.poke()
-			return c.reconcile(ctx)
+			if err := c.reconcile(ctx); err != nil {
+				c.log.Warn("reconcile", "err", err) // the SDK reconciles implicitly too; the next subscription asks again
+			}
 		case api.EventOffers:
 			now := time.Now()
 			for _, offer := range ev.Offers.Offers {
 				launch := c.match(offer, now)
 				if len(launch) == 0 {
 					if err := c.client.Decline(ctx, 1, offer.ID); err != nil {
-						return err
+						c.log.Warn("decline", "err", err)
 					}
 					continue
 				}
 				if err := c.client.Launch(ctx, offer.ID, launch...); err != nil {
-					return err // re-subscription reconciles these tasks
+					// The master may have died mid-call: the next
+					// subscription's reconciliation settles these
+					// instances. Returning the error would end the
+					// framework (the SDK's Run stops on a handler's
+					// error).
+					c.log.Warn("launch", "instances", len(launch), "err", err)
 				}
 			}
 			c.poke()
