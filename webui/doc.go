@@ -23,8 +23,9 @@
 // progress bar.
 //
 // Who may do what is asked of Config.Authenticate, which turns a request
-// into a Principal; the default lets everyone do everything, as the master
-// itself has no authentication yet. Pages hide the actions the principal
+// into a Principal; the default lets everyone do everything, as an open
+// master does (cmd/mezzo plugs in the master's credentials and ACLs when
+// it has them). Pages hide the actions the principal
 // may not take and the handlers refuse them with 403. State-changing
 // requests from other sites are refused with 403 as well.
 //
