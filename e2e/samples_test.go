@@ -1,16 +1,22 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // TestSampleExecute runs samples/execute, the smallest framework, against a
@@ -135,5 +141,58 @@ func TestSampleModules(t *testing.T) {
 			t.Errorf("mezzo run %v: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
 				tt.args, code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
 		}
+	}
+}
+
+// TestSampleExecuteSurvivesFailover runs samples/execute against three
+// replicated masters and SIGKILLs the leader while its tasks run: the
+// framework follows the new leader and every task finishes, once.
+func TestSampleExecuteSurvivesFailover(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	masters := strings.Join(c.addrs(), ",")
+	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
+		"--resources", "cpus:2;mem:1024;disk:1024")
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopAgent(agent) })
+	bin := filepath.Join(t.TempDir(), "execute")
+	build := exec.Command("go", "build", "-o", bin, "./samples/execute")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samples/execute: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--master", masters, "--instances", "3", "--", "sleep 3")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, func() bool {
+		code, _, body, err := opCall(leader.addr, `{"type":"GET_TASKS"}`)
+		var r api.OperatorResponse
+		if err != nil || code != http.StatusOK || json.Unmarshal(body, &r) != nil || r.GetTasks == nil {
+			return false
+		}
+		running := 0
+		for _, task := range r.GetTasks.Tasks {
+			if task.State == api.TaskRunning {
+				running++
+			}
+		}
+		return running == 3
+	}, "the three tasks to run")
+	c.kill(leader, syscall.SIGKILL)
+	select {
+	case err := <-done:
+		if err != nil || strings.Count(out.String(), "TASK_FINISHED") != 3 {
+			t.Fatalf("execute across a failover: %v\n%s", err, out.String())
+		}
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("execute did not end within 90 s of the failover:\n%s", out.String())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
@@ -50,8 +51,12 @@ var errDone = errors.New("all tasks ended")
 // run launches the tasks and returns how many did not finish successfully.
 func run(ctx context.Context, master, command string, n int, cpus, mem float64) (failed int, err error) {
 	client := scheduler.New(scheduler.Config{
-		Masters:   strings.Split(master, ","),
-		Framework: api.FrameworkInfo{User: "root", Name: "execute"},
+		Masters: strings.Split(master, ","),
+		// Long enough to follow a new leader when the old one dies (a
+		// framework without one is removed, its tasks killed, once its
+		// stream breaks); the run tears itself down when it is done.
+		FailoverTimeout: time.Minute,
+		Framework:       api.FrameworkInfo{User: "root", Name: "execute"},
 	})
 	per := api.Resources{api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem)}
 	var queue []api.TaskInfo
@@ -60,6 +65,15 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 		queue = append(queue, scheduler.CommandTask(id, id, "", command, per))
 	}
 	ended := map[string]api.TaskState{}
+	launched := map[string]api.TaskInfo{} // launched and not yet running
+	// warn reports a call that failed without ending the run: a master
+	// that dies mid-call is followed by the next subscription, whose
+	// reconciliation settles the tasks. Returning the error would end Run.
+	warn := func(what string, err error) {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "execute: %s: %v\n", what, err)
+		}
+	}
 
 	err = client.Run(ctx, func(ctx context.Context, ev *api.Event) error {
 		switch ev.Type {
@@ -69,23 +83,34 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 				var launch []api.TaskInfo
 				launch, queue = scheduler.Pack(offer, queue)
 				if len(launch) == 0 {
-					if err := client.Decline(ctx, 5, offer.ID); err != nil {
-						return err
-					}
+					warn("decline", client.Decline(ctx, 5, offer.ID))
 					continue
 				}
-				if err := client.Launch(ctx, offer.ID, launch...); err != nil {
-					return err
+				for _, t := range launch {
+					launched[t.TaskID.Value] = t
 				}
+				warn("launch", client.Launch(ctx, offer.ID, launch...))
 			}
 			if len(queue) == 0 {
-				return client.Suppress(ctx) // nothing left to place
+				warn("suppress", client.Suppress(ctx)) // nothing left to place
 			}
 		case api.EventUpdate:
 			st := ev.Update.Status
+			t, waiting := launched[st.TaskID.Value]
+			if st.State == api.TaskRunning {
+				delete(launched, st.TaskID.Value)
+			}
+			if waiting && (st.State == api.TaskLost || st.State == api.TaskDropped) {
+				// It never ran (its launch died with a master): again.
+				delete(launched, st.TaskID.Value)
+				queue = append(queue, t)
+				warn("revive", client.Revive(ctx))
+				return nil
+			}
 			if !st.State.IsTerminal() {
 				return nil
 			}
+			delete(launched, st.TaskID.Value)
 			ended[st.TaskID.Value] = st.State
 			fmt.Printf("%s %s %s\n", st.TaskID.Value, st.State, st.Message)
 			if st.State != api.TaskFinished {
@@ -94,9 +119,7 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 			if len(ended) == n {
 				// Leave: tearing down removes the framework at once, so
 				// the master need not wait out a failover timeout.
-				if err := client.Teardown(ctx); err != nil {
-					return err
-				}
+				warn("teardown", client.Teardown(ctx))
 				return errDone
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,8 +91,11 @@ var errDone = errors.New("count complete")
 // run subscribes, runs both phases and returns the counts.
 func (j *job) run(ctx context.Context) (map[string]int64, error) {
 	j.client = scheduler.New(scheduler.Config{
-		Masters:   strings.Split(j.cfg.master, ","),
-		Framework: api.FrameworkInfo{User: "root", Name: "wordcount"},
+		Masters: strings.Split(j.cfg.master, ","),
+		// Long enough to follow a new leader when the old one dies; the
+		// job tears itself down when it is done.
+		FailoverTimeout: time.Minute,
+		Framework:       api.FrameworkInfo{User: "root", Name: "wordcount"},
 	})
 	j.start = time.Now()
 	for i := range j.chunks {
@@ -138,19 +142,26 @@ func (j *job) offers(ctx context.Context, offers []api.Offer) error {
 		var launch []api.TaskInfo
 		launch, j.queue = scheduler.Pack(offer, j.queue)
 		if len(launch) == 0 {
-			if err := j.client.Decline(ctx, 5, offer.ID); err != nil {
-				return err
-			}
+			warn("decline", j.client.Decline(ctx, 5, offer.ID))
 			continue
 		}
-		if err := j.client.Launch(ctx, offer.ID, launch...); err != nil {
-			return err
-		}
+		warn("launch", j.client.Launch(ctx, offer.ID, launch...))
 	}
 	if len(j.queue) == 0 {
-		return j.client.Suppress(ctx)
+		warn("suppress", j.client.Suppress(ctx))
 	}
 	return nil
+}
+
+// warn reports a call that failed without ending the job: a master that
+// dies mid-call is followed by the next subscription, whose
+// reconciliation settles the tasks (a launch that never happened comes
+// back TASK_LOST and is launched again). Returning the error would end
+// the SDK's Run.
+func warn(what string, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wordcount: %s: %v\n", what, err)
+	}
 }
 
 func (j *job) update(ctx context.Context, st api.TaskStatus) error {
@@ -166,9 +177,10 @@ func (j *job) update(ctx context.Context, st api.TaskStatus) error {
 		fmt.Printf("%s: %s %s, launching it again\n", st.TaskID.Value, st.State, st.Message)
 		j.relaunched++
 		j.enqueue(p)
-		return j.client.Revive(ctx)
+		warn("revive", j.client.Revive(ctx))
+		return nil
 	}
-	out, err := readAll(ctx, j.ops, st.AgentID.Value, api.SandboxPath(st, j.client.FrameworkID(), st.TaskID.Value)+"/stdout")
+	out, err := j.output(ctx, st)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
@@ -193,15 +205,36 @@ func (j *job) update(ctx context.Context, st api.TaskStatus) error {
 			j.enqueue(piece{reduce: true, index: i})
 		}
 		j.left = j.cfg.reducers
-		return j.client.Revive(ctx)
+		warn("revive", j.client.Revive(ctx))
+		return nil
 	}
 	j.end = time.Now()
 	// Leave: tearing down removes the framework at once, so the master
 	// need not wait out a failover timeout.
-	if err := j.client.Teardown(ctx); err != nil {
-		return err
-	}
+	warn("teardown", j.client.Teardown(ctx))
 	return errDone
+}
+
+// output reads a finished task's stdout through the masters, trying
+// another master (the leader, through a standby's redirect) when the one
+// it asked has gone.
+func (j *job) output(ctx context.Context, st api.TaskStatus) ([]byte, error) {
+	path := api.SandboxPath(st, j.client.FrameworkID(), st.TaskID.Value) + "/stdout"
+	var err error
+	for attempt := range 5 {
+		var out []byte
+		if out, err = readAll(ctx, j.ops, st.AgentID.Value, path); err == nil {
+			return out, nil
+		}
+		warn("read output", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * time.Second):
+		}
+		j.ops = operator.NewFirst(ctx, strings.Split(j.cfg.master, ","))
+	}
+	return nil, err
 }
 
 // shuffle appends one map task's counts to the reducers' inputs, each

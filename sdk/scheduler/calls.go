@@ -59,12 +59,17 @@ func (c *Client) call(ctx context.Context, call *api.Call, abort bool) (*session
 // Accept uses offers (all on one agent) for operations; what the operations
 // leave unused is declined with filters (nil means the default five
 // seconds). The tasks of LAUNCH and LAUNCH_GROUP operations join the tasks
-// the client reconciles after re-subscribing (see Run).
+// the client reconciles after re-subscribing (see Run) — also when the
+// call failed without the master refusing it (the connection broke, the
+// master answered 5xx): the launch may have happened, and reconciliation
+// then says whether it did (TASK_LOST for a task the master never heard
+// of).
 func (c *Client) Accept(ctx context.Context, offerIDs []api.OfferID, ops []api.Operation, filters *api.Filters) error {
 	err := c.Call(ctx, &api.Call{Type: api.CallAccept, Accept: &api.Accept{
 		OfferIDs: offerIDs, Operations: ops, Filters: filters,
 	}})
-	if err == nil {
+	var refused *HTTPError
+	if err == nil || !errors.As(err, &refused) || refused.Code >= 500 {
 		c.launched(ops)
 	}
 	return err
