@@ -231,3 +231,24 @@ func (c *devCluster) agentIDs(t *testing.T) []string {
 	}
 	return ids
 }
+
+// writeFile writes a test's input file.
+func writeFile(t testing.TB, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildSample builds the Go program at ./<pkg> of the repository into the
+// test's temporary directory and returns its path.
+func buildSample(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", bin, "./"+pkg)
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}

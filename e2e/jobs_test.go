@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,13 +31,13 @@ func TestSampleJobs(t *testing.T) {
 	jobsFile := filepath.Join(t.TempDir(), "jobs.json")
 	s := newSampleFramework(t, "jobs", c.addr, jobsFile)                // builds it: the schedules start after that
 	start := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339) // runs before the start never happen
-	os.WriteFile(jobsFile, []byte(`[
+	writeFile(t, jobsFile, `[
 		{"name": "after", "parents": ["tick"], "command": "echo after"},
 		{"name": "tick", "schedule": "R3/`+start+`/PT1S", "command": "echo tick"},
 		{"name": "flaky", "schedule": "R1/`+start+`/PT1H", "command": "exit 3", "retries": 1},
 		{"name": "slow", "schedule": "R0/`+start+`/PT1H", "command": "sleep 3"},
 		{"name": "cron", "schedule": "*/1 * * * * *", "command": "true"}
-	]`), 0o644)
+	]`)
 	startJobs, do, runs, state := s.start, s.do, s.runs, s.state
 	count := func(job, state string) int {
 		n := 0
@@ -129,16 +128,11 @@ func TestSampleJobsSurvivesFailover(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
-	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
-		"--resources", "cpus:2;mem:1024;disk:1024")
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopAgent(agent) })
+	startAgent(t, masters, t.TempDir(), "--resources", "cpus:2;mem:1024;disk:1024")
 	jobsFile := filepath.Join(t.TempDir(), "jobs.json")
 	s := newSampleFramework(t, "jobs", masters, jobsFile) // builds it: the schedule starts after that
 	start := time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339)
-	os.WriteFile(jobsFile, []byte(`[{"name": "slow", "schedule": "R1/`+start+`/PT1H", "command": "sleep 4"}]`), 0o644)
+	writeFile(t, jobsFile, `[{"name": "slow", "schedule": "R1/`+start+`/PT1H", "command": "sleep 4"}]`)
 	s.start()
 	waitFor(t, func() bool { r := s.runs("slow"); return len(r) == 1 && r[0].State == "running" }, "the run to start")
 	id := s.frameworkID()

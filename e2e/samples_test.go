@@ -151,18 +151,8 @@ func TestSampleExecuteSurvivesFailover(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
-	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
-		"--resources", "cpus:2;mem:1024;disk:1024")
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopAgent(agent) })
-	bin := filepath.Join(t.TempDir(), "execute")
-	build := exec.Command("go", "build", "-o", bin, "./samples/execute")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/execute: %v\n%s", err, out)
-	}
+	startAgent(t, masters, t.TempDir(), "--resources", "cpus:2;mem:1024;disk:1024")
+	bin := buildSample(t, "samples/execute")
 	cmd := exec.Command(bin, "--master", masters, "--instances", "3", "--", "sleep 3")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -204,22 +194,10 @@ func TestSampleWordcountSurvivesFailover(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
-	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(),
-		"--resources", "cpus:2;mem:2048;disk:1024")
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopAgent(agent) })
+	startAgent(t, masters, t.TempDir(), "--resources", "cpus:2;mem:2048;disk:1024")
 	input := filepath.Join(t.TempDir(), "input.txt")
-	if err := os.WriteFile(input, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog\n", 20000)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "wordcount")
-	build := exec.Command("go", "build", "-o", bin, "./samples/wordcount")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/wordcount: %v\n%s", err, out)
-	}
+	writeFile(t, input, strings.Repeat("the quick brown fox jumps over the lazy dog\n", 20000))
+	bin := buildSample(t, "samples/wordcount")
 	cmd := exec.Command(bin, "--master", masters, "--input", input, "--maps", "8", "--reducers", "2", "--check")
 	cmd.Dir = repoRoot // it builds its modules from the repository
 	var out bytes.Buffer

@@ -43,13 +43,13 @@ func TestSampleServices(t *testing.T) {
 	dir := t.TempDir()
 	const sleeper = "sleep 61.234"
 	appsFile := filepath.Join(dir, "apps.json")
-	os.WriteFile(appsFile, []byte(`[
+	writeFile(t, appsFile, `[
 		{"id": "clock", "instances": 3, "command": "exec `+sleeper+`", "mem": 16},
 		{"id": "crashy", "instances": 1, "command": "exit 1", "mem": 16},
 		{"id": "uniq", "instances": 2, "command": "exec `+sleeper+`", "mem": 16, "constraints": [["hostname", "UNIQUE"]]},
 		{"id": "hc", "instances": 2, "command": "exec `+sleeper+`", "mem": 16, "minimum_health_capacity": 0.5,
 		 "health_check": {"type": "COMMAND", "command": {"value": "true"}, "delay_seconds": 0, "interval_seconds": 0.5, "grace_period_seconds": 0}}
-	]`), 0o644)
+	]`)
 	s := newServicesSample(t, c.addr, appsFile)
 	startServices, do, app := s.start, s.do, s.app
 	masterTasks := func(prefix string, state api.TaskState) int {
@@ -164,13 +164,9 @@ type sampleFramework struct {
 func newSampleFramework(t *testing.T, name, masters, defs string) *sampleFramework {
 	t.Helper()
 	dir := t.TempDir()
-	s := &sampleFramework{t: t, name: name, bin: filepath.Join(dir, name), masters: masters, defs: defs,
+	s := &sampleFramework{t: t, name: name, masters: masters, defs: defs,
 		state: filepath.Join(dir, "state.json"), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	build := exec.Command("go", "build", "-o", s.bin, "./samples/"+name)
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samples/%s: %v\n%s", name, err, out)
-	}
+	s.bin = buildSample(t, "samples/"+name)
 	return s
 }
 
@@ -248,14 +244,9 @@ func TestSampleServicesSurvivesFailover(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
-	agent := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
-		"--resources", "cpus:2;mem:1024;disk:1024")
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopAgent(agent) })
+	startAgent(t, masters, t.TempDir(), "--resources", "cpus:2;mem:1024;disk:1024")
 	appsFile := filepath.Join(t.TempDir(), "apps.json")
-	os.WriteFile(appsFile, []byte(`[{"id": "clock", "instances": 2, "command": "exec sleep 61.345", "mem": 16}]`), 0o644)
+	writeFile(t, appsFile, `[{"id": "clock", "instances": 2, "command": "exec sleep 61.345", "mem": 16}]`)
 	s := newServicesSample(t, masters, appsFile)
 	s.start()
 	waitFor(t, func() bool { return s.app("clock").Running == 2 }, "clock to run 2 instances")

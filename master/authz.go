@@ -183,17 +183,7 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	sees := func(action acl.Action, object string) bool {
 		return m.cfg.ACLs.Allow(acl.Request{Principal: principalOf(ctx), Action: action, Object: object}) == nil
 	}
-	userOf := func(fid string) string {
-		if f := m.frameworks[fid]; f != nil {
-			return f.info.User
-		}
-		for _, f := range m.completed {
-			if f.id == fid {
-				return f.info.User
-			}
-		}
-		return ""
-	}
+	userOf := m.frameworkUser
 	frameworks := func(fr *api.GetFrameworksResponse) {
 		if fr == nil {
 			return
@@ -252,16 +242,22 @@ func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
 	}
 	fid, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	m.mu.Lock()
-	user := ""
-	if f := m.frameworks[fid]; f != nil {
-		user = f.info.User
-	} else {
-		for _, f := range m.completed {
-			if f.id == fid {
-				user = f.info.User
-			}
-		}
-	}
+	user := m.frameworkUser(fid)
 	m.mu.Unlock()
 	return m.authorize(ctx, acl.ViewSandboxes, user, false)
+}
+
+// frameworkUser is the user of a framework, subscribed or completed, the
+// object of the view ACLs; "" for one the master does not know. m.mu
+// must be held.
+func (m *Master) frameworkUser(fid string) string {
+	if f := m.frameworks[fid]; f != nil {
+		return f.info.User
+	}
+	for _, f := range m.completed {
+		if f.id == fid {
+			return f.info.User
+		}
+	}
+	return ""
 }

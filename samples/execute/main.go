@@ -107,8 +107,8 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 				warn("revive", client.Revive(ctx))
 				return nil
 			}
-			if !st.State.IsTerminal() {
-				return nil
+			if _, seen := ended[st.TaskID.Value]; seen || !st.State.IsTerminal() {
+				return nil // updates come at least once: a master that failed over sends again those it had not seen acknowledged
 			}
 			delete(launched, st.TaskID.Value)
 			ended[st.TaskID.Value] = st.State
