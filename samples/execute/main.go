@@ -66,6 +66,7 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 	}
 	ended := map[string]api.TaskState{}
 	launched := map[string]api.TaskInfo{} // launched and not yet running
+	relaunches := 0
 	// warn reports a call that failed without ending the run: a master
 	// that dies mid-call is followed by the next subscription, whose
 	// reconciliation settles the tasks. Returning the error would end Run.
@@ -101,8 +102,12 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 				delete(launched, st.TaskID.Value)
 			}
 			if waiting && (st.State == api.TaskLost || st.State == api.TaskDropped) {
-				// It never ran (its launch died with a master): again.
+				// It never ran (its launch died with a master): again,
+				// under a new ID, since the master refuses a task ID it
+				// still holds until the lost update is acknowledged.
 				delete(launched, st.TaskID.Value)
+				relaunches++
+				t.TaskID.Value = fmt.Sprintf("%s.%d", t.Name, relaunches)
 				queue = append(queue, t)
 				warn("revive", client.Revive(ctx))
 				return nil

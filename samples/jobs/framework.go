@@ -187,11 +187,8 @@ func (f *framework) enqueueLocked(name string, r *Run) {
 	j := f.st.Jobs[name].Job.withDefaults()
 	r.Attempts++
 	r.State, r.Ran = runQueued, false
-	r.TaskID = fmt.Sprintf("jobs.%s.%d.%d", name, r.Number, r.Attempts)
-	f.queueTaskLocked(name, j, r.TaskID)
-}
-
-func (f *framework) queueTaskLocked(name string, j Job, taskID string) {
+	taskID := fmt.Sprintf("jobs.%s.%d.%d", name, r.Number, r.Attempts)
+	r.TaskID = taskID
 	res := api.Resources{api.ScalarResource("cpus", j.CPUs), api.ScalarResource("mem", j.Mem)}
 	var t api.TaskInfo
 	if j.Module != "" {
@@ -269,12 +266,15 @@ func (f *framework) update(st api.TaskStatus, now time.Time) {
 		r.State = runSucceeded
 	case !r.Ran && (st.State == api.TaskLost || st.State == api.TaskDropped):
 		// It never ran: queued when the framework stopped, or its
-		// ACCEPT lost with a master that died. Launch the same attempt
-		// again rather than count a failure the job never had.
-		f.queueTaskLocked(name, js.Job.withDefaults(), r.TaskID)
+		// ACCEPT lost with a master that died. Launch it again, under a
+		// new task ID (the master keeps the lost one until its update
+		// is acknowledged, and Mesos refuses a duplicate), without
+		// counting a failure the job never had.
+		r.Lost++
+		f.enqueueLocked(name, r)
 		f.saveLocked()
 		return
-	case r.Attempts <= js.Job.Retries:
+	case r.Attempts-r.Lost <= js.Job.Retries:
 		f.enqueueLocked(name, r)
 		f.saveLocked()
 		return

@@ -123,18 +123,22 @@ func TestManualTriggerWhileRunningIsPending(t *testing.T) {
 	}
 
 	// A restart while the run is queued: the master has never heard of
-	// its task, so reconciliation answers TASK_LOST; the same attempt
-	// is queued again rather than counted as a failure.
+	// its task, so reconciliation answers TASK_LOST; the attempt is
+	// queued again, under a new task ID (the master may still hold the
+	// lost one), and not counted as a failure.
 	st, err := loadState(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f = newFramework(path, st, f.log)
 	f.update(api.TaskStatus{TaskID: api.TaskID{Value: "jobs.m.1.1"}, State: api.TaskLost, Reason: api.ReasonReconciliation}, t0)
-	if got := strings.Join(f.queued(), " "); got != "jobs.m.1.1" {
-		t.Fatalf("after a restart, queued %q, want the same task again", got)
+	if got := strings.Join(f.queued(), " "); got != "jobs.m.1.2" {
+		t.Fatalf("after a restart, queued %q, want the attempt again", got)
 	}
-	end(f, "jobs.m.1.1", api.TaskFinished, t0)
+	if r := f.st.Jobs["m"].Runs[0]; r.Attempts != 2 || r.Lost != 1 || r.State != "queued" {
+		t.Fatalf("after the lost attempt: %+v, want 2 attempts, 1 lost, queued", r)
+	}
+	end(f, "jobs.m.1.2", api.TaskFinished, t0)
 	if got := strings.Join(f.queued(), " "); got != "jobs.m.2.1" {
 		t.Fatalf("the pending trigger queued %q", got)
 	}

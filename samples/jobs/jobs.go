@@ -142,6 +142,10 @@ type Run struct {
 	// Attempts counts the tasks launched for the run; TaskID is the
 	// latest, Message what its last status said.
 	Attempts int `json:"attempts"`
+	// Lost counts the attempts whose task never ran because its launch
+	// died with a master: they are no failure of the job, so they use up
+	// no retries.
+	Lost int `json:"lost,omitempty"`
 	// Ran is set once the current attempt reported TASK_RUNNING.
 	Ran     bool   `json:"ran,omitempty"`
 	TaskID  string `json:"task_id,omitempty"`
