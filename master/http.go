@@ -44,6 +44,7 @@ func (m *Master) Handler() http.Handler {
 		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
 		g.GET("/api/v1/modules", m.handleModuleList, m.leaderOnly)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
+		g.HEAD("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
@@ -172,6 +173,7 @@ func (m *Master) handleScheduler(c echo.Context) error {
 	if streamID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
 	}
+	m.ensureModules(c.Request().Context(), call)
 	durable, err := m.schedulerCall(c, call, streamID)
 	if err != nil || durable == nil {
 		return err
@@ -292,6 +294,11 @@ func (m *Master) handleModulePut(c echo.Context) error {
 	if err := m.persistNow(c.Request().Context(), registry.PutModule(mod.SHA256, mod)); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not record the module in the registry: "+err.Error())
 	}
+	// 200 promises that the module survives the leader's death, so a
+	// majority of the masters must hold the bytes, as they hold the record.
+	if err := m.awaitModuleCopies(c.Request().Context(), mod.SHA256); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module recorded but not yet copied to a majority of the masters; upload it again: "+err.Error())
+	}
 	return c.JSON(http.StatusOK, mod)
 }
 
@@ -303,6 +310,10 @@ func (m *Master) handleModuleGet(c echo.Context) error {
 	sha := c.Param("sha256")
 	if !modules.ValidHash(sha) {
 		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
+	}
+	if m.leading.Load() {
+		// A new leader may not have copied it yet: agents fetch from it.
+		m.ensureModule(c.Request().Context(), sha)
 	}
 	f, err := m.modules.Open(sha)
 	if errors.Is(err, modules.ErrNotFound) && !m.leading.Load() {

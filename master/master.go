@@ -34,6 +34,7 @@ type Master struct {
 	info    api.MasterInfo
 	started time.Time
 	modules *modules.Store
+	blobs   blobFetches // why modules could not be fetched (replica.go)
 	log     *slog.Logger
 
 	allocate chan struct{} // capacity 1: a pending allocation pass

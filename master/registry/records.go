@@ -125,6 +125,36 @@ func (f *FSM) Load() (*State, error) {
 	return s, nil
 }
 
+// HasModule reports whether the registry records metadata for the module
+// named sha, without loading the rest of the state.
+func (f *FSM) HasModule(sha string) (bool, error) {
+	found := false
+	err := f.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket([]byte(BucketModules)).Get([]byte(sha)) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up module %s: %w", sha, err)
+	}
+	return found, nil
+}
+
+// ModuleNames lists the modules the registry records, by sha256, without
+// loading the rest of the state.
+func (f *FSM) ModuleNames() ([]string, error) {
+	var out []string
+	err := f.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(BucketModules)).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list modules: %w", err)
+	}
+	return out, nil
+}
+
 func into[V any](m map[string]V) func(k string, v []byte) error {
 	return func(k string, b []byte) error {
 		var v V
