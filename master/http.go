@@ -40,9 +40,9 @@ func (m *Master) Handler() http.Handler {
 		g := e.Group(prefix)
 		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
 		g.POST("/api/v1/agent", m.handleAgent, m.leaderOnly)
-		g.POST("/api/v1", m.handleOperator)
+		g.POST("/api/v1", m.handleOperator, m.standbyReads)
 		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
-		g.GET("/api/v1/modules", m.handleModuleList, m.leaderOnly)
+		g.GET("/api/v1/modules", m.handleModuleList)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.HEAD("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.GET("/version", m.handleVersion)
@@ -300,10 +300,6 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module recorded but not yet copied to a majority of the masters; upload it again: "+err.Error())
 	}
 	return c.JSON(http.StatusOK, mod)
-}
-
-func (m *Master) handleModuleList(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"modules": m.modules.List()})
 }
 
 func (m *Master) handleModuleGet(c echo.Context) error {

@@ -34,7 +34,8 @@ type Master struct {
 	info    api.MasterInfo
 	started time.Time
 	modules *modules.Store
-	blobs   blobFetches // why modules could not be fetched (replica.go)
+	blobs   blobFetches  // why modules could not be fetched (replica.go)
+	views   replicaViews // a standby's state for its views (standby.go)
 	log     *slog.Logger
 
 	allocate chan struct{} // capacity 1: a pending allocation pass
