@@ -189,7 +189,10 @@ func (m *Master) restoreState(s *registry.State) {
 	for _, rec := range s.Tasks {
 		t := &task{info: rec.Info, framework: rec.Framework, agent: rec.Agent, role: rec.Role, group: rec.Group,
 			state: rec.State, pending: rec.Pending, acked: rec.Acknowledged, loaded: true}
-		if rec.Latest != nil {
+		switch {
+		case len(rec.Statuses) > 0:
+			t.statuses = rec.Statuses
+		case rec.Latest != nil:
 			t.statuses = []api.TaskStatus{*rec.Latest}
 		}
 		if f := completed[rec.Framework]; f != nil || rec.Completed {

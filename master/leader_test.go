@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -147,7 +148,8 @@ func TestLeaderLoadsRegistry(t *testing.T) {
 
 // TestNoLeaderAnswers runs a master whose two peers never start, so no
 // leader can be elected: the APIs answer 503 "No leader elected", while
-// GET_HEALTH, /version and /metrics answer.
+// GET_HEALTH, /version and /metrics answer, and views come from the
+// replica.
 func TestNoLeaderAnswers(t *testing.T) {
 	var peers []string
 	for range 2 {
@@ -172,11 +174,17 @@ func TestNoLeaderAnswers(t *testing.T) {
 	}
 	t.Cleanup(func() { reg.Close() })
 	tm := startMaster(t, func(c *Config) { c.Registry = reg })
-	for _, call := range []api.OperatorCall{{Type: api.OperatorGetTasks}, {Type: api.OperatorUpdateWeights,
+	for _, call := range []api.OperatorCall{{Type: api.OperatorUpdateWeights,
 		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}} {
 		if code, _, body := tm.operator(t, call); code != http.StatusServiceUnavailable || body != "No leader elected\n" {
 			t.Errorf("%s without a leader: %d %q, want 503 No leader elected", call.Type, code, body)
 		}
+	}
+	// Views come from the replica, marked as such, with no leader named.
+	resp := tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorGetTasks})
+	resp.Body.Close()
+	if h := resp.Header; resp.StatusCode != http.StatusOK || h.Get(api.HeaderView) != api.ViewReplica || h.Get(api.HeaderLeader) != "" {
+		t.Errorf("GET_TASKS without a leader: %s %v, want 200 marked %s without a leader", resp.Status, h, api.ViewReplica)
 	}
 	if code, body := tm.status(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe,
 		Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f"}}}); code != http.StatusServiceUnavailable {
@@ -263,5 +271,51 @@ func TestAgentRemovalLimit(t *testing.T) {
 			t.Fatalf("refusals %v, unreachable %d: the limit did not hold", refused, unreachable)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStatusHistorySurvivesFailover restarts a master on its registry
+// after a task went through several states: the new leader shows the same
+// status history in GET_TASKS, not only the latest status.
+func TestStatusHistorySurvivesFailover(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	for i, state := range []api.TaskState{api.TaskStarting, api.TaskRunning, api.TaskFinished} {
+		ag.send(fw.id, "t", state, byte(i+1))
+	}
+	waitRegistry(t, first.reg, "the task's three statuses", func(s *registry.State) bool {
+		return len(s.Tasks[registry.TaskKey(fw.id, "t")].Statuses) == 3
+	})
+	history := func(tm *testMaster) []api.TaskState {
+		t.Helper()
+		code, resp, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
+		if code != http.StatusOK || resp.GetTasks == nil {
+			t.Fatalf("GET_TASKS: %d %s", code, body)
+		}
+		var states []api.TaskState
+		for _, list := range [][]api.Task{resp.GetTasks.Tasks, resp.GetTasks.CompletedTasks} {
+			for _, task := range list {
+				for _, st := range task.Statuses {
+					states = append(states, st.State)
+				}
+			}
+		}
+		return states
+	}
+	before := history(first.testMaster)
+	want := []api.TaskState{api.TaskStarting, api.TaskRunning, api.TaskFinished}
+	if !slices.Equal(before, want) {
+		t.Fatalf("history before the failover: %v, want %v", before, want)
+	}
+	first.stop()
+	second := startReplicatedMaster(t, dir, raftAddr)
+	if after := history(second.testMaster); !slices.Equal(after, want) {
+		t.Errorf("history after the failover: %v, want %v", after, want)
 	}
 }

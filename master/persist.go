@@ -138,15 +138,11 @@ func (m *Master) afterCommit(fn func()) {
 	m.persist(registry.Command{}, fn)
 }
 
-// taskRecord is the registry's record of t.
+// taskRecord is the registry's record of t. It shares t's status slice:
+// the registry's helpers marshal a record when they build the command.
 func (m *Master) taskRecord(t *task) registry.Task {
-	r := registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
-		Info: t.info, State: t.state, Pending: t.pending, Acknowledged: t.acked}
-	if n := len(t.statuses); n > 0 {
-		st := t.statuses[n-1]
-		r.Latest = &st
-	}
-	return r
+	return registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
+		Info: t.info, State: t.state, Statuses: t.statuses, Pending: t.pending, Acknowledged: t.acked}
 }
 
 // saveTask queues t's record. m.mu must be held.

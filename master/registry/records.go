@@ -55,8 +55,15 @@ type Task struct {
 	Role      string       `json:"role"`
 	Group     bool         `json:"group,omitempty"`
 	Info      api.TaskInfo `json:"info"`
-	// Latest is the last status the master knows.
-	State  api.TaskState   `json:"state"`
+	// State is the last state the master knows.
+	State api.TaskState `json:"state"`
+	// Statuses is the task's status history, oldest first, as the master
+	// keeps it (bounded), so that GET_TASKS shows the same history after a
+	// failover.
+	Statuses []api.TaskStatus `json:"statuses,omitempty"`
+	// Latest is the last status, in records written before Statuses
+	// existed; a master reads it when Statuses is empty and writes it no
+	// more.
 	Latest *api.TaskStatus `json:"latest,omitempty"`
 	// Pending is the agent's update waiting for the framework's
 	// acknowledgement, sent again after a failover; nil when none waits.
