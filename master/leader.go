@@ -119,6 +119,7 @@ func (m *Master) resetState() {
 	m.quotas = map[string]api.QuotaConfig{}
 	m.gone = map[string]time.Time{}
 	m.groups = map[executorKey]*groupExecutor{}
+	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil
 }
@@ -151,6 +152,7 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 // and a standby builds its read-only views this way (standby.go). m.mu
 // must be held.
 func (m *Master) restoreState(s *registry.State) {
+	m.restoreMaintenance(s.Maintenance)
 	for role, w := range s.Weights {
 		m.weights[role] = w
 		m.alloc.SetWeight(role, w)

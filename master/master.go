@@ -57,6 +57,7 @@ type Master struct {
 	quotas     map[string]api.QuotaConfig
 	gone       map[string]time.Time // agents marked gone, which may not come back
 	groups     map[executorKey]*groupExecutor
+	maint      maintenance // the maintenance schedule (maintenance.go)
 	metrics    *metrics
 	limits     *clientLimits // nil without Config.RateLimit or MaxInFlight
 

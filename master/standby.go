@@ -24,6 +24,7 @@ var servedByStandbys = map[api.OperatorCallType]bool{
 	api.OperatorGetState: true, api.OperatorGetTasks: true, api.OperatorGetFrameworks: true,
 	api.OperatorGetAgents: true, api.OperatorGetExecutors: true, api.OperatorGetRoles: true,
 	api.OperatorGetWeights: true, api.OperatorGetQuota: true,
+	api.OperatorGetMaintenanceSchedule: true, api.OperatorGetMaintenanceStatus: true,
 }
 
 // replicaViews caches the state a standby's views are built from, rebuilt

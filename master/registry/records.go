@@ -89,7 +89,7 @@ type State struct {
 	Modules     map[string]json.RawMessage
 	Weights     map[string]float64
 	Quotas      map[string]api.QuotaConfig
-	Maintenance *api.MaintenanceSchedule
+	Maintenance *Maintenance
 	// Applied is the raft index the state reflects.
 	Applied uint64
 }
@@ -119,7 +119,7 @@ func (f *FSM) Load() (*State, error) {
 			}
 		}
 		if v := tx.Bucket([]byte(BucketMaintenance)).Get([]byte("schedule")); v != nil {
-			s.Maintenance = &api.MaintenanceSchedule{}
+			s.Maintenance = &Maintenance{}
 			if err := json.Unmarshal(v, s.Maintenance); err != nil {
 				return fmt.Errorf("load maintenance: %w", err)
 			}
@@ -221,7 +221,14 @@ func DeleteQuota(role string) Command {
 	return Command{Changes: []Change{Delete(BucketQuotas, role)}}
 }
 
-// PutMaintenance replaces the maintenance schedule.
-func PutMaintenance(s api.MaintenanceSchedule) Command {
-	return Command{Changes: []Change{Put(BucketMaintenance, "schedule", s)}}
+// Maintenance is the durable record of maintenance: the schedule and the
+// machines brought down (START_MAINTENANCE) and not yet up again.
+type Maintenance struct {
+	Schedule api.MaintenanceSchedule `json:"schedule"`
+	Down     []api.MachineID         `json:"down,omitempty"`
+}
+
+// PutMaintenance replaces the maintenance record.
+func PutMaintenance(m Maintenance) Command {
+	return Command{Changes: []Change{Put(BucketMaintenance, "schedule", m)}}
 }
