@@ -19,7 +19,6 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/master/modules"
-	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // errNotImplemented marks calls this master does not carry out yet; they
@@ -291,13 +290,8 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		}
 		return err
 	}
-	if err := m.persistNow(c.Request().Context(), registry.PutModule(mod.SHA256, mod)); err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not record the module in the registry: "+err.Error())
-	}
-	// 200 promises that the module survives the leader's death, so a
-	// majority of the masters must hold the bytes, as they hold the record.
-	if err := m.awaitModuleCopies(c.Request().Context(), mod.SHA256); err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module recorded but not yet copied to a majority of the masters; upload it again: "+err.Error())
+	if err := m.recordModule(c.Request().Context(), mod); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module not stored durably: "+err.Error())
 	}
 	return c.JSON(http.StatusOK, mod)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/modules"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
@@ -42,6 +43,28 @@ func (m *Master) awaitCommit(ctx context.Context, done <-chan struct{}) error {
 	case <-timer.C:
 		return errors.New("the registry did not commit the change in time (leadership lost?)")
 	}
+}
+
+// recordModule makes a stored module durable across a failover: its
+// metadata committed to the registry, its bytes on a majority of the
+// masters. It returns an error saying which failed; the upload may be
+// retried (modules are stored by hash). It must be called without m.mu.
+func (m *Master) recordModule(ctx context.Context, mod modules.Module) error {
+	if m.reg == nil {
+		return nil
+	}
+	if !m.leading.Load() {
+		return errors.New("this master is not the leader; upload the module through the leader")
+	}
+	if err := m.persistNow(ctx, registry.PutModule(mod.SHA256, mod)); err != nil {
+		return fmt.Errorf("record the module in the registry: %w", err)
+	}
+	// 200 promises that the module survives the leader's death, so a
+	// majority of the masters must hold the bytes, as they hold the record.
+	if err := m.awaitModuleCopies(ctx, mod.SHA256); err != nil {
+		return fmt.Errorf("module recorded but not yet copied to a majority of the masters (upload it again): %w", err)
+	}
+	return nil
 }
 
 // Module blobs are not in the raft log (a log entry is bounded, and

@@ -1,7 +1,10 @@
 package master
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -47,6 +50,49 @@ func TestLaunchOfModuleNoMasterHolds(t *testing.T) {
 			if st.State != api.TaskError || !strings.Contains(st.Message, tt.want) ||
 				(tt.dontWant != "" && strings.Contains(st.Message, tt.dontWant)) {
 				t.Fatalf("launch: %s %q, want TASK_ERROR saying %q", st.State, st.Message, tt.want)
+			}
+		})
+	}
+}
+
+// TestModuleUploadsReachTheRegistry uploads a module both ways a master
+// takes one, the HTTP API and the console's PutModule, on a master with a
+// real registry: each is recorded in the registry before it is answered,
+// so that the other masters copy it and a new leader knows it.
+func TestModuleUploadsReachTheRegistry(t *testing.T) {
+	rm := startReplicatedMaster(t, t.TempDir(), "127.0.0.1:0")
+	// Two different valid modules: the magic number and version, then
+	// nothing or a type section with one function type.
+	wasm := [][]byte{{0, 'a', 's', 'm', 1, 0, 0, 0}, {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0}}
+	tests := []struct {
+		name   string
+		upload func(t *testing.T, wasm []byte) string
+	}{
+		{"HTTP API", func(t *testing.T, b []byte) string {
+			resp, err := http.Post(rm.url+"/api/v1/modules", "application/wasm", bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var mod api.ModuleInfo
+			if err := json.NewDecoder(resp.Body).Decode(&mod); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("upload: %s %v", resp.Status, err)
+			}
+			return mod.SHA256
+		}},
+		{"console", func(t *testing.T, b []byte) string {
+			mod, err := rm.PutModule(context.Background(), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mod.SHA256
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sha := tt.upload(t, wasm[i])
+			if ok, err := rm.reg.HasModule(sha); err != nil || !ok {
+				t.Errorf("the registry does not record module %s uploaded through the %s (%v)", sha, tt.name, err)
 			}
 		})
 	}
