@@ -185,7 +185,8 @@ func (m *Master) restoreState(s *registry.State) {
 		}
 		m.agents[id] = &agent{id: id, info: rec.Info, total: api.Resources(rec.Info.Resources).Unallocated(),
 			registered: rec.Registered, unreachable: rec.State == registry.AgentUnreachable,
-			deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{}}
+			deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{},
+			recorded: s.AgentDigests[id]}
 	}
 	var done []*task
 	for _, rec := range s.Tasks {

@@ -319,3 +319,41 @@ func TestStatusHistorySurvivesFailover(t *testing.T) {
 		t.Errorf("history after the failover: %v, want %v", after, want)
 	}
 }
+
+// TestUnchangedAgentRecordNotWritten fails a master over with an agent in
+// the registry: saving the agent's record unchanged — what every agent's
+// re-registration does after a failover — queues no registry write, while
+// a change does.
+func TestUnchangedAgentRecordNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	waitRegistry(t, first.reg, "the agent", func(s *registry.State) bool { return s.Agents[ag.id].ID != "" })
+	first.stop()
+
+	second := startReplicatedMaster(t, dir, raftAddr)
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	a := second.agents[ag.id]
+	if a == nil {
+		t.Fatal("the new leader does not know the agent")
+	}
+	tests := []struct {
+		name   string
+		change func()
+		writes int
+	}{
+		{name: "unchanged", change: func() {}, writes: 0},
+		{name: "deactivated", change: func() { a.deactivated = true }, writes: 1},
+		{name: "unchanged again", change: func() {}, writes: 0},
+	}
+	for _, tt := range tests {
+		before := len(second.writes)
+		tt.change()
+		second.saveAgent(a)
+		if got := len(second.writes) - before; got != tt.writes {
+			t.Errorf("%s: saving the agent queued %d writes, want %d", tt.name, got, tt.writes)
+		}
+	}
+}

@@ -20,8 +20,9 @@ import (
 // after they re-register) until STOP_MAINTENANCE brings it up. Unlike
 // Mesos, the master does not shut down the agents of a machine going down
 // nor send inverse offers: operators drain agents (DRAIN_AGENT) for that.
-// It lives in the registry, so it survives a failover. Fields are guarded
-// by Master.mu.
+// It lives in the registry, so it survives a failover. Why no inverse
+// offers: RATIONALE.md, "Why maintenance without inverse offers or agent
+// shutdown?". Fields are guarded by Master.mu.
 type maintenance struct {
 	schedule api.MaintenanceSchedule
 	down     []api.MachineID

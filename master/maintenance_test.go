@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 func maintenanceCall(typ api.OperatorCallType, machines ...api.MachineID) api.OperatorCall {
@@ -98,6 +99,10 @@ func TestMaintenance(t *testing.T) {
 		}
 	}
 	check(first.testMaster, "before the failover")
+	// Operator writes answer once queued: wait for the commit.
+	waitRegistry(t, first.reg, "the machine down and its agent deactivated", func(s *registry.State) bool {
+		return s.Maintenance != nil && len(s.Maintenance.Down) == 1 && s.Agents[ag.id].Deactivated
+	})
 	first.stop()
 
 	second := startReplicatedMaster(t, dir, raftAddr)

@@ -220,8 +220,14 @@ func (m *Master) saveAgent(a *agent) {
 	case a.drain != nil:
 		state = registry.AgentDraining
 	}
-	m.persist(registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
-		Drain: a.drain, Registered: a.registered, Since: a.since}), nil)
+	cmd := registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
+		Drain: a.drain, Registered: a.registered, Since: a.since})
+	digest := registry.Digest(cmd.Changes[0].Value)
+	if digest == a.recorded {
+		return
+	}
+	a.recorded = digest
+	m.persist(cmd, nil)
 }
 
 // saveGoneAgent records that an agent was marked gone. m.mu must be held.

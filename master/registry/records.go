@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -90,6 +91,9 @@ type State struct {
 	Weights     map[string]float64
 	Quotas      map[string]api.QuotaConfig
 	Maintenance *Maintenance
+	// AgentDigests are the Digest of each agent's record as stored, so
+	// that a master can tell a save that would change nothing.
+	AgentDigests map[string]uint64
 	// Applied is the raft index the state reflects.
 	Applied uint64
 }
@@ -99,7 +103,9 @@ func (f *FSM) Load() (*State, error) {
 	s := &State{
 		Frameworks: map[string]Framework{}, Agents: map[string]Agent{}, Tasks: map[string]Task{},
 		Modules: map[string]json.RawMessage{}, Weights: map[string]float64{}, Quotas: map[string]api.QuotaConfig{},
+		AgentDigests: map[string]uint64{},
 	}
+	agents := into(s.Agents)
 	err := f.View(func(tx *bolt.Tx) error {
 		s.Applied = appliedIndex(tx)
 		for _, l := range []struct {
@@ -107,7 +113,10 @@ func (f *FSM) Load() (*State, error) {
 			into   func(k string, v []byte) error
 		}{
 			{BucketFrameworks, into(s.Frameworks)},
-			{BucketAgents, into(s.Agents)},
+			{BucketAgents, func(k string, v []byte) error {
+				s.AgentDigests[k] = Digest(v)
+				return agents(k, v)
+			}},
 			{BucketTasks, into(s.Tasks)},
 			{BucketModules, into(s.Modules)},
 			{BucketWeights, into(s.Weights)},
@@ -160,6 +169,15 @@ func (f *FSM) ModuleNames() ([]string, error) {
 		return nil, fmt.Errorf("list modules: %w", err)
 	}
 	return out, nil
+}
+
+// Digest is a 64-bit FNV-1a hash of a stored record's bytes: records are
+// marshalled the same way every time, so equal records have equal
+// digests.
+func Digest(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 func into[V any](m map[string]V) func(k string, v []byte) error {
