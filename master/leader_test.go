@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -181,10 +182,15 @@ func TestNoLeaderAnswers(t *testing.T) {
 		}
 	}
 	// Views come from the replica, marked as such, with no leader named.
-	resp := tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorGetTasks})
-	resp.Body.Close()
-	if h := resp.Header; resp.StatusCode != http.StatusOK || h.Get(api.HeaderView) != api.ViewReplica || h.Get(api.HeaderLeader) != "" {
-		t.Errorf("GET_TASKS without a leader: %s %v, want 200 marked %s without a leader", resp.Status, h, api.ViewReplica)
+	for typ := range servedByStandbys {
+		resp := tm.post(t, "/api/v1", api.OperatorCall{Type: typ})
+		var answer api.OperatorResponse
+		err := json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if h := resp.Header; resp.StatusCode != http.StatusOK || err != nil || answer.Type != typ ||
+			h.Get(api.HeaderView) != api.ViewReplica || h.Get(api.HeaderLeader) != "" {
+			t.Errorf("%s without a leader: %s %v (%v), want 200 marked %s without a leader", typ, resp.Status, h, err, api.ViewReplica)
+		}
 	}
 	if code, body := tm.status(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe,
 		Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f"}}}); code != http.StatusServiceUnavailable {
