@@ -184,7 +184,7 @@ func (m *Master) validateTask(f *framework, a *agent, ti *api.TaskInfo, res, rem
 	}
 	if ti.IsWasm() {
 		if _, ok := m.modules.Get(ti.Container.Wasm.SHA256); !ok {
-			return fmt.Errorf("Wasm module %s is not in the module store", ti.Container.Wasm.SHA256)
+			return m.missingModule(ti.Container.Wasm.SHA256)
 		}
 	}
 	return nil

@@ -138,15 +138,11 @@ func (m *Master) afterCommit(fn func()) {
 	m.persist(registry.Command{}, fn)
 }
 
-// taskRecord is the registry's record of t.
+// taskRecord is the registry's record of t. It shares t's status slice:
+// the registry's helpers marshal a record when they build the command.
 func (m *Master) taskRecord(t *task) registry.Task {
-	r := registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
-		Info: t.info, State: t.state, Pending: t.pending, Acknowledged: t.acked}
-	if n := len(t.statuses); n > 0 {
-		st := t.statuses[n-1]
-		r.Latest = &st
-	}
-	return r
+	return registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
+		Info: t.info, State: t.state, Statuses: t.statuses, Pending: t.pending, Acknowledged: t.acked}
 }
 
 // saveTask queues t's record. m.mu must be held.
@@ -226,8 +222,14 @@ func (m *Master) saveAgent(a *agent) {
 	case a.drain != nil:
 		state = registry.AgentDraining
 	}
-	m.persist(registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
-		Drain: a.drain, Registered: a.registered, Since: a.since}), nil)
+	cmd := registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
+		Drain: a.drain, Registered: a.registered, Since: a.since})
+	digest := registry.Digest(cmd.Changes[0].Value)
+	if digest == a.recorded {
+		return
+	}
+	a.recorded = digest
+	m.persist(cmd, nil)
 }
 
 // saveGoneAgent records that an agent was marked gone. m.mu must be held.
