@@ -112,7 +112,7 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
 			continue
 		}
-		fresh = append(fresh, &execTask{info: ti, state: api.TaskStaging})
+		fresh = append(fresh, &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging})
 	}
 	if len(fresh) == 0 {
 		return
@@ -181,8 +181,16 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	master := a.masterURL()
 	failed := map[*execTask]error{}
 	var all error // fails every task
+	users := map[*execTask]*sandbox.User{}
 	for _, t := range tasks {
-		if err := a.fetchFor(master, t); err != nil {
+		// r.rec.FrameworkInfo is set when the run is made and not
+		// changed after.
+		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
+		if err == nil {
+			users[t] = u
+			err = a.fetchFor(master, t)
+		}
+		if err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
 			if grouped {
 				all = err
@@ -203,6 +211,19 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 				break
 			}
 			failed[t] = cmp.Or(failed[t], err)
+		}
+	}
+	for _, t := range tasks {
+		if all != nil || failed[t] != nil || t.info.IsWasm() || api.ValidateID("task", t.info.TaskID.Value) != nil {
+			continue // a Wasm task's sandbox stays the executor's: its checks only read it
+		}
+		if err := giveSandbox(users[t], t.dir); err != nil {
+			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
+			if grouped {
+				all = err
+				break
+			}
+			failed[t] = err
 		}
 	}
 	if err := barrier.wait(); err != nil && all == nil {

@@ -37,7 +37,7 @@ func TestCustomExecutor(t *testing.T) {
 	c := startDev(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{User: "root", Name: "custom"}})
+	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "custom"}})
 	var final api.TaskStatus
 	launched := false
 	errDone := errors.New("task ended")
