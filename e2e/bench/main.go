@@ -97,6 +97,9 @@ func parseFlags(args []string) (options, error) {
 }
 
 func main() {
+	if spec := os.Getenv(slowChildEnv); spec != "" {
+		os.Exit(runSlowChild(spec)) // item s's slow clients (slow.go)
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return
