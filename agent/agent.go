@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		defaultUser: defaultUser,
 	}
 	a.recovering.Store(true)
+	a.warnUnreachableSandboxes()
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.modules = newModuleCache(cfg.moduleDir(), a.client)
 	local := cfg.FetchLocalDirs

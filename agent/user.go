@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -120,4 +121,21 @@ func giveSandbox(u *sandbox.User, dir string) error {
 		return err
 	}
 	return u.Chown(dir, "executor.stdout", "executor.stderr", "tasks")
+}
+
+// warnUnreachableSandboxes logs, once at start, when the default task
+// user cannot reach the sandboxes (a work directory under /root, say):
+// every native task would fail, each with the same message, and the
+// operator is better told before the first one does.
+func (a *Agent) warnUnreachableSandboxes() {
+	if !a.cfg.AllowNative {
+		return
+	}
+	u, err := a.lookupTaskUser(a.defaultUser)
+	if err != nil || u == nil {
+		return // New has checked the default user; nil runs as the agent
+	}
+	if err := u.CheckReach(filepath.Join(a.cfg.sandboxRoot(), "task")); err != nil {
+		a.log.Warn("native tasks will fail until their user can reach the sandboxes", "err", err)
+	}
 }
