@@ -176,3 +176,77 @@ func ownerOf(t *testing.T, path string) uint32 {
 	}
 	return st.Sys().(*syscall.Stat_t).Uid
 }
+
+// TestMakeSandboxFollowsNoLink plants symbolic links where a custom
+// executor, owning its sandbox, could: the agent refuses to make the
+// task's sandbox through them, and creates nothing where they point.
+func TestMakeSandboxFollowsNoLink(t *testing.T) {
+	tests := []struct {
+		name    string
+		plant   func(t *testing.T, run, outside string)
+		wantErr string
+	}{
+		{name: "no link", plant: func(*testing.T, string, string) {}},
+		{name: "the task's directory is a link", plant: func(t *testing.T, run, outside string) {
+			mustDo(t, os.MkdirAll(filepath.Join(run, "tasks"), 0o755))
+			mustDo(t, os.Symlink(outside, filepath.Join(run, "tasks", "t1")))
+		}, wantErr: "a symbolic link is refused"},
+		{name: "stdout is a link", plant: func(t *testing.T, run, outside string) {
+			mustDo(t, os.MkdirAll(filepath.Join(run, "tasks", "t1"), 0o755))
+			mustDo(t, os.Symlink(filepath.Join(outside, "stdout"), filepath.Join(run, "tasks", "t1", "stdout")))
+		}, wantErr: "a symbolic link is refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			run := filepath.Join(root, "fw", "exec", "runs", "c1")
+			mustDo(t, os.MkdirAll(run, 0o755))
+			tt.plant(t, run, outside)
+			err := makeSandbox(root, filepath.Join(run, "tasks", "t1"))
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("makeSandbox = %v, want %q", err, tt.wantErr)
+			}
+			if entries, _ := os.ReadDir(outside); len(entries) > 0 {
+				t.Fatalf("made %d files outside the sandbox", len(entries))
+			}
+			if tt.wantErr == "" {
+				for _, f := range []string{"stdout", "stderr"} {
+					if _, err := os.Lstat(filepath.Join(run, "tasks", "t1", f)); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUserTaskNeverOwnsTheRunDir launches a native task alone in an
+// executor of its own: as it runs as a user, it gets tasks/<ID>, and the
+// executor's sandbox, where root writes, stays root's.
+func TestUserTaskNeverOwnsTheRunDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"/bin/sleep", "60"}
+		c.ExecutorShutdownGrace = 10 * time.Millisecond
+	})
+	a.launch(&api.AgentLaunch{
+		FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw"}},
+		Tasks: []api.TaskInfo{{TaskID: api.TaskID{Value: "t1"}, Command: &api.CommandInfo{Value: "true"},
+			Executor: &api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e1"}}}},
+	})
+	task := queuedTask(t, a, "fw", "t1")
+	run := filepath.Dir(filepath.Dir(task.dir))
+	if filepath.Base(filepath.Dir(task.dir)) != "tasks" || ownerOf(t, run) != 0 || ownerOf(t, task.dir) != 65534 {
+		t.Fatalf("task in %s (uid %d), run directory %s (uid %d); want tasks/t1 as nobody's, under root's run directory",
+			task.dir, ownerOf(t, task.dir), run, ownerOf(t, run))
+	}
+}

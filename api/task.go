@@ -57,6 +57,15 @@ func RunAs(fw *FrameworkInfo, c *CommandInfo) string {
 	return fw.User
 }
 
+// RunsAsUser reports whether the task is a native command that names the
+// user it runs as (the agent writes the user in before the launch reaches
+// the executor). Such a task never runs in its executor's own sandbox
+// directory, only in tasks/<task ID> under it (see sandbox.TaskDir): a
+// directory its user owns must not hold what root writes later.
+func (t *TaskInfo) RunsAsUser() bool {
+	return !t.IsWasm() && t.Command != nil && t.Command.User != ""
+}
+
 // RunsCommandChecks reports whether the task has a health check or a
 // check that runs a command on the agent: native code even for a Wasm
 // task, run as the task's user.
