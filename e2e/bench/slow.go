@@ -81,8 +81,6 @@ func (s *suite) itemSlowClients(ctx context.Context) error {
 	ratio := p99b / p99a
 	note := fmt.Sprintf("%d and %d requests over %v each, one at a time, a round of GET_HEALTH, GET_FRAMEWORKS, GET_AGENTS and RECONCILE every %v; p50 %.2f → %.2f ms",
 		len(alone), len(loaded), span, roundEvery, ms(percentile(alone, 50)), ms(percentile(loaded, 50)))
-	s.rep.samples("s/alone", alone)
-	s.rep.samples("s/slow-clients", loaded)
 	tail := func(ds []time.Duration) string {
 		return fmt.Sprintf("p99.9 %.2f ms, max %.2f ms", ms(percentile(ds, 99.9)), ms(percentile(ds, 100)))
 	}
