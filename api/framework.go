@@ -30,7 +30,8 @@ type FrameworkCapability struct {
 // may be empty, unlike in Mesos: each agent then uses its default task
 // user (its --task-user, nobody for an agent running as root), so that a
 // client started as root does not ask for root without meaning to. Root
-// itself needs an explicit grant in the master's run_tasks ACL.
+// itself needs an explicit grant in the master's run_tasks ACL
+// (RATIONALE.md, "Why may FrameworkInfo.user be empty?").
 type FrameworkInfo struct {
 	User            string                  `json:"user"`
 	Name            string                  `json:"name"`

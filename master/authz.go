@@ -130,8 +130,8 @@ func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call 
 // (acl.AllowExplicit): no ANY rule, no permissive ACLs and no open mode
 // grant it, since a task as root owns the agent. The agents never default
 // to root (agent.Config.TaskUser), so a task that names no user is never
-// refused here. The launch answers a refusal with TASK_ERROR. m.mu must be
-// held.
+// refused here. The launch answers a refusal with TASK_ERROR (RATIONALE.md,
+// "Why does root need a rule that names it?"). m.mu must be held.
 func (m *Master) rootRefused(f *framework, ti *api.TaskInfo) error {
 	var users []string
 	if !ti.IsWasm() && ti.Command != nil || ti.RunsCommandChecks() {
