@@ -144,3 +144,21 @@ func TestCheckReach(t *testing.T) {
 		})
 	}
 }
+
+// TestCgroupCapsUserTask runs a memory hog as nobody under a memory cap:
+// running as a user keeps the task in its cgroup, and the cap holds.
+func TestCgroupCapsUserTask(t *testing.T) {
+	asRoot(t)
+	requireCgroups(t)
+	nobody, err := LookupUser("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := reachableSandbox(t)
+	if err := nobody.Chown(dir); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := startInCgroup(t, Spec{Dir: dir, User: nobody, MemoryBytes: 32 << 20}, CommandSpec{Shell: true, Value: "exec tail /dev/zero"})
+	r := wait(t, p)
+	checkResult(t, r, r.ExitCode, ReasonMemoryLimit, "memory limit of 33554432 bytes (32 MiB)", "OOM killer")
+}
