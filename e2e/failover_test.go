@@ -288,7 +288,7 @@ func TestFailoverHistory(t *testing.T) {
 	c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
 	for range 2 {
-		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
+		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", searchable(t, t.TempDir()), "--allow-native",
 			"--resources", "cpus:2;mem:1024;disk:1024")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -300,7 +300,7 @@ func TestFailoverHistory(t *testing.T) {
 	var launching sync.WaitGroup
 	stopLaunching := make(chan struct{})
 	client := scheduler.New(scheduler.Config{Masters: c.addrs(), FailoverTimeout: time.Hour,
-		Framework:  api.FrameworkInfo{User: "root", Name: "failover-history"},
+		Framework:  api.FrameworkInfo{Name: "failover-history"},
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
 	next := 0
 	done := make(chan struct{})
@@ -445,7 +445,7 @@ func TestMasterRestartKeepsState(t *testing.T) {
 	// failover timeout: after the restart only the registry knows it.
 	ctx, cancel := context.WithCancel(context.Background())
 	client := scheduler.New(scheduler.Config{Master: c.addr, FailoverTimeout: time.Hour,
-		Framework: api.FrameworkInfo{User: "root", Name: "keeper"}})
+		Framework: api.FrameworkInfo{Name: "keeper"}})
 	done := make(chan struct{})
 	launched := false
 	go func() {
@@ -541,7 +541,7 @@ var devMasterLine = regexp.MustCompile(`master \d+: http://(\S+) \(pid (\d+)\)`)
 // would: kill -9 the leader's pid, and the agent shows up, active, on the
 // master that takes over. Ctrl-C then stops everything cleanly.
 func TestDevMasters(t *testing.T) {
-	cmd := exec.Command(mezzoBin, "dev", "--masters", "3", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
+	cmd := exec.Command(mezzoBin, "dev", "--masters", "3", "--port", "0", "--agent-port", "0", "--work-dir", searchable(t, t.TempDir()))
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()

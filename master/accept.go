@@ -157,6 +157,11 @@ func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, re
 		f.note(fmt.Sprintf("task %s was invalid: %v", ti.TaskID.Value, err))
 		return nil
 	}
+	if err := m.rootRefused(f, &ti); err != nil {
+		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskUnauthorized, err.Error(), now))
+		f.note(fmt.Sprintf("task %s was refused: %v", ti.TaskID.Value, err))
+		return nil
+	}
 	*remaining = remaining.Minus(res)
 	t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res}
 	f.tasks[ti.TaskID.Value] = t

@@ -55,6 +55,18 @@
 //	p.Kill(10 * time.Second) // SIGTERM to the group, SIGKILL 10 s later
 //	r := p.Wait()
 //
+// Spec.User runs the task as another user, with that user's uid, gid and
+// supplementary groups, which only a caller running as root can do;
+// LookupUser finds one, User.Chown gives it the sandbox and
+// User.CheckReach says whether it can reach it:
+//
+//	u, err := sandbox.LookupUser("nobody")
+//	...
+//	err = u.Chown(dir)
+//	...
+//	p, err := sandbox.StartCommand(ctx, sandbox.Spec{Dir: dir, User: u},
+//		sandbox.CommandSpec{Shell: true, Value: "id -un"})
+//
 // Native tasks are supported on Linux only. Where the process may write a
 // cgroup hierarchy (CgroupsAvailable says which version, or why none),
 // each native task runs in a cgroup of its own under Spec.CgroupParent,

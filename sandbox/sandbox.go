@@ -108,6 +108,13 @@ type Spec struct {
 	// controllers to children. It must be clean: no "." or ".."
 	// elements. Wasm tasks ignore it.
 	CgroupParent string
+
+	// User, when set, is who a native task runs as: its uid, gid and
+	// supplementary groups (see LookupUser). nil runs it as the caller.
+	// Only a caller running as root can run a task as another user; the
+	// task then cannot write in Dir unless Dir is the user's (User.Chown).
+	// Wasm tasks ignore it: they run inside the caller and reach only Dir.
+	User *User
 }
 
 // DefaultCgroupParent is the Spec.CgroupParent used when it is empty.

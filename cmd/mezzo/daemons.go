@@ -71,6 +71,7 @@ type agentFlags struct {
 	idle           time.Duration
 	gcDelay        time.Duration
 	allowNative    bool
+	taskUser       string
 	outputMaxBytes int64
 	outputKeep     int
 }
@@ -78,6 +79,8 @@ type agentFlags struct {
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, nativeByDefault bool) {
 	cmd.Flags().BoolVar(&f.allowNative, "allow-native", nativeByDefault,
 		"run native tasks and custom executors, which reach whatever this agent's user can (without: WebAssembly tasks only)")
+	cmd.Flags().StringVar(&f.taskUser, "task-user", "",
+		"the user native tasks, custom executors and COMMAND checks run as when they name none (default: nobody when the agent runs as root, else the agent's own user; never root)")
 	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
 	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
@@ -108,6 +111,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.WasmEngine = f.wasmEngine
 	cfg.WasmFuel = f.wasmFuel
 	cfg.AllowNative = f.allowNative
+	cfg.TaskUser = f.taskUser
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
 	cfg.Recover = f.recover

@@ -63,12 +63,13 @@ func TestParseFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", args: nil, check: func(o options) bool {
-			return len(o.items) == 8 && slices.Equal(o.allocSizes, []int{1000, 10000, 50000}) && o.c1mTasks == 1000000 && o.c1mAgents == 5000
+			return len(o.items) == 9 && slices.Equal(o.allocSizes, []int{1000, 10000, 50000}) && o.c1mTasks == 1000000 && o.c1mAgents == 5000
 		}},
 		{name: "quick", args: []string{"-quick"}, check: func(o options) bool {
 			return slices.Equal(o.allocSizes, []int{1000}) && o.c1mTasks == 50000 && o.c1mAgents == 250
 		}},
 		{name: "some items", args: []string{"-items", "a, d"}, check: func(o options) bool { return slices.Equal(o.items, []string{"a", "d"}) }},
+		{name: "slow clients", args: []string{"-items", "s"}, check: func(o options) bool { return slices.Equal(o.items, []string{"s"}) }},
 		{name: "unknown item", args: []string{"-items", "z"}, wantErr: "not one of a..h"},
 		{name: "bad size", args: []string{"-alloc-agents", "10,x"}, wantErr: "not a positive number"},
 	}
