@@ -80,7 +80,7 @@ func (m *Master) copyModule(ctx context.Context, sha string) error {
 	if leader == "" || leader == m.reg.Addr() {
 		return errors.New("no leader to copy from")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+leader+"/api/v1/modules/"+sha, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.cfg.scheme()+"://"+leader+"/api/v1/modules/"+sha, nil)
 	if err != nil {
 		return err
 	}

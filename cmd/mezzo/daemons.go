@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/agent"
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/master"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -143,13 +145,17 @@ func newMasterCmd() *cobra.Command {
 			if err := checkExposure(d.host, d.insecure, mf.security.credentials != ""); err != nil {
 				return err
 			}
+			id, err := tlsf.daemon(d.host)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, port)
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, d.workDir, d.host, ln, mf)
+			m, err := startMaster(ctx, d.workDir, d.host, ln, mf, id)
 			if err != nil {
 				return err
 			}
@@ -158,7 +164,7 @@ func newMasterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID(), "peers", mf.peers)
+			slog.Info("master listening", "url", tlsconf.BaseURL(ln.Addr().String(), id != nil), "id", m.ID(), "peers", mf.peers)
 			return serve(ctx, m.httpLn, h)
 		},
 	}
@@ -187,6 +193,10 @@ func newAgentCmd() *cobra.Command {
 			if err := checkExposure(d.host, d.insecure, authn != nil); err != nil {
 				return err
 			}
+			id, err := tlsf.daemon(d.host)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, a.port)
@@ -195,9 +205,19 @@ func newAgentCmd() *cobra.Command {
 			}
 			cfg, err := a.config(d.workDir, d.host, ln, splitList(masters))
 			if err != nil {
+				ln.Close()
 				return err
 			}
 			cfg.Authenticator = authn
+			if id != nil {
+				if cfg.TLSCAFile, err = tlsf.caPath(); err != nil {
+					ln.Close()
+					return err
+				}
+				cfg.TLS = id.Client()
+				ln = tls.NewListener(ln, id.Server())
+			}
+			slog.Info("agent listening", "url", tlsconf.BaseURL(ln.Addr().String(), id != nil))
 			return runAgent(ctx, cfg, ln)
 		},
 	}
@@ -223,6 +243,9 @@ func newDevCmd() *cobra.Command {
 			if !isLoopback(d.host) {
 				return fmt.Errorf("mezzo dev listens on loopback only, not %s: use mezzo master and mezzo agent to serve a network", d.host)
 			}
+			if tlsf.set() {
+				return errors.New("mezzo dev serves plain HTTP on loopback: --tls-cert, --tls-key and --tls-ca (or MEZZO_TLS_*) are for mezzo master and mezzo agent")
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			if masters != 1 {
@@ -236,7 +259,7 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln, mf)
+			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln, mf, nil)
 			if err != nil {
 				return err
 			}
@@ -303,8 +326,9 @@ func (r *runningMaster) close() {
 }
 
 // startMaster opens the registry under workDir (joining or forming the
-// cluster of f.peers) and starts a master over it, serving on ln.
-func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags) (*runningMaster, error) {
+// cluster of f.peers) and starts a master over it, serving on ln: over
+// TLS, raft included, with id when it is set.
+func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags, id *tlsconf.Identity) (*runningMaster, error) {
 	cfg := master.DefaultConfig()
 	cfg.OfferTimeout = f.offerTimeout
 	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
@@ -326,6 +350,10 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		return nil, fmt.Errorf("create the work dir: %w", err)
 	}
 	mux := registry.NewMux(ln)
+	if id != nil {
+		mux = registry.NewTLSMux(ln, id.Server(), id.Client())
+		cfg.TLS = id.Client()
+	}
 	rcfg := registry.DefaultConfig()
 	rcfg.Dir = workDir
 	rcfg.Addr = net.JoinHostPort(host, strconv.Itoa(cfg.Port))
@@ -417,7 +445,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		// 100 streams a connection, not more: Go's HTTP/2 server scans
 		// every stream of a connection for each frame it writes, and at
 		// 1,000 that scan was 40 % of a master's CPU (e2e/bench).
-		Protocols: h2cAndHTTP1(),
+		Protocols: serverProtocols(),
 		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: 100},
 	}
 	errc := make(chan error, 1)
@@ -438,10 +466,12 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	return nil
 }
 
-// h2cAndHTTP1 is the set of protocols the daemons serve.
-func h2cAndHTTP1() *http.Protocols {
+// serverProtocols is the set of protocols the daemons serve: HTTP/1.1,
+// and HTTP/2 in the clear or, on a TLS listener, negotiated by ALPN.
+func serverProtocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
+	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return p
 }

@@ -177,9 +177,9 @@ type muxListener struct {
 	// client, when set, dials peers over TLS (the raft side of a TLS
 	// mux).
 	client *tls.Config
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
+	conns  chan net.Conn
+	done   chan struct{}
+	once   sync.Once
 }
 
 func newMuxListener(addr net.Addr) *muxListener {
