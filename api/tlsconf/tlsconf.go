@@ -256,6 +256,8 @@ func Explain(err error) error {
 		return fmt.Errorf("TLS: the server's certificate is not valid for the address dialled; use a name or IP address it lists: %w", err)
 	case errors.As(err, &invalid), errors.As(err, &verify):
 		return fmt.Errorf("TLS: the server's certificate failed verification: %w", err)
+	case strings.Contains(err.Error(), "Client sent an HTTP request to an HTTPS server"):
+		return fmt.Errorf("TLS: the server serves HTTPS only; give the cluster's CA (--tls-ca or MEZZO_TLS_CA), or use https://: %w", err)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("TLS: the server speaks plain HTTP; leave out --tls-ca and --tls-cert, or use http://: %w", err)
 	}

@@ -161,6 +161,7 @@ func TestExplain(t *testing.T) {
 		{"unrelated", plain, "connection refused"},
 		{"unrelated net error", host, "dial: x"},
 		{"plain server", errors.New(`Get "https://x": http: server gave HTTP response to HTTPS client`), "TLS: the server speaks plain HTTP"},
+		{"plain client", errors.New("GET_AGENTS: 400 Bad Request: Client sent an HTTP request to an HTTPS server."), "TLS: the server serves HTTPS only"},
 		{"verification", &tls.CertificateVerificationError{Err: errors.New("bad")}, "TLS: the server's certificate failed verification"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -349,10 +349,12 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create the work dir: %w", err)
 	}
-	mux := registry.NewMux(ln)
+	var mux *registry.Mux
 	if id != nil {
 		mux = registry.NewTLSMux(ln, id.Server(), id.Client())
 		cfg.TLS = id.Client()
+	} else {
+		mux = registry.NewMux(ln)
 	}
 	rcfg := registry.DefaultConfig()
 	rcfg.Dir = workDir
