@@ -64,7 +64,9 @@ func TestTLSCluster(t *testing.T) {
 	all := strings.Join(c.addrs(), ",")
 	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), freePort(t), tlsArgs(agentFiles)...)
 	// The CA goes first: everything after "--" is the task's.
-	withCA := func(args ...string) []string { return append([]string{args[0], "--tls-ca", masterFiles.CA}, args[1:]...) }
+	withCA := func(args ...string) []string {
+		return append([]string{args[0], "--tls-ca", masterFiles.CA}, args[1:]...)
+	}
 
 	var last string
 	deadline := time.Now().Add(60 * time.Second)
