@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,10 @@ func TestTLSCluster(t *testing.T) {
 	agentFiles := ca.WriteFiles(t, dir, "agent", []string{"127.0.0.1"})
 	c := startReplicated(t, 3, tlsArgs(masterFiles)...)
 	all := strings.Join(c.addrs(), ",")
-	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), freePort(t), tlsArgs(agentFiles)...)
+	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	_, agentPort, _ := strings.Cut(agentAddr, ":")
+	port, _ := strconv.Atoi(agentPort)
+	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), port, tlsArgs(agentFiles)...)
 	// The CA goes first: everything after "--" is the task's.
 	withCA := func(args ...string) []string {
 		return append([]string{args[0], "--tls-ca", masterFiles.CA}, args[1:]...)
@@ -119,6 +123,34 @@ func TestTLSCluster(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
 			t.Fatalf("plain GET /health: %s %q, want 400 asking for HTTPS", resp.Status, body)
+		}
+	})
+	t.Run("agent API", func(t *testing.T) {
+		caPEM, err := os.ReadFile(masterFiles.CA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := tlsconf.Parse(nil, nil, caPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			client *http.Client
+			url    string
+			want   int
+		}{
+			{"https with the CA", &http.Client{Transport: tlsconf.Transport(id.Client())}, "https://", http.StatusOK},
+			{"plain http", &http.Client{}, "http://", http.StatusBadRequest},
+		} {
+			resp, err := tc.client.Get(tc.url + agentAddr + "/monitor/statistics")
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: GET /monitor/statistics answered %s, want %d", tc.name, resp.Status, tc.want)
+			}
 		}
 	})
 	t.Run("raft strangers", func(t *testing.T) {
