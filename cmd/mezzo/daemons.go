@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -362,11 +363,16 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	rcfg.Peers = splitList(f.peers)
 	rcfg.Join = f.join
 	rcfg.Transport = mux.Raft()
+	var opened atomic.Pointer[registry.Registry]
+	if id != nil {
+		mux.SetRaftPeers(func() []string { return raftPeers(rcfg, opened.Load()) })
+	}
 	reg, err := registry.Open(ctx, rcfg)
 	if err != nil {
 		mux.Close()
 		return nil, err
 	}
+	opened.Store(reg)
 	cfg.Registry = reg
 	m, err := master.New(cfg)
 	if err != nil {
@@ -385,6 +391,25 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		}
 	}
 	return r, nil
+}
+
+// raftPeers are the addresses of the masters that may speak raft to this
+// one: those --peers named and, once the registry is open, the members
+// of its configuration (masters added since included).
+func raftPeers(rcfg registry.Config, reg *registry.Registry) []string {
+	out := append([]string{rcfg.Addr}, rcfg.Peers...)
+	if reg == nil {
+		return out
+	}
+	servers, err := reg.Servers()
+	if err != nil {
+		slog.Warn("read the masters of the raft configuration", "err", err)
+		return out
+	}
+	for _, s := range servers {
+		out = append(out, string(s.Address))
+	}
+	return out
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -38,7 +40,35 @@ type Mux struct {
 	// server is the TLS configuration of every connection accepted, nil
 	// for plain TCP; it offers tlsconf.RaftProtocol beside HTTP's.
 	server *tls.Config
-	log    *slog.Logger
+	// peers, when set, returns the addresses of the cluster's masters:
+	// a raft client's certificate must be valid for one of their hosts.
+	peers atomic.Pointer[func() []string]
+	log   *slog.Logger
+}
+
+// SetRaftPeers makes a TLS mux accept a raft connection only from a
+// client whose certificate is valid for the host of one of the
+// addresses peers returns — the masters of the cluster — so that a
+// certificate the cluster's CA issued to an agent or a client on another
+// host does not let its holder speak raft. peers is called once for each
+// raft connection, from the mux's goroutines. Without it, any
+// certificate from the CA will do.
+func (m *Mux) SetRaftPeers(peers func() []string) { m.peers.Store(&peers) }
+
+// checkPeer reports why leaf may not speak raft here, if it may not.
+func (m *Mux) checkPeer(leaf *x509.Certificate) error {
+	fn := m.peers.Load()
+	if fn == nil {
+		return nil
+	}
+	addrs := (*fn)()
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err == nil && leaf.VerifyHostname(host) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("its certificate %q is valid for none of the masters %v", leaf.Subject, addrs)
 }
 
 // NewMux starts sorting the connections ln accepts, in plain TCP: raft
@@ -153,6 +183,11 @@ func (m *Mux) sortTLS(c net.Conn, first byte) {
 	if cs := tc.ConnectionState(); cs.NegotiatedProtocol == tlsconf.RaftProtocol {
 		if len(cs.VerifiedChains) == 0 {
 			m.log.Warn("refused a raft connection without a client certificate from the cluster's CA", "remote", c.RemoteAddr())
+			tc.Close()
+			return
+		}
+		if err := m.checkPeer(cs.PeerCertificates[0]); err != nil {
+			m.log.Warn("refused a raft connection from a stranger to the cluster", "remote", c.RemoteAddr(), "err", err)
 			tc.Close()
 			return
 		}

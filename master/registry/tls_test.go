@@ -48,6 +48,7 @@ func startTLSCluster(t *testing.T, ca *tlstest.CA, n int) []*member {
 	for i, ln := range lns {
 		id := tlsIdentity(t, ca)
 		mux := NewTLSMux(ln, id.Server(), id.Client())
+		mux.SetRaftPeers(func() []string { return peers })
 		reg, err := Open(context.Background(), testConfig(filepath.Join(base, fmt.Sprint(i)), peers[i], peers, mux))
 		if err != nil {
 			mux.Close()
@@ -102,6 +103,11 @@ func TestTLSMuxRefusesStrangersRaft(t *testing.T) {
 	addr := ms[0].addr
 	member := tlsIdentity(t, ca)
 	stranger := tlsIdentity(t, tlstest.NewCA(t, "stranger CA"))
+	elsewhereCert, elsewhereKey := ca.Issue(t, []string{"10.9.9.9", "agent.test"})
+	elsewhere, err := tlsconf.Parse(elsewhereCert, elsewhereKey, ca.PEM())
+	if err != nil {
+		t.Fatal(err)
+	}
 	caOnly, err := tlsconf.Parse(nil, nil, ca.PEM())
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +131,9 @@ func TestTLSMuxRefusesStrangersRaft(t *testing.T) {
 		}, false},
 		{"TLS without a client certificate", tlsDial(caOnly.Client()), false},
 		{"TLS with a certificate from another CA", tlsDial(stranger.Client()), false},
+		// The cluster's CA signed it, for a host that is no master's
+		// (an agent's, say).
+		{"TLS with a certificate for another host", tlsDial(elsewhere.Client()), false},
 		{"TLS with a member's certificate", tlsDial(member.Client()), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
