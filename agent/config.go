@@ -139,10 +139,9 @@ func DefaultConfig() Config {
 
 // Validate reports the first setting that cannot work, naming it.
 func (c Config) Validate() error {
-	if c.TLS != nil && c.TLSCAFile == "" {
-		return errors.New("agent config: TLS needs TLSCAFile, the CA its executors verify it with")
-	}
 	switch {
+	case c.TLS != nil && c.TLSCAFile == "":
+		return errors.New("agent config: TLS needs TLSCAFile, the CA its executors verify it with")
 	case len(c.Masters) == 0:
 		return errors.New("agent config: Masters is required")
 	case c.WorkDir == "":
