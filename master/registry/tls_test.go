@@ -19,7 +19,7 @@ import (
 )
 
 // tlsIdentity is a master's identity for 127.0.0.1, signed by ca.
-func tlsIdentity(t *testing.T, ca *tlstest.CA) *tlsconf.Identity {
+func tlsIdentity(t testing.TB, ca *tlstest.CA) *tlsconf.Identity {
 	t.Helper()
 	cert, key := ca.Issue(t, []string{"127.0.0.1"})
 	id, err := tlsconf.Parse(cert, key, ca.PEM())
