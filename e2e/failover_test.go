@@ -38,11 +38,13 @@ type replicatedCluster struct {
 	t       testing.TB
 	masters []*masterProc
 	peers   string
+	extra   []string // flags every master is started with
 }
 
-func startReplicated(t testing.TB, n int) *replicatedCluster {
+// startReplicated starts n masters on loopback, each with the extra flags.
+func startReplicated(t testing.TB, n int, extra ...string) *replicatedCluster {
 	t.Helper()
-	c := &replicatedCluster{t: t}
+	c := &replicatedCluster{t: t, extra: extra}
 	var addrs []string
 	for range n {
 		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(freePort(t)))
@@ -72,6 +74,7 @@ func (c *replicatedCluster) start(m *masterProc) {
 	} else {
 		args = append(args, "--peers", c.peers)
 	}
+	args = append(args, c.extra...)
 	m.cmd = exec.Command(mezzoBin, args...)
 	stderr, err := m.cmd.StderrPipe()
 	if err != nil {

@@ -356,7 +356,7 @@ func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (
 	a := m.agents[agentID]
 	var base string
 	if a != nil {
-		base = a.endpoint()
+		base = a.endpoint(m.cfg.scheme())
 	}
 	m.mu.Unlock()
 	if a == nil {

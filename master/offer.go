@@ -54,7 +54,7 @@ func (m *Master) wireOffer(f *framework, a *agent, o *offer) api.Offer {
 		FrameworkID:    api.FrameworkID{Value: f.id},
 		AgentID:        api.AgentID{Value: a.id},
 		Hostname:       a.info.Hostname,
-		URL:            a.url(),
+		URL:            a.url(m.cfg.scheme()),
 		Domain:         a.info.Domain,
 		Resources:      res,
 		Attributes:     a.info.Attributes,

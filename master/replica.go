@@ -241,13 +241,14 @@ func (m *Master) peerClient() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// peerURL is the URL of path on another master.
-func peerURL(addr, path string) string { return "http://" + addr + path }
+// peerURL is the URL of path on another master, over https when this
+// master serves TLS (masters share one set of TLS flags).
+func (m *Master) peerURL(addr, path string) string { return m.cfg.scheme() + "://" + addr + path }
 
 // fetchModuleFrom copies module sha from the master at peer, checking
 // that the bytes hash to sha.
 func (m *Master) fetchModuleFrom(ctx context.Context, peer, sha string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, peerURL(peer, "/api/v1/modules/"+sha), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.peerURL(peer, "/api/v1/modules/"+sha), nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", peer, err)
 	}
@@ -312,7 +313,7 @@ func (m *Master) pollModule(ctx context.Context, peer, sha string, held chan<- s
 	client := m.peerClient()
 	wait := 5 * time.Millisecond
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodHead, peerURL(peer, "/api/v1/modules/"+sha), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodHead, m.peerURL(peer, "/api/v1/modules/"+sha), nil)
 		if err != nil {
 			return
 		}

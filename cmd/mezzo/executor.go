@@ -17,7 +17,8 @@ import (
 // person: everything it needs is in the environment the agent sets
 // (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
 // MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE, MEZZO_WASM_ENGINE and
-// MEZZO_WASM_FUEL for Wasm tasks, and MEZZO_EXECUTOR_SHARED=1 for a framework's shared executor.
+// MEZZO_WASM_FUEL for Wasm tasks, MEZZO_EXECUTOR_SHARED=1 for a
+// framework's shared executor, and MEZZO_TLS_CA when the agent serves TLS.
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
