@@ -14,16 +14,10 @@ import (
 	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
-// principalKey carries the authenticated principal in a request's
-// context.
-type principalKey struct{}
-
-// principalOf returns the principal a request authenticated as; "" when
+// principalOf returns the principal a request authenticated as (or an
+// in-process caller such as the console acts for); "" when
 // authentication is off.
-func principalOf(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
-}
+func principalOf(ctx context.Context) string { return auth.PrincipalFrom(ctx) }
 
 // openPaths answer without credentials: what a load balancer or a
 // monitoring system probes, and nothing that reveals or changes state.
@@ -46,7 +40,7 @@ func (m *Master) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, fmt.Sprintf("Unauthorized: %v", err))
 		}
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 		return next(c)
 	}
 }
@@ -123,8 +117,13 @@ func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call 
 	return nil
 }
 
-// authorizeOperator checks an operator call that changes the cluster;
-// queries are not filtered yet (see SECURITY.md). m.mu must be held.
+// authorizeOperator checks an operator call that changes the cluster
+// (queries are filtered afterwards by filterViews). kill_tasks, like
+// teardown_frameworks, names the principals of the frameworks whose tasks
+// a principal may kill through the operator API or the console; a
+// framework killing its own tasks with the scheduler API's KILL needs no
+// ACL, as in Mesos, since only its own principal may drive it. m.mu must
+// be held.
 func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) error {
 	hostname := func(id api.AgentID) string {
 		if a := m.agents[id.Value]; a != nil {
@@ -146,11 +145,9 @@ func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) 
 			}
 		}
 	case api.OperatorTeardown:
-		owner := ""
-		if f := m.frameworks[call.Teardown.FrameworkID.Value]; f != nil {
-			owner = f.info.Principal
-		}
-		return m.authorize(ctx, acl.TeardownFrameworks, owner, false)
+		return m.authorize(ctx, acl.TeardownFrameworks, m.frameworkPrincipal(call.Teardown.FrameworkID.Value), false)
+	case api.OperatorKillTask:
+		return m.authorize(ctx, acl.KillTasks, m.frameworkPrincipal(call.KillTask.FrameworkID.Value), false)
 	case api.OperatorDrainAgent:
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.DrainAgent.AgentID), false)
 	case api.OperatorDeactivateAgent:
@@ -245,6 +242,16 @@ func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
 	user := m.frameworkUser(fid)
 	m.mu.Unlock()
 	return m.authorize(ctx, acl.ViewSandboxes, user, false)
+}
+
+// frameworkPrincipal is the principal a subscribed framework registered
+// with, the object of teardown_frameworks and kill_tasks; "" for one the
+// master does not know. m.mu must be held.
+func (m *Master) frameworkPrincipal(fid string) string {
+	if f := m.frameworks[fid]; f != nil {
+		return f.info.Principal
+	}
+	return ""
 }
 
 // frameworkUser is the user of a framework, subscribed or completed, the

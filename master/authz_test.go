@@ -2,9 +2,11 @@ package master
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -292,5 +294,145 @@ func TestViewACLs(t *testing.T) {
 		if (resp.StatusCode == http.StatusForbidden) != tt.forbidden {
 			t.Errorf("web reading framework %s's sandbox: %d, want forbidden=%v", tt.fid, resp.StatusCode, tt.forbidden)
 		}
+	}
+}
+
+// viewACLs let web see the frameworks and tasks of user nobody, ops see
+// agents, and let ops kill web's tasks.
+const viewACLs = `{
+  "register_frameworks": [{"principals": {"values": ["web", "ci"]}, "roles": {"type": "ANY"}}],
+  "run_tasks": [{"principals": {"values": ["web", "ci"]}, "users": {"type": "ANY"}, "native": true}],
+  "register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+  "view_frameworks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+  "view_tasks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+  "view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "kill_tasks": [{"principals": {"values": ["ops"]}, "framework_principals": {"values": ["web"]}}]
+}`
+
+// TestViewACLsEventStream checks that the operator SUBSCRIBE stream, like
+// the queries, carries only what each principal's view ACLs grant: its
+// snapshot and every later event. "Does not see" is checked by order: an
+// event the principal may see follows one it may not, and must come
+// first.
+func TestViewACLsEventStream(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	as := func(p string) []string { return []string{"Authorization", basic(p, p+"-pw")} }
+	tm.header = as("ci")
+	ci := tm.subscribe(t, api.FrameworkInfo{User: "builder", Name: "ci"})
+
+	watch := func(p string) *eventStream[api.OperatorEvent] {
+		return openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}, as(p)...))
+	}
+	web, ops := watch("web"), watch("ops")
+	first := func(s *eventStream[api.OperatorEvent]) *api.GetStateResponse {
+		ev := s.next(func(api.OperatorEvent) bool { return true })
+		if ev.Type != api.OperatorEventSubscribed {
+			t.Fatalf("first event %s", ev.Type)
+		}
+		return ev.Subscribed.GetState
+	}
+	if st := first(web); st.GetFrameworks != nil && len(st.GetFrameworks.Frameworks) != 0 {
+		t.Errorf("web's snapshot shows ci's framework: %+v", st.GetFrameworks.Frameworks)
+	}
+	first(ops)
+
+	tm.header = as("agent")
+	ag := tm.agent(t, "cpus:4;mem:1024")
+	tm.header = as("web")
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	kinds := func(ev api.OperatorEvent) bool {
+		return ev.Type == api.OperatorEventAgentAdded || ev.Type == api.OperatorEventFrameworkAdded
+	}
+	if ev := web.next(kinds); ev.Type != api.OperatorEventFrameworkAdded || ev.FrameworkAdded.Framework.FrameworkInfo.Name != "web" {
+		t.Errorf("web's stream: %s first, want FRAMEWORK_ADDED of web (no AGENT_ADDED)", ev.Type)
+	}
+	if ev := ops.next(kinds); ev.Type != api.OperatorEventAgentAdded || ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
+		t.Errorf("ops's stream: %s first, want AGENT_ADDED", ev.Type)
+	}
+
+	// Tasks: ci's first, then web's; web must see web's first.
+	tm.header = as("ci")
+	o := ci.offer()
+	ci.mustCall(launch(o, commandTask("ci-task", o, 0.5, 64)))
+	tm.header = as("web")
+	o = wf.offer()
+	wf.mustCall(launch(o, commandTask("web-task", o, 0.5, 64)))
+	if ev := web.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventTaskAdded }); ev.TaskAdded.Task.TaskID.Value != "web-task" {
+		t.Errorf("web's stream: TASK_ADDED of %s first, want web-task", ev.TaskAdded.Task.TaskID.Value)
+	}
+	tm.header = as("agent")
+	ag.send(ci.id, "ci-task", api.TaskRunning, 1)
+	ag.send(wf.id, "web-task", api.TaskRunning, 2)
+	if ev := web.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventTaskUpdated }); ev.TaskUpdated.Status.TaskID.Value != "web-task" {
+		t.Errorf("web's stream: TASK_UPDATED of %s first, want web-task", ev.TaskUpdated.Status.TaskID.Value)
+	}
+	// ops sees agents only: its next framework or task event never comes
+	// before the agent it sees next.
+	tm.header = as("agent")
+	tm.agent(t, "cpus:1;mem:128")
+	if ev := ops.next(func(ev api.OperatorEvent) bool {
+		return ev.Type != api.OperatorEventHeartbeat
+	}); ev.Type != api.OperatorEventAgentAdded {
+		t.Errorf("ops's stream: %s, want only AGENT_ADDED", ev.Type)
+	}
+}
+
+// TestConsoleCallsACLs checks the in-process seam the console uses: the
+// principal in the context is held to the same ACLs as over HTTP, for
+// queries (filtered), writes (403 naming the permission), KILL_TASK
+// (kill_tasks), modules (upload_modules) and files (view_sandboxes).
+func TestConsoleCallsACLs(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	as := func(p string) context.Context { return auth.WithPrincipal(context.Background(), p) }
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	ag := tm.agent(t, "cpus:4;mem:1024")
+	tm.header = []string{"Authorization", basic("web", "web-pw")}
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	o := wf.offer()
+	wf.mustCall(launch(o, commandTask("t1", o, 0.5, 64)))
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	ag.send(wf.id, "t1", api.TaskRunning, 1)
+
+	tasks := func(p string) int {
+		r, err := tm.Call(as(p), &api.OperatorCall{Type: api.OperatorGetState})
+		if err != nil {
+			t.Fatalf("%s GET_STATE: %v", p, err)
+		}
+		return len(r.GetState.GetTasks.Tasks) + len(r.GetState.GetAgents.Agents)
+	}
+	if n := tasks("web"); n != 1 {
+		t.Errorf("web sees %d tasks and agents, want its task only", n)
+	}
+	if n := tasks("ci"); n != 0 {
+		t.Errorf("ci sees %d tasks and agents, want none", n)
+	}
+	kill := &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}, TaskID: api.TaskID{Value: "t1"}}}
+	for _, tt := range []struct {
+		principal string
+		call      *api.OperatorCall
+		code      int
+		msg       string
+	}{
+		{"web", kill, http.StatusForbidden, `may not kill_tasks (framework_principals "web")`},
+		{"ci", &api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{AgentID: api.AgentID{Value: ag.id}}}, http.StatusForbidden, "may not drain_agents"},
+		{"ops", &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}}}, http.StatusBadRequest, "kill_task.task_id"},
+		{"ops", &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}, TaskID: api.TaskID{Value: "nope"}}}, http.StatusBadRequest, "has no task"},
+	} {
+		_, err := tm.Call(as(tt.principal), tt.call)
+		if !isCallError(err, tt.code) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s %s: %v, want %d with %q", tt.principal, tt.call.Type, err, tt.code, tt.msg)
+		}
+	}
+	if _, err := tm.Call(as("ops"), kill); err != nil {
+		t.Fatalf("ops KILL_TASK: %v", err)
+	}
+	if k := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); k.Kill.TaskID.Value != "t1" || k.Kill.FrameworkID.Value != wf.id {
+		t.Errorf("agent told to kill %+v", k.Kill)
+	}
+	if _, err := tm.PutModule(as("web"), []byte("not wasm")); !isCallError(err, http.StatusForbidden) || !strings.Contains(err.Error(), "upload_modules") {
+		t.Errorf("web uploading: %v, want 403 naming upload_modules", err)
+	}
+	if _, err := tm.Files(as("ci"), ag.id, "read", url.Values{"path": {"/" + wf.id + "/x/stdout"}}); !isCallError(err, http.StatusForbidden) || !strings.Contains(err.Error(), "view_sandboxes") {
+		t.Errorf("ci reading web's sandbox: %v, want 403 naming view_sandboxes", err)
 	}
 }

@@ -60,6 +60,7 @@ var operatorCalls = map[api.OperatorCallType]operatorFunc{
 	api.OperatorDeactivateAgent: (*Master).opDeactivateAgent,
 	api.OperatorReactivateAgent: (*Master).opReactivateAgent,
 	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
+	api.OperatorKillTask:        (*Master).opKillTask,
 }
 
 // answeredByStandbys are the operator calls every master answers about
@@ -166,6 +167,31 @@ func (m *Master) opTeardown(call *api.OperatorCall, _ *api.OperatorResponse, now
 		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
 	}
 	m.removeFramework(f, now)
+	return nil
+}
+
+// opKillTask kills one task on an operator's behalf, as the framework's
+// own KILL would: the agent kills it within its kill policy and the
+// framework hears of it through status updates. Killing a task that has
+// already ended does nothing, as a second KILL does nothing.
+func (m *Master) opKillTask(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
+	k := call.KillTask
+	if k == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Expecting 'kill_task' to be present")
+	}
+	f := m.frameworks[k.FrameworkID.Value]
+	if f == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+	}
+	t := f.tasks[k.TaskID.Value]
+	if t == nil {
+		if f.completedTask(k.TaskID.Value) != nil {
+			return nil
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Framework %s has no task %q", f.id, k.TaskID.Value))
+	}
+	m.log.Info("task killed by an operator", "framework", f.id, "task", k.TaskID.Value)
+	m.kill(f, &api.Kill{TaskID: k.TaskID}, now)
 	return nil
 }
 

@@ -337,11 +337,11 @@ func (m *Master) markGone(a *agent, now time.Time) {
 	if a.lost != nil {
 		a.lost.Stop()
 	}
+	m.agentRemoved(a) // before it is forgotten: the view ACLs look its hostname up
 	delete(m.agents, a.id)
 	m.gone[a.id] = now
 	m.saveGoneAgent(a, now)
 	m.alloc.RemoveAgent(a.id)
-	m.agentRemoved(a)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
