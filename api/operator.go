@@ -554,6 +554,19 @@ type GetMasterResponse struct {
 	MasterInfo  *MasterInfo `json:"master_info,omitempty"`
 	StartTime   Float64     `json:"start_time,omitempty"`
 	ElectedTime Float64     `json:"elected_time,omitempty"`
+	// Masters lists every master of a replicated cluster, the leader
+	// marked (Mezzo's extension: Mesos finds its masters in ZooKeeper);
+	// empty for a master started without --peers.
+	Masters []ReplicatedMaster `json:"masters,omitempty"`
+}
+
+// ReplicatedMaster is one master of a replicated cluster, named by the
+// HOST:PORT it serves on (its identity among the masters).
+type ReplicatedMaster struct {
+	Address string `json:"address"`
+	Leader  bool   `json:"leader,omitempty"`
+	// Voter is false for a master that follows the log without a vote.
+	Voter bool `json:"voter"`
 }
 
 // GetMaintenanceStatusResponse carries the cluster's maintenance status.

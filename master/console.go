@@ -1,12 +1,15 @@
 package master
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,6 +77,7 @@ func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.Operato
 	if err != nil {
 		return nil, callError(err)
 	}
+	m.addMasters(resp)
 	return resp, nil
 }
 
@@ -186,4 +190,67 @@ func (m *Master) Files(ctx context.Context, agentID, op string, query url.Values
 
 func moduleInfo(mod modules.Module) api.ModuleInfo {
 	return api.ModuleInfo{SHA256: mod.SHA256, Size: mod.Size, Created: mod.Created}
+}
+
+// maxContainersAnswer bounds what the master reads of an agent's
+// GET_CONTAINERS answer.
+const maxContainersAnswer = 16 << 20
+
+// Containers asks an agent for its containers and their usage
+// (GET_CONTAINERS with nested containers: each executor, then each task it
+// runs, with the CPU seconds and memory its executor last reported), for
+// the principal in ctx: containers of frameworks whose tasks view_tasks
+// does not let it see are left out. The console shows usage this way, so
+// browsers never reach agents. An unknown agent is a *CallError with
+// status 404; one that cannot be reached or answers badly, 502.
+func (m *Master) Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error) {
+	m.mu.Lock()
+	a := m.agents[agentID]
+	var base string
+	if a != nil {
+		base = a.endpoint()
+	}
+	m.mu.Unlock()
+	if a == nil {
+		return nil, &CallError{Code: http.StatusNotFound, Message: "Agent cannot be found"}
+	}
+	body, err := json.Marshal(api.AgentOperatorCall{Type: api.OperatorGetContainers, GetContainers: &api.AgentGetContainersCall{ShowNested: true}})
+	if err != nil {
+		return nil, fmt.Errorf("encode GET_CONTAINERS: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("GET_CONTAINERS request to agent %s: %w", agentID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: "Agent is not reachable: " + err.Error()}
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxContainersAnswer))
+	if err != nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: "Agent's GET_CONTAINERS answer broke off: " + err.Error()}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: fmt.Sprintf("Agent answered GET_CONTAINERS with %d: %s", resp.StatusCode, bytes.TrimSpace(answer))}
+	}
+	var out api.AgentOperatorResponse
+	if err := json.Unmarshal(answer, &out); err != nil || out.GetContainers == nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: fmt.Sprintf("Agent's GET_CONTAINERS answer is not one: %v", err)}
+	}
+	containers := out.GetContainers.Containers
+	if m.cfg.ACLs != nil {
+		principal := principalOf(ctx)
+		m.mu.Lock()
+		containers = slices.DeleteFunc(containers, func(c api.AgentContainer) bool {
+			fid := ""
+			if c.FrameworkID != nil {
+				fid = c.FrameworkID.Value
+			}
+			return m.cfg.ACLs.Allow(acl.Request{Principal: principal, Action: acl.ViewTasks, Object: m.frameworkUser(fid)}) != nil
+		})
+		m.mu.Unlock()
+	}
+	return containers, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/labstack/echo/v4"
 	dto "github.com/prometheus/client_model/go"
 
@@ -119,6 +120,7 @@ func (m *Master) handleOperator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	m.addMasters(resp)
 	if isQuery(call.Type) {
 		return writeJSON(c, resp)
 	}
@@ -138,6 +140,27 @@ func (m *Master) opGetMaster(_ *api.OperatorCall, r *api.OperatorResponse, _ tim
 	info := m.info
 	r.GetMaster = &api.GetMasterResponse{MasterInfo: &info, StartTime: epochSeconds(m.started), ElectedTime: epochSeconds(m.started)}
 	return nil
+}
+
+// addMasters lists the replicated masters in a GET_MASTER answer. It reads
+// raft's configuration, so it runs without m.mu, after the call.
+func (m *Master) addMasters(resp *api.OperatorResponse) {
+	if resp.GetMaster == nil || m.reg == nil {
+		return
+	}
+	servers, err := m.reg.Servers()
+	if err != nil {
+		m.log.Warn("list the masters for GET_MASTER", "err", err)
+		return
+	}
+	leader := m.reg.Leader()
+	for _, s := range servers {
+		addr := string(s.Address)
+		resp.GetMaster.Masters = append(resp.GetMaster.Masters, api.ReplicatedMaster{
+			Address: addr, Leader: addr == leader, Voter: s.Suffrage == raft.Voter,
+		})
+	}
+	sort.Slice(resp.GetMaster.Masters, func(i, j int) bool { return resp.GetMaster.Masters[i].Address < resp.GetMaster.Masters[j].Address })
 }
 
 // opGetFlags reports the master's settings under Mesos's flag names where

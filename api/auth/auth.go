@@ -140,6 +140,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (string, error) {
 	return "", ErrBadCredentials
 }
 
+// Verify checks a principal's secret as HTTP Basic would, for a login
+// form (the web console's) that receives them otherwise; it returns the
+// principal or ErrBadCredentials.
+func (a *Authenticator) Verify(principal, secret string) (string, error) {
+	return a.verifySecret(principal, secret)
+}
+
 // verifySecret compares in constant time, and does the same work for an
 // unknown principal, so that timing tells nothing about who exists.
 func (a *Authenticator) verifySecret(principal, secret string) (string, error) {
