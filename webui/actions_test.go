@@ -22,7 +22,9 @@ func TestActions(t *testing.T) {
 		{"/frameworks/fw1/teardown", "", "/frameworks/fw1", api.OperatorTeardown,
 			func(c api.OperatorCall) bool { return c.Teardown.FrameworkID.Value == "fw1" }},
 		{"/tasks/fw1/t-run/kill", "", "/tasks/fw1/t-run", api.OperatorKillTask,
-			func(c api.OperatorCall) bool { return c.KillTask.FrameworkID.Value == "fw1" && c.KillTask.TaskID.Value == "t-run" }},
+			func(c api.OperatorCall) bool {
+				return c.KillTask.FrameworkID.Value == "fw1" && c.KillTask.TaskID.Value == "t-run"
+			}},
 		{"/roles/weight", "role=web&weight=2.5", "/roles", api.OperatorUpdateWeights,
 			func(c api.OperatorCall) bool {
 				w := c.UpdateWeights.WeightInfos

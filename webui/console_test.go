@@ -310,7 +310,7 @@ func TestDrain(t *testing.T) {
 // readOnly is a principal allowed nothing but reading.
 type readOnly struct{}
 
-func (readOnly) Name() string                 { return "viewer" }
+func (readOnly) Name() string                { return "viewer" }
 func (readOnly) Allowed(Action, string) bool { return false }
 
 // TestPrincipal checks that a principal without permissions sees no

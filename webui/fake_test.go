@@ -38,9 +38,9 @@ type fakeCluster struct {
 	// containers is each agent's GET_CONTAINERS answer; an agent not in
 	// it cannot be reached.
 	containers map[string][]api.AgentContainer
-	events  chan api.OperatorEvent
-	subs    int  // open subscriptions
-	shared  bool // answer from the state itself, not a copy (benchmarks)
+	events     chan api.OperatorEvent
+	subs       int  // open subscriptions
+	shared     bool // answer from the state itself, not a copy (benchmarks)
 }
 
 var _ Cluster = (*fakeCluster)(nil)

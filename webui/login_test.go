@@ -19,7 +19,7 @@ import (
 // person is a logged-in principal allowed everything.
 type person string
 
-func (p person) Name() string                 { return string(p) }
+func (p person) Name() string              { return string(p) }
 func (person) Allowed(Action, string) bool { return true }
 
 // withLogin configures a console whose only credential is ops / ops-pw.

@@ -12,8 +12,8 @@ import (
 // taskUsage is what a task has used, as the task page shows it.
 type taskUsage struct {
 	CPUSeconds float64
-	MemBytes   int64 // memory in use now (Live only)
-	PeakBytes  int64 // 0 when not reported
+	MemBytes   int64  // memory in use now (Live only)
+	PeakBytes  int64  // 0 when not reported
 	Live       bool   // from the running task, not its final status
 	Source     string // where the figures come from, in words
 }
