@@ -364,3 +364,159 @@ func (c *devCluster) get(t *testing.T, path string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+// TestConsoleSecure drives the console of a master with credentials and
+// ACLs in headless Chromium: a visitor is sent to the login form and logs
+// in through it; a principal the ACLs do not let drain agents sees no
+// drain control, one they do sees it; a POST forged without the session's
+// CSRF token is refused and changes nothing; a running task's page shows
+// its CPU time and memory (asked of its agent through the master), and
+// the finished task's page its final usage; logging out ends the session.
+func TestConsoleSecure(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, body)
+		return p
+	}
+	credentials := write("credentials", "ops ops-secret\nweb web-secret\nagent agent-secret\nmaster master-secret\n")
+	agentCredentials := write("agent-credentials", "master master-secret\n")
+	acls := write("acls.json", `{
+		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
+		"run_tasks": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}, "native": true}],
+		"register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+		"view_agents": [{"principals": {"values": ["ops", "web"]}, "agents": {"type": "ANY"}}],
+		"view_frameworks": [{"principals": {"values": ["ops", "web"]}, "users": {"type": "ANY"}}],
+		"view_tasks": [{"principals": {"values": ["ops", "web"]}, "users": {"type": "ANY"}}],
+		"view_sandboxes": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}}],
+		"drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}]
+	}`)
+	secretFile := func(p string) string { return write(p+".secret", p+"-secret\n") }
+	c := startMaster(t, filepath.Join(dir, "master"), "--credentials", credentials, "--acls", acls, "--principal", "master", "--secret-file", secretFile("master"))
+	startAgent(t, c.addr, filepath.Join(dir, "agent"), "--credentials", agentCredentials, "--principal", "agent", "--secret-file", secretFile("agent"))
+	var agentID string
+	waitFor(t, func() bool {
+		out, _, code := c.mezzo(t, "agents", "--principal", "ops", "--secret-file", secretFile("ops"))
+		if code != 0 || strings.Count(out, "\n") < 2 {
+			return false
+		}
+		agentID = strings.Fields(strings.Split(out, "\n")[1])[0]
+		return true
+	}, "the agent to register")
+
+	b := startBrowser(t, "http://"+c.addr)
+	login := func(principal string) {
+		t.Helper()
+		b.open(t, "/agents/"+agentID, http.StatusOK) // the login form, after a redirect
+		if got := b.text(t, "h1"); got != "Log in" {
+			b.fail(t, "without a session: page %q, want the login form", got)
+		}
+		b.do(t, "fill in the login form",
+			chromedp.SetValue(chromedp.ID("principal"), principal),
+			chromedp.SetValue(chromedp.ID("secret"), principal+"-secret"))
+		b.follow(t, "log in", chromedp.Click(chromedp.ID("login-submit")))
+		if got := b.text(t, ".principal"); got != principal {
+			b.fail(t, "logged in as %q, want %s", got, principal)
+		}
+		if got := b.text(t, "h1"); !strings.HasPrefix(got, "Agent ") {
+			b.fail(t, "after logging in: page %q, want the agent page asked for", got)
+		}
+	}
+	hasDrain := func() bool {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#drain").length`))
+		if err != nil {
+			b.fail(t, "look for the drain control: %v", err)
+		}
+		return n > 0
+	}
+
+	// A wrong secret: the form again, with a message and no session.
+	b.open(t, "/login", http.StatusOK)
+	b.do(t, "fill in a wrong secret", chromedp.SetValue(chromedp.ID("principal"), "web"), chromedp.SetValue(chromedp.ID("secret"), "wrong"))
+	b.follow(t, "log in with a wrong secret", chromedp.Click(chromedp.ID("login-submit")))
+	if got := b.text(t, "#login-error"); !strings.Contains(got, "Wrong principal or secret") {
+		b.fail(t, "wrong secret: %q", got)
+	}
+
+	login("web")
+	if hasDrain() {
+		b.fail(t, "web, whom the ACLs do not let drain agents, is offered the drain control")
+	}
+
+	// A task of web's: its page shows usage while it runs, then its final
+	// usage once it has finished.
+	gate := filepath.Join(t.TempDir(), "go")
+	name := "console-usage"
+	run := exec.Command(mezzoBin, "run", "--master", c.addr, "--principal", "web", "--secret-file", secretFile("web"), "--name", name, "--command",
+		fmt.Sprintf("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo busy-done; while [ ! -e %s ]; do sleep 0.05; done", gate))
+	run.Dir = repoRoot
+	out := &syncBuffer{}
+	run.Stdout, run.Stderr = out, out
+	run.WaitDelay = 5 * time.Second
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	t.Cleanup(func() { _ = run.Process.Kill() })
+	b.open(t, "/tasks", http.StatusOK)
+	row := `[...document.querySelectorAll("tr[data-task]")].find(r => r.textContent.includes("` + name + `"))`
+	b.waitJS(t, "the task to run", `(r => r && r.textContent.includes("TASK_RUNNING"))(`+row+`)`)
+	b.follow(t, "open the task", chromedp.Evaluate[chromedp.Void](row+`.querySelector("a").click()`))
+	b.waitJS(t, "the running task's usage", `(e => e && e.textContent.includes("through the master") && /Memory/.test(e.textContent))(document.getElementById("usage"))`)
+	b.waitJS(t, "the busy loop to finish", `document.getElementById("tail-stdout").textContent.includes("busy-done")`)
+	b.waitJS(t, "CPU time to show the busy loop", `parseFloat(document.querySelector('#usage [data-field="cpu"]').textContent) > 0`)
+	writeFile(t, gate, "")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("mezzo run: %v\n%s", err, out)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("mezzo run did not exit\n%s", out)
+	}
+	b.waitJS(t, "the finished task's usage from its final status",
+		`(e => e && e.textContent.includes("final status") && parseFloat(e.querySelector('[data-field="cpu"]').textContent) > 0)(document.getElementById("usage"))`)
+
+	b.follow(t, "log out", chromedp.Click(chromedp.ID("logout")))
+	if got := b.text(t, "h1"); got != "Log in" {
+		b.fail(t, "after logging out: page %q, want the login form", got)
+	}
+	b.open(t, "/agents/"+agentID, http.StatusOK)
+	if got := b.text(t, "h1"); got != "Log in" {
+		b.fail(t, "the old session after logging out: page %q, want the login form", got)
+	}
+
+	login("ops")
+	if !hasDrain() {
+		b.fail(t, "ops, whom the ACLs let drain agents, has no drain control")
+	}
+	// A POST forged without the token, from the console's own origin with
+	// the session cookie (what a script injected into a page could send):
+	// refused, and the agent is not drained.
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/agents/`+agentID+`/drain", {method: "POST", body: new URLSearchParams({grace: "1"})}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	cancel()
+	if err != nil || status != http.StatusForbidden {
+		b.fail(t, "forged drain without the CSRF token: HTTP %d (%v), want 403", status, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.addr+"/api/v1", strings.NewReader(`{"type":"GET_AGENTS"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("ops", "ops-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(agents), agentID) || strings.Contains(string(agents), "drain_info") {
+		t.Fatalf("after the forged POST: GET_AGENTS %d %s", resp.StatusCode, agents)
+	}
+	// The real form, with its token, drains.
+	b.do(t, "set a grace period", chromedp.SetValue(chromedp.CSS(`input[name="grace"]`), "1"))
+	b.follow(t, "drain the agent", chromedp.Click(chromedp.ID("drain")))
+	b.waitJS(t, "the agent to be drained", `(e => e && e.textContent === "drained")(document.querySelector('[data-field="state"]'))`)
+}
