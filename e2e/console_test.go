@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,8 +189,8 @@ func consolePages(t *testing.T, c *devCluster, b *browser) {
 	if got := b.text(t, `[data-resource="cpus"] td:nth-of-type(2)`); got != wantCPUs {
 		b.fail(t, "overview: %s cpus in total, the API says %s", got, wantCPUs)
 	}
-	if got := b.text(t, `#h-master + dl dd`); !strings.Contains(got, c.addr) {
-		b.fail(t, "overview: leader %q, want %s", got, c.addr)
+	if got := b.text(t, `#masters li[data-master="`+c.addr+`"]`); got != "leader "+c.addr {
+		b.fail(t, "overview: master %q, want leader %s", got, c.addr)
 	}
 
 	b.open(t, "/agents", http.StatusOK)
@@ -519,4 +520,46 @@ func TestConsoleSecure(t *testing.T) {
 	b.do(t, "set a grace period", chromedp.SetValue(chromedp.CSS(`input[name="grace"]`), "1"))
 	b.follow(t, "drain the agent", chromedp.Click(chromedp.ID("drain")))
 	b.waitJS(t, "the agent to be drained", `(e => e && e.textContent === "drained")(document.querySelector('[data-field="state"]'))`)
+}
+
+// TestConsoleMasters checks the Overview of a replicated cluster: it
+// names the leader and lists the standbys, and after the leader dies the
+// new leader's Overview names itself.
+func TestConsoleMasters(t *testing.T) {
+	c := startReplicated(t, 3)
+	overview := func(m *masterProc) string {
+		t.Helper()
+		resp, err := http.Get("http://" + m.addr + "/")
+		if err != nil {
+			t.Fatalf("GET / on %s: %v", m.addr, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET / on %s: %d %v", m.addr, resp.StatusCode, err)
+		}
+		return string(body)
+	}
+	check := func(leader *masterProc, live []*masterProc) {
+		t.Helper()
+		var page string
+		waitFor(t, func() bool {
+			page = overview(leader)
+			return strings.Contains(page, `<li data-master="`+leader.addr+`"><span class="state ok">leader</span> `+leader.addr)
+		}, "the Overview to name "+leader.addr+" the leader")
+		for _, m := range live {
+			if m != leader && !strings.Contains(page, `<li data-master="`+m.addr+`"><span class="state">standby</span> `+m.addr) {
+				t.Errorf("the Overview of %s does not list %s as a standby:\n%s", leader.addr, m.addr, page)
+			}
+		}
+		if strings.Contains(page, "this master runs alone") {
+			t.Errorf("the Overview of a replicated cluster says the master runs alone")
+		}
+	}
+	first := c.waitLeader(t)
+	check(first, c.masters)
+	c.kill(first, syscall.SIGKILL)
+	var next *masterProc
+	waitFor(t, func() bool { next = c.leader(); return next != nil && next != first }, "a new leader")
+	check(next, c.masters) // the dead master stays a member, now a standby
 }
