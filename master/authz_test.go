@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -434,5 +436,61 @@ func TestConsoleCallsACLs(t *testing.T) {
 	}
 	if _, err := tm.Files(as("ci"), ag.id, "read", url.Values{"path": {"/" + wf.id + "/x/stdout"}}); !isCallError(err, http.StatusForbidden) || !strings.Contains(err.Error(), "view_sandboxes") {
 		t.Errorf("ci reading web's sandbox: %v, want 403 naming view_sandboxes", err)
+	}
+}
+
+// TestContainersProxy checks usage through the master: GET_CONTAINERS is
+// asked of the agent's own port (here an HTTP server answering as an
+// agent does) and only the containers of frameworks whose tasks the
+// principal may see come back; an unknown agent is a 404.
+func TestContainersProxy(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	tm.header = []string{"Authorization", basic("web", "web-pw")}
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	tm.header = []string{"Authorization", basic("ci", "ci-pw")}
+	cf := tm.subscribe(t, api.FrameworkInfo{User: "builder", Name: "ci"})
+
+	var asked api.AgentOperatorCall
+	agentAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1" || json.NewDecoder(r.Body).Decode(&asked) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		cpu := api.Float64(1.5)
+		json.NewEncoder(w).Encode(api.AgentOperatorResponse{Type: api.OperatorGetContainers, GetContainers: &api.AgentGetContainers{Containers: []api.AgentContainer{
+			{FrameworkID: &api.FrameworkID{Value: wf.id}, ContainerID: api.ContainerID{Value: "web-task", Parent: &api.ContainerID{Value: "e1"}},
+				ResourceStatistics: &api.ResourceStatistics{CPUsUserTimeSecs: &cpu}},
+			{FrameworkID: &api.FrameworkID{Value: cf.id}, ContainerID: api.ContainerID{Value: "ci-task", Parent: &api.ContainerID{Value: "e2"}}},
+		}}})
+	}))
+	t.Cleanup(agentAPI.Close)
+	host, port, _ := strings.Cut(strings.TrimPrefix(agentAPI.URL, "http://"), ":")
+	p, _ := strconv.Atoi(port)
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	s := openStream[api.AgentEvent](t, tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: host, Port: api.Int64(p), Resources: []api.Resource{scalar("cpus", 1)}}}}))
+	agentID := s.next(func(api.AgentEvent) bool { return true }).Subscribed.AgentID.Value
+
+	for _, tt := range []struct {
+		principal string
+		want      []string
+	}{{"web", []string{"web-task"}}, {"ci", nil}} {
+		cs, err := tm.Containers(auth.WithPrincipal(context.Background(), tt.principal), agentID)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.principal, err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.ContainerID.Value)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s sees containers %v, want %v", tt.principal, got, tt.want)
+		}
+	}
+	if asked.Type != api.OperatorGetContainers || asked.GetContainers == nil || !asked.GetContainers.ShowNested {
+		t.Errorf("the agent was asked %+v, want GET_CONTAINERS with nested containers", asked)
+	}
+	if _, err := tm.Containers(context.Background(), "no-such-agent"); !isCallError(err, http.StatusNotFound) {
+		t.Errorf("unknown agent: %v, want 404", err)
 	}
 }
