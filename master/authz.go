@@ -148,6 +148,18 @@ func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) 
 		return m.authorize(ctx, acl.TeardownFrameworks, m.frameworkPrincipal(call.Teardown.FrameworkID.Value), false)
 	case api.OperatorKillTask:
 		return m.authorize(ctx, acl.KillTasks, m.frameworkPrincipal(call.KillTask.FrameworkID.Value), false)
+	case api.OperatorUpdateMaintenanceSchedule:
+		// A schedule plans to drain machines: drain_agents must allow
+		// every machine it adds, keeps or drops.
+		for _, s := range []api.MaintenanceSchedule{m.maintenance, call.UpdateMaintenanceSchedule.Schedule} {
+			for _, w := range s.Windows {
+				for _, id := range w.MachineIDs {
+					if err := m.authorize(ctx, acl.DrainAgents, machineName(id), false); err != nil {
+						return err
+					}
+				}
+			}
+		}
 	case api.OperatorDrainAgent:
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.DrainAgent.AgentID), false)
 	case api.OperatorDeactivateAgent:
@@ -171,8 +183,8 @@ func (m *Master) ACLs() *acl.ACLs { return m.cfg.ACLs }
 
 // filterViews removes from an operator query's answer what the principal
 // may not see: frameworks by their user (view_frameworks), tasks and
-// executors by their framework's user (view_tasks), agents by hostname
-// (view_agents). Without ACLs it does nothing. m.mu must be held.
+// executors by their framework's user (view_tasks), agents and the
+// machines of the maintenance schedule by hostname (view_agents). Without ACLs it does nothing. m.mu must be held.
 func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	if m.cfg.ACLs == nil {
 		return
@@ -222,6 +234,19 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	tasks(r.GetTasks)
 	agents(r.GetAgents)
 	executors(r.GetExecutors)
+	if ms := r.GetMaintenanceSchedule; ms != nil {
+		windows := ms.Schedule.Windows[:0]
+		for _, w := range ms.Schedule.Windows {
+			w.MachineIDs = slices.DeleteFunc(w.MachineIDs, func(id api.MachineID) bool { return !sees(acl.ViewAgents, machineName(id)) })
+			if len(w.MachineIDs) > 0 {
+				windows = append(windows, w)
+			}
+		}
+		ms.Schedule.Windows = windows
+	}
+	if st := r.GetMaintenanceStatus; st != nil {
+		st.Status.DrainingMachines = slices.DeleteFunc(st.Status.DrainingMachines, func(d api.DrainingMachine) bool { return !sees(acl.ViewAgents, machineName(d.ID)) })
+	}
 	if s := r.GetState; s != nil {
 		frameworks(s.GetFrameworks)
 		tasks(s.GetTasks)

@@ -494,3 +494,78 @@ func TestContainersProxy(t *testing.T) {
 		t.Errorf("unknown agent: %v, want 404", err)
 	}
 }
+
+// TestMaintenanceSchedule checks UPDATE_MAINTENANCE_SCHEDULE and its
+// queries: a schedule is stored whole and answered back, a bad one is
+// refused with 400 and changes nothing, drain_agents decides who may set
+// it (403 naming the permission), and view_agents what each sees of it.
+func TestMaintenanceSchedule(t *testing.T) {
+	tm := secureMaster(t, `{
+	  "drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}},
+	                   {"principals": {"values": ["web"]}, "agents": {"values": ["h1"]}}],
+	  "view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}},
+	                  {"principals": {"values": ["web"]}, "agents": {"values": ["h1"]}}]
+	}`)
+	as := func(p string) { tm.header = []string{"Authorization", basic(p, p+"-pw")} }
+	window := func(start int64, hosts ...string) api.MaintenanceWindow {
+		w := api.MaintenanceWindow{Unavailability: api.Unavailability{Start: api.TimeInfo{Nanoseconds: api.Int64(start)},
+			Duration: &api.DurationInfo{Nanoseconds: 3600e9}}}
+		for _, h := range hosts {
+			w.MachineIDs = append(w.MachineIDs, api.MachineID{Hostname: h})
+		}
+		return w
+	}
+	update := func(s api.MaintenanceSchedule) (int, string) {
+		code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateMaintenanceSchedule,
+			UpdateMaintenanceSchedule: &api.UpdateMaintenanceSchedule{Schedule: s}})
+		return code, body
+	}
+	get := func() []api.MaintenanceWindow {
+		code, r, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetMaintenanceSchedule})
+		if code != http.StatusOK || r.GetMaintenanceSchedule == nil {
+			t.Fatalf("GET_MAINTENANCE_SCHEDULE: %d %s", code, body)
+		}
+		return r.GetMaintenanceSchedule.Schedule.Windows
+	}
+	as("ops")
+	good := api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1e18, "h1", "h2"), window(2e18, "h3")}}
+	if code, body := update(good); code != http.StatusOK {
+		t.Fatalf("ops setting a schedule: %d %s", code, body)
+	}
+	if w := get(); len(w) != 2 || len(w[0].MachineIDs) != 2 || w[1].MachineIDs[0].Hostname != "h3" || w[1].Unavailability.Start.Nanoseconds != 2e18 {
+		t.Fatalf("schedule read back: %+v", w)
+	}
+	negative := window(1, "h9")
+	negative.Unavailability.Duration.Nanoseconds = -1
+	for _, tt := range []struct {
+		name string
+		s    api.MaintenanceSchedule
+		msg  string
+	}{
+		{"machine twice", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1, "h1"), window(2, "h1")}}, "appears twice"},
+		{"no machine", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1)}}, "names no machine"},
+		{"nameless machine", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{{MachineIDs: []api.MachineID{{}}}}}, "neither hostname nor ip"},
+		{"bad ip", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{{MachineIDs: []api.MachineID{{IP: "300.1.1.1"}}}}}, "not an IP address"},
+		{"negative duration", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{negative}}, "negative duration"},
+	} {
+		if code, body := update(tt.s); code != http.StatusBadRequest || !strings.Contains(body, tt.msg) {
+			t.Errorf("%s: %d %s, want 400 with %q", tt.name, code, body, tt.msg)
+		}
+	}
+	as("web")
+	if w := get(); len(w) != 1 || len(w[0].MachineIDs) != 1 || w[0].MachineIDs[0].Hostname != "h1" {
+		t.Errorf("web sees %+v, want h1 alone", w)
+	}
+	// web may drain h1 only, and the schedule it would replace names h2
+	// and h3 too.
+	if code, body := update(api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1, "h1")}}); code != http.StatusForbidden || !strings.Contains(body, "may not drain_agents") {
+		t.Errorf("web replacing ops's schedule: %d %s, want 403", code, body)
+	}
+	as("ops")
+	if w := get(); len(w) != 2 {
+		t.Errorf("refused updates changed the schedule: %+v", w)
+	}
+	if code, body := update(api.MaintenanceSchedule{}); code != http.StatusOK || len(get()) != 0 {
+		t.Errorf("clearing the schedule: %d %s", code, body)
+	}
+}

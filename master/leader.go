@@ -116,6 +116,7 @@ func (m *Master) resetState() {
 	m.dirty = map[string]bool{}
 	m.weights = map[string]float64{}
 	m.quotas = map[string]api.QuotaConfig{}
+	m.maintenance = api.MaintenanceSchedule{}
 	m.gone = map[string]time.Time{}
 	m.groups = map[executorKey]*groupExecutor{}
 	m.writes = nil
@@ -127,6 +128,9 @@ func (m *Master) resetState() {
 // persisted values, agents disconnected with a re-registration window,
 // tasks with their pending updates. m.mu must be held.
 func (m *Master) loadState(s *registry.State, now time.Time) {
+	if s.Maintenance != nil {
+		m.maintenance = *s.Maintenance
+	}
 	for role, w := range s.Weights {
 		m.weights[role] = w
 		m.alloc.SetWeight(role, w)

@@ -39,24 +39,25 @@ type Master struct {
 	allocate chan struct{} // capacity 1: a pending allocation pass
 	http     *http.Client  // for proxying agents' files API
 
-	mu         sync.Mutex
-	frameworks map[string]*framework // by framework ID, connected or not
-	completed  []*framework          // removed frameworks, oldest first
-	agents     map[string]*agent     // by agent ID
-	offers     map[string]*offer     // by offer ID
-	nextFW     int
-	nextAgent  int
-	nextOffer  int
-	watchers   []*stream // operator event streams
-	alloc      *allocator.Allocator
-	fullPass   bool            // the next pass visits every agent
-	dirty      map[string]bool // agents whose free resources grew since the last pass
-	weights    map[string]float64
-	quotas     map[string]api.QuotaConfig
-	gone       map[string]time.Time // agents marked gone, which may not come back
-	groups     map[executorKey]*groupExecutor
-	metrics    *metrics
-	limits     *clientLimits // nil without Config.RateLimit or MaxInFlight
+	mu          sync.Mutex
+	frameworks  map[string]*framework // by framework ID, connected or not
+	completed   []*framework          // removed frameworks, oldest first
+	agents      map[string]*agent     // by agent ID
+	offers      map[string]*offer     // by offer ID
+	nextFW      int
+	nextAgent   int
+	nextOffer   int
+	watchers    []*stream // operator event streams
+	alloc       *allocator.Allocator
+	fullPass    bool            // the next pass visits every agent
+	dirty       map[string]bool // agents whose free resources grew since the last pass
+	weights     map[string]float64
+	quotas      map[string]api.QuotaConfig
+	maintenance api.MaintenanceSchedule // recorded and shown; offers do not carry unavailability yet
+	gone        map[string]time.Time    // agents marked gone, which may not come back
+	groups      map[executorKey]*groupExecutor
+	metrics     *metrics
+	limits      *clientLimits // nil without Config.RateLimit or MaxInFlight
 
 	// The registry, when there is one (see leader.go): writes queued under
 	// mu, applied in order by writeLoop.

@@ -62,6 +62,10 @@ var operatorCalls = map[api.OperatorCallType]operatorFunc{
 	api.OperatorReactivateAgent: (*Master).opReactivateAgent,
 	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
 	api.OperatorKillTask:        (*Master).opKillTask,
+
+	api.OperatorGetMaintenanceSchedule:    (*Master).opGetMaintenanceSchedule,
+	api.OperatorUpdateMaintenanceSchedule: (*Master).opUpdateMaintenanceSchedule,
+	api.OperatorGetMaintenanceStatus:      (*Master).opGetMaintenanceStatus,
 }
 
 // answeredByStandbys are the operator calls every master answers about

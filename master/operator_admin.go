@@ -2,13 +2,17 @@ package master
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // The operator calls that change the cluster: weights, quota, draining,
@@ -351,4 +355,99 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// opGetMaintenanceSchedule answers the recorded maintenance schedule.
+func (m *Master) opGetMaintenanceSchedule(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+	r.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: copySchedule(m.maintenance)}
+	return nil
+}
+
+// opGetMaintenanceStatus answers the machines of the schedule as draining
+// (no framework answers inverse offers yet) and none down: START_MAINTENANCE
+// is not implemented, an agent is drained instead (DRAIN_AGENT).
+func (m *Master) opGetMaintenanceStatus(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
+	r.GetMaintenanceStatus = &api.GetMaintenanceStatusResponse{}
+	for _, w := range m.maintenance.Windows {
+		for _, id := range w.MachineIDs {
+			r.GetMaintenanceStatus.Status.DrainingMachines = append(r.GetMaintenanceStatus.Status.DrainingMachines, api.DrainingMachine{ID: id})
+		}
+	}
+	return nil
+}
+
+// maxMaintenanceMachines bounds the machines one schedule names.
+const maxMaintenanceMachines = 100000
+
+// opUpdateMaintenanceSchedule replaces the maintenance schedule, as
+// Mesos's does: every machine named by a hostname or an IP address (or
+// both), at most once in the whole schedule, each window with a start and
+// a duration that is not negative. The schedule goes through the
+// replicated registry.
+func (m *Master) opUpdateMaintenanceSchedule(call *api.OperatorCall, _ *api.OperatorResponse, _ time.Time) error {
+	if call.UpdateMaintenanceSchedule == nil {
+		return badRequest("Expecting 'update_maintenance_schedule' to be present")
+	}
+	s := call.UpdateMaintenanceSchedule.Schedule
+	if err := validateSchedule(s); err != nil {
+		return badRequest("Invalid maintenance schedule: %v", err)
+	}
+	m.maintenance = copySchedule(s)
+	if m.reg != nil {
+		m.persist(registry.PutMaintenance(m.maintenance), nil)
+	}
+	return nil
+}
+
+// validateSchedule checks a maintenance schedule as Mesos's master does.
+func validateSchedule(s api.MaintenanceSchedule) error {
+	seen := map[api.MachineID]bool{}
+	n := 0
+	for i, w := range s.Windows {
+		if len(w.MachineIDs) == 0 {
+			return fmt.Errorf("window %d names no machine", i+1)
+		}
+		if w.Unavailability.Duration != nil && w.Unavailability.Duration.Nanoseconds < 0 {
+			return fmt.Errorf("window %d has a negative duration", i+1)
+		}
+		for _, id := range w.MachineIDs {
+			n++
+			switch {
+			case n > maxMaintenanceMachines:
+				return fmt.Errorf("more than %d machines", maxMaintenanceMachines)
+			case id.Hostname == "" && id.IP == "":
+				return fmt.Errorf("window %d has a machine with neither hostname nor ip", i+1)
+			case id.IP != "" && net.ParseIP(id.IP) == nil:
+				return fmt.Errorf("window %d: %q is not an IP address", i+1, id.IP)
+			case strings.ContainsFunc(id.Hostname, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+				return fmt.Errorf("window %d: hostname %q has spaces or control characters", i+1, id.Hostname)
+			case seen[id]:
+				return fmt.Errorf("machine %s appears twice", machineName(id))
+			}
+			seen[id] = true
+		}
+	}
+	return nil
+}
+
+// machineName names a machine by its hostname, else its IP.
+func machineName(id api.MachineID) string {
+	if id.Hostname != "" {
+		return id.Hostname
+	}
+	return id.IP
+}
+
+// copySchedule copies a schedule deeply, so that no caller shares the
+// master's slices.
+func copySchedule(s api.MaintenanceSchedule) api.MaintenanceSchedule {
+	out := api.MaintenanceSchedule{Windows: make([]api.MaintenanceWindow, len(s.Windows))}
+	for i, w := range s.Windows {
+		out.Windows[i] = api.MaintenanceWindow{MachineIDs: slices.Clone(w.MachineIDs), Unavailability: w.Unavailability}
+		if d := w.Unavailability.Duration; d != nil {
+			dd := *d
+			out.Windows[i].Unavailability.Duration = &dd
+		}
+	}
+	return out
 }
