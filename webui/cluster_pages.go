@@ -120,6 +120,8 @@ func quotaLines(q *api.RoleQuota) []quotaLine {
 type maintenanceData struct {
 	Draining []agentRow // draining, drained or deactivated
 	Active   []agentRow
+	Windows  []window // the maintenance schedule
+	Schedule string   // the same, as the form's text
 }
 
 func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
@@ -142,6 +144,14 @@ func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
 	}
 	byHost(d.Draining)
 	byHost(d.Active)
+	ms, err := c.call(r.Context(), api.OperatorGetMaintenanceSchedule)
+	if err != nil {
+		return nil, err
+	}
+	if ms.GetMaintenanceSchedule != nil {
+		d.Windows = windows(ms.GetMaintenanceSchedule.Schedule)
+		d.Schedule = formatSchedule(ms.GetMaintenanceSchedule.Schedule)
+	}
 	return &view{Template: "maintenance", Title: "Maintenance", Nav: "maintenance", Topics: []string{topicAgent, topicTask, topicTick}, Data: d}, nil
 }
 

@@ -118,6 +118,7 @@ func (c *Console) routes() {
 	mux.Handle("POST /tasks/{framework}/{task}/kill", c.action(c.killTask))
 	mux.Handle("POST /roles/weight", c.action(c.setWeight))
 	mux.Handle("POST /roles/quota", c.action(c.setQuota))
+	mux.Handle("POST /maintenance/schedule", c.action(c.setSchedule))
 	mux.Handle("/", c.page(func(*http.Request, Principal) (*view, error) {
 		return nil, notFound("There is no page here.")
 	}))

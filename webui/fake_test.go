@@ -38,6 +38,7 @@ type fakeCluster struct {
 	// containers is each agent's GET_CONTAINERS answer; an agent not in
 	// it cannot be reached.
 	containers map[string][]api.AgentContainer
+	schedule   api.MaintenanceSchedule
 	events     chan api.OperatorEvent
 	subs       int  // open subscriptions
 	shared     bool // answer from the state itself, not a copy (benchmarks)
@@ -74,6 +75,11 @@ func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.Oper
 	case api.OperatorGetMaster:
 		resp.GetMaster = &api.GetMasterResponse{MasterInfo: &api.MasterInfo{ID: "master-1", Hostname: "m1", Port: 5050, Version: "1.11.0"}, StartTime: 1.7e9, ElectedTime: 1.7e9,
 			Masters: []api.ReplicatedMaster{{Address: "m1:5050", Leader: true, Voter: true}, {Address: "m2:5050", Voter: true}}}
+	case api.OperatorGetMaintenanceSchedule:
+		resp.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: f.schedule}
+	case api.OperatorUpdateMaintenanceSchedule:
+		f.calls = append(f.calls, *call)
+		f.schedule = call.UpdateMaintenanceSchedule.Schedule
 	case api.OperatorDrainAgent, api.OperatorReactivateAgent, api.OperatorTeardown, api.OperatorKillTask,
 		api.OperatorUpdateWeights, api.OperatorUpdateQuota:
 		f.calls = append(f.calls, *call)
