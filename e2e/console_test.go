@@ -170,6 +170,31 @@ func TestConsole(t *testing.T) {
 	t.Run("live task and tail", func(t *testing.T) { consoleLiveTask(t, c, b) })
 	t.Run("module upload", func(t *testing.T) { consoleUpload(t, c, b) })
 	t.Run("drain", func(t *testing.T) { consoleDrain(t, c, b) })
+	t.Run("maintenance schedule", func(t *testing.T) { consoleSchedule(t, c, b) })
+}
+
+func consoleSchedule(t *testing.T, c *devCluster, b *browser) {
+	b.open(t, "/maintenance", http.StatusOK)
+	b.do(t, "write a window", chromedp.SetValue(chromedp.ID("schedule-text"), "db1,10.0.0.7 2030-01-02T03:00:00Z 90m"))
+	b.follow(t, "save the schedule", chromedp.Click(chromedp.ID("schedule-save")))
+	if got := b.text(t, "#schedule tbody tr"); !strings.Contains(got, "db1, 10.0.0.7") || !strings.Contains(got, "2030-01-02 03:00 UTC") || !strings.Contains(got, "1h30m0s") {
+		b.fail(t, "the schedule shows %q", got)
+	}
+	w := c.operator(t, api.OperatorGetMaintenanceSchedule).GetMaintenanceSchedule.Schedule.Windows
+	if len(w) != 1 || len(w[0].MachineIDs) != 2 || w[0].MachineIDs[0].Hostname != "db1" || w[0].MachineIDs[1].IP != "10.0.0.7" ||
+		w[0].Unavailability.Duration == nil || w[0].Unavailability.Duration.Nanoseconds != api.Int64(90*time.Minute) {
+		b.fail(t, "the console shows the window; the API says %+v", w)
+	}
+	// A mistake is shown, and the schedule stays.
+	b.open(t, "/maintenance", http.StatusOK)
+	b.do(t, "write a bad window", chromedp.SetValue(chromedp.ID("schedule-text"), "db1 next-tuesday"))
+	b.follow(t, "save the bad schedule", chromedp.Click(chromedp.ID("schedule-save")))
+	if got := b.text(t, "main"); !strings.Contains(got, "not an RFC 3339 time") {
+		b.fail(t, "a bad schedule: %q", got)
+	}
+	if w := c.operator(t, api.OperatorGetMaintenanceSchedule).GetMaintenanceSchedule.Schedule.Windows; len(w) != 1 {
+		b.fail(t, "a refused schedule changed it: %+v", w)
+	}
 }
 
 func consolePages(t *testing.T, c *devCluster, b *browser) {
