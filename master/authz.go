@@ -184,7 +184,8 @@ func (m *Master) ACLs() *acl.ACLs { return m.cfg.ACLs }
 // filterViews removes from an operator query's answer what the principal
 // may not see: frameworks by their user (view_frameworks), tasks and
 // executors by their framework's user (view_tasks), agents and the
-// machines of the maintenance schedule by hostname (view_agents). Without ACLs it does nothing. m.mu must be held.
+// machines of the maintenance schedule by hostname (view_agents), and the
+// frameworks GET_ROLES lists under each role (view_frameworks). Without ACLs it does nothing. m.mu must be held.
 func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	if m.cfg.ACLs == nil {
 		return
@@ -234,6 +235,13 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	tasks(r.GetTasks)
 	agents(r.GetAgents)
 	executors(r.GetExecutors)
+	if rr := r.GetRoles; rr != nil {
+		for i := range rr.Roles {
+			rr.Roles[i].Frameworks = slices.DeleteFunc(rr.Roles[i].Frameworks, func(id api.FrameworkID) bool {
+				return !sees(acl.ViewFrameworks, userOf(id.Value))
+			})
+		}
+	}
 	if ms := r.GetMaintenanceSchedule; ms != nil {
 		windows := ms.Schedule.Windows[:0]
 		for _, w := range ms.Schedule.Windows {

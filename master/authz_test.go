@@ -428,6 +428,22 @@ func TestConsoleCallsACLs(t *testing.T) {
 	if _, err := tm.Call(as("ops"), kill); err != nil {
 		t.Fatalf("ops KILL_TASK: %v", err)
 	}
+	for _, tt := range []struct {
+		principal string
+		n         int
+	}{{"web", 1}, {"ci", 0}} {
+		r, err := tm.Call(as(tt.principal), &api.OperatorCall{Type: api.OperatorGetRoles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, role := range r.GetRoles.Roles {
+			n += len(role.Frameworks)
+		}
+		if n != tt.n {
+			t.Errorf("%s sees %d frameworks under roles, want %d", tt.principal, n, tt.n)
+		}
+	}
 	if k := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); k.Kill.TaskID.Value != "t1" || k.Kill.FrameworkID.Value != wf.id {
 		t.Errorf("agent told to kill %+v", k.Kill)
 	}
