@@ -74,6 +74,18 @@ func (b *browser) follow(t *testing.T, what string, trigger chromedp.Action[chro
 	}
 }
 
+// evalString evaluates a JavaScript expression that yields a string.
+func (b *browser) evalString(t *testing.T, expr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.fail(t, "evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
 // text returns an element's text.
 func (b *browser) text(t *testing.T, sel string) string {
 	t.Helper()
@@ -394,7 +406,8 @@ func (c *devCluster) get(t *testing.T, path string) (int, string) {
 // TestConsoleSecure drives the console of a master with credentials and
 // ACLs in headless Chromium: a visitor is sent to the login form and logs
 // in through it; a principal the ACLs do not let drain agents sees no
-// drain control, one they do sees it; a POST forged without the session's
+// drain control, one they do sees it; pages show agents, tasks and
+// sandboxes only to principals their view ACLs grant; a POST forged without the session's
 // CSRF token is refused and changes nothing; a running task's page shows
 // its CPU time and memory (asked of its agent through the master), and
 // the finished task's page its final usage; logging out ends the session.
@@ -405,7 +418,7 @@ func TestConsoleSecure(t *testing.T) {
 		writeFile(t, p, body)
 		return p
 	}
-	credentials := write("credentials", "ops ops-secret\nweb web-secret\nagent agent-secret\nmaster master-secret\n")
+	credentials := write("credentials", "ops ops-secret\nweb web-secret\nguest guest-secret\nagent agent-secret\nmaster master-secret\n")
 	agentCredentials := write("agent-credentials", "master master-secret\n")
 	acls := write("acls.json", `{
 		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
@@ -431,9 +444,9 @@ func TestConsoleSecure(t *testing.T) {
 	}, "the agent to register")
 
 	b := startBrowser(t, "http://"+c.addr)
-	login := func(principal string) {
+	login := func(principal, path string, status int) {
 		t.Helper()
-		b.open(t, "/agents/"+agentID, http.StatusOK) // the login form, after a redirect
+		b.open(t, path, http.StatusOK) // the login form, after a redirect
 		if got := b.text(t, "h1"); got != "Log in" {
 			b.fail(t, "without a session: page %q, want the login form", got)
 		}
@@ -444,9 +457,20 @@ func TestConsoleSecure(t *testing.T) {
 		if got := b.text(t, ".principal"); got != principal {
 			b.fail(t, "logged in as %q, want %s", got, principal)
 		}
-		if got := b.text(t, "h1"); !strings.HasPrefix(got, "Agent ") {
-			b.fail(t, "after logging in: page %q, want the agent page asked for", got)
+		if got := b.evalString(t, "location.pathname"); got != path {
+			b.fail(t, "after logging in: at %s, want %s", got, path)
 		}
+		b.open(t, path, status)
+	}
+	rows := func(sel string) int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+		if err != nil {
+			b.fail(t, "count %s: %v", sel, err)
+		}
+		return n
 	}
 	hasDrain := func() bool {
 		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
@@ -466,7 +490,7 @@ func TestConsoleSecure(t *testing.T) {
 		b.fail(t, "wrong secret: %q", got)
 	}
 
-	login("web")
+	login("web", "/agents/"+agentID, http.StatusOK)
 	if hasDrain() {
 		b.fail(t, "web, whom the ACLs do not let drain agents, is offered the drain control")
 	}
@@ -491,6 +515,7 @@ func TestConsoleSecure(t *testing.T) {
 	row := `[...document.querySelectorAll("tr[data-task]")].find(r => r.textContent.includes("` + name + `"))`
 	b.waitJS(t, "the task to run", `(r => r && r.textContent.includes("TASK_RUNNING"))(`+row+`)`)
 	b.follow(t, "open the task", chromedp.Evaluate[chromedp.Void](row+`.querySelector("a").click()`))
+	taskPage := b.evalString(t, "location.pathname")
 	b.waitJS(t, "the running task's usage", `(e => e && e.textContent.includes("through the master") && /Memory/.test(e.textContent))(document.getElementById("usage"))`)
 	b.waitJS(t, "the busy loop to finish", `document.getElementById("tail-stdout").textContent.includes("busy-done")`)
 	b.waitJS(t, "CPU time to show the busy loop", `parseFloat(document.querySelector('#usage [data-field="cpu"]').textContent) > 0`)
@@ -515,7 +540,30 @@ func TestConsoleSecure(t *testing.T) {
 		b.fail(t, "the old session after logging out: page %q, want the login form", got)
 	}
 
-	login("ops")
+	// view_sandboxes: web read the task's output; ops, who may see the
+	// task but not its sandbox, gets no tail and a 403 for its files.
+	login("ops", taskPage, http.StatusOK)
+	if rows("#tail-stdout") != 0 || rows("#no-sandbox") != 1 {
+		b.fail(t, "ops, whom view_sandboxes does not cover, is shown the task's output")
+	}
+	b.open(t, taskPage+"/files?path=stdout", http.StatusForbidden)
+	b.follow(t, "log out ops", chromedp.Click(chromedp.ID("logout")))
+
+	// view_agents and view_tasks: guest, granted neither, sees no agent
+	// and no task where web and ops saw them.
+	login("guest", "/agents", http.StatusOK)
+	if n := rows("tr[data-agent]"); n != 0 {
+		b.fail(t, "guest sees %d agents, want none", n)
+	}
+	b.open(t, "/tasks", http.StatusOK)
+	if n := rows("tr[data-task]"); n != 0 {
+		b.fail(t, "guest sees %d tasks, want none", n)
+	}
+	b.open(t, taskPage, http.StatusNotFound)
+	b.open(t, "/agents/"+agentID, http.StatusNotFound)
+	b.follow(t, "log out guest", chromedp.Click(chromedp.ID("logout")))
+
+	login("ops", "/agents/"+agentID, http.StatusOK)
 	if !hasDrain() {
 		b.fail(t, "ops, whom the ACLs let drain agents, has no drain control")
 	}
