@@ -3,6 +3,7 @@ package webui
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -147,4 +148,30 @@ func FuzzActionForms(f *testing.F) {
 			t.Fatalf("%s %q: %d\n%s", target, body, w.Code, w.Body)
 		}
 	})
+}
+
+// TestDownload checks a sandbox file's download through the console: the
+// file as an attachment, and paths that are missing or leave the sandbox
+// refused.
+func TestDownload(t *testing.T) {
+	c, _ := newConsole(t, nil)
+	r := httptest.NewRequest(http.MethodGet, "/tasks/fw1/t-run/download?path=stdout", nil)
+	w := httptest.NewRecorder()
+	c.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || w.Body.String() != "hello from stdout\n" || !strings.HasPrefix(w.Header().Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: %d %q %v", w.Code, w.Body, w.Header())
+	}
+	for _, tt := range []struct {
+		target string
+		code   int
+	}{
+		{"/tasks/fw1/t-run/download", 400},
+		{"/tasks/fw1/t-run/download?path=../../fw0", 400},
+		{"/tasks/fw1/t-run/download?path=nope", 404},
+		{"/tasks/fw1/nope/download?path=stdout", 404},
+	} {
+		if code, body := get(t, c, tt.target); code != tt.code {
+			t.Errorf("%s: %d, want %d: %s", tt.target, code, tt.code, body)
+		}
+	}
 }

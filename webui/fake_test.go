@@ -192,6 +192,15 @@ func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values)
 		off = min(off, int64(len(data)))
 		end := min(off+length, int64(len(data)))
 		_ = json.NewEncoder(rec).Encode(chunk{Offset: off, Data: data[off:end]})
+	case "download":
+		data, ok := f.files[p]
+		if !ok {
+			http.Error(rec, "No such file", http.StatusNotFound)
+			break
+		}
+		rec.Header().Set("Content-Type", "application/octet-stream")
+		rec.Header().Set("Content-Disposition", "attachment; filename="+path.Base(p))
+		rec.WriteString(data)
 	default:
 		http.Error(rec, "Unknown operation", http.StatusNotFound)
 	}
