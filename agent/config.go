@@ -58,6 +58,11 @@ type Config struct {
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).
 	WasmEngine string
+	// WasmFuel makes executors count what each Wasm task executes under
+	// wasmtime, in fuel (sandbox.EngineConfig.Fuel), reported in its
+	// statistics and final update. It slows Wasm tasks (16 % to 3×, see
+	// RATIONALE.md), hence off by default.
+	WasmFuel bool
 
 	// ExecutorCommand is the program and arguments that start an
 	// executor: `mezzo executor` (cmd/mezzo sets it to its own binary).

@@ -24,7 +24,7 @@ type replicatedMaster struct {
 	stop func()
 }
 
-func startReplicatedMaster(t *testing.T, dir, raftAddr string) *replicatedMaster {
+func startReplicatedMaster(t testing.TB, dir, raftAddr string) *replicatedMaster {
 	t.Helper()
 	ln, err := net.Listen("tcp", raftAddr)
 	if err != nil {

@@ -156,15 +156,17 @@ func (m *Master) saveTask(t *task) {
 	}
 }
 
-// saveCompleted queues t's record as completed, and forgets the completed
-// tasks its framework no longer keeps. m.mu must be held.
-func (m *Master) saveCompleted(t *task, evicted []*task) {
+// saveCompleted queues the records of tasks now completed, and forgets
+// the completed tasks their framework no longer keeps. m.mu must be held.
+func (m *Master) saveCompleted(tasks, evicted []*task) {
 	if m.reg == nil {
 		return
 	}
-	r := m.taskRecord(t)
-	r.Completed = true
-	m.persist(registry.PutTask(r), nil)
+	for _, t := range tasks {
+		r := m.taskRecord(t)
+		r.Completed = true
+		m.persist(registry.PutTask(r), nil)
+	}
 	for _, old := range evicted {
 		m.persist(registry.DeleteTask(old.framework, old.info.TaskID.Value), nil)
 	}

@@ -66,6 +66,7 @@ type agentFlags struct {
 	resources      string
 	attributes     string
 	wasmEngine     string
+	wasmFuel       bool
 	recover        string
 	idle           time.Duration
 	gcDelay        time.Duration
@@ -88,6 +89,7 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
+	cmd.Flags().BoolVar(&f.wasmFuel, "wasm-fuel", false, "count what each Wasm task executes under wasmtime, in fuel (about one unit per instruction), in its usage; slows Wasm tasks")
 }
 
 // config turns the flags into an agent.Config for an agent on host whose
@@ -104,6 +106,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	}
 	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
+	cfg.WasmFuel = f.wasmFuel
 	cfg.AllowNative = f.allowNative
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
