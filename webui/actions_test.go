@@ -105,8 +105,8 @@ func TestUsage(t *testing.T) {
 		page string
 		want []string
 	}{
-		{"/tasks/fw1/t-run", []string{`data-field="cpu">1.50 s`, `data-field="mem">3.0 MiB`, `data-field="peak">5.0 MiB`, "through the master"}},
-		{"/tasks/fw0/t-done", []string{`data-field="cpu">7.50 s`, `data-field="peak">2.0 MiB`, "final status"}},
+		{"/tasks/fw1/t-run", []string{`data-field="cpu">1.50 s`, `data-field="mem">3.0 MiB`, `data-field="peak">5.0 MiB`, `data-field="fuel">123456<`, "through the master"}},
+		{"/tasks/fw0/t-done", []string{`data-field="cpu">7.50 s`, `data-field="peak">2.0 MiB`, `data-field="fuel">99<`, "final status"}},
 		{"/tasks/fw1/t-stage", []string{"reports no usage for this task yet"}},
 		{"/agents/a1", []string{`data-field="cpu">1.50 s`, `data-field="mem">3.0 MiB`, "<dt>Metered tasks</dt><dd>1</dd>"}},
 		{"/agents/a2", []string{"Usage unavailable: Agent is not reachable"}},

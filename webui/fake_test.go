@@ -290,10 +290,10 @@ func seed(f *fakeCluster) {
 		{FrameworkID: &api.FrameworkID{Value: "fw1"}, ContainerID: parent},
 		{FrameworkID: &api.FrameworkID{Value: "fw1"}, ContainerID: api.ContainerID{Value: "t-run", Parent: &parent},
 			ResourceStatistics: &api.ResourceStatistics{Timestamp: 1.7e9, CPUsUserTimeSecs: api.Ptr(api.Float64(1.25)),
-				CPUsSystemTimeSecs: api.Ptr(api.Float64(0.25)), MemRSSBytes: api.Ptr(api.Uint64(3 << 20)), MemPeakBytes: api.Ptr(api.Uint64(5 << 20))}},
+				CPUsSystemTimeSecs: api.Ptr(api.Float64(0.25)), MemRSSBytes: api.Ptr(api.Uint64(3 << 20)), MemPeakBytes: api.Ptr(api.Uint64(5 << 20)), FuelConsumed: api.Ptr(api.Uint64(123456))}},
 	}
 	done := &f.state.GetTasks.CompletedTasks[0].Statuses[0]
-	done.Labels = &api.Labels{Labels: []api.Label{{Key: api.CPUSecondsLabel, Value: "7.5"}, {Key: api.PeakMemoryLabel, Value: "2097152"}}}
+	done.Labels = &api.Labels{Labels: []api.Label{{Key: api.CPUSecondsLabel, Value: "7.5"}, {Key: api.PeakMemoryLabel, Value: "2097152"}, {Key: api.FuelLabel, Value: "99"}}}
 	f.files["/fw1/t-run/runs/latest/stdout"] = "hello from stdout\n"
 	f.files["/fw1/t-run/runs/latest/stderr"] = "warning on stderr\n"
 }

@@ -14,6 +14,7 @@ type taskUsage struct {
 	CPUSeconds float64
 	MemBytes   int64  // memory in use now (Live only)
 	PeakBytes  int64  // 0 when not reported
+	Fuel       uint64 // wasmtime fuel executed; 0 when the agent does not count it
 	Live       bool   // from the running task, not its final status
 	Source     string // where the figures come from, in words
 }
@@ -32,6 +33,9 @@ func finalUsage(t api.Task) *taskUsage {
 		u.CPUSeconds, _ = strconv.ParseFloat(cpu, 64)
 		if peak, ok := st.Labels.Get(api.PeakMemoryLabel); ok {
 			u.PeakBytes, _ = strconv.ParseInt(peak, 10, 64)
+		}
+		if fuel, ok := st.Labels.Get(api.FuelLabel); ok {
+			u.Fuel, _ = strconv.ParseUint(fuel, 10, 64)
 		}
 		return u
 	}
@@ -52,6 +56,9 @@ func statsUsage(s *api.ResourceStatistics) *taskUsage {
 	}
 	if s.MemPeakBytes != nil {
 		u.PeakBytes = clampBytes(*s.MemPeakBytes)
+	}
+	if s.FuelConsumed != nil {
+		u.Fuel = uint64(*s.FuelConsumed)
 	}
 	u.Source = "its agent, through the master"
 	if s.Timestamp > 0 {
