@@ -60,6 +60,11 @@ const (
 	// replicated masters (Mesos changes its ZooKeeper ensemble instead).
 	OperatorAddMaster    OperatorCallType = "ADD_MASTER"
 	OperatorRemoveMaster OperatorCallType = "REMOVE_MASTER"
+	// OperatorKillTask kills one task of a framework on an operator's
+	// behalf (Mesos's operator API has no such call: there, an operator
+	// can only tear the whole framework down). The kill_tasks ACL decides
+	// who may, by the principal of the task's framework.
+	OperatorKillTask OperatorCallType = "KILL_TASK"
 )
 
 // OperatorCall is a v1 operator call to the master. Exactly the payload
@@ -90,6 +95,15 @@ type OperatorCall struct {
 	MarkAgentGone             *MarkAgentGone             `json:"mark_agent_gone,omitempty"`
 	AddMaster                 *MasterAddress             `json:"add_master,omitempty"`
 	RemoveMaster              *MasterAddress             `json:"remove_master,omitempty"`
+	KillTask                  *KillTask                  `json:"kill_task,omitempty"`
+}
+
+// KillTask names the task an operator kills (KILL_TASK). The task ends as
+// a framework's own KILL would end it, within its kill policy's grace
+// period; the framework hears of it through its status updates.
+type KillTask struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	TaskID      TaskID      `json:"task_id"`
 }
 
 // MasterAddress names a master by the HOST:PORT it serves on, which is
@@ -540,6 +554,19 @@ type GetMasterResponse struct {
 	MasterInfo  *MasterInfo `json:"master_info,omitempty"`
 	StartTime   Float64     `json:"start_time,omitempty"`
 	ElectedTime Float64     `json:"elected_time,omitempty"`
+	// Masters lists every master of a replicated cluster, the leader
+	// marked (Mezzo's extension: Mesos finds its masters in ZooKeeper);
+	// empty for a master started without --peers.
+	Masters []ReplicatedMaster `json:"masters,omitempty"`
+}
+
+// ReplicatedMaster is one master of a replicated cluster, named by the
+// HOST:PORT it serves on (its identity among the masters).
+type ReplicatedMaster struct {
+	Address string `json:"address"`
+	Leader  bool   `json:"leader,omitempty"`
+	// Voter is false for a master that follows the log without a vote.
+	Voter bool `json:"voter"`
 }
 
 // GetMaintenanceStatusResponse carries the cluster's maintenance status.

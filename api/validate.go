@@ -589,6 +589,14 @@ func (c *OperatorCall) Validate() error {
 			return errors.New("Expecting 'teardown' to be present")
 		}
 		return needField(c.Teardown.FrameworkID.Value, "teardown.framework_id")
+	case OperatorKillTask:
+		if c.KillTask == nil {
+			return errors.New("Expecting 'kill_task' to be present")
+		}
+		if err := needField(c.KillTask.FrameworkID.Value, "kill_task.framework_id"); err != nil {
+			return err
+		}
+		return needField(c.KillTask.TaskID.Value, "kill_task.task_id")
 	}
 	return c.validateAgentCall()
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,18 @@ func (b *browser) follow(t *testing.T, what string, trigger chromedp.Action[chro
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, trigger)); err != nil {
 		b.fail(t, "%s: %v", what, err)
 	}
+}
+
+// evalString evaluates a JavaScript expression that yields a string.
+func (b *browser) evalString(t *testing.T, expr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.fail(t, "evaluate %s: %v", expr, err)
+	}
+	return s
 }
 
 // text returns an element's text.
@@ -169,6 +182,31 @@ func TestConsole(t *testing.T) {
 	t.Run("live task and tail", func(t *testing.T) { consoleLiveTask(t, c, b) })
 	t.Run("module upload", func(t *testing.T) { consoleUpload(t, c, b) })
 	t.Run("drain", func(t *testing.T) { consoleDrain(t, c, b) })
+	t.Run("maintenance schedule", func(t *testing.T) { consoleSchedule(t, c, b) })
+}
+
+func consoleSchedule(t *testing.T, c *devCluster, b *browser) {
+	b.open(t, "/maintenance", http.StatusOK)
+	b.do(t, "write a window", chromedp.SetValue(chromedp.ID("schedule-text"), "db1,10.0.0.7 2030-01-02T03:00:00Z 90m"))
+	b.follow(t, "save the schedule", chromedp.Click(chromedp.ID("schedule-save")))
+	if got := b.text(t, "#schedule tbody tr"); !strings.Contains(got, "db1, 10.0.0.7") || !strings.Contains(got, "2030-01-02 03:00 UTC") || !strings.Contains(got, "1h30m0s") {
+		b.fail(t, "the schedule shows %q", got)
+	}
+	w := c.operator(t, api.OperatorGetMaintenanceSchedule).GetMaintenanceSchedule.Schedule.Windows
+	if len(w) != 1 || len(w[0].MachineIDs) != 2 || w[0].MachineIDs[0].Hostname != "db1" || w[0].MachineIDs[1].IP != "10.0.0.7" ||
+		w[0].Unavailability.Duration == nil || w[0].Unavailability.Duration.Nanoseconds != api.Int64(90*time.Minute) {
+		b.fail(t, "the console shows the window; the API says %+v", w)
+	}
+	// A mistake is shown, and the schedule stays.
+	b.open(t, "/maintenance", http.StatusOK)
+	b.do(t, "write a bad window", chromedp.SetValue(chromedp.ID("schedule-text"), "db1 next-tuesday"))
+	b.follow(t, "save the bad schedule", chromedp.Click(chromedp.ID("schedule-save")))
+	if got := b.text(t, "main"); !strings.Contains(got, "not an RFC 3339 time") {
+		b.fail(t, "a bad schedule: %q", got)
+	}
+	if w := c.operator(t, api.OperatorGetMaintenanceSchedule).GetMaintenanceSchedule.Schedule.Windows; len(w) != 1 {
+		b.fail(t, "a refused schedule changed it: %+v", w)
+	}
 }
 
 func consolePages(t *testing.T, c *devCluster, b *browser) {
@@ -188,8 +226,8 @@ func consolePages(t *testing.T, c *devCluster, b *browser) {
 	if got := b.text(t, `[data-resource="cpus"] td:nth-of-type(2)`); got != wantCPUs {
 		b.fail(t, "overview: %s cpus in total, the API says %s", got, wantCPUs)
 	}
-	if got := b.text(t, `#h-master + dl dd`); !strings.Contains(got, c.addr) {
-		b.fail(t, "overview: leader %q, want %s", got, c.addr)
+	if got := b.text(t, `#masters li[data-master="`+c.addr+`"]`); got != "leader "+c.addr {
+		b.fail(t, "overview: master %q, want leader %s", got, c.addr)
 	}
 
 	b.open(t, "/agents", http.StatusOK)
@@ -363,4 +401,238 @@ func (c *devCluster) get(t *testing.T, path string) (int, string) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// TestConsoleSecure drives the console of a master with credentials and
+// ACLs in headless Chromium: a visitor is sent to the login form and logs
+// in through it; a principal the ACLs do not let drain agents sees no
+// drain control, one they do sees it; pages show agents, tasks and
+// sandboxes only to principals their view ACLs grant; a POST forged without the session's
+// CSRF token is refused and changes nothing; a running task's page shows
+// its CPU time and memory (asked of its agent through the master), and
+// the finished task's page its final usage; logging out ends the session.
+func TestConsoleSecure(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, body)
+		return p
+	}
+	credentials := write("credentials", "ops ops-secret\nweb web-secret\nguest guest-secret\nagent agent-secret\nmaster master-secret\n")
+	agentCredentials := write("agent-credentials", "master master-secret\n")
+	acls := write("acls.json", `{
+		"register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"type": "ANY"}}],
+		"run_tasks": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}, "native": true}],
+		"register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+		"view_agents": [{"principals": {"values": ["ops", "web"]}, "agents": {"type": "ANY"}}],
+		"view_frameworks": [{"principals": {"values": ["ops", "web"]}, "users": {"type": "ANY"}}],
+		"view_tasks": [{"principals": {"values": ["ops", "web"]}, "users": {"type": "ANY"}}],
+		"view_sandboxes": [{"principals": {"values": ["web"]}, "users": {"type": "ANY"}}],
+		"drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}]
+	}`)
+	secretFile := func(p string) string { return write(p+".secret", p+"-secret\n") }
+	c := startMaster(t, filepath.Join(dir, "master"), "--credentials", credentials, "--acls", acls, "--principal", "master", "--secret-file", secretFile("master"))
+	startAgent(t, c.addr, filepath.Join(dir, "agent"), "--credentials", agentCredentials, "--principal", "agent", "--secret-file", secretFile("agent"))
+	var agentID string
+	waitFor(t, func() bool {
+		out, _, code := c.mezzo(t, "agents", "--principal", "ops", "--secret-file", secretFile("ops"))
+		if code != 0 || strings.Count(out, "\n") < 2 {
+			return false
+		}
+		agentID = strings.Fields(strings.Split(out, "\n")[1])[0]
+		return true
+	}, "the agent to register")
+
+	b := startBrowser(t, "http://"+c.addr)
+	login := func(principal, path string, status int) {
+		t.Helper()
+		b.open(t, path, http.StatusOK) // the login form, after a redirect
+		if got := b.text(t, "h1"); got != "Log in" {
+			b.fail(t, "without a session: page %q, want the login form", got)
+		}
+		b.do(t, "fill in the login form",
+			chromedp.SetValue(chromedp.ID("principal"), principal),
+			chromedp.SetValue(chromedp.ID("secret"), principal+"-secret"))
+		b.follow(t, "log in", chromedp.Click(chromedp.ID("login-submit")))
+		if got := b.text(t, ".principal"); got != principal {
+			b.fail(t, "logged in as %q, want %s", got, principal)
+		}
+		if got := b.evalString(t, "location.pathname"); got != path {
+			b.fail(t, "after logging in: at %s, want %s", got, path)
+		}
+		b.open(t, path, status)
+	}
+	rows := func(sel string) int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+		if err != nil {
+			b.fail(t, "count %s: %v", sel, err)
+		}
+		return n
+	}
+	hasDrain := func() bool {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#drain").length`))
+		if err != nil {
+			b.fail(t, "look for the drain control: %v", err)
+		}
+		return n > 0
+	}
+
+	// A wrong secret: the form again, with a message and no session.
+	b.open(t, "/login", http.StatusOK)
+	b.do(t, "fill in a wrong secret", chromedp.SetValue(chromedp.ID("principal"), "web"), chromedp.SetValue(chromedp.ID("secret"), "wrong"))
+	b.follow(t, "log in with a wrong secret", chromedp.Click(chromedp.ID("login-submit")))
+	if got := b.text(t, "#login-error"); !strings.Contains(got, "Wrong principal or secret") {
+		b.fail(t, "wrong secret: %q", got)
+	}
+
+	login("web", "/agents/"+agentID, http.StatusOK)
+	if hasDrain() {
+		b.fail(t, "web, whom the ACLs do not let drain agents, is offered the drain control")
+	}
+
+	// A task of web's: its page shows usage while it runs, then its final
+	// usage once it has finished.
+	gate := filepath.Join(t.TempDir(), "go")
+	name := "console-usage"
+	run := exec.Command(mezzoBin, "run", "--master", c.addr, "--principal", "web", "--secret-file", secretFile("web"), "--name", name, "--command",
+		fmt.Sprintf("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo busy-done; while [ ! -e %s ]; do sleep 0.05; done", gate))
+	run.Dir = repoRoot
+	out := &syncBuffer{}
+	run.Stdout, run.Stderr = out, out
+	run.WaitDelay = 5 * time.Second
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	t.Cleanup(func() { _ = run.Process.Kill() })
+	b.open(t, "/tasks", http.StatusOK)
+	row := `[...document.querySelectorAll("tr[data-task]")].find(r => r.textContent.includes("` + name + `"))`
+	b.waitJS(t, "the task to run", `(r => r && r.textContent.includes("TASK_RUNNING"))(`+row+`)`)
+	b.follow(t, "open the task", chromedp.Evaluate[chromedp.Void](row+`.querySelector("a").click()`))
+	taskPage := b.evalString(t, "location.pathname")
+	b.waitJS(t, "the running task's usage", `(e => e && e.textContent.includes("through the master") && /Memory/.test(e.textContent))(document.getElementById("usage"))`)
+	b.waitJS(t, "the busy loop to finish", `document.getElementById("tail-stdout").textContent.includes("busy-done")`)
+	b.waitJS(t, "CPU time to show the busy loop", `parseFloat(document.querySelector('#usage [data-field="cpu"]').textContent) > 0`)
+	writeFile(t, gate, "")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("mezzo run: %v\n%s", err, out)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("mezzo run did not exit\n%s", out)
+	}
+	b.waitJS(t, "the finished task's usage from its final status",
+		`(e => e && e.textContent.includes("final status") && parseFloat(e.querySelector('[data-field="cpu"]').textContent) > 0)(document.getElementById("usage"))`)
+
+	b.follow(t, "log out", chromedp.Click(chromedp.ID("logout")))
+	if got := b.text(t, "h1"); got != "Log in" {
+		b.fail(t, "after logging out: page %q, want the login form", got)
+	}
+	b.open(t, "/agents/"+agentID, http.StatusOK)
+	if got := b.text(t, "h1"); got != "Log in" {
+		b.fail(t, "the old session after logging out: page %q, want the login form", got)
+	}
+
+	// view_sandboxes: web read the task's output; ops, who may see the
+	// task but not its sandbox, gets no tail and a 403 for its files.
+	login("ops", taskPage, http.StatusOK)
+	if rows("#tail-stdout") != 0 || rows("#no-sandbox") != 1 {
+		b.fail(t, "ops, whom view_sandboxes does not cover, is shown the task's output")
+	}
+	b.open(t, taskPage+"/files?path=stdout", http.StatusForbidden)
+	b.follow(t, "log out ops", chromedp.Click(chromedp.ID("logout")))
+
+	// view_agents and view_tasks: guest, granted neither, sees no agent
+	// and no task where web and ops saw them.
+	login("guest", "/agents", http.StatusOK)
+	if n := rows("tr[data-agent]"); n != 0 {
+		b.fail(t, "guest sees %d agents, want none", n)
+	}
+	b.open(t, "/tasks", http.StatusOK)
+	if n := rows("tr[data-task]"); n != 0 {
+		b.fail(t, "guest sees %d tasks, want none", n)
+	}
+	b.open(t, taskPage, http.StatusNotFound)
+	b.open(t, "/agents/"+agentID, http.StatusNotFound)
+	b.follow(t, "log out guest", chromedp.Click(chromedp.ID("logout")))
+
+	login("ops", "/agents/"+agentID, http.StatusOK)
+	if !hasDrain() {
+		b.fail(t, "ops, whom the ACLs let drain agents, has no drain control")
+	}
+	// A POST forged without the token, from the console's own origin with
+	// the session cookie (what a script injected into a page could send):
+	// refused, and the agent is not drained.
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/agents/`+agentID+`/drain", {method: "POST", body: new URLSearchParams({grace: "1"})}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	cancel()
+	if err != nil || status != http.StatusForbidden {
+		b.fail(t, "forged drain without the CSRF token: HTTP %d (%v), want 403", status, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.addr+"/api/v1", strings.NewReader(`{"type":"GET_AGENTS"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("ops", "ops-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(agents), agentID) || strings.Contains(string(agents), "drain_info") {
+		t.Fatalf("after the forged POST: GET_AGENTS %d %s", resp.StatusCode, agents)
+	}
+	// The real form, with its token, drains.
+	b.do(t, "set a grace period", chromedp.SetValue(chromedp.CSS(`input[name="grace"]`), "1"))
+	b.follow(t, "drain the agent", chromedp.Click(chromedp.ID("drain")))
+	b.waitJS(t, "the agent to be drained", `(e => e && e.textContent === "drained")(document.querySelector('[data-field="state"]'))`)
+}
+
+// TestConsoleMasters checks the Overview of a replicated cluster: it
+// names the leader and lists the standbys, and after the leader dies the
+// new leader's Overview names itself.
+func TestConsoleMasters(t *testing.T) {
+	c := startReplicated(t, 3)
+	overview := func(m *masterProc) string {
+		t.Helper()
+		resp, err := http.Get("http://" + m.addr + "/")
+		if err != nil {
+			t.Fatalf("GET / on %s: %v", m.addr, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET / on %s: %d %v", m.addr, resp.StatusCode, err)
+		}
+		return string(body)
+	}
+	check := func(leader *masterProc, live []*masterProc) {
+		t.Helper()
+		var page string
+		waitFor(t, func() bool {
+			page = overview(leader)
+			return strings.Contains(page, `<li data-master="`+leader.addr+`"><span class="state ok">leader</span> `+leader.addr)
+		}, "the Overview to name "+leader.addr+" the leader")
+		for _, m := range live {
+			if m != leader && !strings.Contains(page, `<li data-master="`+m.addr+`"><span class="state">standby</span> `+m.addr) {
+				t.Errorf("the Overview of %s does not list %s as a standby:\n%s", leader.addr, m.addr, page)
+			}
+		}
+		if strings.Contains(page, "this master runs alone") {
+			t.Errorf("the Overview of a replicated cluster says the master runs alone")
+		}
+	}
+	first := c.waitLeader(t)
+	check(first, c.masters)
+	c.kill(first, syscall.SIGKILL)
+	var next *masterProc
+	waitFor(t, func() bool { next = c.leader(); return next != nil && next != first }, "a new leader")
+	check(next, c.masters) // the dead master stays a member, now a standby
 }

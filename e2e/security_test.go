@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // would: the CLI without credentials is refused with a clear message, an
 // operator lists agents, a framework principal runs a task and sees its
 // output, a principal the ACLs do not let register frameworks cannot run
-// one, the console asks the browser for credentials, and the agent's own
+// one, the console sends a browser without a session to its login form
+// and lets in only a good principal and secret, and the agent's own
 // API answers only the master (whose proxy still serves task output) and
 // operators.
 func TestSecureCluster(t *testing.T) {
@@ -65,9 +67,6 @@ func TestSecureCluster(t *testing.T) {
 		url, user, pass string
 		want            int
 	}{
-		{"http://" + c.addr + "/agents", "", "", http.StatusUnauthorized},
-		{"http://" + c.addr + "/agents", "web", "wrong", http.StatusUnauthorized},
-		{"http://" + c.addr + "/agents", "web", "web-secret", http.StatusOK},
 		// The agent's own API: the master's principal and ops may read it
 		// (the master proxied web's output above), nobody else.
 		{"http://" + agentAddr + "/files/browse?path=/", "", "", http.StatusUnauthorized},
@@ -87,6 +86,47 @@ func TestSecureCluster(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tt.want || (tt.want == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "") {
 			t.Errorf("GET %s as %q: %d (challenge %q), want %d", tt.url, tt.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.want)
+		}
+	}
+
+	// The console: no Basic prompt but a login form, whatever the
+	// request carries, and a session for a good secret only.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+c.addr+"/agents", nil)
+	req.SetBasicAuth("web", "web-secret")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fagents" || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("console without a session: %d %q (challenge %q), want 303 to the login form", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("WWW-Authenticate"))
+	}
+	for _, tt := range []struct {
+		secret string
+		want   int
+	}{{"wrong", http.StatusUnauthorized}, {"web-secret", http.StatusSeeOther}} {
+		resp, err := noFollow.PostForm("http://"+c.addr+"/login", url.Values{"principal": {"web"}, "secret": {tt.secret}, "next": {"/agents"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || (tt.want == http.StatusSeeOther) != (len(resp.Cookies()) == 1) {
+			t.Errorf("console login with %q: %d, cookies %v, want %d", tt.secret, resp.StatusCode, resp.Cookies(), tt.want)
+			continue
+		}
+		if tt.want != http.StatusSeeOther {
+			continue
+		}
+		req, _ := http.NewRequest(http.MethodGet, "http://"+c.addr+"/agents", nil)
+		req.AddCookie(resp.Cookies()[0])
+		page, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page.Body.Close()
+		if page.StatusCode != http.StatusOK {
+			t.Errorf("console page with the session: %d", page.StatusCode)
 		}
 	}
 }

@@ -14,16 +14,10 @@ import (
 	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
-// principalKey carries the authenticated principal in a request's
-// context.
-type principalKey struct{}
-
-// principalOf returns the principal a request authenticated as; "" when
+// principalOf returns the principal a request authenticated as (or an
+// in-process caller such as the console acts for); "" when
 // authentication is off.
-func principalOf(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
-}
+func principalOf(ctx context.Context) string { return auth.PrincipalFrom(ctx) }
 
 // openPaths answer without credentials: what a load balancer or a
 // monitoring system probes, and nothing that reveals or changes state.
@@ -46,7 +40,7 @@ func (m *Master) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, fmt.Sprintf("Unauthorized: %v", err))
 		}
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 		return next(c)
 	}
 }
@@ -155,8 +149,13 @@ func (m *Master) rootRefused(f *framework, ti *api.TaskInfo) error {
 	return nil
 }
 
-// authorizeOperator checks an operator call that changes the cluster;
-// queries are not filtered yet (see SECURITY.md). m.mu must be held.
+// authorizeOperator checks an operator call that changes the cluster
+// (queries are filtered afterwards by filterViews). kill_tasks, like
+// teardown_frameworks, names the principals of the frameworks whose tasks
+// a principal may kill through the operator API or the console; a
+// framework killing its own tasks with the scheduler API's KILL needs no
+// ACL, as in Mesos, since only its own principal may drive it. m.mu must
+// be held.
 func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) error {
 	hostname := func(id api.AgentID) string {
 		if a := m.agents[id.Value]; a != nil {
@@ -178,11 +177,9 @@ func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) 
 			}
 		}
 	case api.OperatorTeardown:
-		owner := ""
-		if f := m.frameworks[call.Teardown.FrameworkID.Value]; f != nil {
-			owner = f.info.Principal
-		}
-		return m.authorize(ctx, acl.TeardownFrameworks, owner, false)
+		return m.authorize(ctx, acl.TeardownFrameworks, m.frameworkPrincipal(call.Teardown.FrameworkID.Value), false)
+	case api.OperatorKillTask:
+		return m.authorize(ctx, acl.KillTasks, m.frameworkPrincipal(call.KillTask.FrameworkID.Value), false)
 	case api.OperatorDrainAgent:
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.DrainAgent.AgentID), false)
 	case api.OperatorDeactivateAgent:
@@ -210,8 +207,9 @@ func (m *Master) ACLs() *acl.ACLs { return m.cfg.ACLs }
 
 // filterViews removes from an operator query's answer what the principal
 // may not see: frameworks by their user (view_frameworks), tasks and
-// executors by their framework's user (view_tasks), agents by hostname
-// (view_agents). Without ACLs it does nothing. m.mu must be held.
+// executors by their framework's user (view_tasks), agents and the
+// machines of the maintenance schedule by hostname (view_agents), and the
+// frameworks GET_ROLES lists under each role (view_frameworks). Without ACLs it does nothing. m.mu must be held.
 func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	if m.cfg.ACLs == nil {
 		return
@@ -261,6 +259,26 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	tasks(r.GetTasks)
 	agents(r.GetAgents)
 	executors(r.GetExecutors)
+	if rr := r.GetRoles; rr != nil {
+		for i := range rr.Roles {
+			rr.Roles[i].Frameworks = slices.DeleteFunc(rr.Roles[i].Frameworks, func(id api.FrameworkID) bool {
+				return !sees(acl.ViewFrameworks, userOf(id.Value))
+			})
+		}
+	}
+	if ms := r.GetMaintenanceSchedule; ms != nil {
+		windows := ms.Schedule.Windows[:0]
+		for _, w := range ms.Schedule.Windows {
+			w.MachineIDs = slices.DeleteFunc(w.MachineIDs, func(id api.MachineID) bool { return !sees(acl.ViewAgents, machineName(id)) })
+			if len(w.MachineIDs) > 0 {
+				windows = append(windows, w)
+			}
+		}
+		ms.Schedule.Windows = windows
+	}
+	if st := r.GetMaintenanceStatus; st != nil {
+		st.Status.DrainingMachines = slices.DeleteFunc(st.Status.DrainingMachines, func(d api.DrainingMachine) bool { return !sees(acl.ViewAgents, machineName(d.ID)) })
+	}
 	if s := r.GetState; s != nil {
 		frameworks(s.GetFrameworks)
 		tasks(s.GetTasks)
@@ -281,6 +299,16 @@ func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
 	user := m.frameworkUser(fid)
 	m.mu.Unlock()
 	return m.authorize(ctx, acl.ViewSandboxes, user, false)
+}
+
+// frameworkPrincipal is the principal a subscribed framework registered
+// with, the object of teardown_frameworks and kill_tasks; "" for one the
+// master does not know. m.mu must be held.
+func (m *Master) frameworkPrincipal(fid string) string {
+	if f := m.frameworks[fid]; f != nil {
+		return f.info.Principal
+	}
+	return ""
 }
 
 // frameworkUser is the user of a framework, subscribed or completed, the

@@ -2,9 +2,13 @@ package master
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -370,5 +374,292 @@ func TestRootNeedsExplicitGrant(t *testing.T) {
 				t.Fatal("a refused task was recorded")
 			}
 		})
+	}
+}
+
+// viewACLs let web see the frameworks and tasks of user nobody, ops see
+// agents, and let ops kill web's tasks.
+const viewACLs = `{
+  "register_frameworks": [{"principals": {"values": ["web", "ci"]}, "roles": {"type": "ANY"}}],
+  "run_tasks": [{"principals": {"values": ["web", "ci"]}, "users": {"type": "ANY"}, "native": true}],
+  "register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+  "view_frameworks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+  "view_tasks": [{"principals": {"values": ["web"]}, "users": {"values": ["nobody"]}}],
+  "view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+  "kill_tasks": [{"principals": {"values": ["ops"]}, "framework_principals": {"values": ["web"]}}]
+}`
+
+// TestViewACLsEventStream checks that the operator SUBSCRIBE stream, like
+// the queries, carries only what each principal's view ACLs grant: its
+// snapshot and every later event. "Does not see" is checked by order: an
+// event the principal may see follows one it may not, and must come
+// first.
+func TestViewACLsEventStream(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	as := func(p string) []string { return []string{"Authorization", basic(p, p+"-pw")} }
+	tm.header = as("ci")
+	ci := tm.subscribe(t, api.FrameworkInfo{User: "builder", Name: "ci"})
+
+	watch := func(p string) *eventStream[api.OperatorEvent] {
+		return openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}, as(p)...))
+	}
+	web, ops := watch("web"), watch("ops")
+	first := func(s *eventStream[api.OperatorEvent]) *api.GetStateResponse {
+		ev := s.next(func(api.OperatorEvent) bool { return true })
+		if ev.Type != api.OperatorEventSubscribed {
+			t.Fatalf("first event %s", ev.Type)
+		}
+		return ev.Subscribed.GetState
+	}
+	if st := first(web); st.GetFrameworks != nil && len(st.GetFrameworks.Frameworks) != 0 {
+		t.Errorf("web's snapshot shows ci's framework: %+v", st.GetFrameworks.Frameworks)
+	}
+	first(ops)
+
+	tm.header = as("agent")
+	ag := tm.agent(t, "cpus:4;mem:1024")
+	tm.header = as("web")
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	kinds := func(ev api.OperatorEvent) bool {
+		return ev.Type == api.OperatorEventAgentAdded || ev.Type == api.OperatorEventFrameworkAdded
+	}
+	if ev := web.next(kinds); ev.Type != api.OperatorEventFrameworkAdded || ev.FrameworkAdded.Framework.FrameworkInfo.Name != "web" {
+		t.Errorf("web's stream: %s first, want FRAMEWORK_ADDED of web (no AGENT_ADDED)", ev.Type)
+	}
+	if ev := ops.next(kinds); ev.Type != api.OperatorEventAgentAdded || ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
+		t.Errorf("ops's stream: %s first, want AGENT_ADDED", ev.Type)
+	}
+
+	// Tasks: ci's first, then web's; web must see web's first.
+	tm.header = as("ci")
+	o := ci.offer()
+	ci.mustCall(launch(o, commandTask("ci-task", o, 0.5, 64)))
+	tm.header = as("web")
+	o = wf.offer()
+	wf.mustCall(launch(o, commandTask("web-task", o, 0.5, 64)))
+	if ev := web.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventTaskAdded }); ev.TaskAdded.Task.TaskID.Value != "web-task" {
+		t.Errorf("web's stream: TASK_ADDED of %s first, want web-task", ev.TaskAdded.Task.TaskID.Value)
+	}
+	tm.header = as("agent")
+	ag.send(ci.id, "ci-task", api.TaskRunning, 1)
+	ag.send(wf.id, "web-task", api.TaskRunning, 2)
+	if ev := web.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventTaskUpdated }); ev.TaskUpdated.Status.TaskID.Value != "web-task" {
+		t.Errorf("web's stream: TASK_UPDATED of %s first, want web-task", ev.TaskUpdated.Status.TaskID.Value)
+	}
+	// ops sees agents only: its next framework or task event never comes
+	// before the agent it sees next.
+	tm.header = as("agent")
+	tm.agent(t, "cpus:1;mem:128")
+	if ev := ops.next(func(ev api.OperatorEvent) bool {
+		return ev.Type != api.OperatorEventHeartbeat
+	}); ev.Type != api.OperatorEventAgentAdded {
+		t.Errorf("ops's stream: %s, want only AGENT_ADDED", ev.Type)
+	}
+}
+
+// TestConsoleCallsACLs checks the in-process seam the console uses: the
+// principal in the context is held to the same ACLs as over HTTP, for
+// queries (filtered), writes (403 naming the permission), KILL_TASK
+// (kill_tasks), modules (upload_modules) and files (view_sandboxes).
+func TestConsoleCallsACLs(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	as := func(p string) context.Context { return auth.WithPrincipal(context.Background(), p) }
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	ag := tm.agent(t, "cpus:4;mem:1024")
+	tm.header = []string{"Authorization", basic("web", "web-pw")}
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	o := wf.offer()
+	wf.mustCall(launch(o, commandTask("t1", o, 0.5, 64)))
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	ag.send(wf.id, "t1", api.TaskRunning, 1)
+
+	tasks := func(p string) int {
+		r, err := tm.Call(as(p), &api.OperatorCall{Type: api.OperatorGetState})
+		if err != nil {
+			t.Fatalf("%s GET_STATE: %v", p, err)
+		}
+		return len(r.GetState.GetTasks.Tasks) + len(r.GetState.GetAgents.Agents)
+	}
+	if n := tasks("web"); n != 1 {
+		t.Errorf("web sees %d tasks and agents, want its task only", n)
+	}
+	if n := tasks("ci"); n != 0 {
+		t.Errorf("ci sees %d tasks and agents, want none", n)
+	}
+	kill := &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}, TaskID: api.TaskID{Value: "t1"}}}
+	for _, tt := range []struct {
+		principal string
+		call      *api.OperatorCall
+		code      int
+		msg       string
+	}{
+		{"web", kill, http.StatusForbidden, `may not kill_tasks (framework_principals "web")`},
+		{"ci", &api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{AgentID: api.AgentID{Value: ag.id}}}, http.StatusForbidden, "may not drain_agents"},
+		{"ops", &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}}}, http.StatusBadRequest, "kill_task.task_id"},
+		{"ops", &api.OperatorCall{Type: api.OperatorKillTask, KillTask: &api.KillTask{FrameworkID: api.FrameworkID{Value: wf.id}, TaskID: api.TaskID{Value: "nope"}}}, http.StatusBadRequest, "has no task"},
+	} {
+		_, err := tm.Call(as(tt.principal), tt.call)
+		if !isCallError(err, tt.code) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s %s: %v, want %d with %q", tt.principal, tt.call.Type, err, tt.code, tt.msg)
+		}
+	}
+	if _, err := tm.Call(as("ops"), kill); err != nil {
+		t.Fatalf("ops KILL_TASK: %v", err)
+	}
+	for _, tt := range []struct {
+		principal string
+		n         int
+	}{{"web", 1}, {"ci", 0}} {
+		r, err := tm.Call(as(tt.principal), &api.OperatorCall{Type: api.OperatorGetRoles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, role := range r.GetRoles.Roles {
+			n += len(role.Frameworks)
+		}
+		if n != tt.n {
+			t.Errorf("%s sees %d frameworks under roles, want %d", tt.principal, n, tt.n)
+		}
+	}
+	if k := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); k.Kill.TaskID.Value != "t1" || k.Kill.FrameworkID.Value != wf.id {
+		t.Errorf("agent told to kill %+v", k.Kill)
+	}
+	if _, err := tm.PutModule(as("web"), []byte("not wasm")); !isCallError(err, http.StatusForbidden) || !strings.Contains(err.Error(), "upload_modules") {
+		t.Errorf("web uploading: %v, want 403 naming upload_modules", err)
+	}
+	if _, err := tm.Files(as("ci"), ag.id, "read", url.Values{"path": {"/" + wf.id + "/x/stdout"}}); !isCallError(err, http.StatusForbidden) || !strings.Contains(err.Error(), "view_sandboxes") {
+		t.Errorf("ci reading web's sandbox: %v, want 403 naming view_sandboxes", err)
+	}
+}
+
+// TestContainersProxy checks usage through the master: GET_CONTAINERS is
+// asked of the agent's own port (here an HTTP server answering as an
+// agent does) and only the containers of frameworks whose tasks the
+// principal may see come back; an unknown agent is a 404.
+func TestContainersProxy(t *testing.T) {
+	tm := secureMaster(t, viewACLs)
+	tm.header = []string{"Authorization", basic("web", "web-pw")}
+	wf := tm.subscribe(t, api.FrameworkInfo{User: "nobody", Name: "web"})
+	tm.header = []string{"Authorization", basic("ci", "ci-pw")}
+	cf := tm.subscribe(t, api.FrameworkInfo{User: "builder", Name: "ci"})
+
+	var asked api.AgentOperatorCall
+	agentAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1" || json.NewDecoder(r.Body).Decode(&asked) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		cpu := api.Float64(1.5)
+		json.NewEncoder(w).Encode(api.AgentOperatorResponse{Type: api.OperatorGetContainers, GetContainers: &api.AgentGetContainers{Containers: []api.AgentContainer{
+			{FrameworkID: &api.FrameworkID{Value: wf.id}, ContainerID: api.ContainerID{Value: "web-task", Parent: &api.ContainerID{Value: "e1"}},
+				ResourceStatistics: &api.ResourceStatistics{CPUsUserTimeSecs: &cpu}},
+			{FrameworkID: &api.FrameworkID{Value: cf.id}, ContainerID: api.ContainerID{Value: "ci-task", Parent: &api.ContainerID{Value: "e2"}}},
+		}}})
+	}))
+	t.Cleanup(agentAPI.Close)
+	host, port, _ := strings.Cut(strings.TrimPrefix(agentAPI.URL, "http://"), ":")
+	p, _ := strconv.Atoi(port)
+	tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+	s := openStream[api.AgentEvent](t, tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: host, Port: api.Int64(p), Resources: []api.Resource{scalar("cpus", 1)}}}}))
+	agentID := s.next(func(api.AgentEvent) bool { return true }).Subscribed.AgentID.Value
+
+	for _, tt := range []struct {
+		principal string
+		want      []string
+	}{{"web", []string{"web-task"}}, {"ci", nil}} {
+		cs, err := tm.Containers(auth.WithPrincipal(context.Background(), tt.principal), agentID)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.principal, err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.ContainerID.Value)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s sees containers %v, want %v", tt.principal, got, tt.want)
+		}
+	}
+	if asked.Type != api.OperatorGetContainers || asked.GetContainers == nil || !asked.GetContainers.ShowNested {
+		t.Errorf("the agent was asked %+v, want GET_CONTAINERS with nested containers", asked)
+	}
+	if _, err := tm.Containers(context.Background(), "no-such-agent"); !isCallError(err, http.StatusNotFound) {
+		t.Errorf("unknown agent: %v, want 404", err)
+	}
+}
+
+// TestMaintenanceSchedule checks UPDATE_MAINTENANCE_SCHEDULE and its
+// queries: a schedule is stored whole and answered back, a bad one is
+// refused with 400 and changes nothing, drain_agents decides who may set
+// it (403 naming the permission), and view_agents what each sees of it.
+func TestMaintenanceSchedule(t *testing.T) {
+	tm := secureMaster(t, `{
+	  "drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}},
+	                   {"principals": {"values": ["web"]}, "agents": {"values": ["h1"]}}],
+	  "view_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}},
+	                  {"principals": {"values": ["web"]}, "agents": {"values": ["h1"]}}]
+	}`)
+	as := func(p string) { tm.header = []string{"Authorization", basic(p, p+"-pw")} }
+	window := func(start int64, hosts ...string) api.MaintenanceWindow {
+		w := api.MaintenanceWindow{Unavailability: api.Unavailability{Start: api.TimeInfo{Nanoseconds: api.Int64(start)},
+			Duration: &api.DurationInfo{Nanoseconds: 3600e9}}}
+		for _, h := range hosts {
+			w.MachineIDs = append(w.MachineIDs, api.MachineID{Hostname: h})
+		}
+		return w
+	}
+	update := func(s api.MaintenanceSchedule) (int, string) {
+		code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateMaintenanceSchedule,
+			UpdateMaintenanceSchedule: &api.UpdateMaintenanceSchedule{Schedule: s}})
+		return code, body
+	}
+	get := func() []api.MaintenanceWindow {
+		code, r, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetMaintenanceSchedule})
+		if code != http.StatusOK || r.GetMaintenanceSchedule == nil {
+			t.Fatalf("GET_MAINTENANCE_SCHEDULE: %d %s", code, body)
+		}
+		return r.GetMaintenanceSchedule.Schedule.Windows
+	}
+	as("ops")
+	good := api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1e18, "h1", "h2"), window(2e18, "h3")}}
+	if code, body := update(good); code != http.StatusOK {
+		t.Fatalf("ops setting a schedule: %d %s", code, body)
+	}
+	if w := get(); len(w) != 2 || len(w[0].MachineIDs) != 2 || w[1].MachineIDs[0].Hostname != "h3" || w[1].Unavailability.Start.Nanoseconds != 2e18 {
+		t.Fatalf("schedule read back: %+v", w)
+	}
+	negative := window(1, "h9")
+	negative.Unavailability.Duration.Nanoseconds = -1
+	for _, tt := range []struct {
+		name string
+		s    api.MaintenanceSchedule
+		msg  string
+	}{
+		{"machine twice", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1, "h1"), window(2, "h1")}}, "more than one window"},
+		{"no machine", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1)}}, "names no machine"},
+		{"nameless machine", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{{MachineIDs: []api.MachineID{{}}}}}, "neither hostname nor IP"},
+		{"bad ip", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{{MachineIDs: []api.MachineID{{IP: "300.1.1.1"}}}}}, "not an IP address"},
+		{"negative duration", api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{negative}}, "negative duration"},
+	} {
+		if code, body := update(tt.s); code != http.StatusBadRequest || !strings.Contains(body, tt.msg) {
+			t.Errorf("%s: %d %s, want 400 with %q", tt.name, code, body, tt.msg)
+		}
+	}
+	as("web")
+	if w := get(); len(w) != 1 || len(w[0].MachineIDs) != 1 || w[0].MachineIDs[0].Hostname != "h1" {
+		t.Errorf("web sees %+v, want h1 alone", w)
+	}
+	// web may drain h1 only, and the schedule it would replace names h2
+	// and h3 too.
+	if code, body := update(api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{window(1, "h1")}}); code != http.StatusForbidden || !strings.Contains(body, "may not drain_agents") {
+		t.Errorf("web replacing ops's schedule: %d %s, want 403", code, body)
+	}
+	as("ops")
+	if w := get(); len(w) != 2 {
+		t.Errorf("refused updates changed the schedule: %+v", w)
+	}
+	if code, body := update(api.MaintenanceSchedule{}); code != http.StatusOK || len(get()) != 0 {
+		t.Errorf("clearing the schedule: %d %s", code, body)
 	}
 }

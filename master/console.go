@@ -1,17 +1,21 @@
 package master
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/master/modules"
 )
 
@@ -34,10 +38,13 @@ func (e *CallError) Error() string { return e.Message }
 // StatusCode is the HTTP status the call would have answered.
 func (e *CallError) StatusCode() int { return e.Code }
 
-// Call answers one operator call as POST /api/v1 would, in-process.
+// Call answers one operator call as POST /api/v1 would, in-process, for
+// the principal in ctx (auth.WithPrincipal; none is the unauthenticated
+// principal ""): the ACLs decide the calls that change the cluster, and
+// queries leave out what its view ACLs do not grant, exactly as over HTTP.
 // SUBSCRIBE is refused: use Subscribe. Errors the API answers with a 4xx
 // or 5xx status are *CallError. It is safe for concurrent use.
-func (m *Master) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
+func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
 	resp := &api.OperatorResponse{Type: call.Type}
 	switch call.Type {
 	case api.OperatorSubscribe:
@@ -50,16 +57,26 @@ func (m *Master) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorR
 		resp.GetMetrics = &api.GetMetricsResponse{Metrics: metrics}
 		return resp, nil
 	}
+	if err := call.Validate(); err != nil {
+		return nil, &CallError{Code: http.StatusBadRequest, Message: err.Error()}
+	}
 	op := operatorCalls[call.Type]
 	if op == nil {
 		return nil, &CallError{Code: http.StatusNotImplemented, Message: "Operator call " + string(call.Type) + " is not implemented by this master yet"}
 	}
 	m.mu.Lock()
-	err := op(m, call, resp, time.Now())
+	err := m.authorizeOperator(ctx, call)
+	if err == nil {
+		err = op(m, call, resp, time.Now())
+	}
+	if err == nil {
+		m.filterViews(ctx, resp)
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return nil, callError(err)
 	}
+	m.addMasters(resp)
 	return resp, nil
 }
 
@@ -74,12 +91,14 @@ func callError(err error) error {
 
 // Subscribe opens an operator event stream in-process: the channel yields
 // SUBSCRIBED with a snapshot of the state, then every change, as SUBSCRIBE
-// on POST /api/v1 does. It is closed when ctx ends, when the master shuts
+// on POST /api/v1 does, but unfiltered by the view ACLs: its one reader,
+// the console, shows browsers only which kinds of objects changed and how
+// many tasks run, and reads what it shows through Call for each viewer. It is closed when ctx ends, when the master shuts
 // down, or when the reader falls more than the stream's buffer behind (the
 // reader then subscribes again for a fresh snapshot). The reader must keep
 // reading until the channel is closed or ctx ends.
 func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error) {
-	s := m.addWatcher()
+	s := m.addWatcher(ctx, false)
 	out := make(chan api.OperatorEvent)
 	go func() {
 		defer close(out)
@@ -122,10 +141,16 @@ func (m *Master) Modules(context.Context) ([]api.ModuleInfo, error) {
 	return out, nil
 }
 
-// PutModule validates and stores a module, as POST /api/v1/modules. A
-// module that fails validation is a *CallError with status 400 whose
-// message says what is wrong.
+// PutModule validates and stores a module for the principal in ctx, as
+// POST /api/v1/modules does: upload_modules must allow it (else a
+// *CallError with status 403), and the module's metadata goes through the
+// replicated registry so that standbys copy it. A module that fails
+// validation is a *CallError with status 400 whose message says what is
+// wrong.
 func (m *Master) PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, error) {
+	if err := m.authorize(ctx, acl.UploadModules, "", false); err != nil {
+		return api.ModuleInfo{}, callError(err)
+	}
 	if int64(len(wasm)) > m.cfg.MaxModuleBytes {
 		return api.ModuleInfo{}, &CallError{Code: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("Module exceeds %d bytes", m.cfg.MaxModuleBytes)}
@@ -149,14 +174,82 @@ func (m *Master) PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, er
 func (m *Master) MaxModuleBytes() int64 { return m.cfg.MaxModuleBytes }
 
 // Files calls an agent's files API (op is browse, read or download) through
-// the master, as GET /agents/{agent}/files/{op} does. An unknown agent is a
-// *CallError with status 404; an unreachable one, 502. The caller closes
-// the response body; the status is the agent's.
+// the master for the principal in ctx, as GET /agents/{agent}/files/{op}
+// does: view_sandboxes must grant the sandbox's framework user (else a
+// *CallError with status 403). An unknown agent is a *CallError with
+// status 404; an unreachable one, 502. The caller closes the response
+// body; the status is the agent's.
 func (m *Master) Files(ctx context.Context, agentID, op string, query url.Values) (*http.Response, error) {
+	if err := m.authorizeSandbox(ctx, query.Get("path")); err != nil {
+		return nil, callError(err)
+	}
 	resp, err := m.agentFiles(ctx, agentID, op, query.Encode())
 	return resp, callError(err)
 }
 
 func moduleInfo(mod modules.Module) api.ModuleInfo {
 	return api.ModuleInfo{SHA256: mod.SHA256, Size: mod.Size, Created: mod.Created}
+}
+
+// maxContainersAnswer bounds what the master reads of an agent's
+// GET_CONTAINERS answer.
+const maxContainersAnswer = 16 << 20
+
+// Containers asks an agent for its containers and their usage
+// (GET_CONTAINERS with nested containers: each executor, then each task it
+// runs, with the CPU seconds and memory its executor last reported), for
+// the principal in ctx: containers of frameworks whose tasks view_tasks
+// does not let it see are left out. The console shows usage this way, so
+// browsers never reach agents. An unknown agent is a *CallError with
+// status 404; one that cannot be reached or answers badly, 502.
+func (m *Master) Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error) {
+	m.mu.Lock()
+	a := m.agents[agentID]
+	var base string
+	if a != nil {
+		base = a.endpoint(m.cfg.scheme())
+	}
+	m.mu.Unlock()
+	if a == nil {
+		return nil, &CallError{Code: http.StatusNotFound, Message: "Agent cannot be found"}
+	}
+	body, err := json.Marshal(api.AgentOperatorCall{Type: api.OperatorGetContainers, GetContainers: &api.AgentGetContainersCall{ShowNested: true}})
+	if err != nil {
+		return nil, fmt.Errorf("encode GET_CONTAINERS: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("GET_CONTAINERS request to agent %s: %w", agentID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: "Agent is not reachable: " + err.Error()}
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxContainersAnswer))
+	if err != nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: "Agent's GET_CONTAINERS answer broke off: " + err.Error()}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: fmt.Sprintf("Agent answered GET_CONTAINERS with %d: %s", resp.StatusCode, bytes.TrimSpace(answer))}
+	}
+	var out api.AgentOperatorResponse
+	if err := json.Unmarshal(answer, &out); err != nil || out.GetContainers == nil {
+		return nil, &CallError{Code: http.StatusBadGateway, Message: fmt.Sprintf("Agent's GET_CONTAINERS answer is not one: %v", err)}
+	}
+	containers := out.GetContainers.Containers
+	if m.cfg.ACLs != nil {
+		principal := principalOf(ctx)
+		m.mu.Lock()
+		containers = slices.DeleteFunc(containers, func(c api.AgentContainer) bool {
+			fid := ""
+			if c.FrameworkID != nil {
+				fid = c.FrameworkID.Value
+			}
+			return m.cfg.ACLs.Allow(acl.Request{Principal: principal, Action: acl.ViewTasks, Object: m.frameworkUser(fid)}) != nil
+		})
+		m.mu.Unlock()
+	}
+	return containers, nil
 }

@@ -33,7 +33,8 @@ func TestConsoleSeam(t *testing.T) {
 	}{
 		{&api.OperatorCall{Type: api.OperatorDrainAgent}, http.StatusBadRequest},
 		{&api.OperatorCall{Type: api.OperatorSubscribe}, http.StatusBadRequest},
-		{&api.OperatorCall{Type: api.OperatorGrowVolume}, http.StatusNotImplemented},
+		{&api.OperatorCall{Type: api.OperatorGrowVolume}, http.StatusBadRequest},
+		{&api.OperatorCall{Type: api.OperatorGrowVolume, GrowVolume: &api.GrowPersistentVolume{}}, http.StatusNotImplemented},
 	}
 	for _, tt := range refused {
 		_, err := tm.Call(ctx, tt.call)

@@ -1,9 +1,11 @@
 package master
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/acl"
 )
 
 // maxOperatorSubscribers bounds the operator event streams, as Mesos's
@@ -12,17 +14,24 @@ import (
 const maxOperatorSubscribers = 1000
 
 // operatorSubscribe serves an operator event stream: SUBSCRIBED with a
-// snapshot of the state, then an event for every change.
+// snapshot of the state, then an event for every change, both limited by
+// the subscriber's view ACLs as the GET_* queries are.
 func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
-	s := m.addWatcher()
+	s := m.addWatcher(r.Context(), true)
 	s.serve(w, r)
 	m.removeWatcher(s)
 }
 
 // addWatcher registers a new operator event stream and queues SUBSCRIBED
-// with a snapshot of the state on it.
-func (m *Master) addWatcher() *stream {
+// with a snapshot of the state on it. With filtered set and ACLs
+// configured, the snapshot and the events are what the principal in ctx
+// may see.
+func (m *Master) addWatcher(ctx context.Context, filtered bool) *stream {
 	s := newStream(m.newStreamID())
+	if filtered && m.cfg.ACLs != nil {
+		principal := principalOf(ctx)
+		s.sees = func(ev api.OperatorEvent) bool { return m.eventVisible(principal, ev) }
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.watchers) >= maxOperatorSubscribers {
@@ -31,8 +40,12 @@ func (m *Master) addWatcher() *stream {
 	}
 	m.watchers = append(m.watchers, s)
 	hb := api.Float64(m.cfg.HeartbeatInterval.Seconds())
+	snapshot := &api.OperatorResponse{GetState: m.stateView()}
+	if filtered {
+		m.filterViews(ctx, snapshot)
+	}
 	s.send(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{
-		GetState: m.stateView(), HeartbeatIntervalSeconds: &hb,
+		GetState: snapshot.GetState, HeartbeatIntervalSeconds: &hb,
 	}})
 	return s
 }
@@ -49,11 +62,46 @@ func (m *Master) removeWatcher(s *stream) {
 	}
 }
 
-// publish sends an operator event to every watcher. m.mu must be held.
+// publish sends an operator event to every watcher that may see it.
+// m.mu must be held.
 func (m *Master) publish(ev api.OperatorEvent) {
 	for _, s := range m.watchers {
-		s.send(ev)
+		if s.sees == nil || s.sees(ev) {
+			s.send(ev)
+		}
 	}
+}
+
+// eventVisible reports whether principal's view ACLs let it see an
+// operator event: task events by view_tasks on their framework's user,
+// agent events by view_agents on the agent's hostname, framework events
+// by view_frameworks on the framework's user. Heartbeats go to everyone.
+// m.mu must be held.
+func (m *Master) eventVisible(principal string, ev api.OperatorEvent) bool {
+	sees := func(action acl.Action, object string) bool {
+		return m.cfg.ACLs.Allow(acl.Request{Principal: principal, Action: action, Object: object}) == nil
+	}
+	switch {
+	case ev.TaskAdded != nil:
+		return sees(acl.ViewTasks, m.frameworkUser(ev.TaskAdded.Task.FrameworkID.Value))
+	case ev.TaskUpdated != nil:
+		return sees(acl.ViewTasks, m.frameworkUser(ev.TaskUpdated.FrameworkID.Value))
+	case ev.AgentAdded != nil:
+		return sees(acl.ViewAgents, ev.AgentAdded.Agent.AgentInfo.Hostname)
+	case ev.AgentRemoved != nil:
+		host := ev.AgentRemoved.AgentID.Value
+		if a := m.agents[host]; a != nil {
+			host = a.info.Hostname
+		}
+		return sees(acl.ViewAgents, host)
+	case ev.FrameworkAdded != nil:
+		return sees(acl.ViewFrameworks, ev.FrameworkAdded.Framework.FrameworkInfo.User)
+	case ev.FrameworkUpdated != nil:
+		return sees(acl.ViewFrameworks, ev.FrameworkUpdated.Framework.FrameworkInfo.User)
+	case ev.FrameworkRemoved != nil:
+		return sees(acl.ViewFrameworks, ev.FrameworkRemoved.FrameworkInfo.User)
+	}
+	return true
 }
 
 // taskAdded publishes TASK_ADDED. m.mu must be held.

@@ -3,8 +3,10 @@ package master
 import (
 	"context"
 	"fmt"
+	"net"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -93,7 +95,7 @@ func (m *Master) restoreMaintenance(rec *registry.Maintenance) {
 }
 
 func (m *Master) opGetMaintenanceSchedule(_ *api.OperatorCall, r *api.OperatorResponse, _ time.Time) error {
-	r.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: m.maint.schedule}
+	r.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: copySchedule(m.maint.schedule)}
 	return nil
 }
 
@@ -143,23 +145,35 @@ func (m *Master) opUpdateMaintenanceSchedule(call *api.OperatorCall, _ *api.Oper
 	return nil
 }
 
+// maxMaintenanceMachines bounds the machines one schedule names.
+const maxMaintenanceMachines = 100000
+
+// validateSchedule checks a maintenance schedule as Mesos's master does.
 func validateSchedule(s api.MaintenanceSchedule) error {
-	var seen []api.MachineID
+	seen := map[api.MachineID]bool{}
+	n := 0
 	for i, w := range s.Windows {
 		if len(w.MachineIDs) == 0 {
-			return fmt.Errorf("window %d names no machine", i)
+			return fmt.Errorf("window %d names no machine", i+1)
 		}
-		if d := w.Unavailability.Duration; d != nil && d.Nanoseconds < 0 {
-			return fmt.Errorf("window %d has a negative duration", i)
+		if w.Unavailability.Duration != nil && w.Unavailability.Duration.Nanoseconds < 0 {
+			return fmt.Errorf("window %d has a negative duration", i+1)
 		}
 		for _, id := range w.MachineIDs {
-			if id.Hostname == "" && id.IP == "" {
-				return fmt.Errorf("window %d names a machine with neither hostname nor IP", i)
-			}
-			if slices.Contains(seen, id) {
+			n++
+			switch {
+			case n > maxMaintenanceMachines:
+				return fmt.Errorf("more than %d machines", maxMaintenanceMachines)
+			case id.Hostname == "" && id.IP == "":
+				return fmt.Errorf("window %d names a machine with neither hostname nor IP", i+1)
+			case id.IP != "" && net.ParseIP(id.IP) == nil:
+				return fmt.Errorf("window %d: %q is not an IP address", i+1, id.IP)
+			case strings.ContainsFunc(id.Hostname, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+				return fmt.Errorf("window %d: hostname %q has spaces or control characters", i+1, id.Hostname)
+			case seen[id]:
 				return fmt.Errorf("machine %s is in more than one window", machineString(id))
 			}
-			seen = append(seen, id)
+			seen[id] = true
 		}
 	}
 	return nil
@@ -217,6 +231,16 @@ func (m *Master) opStopMaintenance(call *api.OperatorCall, _ *api.OperatorRespon
 	return nil
 }
 
+// machineName is the object of the ACLs about a machine (drain_agents,
+// view_agents): its hostname, else its IP, as agents are named by their
+// hostnames.
+func machineName(id api.MachineID) string {
+	if id.Hostname != "" {
+		return id.Hostname
+	}
+	return id.IP
+}
+
 func machineString(id api.MachineID) string {
 	switch {
 	case id.Hostname != "" && id.IP != "":
@@ -247,11 +271,7 @@ func (m *Master) authorizeMachines(ctx context.Context, call *api.OperatorCall) 
 		ids = call.StopMaintenance.Machines
 	}
 	for _, id := range ids {
-		object := id.Hostname
-		if object == "" {
-			object = id.IP
-		}
-		if err := m.authorize(ctx, acl.DrainAgents, object, false); err != nil {
+		if err := m.authorize(ctx, acl.DrainAgents, machineName(id), false); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/labstack/echo/v4"
 	dto "github.com/prometheus/client_model/go"
 
@@ -60,6 +61,7 @@ var operatorCalls = map[api.OperatorCallType]operatorFunc{
 	api.OperatorDeactivateAgent: (*Master).opDeactivateAgent,
 	api.OperatorReactivateAgent: (*Master).opReactivateAgent,
 	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
+	api.OperatorKillTask:        (*Master).opKillTask,
 
 	api.OperatorGetMaintenanceSchedule:    (*Master).opGetMaintenanceSchedule,
 	api.OperatorGetMaintenanceStatus:      (*Master).opGetMaintenanceStatus,
@@ -124,6 +126,7 @@ func (m *Master) handleOperator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	m.addMasters(resp)
 	if isQuery(call.Type) {
 		return writeJSON(c, resp)
 	}
@@ -143,6 +146,27 @@ func (m *Master) opGetMaster(_ *api.OperatorCall, r *api.OperatorResponse, _ tim
 	info := m.info
 	r.GetMaster = &api.GetMasterResponse{MasterInfo: &info, StartTime: epochSeconds(m.started), ElectedTime: epochSeconds(m.started)}
 	return nil
+}
+
+// addMasters lists the replicated masters in a GET_MASTER answer. It reads
+// raft's configuration, so it runs without m.mu, after the call.
+func (m *Master) addMasters(resp *api.OperatorResponse) {
+	if resp.GetMaster == nil || m.reg == nil {
+		return
+	}
+	servers, err := m.reg.Servers()
+	if err != nil {
+		m.log.Warn("list the masters for GET_MASTER", "err", err)
+		return
+	}
+	leader := m.reg.Leader()
+	for _, s := range servers {
+		addr := string(s.Address)
+		resp.GetMaster.Masters = append(resp.GetMaster.Masters, api.ReplicatedMaster{
+			Address: addr, Leader: addr == leader, Voter: s.Suffrage == raft.Voter,
+		})
+	}
+	sort.Slice(resp.GetMaster.Masters, func(i, j int) bool { return resp.GetMaster.Masters[i].Address < resp.GetMaster.Masters[j].Address })
 }
 
 // opGetFlags reports the master's settings under Mesos's flag names where
@@ -172,6 +196,31 @@ func (m *Master) opTeardown(call *api.OperatorCall, _ *api.OperatorResponse, now
 		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
 	}
 	m.removeFramework(f, now)
+	return nil
+}
+
+// opKillTask kills one task on an operator's behalf, as the framework's
+// own KILL would: the agent kills it within its kill policy and the
+// framework hears of it through status updates. Killing a task that has
+// already ended does nothing, as a second KILL does nothing.
+func (m *Master) opKillTask(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
+	k := call.KillTask
+	if k == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Expecting 'kill_task' to be present")
+	}
+	f := m.frameworks[k.FrameworkID.Value]
+	if f == nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Framework cannot be found")
+	}
+	t := f.tasks[k.TaskID.Value]
+	if t == nil {
+		if f.completedTask(k.TaskID.Value) != nil {
+			return nil
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Framework %s has no task %q", f.id, k.TaskID.Value))
+	}
+	m.log.Info("task killed by an operator", "framework", f.id, "task", k.TaskID.Value)
+	m.kill(f, &api.Kill{TaskID: k.TaskID}, now)
 	return nil
 }
 

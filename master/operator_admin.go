@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -340,11 +341,11 @@ func (m *Master) markGone(a *agent, now time.Time) {
 	if a.lost != nil {
 		a.lost.Stop()
 	}
+	m.agentRemoved(a) // before it is forgotten: the view ACLs look its hostname up
 	delete(m.agents, a.id)
 	m.gone[a.id] = now
 	m.saveGoneAgent(a, now)
 	m.alloc.RemoveAgent(a.id)
-	m.agentRemoved(a)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -354,4 +355,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// copySchedule copies a schedule deeply, so that no caller shares the
+// master's slices.
+func copySchedule(s api.MaintenanceSchedule) api.MaintenanceSchedule {
+	out := api.MaintenanceSchedule{Windows: make([]api.MaintenanceWindow, len(s.Windows))}
+	for i, w := range s.Windows {
+		out.Windows[i] = api.MaintenanceWindow{MachineIDs: slices.Clone(w.MachineIDs), Unavailability: w.Unavailability}
+		if d := w.Unavailability.Duration; d != nil {
+			dd := *d
+			out.Windows[i].Unavailability.Duration = &dd
+		}
+	}
+	return out
 }

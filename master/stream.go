@@ -31,6 +31,11 @@ type stream struct {
 
 	mu    sync.Mutex
 	queue [][]byte
+
+	// sees, when set on an operator event stream, tells which events its
+	// subscriber may see (the view ACLs); nil lets every event through.
+	// It is called with the master's lock held.
+	sees func(api.OperatorEvent) bool
 }
 
 func newStream(id string) *stream {

@@ -54,6 +54,7 @@ func (c *Console) agentList(r *http.Request, _ Principal) (*view, error) {
 
 type agentDetailData struct {
 	Agent agentRow
+	Usage agentUsage
 	Free  []api.Resource
 	Tasks []api.Task
 	Pager pager
@@ -83,7 +84,7 @@ func (c *Console) agentDetail(r *http.Request, _ Principal) (*view, error) {
 		page, p := paginate(tasks, q, taskOrder(q.Sort))
 		free := api.Resources(a.TotalResources).Minus(a.AllocatedResources).Minus(a.OfferedResources)
 		return &view{Template: "agent", Title: "Agent " + a.AgentInfo.Hostname, Nav: "agents", Topics: []string{topicTask, topicAgent, topicTick},
-			Data: agentDetailData{Agent: a, Free: free, Tasks: page, Pager: p}}, nil
+			Data: agentDetailData{Agent: a, Free: free, Tasks: page, Pager: p, Usage: c.agentUsageOf(r.Context(), id)}}, nil
 	}
 	return nil, notFound("No agent has the ID %q. It may have been removed; the Agents page lists the ones the master knows.", id)
 }

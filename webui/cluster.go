@@ -12,7 +12,7 @@ import (
 // Cluster is what the console needs from the master. It is an interface
 // so that the console does not import the master (the master satisfies it
 // in-process; tests use a fake), and it is small: the operator API, its
-// event stream, the module store and the files proxy, each with the same
+// event stream, the module store, the files proxy and agents' usage, each with the same
 // meaning as on the master's HTTP API.
 //
 // Errors that would have been answered with an HTTP error status implement
@@ -33,6 +33,10 @@ type Cluster interface {
 	// download) through the master, as GET /agents/{id}/files/{op}. The
 	// caller closes the response body.
 	Files(ctx context.Context, agentID, op string, query url.Values) (*http.Response, error)
+	// Containers lists an agent's containers with their usage, asked of
+	// the agent through the master (GET_CONTAINERS with nested
+	// containers: a task is a container nested in its executor's).
+	Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error)
 }
 
 // statusOf returns the HTTP status an error from the Cluster should be

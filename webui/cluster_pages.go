@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -60,10 +62,12 @@ type quotaLine struct {
 	Guarantee, Limit, Consumed string
 }
 
-// roleRow is a role with its quota as lines.
+// roleRow is a role with its quota as lines, and as the text the quota
+// form starts from.
 type roleRow struct {
 	api.Role
-	Quota []quotaLine
+	Quota                    []quotaLine
+	GuaranteeText, LimitText string
 }
 
 func (c *Console) roleList(r *http.Request, _ Principal) (*view, error) {
@@ -74,7 +78,11 @@ func (c *Console) roleList(r *http.Request, _ Principal) (*view, error) {
 	var rows []roleRow
 	if resp.GetRoles != nil {
 		for _, role := range resp.GetRoles.Roles {
-			rows = append(rows, roleRow{Role: role, Quota: quotaLines(role.Quota)})
+			row := roleRow{Role: role, Quota: quotaLines(role.Quota)}
+			if role.Quota != nil {
+				row.GuaranteeText, row.LimitText = scalarText(role.Quota.Guarantees), scalarText(role.Quota.Limits)
+			}
+			rows = append(rows, row)
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
@@ -112,6 +120,8 @@ func quotaLines(q *api.RoleQuota) []quotaLine {
 type maintenanceData struct {
 	Draining []agentRow // draining, drained or deactivated
 	Active   []agentRow
+	Windows  []window // the maintenance schedule
+	Schedule string   // the same, as the form's text
 }
 
 func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
@@ -134,5 +144,28 @@ func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
 	}
 	byHost(d.Draining)
 	byHost(d.Active)
+	ms, err := c.call(r.Context(), api.OperatorGetMaintenanceSchedule)
+	if err != nil {
+		return nil, err
+	}
+	if ms.GetMaintenanceSchedule != nil {
+		d.Windows = windows(ms.GetMaintenanceSchedule.Schedule)
+		d.Schedule = formatSchedule(ms.GetMaintenanceSchedule.Schedule)
+	}
 	return &view{Template: "maintenance", Title: "Maintenance", Nav: "maintenance", Topics: []string{topicAgent, topicTask, topicTick}, Data: d}, nil
+}
+
+// scalarText writes scalar quantities in Mesos syntax, by name, as the
+// quota form reads them back.
+func scalarText(m map[string]api.Scalar) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ":" + strconv.FormatFloat(float64(m[n].Value), 'f', -1, 64)
+	}
+	return strings.Join(parts, ";")
 }

@@ -11,9 +11,15 @@ import (
 type Config struct {
 	// Logger receives the console's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// Authenticate turns each request into a Principal; nil means
-	// Anonymous (everyone may do everything, as on the master's API).
-	Authenticate Authenticator
+	// Login checks the credentials typed into the login form. nil means
+	// the console has no authentication: everyone acts as an anonymous
+	// principal allowed everything, as on an open master's API.
+	Login LoginFunc
+	// SessionTTL is how long a login lasts; the person then logs in again.
+	SessionTTL time.Duration
+	// MaxSessions bounds the sessions held in memory; past it, starting
+	// one forgets the one that would expire first.
+	MaxSessions int
 	// MaxUploadBytes caps an uploaded module; the master's own cap applies
 	// too. Larger uploads are refused with 413 before they are read.
 	MaxUploadBytes int64
@@ -39,6 +45,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxUploadBytes: 64 << 20,
+		SessionTTL:     12 * time.Hour,
+		MaxSessions:    10000,
 		PageSize:       50,
 		History:        15 * time.Minute,
 		SampleEvery:    5 * time.Second,
@@ -61,6 +69,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("webui config: TailEvery must be positive, got %v", c.TailEvery)
 	case c.Heartbeat <= 0:
 		return fmt.Errorf("webui config: Heartbeat must be positive, got %v", c.Heartbeat)
+	case c.SessionTTL < time.Second:
+		return fmt.Errorf("webui config: SessionTTL must be at least a second, got %v", c.SessionTTL)
+	case c.MaxSessions <= 0:
+		return fmt.Errorf("webui config: MaxSessions must be positive, got %d", c.MaxSessions)
 	case c.Resubscribe <= 0:
 		return fmt.Errorf("webui config: Resubscribe must be positive, got %v", c.Resubscribe)
 	}

@@ -20,14 +20,15 @@ var staticFS embed.FS
 // stream and the static files, and Run, which follows the master's event
 // stream. It is safe for concurrent use.
 type Console struct {
-	cluster Cluster
-	cfg     Config
-	log     *slog.Logger
-	pages   *pages
-	hub     *hub
-	mux     *http.ServeMux
-	csrf    *http.CrossOriginProtection
-	done    chan struct{} // closed when Run returns, ending /events streams
+	cluster  Cluster
+	cfg      Config
+	log      *slog.Logger
+	pages    *pages
+	hub      *hub
+	mux      *http.ServeMux
+	csrf     *http.CrossOriginProtection // defence in depth beside the session's CSRF token
+	sessions *sessions
+	done     chan struct{} // closed when Run returns, ending /events streams
 }
 
 // New returns a console over cluster. Call Run to make it live; until
@@ -39,21 +40,19 @@ func New(cluster Cluster, cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Authenticate == nil {
-		cfg.Authenticate = Anonymous
-	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	c := &Console{
-		cluster: cluster,
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "webui"),
-		pages:   p,
-		hub:     newHub(),
-		csrf:    http.NewCrossOriginProtection(),
-		done:    make(chan struct{}),
+		cluster:  cluster,
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "webui"),
+		pages:    p,
+		hub:      newHub(),
+		csrf:     http.NewCrossOriginProtection(),
+		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions),
+		done:     make(chan struct{}),
 	}
 	c.routes()
 	return c, nil
@@ -108,9 +107,18 @@ func (c *Console) routes() {
 	get("/maintenance", c.maintenance)
 	get("/modules", c.moduleList)
 	mux.HandleFunc("GET /tasks/{framework}/{task}/tail", c.serveTail)
-	mux.Handle("POST /agents/{id}/drain", c.action(ActionDrain, c.drain))
-	mux.Handle("POST /agents/{id}/reactivate", c.action(ActionReactivate, c.reactivate))
-	mux.Handle("POST /modules", c.action(ActionUploadModule, c.upload))
+	mux.HandleFunc("GET /tasks/{framework}/{task}/download", c.serveDownload)
+	mux.HandleFunc("GET /login", c.loginPage)
+	mux.HandleFunc("POST /login", c.login)
+	mux.Handle("POST /logout", c.action(c.logout))
+	mux.Handle("POST /agents/{id}/drain", c.action(c.drain))
+	mux.Handle("POST /agents/{id}/reactivate", c.action(c.reactivate))
+	mux.Handle("POST /modules", c.action(c.upload))
+	mux.Handle("POST /frameworks/{id}/teardown", c.action(c.teardown))
+	mux.Handle("POST /tasks/{framework}/{task}/kill", c.action(c.killTask))
+	mux.Handle("POST /roles/weight", c.action(c.setWeight))
+	mux.Handle("POST /roles/quota", c.action(c.setQuota))
+	mux.Handle("POST /maintenance/schedule", c.action(c.setSchedule))
 	mux.Handle("/", c.page(func(*http.Request, Principal) (*view, error) {
 		return nil, notFound("There is no page here.")
 	}))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 )
 
 // newConsole returns a console over a seeded fake.
-func newConsole(t *testing.T, mutate func(*Config)) (*Console, *fakeCluster) {
+func newConsole(t testing.TB, mutate func(*Config)) (*Console, *fakeCluster) {
 	t.Helper()
 	f := newFake()
 	seed(f)
@@ -51,7 +52,7 @@ func TestPages(t *testing.T) {
 		name, path string
 		want       []string
 	}{
-		{"overview", "/", []string{"leading", "m1:5050", `data-count="agents-active">1<`, `data-count="agents-draining">1<`,
+		{"overview", "/", []string{`<span class="state ok">leader</span> m1:5050`, `<span class="state">standby</span> m2:5050`, "Serving this page", "m1:5050", `data-count="agents-active">1<`, `data-count="agents-draining">1<`,
 			`data-count="TASK_RUNNING">1<`, `data-count="TASK_FAILED">1<`, `data-resource="cpus"`, "<svg class=\"bar\"", "1 offers outstanding"}},
 		{"agents", "/agents", []string{"host-one:5051", "host-two:5051", "draining", "1 / 4"}},
 		{"agents by state", "/agents?state=draining", []string{"host-two"}},
@@ -65,7 +66,7 @@ func TestPages(t *testing.T) {
 		{"tasks by framework and agent", "/tasks?framework=fw0&agent=a2", []string{"report"}},
 		{"task", "/tasks/fw1/t-run", []string{"server", "status of t-run", "REASON_COMMAND_EXECUTOR_FAILED", `data-tail="/tasks/fw1/t-run/tail"`}},
 		{"sandbox", "/tasks/fw1/t-run/files", []string{"stdout", "stderr", "?path=stdout"}},
-		{"sandbox file", "/tasks/fw1/t-run/files?path=stdout", []string{"hello from stdout", "Download", "/agents/a1/files/download?path=%2Ffw1%2Ft-run%2Fruns%2Flatest%2Fstdout"}},
+		{"sandbox file", "/tasks/fw1/t-run/files?path=stdout", []string{"hello from stdout", "Download", "/tasks/fw1/t-run/download?path=stdout"}},
 		{"offers", "/offers", []string{"o1", "host-one", "web"}},
 		{"roles", "/roles", []string{"web", "cpus: – / 1 / 1"}},
 		{"maintenance", "/maintenance", []string{"host-two", "draining", "grace 30s, mark gone", "host-one"}},
@@ -209,15 +210,50 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-// post sends a form or body with same-origin headers unless hdr says
-// otherwise.
+// browserSession opens a page as a browser would and returns the session
+// cookie the console set and the CSRF token the page carries.
+func browserSession(t testing.TB, h http.Handler, header ...string) (cookie, csrf string) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/modules", nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	cookie = r.Header.Get("Cookie") // a browser that has a session keeps it
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == sessionCookie {
+			cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	if m := regexp.MustCompile(`<meta name="mezzo-csrf" content="([^"]+)">`).FindStringSubmatch(w.Body.String()); m != nil {
+		csrf = m[1]
+	}
+	if cookie == "" || csrf == "" {
+		t.Fatalf("no session from GET /modules: %d cookie %q csrf %q\n%s", w.Code, cookie, csrf, w.Body)
+	}
+	return cookie, csrf
+}
+
+// post sends a form or body as a browser on a console page would: with
+// same-origin headers and an anonymous session's cookie and CSRF token,
+// unless hdr says otherwise (an empty value removes a header).
 func post(t *testing.T, h http.Handler, target, contentType string, body io.Reader, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, target, body)
 	r.Header.Set("Content-Type", contentType)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	if c, ok := h.(*Console); ok && c.cfg.Login == nil {
+		cookie, csrf := browserSession(t, h)
+		r.Header.Set("Cookie", cookie)
+		r.Header.Set(csrfHeader, csrf)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
+		if hdr[i+1] == "" {
+			r.Header.Del(hdr[i])
+		} else {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -271,36 +307,62 @@ func TestDrain(t *testing.T) {
 	}
 }
 
-// readOnly is a principal allowed nothing, standing in for one that
-// authentication will bring.
+// readOnly is a principal allowed nothing but reading.
 type readOnly struct{}
 
-func (readOnly) Name() string        { return "viewer" }
-func (readOnly) Allowed(Action) bool { return false }
+func (readOnly) Name() string                { return "viewer" }
+func (readOnly) Allowed(Action, string) bool { return false }
 
+// TestPrincipal checks that a principal without permissions sees no
+// action's controls and is refused each action with 403 naming the
+// permission, none reaching the master.
 func TestPrincipal(t *testing.T) {
 	c, f := newConsole(t, func(cfg *Config) {
-		cfg.Authenticate = func(r *http.Request) (Principal, error) {
-			if r.Header.Get("Authorization") == "" {
-				return nil, fmt.Errorf("no credentials")
+		cfg.Login = func(_ context.Context, name, secret string) (Principal, error) {
+			if name == "viewer" && secret == "pw" {
+				return readOnly{}, nil
 			}
-			return readOnly{}, nil
+			return nil, fmt.Errorf("wrong")
 		}
 	})
-	if code, _ := get(t, c, "/agents/a1"); code != http.StatusUnauthorized {
-		t.Fatalf("no credentials: %d, want 401", code)
+	cookie, csrf := login(t, c, "viewer", "pw")
+	as := []string{"Cookie", cookie}
+	for _, tt := range []struct{ page, control string }{
+		{"/agents/a1", "/drain"},
+		{"/maintenance", "/drain"},
+		{"/modules", `id="upload"`},
+		{"/frameworks/fw1", "/teardown"},
+		{"/tasks/fw1/t-run", "/kill"},
+		{"/tasks/fw1/t-run", "/tail"},
+		{"/roles", "/roles/weight"},
+		{"/roles", "/roles/quota"},
+	} {
+		code, body := get(t, c, tt.page, as...)
+		if code != http.StatusOK || strings.Contains(body, tt.control) || !strings.Contains(body, "viewer") {
+			t.Errorf("%s: %d, %s shown or name missing", tt.page, code, tt.control)
+		}
 	}
-	code, body := get(t, c, "/agents/a1", "Authorization", "Basic dmlld2VyOng=")
-	if code != http.StatusOK || strings.Contains(body, "/drain") || !strings.Contains(body, "viewer") {
-		t.Fatalf("read-only principal: %d, drain form shown or name missing:\n%s", code, body)
+	for _, tt := range []struct{ target, body, perm string }{
+		{"/agents/a1/drain", "", `may not drain_agents ("host-one")`},
+		{"/agents/a2/reactivate", "", "may not drain_agents"},
+		{"/frameworks/fw1/teardown", "", `may not teardown_frameworks ("web-fw")`},
+		{"/tasks/fw1/t-run/kill", "", `may not kill_tasks ("web-fw")`},
+		{"/roles/weight", "role=web&weight=3", `may not update_weights ("web")`},
+		{"/roles/quota", "role=web&limits=cpus:2", `may not update_quota ("web")`},
+	} {
+		w := post(t, c, tt.target, formType, strings.NewReader(tt.body), "Cookie", cookie, csrfHeader, csrf)
+		if w.Code != http.StatusForbidden || !strings.Contains(html.UnescapeString(w.Body.String()), tt.perm) {
+			t.Errorf("%s: %d, want 403 naming %q\n%s", tt.target, w.Code, tt.perm, w.Body)
+		}
 	}
-	_, body = get(t, c, "/modules", "Authorization", "Basic dmlld2VyOng=")
-	if strings.Contains(body, `id="upload"`) {
-		t.Fatal("read-only principal is offered the upload form")
+	if code, _ := get(t, c, "/tasks/fw1/t-run/files?path=stdout", as...); code != http.StatusForbidden {
+		t.Errorf("sandbox files: %d, want 403", code)
 	}
-	w := post(t, c, "/agents/a1/drain", formType, nil, "Authorization", "Basic dmlld2VyOng=")
-	if w.Code != http.StatusForbidden || len(f.callsOf(api.OperatorDrainAgent)) != 0 {
-		t.Fatalf("read-only drain: %d", w.Code)
+	if code, _ := get(t, c, "/tasks/fw1/t-run/tail", as...); code != http.StatusForbidden {
+		t.Errorf("live tail: %d, want 403", code)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("refused actions reached the master: %+v", f.calls)
 	}
 }
 

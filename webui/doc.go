@@ -22,12 +22,22 @@
 // agent's files API through the master) and uploads modules with a
 // progress bar.
 //
-// Who may do what is asked of Config.Authenticate, which turns a request
-// into a Principal; the default lets everyone do everything, as an open
-// master does (cmd/mezzo plugs in the master's credentials and ACLs when
-// it has them). Pages hide the actions the principal
-// may not take and the handlers refuse them with 403. State-changing
-// requests from other sites are refused with 403 as well.
+// Who a request acts for comes from its session. With Config.Login set
+// (cmd/mezzo sets it when the master has credentials), a visitor without
+// a session is sent to the login form (/login); a good principal and
+// secret start a session held in memory, named by an HttpOnly,
+// SameSite=Strict cookie, until logout or Config.SessionTTL. Without
+// Login, every visitor is an anonymous principal allowed everything, as
+// on an open master, and still gets a session. Every state-changing
+// request must carry the session's CSRF token (a hidden csrf field, or
+// the X-Mezzo-CSRF header console.js sends) and come from the console's
+// own origin, or it is refused with 403.
+//
+// Every call to the Cluster carries the principal in its context
+// (auth.WithPrincipal), so the master applies that principal's ACLs: pages
+// show only what its view ACLs grant, and the master refuses what it may
+// not do. Pages also hide the controls of actions Principal.Allowed denies
+// on their object, and the handlers refuse them with 403 first.
 //
 // A Console is safe for concurrent use; Run must be called once.
 package webui

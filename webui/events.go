@@ -22,7 +22,7 @@ func sseHeaders(w http.ResponseWriter) {
 // it. A browser that reads slowly gets the union of what changed meanwhile
 // in one event, so it can never make the console queue without bound.
 func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.authenticate(w, r); !ok {
+	if _, _, ok := c.who(w, r, false); !ok {
 		return
 	}
 	rc := http.NewResponseController(w)

@@ -35,15 +35,19 @@ type fakeCluster struct {
 	modules []api.ModuleInfo
 	calls   []api.OperatorCall
 	files   map[string]string // virtual path -> content; directories are implied
-	events  chan api.OperatorEvent
-	subs    int  // open subscriptions
-	shared  bool // answer from the state itself, not a copy (benchmarks)
+	// containers is each agent's GET_CONTAINERS answer; an agent not in
+	// it cannot be reached.
+	containers map[string][]api.AgentContainer
+	schedule   api.MaintenanceSchedule
+	events     chan api.OperatorEvent
+	subs       int  // open subscriptions
+	shared     bool // answer from the state itself, not a copy (benchmarks)
 }
 
 var _ Cluster = (*fakeCluster)(nil)
 
 func newFake() *fakeCluster {
-	return &fakeCluster{files: map[string]string{}, events: make(chan api.OperatorEvent)}
+	return &fakeCluster{files: map[string]string{}, containers: map[string][]api.AgentContainer{}, events: make(chan api.OperatorEvent)}
 }
 
 func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
@@ -69,8 +73,15 @@ func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.Oper
 	case api.OperatorGetRoles:
 		resp.GetRoles = &api.GetRolesResponse{Roles: f.roles}
 	case api.OperatorGetMaster:
-		resp.GetMaster = &api.GetMasterResponse{MasterInfo: &api.MasterInfo{ID: "master-1", Hostname: "m1", Port: 5050, Version: "1.11.0"}, StartTime: 1.7e9, ElectedTime: 1.7e9}
-	case api.OperatorDrainAgent, api.OperatorReactivateAgent:
+		resp.GetMaster = &api.GetMasterResponse{MasterInfo: &api.MasterInfo{ID: "master-1", Hostname: "m1", Port: 5050, Version: "1.11.0"}, StartTime: 1.7e9, ElectedTime: 1.7e9,
+			Masters: []api.ReplicatedMaster{{Address: "m1:5050", Leader: true, Voter: true}, {Address: "m2:5050", Voter: true}}}
+	case api.OperatorGetMaintenanceSchedule:
+		resp.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: f.schedule}
+	case api.OperatorUpdateMaintenanceSchedule:
+		f.calls = append(f.calls, *call)
+		f.schedule = call.UpdateMaintenanceSchedule.Schedule
+	case api.OperatorDrainAgent, api.OperatorReactivateAgent, api.OperatorTeardown, api.OperatorKillTask,
+		api.OperatorUpdateWeights, api.OperatorUpdateQuota:
 		f.calls = append(f.calls, *call)
 	default:
 		return nil, &statusError{code: http.StatusNotImplemented, msg: "not in the fake: " + string(call.Type)}
@@ -181,12 +192,33 @@ func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values)
 		off = min(off, int64(len(data)))
 		end := min(off+length, int64(len(data)))
 		_ = json.NewEncoder(rec).Encode(chunk{Offset: off, Data: data[off:end]})
+	case "download":
+		data, ok := f.files[p]
+		if !ok {
+			http.Error(rec, "No such file", http.StatusNotFound)
+			break
+		}
+		rec.Header().Set("Content-Type", "application/octet-stream")
+		rec.Header().Set("Content-Disposition", "attachment; filename="+path.Base(p))
+		rec.WriteString(data)
 	default:
 		http.Error(rec, "Unknown operation", http.StatusNotFound)
 	}
 	resp := rec.Result()
 	resp.Body = io.NopCloser(strings.NewReader(rec.Body.String()))
 	return resp, nil
+}
+
+// Containers answers from f.containers, as an agent asked through the
+// master would.
+func (f *fakeCluster) Containers(_ context.Context, agentID string) ([]api.AgentContainer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cs, ok := f.containers[agentID]
+	if !ok {
+		return nil, &statusError{code: http.StatusBadGateway, msg: "Agent is not reachable"}
+	}
+	return append([]api.AgentContainer(nil), cs...), nil
 }
 
 // appendFile grows a sandbox file, as a task writing output does.
@@ -234,7 +266,7 @@ func seed(f *fakeCluster) {
 		}},
 		GetFrameworks: &api.GetFrameworksResponse{
 			Frameworks: []api.FrameworkRecord{{
-				FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw1"}, Name: "web", Roles: []string{"web"}, User: "alice"},
+				FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw1"}, Name: "web", Roles: []string{"web"}, User: "alice", Principal: "web-fw"},
 				Active:        true, Connected: true, AllocatedResources: cpus(1), OfferedResources: cpus(2),
 				Offers: []api.Offer{{ID: api.OfferID{Value: "o1"}, FrameworkID: api.FrameworkID{Value: "fw1"},
 					AgentID: api.AgentID{Value: "a1"}, Hostname: "host-one", Resources: cpus(2)}},
@@ -253,6 +285,15 @@ func seed(f *fakeCluster) {
 	f.roles = []api.Role{{Name: "web", Weight: 2, Frameworks: []api.FrameworkID{{Value: "fw1"}},
 		Quota: &api.RoleQuota{Limits: map[string]api.Scalar{"cpus": {Value: 1}}, Consumed: map[string]api.Scalar{"cpus": {Value: 1}}}}}
 	f.modules = []api.ModuleInfo{{SHA256: strings.Repeat("ab", 32), Size: 2629365}}
+	parent := api.ContainerID{Value: "exec-1"}
+	f.containers["a1"] = []api.AgentContainer{
+		{FrameworkID: &api.FrameworkID{Value: "fw1"}, ContainerID: parent},
+		{FrameworkID: &api.FrameworkID{Value: "fw1"}, ContainerID: api.ContainerID{Value: "t-run", Parent: &parent},
+			ResourceStatistics: &api.ResourceStatistics{Timestamp: 1.7e9, CPUsUserTimeSecs: api.Ptr(api.Float64(1.25)),
+				CPUsSystemTimeSecs: api.Ptr(api.Float64(0.25)), MemRSSBytes: api.Ptr(api.Uint64(3 << 20)), MemPeakBytes: api.Ptr(api.Uint64(5 << 20)), FuelConsumed: api.Ptr(api.Uint64(123456))}},
+	}
+	done := &f.state.GetTasks.CompletedTasks[0].Statuses[0]
+	done.Labels = &api.Labels{Labels: []api.Label{{Key: api.CPUSecondsLabel, Value: "7.5"}, {Key: api.PeakMemoryLabel, Value: "2097152"}, {Key: api.FuelLabel, Value: "99"}}}
 	f.files["/fw1/t-run/runs/latest/stdout"] = "hello from stdout\n"
 	f.files["/fw1/t-run/runs/latest/stderr"] = "warning on stderr\n"
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
 // readWindow is how much of a file the console reads at once, for the file
@@ -96,7 +97,23 @@ func relPath(p string) (string, error) {
 	return p, nil
 }
 
-func (c *Console) taskFiles(r *http.Request, _ Principal) (*view, error) {
+// sandboxAllowed refuses with 403 a principal whose view_sandboxes does
+// not cover the task's framework user (the master refuses it too).
+func (c *Console) sandboxAllowed(r *http.Request, p Principal, t api.Task) error {
+	return allow(p, ActionViewSandbox, c.frameworkUser(r.Context(), t.FrameworkID.Value))
+}
+
+// frameworkUser returns the user of a framework the principal may see, ""
+// for one it may not or the master has forgotten.
+func (c *Console) frameworkUser(ctx context.Context, fid string) string {
+	f, err := c.findAnyFramework(ctx, fid)
+	if err != nil {
+		return ""
+	}
+	return f.FrameworkInfo.User
+}
+
+func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 	q := r.URL.Query()
 	rel, err := relPath(q.Get("path"))
 	if err != nil {
@@ -110,6 +127,9 @@ func (c *Console) taskFiles(r *http.Request, _ Principal) (*view, error) {
 	}
 	t, err := c.findTask(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.sandboxAllowed(r, p, t); err != nil {
 		return nil, err
 	}
 	full := sandboxPath(t)
@@ -138,11 +158,54 @@ func (c *Console) taskFiles(r *http.Request, _ Principal) (*view, error) {
 		if end := ch.Offset + int64(len(ch.Data)); end < d.Size {
 			d.Next = end
 		}
-		d.Download = "/agents/" + url.PathEscape(t.AgentID.Value) + "/files/download?" + url.Values{"path": {full}}.Encode()
+		d.Download = "/tasks/" + url.PathEscape(t.FrameworkID.Value) + "/" + url.PathEscape(t.TaskID.Value) + "/download?" + url.Values{"path": {rel}}.Encode()
 	} else {
 		d.Entries = entries
 	}
 	return &view{Template: "files", Title: "Sandbox of " + t.Name, Nav: "tasks", Data: d}, nil
+}
+
+// serveDownload sends one file of a task's sandbox as an attachment,
+// through the master's files proxy (path= is relative to the sandbox).
+func (c *Console) serveDownload(w http.ResponseWriter, r *http.Request) {
+	p, _, ok := c.who(w, r, false)
+	if !ok {
+		return
+	}
+	r = r.WithContext(auth.WithPrincipal(r.Context(), p.Name()))
+	rel, err := relPath(r.URL.Query().Get("path"))
+	if err == nil && rel == "" {
+		err = badRequest("name a file of the sandbox with path=")
+	} else if err != nil {
+		err = badRequest("%v", err)
+	}
+	var t api.Task
+	if err == nil {
+		t, err = c.findTask(r)
+	}
+	if err == nil {
+		err = c.sandboxAllowed(r, p, t)
+	}
+	var resp *http.Response
+	if err == nil {
+		resp, err = c.cluster.Files(r.Context(), t.AgentID.Value, "download", url.Values{"path": {sandboxPath(t) + "/" + rel}})
+	}
+	if err != nil {
+		v := c.errorView(r, err)
+		http.Error(w, v.Data.(string), v.Status)
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(resp.StatusCode)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		c.log.Debug("download cut off", "path", rel, "err", err)
+	}
 }
 
 // serveTail streams a task's stdout and stderr as they grow: "stdout" and
@@ -152,10 +215,15 @@ func (c *Console) taskFiles(r *http.Request, _ Principal) (*view, error) {
 // Config.TailEvery while the browser listens, and stops once the task is
 // over and its output drained ("end" event).
 func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.authenticate(w, r); !ok {
+	p, _, ok := c.who(w, r, false)
+	if !ok {
 		return
 	}
+	r = r.WithContext(auth.WithPrincipal(r.Context(), p.Name()))
 	t, err := c.findTask(r)
+	if err == nil {
+		err = c.sandboxAllowed(r, p, t)
+	}
 	if err != nil {
 		v := c.errorView(r, err)
 		http.Error(w, v.Data.(string), v.Status)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 
@@ -56,7 +55,13 @@ type uploadResult struct {
 // asks for JSON, to show progress and the validator's message in place;
 // without JavaScript the form posts multipart/form-data and the answer is
 // a redirect to the list, or an error page.
-func (c *Console) upload(w http.ResponseWriter, r *http.Request) error {
+func (c *Console) upload(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := allow(p, ActionUploadModule, ""); err != nil {
+		if r.Header.Get("Accept") == "application/json" {
+			return writeJSON(w, http.StatusForbidden, uploadResult{Error: err.Error()})
+		}
+		return err
+	}
 	wantsJSON := r.Header.Get("Accept") == "application/json"
 	wasm, err := c.readUpload(w, r)
 	if err == nil {
@@ -84,7 +89,7 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readUpload reads the module from a raw body or from the "module" file of
-// a multipart form, within Config.MaxUploadBytes.
+// a multipart form (after its csrf part), within Config.MaxUploadBytes.
 func (c *Console) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := c.cfg.MaxUploadBytes
 	tooLarge := &pageError{status: http.StatusRequestEntityTooLarge,
@@ -92,14 +97,12 @@ func (c *Console) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, er
 	if r.ContentLength > limit+1<<20 {
 		return nil, tooLarge
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20) // room for multipart framing
+	mr := multipartOf(r) // the action wrapper read its first part, the CSRF token, within the same limit
+	if mr == nil {
+		r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	}
 	var body io.Reader = r.Body
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "multipart/form-data" {
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return nil, badRequest("cannot read the form: %v", err)
-		}
+	if mr != nil { // the action wrapper read its first part, the CSRF token
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {

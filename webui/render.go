@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 )
 
 // view is what a page handler returns: the template to render and its
@@ -21,12 +22,23 @@ type view struct {
 	Topics    []string // what changes refresh the live region (data-live)
 	Data      any
 	Principal Principal
-	Status    int // 0 means 200
+	CSRF      string // the session's token, which every form posts back
+	Status    int    // 0 means 200
 }
 
-// Can reports whether the page's principal may take an action; templates
-// show an action's controls only when it may.
-func (v *view) Can(a string) bool { return v.Principal != nil && v.Principal.Allowed(Action(a)) }
+// Can reports whether the page's principal may take an action on an
+// object (none for an action without one); templates show an action's
+// controls only when it may.
+func (v *view) Can(a string, object ...string) bool {
+	if v.Principal == nil || len(object) > 1 {
+		return false
+	}
+	return v.Principal.Allowed(Action(a), strings.Join(object, ""))
+}
+
+// LoggedIn reports whether a person logged in (rather than an anonymous
+// visitor of an open console), to offer logging out.
+func (v *view) LoggedIn() bool { return v.Principal != nil && v.Principal.Name() != "" }
 
 // LiveTopics is the data-live attribute.
 func (v *view) LiveTopics() string { return strings.Join(v.Topics, " ") }
@@ -114,36 +126,30 @@ func (p *pages) render(w http.ResponseWriter, r *http.Request, v *view) error {
 	return err
 }
 
-// page wraps a handlerFunc: it authenticates, runs the handler and
-// renders its view or its error.
+// page wraps a handlerFunc: it finds the principal (sending a visitor
+// without a session to the login form), runs the handler with the
+// principal in the request's context, so that the master answers for that
+// principal, and renders its view or its error.
 func (c *Console) page(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := c.authenticate(w, r)
+		p, sess, ok := c.who(w, r, true)
 		if !ok {
 			return
 		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), p.Name()))
 		v, err := h(r, p)
 		if err != nil {
 			v = c.errorView(r, err)
 		}
 		v.Principal = p
+		if sess != nil {
+			v.CSRF = sess.csrf
+		}
 		if err := c.pages.render(w, r, v); err != nil {
 			c.log.Error("render page", "path", r.URL.Path, "err", err)
 			http.Error(w, "The console could not render this page.", http.StatusInternalServerError)
 		}
 	})
-}
-
-// authenticate asks Config.Authenticate who the request is for, answering
-// 401 when it cannot tell.
-func (c *Console) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
-	p, err := c.cfg.Authenticate(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="mezzo"`)
-		http.Error(w, "Authentication required: "+err.Error(), http.StatusUnauthorized)
-		return nil, false
-	}
-	return p, true
 }
 
 // errorView is the error page for err: its own status for a *pageError or

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 
@@ -89,6 +90,12 @@ type taskDetailData struct {
 	Task    api.Task
 	Updated api.Float64
 	Sandbox string // the sandbox's virtual path in the agent's files API
+	Over    bool   // the task has ended: nothing to kill
+	// FrameworkPrincipal and FrameworkUser are the objects of kill_tasks
+	// and view_sandboxes.
+	FrameworkPrincipal, FrameworkUser string
+	Usage                             *taskUsage
+	UsageNote                         string // why there is no usage to show
 }
 
 // findTask looks a task up by framework and task ID among every task the
@@ -133,6 +140,33 @@ func (c *Console) taskDetail(r *http.Request, _ Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &view{Template: "task", Title: "Task " + t.Name, Nav: "tasks", Topics: []string{topicTask},
-		Data: taskDetailData{Task: t, Updated: updated(&t), Sandbox: sandboxPath(t)}}, nil
+	d := taskDetailData{Task: t, Updated: updated(&t), Sandbox: sandboxPath(t), Over: t.State.IsTerminal()}
+	if f, err := c.findAnyFramework(r.Context(), t.FrameworkID.Value); err == nil {
+		d.FrameworkPrincipal, d.FrameworkUser = f.FrameworkInfo.Principal, f.FrameworkInfo.User
+	}
+	d.Usage, d.UsageNote = c.usageOf(r.Context(), t)
+	topics := []string{topicTask}
+	if !d.Over {
+		topics = append(topics, topicTick) // usage moves without events
+	}
+	return &view{Template: "task", Title: "Task " + t.Name, Nav: "tasks", Topics: topics, Data: d}, nil
+}
+
+// findAnyFramework returns a framework, subscribed or completed, that the
+// principal may see.
+func (c *Console) findAnyFramework(ctx context.Context, id string) (api.FrameworkRecord, error) {
+	resp, err := c.call(ctx, api.OperatorGetFrameworks)
+	if err != nil {
+		return api.FrameworkRecord{}, err
+	}
+	if resp.GetFrameworks != nil {
+		for _, list := range [][]api.FrameworkRecord{resp.GetFrameworks.Frameworks, resp.GetFrameworks.CompletedFrameworks} {
+			for _, f := range list {
+				if f.FrameworkInfo.ID != nil && f.FrameworkInfo.ID.Value == id {
+					return f, nil
+				}
+			}
+		}
+	}
+	return api.FrameworkRecord{}, notFound("No framework has the ID %q.", id)
 }

@@ -8,6 +8,7 @@ package auth
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -139,6 +140,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (string, error) {
 	return "", ErrBadCredentials
 }
 
+// Verify checks a principal's secret as HTTP Basic would, for a login
+// form (the web console's) that receives them otherwise; it returns the
+// principal or ErrBadCredentials.
+func (a *Authenticator) Verify(principal, secret string) (string, error) {
+	return a.verifySecret(principal, secret)
+}
+
 // verifySecret compares in constant time, and does the same work for an
 // unknown principal, so that timing tells nothing about who exists.
 func (a *Authenticator) verifySecret(principal, secret string) (string, error) {
@@ -181,4 +189,23 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.SetBasicAuth(t.Principal, t.Secret)
 	}
 	return base.RoundTrip(r)
+}
+
+// principalKey carries an authenticated principal in a context.
+type principalKey struct{}
+
+// WithPrincipal returns a context that says the work done under it is
+// done for principal. The master's HTTP API sets it once a request has
+// authenticated, and in-process callers that authenticate people
+// themselves (the web console) set it before calling the master, so
+// that the master applies the same ACLs either way.
+func WithPrincipal(ctx context.Context, principal string) context.Context {
+	return context.WithValue(ctx, principalKey{}, principal)
+}
+
+// PrincipalFrom returns the principal WithPrincipal put in ctx; "" when
+// none was (an open master, or an unauthenticated client).
+func PrincipalFrom(ctx context.Context) string {
+	p, _ := ctx.Value(principalKey{}).(string)
+	return p
 }

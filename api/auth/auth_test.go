@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -130,4 +131,43 @@ func FuzzParse(f *testing.F) {
 			New(creds)
 		}
 	})
+}
+
+// TestVerify checks the login form's path to the credentials: the right
+// secret proves its principal, anything else is ErrBadCredentials.
+func TestVerify(t *testing.T) {
+	a, err := New([]Credential{{Principal: "ops", Secret: "s3cret"}, {Principal: "ci", Token: "tok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		principal, secret string
+		ok                bool
+	}{
+		{"ops", "s3cret", true},
+		{"ops", "wrong", false},
+		{"ops", "", false},
+		{"nobody", "s3cret", false},
+		{"ci", "tok", false}, // a token is no secret
+		{"ci", "", false},
+	} {
+		p, err := a.Verify(tt.principal, tt.secret)
+		if (err == nil) != tt.ok || (tt.ok && p != tt.principal) || (!tt.ok && !errors.Is(err, ErrBadCredentials)) {
+			t.Errorf("Verify(%q, %q) = %q, %v", tt.principal, tt.secret, p, err)
+		}
+	}
+}
+
+// TestPrincipalContext checks the principal a context carries.
+func TestPrincipalContext(t *testing.T) {
+	if p := PrincipalFrom(context.Background()); p != "" {
+		t.Errorf("no principal set: %q", p)
+	}
+	ctx := WithPrincipal(context.Background(), "ops")
+	if p := PrincipalFrom(WithPrincipal(ctx, "web")); p != "web" {
+		t.Errorf("the innermost principal: %q, want web", p)
+	}
+	if p := PrincipalFrom(ctx); p != "ops" {
+		t.Errorf("principal %q, want ops", p)
+	}
 }

@@ -28,14 +28,15 @@ func withConsole(ctx context.Context, m *master.Master, a *auth.Authenticator, a
 	cfg.Logger = slog.Default()
 	if a != nil {
 		// The console reads the master in-process, past the API's
-		// checks: it asks for the same credentials (the browser's Basic
-		// prompt) and the same ACLs decide its actions.
-		cfg.Authenticate = func(r *http.Request) (webui.Principal, error) {
-			name, err := a.Authenticate(r)
+		// checks: its login form checks the same credentials, and it
+		// hands the master the principal with every call so that the
+		// same ACLs decide what it shows and does.
+		cfg.Login = func(_ context.Context, name, secret string) (webui.Principal, error) {
+			p, err := a.Verify(name, secret)
 			if err != nil {
 				return nil, err
 			}
-			return consolePrincipal{name: name, acls: acls}, nil
+			return consolePrincipal{name: p, acls: acls}, nil
 		}
 	}
 	console, err := webui.New(m, cfg)
@@ -60,17 +61,8 @@ type consolePrincipal struct {
 
 func (p consolePrincipal) Name() string { return p.name }
 
-// consoleActions are the ACL actions behind the console's. The console
-// decides once per principal, not per agent, so only rules that grant the
-// action on any object ({"type": "ANY"}) allow it in the console; a
-// principal allowed to drain some agents only must use the API.
-var consoleActions = map[webui.Action]acl.Action{
-	webui.ActionDrain:        acl.DrainAgents,
-	webui.ActionReactivate:   acl.DrainAgents,
-	webui.ActionUploadModule: acl.UploadModules,
-}
-
-func (p consolePrincipal) Allowed(a webui.Action) bool {
-	action, ok := consoleActions[a]
-	return ok && p.acls.Allow(acl.Request{Principal: p.name, Action: action}) == nil
+// Allowed asks the master's ACLs (none: everything is allowed). The
+// console's actions are named after the ACL permissions behind them.
+func (p consolePrincipal) Allowed(a webui.Action, object string) bool {
+	return p.acls == nil || p.acls.Allow(acl.Request{Principal: p.name, Action: acl.Action(a), Object: object}) == nil
 }

@@ -31,6 +31,7 @@
     fetch(location.href, { headers: { "X-Mezzo-Fragment": "live" }, cache: "no-store" })
       .then(function (resp) {
         return resp.text().then(function (html) {
+          if (resp.status === 401) { location.reload(); return; } // session over: the reload goes to the login form
           if (!resp.ok && resp.status !== 404) throw new Error("HTTP " + resp.status);
           const focused = document.activeElement && document.activeElement.id;
           live.innerHTML = html;
@@ -101,6 +102,8 @@
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.setRequestHeader("Content-Type", "application/wasm");
+      const csrf = document.querySelector('meta[name="mezzo-csrf"]');
+      if (csrf) xhr.setRequestHeader("X-Mezzo-CSRF", csrf.content);
       bar.hidden = false;
       bar.value = 0;
       result.className = "";
