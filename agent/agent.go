@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/agent/fetcher"
 	"github.com/mezzo-cluster/mezzo/agent/files"
 	"github.com/mezzo-cluster/mezzo/api/auth"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // Agent runs tasks for the master on one machine, each in an executor
@@ -101,8 +103,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		log:     log,
 		// Updates go to the master updateSenders at a time: keep as many
 		// connections (the default keeps two).
-		client:    &http.Client{Timeout: 75 * time.Second, Transport: cfg.credentialed(masterTransport())},
-		stream:    &http.Client{Transport: cfg.credentialed(http.DefaultTransport)},
+		client:    &http.Client{Timeout: 75 * time.Second, Transport: cfg.credentialed(masterTransport(cfg.TLS))},
+		stream:    &http.Client{Transport: cfg.credentialed(tlsconf.Transport(cfg.TLS))},
 		quit:      make(chan struct{}),
 		executors: map[execKey]*executorRun{},
 		taskIndex: map[taskKey]*executorRun{},
@@ -143,9 +145,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// masterTransport is the transport of the agent's calls to the master.
-func masterTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+// masterTransport is the transport of the agent's calls to the master,
+// over TLS with tlsCfg when it is set.
+func masterTransport(tlsCfg *tls.Config) *http.Transport {
+	t := tlsconf.Transport(tlsCfg)
 	t.MaxIdleConnsPerHost = updateSenders
 	return t
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -39,6 +40,15 @@ type Config struct {
 	// the masters proxy files for their clients. nil leaves that API
 	// open, which is safe on loopback only.
 	Authenticator *auth.Authenticator
+	// TLS, when set, says the cluster runs on TLS: the agent reaches the
+	// masters over https with it (their certificates verified against
+	// its RootCAs, the agent's own certificate presented), and its
+	// executors reach its API over https. nil: plain http. Serving TLS
+	// is the listener's business, the caller's.
+	TLS *tls.Config
+	// TLSCAFile is the CA file executors verify the agent's certificate
+	// against, passed to them as MEZZO_TLS_CA; required with TLS.
+	TLSCAFile string
 	// WorkDir holds agent.db, sandboxes and the module cache.
 	WorkDir string
 	// Hostname is advertised to the master; the master and frameworks reach
@@ -66,6 +76,11 @@ type Config struct {
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).
 	WasmEngine string
+	// WasmFuel makes executors count what each Wasm task executes under
+	// wasmtime, in fuel (sandbox.EngineConfig.Fuel), reported in its
+	// statistics and final update. It slows Wasm tasks (16 % to 3×, see
+	// RATIONALE.md), hence off by default.
+	WasmFuel bool
 
 	// ExecutorCommand is the program and arguments that start an
 	// executor: `mezzo executor` (cmd/mezzo sets it to its own binary).
@@ -138,6 +153,8 @@ func DefaultConfig() Config {
 // Validate reports the first setting that cannot work, naming it.
 func (c Config) Validate() error {
 	switch {
+	case c.TLS != nil && c.TLSCAFile == "":
+		return errors.New("agent config: TLS needs TLSCAFile, the CA its executors verify it with")
 	case len(c.Masters) == 0:
 		return errors.New("agent config: Masters is required")
 	case c.WorkDir == "":

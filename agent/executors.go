@@ -229,8 +229,16 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
 		"MEZZO_WASM_ENGINE":  a.cfg.WasmEngine,
 	}
+	if a.cfg.TLS != nil {
+		// The executor (Mezzo's, or a custom one built on
+		// sdk/executor) reaches this agent over https, verified with it.
+		env["MEZZO_TLS_CA"] = a.cfg.TLSCAFile
+	}
 	if r.rec.Shared {
 		env["MEZZO_EXECUTOR_SHARED"] = "1"
+	}
+	if a.cfg.WasmFuel {
+		env["MEZZO_WASM_FUEL"] = "1"
 	}
 	if a.cfg.OutputMaxBytes > 0 {
 		env["MEZZO_OUTPUT_MAX_BYTES"] = strconv.FormatInt(a.cfg.OutputMaxBytes, 10)

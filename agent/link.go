@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // maxBackoff caps the delay between subscription attempts (Mesos: 1 min).
@@ -24,7 +25,7 @@ func (a *Agent) subscribeLoop(ctx context.Context) {
 	backoff := a.cfg.RegistrationBackoff
 	for ctx.Err() == nil {
 		for _, m := range a.cfg.Masters {
-			subscribed, err := a.session(ctx, "http://"+m)
+			subscribed, err := a.session(ctx, tlsconf.BaseURL(m, a.cfg.TLS != nil))
 			if subscribed {
 				backoff = a.cfg.RegistrationBackoff
 			}

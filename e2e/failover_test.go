@@ -38,11 +38,13 @@ type replicatedCluster struct {
 	t       testing.TB
 	masters []*masterProc
 	peers   string
+	extra   []string // flags every master is started with
 }
 
-func startReplicated(t testing.TB, n int) *replicatedCluster {
+// startReplicated starts n masters on loopback, each with the extra flags.
+func startReplicated(t testing.TB, n int, extra ...string) *replicatedCluster {
 	t.Helper()
-	c := &replicatedCluster{t: t}
+	c := &replicatedCluster{t: t, extra: extra}
 	var addrs []string
 	for range n {
 		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(freePort(t)))
@@ -72,6 +74,7 @@ func (c *replicatedCluster) start(m *masterProc) {
 	} else {
 		args = append(args, "--peers", c.peers)
 	}
+	args = append(args, c.extra...)
 	m.cmd = exec.Command(mezzoBin, args...)
 	stderr, err := m.cmd.StderrPipe()
 	if err != nil {
@@ -128,21 +131,34 @@ func (c *replicatedCluster) addrs() []string {
 // opCall posts an operator call to one master, without following
 // redirects, and returns the status, the Location header and the body.
 func opCall(addr, call string) (int, string, []byte, error) {
+	code, header, body, err := opCallHeader(addr, call)
+	return code, header.Get("Location"), body, err
+}
+
+// opCallHeader is opCall answering every header.
+func opCallHeader(addr, call string) (int, http.Header, []byte, error) {
 	client := &http.Client{Timeout: 5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Post("http://"+addr+"/api/v1", "application/json", strings.NewReader(call))
 	if err != nil {
-		return 0, "", nil, err
+		return 0, http.Header{}, nil, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), body, nil
+	return resp.StatusCode, resp.Header, body, nil
 }
 
-// leader returns the master that answers GET_STATE itself, or nil.
+// leaderOnlyCall is an operator call only the leader carries out: a
+// standby redirects it (a weight of 1 is the default, so it changes
+// nothing).
+const leaderOnlyCall = `{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"leader-probe","weight":1}]}}`
+
+// leader returns the master that answers GET_STATE itself rather than
+// from a standby's replica, or nil.
 func (c *replicatedCluster) leader() *masterProc {
 	for _, m := range c.masters {
-		if code, _, _, err := opCall(m.addr, `{"type":"GET_STATE"}`); err == nil && code == http.StatusOK {
+		code, header, _, err := opCallHeader(m.addr, `{"type":"GET_STATE"}`)
+		if err == nil && code == http.StatusOK && header.Get(api.HeaderView) == "" {
 			return m
 		}
 	}
@@ -178,7 +194,8 @@ func (c *replicatedCluster) acceptedWrite(skip *masterProc, weight float64) bool
 
 // TestStandbysRedirect checks the answers of standbys: 307 to the leader
 // in Mesos's protocol-relative form for the APIs, their own answer for
-// GET_HEALTH, GET_MASTER, /version and /metrics.
+// GET_HEALTH, GET_MASTER, /version and /metrics (and the views of
+// TestStandbysServeViews).
 func TestStandbysRedirect(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
@@ -186,9 +203,9 @@ func TestStandbysRedirect(t *testing.T) {
 		if m == leader {
 			continue
 		}
-		code, loc, _, err := opCall(m.addr, `{"type":"GET_TASKS"}`)
+		code, loc, _, err := opCall(m.addr, leaderOnlyCall)
 		if err != nil || code != http.StatusTemporaryRedirect || loc != "//"+leader.addr+"/api/v1" {
-			t.Errorf("standby %s answered GET_TASKS with %d Location %q (%v), want 307 to //%s/api/v1", m.addr, code, loc, err, leader.addr)
+			t.Errorf("standby %s answered UPDATE_WEIGHTS with %d Location %q (%v), want 307 to //%s/api/v1", m.addr, code, loc, err, leader.addr)
 		}
 		if code, _, body, err := opCall(m.addr, `{"type":"GET_HEALTH"}`); err != nil || code != http.StatusOK {
 			t.Errorf("standby %s GET_HEALTH: %d %s %v", m.addr, code, body, err)
@@ -214,7 +231,7 @@ func TestStandbysRedirect(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool {
-		code, _, body, err := opCall(leader.addr, `{"type":"GET_TASKS"}`)
+		code, _, body, err := opCall(leader.addr, leaderOnlyCall)
 		return err == nil && code == http.StatusServiceUnavailable && strings.Contains(string(body), "No leader elected")
 	}, "the lone master to answer 503 No leader elected")
 }
@@ -500,7 +517,7 @@ func TestAddRemoveMaster(t *testing.T) {
 		t.Fatalf("ADD_MASTER: %d %s %v", code, body, err)
 	}
 	waitFor(t, func() bool {
-		code, loc, _, err := opCall(joining.addr, `{"type":"GET_TASKS"}`)
+		code, loc, _, err := opCall(joining.addr, leaderOnlyCall)
 		return err == nil && code == http.StatusTemporaryRedirect && loc == "//"+leader.addr+"/api/v1"
 	}, "the new master to follow the leader")
 	var removed *masterProc

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var listening = regexp.MustCompile(`msg="master listening" url=http://(\S+)`)
+var listening = regexp.MustCompile(`msg="master listening" url=https?://(\S+)`)
 
 // startMaster starts `mezzo master` on a free port, with any extra flags,
 // and returns its address.

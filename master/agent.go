@@ -2,6 +2,8 @@ package master
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -25,6 +27,10 @@ type agent struct {
 	lost         *time.Timer    // runs while disconnected
 	since        time.Time      // when it became unreachable
 	tasks        map[taskKey]*task
+	// recorded is the digest of the record last queued for the registry
+	// (or loaded from it), so that a save that changes nothing — every
+	// agent re-registering after a failover — writes nothing.
+	recorded uint64
 }
 
 // taskKey names a task across frameworks.
@@ -35,22 +41,23 @@ func (a *agent) connected() bool { return a.stream != nil && !a.stream.closed() 
 // free returns what the agent has neither running nor on offer.
 func (a *agent) free() api.Resources { return a.total.Minus(a.used).Minus(a.offered) }
 
-// url is where frameworks (and the master's files proxy) reach the agent.
-func (a *agent) url() *api.URL {
+// url is where frameworks (and the master's files proxy) reach the agent,
+// over scheme ("http" or "https").
+func (a *agent) url(scheme string) *api.URL {
 	return &api.URL{
-		Scheme:  "http",
+		Scheme:  scheme,
 		Address: api.Address{Hostname: a.info.Hostname, IP: a.ip, Port: a.info.Port},
 		Path:    "/slave(1)",
 	}
 }
 
-// endpoint is the agent's HTTP base URL.
-func (a *agent) endpoint() string {
+// endpoint is the agent's base URL over scheme ("http" or "https").
+func (a *agent) endpoint(scheme string) string {
 	port := a.info.Port
 	if port == 0 {
 		port = 5051
 	}
-	return fmt.Sprintf("http://%s:%d", a.info.Hostname, port)
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(a.info.Hostname, strconv.Itoa(int(port))))
 }
 
 // stateName is the agent's state for metrics.

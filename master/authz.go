@@ -191,6 +191,10 @@ func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) 
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.ReactivateAgent.AgentID), false)
 	case api.OperatorMarkAgentGone:
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.MarkAgentGone.AgentID), false)
+	case api.OperatorUpdateMaintenanceSchedule, api.OperatorStartMaintenance, api.OperatorStopMaintenance:
+		// Maintenance takes machines' agents out of service, as draining
+		// does: the same permission, for each machine's hostname.
+		return m.authorizeMachines(ctx, call)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/api/auth"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
@@ -82,6 +84,13 @@ type Config struct {
 	// OpenMetrics lets /metrics answer without credentials, for scrapers
 	// that cannot send any.
 	OpenMetrics bool
+	// TLS, when set, says the cluster runs on TLS: this master reaches
+	// agents (the files proxy) and other masters (module copies) over
+	// https with it — their certificates verified against its RootCAs,
+	// its own certificate presented — and advertises agents' URLs as
+	// https. nil: plain http. Serving TLS is the listener's business,
+	// the caller's.
+	TLS *tls.Config
 }
 
 // DefaultConfig returns Mesos's defaults where Mesos has one.
@@ -131,8 +140,20 @@ func (c Config) Validate() error {
 // credentialed is the transport for this master's own calls: with its
 // credential when it has one.
 func (c Config) credentialed() http.RoundTripper {
-	if c.Principal == "" {
-		return http.DefaultTransport
+	var base http.RoundTripper = http.DefaultTransport
+	if c.TLS != nil {
+		base = tlsconf.Transport(c.TLS)
 	}
-	return &auth.Transport{Principal: c.Principal, Secret: c.Secret}
+	if c.Principal == "" {
+		return base
+	}
+	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret}
+}
+
+// scheme is how this master reaches agents and peers: "https" with TLS.
+func (c Config) scheme() string {
+	if c.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

@@ -11,7 +11,7 @@
 // An Engine validates and compiles modules and starts tasks from them on
 // one of two WebAssembly engines: wasmtime (through cgo; the default) or
 // wazero (pure Go; the only one in a build without cgo). Engines lists
-// those a build has, and ENGINES.md says why wasmtime is the default.
+// those a build has, and RATIONALE.md says why wasmtime is the default.
 // The guest sees WASI preview 1 only: its arguments and environment, the
 // sandbox directory mounted at "/", real clocks and randomness, and
 // stdout and stderr that go to the files stdout and stderr in the sandbox
@@ -89,7 +89,7 @@
 //
 // What cannot be contained in-process (a loop-free call tree under
 // wazero) is left to the executor process and its
-// cgroup; see ENGINES.md and RATIONALE.md.
+// cgroup; see RATIONALE.md.
 //
 // # Reading the source
 //

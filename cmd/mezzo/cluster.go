@@ -42,6 +42,9 @@ func operatorFor(ctx context.Context, masters string) *operator.Client {
 	if p, s, _ := creds.credential(); p != "" { // checked in PersistentPreRunE
 		opts = append(opts, operator.WithCredential(p, s))
 	}
+	if id, _ := tlsf.load(); id != nil { // likewise
+		opts = append(opts, operator.WithTLS(id.Client()))
+	}
 	return operator.NewFirst(ctx, splitList(masters), opts...)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/agent"
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/master"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -66,6 +69,7 @@ type agentFlags struct {
 	resources      string
 	attributes     string
 	wasmEngine     string
+	wasmFuel       bool
 	recover        string
 	idle           time.Duration
 	gcDelay        time.Duration
@@ -91,6 +95,7 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
+	cmd.Flags().BoolVar(&f.wasmFuel, "wasm-fuel", false, "count what each Wasm task executes under wasmtime, in fuel (about one unit per instruction), in its usage; slows Wasm tasks")
 }
 
 // config turns the flags into an agent.Config for an agent on host whose
@@ -107,6 +112,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	}
 	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
+	cfg.WasmFuel = f.wasmFuel
 	cfg.AllowNative = f.allowNative
 	cfg.TaskUser = f.taskUser
 	cfg.SandboxGCDelay = f.gcDelay
@@ -147,13 +153,17 @@ func newMasterCmd() *cobra.Command {
 			if err := checkExposure(d.host, d.insecure, mf.security.credentials != ""); err != nil {
 				return err
 			}
+			id, err := tlsf.daemon(d.host)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, port)
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, d.workDir, d.host, ln, mf)
+			m, err := startMaster(ctx, d.workDir, d.host, ln, mf, id)
 			if err != nil {
 				return err
 			}
@@ -162,7 +172,7 @@ func newMasterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			slog.Info("master listening", "url", "http://"+ln.Addr().String(), "id", m.ID(), "peers", mf.peers)
+			slog.Info("master listening", "url", tlsconf.BaseURL(ln.Addr().String(), id != nil), "id", m.ID(), "peers", mf.peers)
 			return serve(ctx, m.httpLn, h)
 		},
 	}
@@ -191,6 +201,10 @@ func newAgentCmd() *cobra.Command {
 			if err := checkExposure(d.host, d.insecure, authn != nil); err != nil {
 				return err
 			}
+			id, err := tlsf.daemon(d.host)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			ln, err := listen(d.host, a.port)
@@ -199,9 +213,19 @@ func newAgentCmd() *cobra.Command {
 			}
 			cfg, err := a.config(d.workDir, d.host, ln, splitList(masters))
 			if err != nil {
+				ln.Close()
 				return err
 			}
 			cfg.Authenticator = authn
+			if id != nil {
+				if cfg.TLSCAFile, err = tlsf.caPath(); err != nil {
+					ln.Close()
+					return err
+				}
+				cfg.TLS = id.Client()
+				ln = tls.NewListener(ln, id.Server())
+			}
+			slog.Info("agent listening", "url", tlsconf.BaseURL(ln.Addr().String(), id != nil))
 			return runAgent(ctx, cfg, ln)
 		},
 	}
@@ -227,6 +251,9 @@ func newDevCmd() *cobra.Command {
 			if !isLoopback(d.host) {
 				return fmt.Errorf("mezzo dev listens on loopback only, not %s: use mezzo master and mezzo agent to serve a network", d.host)
 			}
+			if tlsf.set() {
+				return errors.New("mezzo dev serves plain HTTP on loopback: --tls-cert, --tls-key and --tls-ca (or MEZZO_TLS_*) are for mezzo master and mezzo agent")
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			if masters != 1 {
@@ -240,7 +267,7 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln, mf)
+			m, err := startMaster(ctx, filepath.Join(d.workDir, "master"), d.host, mln, mf, nil)
 			if err != nil {
 				return err
 			}
@@ -307,8 +334,9 @@ func (r *runningMaster) close() {
 }
 
 // startMaster opens the registry under workDir (joining or forming the
-// cluster of f.peers) and starts a master over it, serving on ln.
-func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags) (*runningMaster, error) {
+// cluster of f.peers) and starts a master over it, serving on ln: over
+// TLS, raft included, with id when it is set.
+func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags, id *tlsconf.Identity) (*runningMaster, error) {
 	cfg := master.DefaultConfig()
 	cfg.OfferTimeout = f.offerTimeout
 	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
@@ -329,18 +357,29 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create the work dir: %w", err)
 	}
-	mux := registry.NewMux(ln)
+	var mux *registry.Mux
+	if id != nil {
+		mux = registry.NewTLSMux(ln, id.Server(), id.Client())
+		cfg.TLS = id.Client()
+	} else {
+		mux = registry.NewMux(ln)
+	}
 	rcfg := registry.DefaultConfig()
 	rcfg.Dir = workDir
 	rcfg.Addr = net.JoinHostPort(host, strconv.Itoa(cfg.Port))
 	rcfg.Peers = splitList(f.peers)
 	rcfg.Join = f.join
 	rcfg.Transport = mux.Raft()
+	var opened atomic.Pointer[registry.Registry]
+	if id != nil {
+		mux.SetRaftPeers(func() []string { return raftPeers(rcfg, opened.Load()) })
+	}
 	reg, err := registry.Open(ctx, rcfg)
 	if err != nil {
 		mux.Close()
 		return nil, err
 	}
+	opened.Store(reg)
 	cfg.Registry = reg
 	m, err := master.New(cfg)
 	if err != nil {
@@ -359,6 +398,25 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		}
 	}
 	return r, nil
+}
+
+// raftPeers are the addresses of the masters that may speak raft to this
+// one: those --peers named and, once the registry is open, the members
+// of its configuration (masters added since included).
+func raftPeers(rcfg registry.Config, reg *registry.Registry) []string {
+	out := append([]string{rcfg.Addr}, rcfg.Peers...)
+	if reg == nil {
+		return out
+	}
+	servers, err := reg.Servers()
+	if err != nil {
+		slog.Warn("read the masters of the raft configuration", "err", err)
+		return out
+	}
+	for _, s := range servers {
+		out = append(out, string(s.Address))
+	}
+	return out
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {
@@ -421,7 +479,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		// 100 streams a connection, not more: Go's HTTP/2 server scans
 		// every stream of a connection for each frame it writes, and at
 		// 1,000 that scan was 40 % of a master's CPU (e2e/bench).
-		Protocols: h2cAndHTTP1(),
+		Protocols: serverProtocols(),
 		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: 100},
 	}
 	errc := make(chan error, 1)
@@ -442,10 +500,12 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	return nil
 }
 
-// h2cAndHTTP1 is the set of protocols the daemons serve.
-func h2cAndHTTP1() *http.Protocols {
+// serverProtocols is the set of protocols the daemons serve: HTTP/1.1,
+// and HTTP/2 in the clear or, on a TLS listener, negotiated by ALPN.
+func serverProtocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
+	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return p
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 func main() {
@@ -16,7 +18,7 @@ func main() {
 		if asExit(err, &exit) {
 			os.Exit(int(exit))
 		}
-		fmt.Fprintln(os.Stderr, "mezzo:", err)
+		fmt.Fprintln(os.Stderr, "mezzo:", tlsconf.Explain(err))
 		os.Exit(1)
 	}
 }
@@ -36,6 +38,9 @@ func newRoot() *cobra.Command {
 			if _, _, err := creds.credential(); err != nil {
 				return err // checked once here, so that later uses cannot fail
 			}
+			if _, err := tlsf.load(); err != nil {
+				return err // likewise
+			}
 			if err := setupLogging(logLevel); err != nil {
 				return err
 			}
@@ -46,6 +51,7 @@ func newRoot() *cobra.Command {
 	prof.register(root)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	creds.register(root)
+	tlsf.register(root)
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
 		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
 		newDrainCmd(), newQuotaCmd(), newWeightsCmd(), newExecutorCmd())

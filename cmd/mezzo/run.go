@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -95,7 +96,11 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 	// A one-shot run gives up on a master it cannot reach rather than
 	// retrying for ever as a long-running framework would.
 	principal, secret, _ := creds.credential() // checked in PersistentPreRunE
-	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3,
+	var tlsCfg *tls.Config
+	if id, _ := tlsf.load(); id != nil { // likewise
+		tlsCfg = id.Client()
+	}
+	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3, TLS: tlsCfg,
 		Principal: principal, Secret: secret, Framework: api.FrameworkInfo{
 			// No user: the task runs as the agent's default task user,
 			// or as --user, rather than as whoever runs mezzo run (often

@@ -2,18 +2,32 @@ package registry
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // raftMagic is the first byte a raft connection sends. HTTP requests begin
 // with a method name in ASCII, so a byte above 0x7f cannot be one.
 const raftMagic byte = 0xF7
+
+// tlsHandshake is the first byte of a TLS connection (a handshake record).
+const tlsHandshake byte = 0x16
+
+// handshakeTimeout bounds how long a connection may take to say what it
+// is (its first byte, or its TLS handshake).
+const handshakeTimeout = 10 * time.Second
 
 // Mux splits one listener between HTTP and raft, so that a master is
 // reached for both on the one address operators give in --peers. Why one
@@ -23,12 +37,65 @@ type Mux struct {
 	http   *muxListener
 	raft   *muxListener
 	closed sync.Once
+	// server is the TLS configuration of every connection accepted, nil
+	// for plain TCP; it offers tlsconf.RaftProtocol beside HTTP's.
+	server *tls.Config
+	// peers, when set, returns the addresses of the cluster's masters:
+	// a raft client's certificate must be valid for one of their hosts.
+	peers atomic.Pointer[func() []string]
+	log   *slog.Logger
 }
 
-// NewMux starts sorting the connections ln accepts. Close it (or ln) to
-// stop.
+// SetRaftPeers makes a TLS mux accept a raft connection only from a
+// client whose certificate is valid for the host of one of the
+// addresses peers returns — the masters of the cluster — so that a
+// certificate the cluster's CA issued to an agent or a client on another
+// host does not let its holder speak raft. peers is called once for each
+// raft connection, from the mux's goroutines. Without it, any
+// certificate from the CA will do.
+func (m *Mux) SetRaftPeers(peers func() []string) { m.peers.Store(&peers) }
+
+// checkPeer reports why leaf may not speak raft here, if it may not.
+func (m *Mux) checkPeer(leaf *x509.Certificate) error {
+	fn := m.peers.Load()
+	if fn == nil {
+		return nil
+	}
+	addrs := (*fn)()
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err == nil && leaf.VerifyHostname(host) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("its certificate %q is valid for none of the masters %v", leaf.Subject, addrs)
+}
+
+// NewMux starts sorting the connections ln accepts, in plain TCP: raft
+// connections begin with a magic byte. Close it (or ln) to stop.
 func NewMux(ln net.Listener) *Mux {
-	m := &Mux{ln: ln, http: newMuxListener(ln.Addr()), raft: newMuxListener(ln.Addr())}
+	m := &Mux{ln: ln, http: newMuxListener(ln.Addr()), raft: newMuxListener(ln.Addr()), log: slog.Default()}
+	go m.serve()
+	return m
+}
+
+// NewTLSMux starts sorting the connections ln accepts for a master that
+// serves TLS: each is a TLS connection, whose handshake says what it is —
+// a raft connection negotiates tlsconf.RaftProtocol by ALPN and must
+// present a client certificate server verifies (server.ClientCAs), and
+// anything else is HTTPS. Raft dials peers with client, which must hold
+// this master's certificate and the CA its peers are verified against.
+// Plain HTTP is answered with a 400 saying the port wants HTTPS, and
+// plain raft is refused. Why ALPN: RATIONALE.md, "Why is raft told from
+// HTTPS by ALPN?".
+func NewTLSMux(ln net.Listener, server, client *tls.Config) *Mux {
+	srv := server.Clone()
+	srv.NextProtos = append(srv.NextProtos[:len(srv.NextProtos):len(srv.NextProtos)], tlsconf.RaftProtocol)
+	cli := client.Clone()
+	cli.NextProtos = []string{tlsconf.RaftProtocol}
+	m := &Mux{ln: ln, http: newMuxListener(ln.Addr()), server: srv, log: slog.Default().With("component", "registry")}
+	m.raft = newMuxListener(ln.Addr())
+	m.raft.client = cli
 	go m.serve()
 	return m
 }
@@ -65,12 +132,16 @@ func (m *Mux) serve() {
 // sort reads a connection's first byte, within a deadline so that a silent
 // client cannot hold a goroutine for ever, and hands it on.
 func (m *Mux) sort(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	br := bufio.NewReader(c)
 	first, err := br.Peek(1)
 	_ = c.SetReadDeadline(time.Time{})
 	if err != nil {
 		c.Close()
+		return
+	}
+	if m.server != nil {
+		m.sortTLS(&bufConn{Conn: c, r: br}, first[0])
 		return
 	}
 	to := m.http
@@ -80,6 +151,50 @@ func (m *Mux) sort(c net.Conn) {
 	}
 	if !to.deliver(&bufConn{Conn: c, r: br}) {
 		c.Close()
+	}
+}
+
+// sortTLS sorts a connection of a TLS master by its handshake.
+func (m *Mux) sortTLS(c net.Conn, first byte) {
+	switch first {
+	case raftMagic:
+		m.log.Warn("refused a plain raft connection: this master speaks raft over TLS only", "remote", c.RemoteAddr())
+		c.Close()
+		return
+	case tlsHandshake:
+	default:
+		// Not TLS: the HTTP server's own handshake fails on it and
+		// answers "400 Client sent an HTTP request to an HTTPS server".
+		if !m.http.deliver(tls.Server(c, m.server)) {
+			c.Close()
+		}
+		return
+	}
+	tc := tls.Server(c, m.server)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		m.log.Debug("TLS handshake failed", "remote", c.RemoteAddr(), "err", err)
+		tc.Close()
+		return
+	}
+	to := m.http
+	if cs := tc.ConnectionState(); cs.NegotiatedProtocol == tlsconf.RaftProtocol {
+		if len(cs.VerifiedChains) == 0 {
+			m.log.Warn("refused a raft connection without a client certificate from the cluster's CA", "remote", c.RemoteAddr())
+			tc.Close()
+			return
+		}
+		if err := m.checkPeer(cs.PeerCertificates[0]); err != nil {
+			m.log.Warn("refused a raft connection from a stranger to the cluster", "remote", c.RemoteAddr(), "err", err)
+			tc.Close()
+			return
+		}
+		to = m.raft
+	}
+	if !to.deliver(tc) {
+		tc.Close()
 	}
 }
 
@@ -93,10 +208,13 @@ func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // muxListener hands out the connections sorted to it.
 type muxListener struct {
-	addr  net.Addr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
+	addr net.Addr
+	// client, when set, dials peers over TLS (the raft side of a TLS
+	// mux).
+	client *tls.Config
+	conns  chan net.Conn
+	done   chan struct{}
+	once   sync.Once
 }
 
 func newMuxListener(addr net.Addr) *muxListener {
@@ -130,6 +248,9 @@ func (l *muxListener) Addr() net.Addr { return l.addr }
 
 // Dial opens a raft connection to another master and marks it as raft.
 func (l *muxListener) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if l.client != nil {
+		return l.dialTLS(address, timeout)
+	}
 	c, err := net.DialTimeout("tcp", string(address), timeout)
 	if err != nil {
 		return nil, err
@@ -140,5 +261,25 @@ func (l *muxListener) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		return nil, fmt.Errorf("dial raft peer %s: %w", address, err)
 	}
 	_ = c.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// dialTLS opens a raft connection over TLS, offering only
+// tlsconf.RaftProtocol and verifying the peer against the CA.
+func (l *muxListener) dialTLS(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(string(address))
+	if err != nil {
+		return nil, fmt.Errorf("dial raft peer %s: %w", address, err)
+	}
+	cfg := l.client.Clone()
+	cfg.ServerName = host
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", string(address), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dial raft peer %s over TLS: %w", address, err)
+	}
+	if p := c.ConnectionState().NegotiatedProtocol; p != tlsconf.RaftProtocol {
+		c.Close()
+		return nil, fmt.Errorf("dial raft peer %s: it does not speak %s (negotiated %q)", address, tlsconf.RaftProtocol, p)
+	}
 	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // Handler receives the events of the executor's stream, one at a time and
@@ -45,6 +46,9 @@ type Client struct {
 func New(cfg Config) *Client {
 	cfg = cfg.withDefaults()
 	calls := &http.Client{Timeout: CallTimeout}
+	if cfg.TLS != nil {
+		calls.Transport = tlsconf.Transport(cfg.TLS)
+	}
 	if cfg.HTTPClient != nil {
 		c := *cfg.HTTPClient
 		calls = &c

@@ -1,14 +1,18 @@
 package executor
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // Config says which agent an executor talks to and who the executor is.
@@ -34,6 +38,13 @@ type Config struct {
 	// not use it: a Mezzo agent recovers every executor, so Run
 	// re-subscribes after a disconnection whatever it says.
 	Checkpoint bool
+
+	// TLS, when set, makes the client reach an agent given as HOST:PORT
+	// over https, verifying its certificate with it (TLS.RootCAs, or the
+	// system pool when nil). It configures the default HTTP client; with
+	// HTTPClient set, that client's Transport must do TLS itself.
+	// ConfigFromEnv sets it from MEZZO_TLS_CA.
+	TLS *tls.Config
 
 	// HTTPClient makes the calls; nil means a client with CallTimeout.
 	// The event stream uses the same Transport without the timeout.
@@ -131,10 +142,7 @@ func (c Config) withDefaults() Config {
 
 // executorURL returns the URL of the agent's executor API.
 func (c Config) executorURL() string {
-	base := strings.TrimRight(c.AgentEndpoint, "/")
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
+	base := tlsconf.BaseURL(c.AgentEndpoint, c.TLS != nil)
 	return strings.TrimSuffix(base, "/api/v1/executor") + "/api/v1/executor"
 }
 
@@ -152,6 +160,8 @@ func (c Config) executorURL() string {
 //	RECOVERY_TIMEOUT                RecoveryTimeout
 //	SUBSCRIPTION_BACKOFF_MAX        MaxBackoff
 //	EXECUTOR_SHUTDOWN_GRACE_PERIOD  ShutdownGracePeriod
+//	TLS_CA                          TLS: the agent serves https, verified
+//	                                against the CA in this PEM file
 //
 // Durations are Go durations ("5s", "15m") or Mesos's ("5secs", "15mins",
 // "100ms", "2hrs", "1days", "1weeks"). Unset variables leave their
@@ -172,6 +182,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env.duration("RECOVERY_TIMEOUT", &cfg.RecoveryTimeout)
 	env.duration("SUBSCRIPTION_BACKOFF_MAX", &cfg.MaxBackoff)
 	env.duration("EXECUTOR_SHUTDOWN_GRACE_PERIOD", &cfg.ShutdownGracePeriod)
+	env.tlsCA(&cfg.TLS)
 	if env.err != nil {
 		return Config{}, env.err
 	}
@@ -221,6 +232,26 @@ func (e *envReader) boolean(name string) bool {
 	}
 	e.fail(fmt.Errorf("executor environment: %s=%q: want 1, 0, true or false", from, v))
 	return false
+}
+
+// tlsCA reads the CA file TLS_CA names, if set, into a client TLS
+// configuration.
+func (e *envReader) tlsCA(dst **tls.Config) {
+	path, from := e.lookup("TLS_CA")
+	if path == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		e.fail(fmt.Errorf("executor environment: %s: %w", from, err))
+		return
+	}
+	id, err := tlsconf.Parse(nil, nil, data)
+	if err != nil {
+		e.fail(fmt.Errorf("executor environment: %s %s: %w", from, path, err))
+		return
+	}
+	*dst = id.Client()
 }
 
 func (e *envReader) duration(name string, dst *time.Duration) {

@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/auth"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
 
@@ -27,30 +29,58 @@ type Client struct {
 }
 
 // Option configures a Client.
-type Option func(*Client)
+type Option func(*settings)
+
+// settings are what the options set; New builds the client from them, so
+// that options may come in any order.
+type settings struct {
+	principal, secret, token string
+	tls                      *tls.Config
+}
 
 // WithCredential makes the client authenticate as principal with HTTP
 // Basic, for masters that require credentials.
 func WithCredential(principal, secret string) Option {
-	return func(c *Client) {
-		c.http.Transport = &auth.Transport{Base: c.http.Transport, Principal: principal, Secret: secret}
-	}
+	return func(s *settings) { s.principal, s.secret = principal, secret }
 }
 
 // WithToken makes the client authenticate with a bearer token.
 func WithToken(token string) Option {
-	return func(c *Client) {
-		c.http.Transport = &auth.Transport{Base: c.http.Transport, Token: token}
+	return func(s *settings) { s.token = token }
+}
+
+// WithTLS makes the client reach masters given as HOST:PORT over https,
+// verifying their certificates with cfg (cfg.RootCAs, or the system pool
+// when nil) and presenting cfg.Certificates when the master asks. A
+// master given as an https:// URL is verified the same way; without
+// this option it is verified against the system pool.
+func WithTLS(cfg *tls.Config) Option {
+	return func(s *settings) { s.tls = cfg }
+}
+
+func (s *settings) transport() http.RoundTripper {
+	var t http.RoundTripper = http.DefaultTransport
+	if s.tls != nil {
+		t = tlsconf.Transport(s.tls)
 	}
+	if s.principal != "" || s.token != "" {
+		t = &auth.Transport{Base: t, Principal: s.principal, Secret: s.secret, Token: s.token}
+	}
+	return t
+}
+
+func apply(opts []Option) *settings {
+	s := &settings{}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // New returns a client of the master at HOST:PORT or a base URL.
 func New(master string, opts ...Option) *Client {
-	c := &Client{base: httpapi.BaseURL(master), http: &http.Client{Timeout: 5 * time.Minute}}
-	for _, o := range opts {
-		o(c)
-	}
-	return c
+	s := apply(opts)
+	return &Client{base: tlsconf.BaseURL(master, s.tls != nil), http: &http.Client{Timeout: 5 * time.Minute, Transport: s.transport()}}
 }
 
 // NewFirst returns a client of the first of masters that answers
@@ -61,9 +91,10 @@ func NewFirst(ctx context.Context, masters []string, opts ...Option) *Client {
 	if len(masters) == 0 {
 		return New("", opts...)
 	}
-	probe := &http.Client{Timeout: 2 * time.Second}
+	s := apply(opts)
+	probe := &http.Client{Timeout: 2 * time.Second, Transport: s.transport()}
 	for _, m := range masters {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpapi.BaseURL(m)+"/health", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, tlsconf.BaseURL(m, s.tls != nil)+"/health", nil)
 		if err != nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // Handler receives the events of a framework's stream, one at a time and in
@@ -51,6 +52,9 @@ type Client struct {
 func New(cfg Config) *Client {
 	cfg = cfg.withDefaults()
 	calls := &http.Client{Timeout: CallTimeout}
+	if cfg.TLS != nil {
+		calls.Transport = tlsconf.Transport(cfg.TLS)
+	}
 	if cfg.HTTPClient != nil {
 		c := *cfg.HTTPClient
 		calls = &c

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 )
 
 // Config describes a framework and the masters it subscribes to. The zero
@@ -55,6 +57,15 @@ type Config struct {
 	// that carries a UUID. By default the client acknowledges an update
 	// once the handler has returned nil for it.
 	ManualAcknowledge bool
+
+	// TLS, when set, makes the client reach masters given as HOST:PORT
+	// over https, verifying their certificates with it (TLS.RootCAs, or
+	// the system pool when nil) and presenting TLS.Certificates when a
+	// master asks. It configures the default HTTP client; with
+	// HTTPClient set, that client's Transport must do TLS itself. A
+	// master given as an https:// URL needs no TLS unless its
+	// certificate is not from the system pool.
+	TLS *tls.Config
 
 	// HTTPClient makes the calls; nil means a client with a 75 s timeout,
 	// as Mesos advises for calls other than SUBSCRIBE. The event stream
@@ -167,8 +178,8 @@ func (c Config) withDefaults() Config {
 func (c Config) masters() []string {
 	var out []string
 	for _, m := range append([]string{c.Master}, c.Masters...) {
-		if m != "" && !slices.Contains(out, BaseURL(m)) {
-			out = append(out, BaseURL(m))
+		if b := tlsconf.BaseURL(m, c.TLS != nil); m != "" && !slices.Contains(out, b) {
+			out = append(out, b)
 		}
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
@@ -73,7 +74,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// Each task sends its updates from its own goroutine: keep a
 		// connection per concurrent sender instead of dialling one per
 		// update past the default two.
-		t := http.DefaultTransport.(*http.Transport).Clone()
+		t := tlsconf.Transport(cfg.Client.TLS)
 		t.MaxIdleConnsPerHost = 64
 		cfg.Client.HTTPClient = &http.Client{Timeout: sdk.CallTimeout, Transport: t}
 	}
@@ -83,7 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log:     cfg.Logger.With("executor", cfg.Client.ExecutorID, "framework", cfg.Client.FrameworkID),
 		ctx:     ctx,
 		cancel:  cancel,
-		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
+		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine, cfg.WasmFuel),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
 		// A shared executor's sandbox is no task's own.

@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf/tlstest"
+)
+
+// tlsArgs are the daemon flags for the files f.
+func tlsArgs(f tlstest.Files) []string {
+	return []string{"--tls-cert", f.Cert, "--tls-key", f.Key, "--tls-ca", f.CA}
+}
+
+// runCLI runs mezzo with args and returns its output and exit code.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mezzoBin, args...)
+	cmd.Dir = repoRoot
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("mezzo %s timed out; stderr:\n%s", strings.Join(args, " "), errb.String())
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("mezzo %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestTLSCluster runs three replicated masters whose raft goes over TLS
+// and an agent, all with certificates from one CA, and drives them as a
+// user would over https: the agent registers, a Wasm task and a native
+// task run (their executors reach the agent over https) and the CLI reads
+// their output through the masters' file proxy (master to agent over
+// https); every master answers, standbys by a 307 to the leader. A
+// client without the CA is refused with a verification error, plain HTTP
+// is told to use HTTPS, and raft peers without a certificate from the CA
+// are refused.
+func TestTLSCluster(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "e2e cluster CA")
+	masterFiles := ca.WriteFiles(t, dir, "master", []string{"127.0.0.1", "localhost"})
+	agentFiles := ca.WriteFiles(t, dir, "agent", []string{"127.0.0.1"})
+	c := startReplicated(t, 3, tlsArgs(masterFiles)...)
+	all := strings.Join(c.addrs(), ",")
+	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	_, agentPort, _ := strings.Cut(agentAddr, ":")
+	port, _ := strconv.Atoi(agentPort)
+	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), port, tlsArgs(agentFiles)...)
+	// The CA goes first: everything after "--" is the task's.
+	withCA := func(args ...string) []string {
+		return append([]string{args[0], "--tls-ca", masterFiles.CA}, args[1:]...)
+	}
+
+	var last string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, stderr, code := runCLI(t, withCA("agents", "--master", all)...)
+		if code == 0 && strings.Contains(out, "ACTIVE") {
+			break
+		}
+		last = out + stderr
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not register over TLS; mezzo agents said:\n%s\nagent:\n%s", last, agent.logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, m := range c.masters {
+		if out, stderr, code := runCLI(t, withCA("agents", "--master", m.addr)...); code != 0 || !strings.Contains(out, "ACTIVE") {
+			t.Errorf("mezzo agents --master %s (leader or standby): exit %d\n%s%s", m.addr, code, out, stderr)
+		}
+	}
+
+	t.Run("wasm task", func(t *testing.T) {
+		out, stderr, code := runCLI(t, withCA("run", "--master", all, "./samples/modules/hello", "--", "over-tls")...)
+		if code != 0 || !strings.Contains(out, "hello over-tls") {
+			t.Fatalf("mezzo run hello: exit %d\nstdout:\n%s\nstderr:\n%s\nagent:\n%s", code, out, stderr, agent.logs)
+		}
+	})
+	t.Run("native task", func(t *testing.T) {
+		out, stderr, code := runCLI(t, withCA("run", "--master", all, "--command", "echo native-over-tls")...)
+		if code != 0 || !strings.Contains(out, "native-over-tls") {
+			t.Fatalf("mezzo run --command: exit %d\nstdout:\n%s\nstderr:\n%s\nagent:\n%s", code, out, stderr, agent.logs)
+		}
+	})
+	t.Run("client without the CA", func(t *testing.T) {
+		for _, tc := range []struct{ master, want string }{
+			{"https://" + c.masters[0].addr, "does not trust"}, // verified against the system pool
+			{c.masters[0].addr, "serves HTTPS only"},           // plain HTTP
+		} {
+			out, stderr, code := runCLI(t, "agents", "--master", tc.master)
+			if code == 0 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "--tls-ca") {
+				t.Errorf("mezzo agents --master %s without --tls-ca: exit %d, stdout %q, stderr %q; want an error saying %q and naming --tls-ca", tc.master, code, out, stderr, tc.want)
+			}
+		}
+	})
+	t.Run("plain HTTP", func(t *testing.T) {
+		resp, err := http.Get("http://" + c.masters[0].addr + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
+			t.Fatalf("plain GET /health: %s %q, want 400 asking for HTTPS", resp.Status, body)
+		}
+	})
+	t.Run("agent API", func(t *testing.T) {
+		caPEM, err := os.ReadFile(masterFiles.CA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := tlsconf.Parse(nil, nil, caPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			client *http.Client
+			url    string
+			want   int
+		}{
+			{"https with the CA", &http.Client{Transport: tlsconf.Transport(id.Client())}, "https://", http.StatusOK},
+			{"plain http", &http.Client{}, "http://", http.StatusBadRequest},
+		} {
+			resp, err := tc.client.Get(tc.url + agentAddr + "/monitor/statistics")
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: GET /monitor/statistics answered %s, want %d", tc.name, resp.Status, tc.want)
+			}
+		}
+	})
+	t.Run("raft strangers", func(t *testing.T) {
+		testRaftStrangers(t, c, masterFiles)
+		// The cluster is undisturbed: it still serves, through any master.
+		if out, stderr, code := runCLI(t, withCA("agents", "--master", all)...); code != 0 || !strings.Contains(out, "ACTIVE") {
+			t.Fatalf("after the strangers: exit %d\n%s%s", code, out, stderr)
+		}
+	})
+}
+
+// strangerLayer is a raft stream layer that only dials, as a stranger
+// would reach a master's raft.
+type strangerLayer struct {
+	dial func(addr string) (net.Conn, error)
+	done chan struct{}
+}
+
+func (d *strangerLayer) Accept() (net.Conn, error) { <-d.done; return nil, net.ErrClosed }
+func (d *strangerLayer) Close() error              { close(d.done); return nil }
+func (d *strangerLayer) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+func (d *strangerLayer) Dial(a raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return d.dial(string(a))
+}
+
+// testRaftStrangers sends AppendEntries with a far higher term to every
+// master from peers that are not members: plain raft, raft over TLS
+// without a client certificate, and with one from another CA. Each must
+// fail; were one accepted, its term would depose the leader.
+func testRaftStrangers(t *testing.T, c *replicatedCluster, members tlstest.Files) {
+	caPEM, err := os.ReadFile(members.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anonymous, err := tlsconf.Parse(nil, nil, caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := tlstest.NewCA(t, "stranger CA")
+	cert, key := other.Issue(t, []string{"127.0.0.1"})
+	foreign, err := tlsconf.Parse(cert, key, caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overTLS := func(id *tlsconf.Identity) func(string) (net.Conn, error) {
+		cfg := id.Client()
+		cfg.NextProtos = []string{tlsconf.RaftProtocol}
+		return func(a string) (net.Conn, error) { return tls.Dial("tcp", a, cfg) }
+	}
+	for _, s := range []struct {
+		name string
+		dial func(string) (net.Conn, error)
+	}{
+		{"plain raft", func(a string) (net.Conn, error) {
+			conn, err := net.Dial("tcp", a)
+			if err == nil {
+				_, err = conn.Write([]byte{0xF7}) // the plain mux's raft byte
+			}
+			return conn, err
+		}},
+		{"TLS without a client certificate", overTLS(anonymous)},
+		{"TLS with a certificate from another CA", overTLS(foreign)},
+	} {
+		for _, m := range c.masters {
+			trans := raft.NewNetworkTransport(&strangerLayer{dial: s.dial, done: make(chan struct{})}, 1, 5*time.Second, io.Discard)
+			req := &raft.AppendEntriesRequest{
+				RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("stranger"), Addr: []byte("127.0.0.1:1")},
+				Term:      1 << 40, Leader: []byte("127.0.0.1:1"),
+			}
+			var resp raft.AppendEntriesResponse
+			err := trans.AppendEntries("stranger", raft.ServerAddress(m.addr), req, &resp)
+			trans.Close()
+			if err == nil {
+				t.Errorf("%s: master %s accepted AppendEntries: %+v", s.name, m.addr, resp)
+			}
+		}
+	}
+}
