@@ -128,14 +128,29 @@ func giveSandbox(u *sandbox.User, dir string) error {
 // every native task would fail, each with the same message, and the
 // operator is better told before the first one does.
 func (a *Agent) warnUnreachableSandboxes() {
-	if !a.cfg.AllowNative {
-		return
-	}
-	u, err := a.lookupTaskUser(a.defaultUser)
-	if err != nil || u == nil {
-		return // New has checked the default user; nil runs as the agent
-	}
-	if err := u.CheckReach(filepath.Join(a.cfg.sandboxRoot(), "task")); err != nil {
+	if err := a.cfg.CheckSandboxReach(); err != nil {
 		a.log.Warn("native tasks will fail until their user can reach the sandboxes", "err", err)
 	}
+}
+
+// CheckSandboxReach says why native tasks run as the default task user
+// could not reach the sandboxes of an agent configured so — a work
+// directory under a home that only its owner may enter, such as /root —
+// or returns nil (also when native tasks are not allowed, or need no
+// switch of user). It creates the sandboxes' directory if need be.
+// mezzo dev moves its agent's work directory when this fails, so that
+// its quick start works wherever the repository was cloned.
+func (c Config) CheckSandboxReach() error {
+	name := defaultTaskUser(c.TaskUser)
+	if !c.AllowNative || name == "" {
+		return nil
+	}
+	u, err := sandbox.LookupUser(name)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.sandboxRoot(), 0o755); err != nil {
+		return fmt.Errorf("check the sandboxes: %w", err)
+	}
+	return u.CheckReach(filepath.Join(c.sandboxRoot(), "task"))
 }

@@ -50,9 +50,10 @@ func TestMain(m *testing.M) {
 
 // devCluster is a running `mezzo dev`.
 type devCluster struct {
-	addr string // HOST:PORT of the master
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	addr   string // HOST:PORT of the master
+	cmd    *exec.Cmd
+	logs   *bytes.Buffer
+	banner *syncBuffer // what mezzo dev printed on stdout
 }
 
 var apiLine = regexp.MustCompile(`API:\s+http://([^/\s]+)/api/v1`)
@@ -65,10 +66,18 @@ func startDev(t testing.TB, flags ...string) *devCluster {
 }
 
 // startDevIn is startDev with its work directory given, for tests that
-// look at the agent's files, and extra flags for mezzo dev.
+// look at the agent's files, and extra flags for mezzo dev. The work
+// directory is made reachable by the user native tasks run as, so that
+// the agent's sandboxes stay in it.
 func startDevIn(t testing.TB, workDir string, flags ...string) *devCluster {
 	t.Helper()
 	searchable(t, workDir)
+	return startDevAt(t, workDir, flags...)
+}
+
+// startDevAt is startDevIn with the work directory left as it is.
+func startDevAt(t testing.TB, workDir string, flags ...string) *devCluster {
+	t.Helper()
 	cmd := exec.Command(mezzoBin, append([]string{"dev", "--port", "0", "--agent-port", "0", "--work-dir", workDir}, flags...)...)
 	cmd.Dir = repoRoot
 	logs := &bytes.Buffer{}
@@ -80,12 +89,13 @@ func startDevIn(t testing.TB, workDir string, flags ...string) *devCluster {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &devCluster{cmd: cmd, logs: logs}
+	c := &devCluster{cmd: cmd, logs: logs, banner: &syncBuffer{}}
 	t.Cleanup(func() { c.stop(t) })
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(c.banner, sc.Text())
 			if m := apiLine.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,33 @@ func TestRootWithACL(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q, want a failure naming %q", code, errOut, tt.errHas)
 			}
 		})
+	}
+}
+
+// TestDevMovesUnreachableSandboxes starts mezzo dev, as root, in a
+// directory only root may enter, as a repository cloned under /root is:
+// native tasks run as nobody, so the agent keeps its sandboxes in the
+// system's temporary directory instead, says so, and the quick start's
+// native task runs.
+func TestDevMovesUnreachableSandboxes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("an agent switches users only as root")
+	}
+	locked := t.TempDir()
+	if err := os.Chmod(locked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := startDevAt(t, filepath.Join(locked, "clone", ".mezzo"))
+	moved := regexp.MustCompile(`the agent keeps its sandboxes in (\S+):`).FindStringSubmatch(c.banner.String())
+	if moved == nil {
+		t.Fatalf("mezzo dev did not say where the sandboxes went; it printed:\n%s", c.banner)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(moved[1])) })
+	if strings.HasPrefix(moved[1], locked) {
+		t.Fatalf("the sandboxes stayed in the locked directory: %s", moved[1])
+	}
+	out, errOut, code := c.mezzo(t, "run", "--command", "id -un; pwd")
+	if code != 0 || !strings.HasPrefix(out, "nobody\n"+moved[1]+"/sandboxes/") {
+		t.Fatalf("exit %d, stdout %q, want nobody in a sandbox under %s; stderr %q", code, out, moved[1], errOut)
 	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -276,6 +279,9 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg, err = reachableDevAgent(cmd, cfg); err != nil {
+				return err
+			}
 			h, err := withConsole(ctx, m.Master, m.Authenticator(), m.ACLs())
 			if err != nil {
 				return err
@@ -299,6 +305,37 @@ func newDevCmd() *cobra.Command {
 	mf.register(cmd)
 	a.register(cmd, "agent-port", 5051, true) // one person on one machine
 	return cmd
+}
+
+// reachableDevAgent moves the dev agent's work directory to the system's
+// temporary directory when its native tasks' user could not reach the
+// sandboxes where they are: a dev cluster run as root runs native tasks
+// as nobody, and a repository cloned under /root (mode 0700) would
+// otherwise fail every native task of the quick start. The place is named
+// after the work directory it stands for, so that a restart finds it
+// again; the agent's state (sandboxes, agent.db, modules) lives there,
+// the master's stays where it was.
+func reachableDevAgent(cmd *cobra.Command, cfg agent.Config) (agent.Config, error) {
+	why := cfg.CheckSandboxReach()
+	if why == nil {
+		return cfg, nil
+	}
+	abs, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return cfg, err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	moved := cfg
+	moved.WorkDir = filepath.Join(os.TempDir(), "mezzo-dev-"+hex.EncodeToString(sum[:6]), "agent")
+	if err := os.MkdirAll(moved.WorkDir, 0o755); err != nil {
+		return cfg, fmt.Errorf("move the dev agent's work directory: %w", err)
+	}
+	if err := moved.CheckSandboxReach(); err != nil {
+		return cfg, fmt.Errorf("native tasks cannot reach the sandboxes in %s (%v) nor in %s: %w", cfg.WorkDir, why, moved.WorkDir, err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "mezzo dev: the agent keeps its sandboxes in %s: native tasks run as %s, which cannot reach %s (%v)\n",
+		moved.WorkDir, cmp.Or(cfg.TaskUser, "nobody"), cfg.WorkDir, why)
+	return moved, nil
 }
 
 func printDevBanner(cmd *cobra.Command, addr, workDir string) {

@@ -61,6 +61,9 @@ func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf
 	if err != nil {
 		return err
 	}
+	if cfg, err = reachableDevAgent(cmd, cfg); err != nil {
+		return err
+	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mezzo dev: %d masters and an agent are up\n", n)
 	for i, addr := range addrs {
