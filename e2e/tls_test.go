@@ -97,6 +97,16 @@ func TestTLSCluster(t *testing.T) {
 			t.Fatalf("mezzo run hello: exit %d\nstdout:\n%s\nstderr:\n%s\nagent:\n%s", code, out, stderr, agent.logs)
 		}
 	})
+	t.Run("module copies between masters", func(t *testing.T) {
+		// The standbys copy the module the run pushed from the leader,
+		// over https with their certificates.
+		for _, m := range c.masters {
+			waitFor(t, func() bool {
+				blobs, _ := filepath.Glob(filepath.Join(m.dir, "modules", "*.wasm"))
+				return len(blobs) == 1
+			}, "the hello module on master "+m.addr)
+		}
+	})
 	t.Run("native task", func(t *testing.T) {
 		out, stderr, code := runCLI(t, withCA("run", "--master", all, "--command", "echo native-over-tls")...)
 		if code != 0 || !strings.Contains(out, "native-over-tls") {
