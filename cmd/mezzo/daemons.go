@@ -395,21 +395,25 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 
 // raftPeers are the addresses of the masters that may speak raft to this
 // one: those --peers named and, once the registry is open, the members
-// of its configuration (masters added since included).
+// of its configuration (masters added since included). It is nil — any
+// certificate from the CA — for a master started with --join until it
+// has learnt the configuration, since it cannot know the leader that
+// will add it.
 func raftPeers(rcfg registry.Config, reg *registry.Registry) []string {
-	out := append([]string{rcfg.Addr}, rcfg.Peers...)
-	if reg == nil {
-		return out
+	var members []string
+	if reg != nil {
+		servers, err := reg.Servers()
+		if err != nil {
+			slog.Warn("read the masters of the raft configuration", "err", err)
+		}
+		for _, s := range servers {
+			members = append(members, string(s.Address))
+		}
 	}
-	servers, err := reg.Servers()
-	if err != nil {
-		slog.Warn("read the masters of the raft configuration", "err", err)
-		return out
+	if rcfg.Join && len(members) == 0 {
+		return nil
 	}
-	for _, s := range servers {
-		out = append(out, string(s.Address))
-	}
-	return out
+	return append(append([]string{rcfg.Addr}, rcfg.Peers...), members...)
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {

@@ -51,8 +51,9 @@ type Mux struct {
 // addresses peers returns — the masters of the cluster — so that a
 // certificate the cluster's CA issued to an agent or a client on another
 // host does not let its holder speak raft. peers is called once for each
-// raft connection, from the mux's goroutines. Without it, any
-// certificate from the CA will do.
+// raft connection, from the mux's goroutines; an empty list means the
+// masters are not known yet (a master waiting to be added), and any
+// certificate from the CA will do, as without SetRaftPeers.
 func (m *Mux) SetRaftPeers(peers func() []string) { m.peers.Store(&peers) }
 
 // checkPeer reports why leaf may not speak raft here, if it may not.
@@ -62,6 +63,9 @@ func (m *Mux) checkPeer(leaf *x509.Certificate) error {
 		return nil
 	}
 	addrs := (*fn)()
+	if len(addrs) == 0 {
+		return nil
+	}
 	for _, a := range addrs {
 		host, _, err := net.SplitHostPort(a)
 		if err == nil && leaf.VerifyHostname(host) == nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,5 +212,57 @@ func TestTLSMuxServesHTTPS(t *testing.T) {
 				t.Fatalf("%s: %q, want %q", resp.Status, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTLSJoin adds a master started to join (knowing no peer) to a TLS
+// cluster of one: it accepts the leader's raft by the CA alone until it
+// has the configuration, then catches up and takes part in commits.
+func TestTLSJoin(t *testing.T) {
+	ca := tlstest.NewCA(t, "cluster CA")
+	ms := startTLSCluster(t, ca, 1)
+	leader := ms[0]
+	waitFor(t, "a leader", leader.reg.IsLeader)
+	ctx := context.Background()
+	if err := leader.reg.Apply(ctx, PutWeight("web", 3)); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tlsIdentity(t, ca)
+	mux := NewTLSMux(ln, id.Server(), id.Client())
+	cfg := testConfig(t.TempDir(), ln.Addr().String(), nil, mux)
+	cfg.Join = true
+	var opened atomic.Pointer[Registry]
+	mux.SetRaftPeers(func() []string { // as cmd/mezzo's raftPeers
+		r := opened.Load()
+		if r == nil {
+			return nil
+		}
+		servers, _ := r.Servers()
+		var out []string
+		for _, s := range servers {
+			out = append(out, string(s.Address))
+		}
+		return out
+	})
+	reg, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened.Store(reg)
+	joined := &member{dir: cfg.Dir, addr: cfg.Addr, mux: mux, reg: reg}
+	t.Cleanup(joined.stop)
+	if err := leader.reg.AddMaster(ctx, joined.addr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new master to catch up", func() bool {
+		s, err := joined.reg.Load()
+		return err == nil && s.Weights["web"] == 3
+	})
+	if err := leader.reg.Apply(ctx, PutWeight("after", 1)); err != nil {
+		t.Fatal(err)
 	}
 }
