@@ -47,4 +47,3 @@ func BenchmarkHandshake(b *testing.B) {
 		c.Close()
 	}
 }
-
