@@ -365,7 +365,7 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	rcfg.Transport = mux.Raft()
 	var opened atomic.Pointer[registry.Registry]
 	if id != nil {
-		mux.SetRaftPeers(func() []string { return raftPeers(rcfg, opened.Load()) })
+		mux.SetRaftPeers(func() []string { return registry.RaftPeers(rcfg, opened.Load()) })
 	}
 	reg, err := registry.Open(ctx, rcfg)
 	if err != nil {
@@ -391,29 +391,6 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		}
 	}
 	return r, nil
-}
-
-// raftPeers are the addresses of the masters that may speak raft to this
-// one: those --peers named and, once the registry is open, the members
-// of its configuration (masters added since included). It is nil — any
-// certificate from the CA — for a master started with --join until it
-// has learnt the configuration, since it cannot know the leader that
-// will add it.
-func raftPeers(rcfg registry.Config, reg *registry.Registry) []string {
-	var members []string
-	if reg != nil {
-		servers, err := reg.Servers()
-		if err != nil {
-			slog.Warn("read the masters of the raft configuration", "err", err)
-		}
-		for _, s := range servers {
-			members = append(members, string(s.Address))
-		}
-	}
-	if rcfg.Join && len(members) == 0 {
-		return nil
-	}
-	return append(append([]string{rcfg.Addr}, rcfg.Peers...), members...)
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {

@@ -3,12 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api/tlsconf/tlstest"
-	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // TestTLSStartupErrors starts daemons and clients with bad TLS flags:
@@ -71,28 +69,6 @@ func TestTLSStartupErrors(t *testing.T) {
 			err := root.Execute()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("mezzo %v: %v, want an error containing %q", tc.args, err, tc.want)
-			}
-		})
-	}
-}
-
-// TestRaftPeers checks whom a TLS master lets speak raft before its
-// registry is open: the masters --peers names, itself included, or — for
-// a master waiting to be added — anyone with a certificate from the CA.
-func TestRaftPeers(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  registry.Config
-		want []string
-	}{
-		{"peers", registry.Config{Addr: "10.0.0.1:5050", Peers: []string{"10.0.0.1:5050", "10.0.0.2:5050"}},
-			[]string{"10.0.0.1:5050", "10.0.0.1:5050", "10.0.0.2:5050"}},
-		{"alone", registry.Config{Addr: "10.0.0.1:5050"}, []string{"10.0.0.1:5050"}},
-		{"joining", registry.Config{Addr: "10.0.0.4:5050", Join: true}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := raftPeers(tc.cfg, nil); !slices.Equal(got, tc.want) {
-				t.Fatalf("raftPeers = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -56,6 +56,30 @@ type Mux struct {
 // certificate from the CA will do, as without SetRaftPeers.
 func (m *Mux) SetRaftPeers(peers func() []string) { m.peers.Store(&peers) }
 
+// RaftPeers returns, for SetRaftPeers, the addresses of the masters that
+// may speak raft to the member cfg describes: those cfg.Peers names,
+// itself included, and, once r (nil until Open returns) is open, the
+// members of its configuration — masters added since included. It is
+// nil, meaning any certificate from the CA, for a member started with
+// cfg.Join until it has the configuration: it cannot know the leader
+// that will add it.
+func RaftPeers(cfg Config, r *Registry) []string {
+	var members []string
+	if r != nil {
+		servers, err := r.Servers()
+		if err != nil {
+			r.log.Warn("read the masters of the raft configuration", "err", err)
+		}
+		for _, s := range servers {
+			members = append(members, string(s.Address))
+		}
+	}
+	if cfg.Join && len(members) == 0 {
+		return nil
+	}
+	return append(append([]string{cfg.Addr}, cfg.Peers...), members...)
+}
+
 // checkPeer reports why leaf may not speak raft here, if it may not.
 func (m *Mux) checkPeer(leaf *x509.Certificate) error {
 	fn := m.peers.Load()

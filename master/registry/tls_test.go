@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -220,8 +221,28 @@ func TestTLSMuxServesHTTPS(t *testing.T) {
 // has the configuration, then catches up and takes part in commits.
 func TestTLSJoin(t *testing.T) {
 	ca := tlstest.NewCA(t, "cluster CA")
-	ms := startTLSCluster(t, ca, 1)
-	leader := ms[0]
+	// The leader on another loopback address than the joiner, with a
+	// certificate for that address only: the joiner, knowing no master
+	// yet, must take it on the CA's word.
+	lln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcert, lkey := ca.Issue(t, []string{"127.0.0.2"})
+	lid, err := tlsconf.Parse(lcert, lkey, ca.PEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lmux := NewTLSMux(lln, lid.Server(), lid.Client())
+	laddr := lln.Addr().String()
+	lmux.SetRaftPeers(func() []string { return []string{laddr} })
+	lreg, err := Open(context.Background(), testConfig(t.TempDir(), laddr, []string{laddr}, lmux))
+	if err != nil {
+		lmux.Close()
+		t.Fatal(err)
+	}
+	leader := &member{addr: laddr, mux: lmux, reg: lreg}
+	t.Cleanup(leader.stop)
 	waitFor(t, "a leader", leader.reg.IsLeader)
 	ctx := context.Background()
 	if err := leader.reg.Apply(ctx, PutWeight("web", 3)); err != nil {
@@ -236,18 +257,7 @@ func TestTLSJoin(t *testing.T) {
 	cfg := testConfig(t.TempDir(), ln.Addr().String(), nil, mux)
 	cfg.Join = true
 	var opened atomic.Pointer[Registry]
-	mux.SetRaftPeers(func() []string { // as cmd/mezzo's raftPeers
-		r := opened.Load()
-		if r == nil {
-			return nil
-		}
-		servers, _ := r.Servers()
-		var out []string
-		for _, s := range servers {
-			out = append(out, string(s.Address))
-		}
-		return out
-	})
+	mux.SetRaftPeers(func() []string { return RaftPeers(cfg, opened.Load()) })
 	reg, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -264,5 +274,27 @@ func TestTLSJoin(t *testing.T) {
 	})
 	if err := leader.reg.Apply(ctx, PutWeight("after", 1)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRaftPeers checks whom a TLS master lets speak raft before its
+// registry is open: the masters Peers names, itself included, or — for a
+// master waiting to be added — anyone with a certificate from the CA.
+func TestRaftPeers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"peers", Config{Addr: "10.0.0.1:5050", Peers: []string{"10.0.0.1:5050", "10.0.0.2:5050"}},
+			[]string{"10.0.0.1:5050", "10.0.0.1:5050", "10.0.0.2:5050"}},
+		{"alone", Config{Addr: "10.0.0.1:5050"}, []string{"10.0.0.1:5050"}},
+		{"joining", Config{Addr: "10.0.0.4:5050", Join: true}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RaftPeers(tc.cfg, nil); !slices.Equal(got, tc.want) {
+				t.Fatalf("RaftPeers = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
