@@ -53,6 +53,8 @@ type Agent struct {
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
 	shared    map[string]*executorRun  // each framework's shared executor, by framework ID
 	stopping  bool                     // Run is shutting down: no more launches
+
+	defaultUser string // Config.TaskUser or its default; "" is the agent's own user (user.go)
 }
 
 // New returns an agent for cfg, creating its work directory.
@@ -63,6 +65,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	defaultUser := defaultTaskUser(cfg.TaskUser)
+	if err := checkTaskUser(defaultUser); err != nil {
 		return nil, err
 	}
 	for _, dir := range []string{cfg.sandboxRoot(), cfg.moduleDir()} {
@@ -103,8 +109,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		executors: map[execKey]*executorRun{},
 		taskIndex: map[taskKey]*executorRun{},
 		shared:    map[string]*executorRun{},
+
+		defaultUser: defaultUser,
 	}
 	a.recovering.Store(true)
+	a.warnUnreachableSandboxes()
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.modules = newModuleCache(cfg.moduleDir(), a.client)
 	local := cfg.FetchLocalDirs

@@ -146,7 +146,7 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	}
 	cfg := DefaultConfig()
 	cfg.Masters = []string{m.srv.Listener.Addr().String()}
-	cfg.WorkDir = b.TempDir()
+	cfg.WorkDir = searchableTempDir(b)
 	cfg.Hostname = "127.0.0.1"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.ExecutorCommand = []string{mezzoBinary(b), "executor"}

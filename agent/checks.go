@@ -15,7 +15,7 @@ import (
 // a general check's result becomes one carrying check_status; a task that
 // fails its health check too often is killed through its executor, under
 // its kill policy. a.mu must be held; the checks report on goroutines of
-// their own.
+// their own. COMMAND checks run as the task's user (user.go).
 func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 	if t.info.HealthCheck == nil && t.info.Check == nil {
 		return func() {}
@@ -25,6 +25,15 @@ func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 		env["PATH"] = sandbox.DefaultPath
 	}
 	target := health.Target{Dir: t.dir, Env: env}
+	if t.info.RunsCommandChecks() {
+		// As the task's user (user.go); prepare checked that it exists.
+		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
+		if err != nil {
+			a.log.Warn("checks not started", "task", t.info.TaskID.Value, "err", err)
+			return func() {}
+		}
+		target.User = u
+	}
 	var checkers []*health.Checker
 	if hc := t.info.HealthCheck; hc != nil {
 		c, err := health.Start(context.Background(), hc, target, func(res health.Result) { a.healthChanged(r, t, res) })

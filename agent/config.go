@@ -26,6 +26,14 @@ type Config struct {
 	// Without it only Wasm tasks run; others fail with TASK_ERROR,
 	// REASON_TASK_UNAUTHORIZED.
 	AllowNative bool
+	// TaskUser is who native code runs as when neither its CommandInfo
+	// nor its FrameworkInfo names a user: native tasks, custom executors
+	// and COMMAND checks. "" means nobody for an agent running as root,
+	// and the agent's own user otherwise. It must exist and must not be
+	// root by uid: root is granted per task, by a run_tasks rule of the
+	// master's ACLs that names it (SECURITY.md). An agent that does not
+	// run as root can run native code only as itself.
+	TaskUser string
 	// Authenticator, when set, requires credentials on the agent's own
 	// API (files, GET_CONTAINERS, /monitor/statistics; executors keep
 	// their tokens): the masters' principals must be among them, since
@@ -68,6 +76,11 @@ type Config struct {
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).
 	WasmEngine string
+	// WasmFuel makes executors count what each Wasm task executes under
+	// wasmtime, in fuel (sandbox.EngineConfig.Fuel), reported in its
+	// statistics and final update. It slows Wasm tasks (16 % to 3×, see
+	// RATIONALE.md), hence off by default.
+	WasmFuel bool
 
 	// ExecutorCommand is the program and arguments that start an
 	// executor: `mezzo executor` (cmd/mezzo sets it to its own binary).

@@ -32,5 +32,13 @@
 // runs alone in an executor of its own, which the agent kills when the
 // task's CPU time runs past its budget (RATIONALE.md).
 //
+// Native code runs as a user (user.go): a native task as its
+// CommandInfo.user, else its framework's FrameworkInfo.user, else
+// Config.TaskUser (nobody for an agent running as root); custom executors
+// and COMMAND checks likewise. The agent gives the task its sandbox
+// before the launch reaches the executor, and fails the task when the
+// user does not exist here. Root comes only from the master's run_tasks
+// ACL (SECURITY.md).
+//
 // An Agent is safe for concurrent use.
 package agent

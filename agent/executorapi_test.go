@@ -46,7 +46,7 @@ func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
 	cfg := DefaultConfig()
 	cfg.AllowNative = true // the tests launch native tasks
 	cfg.Masters = []string{"127.0.0.1:1"}
-	cfg.WorkDir = t.TempDir()
+	cfg.WorkDir = searchableTempDir(t)
 	cfg.ExecutorCommand = []string{"/bin/false"}
 	res, err := api.ParseResources("cpus:1;mem:128")
 	if err != nil {

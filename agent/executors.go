@@ -91,6 +91,13 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 	if fwInfo.ID == nil {
 		fwInfo.ID = &api.FrameworkID{Value: fw}
 	}
+	if c := info.Command; c != nil {
+		// A custom executor runs as its user (user.go), written down
+		// for its start and for agent.db.
+		cc := *c
+		cc.User = a.taskUser(&fwInfo, c)
+		info.Command = &cc
+	}
 	token := make([]byte, 16)
 	_, _ = rand.Read(token)
 	return &executorRun{
@@ -230,6 +237,9 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 	if r.rec.Shared {
 		env["MEZZO_EXECUTOR_SHARED"] = "1"
 	}
+	if a.cfg.WasmFuel {
+		env["MEZZO_WASM_FUEL"] = "1"
+	}
 	if a.cfg.OutputMaxBytes > 0 {
 		env["MEZZO_OUTPUT_MAX_BYTES"] = strconv.FormatInt(a.cfg.OutputMaxBytes, 10)
 		env["MEZZO_OUTPUT_KEEP"] = strconv.Itoa(a.cfg.OutputKeep)
@@ -279,6 +289,20 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	cmd.Dir = r.rec.Dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if c := r.rec.ExecutorInfo.Command; c != nil {
+		// A custom executor is the framework's program: it runs as the
+		// framework's user, in a sandbox of its own (user.go).
+		u, err := a.lookupTaskUser(c.User)
+		if err == nil {
+			err = giveSandbox(u, r.rec.Dir)
+		}
+		if err == nil {
+			cmd.SysProcAttr.Credential, err = u.Credential()
+		}
+		if err != nil {
+			return fmt.Errorf("start executor: %w", err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start executor: %w", err)
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -112,7 +114,7 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
 			continue
 		}
-		fresh = append(fresh, &execTask{info: ti, state: api.TaskStaging})
+		fresh = append(fresh, &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging})
 	}
 	if len(fresh) == 0 {
 		return
@@ -138,7 +140,10 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	}
 	for _, t := range fresh {
 		id := t.info.TaskID.Value
-		t.dir = r.taskDir(id, grouped)
+		// A task run as a user gets a directory of its own (a task's
+		// user never owns the executor's sandbox, where root writes);
+		// the executor places it by the same rule.
+		t.dir = r.taskDir(id, grouped || t.info.RunsAsUser())
 		r.add(t)
 		a.taskIndex[taskKey{fw, id}] = r
 	}
@@ -181,8 +186,16 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	master := a.masterURL()
 	failed := map[*execTask]error{}
 	var all error // fails every task
+	users := map[*execTask]*sandbox.User{}
 	for _, t := range tasks {
-		if err := a.fetchFor(master, t); err != nil {
+		// r.rec.FrameworkInfo is set when the run is made and not
+		// changed after.
+		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
+		if err == nil {
+			users[t] = u
+			err = a.fetchFor(master, t)
+		}
+		if err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
 			if grouped {
 				all = err
@@ -197,12 +210,25 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	// The sandboxes are made while the launch is written to disk.
 	barrier := a.barrier()
 	if all == nil {
-		for t, err := range makeSandboxes(tasks) {
+		for t, err := range makeSandboxes(a.cfg.sandboxRoot(), tasks) {
 			if grouped {
 				all = err
 				break
 			}
 			failed[t] = cmp.Or(failed[t], err)
+		}
+	}
+	for _, t := range tasks {
+		if all != nil || failed[t] != nil || t.info.IsWasm() || api.ValidateID("task", t.info.TaskID.Value) != nil {
+			continue // a Wasm task's sandbox stays the executor's: its checks only read it
+		}
+		if err := giveSandbox(users[t], t.dir); err != nil {
+			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
+			if grouped {
+				all = err
+				break
+			}
+			failed[t] = err
 		}
 	}
 	if err := barrier.wait(); err != nil && all == nil {
@@ -298,7 +324,7 @@ const sandboxMakers = 16
 // makeSandboxes makes the tasks' sandbox directories with their stdout
 // and stderr, sandboxMakers at a time, so that the executor finds them
 // ready; it returns the tasks it failed for, with why.
-func makeSandboxes(tasks []*execTask) map[*execTask]error {
+func makeSandboxes(root string, tasks []*execTask) map[*execTask]error {
 	var mu sync.Mutex
 	failed := map[*execTask]error{}
 	sem := make(chan struct{}, sandboxMakers)
@@ -311,7 +337,7 @@ func makeSandboxes(tasks []*execTask) map[*execTask]error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := makeSandbox(t.dir); err != nil {
+			if err := makeSandbox(root, t.dir); err != nil {
 				mu.Lock()
 				failed[t] = fmt.Errorf("task %s: create sandbox: %w", t.info.TaskID.Value, err)
 				mu.Unlock()
@@ -322,18 +348,42 @@ func makeSandboxes(tasks []*execTask) map[*execTask]error {
 	return failed
 }
 
-// makeSandbox makes a task's sandbox directory and its empty stdout and
-// stderr (the files a task's output goes to).
-func makeSandbox(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// makeSandbox makes a task's sandbox directory, below root, and its
+// empty stdout and stderr (the files a task's output goes to), following
+// no symbolic link below root: a custom executor's sandbox belongs to its
+// user, and a link planted there must not make the agent, as root,
+// create files elsewhere (an empty /etc/nologin locks users out).
+func makeSandbox(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("sandbox %s is not under %s", dir, root)
 	}
-	for _, name := range []string{sandbox.StdoutFile, sandbox.StderrFile} {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return err
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", root, err)
+	}
+	for _, name := range strings.Split(rel, "/") {
+		if name == "." {
+			continue
 		}
-		f.Close()
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil && err != unix.EEXIST {
+			unix.Close(fd)
+			return fmt.Errorf("make %s in %s: %w", name, dir, err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("open %s in %s (a symbolic link is refused): %w", name, dir, err)
+		}
+		fd = next
+	}
+	defer unix.Close(fd)
+	for _, name := range []string{sandbox.StdoutFile, sandbox.StderrFile} {
+		f, err := unix.Openat(fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return fmt.Errorf("create %s in %s (a symbolic link is refused): %w", name, dir, err)
+		}
+		unix.Close(f)
 	}
 	return nil
 }

@@ -24,6 +24,14 @@ type FrameworkCapability struct {
 
 // FrameworkInfo describes a framework to the master. FailoverTimeout and
 // Checkpoint have defaults in mesos.proto and are always printed.
+//
+// User is who the framework's native code (commands, custom executors,
+// COMMAND checks) runs as on agents when a CommandInfo names no user. It
+// may be empty, unlike in Mesos: each agent then uses its default task
+// user (its --task-user, nobody for an agent running as root), so that a
+// client started as root does not ask for root without meaning to. Root
+// itself needs an explicit grant in the master's run_tasks ACL
+// (RATIONALE.md, "Why may FrameworkInfo.user be empty?").
 type FrameworkInfo struct {
 	User            string                  `json:"user"`
 	Name            string                  `json:"name"`

@@ -5,7 +5,8 @@ package api
 // GET_CONTAINERS and /monitor/statistics. Mezzo meters CPU time as one
 // figure, user and system together: it is in CPUsUserTimeSecs, with
 // CPUsSystemTimeSecs 0, so that their sum — what Mesos tools compute
-// usage from — is right. MemPeakBytes is a Mezzo extension.
+// usage from — is right. MemPeakBytes and FuelConsumed are Mezzo
+// extensions.
 type ResourceStatistics struct {
 	// Timestamp is when the figures were taken, in seconds since the
 	// epoch.
@@ -22,6 +23,10 @@ type ResourceStatistics struct {
 	// MemPeakBytes is the largest memory footprint seen (see
 	// sandbox.Usage.PeakMemoryBytes for what each kind of task counts).
 	MemPeakBytes *Uint64 `json:"mem_peak_bytes,omitempty"`
+	// FuelConsumed is what a Wasm task executed in wasmtime's fuel units
+	// (about one per instruction; sandbox.Usage.Fuel), present only on
+	// agents that count fuel (`mezzo agent --wasm-fuel`).
+	FuelConsumed *Uint64 `json:"fuel_consumed,omitempty"`
 }
 
 // ExecutorUsage is the payload of USAGE, a Mezzo extension of the v1

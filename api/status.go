@@ -103,13 +103,15 @@ const (
 // adds this label so that clients need not parse prose.
 const ExitCodeLabel = "mezzo.exit_code"
 
-// CPUSecondsLabel and PeakMemoryLabel are labels of a terminal status
-// update from Mezzo's built-in executor that carry what the task used in
-// all: its CPU time in seconds and its peak memory in bytes (see
-// ResourceStatistics), so that usage outlives the task on the master.
+// CPUSecondsLabel, PeakMemoryLabel and FuelLabel are labels of a
+// terminal status update from Mezzo's built-in executor that carry what
+// the task used in all: its CPU time in seconds, its peak memory in bytes
+// and, where the agent counts it, its fuel (see ResourceStatistics), so
+// that usage outlives the task on the master.
 const (
 	CPUSecondsLabel = "mezzo.cpu_seconds"
 	PeakMemoryLabel = "mezzo.peak_memory_bytes"
+	FuelLabel       = "mezzo.fuel_consumed"
 )
 
 // SandboxLabel is the label of a status update, set by the agent, that

@@ -46,6 +46,33 @@ type CommandInfo struct {
 	User        string       `json:"user,omitempty"`
 }
 
+// RunAs returns the user that the native code c describes runs as, as
+// the framework names it: c's user, else the framework's. "" means the
+// agent's default task user. c may be nil (a Wasm task's COMMAND checks
+// run as the framework's user).
+func RunAs(fw *FrameworkInfo, c *CommandInfo) string {
+	if c != nil && c.User != "" {
+		return c.User
+	}
+	return fw.User
+}
+
+// RunsAsUser reports whether the task is a native command that names the
+// user it runs as (the agent writes the user in before the launch reaches
+// the executor). Such a task never runs in its executor's own sandbox
+// directory, only in tasks/<task ID> under it (see sandbox.TaskDir): a
+// directory its user owns must not hold what root writes later.
+func (t *TaskInfo) RunsAsUser() bool {
+	return !t.IsWasm() && t.Command != nil && t.Command.User != ""
+}
+
+// RunsCommandChecks reports whether the task has a health check or a
+// check that runs a command on the agent: native code even for a Wasm
+// task, run as the task's user.
+func (t *TaskInfo) RunsCommandChecks() bool {
+	return t.HealthCheck != nil && t.HealthCheck.Command != nil || t.Check != nil && t.Check.Command != nil
+}
+
 // IsShell reports whether the command runs under a shell (the default).
 func (c *CommandInfo) IsShell() bool { return c.Shell == nil || *c.Shell }
 

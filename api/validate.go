@@ -193,13 +193,11 @@ func (c *Call) validateMessage() error {
 }
 
 // checkFrameworkInfo applies the rules of FrameworkInfo that Mesos checks
-// on SUBSCRIBE and UPDATE_FRAMEWORK: user and name are required, a
+// on SUBSCRIBE and UPDATE_FRAMEWORK: name is required (user may be
+// empty: see FrameworkInfo), a
 // MULTI_ROLE framework uses roles and not role (and the reverse), and the
 // roles are valid and distinct.
 func checkFrameworkInfo(fi *FrameworkInfo, field string) error {
-	if err := needField(fi.User, field+".user"); err != nil {
-		return err
-	}
 	if err := needField(fi.Name, field+".name"); err != nil {
 		return err
 	}

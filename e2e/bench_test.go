@@ -53,7 +53,7 @@ func benchLaunch(b *testing.B, kind string) {
 		t.Container.Wasm.Engine = kind
 		return t
 	}
-	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{User: "root", Name: "bench"}})
+	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "bench"}})
 	var mu sync.Mutex
 	started := map[string]time.Time{}
 	var lat []time.Duration

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,6 +68,7 @@ func startDev(t testing.TB, flags ...string) *devCluster {
 // look at the agent's files, and extra flags for mezzo dev.
 func startDevIn(t testing.TB, workDir string, flags ...string) *devCluster {
 	t.Helper()
+	searchable(t, workDir)
 	cmd := exec.Command(mezzoBin, append([]string{"dev", "--port", "0", "--agent-port", "0", "--work-dir", workDir}, flags...)...)
 	cmd.Dir = repoRoot
 	logs := &bytes.Buffer{}
@@ -230,6 +232,20 @@ func (c *devCluster) agentIDs(t *testing.T) []string {
 		ids = append(ids, a.AgentInfo.ID.Value)
 	}
 	return ids
+}
+
+// searchable lets anyone search (traverse) dir and the directories above
+// it up to the system's temporary directory, which t.TempDir makes for
+// its owner alone: an agent running as root runs native tasks as nobody,
+// who must reach their sandboxes under dir.
+func searchable(t testing.TB, dir string) string {
+	t.Helper()
+	for d := dir; strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // writeFile writes a test's input file.

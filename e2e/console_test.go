@@ -227,7 +227,7 @@ func consolePages(t *testing.T, c *devCluster, b *browser) {
 }
 
 func consoleLiveTask(t *testing.T, c *devCluster, b *browser) {
-	gate := filepath.Join(t.TempDir(), "go")
+	gate := filepath.Join(searchable(t, t.TempDir()), "go") // the task runs as nobody
 	name := "console-live"
 	b.open(t, "/tasks", http.StatusOK)
 	b.waitJS(t, "the page to go live", `document.getElementById("status").dataset.state === "live"`)

@@ -131,21 +131,34 @@ func (c *replicatedCluster) addrs() []string {
 // opCall posts an operator call to one master, without following
 // redirects, and returns the status, the Location header and the body.
 func opCall(addr, call string) (int, string, []byte, error) {
+	code, header, body, err := opCallHeader(addr, call)
+	return code, header.Get("Location"), body, err
+}
+
+// opCallHeader is opCall answering every header.
+func opCallHeader(addr, call string) (int, http.Header, []byte, error) {
 	client := &http.Client{Timeout: 5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Post("http://"+addr+"/api/v1", "application/json", strings.NewReader(call))
 	if err != nil {
-		return 0, "", nil, err
+		return 0, http.Header{}, nil, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), body, nil
+	return resp.StatusCode, resp.Header, body, nil
 }
 
-// leader returns the master that answers GET_STATE itself, or nil.
+// leaderOnlyCall is an operator call only the leader carries out: a
+// standby redirects it (a weight of 1 is the default, so it changes
+// nothing).
+const leaderOnlyCall = `{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"leader-probe","weight":1}]}}`
+
+// leader returns the master that answers GET_STATE itself rather than
+// from a standby's replica, or nil.
 func (c *replicatedCluster) leader() *masterProc {
 	for _, m := range c.masters {
-		if code, _, _, err := opCall(m.addr, `{"type":"GET_STATE"}`); err == nil && code == http.StatusOK {
+		code, header, _, err := opCallHeader(m.addr, `{"type":"GET_STATE"}`)
+		if err == nil && code == http.StatusOK && header.Get(api.HeaderView) == "" {
 			return m
 		}
 	}
@@ -181,7 +194,8 @@ func (c *replicatedCluster) acceptedWrite(skip *masterProc, weight float64) bool
 
 // TestStandbysRedirect checks the answers of standbys: 307 to the leader
 // in Mesos's protocol-relative form for the APIs, their own answer for
-// GET_HEALTH, GET_MASTER, /version and /metrics.
+// GET_HEALTH, GET_MASTER, /version and /metrics (and the views of
+// TestStandbysServeViews).
 func TestStandbysRedirect(t *testing.T) {
 	c := startReplicated(t, 3)
 	leader := c.waitLeader(t)
@@ -189,9 +203,9 @@ func TestStandbysRedirect(t *testing.T) {
 		if m == leader {
 			continue
 		}
-		code, loc, _, err := opCall(m.addr, `{"type":"GET_TASKS"}`)
+		code, loc, _, err := opCall(m.addr, leaderOnlyCall)
 		if err != nil || code != http.StatusTemporaryRedirect || loc != "//"+leader.addr+"/api/v1" {
-			t.Errorf("standby %s answered GET_TASKS with %d Location %q (%v), want 307 to //%s/api/v1", m.addr, code, loc, err, leader.addr)
+			t.Errorf("standby %s answered UPDATE_WEIGHTS with %d Location %q (%v), want 307 to //%s/api/v1", m.addr, code, loc, err, leader.addr)
 		}
 		if code, _, body, err := opCall(m.addr, `{"type":"GET_HEALTH"}`); err != nil || code != http.StatusOK {
 			t.Errorf("standby %s GET_HEALTH: %d %s %v", m.addr, code, body, err)
@@ -217,7 +231,7 @@ func TestStandbysRedirect(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool {
-		code, _, body, err := opCall(leader.addr, `{"type":"GET_TASKS"}`)
+		code, _, body, err := opCall(leader.addr, leaderOnlyCall)
 		return err == nil && code == http.StatusServiceUnavailable && strings.Contains(string(body), "No leader elected")
 	}, "the lone master to answer 503 No leader elected")
 }
@@ -277,7 +291,7 @@ func TestFailoverHistory(t *testing.T) {
 	c.waitLeader(t)
 	masters := strings.Join(c.addrs(), ",")
 	for range 2 {
-		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", t.TempDir(), "--allow-native",
+		cmd := exec.Command(mezzoBin, "agent", "--master", masters, "--port", "0", "--work-dir", searchable(t, t.TempDir()), "--allow-native",
 			"--resources", "cpus:2;mem:1024;disk:1024")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -289,7 +303,7 @@ func TestFailoverHistory(t *testing.T) {
 	var launching sync.WaitGroup
 	stopLaunching := make(chan struct{})
 	client := scheduler.New(scheduler.Config{Masters: c.addrs(), FailoverTimeout: time.Hour,
-		Framework:  api.FrameworkInfo{User: "root", Name: "failover-history"},
+		Framework:  api.FrameworkInfo{Name: "failover-history"},
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
 	next := 0
 	done := make(chan struct{})
@@ -434,7 +448,7 @@ func TestMasterRestartKeepsState(t *testing.T) {
 	// failover timeout: after the restart only the registry knows it.
 	ctx, cancel := context.WithCancel(context.Background())
 	client := scheduler.New(scheduler.Config{Master: c.addr, FailoverTimeout: time.Hour,
-		Framework: api.FrameworkInfo{User: "root", Name: "keeper"}})
+		Framework: api.FrameworkInfo{Name: "keeper"}})
 	done := make(chan struct{})
 	launched := false
 	go func() {
@@ -503,7 +517,7 @@ func TestAddRemoveMaster(t *testing.T) {
 		t.Fatalf("ADD_MASTER: %d %s %v", code, body, err)
 	}
 	waitFor(t, func() bool {
-		code, loc, _, err := opCall(joining.addr, `{"type":"GET_TASKS"}`)
+		code, loc, _, err := opCall(joining.addr, leaderOnlyCall)
 		return err == nil && code == http.StatusTemporaryRedirect && loc == "//"+leader.addr+"/api/v1"
 	}, "the new master to follow the leader")
 	var removed *masterProc
@@ -530,7 +544,7 @@ var devMasterLine = regexp.MustCompile(`master \d+: http://(\S+) \(pid (\d+)\)`)
 // would: kill -9 the leader's pid, and the agent shows up, active, on the
 // master that takes over. Ctrl-C then stops everything cleanly.
 func TestDevMasters(t *testing.T) {
-	cmd := exec.Command(mezzoBin, "dev", "--masters", "3", "--port", "0", "--agent-port", "0", "--work-dir", t.TempDir())
+	cmd := exec.Command(mezzoBin, "dev", "--masters", "3", "--port", "0", "--agent-port", "0", "--work-dir", searchable(t, t.TempDir()))
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()

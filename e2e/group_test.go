@@ -17,7 +17,7 @@ func TestTaskGroupDefaultExecutor(t *testing.T) {
 	c := startDev(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{User: "root", Name: "group-test"}})
+	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "group-test"}})
 	final := map[string]api.TaskStatus{}
 	launched := false
 	errDone := errors.New("both tasks ended")

@@ -18,7 +18,7 @@ func TestHealthCheck(t *testing.T) {
 	c := startDev(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{User: "root", Name: "health-test"}})
+	client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "health-test"}})
 	var healthy []bool
 	var final api.TaskStatus
 	launched := false

@@ -47,6 +47,7 @@ func (b *syncBuffer) String() string {
 // startAgentOn starts `mezzo agent` on a given port and work directory.
 func startAgentOn(t *testing.T, master, dir string, port int, args ...string) *agentProc {
 	t.Helper()
+	searchable(t, dir)
 	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", strconv.Itoa(port), "--work-dir", dir, "--allow-native"}, args...)...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
@@ -113,7 +114,7 @@ type framework struct {
 func startFramework(t *testing.T, master string, tasks func(agentID string) []api.TaskInfo) *framework {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	client := scheduler.New(scheduler.Config{Master: master, Framework: api.FrameworkInfo{User: "root", Name: "recovery-test"}})
+	client := scheduler.New(scheduler.Config{Master: master, Framework: api.FrameworkInfo{Name: "recovery-test"}})
 	f := &framework{client: client}
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })

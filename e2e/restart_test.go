@@ -51,6 +51,7 @@ func startMaster(t *testing.T, dir string, flags ...string) *devCluster {
 // --allow-native=false).
 func startAgent(t *testing.T, master, dir string, flags ...string) *exec.Cmd {
 	t.Helper()
+	searchable(t, dir)
 	cmd := exec.Command(mezzoBin, append([]string{"agent", "--master", master, "--port", "0", "--work-dir", dir, "--allow-native"}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

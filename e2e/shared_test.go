@@ -72,13 +72,13 @@ func TestSharedExecutor(t *testing.T) {
 }
 
 // TestTaskUsage runs a busy native task and a waiting Wasm task on a real
-// agent: the agent's /monitor/statistics lists both with their usage
-// while they run, and the native task's terminal update carries its CPU
-// time.
+// agent that counts fuel: the agent's /monitor/statistics lists both with
+// their usage while they run (the Wasm task's fuel too), and the native
+// task's terminal update carries its CPU time.
 func TestTaskUsage(t *testing.T) {
 	c := startMaster(t, t.TempDir())
 	port := freePort(t)
-	startAgentOn(t, c.addr, t.TempDir(), port)
+	startAgentOn(t, c.addr, t.TempDir(), port, "--wasm-fuel")
 	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
 	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
 	res := api.NewResources(api.ScalarResource("cpus", 0.5), api.ScalarResource("mem", 64))
@@ -103,8 +103,9 @@ func TestTaskUsage(t *testing.T) {
 			stats[m.Source] = m.Statistics
 		}
 		busy, wasm := stats["busy"], stats["waiting"]
-		return busy.CPUsUserTimeSecs != nil && *busy.CPUsUserTimeSecs > 0 && wasm.MemPeakBytes != nil && *wasm.MemPeakBytes > 0
-	}, "both tasks' usage on /monitor/statistics")
+		return busy.CPUsUserTimeSecs != nil && *busy.CPUsUserTimeSecs > 0 && wasm.MemPeakBytes != nil && *wasm.MemPeakBytes > 0 &&
+			wasm.FuelConsumed != nil && *wasm.FuelConsumed > 0
+	}, "both tasks' usage on /monitor/statistics, with the Wasm task's fuel")
 	if s := stats["busy"]; s.CPUsLimit == nil || *s.CPUsLimit != 0.5 || s.MemLimitBytes == nil || *s.MemLimitBytes != 64<<20 {
 		t.Errorf("busy's statistics %+v lack its limits (0.5 cpus, 64 MiB)", s)
 	}

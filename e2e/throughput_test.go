@@ -46,7 +46,7 @@ func BenchmarkTaskThroughput(b *testing.B) {
 	// acknowledgement, one call at a time on the event goroutine, would
 	// measure the framework rather than the agent.
 	client := scheduler.New(scheduler.Config{Master: c.addr, ManualAcknowledge: true,
-		Framework: api.FrameworkInfo{User: "root", Name: "throughput"}})
+		Framework: api.FrameworkInfo{Name: "throughput"}})
 	acks := make(chan api.TaskStatus, 4096)
 	for range 16 {
 		go func() {

@@ -70,6 +70,10 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) <-chan str
 	}
 	var durable chan struct{}
 	if len(launched) > 0 {
+		// One line per ACCEPT, not per task: the lock is held, and a
+		// framework may launch thousands at once (each is logged at
+		// debug level).
+		m.log.Info("launching tasks", "framework", f.id, "agent", a.id, "tasks", len(launched))
 		// The agent hears of the tasks only once the registry holds them.
 		durable = make(chan struct{})
 		m.launchTasks(launched, func() {
@@ -153,13 +157,18 @@ func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, re
 		f.note(fmt.Sprintf("task %s was invalid: %v", ti.TaskID.Value, err))
 		return nil
 	}
+	if err := m.rootRefused(f, &ti); err != nil {
+		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskUnauthorized, err.Error(), now))
+		f.note(fmt.Sprintf("task %s was refused: %v", ti.TaskID.Value, err))
+		return nil
+	}
 	*remaining = remaining.Minus(res)
 	t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res}
 	f.tasks[ti.TaskID.Value] = t
 	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
 	a.used = a.used.Plus(res)
 	m.taskAdded(t)
-	m.log.Info("launching task", "framework", f.id, "task", ti.TaskID.Value, "agent", a.id)
+	m.log.Debug("launching task", "framework", f.id, "task", ti.TaskID.Value, "agent", a.id)
 	return t
 }
 
@@ -180,7 +189,7 @@ func (m *Master) validateTask(f *framework, a *agent, ti *api.TaskInfo, res, rem
 	}
 	if ti.IsWasm() {
 		if _, ok := m.modules.Get(ti.Container.Wasm.SHA256); !ok {
-			return fmt.Errorf("Wasm module %s is not in the module store", ti.Container.Wasm.SHA256)
+			return m.missingModule(ti.Container.Wasm.SHA256)
 		}
 	}
 	return nil

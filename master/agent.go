@@ -27,6 +27,10 @@ type agent struct {
 	lost         *time.Timer    // runs while disconnected
 	since        time.Time      // when it became unreachable
 	tasks        map[taskKey]*task
+	// recorded is the digest of the record last queued for the registry
+	// (or loaded from it), so that a save that changes nothing — every
+	// agent re-registering after a failover — writes nothing.
+	recorded uint64
 }
 
 // taskKey names a task across frameworks.

@@ -46,6 +46,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		Epoch:                    m.term,
 	}})
 	m.readmitAgent(a)
+	m.keepDown(a, now)
 	m.agentFreed(a.id)
 	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
 	m.mu.Unlock()

@@ -111,14 +111,46 @@ func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call 
 		}
 		for i := range tasks {
 			t := &tasks[i]
-			user := f.info.User
-			if t.Command != nil && t.Command.User != "" {
-				user = t.Command.User
-			}
-			if err := m.authorize(ctx, acl.RunTasks, user, !t.IsWasm()); err != nil {
+			if err := m.authorize(ctx, acl.RunTasks, api.RunAs(&f.info, t.Command), !t.IsWasm()); err != nil {
 				return err
 			}
+			if e := t.Executor; e != nil && e.Command != nil {
+				if err := m.authorize(ctx, acl.RunTasks, api.RunAs(&f.info, e.Command), true); err != nil {
+					return err
+				}
+			}
 		}
+	}
+	return nil
+}
+
+// rootRefused says why a task may not run native code as root — its
+// command, its custom executor or its COMMAND checks — or returns nil.
+// Root needs a run_tasks rule that names it for the framework's principal
+// (acl.AllowExplicit): no ANY rule, no permissive ACLs and no open mode
+// grant it, since a task as root owns the agent. The agents never default
+// to root (agent.Config.TaskUser), so a task that names no user is never
+// refused here. The launch answers a refusal with TASK_ERROR (RATIONALE.md,
+// "Why does root need a rule that names it?"). m.mu must be held.
+func (m *Master) rootRefused(f *framework, ti *api.TaskInfo) error {
+	var users []string
+	if !ti.IsWasm() && ti.Command != nil || ti.RunsCommandChecks() {
+		users = append(users, api.RunAs(&f.info, ti.Command))
+	}
+	if e := ti.Executor; e != nil && e.Command != nil {
+		users = append(users, api.RunAs(&f.info, e.Command))
+	}
+	if !slices.Contains(users, "root") {
+		return nil
+	}
+	principal := "" // unauthenticated, as principalOf says with authentication off
+	if m.cfg.Authenticator != nil {
+		principal = f.info.Principal // the authenticated one (authorizeSchedulerCall)
+	}
+	err := m.cfg.ACLs.AllowExplicit(acl.Request{Principal: principal, Action: acl.RunTasks, Object: "root", Native: true})
+	if err != nil {
+		m.metrics.authzDenials.Inc()
+		return fmt.Errorf("Task may not run as root: %w", err)
 	}
 	return nil
 }
@@ -159,6 +191,10 @@ func (m *Master) authorizeOperator(ctx context.Context, call *api.OperatorCall) 
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.ReactivateAgent.AgentID), false)
 	case api.OperatorMarkAgentGone:
 		return m.authorize(ctx, acl.DrainAgents, hostname(call.MarkAgentGone.AgentID), false)
+	case api.OperatorUpdateMaintenanceSchedule, api.OperatorStartMaintenance, api.OperatorStopMaintenance:
+		// Maintenance takes machines' agents out of service, as draining
+		// does: the same permission, for each machine's hostname.
+		return m.authorizeMachines(ctx, call)
 	}
 	return nil
 }

@@ -294,3 +294,81 @@ func TestViewACLs(t *testing.T) {
 		}
 	}
 }
+
+// TestRootNeedsExplicitGrant launches native code as root, and as the
+// agent's default user, under ACLs that grant root by name, grant
+// everything but not by name, and with no ACLs at all: only the named
+// grant lets root through; the others answer TASK_ERROR naming why.
+func TestRootNeedsExplicitGrant(t *testing.T) {
+	const anyUser = `{"register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+	  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+	  "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}, "native": true}]}`
+	const namedRoot = `{"register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+	  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+	  "run_tasks": [{"principals": {"values": ["web"]}, "users": {"values": ["root"]}, "native": true},
+	                {"principals": {"type": "ANY"}, "users": {"type": "ANY"}, "native": true}]}`
+	asRootCmd := func(ti *api.TaskInfo) { ti.Command.User = "root" }
+	rootCheck := func(ti *api.TaskInfo) {
+		ti.Command.User = "nobody"
+		ti.HealthCheck = &api.HealthCheck{Type: "COMMAND", Command: &api.CommandInfo{Value: "true"}}
+	}
+	customAsRoot := func(ti *api.TaskInfo) {
+		ti.Command = nil
+		ti.Executor = &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "x"},
+			Command: &api.CommandInfo{Value: "true", User: "root"}}
+	}
+	tests := []struct {
+		name     string
+		acls     string // "" with secure false: no authentication, no ACLs
+		secure   bool
+		fwUser   string
+		task     func(*api.TaskInfo)
+		refused  bool
+		errorHas string
+	}{
+		{name: "no ACLs, command as root", task: asRootCmd, refused: true, errorHas: "no ACLs are configured"},
+		{name: "no ACLs, framework user root", fwUser: "root", task: func(*api.TaskInfo) {}, refused: true, errorHas: "Task may not run as root"},
+		{name: "no ACLs, custom executor as root", task: customAsRoot, refused: true, errorHas: "Task may not run as root"},
+		{name: "no ACLs, a COMMAND check as nobody", fwUser: "root", task: rootCheck},
+		{name: "no ACLs, default user", task: func(*api.TaskInfo) {}},
+		{name: "no ACLs, nobody", task: func(ti *api.TaskInfo) { ti.Command.User = "nobody" }},
+		{name: "ANY is not a grant of root", acls: anyUser, secure: true, task: asRootCmd, refused: true, errorHas: `no rule of run_tasks names users "root"`},
+		{name: "root named for web", acls: namedRoot, secure: true, task: asRootCmd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tm *testMaster
+			if tt.secure {
+				tm = secureMaster(t, tt.acls)
+				tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+			} else {
+				tm = startMaster(t)
+			}
+			tm.agent(t, "cpus:4;mem:1024")
+			if tt.secure {
+				tm.header = []string{"Authorization", basic("web", "web-pw")}
+			}
+			f := tm.subscribe(t, api.FrameworkInfo{User: tt.fwUser, Name: "n"})
+			o := f.offer()
+			ti := commandTask("t", o, 0.1, 32)
+			tt.task(&ti)
+			f.mustCall(launch(o, ti))
+			tm.Master.mu.Lock()
+			_, launched := tm.Master.frameworks[f.id].tasks["t"]
+			tm.Master.mu.Unlock()
+			if !tt.refused {
+				if !launched {
+					t.Fatalf("task not launched: %+v", f.update("t"))
+				}
+				return
+			}
+			st := f.update("t")
+			if st.State != api.TaskError || st.Reason != api.ReasonTaskUnauthorized || !strings.Contains(st.Message, tt.errorHas) {
+				t.Fatalf("update %s %s %q, want TASK_ERROR REASON_TASK_UNAUTHORIZED with %q", st.State, st.Reason, st.Message, tt.errorHas)
+			}
+			if launched {
+				t.Fatal("a refused task was recorded")
+			}
+		})
+	}
+}

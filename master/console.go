@@ -138,6 +138,9 @@ func (m *Master) PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, er
 		}
 		return api.ModuleInfo{}, fmt.Errorf("store module: %w", err)
 	}
+	if err := m.recordModule(ctx, mod); err != nil {
+		return api.ModuleInfo{}, &CallError{Code: http.StatusServiceUnavailable, Message: "Module not stored durably: " + err.Error()}
+	}
 	return moduleInfo(mod), nil
 }
 

@@ -21,12 +21,17 @@
 // every other path.
 //
 // With Config.Registry set, the durable state — frameworks, agents, tasks
-// and their pending updates, weights, quotas, modules — is written to the
+// and their status histories and pending updates, weights, quotas,
+// maintenance, module metadata — is written to the
 // replicated registry (master/registry) from one queue, in order, and a
 // master serves only while its registry member leads: on becoming leader it
 // loads the registry, on losing leadership it drops its state and closes
-// every stream; a standby redirects the APIs to the leader (leader.go).
-// Without a registry the state lives in memory, for tests of one master.
+// every stream; a standby redirects the APIs to the leader (leader.go),
+// but answers the read-only views from its replica, marked with
+// api.HeaderView (standby.go). Module bytes are copied among the masters
+// beside raft, and an upload is answered once a majority holds them
+// (replica.go). Without a registry the state lives in memory, for tests of
+// one master.
 //
 // A Master is safe for concurrent use: one mutex guards the state and no
 // I/O happens under it; registry writes are queued under it and applied by

@@ -66,11 +66,15 @@ func (f *framework) update(st api.TaskStatus) {
 	f.send(api.Event{Type: api.EventUpdate, Update: &api.Update{Status: st}})
 }
 
-// complete moves a terminal task to the completed list, keeping at most
-// max, and returns the completed tasks it no longer keeps.
-func (f *framework) complete(t *task, max int) []*task {
-	delete(f.tasks, t.info.TaskID.Value)
-	f.completed = append(f.completed, t)
+// complete moves terminal tasks to the completed list, keeping at most
+// max, and returns the completed tasks it no longer keeps. The list is
+// trimmed once per call, so that moving a million tasks at a teardown
+// costs one copy of it, not one per task.
+func (f *framework) complete(tasks []*task, max int) []*task {
+	for _, t := range tasks {
+		delete(f.tasks, t.info.TaskID.Value)
+	}
+	f.completed = append(f.completed, tasks...)
 	var evicted []*task
 	if n := len(f.completed) - max; n > 0 {
 		evicted = f.completed[:n:n]

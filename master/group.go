@@ -29,9 +29,15 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 	}
 	exec.FrameworkID = &api.FrameworkID{Value: f.id}
 	need, err := m.validateGroup(f, a, &exec, lg.TaskGroup.Tasks, *remaining)
+	reason := api.ReasonTaskGroupInvalid
+	for i := 0; err == nil && i < len(lg.TaskGroup.Tasks); i++ {
+		if err = m.rootRefused(f, &lg.TaskGroup.Tasks[i]); err != nil {
+			reason = api.ReasonTaskGroupUnauthorized
+		}
+	}
 	if err != nil {
 		for _, ti := range lg.TaskGroup.Tasks {
-			f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskGroupInvalid, err.Error(), now))
+			f.update(masterStatus(ti.TaskID, a.id, api.TaskError, reason, err.Error(), now))
 		}
 		f.note(fmt.Sprintf("task group of executor %s was invalid: %v", exec.ExecutorID.Value, err))
 		return false

@@ -19,7 +19,6 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/master/modules"
-	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 // errNotImplemented marks calls this master does not carry out yet; they
@@ -40,10 +39,11 @@ func (m *Master) Handler() http.Handler {
 		g := e.Group(prefix)
 		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
 		g.POST("/api/v1/agent", m.handleAgent, m.leaderOnly)
-		g.POST("/api/v1", m.handleOperator)
+		g.POST("/api/v1", m.handleOperator, m.standbyReads)
 		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
-		g.GET("/api/v1/modules", m.handleModuleList, m.leaderOnly)
+		g.GET("/api/v1/modules", m.handleModuleList)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
+		g.HEAD("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
@@ -172,6 +172,7 @@ func (m *Master) handleScheduler(c echo.Context) error {
 	if streamID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
 	}
+	m.ensureModules(c.Request().Context(), call)
 	durable, err := m.schedulerCall(c, call, streamID)
 	if err != nil || durable == nil {
 		return err
@@ -289,20 +290,20 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		}
 		return err
 	}
-	if err := m.persistNow(c.Request().Context(), registry.PutModule(mod.SHA256, mod)); err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not record the module in the registry: "+err.Error())
+	if err := m.recordModule(c.Request().Context(), mod); err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module not stored durably: "+err.Error())
 	}
 	return c.JSON(http.StatusOK, mod)
-}
-
-func (m *Master) handleModuleList(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"modules": m.modules.List()})
 }
 
 func (m *Master) handleModuleGet(c echo.Context) error {
 	sha := c.Param("sha256")
 	if !modules.ValidHash(sha) {
 		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
+	}
+	if m.leading.Load() {
+		// A new leader may not have copied it yet: agents fetch from it.
+		m.ensureModule(c.Request().Context(), sha)
 	}
 	f, err := m.modules.Open(sha)
 	if errors.Is(err, modules.ErrNotFound) && !m.leading.Load() {

@@ -61,6 +61,7 @@ func (m *Master) becomeLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.views.drop()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.resetState()
@@ -118,6 +119,7 @@ func (m *Master) resetState() {
 	m.quotas = map[string]api.QuotaConfig{}
 	m.gone = map[string]time.Time{}
 	m.groups = map[executorKey]*groupExecutor{}
+	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil
 }
@@ -127,6 +129,30 @@ func (m *Master) resetState() {
 // persisted values, agents disconnected with a re-registration window,
 // tasks with their pending updates. m.mu must be held.
 func (m *Master) loadState(s *registry.State, now time.Time) {
+	m.restoreState(s)
+	for _, f := range m.frameworks {
+		f.unregistered = now
+		if f.failoverDeadline.IsZero() {
+			// It was connected to the old leader: its timeout starts now.
+			f.failoverDeadline = now.Add(failoverTimeout(f))
+			m.saveFramework(f)
+		}
+		m.startFailoverTimer(f, f.failoverDeadline.Sub(now))
+	}
+	for _, a := range m.agents {
+		if !a.unreachable {
+			a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
+		}
+	}
+}
+
+// restoreState fills the master's maps from the registry's records, as
+// they were when the registry recorded them, without starting any timer
+// or writing anything: a new leader then starts its timers (loadState),
+// and a standby builds its read-only views this way (standby.go). m.mu
+// must be held.
+func (m *Master) restoreState(s *registry.State) {
+	m.restoreMaintenance(s.Maintenance)
 	for role, w := range s.Weights {
 		m.weights[role] = w
 		m.alloc.SetWeight(role, w)
@@ -149,14 +175,7 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 		m.frameworks[id] = f
 		m.alloc.AddFramework(id, frameworkOptions(f.info, nil))
 		m.alloc.DeactivateFramework(id)
-		f.unregistered = now
 		f.failoverDeadline = rec.FailoverDeadline
-		if f.failoverDeadline.IsZero() {
-			// It was connected to the old leader: its timeout starts now.
-			f.failoverDeadline = now.Add(failoverTimeout(f))
-			m.saveFramework(f)
-		}
-		m.startFailoverTimer(f, f.failoverDeadline.Sub(now))
 	}
 	sort.Slice(m.completed, func(i, j int) bool { return m.completed[i].unregistered.Before(m.completed[j].unregistered) })
 	for id, rec := range s.Agents {
@@ -164,19 +183,19 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 			m.gone[id] = rec.Since
 			continue
 		}
-		a := &agent{id: id, info: rec.Info, total: api.Resources(rec.Info.Resources).Unallocated(),
+		m.agents[id] = &agent{id: id, info: rec.Info, total: api.Resources(rec.Info.Resources).Unallocated(),
 			registered: rec.Registered, unreachable: rec.State == registry.AgentUnreachable,
-			deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{}}
-		m.agents[id] = a
-		if !a.unreachable {
-			a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
-		}
+			deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{},
+			recorded: s.AgentDigests[id]}
 	}
 	var done []*task
 	for _, rec := range s.Tasks {
 		t := &task{info: rec.Info, framework: rec.Framework, agent: rec.Agent, role: rec.Role, group: rec.Group,
 			state: rec.State, pending: rec.Pending, acked: rec.Acknowledged, loaded: true}
-		if rec.Latest != nil {
+		switch {
+		case len(rec.Statuses) > 0:
+			t.statuses = rec.Statuses
+		case rec.Latest != nil:
 			t.statuses = []api.TaskStatus{*rec.Latest}
 		}
 		if f := completed[rec.Framework]; f != nil || rec.Completed {

@@ -3,9 +3,11 @@ package master
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +26,7 @@ type replicatedMaster struct {
 	stop func()
 }
 
-func startReplicatedMaster(t *testing.T, dir, raftAddr string) *replicatedMaster {
+func startReplicatedMaster(t testing.TB, dir, raftAddr string) *replicatedMaster {
 	t.Helper()
 	ln, err := net.Listen("tcp", raftAddr)
 	if err != nil {
@@ -147,7 +149,8 @@ func TestLeaderLoadsRegistry(t *testing.T) {
 
 // TestNoLeaderAnswers runs a master whose two peers never start, so no
 // leader can be elected: the APIs answer 503 "No leader elected", while
-// GET_HEALTH, /version and /metrics answer.
+// GET_HEALTH, /version and /metrics answer, and views come from the
+// replica.
 func TestNoLeaderAnswers(t *testing.T) {
 	var peers []string
 	for range 2 {
@@ -172,10 +175,21 @@ func TestNoLeaderAnswers(t *testing.T) {
 	}
 	t.Cleanup(func() { reg.Close() })
 	tm := startMaster(t, func(c *Config) { c.Registry = reg })
-	for _, call := range []api.OperatorCall{{Type: api.OperatorGetTasks}, {Type: api.OperatorUpdateWeights,
+	for _, call := range []api.OperatorCall{{Type: api.OperatorUpdateWeights,
 		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}} {
 		if code, _, body := tm.operator(t, call); code != http.StatusServiceUnavailable || body != "No leader elected\n" {
 			t.Errorf("%s without a leader: %d %q, want 503 No leader elected", call.Type, code, body)
+		}
+	}
+	// Views come from the replica, marked as such, with no leader named.
+	for typ := range servedByStandbys {
+		resp := tm.post(t, "/api/v1", api.OperatorCall{Type: typ})
+		var answer api.OperatorResponse
+		err := json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if h := resp.Header; resp.StatusCode != http.StatusOK || err != nil || answer.Type != typ ||
+			h.Get(api.HeaderView) != api.ViewReplica || h.Get(api.HeaderLeader) != "" {
+			t.Errorf("%s without a leader: %s %v (%v), want 200 marked %s without a leader", typ, resp.Status, h, err, api.ViewReplica)
 		}
 	}
 	if code, body := tm.status(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe,
@@ -263,5 +277,89 @@ func TestAgentRemovalLimit(t *testing.T) {
 			t.Fatalf("refusals %v, unreachable %d: the limit did not hold", refused, unreachable)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStatusHistorySurvivesFailover restarts a master on its registry
+// after a task went through several states: the new leader shows the same
+// status history in GET_TASKS, not only the latest status.
+func TestStatusHistorySurvivesFailover(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	for i, state := range []api.TaskState{api.TaskStarting, api.TaskRunning, api.TaskFinished} {
+		ag.send(fw.id, "t", state, byte(i+1))
+	}
+	waitRegistry(t, first.reg, "the task's three statuses", func(s *registry.State) bool {
+		return len(s.Tasks[registry.TaskKey(fw.id, "t")].Statuses) == 3
+	})
+	history := func(tm *testMaster) []api.TaskState {
+		t.Helper()
+		code, resp, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
+		if code != http.StatusOK || resp.GetTasks == nil {
+			t.Fatalf("GET_TASKS: %d %s", code, body)
+		}
+		var states []api.TaskState
+		for _, list := range [][]api.Task{resp.GetTasks.Tasks, resp.GetTasks.CompletedTasks} {
+			for _, task := range list {
+				for _, st := range task.Statuses {
+					states = append(states, st.State)
+				}
+			}
+		}
+		return states
+	}
+	before := history(first.testMaster)
+	want := []api.TaskState{api.TaskStarting, api.TaskRunning, api.TaskFinished}
+	if !slices.Equal(before, want) {
+		t.Fatalf("history before the failover: %v, want %v", before, want)
+	}
+	first.stop()
+	second := startReplicatedMaster(t, dir, raftAddr)
+	if after := history(second.testMaster); !slices.Equal(after, want) {
+		t.Errorf("history after the failover: %v, want %v", after, want)
+	}
+}
+
+// TestUnchangedAgentRecordNotWritten fails a master over with an agent in
+// the registry: saving the agent's record unchanged — what every agent's
+// re-registration does after a failover — queues no registry write, while
+// a change does.
+func TestUnchangedAgentRecordNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+	raftAddr := first.reg.Addr()
+	ag := first.agent(t, "cpus:2;mem:1024")
+	waitRegistry(t, first.reg, "the agent", func(s *registry.State) bool { return s.Agents[ag.id].ID != "" })
+	first.stop()
+
+	second := startReplicatedMaster(t, dir, raftAddr)
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	a := second.agents[ag.id]
+	if a == nil {
+		t.Fatal("the new leader does not know the agent")
+	}
+	tests := []struct {
+		name   string
+		change func()
+		writes int
+	}{
+		{name: "unchanged", change: func() {}, writes: 0},
+		{name: "deactivated", change: func() { a.deactivated = true }, writes: 1},
+		{name: "unchanged again", change: func() {}, writes: 0},
+	}
+	for _, tt := range tests {
+		before := len(second.writes)
+		tt.change()
+		second.saveAgent(a)
+		if got := len(second.writes) - before; got != tt.writes {
+			t.Errorf("%s: saving the agent queued %d writes, want %d", tt.name, got, tt.writes)
+		}
 	}
 }

@@ -34,6 +34,8 @@ type Master struct {
 	info    api.MasterInfo
 	started time.Time
 	modules *modules.Store
+	blobs   blobFetches  // why modules could not be fetched (replica.go)
+	views   replicaViews // a standby's state for its views (standby.go)
 	log     *slog.Logger
 
 	allocate chan struct{} // capacity 1: a pending allocation pass
@@ -55,6 +57,7 @@ type Master struct {
 	quotas     map[string]api.QuotaConfig
 	gone       map[string]time.Time // agents marked gone, which may not come back
 	groups     map[executorKey]*groupExecutor
+	maint      maintenance // the maintenance schedule (maintenance.go)
 	metrics    *metrics
 	limits     *clientLimits // nil without Config.RateLimit or MaxInFlight
 

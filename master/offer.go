@@ -50,14 +50,15 @@ func (m *Master) wireOffer(f *framework, a *agent, o *offer) api.Offer {
 		res = append(res, r)
 	}
 	w := api.Offer{
-		ID:          api.OfferID{Value: o.id},
-		FrameworkID: api.FrameworkID{Value: f.id},
-		AgentID:     api.AgentID{Value: a.id},
-		Hostname:    a.info.Hostname,
-		URL:         a.url(m.cfg.scheme()),
-		Domain:      a.info.Domain,
-		Resources:   res,
-		Attributes:  a.info.Attributes,
+		ID:             api.OfferID{Value: o.id},
+		FrameworkID:    api.FrameworkID{Value: f.id},
+		AgentID:        api.AgentID{Value: a.id},
+		Hostname:       a.info.Hostname,
+		URL:            a.url(m.cfg.scheme()),
+		Domain:         a.info.Domain,
+		Resources:      res,
+		Attributes:     a.info.Attributes,
+		Unavailability: m.unavailability(a),
 	}
 	if multi {
 		w.AllocationInfo = &api.AllocationInfo{Role: o.role}

@@ -60,6 +60,12 @@ var operatorCalls = map[api.OperatorCallType]operatorFunc{
 	api.OperatorDeactivateAgent: (*Master).opDeactivateAgent,
 	api.OperatorReactivateAgent: (*Master).opReactivateAgent,
 	api.OperatorMarkAgentGone:   (*Master).opMarkAgentGone,
+
+	api.OperatorGetMaintenanceSchedule:    (*Master).opGetMaintenanceSchedule,
+	api.OperatorGetMaintenanceStatus:      (*Master).opGetMaintenanceStatus,
+	api.OperatorUpdateMaintenanceSchedule: (*Master).opUpdateMaintenanceSchedule,
+	api.OperatorStartMaintenance:          (*Master).opStartMaintenance,
+	api.OperatorStopMaintenance:           (*Master).opStopMaintenance,
 }
 
 // answeredByStandbys are the operator calls every master answers about

@@ -313,6 +313,7 @@ func (m *Master) opMarkAgentGone(call *api.OperatorCall, _ *api.OperatorResponse
 // it is told to shut down, and it may not register again under its ID.
 // m.mu must be held.
 func (m *Master) markGone(a *agent, now time.Time) {
+	byFramework := map[*framework][]*task{}
 	for key, t := range a.tasks {
 		f := m.frameworks[key.framework]
 		if f == nil {
@@ -321,11 +322,13 @@ func (m *Master) markGone(a *agent, now time.Time) {
 		if !t.state.IsTerminal() {
 			st := masterStatus(t.info.TaskID, a.id, api.TaskGoneByOperator, api.ReasonAgentRemovedByOperator,
 				"Agent was marked gone by an operator", now)
-			m.terminate(f, t, st)
+			m.end(t, st)
 			f.update(st)
 		}
-		t.pending = nil
-		m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
+		byFramework[f] = append(byFramework[f], t)
+	}
+	for f, tasks := range byFramework {
+		m.retire(f, tasks)
 	}
 	for _, o := range m.offers {
 		if o.agent == a.id {

@@ -138,15 +138,11 @@ func (m *Master) afterCommit(fn func()) {
 	m.persist(registry.Command{}, fn)
 }
 
-// taskRecord is the registry's record of t.
+// taskRecord is the registry's record of t. It shares t's status slice:
+// the registry's helpers marshal a record when they build the command.
 func (m *Master) taskRecord(t *task) registry.Task {
-	r := registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
-		Info: t.info, State: t.state, Pending: t.pending, Acknowledged: t.acked}
-	if n := len(t.statuses); n > 0 {
-		st := t.statuses[n-1]
-		r.Latest = &st
-	}
-	return r
+	return registry.Task{Framework: t.framework, Agent: t.agent, Role: t.role, Group: t.group,
+		Info: t.info, State: t.state, Statuses: t.statuses, Pending: t.pending, Acknowledged: t.acked}
 }
 
 // saveTask queues t's record. m.mu must be held.
@@ -156,15 +152,17 @@ func (m *Master) saveTask(t *task) {
 	}
 }
 
-// saveCompleted queues t's record as completed, and forgets the completed
-// tasks its framework no longer keeps. m.mu must be held.
-func (m *Master) saveCompleted(t *task, evicted []*task) {
+// saveCompleted queues the records of tasks now completed, and forgets
+// the completed tasks their framework no longer keeps. m.mu must be held.
+func (m *Master) saveCompleted(tasks, evicted []*task) {
 	if m.reg == nil {
 		return
 	}
-	r := m.taskRecord(t)
-	r.Completed = true
-	m.persist(registry.PutTask(r), nil)
+	for _, t := range tasks {
+		r := m.taskRecord(t)
+		r.Completed = true
+		m.persist(registry.PutTask(r), nil)
+	}
 	for _, old := range evicted {
 		m.persist(registry.DeleteTask(old.framework, old.info.TaskID.Value), nil)
 	}
@@ -224,8 +222,14 @@ func (m *Master) saveAgent(a *agent) {
 	case a.drain != nil:
 		state = registry.AgentDraining
 	}
-	m.persist(registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
-		Drain: a.drain, Registered: a.registered, Since: a.since}), nil)
+	cmd := registry.PutAgent(registry.Agent{ID: a.id, Info: a.info, State: state, Deactivated: a.deactivated,
+		Drain: a.drain, Registered: a.registered, Since: a.since})
+	digest := registry.Digest(cmd.Changes[0].Value)
+	if digest == a.recorded {
+		return
+	}
+	a.recorded = digest
+	m.persist(cmd, nil)
 }
 
 // saveGoneAgent records that an agent was marked gone. m.mu must be held.

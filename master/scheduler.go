@@ -149,18 +149,16 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 		m.dropOffer(o)
 	}
 	agents := map[string]bool{}
+	tasks := make([]*task, 0, len(f.tasks))
 	for _, t := range f.tasks {
 		if !t.state.IsTerminal() {
-			m.terminate(f, t, masterStatus(t.info.TaskID, t.agent, api.TaskKilled,
+			m.end(t, masterStatus(t.info.TaskID, t.agent, api.TaskKilled,
 				api.ReasonFrameworkRemoved, "Framework removed", now))
 		}
 		agents[t.agent] = true
-		if a := m.agents[t.agent]; a != nil {
-			delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
-		}
-		t.pending = nil
-		m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
+		tasks = append(tasks, t)
 	}
+	m.retire(f, tasks)
 	for id := range agents {
 		if a := m.agents[id]; a != nil {
 			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
@@ -189,8 +187,33 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 // terminate records a terminal state the master decided on and frees the
 // task's resources. m.mu must be held.
 func (m *Master) terminate(f *framework, t *task, st api.TaskStatus) {
+	m.end(t, st)
+	m.saveTask(t)
+}
+
+// end is terminate without writing the task's record, for callers that
+// retire the task at once: its completed record is then the only write.
+// m.mu must be held.
+func (m *Master) end(t *task, st api.TaskStatus) {
 	m.release(t, time.Now())
-	m.recordStatus(t, st)
+	t.record(st)
+	m.taskUpdated(t, st)
+}
+
+// retire moves terminal tasks of f, their updates acknowledged or no
+// longer awaited, off their agents and to f's completed list, and queues
+// one registry write per task: its completed record while f keeps it, a
+// delete once f no longer does. m.mu must be held.
+func (m *Master) retire(f *framework, tasks []*task) {
+	for _, t := range tasks {
+		t.pending = nil
+		if a := m.agents[t.agent]; a != nil {
+			delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
+		}
+	}
+	evicted := f.complete(tasks, m.cfg.MaxCompletedTasks)
+	kept := tasks[max(0, len(tasks)-len(f.completed)):]
+	m.saveCompleted(kept, evicted)
 }
 
 // release returns a task's resources to its agent and the allocator,
@@ -302,9 +325,8 @@ func (m *Master) acknowledge(f *framework, ack *api.Acknowledge) {
 		if !t.state.IsTerminal() {
 			m.saveTask(t)
 		} else {
-			m.saveCompleted(t, f.complete(t, m.cfg.MaxCompletedTasks))
+			m.retire(f, []*task{t})
 			if a := m.agents[t.agent]; a != nil {
-				delete(a.tasks, taskKey{f.id, t.info.TaskID.Value})
 				m.checkDrained(a, time.Now())
 			}
 		}

@@ -11,7 +11,7 @@ import (
 // wasmtime. Engine does everything the two share (validation, caching of
 // Modules, checks before a start, CPU time and budgets, Kill, Results),
 // and a backend only compiles and runs. A new engine implements backend
-// and compiled and joins the test suite's engine list; see ENGINES.md.
+// and compiled and joins the test suite's engine list; see RATIONALE.md.
 type backend interface {
 	// name returns the engine's name, such as Wazero.
 	name() string
@@ -58,6 +58,10 @@ type task struct {
 	// memory is the size of the guest's linear memory in bytes, written
 	// by the backend and read by Process.Usage from any goroutine.
 	memory atomic.Uint64
+
+	// fuel is the fuel the guest has consumed, written by a backend that
+	// counts it (wasmtime with EngineConfig.Fuel) and read like memory.
+	fuel atomic.Uint64
 
 	// overBudget, when the task has a CPU-time budget, checks it and
 	// stops the task if it is spent; it returns whether it did. An engine

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The benchmarks behind ENGINES.md. Run them with
+// The benchmarks behind RATIONALE.md. Run them with
 //
 //	go test -run '^$' -bench . -benchtime 20x ./sandbox
 //

@@ -19,7 +19,9 @@ import (
 //
 // The task runs in its own process group, in spec.Dir, with exactly
 // spec.Env (plus DefaultPath when it has no PATH), stdin from /dev/null,
-// and stdout and stderr appended to spec.Dir/stdout and spec.Dir/stderr.
+// and stdout and stderr appended to spec.Dir/stdout and spec.Dir/stderr,
+// as spec.User when it is set (with that user's uid, gid and supplementary
+// groups and none of the caller's).
 //
 // Where cgroups are usable (see CgroupsAvailable) the task runs in a
 // cgroup of its own, made under spec.CgroupParent before the task runs
@@ -52,6 +54,10 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}
+	cred, err := spec.User.Credential()
+	if err != nil {
+		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
+	}
 	out, err := openOutput(dir, spec.outputLimits())
 	if err != nil {
 		return nil, fmt.Errorf("start command %q: %w", c.Value, err)
@@ -65,7 +71,7 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 		Env:         environ(spec.Env),
 		Stdout:      out.stdout,
 		Stderr:      out.stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
 	}
 	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
 	if err != nil {

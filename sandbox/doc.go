@@ -11,7 +11,7 @@
 // An Engine validates and compiles modules and starts tasks from them on
 // one of two WebAssembly engines: wasmtime (through cgo; the default) or
 // wazero (pure Go; the only one in a build without cgo). Engines lists
-// those a build has, and ENGINES.md says why wasmtime is the default.
+// those a build has, and RATIONALE.md says why wasmtime is the default.
 // The guest sees WASI preview 1 only: its arguments and environment, the
 // sandbox directory mounted at "/", real clocks and randomness, and
 // stdout and stderr that go to the files stdout and stderr in the sandbox
@@ -55,6 +55,18 @@
 //	p.Kill(10 * time.Second) // SIGTERM to the group, SIGKILL 10 s later
 //	r := p.Wait()
 //
+// Spec.User runs the task as another user, with that user's uid, gid and
+// supplementary groups, which only a caller running as root can do;
+// LookupUser finds one, User.Chown gives it the sandbox and
+// User.CheckReach says whether it can reach it:
+//
+//	u, err := sandbox.LookupUser("nobody")
+//	...
+//	err = u.Chown(dir)
+//	...
+//	p, err := sandbox.StartCommand(ctx, sandbox.Spec{Dir: dir, User: u},
+//		sandbox.CommandSpec{Shell: true, Value: "id -un"})
+//
 // Native tasks are supported on Linux only. Where the process may write a
 // cgroup hierarchy (CgroupsAvailable says which version, or why none),
 // each native task runs in a cgroup of its own under Spec.CgroupParent,
@@ -77,7 +89,7 @@
 //
 // What cannot be contained in-process (a loop-free call tree under
 // wazero) is left to the executor process and its
-// cgroup; see ENGINES.md and RATIONALE.md.
+// cgroup; see RATIONALE.md.
 //
 // # Reading the source
 //

@@ -25,7 +25,7 @@ const (
 
 // Engines returns the names of the engines this build can run, the
 // default first: wasmtime and wazero with cgo, wazero alone without. See
-// ENGINES.md, "Why is wasmtime the default engine?".
+// RATIONALE.md, "Why is wasmtime the default engine?".
 func Engines() []string {
 	if wasmtimeAvailable {
 		return []string{Wasmtime, Wazero}
@@ -52,6 +52,14 @@ type EngineConfig struct {
 	// and Wasmtime in a build without cgo with an error wrapping
 	// errors.ErrUnsupported.
 	DefaultEngine string
+
+	// Fuel makes wasmtime count what each task executes (Usage.Fuel, in
+	// wasmtime's fuel units: about one per instruction), for operators who
+	// bill or compare work by instructions rather than by CPU time, which
+	// varies with the machine and its load. It costs 16 % to 3× in speed
+	// (RATIONALE.md), past the metering budget, so it is off by default.
+	// Wazero has no fuel: its tasks report none.
+	Fuel bool
 
 	// ModuleLimits bounds the modules Compile accepts; see
 	// module.Validate. Zero fields mean module.DefaultLimits. Its
@@ -107,7 +115,7 @@ func defaultOptions() options {
 // that checks for a stop: wazero with WithCloseOnContextDone, at loop
 // headers (a tight loop then runs many times slower), and wasmtime with
 // epoch interruption, at loop headers and function entries (see
-// ENGINES.md for the costs).
+// RATIONALE.md for the costs).
 func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 	return newEngine(ctx, cfg, defaultOptions())
 }
@@ -131,6 +139,7 @@ func newEngine(ctx context.Context, cfg EngineConfig, opts options) (*Engine, er
 		return nil, fmt.Errorf("new engine: %w", err)
 	}
 	e.backends[Wazero] = wz
+	opts.wasmtime.fuel = opts.wasmtime.fuel || cfg.Fuel
 	if wasmtimeAvailable {
 		if opts.wasmtime.maxTableElements == 0 {
 			opts.wasmtime.maxTableElements = e.limits.WithDefaults().MaxTableElements

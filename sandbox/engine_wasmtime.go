@@ -38,8 +38,8 @@ type wasmtimeOptions struct {
 	// epochs compiles code that checks the epoch at loop headers and
 	// function entries; without it nothing can stop a running guest.
 	epochs bool
-	// fuel compiles code that counts the instructions it runs; only
-	// benchmarks measure it (see ENGINES.md).
+	// fuel compiles code that counts the instructions it runs, for
+	// EngineConfig.Fuel and the benchmarks (see RATIONALE.md).
 	fuel bool
 	// maxTableElements caps each table of a store, the store limiter's
 	// second line behind module.Limits.MaxTableElements.

@@ -11,7 +11,7 @@ import (
 	"github.com/mezzo-cluster/mezzo/api/module"
 )
 
-// hostileCases are modules written to hurt the host (see ENGINES.md,
+// hostileCases are modules written to hurt the host (see RATIONALE.md,
 // "Hostile modules"). Each ends with the Reason given, or is refused by
 // Compile for exceeding the limit named in refused. On wasmtime all are
 // stopped in-process. On wazero a loop-free call tree cannot be, and a

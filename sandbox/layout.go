@@ -6,7 +6,11 @@ import "path/filepath"
 // directory: the first task launched alone runs in the run directory
 // itself (so a single-task executor's stdout is runs/<container>/stdout,
 // as in Mesos), members of task groups and later tasks in
-// tasks/<task ID> under it, as Mesos's default executor nests them. The
+// tasks/<task ID> under it, as Mesos's default executor nests them. A
+// native task that runs as a user (api.TaskInfo.RunsAsUser) is never
+// first alone: the user gets the task's directory, and the run directory,
+// where the executor's files and later tasks' directories go, stays
+// root's. The
 // executor places tasks by this rule and the agent, which runs checks
 // beside them, finds them by it.
 func TaskDir(runDir, taskID string, firstAlone bool) string {

@@ -91,7 +91,7 @@ func (m *linearMemory) Free() { m.buf = nil }
 // sixteenth of the limit, at least a page and at most 16 MiB below it. A
 // Go guest that runs out of memory stops a few pages short of its limit;
 // a guest refused one large grow far below its limit is not recognized.
-// See ENGINES.md, "How is a memory limit told from a crash?".
+// See RATIONALE.md, "How is a memory limit told from a crash?".
 func nearLimit(size, limit uint64) bool {
 	room := min(max(limit/16, pageSize), 16<<20)
 	return size+room > limit

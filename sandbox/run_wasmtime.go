@@ -20,6 +20,7 @@ type wasmtimeRun struct {
 	task   *task
 	store  *wasmtime.Store
 	memory *wasmtime.Memory // nil until instantiated, or without a memory
+	fuel   bool             // the store counts fuel
 }
 
 // tick is called at each epoch tick while the guest runs, on its thread.
@@ -33,12 +34,24 @@ func (r *wasmtimeRun) tick() bool {
 	return r.ctx.Err() == nil
 }
 
-// sample records the size of the guest's memory.
+// sample records the size of the guest's memory and, when fuel is
+// counted, what it has consumed. The store may be used on the guest's
+// thread only, hence samples rather than reads from Process.Usage.
 func (r *wasmtimeRun) sample() {
 	if r.memory != nil {
 		r.task.memory.Store(uint64(r.memory.DataSize(r.store)))
 	}
+	if r.fuel {
+		if left, err := r.store.GetFuel(); err == nil {
+			r.task.fuel.Store(fuelTank - left)
+		}
+	}
 }
+
+// fuelTank is the fuel a store starts with: more than any task can burn
+// (at a billion units a second, 146 years), so that fuel counts and never
+// stops a guest; budgets stop guests (epochs, see RATIONALE.md).
+const fuelTank = 1 << 62
 
 // run instantiates the module in a store of its own, limited to the
 // task's memory, and calls its entry point. The epoch callback stops the
@@ -55,9 +68,10 @@ func (m *wasmtimeModule) run(ctx context.Context, t *task) outcome {
 	}
 	r.store.SetWasi(wasi)
 	if b.opts.fuel {
-		if err := r.store.SetFuel(1 << 62); err != nil {
+		if err := r.store.SetFuel(fuelTank); err != nil {
 			return outcome{launch: fmt.Errorf("set fuel: %w", err)}
 		}
+		r.fuel = true
 	}
 	if b.opts.epochs {
 		h := cgo.NewHandle(r)

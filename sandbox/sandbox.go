@@ -108,6 +108,13 @@ type Spec struct {
 	// controllers to children. It must be clean: no "." or ".."
 	// elements. Wasm tasks ignore it.
 	CgroupParent string
+
+	// User, when set, is who a native task runs as: its uid, gid and
+	// supplementary groups (see LookupUser). nil runs it as the caller.
+	// Only a caller running as root can run a task as another user; the
+	// task then cannot write in Dir unless Dir is the user's (User.Chown).
+	// Wasm tasks ignore it: they run inside the caller and reach only Dir.
+	User *User
 }
 
 // DefaultCgroupParent is the Spec.CgroupParent used when it is empty.
@@ -165,7 +172,7 @@ const (
 	// initial memory is already larger than the cap. wazero reports the
 	// refused grow; wasmtime does not, so under wasmtime a guest that
 	// ends abnormally with its memory within a sixteenth of the cap (at
-	// most 16 MiB below it) is taken to have hit it. See ENGINES.md, "How
+	// most 16 MiB below it) is taken to have hit it. See RATIONALE.md, "How
 	// is a memory limit told from a crash?". A native task in a cgroup
 	// ends with it when the kernel's OOM killer killed one of its
 	// processes and the task did not exit with code 0.
@@ -228,6 +235,14 @@ type Usage struct {
 	// if larger); for a Wasm task the size of its linear
 	// memory (which never shrinks).
 	PeakMemoryBytes uint64
+
+	// Fuel is what a Wasm task executed, in wasmtime's fuel units (about
+	// one per WebAssembly instruction), counted only under wasmtime with
+	// EngineConfig.Fuel; zero otherwise. While the task runs it is
+	// sampled at each epoch tick (every millisecond), and wasmtime brings
+	// its count up to date at calls: a guest spinning in a loop that
+	// calls nothing shows what it burnt only when it ends.
+	Fuel uint64
 }
 
 // Process is a started task. Its methods are safe for concurrent use.
@@ -248,7 +263,7 @@ type Process interface {
 	// headers, so a guest that runs a long loop-free call tree (an
 	// exponential recursion of a few hundred bytes) cannot be stopped
 	// in-process under wazero; the executor process is the blast wall for
-	// it (see ENGINES.md). wasmtime also checks at function entries, and
+	// it (see RATIONALE.md). wasmtime also checks at function entries, and
 	// stops it.
 	//
 	// Kill is idempotent, and does nothing once the task has ended. The

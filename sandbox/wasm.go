@@ -45,7 +45,7 @@ type WasmSpec struct {
 // stdout and stderr go to spec.Dir/stdout and spec.Dir/stderr. Its linear
 // memory is capped by spec.MemoryBytes and its CPU time by spec.CPUTime.
 // It cannot create symbolic links. The engines differ in details that
-// ENGINES.md lists (wasmtime also refuses to follow a link that leads out
+// RATIONALE.md lists (wasmtime also refuses to follow a link that leads out
 // of spec.Dir, which wazero follows).
 //
 // StartWasm returns an error, and no Process, only when it cannot try: the
@@ -233,7 +233,7 @@ func (p *wasmProcess) execute(c compiled) outcome {
 
 	p.mu.Lock()
 	p.ended = true
-	p.usage = Usage{CPUSeconds: p.clock.seconds(), PeakMemoryBytes: p.task.memory.Load()}
+	p.usage = Usage{CPUSeconds: p.clock.seconds(), PeakMemoryBytes: p.task.memory.Load(), Fuel: p.task.fuel.Load()}
 	p.mu.Unlock()
 	return o
 }
@@ -310,5 +310,5 @@ func (p *wasmProcess) Usage() Usage {
 	if p.timing {
 		cpu = p.clock.seconds()
 	}
-	return Usage{CPUSeconds: cpu, PeakMemoryBytes: p.task.memory.Load()}
+	return Usage{CPUSeconds: cpu, PeakMemoryBytes: p.task.memory.Load(), Fuel: p.task.fuel.Load()}
 }

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -48,4 +49,58 @@ func TestWasmtimeMessage(t *testing.T) {
 			t.Errorf("wasmtimeMessage(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestFuel runs modules of known work under wasmtime with and without
+// EngineConfig.Fuel, and under wazero with it: only wasmtime with fuel
+// counts, at least one unit per loop iteration, and the count of a
+// running task that makes calls (wasmtime updates it at calls) grows
+// while it runs.
+func TestFuel(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, e *Engine, engine, name string) Result {
+		t.Helper()
+		p, err := e.StartWasm(context.Background(), compile(t, e, watModules[name]),
+			Spec{Dir: sandboxDir(t)}, WasmSpec{Engine: engine})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait(t, p)
+	}
+	fuel := ownEngine(t, EngineConfig{Fuel: true})
+	plain := ownEngine(t, EngineConfig{})
+	tests := []struct {
+		name, engine, module string
+		e                    *Engine
+		min, max             uint64
+	}{
+		{"wasmtime counts a loop of 100 million", Wasmtime, "count", fuel, 100_000_000, 1_000_000_000},
+		{"wasmtime counts an empty entry point", Wasmtime, "tiny", fuel, 1, 100},
+		{"wasmtime without fuel", Wasmtime, "count", plain, 0, 0},
+		{"wazero has no fuel", Wazero, "tiny", fuel, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.e, tt.engine, tt.module)
+			checkResult(t, r, 0, ReasonNone)
+			if f := r.Usage.Fuel; f < tt.min || f > tt.max {
+				t.Errorf("fuel %d, want %d to %d", f, tt.min, tt.max)
+			}
+		})
+	}
+
+	t.Run("while running", func(t *testing.T) {
+		p, err := fuel.StartWasm(context.Background(), compile(t, fuel, watModules["calltree"]),
+			Spec{Dir: sandboxDir(t)}, WasmSpec{Engine: Wasmtime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "fuel counted while the task runs", func() bool { return p.Usage().Fuel > 1_000_000 })
+		first := p.Usage().Fuel
+		eventually(t, "fuel still growing", func() bool { return p.Usage().Fuel > first })
+		p.Kill(0)
+		if r := wait(t, p); r.Usage.Fuel < first {
+			t.Errorf("final fuel %d below %d seen while running", r.Usage.Fuel, first)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // Target is where a check looks: the task's address and, for COMMAND
@@ -22,6 +23,10 @@ type Target struct {
 	// command's own variables are laid over it. Nothing is inherited from
 	// the agent, so Env should carry PATH.
 	Env map[string]string
+	// User, when set, is who COMMAND checks run as (its uid, gid and
+	// groups), normally the task's user; nil runs them as the caller,
+	// which for an agent running as root would be root.
+	User *sandbox.User
 }
 
 // Result is one report of a checker: a change of health, the kill

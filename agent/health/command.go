@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // defaultPath is searched for a non-shell command when the task's
@@ -26,6 +27,7 @@ type commandProbe struct {
 	dir     string
 	env     []string
 	timeout time.Duration
+	user    *sandbox.User // nil: the caller's
 	err     error
 }
 
@@ -39,7 +41,7 @@ func newCommandProbe(c *api.CommandInfo, t Target, timeout time.Duration) *comma
 		env = map[string]string{}
 	}
 	maps.Copy(env, c.Environment.Map())
-	p := &commandProbe{dir: t.Dir, timeout: timeout}
+	p := &commandProbe{dir: t.Dir, timeout: timeout, user: t.User}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		p.env = append(p.env, k+"="+env[k])
 	}
@@ -90,7 +92,9 @@ func (p *commandProbe) probe(ctx context.Context) outcome {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.path)
 	cmd.Args, cmd.Dir, cmd.Env = p.args, p.dir, p.env
-	ownGroup(cmd)
+	if err := ownGroup(cmd, p.user); err != nil {
+		return outcome{msg: "COMMAND check could not start: " + err.Error()}
+	}
 	// Output goes nowhere (nil is /dev/null), so Wait has no pipes to drain
 	// and returns as soon as the process is gone.
 	err := cmd.Start()

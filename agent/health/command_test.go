@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 func commandCheck(script string) *api.HealthCheck {
@@ -195,4 +196,42 @@ func groupMembers(pgid int) []int {
 		}
 	}
 	return pids
+}
+
+// TestCommandHealthAsUser runs COMMAND checks as nobody, as the agent runs
+// a task's checks as the task's user: the check has nobody's ids, and a
+// file only root may read is out of its reach.
+func TestCommandHealthAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	nobody, err := sandbox.LookupUser("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		script  string
+		healthy bool
+	}{
+		{name: "runs as nobody", script: `test "$(id -u)" = 65534 && test "$(id -G)" = 65534`, healthy: true},
+		{name: "cannot read root's file", script: "cat secret", healthy: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, d := range []string{dir, filepath.Dir(dir)} {
+				if err := os.Chmod(d, 0o755); err != nil { // t.TempDir's are root's alone
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := startHealth(t, fast(commandCheck(tt.script), 1000), Target{Dir: dir, Env: testEnv, User: nobody}).next(t)
+			if r.Healthy != tt.healthy {
+				t.Fatalf("report = %+v, want healthy %v", r, tt.healthy)
+			}
+		})
+	}
 }

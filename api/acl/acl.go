@@ -255,3 +255,31 @@ func (a *ACLs) Allow(req Request) error {
 	}
 	return &Denied{Request: req, Reason: fmt.Sprintf("no rule of %s grants it", req.Action)}
 }
+
+// AllowExplicit is Allow for what must be granted by name, such as
+// running tasks as root: only a rule that names req.Object among its
+// values grants it. A rule whose object is ANY does not, "permissive"
+// does not, and nil ACLs (none configured) grant nothing, so that no
+// catch-all written for ordinary users, and no open mode, hands out root.
+// A matching rule whose object is NONE denies, as in Allow.
+func (a *ACLs) AllowExplicit(req Request) error {
+	if a == nil {
+		return &Denied{Request: req, Reason: fmt.Sprintf("no ACLs are configured, and %s %q needs a %s rule that names it", objectField[req.Action], req.Object, req.Action)}
+	}
+	for i, r := range a.rules[req.Action] {
+		if !r.principals.matches(req.Principal) {
+			continue
+		}
+		if r.object.Type == "NONE" {
+			return &Denied{Request: req, Reason: fmt.Sprintf("rule %d of %s denies it", i+1, req.Action)}
+		}
+		if r.object.Type == "ANY" || !r.object.matches(req.Object) {
+			continue
+		}
+		if req.Native && !r.native {
+			return &Denied{Request: req, Reason: fmt.Sprintf("rule %d of %s allows Wasm tasks only (\"native\": true allows native ones)", i+1, req.Action)}
+		}
+		return nil
+	}
+	return &Denied{Request: req, Reason: fmt.Sprintf("no rule of %s names %s %q (a rule with ANY or \"permissive\" does not grant it)", req.Action, objectField[req.Action], req.Object)}
+}

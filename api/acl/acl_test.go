@@ -128,3 +128,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestAllowExplicit(t *testing.T) {
+	const rootACLs = `{
+	  "permissive": true,
+	  "run_tasks": [
+	    {"principals": {"values": ["banned"]}, "users": {"type": "NONE"}},
+	    {"principals": {"values": ["ops"]}, "users": {"values": ["root"]}, "native": true},
+	    {"principals": {"values": ["wasm"]}, "users": {"values": ["root"]}},
+	    {"principals": {"type": "ANY"}, "users": {"type": "ANY"}, "native": true}
+	  ]
+	}`
+	a, err := Parse([]byte(rootACLs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		acls *ACLs
+		req  Request
+		want string // "" allowed, else a piece of the error
+	}{
+		{"named", a, Request{"ops", RunTasks, "root", true}, ""},
+		{"named, Wasm only", a, Request{"wasm", RunTasks, "root", true}, "allows Wasm tasks only"},
+		{"ANY does not name root", a, Request{"web", RunTasks, "root", true}, `no rule of run_tasks names users "root"`},
+		{"NONE denies", a, Request{"banned", RunTasks, "root", true}, "rule 1 of run_tasks denies it"},
+		{"no ACLs grant nothing", nil, Request{"", RunTasks, "root", true}, "no ACLs are configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.acls.AllowExplicit(tt.req)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("%+v: %v, want allowed", tt.req, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("%+v: %v, want an error containing %q", tt.req, err, tt.want)
+			}
+		})
+	}
+}

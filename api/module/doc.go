@@ -8,7 +8,7 @@
 // grow to billions of elements, 200,000 functions that take seconds and a
 // gigabyte to compile, a function declaring four billion locals) is
 // refused before it reaches a WebAssembly engine, some of which cannot
-// contain it (see sandbox/ENGINES.md, "Why validate modules before any
+// contain it (see RATIONALE.md, "Why validate modules before any
 // engine sees them?"):
 //
 //	info, err := module.Validate(wasm, module.DefaultLimits())

@@ -69,10 +69,12 @@ type agentFlags struct {
 	resources      string
 	attributes     string
 	wasmEngine     string
+	wasmFuel       bool
 	recover        string
 	idle           time.Duration
 	gcDelay        time.Duration
 	allowNative    bool
+	taskUser       string
 	outputMaxBytes int64
 	outputKeep     int
 }
@@ -80,6 +82,8 @@ type agentFlags struct {
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, nativeByDefault bool) {
 	cmd.Flags().BoolVar(&f.allowNative, "allow-native", nativeByDefault,
 		"run native tasks and custom executors, which reach whatever this agent's user can (without: WebAssembly tasks only)")
+	cmd.Flags().StringVar(&f.taskUser, "task-user", "",
+		"the user native tasks, custom executors and COMMAND checks run as when they name none (default: nobody when the agent runs as root, else the agent's own user; never root)")
 	cmd.Flags().IntVar(&f.port, portFlag, defPort, "the agent's HTTP port (0 picks a free one)")
 	cmd.Flags().StringVar(&f.resources, "resources", "", `resources to offer, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)`)
 	cmd.Flags().StringVar(&f.attributes, "attributes", "", `attributes, e.g. "rack:r1;zone:a"`)
@@ -91,6 +95,7 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
+	cmd.Flags().BoolVar(&f.wasmFuel, "wasm-fuel", false, "count what each Wasm task executes under wasmtime, in fuel (about one unit per instruction), in its usage; slows Wasm tasks")
 }
 
 // config turns the flags into an agent.Config for an agent on host whose
@@ -107,7 +112,9 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	}
 	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
+	cfg.WasmFuel = f.wasmFuel
 	cfg.AllowNative = f.allowNative
+	cfg.TaskUser = f.taskUser
 	cfg.SandboxGCDelay = f.gcDelay
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
 	cfg.Recover = f.recover

@@ -16,9 +16,9 @@ import (
 // newExecutorCmd is `mezzo executor`, which an agent starts, never a
 // person: everything it needs is in the environment the agent sets
 // (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
-// MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE and MEZZO_WASM_ENGINE for Wasm
-// tasks, MEZZO_EXECUTOR_SHARED=1 for a framework's shared executor, and
-// MEZZO_TLS_CA when the agent serves TLS.
+// MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE, MEZZO_WASM_ENGINE and
+// MEZZO_WASM_FUEL for Wasm tasks, MEZZO_EXECUTOR_SHARED=1 for a
+// framework's shared executor, and MEZZO_TLS_CA when the agent serves TLS.
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
@@ -35,6 +35,7 @@ func newExecutorCmd() *cobra.Command {
 			cfg.ModulesDir = os.Getenv("MEZZO_MODULES_DIR")
 			cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
 			cfg.WasmEngine = os.Getenv("MEZZO_WASM_ENGINE")
+			cfg.WasmFuel = os.Getenv("MEZZO_WASM_FUEL") == "1"
 			cfg.Shared = os.Getenv("MEZZO_EXECUTOR_SHARED") == "1"
 			if v := os.Getenv("MEZZO_OUTPUT_MAX_BYTES"); v != "" {
 				if cfg.OutputMaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ type runFlags struct {
 	mem     float64
 	env     []string
 	fetch   []string
+	user    string
 }
 
 func newRunCmd() *cobra.Command {
@@ -74,6 +74,7 @@ task is a native shell command instead.`,
 	cmd.Flags().StringVar(&f.master, "master", "127.0.0.1:5050", "the masters, HOST:PORT[,HOST:PORT...]")
 	cmd.Flags().StringVar(&f.module, "module", "", "a .wasm file, a stored module's sha256, or a Go package directory")
 	cmd.Flags().StringVar(&f.command, "command", "", "a shell command to run as a native task")
+	cmd.Flags().StringVar(&f.user, "user", "", "the user a --command task runs as (default: the agent's --task-user; root needs a run_tasks ACL naming it)")
 	cmd.Flags().StringVar(&f.name, "name", "", "the task's name (default: derived from the module or command)")
 	cmd.Flags().StringVar(&f.engine, "engine", "", "Wasm engine: wazero or wasmtime (default: the agent's)")
 	cmd.Flags().StringVar(&f.role, "role", "*", "the role to take offers for")
@@ -91,10 +92,6 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 	if err != nil {
 		return err
 	}
-	user := "root"
-	if u, err := currentUser(); err == nil {
-		user = u
-	}
 	r := &runner{flags: f, ops: ops, task: task, stdout: stdout, stderr: stderr}
 	// A one-shot run gives up on a master it cannot reach rather than
 	// retrying for ever as a long-running framework would.
@@ -105,7 +102,10 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 	}
 	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3, TLS: tlsCfg,
 		Principal: principal, Secret: secret, Framework: api.FrameworkInfo{
-			User: user, Name: "mezzo-run " + task.Name, Roles: []string{f.role},
+			// No user: the task runs as the agent's default task user,
+			// or as --user, rather than as whoever runs mezzo run (often
+			// root, which the master refuses without an ACL naming it).
+			Name: "mezzo-run " + task.Name, Roles: []string{f.role},
 			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
 		}})
 	err = r.client.Run(ctx, r.handle)
@@ -135,11 +135,14 @@ func (f *runFlags) taskInfo(ctx context.Context, ops *operator.Client, args []st
 	for _, uri := range f.fetch {
 		uris = append(uris, api.CommandURI{Value: uri})
 	}
+	if f.user != "" && f.command == "" {
+		return api.TaskInfo{}, errors.New("--user applies to a --command task only: a Wasm task runs inside its executor, as no user of its own")
+	}
 	if f.command != "" {
 		if t.Name == "" {
 			t.Name = strings.Fields(f.command + " task")[0]
 		}
-		t.Command = &api.CommandInfo{Value: f.command, Environment: env, URIs: uris}
+		t.Command = &api.CommandInfo{Value: f.command, Environment: env, URIs: uris, User: f.user}
 		if len(args) > 0 {
 			t.Command.Value += " " + shellQuote(args)
 		}
@@ -225,14 +228,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func currentUser() (string, error) {
-	u, err := user.Current()
-	if err != nil {
-		return "", err
-	}
-	return u.Username, nil
 }
 
 // taskDone ends the event loop when the task reaches a terminal state.

@@ -2,18 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/e2e/simagent"
 	"github.com/mezzo-cluster/mezzo/master"
+	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
 func TestPercentile(t *testing.T) {
@@ -59,12 +63,13 @@ func TestParseFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", args: nil, check: func(o options) bool {
-			return len(o.items) == 8 && slices.Equal(o.allocSizes, []int{1000, 10000, 50000}) && o.c1mTasks == 1000000 && o.c1mAgents == 5000
+			return len(o.items) == 9 && slices.Equal(o.allocSizes, []int{1000, 10000, 50000}) && o.c1mTasks == 1000000 && o.c1mAgents == 5000
 		}},
 		{name: "quick", args: []string{"-quick"}, check: func(o options) bool {
 			return slices.Equal(o.allocSizes, []int{1000}) && o.c1mTasks == 50000 && o.c1mAgents == 250
 		}},
 		{name: "some items", args: []string{"-items", "a, d"}, check: func(o options) bool { return slices.Equal(o.items, []string{"a", "d"}) }},
+		{name: "slow clients", args: []string{"-items", "s"}, check: func(o options) bool { return slices.Equal(o.items, []string{"s"}) }},
 		{name: "unknown item", args: []string{"-items", "z"}, wantErr: "not one of a..h"},
 		{name: "bad size", args: []string{"-alloc-agents", "10,x"}, wantErr: "not a positive number"},
 	}
@@ -175,5 +180,132 @@ func TestAllocationRound(t *testing.T) {
 	}
 	if d := pureAllocate(agents, 4, 2); d <= 0 {
 		t.Errorf("allocator pass took %v", d)
+	}
+}
+
+// replica is an in-process master over a real registry, raft and HTTP
+// sharing its loopback port as in mezzo master.
+type replica struct {
+	addr string
+	m    *master.Master
+	stop func()
+}
+
+// startReplicas starts n in-process masters, peers of each other.
+func startReplicas(t *testing.T, n int) []*replica {
+	t.Helper()
+	var lns []net.Listener
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	var out []*replica
+	for i, ln := range lns {
+		mux := registry.NewMux(ln)
+		rcfg := registry.DefaultConfig()
+		rcfg.Dir, rcfg.Addr, rcfg.Peers, rcfg.Transport = t.TempDir(), addrs[i], addrs, mux.Raft()
+		reg, err := registry.Open(context.Background(), rcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := master.DefaultConfig()
+		cfg.WorkDir = rcfg.Dir
+		cfg.Registry = reg
+		m, err := master.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: m.Handler(), Protocols: new(http.Protocols)}
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+		go srv.Serve(mux.HTTP())
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { m.Run(ctx); close(done) }()
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				mux.Close()
+				srv.Close()
+				cancel()
+				<-done
+				reg.Close()
+			})
+		}
+		t.Cleanup(stop)
+		out = append(out, &replica{addr: addrs[i], m: m, stop: stop})
+	}
+	return out
+}
+
+// TestFailoverRound runs item f's measurement at a tiny size against three
+// in-process replicated masters: after the leader stops, a survivor
+// serves a write and every simulated agent re-registers with it, found
+// through its list of masters.
+func TestFailoverRound(t *testing.T) {
+	replicas := startReplicas(t, 3)
+	var addrs []string
+	for _, r := range replicas {
+		addrs = append(addrs, r.addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	leader, err := waitLeader(ctx, addrs, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := api.ParseResources(failoverResources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const agents = 30
+	// The leader last in the list: agents begin at a standby and follow
+	// its 307.
+	order := slices.DeleteFunc(slices.Clone(addrs), func(a string) bool { return a == leader })
+	fleet, err := simagent.Start(ctx, simagent.Config{Master: strings.Join(append(order, leader), ","), Agents: agents,
+		Resources: res, TaskDuration: simagent.Forever, HTTP2: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	var dead *replica
+	for _, r := range replicas {
+		if r.addr == leader {
+			dead = r
+		}
+	}
+	r, err := measureFailover(ctx, addrs, leader, func() error { dead.stop(); return nil }, fleet, agents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.serve <= 0 || r.all <= 0 {
+		t.Errorf("failover measured %+v, want positive times", r)
+	}
+	next, err := waitLeader(ctx, order, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+next+"/api/v1", "application/json", strings.NewReader(`{"type":"GET_AGENTS"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer api.OperatorResponse
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.GetAgents == nil {
+		t.Fatalf("GET_AGENTS on the new leader: %s %v", resp.Status, err)
+	}
+	active := 0
+	for _, a := range answer.GetAgents.Agents {
+		if a.Active {
+			active++
+		}
+	}
+	if active != agents || resp.Header.Get(api.HeaderView) != "" {
+		t.Errorf("the new leader has %d of %d agents active (view %q), want all, from the leader itself", active, agents, resp.Header.Get(api.HeaderView))
 	}
 }

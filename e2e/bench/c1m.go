@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os/exec"
-	"strings"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/e2e/load"
@@ -65,20 +63,4 @@ func loadConfig(addr string, tasks int, before func()) load.Config {
 		Task:           func(int) api.TaskInfo { return scheduler.CommandTask("", "", "", "sleep 3600", trivial) },
 		BeforeTeardown: before,
 	}
-}
-
-// itemFailover is item f: it needs replicated masters, which this build
-// may not have.
-func (s *suite) itemFailover(ctx context.Context) error {
-	out, _ := exec.CommandContext(ctx, s.bin, "master", "--help").CombinedOutput()
-	if !strings.Contains(string(out), "--peers") {
-		s.rep.add(Row{Item: "f", Measure: "leader failover with 10,000 simulated agents", Skipped: true, Target: "≤ 3 s to serve, ≤ 10 s all agents",
-			Note: "needs replication (#5): mezzo master has no --peers yet"})
-		s.prog.done("f: skipped, needs replication (#5)")
-		return nil
-	}
-	s.rep.add(Row{Item: "f", Measure: "leader failover with 10,000 simulated agents", Skipped: true, Target: "≤ 3 s to serve, ≤ 10 s all agents",
-		Note: "mezzo master has --peers, but this harness does not drive a replicated cluster yet"})
-	s.prog.done("f: skipped, the harness cannot drive replicated masters yet")
-	return nil
 }

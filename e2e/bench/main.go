@@ -49,7 +49,7 @@ type options struct {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o options
-	items := fs.String("items", "a,b,c,d,e,f,g,h", "the items of issue #9 to run, comma-separated")
+	items := fs.String("items", "a,b,c,d,e,f,g,h,s", "the items to run, comma-separated: a..h of issue #9, s (slow clients) of issue #8")
 	fs.BoolVar(&o.quick, "quick", false, "small sizes: a few minutes instead of tens")
 	fs.StringVar(&o.out, "out", "bench-out", "directory for results.json, daemon logs and profiles")
 	sizes := fs.String("alloc-agents", "", "simulated agent counts for item d (default 1000,10000,50000; quick 1000)")
@@ -65,8 +65,8 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, it := range strings.Split(*items, ",") {
 		it = strings.TrimSpace(it)
-		if len(it) != 1 || it[0] < 'a' || it[0] > 'h' {
-			return o, fmt.Errorf("-items: %q is not one of a..h", it)
+		if len(it) != 1 || (it[0] < 'a' || it[0] > 'h') && it != "s" {
+			return o, fmt.Errorf("-items: %q is not one of a..h or s", it)
 		}
 		o.items = append(o.items, it)
 	}
@@ -97,6 +97,9 @@ func parseFlags(args []string) (options, error) {
 }
 
 func main() {
+	if spec := os.Getenv(slowChildEnv); spec != "" {
+		os.Exit(runSlowChild(spec)) // item s's slow clients (slow.go)
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -206,6 +209,7 @@ func (s *suite) steps() []step {
 		{[]string{"b", "h"}, "throughput, native (b, h)", func(ctx context.Context) error { return s.itemThroughput(ctx, "native") }},
 		{[]string{"g"}, "memory per running Wasm task (g)", s.itemWasmMemory},
 		{[]string{"f"}, "failover (f)", s.itemFailover},
+		{[]string{"s"}, "slow clients (s)", s.itemSlowClients},
 	}
 	for _, n := range s.opts.allocSizes {
 		steps = append(steps, step{[]string{"d", "g"}, fmt.Sprintf("allocation with %d agents (d, g)", n),

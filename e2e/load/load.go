@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.cond = sync.NewCond(&r.mu)
 	r.client = scheduler.New(scheduler.Config{
 		Master:            cfg.Master,
-		Framework:         api.FrameworkInfo{User: "root", Name: cfg.Name},
+		Framework:         api.FrameworkInfo{Name: cfg.Name},
 		FailoverTimeout:   time.Hour,
 		ManualAcknowledge: true,
 		Logger:            cfg.Logger,

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +30,12 @@ type simAgent struct {
 	index int
 
 	mu       sync.Mutex
-	id       string // given by the master; kept across re-subscriptions
-	streamID string // "" while not subscribed
-	closer   func() // ends the current stream; nil when there is none
+	master   string    // the master it subscribes to, or is subscribed to
+	next     int       // the index in the fleet's masters of the one to try after it
+	id       string    // given by the master; kept across re-subscriptions
+	streamID string    // "" while not subscribed
+	since    time.Time // when the current subscription began
+	closer   func()    // ends the current stream; nil when there is none
 	tasks    map[taskKey]*simTask
 	inflight map[*simTask]struct{} // tasks with updates waiting for acknowledgement
 }
@@ -53,7 +58,32 @@ type simTask struct {
 }
 
 func newSimAgent(f *Fleet, index int) *simAgent {
-	return &simAgent{fleet: f, index: index, tasks: map[taskKey]*simTask{}, inflight: map[*simTask]struct{}{}}
+	return &simAgent{fleet: f, index: index, master: f.masters[0], next: 1 % len(f.masters),
+		tasks: map[taskKey]*simTask{}, inflight: map[*simTask]struct{}{}}
+}
+
+// target is the master the agent subscribes to next.
+func (a *simAgent) target() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.master
+}
+
+// follow makes the leader a standby named the agent's next target.
+func (a *simAgent) follow(leader string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.master = leader
+}
+
+// moveOn makes the next master of the list the agent's target, after one
+// that could not be reached or had no leader.
+func (a *simAgent) moveOn() {
+	masters := a.fleet.masters
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.master = masters[a.next]
+	a.next = (a.next + 1) % len(masters)
 }
 
 func (a *simAgent) agentID() string {
@@ -62,39 +92,62 @@ func (a *simAgent) agentID() string {
 	return a.id
 }
 
-// session returns the agent's ID and stream ID, both "" while it has no
-// subscription.
-func (a *simAgent) session() (agentID, streamID string) {
+// session returns the agent's ID, stream ID and the master it is
+// subscribed to, all "" while it has no subscription.
+func (a *simAgent) session() (agentID, streamID, master string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.streamID == "" {
-		return "", ""
+		return "", "", ""
 	}
-	return a.id, a.streamID
+	return a.id, a.streamID, a.master
 }
+
+// maxRedirects bounds the 307s one agent follows in a row, in case masters
+// disagree about who leads during an election.
+const maxRedirects = 5
+
+// The backoff between attempts to subscribe: full jitter (a random wait
+// up to the current bound) so that a fleet that lost its master does not
+// come back in lockstep, doubling from minBackoff to maxBackoff.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
 
 // run keeps the agent subscribed until ctx ends, calling started once
 // after its first attempt to subscribe.
 func (a *simAgent) run(ctx context.Context, started func()) {
 	var once sync.Once
 	defer once.Do(started)
-	backoff := 100 * time.Millisecond
+	backoff, hops := minBackoff, 0
 	for ctx.Err() == nil {
 		subscribed, err := a.stream(ctx, func() { once.Do(started) })
 		if ctx.Err() != nil {
 			return
 		}
-		if subscribed {
-			backoff = 100 * time.Millisecond
+		a.fleet.stats.streamErrors.Add(1)
+		var redirect *redirectError
+		if errors.As(err, &redirect) && hops < maxRedirects {
+			hops++
+			a.follow(redirect.leader)
+			continue
 		}
-		a.fleet.cfg.Logger.Warn("simulated agent stream ended", "agent", a.index, "err", err)
+		hops = 0
+		if subscribed {
+			backoff = minBackoff
+		}
+		a.fleet.cfg.Logger.Warn("simulated agent stream ended", "agent", a.index, "master", a.target(), "err", err)
+		if len(a.fleet.masters) > 1 {
+			a.moveOn()
+		}
 		once.Do(started)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(rand.N(backoff) + time.Millisecond):
 		}
-		backoff = min(2*backoff, 10*time.Second)
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -130,7 +183,7 @@ func (a *simAgent) stream(ctx context.Context, onSubscribed func()) (bool, error
 	if f.cfg.HTTP2 {
 		open = a.openHTTP2
 	}
-	es, err := open(ctx)
+	es, err := open(ctx, a.target())
 	if err != nil {
 		return false, err
 	}
@@ -178,9 +231,9 @@ func (a *simAgent) stream(ctx context.Context, onSubscribed func()) (bool, error
 // openHTTP1 dials a connection of the stream's own, writes the SUBSCRIBE
 // call on it and reads the answer's headers: the body that follows is the
 // event stream, read through one small buffer by the caller's goroutine.
-func (a *simAgent) openHTTP1(ctx context.Context) (*eventStream, error) {
+func (a *simAgent) openHTTP1(ctx context.Context, master string) (*eventStream, error) {
 	f := a.fleet
-	conn, err := f.dialer().DialContext(ctx, "tcp", f.cfg.Master)
+	conn, err := f.dialer().DialContext(ctx, "tcp", master)
 	if err != nil {
 		return nil, fmt.Errorf("dial master: %w", err)
 	}
@@ -190,7 +243,7 @@ func (a *simAgent) openHTTP1(ctx context.Context) (*eventStream, error) {
 		conn.Close()
 		return nil, err
 	}
-	req, err := a.subscribeRequest(context.Background())
+	req, err := a.subscribeRequest(context.Background(), master)
 	if err != nil {
 		return fail(err)
 	}
@@ -213,10 +266,10 @@ func (a *simAgent) openHTTP1(ctx context.Context) (*eventStream, error) {
 }
 
 // openHTTP2 subscribes over the fleet's shared HTTP/2 connections.
-func (a *simAgent) openHTTP2(ctx context.Context) (*eventStream, error) {
+func (a *simAgent) openHTTP2(ctx context.Context, master string) (*eventStream, error) {
 	f := a.fleet
 	ctx, cancel := context.WithCancel(ctx)
-	req, err := a.subscribeRequest(ctx)
+	req, err := a.subscribeRequest(ctx, master)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -241,12 +294,12 @@ func (a *simAgent) openHTTP2(ctx context.Context) (*eventStream, error) {
 }
 
 // subscribeRequest is the SUBSCRIBE call for the agent as it is now.
-func (a *simAgent) subscribeRequest(ctx context.Context) (*http.Request, error) {
+func (a *simAgent) subscribeRequest(ctx context.Context, master string) (*http.Request, error) {
 	body, err := json.Marshal(a.subscribeCall())
 	if err != nil {
 		return nil, fmt.Errorf("encode subscribe: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.fleet.cfg.Master+"/api/v1/agent", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+master+"/api/v1/agent", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe request: %w", err)
 	}
@@ -255,14 +308,27 @@ func (a *simAgent) subscribeRequest(ctx context.Context) (*http.Request, error) 
 	return req, nil
 }
 
+// redirectError is a standby's answer: the leader is elsewhere.
+type redirectError struct{ leader string }
+
+func (e *redirectError) Error() string { return "subscribe: redirected to the leader at " + e.leader }
+
 // checkSubscribed turns an answer other than 200 into an error, closing
-// its body.
+// its body: a *redirectError for a standby's 307 (Location
+// "//leader:port/path", Mesos's form, or a full URL).
 func checkSubscribed(resp *http.Response) error {
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect {
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || loc.Host == "" {
+			return fmt.Errorf("subscribe: master answered %s with Location %q, which names no master", resp.Status, resp.Header.Get("Location"))
+		}
+		return &redirectError{leader: loc.Host}
+	}
 	return fmt.Errorf("subscribe: master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 }
 
@@ -296,7 +362,7 @@ func (a *simAgent) subscribed(agentID, streamID string) {
 	f := a.fleet
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.id, a.streamID = agentID, streamID
+	a.id, a.streamID, a.since = agentID, streamID, time.Now()
 	f.stats.subscribed.Add(1)
 	f.stats.subscriptions.Add(1)
 	now := time.Now()

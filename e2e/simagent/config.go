@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -17,7 +18,11 @@ const Forever time.Duration = -1
 // Resources are required; the zero value of every other field means its
 // default, which DefaultConfig spells out.
 type Config struct {
-	// Master is the master's HOST:PORT.
+	// Master is the master's HOST:PORT, or every master's, separated by
+	// commas, for replicated masters: an agent starts with the first,
+	// follows a standby's 307 to the leader, and moves on to the next
+	// master, with backoff, when one is unreachable or answers 503 (no
+	// leader elected), as a real agent does.
 	Master string
 	// Agents is how many agents to run.
 	Agents int
@@ -69,7 +74,7 @@ func DefaultConfig() Config {
 // Validate reports the first setting that cannot work, naming it.
 func (c Config) Validate() error {
 	switch {
-	case c.Master == "":
+	case len(c.masters()) == 0:
 		return errors.New("simagent config: Master is required")
 	case c.Agents <= 0:
 		return fmt.Errorf("simagent config: Agents must be positive, got %d", c.Agents)
@@ -81,6 +86,17 @@ func (c Config) Validate() error {
 		return errors.New("simagent config: UpdateRetry, Senders, Dialers and ReadBuffer must not be negative")
 	}
 	return api.ValidateResources(c.Resources)
+}
+
+// masters lists the masters Master names.
+func (c Config) masters() []string {
+	var out []string
+	for _, m := range strings.Split(c.Master, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // withDefaults fills zero optional fields.

@@ -13,6 +13,13 @@
 // acknowledgement, as the real agent's update manager does. Nothing runs:
 // a simulated task is a few hundred bytes of bookkeeping.
 //
+// With replicated masters, Config.Master lists them all: an agent follows
+// a standby's 307 to the leader, moves on to the next master when one is
+// unreachable or has no leader (503), waiting a random time up to a bound
+// that doubles from 100 ms to 2 s between attempts, and re-subscribes with
+// its ID and its tasks when the leader dies — so a leader's failover can
+// be measured with thousands of agents (Fleet.SubscribedSince).
+//
 // # A tour
 //
 //	fleet, err := simagent.Start(ctx, simagent.Config{

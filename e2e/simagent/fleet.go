@@ -15,6 +15,7 @@ import (
 // Fleet is a set of running simulated agents.
 type Fleet struct {
 	cfg     Config
+	masters []string // cfg.Master, split
 	agents  []*simAgent
 	client  *http.Client // status updates, shared by every agent
 	streams *http.Client // event streams, when they share HTTP/2 connections
@@ -46,6 +47,10 @@ type Stats struct {
 	UpdatesSent int64
 	Retries     int64
 	SendErrors  int64
+	// StreamErrors counts event streams that ended, or could not be
+	// opened (a master unreachable, a 503, a standby's 307), other than
+	// at Close.
+	StreamErrors int64
 	// Acknowledged counts ACKNOWLEDGED events that matched an update in
 	// flight.
 	Acknowledged int64
@@ -55,7 +60,7 @@ type Stats struct {
 
 type counters struct {
 	subscribed, subscriptions, launched, running, finished, killed atomic.Int64
-	sent, retries, sendErrors, acked, unacked                      atomic.Int64
+	sent, retries, sendErrors, acked, unacked, streamErrors        atomic.Int64
 }
 
 // Start starts cfg.Agents agents and returns once every one of them has
@@ -78,6 +83,7 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{
 		cfg:     cfg,
+		masters: cfg.masters(),
 		client:  &http.Client{Transport: tr, Timeout: time.Minute},
 		streams: &http.Client{Transport: tr},
 		sends:   newSendQueue(),
@@ -158,6 +164,21 @@ func (f *Fleet) AgentIDs() []string {
 	return ids
 }
 
+// SubscribedSince counts the agents subscribed now on a subscription that
+// began after t: after the leader's death at t, every agent has
+// re-registered with the new leader once it equals the fleet's size.
+func (f *Fleet) SubscribedSince(t time.Time) int {
+	n := 0
+	for _, a := range f.agents {
+		a.mu.Lock()
+		if a.streamID != "" && a.since.After(t) {
+			n++
+		}
+		a.mu.Unlock()
+	}
+	return n
+}
+
 // Stats returns the fleet's counters.
 func (f *Fleet) Stats() Stats {
 	c := &f.stats
@@ -165,7 +186,7 @@ func (f *Fleet) Stats() Stats {
 		Subscribed: c.subscribed.Load(), Subscriptions: c.subscriptions.Load(),
 		Launched: c.launched.Load(), Running: c.running.Load(),
 		Finished: c.finished.Load(), Killed: c.killed.Load(),
-		UpdatesSent: c.sent.Load(), Retries: c.retries.Load(), SendErrors: c.sendErrors.Load(),
+		UpdatesSent: c.sent.Load(), Retries: c.retries.Load(), SendErrors: c.sendErrors.Load(), StreamErrors: c.streamErrors.Load(),
 		Acknowledged: c.acked.Load(), Unacknowledged: c.unacked.Load(),
 	}
 }

@@ -96,7 +96,7 @@ func (f *Fleet) sender() {
 
 // post makes one UPDATE call on the master for u's agent.
 func (f *Fleet) post(u outUpdate) error {
-	agentID, streamID := u.agent.session()
+	agentID, streamID, master := u.agent.session()
 	if agentID == "" {
 		return errNotSubscribed
 	}
@@ -108,7 +108,7 @@ func (f *Fleet) post(u outUpdate) error {
 	if err != nil {
 		return fmt.Errorf("encode update: %w", err)
 	}
-	req, err := http.NewRequestWithContext(f.ctx, http.MethodPost, "http://"+f.cfg.Master+"/api/v1/agent", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(f.ctx, http.MethodPost, "http://"+master+"/api/v1/agent", bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("update request: %w", err)
 	}

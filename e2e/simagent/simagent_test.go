@@ -2,6 +2,10 @@ package simagent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -112,5 +116,65 @@ func TestResubscribe(t *testing.T) {
 	}
 	if after := fleet.AgentIDs(); !slices.Equal(before, after) {
 		t.Errorf("IDs after re-subscribing %q, want %q", after, before)
+	}
+}
+
+// TestCheckSubscribed checks how an agent reads a SUBSCRIBE answer: a
+// standby's 307 names the leader to follow, in Mesos's protocol-relative
+// form or as a URL; anything else but 200 is an error saying why.
+func TestCheckSubscribed(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		location   string
+		body       string
+		wantLeader string // a redirect to this leader
+		wantErr    string // or an error with this
+	}{
+		{name: "subscribed", status: http.StatusOK},
+		{name: "Mesos's redirect", status: http.StatusTemporaryRedirect, location: "//10.0.0.2:5050/api/v1/agent", wantLeader: "10.0.0.2:5050"},
+		{name: "URL redirect", status: http.StatusTemporaryRedirect, location: "http://leader:5050/master/api/v1/agent", wantLeader: "leader:5050"},
+		{name: "redirect without a leader", status: http.StatusTemporaryRedirect, location: "/api/v1/agent", wantErr: "names no master"},
+		{name: "no leader elected", status: http.StatusServiceUnavailable, body: "No leader elected\n", wantErr: "503 Service Unavailable: No leader elected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tt.status, Status: fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status)),
+				Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}
+			if tt.location != "" {
+				resp.Header.Set("Location", tt.location)
+			}
+			err := checkSubscribed(resp)
+			var redirect *redirectError
+			switch {
+			case tt.wantLeader != "":
+				if !errors.As(err, &redirect) || redirect.leader != tt.wantLeader {
+					t.Errorf("checkSubscribed = %v, want a redirect to %s", err, tt.wantLeader)
+				}
+			case tt.wantErr != "":
+				if err == nil || errors.As(err, &redirect) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("checkSubscribed = %v, want an error with %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Errorf("checkSubscribed = %v, want nil", err)
+			}
+		})
+	}
+}
+
+// TestConfigMasters checks the list of masters a fleet follows.
+func TestConfigMasters(t *testing.T) {
+	tests := []struct {
+		master string
+		want   []string
+	}{
+		{"m:1", []string{"m:1"}},
+		{"a:1, b:2,,c:3 ", []string{"a:1", "b:2", "c:3"}},
+		{" , ", nil},
+	}
+	for _, tt := range tests {
+		if got := (Config{Master: tt.master}).masters(); !slices.Equal(got, tt.want) {
+			t.Errorf("masters of %q = %q, want %q", tt.master, got, tt.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,10 @@ type FSM struct {
 	// replayed after a restart are skipped without a transaction. Only
 	// raft's FSM goroutine (Apply, ApplyBatch, Restore) writes it.
 	applied atomic.Uint64
+	// modules is signalled (capacity 1, never blocking) after an entry
+	// that records module metadata is applied, so that a master fetches
+	// the blob at once rather than at its next scan.
+	modules chan struct{}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -41,7 +46,7 @@ func OpenFSM(path string) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &FSM{path: path, db: db}
+	f := &FSM{path: path, db: db, modules: make(chan struct{}, 1)}
 	f.applied.Store(f.Applied())
 	return f, nil
 }
@@ -124,9 +129,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	last := logs[todo[len(todo)-1]].Index
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	modules := false
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		for _, i := range todo {
-			results[i] = applyEntry(tx, logs[i])
+			var touched bool
+			results[i], touched = applyEntry(tx, logs[i])
+			modules = modules || touched
 		}
 		var idx [8]byte
 		binary.BigEndian.PutUint64(idx[:], last)
@@ -136,22 +144,37 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		panic(fmt.Sprintf("registry: apply log entries up to %d to %s: %v", last, f.path, err))
 	}
 	f.applied.Store(last)
+	if modules {
+		f.signalModules()
+	}
 	return results
 }
 
-// applyEntry applies one entry in tx and returns its result. Validation
-// bounds keys to what bbolt accepts, so the puts and deletes of a decoded
-// command cannot fail short of an I/O error, which fails the whole
-// transaction.
-func applyEntry(tx *bolt.Tx, l *raft.Log) any {
+// ModulesChanged is signalled after module metadata is applied or a
+// snapshot restored. It has room for one signal: a reader that was busy
+// sees one signal for any number of changes.
+func (f *FSM) ModulesChanged() <-chan struct{} { return f.modules }
+
+func (f *FSM) signalModules() {
+	select {
+	case f.modules <- struct{}{}:
+	default:
+	}
+}
+
+// applyEntry applies one entry in tx and returns its result, and whether
+// it wrote module metadata. Validation bounds keys to what bbolt accepts,
+// so the puts and deletes of a decoded command cannot fail short of an I/O
+// error, which fails the whole transaction.
+func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
 	cmd, err := DecodeCommand(l.Data)
 	if err != nil {
-		return err
+		return err, false
 	}
 	if err := applyCommand(tx, cmd, l.Index); err != nil {
-		return err
+		return err, false
 	}
-	return nil
+	return nil, slices.ContainsFunc(cmd.Changes, func(c Change) bool { return c.Bucket == BucketModules })
 }
 
 // applyCommand writes cmd's changes in tx, or records nothing but returns
@@ -240,6 +263,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	var idx uint64
 	_ = db.View(func(tx *bolt.Tx) error { idx = appliedIndex(tx); return nil })
 	f.applied.Store(idx)
+	f.signalModules()
 	return nil
 }
 

@@ -87,7 +87,7 @@ func TestFSMApply(t *testing.T) {
 		},
 		{
 			name:    "weights, quotas and maintenance",
-			entries: []Command{PutWeight("web", 2), PutQuota(api.QuotaConfig{Role: "web"}), PutMaintenance(api.MaintenanceSchedule{})},
+			entries: []Command{PutWeight("web", 2), PutQuota(api.QuotaConfig{Role: "web"}), PutMaintenance(Maintenance{})},
 			want:    []error{nil, nil, nil},
 			check: func(t *testing.T, s *State) {
 				if s.Weights["web"] != 2 || s.Quotas["web"].Role != "web" || s.Maintenance == nil {

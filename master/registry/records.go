@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,8 +56,15 @@ type Task struct {
 	Role      string       `json:"role"`
 	Group     bool         `json:"group,omitempty"`
 	Info      api.TaskInfo `json:"info"`
-	// Latest is the last status the master knows.
-	State  api.TaskState   `json:"state"`
+	// State is the last state the master knows.
+	State api.TaskState `json:"state"`
+	// Statuses is the task's status history, oldest first, as the master
+	// keeps it (bounded), so that GET_TASKS shows the same history after a
+	// failover.
+	Statuses []api.TaskStatus `json:"statuses,omitempty"`
+	// Latest is the last status, in records written before Statuses
+	// existed; a master reads it when Statuses is empty and writes it no
+	// more.
 	Latest *api.TaskStatus `json:"latest,omitempty"`
 	// Pending is the agent's update waiting for the framework's
 	// acknowledgement, sent again after a failover; nil when none waits.
@@ -82,7 +90,10 @@ type State struct {
 	Modules     map[string]json.RawMessage
 	Weights     map[string]float64
 	Quotas      map[string]api.QuotaConfig
-	Maintenance *api.MaintenanceSchedule
+	Maintenance *Maintenance
+	// AgentDigests are the Digest of each agent's record as stored, so
+	// that a master can tell a save that would change nothing.
+	AgentDigests map[string]uint64
 	// Applied is the raft index the state reflects.
 	Applied uint64
 }
@@ -92,7 +103,9 @@ func (f *FSM) Load() (*State, error) {
 	s := &State{
 		Frameworks: map[string]Framework{}, Agents: map[string]Agent{}, Tasks: map[string]Task{},
 		Modules: map[string]json.RawMessage{}, Weights: map[string]float64{}, Quotas: map[string]api.QuotaConfig{},
+		AgentDigests: map[string]uint64{},
 	}
+	agents := into(s.Agents)
 	err := f.View(func(tx *bolt.Tx) error {
 		s.Applied = appliedIndex(tx)
 		for _, l := range []struct {
@@ -100,7 +113,10 @@ func (f *FSM) Load() (*State, error) {
 			into   func(k string, v []byte) error
 		}{
 			{BucketFrameworks, into(s.Frameworks)},
-			{BucketAgents, into(s.Agents)},
+			{BucketAgents, func(k string, v []byte) error {
+				s.AgentDigests[k] = Digest(v)
+				return agents(k, v)
+			}},
 			{BucketTasks, into(s.Tasks)},
 			{BucketModules, into(s.Modules)},
 			{BucketWeights, into(s.Weights)},
@@ -112,7 +128,7 @@ func (f *FSM) Load() (*State, error) {
 			}
 		}
 		if v := tx.Bucket([]byte(BucketMaintenance)).Get([]byte("schedule")); v != nil {
-			s.Maintenance = &api.MaintenanceSchedule{}
+			s.Maintenance = &Maintenance{}
 			if err := json.Unmarshal(v, s.Maintenance); err != nil {
 				return fmt.Errorf("load maintenance: %w", err)
 			}
@@ -123,6 +139,45 @@ func (f *FSM) Load() (*State, error) {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
 	return s, nil
+}
+
+// HasModule reports whether the registry records metadata for the module
+// named sha, without loading the rest of the state.
+func (f *FSM) HasModule(sha string) (bool, error) {
+	found := false
+	err := f.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket([]byte(BucketModules)).Get([]byte(sha)) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up module %s: %w", sha, err)
+	}
+	return found, nil
+}
+
+// ModuleNames lists the modules the registry records, by sha256, without
+// loading the rest of the state.
+func (f *FSM) ModuleNames() ([]string, error) {
+	var out []string
+	err := f.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(BucketModules)).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list modules: %w", err)
+	}
+	return out, nil
+}
+
+// Digest is a 64-bit FNV-1a hash of a stored record's bytes: records are
+// marshalled the same way every time, so equal records have equal
+// digests.
+func Digest(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 func into[V any](m map[string]V) func(k string, v []byte) error {
@@ -184,7 +239,14 @@ func DeleteQuota(role string) Command {
 	return Command{Changes: []Change{Delete(BucketQuotas, role)}}
 }
 
-// PutMaintenance replaces the maintenance schedule.
-func PutMaintenance(s api.MaintenanceSchedule) Command {
-	return Command{Changes: []Change{Put(BucketMaintenance, "schedule", s)}}
+// Maintenance is the durable record of maintenance: the schedule and the
+// machines brought down (START_MAINTENANCE) and not yet up again.
+type Maintenance struct {
+	Schedule api.MaintenanceSchedule `json:"schedule"`
+	Down     []api.MachineID         `json:"down,omitempty"`
+}
+
+// PutMaintenance replaces the maintenance record.
+func PutMaintenance(m Maintenance) Command {
+	return Command{Changes: []Change{Put(BucketMaintenance, "schedule", m)}}
 }

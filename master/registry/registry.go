@@ -50,7 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		HeartbeatTimeout:   500 * time.Millisecond,
 		ElectionTimeout:    500 * time.Millisecond,
-		LeaderLeaseTimeout: 250 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
 		SnapshotThreshold:  8192,
 	}
 }
@@ -270,6 +270,21 @@ func (r *Registry) Barrier(ctx context.Context) error {
 
 // Load reads this master's replica of the state.
 func (r *Registry) Load() (*State, error) { return r.fsm.Load() }
+
+// Applied is the index of the last log entry this replica applied: a
+// standby's views reflect the state as of that entry, and two loads at the
+// same index are the same.
+func (r *Registry) Applied() uint64 { return r.fsm.applied.Load() }
+
+// HasModule reports whether the replica records module sha's metadata.
+func (r *Registry) HasModule(sha string) (bool, error) { return r.fsm.HasModule(sha) }
+
+// ModuleNames lists the modules the replica records, by sha256.
+func (r *Registry) ModuleNames() ([]string, error) { return r.fsm.ModuleNames() }
+
+// ModulesChanged is signalled when module metadata reaches this replica,
+// so that the master copies the blob at once. Read it from one goroutine.
+func (r *Registry) ModulesChanged() <-chan struct{} { return r.fsm.ModulesChanged() }
 
 // Servers lists the cluster's masters and their raft suffrage.
 func (r *Registry) Servers() ([]raft.Server, error) {

@@ -56,7 +56,7 @@ func run(ctx context.Context, master, command string, n int, cpus, mem float64) 
 		// framework without one is removed, its tasks killed, once its
 		// stream breaks); the run tears itself down when it is done.
 		FailoverTimeout: time.Minute,
-		Framework:       api.FrameworkInfo{User: "root", Name: "execute"},
+		Framework:       api.FrameworkInfo{Name: "execute"},
 	})
 	per := api.Resources{api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem)}
 	var queue []api.TaskInfo

@@ -390,7 +390,7 @@ func (f *framework) steer(ctx context.Context) {
 // run drives the framework until ctx ends.
 func (f *framework) run(ctx context.Context, master string, failover time.Duration) error {
 	f.mu.Lock()
-	info := api.FrameworkInfo{User: "root", Name: "jobs"}
+	info := api.FrameworkInfo{Name: "jobs"}
 	if f.st.FrameworkID != "" {
 		info.ID = &api.FrameworkID{Value: f.st.FrameworkID}
 	}

@@ -509,7 +509,7 @@ func (c *controller) loop(ctx context.Context) {
 // run drives the framework until ctx ends.
 func (c *controller) run(ctx context.Context, master string, failover time.Duration) error {
 	c.mu.Lock()
-	info := api.FrameworkInfo{User: "root", Name: "services"}
+	info := api.FrameworkInfo{Name: "services"}
 	if c.st.FrameworkID != "" {
 		info.ID = &api.FrameworkID{Value: c.st.FrameworkID}
 	}

@@ -95,7 +95,7 @@ func (j *job) run(ctx context.Context) (map[string]int64, error) {
 		// Long enough to follow a new leader when the old one dies; the
 		// job tears itself down when it is done.
 		FailoverTimeout: time.Minute,
-		Framework:       api.FrameworkInfo{User: "root", Name: "wordcount"},
+		Framework:       api.FrameworkInfo{Name: "wordcount"},
 	})
 	j.start = time.Now()
 	for i := range j.chunks {

@@ -355,7 +355,6 @@ func TestConfigErrors(t *testing.T) {
 		want   string
 	}{
 		{name: "no master", change: func(c *scheduler.Config) { c.Masters = nil }, want: "Masters"},
-		{name: "no user", change: func(c *scheduler.Config) { c.Framework.User = "" }, want: "Framework.User"},
 		{name: "backoff", change: func(c *scheduler.Config) { c.MaxBackoff = time.Millisecond; c.MinBackoff = time.Second }, want: "MaxBackoff"},
 		{name: "secret alone", change: func(c *scheduler.Config) { c.Secret = "x" }, want: "Principal"},
 	}

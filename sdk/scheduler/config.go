@@ -26,7 +26,10 @@ type Config struct {
 	// leader, and goes round the list when a master fails.
 	Masters []string
 
-	// Framework is sent on SUBSCRIBE; User and Name are required. An ID
+	// Framework is sent on SUBSCRIBE; Name is required. User may be left
+	// empty, and usually should be: native tasks then run as each
+	// agent's default task user (api.FrameworkInfo), not as whoever
+	// started the framework; root needs an ACL naming it. An ID
 	// re-subscribes an existing framework (after the framework process
 	// restarts); otherwise the master assigns one, and the client keeps
 	// it for every later re-subscription.
@@ -134,8 +137,6 @@ func (c Config) Validate() error {
 	switch {
 	case len(c.masters()) == 0:
 		return errors.New("scheduler config: Masters (or Master) is required")
-	case c.Framework.User == "":
-		return errors.New("scheduler config: Framework.User is required")
 	case c.Framework.Name == "":
 		return errors.New("scheduler config: Framework.Name is required")
 	case c.FailoverTimeout < 0:

@@ -133,6 +133,11 @@ func startCluster() (addr string, stop func()) {
 	if err != nil {
 		panic(err)
 	}
+	// Native tasks run as nobody when the examples run as root (as in
+	// CI): it must reach their sandboxes.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)

@@ -34,7 +34,7 @@ func main() {
 			}
 			finished++
 			return c.Update(ctx, api.TaskStatus{TaskID: t.TaskID, State: api.TaskFinished,
-				Message: "custom executor ran: " + string(t.Data)})
+				Message: fmt.Sprintf("custom executor ran: %s as uid %d", t.Data, os.Getuid())})
 		case api.ExecutorEventAcknowledged:
 			if _, updates := c.Unacknowledged(); finished > 0 && len(updates) == 0 {
 				return errDone

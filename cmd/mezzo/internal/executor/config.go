@@ -29,6 +29,10 @@ type Config struct {
 	// "wazero"); "" means the sandbox's default for this build. The
 	// agent passes its own setting as MEZZO_WASM_ENGINE.
 	WasmEngine string
+	// WasmFuel makes wasmtime count what each Wasm task executes
+	// (sandbox.EngineConfig.Fuel), reported with its usage. The agent
+	// passes its setting as MEZZO_WASM_FUEL=1.
+	WasmFuel bool
 	// Shared makes this the framework's shared executor on its agent: it
 	// runs every task in tasks/<task ID> under its sandbox (never in the
 	// sandbox itself, which belongs to no one task), and it does not exit

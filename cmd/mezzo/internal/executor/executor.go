@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log:     cfg.Logger.With("executor", cfg.Client.ExecutorID, "framework", cfg.Client.FrameworkID),
 		ctx:     ctx,
 		cancel:  cancel,
-		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine),
+		modules: newModules(cfg.ModulesDir, cfg.ModuleCache, cfg.WasmEngine, cfg.WasmFuel),
 		tasks:   map[string]*task{},
 		seen:    map[string]bool{},
 		// A shared executor's sandbox is no task's own.

@@ -420,3 +420,33 @@ func TestUsage(t *testing.T) {
 		t.Errorf("reported statistics %+v, want a timestamp, CPU time and the task's limits", s)
 	}
 }
+
+// TestWasmFuel runs the hello module under wasmtime with and without
+// Config.WasmFuel: only with it does the terminal update carry the fuel
+// the task burnt (a Go program's start-up alone is well over 100,000
+// units).
+func TestWasmFuel(t *testing.T) {
+	sha := hello(t)
+	for _, fuel := range []bool{true, false} {
+		t.Run(strconv.FormatBool(fuel), func(t *testing.T) {
+			h := start(t, executortest.Options{}, func(c *executor.Config) { c.WasmFuel = fuel })
+			task := wasmTask("w", sha, "fuel")
+			task.Container.Wasm.Engine = "wasmtime"
+			h.agent.Launch(task)
+			st := h.terminal("w")
+			if st.State != api.TaskFinished {
+				t.Fatalf("w ended %s: %s", st.State, st.Message)
+			}
+			got := label(st, api.FuelLabel)
+			if !fuel {
+				if got != "" {
+					t.Errorf("%s = %q without WasmFuel, want no label", api.FuelLabel, got)
+				}
+				return
+			}
+			if n, err := strconv.ParseUint(got, 10, 64); err != nil || n < 100_000 {
+				t.Errorf("%s = %q, want the fuel of a Go program's run", api.FuelLabel, got)
+			}
+		})
+	}
+}

@@ -20,14 +20,15 @@ type modules struct {
 	dir      string
 	cacheDir string
 	engine0  string // the default engine; "" means the sandbox's
+	fuel     bool   // count fuel (sandbox.EngineConfig.Fuel)
 
 	mu       sync.Mutex
 	engine   *sandbox.Engine
 	compiled map[string]*sandbox.Module // by SHA-256
 }
 
-func newModules(dir, cacheDir, defaultEngine string) *modules {
-	return &modules{dir: dir, cacheDir: cacheDir, engine0: defaultEngine, compiled: map[string]*sandbox.Module{}}
+func newModules(dir, cacheDir, defaultEngine string, fuel bool) *modules {
+	return &modules{dir: dir, cacheDir: cacheDir, engine0: defaultEngine, fuel: fuel, compiled: map[string]*sandbox.Module{}}
 }
 
 // get returns the engine and the module whose hash is sha, compiling it
@@ -73,7 +74,7 @@ func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.engine == nil {
-		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir, DefaultEngine: m.engine0})
+		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir, DefaultEngine: m.engine0, Fuel: m.fuel})
 		if err != nil {
 			return nil, fmt.Errorf("start wasm engine: %w", err)
 		}

@@ -43,6 +43,16 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 		c := t.info.Command
 		spec.Env = x.taskEnv(t, t.dir, c.Environment)
 		spec.CPULimit = limit(t.info, "cpus")
+		if c.User != "" {
+			// The agent wrote in the user the task runs as and gave it
+			// the sandbox; this executor stays the agent's user, to start
+			// tasks of several users and hold their cgroups.
+			u, err := sandbox.LookupUser(c.User)
+			if err != nil {
+				return nil, fmt.Errorf("run task %s: %w", t.info.TaskID.Value, err)
+			}
+			spec.User = u
+		}
 		return sandbox.StartCommand(x.ctx, spec, sandbox.CommandSpec{Shell: c.IsShell(), Value: c.Value, Args: c.Arguments})
 	}
 	return nil, fmt.Errorf("task %s has neither a command nor a Wasm module", t.info.TaskID.Value)

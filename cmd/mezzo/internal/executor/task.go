@@ -79,7 +79,7 @@ func (x *executor) launch(infos []api.TaskInfo, grouped bool) {
 		}
 		x.seen[id] = true
 		t := &task{info: ti, group: g, killed: x.shuttingDown}
-		t.dir = x.taskDir(id, grouped)
+		t.dir = x.taskDir(id, grouped || ti.RunsAsUser()) // as the agent places it
 		if g != nil {
 			g.tasks = append(g.tasks, t)
 		}

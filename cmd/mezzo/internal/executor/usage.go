@@ -65,14 +65,22 @@ func Statistics(info api.TaskInfo, u sandbox.Usage, now time.Time) api.ResourceS
 	if mem := memoryBytes(info); mem > 0 {
 		st.MemLimitBytes = api.Ptr(api.Uint64(mem))
 	}
+	if u.Fuel > 0 {
+		st.FuelConsumed = api.Ptr(api.Uint64(u.Fuel))
+	}
 	return st
 }
 
 // UsageLabels are the labels of a terminal update that carry what the
-// task used in all (api.CPUSecondsLabel, api.PeakMemoryLabel).
+// task used in all (api.CPUSecondsLabel, api.PeakMemoryLabel, and
+// api.FuelLabel when fuel was counted).
 func UsageLabels(u sandbox.Usage) []api.Label {
-	return []api.Label{
+	labels := []api.Label{
 		{Key: api.CPUSecondsLabel, Value: strconv.FormatFloat(u.CPUSeconds, 'f', 6, 64)},
 		{Key: api.PeakMemoryLabel, Value: strconv.FormatUint(u.PeakMemoryBytes, 10)},
 	}
+	if u.Fuel > 0 {
+		labels = append(labels, api.Label{Key: api.FuelLabel, Value: strconv.FormatUint(u.Fuel, 10)})
+	}
+	return labels
 }

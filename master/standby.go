@@ -1,0 +1,164 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/master/allocator"
+)
+
+// A standby answers the read-only operator queries below from its replica
+// of the registry instead of redirecting them, so that dashboards and
+// tools spread over every master and still see the cluster while no
+// leader is elected. Why, and what such a view lacks: RATIONALE.md, "Why
+// do standbys serve views from their replica?".
+var servedByStandbys = map[api.OperatorCallType]bool{
+	api.OperatorGetState: true, api.OperatorGetTasks: true, api.OperatorGetFrameworks: true,
+	api.OperatorGetAgents: true, api.OperatorGetExecutors: true, api.OperatorGetRoles: true,
+	api.OperatorGetWeights: true, api.OperatorGetQuota: true,
+	api.OperatorGetMaintenanceSchedule: true, api.OperatorGetMaintenanceStatus: true,
+}
+
+// replicaViews caches the state a standby's views are built from, rebuilt
+// when the replica has applied more entries.
+type replicaViews struct {
+	mu      sync.Mutex
+	applied uint64
+	state   *Master // a master that only holds state: no loops, no timers
+}
+
+// drop forgets the cached state, which a leader has no use for.
+func (v *replicaViews) drop() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.state, v.applied = nil, 0
+}
+
+// standbyReads serves servedByStandbys on a master that does not lead;
+// every other call goes on to next, which redirects it to the leader.
+func (m *Master) standbyReads(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if m.reg == nil || m.leading.Load() {
+			return next(c)
+		}
+		body, err := m.readCall(c)
+		if err != nil {
+			return err
+		}
+		call, err := api.DecodeOperatorCall(body)
+		if err != nil || !servedByStandbys[call.Type] {
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			return next(c)
+		}
+		c.Set(callTypeKey, string(call.Type))
+		v, applied, err := m.replicaState()
+		if err != nil {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not read this standby's replica: "+err.Error())
+		}
+		resp := &api.OperatorResponse{Type: call.Type}
+		v.mu.Lock()
+		err = v.authorizeOperator(c.Request().Context(), call)
+		if err == nil {
+			err = operatorCalls[call.Type](v, call, resp, time.Now())
+		}
+		if err == nil {
+			v.filterViews(c.Request().Context(), resp)
+			v.markRecordedConnections(resp)
+		}
+		v.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		m.markReplicaView(c, applied)
+		return writeJSON(c, resp)
+	}
+}
+
+// markReplicaView sets the headers of a view served from the replica.
+func (m *Master) markReplicaView(c echo.Context, applied uint64) {
+	h := c.Response().Header()
+	h.Set(api.HeaderView, api.ViewReplica)
+	h.Set(api.HeaderAppliedIndex, strconv.FormatUint(applied, 10))
+	if leader := m.reg.Leader(); leader != "" && leader != m.reg.Addr() {
+		h.Set(api.HeaderLeader, leader)
+	}
+}
+
+// replicaState returns a master holding the replica's state and the raft
+// index it reflects, built anew only when the replica has moved on. Lock
+// its mu to read it.
+func (m *Master) replicaState() (*Master, uint64, error) {
+	m.views.mu.Lock()
+	defer m.views.mu.Unlock()
+	applied := m.reg.Applied()
+	if m.views.state != nil && m.views.applied == applied {
+		return m.views.state, applied, nil
+	}
+	s, err := m.reg.Load()
+	if err != nil {
+		return nil, 0, fmt.Errorf("load the replica: %w", err)
+	}
+	v := &Master{
+		cfg: m.cfg, id: m.id, info: m.info, started: m.started, modules: m.modules, log: m.log,
+		frameworks: map[string]*framework{}, agents: map[string]*agent{}, offers: map[string]*offer{},
+		alloc: allocator.New(allocator.DefaultConfig()), dirty: map[string]bool{},
+		weights: map[string]float64{}, quotas: map[string]api.QuotaConfig{}, gone: map[string]time.Time{},
+		groups: map[executorKey]*groupExecutor{},
+	}
+	v.restoreState(s)
+	m.views.state, m.views.applied = v, s.Applied
+	return v, s.Applied, nil
+}
+
+// markRecordedConnections reports frameworks and agents as connected as
+// the registry last recorded them: a framework is connected while it has
+// no failover deadline, an agent while it is not unreachable. The
+// replica's master holds no streams, so the views alone would call every
+// one disconnected. m.mu must be held.
+func (m *Master) markRecordedConnections(r *api.OperatorResponse) {
+	frameworks := func(fr *api.GetFrameworksResponse) {
+		if fr == nil {
+			return
+		}
+		for i := range fr.Frameworks {
+			rec := &fr.Frameworks[i]
+			if f := m.frameworks[rec.FrameworkInfo.ID.Value]; f != nil && f.failoverDeadline.IsZero() {
+				rec.Active, rec.Connected = true, true
+			}
+		}
+	}
+	agents := func(ar *api.GetAgentsResponse) {
+		if ar == nil {
+			return
+		}
+		for i := range ar.Agents {
+			if a := m.agents[ar.Agents[i].AgentInfo.ID.Value]; a != nil && !a.unreachable {
+				ar.Agents[i].Active = true
+			}
+		}
+	}
+	frameworks(r.GetFrameworks)
+	agents(r.GetAgents)
+	if r.GetState != nil {
+		frameworks(r.GetState.GetFrameworks)
+		agents(r.GetState.GetAgents)
+	}
+}
+
+// handleModuleList lists the modules this master's store holds; a
+// standby's list is marked as its own, since it may lack a module it has
+// not copied yet.
+func (m *Master) handleModuleList(c echo.Context) error {
+	if m.reg != nil && !m.leading.Load() {
+		m.markReplicaView(c, m.reg.Applied())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"modules": m.modules.List()})
+}
