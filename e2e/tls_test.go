@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -162,6 +163,57 @@ func TestTLSCluster(t *testing.T) {
 				t.Errorf("%s: GET /monitor/statistics answered %s, want %d", tc.name, resp.Status, tc.want)
 			}
 		}
+	})
+	t.Run("a master joins", func(t *testing.T) {
+		// It knows no master when it starts: it takes the leader that adds
+		// it on the CA's word, then replicates over TLS like the others.
+		caPEM, err := os.ReadFile(masterFiles.CA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := tlsconf.Parse(nil, nil, caPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: tlsconf.Transport(id.Client()),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		call := func(addr, body string) (int, string) {
+			resp, err := client.Post("https://"+addr+"/api/v1", "application/json", strings.NewReader(body))
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			return resp.StatusCode, resp.Header.Get("Location")
+		}
+		var leader string
+		waitFor(t, func() bool {
+			for _, m := range c.masters {
+				if code, _ := call(m.addr, leaderOnlyCall); code == http.StatusOK {
+					leader = m.addr
+					return true
+				}
+			}
+			return false
+		}, "the leader to answer over https")
+		joining := &masterProc{addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), dir: filepath.Join(dir, "joining"), join: true}
+		c.start(joining)
+		c.masters = append(c.masters, joining)
+		if code, msg := call(leader, `{"type":"ADD_MASTER","add_master":{"address":"`+joining.addr+`"}}`); code != http.StatusOK {
+			t.Fatalf("ADD_MASTER: %d %s", code, msg)
+		}
+		var last string
+		waitFor(t, func() bool {
+			code, loc := call(joining.addr, leaderOnlyCall)
+			if now := fmt.Sprint(code, " ", loc); now != last {
+				t.Logf("the new master answers %s", now)
+				last = now
+			}
+			return code == http.StatusTemporaryRedirect && loc == "//"+leader+"/api/v1"
+		}, "the new master to follow the leader over TLS")
+		waitFor(t, func() bool {
+			blobs, _ := filepath.Glob(filepath.Join(joining.dir, "modules", "*.wasm"))
+			return len(blobs) == 1
+		}, "the new master to copy the module over https")
 	})
 	t.Run("raft strangers", func(t *testing.T) {
 		testRaftStrangers(t, c, masterFiles)
