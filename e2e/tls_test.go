@@ -53,7 +53,9 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // user would over https: the agent registers, a Wasm task and a native
 // task run (their executors reach the agent over https) and the CLI reads
 // their output through the masters' file proxy (master to agent over
-// https); every master answers, standbys by a 307 to the leader. A
+// https); every master answers, standbys by a 307 to the leader, and
+// they copy the leader's modules over https; a fourth master started
+// with --join is added and follows the leader. A
 // client without the CA is refused with a verification error, plain HTTP
 // is told to use HTTPS, and raft peers without a certificate from the CA
 // are refused.
