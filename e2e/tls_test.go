@@ -66,9 +66,8 @@ func TestTLSCluster(t *testing.T) {
 	agentFiles := ca.WriteFiles(t, dir, "agent", []string{"127.0.0.1"})
 	c := startReplicated(t, 3, tlsArgs(masterFiles)...)
 	all := strings.Join(c.addrs(), ",")
-	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	_, agentPort, _ := strings.Cut(agentAddr, ":")
-	port, _ := strconv.Atoi(agentPort)
+	port := freePort(t)
+	agentAddr := "127.0.0.1:" + strconv.Itoa(port)
 	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), port, tlsArgs(agentFiles)...)
 	// The CA goes first: everything after "--" is the task's.
 	withCA := func(args ...string) []string {
