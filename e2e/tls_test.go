@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -52,7 +53,9 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // user would over https: the agent registers, a Wasm task and a native
 // task run (their executors reach the agent over https) and the CLI reads
 // their output through the masters' file proxy (master to agent over
-// https); every master answers, standbys by a 307 to the leader. A
+// https); every master answers, standbys by a 307 to the leader, and
+// they copy the leader's modules over https; a fourth master started
+// with --join is added and follows the leader. A
 // client without the CA is refused with a verification error, plain HTTP
 // is told to use HTTPS, and raft peers without a certificate from the CA
 // are refused.
@@ -63,9 +66,8 @@ func TestTLSCluster(t *testing.T) {
 	agentFiles := ca.WriteFiles(t, dir, "agent", []string{"127.0.0.1"})
 	c := startReplicated(t, 3, tlsArgs(masterFiles)...)
 	all := strings.Join(c.addrs(), ",")
-	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	_, agentPort, _ := strings.Cut(agentAddr, ":")
-	port, _ := strconv.Atoi(agentPort)
+	port := freePort(t)
+	agentAddr := "127.0.0.1:" + strconv.Itoa(port)
 	agent := startAgentOn(t, all, filepath.Join(dir, "agent"), port, tlsArgs(agentFiles)...)
 	// The CA goes first: everything after "--" is the task's.
 	withCA := func(args ...string) []string {
@@ -95,6 +97,16 @@ func TestTLSCluster(t *testing.T) {
 		out, stderr, code := runCLI(t, withCA("run", "--master", all, "./samples/modules/hello", "--", "over-tls")...)
 		if code != 0 || !strings.Contains(out, "hello over-tls") {
 			t.Fatalf("mezzo run hello: exit %d\nstdout:\n%s\nstderr:\n%s\nagent:\n%s", code, out, stderr, agent.logs)
+		}
+	})
+	t.Run("module copies between masters", func(t *testing.T) {
+		// The standbys copy the module the run pushed from the leader,
+		// over https with their certificates.
+		for _, m := range c.masters {
+			waitFor(t, func() bool {
+				blobs, _ := filepath.Glob(filepath.Join(m.dir, "modules", "*.wasm"))
+				return len(blobs) == 1
+			}, "the hello module on master "+m.addr)
 		}
 	})
 	t.Run("native task", func(t *testing.T) {
@@ -152,6 +164,57 @@ func TestTLSCluster(t *testing.T) {
 				t.Errorf("%s: GET /monitor/statistics answered %s, want %d", tc.name, resp.Status, tc.want)
 			}
 		}
+	})
+	t.Run("a master joins", func(t *testing.T) {
+		// It knows no master when it starts: it takes the leader that adds
+		// it on the CA's word, then replicates over TLS like the others.
+		caPEM, err := os.ReadFile(masterFiles.CA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := tlsconf.Parse(nil, nil, caPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: tlsconf.Transport(id.Client()),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		call := func(addr, body string) (int, string) {
+			resp, err := client.Post("https://"+addr+"/api/v1", "application/json", strings.NewReader(body))
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			return resp.StatusCode, resp.Header.Get("Location")
+		}
+		var leader string
+		waitFor(t, func() bool {
+			for _, m := range c.masters {
+				if code, _ := call(m.addr, leaderOnlyCall); code == http.StatusOK {
+					leader = m.addr
+					return true
+				}
+			}
+			return false
+		}, "the leader to answer over https")
+		joining := &masterProc{addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), dir: filepath.Join(dir, "joining"), join: true}
+		c.start(joining)
+		c.masters = append(c.masters, joining)
+		if code, msg := call(leader, `{"type":"ADD_MASTER","add_master":{"address":"`+joining.addr+`"}}`); code != http.StatusOK {
+			t.Fatalf("ADD_MASTER: %d %s", code, msg)
+		}
+		var last string
+		waitFor(t, func() bool {
+			code, loc := call(joining.addr, leaderOnlyCall)
+			if now := fmt.Sprint(code, " ", loc); now != last {
+				t.Logf("the new master answers %s", now)
+				last = now
+			}
+			return code == http.StatusTemporaryRedirect && loc == "//"+leader+"/api/v1"
+		}, "the new master to follow the leader over TLS")
+		waitFor(t, func() bool {
+			blobs, _ := filepath.Glob(filepath.Join(joining.dir, "modules", "*.wasm"))
+			return len(blobs) == 1
+		}, "the new master to copy the module over https")
 	})
 	t.Run("raft strangers", func(t *testing.T) {
 		testRaftStrangers(t, c, masterFiles)

@@ -409,7 +409,7 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	rcfg.Transport = mux.Raft()
 	var opened atomic.Pointer[registry.Registry]
 	if id != nil {
-		mux.SetRaftPeers(func() []string { return raftPeers(rcfg, opened.Load()) })
+		mux.SetRaftPeers(func() []string { return registry.RaftPeers(rcfg, opened.Load()) })
 	}
 	reg, err := registry.Open(ctx, rcfg)
 	if err != nil {
@@ -435,25 +435,6 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 		}
 	}
 	return r, nil
-}
-
-// raftPeers are the addresses of the masters that may speak raft to this
-// one: those --peers named and, once the registry is open, the members
-// of its configuration (masters added since included).
-func raftPeers(rcfg registry.Config, reg *registry.Registry) []string {
-	out := append([]string{rcfg.Addr}, rcfg.Peers...)
-	if reg == nil {
-		return out
-	}
-	servers, err := reg.Servers()
-	if err != nil {
-		slog.Warn("read the masters of the raft configuration", "err", err)
-		return out
-	}
-	for _, s := range servers {
-		out = append(out, string(s.Address))
-	}
-	return out
 }
 
 func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {

@@ -51,9 +51,34 @@ type Mux struct {
 // addresses peers returns — the masters of the cluster — so that a
 // certificate the cluster's CA issued to an agent or a client on another
 // host does not let its holder speak raft. peers is called once for each
-// raft connection, from the mux's goroutines. Without it, any
-// certificate from the CA will do.
+// raft connection, from the mux's goroutines; an empty list means the
+// masters are not known yet (a master waiting to be added), and any
+// certificate from the CA will do, as without SetRaftPeers.
 func (m *Mux) SetRaftPeers(peers func() []string) { m.peers.Store(&peers) }
+
+// RaftPeers returns, for SetRaftPeers, the addresses of the masters that
+// may speak raft to the member cfg describes: those cfg.Peers names,
+// itself included, and, once r (nil until Open returns) is open, the
+// members of its configuration — masters added since included. It is
+// nil, meaning any certificate from the CA, for a member started with
+// cfg.Join until it has the configuration: it cannot know the leader
+// that will add it.
+func RaftPeers(cfg Config, r *Registry) []string {
+	var members []string
+	if r != nil {
+		servers, err := r.Servers()
+		if err != nil {
+			r.log.Warn("read the masters of the raft configuration", "err", err)
+		}
+		for _, s := range servers {
+			members = append(members, string(s.Address))
+		}
+	}
+	if cfg.Join && len(members) == 0 {
+		return nil
+	}
+	return append(append([]string{cfg.Addr}, cfg.Peers...), members...)
+}
 
 // checkPeer reports why leaf may not speak raft here, if it may not.
 func (m *Mux) checkPeer(leaf *x509.Certificate) error {
@@ -62,6 +87,9 @@ func (m *Mux) checkPeer(leaf *x509.Certificate) error {
 		return nil
 	}
 	addrs := (*fn)()
+	if len(addrs) == 0 {
+		return nil
+	}
 	for _, a := range addrs {
 		host, _, err := net.SplitHostPort(a)
 		if err == nil && leaf.VerifyHostname(host) == nil {

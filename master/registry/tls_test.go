@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,6 +211,89 @@ func TestTLSMuxServesHTTPS(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			if got := strings.TrimSpace(string(body)); got != tc.want {
 				t.Fatalf("%s: %q, want %q", resp.Status, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestTLSJoin adds a master started to join (knowing no peer) to a TLS
+// cluster of one: it accepts the leader's raft by the CA alone until it
+// has the configuration, then catches up and takes part in commits.
+func TestTLSJoin(t *testing.T) {
+	ca := tlstest.NewCA(t, "cluster CA")
+	// The leader on another loopback address than the joiner, with a
+	// certificate for that address only: the joiner, knowing no master
+	// yet, must take it on the CA's word.
+	lln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcert, lkey := ca.Issue(t, []string{"127.0.0.2"})
+	lid, err := tlsconf.Parse(lcert, lkey, ca.PEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lmux := NewTLSMux(lln, lid.Server(), lid.Client())
+	laddr := lln.Addr().String()
+	lmux.SetRaftPeers(func() []string { return []string{laddr} })
+	lreg, err := Open(context.Background(), testConfig(t.TempDir(), laddr, []string{laddr}, lmux))
+	if err != nil {
+		lmux.Close()
+		t.Fatal(err)
+	}
+	leader := &member{addr: laddr, mux: lmux, reg: lreg}
+	t.Cleanup(leader.stop)
+	waitFor(t, "a leader", leader.reg.IsLeader)
+	ctx := context.Background()
+	if err := leader.reg.Apply(ctx, PutWeight("web", 3)); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tlsIdentity(t, ca)
+	mux := NewTLSMux(ln, id.Server(), id.Client())
+	cfg := testConfig(t.TempDir(), ln.Addr().String(), nil, mux)
+	cfg.Join = true
+	var opened atomic.Pointer[Registry]
+	mux.SetRaftPeers(func() []string { return RaftPeers(cfg, opened.Load()) })
+	reg, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened.Store(reg)
+	joined := &member{dir: cfg.Dir, addr: cfg.Addr, mux: mux, reg: reg}
+	t.Cleanup(joined.stop)
+	if err := leader.reg.AddMaster(ctx, joined.addr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new master to catch up", func() bool {
+		s, err := joined.reg.Load()
+		return err == nil && s.Weights["web"] == 3
+	})
+	if err := leader.reg.Apply(ctx, PutWeight("after", 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRaftPeers checks whom a TLS master lets speak raft before its
+// registry is open: the masters Peers names, itself included, or — for a
+// master waiting to be added — anyone with a certificate from the CA.
+func TestRaftPeers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"peers", Config{Addr: "10.0.0.1:5050", Peers: []string{"10.0.0.1:5050", "10.0.0.2:5050"}},
+			[]string{"10.0.0.1:5050", "10.0.0.1:5050", "10.0.0.2:5050"}},
+		{"alone", Config{Addr: "10.0.0.1:5050"}, []string{"10.0.0.1:5050"}},
+		{"joining", Config{Addr: "10.0.0.4:5050", Join: true}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RaftPeers(tc.cfg, nil); !slices.Equal(got, tc.want) {
+				t.Fatalf("RaftPeers = %v, want %v", got, tc.want)
 			}
 		})
 	}
