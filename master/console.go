@@ -34,10 +34,11 @@ func (e *CallError) Error() string { return e.Message }
 // StatusCode is the HTTP status the call would have answered.
 func (e *CallError) StatusCode() int { return e.Code }
 
-// Call answers one operator call as POST /api/v1 would, in-process.
-// SUBSCRIBE is refused: use Subscribe. Errors the API answers with a 4xx
+// Call answers one operator call as POST /api/v1 would, in-process: a
+// change returns once the registry has committed it. SUBSCRIBE is
+// refused: use Subscribe. Errors the API answers with a 4xx
 // or 5xx status are *CallError. It is safe for concurrent use.
-func (m *Master) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
+func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
 	resp := &api.OperatorResponse{Type: call.Type}
 	switch call.Type {
 	case api.OperatorSubscribe:
@@ -56,9 +57,18 @@ func (m *Master) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorR
 	}
 	m.mu.Lock()
 	err := op(m, call, resp, time.Now())
+	var durable <-chan struct{}
+	if err == nil && !isQuery(call.Type) {
+		durable = m.durableMarker()
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return nil, callError(err)
+	}
+	if durable != nil {
+		if err := m.awaitCommit(ctx, durable); err != nil {
+			return nil, &CallError{Code: http.StatusServiceUnavailable, Message: "Change not recorded: " + err.Error()}
+		}
 	}
 	return resp, nil
 }
