@@ -40,9 +40,10 @@ func (e *CallError) StatusCode() int { return e.Code }
 
 // Call answers one operator call as POST /api/v1 would, in-process, for
 // the principal in ctx (auth.WithPrincipal; none is the unauthenticated
-// principal ""): the ACLs decide the calls that change the cluster, and
-// queries leave out what its view ACLs do not grant, exactly as over HTTP.
-// SUBSCRIBE is refused: use Subscribe. Errors the API answers with a 4xx
+// principal ""): the ACLs decide the calls that change the cluster, a
+// change returns once the registry has committed it, and queries leave
+// out what its view ACLs do not grant, exactly as over HTTP. SUBSCRIBE is
+// refused: use Subscribe. Errors the API answers with a 4xx
 // or 5xx status are *CallError. It is safe for concurrent use.
 func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
 	resp := &api.OperatorResponse{Type: call.Type}
@@ -69,12 +70,21 @@ func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.Operato
 	if err == nil {
 		err = op(m, call, resp, time.Now())
 	}
+	var durable <-chan struct{}
+	if err == nil && !isQuery(call.Type) {
+		durable = m.durableMarker()
+	}
 	if err == nil {
 		m.filterViews(ctx, resp)
 	}
 	m.mu.Unlock()
 	if err != nil {
 		return nil, callError(err)
+	}
+	if durable != nil {
+		if err := m.awaitCommit(ctx, durable); err != nil {
+			return nil, &CallError{Code: http.StatusServiceUnavailable, Message: "Change not recorded: " + err.Error()}
+		}
 	}
 	m.addMasters(resp)
 	return resp, nil

@@ -40,6 +40,10 @@ func (m *Master) watchLeadership(ctx context.Context) {
 				m.log.Warn("could not take over as leader", "err", err)
 			}
 		case !isLeader && m.leading.Load():
+			// Stop serving at once: under load the lock may be busy for
+			// seconds (thousands of agents subscribing), and until
+			// stepDown has it, every call admitted here would be lost.
+			m.leading.Store(false)
 			m.mu.Lock()
 			epoch := m.epoch
 			m.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -361,5 +362,47 @@ func TestUnchangedAgentRecordNotWritten(t *testing.T) {
 		if got := len(second.writes) - before; got != tt.writes {
 			t.Errorf("%s: saving the agent queued %d writes, want %d", tt.name, got, tt.writes)
 		}
+	}
+}
+
+// TestOperatorWritesAnswerOnceCommitted makes operator changes on a
+// master with a real registry, over HTTP and through the console's Call:
+// when the answer arrives the registry already holds the change, so an
+// acknowledged change survives the leader's death.
+func TestOperatorWritesAnswerOnceCommitted(t *testing.T) {
+	rm := startReplicatedMaster(t, t.TempDir(), "127.0.0.1:0")
+	weights := func(role string, w float64) api.OperatorCall {
+		return api.OperatorCall{Type: api.OperatorUpdateWeights, UpdateWeights: &api.UpdateWeights{
+			WeightInfos: []api.WeightInfo{{Role: role, Weight: api.Float64(w)}}}}
+	}
+	tests := []struct {
+		name string
+		role string
+		call func(api.OperatorCall) error
+	}{
+		{"HTTP", "over-http", func(c api.OperatorCall) error {
+			if code, _, body := rm.operator(t, c); code != http.StatusOK {
+				return fmt.Errorf("%d %s", code, body)
+			}
+			return nil
+		}},
+		{"console", "from-console", func(c api.OperatorCall) error {
+			_, err := rm.Call(context.Background(), &c)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(weights(tt.role, 4)); err != nil {
+				t.Fatalf("UPDATE_WEIGHTS: %v", err)
+			}
+			s, err := rm.reg.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Weights[tt.role] != 4 {
+				t.Errorf("the registry holds weight %v for %s when the change is answered, want 4", s.Weights[tt.role], tt.role)
+			}
+		})
 	}
 }

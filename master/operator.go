@@ -122,6 +122,10 @@ func (m *Master) handleOperator(c echo.Context) error {
 	if err == nil {
 		m.filterViews(c.Request().Context(), resp)
 	}
+	var durable <-chan struct{}
+	if err == nil && !isQuery(call.Type) {
+		durable = m.durableMarker()
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return err
@@ -129,6 +133,12 @@ func (m *Master) handleOperator(c echo.Context) error {
 	m.addMasters(resp)
 	if isQuery(call.Type) {
 		return writeJSON(c, resp)
+	}
+	// 200 means the change survives the leader's death.
+	if durable != nil {
+		if err := m.awaitCommit(c.Request().Context(), durable); err != nil {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "Change not recorded: "+err.Error())
+		}
 	}
 	return c.NoContent(http.StatusOK)
 }

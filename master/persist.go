@@ -132,6 +132,19 @@ func (m *Master) applyWithRetry(ctx context.Context, cmd registry.Command) error
 	}
 }
 
+// durableMarker returns a channel closed once every write queued so far
+// is committed and leadership confirmed, for the calls that answer only
+// once their change would survive a failover; nil without a registry. A
+// write lost with the leadership never closes it. m.mu must be held.
+func (m *Master) durableMarker() <-chan struct{} {
+	if m.reg == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	m.afterCommit(func() { close(done) })
+	return done
+}
+
 // afterCommit runs fn, with m.mu held, once every write queued so far is
 // committed; at once without a registry. m.mu must be held.
 func (m *Master) afterCommit(fn func()) {
