@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/tlsconf/tlstest"
 )
 
 // browser is a headless Chromium driven by chromedp, one tab.
@@ -635,4 +639,46 @@ func TestConsoleMasters(t *testing.T) {
 	var next *masterProc
 	waitFor(t, func() bool { next = c.leader(); return next != nil && next != first }, "a new leader")
 	check(next, c.masters) // the dead master stays a member, now a standby
+}
+
+// TestConsoleTLS logs in to the console of a master served over TLS: the
+// session cookie is Secure there (besides HttpOnly and SameSite=Strict),
+// so a browser never sends it over plain HTTP.
+func TestConsoleTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "console CA")
+	files := ca.WriteFiles(t, dir, "master", []string{"127.0.0.1", "localhost"})
+	credentials := filepath.Join(dir, "credentials")
+	writeFile(t, credentials, "ops ops-secret\n")
+	c := startMaster(t, filepath.Join(dir, "master"), append(tlsArgs(files), "--credentials", credentials)...)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca.PEM()) {
+		t.Fatal("the CA's PEM holds no certificate")
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.PostForm("https://"+c.addr+"/login", url.Values{"principal": {"ops"}, "secret": {"ops-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cks := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cks) != 1 {
+		t.Fatalf("login over TLS: %d, cookies %v", resp.StatusCode, cks)
+	}
+	if ck := cks[0]; !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+		t.Errorf("session cookie over TLS: %+v, want Secure, HttpOnly and SameSite=Strict", ck)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+c.addr+"/agents", nil)
+	req.AddCookie(cks[0])
+	page, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK {
+		t.Errorf("a page with the session over TLS: %d", page.StatusCode)
+	}
 }
