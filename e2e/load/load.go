@@ -93,6 +93,9 @@ type run struct {
 	start    time.Time
 	first    atomic.Int64 // first offer, ns since start
 	counts   struct{ launched, running, finished, failed, acked atomic.Int64 }
+	// ackBusy counts acknowledgements an acker has taken up and not yet
+	// counted (or given up on).
+	ackBusy  atomic.Int64
 	done     chan struct{}
 	doneOnce sync.Once
 }
@@ -142,6 +145,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case err := <-runErr:
 		runErr <- err
 		err2 = fmt.Errorf("load %s: framework ended: %w", cfg.Name, err)
+	}
+	// An acknowledgement the master took may still be on its way back to
+	// the acker that counts it when the last task is done (the agent goes
+	// on as soon as the master relays it): let those land first, for a
+	// while; a call cut off is the agent's to send again.
+	for deadline := time.Now().Add(10 * time.Second); r.ackBusy.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
 	res := r.result()
 	r.stop()
@@ -317,25 +327,32 @@ func (r *run) acker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case st := <-r.acks:
-			agent := ""
-			if st.AgentID != nil {
-				agent = st.AgentID.Value
-			}
-			if err := r.client.Acknowledge(ctx, agent, st.TaskID.Value, st.UUID); err != nil {
-				r.cfg.Logger.Debug("acknowledge", "task", st.TaskID.Value, "err", err)
-				continue // the agent sends it again
-			}
-			r.counts.acked.Add(1)
-			// A task is done once the update that ends its part is
-			// acknowledged: until then the agent may send it again, so
-			// the window of tasks in flight must still count it.
-			if i, ok := taskIndex(st.TaskID.Value, r.cfg.Tasks); ok {
-				switch {
-				case r.cfg.Until == api.TaskRunning && st.State == api.TaskRunning,
-					r.cfg.Until != api.TaskRunning && st.State.IsTerminal():
-					r.taskDone(i)
-				}
-			}
+			r.ackBusy.Add(1)
+			r.acknowledge(ctx, st)
+			r.ackBusy.Add(-1)
+		}
+	}
+}
+
+// acknowledge acknowledges one update and counts it.
+func (r *run) acknowledge(ctx context.Context, st api.TaskStatus) {
+	agent := ""
+	if st.AgentID != nil {
+		agent = st.AgentID.Value
+	}
+	if err := r.client.Acknowledge(ctx, agent, st.TaskID.Value, st.UUID); err != nil {
+		r.cfg.Logger.Debug("acknowledge", "task", st.TaskID.Value, "err", err)
+		return // the agent sends it again
+	}
+	r.counts.acked.Add(1)
+	// A task is done once the update that ends its part is acknowledged:
+	// until then the agent may send it again, so the window of tasks in
+	// flight must still count it.
+	if i, ok := taskIndex(st.TaskID.Value, r.cfg.Tasks); ok {
+		switch {
+		case r.cfg.Until == api.TaskRunning && st.State == api.TaskRunning,
+			r.cfg.Until != api.TaskRunning && st.State.IsTerminal():
+			r.taskDone(i)
 		}
 	}
 }

@@ -110,10 +110,13 @@ func TestRunOnSimulatedAgents(t *testing.T) {
 				t.Errorf("framework saw %+v, want %d finished and at least %d acknowledged", got.Counts, n, 2*n)
 			}
 			// Run tore the framework down: whatever still ran is killed,
-			// and every update ends acknowledged.
-			waitFor(t, "every update acknowledged", func() bool {
+			// and every update ends acknowledged. An update's
+			// acknowledgement may come down the agent's event stream
+			// before the master's 202 for the update itself reaches the
+			// sender that counts it sent: wait for both counts.
+			waitFor(t, "every update sent and acknowledged", func() bool {
 				s := fleet.Stats()
-				return s.Running == 0 && s.Unacknowledged == 0
+				return s.Running == 0 && s.Unacknowledged == 0 && s.UpdatesSent >= 2*n
 			})
 			s := fleet.Stats()
 			if s.Launched != n || s.Finished+s.Killed != n {
