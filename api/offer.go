@@ -67,6 +67,19 @@ type Operation struct {
 	DestroyDisk  *DestroyDisk        `json:"destroy_disk,omitempty"`
 }
 
+// Tasks returns the tasks a LAUNCH or LAUNCH_GROUP operation launches,
+// nil for any other: the master validates, authorizes, counts and
+// answers them alike, whichever operation carries them.
+func (op Operation) Tasks() []TaskInfo {
+	switch {
+	case op.Launch != nil:
+		return op.Launch.TaskInfos
+	case op.LaunchGroup != nil:
+		return op.LaunchGroup.TaskGroup.Tasks
+	}
+	return nil
+}
+
 // LaunchOperation launches tasks, each with its own executor or command.
 type LaunchOperation struct {
 	TaskInfos []TaskInfo `json:"task_infos,omitempty"`

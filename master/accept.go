@@ -133,14 +133,7 @@ func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now
 		state = api.TaskDropped
 	}
 	for _, op := range ops {
-		var tasks []api.TaskInfo
-		switch {
-		case op.Launch != nil:
-			tasks = op.Launch.TaskInfos
-		case op.LaunchGroup != nil:
-			tasks = op.LaunchGroup.TaskGroup.Tasks
-		}
-		for _, ti := range tasks {
+		for _, ti := range op.Tasks() {
 			f.update(masterStatus(ti.TaskID, ti.AgentID.Value, state, api.ReasonInvalidOffers, msg, now))
 			f.note(fmt.Sprintf("task %s was not launched: %s", ti.TaskID.Value, msg))
 		}

@@ -96,13 +96,7 @@ func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call 
 		return nil
 	}
 	for _, op := range call.Accept.Operations {
-		var tasks []api.TaskInfo
-		switch {
-		case op.Launch != nil:
-			tasks = op.Launch.TaskInfos
-		case op.LaunchGroup != nil:
-			tasks = op.LaunchGroup.TaskGroup.Tasks
-		}
+		tasks := op.Tasks()
 		for i := range tasks {
 			t := &tasks[i]
 			if err := m.authorize(ctx, acl.RunTasks, api.RunAs(&f.info, t.Command), !t.IsWasm()); err != nil {

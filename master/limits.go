@@ -118,12 +118,7 @@ func (m *Master) checkAcceptSize(call *api.Call) error {
 	}
 	n := 0
 	for _, op := range call.Accept.Operations {
-		switch {
-		case op.Launch != nil:
-			n += len(op.Launch.TaskInfos)
-		case op.LaunchGroup != nil:
-			n += len(op.LaunchGroup.TaskGroup.Tasks)
-		}
+		n += len(op.Tasks())
 	}
 	if n > m.cfg.MaxTasksPerAccept {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(

@@ -156,13 +156,7 @@ func (m *Master) ensureModules(ctx context.Context, call *api.Call) {
 		return
 	}
 	for _, op := range call.Accept.Operations {
-		var tasks []api.TaskInfo
-		switch {
-		case op.Launch != nil:
-			tasks = op.Launch.TaskInfos
-		case op.LaunchGroup != nil:
-			tasks = op.LaunchGroup.TaskGroup.Tasks
-		}
+		tasks := op.Tasks()
 		for i := range tasks {
 			if tasks[i].IsWasm() {
 				m.ensureModule(ctx, tasks[i].Container.Wasm.SHA256)
