@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -248,5 +250,62 @@ func TestHubCounts(t *testing.T) {
 	}
 	if n := len(h.samples()); n != 4 { // 20, 40, 60 s old and now; 80 s old is gone
 		t.Fatalf("%d samples kept in a one-minute window of 20 s steps, want 4", n)
+	}
+}
+
+// TestHubCatchUp checks that a client that joins late hears of exactly the
+// topics that changed after the broadcast it names.
+func TestHubCatchUp(t *testing.T) {
+	h := newHub()
+	h.broadcast(topicAgent)
+	seen := h.sequence()
+	h.broadcast(topicTask)
+	tests := []struct {
+		name  string
+		since uint64
+		want  string
+	}{
+		{"from the start", 0, topicTask + " " + topicAgent}, // in allTopics order
+		{"from a page rendered between", seen, topicTask},
+		{"up to date", h.sequence(), ""},
+	}
+	for _, tt := range tests {
+		c := h.add()
+		h.catchUp(c, tt.since)
+		if got := strings.Join(c.take(), " "); got != tt.want {
+			t.Errorf("%s: caught up with %q, want %q", tt.name, got, tt.want)
+		}
+		if woken := len(c.wake) == 1; woken != (tt.want != "") {
+			t.Errorf("%s: woken %v", tt.name, woken)
+		}
+		h.remove(c)
+	}
+}
+
+// TestEventsSince checks that a page's stream first tells of a change
+// made after the page was rendered and before the stream opened, which
+// the page would otherwise never hear of.
+func TestEventsSince(t *testing.T) {
+	c, f, srv, _ := liveConsole(t)
+	resp, err := http.Get(srv.URL + "/tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`data-seq="(\d+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no data-seq:\n%s", page)
+	}
+	before := c.hub.sequence()
+	f.events <- api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{
+		Task: task("fw1", "late", "late", "a1", api.TaskStaging, 50)}}
+	waitFor(t, "the hub to take the change", func() bool { return c.hub.sequence() > before })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := open(t, ctx, srv.URL+"/events?since="+string(m[1]))
+	defer stream.Body.Close()
+	if ev, ok := readSSE(stream).next(t, "change"); !ok || !strings.Contains(ev.data, topicTask) {
+		t.Fatalf("first event %+v, ok %v; want the task change made before the stream opened", ev, ok)
 	}
 }

@@ -38,11 +38,18 @@ type hub struct {
 	clients   map[*client]struct{}
 	states    map[[2]string]api.TaskState // by framework and task ID
 	history   []sample                    // oldest first, within Config.History
+	// seq numbers the broadcasts; changed holds, for each topic, the
+	// number of the last broadcast that named it. A page records seq as
+	// it is rendered, and its /events stream starts with what changed
+	// since (catchUp): a change between the rendering and the stream's
+	// opening is not lost.
+	seq     uint64
+	changed map[string]uint64
 	connected bool                        // the master's stream is open
 }
 
 func newHub() *hub {
-	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}}
+	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, changed: map[string]uint64{}}
 }
 
 // client is one browser's /events stream. Changes accumulate in pending
@@ -79,12 +86,46 @@ func (h *hub) clientCount() int {
 func (h *hub) broadcast(topics ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	for _, t := range topics {
+		h.changed[t] = h.seq
+	}
 	for c := range h.clients {
 		c.mu.Lock()
 		for _, t := range topics {
 			c.pending[t] = true
 		}
 		c.mu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sequence is the number of the last broadcast, which a page renders
+// with so that its stream can catch up from there.
+func (h *hub) sequence() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
+// catchUp adds to c's pending topics those that changed after broadcast
+// since, and wakes c if there are any.
+func (h *hub) catchUp(c *client, since uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.mu.Lock()
+	n := len(c.pending)
+	for t, at := range h.changed {
+		if at > since {
+			c.pending[t] = true
+		}
+	}
+	grew := len(c.pending) > n
+	c.mu.Unlock()
+	if grew {
 		select {
 		case c.wake <- struct{}{}:
 		default:

@@ -4,7 +4,8 @@
 // - /events (Server-Sent Events) names the topics that changed; when one
 //   concerns this page (the live region's data-live), the region is fetched
 //   again with the X-Mezzo-Fragment header and swapped in, at most twice a
-//   second.
+//   second. It starts from the change count the page was rendered at
+//   (data-seq), so what changed before it opened is not missed.
 // - A task page tails stdout and stderr from its /tail stream.
 // - The Modules page uploads by drag and drop with a progress bar.
 "use strict";
@@ -56,7 +57,9 @@
 
   if (live && window.EventSource) {
     const topics = (live.dataset.live || "").split(" ").filter(Boolean);
-    const events = new EventSource("/events");
+    // since: the change count the page was rendered at, so that the
+    // stream first tells of what changed before it opened.
+    const events = new EventSource("/events?since=" + encodeURIComponent(live.dataset.seq || ""));
     events.addEventListener("open", function () { setStatus("live", "live"); });
     events.addEventListener("error", function () { setStatus("offline", "reconnecting…"); });
     events.addEventListener("change", function (e) {
