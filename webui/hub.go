@@ -34,18 +34,18 @@ type sample struct {
 //
 // Lock order: hub.mu, then client.mu.
 type hub struct {
-	mu        sync.Mutex
-	clients   map[*client]struct{}
-	states    map[[2]string]api.TaskState // by framework and task ID
-	history   []sample                    // oldest first, within Config.History
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	states  map[[2]string]api.TaskState // by framework and task ID
+	history []sample                    // oldest first, within Config.History
 	// seq numbers the broadcasts; changed holds, for each topic, the
 	// number of the last broadcast that named it. A page records seq as
 	// it is rendered, and its /events stream starts with what changed
 	// since (catchUp): a change between the rendering and the stream's
 	// opening is not lost.
-	seq     uint64
-	changed map[string]uint64
-	connected bool                        // the master's stream is open
+	seq       uint64
+	changed   map[string]uint64
+	connected bool // the master's stream is open
 }
 
 func newHub() *hub {
