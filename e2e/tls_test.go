@@ -115,6 +115,19 @@ func TestTLSCluster(t *testing.T) {
 			t.Fatalf("mezzo run --command: exit %d\nstdout:\n%s\nstderr:\n%s\nagent:\n%s", code, out, stderr, agent.logs)
 		}
 	})
+	t.Run("a sample framework", func(t *testing.T) {
+		// Frameworks built on the SDK take the CLI's environment
+		// (scheduler.Config.FromEnv): the CA alone is enough.
+		bin := buildSample(t, "samples/execute")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "--master", all, "--instances", "2", "--", "echo sample-over-tls")
+		cmd.Env = append(os.Environ(), "MEZZO_TLS_CA="+masterFiles.CA)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.Count(string(out), "TASK_FINISHED") != 2 {
+			t.Fatalf("samples/execute over TLS: %v\n%s", err, out)
+		}
+	})
 	t.Run("client without the CA", func(t *testing.T) {
 		for _, tc := range []struct{ master, want string }{
 			{"https://" + c.masters[0].addr, "does not trust"}, // verified against the system pool

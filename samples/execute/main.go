@@ -50,14 +50,20 @@ var errDone = errors.New("all tasks ended")
 
 // run launches the tasks and returns how many did not finish successfully.
 func run(ctx context.Context, master, command string, n int, cpus, mem float64) (failed int, err error) {
-	client := scheduler.New(scheduler.Config{
+	cfg := scheduler.Config{
 		Masters: strings.Split(master, ","),
 		// Long enough to follow a new leader when the old one dies (a
 		// framework without one is removed, its tasks killed, once its
 		// stream breaks); the run tears itself down when it is done.
 		FailoverTimeout: time.Minute,
 		Framework:       api.FrameworkInfo{Name: "execute"},
-	})
+	}
+	// Credentials and TLS as the mezzo CLI takes them (MEZZO_PRINCIPAL,
+	// MEZZO_SECRET_FILE, MEZZO_TLS_CA, ...).
+	if err := cfg.FromEnv(os.Getenv); err != nil {
+		return 0, err
+	}
+	client := scheduler.New(cfg)
 	per := api.Resources{api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem)}
 	var queue []api.TaskInfo
 	for i := range n {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -395,10 +396,14 @@ func (f *framework) run(ctx context.Context, master string, failover time.Durati
 		info.ID = &api.FrameworkID{Value: f.st.FrameworkID}
 	}
 	f.mu.Unlock()
-	f.client = scheduler.New(scheduler.Config{
+	cfg := scheduler.Config{
 		Masters: strings.Split(master, ","), Framework: info, FailoverTimeout: failover, Logger: f.log,
 		Disconnected: func(error) { f.poke() },
-	})
+	}
+	if err := cfg.FromEnv(os.Getenv); err != nil { // credentials and TLS as the mezzo CLI takes them
+		return err
+	}
+	f.client = scheduler.New(cfg)
 	go f.steer(ctx)
 	go func() {
 		t := time.NewTicker(100 * time.Millisecond)

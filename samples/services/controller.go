@@ -514,10 +514,14 @@ func (c *controller) run(ctx context.Context, master string, failover time.Durat
 		info.ID = &api.FrameworkID{Value: c.st.FrameworkID}
 	}
 	c.mu.Unlock()
-	c.client = scheduler.New(scheduler.Config{
+	cfg := scheduler.Config{
 		Masters: strings.Split(master, ","), Framework: info, FailoverTimeout: failover, Logger: c.log,
 		Disconnected: func(error) { c.poke() },
-	})
+	}
+	if err := cfg.FromEnv(os.Getenv); err != nil { // credentials and TLS as the mezzo CLI takes them
+		return err
+	}
+	c.client = scheduler.New(cfg)
 	go c.loop(ctx)
 	return c.client.Run(ctx, func(ctx context.Context, ev *api.Event) error {
 		switch ev.Type {

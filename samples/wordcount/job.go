@@ -90,13 +90,17 @@ var errDone = errors.New("count complete")
 
 // run subscribes, runs both phases and returns the counts.
 func (j *job) run(ctx context.Context) (map[string]int64, error) {
-	j.client = scheduler.New(scheduler.Config{
+	cfg := scheduler.Config{
 		Masters: strings.Split(j.cfg.master, ","),
 		// Long enough to follow a new leader when the old one dies; the
 		// job tears itself down when it is done.
 		FailoverTimeout: time.Minute,
 		Framework:       api.FrameworkInfo{Name: "wordcount"},
-	})
+	}
+	if err := cfg.FromEnv(os.Getenv); err != nil { // credentials and TLS as the mezzo CLI takes them
+		return nil, err
+	}
+	j.client = scheduler.New(cfg)
 	j.start = time.Now()
 	for i := range j.chunks {
 		j.enqueue(piece{index: i})
@@ -232,7 +236,7 @@ func (j *job) output(ctx context.Context, st api.TaskStatus) ([]byte, error) {
 			return nil, ctx.Err()
 		case <-time.After(time.Duration(attempt+1) * time.Second):
 		}
-		j.ops = operator.NewFirst(ctx, strings.Split(j.cfg.master, ","))
+		j.ops = operator.NewFirst(ctx, strings.Split(j.cfg.master, ","), j.cfg.opsOptions...)
 	}
 	return nil, err
 }

@@ -66,6 +66,7 @@ type config struct {
 	cpus, mem               float64
 	listen, advertise       string
 	mapModule, reduceModule string
+	opsOptions              []operator.Option // credentials and TLS, from the environment
 }
 
 func run(ctx context.Context, cfg config, check bool) error {
@@ -73,7 +74,12 @@ func run(ctx context.Context, cfg config, check bool) error {
 	if err != nil {
 		return err
 	}
-	ops := operator.NewFirst(ctx, strings.Split(cfg.master, ","))
+	// Credentials and TLS as the mezzo CLI takes them (MEZZO_PRINCIPAL,
+	// MEZZO_SECRET_FILE, MEZZO_TLS_CA, ...).
+	if cfg.opsOptions, err = operator.FromEnv(os.Getenv); err != nil {
+		return err
+	}
+	ops := operator.NewFirst(ctx, strings.Split(cfg.master, ","), cfg.opsOptions...)
 	mapSHA, err := pushModule(ctx, ops, cfg.mapModule)
 	if err != nil {
 		return err

@@ -58,6 +58,27 @@ func WithTLS(cfg *tls.Config) Option {
 	return func(s *settings) { s.tls = cfg }
 }
 
+// FromEnv returns the options the mezzo CLI's environment asks for:
+// WithCredential from MEZZO_PRINCIPAL with MEZZO_SECRET_FILE or
+// MEZZO_SECRET, and WithTLS from MEZZO_TLS_CA (with MEZZO_TLS_CERT and
+// MEZZO_TLS_KEY for a client certificate), so that a program reaches a
+// secured cluster as the CLI does (see scheduler.Config.FromEnv). getenv
+// is os.Getenv but in tests. The error names the variable at fault.
+func FromEnv(getenv func(string) string) ([]Option, error) {
+	conn, err := httpapi.ConnectionFromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("operator client: %w", err)
+	}
+	var opts []Option
+	if conn.Principal != "" {
+		opts = append(opts, WithCredential(conn.Principal, conn.Secret))
+	}
+	if conn.TLS != nil {
+		opts = append(opts, WithTLS(conn.TLS))
+	}
+	return opts, nil
+}
+
 func (s *settings) transport() http.RoundTripper {
 	var t http.RoundTripper = http.DefaultTransport
 	if s.tls != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/tlsconf"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
 
 // Config describes a framework and the masters it subscribes to. The zero
@@ -153,6 +154,27 @@ func (c Config) Validate() error {
 		return fmt.Errorf("scheduler config: ReconcileInterval must not be negative, got %v", c.ReconcileInterval)
 	case c.Secret != "" && c.Principal == "":
 		return errors.New("scheduler config: Secret is set but Principal is not")
+	}
+	return nil
+}
+
+// FromEnv sets Principal, Secret and TLS, where they are not set yet,
+// from the variables the mezzo CLI reads: MEZZO_PRINCIPAL with
+// MEZZO_SECRET_FILE or MEZZO_SECRET, and MEZZO_TLS_CA (with MEZZO_TLS_CERT
+// and MEZZO_TLS_KEY for a client certificate). A framework that calls it
+// reaches a cluster with credentials and TLS as the CLI does, with no
+// flags of its own; the samples do. getenv is os.Getenv but in tests. The
+// error names the variable at fault.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	conn, err := httpapi.ConnectionFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("scheduler config: %w", err)
+	}
+	if c.Principal == "" {
+		c.Principal, c.Secret = conn.Principal, conn.Secret
+	}
+	if c.TLS == nil {
+		c.TLS = conn.TLS
 	}
 	return nil
 }
