@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -354,6 +355,21 @@ func TestExecutorKilled(t *testing.T) {
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
+	}
+	// The executor must be gone before its tasks' fate is read: a run under
+	// heavy load once saw it outlive the signal and finish its task, and
+	// what it was doing then is what to look at.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			break // gone, or dead and not yet reaped
+		}
+		if time.Now().After(deadline) {
+			wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
+			stack, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stack", pid))
+			t.Fatalf("executor %d outlived SIGKILL by 30 s: stat %s; wchan %s; stack:\n%s\nagent logs:\n%s", pid, stat, wchan, stack, agent.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for _, id := range []string{"doomed", "doomed-wasm"} {
 		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
