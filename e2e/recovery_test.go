@@ -329,7 +329,11 @@ func TestExecutorKilled(t *testing.T) {
 	agent := startAgentOn(t, c.addr, t.TempDir(), freePort(t))
 	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
 	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
-	const sleeper = "sleep 13.579"
+	// Far longer than the test: the Wasm task's module may take many
+	// seconds to compile on a loaded machine, and a sleeper that ended
+	// before both tasks were seen running would end TASK_FINISHED before
+	// the kill (what a CI run under load saw).
+	const sleeper = "sleep 613.579"
 	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
 	launches := 0
 	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
@@ -356,9 +360,8 @@ func TestExecutorKilled(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	// The executor must be gone before its tasks' fate is read: a run under
-	// heavy load once saw it outlive the signal and finish its task, and
-	// what it was doing then is what to look at.
+	// The executor must be gone before its tasks' fate is read; if it
+	// ever outlives the signal, what it is doing is what to look at.
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil || strings.Contains(string(stat), ") Z ") {
