@@ -92,6 +92,18 @@ func waitRegistry(t *testing.T, reg *registry.Registry, what string, cond func(*
 	}
 }
 
+// launchedTask gives rm an agent and a framework (failover timeout an
+// hour) that has launched task t on it, as the agent has been told.
+func launchedTask(t *testing.T, rm *replicatedMaster) (*testAgent, *testFramework) {
+	t.Helper()
+	ag := rm.agent(t, "cpus:2;mem:1024")
+	fw := rm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	return ag, fw
+}
+
 // TestLeaderLoadsRegistry stops a master with a framework that is
 // disconnected within its failover timeout, a running task whose update
 // is not acknowledged, an agent and a weight, and starts a new master on
@@ -102,11 +114,7 @@ func TestLeaderLoadsRegistry(t *testing.T) {
 	dir := t.TempDir()
 	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
 	raftAddr := first.reg.Addr()
-	ag := first.agent(t, "cpus:2;mem:1024")
-	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
-	o := fw.offer()
-	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
-	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	ag, fw := launchedTask(t, first)
 	ag.send(fw.id, "t", api.TaskRunning, 7)
 	fw.update("t") // not acknowledged
 	if code, _, body := first.operator(t, api.OperatorCall{Type: api.OperatorUpdateWeights, UpdateWeights: &api.UpdateWeights{
@@ -288,11 +296,7 @@ func TestStatusHistorySurvivesFailover(t *testing.T) {
 	dir := t.TempDir()
 	first := startReplicatedMaster(t, dir, "127.0.0.1:0")
 	raftAddr := first.reg.Addr()
-	ag := first.agent(t, "cpus:2;mem:1024")
-	fw := first.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
-	o := fw.offer()
-	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
-	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	ag, fw := launchedTask(t, first)
 	for i, state := range []api.TaskState{api.TaskStarting, api.TaskRunning, api.TaskFinished} {
 		ag.send(fw.id, "t", state, byte(i+1))
 	}

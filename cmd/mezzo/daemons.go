@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -333,8 +332,7 @@ func reachableDevAgent(cmd *cobra.Command, cfg agent.Config) (agent.Config, erro
 	if err := moved.CheckSandboxReach(); err != nil {
 		return cfg, fmt.Errorf("native tasks cannot reach the sandboxes in %s (%v) nor in %s: %w", cfg.WorkDir, why, moved.WorkDir, err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "mezzo dev: the agent keeps its sandboxes in %s: native tasks run as %s, which cannot reach %s (%v)\n",
-		moved.WorkDir, cmp.Or(cfg.TaskUser, "nobody"), cfg.WorkDir, why)
+	fmt.Fprintf(cmd.OutOrStdout(), "mezzo dev: the agent keeps its sandboxes in %s: %v\n", moved.WorkDir, why)
 	return moved, nil
 }
 

@@ -118,7 +118,9 @@ func TestSingleMasterRestart(t *testing.T) {
 	}
 }
 
-func startCluster(t *testing.T, n int) []*member {
+// listenPeers opens n loopback listeners, one per member to be, and
+// returns them with their addresses (the cluster's peers).
+func listenPeers(t *testing.T, n int) ([]net.Listener, []string) {
 	t.Helper()
 	var lns []net.Listener
 	var peers []string
@@ -130,6 +132,12 @@ func startCluster(t *testing.T, n int) []*member {
 		lns = append(lns, ln)
 		peers = append(peers, ln.Addr().String())
 	}
+	return lns, peers
+}
+
+func startCluster(t *testing.T, n int) []*member {
+	t.Helper()
+	lns, peers := listenPeers(t, n)
 	base := t.TempDir()
 	var ms []*member
 	for i, ln := range lns {

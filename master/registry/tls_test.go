@@ -35,16 +35,7 @@ func tlsIdentity(t testing.TB, ca *tlstest.CA) *tlsconf.Identity {
 // certificates from ca.
 func startTLSCluster(t *testing.T, ca *tlstest.CA, n int) []*member {
 	t.Helper()
-	var lns []net.Listener
-	var peers []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		peers = append(peers, ln.Addr().String())
-	}
+	lns, peers := listenPeers(t, n)
 	base := t.TempDir()
 	var ms []*member
 	for i, ln := range lns {
