@@ -55,13 +55,13 @@ func recoverAll(a *Allocator, offers []Offer, refuse time.Duration, now time.Tim
 	}
 }
 
-// checkAllocationInfo fails when a resource of an offer is not allocated to
-// the offer's role.
-func checkAllocationInfo(t *testing.T, offers []Offer) {
+// checkUnallocated fails when a resource of an offer carries an
+// allocation: offers come in the unallocated form.
+func checkUnallocated(t *testing.T, offers []Offer) {
 	t.Helper()
 	for _, o := range offers {
 		for _, r := range o.Resources {
-			if r.AllocationInfo == nil || r.AllocationInfo.Role != o.Role {
+			if r.AllocationInfo != nil {
 				t.Fatalf("offer to %s in %s: resource %s has allocation %v", o.Framework, o.Role, r, r.AllocationInfo)
 			}
 		}
