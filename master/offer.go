@@ -18,7 +18,8 @@ type offer struct {
 	made      time.Time
 }
 
-// newOffer records an offer of res on a to f. m.mu must be held.
+// newOffer records an offer of res on a to f. res must be normalized, as
+// the allocator's offers and package api's results are. m.mu must be held.
 func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources, now time.Time) *offer {
 	m.nextOffer++
 	o := &offer{
@@ -31,7 +32,14 @@ func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources
 	}
 	m.offers[o.id] = o
 	f.offers[o.id] = o
-	a.offered = a.offered.Plus(res)
+	if len(a.offered) == 0 {
+		// Most agents are offered once per pass, and res is normalized
+		// and never changed in place: taking it as it is saves summing
+		// (validating, copying) the resources of every offer.
+		a.offered = res
+	} else {
+		a.offered = a.offered.Plus(res)
+	}
 	return o
 }
 
