@@ -90,7 +90,7 @@ func SetResource(name string, items ...string) Resource {
 // resources dropped, same-kind resources merged, values in canonical form.
 // Order is first appearance. rs is not modified.
 func NewResources(rs ...Resource) Resources {
-	var out Resources
+	out := make(Resources, 0, len(rs))
 	for i := range rs {
 		out = out.addOne(&rs[i])
 	}
@@ -100,7 +100,10 @@ func NewResources(rs ...Resource) Resources {
 // Plus returns the sum of rs and other: scalars added in fixed point, ranges
 // and sets united. Neither operand is modified.
 func (rs Resources) Plus(other Resources) Resources {
-	out := NewResources(rs...)
+	out := make(Resources, 0, len(rs)+len(other))
+	for i := range rs {
+		out = out.addOne(&rs[i])
+	}
 	for i := range other {
 		out = out.addOne(&other[i])
 	}
@@ -399,19 +402,49 @@ func valueContains(a, b *Resource) bool {
 	return false
 }
 
-// normalized returns a copy of the valid r with its value in canonical form
-// and in storage of its own.
+// normalized returns a copy of the valid r with its value in canonical
+// form. A value already canonical is shared, not copied: values are never
+// changed in place, and most values arrive canonical (the results of this
+// package, an allocator's offers), so copying them was most of what an
+// allocation pass allocated.
 func normalized(r *Resource) Resource {
 	out := *r
 	switch r.Type {
 	case SCALAR:
-		out.Scalar = &Scalar{Value: Float64(fromMillis(toMillis(float64(r.Scalar.Value))))}
+		if v := Float64(fromMillis(toMillis(float64(r.Scalar.Value)))); v != r.Scalar.Value {
+			out.Scalar = &Scalar{Value: v}
+		}
 	case RANGES:
-		out.Ranges = &Ranges{Range: coalesce(r.Ranges.Range)}
+		if !coalesced(r.Ranges.Range) {
+			out.Ranges = &Ranges{Range: coalesce(r.Ranges.Range)}
+		}
 	case SET:
-		out.Set = &Set{Item: sortedItems(r.Set.Item)}
+		if !sortedUnique(r.Set.Item) {
+			out.Set = &Set{Item: sortedItems(r.Set.Item)}
+		}
 	}
 	return out
+}
+
+// coalesced reports whether rs is as coalesce would make it: sorted, with
+// neither overlapping nor adjacent ranges.
+func coalesced(rs []Range) bool {
+	for i := 1; i < len(rs); i++ {
+		if prev := rs[i-1].End; prev == math.MaxUint64 || rs[i].Begin <= prev+1 {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedUnique reports whether items is as sortedItems would make it.
+func sortedUnique(items []string) bool {
+	for i := 1; i < len(items); i++ {
+		if items[i-1] >= items[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // plusValue returns the normalized a with b's value added.
@@ -688,13 +721,27 @@ func (rs Resources) Allocate(role string) Resources {
 // Mesos's unallocate() does when resources return to the agent's pool.
 func (rs Resources) Unallocated() Resources { return rs.Allocate("") }
 
-// mapEach normalizes rs, applies change to a copy of each resource and
-// merges the results. change must replace pointers, never write through them.
+// mapEach applies change to a copy of each valid, non-empty resource of rs
+// and merges the results. change must replace pointers, never write
+// through them, and must change every resource alike, so that resources
+// that merge before it still merge after.
 func (rs Resources) mapEach(change func(*Resource)) Resources {
-	var out Resources
-	for _, r := range NewResources(rs...) {
-		change(&r)
-		out = out.mergeOne(&r)
+	out := make(Resources, 0, len(rs))
+	for i := range rs {
+		if !usable(&rs[i]) {
+			continue
+		}
+		// Changed in place at the end of out, so that no copy of it
+		// escapes to the heap: this runs for every offer of a pass.
+		out = append(out, rs[i])
+		last := len(out) - 1
+		change(&out[last])
+		if j := slices.IndexFunc(out[:last], func(r Resource) bool { return addable(&r, &out[last]) }); j >= 0 {
+			out[j] = plusValue(&out[j], &out[last])
+			out = out[:last]
+		} else {
+			out[last] = normalized(&out[last])
+		}
 	}
 	return out
 }

@@ -149,9 +149,13 @@ func checkRanges(rs []Range) error {
 			return fmt.Errorf("range %d-%d begins after it ends", r.Begin, r.End)
 		}
 	}
-	sorted := slices.SortedFunc(slices.Values(rs), func(a, b Range) int {
-		return cmp.Compare(a.Begin, b.Begin)
-	})
+	// Ranges are usually sorted already (every result of this package
+	// is): sort a copy only when they are not, since this check runs on
+	// every operand of every operation.
+	sorted := rs
+	if !slices.IsSortedFunc(rs, compareBegin) {
+		sorted = slices.SortedFunc(slices.Values(rs), compareBegin)
+	}
 	for i := 1; i < len(sorted); i++ {
 		if a, b := sorted[i-1], sorted[i]; b.Begin <= a.End {
 			return fmt.Errorf("ranges %d-%d and %d-%d overlap", a.Begin, a.End, b.Begin, b.End)
@@ -160,7 +164,12 @@ func checkRanges(rs []Range) error {
 	return nil
 }
 
+func compareBegin(a, b Range) int { return cmp.Compare(a.Begin, b.Begin) }
+
 func checkSet(items []string) error {
+	if sortedUnique(items) {
+		return nil // as every result of this package holds them
+	}
 	seen := make(map[string]bool, len(items))
 	for _, item := range items {
 		if seen[item] {

@@ -2,6 +2,7 @@ package master
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -53,44 +54,32 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 	}
 	m.fullPass = false
 	clear(m.dirty)
-	m.metrics.observeAllocation(start)
-	batches := map[*framework][]api.Offer{}
+	batches := map[*framework][]offerDraft{}
 	for _, d := range decided {
 		f, a := m.frameworks[d.Framework], m.agents[d.Agent]
-		res := d.Resources.Unallocated()
+		res := d.Resources
 		if f == nil || a == nil || !f.connected() || !a.offerable() {
 			m.alloc.Recover(d.Framework, d.Agent, d.Role, res, 0, now)
 			continue
 		}
 		o := m.newOffer(f, a, d.Role, res, now)
-		batches[f] = append(batches[f], m.wireOffer(f, a, o))
+		batches[f] = append(batches[f], m.draftOffer(f, a, o))
 	}
-	for f, offers := range batches {
-		for _, ev := range offerEvents(offers, maxOffersPerEvent) {
-			f.send(ev)
+	for f, drafts := range batches {
+		for chunk := range slices.Chunk(drafts, maxOffersPerEvent) {
+			f.stream.sendLater(func() ([]byte, error) { return encodeOffers(chunk) })
 		}
-		m.metrics.offers.WithLabelValues("made").Add(float64(len(offers)))
+		m.metrics.offers.WithLabelValues("made").Add(float64(len(drafts)))
 	}
+	m.metrics.observeAllocation(start)
 }
 
 // maxOffersPerEvent bounds the offers of one OFFERS event. A pass that
 // offers a whole cluster to one framework would otherwise make one record
 // of tens of megabytes — 41 MB for 50,000 agents (e2e/bench), past the
-// 16 MiB that RecordIO readers, ours included, accept — and encode it in
-// one go with m.mu held. At about 800 bytes an offer, 1,000 make well
-// under a megabyte.
+// 16 MiB that RecordIO readers, ours included, accept. At about 800 bytes
+// an offer, 1,000 make well under a megabyte.
 const maxOffersPerEvent = 1000
-
-// offerEvents splits offers into OFFERS events of at most max offers.
-func offerEvents(offers []api.Offer, max int) []api.Event {
-	var evs []api.Event
-	for len(offers) > 0 {
-		n := min(len(offers), max)
-		evs = append(evs, api.Event{Type: api.EventOffers, Offers: &api.Offers{Offers: offers[:n:n]}})
-		offers = offers[n:]
-	}
-	return evs
-}
 
 // maxRefuse caps refuse_seconds at a year, as Mesos does (MESOS-7660).
 const maxRefuse = 365 * 24 * time.Hour

@@ -1,45 +1,68 @@
 package master
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
-func TestOfferEvents(t *testing.T) {
+// TestEncodeOffers checks the wire form an OFFERS event gets from the
+// stream's writer: offers in the order drafted, unreserved resources with
+// role "*", allocation_info on the offer and its resources only for
+// MULTI_ROLE frameworks, and drafts left as they were.
+func TestEncodeOffers(t *testing.T) {
+	reserved := api.ScalarResource("mem", 64)
+	reserved.Role = "web"
+	res := api.NewResources(api.ScalarResource("cpus", 1), reserved)
 	tests := []struct {
-		name   string
-		offers int
-		max    int
-		want   []int // offers per event
+		name  string
+		multi bool
 	}{
-		{name: "none", offers: 0, max: 3, want: nil},
-		{name: "fewer than max", offers: 2, max: 3, want: []int{2}},
-		{name: "exactly max", offers: 3, max: 3, want: []int{3}},
-		{name: "split", offers: 7, max: 3, want: []int{3, 3, 1}},
+		{name: "single role", multi: false},
+		{name: "MULTI_ROLE", multi: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var offers []api.Offer
-			for i := range tt.offers {
-				offers = append(offers, api.Offer{ID: api.OfferID{Value: fmt.Sprint(i)}})
+			var drafts []offerDraft
+			for i := range 3 {
+				drafts = append(drafts, offerDraft{
+					offer:     api.Offer{ID: api.OfferID{Value: fmt.Sprint(i)}, Hostname: "h"},
+					resources: res, role: "web", multi: tt.multi,
+				})
 			}
-			evs := offerEvents(offers, tt.max)
-			if len(evs) != len(tt.want) {
-				t.Fatalf("%d events, want %d", len(evs), len(tt.want))
+			b, err := encodeOffers(drafts)
+			if err != nil {
+				t.Fatal(err)
 			}
-			next := 0
-			for i, ev := range evs {
-				if ev.Type != api.EventOffers || len(ev.Offers.Offers) != tt.want[i] {
-					t.Fatalf("event %d: %s with %d offers, want OFFERS with %d", i, ev.Type, len(ev.Offers.Offers), tt.want[i])
+			var ev api.Event
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatalf("%v in %s", err, b)
+			}
+			if ev.Type != api.EventOffers || ev.Offers == nil || len(ev.Offers.Offers) != len(drafts) {
+				t.Fatalf("got %s", b)
+			}
+			for i, o := range ev.Offers.Offers {
+				if o.ID.Value != fmt.Sprint(i) || o.Hostname != "h" {
+					t.Errorf("offer %d is %s on %q", i, o.ID.Value, o.Hostname)
 				}
-				for _, o := range ev.Offers.Offers {
-					if o.ID.Value != fmt.Sprint(next) {
-						t.Fatalf("offer %s out of order, want %d", o.ID.Value, next)
+				if (o.AllocationInfo != nil) != tt.multi {
+					t.Errorf("offer %d: allocation_info %v, MULTI_ROLE %v", i, o.AllocationInfo, tt.multi)
+				}
+				roles := map[string]string{}
+				for _, r := range o.Resources {
+					roles[r.Name] = r.Role
+					if (r.AllocationInfo != nil) != tt.multi || (tt.multi && r.AllocationInfo.Role != "web") {
+						t.Errorf("offer %d: %s has allocation_info %v", i, r.Name, r.AllocationInfo)
 					}
-					next++
 				}
+				if roles["cpus"] != "*" || roles["mem"] != "web" {
+					t.Errorf("offer %d: roles %v, want cpus * and mem web", i, roles)
+				}
+			}
+			if res[0].Role != "" || res[0].AllocationInfo != nil {
+				t.Errorf("encoding changed the draft's resources: %+v", res[0])
 			}
 		})
 	}

@@ -113,7 +113,7 @@ func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error
 	go func() {
 		defer close(out)
 		defer m.removeWatcher(s)
-		var batch [][]byte
+		var batch []record
 		for {
 			select {
 			case <-s.wake:
@@ -125,8 +125,13 @@ func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error
 			}
 			batch = s.take(batch)
 			for _, rec := range batch {
+				b, err := rec.bytes()
+				if err != nil {
+					m.log.Error("encode operator event", "err", err)
+					continue
+				}
 				var ev api.OperatorEvent
-				if err := json.Unmarshal(rec, &ev); err != nil {
+				if err := json.Unmarshal(b, &ev); err != nil {
 					m.log.Error("decode operator event", "err", err)
 					continue
 				}

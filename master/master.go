@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -175,14 +176,21 @@ func (m *Master) triggerAllocation() {
 	}
 }
 
+// The heartbeats sent to every framework and agent, encoded once. Neither
+// can fail to encode: they are constants of types json knows.
+var (
+	frameworkHeartbeat, _ = json.Marshal(api.Event{Type: api.EventHeartbeat})
+	agentHeartbeat, _     = json.Marshal(api.AgentEvent{Type: api.AgentEventHeartbeat})
+)
+
 func (m *Master) heartbeat() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, f := range m.frameworks {
-		f.stream.send(api.Event{Type: api.EventHeartbeat})
+		f.stream.sendEncoded(frameworkHeartbeat)
 	}
 	for _, a := range m.agents {
-		a.stream.send(api.AgentEvent{Type: api.AgentEventHeartbeat})
+		a.stream.sendEncoded(agentHeartbeat)
 	}
 	m.publish(api.OperatorEvent{Type: api.OperatorEventHeartbeat})
 }

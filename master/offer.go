@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -17,7 +18,8 @@ type offer struct {
 	made      time.Time
 }
 
-// newOffer records an offer of res on a to f. m.mu must be held.
+// newOffer records an offer of res on a to f. res must be normalized, as
+// the allocator's offers and package api's results are. m.mu must be held.
 func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources, now time.Time) *offer {
 	m.nextOffer++
 	o := &offer{
@@ -30,40 +32,83 @@ func (m *Master) newOffer(f *framework, a *agent, role string, res api.Resources
 	}
 	m.offers[o.id] = o
 	f.offers[o.id] = o
-	a.offered = a.offered.Plus(res)
+	if len(a.offered) == 0 {
+		// Most agents are offered once per pass, and res is normalized
+		// and never changed in place: taking it as it is saves summing
+		// (validating, copying) the resources of every offer.
+		a.offered = res
+	} else {
+		a.offered = a.offered.Plus(res)
+	}
 	return o
 }
 
 // wireOffer formats an offer for f: allocation_info only for MULTI_ROLE
 // frameworks, and "*" on unreserved resources in the pre-refinement form.
+// m.mu must be held.
 func (m *Master) wireOffer(f *framework, a *agent, o *offer) api.Offer {
-	multi := f.info.HasCapability(api.CapMultiRole)
-	res := make([]api.Resource, 0, len(o.resources))
-	for _, r := range o.resources {
+	return m.draftOffer(f, a, o).wire()
+}
+
+// offerDraft is an offer's wire form but for its resources: what needs the
+// master's state is copied with the lock held, and the rest — copying and
+// marking every resource, then encoding, most of the work when a pass
+// offers tens of thousands of agents — is done by the stream's writer
+// without it.
+type offerDraft struct {
+	offer     api.Offer
+	resources api.Resources // unallocated form, never changed in place
+	role      string
+	multi     bool
+}
+
+// draftOffer copies what o's wire form needs of the master's state. m.mu
+// must be held.
+func (m *Master) draftOffer(f *framework, a *agent, o *offer) offerDraft {
+	return offerDraft{
+		offer: api.Offer{
+			ID:             api.OfferID{Value: o.id},
+			FrameworkID:    api.FrameworkID{Value: f.id},
+			AgentID:        api.AgentID{Value: a.id},
+			Hostname:       a.info.Hostname,
+			URL:            a.url(m.cfg.scheme()),
+			Domain:         a.info.Domain,
+			Attributes:     a.info.Attributes,
+			Unavailability: m.unavailability(a),
+		},
+		resources: o.resources,
+		role:      o.role,
+		multi:     f.info.HasCapability(api.CapMultiRole),
+	}
+}
+
+// wire returns the offer's wire form. It reads nothing of the master's.
+func (d offerDraft) wire() api.Offer {
+	w := d.offer
+	w.Resources = make([]api.Resource, 0, len(d.resources))
+	for _, r := range d.resources {
 		if r.Role == "" {
 			r.Role = "*"
 		}
 		r.AllocationInfo = nil
-		if multi {
-			r.AllocationInfo = &api.AllocationInfo{Role: o.role}
+		if d.multi {
+			r.AllocationInfo = &api.AllocationInfo{Role: d.role}
 		}
-		res = append(res, r)
+		w.Resources = append(w.Resources, r)
 	}
-	w := api.Offer{
-		ID:             api.OfferID{Value: o.id},
-		FrameworkID:    api.FrameworkID{Value: f.id},
-		AgentID:        api.AgentID{Value: a.id},
-		Hostname:       a.info.Hostname,
-		URL:            a.url(m.cfg.scheme()),
-		Domain:         a.info.Domain,
-		Resources:      res,
-		Attributes:     a.info.Attributes,
-		Unavailability: m.unavailability(a),
-	}
-	if multi {
-		w.AllocationInfo = &api.AllocationInfo{Role: o.role}
+	if d.multi {
+		w.AllocationInfo = &api.AllocationInfo{Role: d.role}
 	}
 	return w
+}
+
+// encodeOffers encodes one OFFERS event of drafts.
+func encodeOffers(drafts []offerDraft) ([]byte, error) {
+	offers := make([]api.Offer, len(drafts))
+	for i, d := range drafts {
+		offers[i] = d.wire()
+	}
+	return json.Marshal(api.Event{Type: api.EventOffers, Offers: &api.Offers{Offers: offers}})
 }
 
 // removeOffer forgets an offer and gives its resources back to the

@@ -30,7 +30,7 @@ type stream struct {
 	once sync.Once
 
 	mu    sync.Mutex
-	queue [][]byte
+	queue []record
 
 	// sees, when set on an operator event stream, tells which events its
 	// subscriber may see (the view ACLs); nil lets every event through.
@@ -42,8 +42,25 @@ func newStream(id string) *stream {
 	return &stream{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// send enqueues v as one record. It never blocks: a full queue closes the
-// stream. It reports whether the record was queued.
+// record is one queued record: its encoding, or how its writer encodes
+// it.
+type record struct {
+	b      []byte
+	encode func() ([]byte, error)
+}
+
+// bytes returns the record's encoding.
+func (r record) bytes() ([]byte, error) {
+	if r.encode != nil {
+		return r.encode()
+	}
+	return r.b, nil
+}
+
+// send enqueues v as one record, encoded now: v may refer to the master's
+// state, which changes once the caller lets go of the lock. It never
+// blocks: a full queue closes the stream. It reports whether the record
+// was queued.
 func (s *stream) send(v any) bool {
 	if s == nil {
 		return false
@@ -53,6 +70,32 @@ func (s *stream) send(v any) bool {
 		slog.Error("encode event", "err", err)
 		return false
 	}
+	return s.enqueue(record{b: b})
+}
+
+// sendEncoded enqueues a record encoded once for many streams, such as a
+// heartbeat: 50,000 agents are not worth 50,000 encodings of the same
+// bytes under the master's lock.
+func (s *stream) sendEncoded(b []byte) bool {
+	if s == nil {
+		return false
+	}
+	return s.enqueue(record{b: b})
+}
+
+// sendLater enqueues a record that the goroutine writing the stream
+// encodes, not the caller, who usually holds the master's lock: an
+// allocation pass that offers 50,000 agents makes tens of megabytes of
+// JSON, and encoding it there kept every API call waiting. encode must
+// read nothing that may change once the caller lets go of the lock.
+func (s *stream) sendLater(encode func() ([]byte, error)) bool {
+	if s == nil {
+		return false
+	}
+	return s.enqueue(record{encode: encode})
+}
+
+func (s *stream) enqueue(rec record) bool {
 	select {
 	case <-s.done:
 		return false
@@ -65,7 +108,7 @@ func (s *stream) send(v any) bool {
 		s.close()
 		return false
 	}
-	s.queue = append(s.queue, b)
+	s.queue = append(s.queue, rec)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -86,7 +129,7 @@ func (s *stream) queued() int {
 
 // take returns the queued records, leaving spare's array (emptied) to
 // queue the next ones, so that a steady stream reuses two arrays.
-func (s *stream) take(spare [][]byte) [][]byte {
+func (s *stream) take(spare []record) []record {
 	clear(spare)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,13 +167,18 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	var buf []byte
-	var spare [][]byte
+	var spare []record
 	for {
 		select {
 		case <-s.wake:
 			batch := s.take(spare)
 			for _, rec := range batch {
-				buf = api.AppendRecord(buf[:0], rec)
+				b, err := rec.bytes()
+				if err != nil {
+					slog.Error("encode event", "stream", s.id, "err", err)
+					continue
+				}
+				buf = api.AppendRecord(buf[:0], b)
 				if _, err := w.Write(buf); err != nil {
 					s.close()
 					return
@@ -155,7 +203,12 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 // final ERROR event reaches the client before the connection ends.
 func (s *stream) drain(w http.ResponseWriter, rc *http.ResponseController) {
 	for _, rec := range s.take(nil) {
-		if _, err := w.Write(api.AppendRecord(nil, rec)); err != nil {
+		b, err := rec.bytes()
+		if err != nil {
+			slog.Error("encode event", "stream", s.id, "err", err)
+			continue
+		}
+		if _, err := w.Write(api.AppendRecord(nil, b)); err != nil {
 			return
 		}
 		_ = rc.Flush()

@@ -106,14 +106,18 @@ func at(v []int64, n int32) int64 {
 // Role, for Framework. One offer holds one agent and one role, as in Mesos;
 // a MULTI_ROLE framework may get several offers for one agent, one per
 // role, and two frameworks of one role may share an agent when quota
-// guarantees split it. Every resource carries AllocationInfo{Role}. The
-// resources count as allocated to the framework until the master calls
-// Recover.
+// guarantees split it. The resources count as allocated to the framework
+// until the master calls Recover.
 //
-// The slices and values of an offer are its own, but, as with package
-// api's results, its sub-messages (AllocationInfo, reservations, disk
-// infos, labels) and Attributes (the agent's, as given to AddAgent) are
-// shared: treat them as read-only.
+// Resources are in the unallocated form (no AllocationInfo; Role says to
+// whom they are allocated), the form the master keeps offers in: when it
+// received them allocated, clearing AllocationInfo again from each offer
+// of a pass over 50,000 agents cost more than the allocator's whole pass.
+//
+// The slices and values of an offer are read-only, and so, as with
+// package api's results, are its sub-messages (reservations, disk infos,
+// labels) and Attributes (the agent's, as given to AddAgent), which are
+// shared.
 type Offer struct {
 	Framework, Agent, Role string
 	Resources              api.Resources

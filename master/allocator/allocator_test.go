@@ -51,7 +51,7 @@ func TestAllocateBasics(t *testing.T) {
 				a.AddAgent("a1", res(t, "cpus:4;mem:1024;ports:[31000-31009]"), nil)
 				a.AddFramework("f1", roles("web"))
 				for _, o := range a.Allocate(t0) {
-					unused := o.Resources.Minus(res(t, "cpus:1;mem:256;ports:[31000-31001]").Allocate("web"))
+					unused := o.Resources.Minus(res(t, "cpus:1;mem:256;ports:[31000-31001]"))
 					a.Recover(o.Framework, o.Agent, o.Role, unused, 0, t0)
 				}
 			},
@@ -102,7 +102,7 @@ func TestAllocateBasics(t *testing.T) {
 			a := New(DefaultConfig())
 			tt.setup(a)
 			offers := a.Allocate(t0.Add(time.Second))
-			checkAllocationInfo(t, offers)
+			checkUnallocated(t, offers)
 			if got := describe(offers); got != tt.want {
 				t.Errorf("offers:\n%s\nwant:\n%s", got, tt.want)
 			}

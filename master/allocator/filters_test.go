@@ -106,7 +106,7 @@ func TestFilterAfterTaskEnds(t *testing.T) {
 	a.AddAgent("a1", res(t, "cpus:8;mem:4096"), nil)
 	a.AddFramework("f1", roles("r"))
 	o := a.Allocate(t0)[0]
-	task := res(t, "cpus:4;mem:2048").Allocate("r")
+	task := res(t, "cpus:4;mem:2048")
 	a.Recover("f1", "a1", "r", o.Resources.Minus(task), time.Hour, t0) // ACCEPT with a filter
 	if got := a.Allocate(t0.Add(time.Second)); len(got) != 0 {
 		t.Fatalf("offered what was just refused:\n%s", describe(got))

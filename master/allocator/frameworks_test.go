@@ -47,7 +47,7 @@ func TestMultiRole(t *testing.T) {
 	a.AddAgent("a1", res(t, "cpus(analytics):2;cpus(web):3;cpus:4;mem:1024"), nil)
 	a.AddFramework("f1", FrameworkOptions{Roles: []string{"web", "analytics"}})
 	offers := a.Allocate(t0)
-	checkAllocationInfo(t, offers)
+	checkUnallocated(t, offers)
 	if len(offers) != 2 {
 		t.Fatalf("offers:\n%s\nwant one per role", describe(offers))
 	}

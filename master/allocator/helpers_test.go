@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -55,13 +56,16 @@ func recoverAll(a *Allocator, offers []Offer, refuse time.Duration, now time.Tim
 	}
 }
 
-// checkAllocationInfo fails when a resource of an offer is not allocated to
-// the offer's role.
-func checkAllocationInfo(t *testing.T, offers []Offer) {
+// checkUnallocated fails when an offer's resources are not normalized or
+// carry an allocation: offers come in the unallocated form, normalized.
+func checkUnallocated(t *testing.T, offers []Offer) {
 	t.Helper()
 	for _, o := range offers {
+		if norm := api.NewResources(o.Resources...); !reflect.DeepEqual(o.Resources, norm) {
+			t.Fatalf("offer to %s in %s: resources %#v are not normalized (%#v)", o.Framework, o.Role, o.Resources, norm)
+		}
 		for _, r := range o.Resources {
-			if r.AllocationInfo == nil || r.AllocationInfo.Role != o.Role {
+			if r.AllocationInfo != nil {
 				t.Fatalf("offer to %s in %s: resource %s has allocation %v", o.Framework, o.Role, r, r.AllocationInfo)
 			}
 		}

@@ -32,9 +32,9 @@ type builder struct {
 	values    bump[api.Range]
 }
 
-// build returns v, indexed by ag's slots, as resources allocated to info's
-// role.
-func (b *builder) build(ag *agent, v []amount, info *api.AllocationInfo) api.Resources {
+// build returns v, indexed by ag's slots, as resources in the unallocated
+// form.
+func (b *builder) build(ag *agent, v []amount) api.Resources {
 	n := 0
 	for i := range v {
 		if !v[i].zero() {
@@ -48,7 +48,6 @@ func (b *builder) build(ag *agent, v []amount, info *api.AllocationInfo) api.Res
 			continue
 		}
 		r := s.res
-		r.AllocationInfo = info
 		switch s.vk {
 		case scalarKind:
 			sc := &b.scalars.take(1)[0]
@@ -87,7 +86,7 @@ func (a *Allocator) grant(m *membership, ag *agent, v []amount) {
 		Framework:  m.fw.id,
 		Agent:      ag.id,
 		Role:       m.role.name,
-		Resources:  p.build.build(ag, v, m.role.info),
+		Resources:  p.build.build(ag, v),
 		Attributes: ag.attrs,
 	})
 }
@@ -105,7 +104,7 @@ func (a *Allocator) merge(m *membership, ag *agent, v []amount) bool {
 			for j := range v {
 				addTo(&merged[j], &v[j], ag.slots[j].vk)
 			}
-			p.out[o.out].Resources = p.build.build(ag, merged, m.role.info)
+			p.out[o.out].Resources = p.build.build(ag, merged)
 			return true
 		}
 	}

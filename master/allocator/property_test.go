@@ -12,6 +12,7 @@ import (
 func (w *world) check(offers []Offer) {
 	w.t.Helper()
 	w.log = append(w.log, describe(offers))
+	checkUnallocated(w.t, offers)
 	seen := map[[3]string]bool{}
 	for _, o := range offers {
 		w.checkOffer(o)

@@ -47,7 +47,7 @@ func TestReservations(t *testing.T) {
 				a.AddFramework("f-"+r, roles(r))
 			}
 			offers := a.Allocate(t0)
-			checkAllocationInfo(t, offers)
+			checkUnallocated(t, offers)
 			if got := describe(offers); got != tt.want {
 				t.Errorf("offers:\n%s\nwant:\n%s", got, tt.want)
 			}

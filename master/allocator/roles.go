@@ -3,8 +3,6 @@ package allocator
 import (
 	"math"
 	"strings"
-
-	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // role is what the allocator knows of a role: its weight, quota and
@@ -14,7 +12,6 @@ type role struct {
 	name   string
 	parent *role // nil for a top-level role
 	weight float64
-	info   *api.AllocationInfo // shared by the resources of every offer to the role
 
 	alloc []int64 // by name: allocated to this role (its DRF share)
 	cons  []int64 // by name: quota consumption of the role and its sub-roles; see quota
@@ -38,7 +35,7 @@ func (a *Allocator) role(name string) *role {
 	if r := a.roles[name]; r != nil {
 		return r
 	}
-	r := &role{name: name, weight: 1, info: &api.AllocationInfo{Role: name}}
+	r := &role{name: name, weight: 1}
 	if i := strings.LastIndexByte(name, '/'); i > 0 {
 		r.parent = a.role(name[:i])
 	}

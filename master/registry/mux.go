@@ -1,12 +1,12 @@
 package registry
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -161,23 +161,25 @@ func (m *Mux) serve() {
 // client cannot hold a goroutine for ever, and hands it on.
 func (m *Mux) sort(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	br := bufio.NewReader(c)
-	first, err := br.Peek(1)
+	var first [1]byte
+	_, err := io.ReadFull(c, first[:])
 	_ = c.SetReadDeadline(time.Time{})
 	if err != nil {
 		c.Close()
 		return
 	}
 	if m.server != nil {
-		m.sortTLS(&bufConn{Conn: c, r: br}, first[0])
+		m.sortTLS(&peekedConn{Conn: c, first: first[0], pending: true}, first[0])
 		return
 	}
-	to := m.http
+	var to *muxListener
+	var conn net.Conn
 	if first[0] == raftMagic {
-		_, _ = br.Discard(1)
-		to = m.raft
+		to, conn = m.raft, c // the magic byte is not raft's
+	} else {
+		to, conn = m.http, &peekedConn{Conn: c, first: first[0], pending: true}
 	}
-	if !to.deliver(&bufConn{Conn: c, r: br}) {
+	if !to.deliver(conn) {
 		c.Close()
 	}
 }
@@ -226,13 +228,23 @@ func (m *Mux) sortTLS(c net.Conn, first byte) {
 	}
 }
 
-// bufConn is a connection whose first bytes were read ahead.
-type bufConn struct {
+// peekedConn is a connection whose first byte was read to sort it: a
+// read returns that byte first. It holds one byte, not a buffered
+// reader's 4 KiB: every agent's connection lives as long as the agent,
+// and the HTTP server buffers it already (item g of issue #9).
+type peekedConn struct {
 	net.Conn
-	r *bufio.Reader
+	first   byte
+	pending bool
 }
 
-func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *peekedConn) Read(p []byte) (int, error) {
+	if c.pending && len(p) > 0 {
+		p[0], c.pending = c.first, false
+		return 1, nil
+	}
+	return c.Conn.Read(p)
+}
 
 // muxListener hands out the connections sorted to it.
 type muxListener struct {
