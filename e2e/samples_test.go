@@ -191,6 +191,75 @@ func TestSampleWordcount(t *testing.T) {
 	}
 }
 
+// TestSampleWordcountSurvivesRestart SIGKILLs samples/wordcount, run with
+// --state, once some of its map tasks have finished, and starts it again
+// with the same file: it carries on as the same framework, takes the
+// finished maps' outputs from their sandboxes instead of running them
+// again, and its count still checks out.
+func TestSampleWordcountSurvivesRestart(t *testing.T) {
+	c := startDev(t)
+	input := filepath.Join(t.TempDir(), "input.txt")
+	writeFile(t, input, strings.Repeat("the quick brown fox jumps over the lazy dog\n", 20000))
+	statePath := filepath.Join(t.TempDir(), "wordcount.json")
+	bin := buildSample(t, "samples/wordcount")
+	// A whole CPU per task: two maps at a time on the dev agent, so that
+	// the job is killed with maps done, maps in flight and maps queued.
+	// The same address for the inputs in both runs, so that tasks in
+	// flight can still fetch theirs.
+	args := []string{"--master", c.addr, "--input", input, "--maps", "8", "--reducers", "2", "--cpus", "1",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--state", statePath, "--check"}
+	first := exec.Command(bin, args...)
+	first.Dir = repoRoot // it builds its modules from the repository
+	var out1 bytes.Buffer
+	first.Stdout, first.Stderr = &out1, &out1
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	var saved struct {
+		FrameworkID string                     `json:"framework_id"`
+		Done        map[string]json.RawMessage `json:"done"`
+	}
+	waitFor(t, func() bool {
+		data, err := os.ReadFile(statePath)
+		return err == nil && json.Unmarshal(data, &saved) == nil && len(saved.Done) > 0
+	}, "a map task to finish")
+	first.Process.Kill()
+	if err := <-done; err == nil {
+		t.Fatalf("wordcount ended before it was killed: nothing was tested\n%s", out1.String())
+	}
+	if len(saved.Done) == 10 {
+		t.Fatalf("every piece was done when wordcount was killed: nothing was tested\n%s", out1.String())
+	}
+
+	second := exec.Command(bin, args...)
+	second.Dir = repoRoot
+	out2, err := second.CombinedOutput()
+	if err != nil || !strings.Contains(string(out2), "matches a local count") {
+		t.Fatalf("wordcount started again: %v\nfirst run:\n%s\nsecond run:\n%s", err, out1.String(), out2)
+	}
+	if !strings.Contains(string(out2), "carrying on as framework "+saved.FrameworkID) {
+		t.Fatalf("the second run did not carry on as %s:\n%s", saved.FrameworkID, out2)
+	}
+	// Every piece succeeded once: none that had finished ran again.
+	finished := map[string]int{}
+	for _, task := range c.tasks(t).CompletedTasks {
+		if task.State == api.TaskFinished {
+			piece := strings.TrimPrefix(task.Name, "wordcount-")
+			finished[piece[:strings.LastIndex(piece, "-")]]++
+		}
+	}
+	for _, p := range []string{"map-0", "map-1", "map-2", "map-3", "map-4", "map-5", "map-6", "map-7", "reduce-0", "reduce-1"} {
+		if finished[p] != 1 {
+			t.Errorf("%s finished %d times, want once (all: %v)", p, finished[p], finished)
+		}
+	}
+	if _, err := os.Stat(statePath); !os.IsNotExist(err) {
+		t.Fatalf("the state file outlived the job: %v", err)
+	}
+}
+
 // TestSampleModules runs the sample task modules as Wasm tasks on a dev
 // cluster, the way their doc comments suggest: the memory hog within its
 // memory and beyond it, the sleeper, the CPU burner and the heartbeat.

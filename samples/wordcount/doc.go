@@ -10,4 +10,12 @@
 //
 // A failed task is launched again, up to --retries times; --check compares
 // the result with a count made locally and exits 1 if they differ.
+//
+// With --state FILE the job survives its own restart: FILE keeps its
+// framework ID, its tasks in flight and where each finished task left its
+// output, and a job started again with the same FILE (within a minute, its
+// failover timeout) re-subscribes as the same framework, reconciles its
+// tasks, reads the finished ones' outputs back through the master and runs
+// only the rest. Give it a fixed --listen too, so that tasks in flight can
+// still fetch their inputs. The file is removed when the job ends.
 package main
