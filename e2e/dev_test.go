@@ -206,3 +206,25 @@ func TestDevCluster(t *testing.T) {
 		}
 	})
 }
+
+// TestDevDefaultWorkDir starts mezzo dev as the README does, with no
+// --work-dir, so that its state goes under ./.mezzo of the directory it
+// runs in, and runs a Wasm and a native task on it.
+func TestDevDefaultWorkDir(t *testing.T) {
+	dir := t.TempDir()
+	searchable(t, dir)
+	c := startDevFrom(t, dir)
+	waitFor(t, func() bool { return strings.Contains(c.banner.String(), "state:   ./.mezzo") }, "the banner to name ./.mezzo")
+	wasm := buildModule(t, "./samples/modules/hello")
+	if out, errOut, code := c.mezzo(t, "run", "--module", wasm, "--", "world"); code != 0 || out != "hello world\n" {
+		t.Fatalf("mezzo run hello: exit %d, stdout %q, stderr %q; logs:\n%s", code, out, errOut, c.logs)
+	}
+	if out, errOut, code := c.mezzo(t, "run", "--command", "echo hi"); code != 0 || out != "hi\n" {
+		t.Fatalf("mezzo run --command: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, sub := range []string{"master/registry.db", "agent/agent.db"} {
+		if _, err := os.Stat(filepath.Join(dir, ".mezzo", sub)); err != nil {
+			t.Errorf("state under ./.mezzo: %v", err)
+		}
+	}
+}
