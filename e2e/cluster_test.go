@@ -78,8 +78,15 @@ func startDevIn(t testing.TB, workDir string, flags ...string) *devCluster {
 // startDevAt is startDevIn with the work directory left as it is.
 func startDevAt(t testing.TB, workDir string, flags ...string) *devCluster {
 	t.Helper()
-	cmd := exec.Command(mezzoBin, append([]string{"dev", "--port", "0", "--agent-port", "0", "--work-dir", workDir}, flags...)...)
-	cmd.Dir = repoRoot
+	return startDevFrom(t, repoRoot, append([]string{"--work-dir", workDir}, flags...)...)
+}
+
+// startDevFrom starts `mezzo dev` on free ports in the directory dir,
+// with flags.
+func startDevFrom(t testing.TB, dir string, flags ...string) *devCluster {
+	t.Helper()
+	cmd := exec.Command(mezzoBin, append([]string{"dev", "--port", "0", "--agent-port", "0"}, flags...)...)
+	cmd.Dir = dir
 	logs := &bytes.Buffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()

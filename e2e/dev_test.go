@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -120,6 +122,75 @@ func TestDevCluster(t *testing.T) {
 		waitFor(t, func() bool { return !processRunning(t, "sleep 987654") }, "the sleeper process to be gone")
 	})
 
+	t.Run("module push and ls", func(t *testing.T) {
+		wasm := buildModule(t, "./samples/modules/hello")
+		out, errOut, code := c.mezzo(t, "module", "push", wasm, "./samples/modules/sleeper")
+		if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, wasm) || !strings.Contains(out, "./samples/modules/sleeper") {
+			t.Fatalf("module push: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		sha := strings.Fields(strings.Split(out, "\n")[1])[0]
+		out, _, code = c.mezzo(t, "module", "ls", "-o", "json")
+		var mods []struct {
+			SHA256 string `json:"sha256"`
+			Size   int64  `json:"size"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &mods) != nil || len(mods) < 2 {
+			t.Fatalf("module ls -o json: exit %d\n%s", code, out)
+		}
+		found := false
+		for _, m := range mods {
+			found = found || (m.SHA256 == sha && m.Size > 0)
+		}
+		if !found {
+			t.Fatalf("module ls does not list %s:\n%s", sha, out)
+		}
+		truncated := filepath.Join(t.TempDir(), "truncated.wasm")
+		data, _ := os.ReadFile(wasm)
+		writeFile(t, truncated, string(data[:len(data)/2]))
+		_, errOut, code = c.mezzo(t, "module", "push", truncated)
+		if code != 1 || !strings.Contains(errOut, "400 Bad Request: invalid module") {
+			t.Fatalf("module push of a truncated module: exit %d, stderr %q", code, errOut)
+		}
+	})
+
+	t.Run("cpus and mem reach the task", func(t *testing.T) {
+		if _, errOut, code := c.mezzo(t, "run", "--name", "sized", "--cpus", "0.25", "--mem", "48", "--command", "true"); code != 0 {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+		for _, task := range c.tasks(t).CompletedTasks {
+			if task.Name != "sized" {
+				continue
+			}
+			got := api.Resources(task.Resources)
+			if got.ScalarValue("cpus") != 0.25 || got.ScalarValue("mem") != 48 {
+				t.Fatalf("the task's resources are %s, want cpus:0.25;mem:48", got)
+			}
+			return
+		}
+		t.Fatal("the task sized is not among the completed tasks")
+	})
+
+	t.Run("a task no offer fits waits and says so", func(t *testing.T) {
+		cmd := exec.Command(mezzoBin, "run", "--master", c.addr, "--cpus", "1000", "--command", "true")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stderr).ReadString('\n')
+		if err != nil || !strings.Contains(line, "waiting for an offer of cpus:1000;mem:128") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("stderr %q: %v", line, err)
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err == nil {
+			t.Fatal("an interrupted run that launched nothing exited 0")
+		}
+	})
+
 	t.Run("healthy and remembers tasks", func(t *testing.T) {
 		status, body := c.post(t, "/api/v1", "application/json", []byte(`{"type":"GET_HEALTH"}`))
 		if status != http.StatusOK || !strings.Contains(body, `"healthy":true`) {
@@ -134,4 +205,26 @@ func TestDevCluster(t *testing.T) {
 			t.Fatalf("completed tasks by state %v, want >= 4 finished and >= 1 failed", states)
 		}
 	})
+}
+
+// TestDevDefaultWorkDir starts mezzo dev as the README does, with no
+// --work-dir, so that its state goes under ./.mezzo of the directory it
+// runs in, and runs a Wasm and a native task on it.
+func TestDevDefaultWorkDir(t *testing.T) {
+	dir := t.TempDir()
+	searchable(t, dir)
+	c := startDevFrom(t, dir)
+	waitFor(t, func() bool { return strings.Contains(c.banner.String(), "state:   ./.mezzo") }, "the banner to name ./.mezzo")
+	wasm := buildModule(t, "./samples/modules/hello")
+	if out, errOut, code := c.mezzo(t, "run", "--module", wasm, "--", "world"); code != 0 || out != "hello world\n" {
+		t.Fatalf("mezzo run hello: exit %d, stdout %q, stderr %q; logs:\n%s", code, out, errOut, c.logs)
+	}
+	if out, errOut, code := c.mezzo(t, "run", "--command", "echo hi"); code != 0 || out != "hi\n" {
+		t.Fatalf("mezzo run --command: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, sub := range []string{"master/registry.db", "agent/agent.db"} {
+		if _, err := os.Stat(filepath.Join(dir, ".mezzo", sub)); err != nil {
+			t.Errorf("state under ./.mezzo: %v", err)
+		}
+	}
 }

@@ -60,6 +60,12 @@ func TestSampleJobs(t *testing.T) {
 	if r := runs("after"); r[0].Trigger != "parents" {
 		t.Fatalf("after was triggered by %q", r[0].Trigger)
 	}
+	if code, body := do("GET", "/jobs/tick", ""); code != http.StatusOK || !strings.Contains(string(body), `"name":"tick"`) || !strings.Contains(string(body), `"last_run":{"number":3`) {
+		t.Fatalf("GET /jobs/tick: %d %s", code, body)
+	}
+	if code, body := do("GET", "/jobs/slow/runs", ""); code != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
+		t.Fatalf("the runs of a job that never ran: %d %s, want []", code, body)
+	}
 
 	for _, tt := range []struct {
 		method, path, body string
@@ -74,6 +80,7 @@ func TestSampleJobs(t *testing.T) {
 		{"PUT", "/jobs/x", `{"name": "y", "schedule": "@hourly", "command": "true"}`, http.StatusBadRequest},
 		{"PUT", "/jobs/x", `{"name": "x", "parents": ["x"], "command": "true"}`, http.StatusBadRequest},
 		{"GET", "/jobs/nope/runs", "", http.StatusNotFound},
+		{"GET", "/jobs/nope", "", http.StatusNotFound},
 	} {
 		if code, body := do(tt.method, tt.path, tt.body); code != tt.want {
 			t.Errorf("%s %s %s: %d %s, want %d", tt.method, tt.path, tt.body, code, body, tt.want)

@@ -37,6 +37,80 @@ func TestSampleExecute(t *testing.T) {
 	}
 }
 
+// TestSampleExecuteSurvivesRestart SIGKILLs samples/execute, run with
+// --state, while one of its tasks has finished and two run, and starts it
+// again with the same file: it carries on as the same framework, learns
+// what became of its tasks, launches none again, and ends as one
+// uninterrupted run would.
+func TestSampleExecuteSurvivesRestart(t *testing.T) {
+	c := startDev(t)
+	bin := buildSample(t, "samples/execute")
+	statePath := filepath.Join(t.TempDir(), "execute.json")
+	// execute-0 ends at once, execute-1 after 3 s, execute-2 after 6 s.
+	args := []string{"--master", c.addr, "--instances", "3", "--state", statePath, "--", "sleep $((${MESOS_TASK_ID#execute-} * 3))"}
+	first := exec.Command(bin, args...)
+	var out1 bytes.Buffer
+	first.Stdout, first.Stderr = &out1, &out1
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		tasks := c.tasks(t)
+		running := 0
+		for _, task := range tasks.Tasks {
+			if task.State == api.TaskRunning {
+				running++
+			}
+		}
+		return running == 2 && len(tasks.CompletedTasks) == 1
+	}, "execute-0 to finish while the other two run")
+	first.Process.Kill()
+	first.Wait()
+	var saved struct {
+		FrameworkID string `json:"framework_id"`
+	}
+	if data, err := os.ReadFile(statePath); err != nil || json.Unmarshal(data, &saved) != nil || saved.FrameworkID == "" {
+		t.Fatalf("state after the kill: %v, %+v\n%s", err, saved, out1.String())
+	}
+
+	second := exec.Command(bin, args...)
+	out2, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("execute started again: %v\nfirst run:\n%s\nsecond run:\n%s", err, out1.String(), out2)
+	}
+	both := out1.String() + string(out2)
+	if !strings.Contains(string(out2), "carrying on as framework "+saved.FrameworkID) {
+		t.Fatalf("the second run did not carry on as %s:\n%s", saved.FrameworkID, out2)
+	}
+	for i := range 3 {
+		if !strings.Contains(both, fmt.Sprintf("execute-%d TASK_FINISHED", i)) {
+			t.Errorf("execute-%d's end was never reported:\n%s", i, both)
+		}
+	}
+	if tasks := c.tasks(t); len(tasks.Tasks) != 0 || len(tasks.CompletedTasks) != 3 {
+		t.Fatalf("tasks: %d live, %d completed; want 0 and 3 (none launched twice)", len(tasks.Tasks), len(tasks.CompletedTasks))
+	}
+	if _, err := os.Stat(statePath); !os.IsNotExist(err) {
+		t.Fatalf("the state file outlived the run: %v", err)
+	}
+	fws := c.operator(t, api.OperatorGetFrameworks).GetFrameworks
+	for _, fw := range fws.Frameworks {
+		if fw.FrameworkInfo.ID != nil && fw.FrameworkInfo.ID.Value == saved.FrameworkID {
+			t.Fatalf("framework %s is still registered after the run tore it down", saved.FrameworkID)
+		}
+	}
+
+	// A state file that is not the run's is refused, not overwritten.
+	writeFile(t, statePath, `{"framework_id":"x","instances":{"execute-0":{}}}`)
+	out, err := exec.Command(bin, "--master", c.addr, "--instances", "2", "--state", statePath, "--", "true").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "a run of 1 instances, not 2") {
+		t.Fatalf("a state file of another run: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(statePath); !strings.Contains(string(data), `"x"`) {
+		t.Fatalf("the refused state file was changed: %s", data)
+	}
+}
+
 // runSample runs a sample framework with go run against the master at
 // addr and returns its combined output and exit code.
 func runSample(t *testing.T, pkg, addr string, args ...string) (string, int) {
@@ -114,6 +188,75 @@ func TestSampleWordcount(t *testing.T) {
 		"--map-module", "github.com/mezzo-cluster/mezzo/samples/modules/wcreduce")
 	if code != 1 || strings.Count(out, "launching it again") != 1 || !strings.Contains(out, "map-0 failed 2 times") {
 		t.Fatalf("a failing map task: exit %d\n%s", code, out)
+	}
+}
+
+// TestSampleWordcountSurvivesRestart SIGKILLs samples/wordcount, run with
+// --state, once some of its map tasks have finished, and starts it again
+// with the same file: it carries on as the same framework, takes the
+// finished maps' outputs from their sandboxes instead of running them
+// again, and its count still checks out.
+func TestSampleWordcountSurvivesRestart(t *testing.T) {
+	c := startDev(t)
+	input := filepath.Join(t.TempDir(), "input.txt")
+	writeFile(t, input, strings.Repeat("the quick brown fox jumps over the lazy dog\n", 20000))
+	statePath := filepath.Join(t.TempDir(), "wordcount.json")
+	bin := buildSample(t, "samples/wordcount")
+	// A whole CPU per task: two maps at a time on the dev agent, so that
+	// the job is killed with maps done, maps in flight and maps queued.
+	// The same address for the inputs in both runs, so that tasks in
+	// flight can still fetch theirs.
+	args := []string{"--master", c.addr, "--input", input, "--maps", "8", "--reducers", "2", "--cpus", "1",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--state", statePath, "--check"}
+	first := exec.Command(bin, args...)
+	first.Dir = repoRoot // it builds its modules from the repository
+	var out1 bytes.Buffer
+	first.Stdout, first.Stderr = &out1, &out1
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	var saved struct {
+		FrameworkID string                     `json:"framework_id"`
+		Done        map[string]json.RawMessage `json:"done"`
+	}
+	waitFor(t, func() bool {
+		data, err := os.ReadFile(statePath)
+		return err == nil && json.Unmarshal(data, &saved) == nil && len(saved.Done) > 0
+	}, "a map task to finish")
+	first.Process.Kill()
+	if err := <-done; err == nil {
+		t.Fatalf("wordcount ended before it was killed: nothing was tested\n%s", out1.String())
+	}
+	if len(saved.Done) == 10 {
+		t.Fatalf("every piece was done when wordcount was killed: nothing was tested\n%s", out1.String())
+	}
+
+	second := exec.Command(bin, args...)
+	second.Dir = repoRoot
+	out2, err := second.CombinedOutput()
+	if err != nil || !strings.Contains(string(out2), "matches a local count") {
+		t.Fatalf("wordcount started again: %v\nfirst run:\n%s\nsecond run:\n%s", err, out1.String(), out2)
+	}
+	if !strings.Contains(string(out2), "carrying on as framework "+saved.FrameworkID) {
+		t.Fatalf("the second run did not carry on as %s:\n%s", saved.FrameworkID, out2)
+	}
+	// Every piece succeeded once: none that had finished ran again.
+	finished := map[string]int{}
+	for _, task := range c.tasks(t).CompletedTasks {
+		if task.State == api.TaskFinished {
+			piece := strings.TrimPrefix(task.Name, "wordcount-")
+			finished[piece[:strings.LastIndex(piece, "-")]]++
+		}
+	}
+	for _, p := range []string{"map-0", "map-1", "map-2", "map-3", "map-4", "map-5", "map-6", "map-7", "reduce-0", "reduce-1"} {
+		if finished[p] != 1 {
+			t.Errorf("%s finished %d times, want once (all: %v)", p, finished[p], finished)
+		}
+	}
+	if _, err := os.Stat(statePath); !os.IsNotExist(err) {
+		t.Fatalf("the state file outlived the job: %v", err)
 	}
 }
 

@@ -29,6 +29,7 @@ type servicesApp struct {
 		TaskID  string `json:"task_id"`
 		Version int    `json:"version"`
 		State   string `json:"state"`
+		Healthy bool   `json:"healthy"`
 	} `json:"instances"`
 }
 
@@ -67,6 +68,11 @@ func TestSampleServices(t *testing.T) {
 
 	first := startServices()
 	waitFor(t, func() bool { return app("clock").Running == 3 }, "clock to run 3 instances")
+	for _, in := range app("clock").Instances { // no health check: running is healthy
+		if in.State == "running" && !in.Healthy {
+			t.Fatalf("clock's running instance %s is shown unhealthy", in.TaskID)
+		}
+	}
 	waitFor(t, func() bool { return app("hc").Healthy == 2 }, "hc to have 2 healthy instances")
 	waitFor(t, func() bool { a := app("uniq"); return a.Running == 1 && strings.Contains(a.Waiting, "hostname UNIQUE") },
 		"uniq to run 1 instance and say the constraint holds the other back")

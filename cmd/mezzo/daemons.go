@@ -104,7 +104,14 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 // listener is ln.
 func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []string) (agent.Config, error) {
 	cfg := agent.DefaultConfig()
-	cfg.WorkDir = workDir
+	// Absolute, so that nothing the agent derives from it (the directory
+	// tasks may fetch local files from, executors' sandboxes) depends on
+	// the current directory: ./.mezzo is the default.
+	abs, err := filepath.Abs(workDir)
+	if err != nil {
+		return cfg, fmt.Errorf("--work-dir %s: %w", workDir, err)
+	}
+	cfg.WorkDir = abs
 	cfg.Hostname = host
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Masters = masters
@@ -227,8 +234,12 @@ func newAgentCmd() *cobra.Command {
 				cfg.TLS = id.Client()
 				ln = tls.NewListener(ln, id.Server())
 			}
+			ag, err := newAgent(ctx, cfg, ln)
+			if err != nil {
+				return err
+			}
 			slog.Info("agent listening", "url", tlsconf.BaseURL(ln.Addr().String(), id != nil))
-			return runAgent(ctx, cfg, ln)
+			return runAgent(ctx, ag, ln)
 		},
 	}
 	cmd.Flags().StringVar(&d.workDir, "work-dir", "./.mezzo/agent", "where the agent keeps sandboxes and modules")
@@ -285,9 +296,13 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ag, err := newAgent(ctx, cfg, aln)
+			if err != nil {
+				return err
+			}
 			errc := make(chan error, 2)
 			go func() { errc <- serve(ctx, m.httpLn, h) }()
-			go func() { errc <- runAgent(ctx, cfg, aln) }()
+			go func() { errc <- runAgent(ctx, ag, aln) }()
 			printDevBanner(cmd, mln.Addr().String(), d.workDir)
 			err = <-errc
 			stop()
@@ -435,12 +450,19 @@ func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f m
 	return r, nil
 }
 
-func runAgent(ctx context.Context, cfg agent.Config, ln net.Listener) error {
+// newAgent makes the agent, closing ln if it cannot: its configuration
+// is checked and its state opened before anything is announced.
+func newAgent(ctx context.Context, cfg agent.Config, ln net.Listener) (*agent.Agent, error) {
 	a, err := agent.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
+	return a, nil
+}
+
+// runAgent serves the agent on ln and runs it until ctx ends.
+func runAgent(ctx context.Context, a *agent.Agent, ln net.Listener) error {
 	// The HTTP server outlives ctx until Run returns: executors report
 	// the end of their tasks there while Run shuts them down.
 	srvCtx, stopServer := context.WithCancel(context.Background())

@@ -64,6 +64,10 @@ func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf
 	if cfg, err = reachableDevAgent(cmd, cfg); err != nil {
 		return err
 	}
+	ag, err := newAgent(ctx, cfg, aln)
+	if err != nil {
+		return err
+	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mezzo dev: %d masters and an agent are up\n", n)
 	for i, addr := range addrs {
@@ -73,7 +77,7 @@ func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf
 	fmt.Fprintf(out, "Try: mezzo agents --master %s\n", strings.Join(addrs, ","))
 	fmt.Fprintf(out, "The leader logs \"leading\" and its /metrics say mezzo_master_elected 1: kill -9 its pid and watch another take over.\n")
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
-	return runAgent(ctx, cfg, aln)
+	return runAgent(ctx, ag, aln)
 }
 
 // devMasterAddrs picks the masters' addresses: port, port+1, ... or, with

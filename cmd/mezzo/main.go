@@ -52,7 +52,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	creds.register(root)
 	tlsf.register(root)
-	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(),
+	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(), newModuleCmd(),
 		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
 		newDrainCmd(), newQuotaCmd(), newWeightsCmd(), newExecutorCmd())
 	return root

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/operator"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
-	"github.com/mezzo-cluster/mezzo/sdk/wasmbuild"
 )
 
 // runFlags are mezzo run's flags.
@@ -170,20 +167,9 @@ func resolveModule(ctx context.Context, ops *operator.Client, module string) (st
 	if isHash(module) {
 		return module, "module-" + module[:12], nil
 	}
-	info, err := os.Stat(module)
+	wasm, name, err := readModule(ctx, module)
 	if err != nil {
-		return "", "", fmt.Errorf("--module %s: %w", module, err)
-	}
-	name := strings.TrimSuffix(filepath.Base(module), ".wasm")
-	var wasm []byte
-	if info.IsDir() {
-		if wasm, err = wasmbuild.Build(ctx, "", module); err != nil {
-			return "", "", err
-		}
-		abs, _ := filepath.Abs(module)
-		name = filepath.Base(abs)
-	} else if wasm, err = os.ReadFile(module); err != nil {
-		return "", "", fmt.Errorf("read module: %w", err)
+		return "", "", fmt.Errorf("--module: %w", err)
 	}
 	m, err := ops.PushModule(ctx, wasm)
 	if err != nil {

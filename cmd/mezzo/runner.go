@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type runner struct {
 	stderr io.Writer
 
 	launched bool
+	waiting  bool // said that no offer fits yet
 	tail     *tailer
 	done     *taskDone // the task's terminal update, once it came
 }
@@ -40,9 +42,16 @@ func (r *runner) handle(ctx context.Context, ev *api.Event) error {
 // rest for long, so the cluster stops offering to this one-shot framework.
 func (r *runner) offers(ctx context.Context, offers []api.Offer) error {
 	var decline []api.OfferID
+	need := api.Resources(r.task.Resources).Flatten("*")
 	for _, o := range offers {
-		if r.launched || !api.Resources(o.Resources).Unallocated().Flatten("*").Contains(api.Resources(r.task.Resources).Flatten("*")) {
+		if r.launched || !api.Resources(o.Resources).Unallocated().Flatten("*").Contains(need) {
 			decline = append(decline, o.ID)
+			if !r.launched && !r.waiting {
+				// Mesos would wait in silence; say once what is awaited.
+				r.waiting = true
+				fmt.Fprintf(r.stderr, "mezzo run: waiting for an offer of %s; agent %s offers %s\n",
+					need, o.Hostname, api.Resources(o.Resources).Unallocated().Flatten("*"))
+			}
 			continue
 		}
 		t := r.task

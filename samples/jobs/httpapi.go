@@ -23,6 +23,7 @@ type jobView struct {
 // handler is the framework's HTTP API:
 //
 //	GET    /jobs              every job, with its next run and last run
+//	GET    /jobs/{name}       one job, the same way
 //	PUT    /jobs/{name}       create or replace a job (the body is the job)
 //	DELETE /jobs/{name}       remove a job no other job depends on
 //	POST   /jobs/{name}/run   start a run now
@@ -33,16 +34,24 @@ func (f *framework) handler() http.Handler {
 		f.mu.Lock()
 		out := []jobView{}
 		for _, name := range slices.Sorted(maps.Keys(f.st.Jobs)) {
-			js := f.st.Jobs[name]
-			v := jobView{Job: js.Job, Next: js.Next, Pending: js.Pending}
-			if n := len(js.Runs); n > 0 {
-				last := js.Runs[n-1]
-				v.LastRun = &last
-			}
-			out = append(out, v)
+			out = append(out, f.st.Jobs[name].view())
 		}
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /jobs/{name}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		js := f.st.Jobs[r.PathValue("name")]
+		var v jobView
+		if js != nil {
+			v = js.view()
+		}
+		f.mu.Unlock()
+		if js == nil {
+			writeError(w, http.StatusNotFound, errNotFound)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("PUT /jobs/{name}", func(w http.ResponseWriter, r *http.Request) {
 		j, err := decodeJob(http.MaxBytesReader(w, r.Body, maxBody))
@@ -75,9 +84,9 @@ func (f *framework) handler() http.Handler {
 	mux.HandleFunc("GET /jobs/{name}/runs", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		js := f.st.Jobs[r.PathValue("name")]
-		var runs []Run
+		runs := []Run{} // [] rather than null for a job that never ran
 		if js != nil {
-			runs = slices.Clone(js.Runs)
+			runs = append(runs, js.Runs...)
 		}
 		f.mu.Unlock()
 		if js == nil {
@@ -87,6 +96,16 @@ func (f *framework) handler() http.Handler {
 		writeJSON(w, http.StatusOK, runs)
 	})
 	return mux
+}
+
+// view is the job as the API shows it; f.mu must be held.
+func (js *jobState) view() jobView {
+	v := jobView{Job: js.Job, Next: js.Next, Pending: js.Pending}
+	if n := len(js.Runs); n > 0 {
+		last := js.Runs[n-1]
+		v.LastRun = &last
+	}
+	return v
 }
 
 func statusOf(err error) int {

@@ -47,6 +47,9 @@ func (c *controller) viewLocked(id string, withInstances bool) appView {
 		}
 		if withInstances {
 			cp := *in
+			// As counted: running, and passing its health check if the
+			// app has one (the state keeps what the check last said).
+			cp.Healthy = as.healthy(in)
 			v.Instances = append(v.Instances, &cp)
 		}
 	}

@@ -1,15 +1,3 @@
-// Command wordcount is Mezzo's data-parallel sample, the job that Hadoop
-// and Spark made famous: it splits a text into chunks, counts the words of
-// each chunk in a Wasm map task, routes every word's counts to one of the
-// reduce tasks, sums them there, and writes the totals. The framework is
-// the shuffle: it serves each task its input over HTTP (the agent fetches
-// it into the task's sandbox as the task's command URIs ask) and reads
-// each task's output back through the master's files API.
-//
-//	go run ./samples/wordcount --master 127.0.0.1:5050 --input book.txt --maps 8 --reducers 2 --out counts.tsv --check
-//
-// A failed task is launched again, up to --retries times; --check compares
-// the result with a count made locally and exits 1 if they differ.
 package main
 
 import (
@@ -46,6 +34,7 @@ func main() {
 	flag.StringVar(&cfg.advertise, "advertise", "", "HOST:PORT agents use to reach --listen (default: its address)")
 	flag.StringVar(&cfg.mapModule, "map-module", "github.com/mezzo-cluster/mezzo/samples/modules/wcmap", "the map task: a .wasm file or a Go package to build")
 	flag.StringVar(&cfg.reduceModule, "reduce-module", "github.com/mezzo-cluster/mezzo/samples/modules/wcreduce", "the reduce task: a .wasm file or a Go package to build")
+	flag.StringVar(&cfg.state, "state", "", "keep the framework ID, the tasks in flight and where each finished task's output is in this file, so that a job stopped and started again with it carries on (removed when the job ends)")
 	check := flag.Bool("check", false, "compare the result with a local count; exit 1 if they differ")
 	flag.Parse()
 	if cfg.input == "" || cfg.maps < 1 || cfg.reducers < 1 || cfg.retries < 0 {
@@ -65,6 +54,7 @@ type config struct {
 	maps, reducers, retries int
 	cpus, mem               float64
 	listen, advertise       string
+	state                   string
 	mapModule, reduceModule string
 	opsOptions              []operator.Option // credentials and TLS, from the environment
 }
@@ -97,7 +87,11 @@ func run(ctx context.Context, cfg config, check bool) error {
 	if cfg.advertise != "" {
 		base = "http://" + cfg.advertise
 	}
-	j := newJob(cfg, ops, base, words.Chunks(text, cfg.maps), mapSHA, reduceSHA)
+	st, err := loadState(cfg.state, text, cfg.maps, cfg.reducers)
+	if err != nil {
+		return err
+	}
+	j := newJob(cfg, ops, base, words.Chunks(text, cfg.maps), mapSHA, reduceSHA, st)
 	srv := &http.Server{Handler: j.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()

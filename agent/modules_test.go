@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// moduleServer serves modules by hash as a master's store does, counting
+// the requests.
+type moduleServer struct {
+	*httptest.Server
+	modules  map[string][]byte // served under the given hash
+	requests atomic.Int64
+	release  chan struct{} // when set, answers wait for it
+}
+
+func newModuleServer(t *testing.T, modules map[string][]byte) *moduleServer {
+	t.Helper()
+	s := &moduleServer{modules: modules}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		if s.release != nil {
+			<-s.release
+		}
+		data, ok := s.modules[strings.TrimPrefix(r.URL.Path, "/api/v1/modules/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestModuleCache(t *testing.T) {
+	good := []byte("\x00asm\x01\x00\x00\x00")
+	liar := []byte("\x00asm\x01\x00\x00\x00\x00")
+	wrong := hashOf([]byte("something else"))
+	srv := newModuleServer(t, map[string][]byte{hashOf(good): good, wrong: liar})
+	dir := t.TempDir()
+	c := newModuleCache(dir, srv.Client())
+	ctx := context.Background()
+
+	if err := c.get(ctx, srv.URL, hashOf(good)); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, hashOf(good)+".wasm")); err != nil || string(data) != string(good) {
+		t.Fatalf("cached module %q, %v", data, err)
+	}
+	if err := c.get(ctx, srv.URL, hashOf(good)); err != nil || srv.requests.Load() != 1 {
+		t.Fatalf("second get: %v after %d requests, want it served from disk after 1", err, srv.requests.Load())
+	}
+
+	tests := []struct {
+		name, sha, want string
+	}{
+		{"not hex", "zz" + hashOf(good)[2:], "not a SHA-256"},
+		{"upper case", strings.ToUpper(hashOf(good)), "not a SHA-256"},
+		{"short", hashOf(good)[:10], "not a SHA-256"},
+		{"unknown to the master", hashOf([]byte("nobody stored this")), "404 Not Found"},
+		{"content of another hash", wrong, "content hashes to " + hashOf(liar)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := c.get(ctx, srv.URL, tt.sha)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("get: %v, want an error with %q", err, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, tt.sha+".wasm")); err == nil {
+				t.Fatal("a refused module was cached")
+			}
+		})
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".fetch-*"))
+	if len(leftovers) != 0 {
+		t.Fatalf("temporary files left behind: %v", leftovers)
+	}
+}
+
+// Many tasks asking for one module at once fetch it once.
+func TestModuleCacheFetchesOnce(t *testing.T) {
+	mod := []byte("\x00asm\x01\x00\x00\x00")
+	srv := newModuleServer(t, map[string][]byte{hashOf(mod): mod})
+	srv.release = make(chan struct{})
+	c := newModuleCache(t.TempDir(), srv.Client())
+	const n = 8
+	errs := make(chan error, n)
+	var started sync.WaitGroup
+	for range n {
+		started.Add(1)
+		go func() {
+			started.Done()
+			errs <- c.get(context.Background(), srv.URL, hashOf(mod))
+		}()
+	}
+	started.Wait()
+	close(srv.release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.requests.Load(); got != 1 {
+		t.Fatalf("%d fetches for %d concurrent gets, want 1", got, n)
+	}
+}

@@ -1,0 +1,438 @@
+package operator_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/agent"
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
+	"github.com/mezzo-cluster/mezzo/master"
+	"github.com/mezzo-cluster/mezzo/sdk/operator"
+)
+
+// The tests run the client against a real master and agent on loopback,
+// in this process: the client is what the mezzo CLI and the samples use,
+// so its answers must be the master's, not a stand-in's.
+
+const waitTime = 10 * time.Second
+
+// emptyModule is the smallest valid WebAssembly module: the magic number
+// and version, no sections.
+var emptyModule = []byte("\x00asm\x01\x00\x00\x00")
+
+// cluster is a master and one agent serving on loopback ports.
+type cluster struct {
+	addr     string // the master's HOST:PORT
+	agentDir string // the agent's work directory
+}
+
+// startCluster starts a master (tweaked by tweak) and an agent that
+// subscribes to it, and waits until the master lists the agent.
+func startCluster(t *testing.T, tweak func(*master.Config)) *cluster {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln := listen(t)
+	addr := ln.Addr().String()
+	mcfg := master.DefaultConfig()
+	mcfg.WorkDir = filepath.Join(dir, "master")
+	mcfg.Port = ln.Addr().(*net.TCPAddr).Port
+	mcfg.AllocationBatch = time.Millisecond
+	if tweak != nil {
+		tweak(&mcfg)
+	}
+	m, err := master.New(mcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msrv := &http.Server{Handler: m.Handler()}
+	go msrv.Serve(ln)
+
+	aln := listen(t)
+	acfg := agent.DefaultConfig()
+	acfg.Masters = []string{addr}
+	acfg.WorkDir = filepath.Join(dir, "agent")
+	acfg.Hostname = "127.0.0.1"
+	acfg.Port = aln.Addr().(*net.TCPAddr).Port
+	acfg.RegistrationBackoff = 10 * time.Millisecond
+	// No task runs in these tests: an executor started by mistake fails.
+	acfg.ExecutorCommand = []string{"/bin/false"}
+	acfg.Principal, acfg.Secret = "agent", "agent-secret" // ignored by an open master
+	if acfg.Resources, err = api.ParseResources("cpus:2;mem:1024"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(ctx, acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asrv := &http.Server{Handler: a.Handler()}
+	go asrv.Serve(aln)
+
+	done := make(chan struct{}, 2)
+	go func() { m.Run(ctx); done <- struct{}{} }()
+	go func() { a.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		msrv.Close()
+		asrv.Close()
+	})
+	c := &cluster{addr: addr, agentDir: acfg.WorkDir}
+	return c
+}
+
+// agentID waits for the agent to subscribe and returns its ID.
+func (c *cluster) agentID(t *testing.T, client *operator.Client) string {
+	t.Helper()
+	var id string
+	waitFor(t, func() bool {
+		agents, err := client.Agents(context.Background())
+		if err != nil || len(agents.Agents) != 1 {
+			return false
+		}
+		id = agents.Agents[0].AgentInfo.ID.Value
+		return true
+	}, "the agent to subscribe")
+	return id
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// waitFor polls cond until it holds, failing the test after waitTime.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTime)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// httpError asserts that err is an *operator.HTTPError with the status
+// code and a message containing want.
+func httpError(t *testing.T, what string, err error, code int, want string) {
+	t.Helper()
+	var he *operator.HTTPError
+	if !errors.As(err, &he) {
+		t.Fatalf("%s: error %v (%T), want an *operator.HTTPError", what, err, err)
+	}
+	if he.Code != code || !strings.Contains(he.Message, want) {
+		t.Fatalf("%s: %d %q, want %d with %q", what, he.Code, he.Message, code, want)
+	}
+}
+
+func TestModules(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	ctx := context.Background()
+
+	sum := sha256.Sum256(emptyModule)
+	want := hex.EncodeToString(sum[:])
+	for i := range 2 { // storing the same bytes again is no error
+		m, err := client.PushModule(ctx, emptyModule)
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+		if m.SHA256 != want || m.Size != int64(len(emptyModule)) || m.Created.IsZero() {
+			t.Fatalf("push %d: %+v, want sha256 %s, size %d and a creation time", i, m, want, len(emptyModule))
+		}
+	}
+	mods, err := client.Modules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mods) != 1 || mods[0].SHA256 != want {
+		t.Fatalf("modules %+v, want the one pushed", mods)
+	}
+
+	tests := []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"empty", nil, "magic number"},
+		{"not wasm", []byte("#!/bin/sh\necho hi\n"), "magic number"},
+		// A type section that declares more bytes than follow.
+		{"truncated", append(append([]byte{}, emptyModule...), 0x01, 0x20, 0x01), "bytes declared"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := client.PushModule(ctx, tt.wasm)
+			httpError(t, "push", err, http.StatusBadRequest, tt.want)
+			if !strings.HasPrefix(err.Error(), "push module: 400") {
+				t.Fatalf("error %q does not say what failed", err)
+			}
+		})
+	}
+	if mods, err := client.Modules(ctx); err != nil || len(mods) != 1 {
+		t.Fatalf("after refused pushes: %d modules (%v), want 1", len(mods), err)
+	}
+}
+
+func TestViews(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	ctx := context.Background()
+	id := c.agentID(t, client)
+
+	state, err := client.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.GetAgents == nil || len(state.GetAgents.Agents) != 1 || state.GetAgents.Agents[0].AgentInfo.ID.Value != id {
+		t.Fatalf("GET_STATE's agents %+v, want agent %s", state.GetAgents, id)
+	}
+	tasks, err := client.Tasks(ctx)
+	if err != nil || len(tasks.Tasks)+len(tasks.CompletedTasks) != 0 {
+		t.Fatalf("tasks of a new cluster: %+v, %v", tasks, err)
+	}
+	fws, err := client.Frameworks(ctx)
+	if err != nil || len(fws.Frameworks) != 0 {
+		t.Fatalf("frameworks of a new cluster: %+v, %v", fws, err)
+	}
+	resp, err := client.Call(ctx, &api.OperatorCall{Type: api.OperatorGetHealth})
+	if err != nil || resp.GetHealth == nil || !resp.GetHealth.Healthy {
+		t.Fatalf("GET_HEALTH: %+v, %v", resp, err)
+	}
+}
+
+func TestRoles(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	ctx := context.Background()
+	if err := client.SetWeights(ctx, map[string]float64{"web": 2.5}); err != nil {
+		t.Fatal(err)
+	}
+	quota := api.QuotaConfig{Role: "web", Limits: map[string]api.Scalar{"cpus": {Value: api.Float64(1)}}}
+	if err := client.SetQuota(ctx, quota, false); err != nil {
+		t.Fatal(err)
+	}
+	roles, err := client.Roles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var web *api.Role
+	for i := range roles.Roles {
+		if roles.Roles[i].Name == "web" {
+			web = &roles.Roles[i]
+		}
+	}
+	if web == nil || float64(web.Weight) != 2.5 {
+		t.Fatalf("roles %+v, want web with weight 2.5", roles.Roles)
+	}
+
+	// What the master refuses comes back as its 400 and message.
+	err = client.SetWeights(ctx, map[string]float64{"web": -1})
+	httpError(t, "a negative weight", err, http.StatusBadRequest, "must be positive")
+	err = client.SetQuota(ctx, api.QuotaConfig{Role: "web", Limits: map[string]api.Scalar{"cpus": {Value: api.Float64(-1)}}}, false)
+	httpError(t, "a negative quota", err, http.StatusBadRequest, "")
+	err = client.Drain(ctx, "no-such-agent", time.Second, false)
+	if err == nil {
+		t.Fatal("draining an unknown agent: no error")
+	}
+	if !strings.HasPrefix(err.Error(), string(api.OperatorDrainAgent)+": ") {
+		t.Fatalf("error %q does not name the call", err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	ctx := context.Background()
+	id := c.agentID(t, client)
+
+	// A file in the agent's sandboxes, as a task would leave it.
+	rel := "/frameworks/F/executors/E/runs/R/stdout"
+	path := filepath.Join(c.agentDir, "sandboxes", filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("hello, operator\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name           string
+		offset, length int64
+		want           operator.FileChunk
+	}{
+		{"whole", 0, 1 << 10, operator.FileChunk{Offset: 0, Data: "hello, operator\n"}},
+		{"window", 7, 8, operator.FileChunk{Offset: 7, Data: "operator"}},
+		{"size", -1, 0, operator.FileChunk{Offset: 16}},
+		{"past the end", 100, 10, operator.FileChunk{Offset: 16}}, // the files API answers the size,
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := client.ReadFile(ctx, id, rel, tt.offset, tt.length)
+			if err != nil || got != tt.want {
+				t.Fatalf("ReadFile(%d, %d) = %+v, %v; want %+v", tt.offset, tt.length, got, err, tt.want)
+			}
+		})
+	}
+
+	bad := []struct {
+		name, agent, path string
+		code              int
+	}{
+		{"missing file", id, "/frameworks/F/executors/E/runs/R/stderr", http.StatusNotFound},
+		{"outside the sandboxes", id, "/../../etc/passwd", http.StatusForbidden},
+		{"unknown agent", "no-such-agent", rel, http.StatusNotFound},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := client.ReadFile(ctx, tt.agent, tt.path, 0, 10)
+			httpError(t, "read", err, tt.code, "")
+			if !strings.HasPrefix(err.Error(), "read "+tt.path+": ") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestWatch(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	id := c.agentID(t, client)
+
+	// The stream starts with a snapshot of the cluster; a handler's error
+	// ends Watch with that error.
+	errEnough := errors.New("enough")
+	var first *api.OperatorEvent
+	err := client.Watch(context.Background(), func(ev *api.OperatorEvent) error {
+		first = ev
+		return errEnough
+	})
+	if !errors.Is(err, errEnough) {
+		t.Fatalf("Watch ended with %v, want the handler's error", err)
+	}
+	if first.Type != api.OperatorEventSubscribed || first.Subscribed == nil || first.Subscribed.GetState.GetAgents == nil ||
+		len(first.Subscribed.GetState.GetAgents.Agents) != 1 || first.Subscribed.GetState.GetAgents.Agents[0].AgentInfo.ID.Value != id {
+		t.Fatalf("first event %+v, want SUBSCRIBED with agent %s", first, id)
+	}
+
+	// Cancelling the context ends Watch with nil.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err = client.Watch(ctx, func(ev *api.OperatorEvent) error {
+		cancel()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Watch after its context ended: %v, want nil", err)
+	}
+}
+
+func TestNewFirst(t *testing.T) {
+	c := startCluster(t, nil)
+	ctx := context.Background()
+	down := listen(t)
+	downAddr := down.Addr().String()
+	down.Close() // nothing answers there now
+
+	client := operator.NewFirst(ctx, []string{downAddr, c.addr})
+	if _, err := client.Agents(ctx); err != nil {
+		t.Fatalf("a client of the master that answers: %v", err)
+	}
+	client = operator.NewFirst(ctx, []string{downAddr})
+	_, err := client.Agents(ctx)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a client of a master that is down: %v, want connection refused", err)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	authn, err := auth.New([]auth.Credential{{Principal: "ops", Secret: "s3cret"}, {Principal: "agent", Secret: "agent-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, func(cfg *master.Config) { cfg.Authenticator = authn })
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		opts []operator.Option
+		code int // 0: allowed
+	}{
+		{"none", nil, http.StatusUnauthorized},
+		{"wrong secret", []operator.Option{operator.WithCredential("ops", "guess")}, http.StatusUnauthorized},
+		{"right secret", []operator.Option{operator.WithCredential("ops", "s3cret")}, 0},
+		{"unknown token", []operator.Option{operator.WithToken("t0ken")}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := operator.New(c.addr, tt.opts...).Modules(ctx)
+			if tt.code == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			httpError(t, "list modules", err, tt.code, "")
+		})
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		options int
+		wantErr string
+	}{
+		{"nothing", nil, 0, ""},
+		{"secret file", map[string]string{"MEZZO_PRINCIPAL": "ops", "MEZZO_SECRET_FILE": secret}, 1, ""},
+		{"missing secret file", map[string]string{"MEZZO_PRINCIPAL": "ops", "MEZZO_SECRET_FILE": secret + ".nope"}, 0, "MEZZO_SECRET_FILE"},
+		{"missing CA", map[string]string{"MEZZO_TLS_CA": secret + ".nope"}, 0, "MEZZO_TLS_CA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := operator.FromEnv(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("FromEnv: %v, want an error naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(opts) != tt.options {
+				t.Fatalf("FromEnv: %d options, %v; want %d", len(opts), err, tt.options)
+			}
+		})
+	}
+}
+
+// The port the test master listens on is also what its MasterInfo says.
+func TestMasterInfo(t *testing.T) {
+	c := startCluster(t, nil)
+	resp, err := operator.New(c.addr).Call(context.Background(), &api.OperatorCall{Type: api.OperatorGetMaster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(c.addr)
+	if resp.GetMaster == nil || strconv.Itoa(int(resp.GetMaster.MasterInfo.Port)) != port {
+		t.Fatalf("GET_MASTER: %+v, want port %s", resp.GetMaster, port)
+	}
+}
