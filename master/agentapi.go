@@ -20,7 +20,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		s := newStream(m.newStreamID())
 		s.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
 		s.close()
-		s.serve(w, r)
+		s.serve(w, r, func() {})
 		return
 	}
 	a := m.admitAgent(call.Subscribe, now)
@@ -50,8 +50,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 	m.agentFreed(a.id)
 	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
 	m.mu.Unlock()
-	s.serve(w, r)
-	m.agentDisconnected(a, s)
+	s.serve(w, r, func() { m.agentDisconnected(a, s) })
 }
 
 // admitAgent finds or creates the agent a SUBSCRIBE describes. m.mu must be

@@ -18,8 +18,7 @@ const maxOperatorSubscribers = 1000
 // the subscriber's view ACLs as the GET_* queries are.
 func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
 	s := m.addWatcher(r.Context(), true)
-	s.serve(w, r)
-	m.removeWatcher(s)
+	s.serve(w, r, func() { m.removeWatcher(s) })
 }
 
 // addWatcher registers a new operator event stream and queues SUBSCRIBED

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -105,9 +106,37 @@ func (m *Master) limitClients(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("Retry-After", "1")
 			return echo.NewHTTPError(http.StatusTooManyRequests, err.Error())
 		}
-		defer l.leave(client)
-		return next(c)
+		call := &callInFlight{leave: sync.OnceFunc(func() { l.leave(client) })}
+		req := c.Request()
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), callInFlightKey{}, call)))
+		err := next(c)
+		if !call.outlives {
+			call.leave()
+		}
+		return err
 	}
+}
+
+// callInFlight is a limited call while it is in flight. An event stream
+// outlives its handler (stream.serve hands the connection to a goroutine
+// of its own), and stays in flight until it ends: it takes over leave.
+type callInFlight struct {
+	leave    func()
+	outlives bool
+}
+
+type callInFlightKey struct{}
+
+// outliveHandler tells the limit on calls in flight, if ctx's call is
+// under one, that the call goes on after its handler returns, and returns
+// what to call when it ends.
+func outliveHandler(ctx context.Context) (end func()) {
+	call, _ := ctx.Value(callInFlightKey{}).(*callInFlight)
+	if call == nil {
+		return func() {}
+	}
+	call.outlives = true
+	return call.leave
 }
 
 // checkAcceptSize refuses an ACCEPT that launches more than

@@ -23,7 +23,7 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 		s := newStream(m.newStreamID())
 		s.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: err.Error()}})
 		s.close()
-		s.serve(w, r)
+		s.serve(w, r, func() {})
 		return
 	}
 	if f.stream != nil {
@@ -62,8 +62,7 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 	}
 	m.log.Info("framework subscribed", "framework", f.id, "name", f.info.Name)
 	m.mu.Unlock()
-	s.serve(w, r)
-	m.frameworkDisconnected(f, s)
+	s.serve(w, r, func() { m.frameworkDisconnected(f, s) })
 }
 
 // admitFramework finds or creates the framework a SUBSCRIBE names, and

@@ -1,10 +1,14 @@
 package master
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -31,6 +35,12 @@ type stream struct {
 
 	mu    sync.Mutex
 	queue []record
+	// conn is the hijacked connection the stream is written to, if any,
+	// and grace how long a write to it may still take once the stream is
+	// closed: a client that stopped reading would otherwise hold the
+	// writer, and its agent or framework would never be seen gone.
+	conn  net.Conn
+	grace time.Duration
 
 	// sees, when set on an operator event stream, tells which events its
 	// subscriber may see (the view ACLs); nil lets every event through.
@@ -39,8 +49,13 @@ type stream struct {
 }
 
 func newStream(id string) *stream {
-	return &stream{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &stream{id: id, wake: make(chan struct{}, 1), done: make(chan struct{}), grace: closeGrace}
 }
+
+// closeGrace is how long a client has, once its stream is closed, to take
+// what was queued before: long enough for a final ERROR event to reach a
+// client that reads, short enough that one that does not is let go.
+const closeGrace = 10 * time.Second
 
 // record is one queued record: its encoding, or how its writer encodes
 // it.
@@ -142,7 +157,14 @@ func (s *stream) take(spare []record) []record {
 // closes. It is idempotent, and a no-op on a nil stream.
 func (s *stream) close() {
 	if s != nil {
-		s.once.Do(func() { close(s.done) })
+		s.once.Do(func() {
+			close(s.done)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.conn != nil {
+				_ = s.conn.SetWriteDeadline(time.Now().Add(s.grace))
+			}
+		})
 	}
 }
 
@@ -156,13 +178,35 @@ func (s *stream) closed() bool {
 	}
 }
 
-// serve writes the stream to w until the stream is closed or the client
-// goes away. The caller has already decided the status is 200.
-func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
+// serve writes the stream to the client of r until the stream is closed
+// or the client goes away, then calls ended. The caller has already
+// decided the status is 200.
+//
+// Over HTTP/1.1 it takes the connection from the HTTP server (hijacks it),
+// returns at once and writes the chunked response itself from a goroutine
+// of its own, ended called from there. Why: a stream lives as long as its
+// agent or framework, and the server's state for a connection in a
+// handler — a 4 KiB reader, a 4 KiB writer, a 2 KiB response buffer, the
+// request, the handler's deep stack — was most of what each of 10,000
+// agents cost the master (issue #9, item g). What is left per stream is
+// the connection, the queue, a writer goroutine and a goroutine blocked
+// reading, which is how a client that goes away is noticed at once.
+// HTTP/2 streams, and writers that cannot be hijacked, are written
+// through the server as before.
+func (s *stream) serve(w http.ResponseWriter, r *http.Request, ended func()) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Mesos-Stream-Id", s.id)
 	h.Set("Cache-Control", "no-cache")
+	if r.ProtoMajor == 1 && r.ProtoMinor >= 1 {
+		head := h.Clone()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			leave := outliveHandler(r.Context())
+			go s.serveConn(conn, head, func() { ended(); leave() })
+			return
+		}
+	}
+	defer ended()
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
@@ -197,6 +241,89 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// maxKeptBuffer is the largest write buffer a hijacked stream keeps
+// between writes: an OFFERS event may take a megabyte once, and 10,000
+// idle streams should not each keep what their largest write took.
+const maxKeptBuffer = 64 << 10
+
+// serveConn writes the stream as a chunked HTTP/1.1 response on a hijacked
+// connection, one chunk per record, as many records in one write as are
+// queued, then the last chunk once the stream is closed. The response
+// asks the client not to reuse the connection: it is closed at the end.
+func (s *stream) serveConn(conn net.Conn, head http.Header, ended func()) {
+	defer ended()
+	defer conn.Close()
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	if s.closed() { // before conn was set: close saw none
+		_ = conn.SetWriteDeadline(time.Now().Add(s.grace))
+	}
+	go func() {
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				s.close()
+				return
+			}
+		}
+	}()
+	head.Set("Transfer-Encoding", "chunked")
+	head.Set("Connection", "close")
+	head.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	var start bytes.Buffer
+	start.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = head.Write(&start)
+	start.WriteString("\r\n")
+	if _, err := conn.Write(start.Bytes()); err != nil {
+		s.close()
+		return
+	}
+	var buf []byte
+	var spare []record
+	write := func(batch []record) bool {
+		buf = buf[:0]
+		for _, rec := range batch {
+			b, err := rec.bytes()
+			if err != nil {
+				slog.Error("encode event", "stream", s.id, "err", err)
+				continue
+			}
+			buf = appendChunk(buf, b)
+		}
+		_, err := conn.Write(buf)
+		if cap(buf) > maxKeptBuffer {
+			buf = nil
+		}
+		return err == nil
+	}
+	for {
+		select {
+		case <-s.wake:
+			batch := s.take(spare)
+			if !write(batch) {
+				s.close()
+				return
+			}
+			spare = batch
+		case <-s.done:
+			if write(s.take(nil)) {
+				_, _ = conn.Write([]byte("0\r\n\r\n"))
+			}
+			return
+		}
+	}
+}
+
+// appendChunk appends data as one RecordIO record in one HTTP/1.1 chunk.
+func appendChunk(buf, data []byte) []byte {
+	n := len(strconv.Itoa(len(data))) + 1 + len(data) // the record: length, "\n", data
+	buf = strconv.AppendInt(buf, int64(n), 16)
+	buf = append(buf, "\r\n"...)
+	buf = api.AppendRecord(buf, data)
+	return append(buf, "\r\n"...)
 }
 
 // drain writes what was queued before the stream was closed, so that a
