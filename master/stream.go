@@ -20,8 +20,8 @@ import (
 const streamBuffer = 4096
 
 // stream is one subscriber's RecordIO event stream: the master enqueues
-// records from any goroutine; the HTTP handler that owns the connection
-// writes them, one record per write and flush, as Mesos clients expect.
+// records from any goroutine; one goroutine writes them (see serve), each
+// record a chunk of its own, as Mesos clients expect.
 //
 // The queue grows with what is waiting, up to streamBuffer records,
 // rather than being a channel of that capacity: such a channel costs 96
