@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,7 +89,13 @@ func TestResubscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(m.Handler())
+	// The master's event streams leave the HTTP server's hands (they
+	// hijack their connections), so the server cannot drop them: the
+	// listener keeps every connection to close it as a network would.
+	ln := &droppingListener{Listener: newLocalListener(t)}
+	srv := httptest.NewUnstartedServer(m.Handler())
+	srv.Listener = ln
+	srv.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	done := make(chan struct{})
@@ -106,7 +114,7 @@ func TestResubscribe(t *testing.T) {
 	if slices.Contains(before, "") {
 		t.Fatalf("agents without IDs after Start: %q", before)
 	}
-	srv.CloseClientConnections()
+	ln.dropAll()
 	deadline := time.Now().Add(30 * time.Second)
 	for s := fleet.Stats(); s.Subscriptions < 20 || s.Subscribed < 10; s = fleet.Stats() {
 		if time.Now().After(deadline) {
@@ -177,4 +185,41 @@ func TestConfigMasters(t *testing.T) {
 			t.Errorf("masters of %q = %q, want %q", tt.master, got, tt.want)
 		}
 	}
+}
+
+// droppingListener remembers the connections it accepts so that a test can
+// drop them all at once.
+type droppingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *droppingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// dropAll closes every connection accepted so far.
+func (l *droppingListener) dropAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns = nil
+}
+
+func newLocalListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
