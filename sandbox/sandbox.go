@@ -117,6 +117,15 @@ type Spec struct {
 	User *User
 }
 
+// CheckCgroupParent reports why p cannot be a Spec.CgroupParent: it must
+// be clean, with no "." or ".." elements, and not the root.
+func CheckCgroupParent(p string) error {
+	if path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "../") || p == ".." || strings.ContainsRune(p, 0) {
+		return fmt.Errorf("cgroup parent %q is not a clean path", p)
+	}
+	return nil
+}
+
 // DefaultCgroupParent is the Spec.CgroupParent used when it is empty.
 const DefaultCgroupParent = "mezzo"
 
@@ -298,8 +307,10 @@ func (s Spec) validate() (dir string, err error) {
 	if s.CPUTime < 0 {
 		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
 	}
-	if p := s.CgroupParent; p != "" && (path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "../") || p == ".." || strings.ContainsRune(p, 0)) {
-		return "", fmt.Errorf("cgroup parent %q is not a clean path", p)
+	if s.CgroupParent != "" {
+		if err := CheckCgroupParent(s.CgroupParent); err != nil {
+			return "", err
+		}
 	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
