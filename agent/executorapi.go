@@ -173,6 +173,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
 		a.taskEnded(run, st.TaskID.Value)
 		a.retireIfIdle(run)
+		a.queueResize(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)
 		if !t.watched {

@@ -14,12 +14,16 @@ import (
 // has Config.ExecutorRegistrationTimeout to do so) and its tasks keep
 // running: the agent re-registers with them and never launches them
 // again. With "cleanup" every such process is killed. The tasks of an
-// executor that is gone fail with REASON_EXECUTOR_TERMINATED.
+// executor that is gone fail with REASON_EXECUTOR_TERMINATED. A
+// surviving executor keeps its cgroup; the cgroups of the others are
+// removed.
 func (a *Agent) recover() error {
 	recs, err := a.store.executors()
 	if err != nil {
 		return fmt.Errorf("recover executors: %w", err)
 	}
+	keep := map[string]bool{}
+	defer a.sweepCgroups(keep)
 	for _, rec := range recs {
 		alive := rec.PID > 1 && processAlive(rec.PID, rec.StartTime)
 		msg := "Executor terminated while the agent was down"
@@ -35,6 +39,10 @@ func (a *Agent) recover() error {
 		}
 		a.log.Info("recovered executor", "framework", rec.Framework, "executor", rec.ExecutorInfo.ExecutorID.Value,
 			"pid", rec.PID, "tasks", len(rec.Tasks))
+		a.recoverCgroup(r)
+		if r.cg != nil {
+			keep[r.cg.Path()] = true
+		}
 		a.mu.Lock()
 		a.executors[r.key] = r
 		for id := range r.tasks {

@@ -88,9 +88,12 @@ func (a *Agent) refuseNative(fw string, info *api.ExecutorInfo, tasks []api.Task
 // on wazero, which cannot stop every runaway guest in-process, so that
 // only its own executor dies when the agent stops it.
 func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
-	if !ti.IsWasm() {
-		return false
-	}
+	return ti.IsWasm() && a.engineOf(ti) == sandbox.Wazero
+}
+
+// engineOf is the engine a Wasm task runs on: the one it names, else the
+// agent's default (Config.WasmEngine), else the sandbox's.
+func (a *Agent) engineOf(ti api.TaskInfo) string {
 	engine := ti.Container.Wasm.Engine
 	if engine == "" {
 		engine = a.cfg.WasmEngine
@@ -98,7 +101,7 @@ func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
 	if engine == "" {
 		engine = sandbox.Engines()[0]
 	}
-	return engine == sandbox.Wazero
+	return engine
 }
 
 // launchTasks records tasks under their executor — the one info names,
@@ -207,6 +210,10 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	if all == nil && len(failed) < len(tasks) {
 		all = a.startExecutor(r)
 	}
+	if all == nil {
+		// The cap grows before the tasks reach the executor.
+		a.resizeCgroup(r)
+	}
 	// The sandboxes are made while the launch is written to disk.
 	barrier := a.barrier()
 	if all == nil {
@@ -255,6 +262,9 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		a.retireIfIdle(r)
 	} else {
 		r.launched = true
+	}
+	if len(dead) > 0 {
+		a.queueResize(r)
 	}
 	switch {
 	case len(live) == 0:
@@ -394,9 +404,15 @@ func makeSandbox(root, dir string) error {
 // prepare makes the others, in parallel (makeSandboxes).
 func (a *Agent) fetchFor(master string, t *execTask) error {
 	if t.info.IsWasm() {
-		if err := a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256); err != nil {
+		sha := t.info.Container.Wasm.SHA256
+		if err := a.modules.get(a.stopCtx, master, sha); err != nil {
 			return err
 		}
+		// Its size sizes its executor's cgroup (executorLimits).
+		n := a.modules.size(sha)
+		a.mu.Lock()
+		t.moduleBytes = n
+		a.mu.Unlock()
 	}
 	if t.info.Command != nil && len(t.info.Command.URIs) > 0 {
 		if err := os.MkdirAll(t.dir, 0o755); err != nil {
@@ -445,6 +461,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		delete(a.taskIndex, key)
 		r.touch(t)
 		a.retireIfIdle(r)
+		a.queueResize(r)
 		a.checkpoint(r)
 		a.mu.Unlock()
 		a.reportFor(r, t, api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent,
