@@ -151,8 +151,9 @@ func TestExecutorCgroupOOM(t *testing.T) {
 }
 
 // TestExecutorCgroupNestsTasks starts a helper process in an executor
-// cgroup that starts a native task with TaskParent: the task's cgroup is
-// below the executor's, so the executor's cap covers it.
+// cgroup that finds the cap it runs under (MemoryLimit) and starts a
+// native task with TaskParent: the task's cgroup is below the
+// executor's, so the executor's cap covers it.
 func TestExecutorCgroupNestsTasks(t *testing.T) {
 	if os.Getenv("MEZZO_TEST_NESTED_TASK") != "" {
 		return // the helper is TestHelperNestedTask
@@ -190,6 +191,9 @@ func TestHelperNestedTask(t *testing.T) {
 	dir := os.Getenv("MEZZO_TEST_NESTED_TASK")
 	if dir == "" {
 		t.Skip("run by TestExecutorCgroupNestsTasks")
+	}
+	if limit, ok := MemoryLimit(); !ok || limit != 256<<20 {
+		t.Errorf("MemoryLimit in the executor cgroup = %d, %v; want its cap, 256 MiB", limit, ok)
 	}
 	p, err := StartCommand(context.Background(), Spec{Dir: dir, MemoryBytes: 16 << 20, CgroupParent: os.Getenv("MEZZO_TEST_PARENT")},
 		CommandSpec{Shell: true, Value: "cat /proc/self/cgroup"})
