@@ -68,7 +68,9 @@ type Spec struct {
 	// no per-thread CPU clock (outside Linux), wall time since the start
 	// stands in for CPU time, and a sleeping guest is charged too.
 	//
-	// Native tasks do not enforce it yet: the executor's cgroup will.
+	// Native tasks ignore it: their CPU is weighted (CPUs) and capped
+	// (CPULimit) by their cgroup, as Mesos treats commands, which have no
+	// CPU-time budget (api.WasmLimits.CPUSeconds is a Wasm task's).
 	CPUTime time.Duration
 
 	// CPUs is the task's share of CPU (its "cpus" resource): a native
