@@ -39,60 +39,124 @@ const (
 	cgroupDestroyTimeout = 5 * time.Second
 )
 
-// taskNeed is what executorLimits knows of a task.
+// taskNeed is what a task adds to its executor's cgroup.
 type taskNeed struct {
-	info        api.TaskInfo
-	engine      string // a Wasm task's engine (Agent.engineOf)
-	moduleBytes uint64 // a Wasm task's module size; 0 if unknown
+	cpus   float64
+	mem    uint64 // its memory cap, with wazero's second helping; 0 for a native task without one
+	wasm   bool
+	module string // a Wasm task's module, by SHA-256
 }
 
-// executorLimits is what the cgroup of an executor running tasks (info
-// is its ExecutorInfo, whose resources are the executor's own, or nil)
-// enforces. The memory
-// cap is executorOverhead, plus each task's memory cap
-// (api.TaskInfo.MemoryBytes), plus for a Wasm task wasmTaskOverhead and,
-// once per distinct module, compileFactor times the module's size — and
-// on wazero its memory again: wazero keeps linear memory on the Go heap
-// and copies it when it grows, so old and new buffers live together for
-// a while (the executor's soft memory limit, followMemoryLimit, keeps the
-// rest of the garbage in check). A native task with no cap leaves the
-// executor without one. The CPU weight is the tasks' cpus.
-func executorLimits(info *api.ExecutorInfo, tasks []taskNeed) sandbox.ExecutorLimits {
-	mem := uint64(executorOverhead)
-	var cpus float64
-	if info != nil {
-		res := api.Resources(info.Resources)
-		mem += uint64(max(res.ScalarValue("mem"), 0) * (1 << 20))
-		cpus += res.ScalarValue("cpus")
-	}
-	unbounded := false
-	compiled := map[string]bool{}
-	for _, t := range tasks {
-		cpus += api.Resources(t.info.Resources).ScalarValue("cpus")
-		m := t.info.MemoryBytes()
-		switch {
-		case t.info.IsWasm():
-			if m == 0 {
-				m = wasmDefaultMemory
-			}
-			mem += m + wasmTaskOverhead
-			if t.engine == sandbox.Wazero {
-				mem += m
-			}
-			if sha := t.info.Container.Wasm.SHA256; !compiled[sha] {
-				compiled[sha] = true
-				mem += compileFactor * t.moduleBytes
-			}
-		case m == 0:
-			unbounded = true
-		default:
-			mem += m
+// needOf is what a task adds to its executor's cgroup (execNeed).
+func (a *Agent) needOf(ti api.TaskInfo) taskNeed {
+	n := taskNeed{cpus: api.Resources(ti.Resources).ScalarValue("cpus"), mem: ti.MemoryBytes()}
+	if ti.IsWasm() {
+		n.wasm, n.module = true, ti.Container.Wasm.SHA256
+		if n.mem == 0 {
+			n.mem = wasmDefaultMemory
+		}
+		if a.engineOf(ti) == sandbox.Wazero {
+			n.mem *= 2
 		}
 	}
-	if unbounded {
-		mem = 0
+	return n
+}
+
+// execNeed adds up what an executor's tasks need of its cgroup as they
+// come and go (Agent.mu guards it), so that sizing the cgroup costs the
+// same whatever the number of tasks. limits says what the cgroup must
+// enforce. The zero value is not usable: see newExecNeed.
+//
+// The memory cap is executorOverhead, plus the executor's own mem (its
+// ExecutorInfo's resources), plus each task's memory cap
+// (api.TaskInfo.MemoryBytes; 4 GiB for a Wasm task without one), plus for
+// a Wasm task wasmTaskOverhead and, once per distinct module,
+// compileFactor times the module's size — and on wazero the task's
+// memory again: wazero keeps linear memory on the Go heap and copies it
+// when it grows, so old and new buffers live together for a while (the
+// executor's soft memory limit, followMemoryLimit, keeps the rest of the
+// garbage in check). A native task with no cap leaves the executor
+// without one. The CPU weight is the executor's and its tasks' cpus.
+type execNeed struct {
+	own       uint64  // executorOverhead and the executor's own mem
+	ownCPUs   float64 //
+	mem       uint64  // the tasks' memory and per-task overheads
+	cpus      float64
+	unbounded int                   // native tasks without a cap
+	modules   map[string]*moduleUse // the Wasm tasks' modules, by SHA-256
+	compile   uint64                // compileFactor × the modules' sizes
+}
+
+// moduleUse counts the tasks of an executor that run one module.
+type moduleUse struct {
+	tasks int
+	bytes uint64 // the module's size; 0 until known
+}
+
+// newExecNeed is the need of an executor with no tasks; info is its
+// ExecutorInfo, whose resources are the executor's own.
+func newExecNeed(info *api.ExecutorInfo) execNeed {
+	res := api.Resources(info.Resources)
+	return execNeed{
+		own:     executorOverhead + uint64(max(res.ScalarValue("mem"), 0)*(1<<20)),
+		ownCPUs: res.ScalarValue("cpus"),
+		modules: map[string]*moduleUse{},
 	}
-	return sandbox.ExecutorLimits{MemoryBytes: mem, CPUs: cpus}
+}
+
+func (n *execNeed) add(t taskNeed) {
+	n.cpus += t.cpus
+	switch {
+	case t.wasm:
+		n.mem += t.mem + wasmTaskOverhead
+		m := n.modules[t.module]
+		if m == nil {
+			m = &moduleUse{}
+			n.modules[t.module] = m
+		}
+		m.tasks++
+	case t.mem == 0:
+		n.unbounded++
+	default:
+		n.mem += t.mem
+	}
+}
+
+func (n *execNeed) remove(t taskNeed) {
+	n.cpus -= t.cpus
+	switch {
+	case t.wasm:
+		n.mem -= t.mem + wasmTaskOverhead
+		if m := n.modules[t.module]; m != nil {
+			if m.tasks--; m.tasks <= 0 {
+				n.compile -= compileFactor * m.bytes
+				delete(n.modules, t.module)
+			}
+		}
+	case t.mem == 0:
+		n.unbounded--
+	default:
+		n.mem -= t.mem
+	}
+}
+
+// setModuleBytes records the size of a module the executor's tasks run,
+// once it is known (fetched).
+func (n *execNeed) setModuleBytes(sha string, bytes uint64) {
+	if m := n.modules[sha]; m != nil {
+		n.compile = n.compile - compileFactor*m.bytes + compileFactor*bytes
+		m.bytes = bytes
+	}
+}
+
+// limits is what the executor's cgroup must enforce now.
+func (n *execNeed) limits() sandbox.ExecutorLimits {
+	lim := sandbox.ExecutorLimits{CPUs: max(n.ownCPUs+n.cpus, 0)}
+	if n.unbounded > 0 {
+		return lim
+	}
+	lim.MemoryBytes = n.own + n.mem + n.compile
+	return lim
 }
 
 // cgroupParent is where an agent makes its executors' cgroups: one
@@ -119,19 +183,6 @@ func (a *Agent) initCgroups() {
 	a.log.Info("executors run in cgroups", "version", v, "parent", a.cgParent)
 }
 
-// limitsOf is what r's cgroup must enforce now. a.mu must be held.
-func (a *Agent) limitsOf(r *executorRun) sandbox.ExecutorLimits {
-	tasks := make([]taskNeed, 0, len(r.tasks))
-	for _, t := range r.tasks {
-		n := taskNeed{info: t.info, moduleBytes: t.moduleBytes}
-		if t.info.IsWasm() {
-			n.engine = a.engineOf(t.info)
-		}
-		tasks = append(tasks, n)
-	}
-	return executorLimits(&r.rec.ExecutorInfo, tasks)
-}
-
 // newCgroup makes the cgroup r's process is to start in, sized for its
 // tasks, or returns nil when executors get no cgroups.
 func (a *Agent) newCgroup(r *executorRun) (*sandbox.ExecutorCgroup, error) {
@@ -139,7 +190,7 @@ func (a *Agent) newCgroup(r *executorRun) (*sandbox.ExecutorCgroup, error) {
 		return nil, nil
 	}
 	a.mu.Lock()
-	lim := a.limitsOf(r)
+	lim := r.need.limits()
 	a.mu.Unlock()
 	cg, err := sandbox.NewExecutorCgroup(a.cgParent, "executor-"+r.rec.Container, lim)
 	if err != nil {
@@ -174,7 +225,7 @@ func (a *Agent) resizeCgroup(r *executorRun) {
 	defer r.cgMu.Unlock()
 	a.mu.Lock()
 	cg, exited := r.cg, r.exited
-	want := a.limitsOf(r)
+	want := r.need.limits()
 	a.mu.Unlock()
 	if cg == nil || exited || want == r.cgHave {
 		return
@@ -251,7 +302,7 @@ func (a *Agent) recoverCgroup(r *executorRun) {
 	}
 	a.mu.Lock()
 	r.cg = cg
-	r.cgHave = a.limitsOf(r)
+	r.cgHave = r.need.limits()
 	a.mu.Unlock()
 }
 

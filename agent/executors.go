@@ -62,8 +62,10 @@ type executorRun struct {
 	idle       *time.Timer // shuts a shared executor down once idle
 
 	// cg is the executor's cgroup (cgroup.go), nil if it has none; set
-	// before its process starts.
-	cg *sandbox.ExecutorCgroup
+	// before its process starts. need is what its cap must hold for the
+	// tasks in tasks.
+	cg   *sandbox.ExecutorCgroup
+	need execNeed
 
 	// prepMu serialises the preparation of launches (fetching), so that
 	// they reach the executor in the order the master sent them.
@@ -90,9 +92,8 @@ type execTask struct {
 	watched      bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
-	// moduleBytes is the size of a Wasm task's module, once fetched
-	// (executorLimits); 0 before, or after a restart.
-	moduleBytes uint64
+	// need is what it adds to its executor's cgroup (execNeed).
+	need taskNeed
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must
@@ -126,6 +127,7 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 		recDirty:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
+		need:       newExecNeed(&info),
 	}
 }
 
@@ -135,8 +137,16 @@ func (r *executorRun) add(t *execTask) {
 	t.index = r.nextIndex
 	r.nextIndex++
 	r.tasks[id] = t
+	r.need.add(t.need)
 	r.allTasks = append(r.allTasks, id)
 	r.touch(t)
+}
+
+// remove takes t out of the run's tasks, which it ended or never
+// reached. a.mu must be held.
+func (r *executorRun) remove(t *execTask) {
+	delete(r.tasks, t.info.TaskID.Value)
+	r.need.remove(t.need)
 }
 
 // pruneAfter is how many ended tasks an executor remembers (in allTasks,

@@ -83,6 +83,7 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		launched:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
+		need:       newExecNeed(&rec.ExecutorInfo),
 	}
 	for _, rt := range rec.Tasks {
 		id := rt.Info.TaskID.Value
@@ -91,8 +92,12 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		if a.updates.hasTerminal(rec.Framework, id) {
 			continue // ended: its terminal update was checkpointed
 		}
-		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent}
+		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent, need: a.needOf(rt.Info)}
 		r.tasks[id] = t
+		r.need.add(t.need)
+		if t.need.wasm {
+			r.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
+		}
 		r.allTasks = append(r.allTasks, id)
 		if !rt.Sent {
 			// Its launch never reached the executor; it waits for the

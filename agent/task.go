@@ -117,7 +117,9 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
 			continue
 		}
-		fresh = append(fresh, &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging})
+		t := &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging}
+		t.need = a.needOf(t.info)
+		fresh = append(fresh, t)
 	}
 	if len(fresh) == 0 {
 		return
@@ -196,7 +198,7 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
 		if err == nil {
 			users[t] = u
-			err = a.fetchFor(master, t)
+			err = a.fetchFor(master, r, t)
 		}
 		if err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
@@ -249,7 +251,7 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		}
 		if err := cmp.Or(all, failed[t]); err != nil {
 			failed[t] = err
-			delete(r.tasks, t.info.TaskID.Value)
+			r.remove(t)
 			delete(a.taskIndex, taskKey{r.key.framework, t.info.TaskID.Value})
 			r.touch(t)
 			dead = append(dead, t)
@@ -402,16 +404,16 @@ func makeSandbox(root, dir string) error {
 // directory, its command's URIs (a Wasm task's too) in its sandbox.
 // The sandbox directory is made here only for URIs to fetch into;
 // prepare makes the others, in parallel (makeSandboxes).
-func (a *Agent) fetchFor(master string, t *execTask) error {
+func (a *Agent) fetchFor(master string, r *executorRun, t *execTask) error {
 	if t.info.IsWasm() {
 		sha := t.info.Container.Wasm.SHA256
 		if err := a.modules.get(a.stopCtx, master, sha); err != nil {
 			return err
 		}
-		// Its size sizes its executor's cgroup (executorLimits).
+		// Its size sizes its executor's cgroup (execNeed).
 		n := a.modules.size(sha)
 		a.mu.Lock()
-		t.moduleBytes = n
+		r.need.setModuleBytes(sha, n)
 		a.mu.Unlock()
 	}
 	if t.info.Command != nil && len(t.info.Command.URIs) > 0 {
@@ -457,7 +459,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	}
 	t := r.tasks[k.TaskID.Value]
 	if !t.queued {
-		delete(r.tasks, k.TaskID.Value)
+		r.remove(t)
 		delete(a.taskIndex, key)
 		r.touch(t)
 		a.retireIfIdle(r)
