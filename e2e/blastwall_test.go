@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,9 +163,10 @@ func sleb128(n int64) []byte {
 
 // TestExecutorMemoryCap runs a wazero task that fills 40 tables of a
 // million elements (320 MiB of host memory, which its 32 MB linear-memory
-// limit does not count) beside a native task of the same framework and a
-// wazero task of its own: the executor's cgroup caps the bomb's executor,
-// the kernel kills it, and the bomb fails with
+// limit does not count), and a task whose custom executor allocates a
+// gigabyte itself, beside a native task of the same framework and a
+// wazero task of its own: each executor's cgroup caps it, the kernel
+// kills the two hogs, and their tasks fail with
 // REASON_CONTAINER_LIMITATION_MEMORY while the others finish untouched.
 func TestExecutorMemoryCap(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -174,7 +176,8 @@ func TestExecutorMemoryCap(t *testing.T) {
 		t.Fatalf("running as root, but: %v", err)
 	}
 	c := startMaster(t, t.TempDir())
-	startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	agentDir := t.TempDir()
+	agent := startAgentOn(t, c.addr, agentDir, freePort(t))
 	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
 	var shas []string
 	for _, mod := range [][]byte{tableFill(40, 1<<20), tableFill(1, 1024)} {
@@ -193,14 +196,20 @@ func TestExecutorMemoryCap(t *testing.T) {
 			ti.Container.Wasm.Engine = "wazero"
 			tasks = append(tasks, ti)
 		}
-		return tasks
+		hog := api.TaskInfo{Name: "hog", TaskID: api.TaskID{Value: "hog"}, AgentID: api.AgentID{Value: agent}, Resources: res,
+			Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "hog"},
+				Command: &api.CommandInfo{Value: "head -c 1024m /dev/zero | tail"}}}
+		return append(tasks, hog)
 	})
-	for _, id := range []string{"bomb", "small", "native"} {
+	for _, id := range []string{"bomb", "hog", "small", "native"} {
 		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
 	}
-	if st := f.last("bomb"); st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory ||
-		!strings.Contains(st.Message, "the kernel killed the executor") {
-		t.Errorf("the bomb ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY", st.State, st.Reason, st.Message)
+	for _, id := range []string{"bomb", "hog"} {
+		if st := f.last(id); st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory ||
+			!strings.Contains(st.Message, "the kernel killed the executor") {
+			b, _ := os.ReadFile(filepath.Join(agentDir, "sandboxes", sandboxLabel(t, st), "executor.stderr"))
+			t.Errorf("%s ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY; its executor's stderr:\n%s\nagent logs:\n%s", id, st.State, st.Reason, st.Message, b, agent.logs)
+		}
 	}
 	for _, id := range []string{"small", "native"} {
 		if st := f.last(id); st.State != api.TaskFinished {
@@ -209,7 +218,7 @@ func TestExecutorMemoryCap(t *testing.T) {
 	}
 	// The ended executors' cgroups are removed; the shared executor,
 	// idle but alive, keeps its own.
-	for _, id := range []string{"bomb", "small", "native"} {
+	for _, id := range []string{"bomb", "hog", "small", "native"} {
 		cs := f.last(id).ContainerStatus
 		if cs == nil || cs.ContainerID == nil {
 			t.Fatalf("%s's update names no container", id)
