@@ -233,6 +233,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.subscribeLoop(ctx)
 	wg.Wait()
 	a.shutdownExecutors()
+	a.sweepCgroups(nil) // what executors that outlived SIGKILL left, and the agent's own
 	return a.store.close()
 }
 

@@ -308,7 +308,9 @@ func (a *Agent) recoverCgroup(r *executorRun) {
 
 // sweepCgroups removes the cgroups of executors that ended while the
 // agent was down, keeping those of the executors in keep (by cgroup
-// path), which survived it. It runs once, when the agent recovers.
+// path), which survived it, and the agent's cgroup parent once empty. It
+// runs when the agent recovers, and once Run has shut the executors
+// down.
 func (a *Agent) sweepCgroups(keep map[string]bool) {
 	if a.cgParent == "" {
 		return

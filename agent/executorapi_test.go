@@ -62,6 +62,7 @@ func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
 	}
 	t.Cleanup(func() {
 		a.shutdownExecutors()
+		a.sweepCgroups(nil)
 		a.store.close()
 	})
 	return a

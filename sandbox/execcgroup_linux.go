@@ -349,8 +349,9 @@ func removeTree(dir string) error {
 
 // SweepExecutorCgroups destroys (Destroy) the executor cgroups under
 // parent (as NewExecutorCgroup resolves it) whose path keep does not
-// hold: what executors that died with their agent left behind. It
-// returns how many it removed, and the first error.
+// hold: what executors that died with their agent left behind. parent
+// itself goes too once it is empty (NewExecutorCgroup makes it again).
+// It returns how many executor cgroups it removed, and the first error.
 func SweepExecutorCgroups(parent string, keep map[string]bool) (int, error) {
 	if err := checkCgroupNames(parent, "x"); err != nil {
 		return 0, err
@@ -389,6 +390,7 @@ func SweepExecutorCgroups(parent string, keep map[string]bool) (int, error) {
 		}
 		removed++
 	}
+	_ = os.Remove(dir) // rmdir: refused while a cgroup is left in it
 	return removed, first
 }
 

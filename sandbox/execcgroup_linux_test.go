@@ -36,6 +36,7 @@ func newTestExecutorCgroup(t *testing.T, lim ExecutorLimits) *ExecutorCgroup {
 		if err := g.Destroy(5 * time.Second); err != nil {
 			t.Error(err)
 		}
+		_ = os.Remove(filepath.Dir(g.dir)) // execParent, when no other test uses it
 	})
 	return g
 }
@@ -239,6 +240,7 @@ func TestExecutorCgroupDestroy(t *testing.T) {
 	if err := g.Destroy(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	_ = os.Remove(filepath.Dir(g.dir))
 	for _, c := range []*exec.Cmd{exe, task} {
 		if err := c.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 			t.Errorf("%v ended with %v, want killed", c.Args, err)
@@ -278,6 +280,13 @@ func TestSweepExecutorCgroups(t *testing.T) {
 	}
 	if _, err := LoadExecutorCgroup(gs[1].Path()); err == nil {
 		t.Error("LoadExecutorCgroup of a removed cgroup succeeded")
+	}
+	parentDir := filepath.Dir(gs[0].dir)
+	if n, err := SweepExecutorCgroups(parent, nil); err != nil || n != 1 {
+		t.Fatalf("SweepExecutorCgroups with nothing kept = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := os.Stat(parentDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the emptied parent %s is still there: %v", parentDir, err)
 	}
 }
 
