@@ -27,6 +27,11 @@ const (
 	// memory: its instance (2.2 MB for a Go wasip1 module on wazero, 32
 	// KB on wasmtime) and its WASI state and files.
 	wasmTaskOverhead = 16 << 20
+	// wazeroStackOverhead is what a wazero task may need besides: its
+	// call stack, which wazero grows on the Go heap until a deep
+	// recursion traps — an executor peaked at 167 MB when one did,
+	// whatever the task's memory.
+	wazeroStackOverhead = 128 << 20
 	// compileFactor times a module's size is what compiling it may cost,
 	// once per distinct module among an executor's tasks: a 2.6 MB Go
 	// wasip1 module peaked at 115 MB above the cached run on wazero.
@@ -56,7 +61,7 @@ func (a *Agent) needOf(ti api.TaskInfo) taskNeed {
 			n.mem = wasmDefaultMemory
 		}
 		if a.engineOf(ti) == sandbox.Wazero {
-			n.mem *= 2
+			n.mem = 2*n.mem + wazeroStackOverhead
 		}
 	}
 	return n
@@ -72,11 +77,12 @@ func (a *Agent) needOf(ti api.TaskInfo) taskNeed {
 // (api.TaskInfo.MemoryBytes; 4 GiB for a Wasm task without one), plus for
 // a Wasm task wasmTaskOverhead and, once per distinct module,
 // compileFactor times the module's size — and on wazero the task's
-// memory again: wazero keeps linear memory on the Go heap and copies it
-// when it grows, so old and new buffers live together for a while (the
-// executor's soft memory limit, followMemoryLimit, keeps the rest of the
-// garbage in check). A native task with no cap leaves the executor
-// without one. The CPU weight is the executor's and its tasks' cpus.
+// memory again, and wazeroStackOverhead: wazero keeps linear memory and
+// the call stack on the Go heap and copies them when they grow, so old
+// and new buffers live together for a while (the executor's soft memory
+// limit, followMemoryLimit, keeps the rest of the garbage in check). A
+// native task with no cap leaves the executor without one. The CPU
+// weight is the executor's and its tasks' cpus.
 type execNeed struct {
 	own       uint64  // executorOverhead and the executor's own mem
 	ownCPUs   float64 //
