@@ -101,11 +101,10 @@ func TestUnstoppableWazeroTaskKilled(t *testing.T) {
 }
 
 // tableFill builds a module with tables tables of elems function
-// references each, no maximum and never grown — what module validation
-// allows (a table may omit its maximum when the module never grows it) —
-// whose _start fills them all: elems × 8 bytes of host memory per table
-// under wazero, outside the task's linear memory and so beyond its
-// limit. It is the WAT
+// references each, no maximum and never grown (a table may omit its
+// maximum when the module never grows it), whose _start fills them all:
+// elems × 8 bytes of host memory per table, outside the task's linear
+// memory and so beyond its limit. It is the WAT
 //
 //	(module
 //	  (table 1048576 funcref) ...
@@ -161,13 +160,16 @@ func sleb128(n int64) []byte {
 	}
 }
 
-// TestExecutorMemoryCap runs a wazero task that fills 40 tables of a
-// million elements (320 MiB of host memory, which its 32 MB linear-memory
-// limit does not count), and a task whose custom executor allocates a
-// gigabyte itself, beside a native task of the same framework and a
-// wazero task of its own: each executor's cgroup caps it, the kernel
-// kills the two hogs, and their tasks fail with
-// REASON_CONTAINER_LIMITATION_MEMORY while the others finish untouched.
+// TestExecutorMemoryCap checks the two walls against host memory a task
+// takes outside its own limit. A module with 40 tables of a million
+// elements (320 MiB of host memory under either engine, which no
+// linear-memory limit counts; before validation capped tables together,
+// this test ran it and its executor's cgroup stopped it) is refused at
+// upload. A task whose custom executor allocates a gigabyte itself is
+// stopped by that executor's cgroup: the kernel kills the hog and the task
+// fails with REASON_CONTAINER_LIMITATION_MEMORY, while a wazero task
+// filling the largest table allowed and a native task of the same
+// framework, in executors of their own, finish untouched.
 func TestExecutorMemoryCap(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("executor cgroups need root")
@@ -179,46 +181,42 @@ func TestExecutorMemoryCap(t *testing.T) {
 	agentDir := t.TempDir()
 	agent := startAgentOn(t, c.addr, agentDir, freePort(t))
 	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
-	var shas []string
-	for _, mod := range [][]byte{tableFill(40, 1<<20), tableFill(1, 1024)} {
-		status, body := c.post(t, "/api/v1/modules", "application/wasm", mod)
-		var m struct{ SHA256 string }
-		if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
-			t.Fatalf("upload a table module: %d %s", status, body)
-		}
-		shas = append(shas, m.SHA256)
+	if status, body := c.post(t, "/api/v1/modules", "application/wasm", tableFill(40, 1<<20)); status != http.StatusBadRequest ||
+		!strings.Contains(body, "tables") {
+		t.Errorf("upload 40 tables of a million elements: %d %s, want 400 naming the tables", status, body)
+	}
+	status, body := c.post(t, "/api/v1/modules", "application/wasm", tableFill(1, 1<<20))
+	var m struct{ SHA256 string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+		t.Fatalf("upload a table module: %d %s", status, body)
 	}
 	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
 	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
 		tasks := []api.TaskInfo{scheduler.CommandTask("native", "native", agent, "sleep 1; echo fine", res)}
-		for i, id := range []string{"bomb", "small"} {
-			ti := scheduler.WasmTask(id, id, agent, shas[i], nil, res)
-			ti.Container.Wasm.Engine = "wazero"
-			tasks = append(tasks, ti)
-		}
+		ti := scheduler.WasmTask("table", "table", agent, m.SHA256, nil, res)
+		ti.Container.Wasm.Engine = "wazero"
+		tasks = append(tasks, ti)
 		hog := api.TaskInfo{Name: "hog", TaskID: api.TaskID{Value: "hog"}, AgentID: api.AgentID{Value: agent}, Resources: res,
 			Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "hog"},
 				Command: &api.CommandInfo{Value: "head -c 1024m /dev/zero | tail"}}}
 		return append(tasks, hog)
 	})
-	for _, id := range []string{"bomb", "hog", "small", "native"} {
+	for _, id := range []string{"hog", "table", "native"} {
 		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
 	}
-	for _, id := range []string{"bomb", "hog"} {
-		if st := f.last(id); st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory ||
-			!strings.Contains(st.Message, "the kernel killed the executor") {
-			b, _ := os.ReadFile(filepath.Join(agentDir, "sandboxes", sandboxLabel(t, st), "executor.stderr"))
-			t.Errorf("%s ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY; its executor's stderr:\n%s\nagent logs:\n%s", id, st.State, st.Reason, st.Message, b, agent.logs)
-		}
+	if st := f.last("hog"); st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory ||
+		!strings.Contains(st.Message, "the kernel killed the executor") {
+		b, _ := os.ReadFile(filepath.Join(agentDir, "sandboxes", sandboxLabel(t, st), "executor.stderr"))
+		t.Errorf("the hog ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY; its executor's stderr:\n%s\nagent logs:\n%s", st.State, st.Reason, st.Message, b, agent.logs)
 	}
-	for _, id := range []string{"small", "native"} {
+	for _, id := range []string{"table", "native"} {
 		if st := f.last(id); st.State != api.TaskFinished {
 			t.Errorf("%s ended %s %s (%s), want TASK_FINISHED", id, st.State, st.Reason, st.Message)
 		}
 	}
 	// The ended executors' cgroups are removed; the shared executor,
 	// idle but alive, keeps its own.
-	for _, id := range []string{"bomb", "hog", "small", "native"} {
+	for _, id := range []string{"hog", "table", "native"} {
 		cs := f.last(id).ContainerStatus
 		if cs == nil || cs.ContainerID == nil {
 			t.Fatalf("%s's update names no container", id)
