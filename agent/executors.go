@@ -357,7 +357,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 	a.checkpoint(r)
 	a.mu.Unlock()
-	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir)
+	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir, "cgroup", r.rec.Cgroup)
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
