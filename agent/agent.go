@@ -22,9 +22,10 @@ import (
 // process. Create it with New, serve Handler on Config.Port (executors
 // call it there) and call Run.
 //
-// Lock order: Agent.mu, then updateManager.mu, then committer.mu. The
-// committer's goroutine takes updateManager.mu (a write's after) and no
-// other lock; nothing waits for a write with updateManager.mu held.
+// Lock order: executorRun.cgMu, then Agent.mu, then updateManager.mu,
+// then committer.mu. The committer's goroutine takes updateManager.mu (a
+// write's after) and no other lock; nothing waits for a write with
+// updateManager.mu held.
 type Agent struct {
 	cfg     Config
 	store   *store // agent.db
@@ -55,6 +56,9 @@ type Agent struct {
 	stopping  bool                     // Run is shutting down: no more launches
 
 	defaultUser string // Config.TaskUser or its default; "" is the agent's own user (user.go)
+	// cgParent is where executors' cgroups are made (cgroup.go); "" when
+	// executors run without cgroups. Set by New.
+	cgParent string
 }
 
 // New returns an agent for cfg, creating its work directory.
@@ -114,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.recovering.Store(true)
 	a.warnUnreachableSandboxes()
+	a.initCgroups()
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.modules = newModuleCache(cfg.moduleDir(), a.client)
 	local := cfg.FetchLocalDirs
@@ -228,6 +233,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.subscribeLoop(ctx)
 	wg.Wait()
 	a.shutdownExecutors()
+	a.sweepCgroups(nil) // what executors that outlived SIGKILL left, and the agent's own
 	return a.store.close()
 }
 

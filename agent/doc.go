@@ -30,7 +30,11 @@
 // tasks/<task ID> of its sandbox; every update the agent passes on names
 // the task's sandbox in the label api.SandboxLabel. A Wasm task on wazero
 // runs alone in an executor of its own, which the agent kills when the
-// task's CPU time runs past its budget (RATIONALE.md).
+// task's CPU time runs past its budget (RATIONALE.md). Where cgroups are
+// usable every executor runs in a cgroup of its own (cgroup.go), capped
+// at its tasks' memory plus overheads, with its native tasks' cgroups
+// nested inside; an executor the kernel kills there fails its tasks with
+// REASON_CONTAINER_LIMITATION_MEMORY.
 //
 // Native code runs as a user (user.go): a native task as its
 // CommandInfo.user, else its framework's FrameworkInfo.user, else

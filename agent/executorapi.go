@@ -169,10 +169,11 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 	switch {
 	case st.State.IsTerminal():
 		stop = append(stop, t.stopChecks)
-		delete(run.tasks, st.TaskID.Value)
+		run.remove(t)
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
 		a.taskEnded(run, st.TaskID.Value)
 		a.retireIfIdle(run)
+		a.queueResize(run)
 	case st.State == api.TaskRunning && t.stopChecks == nil:
 		t.stopChecks = a.startChecks(run, t)
 		if !t.watched {
@@ -252,7 +253,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		if t := run.tasks[id]; t != nil && t.sent && !listed[id] {
 			lost = append(lost, t)
 			stops = append(stops, t.stopChecks)
-			delete(run.tasks, id)
+			run.remove(t)
 			delete(a.taskIndex, taskKey{run.key.framework, id})
 			run.touch(t)
 		}

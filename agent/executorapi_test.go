@@ -32,7 +32,7 @@ func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
 	a.mu.Unlock()
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
-		a.executorExited(r, "test over")
+		a.executorExited(r, "test over", false)
 		srv.CloseClientConnections()
 		srv.Close()
 	})
@@ -62,6 +62,7 @@ func newBareAgent(t *testing.T, mutate func(*Config)) *Agent {
 	}
 	t.Cleanup(func() {
 		a.shutdownExecutors()
+		a.sweepCgroups(nil)
 		a.store.close()
 	})
 	return a

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,10 +61,22 @@ type executorRun struct {
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
 
+	// cg is the executor's cgroup (cgroup.go), nil if it has none; set
+	// before its process starts. need is what its cap must hold for the
+	// tasks in tasks.
+	cg   *sandbox.ExecutorCgroup
+	need execNeed
+
 	// prepMu serialises the preparation of launches (fetching), so that
 	// they reach the executor in the order the master sent them.
 	prepMu sync.Mutex
 	done   chan struct{} // closed once the process has exited
+	// cgMu serialises the resizes of cg; cgHave is the limits last
+	// written to it, written with cgMu and Agent.mu held, read with
+	// either. resizeQueued says a resize is waiting to run.
+	cgMu         sync.Mutex
+	cgHave       sandbox.ExecutorLimits
+	resizeQueued atomic.Bool
 }
 
 // execTask is a task given to an executor.
@@ -79,6 +92,8 @@ type execTask struct {
 	watched      bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
+	// need is what it adds to its executor's cgroup (execNeed).
+	need taskNeed
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must
@@ -112,6 +127,7 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 		recDirty:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
+		need:       newExecNeed(&info),
 	}
 }
 
@@ -121,8 +137,16 @@ func (r *executorRun) add(t *execTask) {
 	t.index = r.nextIndex
 	r.nextIndex++
 	r.tasks[id] = t
+	r.need.add(t.need)
 	r.allTasks = append(r.allTasks, id)
 	r.touch(t)
+}
+
+// remove takes t out of the run's tasks, which it ended or never
+// reached. a.mu must be held.
+func (r *executorRun) remove(t *execTask) {
+	delete(r.tasks, t.info.TaskID.Value)
+	r.need.remove(t.need)
 }
 
 // pruneAfter is how many ended tasks an executor remembers (in allTasks,
@@ -286,6 +310,13 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	if err != nil {
 		return err
 	}
+	cg, err := a.newCgroup(r)
+	if err != nil {
+		return err
+	}
+	if cg != nil && cg.TaskParent() != "" {
+		cmd.Env = append(cmd.Env, "MEZZO_CGROUP_PARENT="+cg.TaskParent())
+	}
 	cmd.Dir = r.rec.Dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -300,14 +331,25 @@ func (a *Agent) startExecutor(r *executorRun) error {
 			cmd.SysProcAttr.Credential, err = u.Credential()
 		}
 		if err != nil {
+			a.dropCgroup(cg)
 			return fmt.Errorf("start executor: %w", err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	if cg != nil {
+		err = cg.Start(cmd)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
+		a.dropCgroup(cg)
 		return fmt.Errorf("start executor: %w", err)
 	}
 	pid := cmd.Process.Pid
 	a.mu.Lock()
+	if cg != nil {
+		r.cg = cg
+		r.rec.Cgroup = cg.Path()
+	}
 	r.started = true
 	r.rec.PID = pid
 	r.rec.StartTime = processStartTime(pid)
@@ -315,16 +357,17 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
 	a.checkpoint(r)
 	a.mu.Unlock()
-	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir)
+	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir, "cgroup", r.rec.Cgroup)
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
 		err := cmd.Wait()
 		msg := "Executor terminated"
-		if cmd.ProcessState != nil && !cmd.ProcessState.Success() {
+		failed := cmd.ProcessState != nil && !cmd.ProcessState.Success()
+		if failed {
 			msg = fmt.Sprintf("Executor terminated: %v", err)
 		}
-		a.executorExited(r, msg)
+		a.executorExited(r, msg, failed)
 	}()
 	return nil
 }
@@ -426,19 +469,26 @@ func (a *Agent) watchRecovered(r *executorRun) {
 		case <-t.C:
 		}
 		if !processAlive(r.rec.PID, r.rec.StartTime) {
-			a.executorExited(r, "Executor terminated")
+			a.executorExited(r, "Executor terminated", true)
 			return
 		}
 	}
 }
 
 // executorExited forgets an executor whose process has ended; its tasks
-// that have not ended fail (or, after a SHUTDOWN, are killed).
-func (a *Agent) executorExited(r *executorRun, msg string) {
+// that have not ended fail (or, after a SHUTDOWN, are killed): with
+// REASON_CONTAINER_LIMITATION_MEMORY when the process, failed, may have
+// died of its cgroup's memory cap, and the kernel says it did.
+func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	a.mu.Lock()
 	if r.exited {
 		a.mu.Unlock()
 		return
+	}
+	if failed && r.exitMsg == "" && r.exitState == "" && !r.shutdown && r.oomKilled() {
+		r.exitReason = api.ReasonContainerLimitationMemory
+		r.exitMsg = fmt.Sprintf("Memory limit exceeded: the executor's cgroup reached its cap of %d MiB (its tasks' memory plus the executor's overhead) and the kernel killed the executor",
+			r.cgHave.MemoryBytes>>20)
 	}
 	r.exited = true
 	close(r.done)
@@ -480,7 +530,8 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	runAll(stops)
 	// What the executor left running of its tasks dies with it.
 	killSession(pid, start)
-	a.log.Info("executor exited", "framework", r.key.framework, "executor", r.key.executor, "tasks_left", len(left))
+	a.log.Info("executor exited", "framework", r.key.framework, "executor", r.key.executor, "tasks_left", len(left),
+		"peak_memory", r.peakMemory())
 	for _, t := range left {
 		if a.updates.hasTerminal(r.key.framework, t.info.TaskID.Value) {
 			continue
@@ -493,6 +544,7 @@ func (a *Agent) executorExited(r *executorRun, msg string) {
 	if err := a.store.forgetSeen(r.key.framework, all); err != nil {
 		a.log.Error("forget executor's updates", "executor", r.key.executor, "err", err)
 	}
+	a.removeCgroup(r)
 }
 
 func runAll(fs []func()) {
@@ -575,7 +627,7 @@ func (a *Agent) shutdownRun(r *executorRun) {
 		a.execWG.Add(1)
 		go func() {
 			defer a.execWG.Done()
-			a.executorExited(r, "Executor shut down before it started")
+			a.executorExited(r, "Executor shut down before it started", false)
 		}()
 		return
 	}

@@ -50,6 +50,16 @@ func (c *moduleCache) get(ctx context.Context, master, sha string) error {
 	return c.fetchOnce(ctx, master, sha, path)
 }
 
+// size is the size in bytes of the module with hash sha, once get has
+// put it on disk; 0 if it is not there.
+func (c *moduleCache) size(sha string) uint64 {
+	fi, err := os.Stat(filepath.Join(c.dir, sha+".wasm"))
+	if err != nil {
+		return 0
+	}
+	return uint64(fi.Size())
+}
+
 func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) error {
 	c.mu.Lock()
 	f, ok := c.inflight[sha]

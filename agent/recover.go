@@ -14,12 +14,16 @@ import (
 // has Config.ExecutorRegistrationTimeout to do so) and its tasks keep
 // running: the agent re-registers with them and never launches them
 // again. With "cleanup" every such process is killed. The tasks of an
-// executor that is gone fail with REASON_EXECUTOR_TERMINATED.
+// executor that is gone fail with REASON_EXECUTOR_TERMINATED. A
+// surviving executor keeps its cgroup; the cgroups of the others are
+// removed.
 func (a *Agent) recover() error {
 	recs, err := a.store.executors()
 	if err != nil {
 		return fmt.Errorf("recover executors: %w", err)
 	}
+	keep := map[string]bool{}
+	defer a.sweepCgroups(keep)
 	for _, rec := range recs {
 		alive := rec.PID > 1 && processAlive(rec.PID, rec.StartTime)
 		msg := "Executor terminated while the agent was down"
@@ -35,6 +39,10 @@ func (a *Agent) recover() error {
 		}
 		a.log.Info("recovered executor", "framework", rec.Framework, "executor", rec.ExecutorInfo.ExecutorID.Value,
 			"pid", rec.PID, "tasks", len(rec.Tasks))
+		a.recoverCgroup(r)
+		if r.cg != nil {
+			keep[r.cg.Path()] = true
+		}
 		a.mu.Lock()
 		a.executors[r.key] = r
 		for id := range r.tasks {
@@ -75,6 +83,7 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		launched:   true,
 		exitReason: api.ReasonExecutorTerminated,
 		done:       make(chan struct{}),
+		need:       newExecNeed(&rec.ExecutorInfo),
 	}
 	for _, rt := range rec.Tasks {
 		id := rt.Info.TaskID.Value
@@ -83,8 +92,12 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		if a.updates.hasTerminal(rec.Framework, id) {
 			continue // ended: its terminal update was checkpointed
 		}
-		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent}
+		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent, need: a.needOf(rt.Info)}
 		r.tasks[id] = t
+		r.need.add(t.need)
+		if t.need.wasm {
+			r.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
+		}
 		r.allTasks = append(r.allTasks, id)
 		if !rt.Sent {
 			// Its launch never reached the executor; it waits for the

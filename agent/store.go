@@ -205,6 +205,9 @@ type executorRecord struct {
 	SandboxUsed bool   `json:"sandbox_used"`
 	// Shared marks the framework's shared executor (see Agent.launch).
 	Shared bool `json:"shared,omitempty"`
+	// Cgroup is the path of the executor's cgroup
+	// (sandbox.ExecutorCgroup.Path); "" when it runs in none.
+	Cgroup string `json:"cgroup,omitempty"`
 	// Tasks are the executor's tasks that have not ended, in the order
 	// they were launched. They are kept apart, one key each (tasksBucket),
 	// and filled in by store.executors; a record written by an earlier

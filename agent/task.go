@@ -88,9 +88,12 @@ func (a *Agent) refuseNative(fw string, info *api.ExecutorInfo, tasks []api.Task
 // on wazero, which cannot stop every runaway guest in-process, so that
 // only its own executor dies when the agent stops it.
 func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
-	if !ti.IsWasm() {
-		return false
-	}
+	return ti.IsWasm() && a.engineOf(ti) == sandbox.Wazero
+}
+
+// engineOf is the engine a Wasm task runs on: the one it names, else the
+// agent's default (Config.WasmEngine), else the sandbox's.
+func (a *Agent) engineOf(ti api.TaskInfo) string {
 	engine := ti.Container.Wasm.Engine
 	if engine == "" {
 		engine = a.cfg.WasmEngine
@@ -98,7 +101,7 @@ func (a *Agent) ownExecutor(ti api.TaskInfo) bool {
 	if engine == "" {
 		engine = sandbox.Engines()[0]
 	}
-	return engine == sandbox.Wazero
+	return engine
 }
 
 // launchTasks records tasks under their executor — the one info names,
@@ -114,7 +117,9 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 			a.log.Warn("ignoring duplicate launch", "framework", fw, "task", ti.TaskID.Value)
 			continue
 		}
-		fresh = append(fresh, &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging})
+		t := &execTask{info: a.withUser(&fwInfo, ti), state: api.TaskStaging}
+		t.need = a.needOf(t.info)
+		fresh = append(fresh, t)
 	}
 	if len(fresh) == 0 {
 		return
@@ -193,7 +198,7 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
 		if err == nil {
 			users[t] = u
-			err = a.fetchFor(master, t)
+			err = a.fetchFor(master, r, t)
 		}
 		if err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
@@ -206,6 +211,10 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 	}
 	if all == nil && len(failed) < len(tasks) {
 		all = a.startExecutor(r)
+	}
+	if all == nil {
+		// The cap grows before the tasks reach the executor.
+		a.resizeCgroup(r)
 	}
 	// The sandboxes are made while the launch is written to disk.
 	barrier := a.barrier()
@@ -242,7 +251,7 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		}
 		if err := cmp.Or(all, failed[t]); err != nil {
 			failed[t] = err
-			delete(r.tasks, t.info.TaskID.Value)
+			r.remove(t)
 			delete(a.taskIndex, taskKey{r.key.framework, t.info.TaskID.Value})
 			r.touch(t)
 			dead = append(dead, t)
@@ -255,6 +264,9 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 		a.retireIfIdle(r)
 	} else {
 		r.launched = true
+	}
+	if len(dead) > 0 {
+		a.queueResize(r)
 	}
 	switch {
 	case len(live) == 0:
@@ -392,11 +404,17 @@ func makeSandbox(root, dir string) error {
 // directory, its command's URIs (a Wasm task's too) in its sandbox.
 // The sandbox directory is made here only for URIs to fetch into;
 // prepare makes the others, in parallel (makeSandboxes).
-func (a *Agent) fetchFor(master string, t *execTask) error {
+func (a *Agent) fetchFor(master string, r *executorRun, t *execTask) error {
 	if t.info.IsWasm() {
-		if err := a.modules.get(a.stopCtx, master, t.info.Container.Wasm.SHA256); err != nil {
+		sha := t.info.Container.Wasm.SHA256
+		if err := a.modules.get(a.stopCtx, master, sha); err != nil {
 			return err
 		}
+		// Its size sizes its executor's cgroup (execNeed).
+		n := a.modules.size(sha)
+		a.mu.Lock()
+		r.need.setModuleBytes(sha, n)
+		a.mu.Unlock()
 	}
 	if t.info.Command != nil && len(t.info.Command.URIs) > 0 {
 		if err := os.MkdirAll(t.dir, 0o755); err != nil {
@@ -441,10 +459,11 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	}
 	t := r.tasks[k.TaskID.Value]
 	if !t.queued {
-		delete(r.tasks, k.TaskID.Value)
+		r.remove(t)
 		delete(a.taskIndex, key)
 		r.touch(t)
 		a.retireIfIdle(r)
+		a.queueResize(r)
 		a.checkpoint(r)
 		a.mu.Unlock()
 		a.reportFor(r, t, api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent,

@@ -1,6 +1,9 @@
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"math"
+)
 
 // TaskInfo describes a task to launch. Exactly one of Executor and Command
 // is set, except for Wasm tasks, whose Container names the module and which
@@ -32,6 +35,25 @@ type Float64Value struct {
 // IsWasm reports whether the task runs a WebAssembly module.
 func (t *TaskInfo) IsWasm() bool {
 	return t.Container != nil && t.Container.Type == ContainerWasm && t.Container.Wasm != nil
+}
+
+// MemoryBytes is the task's memory cap in bytes as its executor enforces
+// it, 0 for none: its limits.mem if it has one (Infinity: none), else its
+// mem resource, both in MB as in Mesos; for a Wasm task whose limits set
+// memory_pages, those pages instead. The agent sizes an executor's cgroup
+// from it, so it must stay the rule the executor applies.
+func (t *TaskInfo) MemoryBytes() uint64 {
+	if t.IsWasm() && t.Container.Wasm.Limits != nil && t.Container.Wasm.Limits.MemoryPages > 0 {
+		return uint64(t.Container.Wasm.Limits.MemoryPages) * 65536
+	}
+	mb := float64(Resources(t.Resources).ScalarValue("mem"))
+	if l, ok := t.Limits["mem"]; ok {
+		mb = float64(l.Value)
+	}
+	if mb <= 0 || math.IsInf(mb, 1) {
+		return 0
+	}
+	return uint64(mb * (1 << 20))
 }
 
 // CommandInfo is a native command. Shell defaults to true, in which case

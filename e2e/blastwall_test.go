@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
 )
 
@@ -94,5 +97,136 @@ func TestUnstoppableWazeroTaskKilled(t *testing.T) {
 	waitFor(t, func() bool { return f.last("bomb").State.IsTerminal() }, "the bomb to end")
 	if st := f.last("bomb"); st.State != api.TaskKilled || !strings.Contains(st.Message, "agent killed the executor") {
 		t.Fatalf("the bomb ended %s (%s), want TASK_KILLED by the agent killing its executor", st.State, st.Message)
+	}
+}
+
+// tableFill builds a module with tables tables of elems function
+// references each, no maximum and never grown (a table may omit its
+// maximum when the module never grows it), whose _start fills them all:
+// elems × 8 bytes of host memory per table, outside the task's linear
+// memory and so beyond its limit. It is the WAT
+//
+//	(module
+//	  (table 1048576 funcref) ...
+//	  (func (export "_start")
+//	    (table.fill 0 (i32.const 0) (ref.null func) (i32.const 1048576)) ...))
+func tableFill(tables int, elems uint32) []byte {
+	m := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+	m = append(m, wasmSection(1, []byte{0x01, 0x60, 0x00, 0x00})...) // type: func [] -> []
+	m = append(m, wasmSection(3, []byte{0x01, 0x00})...)             // one function of type 0
+	ts := uleb128(uint64(tables))
+	for range tables {
+		ts = append(append(ts, 0x70, 0x00), uleb128(uint64(elems))...) // funcref, min only
+	}
+	m = append(m, wasmSection(4, ts)...)
+	m = append(m, wasmSection(7, append([]byte{0x01, 0x06}, append([]byte("_start"), 0x00, 0x00)...))...)
+	body := []byte{0x00} // no locals
+	for i := range tables {
+		body = append(body, 0x41, 0x00, 0xd0, 0x70, 0x41) // i32.const 0, ref.null func, i32.const
+		body = append(body, sleb128(int64(elems))...)     // elems
+		body = append(body, 0xfc, 17)                     // table.fill
+		body = append(body, uleb128(uint64(i))...)        // table i
+	}
+	body = append(body, 0x0b)
+	return append(m, wasmSection(10, append([]byte{0x01}, append(uleb128(uint64(len(body))), body...)...))...)
+}
+
+func wasmSection(id byte, content []byte) []byte {
+	return append(append([]byte{id}, uleb128(uint64(len(content)))...), content...)
+}
+
+func uleb128(n uint64) []byte {
+	var b []byte
+	for {
+		c := byte(n & 0x7f)
+		if n >>= 7; n != 0 {
+			c |= 0x80
+		}
+		if b = append(b, c); n == 0 {
+			return b
+		}
+	}
+}
+
+func sleb128(n int64) []byte {
+	var b []byte
+	for {
+		c := byte(n & 0x7f)
+		n >>= 7
+		if n == 0 && c&0x40 == 0 || n == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// TestExecutorMemoryCap checks the two walls against host memory a task
+// takes outside its own limit. A module with 40 tables of a million
+// elements (320 MiB of host memory under either engine, which no
+// linear-memory limit counts; before validation capped tables together,
+// this test ran it and its executor's cgroup stopped it) is refused at
+// upload. A task whose custom executor allocates a gigabyte itself is
+// stopped by that executor's cgroup: the kernel kills the hog and the task
+// fails with REASON_CONTAINER_LIMITATION_MEMORY, while a wazero task
+// filling the largest table allowed and a native task of the same
+// framework, in executors of their own, finish untouched.
+func TestExecutorMemoryCap(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("executor cgroups need root")
+	}
+	if _, err := sandbox.CgroupsAvailable(); err != nil {
+		t.Fatalf("running as root, but: %v", err)
+	}
+	c := startMaster(t, t.TempDir())
+	agentDir := t.TempDir()
+	agent := startAgentOn(t, c.addr, agentDir, freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	if status, body := c.post(t, "/api/v1/modules", "application/wasm", tableFill(40, 1<<20)); status != http.StatusBadRequest ||
+		!strings.Contains(body, "tables") {
+		t.Errorf("upload 40 tables of a million elements: %d %s, want 400 naming the tables", status, body)
+	}
+	status, body := c.post(t, "/api/v1/modules", "application/wasm", tableFill(1, 1<<20))
+	var m struct{ SHA256 string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+		t.Fatalf("upload a table module: %d %s", status, body)
+	}
+	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32))
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		tasks := []api.TaskInfo{scheduler.CommandTask("native", "native", agent, "sleep 1; echo fine", res)}
+		ti := scheduler.WasmTask("table", "table", agent, m.SHA256, nil, res)
+		ti.Container.Wasm.Engine = "wazero"
+		tasks = append(tasks, ti)
+		hog := api.TaskInfo{Name: "hog", TaskID: api.TaskID{Value: "hog"}, AgentID: api.AgentID{Value: agent}, Resources: res,
+			Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "hog"},
+				Command: &api.CommandInfo{Value: "head -c 1024m /dev/zero | tail"}}}
+		return append(tasks, hog)
+	})
+	for _, id := range []string{"hog", "table", "native"} {
+		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
+	}
+	if st := f.last("hog"); st.State != api.TaskFailed || st.Reason != api.ReasonContainerLimitationMemory ||
+		!strings.Contains(st.Message, "the kernel killed the executor") {
+		b, _ := os.ReadFile(filepath.Join(agentDir, "sandboxes", sandboxLabel(t, st), "executor.stderr"))
+		t.Errorf("the hog ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY; its executor's stderr:\n%s\nagent logs:\n%s", st.State, st.Reason, st.Message, b, agent.logs)
+	}
+	for _, id := range []string{"table", "native"} {
+		if st := f.last(id); st.State != api.TaskFinished {
+			t.Errorf("%s ended %s %s (%s), want TASK_FINISHED", id, st.State, st.Reason, st.Message)
+		}
+	}
+	// The ended executors' cgroups are removed; the shared executor,
+	// idle but alive, keeps its own.
+	for _, id := range []string{"hog", "table", "native"} {
+		cs := f.last(id).ContainerStatus
+		if cs == nil || cs.ContainerID == nil {
+			t.Fatalf("%s's update names no container", id)
+		}
+		if id == "native" {
+			if dirs := executorCgroupDirs(t, cs.ContainerID.Value); len(dirs) != 1 {
+				t.Errorf("the shared executor's cgroups: %v, want one", dirs)
+			}
+			continue
+		}
+		waitFor(t, func() bool { return len(executorCgroupDirs(t, cs.ContainerID.Value)) == 0 }, id+"'s executor cgroup to be removed")
 	}
 }

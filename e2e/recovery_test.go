@@ -233,9 +233,10 @@ func uploadModule(t *testing.T, c *devCluster, pkg string) string {
 // TestAgentKilledTasksKeepRunning kills a real agent with SIGKILL while a
 // native task and a Wasm task run, and starts it again on the same port
 // and work directory: the tasks' executors re-subscribe, the tasks keep
-// running (the native one as the same process), finish after the restart,
-// and each terminal update reaches the framework exactly once; nothing is
-// launched twice.
+// running (the native one as the same process, in the same executor
+// cgroup, while a dead executor's leftover cgroup is swept), finish after
+// the restart, and each terminal update reaches the framework exactly
+// once; nothing is launched twice.
 func TestAgentKilledTasksKeepRunning(t *testing.T) {
 	c := startMaster(t, t.TempDir())
 	agentDir := t.TempDir()
@@ -261,6 +262,17 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 	var pid int
 	waitFor(t, func() bool { pid = pidOf(t, sleeper); return pid != 0 }, "a "+sleeper+" process")
 
+	execCgroup, leftover := executorCgroupOf(t, pid), ""
+	if execCgroup != "" {
+		// What an executor that died with the agent would leave.
+		leftover = filepath.Join(filepath.Dir(cgroupDir(execCgroup)), "executor-leftover")
+		if err := os.Mkdir(leftover, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	} else if os.Geteuid() == 0 {
+		t.Errorf("running as root, but the native task %d runs in no executor cgroup (%s)", pid, memoryCgroup(t, pid))
+	}
+
 	first.cmd.Process.Kill()
 	first.cmd.Wait()
 	if pidOf(t, sleeper) != pid {
@@ -277,6 +289,17 @@ func TestAgentKilledTasksKeepRunning(t *testing.T) {
 	}, "the agent to re-register as "+agentID)
 	if got := pidOf(t, sleeper); got != pid {
 		t.Fatalf("after the restart the native task runs as pid %d, want %d (the same process)", got, pid)
+	}
+	if execCgroup != "" {
+		if got := executorCgroupOf(t, pid); got != execCgroup {
+			t.Errorf("after the restart the native task runs in executor cgroup %q, want %q", got, execCgroup)
+		}
+		if _, err := os.Stat(cgroupDir(execCgroup)); err != nil {
+			t.Errorf("the executor's cgroup is gone after the restart: %v", err)
+		}
+		if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+			t.Errorf("the leftover executor cgroup %s was not swept: %v", leftover, err)
+		}
 	}
 
 	sandbox := filepath.Join(agentDir, "sandboxes", sandboxLabel(t, f.last("wasm")))

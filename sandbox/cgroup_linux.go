@@ -320,25 +320,41 @@ func newCgroup2(name string, lim cgroupLimits) (*taskCgroup, error) {
 // cgroup per native task?".
 func (g *taskCgroup) start(cmd *exec.Cmd) error {
 	if g.v2 != nil {
-		f, err := os.Open(g.dirs[0])
-		if err != nil {
-			return fmt.Errorf("open cgroup: %w", err)
-		}
-		defer f.Close()
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(f.Fd())
-		return cmd.Start()
+		return startInto(cmd, g.dirs[0])
 	}
+	return startFromThread(cmd, g.addThreadV1, g.name)
+}
+
+// startInto starts cmd with its first process in the v2 cgroup at dir
+// (clone3 with CLONE_INTO_CGROUP).
+func startInto(cmd *exec.Cmd, dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open cgroup: %w", err)
+	}
+	defer f.Close()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(f.Fd())
+	return cmd.Start()
+}
+
+// startFromThread starts cmd from an OS thread that join has moved into
+// the v1 cgroups named name, and moves that thread back to the calling
+// process's own cgroups (see taskCgroup.start).
+func startFromThread(cmd *exec.Cmd, join func(tid int) error, name string) error {
 	home := probed().v1Path("")
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		tid := unix.Gettid()
-		err := g.addThreadV1(tid)
+		err := join(tid)
 		if err == nil {
 			err = cmd.Start()
 		} else {
-			err = fmt.Errorf("move thread into cgroup %s: %w", g.name, err)
+			err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
 		}
 		if moveThread(tid, home) == nil {
 			runtime.UnlockOSThread()

@@ -88,8 +88,13 @@
 // itself.
 //
 // What cannot be contained in-process (a loop-free call tree under
-// wazero) is left to the executor process and its
-// cgroup; see RATIONALE.md.
+// wazero, host memory an engine allocates past a task's linear memory)
+// is left to the executor process and its cgroup: an agent makes one
+// with NewExecutorCgroup, starts the executor in it (ExecutorCgroup.Start)
+// and resizes it with its tasks (SetLimits); the executor's native tasks
+// make theirs below it (ExecutorCgroup.TaskParent), and the executor
+// follows its cap with MemoryLimit. See RATIONALE.md, "Why a cgroup per
+// executor, above the task cgroups?".
 //
 // # Reading the source
 //
@@ -99,7 +104,8 @@
 // backend.go: wazero.go, memory.go and fs.go implement them with wazero;
 // the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
 // engine_nowasmtime.go stands in for those without cgo. command*.go run
-// native tasks, in the cgroups of cgroup_linux.go.
+// native tasks, in the cgroups of cgroup_linux.go; execcgroup_linux.go
+// holds executors' cgroups.
 //
 // # Concurrency
 //

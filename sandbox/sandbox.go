@@ -68,7 +68,9 @@ type Spec struct {
 	// no per-thread CPU clock (outside Linux), wall time since the start
 	// stands in for CPU time, and a sleeping guest is charged too.
 	//
-	// Native tasks do not enforce it yet: the executor's cgroup will.
+	// Native tasks ignore it: their CPU is weighted (CPUs) and capped
+	// (CPULimit) by their cgroup, as Mesos treats commands, which have no
+	// CPU-time budget (api.WasmLimits.CPUSeconds is a Wasm task's).
 	CPUTime time.Duration
 
 	// CPUs is the task's share of CPU (its "cpus" resource): a native
@@ -115,6 +117,15 @@ type Spec struct {
 	// task then cannot write in Dir unless Dir is the user's (User.Chown).
 	// Wasm tasks ignore it: they run inside the caller and reach only Dir.
 	User *User
+}
+
+// CheckCgroupParent reports why p cannot be a Spec.CgroupParent: it must
+// be clean, with no "." or ".." elements, and not the root.
+func CheckCgroupParent(p string) error {
+	if path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "../") || p == ".." || strings.ContainsRune(p, 0) {
+		return fmt.Errorf("cgroup parent %q is not a clean path", p)
+	}
+	return nil
 }
 
 // DefaultCgroupParent is the Spec.CgroupParent used when it is empty.
@@ -298,8 +309,10 @@ func (s Spec) validate() (dir string, err error) {
 	if s.CPUTime < 0 {
 		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
 	}
-	if p := s.CgroupParent; p != "" && (path.Clean(p) != p || p == "/" || strings.HasPrefix(p, "../") || p == ".." || strings.ContainsRune(p, 0)) {
-		return "", fmt.Errorf("cgroup parent %q is not a clean path", p)
+	if s.CgroupParent != "" {
+		if err := CheckCgroupParent(s.CgroupParent); err != nil {
+			return "", err
+		}
 	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

@@ -64,10 +64,19 @@ func checkOutcome(t *testing.T, lim Limits, info *Info, err error) {
 		len(info.Tables) > lim.MaxTables, len(info.Memories) > lim.MaxMemories:
 		t.Fatalf("info %+v exceeds %+v", info, lim)
 	}
+	var total uint64
 	for _, tb := range info.Tables {
 		if tb.Min > uint64(lim.MaxTableElements) || tb.Grows && (!tb.HasMax || tb.Max > uint64(lim.MaxTableElements)) {
 			t.Fatalf("table %+v accepted with MaxTableElements %d", tb, lim.MaxTableElements)
 		}
+		if tb.Grows {
+			total += tb.Max
+		} else {
+			total += tb.Min
+		}
+	}
+	if total > uint64(lim.MaxTableElements) {
+		t.Fatalf("tables %+v, %d elements in all, accepted with MaxTableElements %d", info.Tables, total, lim.MaxTableElements)
 	}
 	for _, e := range info.Exports {
 		if (e.Kind == KindFunction) != (e.Type != nil) {

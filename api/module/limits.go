@@ -26,7 +26,10 @@ type Limits struct {
 	// exceed it either: wazero allocates a grown table at once, so a
 	// table.grow by 0xF0000000 elements of a table without a maximum
 	// kills the whole process. A table the module never grows may omit
-	// its maximum, as every Go wasip1 module does. Default 1,048,576.
+	// its maximum, as every Go wasip1 module does. It also caps the
+	// module's tables together (initial sizes, and maximums of tables
+	// that grow): tables live in host memory, outside any linear-memory
+	// limit, 8 bytes an element. Default 1,048,576.
 	MaxTableElements uint32
 
 	// MaxMemoryPages caps the initial size of each linear memory, in

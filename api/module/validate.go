@@ -173,13 +173,16 @@ func (v *validator) finish() error {
 	}
 	v.info.Functions = len(v.funcTypes)
 	max := uint64(v.lim.MaxTableElements)
+	var total uint64 // what the tables may hold in all
 	for i, t := range v.info.Tables {
 		if err := over("MaxTableElements", t.Min, max, "table %d's initial size of %d elements", i, t.Min); err != nil {
 			return err
 		}
 		if !t.Grows {
+			total += t.Min
 			continue
 		}
+		total += min(t.Max, max+1) // an unchecked maximum is refused just below
 		if !t.HasMax {
 			return &LimitError{Limit: "MaxTableElements", Max: max,
 				msg: fmt.Sprintf("table %d grows (table.grow) and declares no maximum, which", i)}
@@ -187,6 +190,11 @@ func (v *validator) finish() error {
 		if err := over("MaxTableElements", t.Max, max, "table %d grows (table.grow) to a declared maximum of %d elements, which", i, t.Max); err != nil {
 			return err
 		}
+	}
+	// Each table within the cap, many tables could still hold 100 times
+	// it, in host memory that no linear-memory limit counts.
+	if err := over("MaxTableElements", total, max, "the %d tables' %d elements in all (initial sizes, and maximums of tables that grow)", len(v.info.Tables), total); err != nil {
+		return err
 	}
 	for i, m := range v.info.Memories {
 		if err := over("MaxMemoryPages", m.Min, uint64(v.lim.MaxMemoryPages), "memory %d's initial size of %d pages", i, m.Min); err != nil {

@@ -133,6 +133,25 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name:  "many tables, each within the cap, too large together",
+			wasm:  simple(map[byte][]byte{secTable: vec(table(1<<20, -1), table(1<<20, -1), table(1, -1))}),
+			limit: "MaxTableElements",
+		},
+		{
+			name:  "a growing table whose maximum takes the cap, and a small one",
+			wasm:  simple(map[byte][]byte{secTable: vec(table(1, 1<<20), table(1, -1))}, tableGrow(1)),
+			limit: "MaxTableElements",
+		},
+		{
+			name: "tables together within the cap",
+			wasm: simple(map[byte][]byte{secTable: vec(table(1<<19, -1), table(1<<18, 1<<18))}),
+			check: func(t *testing.T, info *Info) {
+				if len(info.Tables) != 2 {
+					t.Errorf("tables %+v", info.Tables)
+				}
+			},
+		},
+		{
 			name:  "a huge initial table",
 			wasm:  simple(map[byte][]byte{secTable: vec(table(0xF0000000, -1))}),
 			limit: "MaxTableElements",

@@ -18,7 +18,9 @@ import (
 // (MESOS_* and MEZZO_* variables; see sdk/executor.ConfigFromEnv), plus
 // MEZZO_MODULES_DIR, MEZZO_MODULE_CACHE, MEZZO_WASM_ENGINE and
 // MEZZO_WASM_FUEL for Wasm tasks, MEZZO_EXECUTOR_SHARED=1 for a
-// framework's shared executor, and MEZZO_TLS_CA when the agent serves TLS.
+// framework's shared executor, MEZZO_TLS_CA when the agent serves TLS, and
+// MEZZO_CGROUP_PARENT where its native tasks' cgroups must nest in its
+// own (cgroup v2).
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
@@ -37,6 +39,7 @@ func newExecutorCmd() *cobra.Command {
 			cfg.WasmEngine = os.Getenv("MEZZO_WASM_ENGINE")
 			cfg.WasmFuel = os.Getenv("MEZZO_WASM_FUEL") == "1"
 			cfg.Shared = os.Getenv("MEZZO_EXECUTOR_SHARED") == "1"
+			cfg.CgroupParent = os.Getenv("MEZZO_CGROUP_PARENT")
 			if v := os.Getenv("MEZZO_OUTPUT_MAX_BYTES"); v != "" {
 				if cfg.OutputMaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil {
 					return fmt.Errorf("MEZZO_OUTPUT_MAX_BYTES: %w", err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 
@@ -47,6 +48,12 @@ type Config struct {
 	// MEZZO_OUTPUT_KEEP.
 	OutputMaxBytes int64
 	OutputKeep     int
+	// CgroupParent is where native tasks' cgroups are made
+	// (sandbox.Spec.CgroupParent); "" is the sandbox's default, which on
+	// cgroup v1 nests them in this executor's own cgroup. On v2 the
+	// agent passes its executor cgroup's sandbox.ExecutorCgroup.TaskParent
+	// as MEZZO_CGROUP_PARENT, so that they nest there too.
+	CgroupParent string
 	// UsageInterval is how often the executor reports its running tasks'
 	// usage to the agent (USAGE, api.ExecutorUsage). Default 1 s.
 	UsageInterval time.Duration
@@ -78,6 +85,8 @@ func (c Config) Validate() error {
 		return errors.New("executor config: Client.Sandbox is required")
 	case c.DefaultKillGrace < 0:
 		return fmt.Errorf("executor config: DefaultKillGrace must not be negative, got %v", c.DefaultKillGrace)
+	case c.CgroupParent != "" && sandbox.CheckCgroupParent(c.CgroupParent) != nil:
+		return fmt.Errorf("executor config: CgroupParent: %w", sandbox.CheckCgroupParent(c.CgroupParent))
 	case c.UsageInterval < 0:
 		return fmt.Errorf("executor config: UsageInterval must not be negative, got %v", c.UsageInterval)
 	}

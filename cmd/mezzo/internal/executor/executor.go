@@ -46,6 +46,8 @@ type executor struct {
 	killingState bool // the framework has TASK_KILLING_STATE
 	agentID      string
 	container    *api.ContainerID
+
+	memLimit uint64 // the cgroup cap last followed; only reportUsage's goroutine uses it
 }
 
 // Run runs an executor: it subscribes to the agent named by
@@ -96,7 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 		x.log.Info("native tasks run in cgroups", "version", v)
 		// Executors killed with SIGKILL leave their tasks' cgroups behind;
 		// each new executor removes the empty ones.
-		if n := sandbox.SweepCgroups(""); n > 0 {
+		if n := sandbox.SweepCgroups(cfg.CgroupParent); n > 0 {
 			x.log.Info("removed cgroups left by dead executors", "count", n)
 		}
 	}

@@ -339,6 +339,19 @@ func TestConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate = %v", err)
 	}
+	for _, p := range []string{"/mezzo/agent-1/executor-2", "mezzo"} {
+		cfg.CgroupParent = p
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Validate with CgroupParent %q = %v", p, err)
+		}
+	}
+	for _, p := range []string{"/", "../x", "a/../b", "a/"} {
+		cfg.CgroupParent = p
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "CgroupParent") {
+			t.Errorf("Validate with CgroupParent %q = %v, want an error naming it", p, err)
+		}
+	}
+	cfg.CgroupParent = ""
 	cfg.DefaultKillGrace = -time.Second
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "DefaultKillGrace") {
 		t.Errorf("Validate with a negative grace = %v", err)

@@ -19,9 +19,10 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
-	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: memoryBytes(t.info),
+	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: t.info.MemoryBytes(),
 		CPUs:           api.Resources(t.info.Resources).ScalarValue("cpus"),
-		OutputMaxBytes: x.cfg.OutputMaxBytes, OutputKeep: x.cfg.OutputKeep}
+		OutputMaxBytes: x.cfg.OutputMaxBytes, OutputKeep: x.cfg.OutputKeep,
+		CgroupParent: x.cfg.CgroupParent}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
@@ -31,9 +32,6 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 		}
 		spec.Env = x.taskEnv(t, "/", w.Environment)
 		if l := w.Limits; l != nil {
-			if l.MemoryPages > 0 {
-				spec.MemoryBytes = uint64(l.MemoryPages) * 65536
-			}
 			spec.CPUTime = time.Duration(float64(l.CPUSeconds) * float64(time.Second))
 		}
 		return engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{
@@ -65,19 +63,6 @@ func (x *executor) taskEnv(t *task, sandboxPath string, env *api.Environment) ma
 	agentID := x.agentID
 	x.mu.Unlock()
 	return api.TaskEnvironment(x.cfg.Client.FrameworkID, x.cfg.Client.ExecutorID, agentID, t.info.TaskID.Value, sandboxPath, env)
-}
-
-// memoryBytes is the task's memory cap in bytes: its limits.mem if it has
-// one (Infinity: none), else its mem resource, both in MB as in Mesos.
-func memoryBytes(t api.TaskInfo) uint64 {
-	mb := api.Resources(t.Resources).ScalarValue("mem")
-	if _, ok := t.Limits["mem"]; ok {
-		mb = limit(t, "mem")
-	}
-	if mb <= 0 {
-		return 0
-	}
-	return uint64(mb * (1 << 20))
 }
 
 // limit is the task's limit of a resource, 0 for none or Infinity

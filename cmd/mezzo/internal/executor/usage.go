@@ -10,17 +10,20 @@ import (
 )
 
 // reportUsage sends the running tasks' usage to the agent every
-// cfg.UsageInterval until ctx ends (see api.ExecutorUsage). A report that
+// cfg.UsageInterval until ctx ends (see api.ExecutorUsage), and follows
+// the executor's memory cap (followMemoryLimit). A report that
 // fails is dropped: the next one replaces it.
 func (x *executor) reportUsage(ctx context.Context) {
 	t := time.NewTicker(x.cfg.UsageInterval)
 	defer t.Stop()
+	x.followMemoryLimit()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		x.followMemoryLimit()
 		if usage := x.usage(); len(usage) > 0 {
 			if err := x.client.Usage(ctx, usage); err != nil {
 				x.log.Debug("usage report not sent", "err", err)
@@ -62,7 +65,7 @@ func Statistics(info api.TaskInfo, u sandbox.Usage, now time.Time) api.ResourceS
 	if cpus := api.Resources(info.Resources).ScalarValue("cpus"); cpus > 0 {
 		st.CPUsLimit = api.Ptr(api.Float64(cpus))
 	}
-	if mem := memoryBytes(info); mem > 0 {
+	if mem := info.MemoryBytes(); mem > 0 {
 		st.MemLimitBytes = api.Ptr(api.Uint64(mem))
 	}
 	if u.Fuel > 0 {

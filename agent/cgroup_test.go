@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"math"
+	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
+)
+
+// TestExecNeed checks the arithmetic of an executor cgroup's caps, and
+// that removing tasks takes back exactly what adding them gave.
+func TestExecNeed(t *testing.T) {
+	const mib = 1 << 20
+	res := func(cpus, mem float64) []api.Resource {
+		return api.NewResources(api.ScalarResource("cpus", cpus), api.ScalarResource("mem", mem))
+	}
+	native := func(mem float64) api.TaskInfo {
+		return api.TaskInfo{Resources: res(0.5, mem), Command: &api.CommandInfo{Value: "true"}}
+	}
+	wasm := func(sha, engine string, mem float64, pages uint64) api.TaskInfo {
+		w := &api.WasmInfo{SHA256: sha, Engine: engine}
+		if pages > 0 {
+			w.Limits = &api.WasmLimits{MemoryPages: api.Uint64(pages)}
+		}
+		return api.TaskInfo{Resources: res(0.25, mem), Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: w}}
+	}
+	noMemLimit := native(64)
+	noMemLimit.Limits = map[string]api.Float64Value{"mem": {Value: api.Float64(math.Inf(1))}}
+	higherLimit := native(64)
+	higherLimit.Limits = map[string]api.Float64Value{"mem": {Value: 256}}
+	sizes := map[string]uint64{"a": mib, "b": 2 * mib}
+	for _, c := range []struct {
+		name  string
+		info  api.ExecutorInfo
+		tasks []api.TaskInfo
+		mem   uint64
+		cpus  float64
+	}{
+		{name: "no tasks", mem: executorOverhead},
+		{name: "native tasks", tasks: []api.TaskInfo{native(64), native(32)}, mem: executorOverhead + 96*mib, cpus: 1},
+		{name: "a native limit above mem", tasks: []api.TaskInfo{higherLimit}, mem: executorOverhead + 256*mib, cpus: 0.5},
+		{name: "a native task without a cap", tasks: []api.TaskInfo{native(64), noMemLimit}, mem: 0, cpus: 1},
+		{name: "a native task without mem", tasks: []api.TaskInfo{native(0)}, mem: 0, cpus: 0.5},
+		{name: "wasmtime", tasks: []api.TaskInfo{wasm("a", sandbox.Wasmtime, 32, 0)},
+			mem: executorOverhead + 32*mib + wasmTaskOverhead + compileFactor*mib, cpus: 0.25},
+		{name: "wazero counts memory twice, and a stack", tasks: []api.TaskInfo{wasm("a", sandbox.Wazero, 32, 0)},
+			mem: executorOverhead + 64*mib + wazeroStackOverhead + wasmTaskOverhead + compileFactor*mib, cpus: 0.25},
+		{name: "one compile per module", tasks: []api.TaskInfo{wasm("a", sandbox.Wasmtime, 32, 0), wasm("a", sandbox.Wasmtime, 32, 0), wasm("b", sandbox.Wasmtime, 32, 0)},
+			mem: executorOverhead + 3*(32*mib+wasmTaskOverhead) + compileFactor*3*mib, cpus: 0.75},
+		{name: "memory pages over mem", tasks: []api.TaskInfo{wasm("c", sandbox.Wasmtime, 32, 2048)},
+			mem: executorOverhead + 128*mib + wasmTaskOverhead, cpus: 0.25},
+		{name: "wasm without a cap gets 4 GiB", tasks: []api.TaskInfo{wasm("c", sandbox.Wasmtime, 0, 0)},
+			mem: executorOverhead + 4<<30 + wasmTaskOverhead, cpus: 0.25},
+		{name: "the executor's own resources", info: api.ExecutorInfo{Resources: res(0.1, 16)}, tasks: []api.TaskInfo{native(32)},
+			mem: executorOverhead + 48*mib, cpus: 0.6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := &Agent{}
+			n := newExecNeed(&c.info)
+			empty := n.limits()
+			var needs []taskNeed
+			for _, ti := range c.tasks {
+				needs = append(needs, a.needOf(ti))
+				n.add(needs[len(needs)-1])
+			}
+			for sha, size := range sizes {
+				n.setModuleBytes(sha, size)
+			}
+			if got := n.limits(); got.MemoryBytes != c.mem || math.Abs(got.CPUs-c.cpus) > 1e-9 {
+				t.Errorf("limits = %d bytes, %g CPUs; want %d, %g", got.MemoryBytes, got.CPUs, c.mem, c.cpus)
+			}
+			for _, tn := range needs {
+				n.remove(tn)
+			}
+			if got := n.limits(); got.MemoryBytes != empty.MemoryBytes || math.Abs(got.CPUs-empty.CPUs) > 1e-9 || len(n.modules) != 0 || n.compile != 0 {
+				t.Errorf("after removing every task: %+v (%d modules, %d compile), want %+v", got, len(n.modules), n.compile, empty)
+			}
+		})
+	}
+}
+
+// TestCgroupParent checks that agents on different work directories
+// never share a cgroup parent, and one work directory always gets the
+// same.
+func TestCgroupParent(t *testing.T) {
+	a, b := cgroupParent("/var/lib/mezzo/a"), cgroupParent("/var/lib/mezzo/b")
+	if a == b || a != cgroupParent("/var/lib/mezzo/a/") {
+		t.Errorf("cgroupParent: %q and %q", a, b)
+	}
+	if _, err := sandbox.SweepExecutorCgroups(a, nil); err != nil {
+		t.Errorf("the parent %q is refused: %v", a, err)
+	}
+}
