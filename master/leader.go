@@ -126,6 +126,7 @@ func (m *Master) resetState() {
 	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil
+	m.recovering = 0
 }
 
 // loadState rebuilds the master's state from the registry: frameworks
@@ -145,6 +146,7 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 	}
 	for _, a := range m.agents {
 		if !a.unreachable {
+			m.setRecovered(a, true)
 			a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
 		}
 	}

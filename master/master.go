@@ -56,6 +56,7 @@ type Master struct {
 	weights    map[string]float64
 	quotas     map[string]api.QuotaConfig
 	gone       map[string]time.Time // agents marked gone, which may not come back
+	recovering int                  // agents with recovered set (agent.go)
 	groups     map[executorKey]*groupExecutor
 	maint      maintenance // the maintenance schedule (maintenance.go)
 	metrics    *metrics

@@ -342,6 +342,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 		a.lost.Stop()
 	}
 	m.agentRemoved(a) // before it is forgotten: the view ACLs look its hostname up
+	m.setRecovered(a, false)
 	delete(m.agents, a.id)
 	m.gone[a.id] = now
 	m.saveGoneAgent(a, now)

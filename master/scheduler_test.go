@@ -362,11 +362,52 @@ func TestAgentUnreachable(t *testing.T) {
 	aware.update("a")
 	ag.send(legacy.id, "l", api.TaskRunning, 2)
 	legacy.update("l")
+	watch := openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}))
+	watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventSubscribed })
 	ag.resp.Body.Close() // the agent goes away
-	if st := aware.update("a"); st.State != api.TaskUnreachable || st.Reason != api.ReasonAgentRemoved || st.UnreachableTime == nil {
-		t.Errorf("partition-aware framework got %+v, want TASK_UNREACHABLE", st)
+	if st := aware.update("a"); st.State != api.TaskUnreachable || st.Reason != api.ReasonAgentRemoved || st.UnreachableTime == nil || len(st.UUID) != 0 {
+		t.Errorf("partition-aware framework got %+v, want TASK_UNREACHABLE without a UUID", st)
 	}
-	if st := legacy.update("l"); st.State != api.TaskLost || st.Reason != api.ReasonAgentRemoved {
-		t.Errorf("legacy framework got %+v, want TASK_LOST", st)
+	if st := legacy.update("l"); st.State != api.TaskLost || st.Reason != api.ReasonAgentRemoved || len(st.UUID) != 0 {
+		t.Errorf("legacy framework got %+v, want TASK_LOST without a UUID", st)
+	}
+	if ev := aware.next(func(ev api.Event) bool { return ev.Type == api.EventFailure }); ev.Failure.AgentID == nil || ev.Failure.AgentID.Value != ag.id {
+		t.Errorf("FAILURE %+v, want one naming the agent", ev.Failure)
+	}
+	if ev := watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentRemoved }); ev.AgentRemoved.AgentID.Value != ag.id {
+		t.Errorf("AGENT_REMOVED %+v", ev.AgentRemoved)
+	}
+
+	// The agent comes back, still running both tasks: the partition-aware
+	// one goes on, the other — its framework was told it is lost — is
+	// killed, as Mesos shuts such frameworks down on a returning agent.
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	running := func(fw *testFramework, id string) api.Task {
+		return api.Task{TaskID: api.TaskID{Value: id}, FrameworkID: api.FrameworkID{Value: fw.id},
+			AgentID: api.AgentID{Value: ag.id}, State: api.TaskRunning}
+	}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: ag.id}, Resources: res},
+		Tasks:     []api.Task{running(aware, "a"), running(legacy, "l")},
+	}})
+	back := openStream[api.AgentEvent](t, resp)
+	if ev := back.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
+		t.Fatalf("first event to the returning agent: %s, want SUBSCRIBED", ev.Type)
+	}
+	if ev := back.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "l" {
+		t.Fatalf("killed %+v, want the lost task l", ev.Kill)
+	}
+	if st := aware.update("a"); st.State != api.TaskRunning || len(st.UUID) != 0 {
+		t.Errorf("partition-aware task after the agent came back: %+v, want TASK_RUNNING without a UUID", st)
+	}
+	if ev := watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentAdded }); ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
+		t.Errorf("AGENT_ADDED %+v", ev.AgentAdded)
+	}
+	tm.mu.Lock()
+	_, stillLive := tm.frameworks[legacy.id].tasks["l"]
+	used := tm.agents[ag.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if stillLive || used != 1 {
+		t.Errorf("after the agent came back: lost task still live %v, used cpus %v (want only the partition-aware task's 1)", stillLive, used)
 	}
 }
