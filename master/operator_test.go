@@ -256,29 +256,94 @@ func TestMarkAgentGone(t *testing.T) {
 	}
 }
 
+// TestMetricsAndVersion scrapes /metrics as Prometheus does and checks
+// every family the master promises, with values from a small scenario:
+// one task running, an offer declined, one outstanding, then rescinded.
 func TestMetricsAndVersion(t *testing.T) {
 	tm := startMaster(t)
-	tm.agent(t, "cpus:2;mem:1024")
-	tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	call := launch(o, commandTask("t", o, 1, 128))
+	call.Accept.Filters = &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
+	fw.mustCall(call)
+	o = fw.offer() // what the task leaves
+	ag.send(fw.id, "t", api.TaskRunning, 1)
+	fw.update("t")
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID},
+		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
+	fw.offer()
 	tm.status(t, "/api/v1/scheduler", "garbage")
-	resp, err := http.Get(tm.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(tm.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Errorf("/metrics Content-Type %q, want Prometheus text", ct)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
-		`mezzo_agents{state="active"} 1`,
-		`mezzo_frameworks{state="connected"} 1`,
-		`mezzo_resources{kind="total",resource="cpus"} 2`,
-		`mezzo_api_calls_total{api="scheduler",code="400",type=""} 1`,
-		`mezzo_allocation_pass_seconds_count`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s", want)
+	check := func(body string, want []string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(body, "\n"+w+"\n") {
+				t.Errorf("/metrics lacks the line %s", w)
+			}
 		}
 	}
-	resp, err = http.Get(tm.url + "/version")
+	check(scrape(), []string{
+		`mezzo_agents{state="active"} 1`,
+		`mezzo_agents{state="deactivated"} 0`,
+		`mezzo_agents{state="disconnected"} 0`,
+		`mezzo_agents{state="unreachable"} 0`,
+		`mezzo_frameworks{state="connected"} 1`,
+		`mezzo_frameworks{state="disconnected"} 0`,
+		`mezzo_frameworks{state="completed"} 0`,
+		`mezzo_offers_outstanding 1`,
+		`mezzo_offers_total{outcome="made"} 3`,
+		`mezzo_offers_total{outcome="accepted"} 1`,
+		`mezzo_offers_total{outcome="declined"} 1`,
+		`mezzo_offers_total{outcome="rescinded"} 0`,
+		`mezzo_tasks{state="TASK_RUNNING"} 1`,
+		`mezzo_tasks{state="TASK_STAGING"} 0`,
+		`mezzo_tasks_terminal_total{state="TASK_FINISHED"} 0`,
+		`mezzo_resources{kind="total",resource="cpus"} 2`,
+		`mezzo_resources{kind="used",resource="cpus"} 1`,
+		`mezzo_resources{kind="offered",resource="cpus"} 1`,
+		`mezzo_resources{kind="used",resource="mem"} 128`,
+		`mezzo_event_queue_depth{subscriber="framework"} 0`,
+		`mezzo_event_queue_depth{subscriber="agent"} 0`,
+		`mezzo_event_queue_depth{subscriber="operator"} 0`,
+		`mezzo_api_calls_total{api="scheduler",code="400",type=""} 1`,
+		`mezzo_api_calls_total{api="scheduler",code="202",type="DECLINE"} 1`,
+		`mezzo_api_calls_total{api="agent",code="202",type="UPDATE"} 1`,
+		`# TYPE mezzo_allocation_pass_seconds histogram`,
+	})
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDeactivateAgent,
+		DeactivateAgent: &api.DeactivateAgent{AgentID: api.AgentID{Value: ag.id}}}); code != http.StatusOK {
+		t.Fatalf("DEACTIVATE_AGENT: %d %s", code, body)
+	}
+	ag.send(fw.id, "t", api.TaskFinished, 2)
+	fw.update("t")
+	body := scrape()
+	check(body, []string{
+		`mezzo_agents{state="deactivated"} 1`,
+		`mezzo_agents{state="active"} 0`,
+		`mezzo_offers_outstanding 0`,
+		`mezzo_offers_total{outcome="rescinded"} 1`,
+		`mezzo_resources{kind="offered",resource="cpus"} 0`,
+		`mezzo_tasks_terminal_total{state="TASK_FINISHED"} 1`,
+		`mezzo_api_calls_total{api="operator",code="200",type="DEACTIVATE_AGENT"} 1`,
+	})
+	if !strings.Contains(body, `mezzo_allocation_pass_seconds_bucket{le="`) || strings.Contains(body, "mezzo_allocation_pass_seconds_count 0\n") {
+		t.Errorf("/metrics lacks allocation pass durations:\n%s", body)
+	}
+
+	resp, err := http.Get(tm.url + "/version")
 	if err != nil {
 		t.Fatal(err)
 	}
