@@ -260,11 +260,15 @@ func failoverTimeout(f *framework) time.Duration {
 
 // redirect answers a request this master cannot serve because it does not
 // lead: 307 to the leader in Mesos's protocol-relative form, or 503 while
-// no leader is known (or this master is still loading the state).
+// no leader is known or, as Mesos says, while this master is elected but
+// still loading the state.
 func (m *Master) redirect(c echo.Context) error {
 	leader := m.reg.Leader()
-	if leader == "" || leader == m.reg.Addr() {
+	switch leader {
+	case "":
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "No leader elected")
+	case m.reg.Addr():
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Master has not finished recovery")
 	}
 	c.Response().Header().Set("Location", "//"+leader+c.Request().URL.RequestURI())
 	return c.NoContent(http.StatusTemporaryRedirect)

@@ -42,6 +42,12 @@ func TestSchedulerHTTPErrors(t *testing.T) {
 			body: `{"type":"REVIVE","framework_id":{"value":"` + fw.id + `"},"revive":{}}`, want: 202},
 		{name: "request is accepted and ignored", contentType: "application/json", streamID: fw.streamID,
 			body: `{"type":"REQUEST","framework_id":{"value":"` + fw.id + `"},"request":{}}`, want: 202},
+		{name: "unknown call type", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"UNKNOWN","framework_id":{"value":"` + fw.id + `"}}`, want: 501},
+		{name: "call type Mesos does not have", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"FROBNICATE","framework_id":{"value":"` + fw.id + `"}}`, want: 400, wantText: "FROBNICATE"},
+		{name: "call without its payload", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"KILL","framework_id":{"value":"` + fw.id + `"}}`, want: 400, wantText: "kill"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +82,19 @@ func TestSchedulerHTTPErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("disconnected framework is 403", func(t *testing.T) {
+		gone := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "away", FailoverTimeout: 3600})
+		gone.resp.Body.Close()
+		waitUntil(t, "the framework to be disconnected", func() bool {
+			tm.mu.Lock()
+			defer tm.mu.Unlock()
+			return !tm.frameworks[gone.id].connected()
+		})
+		if code, body := gone.call(api.Call{Type: api.CallRevive, Revive: &api.Revive{}}); code != http.StatusForbidden ||
+			!strings.Contains(body, "not subscribed") {
+			t.Fatalf("call of a disconnected framework: %d %q, want 403 Framework is not subscribed", code, body)
+		}
+	})
 	t.Run("GET is 405", func(t *testing.T) {
 		resp, err := http.Get(tm.url + "/api/v1/scheduler")
 		if err != nil {
