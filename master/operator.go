@@ -344,8 +344,13 @@ func (m *Master) executorsView() *api.GetExecutorsResponse {
 // frameworksView lists frameworks. m.mu must be held.
 func (m *Master) frameworksView() *api.GetFrameworksResponse {
 	out := &api.GetFrameworksResponse{}
+	idle := m.idleAgentNotes()
 	for _, f := range m.frameworks {
-		out.Frameworks = append(out.Frameworks, m.frameworkRecord(f))
+		r := m.frameworkRecord(f)
+		if len(r.Diagnostics) > 0 { // something holds it back
+			r.Diagnostics = append(r.Diagnostics, idle...)
+		}
+		out.Frameworks = append(out.Frameworks, r)
 	}
 	sort.Slice(out.Frameworks, func(i, j int) bool {
 		return out.Frameworks[i].FrameworkInfo.ID.Value < out.Frameworks[j].FrameworkInfo.ID.Value
@@ -353,6 +358,37 @@ func (m *Master) frameworksView() *api.GetFrameworksResponse {
 	for _, f := range m.completed {
 		out.CompletedFrameworks = append(out.CompletedFrameworks, m.frameworkRecord(f))
 	}
+	return out
+}
+
+// idleAgentNotes explains, for frameworks that got no offers, which
+// agents an operator has taken out of the pool: draining (and drained)
+// agents and deactivated ones, maintenance included, get no offers.
+// m.mu must be held.
+func (m *Master) idleAgentNotes() []string {
+	var draining, drained, deactivated int
+	for _, a := range m.agents {
+		switch {
+		case a.drain != nil && a.drain.State == api.DrainDrained:
+			drained++
+		case a.drain != nil:
+			draining++
+		case a.deactivated:
+			deactivated++
+		}
+	}
+	var out []string
+	say := func(n int, what string) {
+		switch {
+		case n == 1:
+			out = append(out, fmt.Sprintf("1 agent is %s: it gets no offers until REACTIVATE_AGENT", what))
+		case n > 1:
+			out = append(out, fmt.Sprintf("%d agents are %s: they get no offers until REACTIVATE_AGENT", n, what))
+		}
+	}
+	say(draining, "draining (DRAIN_AGENT)")
+	say(drained, "drained")
+	say(deactivated, "deactivated (DEACTIVATE_AGENT or maintenance)")
 	return out
 }
 
@@ -377,7 +413,18 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 		}
 	}
 	r.AllocatedResources, r.OfferedResources = allocated, offered
-	r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
+	if m.frameworks[f.id] == f {
+		r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
+		switch {
+		case f.declined == 1:
+			r.Diagnostics = append(r.Diagnostics, "it declined 1 offer since this master started: "+f.lastDeclined)
+		case f.declined > 1:
+			r.Diagnostics = append(r.Diagnostics, fmt.Sprintf("it declined %d offers since this master started; the last: %s",
+				f.declined, f.lastDeclined))
+		}
+	} else {
+		r.Diagnostics = append([]string{"the framework has completed: it was torn down or its failover timeout passed"}, f.notes...)
+	}
 	return r
 }
 

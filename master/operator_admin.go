@@ -72,6 +72,11 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 		if err != nil {
 			return badRequest("Invalid quota for role %q: %v", q.Role, err)
 		}
+		for _, name := range append(guarantees.Names(), limits.Names()...) {
+			if m.nonScalar(name) {
+				return badRequest("Invalid quota for role %q: %s is not a scalar resource; quota applies to scalar resources only (cpus, mem, disk, gpus, ...)", q.Role, name)
+			}
+		}
 		if !limits.Empty() && !guarantees.Empty() && !quotaFits(guarantees, limits) {
 			return badRequest("Quota guarantees of role %q exceed its limits", q.Role)
 		}
@@ -98,6 +103,23 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 	}
 	m.needFullPass()
 	return nil
+}
+
+// nonScalar reports whether name is a resource that is not a scalar:
+// ports, or any resource an agent has as ranges or a set. m.mu must be
+// held.
+func (m *Master) nonScalar(name string) bool {
+	if name == "ports" {
+		return true
+	}
+	for _, a := range m.agents {
+		for _, r := range a.total {
+			if r.Name == name && r.Type != api.SCALAR {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // quotaResources turns a quota config's maps into scalar resources.

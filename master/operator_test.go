@@ -106,7 +106,7 @@ func TestOperatorQueries(t *testing.T) {
 
 func TestWeightsAndQuota(t *testing.T) {
 	tm := startMaster(t)
-	ag := tm.agent(t, "cpus:4;mem:4096")
+	ag := tm.agent(t, "cpus:4;mem:4096;zones:{a,b}")
 	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"web"},
 		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
 	o := fw.offer()
@@ -128,6 +128,10 @@ func TestWeightsAndQuota(t *testing.T) {
 		{"guarantee above limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
 			QuotaConfigs: []api.QuotaConfig{{Role: "web", Guarantees: map[string]api.Scalar{"cpus": {Value: 4}},
 				Limits: map[string]api.Scalar{"cpus": {Value: 3}}}}}}, 400},
+		{"limit on ports", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+			QuotaConfigs: []api.QuotaConfig{{Role: "web", Limits: map[string]api.Scalar{"ports": {Value: 3}}}}}}, 400},
+		{"guarantee on a set the agents have", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+			QuotaConfigs: []api.QuotaConfig{{Role: "web", Guarantees: map[string]api.Scalar{"zones": {Value: 1}}}}}}, 400},
 		{"forced limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{Force: true,
 			QuotaConfigs: []api.QuotaConfig{{Role: "web", Limits: map[string]api.Scalar{"cpus": {Value: 1}}}}}}, 200},
 		{"limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{

@@ -281,6 +281,8 @@ func (m *Master) decline(f *framework, ids []api.OfferID, filters *api.Filters, 
 		}
 		m.removeOffer(o, refuseDuration(filters), now)
 		m.metrics.offers.WithLabelValues("declined").Inc()
+		f.declined++
+		f.lastDeclined = fmt.Sprintf("%s on agent %s in role %s", o.resources, o.agent, o.role)
 	}
 }
 
