@@ -187,6 +187,69 @@ func TestOfferTimeout(t *testing.T) {
 	}
 }
 
+func TestAgentGoneRescindsOffers(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	ag.resp.Body.Close() // the agent's stream drops
+	if ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind }); ev.Rescind.OfferID != o.ID {
+		t.Fatalf("rescinded %v, want %v", ev.Rescind.OfferID, o.ID)
+	}
+	fw.mustCall(launch(o, commandTask("late", o, 1, 64)))
+	if st := fw.update("late"); st.State != api.TaskLost || st.Reason != api.ReasonInvalidOffers || len(st.UUID) != 0 {
+		t.Fatalf("launch on the rescinded offer: %+v, want TASK_LOST/REASON_INVALID_OFFERS without a UUID", st)
+	}
+}
+
+// TestMultiRoleOffers gives a MULTI_ROLE framework of two roles two
+// agents: each offer holds one agent and one role, marked on the offer
+// and on every resource, and a task launches on each with resources
+// allocated to its offer's role.
+func TestMultiRoleOffers(t *testing.T) {
+	tm := startMaster(t)
+	ag1 := tm.agent(t, "cpus:1;mem:128")
+	ag2 := tm.agent(t, "cpus:1;mem:128")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a", "b"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	byRole := map[string]api.Offer{}
+	for len(byRole) < 2 {
+		ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventOffers })
+		for _, o := range ev.Offers.Offers {
+			if o.AllocationInfo == nil {
+				t.Fatalf("offer to a MULTI_ROLE framework without allocation_info: %+v", o)
+			}
+			role := o.AllocationInfo.Role
+			for _, r := range o.Resources {
+				if r.AllocationInfo == nil || r.AllocationInfo.Role != role {
+					t.Fatalf("resource %+v of an offer for role %s", r, role)
+				}
+			}
+			if _, dup := byRole[role]; dup {
+				t.Fatalf("two offers for role %s while the other role has none", role)
+			}
+			byRole[role] = o
+		}
+	}
+	if byRole["a"].AgentID == byRole["b"].AgentID {
+		t.Fatalf("both roles offered agent %s", byRole["a"].AgentID.Value)
+	}
+	for role, o := range byRole {
+		task := commandTask("t-"+role, o, 1, 128)
+		task.Resources = api.Resources(task.Resources).Allocate(role)
+		fw.mustCall(launch(o, task))
+	}
+	for _, ag := range []*testAgent{ag1, ag2} {
+		ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetRoles})
+	for _, role := range r.GetRoles.Roles {
+		if got := api.Resources(role.Allocated).ScalarValue("cpus"); (role.Name == "a" || role.Name == "b") && got != 1 {
+			t.Errorf("role %s has %v cpus allocated, want 1", role.Name, got)
+		}
+	}
+}
+
 func TestQuotaChangeRescindsOffers(t *testing.T) {
 	tm := startMaster(t)
 	tm.agent(t, "cpus:4;mem:4096")

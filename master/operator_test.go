@@ -158,11 +158,25 @@ func TestWeightsAndQuota(t *testing.T) {
 	}
 }
 
+// TestOperatorSubscribe follows the operator event stream through every
+// event type: SUBSCRIBED with the state, AGENT_ADDED, FRAMEWORK_ADDED,
+// TASK_ADDED, TASK_UPDATED, FRAMEWORK_UPDATED, HEARTBEAT, AGENT_REMOVED
+// and FRAMEWORK_REMOVED.
 func TestOperatorSubscribe(t *testing.T) {
-	tm := startMaster(t)
+	tm := startMaster(t, func(c *Config) { c.HeartbeatInterval = 50 * time.Millisecond })
+	early := tm.agent(t, "cpus:1;mem:128")
 	s := openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}))
-	if ev := s.next(func(api.OperatorEvent) bool { return true }); ev.Type != api.OperatorEventSubscribed || ev.Subscribed.GetState == nil {
-		t.Fatalf("first event %+v", ev)
+	if ev := s.next(func(api.OperatorEvent) bool { return true }); ev.Type != api.OperatorEventSubscribed || ev.Subscribed.GetState == nil ||
+		len(ev.Subscribed.GetState.GetAgents.Agents) != 1 || ev.Subscribed.HeartbeatIntervalSeconds == nil {
+		t.Fatalf("first event %+v, want SUBSCRIBED with the state (one agent) and the heartbeat interval", ev)
+	}
+	s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventHeartbeat })
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorMarkAgentGone,
+		MarkAgentGone: &api.MarkAgentGone{AgentID: api.AgentID{Value: early.id}}}); code != http.StatusOK {
+		t.Fatalf("MARK_AGENT_GONE: %d %s", code, body)
+	}
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentRemoved }); ev.AgentRemoved.AgentID.Value != early.id {
+		t.Fatalf("AGENT_REMOVED %+v", ev.AgentRemoved)
 	}
 	ag := tm.agent(t, "cpus:2;mem:1024")
 	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentAdded }); ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
@@ -180,8 +194,14 @@ func TestOperatorSubscribe(t *testing.T) {
 	if ev.TaskUpdated.State != api.TaskRunning || len(ev.TaskUpdated.Status.UUID) != 0 {
 		t.Fatalf("TASK_UPDATED %+v", ev.TaskUpdated)
 	}
-	fw.mustCall(api.Call{Type: api.CallTeardown})
-	s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkRemoved })
+	again := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", ID: &api.FrameworkID{Value: fw.id}})
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkUpdated }); ev.FrameworkUpdated.Framework.FrameworkInfo.ID.Value != fw.id {
+		t.Fatalf("FRAMEWORK_UPDATED %+v", ev.FrameworkUpdated)
+	}
+	again.mustCall(api.Call{Type: api.CallTeardown})
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkRemoved }); ev.FrameworkRemoved.FrameworkInfo.ID.Value != fw.id {
+		t.Fatalf("FRAMEWORK_REMOVED %+v", ev.FrameworkRemoved)
+	}
 }
 
 func TestDrainAgent(t *testing.T) {
