@@ -250,6 +250,27 @@ func TestMultiRoleOffers(t *testing.T) {
 	}
 }
 
+// TestQuotaGuaranteeHeldBack sets a guarantee for a role no framework
+// uses yet: a framework of another role is offered only what exceeds it,
+// and a framework of the guaranteed role, once it comes, gets the rest.
+func TestQuotaGuaranteeHeldBack(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:4;mem:4096")
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		QuotaConfigs: []api.QuotaConfig{{Role: "g", Guarantees: map[string]api.Scalar{"cpus": {Value: 3}}}}}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, body)
+	}
+	other := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "other"})
+	if got := api.Resources(other.offer().Resources).ScalarValue("cpus"); got != 1 {
+		t.Fatalf("a role without quota was offered %v cpus, want the 1 left over the guarantee of 3", got)
+	}
+	guaranteed := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "g", Roles: []string{"g"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	if got := api.Resources(guaranteed.offer().Resources).ScalarValue("cpus"); got != 3 {
+		t.Fatalf("the guaranteed role was offered %v cpus, want its 3", got)
+	}
+}
+
 func TestQuotaChangeRescindsOffers(t *testing.T) {
 	tm := startMaster(t)
 	tm.agent(t, "cpus:4;mem:4096")

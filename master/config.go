@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/api/tlsconf"
+	"github.com/mezzo-cluster/mezzo/master/allocator"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
@@ -41,6 +43,13 @@ type Config struct {
 	MaxCompletedTasks int
 	// MaxCompletedFrameworks bounds the completed frameworks kept.
 	MaxCompletedFrameworks int
+	// MinAllocatable lists the smallest sets of resources worth offering
+	// (Mesos's --min_allocatable_resources): an agent's free resources are
+	// offered to a role only if they hold at least one of these sets in
+	// full. DefaultConfig sets Mesos's default, cpus:0.01 | mem:32; nil
+	// offers any non-empty set. A framework's own offer_filters override
+	// it per role.
+	MinAllocatable []api.Resources
 	// OfferTimeout, when positive, rescinds offers a framework holds on to
 	// for longer (Mesos's --offer_timeout, unset by default), so a buggy
 	// framework cannot hoard resources. Their resources come back without
@@ -108,7 +117,15 @@ func DefaultConfig() Config {
 		MaxCompletedFrameworks: 50,
 		AgentRemovalLimit:      0.3,
 		MaxTasksPerAccept:      10_000,
+		MinAllocatable:         allocator.DefaultConfig().MinAllocatable,
 	}
+}
+
+// allocatorConfig is the configuration of the master's allocator.
+func (c Config) allocatorConfig() allocator.Config {
+	cfg := allocator.DefaultConfig()
+	cfg.MinAllocatable = c.MinAllocatable
+	return cfg
 }
 
 // Validate reports the first setting that cannot work, naming it.
@@ -133,6 +150,14 @@ func (c Config) Validate() error {
 	case c.RateLimit < 0 || c.MaxInFlight < 0 || c.MaxTasksPerAccept < 0:
 		return fmt.Errorf("master config: RateLimit, MaxInFlight and MaxTasksPerAccept must not be negative, got %v, %d and %d",
 			c.RateLimit, c.MaxInFlight, c.MaxTasksPerAccept)
+	}
+	for i, alt := range c.MinAllocatable {
+		if len(alt) == 0 {
+			return fmt.Errorf("master config: MinAllocatable[%d] is empty", i)
+		}
+	}
+	if err := c.allocatorConfig().Validate(); err != nil {
+		return fmt.Errorf("master config: %w", err)
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func (m *Master) resetState() {
 	m.completed = nil
 	m.agents = map[string]*agent{}
 	m.offers = map[string]*offer{}
-	m.alloc = allocator.New(allocator.DefaultConfig())
+	m.alloc = allocator.New(m.cfg.allocatorConfig())
 	m.dirty = map[string]bool{}
 	m.weights = map[string]float64{}
 	m.quotas = map[string]api.QuotaConfig{}

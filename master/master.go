@@ -99,7 +99,7 @@ func New(cfg Config) (*Master, error) {
 		frameworks: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},
-		alloc:      allocator.New(allocator.DefaultConfig()),
+		alloc:      allocator.New(cfg.allocatorConfig()),
 		dirty:      map[string]bool{},
 		weights:    map[string]float64{},
 		quotas:     map[string]api.QuotaConfig{},

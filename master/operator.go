@@ -193,8 +193,20 @@ func (m *Master) opGetFlags(_ *api.OperatorCall, r *api.OperatorResponse, _ time
 		{Name: "max_completed_frameworks", Value: strconv.Itoa(c.MaxCompletedFrameworks)},
 		{Name: "max_completed_tasks_per_framework", Value: strconv.Itoa(c.MaxCompletedTasks)},
 		{Name: "max_module_bytes", Value: strconv.FormatInt(c.MaxModuleBytes, 10)},
+		{Name: "min_allocatable_resources", Value: minAllocatableText(c.MinAllocatable)},
+		{Name: "offer_timeout", Value: c.OfferTimeout.String()},
 	}}
 	return nil
+}
+
+// minAllocatableText writes alternatives as Mesos's flag does:
+// "cpus:0.01|mem:32".
+func minAllocatableText(alts []api.Resources) string {
+	parts := make([]string, len(alts))
+	for i, alt := range alts {
+		parts[i] = alt.String()
+	}
+	return strings.Join(parts, "|")
 }
 
 func (m *Master) opTeardown(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
