@@ -443,3 +443,55 @@ func TestVanishingWatchersAreForgotten(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestOperatorTeardown tears a framework down through the operator API:
+// its tasks are killed on their agent, it becomes a completed framework,
+// and naming a framework the master does not know is a 400.
+func TestOperatorTeardown(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	teardown := func(id string) (int, string) {
+		code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorTeardown,
+			Teardown: &api.Teardown{FrameworkID: api.FrameworkID{Value: id}}})
+		return code, body
+	}
+	if code, body := teardown(fw.id); code != http.StatusOK {
+		t.Fatalf("TEARDOWN: %d %s", code, body)
+	}
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdownFramework }); ev.ShutdownFramework.FrameworkID.Value != fw.id {
+		t.Fatalf("agent told %+v", ev.ShutdownFramework)
+	}
+	fw.closed()
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+	if len(r.GetFrameworks.Frameworks) != 0 || len(r.GetFrameworks.CompletedFrameworks) != 1 {
+		t.Fatalf("frameworks after TEARDOWN: %+v", r.GetFrameworks)
+	}
+	if code, body := teardown("no-such-framework"); code != http.StatusBadRequest || !strings.Contains(body, "cannot be found") {
+		t.Fatalf("TEARDOWN of an unknown framework: %d %q, want 400", code, body)
+	}
+}
+
+// TestDrainMarkGone drains an idle agent with mark_gone: it is DRAINED at
+// once, then gone, so it leaves GET_AGENTS and may not come back.
+func TestDrainMarkGone(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{
+		AgentID: api.AgentID{Value: ag.id}, MarkGone: true}}); code != http.StatusOK {
+		t.Fatalf("DRAIN_AGENT: %d %s", code, body)
+	}
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventError }); !strings.Contains(ev.Error.Message, "gone") {
+		t.Fatalf("agent got %+v, want an ERROR saying it is gone", ev)
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetAgents})
+	if len(r.GetAgents.Agents) != 0 {
+		t.Fatalf("agents after a drain with mark_gone: %+v", r.GetAgents.Agents)
+	}
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{
+		AgentID: api.AgentID{Value: ag.id}}}); code != http.StatusBadRequest || !strings.Contains(body, "cannot be found") {
+		t.Fatalf("DRAIN_AGENT of a gone agent: %d %q, want 400", code, body)
+	}
+}
