@@ -393,3 +393,33 @@ func TestReconcileGoneAgentAndDiagnostics(t *testing.T) {
 		t.Fatalf("reconciling a task on a gone agent: %+v, want TASK_GONE_BY_OPERATOR", st)
 	}
 }
+
+// TestSubscribeSuppressedRoles subscribes a framework with one of its two
+// roles suppressed: offers come for the other only, until REVIVE of the
+// suppressed role.
+func TestSubscribeSuppressedRoles(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:1;mem:128")
+	tm.agent(t, "cpus:1;mem:128")
+	resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, Subscribe: &api.Subscribe{
+		FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a", "b"},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}},
+		SuppressedRoles: []string{"a"}}})
+	s := openStream[api.Event](t, resp)
+	fw := &testFramework{eventStream: s, tm: tm, id: s.next(func(api.Event) bool { return true }).Subscribed.FrameworkID.Value}
+	var held []api.Offer
+	for len(held) < 2 {
+		for _, o := range fw.next(func(ev api.Event) bool { return ev.Type == api.EventOffers }).Offers.Offers {
+			if o.AllocationInfo.Role != "b" {
+				t.Fatalf("offer for role %s, which is suppressed", o.AllocationInfo.Role)
+			}
+			held = append(held, o)
+		}
+	}
+	fw.mustCall(api.Call{Type: api.CallRevive, Revive: &api.Revive{Roles: []string{"a"}}})
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{held[0].ID},
+		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
+	if o := fw.offer(); o.AllocationInfo.Role != "a" {
+		t.Fatalf("after REVIVE of a, the declined agent went to role %s, want a (the lower share)", o.AllocationInfo.Role)
+	}
+}
