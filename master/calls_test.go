@@ -423,3 +423,28 @@ func TestSubscribeSuppressedRoles(t *testing.T) {
 		t.Fatalf("after REVIVE of a, the declined agent went to role %s, want a (the lower share)", o.AllocationInfo.Role)
 	}
 }
+
+// TestOfferCarriesAttributes checks that an agent's attributes
+// reach frameworks in its offers.
+func TestOfferCarriesAttributes(t *testing.T) {
+	tm := startMaster(t)
+	res, _ := api.ParseResources("cpus:1;mem:128")
+	attrs, err := api.ParseAttributes("rack:r1;zone:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res, Attributes: attrs}}})
+	openStream[api.AgentEvent](t, resp).next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventSubscribed })
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	got := map[string]string{}
+	for _, a := range o.Attributes {
+		if a.Text != nil {
+			got[a.Name] = a.Text.Value
+		}
+	}
+	if len(o.Attributes) != 2 || got["rack"] != "r1" || got["zone"] != "a" {
+		t.Fatalf("offer attributes %+v, want rack:r1 and zone:a", o.Attributes)
+	}
+}
