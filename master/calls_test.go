@@ -271,6 +271,39 @@ func TestQuotaGuaranteeHeldBack(t *testing.T) {
 	}
 }
 
+// TestGuaranteeRescindsOtherRolesOffers sets a guarantee while another
+// role holds both agents on offer: one offer is rescinded, enough for
+// the guarantee, and the guaranteed role is offered at least its share.
+func TestGuaranteeRescindsOtherRolesOffers(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:4;mem:4096")
+	tm.agent(t, "cpus:4;mem:4096")
+	other := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "other"})
+	var held []api.Offer
+	for len(held) < 2 {
+		held = append(held, other.next(func(ev api.Event) bool { return ev.Type == api.EventOffers }).Offers.Offers...)
+	}
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		QuotaConfigs: []api.QuotaConfig{{Role: "g", Guarantees: map[string]api.Scalar{"cpus": {Value: 3}}}}}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, body)
+	}
+	ev := other.next(func(ev api.Event) bool { return ev.Type == api.EventRescind })
+	if id := ev.Rescind.OfferID; id != held[0].ID && id != held[1].ID {
+		t.Fatalf("rescinded %v, not one of the offers held", id)
+	}
+	guaranteed := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "g", Roles: []string{"g"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	if got := api.Resources(guaranteed.offer().Resources).ScalarValue("cpus"); got < 3 {
+		t.Fatalf("the guaranteed role was offered %v cpus, want at least its 3", got)
+	}
+	tm.mu.Lock()
+	n := len(tm.frameworks[other.id].offers)
+	tm.mu.Unlock()
+	if n < 1 {
+		t.Fatalf("the other role lost every offer; only one had to go")
+	}
+}
+
 func TestQuotaChangeRescindsOffers(t *testing.T) {
 	tm := startMaster(t)
 	tm.agent(t, "cpus:4;mem:4096")

@@ -100,9 +100,58 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 				m.rescindOffer(o, now)
 			}
 		}
+		m.makeRoomForGuarantees(q.Role, guarantees, now)
 	}
 	m.needFullPass()
 	return nil
+}
+
+// makeRoomForGuarantees rescinds offers of other roles until what they
+// give back, with the unreserved resources nobody holds, covers role's
+// unmet guarantees — as Mesos rescinds offers when a quota is set — so
+// that offers outstanding when the guarantee came cannot keep it unmet.
+// Offers are taken in ID order, so the choice is repeatable. m.mu must be
+// held.
+func (m *Master) makeRoomForGuarantees(role string, guarantees api.Resources, now time.Time) {
+	need := map[string]float64{}
+	used := m.roleConsumption(role)
+	for _, name := range guarantees.Names() {
+		if short := guarantees.ScalarValue(name) - used.ScalarValue(name); short > 0 {
+			need[name] = short
+		}
+	}
+	for _, a := range m.agents {
+		if !a.offerable() {
+			continue
+		}
+		free := a.free().Unreserved()
+		for name := range need {
+			need[name] -= free.ScalarValue(name)
+		}
+	}
+	short := func(res api.Resources) bool {
+		for name, n := range need {
+			if n > 0 && res.ScalarValue(name) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range sortedKeys(m.offers) {
+		o := m.offers[id]
+		if o.role == role {
+			continue
+		}
+		res := o.resources.Unreserved()
+		if !short(res) {
+			continue
+		}
+		m.log.Info("rescinding an offer to make room for a quota guarantee", "offer", o.id, "role", role)
+		m.rescindOffer(o, now)
+		for name := range need {
+			need[name] -= res.ScalarValue(name)
+		}
+	}
 }
 
 // nonScalar reports whether name is a resource that is not a scalar:
