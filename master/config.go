@@ -33,8 +33,15 @@ type Config struct {
 	// back before its tasks are declared lost or unreachable (Mesos: 75 s).
 	AgentReregisterTimeout time.Duration
 	// AllocationBatch is the window in which allocation triggers are
-	// gathered into one offer pass.
+	// gathered into one offer pass: a pass runs this long after resources
+	// free up or demand appears (a framework subscribes or revives, weights
+	// or quota change).
 	AllocationBatch time.Duration
+	// AllocationInterval is how often a full pass runs with no event at
+	// all, so that expired refusal filters and the offer timeout take
+	// effect. In Mesos this periodic pass (--allocation_interval, 1 s) is
+	// the main trigger; here every change triggers a pass of its own.
+	AllocationInterval time.Duration
 	// MaxModuleBytes caps an uploaded module.
 	MaxModuleBytes int64
 	// MaxCallBytes caps a JSON call body.
@@ -111,6 +118,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval:      15 * time.Second,
 		AgentReregisterTimeout: 75 * time.Second,
 		AllocationBatch:        5 * time.Millisecond,
+		AllocationInterval:     time.Second,
 		MaxModuleBytes:         64 << 20,
 		MaxCallBytes:           1 << 20,
 		MaxCompletedTasks:      1000,
@@ -141,6 +149,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: OfferTimeout must not be negative, got %v", c.OfferTimeout)
 	case c.AllocationBatch < 0:
 		return fmt.Errorf("master config: AllocationBatch must not be negative, got %v", c.AllocationBatch)
+	case c.AllocationInterval <= 0:
+		return fmt.Errorf("master config: AllocationInterval must be positive, got %v", c.AllocationInterval)
 	case c.MaxModuleBytes <= 0 || c.MaxCallBytes <= 0:
 		return errors.New("master config: MaxModuleBytes and MaxCallBytes must be positive")
 	case !(c.AgentRemovalLimit > 0 && c.AgentRemovalLimit <= 1):

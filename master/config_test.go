@@ -20,6 +20,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "no work dir", change: func(c *Config) { c.WorkDir = "" }, wantErr: "WorkDir"},
 		{name: "negative offer timeout", change: func(c *Config) { c.OfferTimeout = -time.Second }, wantErr: "OfferTimeout"},
 		{name: "negative batching window", change: func(c *Config) { c.AllocationBatch = -1 }, wantErr: "AllocationBatch"},
+		{name: "no periodic pass", change: func(c *Config) { c.AllocationInterval = 0 }, wantErr: "AllocationInterval"},
 		{name: "no minimum allocatable", change: func(c *Config) { c.MinAllocatable = nil }},
 		{name: "empty minimum allocatable alternative", change: func(c *Config) { c.MinAllocatable = []api.Resources{{}} },
 			wantErr: "MinAllocatable[0] is empty"},
@@ -66,4 +67,35 @@ func TestMinAllocatableOverHTTP(t *testing.T) {
 	if o := fw.offer(); o.AgentID.Value == small.id {
 		t.Fatalf("the agent below the minimum was offered: %+v", o)
 	}
+}
+
+// TestEventDrivenAllocation turns the periodic pass off (an interval of
+// an hour), so that every offer below comes from a pass an event
+// triggered: a framework subscribing, a decline without a filter, the
+// unused part of an accept, a task ending, a REVIVE.
+func TestEventDrivenAllocation(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AllocationInterval = time.Hour })
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	noFilter := &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
+	o := fw.offer() // the subscription
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID}, Filters: noFilter}})
+	o = fw.offer() // the decline
+	call := launch(o, commandTask("t", o, 1, 128))
+	call.Accept.Filters = noFilter
+	fw.mustCall(call)
+	rest := fw.offer() // what the task leaves
+	if got := api.Resources(rest.Resources).ScalarValue("cpus"); got != 1 {
+		t.Fatalf("after the launch, offered %v cpus, want the 1 left", got)
+	}
+	ag.send(fw.id, "t", api.TaskFinished, 1)
+	st := fw.update("t")
+	fw.mustCall(api.Call{Type: api.CallAcknowledge, Acknowledge: &api.Acknowledge{AgentID: api.AgentID{Value: ag.id}, TaskID: st.TaskID, UUID: st.UUID}})
+	if got := api.Resources(fw.offer().Resources).ScalarValue("cpus"); got != 1 { // the task's end
+		t.Fatalf("after the task ended, offered %v cpus, want its 1", got)
+	}
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{rest.ID},
+		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(3600))}}})
+	fw.mustCall(api.Call{Type: api.CallRevive, Revive: &api.Revive{}})
+	fw.offer() // the REVIVE, which cleared the hour-long filter
 }

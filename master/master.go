@@ -139,7 +139,7 @@ func (m *Master) Run(ctx context.Context) error {
 	defer heartbeat.Stop()
 	// Filters expire without any event; a slow tick offers their resources
 	// again. Everything else triggers a pass directly.
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(m.cfg.AllocationInterval)
 	defer tick.Stop()
 	if m.reg != nil {
 		go m.writeLoop(ctx)
