@@ -30,6 +30,12 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 		f.stream.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: "Framework failed over"}})
 		f.stream.close()
 	}
+	// Offers made to the stream this one replaces are unknown to the new
+	// subscriber: their resources go back, without a filter, as Mesos
+	// recovers them when a framework fails over.
+	for _, o := range f.offers {
+		m.removeOffer(o, 0, now)
+	}
 	s := newStream(m.newStreamID())
 	f.stream = s
 	if f.failover != nil {
@@ -95,6 +101,9 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 		m.frameworks[id] = f
 		m.frameworkChanged(f, true)
 		return f, true, nil
+	}
+	if !f.recovered && info.Principal != f.info.Principal {
+		return nil, false, fmt.Errorf("Changing framework's principal is not allowed")
 	}
 	info.ID = &api.FrameworkID{Value: id}
 	f.info = info

@@ -134,8 +134,15 @@ func TestSubscribeStream(t *testing.T) {
 
 func TestNewSubscriptionEndsOldStream(t *testing.T) {
 	tm := startMaster(t)
+	tm.agent(t, "cpus:2;mem:1024")
 	old := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 60})
+	stale := old.offer()
 	again := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", ID: &api.FrameworkID{Value: old.id}})
+	// The offer the old stream held goes back and is made anew to the new
+	// one: nothing stays held by an offer no subscriber knows.
+	if o := again.offer(); o.ID == stale.ID || api.Resources(o.Resources).ScalarValue("cpus") != 2 {
+		t.Fatalf("after the failover, offer %s of %v cpus; want a new offer of the whole agent", o.ID.Value, api.Resources(o.Resources).ScalarValue("cpus"))
+	}
 	if again.id != old.id {
 		t.Fatalf("re-subscription got ID %s, want %s", again.id, old.id)
 	}
@@ -148,6 +155,11 @@ func TestNewSubscriptionEndsOldStream(t *testing.T) {
 		t.Errorf("call on the old stream ID: %d, want 400", code)
 	}
 	again.mustCall(api.Call{Type: api.CallRevive, Revive: &api.Revive{}})
+	resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, FrameworkID: &api.FrameworkID{Value: old.id},
+		Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f", Principal: "someone-else", ID: &api.FrameworkID{Value: old.id}}}})
+	if ev := openStream[api.Event](t, resp).next(func(api.Event) bool { return true }); ev.Type != api.EventError || !strings.Contains(ev.Error.Message, "principal") {
+		t.Fatalf("re-subscription under another principal: %+v, want ERROR", ev)
+	}
 }
 
 func TestLaunchLifecycle(t *testing.T) {

@@ -22,8 +22,8 @@ func TestWhyOverHTTP(t *testing.T) {
 		{"suppressed", func(t *testing.T, tm *testMaster) *testFramework {
 			tm.agent(t, "cpus:1;mem:128")
 			fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
-			fw.mustCall(api.Call{Type: api.CallSuppress, Suppress: &api.Suppress{}})
 			o := fw.offer()
+			fw.mustCall(api.Call{Type: api.CallSuppress, Suppress: &api.Suppress{}})
 			fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID},
 				Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
 			return fw
