@@ -208,14 +208,17 @@ func newRolesCmd() *cobra.Command {
 				return err
 			}
 			return f.show(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "ROLE\tWEIGHT\tFRAMEWORKS\tALLOCATED\tOFFERED\tQUOTA LIMITS")
+				fmt.Fprintln(w, "ROLE\tWEIGHT\tFRAMEWORKS\tALLOCATED\tOFFERED\tQUOTA LIMITS\tQUOTA GUARANTEES")
 				for _, r := range resp.Roles {
-					limits := "-"
+					limits, guarantees := "-", "-"
 					if r.Quota != nil && len(r.Quota.Limits) > 0 {
 						limits = scalarsText(r.Quota.Limits)
 					}
-					fmt.Fprintf(w, "%s\t%g\t%d\t%s\t%s\t%s\n", r.Name, float64(r.Weight), len(r.Frameworks),
-						orDash(api.Resources(r.Allocated).String()), orDash(api.Resources(r.Offered).String()), limits)
+					if r.Quota != nil && len(r.Quota.Guarantees) > 0 {
+						guarantees = scalarsText(r.Quota.Guarantees)
+					}
+					fmt.Fprintf(w, "%s\t%g\t%d\t%s\t%s\t%s\t%s\n", r.Name, float64(r.Weight), len(r.Frameworks),
+						orDash(api.Resources(r.Allocated).String()), orDash(api.Resources(r.Offered).String()), limits, guarantees)
 				}
 			})
 		},
