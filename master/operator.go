@@ -306,7 +306,7 @@ func (m *Master) tasksView() *api.GetTasksResponse {
 	out := &api.GetTasksResponse{}
 	add := func(f *framework) {
 		for _, t := range f.tasks {
-			if t.state == api.TaskUnreachable {
+			if m.onUnreachableAgent(t) {
 				out.UnreachableTasks = append(out.UnreachableTasks, t.wire())
 			} else {
 				out.Tasks = append(out.Tasks, t.wire())
@@ -331,6 +331,18 @@ func (m *Master) tasksView() *api.GetTasksResponse {
 		})
 	}
 	return out
+}
+
+// onUnreachableAgent reports whether t is listed among the unreachable
+// tasks, as Mesos lists them: TASK_UNREACHABLE, or TASK_LOST (frameworks
+// that are not partition-aware) because its agent is unreachable. m.mu
+// must be held.
+func (m *Master) onUnreachableAgent(t *task) bool {
+	if t.state == api.TaskUnreachable {
+		return true
+	}
+	a := m.agents[t.agent]
+	return t.state == api.TaskLost && t.masterEnded() && a != nil && a.unreachable
 }
 
 // executorsView lists the executors of live tasks that name one (custom
@@ -428,6 +440,11 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 	r.AllocatedResources, r.OfferedResources = allocated, offered
 	if m.frameworks[f.id] == f {
 		r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
+		if !f.connected() && !f.failoverDeadline.IsZero() {
+			r.Diagnostics = append(r.Diagnostics, fmt.Sprintf(
+				"it is disconnected: unless it subscribes again by %s (its failover_timeout), it is removed and its tasks killed",
+				f.failoverDeadline.UTC().Format(time.RFC3339)))
+		}
 		switch {
 		case f.declined == 1:
 			r.Diagnostics = append(r.Diagnostics, "it declined 1 offer since this master started: "+f.lastDeclined)

@@ -408,6 +408,12 @@ func TestAgentUnreachable(t *testing.T) {
 	if ev := watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentRemoved }); ev.AgentRemoved.AgentID.Value != ag.id {
 		t.Errorf("AGENT_REMOVED %+v", ev.AgentRemoved)
 	}
+	// Both tasks are listed as unreachable, the lost one too, as Mesos
+	// lists them.
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
+	if live, away := r.GetTasks.Tasks, r.GetTasks.UnreachableTasks; len(live) != 0 || len(away) != 2 {
+		t.Errorf("GET_TASKS with the agent unreachable: %d live, %d unreachable; want 0 and 2", len(live), len(away))
+	}
 
 	// The agent comes back, still running both tasks: the partition-aware
 	// one goes on, the other — its framework was told it is lost — is

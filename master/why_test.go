@@ -113,6 +113,20 @@ func TestWhyOverHTTP(t *testing.T) {
 			t.Fatalf("framework %s not in GET_FRAMEWORKS", fw.id)
 		})
 	}
+	t.Run("disconnected", func(t *testing.T) {
+		tm := startMaster(t)
+		fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600})
+		fw.resp.Body.Close()
+		waitUntil(t, "the framework to be disconnected", func() bool {
+			tm.mu.Lock()
+			defer tm.mu.Unlock()
+			return !tm.frameworks[fw.id].connected()
+		})
+		_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+		if diag := strings.Join(r.GetFrameworks.Frameworks[0].Diagnostics, "\n"); !strings.Contains(diag, "unless it subscribes again by") {
+			t.Fatalf("diagnostics of a disconnected framework %q do not say when it is removed", diag)
+		}
+	})
 	t.Run("completed", func(t *testing.T) {
 		tm := startMaster(t)
 		fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
