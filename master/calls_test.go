@@ -481,3 +481,27 @@ func TestOfferCarriesAttributes(t *testing.T) {
 		t.Fatalf("offer attributes %+v, want rack:r1 and zone:a", o.Attributes)
 	}
 }
+
+// TestReregisteringAgentHearsSubscribedFirst brings back an agent that
+// still runs a task of a framework torn down meanwhile: it gets
+// SUBSCRIBED first — an agent takes no other event before it — and then
+// the order to shut that framework down.
+func TestReregisteringAgentHearsSubscribedFirst(t *testing.T) {
+	tm := startMaster(t)
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	fw.mustCall(api.Call{Type: api.CallTeardown})
+	fw.closed()
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "old-agent"}, Resources: res},
+		Tasks: []api.Task{{TaskID: api.TaskID{Value: "t"}, FrameworkID: api.FrameworkID{Value: fw.id},
+			AgentID: api.AgentID{Value: "old-agent"}, State: api.TaskRunning}},
+	}})
+	s := openStream[api.AgentEvent](t, resp)
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
+		t.Fatalf("first event %s, want SUBSCRIBED", ev.Type)
+	}
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventShutdownFramework || ev.ShutdownFramework.FrameworkID.Value != fw.id {
+		t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
+	}
+}
