@@ -263,6 +263,9 @@ func checkTaskInfo(t *TaskInfo) error {
 			return fmt.Errorf("'resources[%d]': %w", i, err)
 		}
 	}
+	if err := checkRevocableMix(t.Resources); err != nil {
+		return err
+	}
 	if err := checkTaskRunnable(t); err != nil {
 		return err
 	}
@@ -279,6 +282,19 @@ func checkTaskInfo(t *TaskInfo) error {
 	}
 	if t.MaxCompletionTime != nil && t.MaxCompletionTime.Nanoseconds < 0 {
 		return errors.New("'max_completion_time' must be non-negative")
+	}
+	return nil
+}
+
+// checkRevocableMix refuses, as Mesos does, a resource name used both
+// revocable and not: the agent could take back part of it only.
+func checkRevocableMix(res []Resource) error {
+	revocable := map[string]bool{}
+	for _, r := range res {
+		if was, seen := revocable[r.Name]; seen && was != (r.Revocable != nil) {
+			return fmt.Errorf("'resources': cannot use both revocable and non-revocable '%s' at the same time", r.Name)
+		}
+		revocable[r.Name] = r.Revocable != nil
 	}
 	return nil
 }

@@ -241,6 +241,12 @@ func TestValidateTaskInfo(t *testing.T) {
 		{"ranges without ranges", testTask(func(t *TaskInfo) { t.Resources[1].Ranges = nil }), "'resources[1]'"},
 		{"range begin after end", testTask(func(t *TaskInfo) { t.Resources[1].Ranges.Range[0] = Range{5, 4} }), "range 5-4 begins after it ends"},
 		{"set without set", testTask(func(t *TaskInfo) { t.Resources[2].Set = nil }), "type SET needs a set"},
+		{"revocable and non-revocable cpus", testTask(func(t *TaskInfo) {
+			r := t.Resources[0]
+			r.Revocable = &RevocableInfo{}
+			t.Resources = append(t.Resources, r)
+		}), "cannot use both revocable and non-revocable 'cpus'"},
+		{"revocable cpus beside other resources", testTask(func(t *TaskInfo) { t.Resources[0].Revocable = &RevocableInfo{} }), ""},
 		{"neither command nor executor", testTask(func(t *TaskInfo) { t.Command = nil }), "exactly one of 'command', 'executor'"},
 		{"both command and executor", testTask(func(t *TaskInfo) { t.Executor = customExecutor() }), "exactly one of 'command', 'executor'"},
 		{"executor task", testTask(func(t *TaskInfo) { t.Command = nil; t.Executor = customExecutor() }), ""},

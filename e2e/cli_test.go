@@ -60,14 +60,22 @@ func TestClusterCLI(t *testing.T) {
 		}
 	})
 	t.Run("weights and quota", func(t *testing.T) {
-		if _, errOut, code := c.mezzo(t, "weights", "set", "web=2"); code != 0 {
-			t.Fatalf("weights set: %d %s", code, errOut)
+		if out, errOut, code := c.mezzo(t, "weights", "set", "web=2"); code != 0 || !strings.Contains(out, "role web: weight 2") {
+			t.Fatalf("weights set: %d %s %s", code, out, errOut)
 		}
-		if _, errOut, code := c.mezzo(t, "quota", "set", "web", "cpus=1", "mem=512"); code != 0 {
-			t.Fatalf("quota set: %d %s", code, errOut)
+		if out, errOut, code := c.mezzo(t, "quota", "set", "web", "cpus=1", "mem=512"); code != 0 || !strings.Contains(out, "cpus=1,mem=512") {
+			t.Fatalf("quota set: %d %s %s", code, out, errOut)
 		}
-		if _, errOut, code := c.mezzo(t, "quota", "set", "web", "cpus=lots"); code == 0 || !strings.Contains(errOut, "NAME=NUMBER") {
-			t.Fatalf("bad quota: %d %s", code, errOut)
+		for _, bad := range []struct{ args, want string }{
+			{"quota set web cpus=lots", "NAME=NUMBER"},
+			{"quota set web ports=3", "not a scalar resource"},
+			{"quota set * cpus=1", "Invalid role"},
+			{"weights set web=-1", "must be positive"},
+			{"weights set web", "NAME=NUMBER"},
+		} {
+			if _, errOut, code := c.mezzo(t, strings.Fields(bad.args)...); code == 0 || !strings.Contains(errOut, bad.want) {
+				t.Errorf("mezzo %s: exit %d, %q; want an error saying %q", bad.args, code, errOut, bad.want)
+			}
 		}
 		stdout, _, code := c.mezzo(t, "roles")
 		if code != 0 || !strings.Contains(stdout, "web") || !strings.Contains(stdout, "cpus=1") {

@@ -145,7 +145,7 @@ func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now
 // nil. m.mu must be held.
 func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, remaining *api.Resources, now time.Time) *task {
 	res := api.Resources(ti.Resources).Unallocated()
-	if err := m.validateTask(f, a, &ti, res, *remaining); err != nil {
+	if err := m.validateTask(f, a, role, &ti, res, *remaining); err != nil {
 		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskInvalid, err.Error(), now))
 		f.note(fmt.Sprintf("task %s was invalid: %v", ti.TaskID.Value, err))
 		return nil
@@ -166,13 +166,17 @@ func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, re
 }
 
 // validateTask applies Mesos's task validation plus Mezzo's: the module of
-// a Wasm task must be in the store. m.mu must be held.
-func (m *Master) validateTask(f *framework, a *agent, ti *api.TaskInfo, res, remaining api.Resources) error {
+// a Wasm task must be in the store. role is the offers' allocation role.
+// m.mu must be held.
+func (m *Master) validateTask(f *framework, a *agent, role string, ti *api.TaskInfo, res, remaining api.Resources) error {
 	if err := api.ValidateTaskInfo(ti); err != nil {
 		return err
 	}
 	if ti.AgentID.Value != a.id {
 		return fmt.Errorf("Task uses agent %s but the offers are on agent %s", ti.AgentID.Value, a.id)
+	}
+	if err := allocatedTo(ti.Resources, role); err != nil {
+		return err
 	}
 	if old := f.tasks[ti.TaskID.Value]; old != nil {
 		return fmt.Errorf("Task has duplicate ID: %s", ti.TaskID.Value)
@@ -183,6 +187,20 @@ func (m *Master) validateTask(f *framework, a *agent, ti *api.TaskInfo, res, rem
 	if ti.IsWasm() {
 		if _, ok := m.modules.Get(ti.Container.Wasm.SHA256); !ok {
 			return m.missingModule(ti.Container.Wasm.SHA256)
+		}
+	}
+	return nil
+}
+
+// allocatedTo checks that resources a task or executor names carry no
+// allocation role but the offers' own: a MULTI_ROLE framework that puts
+// an offer of one role to use for another is told so (in Mesos such
+// resources are simply not among those offered).
+func allocatedTo(res []api.Resource, role string) error {
+	for _, r := range res {
+		if r.AllocationInfo != nil && r.AllocationInfo.Role != "" && r.AllocationInfo.Role != role {
+			return fmt.Errorf("Role mismatch: resource %s is allocated to role %q but the offers are allocated to role %q",
+				r.Name, r.AllocationInfo.Role, role)
 		}
 	}
 	return nil

@@ -21,12 +21,16 @@ type agent struct {
 	stream       *stream       // nil while disconnected
 	registered   time.Time
 	reregistered time.Time
-	unreachable  bool           // missed its re-registration window
-	deactivated  bool           // no offers: DEACTIVATE_AGENT or DRAIN_AGENT
-	drain        *api.DrainInfo // set while draining or drained
-	lost         *time.Timer    // runs while disconnected
-	since        time.Time      // when it became unreachable
-	tasks        map[taskKey]*task
+	unreachable  bool // missed its re-registration window
+	// recovered marks an agent a new leader took from the registry and
+	// that has not re-registered with it yet: reconciliation cannot tell
+	// what it runs, so it leaves its unknown tasks unanswered.
+	recovered   bool
+	deactivated bool           // no offers: DEACTIVATE_AGENT or DRAIN_AGENT
+	drain       *api.DrainInfo // set while draining or drained
+	lost        *time.Timer    // runs while disconnected
+	since       time.Time      // when it became unreachable
+	tasks       map[taskKey]*task
 	// recorded is the digest of the record last queued for the registry
 	// (or loaded from it), so that a save that changes nothing — every
 	// agent re-registering after a failover — writes nothing.

@@ -36,8 +36,8 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		a.lost.Stop()
 		a.lost = nil
 	}
-	m.recoverAgentTasks(a, call.Subscribe.Tasks, now)
-	m.saveAgent(a)
+	// SUBSCRIBED goes first: an agent takes no other event before it, and
+	// recovering its tasks may tell it to kill some.
 	info := m.info
 	s.send(api.AgentEvent{Type: api.AgentEventSubscribed, Subscribed: &api.AgentSubscribed{
 		AgentID:                  api.AgentID{Value: a.id},
@@ -45,9 +45,12 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		MasterInfo:               &info,
 		Epoch:                    m.term,
 	}})
+	m.recoverAgentTasks(a, call.Subscribe.Tasks, now)
+	m.saveAgent(a)
 	m.readmitAgent(a)
 	m.keepDown(a, now)
 	m.agentFreed(a.id)
+	m.checkDrained(a, now) // recovering may have retired its last tasks
 	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
 	m.mu.Unlock()
 	s.serve(w, r, func() { m.agentDisconnected(a, s) })
@@ -59,10 +62,15 @@ func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
 	info := sub.AgentInfo
 	if info.ID != nil {
 		if a := m.agents[info.ID.Value]; a != nil {
+			back := a.unreachable
 			a.info = info
 			a.total = api.Resources(info.Resources).Unallocated()
 			a.reregistered = now
 			a.unreachable = false
+			m.setRecovered(a, false)
+			if back {
+				m.agentAdded(a) // it was removed when it became unreachable
+			}
 			return a
 		}
 	}
@@ -88,13 +96,17 @@ func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
 
 // recoverAgentTasks reconciles what a re-registering agent runs with what
 // the master knows: tasks the master declared unreachable come back (their
-// frameworks hear the latest state); tasks the master knows but the agent
-// no longer has are lost. m.mu must be held.
+// frameworks hear the latest state); tasks the master declared lost while
+// the agent was away — those of frameworks that are not partition-aware —
+// are killed, as Mesos shuts such frameworks down on a returning agent;
+// tasks the master knows but the agent no longer has are lost. m.mu must
+// be held.
 func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) {
 	reported := map[taskKey]api.Task{}
 	for _, t := range running {
 		reported[taskKey{t.FrameworkID.Value, t.TaskID.Value}] = t
 	}
+	killed := map[taskKey]bool{}
 	for key, t := range a.tasks {
 		f := m.frameworks[key.framework]
 		rt, ok := reported[key]
@@ -119,6 +131,15 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			}
 			m.terminate(f, t, st)
 			f.update(st)
+		case ok && t.state.IsTerminal() && t.masterEnded() && !rt.State.IsTerminal():
+			// Its framework was told the task is lost and counts on that.
+			a.stream.send(api.AgentEvent{Type: api.AgentEventKill, Kill: &api.AgentKill{
+				FrameworkID: api.FrameworkID{Value: f.id}, TaskID: t.info.TaskID, KillPolicy: t.info.KillPolicy,
+			}})
+			m.retire(f, []*task{t})
+			killed[key] = true
+			m.log.Info("killing a task the master declared terminal while its agent was away",
+				"framework", f.id, "task", t.info.TaskID.Value, "agent", a.id, "state", t.state)
 		case ok && t.state == api.TaskUnreachable:
 			t.resources = api.Resources(t.info.Resources).Unallocated()
 			a.used = a.used.Plus(t.resources)
@@ -129,7 +150,7 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 		}
 	}
 	for key, rt := range reported {
-		if _, known := a.tasks[key]; !known && !rt.State.IsTerminal() {
+		if _, known := a.tasks[key]; !known && !killed[key] && !rt.State.IsTerminal() {
 			m.adoptTask(a, rt, now)
 		}
 	}
@@ -222,10 +243,13 @@ func (m *Master) agentUnreachable(a *agent) {
 	}
 	m.removals = append(m.removals, now)
 	a.unreachable = true
+	m.setRecovered(a, false)
 	a.since = now
 	m.saveAgent(a)
 	m.alloc.RemoveAgent(a.id)
+	m.agentRemoved(a)
 	m.log.Warn("agent unreachable", "agent", a.id)
+	told := map[*framework]bool{}
 	for key, t := range a.tasks {
 		f := m.frameworks[key.framework]
 		if f == nil || t.state.IsTerminal() {
@@ -239,7 +263,10 @@ func (m *Master) agentUnreachable(a *agent) {
 		m.release(t, now)
 		m.recordStatus(t, st)
 		f.update(st)
-		f.send(api.Event{Type: api.EventFailure, Failure: &api.Failure{AgentID: &api.AgentID{Value: a.id}}})
+		if !told[f] {
+			told[f] = true
+			f.send(api.Event{Type: api.EventFailure, Failure: &api.Failure{AgentID: &api.AgentID{Value: a.id}}})
+		}
 	}
 }
 

@@ -3,7 +3,9 @@ package master
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -63,6 +65,31 @@ func TestEncodeOffers(t *testing.T) {
 			}
 			if res[0].Role != "" || res[0].AllocationInfo != nil {
 				t.Errorf("encoding changed the draft's resources: %+v", res[0])
+			}
+		})
+	}
+}
+
+func TestRefuseDuration(t *testing.T) {
+	secs := func(v float64) *api.Filters { return &api.Filters{RefuseSeconds: api.Ptr(api.Float64(v))} }
+	tests := []struct {
+		name    string
+		filters *api.Filters
+		want    time.Duration
+	}{
+		{"no filters: Mesos's default", nil, 5 * time.Second},
+		{"unset: the default", &api.Filters{}, 5 * time.Second},
+		{"zero: no filter", secs(0), 0},
+		{"fraction", secs(2.5), 2500 * time.Millisecond},
+		{"negative: the default", secs(-1), 5 * time.Second},
+		{"NaN: the default", secs(math.NaN()), 5 * time.Second},
+		{"a year and more: capped at 365 days", secs(1e12), 365 * 24 * time.Hour},
+		{"infinity: capped", secs(math.Inf(1)), 365 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refuseDuration(tt.filters); got != tt.want {
+				t.Fatalf("refuseDuration = %v, want %v", got, tt.want)
 			}
 		})
 	}

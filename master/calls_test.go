@@ -187,6 +187,123 @@ func TestOfferTimeout(t *testing.T) {
 	}
 }
 
+func TestAgentGoneRescindsOffers(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	ag.resp.Body.Close() // the agent's stream drops
+	if ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind }); ev.Rescind.OfferID != o.ID {
+		t.Fatalf("rescinded %v, want %v", ev.Rescind.OfferID, o.ID)
+	}
+	fw.mustCall(launch(o, commandTask("late", o, 1, 64)))
+	if st := fw.update("late"); st.State != api.TaskLost || st.Reason != api.ReasonInvalidOffers || len(st.UUID) != 0 {
+		t.Fatalf("launch on the rescinded offer: %+v, want TASK_LOST/REASON_INVALID_OFFERS without a UUID", st)
+	}
+}
+
+// TestMultiRoleOffers gives a MULTI_ROLE framework of two roles two
+// agents: each offer holds one agent and one role, marked on the offer
+// and on every resource, and a task launches on each with resources
+// allocated to its offer's role.
+func TestMultiRoleOffers(t *testing.T) {
+	tm := startMaster(t)
+	ag1 := tm.agent(t, "cpus:1;mem:128")
+	ag2 := tm.agent(t, "cpus:1;mem:128")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a", "b"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	byRole := map[string]api.Offer{}
+	for len(byRole) < 2 {
+		ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventOffers })
+		for _, o := range ev.Offers.Offers {
+			if o.AllocationInfo == nil {
+				t.Fatalf("offer to a MULTI_ROLE framework without allocation_info: %+v", o)
+			}
+			role := o.AllocationInfo.Role
+			for _, r := range o.Resources {
+				if r.AllocationInfo == nil || r.AllocationInfo.Role != role {
+					t.Fatalf("resource %+v of an offer for role %s", r, role)
+				}
+			}
+			if _, dup := byRole[role]; dup {
+				t.Fatalf("two offers for role %s while the other role has none", role)
+			}
+			byRole[role] = o
+		}
+	}
+	if byRole["a"].AgentID == byRole["b"].AgentID {
+		t.Fatalf("both roles offered agent %s", byRole["a"].AgentID.Value)
+	}
+	for role, o := range byRole {
+		task := commandTask("t-"+role, o, 1, 128)
+		task.Resources = api.Resources(task.Resources).Allocate(role)
+		fw.mustCall(launch(o, task))
+	}
+	for _, ag := range []*testAgent{ag1, ag2} {
+		ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetRoles})
+	for _, role := range r.GetRoles.Roles {
+		if got := api.Resources(role.Allocated).ScalarValue("cpus"); (role.Name == "a" || role.Name == "b") && got != 1 {
+			t.Errorf("role %s has %v cpus allocated, want 1", role.Name, got)
+		}
+	}
+}
+
+// TestQuotaGuaranteeHeldBack sets a guarantee for a role no framework
+// uses yet: a framework of another role is offered only what exceeds it,
+// and a framework of the guaranteed role, once it comes, gets the rest.
+func TestQuotaGuaranteeHeldBack(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:4;mem:4096")
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		QuotaConfigs: []api.QuotaConfig{{Role: "g", Guarantees: map[string]api.Scalar{"cpus": {Value: 3}}}}}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, body)
+	}
+	other := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "other"})
+	if got := api.Resources(other.offer().Resources).ScalarValue("cpus"); got != 1 {
+		t.Fatalf("a role without quota was offered %v cpus, want the 1 left over the guarantee of 3", got)
+	}
+	guaranteed := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "g", Roles: []string{"g"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	if got := api.Resources(guaranteed.offer().Resources).ScalarValue("cpus"); got != 3 {
+		t.Fatalf("the guaranteed role was offered %v cpus, want its 3", got)
+	}
+}
+
+// TestGuaranteeRescindsOtherRolesOffers sets a guarantee while another
+// role holds both agents on offer: one offer is rescinded, enough for
+// the guarantee, and the guaranteed role is offered at least its share.
+func TestGuaranteeRescindsOtherRolesOffers(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:4;mem:4096")
+	tm.agent(t, "cpus:4;mem:4096")
+	other := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "other"})
+	var held []api.Offer
+	for len(held) < 2 {
+		held = append(held, other.next(func(ev api.Event) bool { return ev.Type == api.EventOffers }).Offers.Offers...)
+	}
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+		QuotaConfigs: []api.QuotaConfig{{Role: "g", Guarantees: map[string]api.Scalar{"cpus": {Value: 3}}}}}}); code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, body)
+	}
+	ev := other.next(func(ev api.Event) bool { return ev.Type == api.EventRescind })
+	if id := ev.Rescind.OfferID; id != held[0].ID && id != held[1].ID {
+		t.Fatalf("rescinded %v, not one of the offers held", id)
+	}
+	guaranteed := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "g", Roles: []string{"g"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	if got := api.Resources(guaranteed.offer().Resources).ScalarValue("cpus"); got < 3 {
+		t.Fatalf("the guaranteed role was offered %v cpus, want at least its 3", got)
+	}
+	tm.mu.Lock()
+	n := len(tm.frameworks[other.id].offers)
+	tm.mu.Unlock()
+	if n < 1 {
+		t.Fatalf("the other role lost every offer; only one had to go")
+	}
+}
+
 func TestQuotaChangeRescindsOffers(t *testing.T) {
 	tm := startMaster(t)
 	tm.agent(t, "cpus:4;mem:4096")
@@ -307,5 +424,84 @@ func TestReconcileGoneAgentAndDiagnostics(t *testing.T) {
 		{TaskID: api.TaskID{Value: "x"}, AgentID: &api.AgentID{Value: ag.id}}}}})
 	if st := fw.update("x"); st.State != api.TaskGoneByOperator {
 		t.Fatalf("reconciling a task on a gone agent: %+v, want TASK_GONE_BY_OPERATOR", st)
+	}
+}
+
+// TestSubscribeSuppressedRoles subscribes a framework with one of its two
+// roles suppressed: offers come for the other only, until REVIVE of the
+// suppressed role.
+func TestSubscribeSuppressedRoles(t *testing.T) {
+	tm := startMaster(t)
+	tm.agent(t, "cpus:1;mem:128")
+	tm.agent(t, "cpus:1;mem:128")
+	resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, Subscribe: &api.Subscribe{
+		FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a", "b"},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}},
+		SuppressedRoles: []string{"a"}}})
+	s := openStream[api.Event](t, resp)
+	fw := &testFramework{eventStream: s, tm: tm, id: s.next(func(api.Event) bool { return true }).Subscribed.FrameworkID.Value}
+	var held []api.Offer
+	for len(held) < 2 {
+		for _, o := range fw.next(func(ev api.Event) bool { return ev.Type == api.EventOffers }).Offers.Offers {
+			if o.AllocationInfo.Role != "b" {
+				t.Fatalf("offer for role %s, which is suppressed", o.AllocationInfo.Role)
+			}
+			held = append(held, o)
+		}
+	}
+	fw.mustCall(api.Call{Type: api.CallRevive, Revive: &api.Revive{Roles: []string{"a"}}})
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{held[0].ID},
+		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
+	if o := fw.offer(); o.AllocationInfo.Role != "a" {
+		t.Fatalf("after REVIVE of a, the declined agent went to role %s, want a (the lower share)", o.AllocationInfo.Role)
+	}
+}
+
+// TestOfferCarriesAttributes checks that an agent's attributes
+// reach frameworks in its offers.
+func TestOfferCarriesAttributes(t *testing.T) {
+	tm := startMaster(t)
+	res, _ := api.ParseResources("cpus:1;mem:128")
+	attrs, err := api.ParseAttributes("rack:r1;zone:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res, Attributes: attrs}}})
+	openStream[api.AgentEvent](t, resp).next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventSubscribed })
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	got := map[string]string{}
+	for _, a := range o.Attributes {
+		if a.Text != nil {
+			got[a.Name] = a.Text.Value
+		}
+	}
+	if len(o.Attributes) != 2 || got["rack"] != "r1" || got["zone"] != "a" {
+		t.Fatalf("offer attributes %+v, want rack:r1 and zone:a", o.Attributes)
+	}
+}
+
+// TestReregisteringAgentHearsSubscribedFirst brings back an agent that
+// still runs a task of a framework torn down meanwhile: it gets
+// SUBSCRIBED first — an agent takes no other event before it — and then
+// the order to shut that framework down.
+func TestReregisteringAgentHearsSubscribedFirst(t *testing.T) {
+	tm := startMaster(t)
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	fw.mustCall(api.Call{Type: api.CallTeardown})
+	fw.closed()
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "old-agent"}, Resources: res},
+		Tasks: []api.Task{{TaskID: api.TaskID{Value: "t"}, FrameworkID: api.FrameworkID{Value: fw.id},
+			AgentID: api.AgentID{Value: "old-agent"}, State: api.TaskRunning}},
+	}})
+	s := openStream[api.AgentEvent](t, resp)
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
+		t.Fatalf("first event %s, want SUBSCRIBED", ev.Type)
+	}
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventShutdownFramework || ev.ShutdownFramework.FrameworkID.Value != fw.id {
+		t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
 	}
 }

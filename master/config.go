@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/acl"
 	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/api/tlsconf"
+	"github.com/mezzo-cluster/mezzo/master/allocator"
 	"github.com/mezzo-cluster/mezzo/master/registry"
 )
 
@@ -31,8 +33,15 @@ type Config struct {
 	// back before its tasks are declared lost or unreachable (Mesos: 75 s).
 	AgentReregisterTimeout time.Duration
 	// AllocationBatch is the window in which allocation triggers are
-	// gathered into one offer pass.
+	// gathered into one offer pass: a pass runs this long after resources
+	// free up or demand appears (a framework subscribes or revives, weights
+	// or quota change).
 	AllocationBatch time.Duration
+	// AllocationInterval is how often a full pass runs with no event at
+	// all, so that expired refusal filters and the offer timeout take
+	// effect. In Mesos this periodic pass (--allocation_interval, 1 s) is
+	// the main trigger; here every change triggers a pass of its own.
+	AllocationInterval time.Duration
 	// MaxModuleBytes caps an uploaded module.
 	MaxModuleBytes int64
 	// MaxCallBytes caps a JSON call body.
@@ -41,6 +50,13 @@ type Config struct {
 	MaxCompletedTasks int
 	// MaxCompletedFrameworks bounds the completed frameworks kept.
 	MaxCompletedFrameworks int
+	// MinAllocatable lists the smallest sets of resources worth offering
+	// (Mesos's --min_allocatable_resources): an agent's free resources are
+	// offered to a role only if they hold at least one of these sets in
+	// full. DefaultConfig sets Mesos's default, cpus:0.01 | mem:32; nil
+	// offers any non-empty set. A framework's own offer_filters override
+	// it per role.
+	MinAllocatable []api.Resources
 	// OfferTimeout, when positive, rescinds offers a framework holds on to
 	// for longer (Mesos's --offer_timeout, unset by default), so a buggy
 	// framework cannot hoard resources. Their resources come back without
@@ -102,13 +118,22 @@ func DefaultConfig() Config {
 		HeartbeatInterval:      15 * time.Second,
 		AgentReregisterTimeout: 75 * time.Second,
 		AllocationBatch:        5 * time.Millisecond,
+		AllocationInterval:     time.Second,
 		MaxModuleBytes:         64 << 20,
 		MaxCallBytes:           1 << 20,
 		MaxCompletedTasks:      1000,
 		MaxCompletedFrameworks: 50,
 		AgentRemovalLimit:      0.3,
 		MaxTasksPerAccept:      10_000,
+		MinAllocatable:         allocator.DefaultConfig().MinAllocatable,
 	}
+}
+
+// allocatorConfig is the configuration of the master's allocator.
+func (c Config) allocatorConfig() allocator.Config {
+	cfg := allocator.DefaultConfig()
+	cfg.MinAllocatable = c.MinAllocatable
+	return cfg
 }
 
 // Validate reports the first setting that cannot work, naming it.
@@ -124,6 +149,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("master config: OfferTimeout must not be negative, got %v", c.OfferTimeout)
 	case c.AllocationBatch < 0:
 		return fmt.Errorf("master config: AllocationBatch must not be negative, got %v", c.AllocationBatch)
+	case c.AllocationInterval <= 0:
+		return fmt.Errorf("master config: AllocationInterval must be positive, got %v", c.AllocationInterval)
 	case c.MaxModuleBytes <= 0 || c.MaxCallBytes <= 0:
 		return errors.New("master config: MaxModuleBytes and MaxCallBytes must be positive")
 	case !(c.AgentRemovalLimit > 0 && c.AgentRemovalLimit <= 1):
@@ -133,6 +160,14 @@ func (c Config) Validate() error {
 	case c.RateLimit < 0 || c.MaxInFlight < 0 || c.MaxTasksPerAccept < 0:
 		return fmt.Errorf("master config: RateLimit, MaxInFlight and MaxTasksPerAccept must not be negative, got %v, %d and %d",
 			c.RateLimit, c.MaxInFlight, c.MaxTasksPerAccept)
+	}
+	for i, alt := range c.MinAllocatable {
+		if len(alt) == 0 {
+			return fmt.Errorf("master config: MinAllocatable[%d] is empty", i)
+		}
+	}
+	if err := c.allocatorConfig().Validate(); err != nil {
+		return fmt.Errorf("master config: %w", err)
 	}
 	return nil
 }

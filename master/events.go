@@ -113,9 +113,19 @@ func (m *Master) taskAdded(t *task) {
 // recordStatus records a task's new status and publishes TASK_UPDATED.
 // m.mu must be held.
 func (m *Master) recordStatus(t *task, st api.TaskStatus) {
-	t.record(st)
+	m.record(t, st)
 	m.saveTask(t)
 	m.taskUpdated(t, st)
+}
+
+// record sets a task's new status and counts the task in
+// mezzo_tasks_terminal_total when the status ends it. m.mu must be held.
+func (m *Master) record(t *task, st api.TaskStatus) {
+	was := t.state
+	t.record(st)
+	if !was.IsTerminal() && t.state.IsTerminal() {
+		m.metrics.terminal.WithLabelValues(string(t.state)).Inc()
+	}
 }
 
 // taskUpdated publishes TASK_UPDATED with the task's latest status. m.mu

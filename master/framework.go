@@ -24,7 +24,12 @@ type framework struct {
 	// while connected. It is persisted so a new leader keeps counting.
 	failoverDeadline time.Time
 	notes            []string // recent launch problems, for GET_FRAMEWORKS diagnostics
-	recovered        bool     // known only from an agent's tasks since a master restart
+	// declined counts the offers it declined and lastDeclined describes
+	// the latest, for its diagnostics: what it turned down says what it
+	// waits for.
+	declined     int
+	lastDeclined string
+	recovered    bool // known only from an agent's tasks since a master restart
 }
 
 // maxNotes bounds a framework's recent launch problems.

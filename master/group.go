@@ -28,7 +28,7 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 		exec.Type = api.ExecutorDefault
 	}
 	exec.FrameworkID = &api.FrameworkID{Value: f.id}
-	need, err := m.validateGroup(f, a, &exec, lg.TaskGroup.Tasks, *remaining)
+	need, err := m.validateGroup(f, a, role, &exec, lg.TaskGroup.Tasks, *remaining)
 	reason := api.ReasonTaskGroupInvalid
 	for i := 0; err == nil && i < len(lg.TaskGroup.Tasks); i++ {
 		if err = m.rootRefused(f, &lg.TaskGroup.Tasks[i]); err != nil {
@@ -62,13 +62,17 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 }
 
 // validateGroup applies Mesos's task group rules and returns the resources
-// the group needs: its executor's and its tasks'. m.mu must be held.
-func (m *Master) validateGroup(f *framework, a *agent, exec *api.ExecutorInfo, tasks []api.TaskInfo, remaining api.Resources) (api.Resources, error) {
+// the group needs: its executor's and its tasks'. role is the offers'
+// allocation role. m.mu must be held.
+func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.ExecutorInfo, tasks []api.TaskInfo, remaining api.Resources) (api.Resources, error) {
 	if err := api.ValidateExecutorInfo(exec); err != nil {
 		return nil, err
 	}
+	if err := allocatedTo(exec.Resources, role); err != nil {
+		return nil, err
+	}
 	if exec.Type != api.ExecutorDefault {
-		return nil, fmt.Errorf("task groups run under the DEFAULT executor; custom executors are not supported by this agent yet")
+		return nil, fmt.Errorf("task groups run under the DEFAULT executor; Mezzo agents do not run them under custom executors")
 	}
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("Task group is empty")
@@ -88,7 +92,7 @@ func (m *Master) validateGroup(f *framework, a *agent, exec *api.ExecutorInfo, t
 		}
 		seen[ti.TaskID.Value] = true
 		res := api.Resources(ti.Resources).Unallocated()
-		if err := m.validateTask(f, a, ti, res, remaining.Minus(need)); err != nil {
+		if err := m.validateTask(f, a, role, ti, res, remaining.Minus(need)); err != nil {
 			return nil, err
 		}
 		need = need.Plus(res)

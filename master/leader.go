@@ -117,7 +117,7 @@ func (m *Master) resetState() {
 	m.completed = nil
 	m.agents = map[string]*agent{}
 	m.offers = map[string]*offer{}
-	m.alloc = allocator.New(allocator.DefaultConfig())
+	m.alloc = allocator.New(m.cfg.allocatorConfig())
 	m.dirty = map[string]bool{}
 	m.weights = map[string]float64{}
 	m.quotas = map[string]api.QuotaConfig{}
@@ -126,6 +126,7 @@ func (m *Master) resetState() {
 	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil
+	m.recovering = 0
 }
 
 // loadState rebuilds the master's state from the registry: frameworks
@@ -145,6 +146,7 @@ func (m *Master) loadState(s *registry.State, now time.Time) {
 	}
 	for _, a := range m.agents {
 		if !a.unreachable {
+			m.setRecovered(a, true)
 			a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })
 		}
 	}
@@ -258,11 +260,15 @@ func failoverTimeout(f *framework) time.Duration {
 
 // redirect answers a request this master cannot serve because it does not
 // lead: 307 to the leader in Mesos's protocol-relative form, or 503 while
-// no leader is known (or this master is still loading the state).
+// no leader is known or, as Mesos says, while this master is elected but
+// still loading the state.
 func (m *Master) redirect(c echo.Context) error {
 	leader := m.reg.Leader()
-	if leader == "" || leader == m.reg.Addr() {
+	switch leader {
+	case "":
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "No leader elected")
+	case m.reg.Addr():
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Master has not finished recovery")
 	}
 	c.Response().Header().Set("Location", "//"+leader+c.Request().URL.RequestURI())
 	return c.NoContent(http.StatusTemporaryRedirect)

@@ -156,6 +156,48 @@ func TestLeaderLoadsRegistry(t *testing.T) {
 	}
 }
 
+// TestElectedButNotRecovered serves the APIs of a master whose registry
+// member leads but which has not loaded the state (its Run loop, which
+// does that, is not started): they answer 503 "Master has not finished
+// recovery", as an elected Mesos master does until its registry is read.
+func TestElectedButNotRecovered(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := registry.NewMux(ln)
+	t.Cleanup(func() { mux.Close() })
+	rcfg := registry.DefaultConfig()
+	rcfg.Dir, rcfg.Addr, rcfg.Transport = t.TempDir(), ln.Addr().String(), mux.Raft()
+	reg, err := registry.Open(context.Background(), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	cfg := DefaultConfig()
+	cfg.WorkDir, cfg.Registry = t.TempDir(), reg
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	tm := &testMaster{Master: m, url: srv.URL}
+	waitUntil(t, "the registry member to lead", reg.IsLeader)
+	for _, tt := range []struct {
+		path string
+		body any
+	}{
+		{"/api/v1/scheduler", api.Call{Type: api.CallSubscribe, Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f"}}}},
+		{"/api/v1", api.OperatorCall{Type: api.OperatorUpdateWeights,
+			UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}},
+	} {
+		if code, body := tm.status(t, tt.path, tt.body); code != http.StatusServiceUnavailable || body != "Master has not finished recovery\n" {
+			t.Errorf("POST %s while recovering: %d %q, want 503 Master has not finished recovery", tt.path, code, body)
+		}
+	}
+}
+
 // TestNoLeaderAnswers runs a master whose two peers never start, so no
 // leader can be elected: the APIs answer 503 "No leader elected", while
 // GET_HEALTH, /version and /metrics answer, and views come from the

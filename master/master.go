@@ -57,6 +57,7 @@ type Master struct {
 	weights    map[string]float64
 	quotas     map[string]api.QuotaConfig
 	gone       map[string]time.Time // agents marked gone, which may not come back
+	recovering int                  // agents with recovered set (agent.go)
 	groups     map[executorKey]*groupExecutor
 	maint      maintenance // the maintenance schedule (maintenance.go)
 	metrics    *metrics
@@ -99,7 +100,7 @@ func New(cfg Config) (*Master, error) {
 		frameworks: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},
-		alloc:      allocator.New(allocator.DefaultConfig()),
+		alloc:      allocator.New(cfg.allocatorConfig()),
 		dirty:      map[string]bool{},
 		weights:    map[string]float64{},
 		quotas:     map[string]api.QuotaConfig{},
@@ -139,7 +140,7 @@ func (m *Master) Run(ctx context.Context) error {
 	defer heartbeat.Stop()
 	// Filters expire without any event; a slow tick offers their resources
 	// again. Everything else triggers a pass directly.
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(m.cfg.AllocationInterval)
 	defer tick.Stop()
 	if m.reg != nil {
 		go m.writeLoop(ctx)

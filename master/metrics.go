@@ -60,8 +60,21 @@ func newMetrics(m *Master) *metrics {
 	}
 	x.registry.MustRegister(x.offers, x.calls, x.terminal, x.allocation, x.registryWrites, x.removalsRefused,
 		x.authFailures, x.authzDenials, &stateCollector{m: m})
+	// Every outcome and terminal state is there from the start, at 0, so
+	// that rate() and alerts see a series before its first event.
+	for _, outcome := range []string{"made", "accepted", "declined", "rescinded"} {
+		x.offers.WithLabelValues(outcome)
+	}
+	for _, s := range []api.TaskState{api.TaskFinished, api.TaskFailed, api.TaskKilled, api.TaskError,
+		api.TaskLost, api.TaskDropped, api.TaskGone, api.TaskGoneByOperator} {
+		x.terminal.WithLabelValues(string(s))
+	}
 	return x
 }
+
+// liveStates are the states mezzo_tasks always reports, at 0 when no task
+// is in them.
+var liveStates = [...]api.TaskState{api.TaskStaging, api.TaskStarting, api.TaskRunning, api.TaskKilling, api.TaskUnreachable}
 
 func (x *metrics) observeAllocation(start time.Time) {
 	x.allocation.Observe(time.Since(start).Seconds())
@@ -116,6 +129,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	frameworks := map[string]float64{"connected": 0, "disconnected": 0, "completed": float64(len(m.completed))}
 	tasks := map[api.TaskState]float64{}
+	for _, s := range liveStates {
+		tasks[s] = 0
+	}
 	frameworkQueue := 0
 	for _, f := range m.frameworks {
 		if f.connected() {

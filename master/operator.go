@@ -188,13 +188,26 @@ func (m *Master) opGetFlags(_ *api.OperatorCall, r *api.OperatorResponse, _ time
 		{Name: "hostname", Value: c.Hostname},
 		{Name: "port", Value: strconv.Itoa(c.Port)},
 		{Name: "agent_reregister_timeout", Value: c.AgentReregisterTimeout.String()},
-		{Name: "allocation_interval", Value: c.AllocationBatch.String()},
+		{Name: "allocation_interval", Value: c.AllocationInterval.String()},
+		{Name: "allocation_batch", Value: c.AllocationBatch.String()},
 		{Name: "heartbeat_interval", Value: c.HeartbeatInterval.String()},
 		{Name: "max_completed_frameworks", Value: strconv.Itoa(c.MaxCompletedFrameworks)},
 		{Name: "max_completed_tasks_per_framework", Value: strconv.Itoa(c.MaxCompletedTasks)},
 		{Name: "max_module_bytes", Value: strconv.FormatInt(c.MaxModuleBytes, 10)},
+		{Name: "min_allocatable_resources", Value: minAllocatableText(c.MinAllocatable)},
+		{Name: "offer_timeout", Value: c.OfferTimeout.String()},
 	}}
 	return nil
+}
+
+// minAllocatableText writes alternatives as Mesos's flag does:
+// "cpus:0.01|mem:32".
+func minAllocatableText(alts []api.Resources) string {
+	parts := make([]string, len(alts))
+	for i, alt := range alts {
+		parts[i] = alt.String()
+	}
+	return strings.Join(parts, "|")
 }
 
 func (m *Master) opTeardown(call *api.OperatorCall, _ *api.OperatorResponse, now time.Time) error {
@@ -293,7 +306,7 @@ func (m *Master) tasksView() *api.GetTasksResponse {
 	out := &api.GetTasksResponse{}
 	add := func(f *framework) {
 		for _, t := range f.tasks {
-			if t.state == api.TaskUnreachable {
+			if m.onUnreachableAgent(t) {
 				out.UnreachableTasks = append(out.UnreachableTasks, t.wire())
 			} else {
 				out.Tasks = append(out.Tasks, t.wire())
@@ -320,6 +333,18 @@ func (m *Master) tasksView() *api.GetTasksResponse {
 	return out
 }
 
+// onUnreachableAgent reports whether t is listed among the unreachable
+// tasks, as Mesos lists them: TASK_UNREACHABLE, or TASK_LOST (frameworks
+// that are not partition-aware) because its agent is unreachable. m.mu
+// must be held.
+func (m *Master) onUnreachableAgent(t *task) bool {
+	if t.state == api.TaskUnreachable {
+		return true
+	}
+	a := m.agents[t.agent]
+	return t.state == api.TaskLost && t.masterEnded() && a != nil && a.unreachable
+}
+
 // executorsView lists the executors of live tasks that name one (custom
 // and default executors; command and Wasm tasks have none of their own).
 // m.mu must be held.
@@ -344,8 +369,13 @@ func (m *Master) executorsView() *api.GetExecutorsResponse {
 // frameworksView lists frameworks. m.mu must be held.
 func (m *Master) frameworksView() *api.GetFrameworksResponse {
 	out := &api.GetFrameworksResponse{}
+	idle := m.idleAgentNotes()
 	for _, f := range m.frameworks {
-		out.Frameworks = append(out.Frameworks, m.frameworkRecord(f))
+		r := m.frameworkRecord(f)
+		if len(r.Diagnostics) > 0 { // something holds it back
+			r.Diagnostics = append(r.Diagnostics, idle...)
+		}
+		out.Frameworks = append(out.Frameworks, r)
 	}
 	sort.Slice(out.Frameworks, func(i, j int) bool {
 		return out.Frameworks[i].FrameworkInfo.ID.Value < out.Frameworks[j].FrameworkInfo.ID.Value
@@ -353,6 +383,37 @@ func (m *Master) frameworksView() *api.GetFrameworksResponse {
 	for _, f := range m.completed {
 		out.CompletedFrameworks = append(out.CompletedFrameworks, m.frameworkRecord(f))
 	}
+	return out
+}
+
+// idleAgentNotes explains, for frameworks that got no offers, which
+// agents an operator has taken out of the pool: draining (and drained)
+// agents and deactivated ones, maintenance included, get no offers.
+// m.mu must be held.
+func (m *Master) idleAgentNotes() []string {
+	var draining, drained, deactivated int
+	for _, a := range m.agents {
+		switch {
+		case a.drain != nil && a.drain.State == api.DrainDrained:
+			drained++
+		case a.drain != nil:
+			draining++
+		case a.deactivated:
+			deactivated++
+		}
+	}
+	var out []string
+	say := func(n int, what string) {
+		switch {
+		case n == 1:
+			out = append(out, fmt.Sprintf("1 agent is %s: it gets no offers until REACTIVATE_AGENT", what))
+		case n > 1:
+			out = append(out, fmt.Sprintf("%d agents are %s: they get no offers until REACTIVATE_AGENT", n, what))
+		}
+	}
+	say(draining, "draining (DRAIN_AGENT)")
+	say(drained, "drained")
+	say(deactivated, "deactivated (DEACTIVATE_AGENT or maintenance)")
 	return out
 }
 
@@ -377,7 +438,23 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 		}
 	}
 	r.AllocatedResources, r.OfferedResources = allocated, offered
-	r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
+	if m.frameworks[f.id] == f {
+		r.Diagnostics = append(m.alloc.Why(f.id), f.notes...)
+		if !f.connected() && !f.failoverDeadline.IsZero() {
+			r.Diagnostics = append(r.Diagnostics, fmt.Sprintf(
+				"it is disconnected: unless it subscribes again by %s (its failover_timeout), it is removed and its tasks killed",
+				f.failoverDeadline.UTC().Format(time.RFC3339)))
+		}
+		switch {
+		case f.declined == 1:
+			r.Diagnostics = append(r.Diagnostics, "it declined 1 offer since this master started: "+f.lastDeclined)
+		case f.declined > 1:
+			r.Diagnostics = append(r.Diagnostics, fmt.Sprintf("it declined %d offers since this master started; the last: %s",
+				f.declined, f.lastDeclined))
+		}
+	} else {
+		r.Diagnostics = append([]string{"the framework has completed: it was torn down or its failover timeout passed"}, f.notes...)
+	}
 	return r
 }
 

@@ -72,6 +72,11 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 		if err != nil {
 			return badRequest("Invalid quota for role %q: %v", q.Role, err)
 		}
+		for _, name := range append(guarantees.Names(), limits.Names()...) {
+			if m.nonScalar(name) {
+				return badRequest("Invalid quota for role %q: %s is not a scalar resource; quota applies to scalar resources only (cpus, mem, disk, gpus, ...)", q.Role, name)
+			}
+		}
 		if !limits.Empty() && !guarantees.Empty() && !quotaFits(guarantees, limits) {
 			return badRequest("Quota guarantees of role %q exceed its limits", q.Role)
 		}
@@ -95,9 +100,75 @@ func (m *Master) opUpdateQuota(call *api.OperatorCall, _ *api.OperatorResponse, 
 				m.rescindOffer(o, now)
 			}
 		}
+		m.makeRoomForGuarantees(q.Role, guarantees, now)
 	}
 	m.needFullPass()
 	return nil
+}
+
+// makeRoomForGuarantees rescinds offers of other roles until what they
+// give back, with the unreserved resources nobody holds, covers role's
+// unmet guarantees — as Mesos rescinds offers when a quota is set — so
+// that offers outstanding when the guarantee came cannot keep it unmet.
+// Offers are taken in ID order, so the choice is repeatable. m.mu must be
+// held.
+func (m *Master) makeRoomForGuarantees(role string, guarantees api.Resources, now time.Time) {
+	need := map[string]float64{}
+	used := m.roleConsumption(role)
+	for _, name := range guarantees.Names() {
+		if short := guarantees.ScalarValue(name) - used.ScalarValue(name); short > 0 {
+			need[name] = short
+		}
+	}
+	for _, a := range m.agents {
+		if !a.offerable() {
+			continue
+		}
+		free := a.free().Unreserved()
+		for name := range need {
+			need[name] -= free.ScalarValue(name)
+		}
+	}
+	short := func(res api.Resources) bool {
+		for name, n := range need {
+			if n > 0 && res.ScalarValue(name) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range sortedKeys(m.offers) {
+		o := m.offers[id]
+		if o.role == role {
+			continue
+		}
+		res := o.resources.Unreserved()
+		if !short(res) {
+			continue
+		}
+		m.log.Info("rescinding an offer to make room for a quota guarantee", "offer", o.id, "role", role)
+		m.rescindOffer(o, now)
+		for name := range need {
+			need[name] -= res.ScalarValue(name)
+		}
+	}
+}
+
+// nonScalar reports whether name is a resource that is not a scalar:
+// ports, or any resource an agent has as ranges or a set. m.mu must be
+// held.
+func (m *Master) nonScalar(name string) bool {
+	if name == "ports" {
+		return true
+	}
+	for _, a := range m.agents {
+		for _, r := range a.total {
+			if r.Name == name && r.Type != api.SCALAR {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // quotaResources turns a quota config's maps into scalar resources.
@@ -342,6 +413,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 		a.lost.Stop()
 	}
 	m.agentRemoved(a) // before it is forgotten: the view ACLs look its hostname up
+	m.setRecovered(a, false)
 	delete(m.agents, a.id)
 	m.gone[a.id] = now
 	m.saveGoneAgent(a, now)

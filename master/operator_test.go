@@ -106,7 +106,7 @@ func TestOperatorQueries(t *testing.T) {
 
 func TestWeightsAndQuota(t *testing.T) {
 	tm := startMaster(t)
-	ag := tm.agent(t, "cpus:4;mem:4096")
+	ag := tm.agent(t, "cpus:4;mem:4096;zones:{a,b}")
 	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"web"},
 		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
 	o := fw.offer()
@@ -128,6 +128,10 @@ func TestWeightsAndQuota(t *testing.T) {
 		{"guarantee above limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
 			QuotaConfigs: []api.QuotaConfig{{Role: "web", Guarantees: map[string]api.Scalar{"cpus": {Value: 4}},
 				Limits: map[string]api.Scalar{"cpus": {Value: 3}}}}}}, 400},
+		{"limit on ports", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+			QuotaConfigs: []api.QuotaConfig{{Role: "web", Limits: map[string]api.Scalar{"ports": {Value: 3}}}}}}, 400},
+		{"guarantee on a set the agents have", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
+			QuotaConfigs: []api.QuotaConfig{{Role: "web", Guarantees: map[string]api.Scalar{"zones": {Value: 1}}}}}}, 400},
 		{"forced limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{Force: true,
 			QuotaConfigs: []api.QuotaConfig{{Role: "web", Limits: map[string]api.Scalar{"cpus": {Value: 1}}}}}}, 200},
 		{"limit", api.OperatorCall{Type: api.OperatorUpdateQuota, UpdateQuota: &api.UpdateQuota{
@@ -154,11 +158,25 @@ func TestWeightsAndQuota(t *testing.T) {
 	}
 }
 
+// TestOperatorSubscribe follows the operator event stream through every
+// event type: SUBSCRIBED with the state, AGENT_ADDED, FRAMEWORK_ADDED,
+// TASK_ADDED, TASK_UPDATED, FRAMEWORK_UPDATED, HEARTBEAT, AGENT_REMOVED
+// and FRAMEWORK_REMOVED.
 func TestOperatorSubscribe(t *testing.T) {
-	tm := startMaster(t)
+	tm := startMaster(t, func(c *Config) { c.HeartbeatInterval = 50 * time.Millisecond })
+	early := tm.agent(t, "cpus:1;mem:128")
 	s := openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}))
-	if ev := s.next(func(api.OperatorEvent) bool { return true }); ev.Type != api.OperatorEventSubscribed || ev.Subscribed.GetState == nil {
-		t.Fatalf("first event %+v", ev)
+	if ev := s.next(func(api.OperatorEvent) bool { return true }); ev.Type != api.OperatorEventSubscribed || ev.Subscribed.GetState == nil ||
+		len(ev.Subscribed.GetState.GetAgents.Agents) != 1 || ev.Subscribed.HeartbeatIntervalSeconds == nil {
+		t.Fatalf("first event %+v, want SUBSCRIBED with the state (one agent) and the heartbeat interval", ev)
+	}
+	s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventHeartbeat })
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorMarkAgentGone,
+		MarkAgentGone: &api.MarkAgentGone{AgentID: api.AgentID{Value: early.id}}}); code != http.StatusOK {
+		t.Fatalf("MARK_AGENT_GONE: %d %s", code, body)
+	}
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentRemoved }); ev.AgentRemoved.AgentID.Value != early.id {
+		t.Fatalf("AGENT_REMOVED %+v", ev.AgentRemoved)
 	}
 	ag := tm.agent(t, "cpus:2;mem:1024")
 	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentAdded }); ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
@@ -176,8 +194,14 @@ func TestOperatorSubscribe(t *testing.T) {
 	if ev.TaskUpdated.State != api.TaskRunning || len(ev.TaskUpdated.Status.UUID) != 0 {
 		t.Fatalf("TASK_UPDATED %+v", ev.TaskUpdated)
 	}
-	fw.mustCall(api.Call{Type: api.CallTeardown})
-	s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkRemoved })
+	again := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", ID: &api.FrameworkID{Value: fw.id}})
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkUpdated }); ev.FrameworkUpdated.Framework.FrameworkInfo.ID.Value != fw.id {
+		t.Fatalf("FRAMEWORK_UPDATED %+v", ev.FrameworkUpdated)
+	}
+	again.mustCall(api.Call{Type: api.CallTeardown})
+	if ev := s.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventFrameworkRemoved }); ev.FrameworkRemoved.FrameworkInfo.ID.Value != fw.id {
+		t.Fatalf("FRAMEWORK_REMOVED %+v", ev.FrameworkRemoved)
+	}
 }
 
 func TestDrainAgent(t *testing.T) {
@@ -256,29 +280,94 @@ func TestMarkAgentGone(t *testing.T) {
 	}
 }
 
+// TestMetricsAndVersion scrapes /metrics as Prometheus does and checks
+// every family the master promises, with values from a small scenario:
+// one task running, an offer declined, one outstanding, then rescinded.
 func TestMetricsAndVersion(t *testing.T) {
 	tm := startMaster(t)
-	tm.agent(t, "cpus:2;mem:1024")
-	tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	call := launch(o, commandTask("t", o, 1, 128))
+	call.Accept.Filters = &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
+	fw.mustCall(call)
+	o = fw.offer() // what the task leaves
+	ag.send(fw.id, "t", api.TaskRunning, 1)
+	fw.update("t")
+	fw.mustCall(api.Call{Type: api.CallDecline, Decline: &api.Decline{OfferIDs: []api.OfferID{o.ID},
+		Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}}})
+	fw.offer()
 	tm.status(t, "/api/v1/scheduler", "garbage")
-	resp, err := http.Get(tm.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(tm.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Errorf("/metrics Content-Type %q, want Prometheus text", ct)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
-		`mezzo_agents{state="active"} 1`,
-		`mezzo_frameworks{state="connected"} 1`,
-		`mezzo_resources{kind="total",resource="cpus"} 2`,
-		`mezzo_api_calls_total{api="scheduler",code="400",type=""} 1`,
-		`mezzo_allocation_pass_seconds_count`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s", want)
+	check := func(body string, want []string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(body, "\n"+w+"\n") {
+				t.Errorf("/metrics lacks the line %s", w)
+			}
 		}
 	}
-	resp, err = http.Get(tm.url + "/version")
+	check(scrape(), []string{
+		`mezzo_agents{state="active"} 1`,
+		`mezzo_agents{state="deactivated"} 0`,
+		`mezzo_agents{state="disconnected"} 0`,
+		`mezzo_agents{state="unreachable"} 0`,
+		`mezzo_frameworks{state="connected"} 1`,
+		`mezzo_frameworks{state="disconnected"} 0`,
+		`mezzo_frameworks{state="completed"} 0`,
+		`mezzo_offers_outstanding 1`,
+		`mezzo_offers_total{outcome="made"} 3`,
+		`mezzo_offers_total{outcome="accepted"} 1`,
+		`mezzo_offers_total{outcome="declined"} 1`,
+		`mezzo_offers_total{outcome="rescinded"} 0`,
+		`mezzo_tasks{state="TASK_RUNNING"} 1`,
+		`mezzo_tasks{state="TASK_STAGING"} 0`,
+		`mezzo_tasks_terminal_total{state="TASK_FINISHED"} 0`,
+		`mezzo_resources{kind="total",resource="cpus"} 2`,
+		`mezzo_resources{kind="used",resource="cpus"} 1`,
+		`mezzo_resources{kind="offered",resource="cpus"} 1`,
+		`mezzo_resources{kind="used",resource="mem"} 128`,
+		`mezzo_event_queue_depth{subscriber="framework"} 0`,
+		`mezzo_event_queue_depth{subscriber="agent"} 0`,
+		`mezzo_event_queue_depth{subscriber="operator"} 0`,
+		`mezzo_api_calls_total{api="scheduler",code="400",type=""} 1`,
+		`mezzo_api_calls_total{api="scheduler",code="202",type="DECLINE"} 1`,
+		`mezzo_api_calls_total{api="agent",code="202",type="UPDATE"} 1`,
+		`# TYPE mezzo_allocation_pass_seconds histogram`,
+	})
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDeactivateAgent,
+		DeactivateAgent: &api.DeactivateAgent{AgentID: api.AgentID{Value: ag.id}}}); code != http.StatusOK {
+		t.Fatalf("DEACTIVATE_AGENT: %d %s", code, body)
+	}
+	ag.send(fw.id, "t", api.TaskFinished, 2)
+	fw.update("t")
+	body := scrape()
+	check(body, []string{
+		`mezzo_agents{state="deactivated"} 1`,
+		`mezzo_agents{state="active"} 0`,
+		`mezzo_offers_outstanding 0`,
+		`mezzo_offers_total{outcome="rescinded"} 1`,
+		`mezzo_resources{kind="offered",resource="cpus"} 0`,
+		`mezzo_tasks_terminal_total{state="TASK_FINISHED"} 1`,
+		`mezzo_api_calls_total{api="operator",code="200",type="DEACTIVATE_AGENT"} 1`,
+	})
+	if !strings.Contains(body, `mezzo_allocation_pass_seconds_bucket{le="`) || strings.Contains(body, "mezzo_allocation_pass_seconds_count 0\n") {
+		t.Errorf("/metrics lacks allocation pass durations:\n%s", body)
+	}
+
+	resp, err := http.Get(tm.url + "/version")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,5 +441,57 @@ func TestVanishingWatchersAreForgotten(t *testing.T) {
 			t.Fatalf("%d watchers remain after their clients went away", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestOperatorTeardown tears a framework down through the operator API:
+// its tasks are killed on their agent, it becomes a completed framework,
+// and naming a framework the master does not know is a 400.
+func TestOperatorTeardown(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+	teardown := func(id string) (int, string) {
+		code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorTeardown,
+			Teardown: &api.Teardown{FrameworkID: api.FrameworkID{Value: id}}})
+		return code, body
+	}
+	if code, body := teardown(fw.id); code != http.StatusOK {
+		t.Fatalf("TEARDOWN: %d %s", code, body)
+	}
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdownFramework }); ev.ShutdownFramework.FrameworkID.Value != fw.id {
+		t.Fatalf("agent told %+v", ev.ShutdownFramework)
+	}
+	fw.closed()
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetFrameworks})
+	if len(r.GetFrameworks.Frameworks) != 0 || len(r.GetFrameworks.CompletedFrameworks) != 1 {
+		t.Fatalf("frameworks after TEARDOWN: %+v", r.GetFrameworks)
+	}
+	if code, body := teardown("no-such-framework"); code != http.StatusBadRequest || !strings.Contains(body, "cannot be found") {
+		t.Fatalf("TEARDOWN of an unknown framework: %d %q, want 400", code, body)
+	}
+}
+
+// TestDrainMarkGone drains an idle agent with mark_gone: it is DRAINED at
+// once, then gone, so it leaves GET_AGENTS and may not come back.
+func TestDrainMarkGone(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{
+		AgentID: api.AgentID{Value: ag.id}, MarkGone: true}}); code != http.StatusOK {
+		t.Fatalf("DRAIN_AGENT: %d %s", code, body)
+	}
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventError }); !strings.Contains(ev.Error.Message, "gone") {
+		t.Fatalf("agent got %+v, want an ERROR saying it is gone", ev)
+	}
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetAgents})
+	if len(r.GetAgents.Agents) != 0 {
+		t.Fatalf("agents after a drain with mark_gone: %+v", r.GetAgents.Agents)
+	}
+	if code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{
+		AgentID: api.AgentID{Value: ag.id}}}); code != http.StatusBadRequest || !strings.Contains(body, "cannot be found") {
+		t.Fatalf("DRAIN_AGENT of a gone agent: %d %q, want 400", code, body)
 	}
 }

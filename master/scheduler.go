@@ -30,6 +30,12 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 		f.stream.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: "Framework failed over"}})
 		f.stream.close()
 	}
+	// Offers made to the stream this one replaces are unknown to the new
+	// subscriber: their resources go back, without a filter, as Mesos
+	// recovers them when a framework fails over.
+	for _, o := range f.offers {
+		m.removeOffer(o, 0, now)
+	}
 	s := newStream(m.newStreamID())
 	f.stream = s
 	if f.failover != nil {
@@ -94,6 +100,9 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 		m.frameworks[id] = f
 		m.frameworkChanged(f, true)
 		return f, true, nil
+	}
+	if !f.recovered && info.Principal != f.info.Principal {
+		return nil, false, fmt.Errorf("Changing framework's principal is not allowed")
 	}
 	info.ID = &api.FrameworkID{Value: id}
 	f.info = info
@@ -183,11 +192,13 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 	m.needFullPass()
 }
 
-// terminate records a terminal state the master decided on and frees the
-// task's resources. m.mu must be held.
+// terminate records a terminal state the master decided on, frees the
+// task's resources and retires the task at once: a master-generated update
+// is never acknowledged, so nothing is left to wait for. m.mu must be
+// held.
 func (m *Master) terminate(f *framework, t *task, st api.TaskStatus) {
 	m.end(t, st)
-	m.saveTask(t)
+	m.retire(f, []*task{t})
 }
 
 // end is terminate without writing the task's record, for callers that
@@ -195,7 +206,7 @@ func (m *Master) terminate(f *framework, t *task, st api.TaskStatus) {
 // m.mu must be held.
 func (m *Master) end(t *task, st api.TaskStatus) {
 	m.release(t, time.Now())
-	t.record(st)
+	m.record(t, st)
 	m.taskUpdated(t, st)
 }
 
@@ -278,6 +289,8 @@ func (m *Master) decline(f *framework, ids []api.OfferID, filters *api.Filters, 
 		}
 		m.removeOffer(o, refuseDuration(filters), now)
 		m.metrics.offers.WithLabelValues("declined").Inc()
+		f.declined++
+		f.lastDeclined = fmt.Sprintf("%s on agent %s in role %s", o.resources, o.agent, o.role)
 	}
 }
 
@@ -373,30 +386,61 @@ func (m *Master) reconcile(f *framework, tasks []api.ReconcileTask, now time.Tim
 		if rt.AgentID != nil {
 			agentID = rt.AgentID.Value
 		}
-		state := m.unknownTaskState(f, agentID)
-		f.update(masterStatus(rt.TaskID, agentID, state, api.ReasonReconciliation,
-			"Reconciliation: Task is unknown", now))
+		if st, ok := m.unknownTaskStatus(f, rt.TaskID, agentID, now); ok {
+			f.update(st)
+		}
 	}
 }
 
-// unknownTaskState is Mesos's answer for a task the master does not know:
-// gone if its agent is registered, unreachable if the agent is, gone by
-// operator if an operator marked the agent gone, unknown otherwise — all
-// TASK_LOST for frameworks that are not partition-aware.
-func (m *Master) unknownTaskState(f *framework, agentID string) api.TaskState {
-	state := api.TaskUnknown
-	if a := m.agents[agentID]; a != nil {
-		state = api.TaskGone
-		if a.unreachable {
-			state = api.TaskUnreachable
-		}
-	} else if !m.gone[agentID].IsZero() {
-		state = api.TaskGoneByOperator
+// unknownTaskStatus is Mesos's answer to the reconciliation of a task the
+// master does not know (reference §2.4): TASK_GONE if its agent is
+// registered, TASK_UNREACHABLE (with the time) if the agent is
+// unreachable, TASK_GONE_BY_OPERATOR if an operator marked it gone,
+// TASK_UNKNOWN if the agent is unknown — each TASK_LOST for frameworks
+// that are not partition-aware. It reports false, and nothing is to be
+// sent, while the agent is recovered (known from the registry, not yet
+// re-registered with this leader), or when no agent is named and some
+// agent is: the answer is not known yet, and the framework retries.
+// m.mu must be held.
+func (m *Master) unknownTaskStatus(f *framework, taskID api.TaskID, agentID string, now time.Time) (api.TaskStatus, bool) {
+	a := m.agents[agentID]
+	if (a != nil && a.recovered) || (agentID == "" && m.anyRecovered()) {
+		return api.TaskStatus{}, false
+	}
+	state, msg := api.TaskUnknown, "Reconciliation: Task is unknown"
+	var since time.Time
+	switch {
+	case a != nil && a.unreachable:
+		state, msg, since = api.TaskUnreachable, "Reconciliation: Task is unreachable", a.since
+	case a != nil:
+		state, msg = api.TaskGone, "Reconciliation: Task is unknown to the agent"
+	case !m.gone[agentID].IsZero():
+		state, msg = api.TaskGoneByOperator, "Reconciliation: Task is gone"
 	}
 	if !f.partitionAware() {
-		return api.TaskLost
+		state = api.TaskLost
 	}
-	return state
+	st := masterStatus(taskID, agentID, state, api.ReasonReconciliation, msg, now)
+	if state == api.TaskUnreachable {
+		st.UnreachableTime = timeInfo(since)
+	}
+	return st, true
+}
+
+// anyRecovered reports whether some agent has not re-registered since
+// this master took over. m.mu must be held.
+func (m *Master) anyRecovered() bool { return m.recovering > 0 }
+
+// setRecovered marks or unmarks a as recovered, keeping count of the
+// recovered agents. m.mu must be held.
+func (m *Master) setRecovered(a *agent, recovered bool) {
+	switch {
+	case recovered && !a.recovered:
+		m.recovering++
+	case !recovered && a.recovered:
+		m.recovering--
+	}
+	a.recovered = recovered
 }
 
 // completedFramework reports whether a framework was removed. m.mu must

@@ -42,6 +42,12 @@ func TestSchedulerHTTPErrors(t *testing.T) {
 			body: `{"type":"REVIVE","framework_id":{"value":"` + fw.id + `"},"revive":{}}`, want: 202},
 		{name: "request is accepted and ignored", contentType: "application/json", streamID: fw.streamID,
 			body: `{"type":"REQUEST","framework_id":{"value":"` + fw.id + `"},"request":{}}`, want: 202},
+		{name: "unknown call type", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"UNKNOWN","framework_id":{"value":"` + fw.id + `"}}`, want: 501},
+		{name: "call type Mesos does not have", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"FROBNICATE","framework_id":{"value":"` + fw.id + `"}}`, want: 400, wantText: "FROBNICATE"},
+		{name: "call without its payload", contentType: "application/json", streamID: fw.streamID,
+			body: `{"type":"KILL","framework_id":{"value":"` + fw.id + `"}}`, want: 400, wantText: "kill"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +82,19 @@ func TestSchedulerHTTPErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("disconnected framework is 403", func(t *testing.T) {
+		gone := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "away", FailoverTimeout: 3600})
+		gone.resp.Body.Close()
+		waitUntil(t, "the framework to be disconnected", func() bool {
+			tm.mu.Lock()
+			defer tm.mu.Unlock()
+			return !tm.frameworks[gone.id].connected()
+		})
+		if code, body := gone.call(api.Call{Type: api.CallRevive, Revive: &api.Revive{}}); code != http.StatusForbidden ||
+			!strings.Contains(body, "not subscribed") {
+			t.Fatalf("call of a disconnected framework: %d %q, want 403 Framework is not subscribed", code, body)
+		}
+	})
 	t.Run("GET is 405", func(t *testing.T) {
 		resp, err := http.Get(tm.url + "/api/v1/scheduler")
 		if err != nil {
@@ -115,8 +134,15 @@ func TestSubscribeStream(t *testing.T) {
 
 func TestNewSubscriptionEndsOldStream(t *testing.T) {
 	tm := startMaster(t)
+	tm.agent(t, "cpus:2;mem:1024")
 	old := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 60})
+	stale := old.offer()
 	again := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", ID: &api.FrameworkID{Value: old.id}})
+	// The offer the old stream held goes back and is made anew to the new
+	// one: nothing stays held by an offer no subscriber knows.
+	if o := again.offer(); o.ID == stale.ID || api.Resources(o.Resources).ScalarValue("cpus") != 2 {
+		t.Fatalf("after the failover, offer %s of %v cpus; want a new offer of the whole agent", o.ID.Value, api.Resources(o.Resources).ScalarValue("cpus"))
+	}
 	if again.id != old.id {
 		t.Fatalf("re-subscription got ID %s, want %s", again.id, old.id)
 	}
@@ -129,6 +155,11 @@ func TestNewSubscriptionEndsOldStream(t *testing.T) {
 		t.Errorf("call on the old stream ID: %d, want 400", code)
 	}
 	again.mustCall(api.Call{Type: api.CallRevive, Revive: &api.Revive{}})
+	resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, FrameworkID: &api.FrameworkID{Value: old.id},
+		Subscribe: &api.Subscribe{FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f", Principal: "someone-else", ID: &api.FrameworkID{Value: old.id}}}})
+	if ev := openStream[api.Event](t, resp).next(func(api.Event) bool { return true }); ev.Type != api.EventError || !strings.Contains(ev.Error.Message, "principal") {
+		t.Fatalf("re-subscription under another principal: %+v, want ERROR", ev)
+	}
 }
 
 func TestLaunchLifecycle(t *testing.T) {
@@ -362,11 +393,58 @@ func TestAgentUnreachable(t *testing.T) {
 	aware.update("a")
 	ag.send(legacy.id, "l", api.TaskRunning, 2)
 	legacy.update("l")
+	watch := openStream[api.OperatorEvent](t, tm.post(t, "/api/v1", api.OperatorCall{Type: api.OperatorSubscribe}))
+	watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventSubscribed })
 	ag.resp.Body.Close() // the agent goes away
-	if st := aware.update("a"); st.State != api.TaskUnreachable || st.Reason != api.ReasonAgentRemoved || st.UnreachableTime == nil {
-		t.Errorf("partition-aware framework got %+v, want TASK_UNREACHABLE", st)
+	if st := aware.update("a"); st.State != api.TaskUnreachable || st.Reason != api.ReasonAgentRemoved || st.UnreachableTime == nil || len(st.UUID) != 0 {
+		t.Errorf("partition-aware framework got %+v, want TASK_UNREACHABLE without a UUID", st)
 	}
-	if st := legacy.update("l"); st.State != api.TaskLost || st.Reason != api.ReasonAgentRemoved {
-		t.Errorf("legacy framework got %+v, want TASK_LOST", st)
+	if st := legacy.update("l"); st.State != api.TaskLost || st.Reason != api.ReasonAgentRemoved || len(st.UUID) != 0 {
+		t.Errorf("legacy framework got %+v, want TASK_LOST without a UUID", st)
+	}
+	if ev := aware.next(func(ev api.Event) bool { return ev.Type == api.EventFailure }); ev.Failure.AgentID == nil || ev.Failure.AgentID.Value != ag.id {
+		t.Errorf("FAILURE %+v, want one naming the agent", ev.Failure)
+	}
+	if ev := watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentRemoved }); ev.AgentRemoved.AgentID.Value != ag.id {
+		t.Errorf("AGENT_REMOVED %+v", ev.AgentRemoved)
+	}
+	// Both tasks are listed as unreachable, the lost one too, as Mesos
+	// lists them.
+	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetTasks})
+	if live, away := r.GetTasks.Tasks, r.GetTasks.UnreachableTasks; len(live) != 0 || len(away) != 2 {
+		t.Errorf("GET_TASKS with the agent unreachable: %d live, %d unreachable; want 0 and 2", len(live), len(away))
+	}
+
+	// The agent comes back, still running both tasks: the partition-aware
+	// one goes on, the other — its framework was told it is lost — is
+	// killed, as Mesos shuts such frameworks down on a returning agent.
+	res, _ := api.ParseResources("cpus:2;mem:1024")
+	running := func(fw *testFramework, id string) api.Task {
+		return api.Task{TaskID: api.TaskID{Value: id}, FrameworkID: api.FrameworkID{Value: fw.id},
+			AgentID: api.AgentID{Value: ag.id}, State: api.TaskRunning}
+	}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: ag.id}, Resources: res},
+		Tasks:     []api.Task{running(aware, "a"), running(legacy, "l")},
+	}})
+	back := openStream[api.AgentEvent](t, resp)
+	if ev := back.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
+		t.Fatalf("first event to the returning agent: %s, want SUBSCRIBED", ev.Type)
+	}
+	if ev := back.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "l" {
+		t.Fatalf("killed %+v, want the lost task l", ev.Kill)
+	}
+	if st := aware.update("a"); st.State != api.TaskRunning || len(st.UUID) != 0 {
+		t.Errorf("partition-aware task after the agent came back: %+v, want TASK_RUNNING without a UUID", st)
+	}
+	if ev := watch.next(func(ev api.OperatorEvent) bool { return ev.Type == api.OperatorEventAgentAdded }); ev.AgentAdded.Agent.AgentInfo.ID.Value != ag.id {
+		t.Errorf("AGENT_ADDED %+v", ev.AgentAdded)
+	}
+	tm.mu.Lock()
+	_, stillLive := tm.frameworks[legacy.id].tasks["l"]
+	used := tm.agents[ag.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if stillLive || used != 1 {
+		t.Errorf("after the agent came back: lost task still live %v, used cpus %v (want only the partition-aware task's 1)", stillLive, used)
 	}
 }

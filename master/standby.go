@@ -109,7 +109,7 @@ func (m *Master) replicaState() (*Master, uint64, error) {
 	v := &Master{
 		cfg: m.cfg, id: m.id, info: m.info, started: m.started, modules: m.modules, log: m.log,
 		frameworks: map[string]*framework{}, agents: map[string]*agent{}, offers: map[string]*offer{},
-		alloc: allocator.New(allocator.DefaultConfig()), dirty: map[string]bool{},
+		alloc: allocator.New(m.cfg.allocatorConfig()), dirty: map[string]bool{},
 		weights: map[string]float64{}, quotas: map[string]api.QuotaConfig{}, gone: map[string]time.Time{},
 		groups: map[executorKey]*groupExecutor{},
 	}

@@ -40,6 +40,13 @@ func (t *task) record(st api.TaskStatus) {
 	}
 }
 
+// masterEnded reports whether the task's latest state is one the master
+// decided on (lost with its agent, say) rather than one its agent
+// reported.
+func (t *task) masterEnded() bool {
+	return len(t.statuses) > 0 && t.statuses[len(t.statuses)-1].Source == api.SourceMaster
+}
+
 // wire returns the operator API's view of the task.
 func (t *task) wire() api.Task {
 	w := api.Task{

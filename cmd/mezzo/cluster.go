@@ -208,14 +208,17 @@ func newRolesCmd() *cobra.Command {
 				return err
 			}
 			return f.show(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "ROLE\tWEIGHT\tFRAMEWORKS\tALLOCATED\tOFFERED\tQUOTA LIMITS")
+				fmt.Fprintln(w, "ROLE\tWEIGHT\tFRAMEWORKS\tALLOCATED\tOFFERED\tQUOTA LIMITS\tQUOTA GUARANTEES")
 				for _, r := range resp.Roles {
-					limits := "-"
+					limits, guarantees := "-", "-"
 					if r.Quota != nil && len(r.Quota.Limits) > 0 {
 						limits = scalarsText(r.Quota.Limits)
 					}
-					fmt.Fprintf(w, "%s\t%g\t%d\t%s\t%s\t%s\n", r.Name, float64(r.Weight), len(r.Frameworks),
-						orDash(api.Resources(r.Allocated).String()), orDash(api.Resources(r.Offered).String()), limits)
+					if r.Quota != nil && len(r.Quota.Guarantees) > 0 {
+						guarantees = scalarsText(r.Quota.Guarantees)
+					}
+					fmt.Fprintf(w, "%s\t%g\t%d\t%s\t%s\t%s\t%s\n", r.Name, float64(r.Weight), len(r.Frameworks),
+						orDash(api.Resources(r.Allocated).String()), orDash(api.Resources(r.Offered).String()), limits, guarantees)
 				}
 			})
 		},
@@ -231,12 +234,18 @@ func orDash(s string) string {
 	return s
 }
 
-func scalarsText(m map[string]api.Scalar) string {
+// sortedNames returns the keys of m in order.
+func sortedNames[V any](m map[string]V) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	return names
+}
+
+func scalarsText(m map[string]api.Scalar) string {
+	names := sortedNames(m)
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s=%g", n, float64(m[n].Value))
@@ -249,8 +258,10 @@ func newWhyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "why FRAMEWORK",
 		Short: "Explain why a framework's tasks are not launching",
-		Long:  "why prints what the master knows about a framework's unmet demand: suppressed roles, refusal filters, quota, agents too small, invalid launches.",
-		Args:  cobra.ExactArgs(1),
+		Long: "why prints what the master knows about a framework's unmet demand: suppressed roles, refusal filters, quota limits and " +
+			"guarantees, agents with too little free or free only for other roles, draining or deactivated agents, invalid launches " +
+			"(role mismatches among them) and the offers it declined.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			resp, err := f.operator(cmd.Context()).Frameworks(cmd.Context())
 			if err != nil {
@@ -312,7 +323,15 @@ func newQuotaCmd() *cobra.Command {
 			if guarantee {
 				q.Guarantees = values
 			}
-			return f.operator(cmd.Context()).SetQuota(cmd.Context(), q, force)
+			if err := f.operator(cmd.Context()).SetQuota(cmd.Context(), q, force); err != nil {
+				return err
+			}
+			what := "limits"
+			if guarantee {
+				what = "limits and guarantees"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "role %s: quota %s %s\n", args[0], what, scalarsText(values))
+			return nil
 		},
 	}
 	f.register(set, false)
@@ -336,7 +355,13 @@ func newWeightsCmd() *cobra.Command {
 			for role, v := range values {
 				weights[role] = float64(v.Value)
 			}
-			return f.operator(cmd.Context()).SetWeights(cmd.Context(), weights)
+			if err := f.operator(cmd.Context()).SetWeights(cmd.Context(), weights); err != nil {
+				return err
+			}
+			for _, role := range sortedNames(weights) {
+				fmt.Fprintf(cmd.OutOrStdout(), "role %s: weight %g\n", role, weights[role])
+			}
+			return nil
 		},
 	}
 	f.register(set, false)

@@ -43,6 +43,7 @@ func (d *daemonFlags) registerInsecure(cmd *cobra.Command) {
 // masterFlags configure a master.
 type masterFlags struct {
 	offerTimeout           time.Duration
+	minAllocatable         string
 	agentReregisterTimeout time.Duration
 	agentRemovalLimit      float64
 	peers                  string
@@ -53,10 +54,36 @@ type masterFlags struct {
 func (f *masterFlags) register(cmd *cobra.Command) {
 	f.security.register(cmd)
 	cmd.Flags().DurationVar(&f.offerTimeout, "offer-timeout", 0, "rescind offers held longer than this (0: never, as Mesos)")
+	cmd.Flags().StringVar(&f.minAllocatable, "min-allocatable-resources", defaultMinAllocatable,
+		`the smallest sets of resources worth offering, alternatives separated by "|" (empty: any)`)
 	cmd.Flags().DurationVar(&f.agentReregisterTimeout, "agent-reregister-timeout", 75*time.Second,
 		"how long a disconnected agent has before its tasks are unreachable")
 	cmd.Flags().Float64Var(&f.agentRemovalLimit, "agent-removal-limit", 0.3,
 		"the largest fraction of agents marked unreachable within one re-registration timeout; past it the master alerts instead")
+}
+
+// defaultMinAllocatable is Mesos's --min_allocatable_resources default.
+const defaultMinAllocatable = "cpus:0.01|mem:32"
+
+// parseMinAllocatable reads --min-allocatable-resources: alternatives in
+// the agents' resource syntax separated by "|", as Mesos writes them
+// ("cpus:0.01|mem:32"); empty means any set is worth offering.
+func parseMinAllocatable(s string) ([]api.Resources, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []api.Resources
+	for i, alt := range strings.Split(s, "|") {
+		res, err := api.ParseResources(strings.TrimSpace(alt))
+		if err != nil {
+			return nil, fmt.Errorf("--min-allocatable-resources alternative %d %q: %w", i+1, alt, err)
+		}
+		if len(res) == 0 {
+			return nil, fmt.Errorf("--min-allocatable-resources alternative %d is empty", i+1)
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
 
 // registerPeers adds the flags that make a master one of several.
@@ -389,9 +416,12 @@ func (r *runningMaster) close() {
 func startMaster(ctx context.Context, workDir, host string, ln net.Listener, f masterFlags, id *tlsconf.Identity) (*runningMaster, error) {
 	cfg := master.DefaultConfig()
 	cfg.OfferTimeout = f.offerTimeout
+	var err error
+	if cfg.MinAllocatable, err = parseMinAllocatable(f.minAllocatable); err != nil {
+		return nil, err
+	}
 	cfg.AgentReregisterTimeout = f.agentReregisterTimeout
 	cfg.AgentRemovalLimit = f.agentRemovalLimit
-	var err error
 	if cfg.Authenticator, cfg.ACLs, err = f.security.load(); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf
 		if mf.offerTimeout > 0 {
 			args = append(args, "--offer-timeout", mf.offerTimeout.String())
 		}
+		args = append(args, "--min-allocatable-resources", mf.minAllocatable)
 		c := exec.Command(self, args...)
 		c.Stderr = os.Stderr
 		if err := c.Start(); err != nil {

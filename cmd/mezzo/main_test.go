@@ -102,3 +102,36 @@ func TestExposure(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMinAllocatable(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // alternatives joined by " | "
+		wantErr string
+	}{
+		{in: defaultMinAllocatable, want: "cpus:0.01 | mem:32"},
+		{in: "", want: ""},
+		{in: "cpus:1;mem:64", want: "cpus:1;mem:64"},
+		{in: " cpus:1 | disk:10 ", want: "cpus:1 | disk:10"},
+		{in: "cpus:1||mem:2", wantErr: "alternative 2 is empty"},
+		{in: "cpus:lots", wantErr: "alternative 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseMinAllocatable(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseMinAllocatable(%q) = %v, %v; want an error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			var parts []string
+			for _, alt := range got {
+				parts = append(parts, alt.String())
+			}
+			if err != nil || strings.Join(parts, " | ") != tt.want {
+				t.Fatalf("parseMinAllocatable(%q) = %q, %v; want %q", tt.in, parts, err, tt.want)
+			}
+		})
+	}
+}

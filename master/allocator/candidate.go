@@ -19,16 +19,23 @@ func (a *Allocator) fill(ag *agent, r *role, st stage) bool {
 	p.budgetGen++
 	capped := r.limited() || a.headroomHeld() || st == guarantees
 	v := p.cand[:0]
-	var any, scalar, cut, progress bool
+	var any, scalar, cut, progress, elsewhere, limitCut bool
 	for i := range ag.slots {
 		s := &ag.slots[i]
 		var x amount
-		if s.hasFree() && a.offerable(s, r, st) {
+		has := s.hasFree()
+		offerable := has && a.offerable(s, r, st)
+		elsewhere = elsewhere || (has && !offerable && s.reserved != nil)
+		if offerable {
 			x = freeOf(s)
 			if capped && s.reserved == nil && s.fair() {
 				free := x.millis
 				x.millis = a.takeBudget(r, s, free, st)
-				cut = cut || x.millis < free
+				if x.millis < free {
+					cut = true
+					room, limited := r.limitRoom(s.name)
+					limitCut = limitCut || (limited && room < free)
+				}
 				progress = progress || (x.millis > 0 && r.unmet(s.name) > 0)
 			}
 		}
@@ -37,10 +44,11 @@ func (a *Allocator) fill(ag *agent, r *role, st stage) bool {
 		v = append(v, x)
 	}
 	p.cand = v
+	p.limitCut = limitCut
 	switch {
 	case !any || (cut && !scalar):
 		if st == fairShare {
-			a.noteCut(r, cut)
+			a.noteCut(r, cut, elsewhere)
 		}
 		return false
 	case st == guarantees && !progress:
@@ -118,10 +126,13 @@ func (a *Allocator) budgetFor(r *role, n int32, st stage) int64 {
 	return b
 }
 
-// noteCut counts, for Why, a candidate of r rejected as empty.
-func (a *Allocator) noteCut(r *role, cut bool) {
+// noteCut counts, for Why, a candidate of r rejected as empty; elsewhere
+// says the agent had free resources reserved for other roles.
+func (a *Allocator) noteCut(r *role, cut, elsewhere bool) {
 	n := a.pass.epoch
 	switch {
+	case !cut && elsewhere:
+		r.why.reserved.add(n)
 	case !cut:
 		r.why.noFree.add(n)
 	case r.atLimit():

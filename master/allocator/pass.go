@@ -14,6 +14,9 @@ type passState struct {
 	now     time.Time
 	visit   uint64 // stamp of the current (agent, stage) visit
 	visited int    // active agents with free resources seen this epoch
+	// limitCut says the current candidate was cut to its role's quota
+	// limits, for Why.
+	limitCut bool
 
 	order    []*agent
 	shuffled []*agent // shuffle's copy of order
@@ -162,6 +165,9 @@ func (a *Allocator) offerRole(ag *agent, r *role, st stage) bool {
 	}
 	for n := r.fws.first(); n != nil; n = r.fws.after(n.key) {
 		if v := a.fitFor(n.val, ag, roleMinOK); v != nil {
+			if p.limitCut {
+				r.why.capped.add(p.epoch)
+			}
 			a.grant(n.val, ag, v)
 			return true
 		}

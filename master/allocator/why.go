@@ -45,7 +45,9 @@ type memberWhy struct {
 type roleWhy struct {
 	visited  tally // agents where the role's turn came
 	granted  tally // offers made to the role
+	capped   tally // offers made to the role but cut to its quota limits
 	noFree   tally // agents with nothing free the role may use
+	reserved tally // agents whose free resources were all reserved for other roles
 	belowMin tally // agents whose free resources were below the minimum
 	limit    tally // agents where its quota limit left nothing
 	headroom tally // agents where headroom for guarantees left nothing
@@ -53,8 +55,10 @@ type roleWhy struct {
 
 // Why explains in short sentences why recent allocation passes gave a
 // framework nothing: inactive, suppressed, filtered, below the minimum
-// allocatable, quota, GPU filtering, or lower shares served first. It
-// returns nil when the framework got an offer. "Recent" is the last full
+// allocatable, quota, resources reserved for other roles, GPU filtering,
+// or lower shares served first. When the framework did get offers it says
+// whether quota limits cut them (offers too small for its tasks are then
+// declined), and returns nil if nothing did. "Recent" is the last full
 // pass (Allocate) and the incremental passes (AllocateAgents) since; the
 // counts are of agents visited in them. The sentences are built on each
 // call; the counting during passes is a few increments.
@@ -69,7 +73,7 @@ func (a *Allocator) Why(frameworkID string) []string {
 	case a.pass.number == 0:
 		return []string{"no allocation pass has run yet"}
 	case f.why.offers.get(pass) > 0:
-		return nil
+		return a.whyCapped(f)
 	case a.pass.visited == 0:
 		return []string{"the last passes found no active agent with free resources"}
 	}
@@ -89,6 +93,19 @@ func (a *Allocator) Why(frameworkID string) []string {
 		return []string{"the framework has no roles"}
 	case len(out) == 0:
 		return []string{"the last passes found nothing the framework may use"}
+	}
+	return out
+}
+
+// whyCapped explains, for a framework that got offers, which of its
+// roles had offers cut to their quota limits in the current epoch.
+func (a *Allocator) whyCapped(f *framework) []string {
+	var out []string
+	for _, m := range f.members {
+		if n := m.role.why.capped.get(a.pass.epoch); m.subscribed && n > 0 {
+			out = append(out, fmt.Sprintf("role %s: offers on %s were cut to the quota limits of the role (or of a parent role); tasks larger than what is left under them cannot launch",
+				m.role.name, agents(n)))
+		}
 	}
 	return out
 }
@@ -117,6 +134,7 @@ func (a *Allocator) whyMember(m *membership) []string {
 	if len(out) == 0 && r.why.visited.get(pass) == 0 {
 		out = append(out, fmt.Sprintf("role %s: the free resources went to roles with lower weighted dominant shares", r.name))
 	}
+	say(r.why.reserved.get(pass), "%s had free resources only reserved for other roles")
 	say(r.why.noFree.get(pass), "%s had nothing free the role may use")
 	return out
 }

@@ -149,6 +149,34 @@ func TestWhy(t *testing.T) {
 			want: []string{"no active agent with free resources"},
 		},
 		{
+			name: "offered, but cut to the quota limit",
+			setup: func(t *testing.T, a *Allocator) {
+				a.SetQuota("r", nil, res(t, "cpus:0.5"))
+				a.AddAgent("a1", res(t, "cpus:1;mem:64"), nil)
+				a.AddFramework("f1", roles("r"))
+				a.Allocate(t0)
+			},
+			want: []string{"role r: offers on 1 agent were cut to the quota limits of the role"},
+		},
+		{
+			name: "offered in full under a quota limit",
+			setup: func(t *testing.T, a *Allocator) {
+				a.SetQuota("r", nil, res(t, "cpus:4"))
+				a.AddAgent("a1", res(t, "cpus:1;mem:64"), nil)
+				a.AddFramework("f1", roles("r"))
+				a.Allocate(t0)
+			},
+		},
+		{
+			name: "reserved for another role",
+			setup: func(t *testing.T, a *Allocator) {
+				a.AddAgent("a1", res(t, "cpus(other):1;mem(other):64"), nil)
+				a.AddFramework("f1", roles("r"))
+				a.Allocate(t0)
+			},
+			want: []string{"role r: 1 agent had free resources only reserved for other roles"},
+		},
+		{
 			name: "GPU agent",
 			setup: func(t *testing.T, a *Allocator) {
 				a.AddAgent("a1", res(t, "cpus:1;mem:64;gpus:1"), nil)
