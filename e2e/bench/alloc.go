@@ -79,12 +79,16 @@ func (s *suite) itemAllocation(ctx context.Context, agents, frameworks int) erro
 	if s.http2(agents) {
 		transport = "HTTP/2, agents sharing connections"
 	}
-	var met *bool
+	// The target is the allocation pass's; the time until 200 clients
+	// have decoded every offer is reported beside it, judged the same.
+	var met, passMet *bool
 	if agents >= 50000 {
-		met = atMost(ms(med), 100)
+		met, passMet = atMost(ms(med), 100), atMost(ms(percentile(inMaster, 50)), 100)
 	}
+	s.rep.add(Row{Item: "d", Measure: "allocation pass in the master, " + size, Value: ms(percentile(inMaster, 50)), Unit: "ms", Target: "≤ 100 ms at 50k × 200", Met: passMet,
+		Note: fmt.Sprintf("median of %d rounds; each the sum of the passes from the first REVIVE to the last offer (mezzo_allocation_pass_seconds: the allocator, the offers recorded and queued, the master's lock held)", rounds)})
 	s.rep.add(Row{Item: "d", Measure: "allocation, revive → all offers received, " + size, Value: ms(med), Unit: "ms", Target: "≤ 100 ms at 50k × 200", Met: met,
-		Note: fmt.Sprintf("median of %d rounds (best %.1f ms); master's own pass(es) %.1f ms; %s", rounds, ms(best), ms(percentile(inMaster, 50)), transport)})
+		Note: fmt.Sprintf("median of %d rounds (best %.1f ms): also the offers encoded, sent and decoded by 200 clients on the same machine; %s", rounds, ms(best), transport)})
 	s.rep.add(Row{Item: "d", Measure: "allocator alone, full pass, " + size, Value: ms(pure), Unit: "ms", Target: "-",
 		Note: "master/allocator in this process, same agents and roles, median"})
 	s.rep.add(Row{Item: "g", Measure: "master RSS per agent, " + size, Value: perAgent.master / 1024, Unit: "KB", Target: "≤ 20 KB", Met: atMost(perAgent.master/1024, 20),
