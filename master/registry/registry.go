@@ -246,8 +246,9 @@ type Pending struct {
 // raft then stores the entries that queue up with one fsync, and the FSM
 // applies them in one bbolt transaction. Commands started one after the
 // other are applied in that order. timeout bounds the wait for room in
-// raft's queue and for the commit. The error is an encoding error; the
-// outcome comes from Pending.Wait.
+// raft's queue, not the commit: Wait returns once raft has applied the
+// entry or given up on it (ErrIndeterminate when leadership is lost). The
+// error is an encoding error; the outcome comes from Pending.Wait.
 func (r *Registry) Start(cmd Command, timeout time.Duration) (*Pending, error) {
 	b, err := cmd.Encode()
 	if err != nil {
