@@ -105,21 +105,28 @@ const pipelineDepth = 64
 // each once its entry (and so every entry before it) is committed. An
 // entry that fails sends the batch from it on down the one-at-a-time
 // path, with its retries (writeInOrder).
+//
+// Writes queued meanwhile join the pipeline as each entry completes
+// (under the same leadership), so that a launch queued while others
+// commit reaches raft at once instead of after the whole batch.
 func (m *Master) writeBatch(ctx context.Context, batch []write, epoch uint64) {
 	es := entries(batch)
-	inRaft := make([]*registry.Pending, len(es))
-	next := 0 // the next entry to hand to raft
-	for i, e := range es {
-		for ; next < len(es) && next < i+pipelineDepth; next++ {
-			if es[next].marker() {
-				continue
-			}
-			p, err := m.reg.Start(es[next].cmd, 10*time.Second)
-			if err != nil {
-				break // its Wait below is replaced by writeInOrder's error
-			}
-			inRaft[next] = p
+	var inRaft []*registry.Pending // those of es[:len(inRaft)]; nil for a marker
+	for len(es) > 0 {
+		if ctx.Err() == nil {
+			es = append(es, entries(m.takeWrites(epoch))...)
 		}
+		for len(inRaft) < len(es) && len(inRaft) < pipelineDepth {
+			var p *registry.Pending
+			if e := es[len(inRaft)]; !e.marker() {
+				var err error
+				if p, err = m.reg.Start(e.cmd, 10*time.Second); err != nil {
+					break // if it is the head, writeInOrder meets the error
+				}
+			}
+			inRaft = append(inRaft, p)
+		}
+		e := es[0]
 		var err error
 		switch {
 		case e.marker():
@@ -128,27 +135,45 @@ func (m *Master) writeBatch(ctx context.Context, batch []write, epoch uint64) {
 			if !m.confirmLeader(ctx) {
 				return
 			}
-		case inRaft[i] == nil:
+		case len(inRaft) == 0:
 			err = errNotStarted
 		default:
-			err = inRaft[i].Wait()
+			err = inRaft[0].Wait()
 		}
 		if err != nil && !errors.Is(err, registry.ErrDuplicate) {
 			// Let the entries in flight land before any is applied
 			// again, so that the registry ends with them in order.
-			for _, p := range inRaft[i+1 : next] {
+			for _, p := range inRaft[1:] {
 				if p != nil {
 					p.Wait()
 				}
 			}
-			m.writeInOrder(ctx, es[i:], epoch)
+			m.writeInOrder(ctx, es, epoch)
 			return
 		}
 		if !e.marker() {
 			m.committed()
 		}
 		m.follow(e.then, epoch)
+		es = es[1:]
+		if len(inRaft) > 0 {
+			inRaft = inRaft[1:]
+		}
 	}
+}
+
+// takeWrites takes the writes queued since the batch began, unless the
+// master's leadership changed since (they then wait for a batch of their
+// own).
+func (m *Master) takeWrites(epoch uint64) []write {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epoch != epoch {
+		return nil
+	}
+	w := m.writes
+	m.writes = nil
+	return w
 }
 
 // errNotStarted stands for the outcome of an entry raft was not handed.

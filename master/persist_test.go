@@ -53,48 +53,57 @@ func TestEntries(t *testing.T) {
 
 // TestPipelinedWrites queues many writes at once — launches with
 // follow-ups, plain changes, commit markers — on a master over a real
-// registry: every follow-up runs once, in queue order, and only once its
-// own write is in the registry, though the write loop has many entries in
-// raft at a time.
+// registry, and half of them more from the first follow-up, while the
+// rest are in flight: every follow-up runs once, in queue order, and only
+// once its own write is in the registry, though the write loop has many
+// entries in raft at a time.
 func TestPipelinedWrites(t *testing.T) {
 	rm := startReplicatedMaster(t, t.TempDir(), "127.0.0.1:0")
-	const n = 3 * pipelineDepth
+	const n = 6 * pipelineDepth
 	var mu sync.Mutex
 	var order []int
 	var missing []string
 	done := make(chan struct{})
-	rm.mu.Lock()
-	for i := range n {
-		fw := fmt.Sprintf("f%d", i)
-		// Each follow-up checks for its own write, a marker's for the
-		// write queued before it.
-		var cmd registry.Command
-		var held func(*registry.State) bool
-		switch i % 3 {
-		case 0:
-			task := registry.Task{Framework: fw}
-			cmd = registry.LaunchTasks(fw, task)
-			held = func(s *registry.State) bool { _, ok := s.Tasks[task.Key()]; return ok }
-		case 1:
-			cmd = registry.PutFramework(registry.Framework{ID: fw})
-			held = func(s *registry.State) bool { _, ok := s.Frameworks[fw]; return ok }
-		default:
-			held = func(s *registry.State) bool { return s.Weights[fw] == 1 }
+	// queue queues writes from..to-1; rm.mu must be held.
+	var queue func(from, to int)
+	queue = func(from, to int) {
+		for i := from; i < to; i++ {
+			fw := fmt.Sprintf("f%d", i)
+			// Each follow-up checks for its own write, a marker's for
+			// the write queued before it.
+			var cmd registry.Command
+			var held func(*registry.State) bool
+			switch i % 3 {
+			case 0:
+				task := registry.Task{Framework: fw}
+				cmd = registry.LaunchTasks(fw, task)
+				held = func(s *registry.State) bool { _, ok := s.Tasks[task.Key()]; return ok }
+			case 1:
+				cmd = registry.PutFramework(registry.Framework{ID: fw})
+				held = func(s *registry.State) bool { _, ok := s.Frameworks[fw]; return ok }
+			default:
+				held = func(s *registry.State) bool { return s.Weights[fw] == 1 }
+			}
+			rm.persist(registry.PutWeight(fw, 1), nil)
+			rm.persist(cmd, func() {
+				if i == 0 {
+					queue(n/2, n) // follow-ups run with rm.mu held
+				}
+				s, err := rm.reg.Load()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil || !held(s) {
+					missing = append(missing, fw)
+				}
+				order = append(order, i)
+				if len(order) == n {
+					close(done)
+				}
+			})
 		}
-		rm.persist(registry.PutWeight(fw, 1), nil)
-		rm.persist(cmd, func() {
-			s, err := rm.reg.Load()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil || !held(s) {
-				missing = append(missing, fw)
-			}
-			order = append(order, i)
-			if len(order) == n {
-				close(done)
-			}
-		})
 	}
+	rm.mu.Lock()
+	queue(0, n/2)
 	rm.mu.Unlock()
 	select {
 	case <-done:
