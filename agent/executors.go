@@ -60,8 +60,12 @@ type executorRun struct {
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
 
-	// prepMu serialises the preparation of launches (fetching), so that
-	// they reach the executor in the order the master sent them.
+	// prepared is closed once the latest launch has been prepared and
+	// sent: the next one waits for it, so that launches reach the
+	// executor in the order the master sent them (see launchTasks).
+	prepared chan struct{}
+	// prepMu serialises the preparation of launches (fetching, starting
+	// the executor, making sandboxes) but not their wait for the disk.
 	prepMu sync.Mutex
 	done   chan struct{} // closed once the process has exited
 }

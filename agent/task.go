@@ -148,10 +148,15 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 		a.taskIndex[taskKey{fw, id}] = r
 	}
 	a.checkpoint(r)
+	// The launch's place in line: it reaches the executor after the one
+	// launched before it, however their preparations interleave.
+	before, mine := r.prepared, make(chan struct{})
+	r.prepared = mine
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
-		a.prepare(r, fresh, grouped)
+		defer close(mine)
+		a.prepare(r, fresh, grouped, before)
 	}()
 }
 
@@ -180,9 +185,15 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 // needed, and waits until the tasks are on disk in agent.db, so that a
 // restarted agent knows every task an executor may run. A group fails as
 // a whole; tasks launched alone fail one by one.
-func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
+//
+// Preparations of one executor's launches overlap only in their wait for
+// the disk: each fetches, starts the executor and makes its sandboxes
+// under r.prepMu, then waits for its checkpoint without it, so that the
+// launches that queue up share a commit. The launch still reaches the
+// executor only once before, if not nil, is closed: the launch made
+// before it has reached it (see launchTasks).
+func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}) {
 	r.prepMu.Lock()
-	defer r.prepMu.Unlock()
 	master := a.masterURL()
 	failed := map[*execTask]error{}
 	var all error // fails every task
@@ -231,8 +242,12 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
 			failed[t] = err
 		}
 	}
+	r.prepMu.Unlock()
 	if err := barrier.wait(); err != nil && all == nil {
 		all = fmt.Errorf("checkpoint the launch: %w", err)
+	}
+	if before != nil {
+		<-before // the launch before this one has reached the executor
 	}
 	a.mu.Lock()
 	var live, dead []*execTask
