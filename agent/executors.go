@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -28,7 +27,7 @@ type execKey struct{ framework, executor string }
 // executorRun is one executor process (`mezzo executor`) and what the
 // agent knows of it: the tasks it was given that have not ended, the
 // events waiting for it to subscribe, and its event stream. Every field
-// but prepMu and done is guarded by Agent.mu.
+// but done is guarded by Agent.mu.
 type executorRun struct {
 	key execKey
 	rec executorRecord // what is checkpointed; rec.Tasks is rebuilt from tasks
@@ -60,14 +59,13 @@ type executorRun struct {
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
 
-	// prepared is closed once the latest launch has been prepared and
-	// sent: the next one waits for it, so that launches reach the
-	// executor in the order the master sent them (see launchTasks).
+	// prepared is closed once the latest launch has been prepared
+	// (fetched, its executor started, its checkpoint on disk) and sent:
+	// the next one waits for it, so that launches are prepared one at a
+	// time and reach the executor in the order the master sent them (see
+	// launchTasks).
 	prepared chan struct{}
-	// prepMu serialises the preparation of launches (fetching, starting
-	// the executor, making sandboxes) but not their wait for the disk.
-	prepMu sync.Mutex
-	done   chan struct{} // closed once the process has exited
+	done     chan struct{} // closed once the process has exited
 }
 
 // execTask is a task given to an executor.

@@ -186,14 +186,13 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 // restarted agent knows every task an executor may run. A group fails as
 // a whole; tasks launched alone fail one by one.
 //
-// Preparations of one executor's launches overlap only in their wait for
-// the disk: each fetches, starts the executor and makes its sandboxes
-// under r.prepMu, then waits for its checkpoint without it, so that the
-// launches that queue up share a commit. The launch still reaches the
-// executor only once before, if not nil, is closed: the launch made
-// before it has reached it (see launchTasks).
+// Launches to one executor are prepared one at a time, in the order
+// launchTasks was called: before, if not nil, is closed once the launch
+// made before this one has been prepared and sent (see launchTasks).
 func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}) {
-	r.prepMu.Lock()
+	if before != nil {
+		<-before
+	}
 	master := a.masterURL()
 	failed := map[*execTask]error{}
 	var all error // fails every task
@@ -242,12 +241,8 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 			failed[t] = err
 		}
 	}
-	r.prepMu.Unlock()
 	if err := barrier.wait(); err != nil && all == nil {
 		all = fmt.Errorf("checkpoint the launch: %w", err)
-	}
-	if before != nil {
-		<-before // the launch before this one has reached the executor
 	}
 	a.mu.Lock()
 	var live, dead []*execTask
