@@ -187,9 +187,11 @@ func benchTask(id, sha, engine string) api.TaskInfo {
 		Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha, Engine: engine}}}
 }
 
+// launchEvent is a LAUNCH of tasks for the framework "fw", which names no
+// user: native tasks run as the agent's own user, whatever it is.
 func launchEvent(tasks ...api.TaskInfo) api.AgentEvent {
 	return api.AgentEvent{Type: api.AgentEventLaunch, Launch: &api.AgentLaunch{
-		FrameworkInfo: api.FrameworkInfo{User: "bench", Name: "bench", ID: &api.FrameworkID{Value: "fw"}}, Tasks: tasks}}
+		FrameworkInfo: api.FrameworkInfo{Name: "bench", ID: &api.FrameworkID{Value: "fw"}}, Tasks: tasks}}
 }
 
 // awaitTerminal reads updates until n tasks have ended; every one must

@@ -307,26 +307,33 @@ func (a *Agent) subscribedEvent(run *executorRun) *api.ExecutorSubscribed {
 	}
 }
 
-// execStreamBuffer is how many events an executor may fall behind before
-// its stream is closed; it re-subscribes.
-const execStreamBuffer = 1024
+// execStreamLimit is how many events an executor may fall behind before
+// its stream is closed; it re-subscribes. A shared executor is sent a
+// LAUNCH per task and an ACKNOWLEDGED per update, and on re-subscribing
+// an ACKNOWLEDGED per update it lists, so the limit is well above the
+// tasks one executor runs at once; the queue grows only as far as the
+// backlog does.
+const execStreamLimit = 1 << 16
 
 // execStream is one executor subscription's RecordIO event stream. Events
 // are queued from any goroutine; the HTTP handler that owns the
-// connection writes them, one record per write and flush.
+// connection writes what has queued, then flushes.
 type execStream struct {
 	id   string
-	ch   chan []byte
+	wake chan struct{} // capacity 1: events are queued
 	done chan struct{}
 	once sync.Once
+
+	mu    sync.Mutex
+	queue [][]byte
 }
 
 func newExecStream(id string) *execStream {
-	return &execStream{id: id, ch: make(chan []byte, execStreamBuffer), done: make(chan struct{})}
+	return &execStream{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// send queues ev without blocking and reports whether it was queued; a
-// full buffer closes the stream.
+// send queues ev without blocking and reports whether it was queued; an
+// executor execStreamLimit events behind has its stream closed.
 func (s *execStream) send(ev api.ExecutorEvent) bool {
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -337,13 +344,32 @@ func (s *execStream) send(ev api.ExecutorEvent) bool {
 		return false
 	default:
 	}
-	select {
-	case s.ch <- b:
-		return true
-	default:
+	s.mu.Lock()
+	full := len(s.queue) >= execStreamLimit
+	if !full {
+		s.queue = append(s.queue, b)
+	}
+	s.mu.Unlock()
+	if full {
 		s.close()
 		return false
 	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the queued events, leaving spare's array (emptied) for the
+// next ones.
+func (s *execStream) take(spare [][]byte) [][]byte {
+	clear(spare)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch := s.queue
+	s.queue = spare[:0]
+	return batch
 }
 
 // close ends the stream; it is idempotent and a no-op on nil.
@@ -363,10 +389,15 @@ func (s *execStream) serve(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	var buf []byte
+	var batch [][]byte
 	for {
 		select {
-		case rec := <-s.ch:
-			buf = api.AppendRecord(buf[:0], rec)
+		case <-s.wake:
+			batch = s.take(batch)
+			buf = buf[:0]
+			for _, rec := range batch {
+				buf = api.AppendRecord(buf, rec)
+			}
 			if _, err := w.Write(buf); err != nil {
 				s.close()
 				return
@@ -374,6 +405,9 @@ func (s *execStream) serve(w http.ResponseWriter, r *http.Request) {
 			if err := rc.Flush(); err != nil {
 				s.close()
 				return
+			}
+			if cap(buf) > 1<<20 {
+				buf = nil // a burst's buffer is not kept
 			}
 		case <-s.done:
 			return

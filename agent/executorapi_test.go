@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -280,5 +281,80 @@ func TestExecutorAPIRecovering(t *testing.T) {
 	a.recovering.Store(true)
 	if resp, _ := post(t, srv, r, subscribeCall, "", ""); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("SUBSCRIBE while recovering: %s, want 503", resp.Status)
+	}
+}
+
+// TestLaunchesReachExecutorInOrder launches many tasks one LAUNCH at a
+// time on a subscribed executor: their preparations overlap while they
+// wait for the disk, yet the executor gets each launch once, in the order
+// the agent was given them.
+func TestLaunchesReachExecutorInOrder(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	_, next := subscribe(t, srv, r)
+	const n = 50
+	info := &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}, FrameworkID: &api.FrameworkID{Value: "fw"}}
+	for i := range n {
+		ti := api.TaskInfo{Name: "o", TaskID: api.TaskID{Value: fmt.Sprintf("o%d", i)}, Command: &api.CommandInfo{Value: "true"}}
+		a.launchTasks("fw", api.FrameworkInfo{Name: "test"}, info, []api.TaskInfo{ti}, false)
+	}
+	for i := 0; i < n; {
+		ev := next()
+		if ev.Type != api.ExecutorEventLaunch {
+			continue
+		}
+		if want := fmt.Sprintf("o%d", i); ev.Launch.Task.TaskID.Value != want {
+			t.Fatalf("launch %d is of task %s, want %s", i, ev.Launch.Task.TaskID.Value, want)
+		}
+		i++
+	}
+}
+
+// TestExecStreamBacklog queues events faster than the executor reads:
+// up to execStreamLimit of them wait and are all delivered in order; one
+// more closes the stream, so that the executor re-subscribes.
+func TestExecStreamBacklog(t *testing.T) {
+	msg := func(i int) api.ExecutorEvent {
+		return api.ExecutorEvent{Type: api.ExecutorEventMessage, Message: &api.ExecutorMessage{Data: []byte(fmt.Sprint(i))}}
+	}
+	s := newExecStream("backlog")
+	const n = 5000 // more than a LAUNCH per task of a large ACCEPT
+	for i := range n {
+		if !s.send(msg(i)) {
+			t.Fatalf("event %d refused", i)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	defer srv.Close()
+	defer s.close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rr := api.NewRecordReader(resp.Body)
+	for i := range n {
+		rec, err := rr.ReadRecord()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		var ev api.ExecutorEvent
+		if err := json.Unmarshal(rec, &ev); err != nil || ev.Message == nil || string(ev.Message.Data) != fmt.Sprint(i) {
+			t.Fatalf("event %d is %s (%v)", i, rec, err)
+		}
+	}
+
+	full := newExecStream("full")
+	for i := range execStreamLimit {
+		if !full.send(msg(i)) {
+			t.Fatalf("event %d of %d refused", i, execStreamLimit)
+		}
+	}
+	if full.send(msg(execStreamLimit)) {
+		t.Fatal("an event past the limit was queued")
+	}
+	select {
+	case <-full.done:
+	default:
+		t.Fatal("the stream past its limit is still open")
 	}
 }

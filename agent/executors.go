@@ -29,7 +29,7 @@ type execKey struct{ framework, executor string }
 // executorRun is one executor process (`mezzo executor`) and what the
 // agent knows of it: the tasks it was given that have not ended, the
 // events waiting for it to subscribe, and its event stream. Every field
-// but prepMu and done is guarded by Agent.mu.
+// but done is guarded by Agent.mu.
 type executorRun struct {
 	key execKey
 	rec executorRecord // what is checkpointed; rec.Tasks is rebuilt from tasks
@@ -67,10 +67,13 @@ type executorRun struct {
 	cg   *sandbox.ExecutorCgroup
 	need execNeed
 
-	// prepMu serialises the preparation of launches (fetching), so that
-	// they reach the executor in the order the master sent them.
-	prepMu sync.Mutex
-	done   chan struct{} // closed once the process has exited
+	// prepared is closed once the latest launch has been prepared
+	// (fetched, its executor started, its checkpoint on disk) and sent:
+	// the next one waits for it, so that launches are prepared one at a
+	// time and reach the executor in the order the master sent them (see
+	// launchTasks).
+	prepared chan struct{}
+	done     chan struct{} // closed once the process has exited
 	// cgMu serialises the resizes of cg; cgHave is the limits last
 	// written to it, written with cgMu and Agent.mu held, read with
 	// either. resizeQueued says a resize is waiting to run.

@@ -153,10 +153,15 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 		a.taskIndex[taskKey{fw, id}] = r
 	}
 	a.checkpoint(r)
+	// The launch's place in line: it reaches the executor after the one
+	// launched before it, however their preparations interleave.
+	before, mine := r.prepared, make(chan struct{})
+	r.prepared = mine
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
-		a.prepare(r, fresh, grouped)
+		defer close(mine)
+		a.prepare(r, fresh, grouped, before)
 	}()
 }
 
@@ -185,9 +190,14 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 // needed, and waits until the tasks are on disk in agent.db, so that a
 // restarted agent knows every task an executor may run. A group fails as
 // a whole; tasks launched alone fail one by one.
-func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool) {
-	r.prepMu.Lock()
-	defer r.prepMu.Unlock()
+//
+// Launches to one executor are prepared one at a time, in the order
+// launchTasks was called: before, if not nil, is closed once the launch
+// made before this one has been prepared and sent (see launchTasks).
+func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}) {
+	if before != nil {
+		<-before
+	}
 	master := a.masterURL()
 	failed := map[*execTask]error{}
 	var all error // fails every task

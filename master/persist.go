@@ -58,49 +58,165 @@ func (m *Master) writeLoop(ctx context.Context) {
 	}
 }
 
-// writeBatch applies writes in order: runs of plain changes merged into
-// few entries, a write with a Once ID or a follow-up in an entry of its
-// own so that its follow-up runs right after its commit.
-func (m *Master) writeBatch(ctx context.Context, batch []write, epoch uint64) {
+// entry is one raft entry of a batch: merged changes, or a marker (no
+// changes, no Once ID) whose follow-up needs leadership confirmed.
+type entry struct {
+	cmd  registry.Command
+	then func()
+}
+
+func (e entry) marker() bool { return len(e.cmd.Changes) == 0 && e.cmd.Once == "" }
+
+// entries splits a batch into raft entries: runs of plain changes merged
+// into few entries, a write with a Once ID or a follow-up in an entry of
+// its own so that its follow-up runs right after its commit.
+func entries(batch []write) []entry {
+	var out []entry
 	for len(batch) > 0 {
-		var cmd registry.Command
-		var then func()
+		var e entry
 		n := 0
 		for n < len(batch) {
 			w := batch[n]
 			single := w.cmd.Once != "" || w.then != nil
-			if single && n > 0 || len(cmd.Changes)+len(w.cmd.Changes) > maxChangesPerEntry && n > 0 {
+			if single && n > 0 || len(e.cmd.Changes)+len(w.cmd.Changes) > maxChangesPerEntry && n > 0 {
 				break
 			}
 			n++
 			if single {
-				cmd, then = w.cmd, w.then
+				e.cmd, e.then = w.cmd, w.then
 				break
 			}
-			cmd.Changes = append(cmd.Changes, w.cmd.Changes...)
+			e.cmd.Changes = append(e.cmd.Changes, w.cmd.Changes...)
 		}
 		batch = batch[n:]
-		if len(cmd.Changes) == 0 && cmd.Once == "" {
-			// afterCommit's marker: everything before it is committed, and
-			// what follows acts on state, so leadership is confirmed first.
+		out = append(out, e)
+	}
+	return out
+}
+
+// pipelineDepth is how many entries the write loop has in raft at once:
+// raft's batch (MaxAppendEntries), so that one fsync stores them all.
+const pipelineDepth = 64
+
+// writeBatch applies writes in order. Up to pipelineDepth entries are
+// handed to raft before the first is waited for, so that the launches,
+// status updates and acknowledgements queued together share fsyncs
+// instead of paying a commit each; follow-ups still run in queue order,
+// each once its entry (and so every entry before it) is committed. An
+// entry that fails sends the batch from it on down the one-at-a-time
+// path, with its retries (writeInOrder).
+//
+// Writes queued meanwhile join the pipeline as each entry completes
+// (under the same leadership), so that a launch queued while others
+// commit reaches raft at once instead of after the whole batch.
+func (m *Master) writeBatch(ctx context.Context, batch []write, epoch uint64) {
+	es := entries(batch)
+	var inRaft []*registry.Pending // those of es[:len(inRaft)]; nil for a marker
+	for len(es) > 0 {
+		if ctx.Err() == nil {
+			es = append(es, entries(m.takeWrites(epoch))...)
+		}
+		for len(inRaft) < len(es) && len(inRaft) < pipelineDepth {
+			var p *registry.Pending
+			if e := es[len(inRaft)]; !e.marker() {
+				var err error
+				if p, err = m.reg.Start(e.cmd, 10*time.Second); err != nil {
+					break // if it is the head, writeInOrder meets the error
+				}
+			}
+			inRaft = append(inRaft, p)
+		}
+		e := es[0]
+		var err error
+		switch {
+		case e.marker():
+			// Everything before it is committed, and what follows acts
+			// on state, so leadership is confirmed first.
 			if !m.confirmLeader(ctx) {
 				return
 			}
-		} else if err := m.applyWithRetry(ctx, cmd); err != nil {
+		case len(inRaft) == 0:
+			err = errNotStarted
+		default:
+			err = inRaft[0].Wait()
+		}
+		if err != nil && !errors.Is(err, registry.ErrDuplicate) {
+			// Let the entries in flight land before any is applied
+			// again, so that the registry ends with them in order.
+			for _, p := range inRaft[1:] {
+				if p != nil {
+					p.Wait()
+				}
+			}
+			m.writeInOrder(ctx, es, epoch)
+			return
+		}
+		if !e.marker() {
+			m.committed()
+		}
+		m.follow(e.then, epoch)
+		es = es[1:]
+		if len(inRaft) > 0 {
+			inRaft = inRaft[1:]
+		}
+	}
+}
+
+// takeWrites takes the writes queued since the batch began, unless the
+// master's leadership changed since (they then wait for a batch of their
+// own).
+func (m *Master) takeWrites(epoch uint64) []write {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epoch != epoch {
+		return nil
+	}
+	w := m.writes
+	m.writes = nil
+	return w
+}
+
+// errNotStarted stands for the outcome of an entry raft was not handed.
+var errNotStarted = errors.New("registry entry not started")
+
+// writeInOrder applies entries one at a time, each retried while its
+// outcome is unknown; a write that fails for good makes the master step
+// down.
+func (m *Master) writeInOrder(ctx context.Context, es []entry, epoch uint64) {
+	for _, e := range es {
+		if e.marker() {
+			if !m.confirmLeader(ctx) {
+				return
+			}
+		} else if err := m.applyWithRetry(ctx, e.cmd); err != nil {
 			if !errors.Is(err, context.Canceled) {
 				m.log.Error("registry write failed; stepping down", "err", err)
 				m.stepDown(epoch)
 			}
 			return
 		}
-		if then != nil {
-			m.mu.Lock()
-			if m.epoch == epoch {
-				then()
-			}
-			m.mu.Unlock()
-		}
+		m.follow(e.then, epoch)
 	}
+}
+
+// follow runs an entry's follow-up, if any, with m.mu held, unless the
+// master lost the leadership it had when the write was queued.
+func (m *Master) follow(then func(), epoch uint64) {
+	if then == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.epoch == epoch {
+		then()
+	}
+	m.mu.Unlock()
+}
+
+// committed notes a commit: it needed a majority, so the master led when
+// it was made.
+func (m *Master) committed() {
+	m.confirmed.Store(time.Now().UnixNano())
+	m.metrics.registryWrites.Inc()
 }
 
 // applyWithRetry applies cmd, trying again while the outcome is unknown.
@@ -114,9 +230,7 @@ func (m *Master) applyWithRetry(ctx context.Context, cmd registry.Command) error
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, registry.ErrDuplicate):
-			// A commit needs a majority: the master led when it was made.
-			m.confirmed.Store(time.Now().UnixNano())
-			m.metrics.registryWrites.Inc()
+			m.committed()
 			return nil
 		case errors.Is(err, registry.ErrIndeterminate) && m.reg.IsLeader():
 			m.log.Warn("registry write indeterminate; retrying", "err", err)

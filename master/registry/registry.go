@@ -142,6 +142,9 @@ func (r *Registry) start(raftDir string) error {
 		rc.SnapshotThreshold = r.cfg.SnapshotThreshold
 	}
 	rc.NoSnapshotRestoreOnStart = true // registry.db is durable itself
+	// Entries submitted together (Start) are stored with one fsync;
+	// without a buffered queue raft takes them one at a time.
+	rc.BatchApplyCh = true
 	rc.Logger = hlog
 	existing, err := raft.HasExistingState(logs, logs, snaps)
 	if err != nil {
@@ -222,16 +225,42 @@ var ErrIndeterminate = errors.New("registry: outcome unknown")
 // ErrDuplicate for a command whose Once ID was applied before,
 // ErrNotLeader, or ErrIndeterminate.
 func (r *Registry) Apply(ctx context.Context, cmd Command) error {
-	b, err := cmd.Encode()
-	if err != nil {
-		return err
-	}
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	f := r.raft.Apply(b, timeout)
-	if err := f.Error(); err != nil {
+	p, err := r.Start(cmd, timeout)
+	if err != nil {
+		return err
+	}
+	return p.Wait()
+}
+
+// Pending is a command handed to raft whose outcome is not known yet.
+type Pending struct {
+	f raft.ApplyFuture
+}
+
+// Start hands cmd to raft and returns without waiting for its commit, so
+// that a caller with several commands can submit the next ones first:
+// raft then stores the entries that queue up with one fsync, and the FSM
+// applies them in one bbolt transaction. Commands started one after the
+// other are applied in that order. timeout bounds the wait for room in
+// raft's queue, not the commit: Wait returns once raft has applied the
+// entry or given up on it (ErrIndeterminate when leadership is lost). The
+// error is an encoding error; the outcome comes from Pending.Wait.
+func (r *Registry) Start(cmd Command, timeout time.Duration) (*Pending, error) {
+	b, err := cmd.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{f: r.raft.Apply(b, timeout)}, nil
+}
+
+// Wait blocks until the command is applied here, or failed, and returns
+// what Apply would: nil, ErrDuplicate, ErrNotLeader or ErrIndeterminate.
+func (p *Pending) Wait() error {
+	if err := p.f.Error(); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			return ErrNotLeader
@@ -240,7 +269,7 @@ func (r *Registry) Apply(ctx context.Context, cmd Command) error {
 		}
 		return fmt.Errorf("apply registry command: %w", err)
 	}
-	if err, ok := f.Response().(error); ok && err != nil {
+	if err, ok := p.f.Response().(error); ok && err != nil {
 		return err
 	}
 	return nil

@@ -29,7 +29,7 @@ func testConfig(dir, addr string, peers []string, mux *Mux) Config {
 
 // startMember listens on addr (or a free port when addr is "") and opens a
 // registry there.
-func startMember(t *testing.T, dir, addr string, peers []string) *member {
+func startMember(t testing.TB, dir, addr string, peers []string) *member {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -41,7 +41,7 @@ func startMember(t *testing.T, dir, addr string, peers []string) *member {
 	return openMember(t, dir, ln, peers)
 }
 
-func openMember(t *testing.T, dir string, ln net.Listener, peers []string) *member {
+func openMember(t testing.TB, dir string, ln net.Listener, peers []string) *member {
 	t.Helper()
 	mux := NewMux(ln)
 	addr := ln.Addr().String()
@@ -64,7 +64,7 @@ func (m *member) stop() {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -19,7 +19,10 @@
 //	err = executor.Run(ctx, cfg)
 //
 // For each task the executor sends TASK_STARTING, then TASK_RUNNING once
-// its module or command has started, then one terminal update:
+// its module or command has started — except a Wasm task of a module the
+// executor has compiled already, whose start is an instantiation of
+// microseconds: it goes straight to TASK_RUNNING (TASK_STARTING is
+// optional in Mesos) — then one terminal update:
 // TASK_FINISHED or TASK_FAILED with Mesos's messages ("Command exited
 // with status 3") and, when the task exited by itself, its exit code in
 // the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with

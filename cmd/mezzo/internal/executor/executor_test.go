@@ -383,6 +383,18 @@ func TestSharedExecutor(t *testing.T) {
 		t.Fatalf("the shared executor exited while idle: %v", err)
 	default:
 	}
+	// A task of a module the executor has compiled starts at once: it
+	// goes from TASK_STAGING straight to TASK_RUNNING. The first task
+	// of the module, and a native task, report TASK_STARTING first.
+	for id, want := range map[string]string{
+		"w1": "[TASK_STARTING TASK_RUNNING TASK_FINISHED]",
+		"t1": "[TASK_STARTING TASK_RUNNING TASK_FINISHED]",
+		"w2": "[TASK_RUNNING TASK_FINISHED]",
+	} {
+		if got := h.states(id); got != want {
+			t.Errorf("%s: states = %s, want %s", id, got, want)
+		}
+	}
 	for id, want := range map[string]string{"w1": "hello one\n", "t1": "native\n", "w2": "hello two\n"} {
 		if got := readFile(filepath.Join(h.sandbox, "tasks", id, "stdout")); got != want {
 			t.Errorf("tasks/%s/stdout = %q, want %q", id, got, want)

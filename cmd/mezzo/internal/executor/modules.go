@@ -69,6 +69,15 @@ func (m *modules) get(ctx context.Context, sha string) (*sandbox.Engine, *sandbo
 	return engine, mod, nil
 }
 
+// compiledAlready reports whether the module whose hash is sha is
+// compiled in this executor, so that starting a task of it is an
+// instantiation (microseconds) rather than a compilation.
+func (m *modules) compiledAlready(sha string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.engine != nil && m.compiled[sha] != nil
+}
+
 // engineFor returns the engine, starting it if needed.
 func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
 	m.mu.Lock()
