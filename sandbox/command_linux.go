@@ -73,22 +73,17 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 		Stderr:      out.stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
 	}
-	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
+	cg, rl, err := confine(spec)
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}
-	if cg == nil {
-		err = cmd.Start()
-	} else if err = cg.start(cmd); err != nil {
-		_, cgErr := cg.destroy(cgroupTimeout)
-		err = errors.Join(err, cgErr)
-	}
-	if err != nil {
+	if err = start(cmd, cg, rl); err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", path, err)), nil
 	}
 	p := &commandProcess{
 		cmd:       cmd,
 		cg:        cg,
+		rl:        rl,
 		out:       out,
 		pid:       cmd.Process.Pid,
 		done:      make(chan struct{}),
@@ -96,6 +91,65 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 	}
 	go p.reap()
 	return p, nil
+}
+
+// confine makes what holds a task with spec, as spec.Isolation says: a
+// cgroup, or rlimits set by the init, or both (a CPU-time budget is an
+// rlimit in a cgroup too). Under IsolationAuto without usable cgroups
+// both are nil when the task has neither a memory cap nor a CPU-time
+// budget: it needs no init.
+func confine(spec Spec) (*taskCgroup, rlimits, error) {
+	var rl rlimits
+	if spec.CPUTime > 0 {
+		rl.cpu = rlimitsOf(spec).cpu
+	}
+	if spec.Isolation == IsolationRlimits {
+		return nil, rlimitsOf(spec), nil
+	}
+	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
+	switch {
+	case err != nil:
+		return nil, rl, err
+	case cg != nil:
+		return cg, rl, nil
+	case spec.Isolation == IsolationCgroups:
+		_, why := CgroupsAvailable()
+		return nil, rl, fmt.Errorf("isolation %s: %w", IsolationCgroups, why)
+	}
+	return nil, rlimitsOf(spec), nil
+}
+
+// start starts cmd in cg (if not nil) through the rlimit init when rl
+// sets any limit, and returns once what cmd names has been executed,
+// with the error that kept it from running, if any.
+func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) error {
+	var status, w *os.File
+	if rl.any() {
+		var err error
+		if status, w, err = viaInit(cmd, rl); err != nil {
+			return err
+		}
+		defer status.Close()
+	}
+	var err error
+	if cg == nil {
+		err = cmd.Start()
+	} else {
+		err = cg.start(cmd)
+	}
+	if w != nil {
+		w.Close() // the child has its own; EOF comes when it execs
+		if err == nil {
+			if err = awaitExec(status); err != nil {
+				_ = cmd.Wait() // the init has exited
+			}
+		}
+	}
+	if err != nil && cg != nil {
+		_, cgErr := cg.destroy(cgroupTimeout)
+		err = errors.Join(err, cgErr)
+	}
+	return err
 }
 
 // commandProcess is a native task. Its pid is also its process group id.
@@ -107,6 +161,7 @@ type commandProcess struct {
 	cmd  *exec.Cmd
 	out  output      // its copies, when output rotates, end once the task is gone
 	cg   *taskCgroup // nil when the task runs without a cgroup
+	rl   rlimits     // what the rlimit init set; zero without the init
 	pid  int
 	done chan struct{} // closed when result is set
 
@@ -145,6 +200,10 @@ func (p *commandProcess) reap() {
 	// Without p.mu: removing the cgroup may wait for processes to die,
 	// and Kill must not wait for that.
 	r := resultOf(p.cmd.ProcessState, waitErr, killed)
+	if p.rl.any() {
+		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		r = withRlimits(r, ws, p.rl, killed)
+	}
 	if p.cg != nil {
 		cs, err := p.cg.destroy(cgroupTimeout)
 		r = p.withCgroup(r, cs, err, killed)

@@ -175,6 +175,7 @@ func TestStartCommandRefuses(t *testing.T) {
 		{"empty value", Spec{Dir: dir}, CommandSpec{}},
 		{"NUL in an argument", Spec{Dir: dir}, CommandSpec{Value: "true", Args: []string{"a\x00"}}},
 		{"bad env name", Spec{Dir: dir, Env: map[string]string{"": "x"}}, CommandSpec{Value: "true"}},
+		{"unknown isolation", Spec{Dir: dir, Isolation: "auto"}, CommandSpec{Value: "true"}},
 	}
 	for _, tt := range tests {
 		if p, err := StartCommand(context.Background(), tt.spec, tt.c); err == nil {

@@ -18,6 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if sandbox.IsInit(os.Args) { // native tasks under rlimits start as this binary
+		sandbox.Init(os.Args, os.Environ())
+	}
 	dir, err := os.MkdirTemp("", "mezzo-executor-test-")
 	if err != nil {
 		panic(err)
