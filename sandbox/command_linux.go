@@ -77,17 +77,25 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}
-	if err = start(cmd, cg, rl); err != nil {
+	initRSS, err := start(cmd, cg, rl)
+	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", path, err)), nil
 	}
 	p := &commandProcess{
 		cmd:       cmd,
 		cg:        cg,
 		rl:        rl,
+		rssFloor:  initRSS,
 		out:       out,
 		pid:       cmd.Process.Pid,
 		done:      make(chan struct{}),
 		escalated: make(chan struct{}),
+	}
+	if cg == nil {
+		// See taskPeak. Read after the exec: the caller's peak can only
+		// have grown since.
+		p.rssFloor = max(p.rssFloor, procUsage(os.Getpid()).PeakMemoryBytes)
+		p.peakSeen = procUsage(p.pid).PeakMemoryBytes // the task's own, since the exec
 	}
 	go p.reap()
 	return p, nil
@@ -121,17 +129,16 @@ func confine(spec Spec) (*taskCgroup, rlimits, error) {
 
 // start starts cmd in cg (if not nil) through the rlimit init when rl
 // sets any limit, and returns once what cmd names has been executed,
-// with the error that kept it from running, if any.
-func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) error {
+// with the init's peak resident memory (see taskPeak) or the error that
+// kept the task from running.
+func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) (initRSS uint64, err error) {
 	var status, w *os.File
 	if rl.any() {
-		var err error
 		if status, w, err = viaInit(cmd, rl); err != nil {
-			return err
+			return 0, err
 		}
 		defer status.Close()
 	}
-	var err error
 	if cg == nil {
 		err = cmd.Start()
 	} else {
@@ -140,7 +147,7 @@ func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) error {
 	if w != nil {
 		w.Close() // the child has its own; EOF comes when it execs
 		if err == nil {
-			if err = awaitExec(status); err != nil {
+			if initRSS, err = awaitExec(status); err != nil {
 				_ = cmd.Wait() // the init has exited
 			}
 		}
@@ -149,7 +156,7 @@ func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) error {
 		_, cgErr := cg.destroy(cgroupTimeout)
 		err = errors.Join(err, cgErr)
 	}
-	return err
+	return initRSS, err
 }
 
 // commandProcess is a native task. Its pid is also its process group id.
@@ -158,12 +165,16 @@ func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) error {
 // the leader, alive or a zombie, keeps the group id from being reused, so
 // a signal cannot reach an unrelated group.
 type commandProcess struct {
-	cmd  *exec.Cmd
-	out  output      // its copies, when output rotates, end once the task is gone
-	cg   *taskCgroup // nil when the task runs without a cgroup
-	rl   rlimits     // what the rlimit init set; zero without the init
-	pid  int
-	done chan struct{} // closed when result is set
+	cmd *exec.Cmd
+	out output      // its copies, when output rotates, end once the task is gone
+	cg  *taskCgroup // nil when the task runs without a cgroup
+	rl  rlimits     // what the rlimit init set; zero without the init
+	// rssFloor is, without a cgroup, the largest peak resident memory
+	// the kernel may have folded into the leader's ru_maxrss that is not
+	// the task's: the caller's and the init's (see taskPeak).
+	rssFloor uint64
+	pid      int
+	done     chan struct{} // closed when result is set
 
 	mu        sync.Mutex // guards the fields below
 	reaped    bool       // cmd.Wait has returned; no more signals
@@ -172,6 +183,11 @@ type commandProcess struct {
 	escalated chan struct{} // closed when Kill sent SIGKILL
 
 	result Result // set before done is closed
+
+	// peakSeen is the largest VmHWM of the leader read from /proc (by
+	// StartCommand and Usage) since the task was executed, without a
+	// cgroup; see taskPeak.
+	peakSeen uint64
 }
 
 // cgroupTimeout bounds how long a task's end waits for the processes
@@ -195,11 +211,14 @@ func (p *commandProcess) reap() {
 		waitErr = p.cmd.Wait() // at once: the leader has exited
 		p.markReaped()
 	}
-	killed := p.killed
+	killed, seen := p.killed, p.peakSeen
 	p.mu.Unlock()
 	// Without p.mu: removing the cgroup may wait for processes to die,
 	// and Kill must not wait for that.
 	r := resultOf(p.cmd.ProcessState, waitErr, killed)
+	if p.cg == nil {
+		r.Usage.PeakMemoryBytes = taskPeak(r.Usage.PeakMemoryBytes, p.rssFloor, seen)
+	}
 	if p.rl.any() {
 		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 		r = withRlimits(r, ws, p.rl, killed)
@@ -377,7 +396,8 @@ func (p *commandProcess) escalate() {
 // Usage reads the task's cgroup while it runs, or, without one, the group
 // leader's /proc entries: CPU time in clock ticks and VmHWM, its peak
 // resident set (children are then not counted until the leader has
-// waited for them).
+// waited for them). Under rlimits the CPU time includes the init's few
+// milliseconds.
 func (p *commandProcess) Usage() Usage {
 	p.mu.Lock()
 	if p.reaped {
@@ -391,7 +411,9 @@ func (p *commandProcess) Usage() Usage {
 			return u
 		}
 	}
-	return procUsage(p.pid)
+	u := procUsage(p.pid)
+	p.peakSeen = max(p.peakSeen, u.PeakMemoryBytes)
+	return u
 }
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc; it is 100 on

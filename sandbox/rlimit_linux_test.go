@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ func TestRlimits(t *testing.T) {
 		signal string
 		errHas []string
 		stdout []string // substrings of stdout
+		check  func(t *testing.T, r Result)
 	}{
 		{
 			name: "limits set before the task runs",
@@ -41,23 +43,37 @@ func TestRlimits(t *testing.T) {
 			stdout: []string{"1\n"},
 		},
 		{
+			name: "a small task's peak memory is its own, not the init's",
+			spec: Spec{MemoryBytes: 64 << 20},
+			c:    CommandSpec{Value: "true"},
+			check: func(t *testing.T, r Result) {
+				// true may be gone before its peak is read: 0 is possible.
+				if r.Usage.PeakMemoryBytes >= 8<<20 {
+					t.Errorf("peak memory %d, want true's own, far below the caller's and the init's", r.Usage.PeakMemoryBytes)
+				}
+			},
+		},
+		{
 			name:   "argv and environment reach the task",
 			spec:   Spec{MemoryBytes: 64 << 20, Env: map[string]string{"GREETING": "hi"}},
 			c:      CommandSpec{Value: "sh", Args: []string{"zero", "-c", `echo "$0 $GREETING"; tr '\0' ' ' </proc/$$/cmdline`, "one"}},
 			stdout: []string{"one hi\nzero -c "},
 		},
+		// Over-cap tasks get a cap of 1 GiB: a task's peak is known only
+		// above the peak of this test binary, which runs many tasks (see
+		// taskPeak), and so is a failure at the cap.
 		{
 			name:   "the leader over the memory cap",
-			spec:   Spec{MemoryBytes: 32 << 20},
+			spec:   Spec{MemoryBytes: 1 << 30},
 			c:      CommandSpec{Shell: true, Value: "exec tail /dev/zero"}, // tail keeps the unending line
 			code:   1,
 			reason: ReasonMemoryLimit,
-			errHas: []string{"memory limit of 33554432 bytes (32 MiB)", "RLIMIT_DATA", "exited with code 1"},
+			errHas: []string{"memory limit of 1073741824 bytes (1024 MiB)", "RLIMIT_DATA", "exited with code 1"},
 		},
 		{
 			name:   "a child over the memory cap",
-			spec:   Spec{MemoryBytes: 32 << 20},
-			c:      CommandSpec{Shell: true, Value: "head -c 200m /dev/zero | tail"},
+			spec:   Spec{MemoryBytes: 1 << 30},
+			c:      CommandSpec{Shell: true, Value: "head -c 2G /dev/zero | tail"},
 			code:   1,
 			reason: ReasonMemoryLimit,
 			errHas: []string{"RLIMIT_DATA"},
@@ -118,8 +134,11 @@ func TestRlimits(t *testing.T) {
 			}
 			out := readFile(t, filepath.Join(dir, StdoutFile))
 			contains(t, "stdout", out, tt.stdout...)
-			if tt.reason == ReasonMemoryLimit && r.Usage.PeakMemoryBytes < 30<<20 {
-				t.Errorf("peak memory %d, want about the 32 MiB cap", r.Usage.PeakMemoryBytes)
+			if tt.check != nil {
+				tt.check(t, r)
+			}
+			if lim := tt.spec.MemoryBytes; tt.reason == ReasonMemoryLimit && r.Usage.PeakMemoryBytes < lim-lim/16 {
+				t.Errorf("peak memory %d, want about the %d cap", r.Usage.PeakMemoryBytes, lim)
 			}
 			if tt.reason == ReasonNone && strings.Contains(readFile(t, filepath.Join(dir, StderrFile)), "rlimit init") {
 				t.Errorf("the init complained: %s", readFile(t, filepath.Join(dir, StderrFile)))
@@ -225,5 +244,60 @@ func TestInitRefuses(t *testing.T) {
 	}
 	if !IsInit([]string{initArg0}) || IsInit([]string{"mezzo"}) || IsInit(nil) {
 		t.Error("IsInit does not recognize exactly the init's argv[0]")
+	}
+}
+
+// TestTaskPeak checks how a task's peak is told from its init's, which
+// the kernel folds into the task's ru_maxrss.
+func TestTaskPeak(t *testing.T) {
+	tests := []struct {
+		name                  string
+		maxRSS, initRSS, seen uint64
+		want                  uint64
+	}{
+		{"the task went past the init", 40 << 20, 16 << 20, 30 << 20, 40 << 20},
+		{"the task stayed below the init", 16 << 20, 16 << 20, 2 << 20, 2 << 20},
+		{"within the init's last pages", 16<<20 + 1<<20, 16 << 20, 1 << 20, 1 << 20},
+		{"no init peak known", 3 << 20, 0, 1 << 20, 3 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := taskPeak(tt.maxRSS, tt.initRSS, tt.seen); got != tt.want {
+				t.Errorf("taskPeak(%d, %d, %d) = %d, want %d", tt.maxRSS, tt.initRSS, tt.seen, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAwaitExec reads what an init may write on its status pipe.
+func TestAwaitExec(t *testing.T) {
+	tests := []struct {
+		name  string
+		wrote string
+		rss   uint64
+		err   string
+	}{
+		{"exec succeeded", "rss 1048576\n", 1 << 20, ""},
+		{"exec failed", "rss 1048576\nrlimit init: exec ./x: permission denied", 0, "rlimit init: exec ./x: permission denied"},
+		{"failed before its exec", "rlimit init: data limit: bad", 0, "rlimit init: data limit: bad"},
+		{"died without a word", "", 0, "rlimit init: exited before its exec"},
+		{"garbled peak", "rss lots\n", 0, `read from the rlimit init: strconv.ParseUint: parsing "lots": invalid syntax`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, err := w.WriteString(tt.wrote); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			rss, err := awaitExec(r)
+			if rss != tt.rss || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
+				t.Errorf("awaitExec = %d, %v; want %d, %q", rss, err, tt.rss, tt.err)
+			}
+		})
 	}
 }

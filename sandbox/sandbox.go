@@ -54,8 +54,9 @@ type Spec struct {
 	// processes' RLIMIT_DATA (its heap, private writable mappings and
 	// data segment), set before the task runs: an allocation past it
 	// fails in the process, and a task that then ends with a non-zero
-	// code or a signal, its peak resident memory within a sixteenth of
-	// the cap (at most 16 MiB below), ends with ReasonMemoryLimit. Not
+	// code or a signal, its peak resident memory (Usage.PeakMemoryBytes,
+	// known only above the caller's own peak) within a sixteenth of the
+	// cap (at most 16 MiB below), ends with ReasonMemoryLimit. Not
 	// RLIMIT_AS: it caps address space, and the Go runtime (among
 	// others) reserves far more of it than it touches. See RATIONALE.md,
 	// "Why RLIMIT_DATA where there are no cgroups?".
@@ -260,8 +261,12 @@ type Usage struct {
 	// (memory.max_usage_in_bytes on v1, memory.peak on v2, or the current
 	// charge where the kernel has no memory.peak); without a cgroup the
 	// peak resident set of the group leader (or of a child it waited for,
-	// if larger); for a Wasm task the size of its linear
-	// memory (which never shrinks).
+	// if larger) when that is above the peak of the process that called
+	// StartCommand (and of the rlimit init), which the kernel folds into
+	// the same count, and otherwise the largest the leader's /proc entry
+	// showed while it ran, a lower bound (0 for a task gone before it was
+	// read); for a Wasm task the size of its linear memory (which never
+	// shrinks).
 	PeakMemoryBytes uint64
 
 	// Fuel is what a Wasm task executed, in wasmtime's fuel units (about
