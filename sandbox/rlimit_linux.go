@@ -109,8 +109,8 @@ const initStatusFD = 3
 // RLIMIT_DATA and RLIMIT_CPU (0 leaves one as it is) and execs path with
 // argv and env, the task's environment. It does not return: if it cannot
 // do all that, it writes why to its status descriptor, which the parent
-// reads to fail the launch with ReasonLaunchFailed, and exits with code
-// 127.
+// reads to fail the launch with ReasonLaunchFailed, and to its stderr,
+// the task's, and exits with code 127.
 //
 // It runs the moment main starts, in the task's process group, working
 // directory, user and cgroup, and must do nothing else: whatever it did
@@ -118,8 +118,9 @@ const initStatusFD = 3
 // so.
 func Init(args, env []string) {
 	err := runInit(args, env)
-	f := os.NewFile(initStatusFD, "rlimit init status")
-	fmt.Fprintf(f, "rlimit init: %v", err)
+	msg := fmt.Sprintf("rlimit init: %v", err)
+	_, _ = unix.Write(initStatusFD, []byte(msg))
+	fmt.Fprintln(os.Stderr, msg)
 	os.Exit(127)
 }
 
