@@ -103,9 +103,9 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 
 // confine makes what holds a task with spec, as spec.Isolation says: a
 // cgroup, or rlimits set by the init, or both (a CPU-time budget is an
-// rlimit in a cgroup too). Under IsolationAuto without usable cgroups
-// both are nil when the task has neither a memory cap nor a CPU-time
-// budget: it needs no init.
+// rlimit in a cgroup too). Without a cgroup, a task with neither a
+// memory cap nor a CPU-time budget gets no rlimits either: it needs no
+// init.
 func confine(spec Spec) (*taskCgroup, rlimits, error) {
 	var rl rlimits
 	if spec.CPUTime > 0 {

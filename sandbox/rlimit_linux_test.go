@@ -301,3 +301,21 @@ func TestAwaitExec(t *testing.T) {
 		})
 	}
 }
+
+// TestCPUTimeNative gives a native task a CPU-time budget under the
+// isolation this machine picks by itself: in a cgroup the budget is
+// still an RLIMIT_CPU, set by the init, and a busy task ends with
+// ReasonCPULimit either way.
+func TestCPUTimeNative(t *testing.T) {
+	t.Parallel()
+	v, err := CgroupsAvailable()
+	t.Logf("cgroups: %q (%v)", v, err)
+	dir := sandboxDir(t)
+	p, err := StartCommand(context.Background(), Spec{Dir: dir, CPUTime: time.Second, MemoryBytes: 64 << 20},
+		CommandSpec{Shell: true, Value: "grep 'Max cpu time' /proc/self/limits; while :; do :; done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, wait(t, p), -1, ReasonCPULimit, "CPU time limit of 1 s", "RLIMIT_CPU", "killed by signal CPU time limit exceeded")
+	contains(t, "stdout", readFile(t, filepath.Join(dir, StdoutFile)), "Max cpu time              1                    2                    seconds")
+}
