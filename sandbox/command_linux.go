@@ -23,11 +23,16 @@ import (
 // as spec.User when it is set (with that user's uid, gid and supplementary
 // groups and none of the caller's).
 //
-// Where cgroups are usable (see CgroupsAvailable) the task runs in a
-// cgroup of its own, made under spec.CgroupParent before the task runs
-// and removed when it ends: spec.MemoryBytes caps its memory there, and
-// Usage and Result.Usage come from the cgroup. Elsewhere it runs without
-// one, and spec.MemoryBytes is not enforced (see Spec).
+// Where cgroups are usable (see CgroupsAvailable) and spec.Isolation
+// allows, the task runs in a cgroup of its own, made under
+// spec.CgroupParent before the task runs and removed when it ends:
+// spec.MemoryBytes caps its memory there, and Usage and Result.Usage
+// come from the cgroup. Elsewhere, or under IsolationRlimits, it runs
+// without one, started through the rlimit init (see Init) that sets
+// spec.MemoryBytes as RLIMIT_DATA and spec.CPUTime as RLIMIT_CPU before
+// the task runs, and its usage comes from /proc and its exit status (see
+// Spec). A CPU-time budget is an RLIMIT_CPU set by the init in a cgroup
+// too.
 //
 // When the task's process (the group leader) exits, whatever it left
 // running in its group or its cgroup is killed: the task is over, and it
