@@ -142,7 +142,7 @@ func runInit(args, env []string) error {
 	}
 	// The peak first: setting the limits changes no memory, but with a
 	// small RLIMIT_DATA the init may not grow its heap any more, and
-	// reading /proc allocates.
+	// reporting allocates.
 	if err := reportRSS(); err != nil {
 		return err
 	}
