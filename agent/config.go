@@ -8,6 +8,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/auth"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // Config holds an agent's settings. Start from DefaultConfig.
@@ -81,6 +82,13 @@ type Config struct {
 	// statistics and final update. It slows Wasm tasks (16 % to 3×, see
 	// RATIONALE.md), hence off by default.
 	WasmFuel bool
+	// NativeIsolation says what confines native tasks, passed to every
+	// executor as MEZZO_NATIVE_ISOLATION (sandbox.Spec.Isolation):
+	// cgroups where usable, else rlimits (the zero value); cgroups only,
+	// which Validate refuses where they are unusable; or rlimits with
+	// /proc accounting even where cgroups are usable. Executors' own
+	// cgroups do not depend on it.
+	NativeIsolation sandbox.Isolation
 
 	// ExecutorCommand is the program and arguments that start an
 	// executor: `mezzo executor` (cmd/mezzo sets it to its own binary).
@@ -150,6 +158,13 @@ func DefaultConfig() Config {
 	}
 }
 
+// cgroupsErr says why native tasks cannot have cgroups here, if they
+// cannot.
+func cgroupsErr() error {
+	_, err := sandbox.CgroupsAvailable()
+	return err
+}
+
 // Validate reports the first setting that cannot work, naming it.
 func (c Config) Validate() error {
 	switch {
@@ -177,6 +192,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: OutputMaxBytes must be ≥ 0 and OutputKeep between 0 and 1000, got %d and %d", c.OutputMaxBytes, c.OutputKeep)
 	case c.ExecutorIdleTimeout <= 0:
 		return errors.New("agent config: ExecutorIdleTimeout must be positive")
+	case c.NativeIsolation != sandbox.IsolationAuto && c.NativeIsolation != sandbox.IsolationCgroups && c.NativeIsolation != sandbox.IsolationRlimits:
+		return fmt.Errorf("agent config: NativeIsolation %q is not one of %q, %q, %q", string(c.NativeIsolation), "", sandbox.IsolationCgroups, sandbox.IsolationRlimits)
+	case c.NativeIsolation == sandbox.IsolationCgroups && cgroupsErr() != nil:
+		return fmt.Errorf("agent config: NativeIsolation %q: %w", c.NativeIsolation, cgroupsErr())
 	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:
 		return fmt.Errorf("agent config: Recover must be %q or %q, got %q", RecoverReconnect, RecoverCleanup, c.Recover)
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"strings"
 	"testing"
+
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // TestConfigValidateTLS checks that an agent on TLS knows the CA file
@@ -23,6 +25,33 @@ func TestConfigValidateTLS(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Masters, cfg.WorkDir, cfg.Port, cfg.ExecutorCommand = []string{"127.0.0.1:5050"}, t.TempDir(), 5051, []string{"mezzo", "executor"}
 			cfg.TLS, cfg.TLSCAFile = tc.tls, tc.caFile
+			err := cfg.Validate()
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("Validate: %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigValidateNativeIsolation(t *testing.T) {
+	_, noCgroups := sandbox.CgroupsAvailable()
+	for _, tc := range []struct {
+		name    string
+		iso     sandbox.Isolation
+		wantErr string
+	}{
+		{name: "auto", iso: sandbox.IsolationAuto},
+		{name: "rlimits", iso: sandbox.IsolationRlimits},
+		{name: "cgroups", iso: sandbox.IsolationCgroups},
+		{name: "unknown", iso: "auto", wantErr: `NativeIsolation "auto" is not one of "", "cgroups", "rlimits"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.iso == sandbox.IsolationCgroups && noCgroups != nil {
+				tc.wantErr = `NativeIsolation "cgroups": ` + noCgroups.Error() // refused where they cannot work
+			}
+			cfg := DefaultConfig()
+			cfg.Masters, cfg.WorkDir, cfg.Port, cfg.ExecutorCommand = []string{"127.0.0.1:5050"}, t.TempDir(), 5051, []string{"mezzo", "executor"}
+			cfg.NativeIsolation = tc.iso
 			err := cfg.Validate()
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("Validate: %v, want %q", err, tc.wantErr)

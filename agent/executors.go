@@ -267,6 +267,9 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 	if a.cfg.WasmFuel {
 		env["MEZZO_WASM_FUEL"] = "1"
 	}
+	if a.cfg.NativeIsolation != sandbox.IsolationAuto {
+		env["MEZZO_NATIVE_ISOLATION"] = string(a.cfg.NativeIsolation)
+	}
 	if a.cfg.OutputMaxBytes > 0 {
 		env["MEZZO_OUTPUT_MAX_BYTES"] = strconv.FormatInt(a.cfg.OutputMaxBytes, 10)
 		env["MEZZO_OUTPUT_KEEP"] = strconv.Itoa(a.cfg.OutputKeep)

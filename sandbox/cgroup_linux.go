@@ -40,7 +40,7 @@ var v1Controllers = []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Cpuacct}
 // else "v1" when the memory, cpu and cpuacct hierarchies are mounted and
 // the caller's cgroups in them are writable. Otherwise it returns an
 // error saying why neither can be used; native tasks then run without a
-// cgroup, and Spec.MemoryBytes is not enforced for them (see Spec).
+// cgroup, their Spec.MemoryBytes an rlimit (see Spec).
 //
 // It reads the system each time; an agent or executor calls it once at
 // start to log what its tasks get. It is safe for concurrent use.

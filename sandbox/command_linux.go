@@ -23,11 +23,16 @@ import (
 // as spec.User when it is set (with that user's uid, gid and supplementary
 // groups and none of the caller's).
 //
-// Where cgroups are usable (see CgroupsAvailable) the task runs in a
-// cgroup of its own, made under spec.CgroupParent before the task runs
-// and removed when it ends: spec.MemoryBytes caps its memory there, and
-// Usage and Result.Usage come from the cgroup. Elsewhere it runs without
-// one, and spec.MemoryBytes is not enforced (see Spec).
+// Where cgroups are usable (see CgroupsAvailable) and spec.Isolation
+// allows, the task runs in a cgroup of its own, made under
+// spec.CgroupParent before the task runs and removed when it ends:
+// spec.MemoryBytes caps its memory there, and Usage and Result.Usage
+// come from the cgroup. Elsewhere, or under IsolationRlimits, it runs
+// without one, started through the rlimit init (see Init) that sets
+// spec.MemoryBytes as RLIMIT_DATA and spec.CPUTime as RLIMIT_CPU before
+// the task runs, and its usage comes from /proc and its exit status (see
+// Spec). A CPU-time budget is an RLIMIT_CPU set by the init in a cgroup
+// too.
 //
 // When the task's process (the group leader) exits, whatever it left
 // running in its group or its cgroup is killed: the task is over, and it
@@ -73,29 +78,90 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 		Stderr:      out.stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
 	}
-	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
+	cg, rl, err := confine(spec)
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", c.Value, err)), nil
 	}
-	if cg == nil {
-		err = cmd.Start()
-	} else if err = cg.start(cmd); err != nil {
-		_, cgErr := cg.destroy(cgroupTimeout)
-		err = errors.Join(err, cgErr)
-	}
+	initRSS, err := start(cmd, cg, rl)
 	if err != nil {
 		return launchFailed(ReasonLaunchFailed, fmt.Errorf("start command %q: %w", path, err)), nil
 	}
 	p := &commandProcess{
 		cmd:       cmd,
 		cg:        cg,
+		rl:        rl,
+		rssFloor:  initRSS,
 		out:       out,
 		pid:       cmd.Process.Pid,
 		done:      make(chan struct{}),
 		escalated: make(chan struct{}),
 	}
+	if cg == nil {
+		// See taskPeak. Read after the exec: the caller's peak can only
+		// have grown since.
+		p.rssFloor = max(p.rssFloor, procUsage(os.Getpid()).PeakMemoryBytes)
+		p.peakSeen = procUsage(p.pid).PeakMemoryBytes // the task's own, since the exec
+	}
 	go p.reap()
 	return p, nil
+}
+
+// confine makes what holds a task with spec, as spec.Isolation says: a
+// cgroup, or rlimits set by the init, or both (a CPU-time budget is an
+// rlimit in a cgroup too). Without a cgroup, a task with neither a
+// memory cap nor a CPU-time budget gets no rlimits either: it needs no
+// init.
+func confine(spec Spec) (*taskCgroup, rlimits, error) {
+	var rl rlimits
+	if spec.CPUTime > 0 {
+		rl.cpu = rlimitsOf(spec).cpu
+	}
+	if spec.Isolation == IsolationRlimits {
+		return nil, rlimitsOf(spec), nil
+	}
+	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
+	switch {
+	case err != nil:
+		return nil, rl, err
+	case cg != nil:
+		return cg, rl, nil
+	case spec.Isolation == IsolationCgroups:
+		_, why := CgroupsAvailable()
+		return nil, rl, fmt.Errorf("isolation %s: %w", IsolationCgroups, why)
+	}
+	return nil, rlimitsOf(spec), nil
+}
+
+// start starts cmd in cg (if not nil) through the rlimit init when rl
+// sets any limit, and returns once what cmd names has been executed,
+// with the init's peak resident memory (see taskPeak) or the error that
+// kept the task from running.
+func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) (initRSS uint64, err error) {
+	var status, w *os.File
+	if rl.any() {
+		if status, w, err = viaInit(cmd, rl); err != nil {
+			return 0, err
+		}
+		defer status.Close()
+	}
+	if cg == nil {
+		err = cmd.Start()
+	} else {
+		err = cg.start(cmd)
+	}
+	if w != nil {
+		w.Close() // the child has its own; EOF comes when it execs
+		if err == nil {
+			if initRSS, err = awaitExec(status); err != nil {
+				_ = cmd.Wait() // the init has exited
+			}
+		}
+	}
+	if err != nil && cg != nil {
+		_, cgErr := cg.destroy(cgroupTimeout)
+		err = errors.Join(err, cgErr)
+	}
+	return initRSS, err
 }
 
 // commandProcess is a native task. Its pid is also its process group id.
@@ -104,11 +170,16 @@ func StartCommand(ctx context.Context, spec Spec, c CommandSpec) (Process, error
 // the leader, alive or a zombie, keeps the group id from being reused, so
 // a signal cannot reach an unrelated group.
 type commandProcess struct {
-	cmd  *exec.Cmd
-	out  output      // its copies, when output rotates, end once the task is gone
-	cg   *taskCgroup // nil when the task runs without a cgroup
-	pid  int
-	done chan struct{} // closed when result is set
+	cmd *exec.Cmd
+	out output      // its copies, when output rotates, end once the task is gone
+	cg  *taskCgroup // nil when the task runs without a cgroup
+	rl  rlimits     // what the rlimit init set; zero without the init
+	// rssFloor is, without a cgroup, the largest peak resident memory
+	// the kernel may have folded into the leader's ru_maxrss that is not
+	// the task's: the caller's and the init's (see taskPeak).
+	rssFloor uint64
+	pid      int
+	done     chan struct{} // closed when result is set
 
 	mu        sync.Mutex // guards the fields below
 	reaped    bool       // cmd.Wait has returned; no more signals
@@ -117,6 +188,11 @@ type commandProcess struct {
 	escalated chan struct{} // closed when Kill sent SIGKILL
 
 	result Result // set before done is closed
+
+	// peakSeen is the largest VmHWM of the leader read from /proc (by
+	// StartCommand and Usage) since the task was executed, without a
+	// cgroup; see taskPeak.
+	peakSeen uint64
 }
 
 // cgroupTimeout bounds how long a task's end waits for the processes
@@ -140,11 +216,18 @@ func (p *commandProcess) reap() {
 		waitErr = p.cmd.Wait() // at once: the leader has exited
 		p.markReaped()
 	}
-	killed := p.killed
+	killed, seen := p.killed, p.peakSeen
 	p.mu.Unlock()
 	// Without p.mu: removing the cgroup may wait for processes to die,
 	// and Kill must not wait for that.
 	r := resultOf(p.cmd.ProcessState, waitErr, killed)
+	if p.cg == nil {
+		r.Usage.PeakMemoryBytes = taskPeak(r.Usage.PeakMemoryBytes, p.rssFloor, seen)
+	}
+	if p.rl.any() {
+		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		r = withRlimits(r, ws, p.rl, killed)
+	}
 	if p.cg != nil {
 		cs, err := p.cg.destroy(cgroupTimeout)
 		r = p.withCgroup(r, cs, err, killed)
@@ -318,7 +401,8 @@ func (p *commandProcess) escalate() {
 // Usage reads the task's cgroup while it runs, or, without one, the group
 // leader's /proc entries: CPU time in clock ticks and VmHWM, its peak
 // resident set (children are then not counted until the leader has
-// waited for them).
+// waited for them). Under rlimits the CPU time includes the init's few
+// milliseconds.
 func (p *commandProcess) Usage() Usage {
 	p.mu.Lock()
 	if p.reaped {
@@ -332,7 +416,9 @@ func (p *commandProcess) Usage() Usage {
 			return u
 		}
 	}
-	return procUsage(p.pid)
+	u := procUsage(p.pid)
+	p.peakSeen = max(p.peakSeen, u.PeakMemoryBytes)
+	return u
 }
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc; it is 100 on

@@ -175,6 +175,7 @@ func TestStartCommandRefuses(t *testing.T) {
 		{"empty value", Spec{Dir: dir}, CommandSpec{}},
 		{"NUL in an argument", Spec{Dir: dir}, CommandSpec{Value: "true", Args: []string{"a\x00"}}},
 		{"bad env name", Spec{Dir: dir, Env: map[string]string{"": "x"}}, CommandSpec{Value: "true"}},
+		{"unknown isolation", Spec{Dir: dir, Isolation: "auto"}, CommandSpec{Value: "true"}},
 	}
 	for _, tt := range tests {
 		if p, err := StartCommand(context.Background(), tt.spec, tt.c); err == nil {
@@ -305,18 +306,32 @@ func countGroup(pgid int) int {
 	return n
 }
 
+// BenchmarkStartCommand starts a native task as this machine would by
+// itself (auto), and under rlimits with a memory cap, which costs the
+// re-executed init.
 func BenchmarkStartCommand(b *testing.B) {
-	spec := Spec{Dir: b.TempDir()}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := StartCommand(ctx, spec, CommandSpec{Value: "/bin/true"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if r := p.Wait(); r.Err != nil || r.ExitCode != 0 {
-			b.Fatal(r)
-		}
+	for _, bb := range []struct {
+		name string
+		spec Spec
+	}{
+		{"auto", Spec{}},
+		{"rlimits", Spec{Isolation: IsolationRlimits, MemoryBytes: 64 << 20}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			spec := bb.spec
+			spec.Dir = b.TempDir()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := StartCommand(ctx, spec, CommandSpec{Value: "/bin/true"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r := p.Wait(); r.Err != nil || r.ExitCode != 0 {
+					b.Fatal(r)
+				}
+			}
+		})
 	}
 }
 

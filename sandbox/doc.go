@@ -73,9 +73,19 @@
 // from before its first instruction until it ends, when the cgroup is
 // removed: Spec.MemoryBytes caps its memory there (an OOM kill ends it
 // with ReasonMemoryLimit), its usage is the cgroup's, and Kill reaches
-// every process in it, even those that left the process group. Without
-// cgroups MemoryBytes is not enforced for native tasks. See
-// RATIONALE.md, "Why one cgroup per native task?".
+// every process in it, even those that left the process group. See
+// RATIONALE.md, "Why one cgroup per native task?". Without cgroups, or
+// under IsolationRlimits (Spec.Isolation), a native task starts as this
+// very binary in its init mode, which sets MemoryBytes as RLIMIT_DATA
+// (and CPUTime as RLIMIT_CPU) and execs the task; its usage comes from
+// /proc and its exit status. A program that starts native tasks therefore
+// begins its main (and its tests' TestMain) with
+//
+//	if sandbox.IsInit(os.Args) {
+//		sandbox.Init(os.Args, os.Environ())
+//	}
+//
+// See RATIONALE.md, "Why RLIMIT_DATA where there are no cgroups?".
 //
 // # Failures
 //
@@ -104,8 +114,9 @@
 // backend.go: wazero.go, memory.go and fs.go implement them with wazero;
 // the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
 // engine_nowasmtime.go stands in for those without cgo. command*.go run
-// native tasks, in the cgroups of cgroup_linux.go; execcgroup_linux.go
-// holds executors' cgroups.
+// native tasks, in the cgroups of cgroup_linux.go or under the rlimits
+// of rlimit_linux.go (isolation.go chooses); execcgroup_linux.go holds
+// executors' cgroups.
 //
 // # Concurrency
 //

@@ -27,6 +27,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if IsInit(os.Args) { // native tasks under rlimits start as this binary
+		Init(os.Args, os.Environ())
+	}
 	code := m.Run()
 	for name, e := range engines {
 		if err := e.Close(context.Background()); err != nil {

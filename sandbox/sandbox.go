@@ -50,11 +50,16 @@ type Spec struct {
 	// killer then kills one of them and the task does not exit
 	// successfully, the task ends with ReasonMemoryLimit. Where no cgroup
 	// can be made (see CgroupsAvailable: not root, hierarchies read-only
-	// or missing) the cap is not enforced at all: RLIMIT_AS would be
-	// wrong, as it caps address space, not memory, and the Go runtime
-	// (among others) reserves far more address space than it touches.
-	// MemoryBytes then only documents intent, and Usage.PeakMemoryBytes
-	// reports what was used.
+	// or missing), or under IsolationRlimits, it is each of the task's
+	// processes' RLIMIT_DATA (its heap, private writable mappings and
+	// data segment), set before the task runs: an allocation past it
+	// fails in the process, and a task that then ends with a non-zero
+	// code or a signal, its peak resident memory (Usage.PeakMemoryBytes,
+	// known only above the caller's own peak) within a sixteenth of the
+	// cap (at most 16 MiB below), ends with ReasonMemoryLimit. Not
+	// RLIMIT_AS: it caps address space, and the Go runtime (among
+	// others) reserves far more of it than it touches. See RATIONALE.md,
+	// "Why RLIMIT_DATA where there are no cgroups?".
 	MemoryBytes uint64
 
 	// CPUTime is the task's CPU-time budget; 0 means none. A Wasm task
@@ -68,9 +73,13 @@ type Spec struct {
 	// no per-thread CPU clock (outside Linux), wall time since the start
 	// stands in for CPU time, and a sleeping guest is charged too.
 	//
-	// Native tasks ignore it: their CPU is weighted (CPUs) and capped
-	// (CPULimit) by their cgroup, as Mesos treats commands, which have no
-	// CPU-time budget (api.WasmLimits.CPUSeconds is a Wasm task's).
+	// For a native task it is rounded up to whole seconds and set as
+	// RLIMIT_CPU on each of its processes before the task runs, cgroup or
+	// not: a process past it gets SIGXCPU, and SIGKILL a second later,
+	// and a task whose leader dies of either ends with ReasonCPULimit.
+	// The executor gives native tasks none (api.WasmLimits.CPUSeconds is
+	// a Wasm task's; Mesos commands have no CPU-time budget): their CPU
+	// is weighted (CPUs) and capped (CPULimit) by their cgroup.
 	CPUTime time.Duration
 
 	// CPUs is the task's share of CPU (its "cpus" resource): a native
@@ -110,6 +119,12 @@ type Spec struct {
 	// controllers to children. It must be clean: no "." or ".."
 	// elements. Wasm tasks ignore it.
 	CgroupParent string
+
+	// Isolation says what confines a native task: cgroups where usable
+	// (IsolationAuto, the zero value), cgroups or a failed launch
+	// (IsolationCgroups), or rlimits and /proc accounting
+	// (IsolationRlimits). Wasm tasks ignore it.
+	Isolation Isolation
 
 	// User, when set, is who a native task runs as: its uid, gid and
 	// supplementary groups (see LookupUser). nil runs it as the caller.
@@ -186,7 +201,9 @@ const (
 	// most 16 MiB below it) is taken to have hit it. See RATIONALE.md, "How
 	// is a memory limit told from a crash?". A native task in a cgroup
 	// ends with it when the kernel's OOM killer killed one of its
-	// processes and the task did not exit with code 0.
+	// processes and the task did not exit with code 0; one under
+	// rlimits, when it failed with its peak memory at its RLIMIT_DATA
+	// (see Spec.MemoryBytes).
 	ReasonMemoryLimit
 
 	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
@@ -203,7 +220,8 @@ const (
 	ReasonSignaled
 
 	// ReasonCPULimit means a Wasm task was stopped because its CPU time
-	// passed Spec.CPUTime. Like ReasonKilled, it says how the task was
+	// passed Spec.CPUTime, or a native task's leader was killed by its
+	// RLIMIT_CPU. Like ReasonKilled, it says how the task was
 	// stopped, whatever it was doing then; of Kill and the budget, the
 	// first to stop a task decides its Reason.
 	ReasonCPULimit
@@ -243,8 +261,12 @@ type Usage struct {
 	// (memory.max_usage_in_bytes on v1, memory.peak on v2, or the current
 	// charge where the kernel has no memory.peak); without a cgroup the
 	// peak resident set of the group leader (or of a child it waited for,
-	// if larger); for a Wasm task the size of its linear
-	// memory (which never shrinks).
+	// if larger) when that is above the peak of the process that called
+	// StartCommand (and of the rlimit init), which the kernel folds into
+	// the same count, and otherwise the largest the leader's /proc entry
+	// showed while it ran, a lower bound (0 for a task gone before it was
+	// read); for a Wasm task the size of its linear memory (which never
+	// shrinks).
 	PeakMemoryBytes uint64
 
 	// Fuel is what a Wasm task executed, in wasmtime's fuel units (about
@@ -308,6 +330,11 @@ func (s Spec) validate() (dir string, err error) {
 	}
 	if s.CPUTime < 0 {
 		return "", fmt.Errorf("CPU time budget %v is negative", s.CPUTime)
+	}
+	switch s.Isolation {
+	case IsolationAuto, IsolationCgroups, IsolationRlimits:
+	default:
+		return "", fmt.Errorf("native isolation %q is not one of %q (auto), %q, %q", string(s.Isolation), "", IsolationCgroups, IsolationRlimits)
 	}
 	if s.CgroupParent != "" {
 		if err := CheckCgroupParent(s.CgroupParent); err != nil {

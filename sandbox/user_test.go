@@ -73,32 +73,44 @@ func TestStartCommandAsUser(t *testing.T) {
 		{name: "cannot write a sandbox that is not its own", script: "echo hi > note", code: 2},
 		{name: "cannot read root's files", chown: true, script: "cat secret", code: 1},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			dir := reachableSandbox(t)
-			if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("x"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if tt.chown {
-				if err := nobody.Chown(dir, "secret"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			p, err := StartCommand(context.Background(), Spec{Dir: dir, User: nobody}, CommandSpec{Shell: true, Value: tt.script})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := wait(t, p)
-			if r.ExitCode != tt.code {
-				t.Errorf("exit code %d, want %d (stderr %q)", r.ExitCode, tt.code, readFile(t, filepath.Join(dir, StderrFile)))
-			}
-			if tt.stdout != "" {
-				if got := readFile(t, filepath.Join(dir, StdoutFile)); got != tt.stdout {
-					t.Errorf("stdout %q, want %q", got, tt.stdout)
-				}
-			}
-		})
+	// Under rlimits the init starts as the user too, before its exec.
+	for _, iso := range []Isolation{IsolationAuto, IsolationRlimits} {
+		for _, tt := range tests {
+			t.Run(iso.String()+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				runAsNobody(t, nobody, Spec{Isolation: iso, MemoryBytes: 256 << 20}, tt.chown, tt.script, tt.code, tt.stdout)
+			})
+		}
+	}
+}
+
+// runAsNobody runs script as nobody with spec in a sandbox holding a file
+// of root's, secret, giving both to nobody when chown is set, and checks
+// its exit code and stdout (unless stdout is empty).
+func runAsNobody(t *testing.T, nobody *User, spec Spec, chown bool, script string, code int, stdout string) {
+	t.Helper()
+	dir := reachableSandbox(t)
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if chown {
+		if err := nobody.Chown(dir, "secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec.Dir, spec.User = dir, nobody
+	p, err := StartCommand(context.Background(), spec, CommandSpec{Shell: true, Value: script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wait(t, p)
+	if r.ExitCode != code {
+		t.Errorf("exit code %d, want %d (%v; stderr %q)", r.ExitCode, code, r.Err, readFile(t, filepath.Join(dir, StderrFile)))
+	}
+	if stdout != "" {
+		if got := readFile(t, filepath.Join(dir, StdoutFile)); got != stdout {
+			t.Errorf("stdout %q, want %q", got, stdout)
+		}
 	}
 }
 

@@ -99,6 +99,7 @@ type agentFlags struct {
 	attributes     string
 	wasmEngine     string
 	wasmFuel       bool
+	isolation      string
 	recover        string
 	idle           time.Duration
 	gcDelay        time.Duration
@@ -124,6 +125,8 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
+	cmd.Flags().StringVar(&f.isolation, "native-isolation", "auto",
+		"what caps native tasks' memory: cgroups, rlimits (RLIMIT_DATA per process, usage from /proc), or auto (cgroups where usable, else rlimits)")
 	cmd.Flags().BoolVar(&f.wasmFuel, "wasm-fuel", false, "count what each Wasm task executes under wasmtime, in fuel (about one unit per instruction), in its usage; slows Wasm tasks")
 }
 
@@ -149,6 +152,9 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.Principal, cfg.Secret = principal, secret
 	cfg.WasmEngine = f.wasmEngine
 	cfg.WasmFuel = f.wasmFuel
+	if cfg.NativeIsolation, err = sandbox.ParseIsolation(f.isolation); err != nil {
+		return cfg, fmt.Errorf("--native-isolation: %w", err)
+	}
 	cfg.AllowNative = f.allowNative
 	cfg.TaskUser = f.taskUser
 	cfg.SandboxGCDelay = f.gcDelay

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mezzo-cluster/mezzo/cmd/mezzo/internal/executor"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdkexecutor "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
 
@@ -20,7 +21,8 @@ import (
 // MEZZO_WASM_FUEL for Wasm tasks, MEZZO_EXECUTOR_SHARED=1 for a
 // framework's shared executor, MEZZO_TLS_CA when the agent serves TLS, and
 // MEZZO_CGROUP_PARENT where its native tasks' cgroups must nest in its
-// own (cgroup v2).
+// own (cgroup v2), and MEZZO_NATIVE_ISOLATION for what confines native
+// tasks (sandbox.ParseIsolation).
 func newExecutorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
@@ -40,6 +42,9 @@ func newExecutorCmd() *cobra.Command {
 			cfg.WasmFuel = os.Getenv("MEZZO_WASM_FUEL") == "1"
 			cfg.Shared = os.Getenv("MEZZO_EXECUTOR_SHARED") == "1"
 			cfg.CgroupParent = os.Getenv("MEZZO_CGROUP_PARENT")
+			if cfg.NativeIsolation, err = sandbox.ParseIsolation(os.Getenv("MEZZO_NATIVE_ISOLATION")); err != nil {
+				return fmt.Errorf("MEZZO_NATIVE_ISOLATION: %w", err)
+			}
 			if v := os.Getenv("MEZZO_OUTPUT_MAX_BYTES"); v != "" {
 				if cfg.OutputMaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil {
 					return fmt.Errorf("MEZZO_OUTPUT_MAX_BYTES: %w", err)

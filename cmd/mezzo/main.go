@@ -10,9 +10,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mezzo-cluster/mezzo/api/tlsconf"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 func main() {
+	// Before anything else: a native task under rlimits starts as this
+	// binary in the sandbox's init mode, which sets the task's rlimits
+	// and execs it (see sandbox.Init).
+	if sandbox.IsInit(os.Args) {
+		sandbox.Init(os.Args, os.Environ())
+	}
 	if err := newRoot().Execute(); err != nil {
 		var exit exitCode
 		if asExit(err, &exit) {

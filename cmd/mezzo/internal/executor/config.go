@@ -54,6 +54,11 @@ type Config struct {
 	// agent passes its executor cgroup's sandbox.ExecutorCgroup.TaskParent
 	// as MEZZO_CGROUP_PARENT, so that they nest there too.
 	CgroupParent string
+	// NativeIsolation says what confines native tasks
+	// (sandbox.Spec.Isolation): cgroups where usable (the zero value),
+	// cgroups only, or rlimits with /proc accounting. The agent passes
+	// its --native-isolation as MEZZO_NATIVE_ISOLATION.
+	NativeIsolation sandbox.Isolation
 	// UsageInterval is how often the executor reports its running tasks'
 	// usage to the agent (USAGE, api.ExecutorUsage). Default 1 s.
 	UsageInterval time.Duration
@@ -87,6 +92,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("executor config: DefaultKillGrace must not be negative, got %v", c.DefaultKillGrace)
 	case c.CgroupParent != "" && sandbox.CheckCgroupParent(c.CgroupParent) != nil:
 		return fmt.Errorf("executor config: CgroupParent: %w", sandbox.CheckCgroupParent(c.CgroupParent))
+	case c.NativeIsolation != sandbox.IsolationAuto && c.NativeIsolation != sandbox.IsolationCgroups && c.NativeIsolation != sandbox.IsolationRlimits:
+		return fmt.Errorf("executor config: NativeIsolation %q is not one of %q, %q, %q", string(c.NativeIsolation), "", sandbox.IsolationCgroups, sandbox.IsolationRlimits)
 	case c.UsageInterval < 0:
 		return fmt.Errorf("executor config: UsageInterval must not be negative, got %v", c.UsageInterval)
 	}

@@ -27,7 +27,10 @@
 // with status 3") and, when the task exited by itself, its exit code in
 // the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with
 // REASON_CONTAINER_LAUNCH_FAILED when it could not start, or with
-// REASON_CONTAINER_LIMITATION_MEMORY past its memory. The agent runs no
+// REASON_CONTAINER_LIMITATION_MEMORY past its memory (a cgroup's OOM
+// kill, or a failure at its RLIMIT_DATA where Config.NativeIsolation or
+// the machine leaves native tasks without cgroups), and with
+// REASON_CONTAINER_LIMITATION past a CPU-time limit. The agent runs no
 // task itself, so these are the only mappings (Outcome).
 //
 // Tasks run in the sandbox the agent gives (MESOS_SANDBOX): unless the

@@ -92,16 +92,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// A shared executor's sandbox is no task's own.
 		sandboxUsed: cfg.Shared,
 	}
-	if v, err := sandbox.CgroupsAvailable(); err != nil {
-		x.log.Warn("native tasks run without cgroups: their memory is not capped", "err", err)
-	} else {
-		x.log.Info("native tasks run in cgroups", "version", v)
-		// Executors killed with SIGKILL leave their tasks' cgroups behind;
-		// each new executor removes the empty ones.
-		if n := sandbox.SweepCgroups(cfg.CgroupParent); n > 0 {
-			x.log.Info("removed cgroups left by dead executors", "count", n)
-		}
-	}
+	x.logIsolation()
 	x.wg.Add(1)
 	go func() {
 		defer x.wg.Done()
@@ -116,6 +107,27 @@ func Run(ctx context.Context, cfg Config) error {
 		x.log.Info("executor exiting", "why", cause)
 	}
 	return err
+}
+
+// logIsolation says once what will confine native tasks, and removes
+// the empty task cgroups that executors killed with SIGKILL left behind.
+func (x *executor) logIsolation() {
+	v, err := sandbox.CgroupsAvailable()
+	switch {
+	case x.cfg.NativeIsolation == sandbox.IsolationRlimits:
+		x.log.Info("native tasks run under rlimits, as configured: each of their processes' memory is capped by RLIMIT_DATA")
+	case err != nil && x.cfg.NativeIsolation == sandbox.IsolationCgroups:
+		x.log.Error("native tasks must run in cgroups, as configured, but cannot: they will fail to launch", "err", err)
+	case err != nil:
+		x.log.Warn("native tasks run without cgroups: each of their processes' memory is capped by RLIMIT_DATA", "err", err)
+	default:
+		x.log.Info("native tasks run in cgroups", "version", v)
+	}
+	if err == nil {
+		if n := sandbox.SweepCgroups(x.cfg.CgroupParent); n > 0 {
+			x.log.Info("removed cgroups left by dead executors", "count", n)
+		}
+	}
 }
 
 // handle is the executor's event handler; it runs on the client's Run

@@ -18,6 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if sandbox.IsInit(os.Args) { // native tasks under rlimits start as this binary
+		sandbox.Init(os.Args, os.Environ())
+	}
 	dir, err := os.MkdirTemp("", "mezzo-executor-test-")
 	if err != nil {
 		panic(err)
@@ -106,6 +109,52 @@ func TestNativeTaskOverMemory(t *testing.T) {
 	}
 	if err := h.result(); err != nil {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestNativeTaskUnderRlimits forces the fallback for machines without
+// cgroups: a native task over its mem resource fails with
+// REASON_CONTAINER_LIMITATION_MEMORY and a message that names the
+// rlimit, and one within it finishes. The cap is 1 GiB: without a
+// cgroup a task's peak memory, and so a failure at its cap, is known
+// only above the peak of the process that started it, here this test
+// binary (see sandbox.Usage.PeakMemoryBytes).
+func TestNativeTaskUnderRlimits(t *testing.T) {
+	skipUnlessLinux(t)
+	tests := []struct {
+		name   string
+		script string
+		state  api.TaskState
+		reason api.StatusReason
+		msg    []string
+	}{
+		{"over its cap", "exec tail /dev/zero", api.TaskFailed, api.ReasonContainerLimitationMemory,
+			[]string{"Memory limit exceeded", "1024 MiB", "RLIMIT_DATA"}},
+		{"under its cap", "head -c 8m /dev/zero | tail -c 1 >/dev/null", api.TaskFinished, "",
+			[]string{"Command exited with status 0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, executortest.Options{}, func(c *executor.Config) { c.NativeIsolation = sandbox.IsolationRlimits })
+			task := shell("t", tt.script)
+			task.Resources = []api.Resource{{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: 1024}}}
+			h.agent.Launch(task)
+			st := h.terminal("t")
+			if st.State != tt.state || st.Reason != tt.reason {
+				t.Errorf("terminal update %s %s %q, want %s %s", st.State, st.Reason, st.Message, tt.state, tt.reason)
+			}
+			for _, m := range tt.msg {
+				if !strings.Contains(st.Message, m) {
+					t.Errorf("message %q does not contain %q", st.Message, m)
+				}
+			}
+			if peak, _ := strconv.ParseUint(label(st, api.PeakMemoryLabel), 10, 64); tt.state == api.TaskFailed && peak < 960<<20 {
+				t.Errorf("peak memory label %q, want about the cap, from the task's exit status", label(st, api.PeakMemoryLabel))
+			}
+			if err := h.result(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+		})
 	}
 }
 
@@ -352,6 +401,17 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	cfg.CgroupParent = ""
+	for _, iso := range []sandbox.Isolation{sandbox.IsolationAuto, sandbox.IsolationCgroups, sandbox.IsolationRlimits} {
+		cfg.NativeIsolation = iso
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Validate with NativeIsolation %q = %v", iso, err)
+		}
+	}
+	cfg.NativeIsolation = "auto" // ParseIsolation's spelling, not a value
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `NativeIsolation "auto"`) {
+		t.Errorf("Validate with NativeIsolation %q = %v, want an error naming it", cfg.NativeIsolation, err)
+	}
+	cfg.NativeIsolation = ""
 	cfg.DefaultKillGrace = -time.Second
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "DefaultKillGrace") {
 		t.Errorf("Validate with a negative grace = %v", err)

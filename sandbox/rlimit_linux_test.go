@@ -1,0 +1,321 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRlimits runs native tasks under IsolationRlimits, which this
+// machine would not pick by itself when it has cgroups: the limits are in
+// place before the task runs, a task over its memory or CPU-time cap ends
+// with the cap's reason, and one within them ends as it would anyway.
+func TestRlimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		spec   Spec
+		c      CommandSpec
+		setup  func(t *testing.T, dir string)
+		code   int
+		reason Reason
+		signal string
+		errHas []string
+		stdout []string // substrings of stdout
+		check  func(t *testing.T, r Result)
+	}{
+		{
+			name: "limits set before the task runs",
+			spec: Spec{MemoryBytes: 64 << 20, CPUTime: 1500 * time.Millisecond},
+			c:    CommandSpec{Shell: true, Value: "grep -E 'Max (data size|cpu time)' /proc/self/limits"},
+			stdout: []string{
+				"Max cpu time              2                    3                    seconds",
+				"Max data size             67108864             67108864             bytes",
+			},
+		},
+		{
+			name:   "under the memory cap",
+			spec:   Spec{MemoryBytes: 64 << 20},
+			c:      CommandSpec{Shell: true, Value: "head -c 8m /dev/zero | tail -c 1 | wc -c"},
+			stdout: []string{"1\n"},
+		},
+		{
+			name: "a small task's peak memory is its own, not the init's",
+			spec: Spec{MemoryBytes: 64 << 20},
+			c:    CommandSpec{Value: "true"},
+			check: func(t *testing.T, r Result) {
+				// true may be gone before its peak is read: 0 is possible.
+				if r.Usage.PeakMemoryBytes >= 8<<20 {
+					t.Errorf("peak memory %d, want true's own, far below the caller's and the init's", r.Usage.PeakMemoryBytes)
+				}
+			},
+		},
+		{
+			name:   "argv and environment reach the task",
+			spec:   Spec{MemoryBytes: 64 << 20, Env: map[string]string{"GREETING": "hi"}},
+			c:      CommandSpec{Value: "sh", Args: []string{"zero", "-c", `echo "$0 $GREETING"; tr '\0' ' ' </proc/$$/cmdline`, "one"}},
+			stdout: []string{"one hi\nzero -c "},
+		},
+		// Over-cap tasks get a cap of 1 GiB: a task's peak is known only
+		// above the peak of this test binary, which runs many tasks (see
+		// taskPeak), and so is a failure at the cap.
+		{
+			name:   "the leader over the memory cap",
+			spec:   Spec{MemoryBytes: 1 << 30},
+			c:      CommandSpec{Shell: true, Value: "exec tail /dev/zero"}, // tail keeps the unending line
+			code:   1,
+			reason: ReasonMemoryLimit,
+			errHas: []string{"memory limit of 1073741824 bytes (1024 MiB)", "RLIMIT_DATA", "exited with code 1"},
+		},
+		{
+			name:   "a child over the memory cap",
+			spec:   Spec{MemoryBytes: 1 << 30},
+			c:      CommandSpec{Shell: true, Value: "head -c 2G /dev/zero | tail"},
+			code:   1,
+			reason: ReasonMemoryLimit,
+			errHas: []string{"RLIMIT_DATA"},
+		},
+		{
+			name: "a failure far below the memory cap is the task's own",
+			spec: Spec{MemoryBytes: 256 << 20},
+			c:    CommandSpec{Shell: true, Value: "exit 3"},
+			code: 3,
+		},
+		{
+			name:   "over the CPU-time cap",
+			spec:   Spec{CPUTime: time.Second},
+			c:      CommandSpec{Shell: true, Value: "while :; do :; done"},
+			code:   -1,
+			reason: ReasonCPULimit,
+			signal: "CPU time limit exceeded",
+			errHas: []string{"CPU time limit of 1 s", "RLIMIT_CPU"},
+		},
+		{
+			name:   "over the hard CPU-time cap, SIGXCPU ignored",
+			spec:   Spec{CPUTime: time.Second},
+			c:      CommandSpec{Shell: true, Value: "trap '' XCPU; while :; do :; done"},
+			code:   -1,
+			reason: ReasonCPULimit,
+			signal: "killed",
+			errHas: []string{"RLIMIT_CPU", "killed by signal killed"},
+		},
+		{
+			name: "an executable the init cannot exec fails the launch",
+			spec: Spec{MemoryBytes: 64 << 20},
+			setup: func(t *testing.T, dir string) {
+				write(t, filepath.Join(dir, "data"), "data")
+			},
+			c:      CommandSpec{Value: "./data"},
+			code:   -1,
+			reason: ReasonLaunchFailed,
+			errHas: []string{"rlimit init: exec ./data", "permission denied"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := sandboxDir(t)
+			if tt.setup != nil {
+				tt.setup(t, dir)
+			}
+			spec := tt.spec
+			spec.Dir, spec.Isolation = dir, IsolationRlimits
+			p, err := StartCommand(context.Background(), spec, tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := wait(t, p)
+			checkResult(t, r, tt.code, tt.reason, tt.errHas...)
+			if r.Signal != tt.signal {
+				t.Errorf("signal %q, want %q", r.Signal, tt.signal)
+			}
+			out := readFile(t, filepath.Join(dir, StdoutFile))
+			contains(t, "stdout", out, tt.stdout...)
+			if tt.check != nil {
+				tt.check(t, r)
+			}
+			if lim := tt.spec.MemoryBytes; tt.reason == ReasonMemoryLimit && r.Usage.PeakMemoryBytes < lim-lim/16 {
+				t.Errorf("peak memory %d, want about the %d cap", r.Usage.PeakMemoryBytes, lim)
+			}
+			if tt.reason == ReasonNone && strings.Contains(readFile(t, filepath.Join(dir, StderrFile)), "rlimit init") {
+				t.Errorf("the init complained: %s", readFile(t, filepath.Join(dir, StderrFile)))
+			}
+		})
+	}
+}
+
+// TestRlimitsKilled checks that a task killed under rlimits ends as
+// killed, not as over a cap.
+func TestRlimitsKilled(t *testing.T) {
+	t.Parallel()
+	dir := sandboxDir(t)
+	p, err := StartCommand(context.Background(), Spec{Dir: dir, Isolation: IsolationRlimits, MemoryBytes: 32 << 20, CPUTime: time.Hour},
+		CommandSpec{Shell: true, Value: "exec sleep 1000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Kill(0)
+	checkResult(t, wait(t, p), -1, ReasonKilled, "killed by signal killed")
+}
+
+// TestRlimitsNoCgroup checks that a task under IsolationRlimits is in no
+// task cgroup, and that IsolationCgroups puts it in one.
+func TestRlimitsNoCgroup(t *testing.T) {
+	t.Parallel()
+	if _, err := CgroupsAvailable(); err != nil {
+		t.Logf("no cgroups here (%v): only the rlimits case is checked", err)
+	}
+	for _, iso := range []Isolation{IsolationRlimits, IsolationCgroups} {
+		t.Run(iso.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := sandboxDir(t)
+			p, err := StartCommand(context.Background(), Spec{Dir: dir, Isolation: iso, MemoryBytes: 64 << 20},
+				CommandSpec{Shell: true, Value: "cat /proc/self/cgroup"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := wait(t, p)
+			if _, err := CgroupsAvailable(); err != nil && iso == IsolationCgroups {
+				checkResult(t, r, -1, ReasonLaunchFailed, "isolation cgroups")
+				return
+			}
+			checkResult(t, r, 0, ReasonNone)
+			got := strings.Contains(readFile(t, filepath.Join(dir, StdoutFile)), "/task-")
+			if want := iso == IsolationCgroups; got != want {
+				t.Errorf("in a task cgroup: %v, want %v:\n%s", got, want, readFile(t, filepath.Join(dir, StdoutFile)))
+			}
+		})
+	}
+}
+
+func TestParseIsolation(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Isolation
+		err  string
+	}{
+		{in: "", want: IsolationAuto},
+		{in: "auto", want: IsolationAuto},
+		{in: "cgroups", want: IsolationCgroups},
+		{in: "rlimits", want: IsolationRlimits},
+		{in: "Rlimits", err: `native isolation "Rlimits" is not one of auto, cgroups, rlimits`},
+		{in: "none", err: `native isolation "none" is not one of auto, cgroups, rlimits`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseIsolation(tt.in)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("ParseIsolation(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseIsolation(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			if back, _ := ParseIsolation(got.String()); back != got {
+				t.Errorf("%q.String() = %q does not parse back", got, got.String())
+			}
+		})
+	}
+}
+
+// TestInitRefuses checks the init's answer to arguments StartCommand
+// never passes; it fails before it changes anything.
+func TestInitRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"too few", []string{initArg0, "0", "0", "/bin/true"}, "want mezzo-rlimit-init DATA CPU PATH ARGV..., got 4 arguments"},
+		{"bad data", []string{initArg0, "lots", "0", "/bin/true", "true"}, `data limit: strconv.ParseUint: parsing "lots": invalid syntax`},
+		{"bad cpu", []string{initArg0, "0", "-1", "/bin/true", "true"}, `cpu limit: strconv.ParseUint: parsing "-1": invalid syntax`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := runInit(tt.args, nil); err == nil || err.Error() != tt.err {
+				t.Errorf("runInit = %v, want %q", err, tt.err)
+			}
+		})
+	}
+	if !IsInit([]string{initArg0}) || IsInit([]string{"mezzo"}) || IsInit(nil) {
+		t.Error("IsInit does not recognize exactly the init's argv[0]")
+	}
+}
+
+// TestTaskPeak checks how a task's peak is told from its init's, which
+// the kernel folds into the task's ru_maxrss.
+func TestTaskPeak(t *testing.T) {
+	tests := []struct {
+		name                  string
+		maxRSS, initRSS, seen uint64
+		want                  uint64
+	}{
+		{"the task went past the init", 40 << 20, 16 << 20, 30 << 20, 40 << 20},
+		{"the task stayed below the init", 16 << 20, 16 << 20, 2 << 20, 2 << 20},
+		{"within the init's last pages", 16<<20 + 1<<20, 16 << 20, 1 << 20, 1 << 20},
+		{"no init peak known", 3 << 20, 0, 1 << 20, 3 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := taskPeak(tt.maxRSS, tt.initRSS, tt.seen); got != tt.want {
+				t.Errorf("taskPeak(%d, %d, %d) = %d, want %d", tt.maxRSS, tt.initRSS, tt.seen, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAwaitExec reads what an init may write on its status pipe.
+func TestAwaitExec(t *testing.T) {
+	tests := []struct {
+		name  string
+		wrote string
+		rss   uint64
+		err   string
+	}{
+		{"exec succeeded", "rss 1048576\n", 1 << 20, ""},
+		{"exec failed", "rss 1048576\nrlimit init: exec ./x: permission denied", 0, "rlimit init: exec ./x: permission denied"},
+		{"failed before its exec", "rlimit init: data limit: bad", 0, "rlimit init: data limit: bad"},
+		{"died without a word", "", 0, "rlimit init: exited before its exec"},
+		{"garbled peak", "rss lots\n", 0, `read from the rlimit init: strconv.ParseUint: parsing "lots": invalid syntax`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, err := w.WriteString(tt.wrote); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			rss, err := awaitExec(r)
+			if rss != tt.rss || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
+				t.Errorf("awaitExec = %d, %v; want %d, %q", rss, err, tt.rss, tt.err)
+			}
+		})
+	}
+}
+
+// TestCPUTimeNative gives a native task a CPU-time budget under the
+// isolation this machine picks by itself: in a cgroup the budget is
+// still an RLIMIT_CPU, set by the init, and a busy task ends with
+// ReasonCPULimit either way.
+func TestCPUTimeNative(t *testing.T) {
+	t.Parallel()
+	v, err := CgroupsAvailable()
+	t.Logf("cgroups: %q (%v)", v, err)
+	dir := sandboxDir(t)
+	p, err := StartCommand(context.Background(), Spec{Dir: dir, CPUTime: time.Second, MemoryBytes: 64 << 20},
+		CommandSpec{Shell: true, Value: "grep 'Max cpu time' /proc/self/limits; while :; do :; done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, wait(t, p), -1, ReasonCPULimit, "CPU time limit of 1 s", "RLIMIT_CPU", "killed by signal CPU time limit exceeded")
+	contains(t, "stdout", readFile(t, filepath.Join(dir, StdoutFile)), "Max cpu time              1                    2                    seconds")
+}
