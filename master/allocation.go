@@ -55,10 +55,16 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 	m.fullPass = false
 	clear(m.dirty)
 	batches := map[*framework][]offerDraft{}
+	behind := map[*framework]bool{}
 	for _, d := range decided {
 		f, a := m.frameworks[d.Framework], m.agents[d.Agent]
 		res := d.Resources
-		if f == nil || a == nil || !f.connected() || !a.offerable() {
+		if f != nil {
+			if _, seen := behind[f]; !seen {
+				behind[f] = f.stream.queued() >= offerBacklog
+			}
+		}
+		if f == nil || a == nil || !f.connected() || !a.offerable() || behind[f] {
 			m.alloc.Recover(d.Framework, d.Agent, d.Role, res, 0, now)
 			continue
 		}
@@ -73,6 +79,15 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 	}
 	m.metrics.observeAllocation(start)
 }
+
+// offerBacklog is how many records may wait on a framework's stream
+// before it is offered nothing more until it catches up (a periodic pass,
+// Config.AllocationInterval, offers it again). Offers it cannot read in
+// time only go stale, and piling them on is what takes its stream to
+// streamBuffer records and ends it: in the C1M run (e2e/bench item e) a
+// framework reading a million updates was disconnected so, near the end,
+// and the ACCEPTs it had in flight failed.
+const offerBacklog = streamBuffer / 4
 
 // maxOffersPerEvent bounds the offers of one OFFERS event. A pass that
 // offers a whole cluster to one framework would otherwise make one record

@@ -94,3 +94,42 @@ func TestRefuseDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestNoOffersToAFrameworkBehind checks that a framework whose stream has
+// offerBacklog records waiting is offered nothing, and is offered again
+// once it has caught up.
+func TestNoOffersToAFrameworkBehind(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.WorkDir = t.TempDir()
+	m, err := New(cfg) // not running: the test makes the passes
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	res, err := api.ParseResources("cpus:4;mem:1024")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	f := newFramework("behind", api.FrameworkInfo{Name: "behind", Roles: []string{"*"}}, now)
+	f.stream = newStream(f.id)
+	m.frameworks[f.id] = f
+	m.alloc.AddFramework(f.id, frameworkOptions(f.info, nil))
+	a := m.admitAgent(&api.AgentSubscribe{AgentInfo: api.AgentInfo{Hostname: "a", Resources: res}}, now)
+	a.stream = newStream(a.id)
+	m.readmitAgent(a)
+	for range offerBacklog {
+		f.stream.sendEncoded(frameworkHeartbeat)
+	}
+	m.mu.Unlock()
+
+	m.allocatePass(now, true)
+	if n := len(f.offers); n != 0 {
+		t.Fatalf("a framework %d records behind got %d offers", offerBacklog, n)
+	}
+	f.stream.take(nil) // it reads what waited
+	m.allocatePass(now, true)
+	if n := len(f.offers); n != 1 {
+		t.Fatalf("caught up, it got %d offers, want 1", n)
+	}
+}
