@@ -43,7 +43,11 @@ type storedUpdate struct {
 // openStore opens (creating) the checkpoint file.
 // Writes that fail are logged to log.
 func openStore(path string, log *slog.Logger) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// The freelist is a map and not written at each commit, as the
+	// master's registry does (RATIONALE.md, "Why is bbolt's freelist not
+	// written?"): an agent that has run many tasks would otherwise write
+	// and merge a large freelist at every checkpoint.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 }
 
 func (r *Registry) start(raftDir string) error {
-	logs, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	logs, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db"), BoltOptions: boltOptions()})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
