@@ -57,9 +57,8 @@ func OpenFSM(path string) (*FSM, error) {
 // array) at every commit, and merging it, allocated 140 GB in a C1M run
 // (e2e/bench item e, heap profile), 70 % of all the master allocated;
 // without it the run took 365 s instead of 489. An unsynced freelist is
-// rebuilt by
-// scanning the file when it is opened (RATIONALE.md, "Why is bbolt's
-// freelist not written?").
+// rebuilt by scanning the file when it is opened (RATIONALE.md, "Why is
+// bbolt's freelist not written?").
 func boltOptions() *bolt.Options {
 	return &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}
 }
