@@ -218,14 +218,8 @@ const maxContainersAnswer = 16 << 20
 // browsers never reach agents. An unknown agent is a *CallError with
 // status 404; one that cannot be reached or answers badly, 502.
 func (m *Master) Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error) {
-	m.mu.Lock()
-	a := m.agents[agentID]
-	var base string
-	if a != nil {
-		base = a.endpoint(m.cfg.scheme())
-	}
-	m.mu.Unlock()
-	if a == nil {
+	base, ok := m.agentEndpoint(agentID)
+	if !ok {
 		return nil, &CallError{Code: http.StatusNotFound, Message: "Agent cannot be found"}
 	}
 	body, err := json.Marshal(api.AgentOperatorCall{Type: api.OperatorGetContainers, GetContainers: &api.AgentGetContainersCall{ShowNested: true}})

@@ -352,14 +352,8 @@ func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (
 	if op != "browse" && op != "read" && op != "download" {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
 	}
-	m.mu.Lock()
-	a := m.agents[agentID]
-	var base string
-	if a != nil {
-		base = a.endpoint(m.cfg.scheme())
-	}
-	m.mu.Unlock()
-	if a == nil {
+	base, ok := m.agentEndpoint(agentID)
+	if !ok {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/files/"+op+"?"+rawQuery, nil)
@@ -380,4 +374,17 @@ func writeJSON(c echo.Context, v any) error {
 		return err
 	}
 	return c.Blob(http.StatusOK, "application/json", b)
+}
+
+// agentEndpoint returns the base URL at which the master reaches an
+// agent's own HTTP API (files, containers), and false for an unknown
+// agent. It takes m.mu.
+func (m *Master) agentEndpoint(agentID string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agents[agentID]
+	if a == nil {
+		return "", false
+	}
+	return a.endpoint(m.cfg.scheme()), true
 }
