@@ -32,6 +32,7 @@ type Agent struct {
 	updates *updateManager
 	files   *files.Handler
 	modules *moduleCache
+	spares  *spares          // task sandboxes made ahead; nil if they cannot be
 	fetcher *fetcher.Fetcher // CommandInfo.uris into sandboxes
 	log     *slog.Logger
 	client  *http.Client // calls to the master
@@ -121,6 +122,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.initCgroups()
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.modules = newModuleCache(cfg.moduleDir(), a.client)
+	if a.spares, err = newSpares(filepath.Join(cfg.WorkDir, "spare-sandboxes"), log); err != nil {
+		log.Warn("launches make their task sandboxes themselves", "err", err)
+	}
 	local := cfg.FetchLocalDirs
 	if len(local) == 0 {
 		local = []string{filepath.Join(cfg.WorkDir, "files")}
@@ -137,12 +141,14 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		},
 	})
 	if err != nil {
+		a.spares.close()
 		st.close()
 		return nil, fmt.Errorf("start fetcher: %w", err)
 	}
 	if err := a.recover(); err != nil {
 		close(a.quit)
 		a.execWG.Wait()
+		a.spares.close()
 		st.close()
 		return nil, err
 	}
@@ -259,4 +265,5 @@ func (a *Agent) shutdownExecutors() {
 	}
 	close(a.quit)
 	a.execWG.Wait()
+	a.spares.close()
 }

@@ -92,3 +92,56 @@ func TestCgroupParent(t *testing.T) {
 		t.Errorf("the parent %q is refused: %v", a, err)
 	}
 }
+
+// TestCgroupLowersBySlack resizes a real executor cgroup as tasks come
+// and go: a cap is raised at once, but lowered only when it falls by
+// cgroupLowerBy or more, so that one short task after another does not
+// cost two cgroup writes each.
+func TestCgroupLowersBySlack(t *testing.T) {
+	a := newBareAgent(t, nil)
+	if a.cgParent == "" {
+		t.Fatal("this test needs cgroups, which .ci/run's machines have")
+	}
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}})
+	a.mu.Unlock()
+	cg, err := a.newCgroup(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cg = cg
+	t.Cleanup(func() { a.removeCgroup(r) })
+	task := func(id string, mem float64) *execTask {
+		info := api.TaskInfo{TaskID: api.TaskID{Value: id}, Command: &api.CommandInfo{Value: "true"},
+			Resources: api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", mem))}
+		return &execTask{info: info, need: a.needOf(info)}
+	}
+	small, big := task("small", 16), task("big", 256)
+	empty := r.need.limits().MemoryBytes
+	for _, step := range []struct {
+		name string
+		add  *execTask
+		drop *execTask
+		want uint64 // the cap in force after
+	}{
+		{name: "a small task raises the cap", add: small, want: empty + 16<<20},
+		{name: "its end leaves it", drop: small, want: empty + 16<<20},
+		{name: "a big task raises it", add: big, want: empty + 256<<20},
+		{name: "its end lowers it", drop: big, want: empty},
+	} {
+		a.mu.Lock()
+		if step.add != nil {
+			r.add(step.add)
+		} else {
+			r.remove(step.drop)
+		}
+		a.mu.Unlock()
+		a.resizeCgroup(r)
+		a.mu.Lock()
+		have := r.cgHave.MemoryBytes
+		a.mu.Unlock()
+		if have != step.want {
+			t.Errorf("%s: cap %d MiB, want %d MiB", step.name, have>>20, step.want>>20)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -44,14 +45,21 @@ type committer struct {
 
 	mu     sync.Mutex
 	queue  []*write
+	urgent bool          // the queue holds a write that is not lazy
+	timer  *time.Timer   // wakes the loop for lazy writes; nil when none wait
+	linger time.Duration // how long lazy writes wait at most: lazyDelay
 	closed bool
 	done   chan struct{} // closed when the loop has ended
 }
 
+// lazyDelay is how long a lazy write (enqueueLazy) waits at most for a
+// commit to join.
+const lazyDelay = 5 * time.Millisecond
+
 // newCommitter starts the committer of db; failed is told of each write
 // that fails, which matters for the writes nobody waits for.
 func newCommitter(db *bolt.DB, failed func(error)) *committer {
-	c := &committer{db: db, failed: failed, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &committer{db: db, failed: failed, wake: make(chan struct{}, 1), linger: lazyDelay, done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -59,6 +67,20 @@ func newCommitter(db *bolt.DB, failed func(error)) *committer {
 // enqueue queues fn (and after) for the next group and returns at once;
 // it never blocks, so it may be called with any lock held.
 func (c *committer) enqueue(fn func(tx *bolt.Tx) error, after func(error)) *write {
+	return c.add(fn, after, false)
+}
+
+// enqueueLazy queues fn to join the next group that a write queued with
+// enqueue starts, or to start one itself after lazyDelay. Why: a launch's
+// checkpoint would otherwise take a commit of its own just before the
+// task's TASK_RUNNING needs one, and TASK_RUNNING would wait for both
+// (RATIONALE.md, "Why may a launch reach its executor before it is on
+// disk?").
+func (c *committer) enqueueLazy(fn func(tx *bolt.Tx) error) *write {
+	return c.add(fn, nil, true)
+}
+
+func (c *committer) add(fn func(tx *bolt.Tx) error, after func(error), lazy bool) *write {
 	w := &write{fn: fn, after: after, done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.closed {
@@ -71,12 +93,32 @@ func (c *committer) enqueue(fn func(tx *bolt.Tx) error, after func(error)) *writ
 		return w
 	}
 	c.queue = append(c.queue, w)
+	if lazy {
+		if c.timer == nil {
+			c.timer = time.AfterFunc(c.linger, c.due)
+		}
+		c.mu.Unlock()
+		return w
+	}
+	c.urgent = true
 	c.mu.Unlock()
+	c.poke()
+	return w
+}
+
+// due wakes the loop for the lazy writes that have waited lazyDelay.
+func (c *committer) due() {
+	c.mu.Lock()
+	c.urgent = true
+	c.mu.Unlock()
+	c.poke()
+}
+
+func (c *committer) poke() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	return w
 }
 
 // update queues fn and waits for its commit.
@@ -89,10 +131,7 @@ func (c *committer) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.poke()
 	<-c.done
 }
 
@@ -101,8 +140,17 @@ func (c *committer) loop() {
 	for range c.wake {
 		for {
 			c.mu.Lock()
-			group, closed := c.queue, c.closed
-			c.queue = nil
+			closed := c.closed
+			if !c.urgent && !closed {
+				c.mu.Unlock()
+				break // only lazy writes wait: their timer wakes the loop
+			}
+			group := c.queue
+			c.queue, c.urgent = nil, false
+			if c.timer != nil {
+				c.timer.Stop()
+				c.timer = nil
+			}
 			c.mu.Unlock()
 			if len(group) == 0 {
 				if closed {

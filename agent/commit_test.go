@@ -8,11 +8,56 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
+
+// TestLazyWrites checks that lazy writes join the group the next write
+// starts, in order, and that one alone still reaches the disk.
+func TestLazyWrites(t *testing.T) {
+	s, err := openStore(filepath.Join(t.TempDir(), "agent.db"), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close() })
+	var mu sync.Mutex
+	var txs []int // the transaction each write ran in, in order
+	record := func(tx *bolt.Tx) error {
+		mu.Lock()
+		txs = append(txs, tx.ID())
+		mu.Unlock()
+		return nil
+	}
+	s.c.mu.Lock()
+	s.c.linger = time.Hour // only the next write may commit them
+	s.c.mu.Unlock()
+	lazy := []*write{s.c.enqueueLazy(record), s.c.enqueueLazy(record)}
+	if err := s.c.update(record); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range lazy {
+		select {
+		case err := <-w.done:
+			if err != nil {
+				t.Fatalf("lazy write %d: %v", i, err)
+			}
+		default:
+			t.Fatalf("lazy write %d is not done after the write queued after it", i)
+		}
+	}
+	if len(txs) != 3 || txs[0] != txs[1] || txs[1] != txs[2] {
+		t.Fatalf("the writes ran in transactions %v, want one", txs)
+	}
+	s.c.mu.Lock()
+	s.c.linger = time.Millisecond
+	s.c.mu.Unlock()
+	if err := s.c.enqueueLazy(record).wait(); err != nil {
+		t.Fatalf("a lazy write alone: %v", err)
+	}
+}
 
 // TestCommitterHammer hammers the committer from many goroutines: every
 // write is on disk once waited for, the afters run in the order the
@@ -136,13 +181,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		if i > 0 {
 			r = nil
 		}
-		if err := s.checkpoint("fw", "ex", r, changes).wait(); err != nil {
+		lazy := i == 1 // a lazy write reaches the disk alone, after lazyDelay
+		if err := s.checkpoint("fw", "ex", r, changes, lazy).wait(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	legacy := &executorRecord{Framework: "fw", ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "old"}},
 		Tasks: []recordedTask{*task(0, "x", api.TaskRunning), *task(0, "y", api.TaskRunning)}}
-	if err := s.checkpoint("fw", "old", legacy, nil).wait(); err != nil {
+	if err := s.checkpoint("fw", "old", legacy, nil, false).wait(); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := s.executors()

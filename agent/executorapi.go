@@ -6,12 +6,14 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // serveExecutor answers POST /api/v1/executor, the v1 Executor API its
@@ -218,6 +220,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		http.Error(w, "Executor has exited", http.StatusBadRequest)
 		return
 	}
+	a.adoptListed(run, sub.UnacknowledgedTasks)
 	var stops []func()
 	var acks []api.ExecutorEvent
 	var writes []*write
@@ -290,6 +293,54 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		run.stream = nil
 	}
 	a.mu.Unlock()
+}
+
+// adoptListed takes in what a subscribing executor says it runs. A task
+// launched alone may reach its executor before its checkpoint is on disk
+// (launchTasks), and that it was sent is written lazily too: an agent
+// that died in between knows the task but not that it was sent — it must
+// not send it again — or does not know it at all, and adopts it, as the
+// task of a started executor, in tasks/<task ID> of its sandbox. A task
+// whose terminal update the agent holds has ended and is not adopted.
+// a.mu must be held.
+func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
+	if len(listed) == 0 {
+		return
+	}
+	fw := run.key.framework
+	has := make(map[string]bool, len(listed))
+	adopted := 0
+	for _, ti := range listed {
+		id := ti.TaskID.Value
+		has[id] = true
+		if t := run.tasks[id]; t != nil {
+			if !t.sent && t.queued {
+				t.sent = true
+				run.touch(t)
+			}
+			continue
+		}
+		if _, known := a.taskIndex[taskKey{fw, id}]; known || slices.Contains(run.allTasks, id) ||
+			api.ValidateID("task", id) != nil || a.updates.hasTerminal(fw, id) {
+			continue
+		}
+		t := &execTask{info: ti, state: api.TaskStaging, queued: true, sent: true, need: a.needOf(ti),
+			dir: sandbox.TaskDir(run.rec.Dir, id, false)}
+		if t.need.wasm {
+			run.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
+		}
+		run.add(t)
+		a.taskIndex[taskKey{fw, id}] = run
+		adopted++
+	}
+	run.pending = slices.DeleteFunc(run.pending, func(ev api.ExecutorEvent) bool {
+		return ev.Launch != nil && has[ev.Launch.Task.TaskID.Value]
+	})
+	if adopted > 0 {
+		a.log.Info("adopted tasks an executor runs that agent.db did not hold", "framework", fw,
+			"executor", run.key.executor, "tasks", adopted)
+		a.queueResize(run)
+	}
 }
 
 // subscribedEvent is the SUBSCRIBED payload for an executor. a.mu must

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -159,7 +160,13 @@ const subscribeCall = `{"type":"SUBSCRIBE","executor_id":{"value":"e1"},"framewo
 // of its events, after checking the first is SUBSCRIBED.
 func subscribe(t *testing.T, srv *httptest.Server, r *executorRun) (string, func() api.ExecutorEvent) {
 	t.Helper()
-	resp, msg := post(t, srv, r, subscribeCall, "", "")
+	return subscribeWith(t, srv, r, subscribeCall)
+}
+
+// subscribeWith is subscribe with the SUBSCRIBE call given.
+func subscribeWith(t *testing.T, srv *httptest.Server, r *executorRun, call string) (string, func() api.ExecutorEvent) {
+	t.Helper()
+	resp, msg := post(t, srv, r, call, "", "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("SUBSCRIBE: %s %s", resp.Status, msg)
 	}
@@ -273,6 +280,83 @@ func TestExecutorAPIStream(t *testing.T) {
 	}
 	if resp, msg := post(t, srv, r, heartbeat, newID, ""); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("new stream ID: %s %s", resp.Status, msg)
+	}
+}
+
+// TestSubscribeAdoptsListedTasks subscribes an executor that lists the
+// tasks it runs, as one does after the agent restarted: a task the agent
+// knows but had not marked sent is not sent again; a task it does not
+// know (its launch checkpoint was lazy, and lost) is adopted — killable,
+// updated, in tasks/<ID>; a task that has ended, or whose ID names no
+// directory, is not.
+func TestSubscribeAdoptsListedTasks(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	if err := a.updates.add("fw", api.TaskStatus{TaskID: api.TaskID{Value: "ended"}, State: api.TaskFinished}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	r.pending = append(r.pending, api.ExecutorEvent{Type: api.ExecutorEventLaunch,
+		Launch: &api.ExecutorLaunch{Task: r.tasks["t1"].info}})
+	a.mu.Unlock()
+	listed := func(ids ...string) []api.TaskInfo {
+		var out []api.TaskInfo
+		for _, id := range ids {
+			out = append(out, api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Command: &api.CommandInfo{Value: "true"}})
+		}
+		return out
+	}
+	call, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallSubscribe, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"},
+		Subscribe:   &api.ExecutorSubscribe{UnacknowledgedTasks: listed("t1", "t2", "ended", "..")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamID, next := subscribeWith(t, srv, r, string(call))
+
+	a.mu.Lock()
+	for _, tt := range []struct {
+		id      string
+		adopted bool
+	}{{"t1", true}, {"t2", true}, {"ended", false}, {"..", false}} {
+		task := r.tasks[tt.id]
+		if (task != nil) != tt.adopted || (a.taskIndex[taskKey{"fw", tt.id}] == r) != tt.adopted {
+			t.Errorf("task %q: known %v, want %v", tt.id, task != nil, tt.adopted)
+			continue
+		}
+		if task != nil && !task.sent {
+			t.Errorf("task %q is not marked sent", tt.id)
+		}
+	}
+	if got, want := r.tasks["t2"].dir, filepath.Join(r.rec.Dir, "tasks", "t2"); got != want {
+		t.Errorf("adopted task's sandbox %s, want %s", got, want)
+	}
+	a.mu.Unlock()
+
+	// The adopted task takes updates and kills like any other; the
+	// LAUNCH of t1 that waited for the subscription was dropped, so the
+	// next event is the kill.
+	id := uuid.New()
+	up, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallUpdate, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"}, Update: &api.ExecutorUpdate{Status: api.TaskStatus{
+			TaskID: api.TaskID{Value: "t2"}, State: api.TaskRunning, Source: api.SourceExecutor, UUID: id[:]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, msg := post(t, srv, r, string(up), streamID, ""); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("UPDATE: %s %s", resp.Status, msg)
+	}
+	if ev := next(); ev.Type != api.ExecutorEventAcknowledged {
+		t.Fatalf("event %+v, want the update's ACKNOWLEDGED", ev)
+	}
+	a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "t2"}})
+	if ev := next(); ev.Type != api.ExecutorEventKill || ev.Kill.TaskID.Value != "t2" {
+		t.Fatalf("event %+v, want KILL of the adopted task", ev)
+	}
+	a.mu.Lock()
+	state := r.tasks["t2"].state
+	a.mu.Unlock()
+	if state != api.TaskRunning {
+		t.Fatalf("adopted task %s, want TASK_RUNNING", state)
 	}
 }
 

@@ -198,9 +198,17 @@ func (r *executorRun) taskDir(id string, grouped bool) string {
 // checkpoint queues writing what changed of the run to agent.db (see
 // store.checkpoint) and returns the write, or nil when nothing changed.
 // It does not wait: a caller that needs the run on disk before it acts
-// (prepare, before a LAUNCH goes out) waits for the returned write, or
-// for barrier's. a.mu must be held.
-func (a *Agent) checkpoint(r *executorRun) *write {
+// (startExecutor's caller, before a LAUNCH goes out) waits for the
+// returned write, or for barrier's. a.mu must be held.
+func (a *Agent) checkpoint(r *executorRun) *write { return a.checkpointRun(r, false) }
+
+// checkpointLazy is checkpoint in a lazy write (committer.enqueueLazy):
+// for what may reach the disk with the next update, because an
+// executor's SUBSCRIBE after a crash would tell the agent anyway (a
+// launched task, that it was sent). a.mu must be held.
+func (a *Agent) checkpointLazy(r *executorRun) *write { return a.checkpointRun(r, true) }
+
+func (a *Agent) checkpointRun(r *executorRun, lazy bool) *write {
 	if r.exited {
 		// Forgotten (executorExited): writing it again would bring a
 		// dead executor back at the next restart.
@@ -226,7 +234,7 @@ func (a *Agent) checkpoint(r *executorRun) *write {
 	if rec == nil && len(changes) == 0 {
 		return nil
 	}
-	return a.store.checkpoint(r.key.framework, r.key.executor, rec, changes)
+	return a.store.checkpoint(r.key.framework, r.key.executor, rec, changes, lazy)
 }
 
 // barrier queues an empty write: once it is done, every write queued
@@ -288,37 +296,39 @@ const executorRecoveryTimeout = 15 * time.Minute
 
 // startExecutor starts the run's process, unless it runs already: in its
 // own session, so that it outlives the agent, with its output in
-// executor.stdout and executor.stderr in its sandbox.
-func (a *Agent) startExecutor(r *executorRun) error {
+// executor.stdout and executor.stderr in its sandbox. It returns the
+// write of the executor's record when it started the process (nil when
+// the process ran already), for a caller to wait for.
+func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 	a.mu.Lock()
 	started := r.started
 	a.mu.Unlock()
 	if started {
-		return nil
+		return nil, nil
 	}
 	if err := os.MkdirAll(r.rec.Dir, 0o755); err != nil {
-		return fmt.Errorf("create executor sandbox: %w", err)
+		return nil, fmt.Errorf("create executor sandbox: %w", err)
 	}
 	if err := a.linkLatest(r); err != nil {
-		return err
+		return nil, err
 	}
 	stdout, err := os.OpenFile(filepath.Join(r.rec.Dir, "executor.stdout"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("start executor: %w", err)
+		return nil, fmt.Errorf("start executor: %w", err)
 	}
 	defer stdout.Close()
 	stderr, err := os.OpenFile(filepath.Join(r.rec.Dir, "executor.stderr"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("start executor: %w", err)
+		return nil, fmt.Errorf("start executor: %w", err)
 	}
 	defer stderr.Close()
 	cmd, err := a.executorCommand(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cg, err := a.newCgroup(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cg != nil && cg.TaskParent() != "" {
 		cmd.Env = append(cmd.Env, "MEZZO_CGROUP_PARENT="+cg.TaskParent())
@@ -338,7 +348,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 		}
 		if err != nil {
 			a.dropCgroup(cg)
-			return fmt.Errorf("start executor: %w", err)
+			return nil, fmt.Errorf("start executor: %w", err)
 		}
 	}
 	if cg != nil {
@@ -348,7 +358,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	}
 	if err != nil {
 		a.dropCgroup(cg)
-		return fmt.Errorf("start executor: %w", err)
+		return nil, fmt.Errorf("start executor: %w", err)
 	}
 	pid := cmd.Process.Pid
 	a.mu.Lock()
@@ -361,7 +371,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 	r.rec.StartTime = processStartTime(pid)
 	r.recDirty = true
 	r.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimedOut(r) })
-	a.checkpoint(r)
+	rec := a.checkpoint(r)
 	a.mu.Unlock()
 	a.log.Info("started executor", "framework", r.key.framework, "executor", r.key.executor, "pid", pid, "dir", r.rec.Dir, "cgroup", r.rec.Cgroup)
 	a.execWG.Add(1)
@@ -375,7 +385,7 @@ func (a *Agent) startExecutor(r *executorRun) error {
 		}
 		a.executorExited(r, msg, failed)
 	}()
-	return nil
+	return rec, nil
 }
 
 // executorCommand is the process that runs an executor: Mezzo's own

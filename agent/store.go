@@ -248,9 +248,10 @@ type taskChange struct {
 }
 
 // checkpoint queues writing an executor's record (when rec is set) and
-// the changes to its tasks, in one transaction; the caller waits for the
-// returned write when what it does next needs them on disk.
-func (s *store) checkpoint(framework, executor string, rec *executorRecord, tasks []taskChange) *write {
+// the changes to its tasks, in one transaction — a lazy one if lazy is
+// set (committer.enqueueLazy); the caller waits for the returned write
+// when what it does next needs them on disk.
+func (s *store) checkpoint(framework, executor string, rec *executorRecord, tasks []taskChange, lazy bool) *write {
 	var recVal []byte
 	var err error
 	if rec != nil {
@@ -266,7 +267,11 @@ func (s *store) checkpoint(framework, executor string, rec *executorRecord, task
 			}
 		}
 	}
-	return s.c.enqueue(func(tx *bolt.Tx) error {
+	enqueue := s.c.enqueue
+	if lazy {
+		enqueue = func(fn func(*bolt.Tx) error, _ func(error)) *write { return s.c.enqueueLazy(fn) }
+	}
+	return enqueue(func(tx *bolt.Tx) error {
 		if recVal != nil {
 			if err := tx.Bucket(executorsBucket).Put(executorKey(framework, executor), recVal); err != nil {
 				return err

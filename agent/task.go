@@ -152,7 +152,17 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 		r.add(t)
 		a.taskIndex[taskKey{fw, id}] = r
 	}
-	a.checkpoint(r)
+	// A task launched alone may reach its executor before its checkpoint
+	// is on disk: after a crash, the executor's SUBSCRIBE lists it and the
+	// agent adopts it (subscribeExecutor). A group's members must be on
+	// disk first: an adopted task could not tell it was in a group, and
+	// would be given the wrong sandbox.
+	var launched *write
+	if grouped {
+		launched = a.checkpoint(r)
+	} else {
+		a.checkpointLazy(r)
+	}
 	// The launch's place in line: it reaches the executor after the one
 	// launched before it, however their preparations interleave.
 	before, mine := r.prepared, make(chan struct{})
@@ -161,7 +171,7 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	go func() {
 		defer a.execWG.Done()
 		defer close(mine)
-		a.prepare(r, fresh, grouped, before)
+		a.prepare(r, fresh, grouped, before, launched)
 	}()
 }
 
@@ -186,15 +196,17 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 }
 
 // prepare fetches what the tasks need (their URIs, their Wasm modules)
-// before their LAUNCH goes to the executor, starting the executor if
-// needed, and waits until the tasks are on disk in agent.db, so that a
-// restarted agent knows every task an executor may run. A group fails as
+// and makes their sandboxes before their LAUNCH goes to the executor,
+// starting the executor if needed. Before the LAUNCH goes out it waits
+// for launched (a group's checkpoint; nil for tasks launched alone) and
+// for the record of an executor it started, so that a restarted agent
+// knows every executor, and every group, that may run. A group fails as
 // a whole; tasks launched alone fail one by one.
 //
 // Launches to one executor are prepared one at a time, in the order
 // launchTasks was called: before, if not nil, is closed once the launch
 // made before this one has been prepared and sent (see launchTasks).
-func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}) {
+func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}, launched *write) {
 	if before != nil {
 		<-before
 	}
@@ -219,17 +231,23 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 			failed[t] = err
 		}
 	}
+	// Writes commit in the order they were queued: once the later of the
+	// group's checkpoint and the executor's record is on disk, both are.
+	durable := launched
 	if all == nil && len(failed) < len(tasks) {
-		all = a.startExecutor(r)
+		var started *write
+		started, all = a.startExecutor(r)
+		if started != nil {
+			durable = started
+		}
 	}
 	if all == nil {
 		// The cap grows before the tasks reach the executor.
 		a.resizeCgroup(r)
 	}
 	// The sandboxes are made while the launch is written to disk.
-	barrier := a.barrier()
 	if all == nil {
-		for t, err := range makeSandboxes(a.cfg.sandboxRoot(), tasks) {
+		for t, err := range makeSandboxes(a.cfg.sandboxRoot(), a.spares, tasks) {
 			if grouped {
 				all = err
 				break
@@ -250,8 +268,10 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 			failed[t] = err
 		}
 	}
-	if err := barrier.wait(); err != nil && all == nil {
-		all = fmt.Errorf("checkpoint the launch: %w", err)
+	if durable != nil {
+		if err := durable.wait(); err != nil && all == nil {
+			all = fmt.Errorf("checkpoint the launch: %w", err)
+		}
 	}
 	a.mu.Lock()
 	var live, dead []*execTask
@@ -291,7 +311,9 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info}})
 		}
 	}
-	a.checkpoint(r)
+	// That the tasks were sent may wait for their first update: an
+	// executor that subscribes again lists the tasks it has.
+	a.checkpointLazy(r)
 	a.mu.Unlock()
 	for _, t := range dead {
 		a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
@@ -346,7 +368,7 @@ const sandboxMakers = 16
 // makeSandboxes makes the tasks' sandbox directories with their stdout
 // and stderr, sandboxMakers at a time, so that the executor finds them
 // ready; it returns the tasks it failed for, with why.
-func makeSandboxes(root string, tasks []*execTask) map[*execTask]error {
+func makeSandboxes(root string, sp *spares, tasks []*execTask) map[*execTask]error {
 	var mu sync.Mutex
 	failed := map[*execTask]error{}
 	sem := make(chan struct{}, sandboxMakers)
@@ -359,7 +381,7 @@ func makeSandboxes(root string, tasks []*execTask) map[*execTask]error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := makeSandbox(root, t.dir); err != nil {
+			if err := makeSandbox(root, t.dir, sp); err != nil {
 				mu.Lock()
 				failed[t] = fmt.Errorf("task %s: create sandbox: %w", t.info.TaskID.Value, err)
 				mu.Unlock()
@@ -374,8 +396,10 @@ func makeSandboxes(root string, tasks []*execTask) map[*execTask]error {
 // empty stdout and stderr (the files a task's output goes to), following
 // no symbolic link below root: a custom executor's sandbox belongs to its
 // user, and a link planted there must not make the agent, as root,
-// create files elsewhere (an empty /etc/nologin locks users out).
-func makeSandbox(root, dir string) error {
+// create files elsewhere (an empty /etc/nologin locks users out). A
+// spare from sp, when one is ready, becomes the directory (never
+// replacing anything there); sp may be nil.
+func makeSandbox(root, dir string, sp *spares) error {
 	rel, err := filepath.Rel(root, dir)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fmt.Errorf("sandbox %s is not under %s", dir, root)
@@ -384,9 +408,14 @@ func makeSandbox(root, dir string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", root, err)
 	}
-	for _, name := range strings.Split(rel, "/") {
+	names := strings.Split(rel, "/")
+	for i, name := range names {
 		if name == "." {
 			continue
+		}
+		if i == len(names)-1 && sp.place(fd, name) {
+			unix.Close(fd)
+			return nil
 		}
 		if err := unix.Mkdirat(fd, name, 0o755); err != nil && err != unix.EEXIST {
 			unix.Close(fd)

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"golang.org/x/sys/unix"
 )
 
 // searchableTempDir is tb.TempDir made searchable by anyone, with the
@@ -197,27 +200,107 @@ func TestMakeSandboxFollowsNoLink(t *testing.T) {
 		}, wantErr: "a symbolic link is refused"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			root, outside := t.TempDir(), t.TempDir()
-			run := filepath.Join(root, "fw", "exec", "runs", "c1")
-			mustDo(t, os.MkdirAll(run, 0o755))
-			tt.plant(t, run, outside)
-			err := makeSandbox(root, filepath.Join(run, "tasks", "t1"))
-			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("makeSandbox = %v, want %q", err, tt.wantErr)
-			}
-			if entries, _ := os.ReadDir(outside); len(entries) > 0 {
-				t.Fatalf("made %d files outside the sandbox", len(entries))
-			}
-			if tt.wantErr == "" {
-				for _, f := range []string{"stdout", "stderr"} {
-					if _, err := os.Lstat(filepath.Join(run, "tasks", "t1", f)); err != nil {
-						t.Error(err)
+		for _, withSpares := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/spares=%v", tt.name, withSpares), func(t *testing.T) {
+				root, outside := t.TempDir(), t.TempDir()
+				run := filepath.Join(root, "fw", "exec", "runs", "c1")
+				mustDo(t, os.MkdirAll(run, 0o755))
+				tt.plant(t, run, outside)
+				var sp *spares
+				if withSpares {
+					sp = readySpares(t, filepath.Join(root, "..", filepath.Base(root)+"-spares"))
+				}
+				err := makeSandbox(root, filepath.Join(run, "tasks", "t1"), sp)
+				if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+					t.Fatalf("makeSandbox = %v, want %q", err, tt.wantErr)
+				}
+				if entries, _ := os.ReadDir(outside); len(entries) > 0 {
+					t.Fatalf("made %d files outside the sandbox", len(entries))
+				}
+				if tt.wantErr == "" {
+					for _, f := range []string{"stdout", "stderr"} {
+						if fi, err := os.Lstat(filepath.Join(run, "tasks", "t1", f)); err != nil || !fi.Mode().IsRegular() {
+							t.Errorf("%s: %v, want a file", f, err)
+						}
 					}
 				}
-			}
-		})
+				if sp != nil {
+					// A spare is used where nothing is in the way, and
+					// kept where something is.
+					sp.close()
+					used := sp.next - len(sp.ready) // made, less those left
+					if want := map[bool]int{true: 1, false: 0}[tt.wantErr == ""]; used != want {
+						t.Errorf("%d spares used, want %d", used, want)
+					}
+				}
+			})
+		}
 	}
+}
+
+// readySpares returns a pool of spares in dir once it is full; it is
+// closed when the test ends.
+func readySpares(t *testing.T, dir string) *spares {
+	t.Helper()
+	sp, err := newSpares(dir, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.close(); os.RemoveAll(dir) })
+	waitFull(t, sp)
+	return sp
+}
+
+// waitFull waits until sp holds spareCount spares.
+func waitFull(t *testing.T, sp *spares) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		sp.mu.Lock()
+		n := len(sp.ready)
+		sp.mu.Unlock()
+		if n == spareCount {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spares made after a minute, want %d", n, spareCount)
+		}
+	}
+}
+
+// TestSparesRefill takes spares as launches do: each is a sandbox with
+// empty stdout and stderr, none is handed out twice, and the pool fills
+// again; spares left by an earlier agent are removed.
+func TestSparesRefill(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "spares")
+	mustDo(t, os.MkdirAll(filepath.Join(dir, "left-by-a-crash"), 0o755))
+	sp := readySpares(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "left-by-a-crash")); !os.IsNotExist(err) {
+		t.Fatalf("a leftover spare is still there: %v", err)
+	}
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for i := range 2 * spareCount {
+		name := fmt.Sprintf("t%d", i)
+		if !sp.place(fd, name) {
+			// Emptied faster than it fills: wait for it (a launch
+			// would have made its own).
+			waitFull(t, sp)
+			if !sp.place(fd, name) {
+				t.Fatalf("no spare for %s after the pool refilled", name)
+			}
+		}
+		for _, f := range []string{"stdout", "stderr"} {
+			fi, err := os.Stat(filepath.Join(root, name, f))
+			if err != nil || fi.Size() != 0 {
+				t.Fatalf("%s/%s: %v, want an empty file", name, f, err)
+			}
+		}
+	}
+	waitFull(t, sp)
 }
 
 func mustDo(t *testing.T, err error) {
