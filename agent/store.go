@@ -125,11 +125,13 @@ func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after 
 	}, func(err error) { after(seq, fresh, err) })
 }
 
-// deleteUpdate queues forgetting an acknowledged update. It need not be
-// waited for: an update whose deletion is lost in a crash is sent again,
-// and delivery is at least once anyway.
+// deleteUpdate queues forgetting an acknowledged update, lazily
+// (committer.enqueueLazy): it need not be on disk soon, since an update
+// whose deletion is lost in a crash is sent again, and delivery is at
+// least once anyway; a commit of its own would hold back the next
+// update's.
 func (s *store) deleteUpdate(seq uint64) *write {
-	return s.c.enqueue(func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) }, nil)
+	return s.c.enqueueLazy(func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) })
 }
 
 // updates returns every checkpointed update in the order it was made,
@@ -177,9 +179,10 @@ func (s *store) forgetSeen(framework string, tasks []string) error {
 	return s.forgetSeenLater(framework, tasks).wait()
 }
 
-// forgetSeenLater queues forgetSeen's deletion without waiting for it.
+// forgetSeenLater queues forgetSeen's deletion without waiting for it,
+// lazily: UUIDs remembered a little longer do no harm.
 func (s *store) forgetSeenLater(framework string, tasks []string) *write {
-	return s.c.enqueue(func(tx *bolt.Tx) error {
+	return s.c.enqueueLazy(func(tx *bolt.Tx) error {
 		c := tx.Bucket(seenBucket).Cursor()
 		for _, task := range tasks {
 			prefix := append(append(append([]byte(framework), 0), task...), 0)
@@ -190,7 +193,7 @@ func (s *store) forgetSeenLater(framework string, tasks []string) *write {
 			}
 		}
 		return nil
-	}, nil)
+	})
 }
 
 // executorRecord is an executor as checkpointed: enough for a restarted
