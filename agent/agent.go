@@ -236,11 +236,47 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.gcLoop(ctx, time.Minute) // Mesos's --disk_watch_interval
 	}()
+	a.awaitRecoveredExecutors(ctx)
 	a.subscribeLoop(ctx)
 	wg.Wait()
 	a.shutdownExecutors()
 	a.sweepCgroups(nil) // what executors that outlived SIGKILL left, and the agent's own
 	return a.store.close()
+}
+
+// executorReregisterWait bounds how long a restarted agent waits for the
+// executors it recovered to subscribe again before it registers with a
+// master, as Mesos's --executor_reregistration_timeout (2 s): an
+// executor retries at most every 2 s (sdk/executor's DefaultMaxBackoff).
+const executorReregisterWait = 3 * time.Second
+
+// awaitRecoveredExecutors waits until every executor recovered from
+// agent.db has subscribed again or exited, or executorReregisterWait has
+// passed. Why: a subscribing executor tells the agent of tasks agent.db
+// may not hold (launchTasks's lazy checkpoint; adoptListed), and the
+// agent's registration lists its tasks: a master told of fewer takes the
+// others to be lost (TASK_LOST) while they run.
+func (a *Agent) awaitRecoveredExecutors(ctx context.Context) {
+	deadline := time.Now().Add(executorReregisterWait)
+	for ctx.Err() == nil {
+		a.mu.Lock()
+		waiting := 0
+		for _, r := range a.executors {
+			if r.recovered && !r.subscribed && !r.exited {
+				waiting++
+			}
+		}
+		a.mu.Unlock()
+		if waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.log.Info("registering before every recovered executor has subscribed again", "waiting", waiting,
+				"after", executorReregisterWait)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // shutdownExecutors shuts every executor down and waits until they have

@@ -442,3 +442,28 @@ func TestExecStreamBacklog(t *testing.T) {
 		t.Fatal("the stream past its limit is still open")
 	}
 }
+
+// TestAwaitRecoveredExecutors checks that a restarted agent registers
+// with a master only once a recovered executor has subscribed again (or
+// exited): until then it may not know every task the executor runs.
+func TestAwaitRecoveredExecutors(t *testing.T) {
+	a, r, _ := newTestAgent(t)
+	a.mu.Lock()
+	r.recovered = true
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() { a.awaitRecoveredExecutors(context.Background()); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("returned while a recovered executor had not subscribed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	a.mu.Lock()
+	r.subscribed = true
+	a.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(executorReregisterWait / 2): // well before the deadline
+		t.Fatal("still waiting after the executor subscribed")
+	}
+}

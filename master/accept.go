@@ -80,6 +80,9 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) <-chan str
 			for _, ev := range events {
 				a.stream.send(ev)
 			}
+			for _, t := range launched {
+				t.sentOn = a.stream
+			}
 			close(durable)
 		})
 	}

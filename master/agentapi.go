@@ -121,11 +121,19 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			}
 			m.terminate(f, t, st)
 			f.update(st)
-		case !ok && t.state == api.TaskStaging && t.loaded:
+		case !ok && t.state == api.TaskStaging && (t.loaded || t.sentOn != nil && t.sentOn != a.stream):
 			// An earlier leader recorded the launch but the agent never
 			// got it: that leader is gone, so nothing will launch it now.
-			st := masterStatus(t.info.TaskID, a.id, api.TaskLost, api.ReasonMasterDisconnected,
-				"Task was launched by an earlier leader but never reached the agent", now)
+			// Or its launch went out on an earlier stream of the agent,
+			// which the agent lost (the stream broke first, or the agent
+			// died before anything of the task reached its disk), as
+			// Mesos's agent answers TASK_DROPPED for a task it does not
+			// know on re-registration.
+			reason, msg := api.ReasonMasterDisconnected, "Task was launched by an earlier leader but never reached the agent"
+			if !t.loaded {
+				reason, msg = api.ReasonAgentUnknown, "Task was launched but the agent does not know it after it re-registered"
+			}
+			st := masterStatus(t.info.TaskID, a.id, api.TaskLost, reason, msg, now)
 			if f.partitionAware() {
 				st.State = api.TaskDropped
 			}

@@ -72,10 +72,12 @@ func (m *Master) allocatePass(now time.Time, full bool) {
 		batches[f] = append(batches[f], m.draftOffer(f, a, o))
 	}
 	for f, drafts := range batches {
+		// Counted before they go out: a framework that has an offer may
+		// scrape /metrics and must find it counted.
+		m.metrics.offers.WithLabelValues("made").Add(float64(len(drafts)))
 		for chunk := range slices.Chunk(drafts, maxOffersPerEvent) {
 			f.stream.sendLater(func() ([]byte, error) { return encodeOffers(chunk) })
 		}
-		m.metrics.offers.WithLabelValues("made").Add(float64(len(drafts)))
 	}
 	m.metrics.observeAllocation(start)
 }

@@ -505,3 +505,48 @@ func TestReregisteringAgentHearsSubscribedFirst(t *testing.T) {
 		t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
 	}
 }
+
+// TestReregisteredAgentLostLaunch re-registers an agent without a task
+// whose LAUNCH went out on its earlier stream (lost with that stream, or
+// by an agent that died before the task reached its disk): the task ends
+// TASK_LOST, or TASK_DROPPED for a partition-aware framework, rather than
+// staging for ever; a task the agent reports keeps running.
+func TestReregisteredAgentLostLaunch(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		caps  []api.FrameworkCapability
+		state api.TaskState
+	}{
+		{name: "not partition-aware", state: api.TaskLost},
+		{name: "partition-aware", caps: []api.FrameworkCapability{{Type: api.CapPartitionAware}}, state: api.TaskDropped},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t)
+			ag := tm.agent(t, "cpus:2;mem:1024")
+			fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Capabilities: tt.caps})
+			o := fw.offer()
+			fw.mustCall(launch(o, commandTask("lost", o, 0.5, 64), commandTask("kept", o, 0.5, 64)))
+			ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+			res, _ := api.ParseResources("cpus:2;mem:1024")
+			resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+				AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: ag.id}, Resources: res},
+				Tasks: []api.Task{{TaskID: api.TaskID{Value: "kept"}, FrameworkID: api.FrameworkID{Value: fw.id},
+					AgentID: api.AgentID{Value: ag.id}, State: api.TaskStaging}},
+			}})
+			openStream[api.AgentEvent](t, resp)
+			st := fw.update("lost")
+			if st.State != tt.state || st.Reason != api.ReasonAgentUnknown {
+				t.Fatalf("%+v, want %s with REASON_AGENT_UNKNOWN", st, tt.state)
+			}
+			tm.mu.Lock()
+			state := api.TaskState("none")
+			if kept := tm.frameworks[fw.id].tasks["kept"]; kept != nil {
+				state = kept.state
+			}
+			tm.mu.Unlock()
+			if state != api.TaskStaging {
+				t.Fatalf("the reported task is %s, want it staging still", state)
+			}
+		})
+	}
+}

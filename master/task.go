@@ -26,6 +26,10 @@ type task struct {
 	// re-registers without it while it is still staging, its launch never
 	// reached the agent.
 	loaded bool
+	// sentOn is the agent stream its LAUNCH went out on; nil until then.
+	// An agent that re-registers without a staging task its launch went
+	// to on an earlier stream has lost it (see recoverAgentTasks).
+	sentOn *stream
 }
 
 // maxStatuses bounds a task's status history.
