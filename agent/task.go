@@ -154,14 +154,18 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	}
 	// A task launched alone may reach its executor before its checkpoint
 	// is on disk: after a crash, the executor's SUBSCRIBE lists it and the
-	// agent adopts it (subscribeExecutor). A group's members must be on
-	// disk first: an adopted task could not tell it was in a group, and
-	// would be given the wrong sandbox.
+	// agent adopts it (adoptListed), in tasks/<task ID>. A group's members,
+	// and a task that runs in the executor's own sandbox, must be on disk
+	// first: adopted, they would be given the wrong sandbox.
+	lazy := !grouped
+	for _, t := range fresh {
+		lazy = lazy && t.dir != r.rec.Dir
+	}
 	var launched *write
-	if grouped {
-		launched = a.checkpoint(r)
-	} else {
+	if lazy {
 		a.checkpointLazy(r)
+	} else {
+		launched = a.checkpoint(r)
 	}
 	// The launch's place in line: it reaches the executor after the one
 	// launched before it, however their preparations interleave.
@@ -198,10 +202,11 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 // prepare fetches what the tasks need (their URIs, their Wasm modules)
 // and makes their sandboxes before their LAUNCH goes to the executor,
 // starting the executor if needed. Before the LAUNCH goes out it waits
-// for launched (a group's checkpoint; nil for tasks launched alone) and
-// for the record of an executor it started, so that a restarted agent
-// knows every executor, and every group, that may run. A group fails as
-// a whole; tasks launched alone fail one by one.
+// for launched (the checkpoint of a launch that may not be lazy, see
+// launchTasks; nil otherwise) and for the record of an executor it
+// started, so that a restarted agent knows every executor, and every task
+// it could not adopt, that may run. A group fails as a whole; tasks
+// launched alone fail one by one.
 //
 // Launches to one executor are prepared one at a time, in the order
 // launchTasks was called: before, if not nil, is closed once the launch
@@ -232,7 +237,7 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 		}
 	}
 	// Writes commit in the order they were queued: once the later of the
-	// group's checkpoint and the executor's record is on disk, both are.
+	// launch's checkpoint and the executor's record is on disk, both are.
 	durable := launched
 	if all == nil && len(failed) < len(tasks) {
 		var started *write
