@@ -36,13 +36,13 @@ type Master struct {
 	info    api.MasterInfo
 	started time.Time
 	modules *modules.Store
-	blobs   blobFetches // why modules could not be fetched (replica.go)
+	blobs   blobFetches  // why modules could not be fetched (replica.go)
+	views   replicaViews // a standby's state for its views (standby.go)
+	log     *slog.Logger
 	// fileMu orders the decisions to remove a module's file against
 	// those to store one (moduledelete.go): each reads the registry and
 	// changes the store under it.
 	fileMu sync.Mutex
-	views  replicaViews // a standby's state for its views (standby.go)
-	log    *slog.Logger
 
 	allocate chan struct{} // capacity 1: a pending allocation pass
 	http     *http.Client  // for proxying agents' files API

@@ -127,7 +127,8 @@ func (m *Master) removeDeletedModules() {
 // storeListed stores module sha's bytes (an upload's, or a copy from
 // another master) if the registry lists the module, and returns
 // errNotListed otherwise, so that a deletion applied meanwhile is not
-// undone. A store that already holds the module is left as it is.
+// undone. A store that already holds the module is left as it is. It
+// needs the registry (m.reg).
 func (m *Master) storeListed(ctx context.Context, sha string, wasm []byte) error {
 	m.fileMu.Lock()
 	defer m.fileMu.Unlock()

@@ -274,7 +274,8 @@ func TestDeletionReachesTheStore(t *testing.T) {
 }
 
 // TestUploadAndDeleteRace uploads and deletes one module concurrently, many
-// times: every request succeeds or is refused cleanly, and once they are
+// times: every upload succeeds (a deletion committed after it supersedes
+// it), every deletion succeeds or finds the module gone, and once they are
 // over the store agrees with the registry, whichever came last (listed:
 // the file is there; deleted: it is not).
 func TestUploadAndDeleteRace(t *testing.T) {

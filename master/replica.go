@@ -61,8 +61,13 @@ func (m *Master) recordModule(ctx context.Context, mod modules.Module, wasm []by
 	}
 	// A deletion of the same module, applied while this upload was under
 	// way, may have removed the file before the record above listed the
-	// module again.
-	if err := m.storeListed(ctx, mod.SHA256, wasm); err != nil {
+	// module again. One committed after the record supersedes the upload,
+	// which succeeded first.
+	err := m.storeListed(ctx, mod.SHA256, wasm)
+	if errors.Is(err, errNotListed) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("keep the module in the store: %w", err)
 	}
 	// 200 promises that the module survives the leader's death, so a
@@ -283,7 +288,8 @@ func (m *Master) fetchModuleFrom(ctx context.Context, peer, sha string) error {
 
 // awaitModuleCopies waits until a majority of the masters, this one
 // included, hold module sha, so that an upload answered 200 survives the
-// leader's death as its metadata does. The other masters copy the blob
+// leader's death as its metadata does, or until a deletion of the module
+// has been committed since. The other masters copy the blob
 // when its metadata reaches them; this only asks them whether they have.
 func (m *Master) awaitModuleCopies(ctx context.Context, sha string) error {
 	if m.reg == nil {
@@ -302,11 +308,19 @@ func (m *Master) awaitModuleCopies(ctx context.Context, sha string) error {
 			go m.pollModule(ctx, addr, sha, held)
 		}
 	}
+	// A deletion committed meanwhile supersedes the upload: the masters
+	// will not copy the module any more.
+	recheck := time.NewTicker(100 * time.Millisecond)
+	defer recheck.Stop()
 	have := 1
 	for have < need {
 		select {
 		case <-held:
 			have++
+		case <-recheck.C:
+			if deleted, err := m.reg.ModuleDeleted(sha); err == nil && deleted {
+				return nil
+			}
 		case <-ctx.Done():
 			return fmt.Errorf("module %s is held by %d of %d masters, %d needed: %w", sha, have, len(servers), need, ctx.Err())
 		}
