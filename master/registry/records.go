@@ -260,7 +260,11 @@ func PutModule(sha string, meta any) Command {
 	return Command{Changes: []Change{Put(BucketModules, sha, meta)}}
 }
 
-// DeletedModule is the tombstone of a deleted module.
+// DeletedModule is the tombstone of a deleted module, kept in
+// BucketDeletedModules so that every master — one that restores a
+// snapshot or restarts after a crash included — knows to remove the
+// module's file, and removes nothing the registry merely never listed.
+// Deleted is when the leader committed the deletion.
 type DeletedModule struct {
 	SHA256  string    `json:"sha256"`
 	Deleted time.Time `json:"deleted"`
