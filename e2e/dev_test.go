@@ -153,6 +153,65 @@ func TestDevCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("module rm", func(t *testing.T) {
+		hello := buildModule(t, "./samples/modules/hello")
+		out, errOut, code := c.mezzo(t, "module", "push", hello, "./samples/modules/sleeper")
+		lines := strings.Split(out, "\n")
+		if code != 0 || len(lines) != 4 {
+			t.Fatalf("module push: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		helloSHA, sleeperSHA := strings.Fields(lines[1])[0], strings.Fields(lines[2])[0]
+
+		// A task of the sleeper module, running while its module is deleted.
+		run := exec.Command(mezzoBin, "run", "--master", c.addr, "--name", "outlives-its-module", sleeperSHA, "--", "1h")
+		run.Dir = repoRoot
+		stdout, err := run.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer run.Process.Kill()
+		line := make([]byte, len("sleeping"))
+		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "sleeping" {
+			t.Fatalf("the sleeper's output %q: %v", line, err)
+		}
+
+		unknown := strings.Repeat("e", 64)
+		out, errOut, code = c.mezzo(t, "module", "rm", helloSHA, unknown, "not-a-hash", sleeperSHA)
+		if code != 1 || out != "DELETED\n"+helloSHA+"\n"+sleeperSHA+"\n" {
+			t.Fatalf("module rm: exit %d, stdout %q, want exit 1 and both modules listed", code, out)
+		}
+		if !strings.Contains(errOut, "delete module "+unknown+": 404") || !strings.Contains(errOut, "delete module not-a-hash: 400") {
+			t.Fatalf("module rm: stderr %q, want a 404 for %s and a 400 for not-a-hash", errOut, unknown)
+		}
+		out, _, code = c.mezzo(t, "module", "ls", "-o", "json")
+		if code != 0 || strings.Contains(out, helloSHA) || strings.Contains(out, sleeperSHA) {
+			t.Fatalf("module ls after rm: exit %d\n%s", code, out)
+		}
+		running := false
+		for _, task := range c.tasks(t).Tasks {
+			running = running || (task.Name == "outlives-its-module" && task.State == api.TaskRunning)
+		}
+		if !running {
+			t.Errorf("the task of the deleted sleeper module is not TASK_RUNNING: %+v", c.tasks(t).Tasks)
+		}
+		_ = run.Process.Signal(os.Interrupt)
+		_ = run.Wait()
+
+		_, errOut, code = c.mezzo(t, "run", helloSHA, "--", "deleted")
+		if code == 0 || !strings.Contains(errOut, "is not in the module store") {
+			t.Fatalf("run of a deleted module: exit %d, stderr %q", code, errOut)
+		}
+		if _, errOut, code = c.mezzo(t, "module", "push", hello); code != 0 {
+			t.Fatalf("push after rm: exit %d, stderr %q", code, errOut)
+		}
+		if out, errOut, code = c.mezzo(t, "run", helloSHA, "--", "again"); code != 0 || !strings.Contains(out, "hello again") {
+			t.Fatalf("run after pushing again: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+
 	t.Run("cpus and mem reach the task", func(t *testing.T) {
 		if _, errOut, code := c.mezzo(t, "run", "--name", "sized", "--cpus", "0.25", "--mem", "48", "--command", "true"); code != 0 {
 			t.Fatalf("exit %d, stderr %q", code, errOut)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,5 +83,124 @@ func TestModuleSurvivesLeaderDeath(t *testing.T) {
 				t.Fatalf("mezzo run %s through the new leader: %v\nstdout: %q\nstderr: %s", sha, err, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// TestStandbysRemoveDeletedModules deletes a module from three real
+// replicated masters: a standby redirects the DELETE to the leader, the
+// CLI follows it, and every master removes its copy of the module — the
+// standbys when the deletion reaches them, one that was down during the
+// deletion when it is back. After the leader's death the new leader does
+// not serve the module nor let it be deleted again (404), and a module
+// uploaded afterwards reaches every master while the deleted one is not
+// copied back; the other modules are untouched.
+func TestStandbysRemoveDeletedModules(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	var standbys []*masterProc
+	for _, m := range c.masters {
+		if m != leader {
+			standbys = append(standbys, m)
+		}
+	}
+	up, down := standbys[0], standbys[1]
+	noRedirect := &http.Client{Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status := func(m *masterProc, method, sha string) (int, string) {
+		req, err := http.NewRequest(method, "http://"+m.addr+"/api/v1/modules/"+sha, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			return 0, ""
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	file := func(m *masterProc, sha string) string { return filepath.Join(m.dir, "modules", sha+".wasm") }
+	holds := func(m *masterProc, sha string) bool {
+		_, err := os.Stat(file(m, sha))
+		return err == nil
+	}
+	upload := func(m *masterProc, wasm []byte) string {
+		resp, err := http.Post("http://"+m.addr+"/api/v1/modules", "application/wasm", bytes.NewReader(wasm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var mod struct {
+			SHA256 string `json:"sha256"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&mod); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("upload to %s: %s %v", m.addr, resp.Status, err)
+		}
+		for _, other := range c.masters {
+			select {
+			case <-other.done: // killed
+			default:
+				waitFor(t, func() bool { return holds(other, mod.SHA256) }, other.addr+" to hold module "+mod.SHA256)
+			}
+		}
+		return mod.SHA256
+	}
+	// Three different valid modules: a type section with no, one or two
+	// function types.
+	module := func(types int) []byte {
+		wasm := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, byte(1 + 3*types), byte(types)}
+		for range types {
+			wasm = append(wasm, 0x60, 0x00, 0x00)
+		}
+		return wasm
+	}
+	deleted, kept := upload(leader, module(1)), upload(leader, module(2))
+
+	c.kill(down, syscall.SIGKILL)
+	if code, loc := status(up, http.MethodDelete, deleted); code != http.StatusTemporaryRedirect || loc != "//"+leader.addr+"/api/v1/modules/"+deleted {
+		t.Fatalf("DELETE on a standby: %d to %q, want 307 to the leader", code, loc)
+	}
+	if !holds(leader, deleted) {
+		t.Fatal("a DELETE redirected by a standby deleted the module")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rm := exec.CommandContext(ctx, mezzoBin, "module", "rm", "--master", up.addr, deleted)
+	out, err := rm.Output()
+	if err != nil || string(out) != "DELETED\n"+deleted+"\n" {
+		t.Fatalf("mezzo module rm through a standby: %v, stdout %q", err, out)
+	}
+	if holds(leader, deleted) {
+		t.Error("the leader answered the deletion before removing its copy")
+	}
+	waitFor(t, func() bool { return !holds(up, deleted) }, "the standby to remove its copy")
+	if code, _ := status(leader, http.MethodGet, deleted); code != http.StatusNotFound {
+		t.Errorf("GET of the deleted module on the leader: %d, want 404", code)
+	}
+
+	c.start(down)
+	waitFor(t, func() bool { return !holds(down, deleted) }, "the standby that was down to remove its copy")
+
+	c.kill(leader, syscall.SIGKILL)
+	var next *masterProc
+	waitFor(t, func() bool {
+		for _, m := range standbys {
+			if code, _ := status(m, http.MethodGet, deleted); code == http.StatusNotFound {
+				next = m // only a leader answers 404; a standby redirects
+				return true
+			}
+		}
+		return false
+	}, "a new leader to answer 404 for the deleted module")
+	if code, _ := status(next, http.MethodDelete, deleted); code != http.StatusNotFound {
+		t.Errorf("DELETE of the deleted module on the new leader: %d, want 404", code)
+	}
+	later := upload(next, module(0))
+	for _, m := range standbys {
+		if holds(m, deleted) {
+			t.Errorf("%s copied the deleted module back", m.addr)
+		}
+		if !holds(m, kept) || !holds(m, later) {
+			t.Errorf("%s lost a module it should hold", m.addr)
+		}
 	}
 }

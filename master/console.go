@@ -178,10 +178,21 @@ func (m *Master) PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, er
 		}
 		return api.ModuleInfo{}, fmt.Errorf("store module: %w", err)
 	}
-	if err := m.recordModule(ctx, mod); err != nil {
+	if err := m.recordModule(ctx, mod, wasm); err != nil {
 		return api.ModuleInfo{}, &CallError{Code: http.StatusServiceUnavailable, Message: "Module not stored durably: " + err.Error()}
 	}
 	return moduleInfo(mod), nil
+}
+
+// DeleteModule deletes module sha from the cluster for the principal in
+// ctx, as DELETE /api/v1/modules/{sha256} does: delete_modules must allow
+// it (else a *CallError with status 403); a name that is no lowercase hex
+// sha256 is a *CallError with status 400, a module the cluster does not
+// hold 404, and a master that does not lead 503. Tasks already running
+// the module, and agents' caches of it, are untouched; new launches of it
+// are refused.
+func (m *Master) DeleteModule(ctx context.Context, sha string) error {
+	return callError(m.deleteModule(ctx, sha))
 }
 
 // MaxModuleBytes is the largest module PutModule accepts, so that an

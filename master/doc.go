@@ -17,8 +17,8 @@
 // /agents/{id}/files/{browse,read,download} (a proxy of an agent's files
 // API), /version and /health; each also under /master as in Mesos. The
 // web console (package webui) reads the master in-process through Call,
-// Subscribe, Modules, PutModule and Files, and cmd/mezzo serves it at
-// every other path.
+// Subscribe, Modules, PutModule, DeleteModule and Files, and cmd/mezzo
+// serves it at every other path.
 //
 // With Config.Registry set, the durable state — frameworks, agents, tasks
 // and their status histories and pending updates, weights, quotas,
@@ -30,7 +30,9 @@
 // but answers the read-only views from its replica, marked with
 // api.HeaderView (standby.go). Module bytes are copied among the masters
 // beside raft, and an upload is answered once a majority holds them
-// (replica.go). Without a registry the state lives in memory, for tests of
+// (replica.go); a deletion is a registry command that every master
+// carries out on its own store when it applies it (moduledelete.go).
+// Without a registry the state lives in memory, for tests of
 // one master.
 //
 // A Master is safe for concurrent use: one mutex guards the state and no

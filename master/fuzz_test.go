@@ -1,6 +1,12 @@
 package master
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +70,50 @@ func FuzzDispatch(f *testing.F) {
 		}
 		if !offered.Equal(a.offered) {
 			t.Fatalf("outstanding offers hold %s but the agent counts %s offered", offered, a.offered)
+		}
+	})
+}
+
+// FuzzModuleName sends GET, HEAD and DELETE of /api/v1/modules/{name}
+// with arbitrary names to a master whose store holds one module: none
+// panics or fails with a 5xx, only DELETE of the stored module's own name
+// removes it, and no name reaches a file outside the store.
+func FuzzModuleName(f *testing.F) {
+	stored := sha256Hex(wasmEmpty)
+	for _, seed := range []string{stored, strings.ToUpper(stored), stored[:63], strings.Repeat("0", 64),
+		"../" + stored[3:], "..%2f..%2fetc%2fpasswd", "", stored + ".wasm", stored + "/x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		cfg := DefaultConfig()
+		cfg.WorkDir = t.TempDir()
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.modules.Put(context.Background(), wasmEmpty); err != nil {
+			t.Fatal(err)
+		}
+		outside := filepath.Join(cfg.WorkDir, "outside.wasm")
+		if err := os.WriteFile(outside, wasmEmpty, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := m.Handler()
+		for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodDelete} {
+			req := httptest.NewRequest(method, "/api/v1/modules/x", nil)
+			req.URL.Path = "/api/v1/modules/" + name
+			req.URL.RawPath = ""
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %q: %d %s", method, name, rec.Code, rec.Body)
+			}
+		}
+		if _, held := m.modules.Get(stored); held == (name == stored) {
+			t.Fatalf("after DELETE %q the store holds the module: %v", name, held)
+		}
+		if _, err := os.Stat(outside); err != nil {
+			t.Fatalf("after DELETE %q: a file outside the store: %v", name, err)
 		}
 	})
 }

@@ -44,6 +44,7 @@ func (m *Master) Handler() http.Handler {
 		g.GET("/api/v1/modules", m.handleModuleList)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.HEAD("/api/v1/modules/:sha256", m.handleModuleGet)
+		g.DELETE("/api/v1/modules/:sha256", m.handleModuleDelete, m.leaderOnly)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
@@ -290,7 +291,7 @@ func (m *Master) handleModulePut(c echo.Context) error {
 		}
 		return err
 	}
-	if err := m.recordModule(c.Request().Context(), mod); err != nil {
+	if err := m.recordModule(c.Request().Context(), mod, body); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "Module not stored durably: "+err.Error())
 	}
 	return c.JSON(http.StatusOK, mod)
@@ -319,6 +320,15 @@ func (m *Master) handleModuleGet(c echo.Context) error {
 	c.Response().Header().Set("Content-Type", "application/wasm")
 	http.ServeContent(c.Response(), c.Request(), sha+".wasm", time.Time{}, f)
 	return nil
+}
+
+// handleModuleDelete deletes a module from the cluster, answering 204
+// (moduledelete.go).
+func (m *Master) handleModuleDelete(c echo.Context) error {
+	if err := m.deleteModule(c.Request().Context(), c.Param("sha256")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (m *Master) handleVersion(c echo.Context) error {

@@ -28,7 +28,8 @@ const Version = "1.11.0"
 // one in-memory cluster state guarded by mu.
 //
 // Lock order: Master.mu, then nothing — no method holding mu blocks on I/O;
-// events go out through non-blocking stream queues.
+// events go out through non-blocking stream queues. fileMu is never held
+// with mu.
 type Master struct {
 	cfg     Config
 	id      string
@@ -38,6 +39,10 @@ type Master struct {
 	blobs   blobFetches  // why modules could not be fetched (replica.go)
 	views   replicaViews // a standby's state for its views (standby.go)
 	log     *slog.Logger
+	// fileMu orders the decisions to remove a module's file against
+	// those to store one (moduledelete.go): each reads the registry and
+	// changes the store under it.
+	fileMu sync.Mutex
 
 	allocate chan struct{} // capacity 1: a pending allocation pass
 	http     *http.Client  // for proxying agents' files API
@@ -145,7 +150,7 @@ func (m *Master) Run(ctx context.Context) error {
 	if m.reg != nil {
 		go m.writeLoop(ctx)
 		go m.watchLeadership(ctx)
-		go m.copyModules(ctx)
+		go m.syncModules(ctx)
 	}
 	for {
 		select {

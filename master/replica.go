@@ -46,10 +46,10 @@ func (m *Master) awaitCommit(ctx context.Context, done <-chan struct{}) error {
 }
 
 // recordModule makes a stored module durable across a failover: its
-// metadata committed to the registry, its bytes on a majority of the
-// masters. It returns an error saying which failed; the upload may be
+// metadata committed to the registry, its bytes (wasm) on a majority of
+// the masters. It returns an error saying which failed; the upload may be
 // retried (modules are stored by hash). It must be called without m.mu.
-func (m *Master) recordModule(ctx context.Context, mod modules.Module) error {
+func (m *Master) recordModule(ctx context.Context, mod modules.Module, wasm []byte) error {
 	if m.reg == nil {
 		return nil
 	}
@@ -58,6 +58,17 @@ func (m *Master) recordModule(ctx context.Context, mod modules.Module) error {
 	}
 	if err := m.persistNow(ctx, registry.PutModule(mod.SHA256, mod)); err != nil {
 		return fmt.Errorf("record the module in the registry: %w", err)
+	}
+	// A deletion of the same module, applied while this upload was under
+	// way, may have removed the file before the record above listed the
+	// module again. One committed after the record supersedes the upload,
+	// which succeeded first.
+	err := m.storeListed(ctx, mod.SHA256, wasm)
+	if errors.Is(err, errNotListed) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("keep the module in the store: %w", err)
 	}
 	// 200 promises that the module survives the leader's death, so a
 	// majority of the masters must hold the bytes, as they hold the record.
@@ -110,15 +121,19 @@ func (m *Master) missingModule(sha string) error {
 	return fmt.Errorf("Wasm module %s is not in the module store", sha)
 }
 
-// copyModules keeps this master's module store complete: every module the
-// registry lists and this master lacks is fetched from another master,
-// the leader first, and stored only if its bytes hash to the name the
-// registry gives. It runs when module metadata reaches the replica and
-// every few seconds (for a copy that failed), until ctx ends.
-func (m *Master) copyModules(ctx context.Context) {
+// syncModules keeps this master's module store in step with the
+// registry: the file of every module the registry records as deleted is
+// removed (moduledelete.go), and every module the registry lists and this
+// master lacks is fetched from another master, the leader first, and
+// stored only if its bytes hash to the name the registry gives. It runs
+// at start (for a deletion applied just before a crash), when module
+// metadata or a deletion reaches the replica (a log entry or a snapshot),
+// and every few seconds (for a copy that failed), until ctx ends.
+func (m *Master) syncModules(ctx context.Context) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
+		m.removeDeletedModules()
 		m.copyMissingModules(ctx)
 		select {
 		case <-ctx.Done():
@@ -197,6 +212,9 @@ func (m *Master) fetchModule(ctx context.Context, sha string) error {
 			m.blobs.set(sha, nil)
 			return nil
 		}
+		if errors.Is(err, errNotListed) {
+			return err // deleted meanwhile: nothing to explain to a launch
+		}
 		errs = append(errs, err)
 	}
 	err := errors.Join(errs...)
@@ -261,7 +279,7 @@ func (m *Master) fetchModuleFrom(ctx context.Context, peer, sha string) error {
 	if got := sha256Hex(body); got != sha {
 		return fmt.Errorf("%s sent bytes hashing to %s", peer, got)
 	}
-	if _, err := m.modules.Put(ctx, body); err != nil {
+	if err := m.storeListed(ctx, sha, body); err != nil {
 		return fmt.Errorf("store the copy from %s: %w", peer, err)
 	}
 	m.log.Info("copied a module from another master", "module", sha, "from", peer, "bytes", len(body))
@@ -270,7 +288,8 @@ func (m *Master) fetchModuleFrom(ctx context.Context, peer, sha string) error {
 
 // awaitModuleCopies waits until a majority of the masters, this one
 // included, hold module sha, so that an upload answered 200 survives the
-// leader's death as its metadata does. The other masters copy the blob
+// leader's death as its metadata does, or until a deletion of the module
+// has been committed since. The other masters copy the blob
 // when its metadata reaches them; this only asks them whether they have.
 func (m *Master) awaitModuleCopies(ctx context.Context, sha string) error {
 	if m.reg == nil {
@@ -289,11 +308,19 @@ func (m *Master) awaitModuleCopies(ctx context.Context, sha string) error {
 			go m.pollModule(ctx, addr, sha, held)
 		}
 	}
+	// A deletion committed meanwhile supersedes the upload: the masters
+	// will not copy the module any more.
+	recheck := time.NewTicker(100 * time.Millisecond)
+	defer recheck.Stop()
 	have := 1
 	for have < need {
 		select {
 		case <-held:
 			have++
+		case <-recheck.C:
+			if deleted, err := m.reg.ModuleDeleted(sha); err == nil && deleted {
+				return nil
+			}
 		case <-ctx.Done():
 			return fmt.Errorf("module %s is held by %d of %d masters, %d needed: %w", sha, have, len(servers), need, ctx.Err())
 		}

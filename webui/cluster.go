@@ -29,6 +29,10 @@ type Cluster interface {
 	Modules(ctx context.Context) ([]api.ModuleInfo, error)
 	// PutModule validates and stores a module, as POST /api/v1/modules.
 	PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, error)
+	// DeleteModule deletes a module from the store, as DELETE
+	// /api/v1/modules/{sha256}: new launches of it are refused, tasks
+	// running it keep running.
+	DeleteModule(ctx context.Context, sha256 string) error
 	// Files calls an agent's files API operation op (browse, read or
 	// download) through the master, as GET /agents/{id}/files/{op}. The
 	// caller closes the response body.

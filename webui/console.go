@@ -114,6 +114,7 @@ func (c *Console) routes() {
 	mux.Handle("POST /agents/{id}/drain", c.action(c.drain))
 	mux.Handle("POST /agents/{id}/reactivate", c.action(c.reactivate))
 	mux.Handle("POST /modules", c.action(c.upload))
+	mux.Handle("POST /modules/{sha256}/delete", c.action(c.deleteModule))
 	mux.Handle("POST /frameworks/{id}/teardown", c.action(c.teardown))
 	mux.Handle("POST /tasks/{framework}/{task}/kill", c.action(c.killTask))
 	mux.Handle("POST /roles/weight", c.action(c.setWeight))

@@ -331,6 +331,7 @@ func TestPrincipal(t *testing.T) {
 		{"/agents/a1", "/drain"},
 		{"/maintenance", "/drain"},
 		{"/modules", `id="upload"`},
+		{"/modules", "/delete"},
 		{"/frameworks/fw1", "/teardown"},
 		{"/tasks/fw1/t-run", "/kill"},
 		{"/tasks/fw1/t-run", "/tail"},
@@ -347,6 +348,7 @@ func TestPrincipal(t *testing.T) {
 		{"/agents/a2/reactivate", "", "may not drain_agents"},
 		{"/frameworks/fw1/teardown", "", `may not teardown_frameworks ("web-fw")`},
 		{"/tasks/fw1/t-run/kill", "", `may not kill_tasks ("web-fw")`},
+		{"/modules/" + strings.Repeat("ab", 32) + "/delete", "", "may not delete_modules"},
 		{"/roles/weight", "role=web&weight=3", `may not update_weights ("web")`},
 		{"/roles/quota", "role=web&limits=cpus:2", `may not update_quota ("web")`},
 	} {
@@ -363,6 +365,37 @@ func TestPrincipal(t *testing.T) {
 	}
 	if len(f.calls) != 0 {
 		t.Fatalf("refused actions reached the master: %+v", f.calls)
+	}
+}
+
+// TestDeleteModule deletes a module from its row on the Modules page: the
+// page shows a form per module carrying the token, the form deletes it and
+// goes back to the page, and a module deleted already (404) or a
+// malformed name (400) is refused with an error page.
+func TestDeleteModule(t *testing.T) {
+	c, f := newConsole(t, nil)
+	sha := strings.Repeat("ab", 32)
+	if _, body := get(t, c, "/modules"); !strings.Contains(body, `action="/modules/`+sha+`/delete"`) || !strings.Contains(body, `name="csrf"`) {
+		t.Fatalf("the Modules page has no delete form with a token for %s:\n%s", sha, body)
+	}
+	w := post(t, c, "/modules/"+sha+"/delete", formType, strings.NewReader(""))
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/modules" {
+		t.Fatalf("delete: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	if mods, _ := f.Modules(context.Background()); len(mods) != 0 {
+		t.Fatalf("modules after the deletion: %+v", mods)
+	}
+	for _, tt := range []struct {
+		target string
+		code   int
+	}{
+		{"/modules/" + sha + "/delete", http.StatusNotFound},
+		{"/modules/" + strings.ToUpper(sha) + "/delete", http.StatusBadRequest},
+		{"/modules/not-a-hash/delete", http.StatusBadRequest},
+	} {
+		if w := post(t, c, tt.target, formType, strings.NewReader("")); w.Code != tt.code {
+			t.Errorf("%s: %d, want %d\n%s", tt.target, w.Code, tt.code, w.Body)
+		}
 	}
 }
 

@@ -134,6 +134,20 @@ func (f *fakeCluster) PutModule(_ context.Context, wasm []byte) (api.ModuleInfo,
 	return m, nil
 }
 
+// DeleteModule forgets a module; one it does not hold is a 404, as on the
+// master.
+func (f *fakeCluster) DeleteModule(_ context.Context, sha string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, m := range f.modules {
+		if m.SHA256 == sha {
+			f.modules = append(f.modules[:i], f.modules[i+1:]...)
+			return nil
+		}
+	}
+	return &statusError{code: http.StatusNotFound, msg: "Module " + sha + " not found"}
+}
+
 // Files answers browse and read from f.files as an agent's files API
 // would; "gone" is an agent the master does not know.
 func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values) (*http.Response, error) {

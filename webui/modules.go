@@ -88,6 +88,24 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request, p Principal) er
 	return writeJSON(w, status, uploadResult{Error: err.Error()})
 }
 
+// deleteModule deletes the module named in the path, from the form in its
+// row of the Modules page, and goes back to the page.
+func (c *Console) deleteModule(w http.ResponseWriter, r *http.Request, p Principal) error {
+	sha := r.PathValue("sha256")
+	if !isHash(sha) {
+		return badRequest("a module is named by its sha256 in lowercase hex, not %q", sha)
+	}
+	if err := allow(p, ActionDeleteModule, ""); err != nil {
+		return err
+	}
+	if err := c.cluster.DeleteModule(r.Context(), sha); err != nil {
+		return err
+	}
+	c.log.Info("module deleted from the console", "sha256", sha, "principal", p.Name())
+	http.Redirect(w, r, "/modules", http.StatusSeeOther)
+	return nil
+}
+
 // readUpload reads the module from a raw body or from the "module" file of
 // a multipart form (after its csrf part), within Config.MaxUploadBytes.
 func (c *Console) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -22,6 +22,9 @@ const (
 	ActionDrain Action = "drain_agents"
 	// ActionUploadModule stores a module; there is no object ("").
 	ActionUploadModule Action = "upload_modules"
+	// ActionDeleteModule deletes a module from the store; there is no
+	// object (""). Tasks running it keep running.
+	ActionDeleteModule Action = "delete_modules"
 	// ActionTeardown tears a framework down; the object is the principal
 	// the framework registered with.
 	ActionTeardown Action = "teardown_frameworks"

@@ -22,6 +22,7 @@ const (
 	ViewAgents         Action = "view_agents"         // hostnames of the agents seen
 	ViewSandboxes      Action = "view_sandboxes"      // users of the frameworks whose sandboxes are read
 	UploadModules      Action = "upload_modules"      // no object: ANY
+	DeleteModules      Action = "delete_modules"      // no object: ANY; modules are shared, so deleting one affects every user of it
 	DrainAgents        Action = "drain_agents"        // hostnames of the agents drained
 	UpdateQuota        Action = "update_quota"        // roles whose quota changes
 	UpdateWeights      Action = "update_weights"      // roles whose weight changes
@@ -40,6 +41,7 @@ var objectField = map[Action]string{
 	ViewAgents:         "agents",
 	ViewSandboxes:      "users",
 	UploadModules:      "modules",
+	DeleteModules:      "modules",
 	DrainAgents:        "agents",
 	UpdateQuota:        "roles",
 	UpdateWeights:      "roles",
@@ -48,7 +50,7 @@ var objectField = map[Action]string{
 }
 
 // objectless actions have no object: their rules name principals only.
-var objectless = map[Action]bool{UploadModules: true, UpdateMasters: true}
+var objectless = map[Action]bool{UploadModules: true, DeleteModules: true, UpdateMasters: true}
 
 // Actions lists every action, for documentation and tests.
 func Actions() []Action {

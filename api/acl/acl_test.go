@@ -17,6 +17,7 @@ const testACLs = `{
     {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}, "native": true}
   ],
   "upload_modules": [{"principals": {"values": ["ci"]}}],
+  "delete_modules": [{"principals": {"values": ["ops"]}}],
   "update_quota": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}]
 }`
 
@@ -40,6 +41,8 @@ func TestAllow(t *testing.T) {
 		{Request{"ops", RunTasks, "root", true}, ""},
 		{Request{"ci", UploadModules, "", false}, ""},
 		{Request{"web", UploadModules, "", false}, `principal "web" may not upload_modules: no rule`},
+		{Request{"ops", DeleteModules, "", false}, ""},
+		{Request{"ci", DeleteModules, "", false}, `principal "ci" may not delete_modules: no rule`}, // uploading is not deleting
 		{Request{"ops", UpdateQuota, "web", false}, ""},
 		{Request{"ops", UpdateWeights, "web", false}, "no rule of update_weights"}, // no rules: default deny
 		{Request{"", ViewTasks, "nobody", false}, "an unauthenticated client may not view_tasks"},
@@ -99,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestEveryActionHasAnObjectField(t *testing.T) {
-	if len(Actions()) != 14 {
+	if len(Actions()) != 15 {
 		t.Fatalf("%d actions: %v", len(Actions()), Actions())
 	}
 	for _, a := range Actions() {

@@ -48,19 +48,29 @@ func operatorFor(ctx context.Context, masters string) *operator.Client {
 	return operator.NewFirst(ctx, splitList(masters), opts...)
 }
 
+// checkOutput refuses an --output that show cannot print, so that a
+// command that changes the cluster refuses it before changing anything.
+func (f *clientFlags) checkOutput() error {
+	switch f.output {
+	case "json", "table", "":
+		return nil
+	}
+	return fmt.Errorf("--output %q: want table or json", f.output)
+}
+
 // show prints v as JSON, or calls table to print it as a table.
 func (f *clientFlags) show(w io.Writer, v any, table func(*tabwriter.Writer)) error {
-	switch f.output {
-	case "json":
+	if err := f.checkOutput(); err != nil {
+		return err
+	}
+	if f.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
-	case "table", "":
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		table(tw)
-		return tw.Flush()
 	}
-	return fmt.Errorf("--output %q: want table or json", f.output)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
 }
 
 func newAgentsCmd() *cobra.Command {

@@ -66,6 +66,30 @@ func TestRunArguments(t *testing.T) {
 	}
 }
 
+// TestModuleRmArguments checks what mezzo module rm refuses before it
+// asks a master for anything (the master is an address nothing serves).
+func TestModuleRmArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "no module", args: nil, wantErr: "requires at least 1 arg"},
+		{name: "unknown output", args: []string{"-o", "yaml", strings.Repeat("a", 64)}, wantErr: `--output "yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := &cobra.Command{Use: "mezzo", SilenceErrors: true, SilenceUsage: true}
+			root.AddCommand(newModuleCmd())
+			root.SetArgs(append([]string{"module", "rm", "--master", "127.0.0.1:1"}, tt.args...))
+			err := root.Execute()
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("mezzo module rm %v: %v, want an error containing %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	got := shellQuote([]string{"a b", "it's", ""})
 	if want := `'a b' 'it'\''s' ''`; got != want {

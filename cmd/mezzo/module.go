@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/sdk/wasmbuild"
 )
 
@@ -18,10 +19,10 @@ import (
 func newModuleCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "module",
-		Short: "Upload and list the WebAssembly modules in the masters' store",
+		Short: "Upload, list and delete the WebAssembly modules in the masters' store",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newModulePushCmd(), newModuleLsCmd())
+	cmd.AddCommand(newModulePushCmd(), newModuleLsCmd(), newModuleRmCmd())
 	return cmd
 }
 
@@ -82,6 +83,59 @@ func newModuleLsCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s\t%d\t%s\n", m.SHA256, m.Size, m.Created.Local().Format(time.DateTime))
 				}
 			})
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func newModuleRmCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "rm SHA256...",
+		Short: "Delete modules from the masters' store",
+		Long: `Rm deletes each module, named by its sha256 as push and ls print it, from
+the masters' store, and prints those it deleted. Tasks already running a
+deleted module keep running, and agents keep their cached copies; new
+launches of it are refused until it is pushed again. Each module that
+cannot be deleted (unknown, malformed name, permission denied) is
+reported on stderr, the others are still deleted, and the command then
+exits with status 1.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			ops := f.operator(ctx)
+			type deleted struct {
+				SHA256 string `json:"sha256"`
+			}
+			out := []deleted{}
+			failed := 0
+			for _, sha := range args {
+				if err := ops.DeleteModule(ctx, sha); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "mezzo:", tlsconf.Explain(err))
+					failed++
+					continue
+				}
+				out = append(out, deleted{SHA256: sha})
+			}
+			if f.output == "json" || len(out) > 0 {
+				err := f.show(cmd.OutOrStdout(), out, func(w *tabwriter.Writer) {
+					fmt.Fprintln(w, "DELETED")
+					for _, d := range out {
+						fmt.Fprintln(w, d.SHA256)
+					}
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if failed > 0 {
+				return exitCode(1) // each failure is reported above
+			}
+			return nil
 		},
 	}
 	f.register(cmd, true)

@@ -7,6 +7,7 @@
 //	store, err := modules.Open(filepath.Join(workDir, "modules"), modules.CompileCheck)
 //	m, err := store.Put(ctx, wasmBytes) // m.SHA256, m.Size
 //	f, err := store.Open(m.SHA256)      // the blob, for GET /api/v1/modules/{sha256}
+//	err = store.Remove(m.SHA256)        // a module deleted from the cluster
 //
 // A Store is safe for concurrent use.
 package modules

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +41,12 @@ type Validator func(ctx context.Context, wasm []byte) error
 type Store struct {
 	dir      string
 	validate Validator
+
+	// files serializes writing and removing files with the index entries
+	// that go with them, so that a Put and a Remove of one module leave
+	// the file and its entry both there or both gone. Lock order: files,
+	// then mu.
+	files sync.Mutex
 
 	mu      sync.Mutex
 	modules map[string]Module
@@ -90,6 +97,8 @@ func (s *Store) Put(ctx context.Context, wasm []byte) (Module, error) {
 	if err := s.validate(ctx, wasm); err != nil {
 		return Module{}, &InvalidError{Err: err}
 	}
+	s.files.Lock()
+	defer s.files.Unlock()
 	if err := writeAtomic(filepath.Join(s.dir, sha+".wasm"), wasm); err != nil {
 		return Module{}, fmt.Errorf("store module %s: %w", sha, err)
 	}
@@ -98,6 +107,26 @@ func (s *Store) Put(ctx context.Context, wasm []byte) (Module, error) {
 	s.modules[sha] = m
 	s.mu.Unlock()
 	return m, nil
+}
+
+// Remove deletes module sha's file, for a module deleted from the
+// cluster. Readers that opened the file before keep reading it (the
+// name goes, not the open file). Removing a module the store does not
+// hold is not an error: every master removes a deleted module, whether
+// or not it had copied it.
+func (s *Store) Remove(sha string) error {
+	if !ValidHash(sha) {
+		return fmt.Errorf("remove module %q: not a lowercase hex sha256", sha)
+	}
+	s.files.Lock()
+	defer s.files.Unlock()
+	if err := os.Remove(filepath.Join(s.dir, sha+".wasm")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove module %s: %w", sha, err)
+	}
+	s.mu.Lock()
+	delete(s.modules, sha)
+	s.mu.Unlock()
+	return nil
 }
 
 // Get returns the description of a stored module.

@@ -125,3 +125,53 @@ func TestValidHash(t *testing.T) {
 		}
 	}
 }
+
+// TestRemove removes a stored module: it is gone from the index, from
+// Open and from disk, a reopened store does not find it, a second Remove
+// is no error, and the same bytes can be stored again.
+func TestRemove(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, CompileCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := s.Put(ctx, emptyModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Put(ctx, withType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := s.Remove(a.SHA256); err != nil {
+			t.Fatalf("Remove %d: %v", i+1, err)
+		}
+	}
+	if _, ok := s.Get(a.SHA256); ok {
+		t.Error("Get finds the removed module")
+	}
+	if _, err := s.Open(a.SHA256); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Open of the removed module: %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, a.SHA256+".wasm")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the removed module's file: %v, want it gone", err)
+	}
+	reopened, err := Open(dir, CompileCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mods := reopened.List(); len(mods) != 1 || mods[0].SHA256 != b.SHA256 {
+		t.Errorf("reopened store lists %+v, want only %s", mods, b.SHA256)
+	}
+	if err := s.Remove("../" + strings.Repeat("a", 61)); err == nil {
+		t.Error("Remove of a name that is no hash succeeded")
+	}
+	if again, err := s.Put(ctx, emptyModule); err != nil || again.SHA256 != a.SHA256 {
+		t.Fatalf("Put after Remove = %+v, %v", again, err)
+	}
+	if _, err := s.Open(a.SHA256); err != nil {
+		t.Errorf("Open after storing it again: %v", err)
+	}
+}

@@ -9,22 +9,26 @@ import (
 )
 
 // The buckets of registry.db. Each holds JSON records under string keys.
+// A module deleted (DeleteModule) leaves BucketModules and gets a
+// tombstone in BucketDeletedModules; why: RATIONALE.md, "Why does deleting
+// a module leave a tombstone in the registry?".
 const (
-	BucketFrameworks  = "frameworks"  // framework ID -> Framework
-	BucketAgents      = "agents"      // agent ID -> Agent
-	BucketTasks       = "tasks"       // framework ID + "/" + task ID -> Task
-	BucketModules     = "modules"     // sha256 -> module metadata
-	BucketWeights     = "weights"     // role -> weight
-	BucketQuotas      = "quotas"      // role -> quota config
-	BucketMaintenance = "maintenance" // "schedule" -> the maintenance schedule
-	bucketOnce        = "once"        // Once ID -> raft index that applied it
-	bucketMeta        = "meta"        // "applied" -> last applied raft index
+	BucketFrameworks     = "frameworks"      // framework ID -> Framework
+	BucketAgents         = "agents"          // agent ID -> Agent
+	BucketTasks          = "tasks"           // framework ID + "/" + task ID -> Task
+	BucketModules        = "modules"         // sha256 -> module metadata
+	BucketDeletedModules = "deleted_modules" // sha256 -> DeletedModule
+	BucketWeights        = "weights"         // role -> weight
+	BucketQuotas         = "quotas"          // role -> quota config
+	BucketMaintenance    = "maintenance"     // "schedule" -> the maintenance schedule
+	bucketOnce           = "once"            // Once ID -> raft index that applied it
+	bucketMeta           = "meta"            // "applied" -> last applied raft index
 )
 
 // dataBuckets are the buckets a command may write.
 var dataBuckets = map[string]bool{
 	BucketFrameworks: true, BucketAgents: true, BucketTasks: true, BucketModules: true,
-	BucketWeights: true, BucketQuotas: true, BucketMaintenance: true,
+	BucketDeletedModules: true, BucketWeights: true, BucketQuotas: true, BucketMaintenance: true,
 }
 
 // Op is what one Change does to its key.

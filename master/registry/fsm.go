@@ -33,8 +33,9 @@ type FSM struct {
 	// raft's FSM goroutine (Apply, ApplyBatch, Restore) writes it.
 	applied atomic.Uint64
 	// modules is signalled (capacity 1, never blocking) after an entry
-	// that records module metadata is applied, so that a master fetches
-	// the blob at once rather than at its next scan.
+	// that records or deletes module metadata is applied, so that a
+	// master fetches or removes the blob at once rather than at its next
+	// scan.
 	modules chan struct{}
 }
 
@@ -70,7 +71,7 @@ func openDB(path string) (*bolt.DB, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range []string{BucketFrameworks, BucketAgents, BucketTasks, BucketModules,
-			BucketWeights, BucketQuotas, BucketMaintenance, bucketOnce, bucketMeta} {
+			BucketDeletedModules, BucketWeights, BucketQuotas, BucketMaintenance, bucketOnce, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return err
 			}
@@ -162,8 +163,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return results
 }
 
-// ModulesChanged is signalled after module metadata is applied or a
-// snapshot restored. It has room for one signal: a reader that was busy
+// ModulesChanged is signalled after module metadata is recorded or
+// deleted, or a snapshot restored. It has room for one signal: a reader that was busy
 // sees one signal for any number of changes.
 func (f *FSM) ModulesChanged() <-chan struct{} { return f.modules }
 
@@ -175,7 +176,7 @@ func (f *FSM) signalModules() {
 }
 
 // applyEntry applies one entry in tx and returns its result, and whether
-// it wrote module metadata. Validation bounds keys to what bbolt accepts,
+// it wrote or deleted module metadata. Validation bounds keys to what bbolt accepts,
 // so the puts and deletes of a decoded command cannot fail short of an I/O
 // error, which fails the whole transaction.
 func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
@@ -186,7 +187,9 @@ func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
 	if err := applyCommand(tx, cmd, l.Index); err != nil {
 		return err, false
 	}
-	return nil, slices.ContainsFunc(cmd.Changes, func(c Change) bool { return c.Bucket == BucketModules })
+	return nil, slices.ContainsFunc(cmd.Changes, func(c Change) bool {
+		return c.Bucket == BucketModules || c.Bucket == BucketDeletedModules
+	})
 }
 
 // applyCommand writes cmd's changes in tx, or records nothing but returns

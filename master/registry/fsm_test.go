@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -224,3 +226,93 @@ func TestApplyBatch(t *testing.T) {
 		t.Errorf("weights = %v", s.Weights)
 	}
 }
+
+// TestFSMModuleDeletion applies module records and deletions: a deleted
+// module leaves the list and is named by DeletedModules, an upload after
+// the deletion lists it again and makes its tombstone inert, every such
+// entry signals ModulesChanged, and a snapshot carries the tombstone to
+// a master that restores it.
+func TestFSMModuleDeletion(t *testing.T) {
+	const a, b = "aaaa", "bbbb"
+	tests := []struct {
+		name        string
+		entries     []Command
+		wantListed  []string
+		wantDeleted []string
+	}{
+		{name: "recorded", entries: []Command{PutModule(a, nil), PutModule(b, nil)},
+			wantListed: []string{a, b}},
+		{name: "deleted", entries: []Command{PutModule(a, nil), PutModule(b, nil), DeleteModule(DeletedModule{SHA256: a})},
+			wantListed: []string{b}, wantDeleted: []string{a}},
+		{name: "deleted, then uploaded again", entries: []Command{PutModule(a, nil), DeleteModule(DeletedModule{SHA256: a}), PutModule(a, nil)},
+			wantListed: []string{a}},
+		{name: "deleted twice", entries: []Command{PutModule(a, nil), DeleteModule(DeletedModule{SHA256: a}), DeleteModule(DeletedModule{SHA256: a})},
+			wantDeleted: []string{a}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := openTestFSM(t)
+			for i, c := range tt.entries {
+				if err := applyErr(f.Apply(entry(t, uint64(i+1), c))); err != nil {
+					t.Fatalf("entry %d: %v", i+1, err)
+				}
+				select {
+				case <-f.ModulesChanged():
+				default:
+					t.Fatalf("entry %d did not signal ModulesChanged", i+1)
+				}
+			}
+			listed, err := f.ModuleNames()
+			if err != nil || !slices.Equal(listed, tt.wantListed) {
+				t.Errorf("ModuleNames = %v, %v; want %v", listed, err, tt.wantListed)
+			}
+			deleted, err := f.DeletedModules()
+			if err != nil || !slices.Equal(deleted, tt.wantDeleted) {
+				t.Errorf("DeletedModules = %v, %v; want %v", deleted, err, tt.wantDeleted)
+			}
+			for _, sha := range []string{a, b} {
+				got, err := f.ModuleDeleted(sha)
+				if want := slices.Contains(tt.wantDeleted, sha); err != nil || got != want {
+					t.Errorf("ModuleDeleted(%s) = %v, %v; want %v", sha, got, err, want)
+				}
+			}
+		})
+	}
+
+	t.Run("through a snapshot", func(t *testing.T) {
+		src := openTestFSM(t)
+		src.Apply(entry(t, 1, PutModule(a, nil)))
+		src.Apply(entry(t, 2, DeleteModule(DeletedModule{SHA256: a})))
+		snap, err := src.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := &memorySink{}
+		if err := snap.Persist(sink); err != nil {
+			t.Fatal(err)
+		}
+		dst := openTestFSM(t)
+		dst.Apply(entry(t, 1, PutModule(a, nil)))
+		<-dst.ModulesChanged()
+		if err := dst.Restore(io.NopCloser(&sink.Buffer)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-dst.ModulesChanged():
+		default:
+			t.Fatal("the restore did not signal ModulesChanged")
+		}
+		if deleted, err := dst.DeletedModules(); err != nil || !slices.Equal(deleted, []string{a}) {
+			t.Errorf("DeletedModules after the restore = %v, %v; want [%s]", deleted, err, a)
+		}
+	})
+}
+
+// memorySink is a raft.SnapshotSink over memory.
+type memorySink struct{ bytes.Buffer }
+
+func (*memorySink) ID() string    { return "memory" }
+func (*memorySink) Cancel() error { return nil }
+func (*memorySink) Close() error  { return nil }
+
+var _ raft.SnapshotSink = (*memorySink)(nil)

@@ -171,6 +171,42 @@ func (f *FSM) ModuleNames() ([]string, error) {
 	return out, nil
 }
 
+// DeletedModules lists the modules the registry records as deleted and
+// does not list again since (an upload after a deletion lists a module
+// anew and leaves its tombstone inert), by sha256: the modules whose
+// files every master removes.
+func (f *FSM) DeletedModules() ([]string, error) {
+	var out []string
+	err := f.View(func(tx *bolt.Tx) error {
+		listed := tx.Bucket([]byte(BucketModules))
+		return tx.Bucket([]byte(BucketDeletedModules)).ForEach(func(k, _ []byte) error {
+			if listed.Get(k) == nil {
+				out = append(out, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list deleted modules: %w", err)
+	}
+	return out, nil
+}
+
+// ModuleDeleted reports whether module sha is deleted: it has a
+// tombstone and is not listed again.
+func (f *FSM) ModuleDeleted(sha string) (bool, error) {
+	deleted := false
+	err := f.View(func(tx *bolt.Tx) error {
+		deleted = tx.Bucket([]byte(BucketDeletedModules)).Get([]byte(sha)) != nil &&
+			tx.Bucket([]byte(BucketModules)).Get([]byte(sha)) == nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up module %s: %w", sha, err)
+	}
+	return deleted, nil
+}
+
 // Digest is a 64-bit FNV-1a hash of a stored record's bytes: records are
 // marshalled the same way every time, so equal records have equal
 // digests.
@@ -222,6 +258,24 @@ func DeleteTask(framework, task string) Command {
 // PutModule records a module's metadata.
 func PutModule(sha string, meta any) Command {
 	return Command{Changes: []Change{Put(BucketModules, sha, meta)}}
+}
+
+// DeletedModule is the tombstone of a deleted module, kept in
+// BucketDeletedModules so that every master — one that restores a
+// snapshot or restarts after a crash included — knows to remove the
+// module's file, and removes nothing the registry merely never listed.
+// Deleted is when the leader committed the deletion.
+type DeletedModule struct {
+	SHA256  string    `json:"sha256"`
+	Deleted time.Time `json:"deleted"`
+}
+
+// DeleteModule forgets a module's metadata and leaves its tombstone, so
+// that every master removes the module's file when it applies the
+// command, or later from a snapshot or at its next start
+// (FSM.DeletedModules). A later PutModule lists the module again.
+func DeleteModule(d DeletedModule) Command {
+	return Command{Changes: []Change{Delete(BucketModules, d.SHA256), Put(BucketDeletedModules, d.SHA256, d)}}
 }
 
 // PutWeight sets a role's weight.

@@ -311,8 +311,17 @@ func (r *Registry) HasModule(sha string) (bool, error) { return r.fsm.HasModule(
 // ModuleNames lists the modules the replica records, by sha256.
 func (r *Registry) ModuleNames() ([]string, error) { return r.fsm.ModuleNames() }
 
-// ModulesChanged is signalled when module metadata reaches this replica,
-// so that the master copies the blob at once. Read it from one goroutine.
+// DeletedModules lists the modules the replica records as deleted and not
+// listed again, by sha256.
+func (r *Registry) DeletedModules() ([]string, error) { return r.fsm.DeletedModules() }
+
+// ModuleDeleted reports whether the replica records module sha as deleted
+// and not listed again.
+func (r *Registry) ModuleDeleted(sha string) (bool, error) { return r.fsm.ModuleDeleted(sha) }
+
+// ModulesChanged is signalled when module metadata, or its deletion,
+// reaches this replica, so that the master copies or removes the blob at
+// once. Read it from one goroutine.
 func (r *Registry) ModulesChanged() <-chan struct{} { return r.fsm.ModulesChanged() }
 
 // Servers lists the cluster's masters and their raft suffrage.

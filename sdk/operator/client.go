@@ -156,6 +156,18 @@ func (c *Client) Modules(ctx context.Context) ([]Module, error) {
 	return out.Modules, nil
 }
 
+// DeleteModule deletes the module named by its sha256 from the masters'
+// store (a standby redirects the call to the leader), so that no new task
+// can launch it; tasks already running it, and agents' caches of it, are
+// untouched. A module the masters do not hold is refused with an
+// *HTTPError of status 404, a malformed name with 400.
+func (c *Client) DeleteModule(ctx context.Context, sha256 string) error {
+	if err := c.do(ctx, http.MethodDelete, "/api/v1/modules/"+url.PathEscape(sha256), "", nil, nil); err != nil {
+		return fmt.Errorf("delete module %s: %w", sha256, err)
+	}
+	return nil
+}
+
 // Call makes an operator call and decodes the answer.
 func (c *Client) Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
 	body, err := json.Marshal(call)

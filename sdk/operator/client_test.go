@@ -190,6 +190,49 @@ func TestModules(t *testing.T) {
 	}
 }
 
+// TestDeleteModule deletes a module through the client: it leaves the
+// list, a second deletion and a malformed name are refused with the
+// master's status and message, and pushing it again stores it again.
+func TestDeleteModule(t *testing.T) {
+	c := startCluster(t, nil)
+	client := operator.New(c.addr)
+	ctx := context.Background()
+	m, err := client.PushModule(ctx, emptyModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.DeleteModule(ctx, m.SHA256); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if mods, err := client.Modules(ctx); err != nil || len(mods) != 0 {
+		t.Fatalf("modules after the deletion: %+v (%v), want none", mods, err)
+	}
+	tests := []struct {
+		name string
+		sha  string
+		code int
+		want string
+	}{
+		{"deleted", m.SHA256, http.StatusNotFound, "not found"},
+		{"malformed", "not-a-hash", http.StatusBadRequest, "lowercase hex sha256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := client.DeleteModule(ctx, tt.sha)
+			httpError(t, "delete", err, tt.code, tt.want)
+			if !strings.HasPrefix(err.Error(), "delete module "+tt.sha+": ") {
+				t.Fatalf("error %q does not say what failed", err)
+			}
+		})
+	}
+	if _, err := client.PushModule(ctx, emptyModule); err != nil {
+		t.Fatalf("push after the deletion: %v", err)
+	}
+	if mods, err := client.Modules(ctx); err != nil || len(mods) != 1 || mods[0].SHA256 != m.SHA256 {
+		t.Fatalf("modules after pushing again: %+v (%v), want the one pushed", mods, err)
+	}
+}
+
 func TestViews(t *testing.T) {
 	c := startCluster(t, nil)
 	client := operator.New(c.addr)

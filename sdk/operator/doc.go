@@ -6,6 +6,7 @@
 //
 //	c := operator.New("127.0.0.1:5050")
 //	mod, err := c.PushModule(ctx, wasmBytes)     // POST /api/v1/modules
+//	err = c.DeleteModule(ctx, mod.SHA256)        // DELETE /api/v1/modules/{sha256}
 //	tasks, err := c.Tasks(ctx)                   // GET_TASKS
 //	chunk, err := c.ReadFile(ctx, agentID, path, offset, 64<<10)
 //
