@@ -88,6 +88,7 @@ type Registry struct {
 	fsm       *FSM
 	raft      *raft.Raft
 	logs      *raftboltdb.BoltStore
+	stable    *stableStore // logs as raft's StableStore, closed before logs
 	transport *raft.NetworkTransport
 	log       *slog.Logger
 }
@@ -160,7 +161,8 @@ func (r *Registry) start(raftDir string) error {
 		}
 		r.log.Info("bootstrapped a new cluster", "masters", r.cfg.servers())
 	}
-	ra, err := raft.NewRaft(rc, r.fsm, logs, logs, snaps, r.transport)
+	r.stable = &stableStore{store: logs}
+	ra, err := raft.NewRaft(rc, r.fsm, logs, r.stable, snaps, r.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -182,6 +184,9 @@ func (r *Registry) closeStores() error {
 	var errs []error
 	if r.transport != nil {
 		errs = append(errs, r.transport.Close())
+	}
+	if r.stable != nil {
+		r.stable.close()
 	}
 	if r.logs != nil {
 		errs = append(errs, r.logs.Close())
