@@ -343,36 +343,53 @@ func startInto(cmd *exec.Cmd, dir string) error {
 
 // startFromThread starts cmd from an OS thread that join has moved into
 // the v1 cgroups named name, and moves that thread back to the calling
-// process's own cgroups (see taskCgroup.start).
-func startFromThread(cmd *exec.Cmd, join func(tid int) error, name string) error {
+// process's own cgroups (see taskCgroup.start). join and the way back
+// write "0" (the writing thread itself) rather than the thread's id: see
+// joinSelf.
+func startFromThread(cmd *exec.Cmd, join func() error, name string) error {
 	home := probed().v1Path("")
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		tid := unix.Gettid()
-		err := join(tid)
+		err := join()
 		if err == nil {
 			err = cmd.Start()
 		} else {
 			err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
 		}
-		if moveThread(tid, home) == nil {
+		// Answer before going back: the task has been started, and the
+		// way back (a fifth of a launch) need not hold its caller up.
+		// Until the thread is back, the caller's pid is in the task's
+		// cgroup.procs, which pids leaves out, and the cgroup cannot be
+		// removed, which destroy retries.
+		errc <- err
+		if moveThread(home) == nil {
 			runtime.UnlockOSThread()
 		} // else the thread ends with this goroutine, and leaves the cgroup
-		errc <- err
 	}()
 	return <-errc
 }
 
-// moveThread moves thread tid into the v1 cgroups at p.
-func moveThread(tid int, p cgroup1.Path) error {
+// joinSelf moves the calling OS thread (which must be locked to its
+// goroutine) into the v1 cgroup directory dir, by writing "0" to its
+// tasks file. Why "0" rather than the thread's id: the kernel moves the
+// writer itself without taking the global cgroup_threadgroup_rwsem for
+// writing, which for any other id waits for an RCU grace period whenever
+// no migration ran in the last few milliseconds — 5–15 ms on this
+// machine, twice per launch (in and back), measured as the p90 of a
+// thread's move. RATIONALE.md, "Why one cgroup per native task?".
+func joinSelf(dir string) error {
+	return os.WriteFile(filepath.Join(dir, "tasks"), []byte("0"), 0)
+}
+
+// moveThread moves the calling OS thread into the v1 cgroups at p.
+func moveThread(p cgroup1.Path) error {
 	for _, c := range v1Controllers {
 		dir, err := p(c)
 		if err != nil {
 			return err
 		}
-		err = os.WriteFile(filepath.Join(cgroupRoot, string(c), dir, "tasks"), []byte(strconv.Itoa(tid)), 0)
-		if err != nil {
+		if err := joinSelf(filepath.Join(cgroupRoot, string(c), dir)); err != nil {
 			return err
 		}
 	}
@@ -588,12 +605,13 @@ func (g *taskCgroup) removeV1() error {
 	return first
 }
 
-// addThreadV1 moves one thread (not its whole process: the "tasks" file,
-// not "cgroup.procs") into the task's v1 cgroups, writing the files
-// directly rather than through containerd's per-call path resolution.
-func (g *taskCgroup) addThreadV1(tid int) error {
+// addThreadV1 moves the calling OS thread (not its whole process: the
+// "tasks" file, not "cgroup.procs") into the task's v1 cgroups, writing
+// the files directly rather than through containerd's per-call path
+// resolution.
+func (g *taskCgroup) addThreadV1() error {
 	for _, d := range g.dirs {
-		if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
+		if err := joinSelf(d); err != nil {
 			return err
 		}
 	}
