@@ -182,7 +182,10 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 func benchTask(id, sha, engine string) api.TaskInfo {
 	res := api.Resources{api.ScalarResource("cpus", 0.01), api.ScalarResource("mem", 1)}
 	if sha == "" {
-		return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res, Command: &api.CommandInfo{Value: "true"}}
+		// Not through a shell: the executable is "true" looked up in the
+		// task's PATH, as BenchmarkAgentLaunch's bare fork+exec runs it.
+		return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res,
+			Command: &api.CommandInfo{Value: "true", Shell: new(false)}}
 	}
 	return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res,
 		Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha, Engine: engine}}}
