@@ -114,6 +114,10 @@ type taskCgroup struct {
 	dirs  []string // its directories, one per v1 hierarchy or the v2 one
 	limit uint64   // memory cap in bytes; 0 for none
 
+	// home is closed once the thread that forked the task (v1) has left
+	// the cgroup (see start); nil on v2, where no thread moves.
+	home chan struct{}
+
 	mu      sync.Mutex
 	v1      cgroup1.Cgroup   // exactly one of v1 and v2 is set
 	v2      *cgroup2.Manager //
@@ -322,7 +326,8 @@ func (g *taskCgroup) start(cmd *exec.Cmd) error {
 	if g.v2 != nil {
 		return startInto(cmd, g.dirs[0])
 	}
-	return startFromThread(cmd, g.addThreadV1, g.name)
+	g.home = make(chan struct{})
+	return startFromThread(cmd, g.addThreadV1, g.name, g.home)
 }
 
 // startInto starts cmd with its first process in the v2 cgroup at dir
@@ -343,11 +348,13 @@ func startInto(cmd *exec.Cmd, dir string) error {
 
 // startFromThread starts cmd from an OS thread that join has moved into
 // the v1 cgroups named name, and moves that thread back to the calling
-// process's own cgroups (see taskCgroup.start). join and the way back
+// process's own cgroups (see taskCgroup.start). With a home channel it
+// returns as soon as cmd has started and closes home once the thread has
+// tried to go back; without, it returns after. join and the way back
 // write "0" (the writing thread itself) rather than the thread's id: see
 // joinSelf.
-func startFromThread(cmd *exec.Cmd, join func() error, name string) error {
-	home := probed().v1Path("")
+func startFromThread(cmd *exec.Cmd, join func() error, name string, home chan<- struct{}) error {
+	own := probed().v1Path("")
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -357,15 +364,21 @@ func startFromThread(cmd *exec.Cmd, join func() error, name string) error {
 		} else {
 			err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
 		}
-		// Answer before going back: the task has been started, and the
-		// way back (a fifth of a launch) need not hold its caller up.
-		// Until the thread is back, the caller's pid is in the task's
-		// cgroup.procs, which pids leaves out, and the cgroup cannot be
-		// removed, which destroy retries.
-		errc <- err
-		if moveThread(home) == nil {
+		// A task's start answers before going back: the way back (0.2 ms
+		// at the median here) need not hold the launch up. Until the
+		// thread is back, the caller's pid is in the task's cgroup.procs,
+		// which pids leaves out, and the cgroup cannot be removed, which
+		// destroy waits for on home.
+		if home != nil {
+			errc <- err
+			defer close(home)
+		}
+		if moveThread(own) == nil {
 			runtime.UnlockOSThread()
 		} // else the thread ends with this goroutine, and leaves the cgroup
+		if home == nil {
+			errc <- err
+		}
 	}()
 	return <-errc
 }
@@ -509,6 +522,9 @@ func (g *taskCgroup) destroy(timeout time.Duration) (cgroupStats, error) {
 			return g.stats(), fmt.Errorf("remove cgroup %s: processes %v outlived SIGKILL", g.name, g.pids())
 		}
 		time.Sleep(d)
+	}
+	if g.home != nil {
+		<-g.home // our thread, not a process: rmdir would fail until it left
 	}
 	s := g.stats()
 	g.mu.Lock()

@@ -197,7 +197,7 @@ func (g *ExecutorCgroup) Start(cmd *exec.Cmd) error {
 	if g.v2 {
 		return startInto(cmd, filepath.Join(g.dir, executorLeaf))
 	}
-	return startFromThread(cmd, func() error { return joinSelf(g.dir) }, "memory:"+g.path)
+	return startFromThread(cmd, func() error { return joinSelf(g.dir) }, "memory:"+g.path, nil)
 }
 
 // SetLimits changes the cgroup's limits. Lowering the memory cap below

@@ -230,7 +230,7 @@ func TestExecutorCgroupDestroy(t *testing.T) {
 	if g.v2 {
 		err = startInto(task, nested)
 	} else {
-		err = startFromThread(task, func() error { return joinSelf(nested) }, "nested")
+		err = startFromThread(task, func() error { return joinSelf(nested) }, "nested", nil)
 	}
 	if err != nil {
 		t.Fatal(err)
