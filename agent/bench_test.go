@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,6 +142,13 @@ func (m *benchMaster) serve(w http.ResponseWriter, r *http.Request) {
 // module in its module cache; it returns the agent and the module's hash.
 func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	b.Helper()
+	return benchAgentWith(b, m, mezzoBinary(b))
+}
+
+// benchAgentWith is benchAgent with its executors run from the mezzo
+// binary at mezzo.
+func benchAgentWith(b *testing.B, m *benchMaster, mezzo string) (*Agent, string) {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -150,7 +158,7 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	cfg.WorkDir = searchableTempDir(b)
 	cfg.Hostname = "127.0.0.1"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
-	cfg.ExecutorCommand = []string{mezzoBinary(b), "executor"}
+	cfg.ExecutorCommand = []string{mezzo, "executor"}
 	cfg.AllowNative = true // the native benchmarks
 	cfg.Resources, _ = api.ParseResources("cpus:1000;mem:1000000")
 	sum := sha256.Sum256(tinyWasm)
@@ -322,6 +330,48 @@ func BenchmarkAgentLaunch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAgentLaunchExecutors compares the native launch latency of
+// two builds of the executor: MEZZO_BENCH_EXECUTORS names two mezzo
+// binaries, "A,B" (say the commit before a change and the change), each
+// run by an agent of its own in this process; each iteration launches
+// one task on A, then one on B, so that the noise of a shared machine hits
+// both alike, which separate runs of BenchmarkAgentLaunch cannot promise.
+// It reports each one's median and p99 (a-p50-ms, b-p50-ms, ...) and the
+// ratio of the medians (b/a). It is skipped without the variable.
+//
+//	MEZZO_BENCH_EXECUTORS=/tmp/mezzo-old,/tmp/mezzo-new \
+//	    go test -run '^$' -bench AgentLaunchExecutors -benchtime 500x -count 6 ./agent
+func BenchmarkAgentLaunchExecutors(b *testing.B) {
+	bins := strings.Split(os.Getenv("MEZZO_BENCH_EXECUTORS"), ",")
+	if len(bins) != 2 {
+		b.Skip("MEZZO_BENCH_EXECUTORS does not name two mezzo binaries, A,B")
+	}
+	masters := make([]*benchMaster, len(bins))
+	for i, bin := range bins {
+		masters[i] = newBenchMaster(b)
+		benchAgentWith(b, masters[i], bin)
+	}
+	lat := make([][]time.Duration, len(bins))
+	for i := -1; i < b.N; i++ { // one untimed launch each starts the executors
+		if i == 0 {
+			b.ResetTimer()
+		}
+		for k, m := range masters {
+			d := m.launchToRunning(b, benchTask(fmt.Sprintf("t%d", i+1), "", ""))
+			m.awaitTerminal(b, 1)
+			if i >= 0 {
+				lat[k] = append(lat[k], d)
+			}
+		}
+	}
+	b.StopTimer()
+	for k, name := range []string{"a", "b"} {
+		b.ReportMetric(ms(percentile(lat[k], 50)), name+"-p50-ms")
+		b.ReportMetric(ms(percentile(lat[k], 99)), name+"-p99-ms")
+	}
+	b.ReportMetric(float64(percentile(lat[1], 50))/float64(percentile(lat[0], 50)), "b/a")
 }
 
 // launchToRunning sends a LAUNCH of task and returns how long its
