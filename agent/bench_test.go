@@ -14,11 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // The benchmarks here run a real agent with real `mezzo executor`
@@ -140,6 +142,13 @@ func (m *benchMaster) serve(w http.ResponseWriter, r *http.Request) {
 // module in its module cache; it returns the agent and the module's hash.
 func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	b.Helper()
+	return benchAgentWith(b, m, mezzoBinary(b))
+}
+
+// benchAgentWith is benchAgent with its executors run from the mezzo
+// binary at mezzo.
+func benchAgentWith(b *testing.B, m *benchMaster, mezzo string) (*Agent, string) {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -149,7 +158,7 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 	cfg.WorkDir = searchableTempDir(b)
 	cfg.Hostname = "127.0.0.1"
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
-	cfg.ExecutorCommand = []string{mezzoBinary(b), "executor"}
+	cfg.ExecutorCommand = []string{mezzo, "executor"}
 	cfg.AllowNative = true // the native benchmarks
 	cfg.Resources, _ = api.ParseResources("cpus:1000;mem:1000000")
 	sum := sha256.Sum256(tinyWasm)
@@ -181,7 +190,10 @@ func benchAgent(b *testing.B, m *benchMaster) (*Agent, string) {
 func benchTask(id, sha, engine string) api.TaskInfo {
 	res := api.Resources{api.ScalarResource("cpus", 0.01), api.ScalarResource("mem", 1)}
 	if sha == "" {
-		return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res, Command: &api.CommandInfo{Value: "true"}}
+		// Not through a shell: the executable is "true" looked up in the
+		// task's PATH, as BenchmarkAgentLaunch's bare fork+exec runs it.
+		return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res,
+			Command: &api.CommandInfo{Value: "true", Shell: new(false)}}
 	}
 	return api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, Resources: res,
 		Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha, Engine: engine}}}
@@ -272,43 +284,146 @@ func sharedExecutorPID(a *Agent) int {
 // LAUNCH event the master sends to the TASK_RUNNING update it receives,
 // one task at a time, with the framework's executor (and the module's
 // compiled code) warm. It reports the median and p99.
+//
+// The native sub-benchmark also runs, after each launch and in the same
+// loop so that noise hits both alike, a bare fork, exec and wait of the
+// task's command ("true" resolved in sandbox.DefaultPath, as the task's
+// is) from this process: issue 4 judges a native launch against it
+// (target: at most twice its median). It reports that baseline's median
+// and p99 (fork-exec-p50-ms, fork-exec-p99-ms) and the ratio of the
+// medians (x-fork-exec).
 func BenchmarkAgentLaunch(b *testing.B) {
 	for _, kind := range []string{"native", "wasmtime", "wazero"} {
 		b.Run(kind, func(b *testing.B) {
 			m := newBenchMaster(b)
 			_, sha := benchAgent(b, m)
 			engine := kind
+			var bare string
 			if kind == "native" {
 				sha, engine = "", ""
+				bare = resolveTrue(b)
 			}
-			var lat []time.Duration
+			var lat, fork []time.Duration
 			for i := -1; i < b.N; i++ { // one untimed launch starts the executor
 				if i == 0 {
 					b.ResetTimer()
 				}
-				t0 := time.Now()
-				m.events <- launchEvent(benchTask(fmt.Sprintf("t%d", i+1), sha, engine))
-				for running := false; !running; {
-					select {
-					case st := <-m.updates:
-						if st.State == api.TaskRunning {
-							running = true
-						} else if st.State.IsTerminal() {
-							b.Fatalf("task %s ended %s before TASK_RUNNING: %s", st.TaskID.Value, st.State, st.Message)
-						}
-					case <-time.After(time.Minute):
-						b.Fatal("no TASK_RUNNING")
-					}
-				}
-				if i >= 0 {
-					lat = append(lat, time.Since(t0))
-				}
+				d := m.launchToRunning(b, benchTask(fmt.Sprintf("t%d", i+1), sha, engine))
 				m.awaitTerminal(b, 1)
+				if i < 0 {
+					continue
+				}
+				lat = append(lat, d)
+				if bare != "" {
+					fork = append(fork, forkExec(b, bare))
+				}
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			p50 := percentile(lat, 50)
+			b.ReportMetric(ms(p50), "p50-ms")
+			b.ReportMetric(ms(percentile(lat, 99)), "p99-ms")
+			if bare != "" {
+				f50 := percentile(fork, 50)
+				b.ReportMetric(ms(f50), "fork-exec-p50-ms")
+				b.ReportMetric(ms(percentile(fork, 99)), "fork-exec-p99-ms")
+				b.ReportMetric(float64(p50)/float64(f50), "x-fork-exec")
+			}
 		})
 	}
 }
+
+// BenchmarkAgentLaunchExecutors compares the native launch latency of
+// two builds of the executor: MEZZO_BENCH_EXECUTORS names two mezzo
+// binaries, "A,B" (say the commit before a change and the change), each
+// run by an agent of its own in this process; each iteration launches
+// one task on A, then one on B, so that the noise of a shared machine hits
+// both alike, which separate runs of BenchmarkAgentLaunch cannot promise.
+// It reports each one's median and p99 (a-p50-ms, b-p50-ms, ...) and the
+// ratio of the medians (b/a). It is skipped without the variable.
+//
+//	MEZZO_BENCH_EXECUTORS=/tmp/mezzo-old,/tmp/mezzo-new \
+//	    go test -run '^$' -bench AgentLaunchExecutors -benchtime 500x -count 6 ./agent
+func BenchmarkAgentLaunchExecutors(b *testing.B) {
+	bins := strings.Split(os.Getenv("MEZZO_BENCH_EXECUTORS"), ",")
+	if len(bins) != 2 {
+		b.Skip("MEZZO_BENCH_EXECUTORS does not name two mezzo binaries, A,B")
+	}
+	masters := make([]*benchMaster, len(bins))
+	for i, bin := range bins {
+		masters[i] = newBenchMaster(b)
+		benchAgentWith(b, masters[i], bin)
+	}
+	lat := make([][]time.Duration, len(bins))
+	for i := -1; i < b.N; i++ { // one untimed launch each starts the executors
+		if i == 0 {
+			b.ResetTimer()
+		}
+		for k, m := range masters {
+			d := m.launchToRunning(b, benchTask(fmt.Sprintf("t%d", i+1), "", ""))
+			m.awaitTerminal(b, 1)
+			if i >= 0 {
+				lat[k] = append(lat[k], d)
+			}
+		}
+	}
+	b.StopTimer()
+	for k, name := range []string{"a", "b"} {
+		b.ReportMetric(ms(percentile(lat[k], 50)), name+"-p50-ms")
+		b.ReportMetric(ms(percentile(lat[k], 99)), name+"-p99-ms")
+	}
+	b.ReportMetric(float64(percentile(lat[1], 50))/float64(percentile(lat[0], 50)), "b/a")
+}
+
+// launchToRunning sends a LAUNCH of task and returns how long its
+// TASK_RUNNING took to arrive.
+func (m *benchMaster) launchToRunning(b *testing.B, task api.TaskInfo) time.Duration {
+	b.Helper()
+	t0 := time.Now()
+	m.events <- launchEvent(task)
+	for {
+		select {
+		case st := <-m.updates:
+			if st.State == api.TaskRunning {
+				return time.Since(t0)
+			}
+			if st.State.IsTerminal() {
+				b.Fatalf("task %s ended %s before TASK_RUNNING: %s", st.TaskID.Value, st.State, st.Message)
+			}
+		case <-time.After(time.Minute):
+			b.Fatal("no TASK_RUNNING")
+		}
+	}
+}
+
+// resolveTrue finds "true" in sandbox.DefaultPath, the PATH the
+// benchmark's native task gets.
+func resolveTrue(b *testing.B) string {
+	b.Helper()
+	for _, dir := range filepath.SplitList(sandbox.DefaultPath) {
+		p := filepath.Join(dir, "true")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	b.Fatalf("no true in %s", sandbox.DefaultPath)
+	return ""
+}
+
+// forkExec times a bare fork, exec and wait of path with os/exec, as
+// sandbox's BenchmarkExecCommand and e2e/bench's item c do.
+func forkExec(b *testing.B, path string) time.Duration {
+	b.Helper()
+	t0 := time.Now()
+	if err := exec.Command(path).Run(); err != nil {
+		b.Fatalf("fork+exec %s: %v", path, err)
+	}
+	return time.Since(t0)
+}
+
+// percentile is the p-th percentile of lat, which it sorts.
+func percentile(lat []time.Duration, p int) time.Duration {
+	slices.Sort(lat)
+	return lat[len(lat)*p/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

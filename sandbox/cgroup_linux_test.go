@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,40 @@ func TestCgroupKill(t *testing.T) {
 			t.Errorf("process %d of the task is alive", pid)
 		}
 	}
+	checkRemoved(t, g)
+}
+
+// TestCgroupStartingThreadGoesHome checks, on v1, that the thread that
+// joined a task's cgroups to fork the task (writing "0", itself, to their
+// tasks files) goes back to this process's own cgroups, leaving only the
+// task in the task's cgroups, which are still removed at the task's end
+// (the thread goes back after StartCommand has returned).
+func TestCgroupStartingThreadGoesHome(t *testing.T) {
+	requireCgroups(t)
+	if probed().version != "v1" {
+		t.Skip("on v2 the kernel places the child; no thread moves")
+	}
+	t.Parallel()
+	p, g := startInCgroup(t, Spec{}, CommandSpec{Value: "/bin/sleep", Args: []string{"sleep", "1000"}})
+	self := strconv.Itoa(os.Getpid())
+	for _, d := range g.dirs {
+		eventually(t, "only the task in "+d, func() bool {
+			procs := strings.Fields(readFile(t, filepath.Join(d, "cgroup.procs")))
+			return len(procs) == 1 && procs[0] == strconv.Itoa(p.pid)
+		})
+	}
+	home := probed().v1Path("")
+	for _, c := range v1Controllers {
+		dir, err := home(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if procs := strings.Fields(readFile(t, filepath.Join(cgroupRoot, string(c), dir, "cgroup.procs"))); !slices.Contains(procs, self) {
+			t.Errorf("this process (%s) is not in its own %s cgroup %s any more", self, c, dir)
+		}
+	}
+	p.Kill(0)
+	checkResult(t, wait(t, p), -1, ReasonKilled)
 	checkRemoved(t, g)
 }
 

@@ -139,6 +139,9 @@ func TestStartCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got, want := Started(p), tt.reason != ReasonLaunchFailed; got != want {
+				t.Errorf("Started = %v, want %v", got, want)
+			}
 			r := wait(t, p)
 			checkResult(t, r, tt.code, tt.reason, tt.errHas...)
 			if r.Signal != tt.signal {

@@ -93,7 +93,8 @@
 // a bad Spec, a closed Engine, output files that cannot be opened. A task
 // that cannot start (a missing import, a missing executable) still gets a
 // Process, whose Result says ReasonLaunchFailed, so that every way a task
-// can end is reported through Wait. Result.Reason classifies the end;
+// can end is reported through Wait; Started tells such a Process from
+// one whose task runs. Result.Reason classifies the end;
 // Result.Err describes it and is nil exactly when the task exited by
 // itself.
 //

@@ -197,10 +197,7 @@ func (g *ExecutorCgroup) Start(cmd *exec.Cmd) error {
 	if g.v2 {
 		return startInto(cmd, filepath.Join(g.dir, executorLeaf))
 	}
-	join := func(tid int) error {
-		return os.WriteFile(filepath.Join(g.dir, "tasks"), []byte(strconv.Itoa(tid)), 0)
-	}
-	return startFromThread(cmd, join, "memory:"+g.path)
+	return startFromThread(cmd, func() error { return joinSelf(g.dir) }, "memory:"+g.path, nil)
 }
 
 // SetLimits changes the cgroup's limits. Lowering the memory cap below

@@ -230,9 +230,7 @@ func TestExecutorCgroupDestroy(t *testing.T) {
 	if g.v2 {
 		err = startInto(task, nested)
 	} else {
-		err = startFromThread(task, func(tid int) error {
-			return os.WriteFile(filepath.Join(nested, "tasks"), []byte(strconv.Itoa(tid)), 0)
-		}, "nested")
+		err = startFromThread(task, func() error { return joinSelf(nested) }, "nested", nil)
 	}
 	if err != nil {
 		t.Fatal(err)

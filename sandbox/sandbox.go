@@ -382,6 +382,17 @@ func launchFailed(reason Reason, err error) *ended {
 	return &ended{r: Result{ExitCode: -1, Reason: reason, Err: err}}
 }
 
+// Started reports whether p's task got to run: false for the Process
+// that StartCommand and StartWasm return for a task that could not start
+// (its executable missing, its cgroup not made, its module's imports
+// unmet...), whose Wait reports why at once. A caller that reports task
+// states asks it before reporting the task running, so that TASK_RUNNING
+// always means the task's code was started with its limits in force.
+func Started(p Process) bool {
+	_, never := p.(*ended)
+	return !never
+}
+
 func (e *ended) Wait() Result       { return e.r }
 func (e *ended) Kill(time.Duration) {}
 func (e *ended) Usage() Usage       { return e.r.Usage }

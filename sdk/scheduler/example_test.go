@@ -64,7 +64,6 @@ func ExampleClient_Run() {
 	fmt.Println(err == errFinished)
 	// Output:
 	// subscribed
-	// hello-1 TASK_STARTING
 	// hello-1 TASK_RUNNING
 	// hello-1 TASK_FINISHED
 	// true

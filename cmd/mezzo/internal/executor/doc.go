@@ -18,11 +18,12 @@
 //	cfg.ModuleCache = os.Getenv("MEZZO_MODULE_CACHE")
 //	err = executor.Run(ctx, cfg)
 //
-// For each task the executor sends TASK_STARTING, then TASK_RUNNING once
-// its module or command has started — except a Wasm task of a module the
-// executor has compiled already, whose start is an instantiation of
-// microseconds: it goes straight to TASK_RUNNING (TASK_STARTING is
-// optional in Mesos) — then one terminal update:
+// For each task the executor sends TASK_RUNNING once its command has been
+// exec'd in its cgroup, or its module instantiated, with its limits in
+// force (a Wasm task whose module is still to be compiled, which can take
+// seconds, is first reported TASK_STARTING; the others start in about a
+// millisecond or less, and TASK_STARTING is optional in Mesos); a task
+// that never ran is never reported running. Then one terminal update:
 // TASK_FINISHED or TASK_FAILED with Mesos's messages ("Command exited
 // with status 3") and, when the task exited by itself, its exit code in
 // the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with

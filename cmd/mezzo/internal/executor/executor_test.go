@@ -1,6 +1,8 @@
 package executor_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -54,7 +56,7 @@ func TestNativeTaskFinishes(t *testing.T) {
 	h := start(t, executortest.Options{})
 	h.agent.Launch(shell("t1", `echo "$MESOS_TASK_ID $MEZZO_AGENT_ID $MESOS_EXECUTOR_ID $PWD"`))
 	st := h.terminal("t1")
-	if got := h.states("t1"); got != "[TASK_STARTING TASK_RUNNING TASK_FINISHED]" {
+	if got := h.states("t1"); got != "[TASK_RUNNING TASK_FINISHED]" {
 		t.Errorf("states = %s", got)
 	}
 	if st.Message != "Command exited with status 0" || label(st, "mezzo.exit_code") != "0" {
@@ -158,24 +160,72 @@ func TestNativeTaskUnderRlimits(t *testing.T) {
 	}
 }
 
+// missingImportWasm is sandbox/testdata/missing_import.wat's shape: a
+// _start that imports env.f, which no engine provides, so the module
+// compiles and every start of it fails.
+var missingImportWasm = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: () -> ()
+	0x02, 0x09, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'f', 0x00, 0x00, // import env.f
+	0x03, 0x02, 0x01, 0x00, // func 1 of type 0
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x01, // export _start
+	0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // its body: end
+}
+
+// TestLaunchFailures launches tasks that cannot start: each ends
+// TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED and a message saying
+// why, and none is ever reported TASK_RUNNING, since it never ran.
 func TestLaunchFailures(t *testing.T) {
-	h := start(t, executortest.Options{})
-	missing := shell("no-such-program", "/no/such/program")
-	missing.Command.Shell = api.Ptr(false)
-	h.agent.Launch(missing)
-	h.agent.Launch(wasmTask("no-such-module", strings.Repeat("ab", 32)))
-	h.agent.Launch(wasmTask("bad-hash", "../../etc/passwd"))
-	for _, id := range []string{"no-such-program", "no-such-module", "bad-hash"} {
-		st := h.terminal(id)
-		if st.State != api.TaskFailed || st.Reason != api.ReasonContainerLaunchFailed {
-			t.Errorf("%s: %s %s %q, want TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED", id, st.State, st.Reason, st.Message)
-		}
-		if label(st, "mezzo.exit_code") != "" {
-			t.Errorf("%s: a task that never ran has an exit code", id)
-		}
+	dir := t.TempDir()
+	notExecutable := filepath.Join(dir, "not-executable")
+	notAProgram := filepath.Join(dir, "not-a-program")
+	if err := os.WriteFile(notExecutable, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if err := h.result(); err != nil {
-		t.Fatalf("Run = %v", err)
+	if err := os.WriteFile(notAProgram, []byte("no shebang, no ELF\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(missingImportWasm)
+	missingImport := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(shared.modulesDir, missingImport+".wasm"), missingImportWasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	native := func(id, path string) api.TaskInfo {
+		task := shell(id, path)
+		task.Command.Shell = api.Ptr(false)
+		return task
+	}
+	for _, tt := range []struct {
+		name   string
+		task   api.TaskInfo
+		states string // a native task's start is quick: no TASK_STARTING
+		msg    string
+	}{
+		{"missing executable", native("no-such-program", "/no/such/program"), "[TASK_FAILED]", "/no/such/program"},
+		{"exec refused: not executable", native("not-executable", notExecutable), "[TASK_FAILED]", "permission denied"},
+		{"exec refused: not a program", native("not-a-program", notAProgram), "[TASK_FAILED]", "exec format error"},
+		{"missing module", wasmTask("no-such-module", strings.Repeat("ab", 32)), "[TASK_STARTING TASK_FAILED]", "ababab"},
+		{"bad module hash", wasmTask("bad-hash", "../../etc/passwd"), "[TASK_STARTING TASK_FAILED]", "passwd"},
+		{"missing import", wasmTask("missing-import", missingImport), "[TASK_STARTING TASK_FAILED]", "env"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, executortest.Options{})
+			id := tt.task.TaskID.Value
+			h.agent.Launch(tt.task)
+			st := h.terminal(id)
+			if st.State != api.TaskFailed || st.Reason != api.ReasonContainerLaunchFailed || !strings.Contains(st.Message, tt.msg) {
+				t.Errorf("%s %s %q, want TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED saying %q", st.State, st.Reason, st.Message, tt.msg)
+			}
+			if got := h.states(id); got != tt.states {
+				t.Errorf("states = %s, want %s", got, tt.states)
+			}
+			if label(st, "mezzo.exit_code") != "" {
+				t.Error("a task that never ran has an exit code")
+			}
+			if err := h.result(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+		})
 	}
 }
 
@@ -212,8 +262,8 @@ func TestKill(t *testing.T) {
 		opts executortest.Options
 		want string
 	}{
-		{"with TASK_KILLING_STATE", killing, "[TASK_STARTING TASK_RUNNING TASK_KILLING TASK_KILLED]"},
-		{"without", executortest.Options{}, "[TASK_STARTING TASK_RUNNING TASK_KILLED]"},
+		{"with TASK_KILLING_STATE", killing, "[TASK_RUNNING TASK_KILLING TASK_KILLED]"},
+		{"without", executortest.Options{}, "[TASK_RUNNING TASK_KILLED]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := start(t, tt.opts)
@@ -221,7 +271,7 @@ func TestKill(t *testing.T) {
 			// grace period ends the group.
 			h.agent.Launch(shell("t1", `trap "" TERM; echo $$ > pid; sleep 300 & sleep 300 & wait`))
 			pgid := h.pgid(h.sandbox)
-			h.wait("TASK_RUNNING", func() bool { return len(h.agent.States("t1")) == 2 })
+			h.running("t1")
 			began := time.Now()
 			h.agent.Kill("t1", grace(200*time.Millisecond))
 			st := h.terminal("t1")
@@ -239,6 +289,35 @@ func TestKill(t *testing.T) {
 				t.Fatalf("Run = %v", err)
 			}
 		})
+	}
+}
+
+// TestKillDuringLaunch kills native tasks right after launching them:
+// each ends TASK_KILLED, either before it was reported running (before
+// its start, with REASON_TASK_KILLED_DURING_LAUNCH, or during it) or
+// after its TASK_RUNNING; never with TASK_STARTING, which a native task
+// skips.
+func TestKillDuringLaunch(t *testing.T) {
+	skipUnlessLinux(t)
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Shared = true })
+	ids := []string{"k1", "k2", "k3", "k4", "k5"}
+	for _, id := range ids {
+		h.agent.Launch(shell(id, "exec sleep 300"))
+		h.agent.Kill(id, grace(0))
+	}
+	for _, id := range ids {
+		st := h.terminal(id)
+		switch got := h.states(id); {
+		case got == "[TASK_KILLED]" && st.Reason == api.ReasonTaskKilledDuringLaunch:
+		case got == "[TASK_KILLED]" && st.Message == "Task killed": // killed as it started
+		case got == "[TASK_RUNNING TASK_KILLED]" && st.Message == "Task killed":
+		default:
+			t.Errorf("%s went through %s, ending %s %q", id, got, st.Reason, st.Message)
+		}
+	}
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
 	}
 }
 
@@ -269,7 +348,7 @@ func TestGroupFailureKillsSiblings(t *testing.T) {
 func TestKillGroupMemberKillsGroup(t *testing.T) {
 	h := start(t, executortest.Options{})
 	h.agent.LaunchGroup(shell("a", "sleep 300"), shell("b", "sleep 300"))
-	h.wait("both running", func() bool { return len(h.agent.States("a")) == 2 && len(h.agent.States("b")) == 2 })
+	h.running("a", "b")
 	h.agent.Kill("a", grace(0))
 	for _, id := range []string{"a", "b"} {
 		if st := h.terminal(id); st.State != api.TaskKilled {
@@ -288,7 +367,7 @@ func TestShutdown(t *testing.T) {
 	h.agent.Launch(shell("t1", "echo $$ > pid; sleep 300"))
 	h.agent.Launch(shell("t2", "echo $$ > pid; sleep 300"))
 	pgids := []int{h.pgid(h.sandbox), h.pgid(filepath.Join(h.sandbox, "tasks", "t2"))}
-	h.wait("both running", func() bool { return len(h.agent.States("t1")) == 2 && len(h.agent.States("t2")) == 2 })
+	h.running("t1", "t2")
 	began := time.Now()
 	h.agent.Shutdown()
 	if err := h.result(); err != nil {
@@ -298,7 +377,7 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("the executor took %v to exit, past its grace period %v", took, gracePeriod)
 	}
 	for _, id := range []string{"t1", "t2"} {
-		if got := h.states(id); got != "[TASK_STARTING TASK_RUNNING TASK_KILLED]" {
+		if got := h.states(id); got != "[TASK_RUNNING TASK_KILLED]" {
 			t.Errorf("%s went through %s", id, got)
 		}
 	}
@@ -321,7 +400,7 @@ func TestShutdownWithoutTasks(t *testing.T) {
 func TestAgentGoesAway(t *testing.T) {
 	h := start(t, executortest.Options{})
 	h.agent.Launch(shell("t1", "echo started > mark; while [ ! -f go ]; do sleep 0.01; done; touch done; exit 0"))
-	h.wait("TASK_RUNNING", func() bool { return len(h.agent.States("t1")) == 2 })
+	h.running("t1")
 
 	h.agent.Drop()
 	h.wait("a second subscription", func() bool { return len(h.agent.Subscriptions()) == 2 && h.agent.Connected() })
@@ -340,7 +419,7 @@ func TestAgentGoesAway(t *testing.T) {
 	// Let the task end while the agent is down.
 	h.wait("the task to end", func() bool { return fileExists(filepath.Join(h.sandbox, "done")) })
 	time.Sleep(100 * time.Millisecond)
-	if got := h.states("t1"); got != "[TASK_STARTING TASK_RUNNING]" {
+	if got := h.states("t1"); got != "[TASK_RUNNING]" {
 		t.Fatalf("the agent got %s while it was down", got)
 	}
 	h.agent.SetDown(false)
@@ -445,10 +524,11 @@ func TestSharedExecutor(t *testing.T) {
 	}
 	// A task of a module the executor has compiled starts at once: it
 	// goes from TASK_STAGING straight to TASK_RUNNING. The first task
-	// of the module, and a native task, report TASK_STARTING first.
+	// of the module reports TASK_STARTING first (it compiles the module);
+	// a native task, a fork and an exec, does not.
 	for id, want := range map[string]string{
 		"w1": "[TASK_STARTING TASK_RUNNING TASK_FINISHED]",
-		"t1": "[TASK_STARTING TASK_RUNNING TASK_FINISHED]",
+		"t1": "[TASK_RUNNING TASK_FINISHED]",
 		"w2": "[TASK_RUNNING TASK_FINISHED]",
 	} {
 		if got := h.states(id); got != want {

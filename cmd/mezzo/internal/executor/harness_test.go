@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,19 @@ func (h *harness) terminal(id string) api.TaskStatus {
 		return false
 	})
 	return st
+}
+
+// running waits until each of the tasks has reported TASK_RUNNING.
+func (h *harness) running(ids ...string) {
+	h.t.Helper()
+	h.wait(fmt.Sprint("TASK_RUNNING of ", ids), func() bool {
+		for _, id := range ids {
+			if !slices.Contains(h.agent.States(id), api.TaskRunning) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // states returns the task's states as a string, for comparison.

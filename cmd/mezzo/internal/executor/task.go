@@ -135,11 +135,12 @@ func (x *executor) run(t *task) {
 	t.proc = proc
 	killed, grace := t.killed, t.grace
 	t.mu.Unlock()
-	if killed {
+	switch {
+	case killed:
 		proc.Kill(grace)
-	} else {
+	case sandbox.Started(proc):
 		x.send(t, api.TaskRunning, "", "", nil)
-	}
+	} // else it never ran (its exec failed, say): its Wait says why
 	res := proc.Wait()
 	state, reason, msg := Outcome(res, t.wasKilled())
 	labels := ExitLabel(res)
@@ -151,16 +152,19 @@ func (x *executor) run(t *task) {
 	x.groupEnded(t, state)
 }
 
-// startsAtOnce reports whether t's start is an instantiation of a Wasm
-// module this executor has compiled already, which takes microseconds:
-// such a task goes from TASK_STAGING straight to TASK_RUNNING (Mesos
-// makes TASK_STARTING optional). Why: each update waits for the one
-// before it to be acknowledged by the framework, so a TASK_STARTING that
-// says nothing would hold TASK_RUNNING back by a round trip through the
-// master and the framework (RATIONALE.md, "Why does a cached Wasm task
-// skip TASK_STARTING?").
+// startsAtOnce reports whether t's start takes so little that
+// TASK_STARTING would report a state the task has already left: a native
+// task (a cgroup, a fork and an exec: a millisecond or so) or an
+// instantiation of a Wasm module this executor has compiled already
+// (microseconds). Such a task goes from TASK_STAGING straight to
+// TASK_RUNNING (Mesos makes TASK_STARTING optional). Why: each update
+// waits for the one before it to be acknowledged by the framework, so a
+// TASK_STARTING that says nothing would hold TASK_RUNNING back by a
+// round trip through the master and the framework (RATIONALE.md, "Why do
+// native and cached Wasm tasks skip TASK_STARTING?"). Only a task whose
+// module is still to be compiled, which can take seconds, reports it.
 func (x *executor) startsAtOnce(t *task) bool {
-	return t.info.IsWasm() && x.modules.compiledAlready(t.info.Container.Wasm.SHA256)
+	return !t.info.IsWasm() || x.modules.compiledAlready(t.info.Container.Wasm.SHA256)
 }
 
 // forgetAfter is how many ended task IDs an executor remembers to ignore
