@@ -21,6 +21,7 @@ import (
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
+	"github.com/mezzo-cluster/mezzo/sdk/wasmbuild"
 )
 
 // The benchmarks here run a real agent with real `mezzo executor`
@@ -283,7 +284,9 @@ func sharedExecutorPID(a *Agent) int {
 // BenchmarkAgentLaunch measures the agent-side launch latency: from the
 // LAUNCH event the master sends to the TASK_RUNNING update it receives,
 // one task at a time, with the framework's executor (and the module's
-// compiled code) warm. It reports the median and p99.
+// compiled code) warm. It reports the median and p99. The Wasm tasks run
+// the tiny module (wasmtime, wazero) and a Go wasip1 module
+// (wasmtime-go, wazero-go: samples/modules/hello).
 //
 // The native sub-benchmark also runs, after each launch and in the same
 // loop so that noise hits both alike, a bare fork, exec and wait of the
@@ -293,22 +296,29 @@ func sharedExecutorPID(a *Agent) int {
 // and p99 (fork-exec-p50-ms, fork-exec-p99-ms) and the ratio of the
 // medians (x-fork-exec).
 func BenchmarkAgentLaunch(b *testing.B) {
-	for _, kind := range []string{"native", "wasmtime", "wazero"} {
+	for _, kind := range []string{"native", "wasmtime", "wazero", "wasmtime-go", "wazero-go"} {
 		b.Run(kind, func(b *testing.B) {
 			m := newBenchMaster(b)
-			_, sha := benchAgent(b, m)
-			engine := kind
+			a, sha := benchAgent(b, m)
+			engine, goModule := strings.CutSuffix(kind, "-go")
 			var bare string
 			if kind == "native" {
 				sha, engine = "", ""
 				bare = resolveTrue(b)
 			}
+			if goModule {
+				sha = cacheModule(b, a, helloModule(b))
+			}
 			var lat, fork []time.Duration
-			for i := -1; i < b.N; i++ { // one untimed launch starts the executor
+			for i := -1; i < b.N; i++ { // one untimed launch starts the executor (and compiles)
 				if i == 0 {
 					b.ResetTimer()
 				}
-				d := m.launchToRunning(b, benchTask(fmt.Sprintf("t%d", i+1), sha, engine))
+				task := benchTask(fmt.Sprintf("t%d", i+1), sha, engine)
+				if goModule { // a Go runtime wants more than a page or two
+					task.Resources = api.Resources{api.ScalarResource("cpus", 0.01), api.ScalarResource("mem", 64)}
+				}
+				d := m.launchToRunning(b, task)
 				m.awaitTerminal(b, 1)
 				if i < 0 {
 					continue
@@ -372,6 +382,35 @@ func BenchmarkAgentLaunchExecutors(b *testing.B) {
 		b.ReportMetric(ms(percentile(lat[k], 99)), name+"-p99-ms")
 	}
 	b.ReportMetric(float64(percentile(lat[1], 50))/float64(percentile(lat[0], 50)), "b/a")
+}
+
+var hello struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+// helloModule is samples/modules/hello built for wasip1, the Go module a
+// user runs first: the "Go wasip1 module" of issue 4's launch benchmark.
+func helloModule(b *testing.B) []byte {
+	b.Helper()
+	hello.once.Do(func() { hello.wasm, hello.err = wasmbuild.Build(context.Background(), "..", "./samples/modules/hello") })
+	if hello.err != nil {
+		b.Fatal(hello.err)
+	}
+	return hello.wasm
+}
+
+// cacheModule puts wasm in a's module cache, as a fetch from the master
+// would, and returns its hash.
+func cacheModule(b *testing.B, a *Agent, wasm []byte) string {
+	b.Helper()
+	sum := sha256.Sum256(wasm)
+	sha := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(a.cfg.moduleDir(), sha+".wasm"), wasm, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return sha
 }
 
 // launchToRunning sends a LAUNCH of task and returns how long its
