@@ -6,10 +6,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,7 +94,7 @@ func awaitExec(r *os.File) (initRSS uint64, err error) {
 // from /proc while it ran, a lower bound, is all there is.
 func taskPeak(maxRSS, floor, seen uint64) uint64 {
 	// The init touches some pages between reading its peak and its exec
-	// (Go's exec path; the kernel charges the new image's arguments to
+	// (its last calls; the kernel charges the new image's arguments to
 	// the old one): 0.4 MiB measured, 1.7 MiB under the race detector.
 	const slack = 2 << 20
 	if maxRSS > floor+slack {
@@ -124,7 +127,8 @@ func Init(args, env []string) {
 	os.Exit(127)
 }
 
-// runInit does Init's work, and returns only when it fails.
+// runInit does Init's work. It returns only when it fails before it sets
+// the limits; after that, failing is execUnderLimits's to report.
 func runInit(args, env []string) error {
 	if len(args) < 5 {
 		return fmt.Errorf("want %s DATA CPU PATH ARGV..., got %d arguments", initArg0, len(args))
@@ -140,18 +144,197 @@ func runInit(args, env []string) error {
 	if _, err := unix.FcntlInt(initStatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		return fmt.Errorf("status descriptor: %w", err)
 	}
-	// The peak first: setting the limits changes no memory, but with a
-	// small RLIMIT_DATA the init may not grow its heap any more, and
-	// reporting allocates.
+	x, err := prepareExec(args[3], args[4:], env)
+	if err != nil {
+		return err
+	}
+	steps, err := l.steps()
+	if err != nil {
+		return err
+	}
+	restoreNofile()
+	quiesce()
+	// The peak last before the limits: setting them changes no memory,
+	// and reporting it touches none that the kernel must map.
 	if err := reportRSS(); err != nil {
 		return err
 	}
-	if err := l.set(); err != nil {
-		return err
+	execUnderLimits(steps, x)
+	return nil // not reached: execUnderLimits execs or exits
+}
+
+// execImage is what the init hands execve, and what it says when that
+// fails, all made before it sets the limits (see execUnderLimits).
+type execImage struct {
+	path      *byte
+	argv, env []*byte
+	failed    string // "rlimit init: exec PATH: ", to which the errno is appended
+}
+
+// prepareExec converts path, argv and env into the NUL-terminated
+// strings and arrays execve takes, as syscall.Exec would, but before the
+// limits rather than after them.
+func prepareExec(path string, argv, env []string) (*execImage, error) {
+	p, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
-	path := args[3]
-	err = syscall.Exec(path, args[4:], env)
-	return fmt.Errorf("exec %s: %w", path, err)
+	a, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: argv: %w", path, err)
+	}
+	e, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: environment: %w", path, err)
+	}
+	return &execImage{path: p, argv: a, env: e, failed: "rlimit init: exec " + path + ": "}, nil
+}
+
+// limitStep is one setrlimit the init makes before its exec, with what
+// it says if the kernel refuses it.
+type limitStep struct {
+	resource int
+	lim      unix.Rlimit
+	failed   string // "rlimit init: set RLIMIT_X to N ...: ", to which the errno is appended
+}
+
+// steps returns the setrlimit calls that set l on the calling process.
+// The soft CPU limit sends SIGXCPU, which kills a process that does not
+// handle it; the hard one, a second later, SIGKILL. No limit is raised
+// above its current hard limit, which only a privileged process may do.
+func (l rlimits) steps() ([]limitStep, error) {
+	var steps []limitStep
+	if l.data > 0 {
+		lim, err := lowered(unix.RLIMIT_DATA, l.data, l.data)
+		if err != nil {
+			return nil, fmt.Errorf("set RLIMIT_DATA to %d bytes: %w", l.data, err)
+		}
+		steps = append(steps, limitStep{unix.RLIMIT_DATA, lim, fmt.Sprintf("rlimit init: set RLIMIT_DATA to %d bytes: ", l.data)})
+	}
+	if l.cpu > 0 {
+		lim, err := lowered(unix.RLIMIT_CPU, l.cpu, l.cpu+1)
+		if err != nil {
+			return nil, fmt.Errorf("set RLIMIT_CPU to %d s: %w", l.cpu, err)
+		}
+		steps = append(steps, limitStep{unix.RLIMIT_CPU, lim, fmt.Sprintf("rlimit init: set RLIMIT_CPU to %d s: ", l.cpu)})
+	}
+	return steps, nil
+}
+
+// lowered returns resource's limits set to soft and hard, or to its
+// current hard limit where that is lower.
+func lowered(resource int, soft, hard uint64) (unix.Rlimit, error) {
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(resource, &cur); err != nil {
+		return unix.Rlimit{}, err
+	}
+	hard = min(hard, cur.Max)
+	return unix.Rlimit{Cur: min(soft, hard), Max: hard}, nil
+}
+
+// restoreNofile gives the init back the soft RLIMIT_NOFILE it was
+// started with, for the task to inherit: the one os/exec gives every
+// child of the mezzo process (Go restores the limit its own start-up
+// raised in the children it starts), and so the one a task started
+// without the init, in a cgroup or not, has. The init's own Go start-up
+// raised it in turn, and keeps the original where only syscall.Exec
+// reads it; the init execs the task with a raw execve (execUnderLimits),
+// so it asks syscall.Exec to restore the limit by calling it on the
+// empty path, which execve refuses (ENOENT) after the restore, which
+// stays. See RATIONALE.md, "Why RLIMIT_DATA where there are no cgroups?".
+func restoreNofile() {
+	_ = syscall.Exec("", nil, nil)
+}
+
+// quiesce keeps the init's runtime from asking the kernel for memory
+// once the limits are set, where RLIMIT_DATA may refuse it and the
+// runtime would die of it (it counts every private writable mapping:
+// heap arenas, their metadata, thread stacks; the init's are already
+// past a small cap). No garbage collection runs (SetGCPercent(-1) waits
+// for one under way to finish), so none maps work buffers, starts mark
+// workers or shrinks a stack; with one P, and no syscall after this
+// that enters the scheduler (the init makes only raw ones, which do not
+// release the P), no goroutine but the init's can run, and the
+// scheduler has no reason to start an M, a thread whose stack it would
+// map. The stack is grown beforehand, as no GC can shrink it now, so
+// that no call after the limits has to grow it.
+func quiesce() {
+	debug.SetGCPercent(-1)
+	runtime.GOMAXPROCS(1)
+	growStack(stackReserve - 1)
+}
+
+// stackReserve is how much goroutine stack the init's last calls find
+// already there, far more than they use.
+const stackReserve = 16 << 10
+
+// growStack has a frame of stackReserve bytes, which the runtime grows
+// the goroutine's stack to hold before it runs; i, an index in it, only
+// keeps the compiler from dropping it.
+//
+//go:noinline
+func growStack(i int) byte {
+	var b [stackReserve]byte
+	b[i] = 1
+	return b[i]
+}
+
+// execUnderLimits sets the limits in steps and execs x, and does not
+// return: if the kernel refuses either, it says why on the status
+// descriptor and stderr and exits with code 127, as Init does.
+//
+// From the first setrlimit on it allocates nothing, grows no stack and
+// makes only raw syscalls (see quiesce): RLIMIT_DATA may be below what
+// the init has mapped already, and then any new mapping fails. That is
+// why it does not use syscall.Exec, which copies its arguments into the
+// heap. What syscall.Exec does besides, without allocating, is hold the
+// runtime's exec lock so that no thread is being created during execve
+// (which can, for one, keep a set-user-ID task from getting its user;
+// go.dev/issue/19546). Under quiesce no thread is being created: no
+// goroutine but this one runs, and nothing else starts one. It may run
+// on any thread, so it does not lock one: rlimits are the process's,
+// and execve ends every other thread.
+//
+//go:norace
+func execUnderLimits(steps []limitStep, x *execImage) {
+	for i := range steps {
+		s := &steps[i]
+		_, _, errno := unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, uintptr(s.resource), uintptr(unsafe.Pointer(&s.lim)), 0, 0, 0)
+		if errno != 0 {
+			exitUnderLimits(s.failed, errno)
+		}
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE,
+		uintptr(unsafe.Pointer(x.path)),
+		uintptr(unsafe.Pointer(&x.argv[0])),
+		uintptr(unsafe.Pointer(&x.env[0])))
+	exitUnderLimits(x.failed, errno)
+}
+
+// exitUnderLimits writes prefix and errno on the status descriptor and
+// stderr and exits with code 127 at once, allocating nothing: not
+// through os.Exit, whose exit hooks (the race detector's, coverage) may.
+//
+//go:norace
+func exitUnderLimits(prefix string, errno syscall.Errno) {
+	why := errno.Error() // a string from syscall's table for every errno Linux has
+	for _, fd := range []uintptr{initStatusFD, 2} {
+		rawWrite(fd, prefix)
+		rawWrite(fd, why)
+	}
+	rawWrite(2, "\n")
+	unix.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
+}
+
+// rawWrite writes s on fd with a raw syscall, which does not enter the
+// scheduler (see quiesce). The init writes little, on a pipe or the
+// task's stderr; what does not go through is lost with the init.
+//
+//go:norace
+func rawWrite(fd uintptr, s string) {
+	if s != "" {
+		unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(len(s)))
+	}
 }
 
 // reportRSS writes the init's ru_maxrss on its status descriptor, as
@@ -159,7 +342,8 @@ func runInit(args, env []string) error {
 // and it already holds the caller's peak, folded in when the init was
 // executed. Every page the init touches after reading it is an error in
 // the task's accounting, so it reads it twice and reports the second,
-// for which the first has faulted in the code.
+// for which the first has faulted in the code. The write is raw, so that
+// it cannot lead the scheduler to start a thread (see quiesce).
 func reportRSS() error {
 	line := make([]byte, 0, 32)
 	var ru unix.Rusage
@@ -170,39 +354,10 @@ func reportRSS() error {
 		line = strconv.AppendInt(append(line[:0], "rss "...), ru.Maxrss*1024, 10) // KiB on Linux
 	}
 	line = append(line, '\n')
-	if _, err := unix.Write(initStatusFD, line); err != nil {
-		return fmt.Errorf("status descriptor: %w", err)
+	if _, _, errno := unix.RawSyscall(unix.SYS_WRITE, initStatusFD, uintptr(unsafe.Pointer(&line[0])), uintptr(len(line))); errno != 0 {
+		return fmt.Errorf("status descriptor: %w", errno)
 	}
 	return nil
-}
-
-// set sets the limits on the calling process. The soft CPU limit sends
-// SIGXCPU, which kills a process that does not handle it; the hard one,
-// a second later, SIGKILL. No limit is raised above its current hard
-// limit, which only a privileged process may do.
-func (l rlimits) set() error {
-	if l.data > 0 {
-		if err := lower(unix.RLIMIT_DATA, l.data, l.data); err != nil {
-			return fmt.Errorf("set RLIMIT_DATA to %d bytes: %w", l.data, err)
-		}
-	}
-	if l.cpu > 0 {
-		if err := lower(unix.RLIMIT_CPU, l.cpu, l.cpu+1); err != nil {
-			return fmt.Errorf("set RLIMIT_CPU to %d s: %w", l.cpu, err)
-		}
-	}
-	return nil
-}
-
-// lower sets resource's limits to soft and hard, or to its current hard
-// limit where that is lower.
-func lower(resource int, soft, hard uint64) error {
-	var cur unix.Rlimit
-	if err := unix.Getrlimit(resource, &cur); err != nil {
-		return err
-	}
-	hard = min(hard, cur.Max)
-	return unix.Setrlimit(resource, &unix.Rlimit{Cur: min(soft, hard), Max: hard})
 }
 
 // withRlimits completes r, the result of a task that ran under l, with

@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -318,4 +321,82 @@ func TestCPUTimeNative(t *testing.T) {
 	}
 	checkResult(t, wait(t, p), -1, ReasonCPULimit, "CPU time limit of 1 s", "RLIMIT_CPU", "killed by signal CPU time limit exceeded")
 	contains(t, "stdout", readFile(t, filepath.Join(dir, StdoutFile)), "Max cpu time              1                    2                    seconds")
+}
+
+// TestInitExecsUnderTightCap starts tasks whose memory cap is far below
+// the init's own data size (tens of MiB: Go's heap arenas, its metadata,
+// thread stacks) with an environment of 1.9 MiB, which the init copies
+// into NUL-terminated strings for execve. Were it to copy them, or to
+// allocate at all, after setting RLIMIT_DATA, the copy would outgrow the
+// heap the init has mapped and its runtime would die asking the kernel
+// for more ("fatal error: runtime: cannot allocate memory", exit 2). The
+// task, /bin/true, needs far less than the cap: its environment is on
+// its stack, which RLIMIT_DATA does not count. The init that copied them
+// after the limits (syscall.Exec) failed 21 of 30 such starts.
+func TestInitExecsUnderTightCap(t *testing.T) {
+	t.Parallel()
+	env := make(map[string]string)
+	for i := range 19 {
+		env[fmt.Sprintf("BULK%d", i)] = strings.Repeat("x", 100<<10)
+	}
+	for i := range 10 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			dir := sandboxDir(t)
+			p, err := StartCommand(context.Background(), Spec{Dir: dir, Isolation: IsolationRlimits, MemoryBytes: 4 << 20, Env: env},
+				CommandSpec{Value: "/bin/true"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := wait(t, p)
+			if r.ExitCode != 0 || r.Err != nil {
+				t.Errorf("exit code %d, err %v; stderr:\n%.2000s", r.ExitCode, r.Err, readFile(t, filepath.Join(dir, StderrFile)))
+			}
+		})
+	}
+}
+
+// TestRlimitsNofile checks that a task started through the rlimit init
+// has the soft RLIMIT_NOFILE a task started without it has: the one
+// os/exec gives the children of this process (see restoreNofile), not
+// the one the init's Go start-up raised it to. This process's soft limit
+// is lowered first, so that the init has one to raise; not in parallel
+// with other tests, whose children would get it.
+func TestRlimitsNofile(t *testing.T) {
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	if orig.Max < 64 {
+		t.Skipf("hard RLIMIT_NOFILE %d leaves no room to lower the soft one", orig.Max)
+	}
+	low := syscall.Rlimit{Cur: min(1000, orig.Max/2), Max: orig.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+			t.Errorf("restore RLIMIT_NOFILE: %v", err)
+		}
+	})
+	want := fmt.Sprintf("Max open files            %-20d %-20d files", low.Cur, low.Max)
+	specs := map[string]Spec{
+		"rlimits":               {Isolation: IsolationRlimits, MemoryBytes: 64 << 20},
+		"rlimits, CPU time":     {Isolation: IsolationRlimits, CPUTime: time.Hour},
+		"no cap, no init":       {Isolation: IsolationRlimits},
+		"auto, CPU time (init)": {CPUTime: time.Hour},
+	}
+	if _, err := CgroupsAvailable(); err == nil {
+		specs["cgroups"] = Spec{Isolation: IsolationCgroups, MemoryBytes: 64 << 20}
+	}
+	for name, spec := range specs {
+		t.Run(name, func(t *testing.T) {
+			spec.Dir = sandboxDir(t)
+			p, err := StartCommand(context.Background(), spec, CommandSpec{Value: "grep", Args: []string{"grep", "Max open files", "/proc/self/limits"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, wait(t, p), 0, ReasonNone)
+			contains(t, "stdout", readFile(t, filepath.Join(spec.Dir, StdoutFile)), want)
+		})
+	}
 }
