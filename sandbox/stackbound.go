@@ -20,7 +20,7 @@ const (
 	// them, a wazero guest may have on its stack at once. It lets
 	// ordinary recursion go about as deep as wasmtime's default
 	// max_wasm_stack of 512 KiB does (RATIONALE.md has the depths), and
-	// keeps wazero's real stack under 10.5 MB even for frames four times
+	// keeps wazero's real stack under 10.5 MB even for frames five times
 	// larger than estimated, below the sizes whose doubling costs tens of
 	// MB (TestDeepRecursionMemory measures it).
 	stackBudget = 2 << 20
@@ -65,7 +65,9 @@ type boundedModule struct {
 // local, so that no exit of the callee (end, return, a branch out of
 // the function, a trap caught nowhere) needs code of its own; before a
 // tail call (return_call...), it sets the counter back to its value on
-// entry, so that tail recursion is not counted as depth. Imported
+// entry, so that tail recursion is not counted as depth (wazero refuses
+// tail calls unless they are enabled, which the sandbox does not do, but
+// the instrumentation does not depend on it). Imported
 // functions (the host's) are not counted. Function indices and types do
 // not change, so calls, exports, element segments, ref.func and the
 // start function are untouched; the host's calls leave the counter at
@@ -91,21 +93,8 @@ func boundStack(wasm []byte, info *module.Info, budget uint32) (*boundedModule, 
 			b.globals++
 		}
 	}
-	for _, s := range secs {
-		r := &wasmReader{b: s.payload}
-		switch s.id {
-		case typeSection:
-			b.readTypes(r)
-		case functionSection:
-			for n := r.count(); n > 0 && r.err == nil; n-- {
-				b.funcTypes = append(b.funcTypes, uint32(r.uleb()))
-			}
-		case globalSection:
-			b.globals += r.count()
-		}
-		if r.err != nil {
-			return nil, fmt.Errorf("bound the call stack: section %d: %w", s.id, r.err)
-		}
+	if err := b.read(secs); err != nil {
+		return nil, fmt.Errorf("bound the call stack: %w", err)
 	}
 	b.export = uniqueExport(info, stackExportName)
 	out, err := b.write(wasm[:8], secs)
@@ -127,33 +116,26 @@ type stackBounder struct {
 	export        string
 }
 
-// rawSection is one section of a binary, as it is there.
-type rawSection struct {
-	id      byte
-	payload []byte
-}
-
-// splitSections returns the sections of a binary whose 8-byte header has
-// been checked.
-func splitSections(wasm []byte) ([]rawSection, error) {
-	if len(wasm) < 8 {
-		return nil, errTruncated
-	}
-	var secs []rawSection
-	r := wasmReader{b: wasm, i: 8}
-	for r.i < len(r.b) && r.err == nil {
-		id := r.byte()
-		size := r.uleb()
-		if r.err == nil && size > uint64(len(r.b)-r.i) {
-			r.err = errTruncated
+// read decodes the types and the defined functions' types, and counts
+// the globals.
+func (b *stackBounder) read(secs []rawSection) error {
+	for _, s := range secs {
+		r := &wasmReader{b: s.payload}
+		switch s.id {
+		case typeSection:
+			b.readTypes(r)
+		case functionSection:
+			for n := r.count(); n > 0 && r.err == nil; n-- {
+				b.funcTypes = append(b.funcTypes, uint32(r.uleb()))
+			}
+		case globalSection:
+			b.globals += r.count()
 		}
 		if r.err != nil {
-			break
+			return fmt.Errorf("section %d: %w", s.id, r.err)
 		}
-		secs = append(secs, rawSection{id: id, payload: r.b[r.i : r.i+int(size)]})
-		r.i += int(size)
 	}
-	return secs, r.err
+	return nil
 }
 
 func (b *stackBounder) readTypes(r *wasmReader) {

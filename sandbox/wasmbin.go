@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"errors"
-	"unicode/utf8"
-)
+import "errors"
 
 // The few pieces of the WebAssembly binary format that the sandbox's
 // rewriters (exportMemory, boundStack) need, for modules that
@@ -98,17 +95,31 @@ func (r *wasmReader) count() int {
 	return int(n)
 }
 
-// name reads a UTF-8 name.
-func (r *wasmReader) name() string {
-	n := r.count()
-	if r.err != nil {
-		return ""
+// rawSection is one section of a binary, as it is there.
+type rawSection struct {
+	id      byte
+	payload []byte
+}
+
+// splitSections returns the sections of a binary whose 8-byte header has
+// been checked.
+func splitSections(wasm []byte) ([]rawSection, error) {
+	if len(wasm) < 8 {
+		return nil, errTruncated
 	}
-	s := r.b[r.i : r.i+n]
-	r.i += n
-	if !utf8.Valid(s) {
-		r.err = errors.New("name is not valid UTF-8")
-		return ""
+	var secs []rawSection
+	r := wasmReader{b: wasm, i: 8}
+	for r.i < len(r.b) && r.err == nil {
+		id := r.byte()
+		size := r.uleb()
+		if r.err == nil && size > uint64(len(r.b)-r.i) {
+			r.err = errTruncated
+		}
+		if r.err != nil {
+			break
+		}
+		secs = append(secs, rawSection{id: id, payload: r.b[r.i : r.i+int(size)]})
+		r.i += int(size)
 	}
-	return string(s)
+	return secs, r.err
 }
