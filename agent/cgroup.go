@@ -33,8 +33,9 @@ const (
 	// its own stack?"): a deep recursion that traps made the Go heap
 	// allocate at most 2.5 MiB in all while it ran, and 12.8 MiB with
 	// frames written to be five times larger than estimated (sandbox's
-	// TestDeepRecursionMemory); without the bound an executor peaked at
-	// 167 MB.
+	// TestDeepRecursionMemory), and its executor's cgroup peaked at 9 MB
+	// in all (e2e's TestDeepRecursion); without the bound an executor
+	// peaked at 167 MB, and this allowance gets it OOM-killed.
 	wazeroStackOverhead = 16 << 20
 	// compileFactor times a module's size is what compiling it may cost,
 	// once per distinct module among an executor's tasks: a 2.6 MB Go
