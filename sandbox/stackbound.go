@@ -153,9 +153,9 @@ func (b *stackBounder) readTypes(r *wasmReader) {
 }
 
 // frameCost estimates, in bytes, what one call of a function puts on
-// wazero's stack: frameBase, a slot for each of its
-// parameter, result and local slots, and a byte for each byte of its
-// code, for the values its instructions keep live across calls besides
+// wazero's stack: frameBase, slotBytes for each slot of its parameters
+// and results (slots) and of its locals (locals), and a byte for each
+// byte of its code, for the values its instructions keep live across calls besides
 // its locals (wazero gives each value it spills a slot of its own, and
 // an instruction of a byte or two can make one). It is on the high side
 // for compiled code, whose values live in locals; a module written to
