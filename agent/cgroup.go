@@ -28,10 +28,15 @@ const (
 	// KB on wasmtime) and its WASI state and files.
 	wasmTaskOverhead = 16 << 20
 	// wazeroStackOverhead is what a wazero task may need besides: its
-	// call stack, which wazero grows on the Go heap until a deep
-	// recursion traps — an executor peaked at 167 MB when one did,
-	// whatever the task's memory.
-	wazeroStackOverhead = 128 << 20
+	// call stack, which wazero grows on the Go heap by doubling a slice.
+	// The sandbox bounds it (RATIONALE.md, "Why does wazero code count
+	// its own stack?"): a deep recursion that traps made the Go heap
+	// allocate at most 2.5 MiB in all while it ran, and 12.8 MiB with
+	// frames written to be five times larger than estimated (sandbox's
+	// TestDeepRecursionMemory), and its executor's cgroup peaked at 9 MB
+	// in all (e2e's TestDeepRecursion); without the bound an executor
+	// peaked at 167 MB, and this allowance gets it OOM-killed.
+	wazeroStackOverhead = 16 << 20
 	// compileFactor times a module's size is what compiling it may cost,
 	// once per distinct module among an executor's tasks: a 2.6 MB Go
 	// wasip1 module peaked at 115 MB above the cached run on wazero.

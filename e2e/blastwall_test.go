@@ -68,6 +68,50 @@ func TestRunawayWazeroTask(t *testing.T) {
 	}
 }
 
+// recurse is sandbox/testdata/recurse.wat: a function that calls itself
+// until the stack runs out.
+var recurse = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60,
+	0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x07, 0x0a, 0x01, 0x06, 0x5f, 0x73,
+	0x74, 0x61, 0x72, 0x74, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x10,
+	0x00, 0x0b,
+}
+
+// TestDeepRecursion runs a runaway recursion with a memory cap of 1 MB on
+// both engines. Each must trap, TASK_FAILED with "call stack exhausted",
+// and the wazero task's executor must not be OOM-killed: its cgroup
+// allows 16 MiB for wazero's call stack (agent's wazeroStackOverhead),
+// which was 168 MB before the sandbox bounded it.
+func TestDeepRecursion(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	status, body := c.post(t, "/api/v1/modules", "application/wasm", recurse)
+	var m struct{ SHA256 string }
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+		t.Fatalf("upload the recursion: %d %s", status, body)
+	}
+	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 1))
+	engines := []string{"wazero", "wasmtime"}
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		var tasks []api.TaskInfo
+		for _, engine := range engines {
+			ti := scheduler.WasmTask("recurse-"+engine, "recurse-"+engine, agent, m.SHA256, nil, res)
+			ti.Container.Wasm.Engine = engine
+			tasks = append(tasks, ti)
+		}
+		return tasks
+	})
+	for _, engine := range engines {
+		id := "recurse-" + engine
+		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
+		if st := f.last(id); st.State != api.TaskFailed || st.Reason == api.ReasonContainerLimitationMemory ||
+			!strings.Contains(st.Message, "call stack exhausted") {
+			t.Errorf("%s ended %s %s (%s), want TASK_FAILED saying the call stack was exhausted", id, st.State, st.Reason, st.Message)
+		}
+	}
+}
+
 // TestUnstoppableWazeroTaskKilled kills the call-tree bomb running on
 // wazero without a CPU budget: its executor cannot stop it, so the agent
 // kills that executor once the kill's grace period (and the agent's

@@ -112,8 +112,10 @@
 // engine.go holds Engine and its configuration, module.go the Module,
 // wasm.go StartWasm and the Process of a Wasm task, budget.go the CPU-time
 // budget. They drive an engine through the small interfaces of
-// backend.go: wazero.go, memory.go and fs.go implement them with wazero;
-// the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
+// backend.go: wazero.go, memory.go and fs.go implement them with wazero,
+// whose modules stackbound.go first instruments to bound their call
+// stack (exportMemory in memexport.go does wasmtime's one rewrite; both
+// share wasmbin.go); the *_wasmtime.go files (and glue_wasmtime.c) with wasmtime, and
 // engine_nowasmtime.go stands in for those without cgo. command*.go run
 // native tasks, in the cgroups of cgroup_linux.go or under the rlimits
 // of rlimit_linux.go (isolation.go chooses); execcgroup_linux.go holds

@@ -58,6 +58,25 @@ var hostileCases = []struct {
 		name:   "deep recursion",
 		wasm:   watWasm("recurse"),
 		reason: ReasonTrap,
+		errHas: []string{"call stack exhausted"},
+	},
+	{
+		name:   "deep mutual recursion",
+		wasm:   watWasm("mutual"),
+		reason: ReasonTrap,
+		errHas: []string{"call stack exhausted"},
+	},
+	{
+		name:   "deep recursion through call_indirect",
+		wasm:   watWasm("recurse_indirect"),
+		reason: ReasonTrap,
+		errHas: []string{"call stack exhausted"},
+	},
+	{
+		name:   "deep recursion with 10,000 locals a frame",
+		wasm:   func(testing.TB) []byte { return recursionWithLocals(10_000, true) },
+		reason: ReasonTrap,
+		errHas: []string{"call stack exhausted"},
 	},
 	{
 		name:   "missing import",

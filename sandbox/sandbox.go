@@ -207,7 +207,9 @@ const (
 	ReasonMemoryLimit
 
 	// ReasonTrap means a Wasm guest trapped (unreachable, out-of-bounds
-	// access, stack overflow, ...) or a host function it called failed.
+	// access, a call stack exhausted, ...) or a host function it called
+	// failed. Both engines say "call stack exhausted" when the guest's
+	// stack passes its limit.
 	ReasonTrap
 
 	// ReasonLaunchFailed means the task never ran: a Wasm module imports

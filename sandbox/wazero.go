@@ -63,11 +63,18 @@ func (b *wazeroBackend) compile(ctx context.Context, sha string, wasm []byte, in
 			c, err = nil, fmt.Errorf("wazero panicked: %v", v)
 		}
 	}()
-	cm, err := b.runtime.CompileModule(ctx, wasm)
+	// wazero's compilation cache keys code by the SHA-256 of the bytes
+	// compiled, the instrumented ones: a change to boundStack makes new
+	// entries rather than reuse stale ones.
+	bounded, err := boundStack(wasm, info, stackBudget)
 	if err != nil {
 		return nil, err
 	}
-	return &wazeroModule{backend: b, compiled: cm}, nil
+	cm, err := b.runtime.CompileModule(ctx, bounded.wasm)
+	if err != nil {
+		return nil, err
+	}
+	return &wazeroModule{backend: b, compiled: cm, stack: bounded.export}, nil
 }
 
 func (b *wazeroBackend) close(ctx context.Context) error {
@@ -78,6 +85,7 @@ func (b *wazeroBackend) close(ctx context.Context) error {
 type wazeroModule struct {
 	backend  *wazeroBackend
 	compiled wazero.CompiledModule
+	stack    string // the export of boundStack's counter
 }
 
 // run instantiates the module with its own memory allocator and calls its
@@ -99,10 +107,21 @@ func (m *wazeroModule) run(ctx context.Context, t *task) outcome {
 	case err == nil:
 	case errors.As(err, &exit):
 		o.code = int(exit.ExitCode())
+	case m.stackExhausted(mod):
+		o.trap = fmt.Errorf("%w: its frames passed the budget of %d bytes (as estimated by the sandbox)",
+			errStackExhausted, stackBudget)
 	default:
 		o.trap = err
 	}
 	return o
+}
+
+// stackExhausted says whether the guest of mod trapped because its call
+// stack passed stackBudget: boundStack's counter is then above it, which
+// it never is after any other trap.
+func (m *wazeroModule) stackExhausted(mod api.Module) bool {
+	g := mod.ExportedGlobal(m.stack)
+	return g != nil && uint32(g.Get()) > stackBudget
 }
 
 func (m *wazeroModule) config(ctx context.Context, t *task) wazero.ModuleConfig {

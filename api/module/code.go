@@ -68,7 +68,7 @@ var opcodes = func() (t [256]immediate) {
 // expr decodes instructions up to the end that closes the expression: a
 // function body, or a constant expression.
 func (v *validator) expr(r *reader) {
-	depth := 0
+	depth, last := 0, false
 	for r.err == nil {
 		if r.i >= len(r.b) {
 			r.fail("expression has no end")
@@ -85,9 +85,7 @@ func (v *validator) expr(r *reader) {
 			v.blockType(r)
 			depth++
 		case immEnd:
-			if depth == 0 {
-				return
-			}
+			last = depth == 0
 			depth--
 		case immIndex:
 			r.u32()
@@ -120,6 +118,12 @@ func (v *validator) expr(r *reader) {
 			v.prefixFD(r, start)
 		case immPrefixFE:
 			v.prefixFE(r, start)
+		}
+		if v.visit != nil && r.err == nil {
+			v.visit(op, start, r.i)
+		}
+		if last {
+			return
 		}
 	}
 }

@@ -27,7 +27,10 @@
 // does not type-check code. The engine that compiles the module does.
 // It accepts WebAssembly 2.0 (with SIMD), threads, tail calls and typed
 // function references, and refuses proposals it cannot decode, such as
-// exception handling and garbage collection.
+// exception handling and garbage collection. WalkCode lends the same
+// decoder to code that rewrites function bodies (the sandbox does, to
+// bound a module's call stack under wazero), so that the instruction set
+// is decoded in one place.
 //
 // The package does no I/O, starts no goroutines and holds no mutable
 // state: Validate may be called concurrently, and its memory use is

@@ -18,6 +18,9 @@ type Info struct {
 	Tables []Table
 	// Functions is the number of functions, imported and defined.
 	Functions int
+	// Types is the number of types in the type section, which block
+	// types and call_indirect refer to by index (WalkCode needs it).
+	Types int
 	// CodeBytes is the size of the code section, in bytes.
 	CodeBytes int
 }

@@ -74,6 +74,10 @@ type validator struct {
 	codeSeen  bool
 	dataCount int // -1 when there is no data count section
 	dataSeen  int
+
+	// visit, when set, is called by expr with each instruction it
+	// decodes: its first byte and where it starts and ends.
+	visit func(op byte, start, end int)
 }
 
 // sections decodes every section of the module.
@@ -172,6 +176,7 @@ func (v *validator) finish() error {
 		return &FormatError{Offset: len(v.wasm), Msg: fmt.Sprintf("data count %d, but %d data segments", v.dataCount, v.dataSeen)}
 	}
 	v.info.Functions = len(v.funcTypes)
+	v.info.Types = len(v.types)
 	max := uint64(v.lim.MaxTableElements)
 	var total uint64 // what the tables may hold in all
 	for i, t := range v.info.Tables {
