@@ -300,6 +300,20 @@ func (m *Master) agentUpdate(a *agent, up *api.AgentUpdate) {
 		}
 		return
 	}
+	if t.acked != nil && bytes.Equal(t.acked.UUID, st.UUID) {
+		// The framework acknowledged this update already: the agent sends
+		// it again because its record of the acknowledgement did not
+		// reach its disk before it died (at-least-once allows that). The
+		// master acknowledges it for the framework, which is not told
+		// twice — once the registry holds the acknowledgement, as in
+		// acknowledge.
+		m.afterCommit(func() {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+				FrameworkID: up.FrameworkID, TaskID: st.TaskID, UUID: st.UUID,
+			}})
+		})
+		return
+	}
 	if t.pending == nil || !bytes.Equal(t.pending.UUID, st.UUID) {
 		if st.State.IsTerminal() {
 			m.release(t, time.Now())

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -548,5 +549,34 @@ func TestReregisteredAgentLostLaunch(t *testing.T) {
 				t.Fatalf("the reported task is %s, want it staging still", state)
 			}
 		})
+	}
+}
+
+// TestAcknowledgedUpdateSentAgain has an agent send again an update the
+// framework has acknowledged, as one does when its record of the
+// acknowledgement was lost in a crash: the master acknowledges it for the
+// framework, which is not told twice.
+func TestAcknowledgedUpdateSentAgain(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("a", o, 1, 128)))
+	acked := func(uuid byte) {
+		t.Helper()
+		ag.next(func(ev api.AgentEvent) bool {
+			return ev.Type == api.AgentEventAcknowledged && ev.Acknowledged.TaskID.Value == "a" &&
+				bytes.Equal(ev.Acknowledged.UUID, bytes.Repeat([]byte{uuid}, 16))
+		})
+	}
+	ag.send(fw.id, "a", api.TaskRunning, 1)
+	st := fw.update("a")
+	fw.mustCall(api.Call{Type: api.CallAcknowledge, Acknowledge: &api.Acknowledge{AgentID: api.AgentID{Value: ag.id}, TaskID: st.TaskID, UUID: st.UUID}})
+	acked(1)
+	ag.send(fw.id, "a", api.TaskRunning, 1) // the same update again
+	acked(1)
+	ag.send(fw.id, "a", api.TaskFinished, 2)
+	if st := fw.update("a"); st.State != api.TaskFinished {
+		t.Fatalf("the framework's next update is %s, want TASK_FINISHED: TASK_RUNNING came twice", st.State)
 	}
 }
