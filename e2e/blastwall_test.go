@@ -135,6 +135,11 @@ func TestUnstoppableWazeroTaskKilled(t *testing.T) {
 		return []api.TaskInfo{ti}
 	})
 	waitFor(t, func() bool { return f.last("bomb").State == api.TaskRunning }, "the bomb to run")
+	// TASK_RUNNING leaves as the guest's goroutine starts: a kill that
+	// came sooner than the guest entered its call tree would be one the
+	// executor can still carry out (it failed so once, the launch path
+	// being faster). A second is ample for it to be deep in the tree.
+	time.Sleep(time.Second)
 	if err := f.client.Kill(context.Background(), "bomb", agentID); err != nil {
 		t.Fatal(err)
 	}
