@@ -64,6 +64,12 @@ func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) e
 	c.mu.Lock()
 	f, ok := c.inflight[sha]
 	if !ok {
+		// A fetch may have completed between the caller's look at the
+		// disk and taking the lock: look again, under it.
+		if _, err := os.Stat(path); err == nil {
+			c.mu.Unlock()
+			return nil
+		}
 		f = &fetch{done: make(chan struct{})}
 		c.inflight[sha] = f
 		go func() {
