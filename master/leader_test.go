@@ -203,29 +203,7 @@ func TestElectedButNotRecovered(t *testing.T) {
 // GET_HEALTH, /version and /metrics answer, and views come from the
 // replica.
 func TestNoLeaderAnswers(t *testing.T) {
-	var peers []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, ln.Addr().String())
-		ln.Close()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := registry.NewMux(ln)
-	t.Cleanup(func() { mux.Close() })
-	rcfg := registry.DefaultConfig()
-	rcfg.Dir, rcfg.Addr, rcfg.Peers, rcfg.Transport = t.TempDir(), ln.Addr().String(), peers, mux.Raft()
-	reg, err := registry.Open(context.Background(), rcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tm := startMaster(t, func(c *Config) { c.Registry = reg })
+	tm := leaderlessMaster(t)
 	for _, call := range []api.OperatorCall{{Type: api.OperatorUpdateWeights,
 		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}} {
 		if code, _, body := tm.operator(t, call); code != http.StatusServiceUnavailable || body != "No leader elected\n" {
@@ -451,4 +429,34 @@ func TestOperatorWritesAnswerOnceCommitted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leaderlessMaster runs a master with a registry whose two peers never
+// start, so that no leader can be elected.
+func leaderlessMaster(t *testing.T) *testMaster {
+	t.Helper()
+	var peers []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, ln.Addr().String())
+		ln.Close()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := registry.NewMux(ln)
+	t.Cleanup(func() { mux.Close() })
+	rcfg := registry.DefaultConfig()
+	rcfg.Dir, rcfg.Addr, rcfg.Peers, rcfg.Transport = t.TempDir(), ln.Addr().String(), peers, mux.Raft()
+	reg, err := registry.Open(context.Background(), rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	tm := startMaster(t, func(c *Config) { c.Registry = reg })
+	return tm
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,29 +161,7 @@ func TestModuleDelete(t *testing.T) {
 // never start, so that no leader is elected: like an upload, it is
 // answered as leader-only routes are, and nothing is deleted.
 func TestModuleDeleteNeedsTheLeader(t *testing.T) {
-	var peers []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, ln.Addr().String())
-		ln.Close()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := registry.NewMux(ln)
-	t.Cleanup(func() { mux.Close() })
-	rcfg := registry.DefaultConfig()
-	rcfg.Dir, rcfg.Addr, rcfg.Peers, rcfg.Transport = t.TempDir(), ln.Addr().String(), peers, mux.Raft()
-	reg, err := registry.Open(context.Background(), rcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tm := startMaster(t, func(c *Config) { c.Registry = reg })
+	tm := leaderlessMaster(t)
 	mod, err := tm.modules.Put(context.Background(), wasmEmpty)
 	if err != nil {
 		t.Fatal(err)
