@@ -74,23 +74,30 @@ func TestTLSCluster(t *testing.T) {
 		return append([]string{args[0], "--tls-ca", masterFiles.CA}, args[1:]...)
 	}
 
-	var last string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, stderr, code := runCLI(t, withCA("agents", "--master", all)...)
-		if code == 0 && strings.Contains(out, "ACTIVE") {
-			break
+	// The agent registers with the leader, and a standby lists agents from
+	// its replica, which has the registration only once it has applied it,
+	// a moment later or more. So each master is asked until it lists the
+	// agent, not once after one of them did.
+	registered := false
+	defer func() {
+		if !registered {
+			t.Logf("agent:\n%s", agent.logs)
 		}
-		last = out + stderr
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent did not register over TLS; mezzo agents said:\n%s\nagent:\n%s", last, agent.logs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	}()
 	for _, m := range c.masters {
-		if out, stderr, code := runCLI(t, withCA("agents", "--master", m.addr)...); code != 0 || !strings.Contains(out, "ACTIVE") {
-			t.Errorf("mezzo agents --master %s (leader or standby): exit %d\n%s%s", m.addr, code, out, stderr)
-		}
+		var last string
+		waitFor(t, func() bool {
+			out, stderr, code := runCLI(t, withCA("agents", "--master", m.addr)...)
+			if now := fmt.Sprintf("exit %d\n%s%s", code, out, stderr); now != last {
+				t.Logf("mezzo agents --master %s: %s", m.addr, now)
+				last = now
+			}
+			return code == 0 && strings.Contains(out, "ACTIVE")
+		}, "the agent to register over TLS, listed ACTIVE by master "+m.addr+" (leader or standby)")
+	}
+	registered = true
+	if out, stderr, code := runCLI(t, withCA("agents", "--master", all)...); code != 0 || !strings.Contains(out, "ACTIVE") {
+		t.Errorf("mezzo agents --master %s: exit %d\n%s%s", all, code, out, stderr)
 	}
 
 	t.Run("wasm task", func(t *testing.T) {
