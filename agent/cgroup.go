@@ -209,7 +209,7 @@ func (a *Agent) newCgroup(r *executorRun) (*sandbox.ExecutorCgroup, error) {
 	}
 	r.cgMu.Lock()
 	a.mu.Lock()
-	r.cgHave = lim
+	r.cgHave = cg.Enforced(lim)
 	a.mu.Unlock()
 	r.cgMu.Unlock()
 	return cg, nil
@@ -233,7 +233,8 @@ func (a *Agent) dropCgroup(cg *sandbox.ExecutorCgroup) {
 const cgroupLowerBy = 64 << 20
 
 // resizeCgroup brings r's cgroup to what its tasks need now: before a
-// launch goes out (prepare) and after tasks end (queueResize). A cap is
+// launch goes out (prepare) and after tasks end (queueResize); what the
+// cgroup does not enforce (CPUs on v1) is never written. A cap is
 // raised at once, lowered only by cgroupLowerBy or more, and only once
 // the executor's memory fits under the new one, which
 // it may not at once (the Go runtime returns freed memory lazily), so
@@ -246,7 +247,10 @@ func (a *Agent) resizeCgroup(r *executorRun) {
 	cg, exited := r.cg, r.exited
 	want := r.need.limits()
 	a.mu.Unlock()
-	if cg == nil || exited || want == r.cgHave {
+	if cg == nil || exited {
+		return
+	}
+	if want = cg.Enforced(want); want == r.cgHave {
 		return
 	}
 	lowers := want.MemoryBytes != 0 && (r.cgHave.MemoryBytes == 0 || want.MemoryBytes < r.cgHave.MemoryBytes)
@@ -321,7 +325,7 @@ func (a *Agent) recoverCgroup(r *executorRun) {
 	}
 	a.mu.Lock()
 	r.cg = cg
-	r.cgHave = r.need.limits()
+	r.cgHave = cg.Enforced(r.need.limits())
 	a.mu.Unlock()
 }
 

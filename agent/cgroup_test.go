@@ -2,6 +2,10 @@ package agent
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -144,4 +148,73 @@ func TestCgroupLowersBySlack(t *testing.T) {
 			t.Errorf("%s: cap %d MiB, want %d MiB", step.name, have>>20, step.want>>20)
 		}
 	}
+}
+
+// TestCgroupWritesOnlyWhatItEnforces checks that a launch which changes
+// only an executor's CPUs leaves its cgroup alone on v1, which does not
+// enforce them, and writes the CPU weight on v2, which does: a cap
+// changed behind the agent's back shows whether it was written again.
+func TestCgroupWritesOnlyWhatItEnforces(t *testing.T) {
+	a := newBareAgent(t, nil)
+	version, err := sandbox.CgroupsAvailable()
+	if err != nil || a.cgParent == "" {
+		t.Fatalf("this test needs cgroups, which .ci/run's machines have: %v", err)
+	}
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}})
+	a.mu.Unlock()
+	cg, err := a.newCgroup(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cg = cg
+	t.Cleanup(func() { a.removeCgroup(r) })
+	task := func(id string) *execTask {
+		info := api.TaskInfo{TaskID: api.TaskID{Value: id}, Command: &api.CommandInfo{Value: "true"},
+			Resources: api.NewResources(api.ScalarResource("cpus", 0.5), api.ScalarResource("mem", 16))}
+		return &execTask{info: info, need: a.needOf(info)}
+	}
+	first, second := task("first"), task("second")
+	a.mu.Lock()
+	r.add(first)
+	a.mu.Unlock()
+	a.resizeCgroup(r)
+	a.mu.Lock()
+	r.remove(first)
+	a.mu.Unlock()
+	a.resizeCgroup(r) // the memory cap stays (cgroupLowerBy); the CPUs drop
+	file := filepath.Join("/sys/fs/cgroup", "memory", cg.Path(), "memory.limit_in_bytes")
+	if version == "v2" {
+		file = filepath.Join("/sys/fs/cgroup", cg.Path(), "memory.max")
+	}
+	before := readCap(t, file)
+	moved := before - 4<<20 // below the cap, so the kernel takes it whatever memsw is
+	if err := os.WriteFile(file, []byte(strconv.FormatUint(moved, 10)), 0); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	r.add(second) // the same memory as first, and more CPUs than now
+	a.mu.Unlock()
+	a.resizeCgroup(r)
+	after := readCap(t, file)
+	want := moved // v1: nothing to write
+	if version == "v2" {
+		want = before // the weight is written, and the cap with it
+	}
+	if after != want {
+		t.Errorf("cgroup %s: cap %d after the second launch, want %d (%d before it was moved)", version, after, want, before)
+	}
+}
+
+func readCap(t *testing.T, file string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return n
 }

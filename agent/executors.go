@@ -75,7 +75,7 @@ type executorRun struct {
 	prepared chan struct{}
 	done     chan struct{} // closed once the process has exited
 	// cgMu serialises the resizes of cg; cgHave is the limits last
-	// written to it, written with cgMu and Agent.mu held, read with
+	// written to it as it enforces them (ExecutorCgroup.Enforced), written with cgMu and Agent.mu held, read with
 	// either. resizeQueued says a resize is waiting to run.
 	cgMu         sync.Mutex
 	cgHave       sandbox.ExecutorLimits

@@ -51,6 +51,9 @@ func (g *ExecutorCgroup) Start(cmd *exec.Cmd) error { return errors.ErrUnsupport
 // SetLimits fails, wrapping errors.ErrUnsupported.
 func (g *ExecutorCgroup) SetLimits(lim ExecutorLimits) error { return errors.ErrUnsupported }
 
+// Enforced is lim: there is no such cgroup, and SetLimits fails.
+func (g *ExecutorCgroup) Enforced(lim ExecutorLimits) ExecutorLimits { return lim }
+
 // OOMKilled is false: there is no such cgroup.
 func (g *ExecutorCgroup) OOMKilled() bool { return false }
 
