@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
@@ -140,13 +138,13 @@ func (s *spares) place(parent int, name string) bool {
 	if spare == "" {
 		return false
 	}
-	err := unix.Renameat2(unix.AT_FDCWD, filepath.Join(s.dir, spare), parent, name, unix.RENAME_NOREPLACE)
+	err := renameNoReplace(filepath.Join(s.dir, spare), parent, name)
 	if err != nil {
 		s.mu.Lock()
 		s.ready = append(s.ready, spare)
-		if !errors.Is(err, unix.EEXIST) && !s.off {
-			// Another file system (EXDEV), or no renameat2: every move
-			// would fail alike.
+		if !errors.Is(err, os.ErrExist) && !s.off {
+			// Another file system (EXDEV), or no renameat2 (an old
+			// kernel, another system): every move would fail alike.
 			s.off = true
 			s.log.Warn("cannot move spare task sandboxes into place; launches make their own", "err", err)
 		}

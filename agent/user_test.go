@@ -268,8 +268,9 @@ func waitFull(t *testing.T, sp *spares) {
 }
 
 // TestSparesRefill takes spares as launches do: each is a sandbox with
-// empty stdout and stderr, none is handed out twice, and the pool fills
-// again; spares left by an earlier agent are removed.
+// empty stdout and stderr, none is handed out twice, the pool fills
+// again, and a name already taken is left alone; spares left by an
+// earlier agent are removed.
 func TestSparesRefill(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "spares")
@@ -301,6 +302,16 @@ func TestSparesRefill(t *testing.T) {
 		}
 	}
 	waitFull(t, sp)
+	// A name taken is never replaced, and does not turn the pool off.
+	if sp.place(fd, "t0") {
+		t.Fatal("a spare replaced t0")
+	}
+	sp.mu.Lock()
+	off, ready := sp.off, len(sp.ready)
+	sp.mu.Unlock()
+	if off || ready != spareCount {
+		t.Fatalf("after a move onto a taken name: off %v, %d spares ready, want on and %d", off, ready, spareCount)
+	}
 }
 
 func mustDo(t *testing.T, err error) {
