@@ -102,19 +102,7 @@ func TestCgroupParent(t *testing.T) {
 // cgroupLowerBy or more, so that one short task after another does not
 // cost two cgroup writes each.
 func TestCgroupLowersBySlack(t *testing.T) {
-	a := newBareAgent(t, nil)
-	if a.cgParent == "" {
-		t.Fatal("this test needs cgroups, which .ci/run's machines have")
-	}
-	a.mu.Lock()
-	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}})
-	a.mu.Unlock()
-	cg, err := a.newCgroup(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.cg = cg
-	t.Cleanup(func() { a.removeCgroup(r) })
+	a, r := agentWithCgroupedRun(t)
 	task := func(id string, mem float64) *execTask {
 		info := api.TaskInfo{TaskID: api.TaskID{Value: id}, Command: &api.CommandInfo{Value: "true"},
 			Resources: api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", mem))}
@@ -155,20 +143,12 @@ func TestCgroupLowersBySlack(t *testing.T) {
 // enforce them, and writes the CPU weight on v2, which does: a cap
 // changed behind the agent's back shows whether it was written again.
 func TestCgroupWritesOnlyWhatItEnforces(t *testing.T) {
-	a := newBareAgent(t, nil)
+	a, r := agentWithCgroupedRun(t)
+	cg := r.cg
 	version, err := sandbox.CgroupsAvailable()
-	if err != nil || a.cgParent == "" {
-		t.Fatalf("this test needs cgroups, which .ci/run's machines have: %v", err)
-	}
-	a.mu.Lock()
-	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}})
-	a.mu.Unlock()
-	cg, err := a.newCgroup(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cg = cg
-	t.Cleanup(func() { a.removeCgroup(r) })
 	task := func(id string) *execTask {
 		info := api.TaskInfo{TaskID: api.TaskID{Value: id}, Command: &api.CommandInfo{Value: "true"},
 			Resources: api.NewResources(api.ScalarResource("cpus", 0.5), api.ScalarResource("mem", 16))}
@@ -206,6 +186,27 @@ func TestCgroupWritesOnlyWhatItEnforces(t *testing.T) {
 	}
 }
 
+// agentWithCgroupedRun returns an agent and an executor of it, never
+// started, with a real cgroup that is removed when the test ends.
+func agentWithCgroupedRun(t *testing.T) (*Agent, *executorRun) {
+	t.Helper()
+	a := newBareAgent(t, nil)
+	if a.cgParent == "" {
+		t.Fatal("this test needs cgroups, which .ci/run's machines have")
+	}
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}})
+	a.mu.Unlock()
+	cg, err := a.newCgroup(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cg = cg
+	t.Cleanup(func() { a.removeCgroup(r) })
+	return a, r
+}
+
+// readCap reads the number in a cgroup's memory cap file.
 func readCap(t *testing.T, file string) uint64 {
 	t.Helper()
 	b, err := os.ReadFile(file)

@@ -75,8 +75,9 @@ type executorRun struct {
 	prepared chan struct{}
 	done     chan struct{} // closed once the process has exited
 	// cgMu serialises the resizes of cg; cgHave is the limits last
-	// written to it as it enforces them (ExecutorCgroup.Enforced), written with cgMu and Agent.mu held, read with
-	// either. resizeQueued says a resize is waiting to run.
+	// written to it, as it enforces them (ExecutorCgroup.Enforced),
+	// written with cgMu and Agent.mu held, read with either.
+	// resizeQueued says a resize is waiting to run.
 	cgMu         sync.Mutex
 	cgHave       sandbox.ExecutorLimits
 	resizeQueued atomic.Bool
