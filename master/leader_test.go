@@ -161,19 +161,7 @@ func TestLeaderLoadsRegistry(t *testing.T) {
 // does that, is not started): they answer 503 "Master has not finished
 // recovery", as an elected Mesos master does until its registry is read.
 func TestElectedButNotRecovered(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := registry.NewMux(ln)
-	t.Cleanup(func() { mux.Close() })
-	rcfg := registry.DefaultConfig()
-	rcfg.Dir, rcfg.Addr, rcfg.Transport = t.TempDir(), ln.Addr().String(), mux.Raft()
-	reg, err := registry.Open(context.Background(), rcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
+	reg := registryMember(t)
 	cfg := DefaultConfig()
 	cfg.WorkDir, cfg.Registry = t.TempDir(), reg
 	m, err := New(cfg)
@@ -444,6 +432,15 @@ func leaderlessMaster(t *testing.T) *testMaster {
 		peers = append(peers, ln.Addr().String())
 		ln.Close()
 	}
+	reg := registryMember(t, peers...)
+	return startMaster(t, func(c *Config) { c.Registry = reg })
+}
+
+// registryMember opens a registry member on a loopback listener, with
+// its files in a temporary directory and the other members at peers; it
+// is closed when the test ends.
+func registryMember(t *testing.T, peers ...string) *registry.Registry {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -457,6 +454,5 @@ func leaderlessMaster(t *testing.T) *testMaster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	tm := startMaster(t, func(c *Config) { c.Registry = reg })
-	return tm
+	return reg
 }
