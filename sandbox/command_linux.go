@@ -145,6 +145,7 @@ func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) (initRSS uint64, err error
 		defer status.Close()
 	}
 	if cg == nil {
+		resetPeakRSS()
 		err = cmd.Start()
 	} else {
 		err = cg.start(cmd)

@@ -86,8 +86,9 @@ func awaitExec(r *os.File) (initRSS uint64, err error) {
 // leader's, or a child's it waited for) only when it is above floor: at
 // exec the kernel folds the peak of the memory it replaces into
 // ru_maxrss, and os/exec forks with CLONE_VM, so that is first the
-// caller's (an executor, tens of MiB), then the rlimit init's, if any
-// (the mezzo binary, 15 to 30 MiB). floor is the larger of the two:
+// caller's (an executor: its resident memory when it started the task,
+// see resetPeakRSS), then the rlimit init's, if any (the mezzo binary,
+// 15 to 30 MiB). floor is the larger of the two:
 // the init reports its ru_maxrss, which holds both, and without an init
 // the caller reads its own peak after the exec.
 // Otherwise the task stayed below them, and seen, the largest VmHWM read
@@ -101,6 +102,26 @@ func taskPeak(maxRSS, floor, seen uint64) uint64 {
 		return maxRSS
 	}
 	return seen
+}
+
+// resetPeakRSS lowers this process's peak resident memory to what it
+// holds now (writing 5 to /proc/self/clear_refs, Linux 4.0 and later),
+// just before it starts a task without a cgroup. Why: the task's own
+// peak is known only above the peak the kernel folds into its
+// ru_maxrss at exec (see taskPeak), which is that of the memory it
+// replaces, shared with this process by os/exec's CLONE_VM. Without the
+// reset that is this process's peak since it started: an executor that
+// once ran a large Wasm task would leave every later native task under
+// it with a floor above its memory cap, and a task killed at the cap
+// would end as a plain exit. A kernel that refuses the write leaves the
+// old floor, which taskPeak still accounts for.
+func resetPeakRSS() {
+	f, err := os.OpenFile("/proc/self/clear_refs", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	_, _ = f.WriteString("5")
+	_ = f.Close()
 }
 
 // initStatusFD is the descriptor on which the init reports a failed exec

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // rlimitsChild is the environment variable that makes the test binary
@@ -25,13 +27,15 @@ const rlimitsChild = "SANDBOX_TEST_RLIMITS_CHILD"
 // with the cap's reason, and one within them ends as it would anyway.
 //
 // A task over its memory cap is told by its peak resident memory near
-// the cap, and without a cgroup that peak is known only above the peak
-// of the process that started the task, which the kernel folds into the
-// task's ru_maxrss when the task's first process execs (see taskPeak).
-// This test binary's peak is no such bound: its parallel tests, and the
-// race detector's shadow memory, can take it past a GiB. So the over-cap
-// subtests run in a child process of it that starts nothing else, whose
-// peak is a few tens of MiB, far below their cap.
+// the cap, and without a cgroup that peak is known only above the
+// resident memory of the process that started the task, which the
+// kernel folds into the task's ru_maxrss when the task's first process
+// execs (see taskPeak and resetPeakRSS). This test binary's is no such
+// bound: its parallel tests, and the race detector's shadow memory, can
+// take it past a GiB. So the over-cap subtests run in a child process of
+// it that starts nothing else, which holds a few tens of MiB, far below
+// their cap; one first raises that child's peak past the cap, as an
+// executor's after a large task.
 func TestRlimits(t *testing.T) {
 	t.Parallel()
 	inChild := os.Getenv(rlimitsChild) != ""
@@ -88,6 +92,15 @@ func TestRlimits(t *testing.T) {
 			code:   1,
 			reason: ReasonMemoryLimit,
 			errHas: []string{"memory limit of 268435456 bytes (256 MiB)", "RLIMIT_DATA", "exited with code 1"},
+		},
+		{
+			name:   "over the memory cap after the caller's own peak passed it",
+			spec:   Spec{MemoryBytes: 256 << 20},
+			setup:  func(t *testing.T, _ string) { raisePeakRSS(t, 512<<20) },
+			c:      CommandSpec{Shell: true, Value: "exec tail /dev/zero"},
+			code:   1,
+			reason: ReasonMemoryLimit,
+			errHas: []string{"RLIMIT_DATA"},
 		},
 		{
 			name:   "a child over the memory cap",
@@ -161,13 +174,33 @@ func TestRlimits(t *testing.T) {
 				tt.check(t, r)
 			}
 			if lim := tt.spec.MemoryBytes; tt.reason == ReasonMemoryLimit && r.Usage.PeakMemoryBytes < lim-lim/16 {
-				t.Errorf("peak memory %d, want about the %d cap (the peak of the process that started the task, below which a task's is not known, is %d)",
+				t.Errorf("peak memory %d, want about the %d cap (the process that started the task has had a peak of %d)",
 					r.Usage.PeakMemoryBytes, lim, peakRSS(t))
 			}
 			if tt.reason == ReasonNone && strings.Contains(readFile(t, filepath.Join(dir, StderrFile)), "rlimit init") {
 				t.Errorf("the init complained: %s", readFile(t, filepath.Join(dir, StderrFile)))
 			}
 		})
+	}
+}
+
+// raisePeakRSS makes this process's peak resident memory at least n
+// bytes, then gives the memory back: an executor that ran a large task
+// before.
+func raisePeakRSS(t *testing.T, n int) {
+	t.Helper()
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		b[i] = 1
+	}
+	if err := unix.Munmap(b); err != nil {
+		t.Fatal(err)
+	}
+	if after := peakRSS(t); after < uint64(n) {
+		t.Fatalf("peak resident memory %d after touching %d bytes, want at least that", after, n)
 	}
 }
 

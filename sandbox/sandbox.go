@@ -263,9 +263,9 @@ type Usage struct {
 	// (memory.max_usage_in_bytes on v1, memory.peak on v2, or the current
 	// charge where the kernel has no memory.peak); without a cgroup the
 	// peak resident set of the group leader (or of a child it waited for,
-	// if larger) when that is above the peak of the process that called
-	// StartCommand (and of the rlimit init), which the kernel folds into
-	// the same count, and otherwise the largest the leader's /proc entry
+	// if larger) when that is above the resident memory of the process
+	// that called StartCommand at the time (and the rlimit init's peak),
+	// which the kernel folds into the same count, and otherwise the largest the leader's /proc entry
 	// showed while it ran, a lower bound (0 for a task gone before it was
 	// read); for a Wasm task the size of its linear memory (which never
 	// shrinks).

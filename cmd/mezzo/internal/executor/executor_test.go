@@ -119,8 +119,9 @@ func TestNativeTaskOverMemory(t *testing.T) {
 // REASON_CONTAINER_LIMITATION_MEMORY and a message that names the
 // rlimit, and one within it finishes. The cap is 1 GiB: without a
 // cgroup a task's peak memory, and so a failure at its cap, is known
-// only above the peak of the process that started it, here this test
-// binary (see sandbox.Usage.PeakMemoryBytes).
+// only above the resident memory of the process that started it, here
+// this test binary under the race detector (see
+// sandbox.Usage.PeakMemoryBytes).
 func TestNativeTaskUnderRlimits(t *testing.T) {
 	skipUnlessLinux(t)
 	tests := []struct {
