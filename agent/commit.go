@@ -29,10 +29,16 @@ type write struct {
 func (w *write) wait() error { return <-w.done }
 
 // committer applies the writes queued to agent.db in groups, one bbolt
-// transaction — one fsync — per group, on a goroutine of its own: while a
+// transaction — one fsync — per group, one group at a time: while a
 // group commits, the next one gathers. A write that fails in a group is
 // retried alone, so that it fails alone (as bbolt's DB.Batch does).
 // Writes commit in the order they were queued.
+//
+// Groups commit on the committer's own goroutine, or on a goroutine that
+// has nothing better to do than wait for its write and calls drain:
+// waking the committer's goroutine cost a launch about 90 µs at the
+// median (PERFORMANCE.md, "The launch path's floor on this machine").
+// Either way only one commits at a time.
 //
 // Why: each commit costs two fdatasyncs (≈ 0.6 ms here), and a task makes
 // about six writes (its checkpoint, three updates, their acknowledgements);
@@ -49,6 +55,7 @@ type committer struct {
 	timer  *time.Timer   // wakes the loop for lazy writes; nil when none wait
 	linger time.Duration // how long lazy writes wait at most: lazyDelay
 	closed bool
+	busy   bool          // a goroutine is committing a group
 	done   chan struct{} // closed when the loop has ended
 }
 
@@ -138,27 +145,56 @@ func (c *committer) close() {
 func (c *committer) loop() {
 	defer close(c.done)
 	for range c.wake {
-		for {
-			c.mu.Lock()
-			closed := c.closed
-			if !c.urgent && !closed {
-				c.mu.Unlock()
-				break // only lazy writes wait: their timer wakes the loop
-			}
-			group := c.queue
-			c.queue, c.urgent = nil, false
-			if c.timer != nil {
-				c.timer.Stop()
-				c.timer = nil
-			}
+		if c.commitQueued(true) {
+			return
+		}
+	}
+}
+
+// drain commits the writes queued now as one group on the calling
+// goroutine, unless another goroutine is committing (which then commits
+// them) or only lazy writes wait. A goroutine that queued a write and
+// would otherwise wait for the committer's goroutine to wake calls it.
+func (c *committer) drain() { c.commitQueued(false) }
+
+// commitQueued commits what is queued, group after group while writes
+// keep coming if all is set, or one group and then leaves the rest to
+// the loop. It reports whether the committer is closed with nothing
+// left to commit, which ends the loop.
+func (c *committer) commitQueued(all bool) (over bool) {
+	for {
+		c.mu.Lock()
+		if c.busy {
 			c.mu.Unlock()
-			if len(group) == 0 {
-				if closed {
-					return
-				}
-				break
+			return false
+		}
+		closed := c.closed
+		if !c.urgent && !closed {
+			c.mu.Unlock()
+			return false // only lazy writes wait: their timer wakes the loop
+		}
+		group := c.queue
+		c.queue, c.urgent = nil, false
+		if c.timer != nil {
+			c.timer.Stop()
+			c.timer = nil
+		}
+		if len(group) == 0 {
+			c.mu.Unlock()
+			return closed
+		}
+		c.busy = true
+		c.mu.Unlock()
+		c.commit(group)
+		c.mu.Lock()
+		c.busy = false
+		more := c.urgent || c.closed
+		c.mu.Unlock()
+		if !all {
+			if more {
+				c.poke() // the loop may have found us busy
 			}
-			c.commit(group)
+			return false
 		}
 	}
 }

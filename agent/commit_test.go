@@ -61,8 +61,16 @@ func TestLazyWrites(t *testing.T) {
 
 // TestCommitterHammer hammers the committer from many goroutines: every
 // write is on disk once waited for, the afters run in the order the
-// writes were queued, and a write that fails fails alone.
+// writes were queued, and a write that fails fails alone; whether only
+// the committer's goroutine commits or the writers help (drain), as
+// executor updates on a quiet agent do.
 func TestCommitterHammer(t *testing.T) {
+	for _, drain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("drain=%v", drain), func(t *testing.T) { hammerCommitter(t, drain) })
+	}
+}
+
+func hammerCommitter(t *testing.T, drain bool) {
 	path := filepath.Join(t.TempDir(), "agent.db")
 	s, err := openStore(path, slog.Default())
 	if err != nil {
@@ -99,6 +107,9 @@ func TestCommitterHammer(t *testing.T) {
 					queued = append(queued, n)
 				}
 				mu.Unlock()
+				if drain && g%2 == 0 {
+					s.c.drain()
+				}
 				if err := w.wait(); (err != nil) != fail {
 					t.Errorf("write %d: %v, want failure %v", n, err, fail)
 				}
@@ -156,6 +167,51 @@ func TestCommitterGroups(t *testing.T) {
 	if len(txs) != 1 {
 		t.Errorf("100 writes queued together took %d transactions, want 1", len(txs))
 	}
+}
+
+// TestCloseWhileDraining closes the committer while a writer commits a
+// group on its own goroutine (drain): the writes queued meanwhile still
+// commit, and close returns once all is on disk.
+func TestCloseWhileDraining(t *testing.T) {
+	s, err := openStore(filepath.Join(t.TempDir(), "agent.db"), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, held := make(chan struct{}), make(chan struct{})
+	blocker := s.c.add(func(*bolt.Tx) error { close(held); <-release; return nil }, nil, true) // lazy: the loop leaves it
+	drained := make(chan struct{})
+	go func() {
+		s.c.mu.Lock()
+		s.c.urgent = true
+		s.c.mu.Unlock()
+		s.c.drain()
+		close(drained)
+	}()
+	<-held
+	after := s.c.enqueue(func(*bolt.Tx) error { return nil }, nil)
+	closed := make(chan struct{})
+	go func() {
+		s.c.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a group was committing")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-drained
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("close did not return after the draining writer's group")
+	}
+	for i, w := range []*write{blocker, after} {
+		if err := w.wait(); err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	s.db.Close()
 }
 
 // TestCheckpointRoundTrip writes an executor and its tasks as

@@ -262,9 +262,8 @@ func TestExecutorAPIStream(t *testing.T) {
 	if n := a.updates.pending(); n != 1 {
 		t.Fatalf("%d updates queued for the framework, want 1", n)
 	}
-	due, _ := a.updates.due(time.Now())
-	if len(due) != 1 || !bytes.Equal(due[0].status.UUID, id[:]) || due[0].status.State != api.TaskRunning {
-		t.Fatalf("queued %+v, want the executor's update under its UUID", due)
+	if q := a.updates.latest()[taskKey{"fw", "t1"}]; !bytes.Equal(q.UUID, id[:]) || q.State != api.TaskRunning {
+		t.Fatalf("queued %+v, want the executor's update under its UUID", q)
 	}
 	a.mu.Lock()
 	state := r.tasks["t1"].state

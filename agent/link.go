@@ -198,10 +198,14 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 	return nil
 }
 
-// deliverUpdates sends due status updates to the master until ctx ends.
+// deliverUpdates sends due status updates to the master until ctx ends,
+// and waits for the sends it started.
 func (a *Agent) deliverUpdates(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	sem := make(chan struct{}, updateSenders)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -210,33 +214,61 @@ func (a *Agent) deliverUpdates(ctx context.Context) {
 		case <-timer.C:
 		}
 		due, next := a.updates.due(time.Now())
-		a.sendUpdates(ctx, due)
+		for _, u := range due {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				a.updates.sent(u, time.Now(), false)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				a.deliver(ctx, u)
+			}()
+		}
 		timer.Reset(time.Until(next))
 	}
 }
 
-// updateSenders is how many updates the agent sends to the master at
-// once. Each task has at most one update in flight (its queue's head),
-// so their order holds; sending one at a time capped delivery at one
-// round trip per update.
+// updateSenders is how many updates deliverUpdates sends to the master
+// at once. Each task has at most one update in flight (its queue's
+// head), so their order holds; sending one at a time capped delivery at
+// one round trip per update.
 const updateSenders = 16
 
-// sendUpdates sends updates to the master, updateSenders at a time, and
-// returns once all have been answered.
-func (a *Agent) sendUpdates(ctx context.Context, due []pendingUpdate) {
-	sem := make(chan struct{}, updateSenders)
-	var wg sync.WaitGroup
+// deliverDue sends the updates due now on the calling goroutine: one
+// that has just seen an update committed (see committer.drain) and would
+// otherwise hand it to deliverUpdates, whose goroutine takes about 90 µs
+// to wake (PERFORMANCE.md, "The launch path's floor on this machine").
+// A send that the master has not answered within quickSend is given up
+// and made due again at once, for deliverUpdates: the caller is an
+// executor's call, which holds the executor's connection.
+func (a *Agent) deliverDue() {
+	due, _ := a.updates.due(time.Now())
 	for _, u := range due {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := a.sendUpdate(ctx, u); err != nil {
-				a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
-			}
-		}()
+		ctx, cancel := context.WithTimeout(a.stopCtx, quickSend)
+		err := a.sendUpdate(ctx, u)
+		cancel()
+		slow := err != nil && ctx.Err() != nil && a.stopCtx.Err() == nil
+		if err != nil && !slow {
+			a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
+		}
+		a.updates.sent(u, time.Now(), slow)
 	}
-	wg.Wait()
+}
+
+// quickSend is how long deliverDue waits for the master's answer to an
+// update before leaving the update to deliverUpdates; the master
+// answers a quiet agent in well under a millisecond.
+const quickSend = time.Second
+
+// deliver sends one update that due handed out, and ends its send.
+func (a *Agent) deliver(ctx context.Context, u pendingUpdate) {
+	if err := a.sendUpdate(ctx, u); err != nil {
+		a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
+	}
+	a.updates.sent(u, time.Now(), false)
 }
 
 // errNotSubscribed is returned while the agent has no master.

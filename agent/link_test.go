@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -51,5 +53,46 @@ func TestFencing(t *testing.T) {
 				t.Errorf("last session: subscribed %v, err %v; want refused %v", subscribed, err, tt.refused)
 			}
 		})
+	}
+}
+
+// TestQuickSendGivesUp sends an update the way a quiet agent's executor
+// call does (deliverDue) to a master that never answers: the call gives
+// up after quickSend instead of the client's 75 s, which would hold the
+// executor's connection all that time, and the update is due again at
+// once for deliverUpdates.
+func TestQuickSendGivesUp(t *testing.T) {
+	hung := make(chan struct{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(hung); srv.Close() })
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
+	a.mu.Unlock()
+	if err := a.updates.add("fw", status("t1", api.TaskRunning), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		a.deliverDue()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("deliverDue still waits for a master that does not answer")
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("the master got %d calls, want 1", calls.Load())
+	}
+	if due, _ := a.updates.due(time.Now()); len(due) != 1 || due[0].status.State != api.TaskRunning {
+		t.Fatalf("after the send was given up: due %+v, want the update again at once", due)
 	}
 }

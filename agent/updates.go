@@ -19,6 +19,7 @@ type pendingUpdate struct {
 	status    api.TaskStatus
 	next      time.Time     // when to send it again
 	backoff   time.Duration // the current retry interval
+	inFlight  bool          // due handed it out and sent has not been called
 }
 
 // updateManager delivers each task's status updates in order, at least
@@ -164,8 +165,11 @@ func (u *updateManager) acknowledge(framework, task string, id []byte, now time.
 	return nil
 }
 
-// due returns the head updates to send now and schedules their next
-// retry; it also returns when the next one falls due.
+// due returns the head updates to send now, marks them in flight and
+// schedules their next retry; it also returns when the next one falls
+// due. The caller calls sent for each once its send is over. A head in
+// flight is not handed out again, so a task never has two sends at once
+// (Mesos's one update in flight per task), whoever sends them.
 func (u *updateManager) due(now time.Time) ([]pendingUpdate, time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -173,7 +177,14 @@ func (u *updateManager) due(now time.Time) ([]pendingUpdate, time.Time) {
 	next := now.Add(u.max)
 	for _, q := range u.queues {
 		h := q[0]
+		if h.inFlight {
+			if h.next.After(now) && h.next.Before(next) {
+				next = h.next
+			}
+			continue // overdue: sent pokes when the send is over
+		}
 		if !h.next.After(now) {
+			h.inFlight = true
 			out = append(out, *h)
 			switch {
 			case h.backoff == 0:
@@ -190,6 +201,26 @@ func (u *updateManager) due(now time.Time) ([]pendingUpdate, time.Time) {
 	return out, next
 }
 
+// sent ends the send of p that due handed out; again makes p due at
+// once, its send given up before an answer. If p is still its task's
+// head and is due again, the sender is woken.
+func (u *updateManager) sent(p pendingUpdate, now time.Time, again bool) {
+	u.mu.Lock()
+	q := u.queues[taskKey{p.framework, p.status.TaskID.Value}]
+	overdue := false
+	if len(q) > 0 && q[0].seq == p.seq {
+		q[0].inFlight = false
+		if again {
+			q[0].next = now
+		}
+		overdue = !q[0].next.After(now)
+	}
+	u.mu.Unlock()
+	if overdue {
+		u.poke()
+	}
+}
+
 // resendAll makes every head due at once, for a fresh connection.
 func (u *updateManager) resendAll(now time.Time) {
 	u.mu.Lock()
@@ -199,6 +230,19 @@ func (u *updateManager) resendAll(now time.Time) {
 	}
 	u.mu.Unlock()
 	u.poke()
+}
+
+// quietTasks is how many tasks may have updates waiting for
+// acknowledgement on an agent that counts as quiet (see quiet).
+const quietTasks = 4
+
+// quiet reports whether at most quietTasks tasks have updates waiting
+// for acknowledgement: an agent launching one task at a time, not one
+// under a stream of them.
+func (u *updateManager) quiet() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.queues) <= quietTasks
 }
 
 // pending returns how many updates wait for acknowledgement.

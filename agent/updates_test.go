@@ -62,6 +62,7 @@ func TestUpdateManagerBackoff(t *testing.T) {
 		due, next := u.due(now)
 		if len(due) == 1 {
 			sends = append(sends, now.Sub(start))
+			u.sent(due[0], now, false)
 		}
 		now = next
 	}
@@ -77,6 +78,53 @@ func TestUpdateManagerBackoff(t *testing.T) {
 	u.resendAll(now.Add(time.Second))
 	if due, _ := u.due(now.Add(time.Second)); len(due) != 1 {
 		t.Fatalf("resendAll did not make the head due at once")
+	}
+}
+
+// TestUpdateManagerOneInFlight checks that a head handed out to send is
+// not handed out again, even past its retry time, until its send is
+// over, and that the sender is then woken for it at once.
+func TestUpdateManagerOneInFlight(t *testing.T) {
+	now := time.Unix(1000, 0)
+	u := newTestUpdates(t, 10*time.Millisecond, time.Second)
+	mustAdd(t, u, "f", status("t", api.TaskRunning), now)
+	due, next := u.due(now)
+	if len(due) != 1 {
+		t.Fatalf("due %d updates, want 1", len(due))
+	}
+	if want := now.Add(10 * time.Millisecond); !next.Equal(want) {
+		t.Fatalf("next retry at %v, want %v", next, want)
+	}
+	<-u.wake // drain the poke of the add
+	later := now.Add(time.Minute)
+	if again, next := u.due(later); len(again) != 0 || !next.Equal(later.Add(time.Second)) {
+		t.Fatalf("while in flight: due %d, next %v; want none, and no retry scheduled (sent wakes)", len(again), next)
+	}
+	u.sent(due[0], later, false)
+	select {
+	case <-u.wake:
+	default:
+		t.Fatal("the end of an overdue head's send did not wake the sender")
+	}
+	again, _ := u.due(later)
+	if len(again) != 1 || !bytes.Equal(again[0].status.UUID, due[0].status.UUID) {
+		t.Fatalf("after its send: due %+v, want the same head again", again)
+	}
+	// A send given up before its retry time makes the head due at once.
+	u.sent(again[0], later.Add(time.Millisecond), true)
+	select {
+	case <-u.wake:
+	default:
+		t.Fatal("a send given up did not wake the sender")
+	}
+	if due, _ := u.due(later.Add(time.Millisecond)); len(due) != 1 {
+		t.Fatalf("after a send given up: due %d, want the head at once", len(due))
+	}
+	// The end of a send whose head was acknowledged meanwhile changes nothing.
+	u.acknowledge("f", "t", due[0].status.UUID, later)
+	u.sent(due[0], later, true)
+	if u.pending() != 0 {
+		t.Fatalf("%d pending after the ack", u.pending())
 	}
 }
 
