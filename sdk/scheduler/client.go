@@ -118,8 +118,10 @@ func (c *Client) Leader() string {
 // jittered, exponentially growing delay between MinBackoff and
 // MaxBackoff, and subscribes again with the same framework ID (and the
 // roles Suppress left suppressed), trying the last leader first and then
-// the masters in turn. Calls made meanwhile return ErrNotConnected. With
-// Config.MaxFailures set, Run gives up after that many failed attempts in
+// the masters in turn. A subscription that fails moves on to the next
+// master at once; the delay comes after a round in which every master
+// failed. Calls made meanwhile return ErrNotConnected. With
+// Config.MaxFailures set, Run gives up after that many failed rounds in
 // a row and returns the last error.
 //
 // After each SUBSCRIBED event Run reconciles, on its own goroutine: every
@@ -137,7 +139,12 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	c.mu.Lock()
 	c.tornDown, c.teardown = false, nil
 	c.mu.Unlock()
-	failures, next := 0, 0
+	// failures counts rounds in a row in which every master failed;
+	// tried, the masters this round has tried. Why rounds: while the
+	// masters elect a new leader, the old one refuses connections and the
+	// others still redirect to it, so a one-shot tool counting attempts
+	// gave up within its first few seconds of a failover.
+	failures, next, tried := 0, 0, 0
 	for {
 		target := c.target(next)
 		subscribed, err := c.session(ctx, h, target)
@@ -149,14 +156,19 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		c.calls.CloseIdleConnections()
 		if subscribed {
-			failures = 0
+			failures, tried = 0, 0
 			if c.cfg.Disconnected != nil {
 				c.cfg.Disconnected(err)
 			}
 		} else {
-			failures++
 			next++
 			c.forgetLeader()
+			if tried++; tried < len(c.masters) {
+				c.cfg.Logger.Debug("subscription failed; trying the next master", "master", target, "err", err)
+				continue
+			}
+			tried = 0
+			failures++
 			if c.cfg.MaxFailures > 0 && failures >= c.cfg.MaxFailures {
 				return err
 			}

@@ -427,6 +427,27 @@ func TestMaxFailures(t *testing.T) {
 	}
 }
 
+// TestMaxFailuresCountsRounds gives a one-shot client two masters that
+// refuse connections before one that answers, as a failover does: a
+// failure moves on to the next master, and only a round in which every
+// master failed counts toward MaxFailures.
+func TestMaxFailuresCountsRounds(t *testing.T) {
+	dead1, dead2 := newTestMaster(t), newTestMaster(t) // reserved ports nobody serves
+	live := newTestMaster(t)
+	live.start()
+	cfg := framework(dead1.addr, dead2.addr, live.addr)
+	cfg.MaxFailures = 1
+	err := scheduler.New(cfg).Run(context.Background(), func(_ context.Context, ev *api.Event) error {
+		if ev.Type == api.EventSubscribed {
+			return errSubscribed
+		}
+		return nil
+	})
+	if !errors.Is(err, errSubscribed) {
+		t.Fatalf("Run: %v, want a subscription to the third master", err)
+	}
+}
+
 func TestSuppressedRolesSurviveReconnect(t *testing.T) {
 	tm := newTestMaster(t)
 	subscribes := make(chan api.Call, 10)

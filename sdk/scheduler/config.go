@@ -86,10 +86,11 @@ type Config struct {
 	// until one arrives).
 	MissedHeartbeats int
 	// MaxFailures, when positive, makes Run give up and return the last
-	// error after that many subscription attempts in a row failed without
-	// reaching SUBSCRIBED: for one-shot tools that should report an
-	// unreachable master rather than wait for it. Zero means retry
-	// forever, as long-running frameworks should.
+	// error after that many rounds of subscription attempts in a row
+	// (each master tried once per round) failed without reaching
+	// SUBSCRIBED: for one-shot tools that should report an unreachable
+	// master rather than wait for it, but ride out a failover. Zero means
+	// retry forever, as long-running frameworks should.
 	MaxFailures int
 	// ReconcileInterval is how often implicit reconciliation runs while
 	// subscribed, after the reconciliation every subscription starts
