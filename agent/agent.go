@@ -23,9 +23,10 @@ import (
 // call it there) and call Run.
 //
 // Lock order: executorRun.cgMu, then Agent.mu, then updateManager.mu,
-// then committer.mu. The committer's goroutine takes updateManager.mu (a
-// write's after) and no other lock; nothing waits for a write with
-// updateManager.mu held.
+// then committer.mu. The goroutine that commits a group (the
+// committer's, or a caller of committer.drain, which holds no lock)
+// takes updateManager.mu (a write's after) and no other lock; nothing
+// waits for a write with updateManager.mu held.
 type Agent struct {
 	cfg     Config
 	store   *store // agent.db

@@ -13,8 +13,8 @@ var errStoreClosed = errors.New("agent.db is closed")
 
 // write is one change to agent.db waiting for its commit: fn runs in the
 // transaction of its group; after, if set, runs once the group is on disk
-// (with nil) or has failed (with why), on the committer's goroutine and
-// in the order the writes were queued (so that, say, status updates join
+// (with nil) or has failed (with why), on the goroutine that commits the
+// group (see committer) and in the order the writes were queued (so that, say, status updates join
 // their in-memory queue in the order of their sequence numbers). after
 // must not take Agent.mu: a goroutine holding it may be waiting for a
 // write.
@@ -154,7 +154,8 @@ func (c *committer) loop() {
 // drain commits the writes queued now as one group on the calling
 // goroutine, unless another goroutine is committing (which then commits
 // them) or only lazy writes wait. A goroutine that queued a write and
-// would otherwise wait for the committer's goroutine to wake calls it.
+// would otherwise wait for the committer's goroutine to wake calls it,
+// holding no lock: the afters it runs take updateManager.mu.
 func (c *committer) drain() { c.commitQueued(false) }
 
 // commitQueued commits what is queued, group after group while writes

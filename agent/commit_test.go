@@ -98,7 +98,7 @@ func hammerCommitter(t *testing.T, drain bool) {
 						return boom
 					}
 					return tx.Bucket(bucket).Put(binary.BigEndian.AppendUint64(nil, uint64(n)), nil)
-				}, func(err error) { // on the committer's goroutine, one at a time
+				}, func(err error) { // on the goroutine committing, one at a time
 					if err == nil {
 						applied = append(applied, n)
 					}

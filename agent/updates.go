@@ -79,7 +79,7 @@ func (u *updateManager) add(framework string, st api.TaskStatus, now time.Time) 
 //
 // done, if set, runs once the update is on disk (or known as a
 // duplicate) with nil, or with why it could not be written, on the
-// committer's goroutine (see write: it must not take Agent.mu).
+// goroutine that commits it (see write: it must not take Agent.mu).
 func (u *updateManager) addFromExecutor(framework string, st api.TaskStatus, now time.Time, done func(error)) *write {
 	if st.Timestamp == 0 {
 		st.Timestamp = api.Float64(float64(now.UnixNano()) / 1e9)
