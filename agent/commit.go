@@ -14,10 +14,10 @@ var errStoreClosed = errors.New("agent.db is closed")
 // write is one change to agent.db waiting for its commit: fn runs in the
 // transaction of its group; after, if set, runs once the group is on disk
 // (with nil) or has failed (with why), on the goroutine that commits the
-// group (see committer) and in the order the writes were queued (so that, say, status updates join
-// their in-memory queue in the order of their sequence numbers). after
-// must not take Agent.mu: a goroutine holding it may be waiting for a
-// write.
+// group (see committer) and in the order the writes were queued (so
+// that, say, status updates join their in-memory queue in the order of
+// their sequence numbers). after must not take Agent.mu: a goroutine
+// holding it may be waiting for a write.
 type write struct {
 	fn    func(tx *bolt.Tx) error
 	after func(error)

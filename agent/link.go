@@ -248,13 +248,8 @@ func (a *Agent) deliverDue() {
 	due, _ := a.updates.due(time.Now())
 	for _, u := range due {
 		ctx, cancel := context.WithTimeout(a.stopCtx, quickSend)
-		err := a.sendUpdate(ctx, u)
+		a.deliver(ctx, u)
 		cancel()
-		slow := err != nil && ctx.Err() != nil && a.stopCtx.Err() == nil
-		if err != nil && !slow {
-			a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
-		}
-		a.updates.sent(u, time.Now(), slow)
 	}
 }
 
@@ -263,12 +258,15 @@ func (a *Agent) deliverDue() {
 // answers a quiet agent in well under a millisecond.
 const quickSend = time.Second
 
-// deliver sends one update that due handed out, and ends its send.
+// deliver sends one update that due handed out, and ends its send; an
+// update whose send ran past ctx's deadline is due again at once.
 func (a *Agent) deliver(ctx context.Context, u pendingUpdate) {
-	if err := a.sendUpdate(ctx, u); err != nil {
+	err := a.sendUpdate(ctx, u)
+	slow := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	if err != nil && !slow {
 		a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
 	}
-	a.updates.sent(u, time.Now(), false)
+	a.updates.sent(u, time.Now(), slow)
 }
 
 // errNotSubscribed is returned while the agent has no master.
