@@ -33,10 +33,11 @@ import (
 //	go test -run '^$' -bench . -benchtime 5000x ./agent
 //
 // Each run removes the sandboxes it made when it ends. On ext4 without a
-// journal (as on the machines here) that makes the inodes made soon
-// after cost several times more (RATIONALE.md, "Why does the agent make
-// task sandboxes ahead?"), so runs back to back get slower: leave a
-// minute or more between them, or compare builds by alternating.
+// journal (as on the machines here) that makes the inodes made near them
+// cost ten times more or worse, for minutes (RATIONALE.md, "Why does the
+// agent make task sandboxes ahead?"), so runs back to back in the same
+// TMPDIR get slower: give each run a TMPDIR of its own, or compare
+// builds by alternating them.
 
 // tinyWasm is sandbox/testdata/tiny.wat: an entry point that returns at
 // once, the smallest task.
