@@ -35,9 +35,9 @@ import (
 // Each run removes the sandboxes it made when it ends. On ext4 without a
 // journal (as on the machines here) that makes the inodes made near them
 // cost ten times more or worse, for minutes (RATIONALE.md, "Why does the
-// agent make task sandboxes ahead?"), so runs back to back in the same
-// TMPDIR get slower: give each run a TMPDIR of its own, or compare
-// builds by alternating them.
+// agent make task sandboxes ahead?"), so runs back to back get slower
+// and a figure depends on what ran before it: compare builds by
+// alternating them, and say where TMPDIR was.
 
 // tinyWasm is sandbox/testdata/tiny.wat: an entry point that returns at
 // once, the smallest task.
