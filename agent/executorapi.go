@@ -78,9 +78,10 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 // else to do: on a quiet agent, waking the committer's goroutine and then
 // the sender's cost a launch about 90 µs each (PERFORMANCE.md, "The
 // launch path's floor on this machine"). The answer is complete (its
-// length is set) and flushed before the commit, so the executor need not
-// wait behind it; but its next call on the same connection does, which
-// is why the send is bounded (see deliverDue). Only a quiet agent does
+// length is set) and flushed before the commit, so an HTTP/1.1 executor
+// need not wait behind it; but its next call on the same connection
+// does (and over HTTP/2 the stream ends only when the handler returns),
+// which is why the send is bounded (see deliverDue). Only a quiet agent does
 // this: a busy agent's committer and sender batch better on their own
 // goroutines, and keep its executors' connections free.
 func (a *Agent) commitAndDeliver(w http.ResponseWriter) {
