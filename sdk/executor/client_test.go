@@ -519,3 +519,34 @@ func TestCallsWhileDisconnected(t *testing.T) {
 		t.Errorf("an invalid update was kept: %v", updates)
 	}
 }
+
+// TestConcurrentUpdatesShareConnections sends many updates at once, as an
+// executor whose tasks all start together does: the client must queue
+// them on a bounded pool of connections instead of dialling one per call.
+func TestConcurrentUpdatesShareConnections(t *testing.T) {
+	const tasks, most = 300, 64
+	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1"})
+	defer agent.Close()
+	hs := start(t, agent, nil, nil)
+	hs.subscriptions(1)
+	errs := make(chan error, tasks)
+	var wg sync.WaitGroup
+	for i := range tasks {
+		wg.Go(func() {
+			errs <- hs.client.Update(context.Background(), status(fmt.Sprintf("t%d", i), api.TaskRunning))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+	}
+	if got := len(agent.Updates()); got != tasks {
+		t.Errorf("the agent recorded %d updates, want %d", got, tasks)
+	}
+	if got := agent.MostConns(); got > most {
+		t.Errorf("the client had %d connections open at once (the stream's among them), want at most %d", got, most)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -66,6 +67,8 @@ type Agent struct {
 	messages [][]byte
 	usage    []api.ExecutorUsage
 	changed  chan struct{} // closed and replaced on every change
+	conns    int           // connections open now
+	topConns int           // the most open at once
 }
 
 // stream is one subscription's event stream.
@@ -83,8 +86,32 @@ func NewAgent(opts Options) *Agent {
 	a := &Agent{opts: opts, seen: map[string]bool{}, changed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serve)
-	a.srv = httptest.NewServer(mux)
+	a.srv = httptest.NewUnstartedServer(mux)
+	a.srv.Config.ConnState = a.countConn
+	a.srv.Start()
 	return a
+}
+
+// countConn keeps the count MostConns reports.
+func (a *Agent) countConn(_ net.Conn, state http.ConnState) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		a.conns++
+		a.topConns = max(a.topConns, a.conns)
+	case http.StateClosed, http.StateHijacked:
+		a.conns--
+	}
+}
+
+// MostConns returns the most connections the executor had open to the
+// agent at once, so that a test can see how an executor pools its calls:
+// each connection costs both sides a dial, an accept and a close.
+func (a *Agent) MostConns() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.topConns
 }
 
 // Endpoint returns the agent's address as HOST:PORT, the form of

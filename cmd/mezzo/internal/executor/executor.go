@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
-	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 	sdk "github.com/mezzo-cluster/mezzo/sdk/executor"
 )
@@ -72,14 +70,6 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if cfg.Client.HTTPClient == nil {
-		// Each task sends its updates from its own goroutine: keep a
-		// connection per concurrent sender instead of dialling one per
-		// update past the default two.
-		t := tlsconf.Transport(cfg.Client.TLS)
-		t.MaxIdleConnsPerHost = 64
-		cfg.Client.HTTPClient = &http.Client{Timeout: sdk.CallTimeout, Transport: t}
-	}
 	x := &executor{
 		cfg:     cfg,
 		client:  sdk.New(cfg.Client),
