@@ -141,10 +141,11 @@ func (m *benchMaster) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case api.AgentCallUpdate:
 		w.WriteHeader(http.StatusAccepted)
-		st := call.Update.Status
-		m.events <- api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
-			FrameworkID: call.Update.FrameworkID, TaskID: st.TaskID, UUID: st.UUID}}
-		m.updates <- st
+		for _, u := range call.Updates {
+			m.events <- api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
+				FrameworkID: u.FrameworkID, TaskID: u.Status.TaskID, UUID: u.Status.UUID}}
+			m.updates <- u.Status
+		}
 	default:
 		w.WriteHeader(http.StatusAccepted)
 	}

@@ -214,28 +214,59 @@ func (a *Agent) deliverUpdates(ctx context.Context) {
 		case <-timer.C:
 		}
 		due, next := a.updates.due(time.Now())
-		for _, u := range due {
+		for _, batch := range inBatches(due) {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				a.updates.sent(u, time.Now(), false)
+				for _, u := range batch {
+					a.updates.sent(u, time.Now(), false)
+				}
 				continue
 			}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				a.deliver(ctx, u)
+				a.deliver(ctx, batch)
 			}()
 		}
 		timer.Reset(time.Until(next))
 	}
 }
 
-// updateSenders is how many updates deliverUpdates sends to the master
-// at once. Each task has at most one update in flight (its queue's
-// head), so their order holds; sending one at a time capped delivery at
-// one round trip per update.
+// updateSenders is how many UPDATE calls deliverUpdates has in flight to
+// the master at once. Each task has at most one update in flight (its
+// queue's head), so their order holds; sending one at a time capped
+// delivery at one round trip per call.
 const updateSenders = 16
+
+// updateBatch is the most updates one UPDATE call carries, and
+// updateBatchBytes about the most bytes of status data and messages
+// among them, so that a call stays well under the master's cap on a
+// call's body (1 MiB by default) even with data in base64. An update
+// larger than that goes alone.
+const (
+	updateBatch      = 64
+	updateBatchBytes = 256 << 10
+)
+
+// inBatches splits the updates due handed out into the groups that are
+// sent in one UPDATE call each, keeping their order.
+func inBatches(due []pendingUpdate) [][]pendingUpdate {
+	var batches [][]pendingUpdate
+	start, size := 0, 0
+	for i, u := range due {
+		n := len(u.status.Data) + len(u.status.Message)
+		if i > start && (i-start == updateBatch || size+n > updateBatchBytes) {
+			batches = append(batches, due[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(due) {
+		batches = append(batches, due[start:])
+	}
+	return batches
+}
 
 // deliverDue sends the updates due now on the calling goroutine: one
 // that has just seen an update committed (see committer.drain) and would
@@ -246,9 +277,9 @@ const updateSenders = 16
 // executor's call, which holds the executor's connection.
 func (a *Agent) deliverDue() {
 	due, _ := a.updates.due(time.Now())
-	for _, u := range due {
+	for _, batch := range inBatches(due) {
 		ctx, cancel := context.WithTimeout(a.stopCtx, quickSend)
-		a.deliver(ctx, u)
+		a.deliver(ctx, batch)
 		cancel()
 	}
 }
@@ -258,31 +289,36 @@ func (a *Agent) deliverDue() {
 // answers a quiet agent in well under a millisecond.
 const quickSend = time.Second
 
-// deliver sends one update that due handed out, and ends its send; an
-// update whose send ran past ctx's deadline is due again at once.
-func (a *Agent) deliver(ctx context.Context, u pendingUpdate) {
-	err := a.sendUpdate(ctx, u)
+// deliver sends a batch of updates that due handed out in one UPDATE
+// call, and ends their sends; if the call ran past ctx's deadline they
+// are due again at once.
+func (a *Agent) deliver(ctx context.Context, batch []pendingUpdate) {
+	err := a.sendUpdates(ctx, batch)
 	slow := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	if err != nil && !slow {
-		a.log.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
+		a.log.Debug("status updates not delivered; will retry", "updates", len(batch),
+			"first_task", batch[0].status.TaskID.Value, "err", err)
 	}
-	a.updates.sent(u, time.Now(), slow)
+	now := time.Now()
+	for _, u := range batch {
+		a.updates.sent(u, now, slow)
+	}
 }
 
 // errNotSubscribed is returned while the agent has no master.
 var errNotSubscribed = errors.New("not subscribed to a master")
 
-func (a *Agent) sendUpdate(ctx context.Context, u pendingUpdate) error {
+func (a *Agent) sendUpdates(ctx context.Context, batch []pendingUpdate) error {
 	a.mu.Lock()
 	master, streamID, agentID := a.master, a.streamID, a.agentID
 	a.mu.Unlock()
 	if master == "" {
 		return errNotSubscribed
 	}
-	call := api.AgentCall{
-		Type:    api.AgentCallUpdate,
-		AgentID: &api.AgentID{Value: agentID},
-		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.framework}, Status: u.status},
+	call := api.AgentCall{Type: api.AgentCallUpdate, AgentID: &api.AgentID{Value: agentID},
+		Updates: make([]api.AgentUpdate, len(batch))}
+	for i, u := range batch {
+		call.Updates[i] = api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.framework}, Status: u.status}
 	}
 	return a.post(ctx, master, streamID, call)
 }

@@ -1,11 +1,17 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,5 +100,106 @@ func TestQuickSendGivesUp(t *testing.T) {
 	}
 	if due, _ := a.updates.due(time.Now()); len(due) != 1 || due[0].status.State != api.TaskRunning {
 		t.Fatalf("after the send was given up: due %+v, want the update again at once", due)
+	}
+}
+
+func TestInBatches(t *testing.T) {
+	small := pendingUpdate{status: status("t", api.TaskRunning)}
+	big := pendingUpdate{status: api.TaskStatus{TaskID: api.TaskID{Value: "big"}, Data: make([]byte, updateBatchBytes+1)}}
+	half := pendingUpdate{status: api.TaskStatus{TaskID: api.TaskID{Value: "half"}, Message: strings.Repeat("m", updateBatchBytes/2)}}
+	tests := []struct {
+		name string
+		due  []pendingUpdate
+		want []int // each batch's length
+	}{
+		{"none", nil, nil},
+		{"one", []pendingUpdate{small}, []int{1}},
+		{"a full batch", slices.Repeat([]pendingUpdate{small}, updateBatch), []int{updateBatch}},
+		{"one past a batch", slices.Repeat([]pendingUpdate{small}, updateBatch+1), []int{updateBatch, 1}},
+		{"a large update goes alone", []pendingUpdate{small, big, small}, []int{1, 1, 1}},
+		{"large first", []pendingUpdate{big, small}, []int{1, 1}},
+		{"two halves fit, a third does not", []pendingUpdate{half, half, half, small}, []int{2, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int
+			var joined []pendingUpdate
+			for _, b := range inBatches(tt.due) {
+				got = append(got, len(b))
+				joined = append(joined, b...)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("batch lengths %v, want %v", got, tt.want)
+			}
+			if len(joined) != len(tt.due) {
+				t.Fatalf("the batches hold %d updates, want %d", len(joined), len(tt.due))
+			}
+			for i := range joined {
+				if joined[i].status.TaskID != tt.due[i].status.TaskID {
+					t.Fatalf("update %d is %s, want %s: the order changed", i, joined[i].status.TaskID.Value, tt.due[i].status.TaskID.Value)
+				}
+			}
+		})
+	}
+}
+
+// TestDueUpdatesShareACall gives a busy agent an update for each of 100
+// tasks, and a second for one of them: one pass sends the 100 heads in
+// two UPDATE calls the master accepts, and the second update waits for
+// its task's first to be acknowledged.
+func TestDueUpdatesShareACall(t *testing.T) {
+	var mu sync.Mutex
+	var calls [][]api.AgentUpdate
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		call, err := api.DecodeAgentCall(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		calls = append(calls, call.Updates)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
+	a.mu.Unlock()
+	now := time.Now()
+	var want []string
+	for i := range 100 {
+		st := status(fmt.Sprintf("t%03d", i), api.TaskRunning)
+		st.UUID = bytes.Repeat([]byte{byte(i)}, 16)
+		if err := a.updates.add("fw", st, now); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, st.TaskID.Value)
+	}
+	second := status("t000", api.TaskFinished)
+	second.UUID = bytes.Repeat([]byte{0xff}, 16)
+	if err := a.updates.add("fw", second, now); err != nil {
+		t.Fatal(err)
+	}
+	a.deliverDue()
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, c := range calls {
+		for _, u := range c {
+			if u.Status.State != api.TaskRunning {
+				t.Errorf("%s's %s was sent before its TASK_RUNNING was acknowledged", u.Status.TaskID.Value, u.Status.State)
+			}
+			got = append(got, u.Status.TaskID.Value)
+		}
+	}
+	if len(calls) != 2 {
+		t.Errorf("the master got %d calls, want 2 (of %d and %d updates)", len(calls), updateBatch, 100-updateBatch)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("the master got updates for %v, want one for each of %v", got, want)
 	}
 }

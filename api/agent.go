@@ -21,7 +21,7 @@ type AgentCall struct {
 	Type      AgentCallType   `json:"type"`
 	AgentID   *AgentID        `json:"agent_id,omitempty"`
 	Subscribe *AgentSubscribe `json:"subscribe,omitempty"`
-	Update    *AgentUpdate    `json:"update,omitempty"`
+	Updates   []AgentUpdate   `json:"updates,omitempty"`
 	Message   *AgentMessage   `json:"message,omitempty"`
 }
 
@@ -35,6 +35,13 @@ type AgentSubscribe struct {
 // AgentUpdate carries one task status update from the agent. The status
 // carries a UUID; the master forwards it to the framework and relays the
 // framework's acknowledgement back as an ACKNOWLEDGED event.
+//
+// An UPDATE call carries one or more, in the order the master is to
+// handle them: a busy agent sends every update that is due in one call
+// rather than one call each, since a call costs both ends more CPU than
+// handling the update it carries (BenchmarkUpdateCallFloor). The agent
+// still sends at most one update per task at a time, so a call holds at
+// most one per task.
 type AgentUpdate struct {
 	FrameworkID FrameworkID `json:"framework_id"`
 	Status      TaskStatus  `json:"status"`

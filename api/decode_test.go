@@ -122,8 +122,8 @@ func TestDecodeOtherCalls(t *testing.T) {
 		{
 			name:   "agent update",
 			decode: func(b []byte) (any, error) { return DecodeAgentCall(b) },
-			body: `{"type":"UPDATE","agent_id":{"value":"a"},"update":{"framework_id":{"value":"f"},
-				"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}}`,
+			body: `{"type":"UPDATE","agent_id":{"value":"a"},"updates":[{"framework_id":{"value":"f"},
+				"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}]}`,
 		},
 		{
 			name:   "executor subscribe",

@@ -27,6 +27,7 @@ var hostileJSON = map[string]string{
 	"deep-arrays":       strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 	"deep-objects":      strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000),
 	"deep-container-id": `{"type":"UPDATE","update":{"status":{"container_status":{"container_id":` + strings.Repeat(`{"value":"c","parent":`, 2000) + `null` + strings.Repeat("}", 2000) + `}}}}`,
+	"deep-update-list":  `{"type":"UPDATE","updates":[{"status":{"container_status":{"container_id":` + strings.Repeat(`{"value":"c","parent":`, 2000) + `null` + strings.Repeat("}", 2000) + `}}}]}`,
 	"huge-numbers":      `{"type":"DECLINE","framework_id":{"value":"f"},"decline":{"filters":{"refuse_seconds":1e999999}},"get_metrics":{"timeout":{"nanoseconds":184467440737095516160000}}}`,
 	"numeric-strings":   `{"type":"READ_FILE","read_file":{"path":"p","offset":"18446744073709551615","length":"1e3"}}`,
 	"infinity":          `{"type":"DECLINE","framework_id":{"value":"f"},"decline":{"filters":{"refuse_seconds":"-Infinity"}}}`,
@@ -56,8 +57,9 @@ var validCalls = map[string]map[string]string{
 	"FuzzDecodeAgentCall": {
 		"subscribe": `{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":4}}]},` +
 			`"tasks":[{"name":"t","task_id":{"value":"t"},"framework_id":{"value":"f"},"agent_id":{"value":"a"},"state":"TASK_RUNNING"}]}}`,
-		"update": `{"type":"UPDATE","agent_id":{"value":"a"},"update":{"framework_id":{"value":"f"},` +
-			`"status":{"task_id":{"value":"t"},"state":"TASK_FINISHED","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}}`,
+		"update": `{"type":"UPDATE","agent_id":{"value":"a"},"updates":[{"framework_id":{"value":"f"},` +
+			`"status":{"task_id":{"value":"t"},"state":"TASK_FINISHED","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}},` +
+			`{"framework_id":{"value":"f"},"status":{"task_id":{"value":"u"},"state":"TASK_RUNNING","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}]}`,
 		"message": `{"type":"MESSAGE","agent_id":{"value":"a"},"message":{"framework_id":{"value":"f"},"executor_id":{"value":"e"},"data":"aGk="}}`,
 	},
 	"FuzzDecodeExecutorCall": {

@@ -407,10 +407,12 @@ func ValidateExecutorInfo(e *ExecutorInfo) error {
 }
 
 // Validate returns an error, naming the field at fault, unless a is a
-// well-formed agent call as the master checks it: a known type; SUBSCRIBE carries the agent's hostname (and, on
-// reregistration, an AgentInfo.ID that agrees with AgentID); every other
-// call names the agent, and carries its payload with the framework, task
-// and 16-byte UUID it is about.
+// well-formed agent call as the master checks it: a known type; SUBSCRIBE
+// carries the agent's hostname (and, on reregistration, an AgentInfo.ID
+// that agrees with AgentID); every other call names the agent; UPDATE
+// carries at least one update, each naming its framework and task with a
+// valid state and a 16-byte UUID; MESSAGE names its framework and
+// executor.
 func (a *AgentCall) Validate() error {
 	switch a.Type {
 	case "":
@@ -457,14 +459,20 @@ func (a *AgentCall) validateSubscribe() error {
 }
 
 func (a *AgentCall) validateUpdate() error {
-	u := a.Update
-	if u == nil {
-		return errors.New("Expecting 'update' to be present")
+	if len(a.Updates) == 0 {
+		return errors.New("Expecting 'updates' to be present")
 	}
-	if err := needField(u.FrameworkID.Value, "update.framework_id"); err != nil {
-		return err
+	for i := range a.Updates {
+		u := &a.Updates[i]
+		field := fmt.Sprintf("updates[%d]", i)
+		if err := needField(u.FrameworkID.Value, field+".framework_id"); err != nil {
+			return err
+		}
+		if err := checkStatus(&u.Status, field+".status"); err != nil {
+			return err
+		}
 	}
-	return checkStatus(&u.Status, "update.status")
+	return nil
 }
 
 func (a *AgentCall) validateMessage() error {

@@ -319,9 +319,10 @@ func testAgentCall(typ AgentCallType, edit func(*AgentCall)) func() error {
 		case AgentCallSubscribe:
 			a.Subscribe = &AgentSubscribe{AgentInfo: AgentInfo{Hostname: "host1"}}
 		case AgentCallUpdate:
-			a.Update = &AgentUpdate{FrameworkID: *testFrameworkID, Status: TaskStatus{
-				TaskID: TaskID{"t"}, State: TaskRunning, UUID: testUUID,
-			}}
+			a.Updates = []AgentUpdate{
+				{FrameworkID: *testFrameworkID, Status: TaskStatus{TaskID: TaskID{"t"}, State: TaskRunning, UUID: testUUID}},
+				{FrameworkID: *testFrameworkID, Status: TaskStatus{TaskID: TaskID{"t2"}, State: TaskFinished, UUID: testUUID}},
+			}
 		case AgentCallMessage:
 			a.Message = &AgentMessage{FrameworkID: *testFrameworkID, ExecutorID: ExecutorID{"e"}}
 		}
@@ -351,12 +352,14 @@ func TestAgentCallValidate(t *testing.T) {
 		}), "'subscribe.tasks[0].state'"},
 		{"update", testAgentCall(AgentCallUpdate, nothing), ""},
 		{"update without agent", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.AgentID = nil }), "'agent_id'"},
-		{"update without payload", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update = nil }), "'update'"},
-		{"update without framework", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update.FrameworkID.Value = "" }), "'update.framework_id'"},
-		{"update without task", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update.Status.TaskID.Value = "" }), "'update.status.task_id'"},
-		{"update with a bad state", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update.Status.State = "" }), "'update.status.state'"},
-		{"update without uuid", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update.Status.UUID = nil }), "'update.status.uuid'"},
-		{"update with a short uuid", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Update.Status.UUID = testUUID[:8] }), "'update.status.uuid'"},
+		{"update of one task", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates = a.Updates[:1] }), ""},
+		{"update without payload", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates = nil }), "'updates'"},
+		{"update with an empty list", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates = []AgentUpdate{} }), "'updates'"},
+		{"update without framework", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates[0].FrameworkID.Value = "" }), "'updates[0].framework_id'"},
+		{"update without task", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates[1].Status.TaskID.Value = "" }), "'updates[1].status.task_id'"},
+		{"update with a bad state", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates[1].Status.State = "" }), "'updates[1].status.state'"},
+		{"update without uuid", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates[0].Status.UUID = nil }), "'updates[0].status.uuid'"},
+		{"update with a short uuid", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates[1].Status.UUID = testUUID[:8] }), "'updates[1].status.uuid'"},
 		{"message", testAgentCall(AgentCallMessage, nothing), ""},
 		{"message without payload", testAgentCall(AgentCallMessage, func(a *AgentCall) { a.Message = nil }), "'message'"},
 		{"message without framework", testAgentCall(AgentCallMessage, func(a *AgentCall) { a.Message.FrameworkID.Value = "" }), "'message.framework_id'"},

@@ -580,3 +580,38 @@ func TestAcknowledgedUpdateSentAgain(t *testing.T) {
 		t.Fatalf("the framework's next update is %s, want TASK_FINISHED: TASK_RUNNING came twice", st.State)
 	}
 }
+
+// TestAgentUpdatesInOneCall sends a framework's updates for two tasks in
+// one agent call. A call with one bad update is refused whole, naming
+// it, and none of it reaches the framework; a good one reaches it in
+// order.
+func TestAgentUpdatesInOneCall(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("a", o, 0.5, 64), commandTask("b", o, 0.5, 64)))
+
+	bad := agentUpdate(fw.id, "b", api.TaskRunning, 8)
+	bad.Status.UUID = bad.Status.UUID[:8]
+	code, body := ag.sendAll(agentUpdate(fw.id, "a", api.TaskFailed, 9), bad)
+	if code != http.StatusBadRequest || !strings.Contains(body, "'updates[1].status.uuid'") {
+		t.Fatalf("a call with a bad second update: %d %s; want 400 naming updates[1].status.uuid", code, body)
+	}
+
+	if code, body := ag.sendAll(agentUpdate(fw.id, "a", api.TaskRunning, 1), agentUpdate(fw.id, "b", api.TaskRunning, 2),
+		agentUpdate(fw.id, "a", api.TaskFinished, 3)); code != http.StatusAccepted {
+		t.Fatalf("agent UPDATE: %d %s", code, body)
+	}
+	for _, want := range []struct {
+		task  string
+		state api.TaskState
+		uuid  byte
+	}{{"a", api.TaskRunning, 1}, {"b", api.TaskRunning, 2}} {
+		st := fw.update(want.task)
+		if st.State != want.state || !bytes.Equal(st.UUID, bytes.Repeat([]byte{want.uuid}, 16)) {
+			t.Fatalf("the framework's first update for %s is %s with UUID %x; want %s with %d",
+				want.task, st.State, st.UUID, want.state, want.uuid)
+		}
+	}
+}

@@ -234,15 +234,24 @@ func (tm *testMaster) agent(t *testing.T, resources string) *testAgent {
 // send reports a status update for a task as the agent would.
 func (a *testAgent) send(framework, task string, state api.TaskState, uuid byte) {
 	a.t.Helper()
-	st := api.TaskStatus{TaskID: api.TaskID{Value: task}, State: state, Source: api.SourceExecutor,
-		UUID: bytes.Repeat([]byte{uuid}, 16)}
-	code, body := a.tm.status(a.t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallUpdate,
-		AgentID: &api.AgentID{Value: a.id},
-		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: framework}, Status: st}},
-		"Mesos-Stream-Id", a.streamID)
-	if code != http.StatusAccepted {
+	if code, body := a.sendAll(agentUpdate(framework, task, state, uuid)); code != http.StatusAccepted {
 		a.t.Fatalf("agent UPDATE: %d %s", code, body)
 	}
+}
+
+// sendAll reports status updates in one UPDATE call, as a busy agent
+// does, and returns the master's answer.
+func (a *testAgent) sendAll(updates ...api.AgentUpdate) (int, string) {
+	a.t.Helper()
+	return a.tm.status(a.t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallUpdate,
+		AgentID: &api.AgentID{Value: a.id}, Updates: updates}, "Mesos-Stream-Id", a.streamID)
+}
+
+// agentUpdate is an update from a task's executor whose UUID repeats
+// the byte uuid.
+func agentUpdate(framework, task string, state api.TaskState, uuid byte) api.AgentUpdate {
+	return api.AgentUpdate{FrameworkID: api.FrameworkID{Value: framework}, Status: api.TaskStatus{
+		TaskID: api.TaskID{Value: task}, State: state, Source: api.SourceExecutor, UUID: bytes.Repeat([]byte{uuid}, 16)}}
 }
 
 func scalar(name string, v float64) api.Resource {

@@ -259,7 +259,9 @@ func (m *Master) handleAgent(c echo.Context) error {
 	}
 	switch call.Type {
 	case api.AgentCallUpdate:
-		m.agentUpdate(a, call.Update)
+		for i := range call.Updates {
+			m.agentUpdate(a, &call.Updates[i])
+		}
 	case api.AgentCallMessage:
 		if f := m.frameworks[call.Message.FrameworkID.Value]; f != nil {
 			f.send(api.Event{Type: api.EventMessage, Message: &api.FrameworkMessage{

@@ -103,7 +103,7 @@ func (f *Fleet) post(u outUpdate) error {
 	body, err := json.Marshal(api.AgentCall{
 		Type:    api.AgentCallUpdate,
 		AgentID: &api.AgentID{Value: agentID},
-		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.key.framework}, Status: u.status},
+		Updates: []api.AgentUpdate{{FrameworkID: api.FrameworkID{Value: u.key.framework}, Status: u.status}},
 	})
 	if err != nil {
 		return fmt.Errorf("encode update: %w", err)

@@ -240,7 +240,7 @@ func (a *testAgent) send(framework, task string, state api.TaskState, b byte) {
 		UUID: bytes.Repeat([]byte{b}, 16)}
 	code, body := post(a.t, a.tm.url()+"/api/v1/agent", api.AgentCall{Type: api.AgentCallUpdate,
 		AgentID: &api.AgentID{Value: a.id},
-		Update:  &api.AgentUpdate{FrameworkID: api.FrameworkID{Value: framework}, Status: st}},
+		Updates: []api.AgentUpdate{{FrameworkID: api.FrameworkID{Value: framework}, Status: st}}},
 		"Mesos-Stream-Id", a.streamID)
 	if code != http.StatusAccepted {
 		a.t.Fatalf("agent UPDATE: %d %s", code, body)
