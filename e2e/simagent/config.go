@@ -38,8 +38,9 @@ type Config struct {
 	// UpdateRetry is how long an update may wait for its acknowledgement
 	// before it is sent again (the real agent's StatusRetryMin: 10 s).
 	UpdateRetry time.Duration
-	// Senders is how many status updates are in flight at once across
-	// the fleet, each on a pooled connection. Default 32.
+	// Senders is how many UPDATE calls are in flight at once across the
+	// fleet, each on a pooled connection. Each call carries the updates
+	// queued for one agent, up to 64, as the real agent's do. Default 32.
 	Senders int
 	// Dialers is how many agents may be connecting and subscribing at
 	// once while the fleet starts. Default 64.

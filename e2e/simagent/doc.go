@@ -10,8 +10,9 @@
 // Config.TaskDuration (never, for Forever), or TASK_KILLED on KILL or
 // SHUTDOWN_FRAMEWORK. Each task's updates go up in order, one in flight at
 // a time, and are sent again until the master relays the framework's
-// acknowledgement, as the real agent's update manager does. Nothing runs:
-// a simulated task is a few hundred bytes of bookkeeping.
+// acknowledgement, as the real agent's update manager does; the updates
+// an agent has waiting go up in one call, as the real agent's do.
+// Nothing runs: a simulated task is a few hundred bytes of bookkeeping.
 //
 // With replicated masters, Config.Master lists them all: an agent follows
 // a standby's 307 to the leader, moves on to the next master when one is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,23 +45,25 @@ func (q *sendQueue) push(u outUpdate) {
 	q.cond.Signal()
 }
 
-// pop waits for an update; it reports false once the queue is closed.
-func (q *sendQueue) pop() (outUpdate, bool) {
+// popBatch waits for an update and takes up to max of those queued, in
+// order; it reports false once the queue is closed.
+func (q *sendQueue) popBatch(max int) ([]outUpdate, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.items) == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return outUpdate{}, false
+		return nil, false
 	}
-	u := q.items[0]
-	q.items[0] = outUpdate{}
-	q.items = q.items[1:]
+	n := min(max, len(q.items))
+	batch := slices.Clone(q.items[:n])
+	clear(q.items[:n])
+	q.items = q.items[n:]
 	if len(q.items) == 0 {
 		q.items = nil // let a drained backlog's array go
 	}
-	return u, true
+	return batch, true
 }
 
 func (q *sendQueue) close() {
@@ -70,41 +73,63 @@ func (q *sendQueue) close() {
 	q.cond.Broadcast()
 }
 
-// sender posts queued updates until the fleet closes. A failed send is
-// not queued again here: the retry loop sends every unacknowledged
-// update again after UpdateRetry.
+// sender posts queued updates until the fleet closes, as the real agent
+// does: the updates queued for one agent go in one UPDATE call, up to
+// maxBatch of them. A failed send is not queued again here: the retry
+// loop sends every unacknowledged update again after UpdateRetry.
 func (f *Fleet) sender() {
 	for {
-		u, ok := f.sends.pop()
+		queued, ok := f.sends.popBatch(maxBatch)
 		if !ok {
 			return
 		}
-		if !u.agent.toSend(u, time.Now()) {
-			continue
+		now := time.Now()
+		var agents []*simAgent
+		byAgent := map[*simAgent][]outUpdate{}
+		for _, u := range queued {
+			if !u.agent.toSend(u, now) {
+				continue
+			}
+			if byAgent[u.agent] == nil {
+				agents = append(agents, u.agent)
+			}
+			byAgent[u.agent] = append(byAgent[u.agent], u)
 		}
-		if err := f.post(u); err != nil {
-			f.stats.sendErrors.Add(1)
-			f.cfg.Logger.Debug("status update not delivered; will retry", "task", u.status.TaskID.Value, "err", err)
-			continue
-		}
-		f.stats.sent.Add(1)
-		if u.retry {
-			f.stats.retries.Add(1)
+		for _, a := range agents {
+			batch := byAgent[a]
+			if err := f.post(a, batch); err != nil {
+				f.stats.sendErrors.Add(int64(len(batch)))
+				f.cfg.Logger.Debug("status updates not delivered; will retry", "updates", len(batch), "err", err)
+				continue
+			}
+			f.stats.sent.Add(int64(len(batch)))
+			for _, u := range batch {
+				if u.retry {
+					f.stats.retries.Add(1)
+				}
+			}
 		}
 	}
 }
 
-// post makes one UPDATE call on the master for u's agent.
-func (f *Fleet) post(u outUpdate) error {
-	agentID, streamID, master := u.agent.session()
+// maxBatch is the most updates a sender takes from the queue at once,
+// and so the most one call carries: the real agent's cap.
+const maxBatch = 64
+
+// post makes one UPDATE call on the master for agent a, carrying batch.
+// Each task has at most one update queued, so a batch holds at most one
+// per task.
+func (f *Fleet) post(a *simAgent, batch []outUpdate) error {
+	agentID, streamID, master := a.session()
 	if agentID == "" {
 		return errNotSubscribed
 	}
-	body, err := json.Marshal(api.AgentCall{
-		Type:    api.AgentCallUpdate,
-		AgentID: &api.AgentID{Value: agentID},
-		Updates: []api.AgentUpdate{{FrameworkID: api.FrameworkID{Value: u.key.framework}, Status: u.status}},
-	})
+	call := api.AgentCall{Type: api.AgentCallUpdate, AgentID: &api.AgentID{Value: agentID},
+		Updates: make([]api.AgentUpdate, len(batch))}
+	for i, u := range batch {
+		call.Updates[i] = api.AgentUpdate{FrameworkID: api.FrameworkID{Value: u.key.framework}, Status: u.status}
+	}
+	body, err := json.Marshal(call)
 	if err != nil {
 		return fmt.Errorf("encode update: %w", err)
 	}

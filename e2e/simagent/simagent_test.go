@@ -223,3 +223,34 @@ func newLocalListener(t *testing.T) net.Listener {
 	}
 	return ln
 }
+
+// TestPopBatch takes queued updates in order, at most a batch at a time,
+// and nothing once the queue is closed.
+func TestPopBatch(t *testing.T) {
+	q := newSendQueue()
+	for i := range 100 {
+		q.push(outUpdate{status: api.TaskStatus{TaskID: api.TaskID{Value: fmt.Sprint(i)}}})
+	}
+	next := 0
+	for _, want := range []int{maxBatch, 100 - maxBatch} {
+		batch, ok := q.popBatch(maxBatch)
+		if !ok || len(batch) != want {
+			t.Fatalf("popBatch took %d (ok %v), want %d", len(batch), ok, want)
+		}
+		for _, u := range batch {
+			if u.status.TaskID.Value != fmt.Sprint(next) {
+				t.Fatalf("popBatch took update %s, want %d: the order changed", u.status.TaskID.Value, next)
+			}
+			next++
+		}
+	}
+	done := make(chan bool)
+	go func() {
+		_, ok := q.popBatch(maxBatch)
+		done <- ok
+	}()
+	q.close()
+	if <-done {
+		t.Fatal("popBatch on an empty, closed queue reported an update")
+	}
+}
