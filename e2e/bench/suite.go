@@ -37,9 +37,15 @@ func (s *suite) n(full, quick int) int {
 	return full
 }
 
-// itemDir is a fresh directory for one item's daemons and logs.
+// itemDir is a fresh directory for one item's daemons and logs: an
+// earlier run's, in the same output directory, is removed first, so
+// that no daemon starts on another run's state (a master started on an
+// earlier run's registry at a new port refuses to start).
 func (s *suite) itemDir(name string) (string, error) {
 	d := filepath.Join(s.dir, name)
+	if err := os.RemoveAll(d); err != nil {
+		return "", fmt.Errorf("item directory: %w", err)
+	}
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return "", fmt.Errorf("item directory: %w", err)
 	}

@@ -167,7 +167,40 @@ func (r *Registry) start(raftDir string) error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	r.raft = ra
+	if existing && !r.cfg.Join {
+		return r.checkMember()
+	}
 	return nil
+}
+
+// ErrNotMember is returned by Open for a registry whose stored cluster
+// does not include this master's address: raft would start it as a
+// non-voter that never elects itself nor hears from a leader, and the
+// master would wait for ever without a word beyond raft's own warning.
+// It happens when a master restarts on its work directory at another
+// address (another --port, a --port of 0), or after an operator removed
+// it from the cluster.
+var ErrNotMember = errors.New("registry: this master is not a member of the stored cluster")
+
+// checkMember refuses to go on when the stored configuration leaves this
+// master out, naming the masters it holds. A joining master is spared:
+// until the leader's configuration reaches it, its own may not hold it.
+func (r *Registry) checkMember() error {
+	f := r.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("read the stored cluster: %w", err)
+	}
+	var members []string
+	for _, s := range f.Configuration().Servers {
+		if s.ID == raft.ServerID(r.cfg.Addr) {
+			return nil
+		}
+		members = append(members, string(s.ID))
+	}
+	r.raft.Shutdown()
+	r.raft = nil
+	return fmt.Errorf("%w: %s holds a cluster of %v, and this master is %s: start it at the address it had, "+
+		"or from an empty work directory (with --join, to add it to that cluster)", ErrNotMember, r.cfg.Dir, members, r.cfg.Addr)
 }
 
 // Close leaves the cluster's business to the others: it stops raft and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,6 +116,41 @@ func TestSingleMasterRestart(t *testing.T) {
 	}
 	if err := m.reg.Apply(ctx, LaunchTasks("L1", sampleTask("f1", "t1"))); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("a launch retried after the restart answered %v, want ErrDuplicate", err)
+	}
+}
+
+// TestRestartAtAnotherAddress opens a cluster of one's registry again at
+// a different address: Open refuses it at once, naming both addresses,
+// instead of starting a member that waits for ever for a leader.
+func TestRestartAtAnotherAddress(t *testing.T) {
+	dir := t.TempDir()
+	m := startMember(t, dir, "", nil)
+	waitFor(t, "a leader", m.reg.IsLeader)
+	old := m.addr
+	m.stop()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := NewMux(ln)
+	defer mux.Close()
+	addr := ln.Addr().String()
+	reg, err := Open(context.Background(), testConfig(dir, addr, nil, mux))
+	if err == nil {
+		reg.Close()
+		t.Fatalf("Open at %s of the registry of %s succeeded", addr, old)
+	}
+	if !errors.Is(err, ErrNotMember) || !strings.Contains(err.Error(), old) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Open at another address: %v; want ErrNotMember naming %s and %s", err, old, addr)
+	}
+	// Nothing was left open: a second try gets the same answer, not a
+	// timeout on registry.db's lock.
+	if reg, err := Open(context.Background(), testConfig(dir, addr, nil, mux)); !errors.Is(err, ErrNotMember) {
+		if reg != nil {
+			reg.Close()
+		}
+		t.Fatalf("a second Open at another address: %v; want ErrNotMember", err)
 	}
 }
 
