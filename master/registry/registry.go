@@ -116,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 	}
 	r := &Registry{cfg: cfg, fsm: fsm, log: log}
 	if err := r.start(raftDir); err != nil {
-		r.closeStores()
+		r.Close()
 		return nil, err
 	}
 	return r, nil
@@ -197,8 +197,6 @@ func (r *Registry) checkMember() error {
 		}
 		members = append(members, string(s.ID))
 	}
-	r.raft.Shutdown()
-	r.raft = nil
 	return fmt.Errorf("%w: %s holds a cluster of %v, and this master is %s: start it at the address it had, "+
 		"or from an empty work directory (with --join, to add it to that cluster)", ErrNotMember, r.cfg.Dir, members, r.cfg.Addr)
 }
