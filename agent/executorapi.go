@@ -87,6 +87,9 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 func (a *Agent) commitAndDeliver(w http.ResponseWriter) {
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+	// A flush that fails means the executor went away; the update is
+	// queued all the same, and the executor sends it again when it
+	// subscribes again if it never saw the answer.
 	_ = http.NewResponseController(w).Flush()
 	a.store.c.drain()
 	a.deliverDue()

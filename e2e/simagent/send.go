@@ -84,19 +84,13 @@ func (f *Fleet) sender() {
 			return
 		}
 		now := time.Now()
-		var agents []*simAgent
 		byAgent := map[*simAgent][]outUpdate{}
 		for _, u := range queued {
-			if !u.agent.toSend(u, now) {
-				continue
+			if u.agent.toSend(u, now) {
+				byAgent[u.agent] = append(byAgent[u.agent], u)
 			}
-			if byAgent[u.agent] == nil {
-				agents = append(agents, u.agent)
-			}
-			byAgent[u.agent] = append(byAgent[u.agent], u)
 		}
-		for _, a := range agents {
-			batch := byAgent[a]
+		for a, batch := range byAgent {
 			if err := f.post(a, batch); err != nil {
 				f.stats.sendErrors.Add(int64(len(batch)))
 				f.cfg.Logger.Debug("status updates not delivered; will retry", "updates", len(batch), "err", err)
