@@ -31,6 +31,7 @@ type spares struct {
 
 	mu       sync.Mutex
 	ready    []string // names in dir, each a made sandbox
+	out      int      // spares taken whose move has not ended yet
 	next     int      // numbers the next spare
 	off      bool     // a move failed other than on a name taken: not again
 	wake     chan struct{}
@@ -71,7 +72,9 @@ func (s *spares) poke() {
 	}
 }
 
-// fill makes spares until there are spareCount, each time one is taken.
+// fill makes spares until there are spareCount, counting those taken
+// whose move has not ended (a move onto a name taken puts its spare
+// back), each time one is placed.
 // A spare that cannot be made (a full disk) is retried after a pause;
 // launches meanwhile make their own sandboxes, and fail as they would.
 func (s *spares) fill() {
@@ -85,7 +88,7 @@ func (s *spares) fill() {
 		}
 		for {
 			s.mu.Lock()
-			if len(s.ready) >= spareCount {
+			if len(s.ready)+s.out >= spareCount {
 				s.mu.Unlock()
 				break
 			}
@@ -114,7 +117,8 @@ func (s *spares) fill() {
 	}
 }
 
-// take hands out a spare's name in dir, or "" when none is ready.
+// take hands out a spare's name in dir, or "" when none is ready; place
+// ends its move.
 func (s *spares) take() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,7 +127,7 @@ func (s *spares) take() string {
 	}
 	name := s.ready[len(s.ready)-1]
 	s.ready = s.ready[:len(s.ready)-1]
-	s.poke()
+	s.out++
 	return name
 }
 
@@ -139,19 +143,21 @@ func (s *spares) place(parent int, name string) bool {
 		return false
 	}
 	err := renameNoReplace(filepath.Join(s.dir, spare), parent, name)
-	if err != nil {
-		s.mu.Lock()
-		s.ready = append(s.ready, spare)
-		if !errors.Is(err, os.ErrExist) && !s.off {
-			// Another file system (EXDEV), or no renameat2 (an old
-			// kernel, another system): every move would fail alike.
-			s.off = true
-			s.log.Warn("cannot move spare task sandboxes into place; launches make their own", "err", err)
-		}
-		s.mu.Unlock()
-		return false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out--
+	if err == nil {
+		s.poke() // one to make again
+		return true
 	}
-	return true
+	s.ready = append(s.ready, spare)
+	if !errors.Is(err, os.ErrExist) && !s.off {
+		// Another file system (EXDEV), or no renameat2 (an old
+		// kernel, another system): every move would fail alike.
+		s.off = true
+		s.log.Warn("cannot move spare task sandboxes into place; launches make their own", "err", err)
+	}
+	return false
 }
 
 // makeEmptySandbox makes a task sandbox's directory with its empty
