@@ -117,6 +117,10 @@ type taskCgroup struct {
 	// home is closed once the thread that forked the task (v1) has left
 	// the cgroup (see start); nil on v2, where no thread moves.
 	home chan struct{}
+	// thread is a spare's forker (see CgroupSpares), already in the
+	// cgroup and waiting for the task; nil once it has forked, and for
+	// a cgroup made for its task.
+	thread *forker
 
 	mu      sync.Mutex
 	v1      cgroup1.Cgroup   // exactly one of v1 and v2 is set
@@ -326,6 +330,11 @@ func (g *taskCgroup) start(cmd *exec.Cmd) error {
 	if g.v2 != nil {
 		return startInto(cmd, g.dirs[0])
 	}
+	if f := g.thread; f != nil {
+		g.thread = nil
+		f.cmds <- cmd
+		return <-f.errc
+	}
 	g.home = make(chan struct{})
 	return startFromThread(cmd, g.addThreadV1, g.name, g.home)
 }
@@ -354,15 +363,34 @@ func startInto(cmd *exec.Cmd, dir string) error {
 // write "0" (the writing thread itself) rather than the thread's id: see
 // joinSelf.
 func startFromThread(cmd *exec.Cmd, join func() error, name string, home chan<- struct{}) error {
+	f := goFork(join, name, home)
+	f.cmds <- cmd
+	return <-f.errc
+}
+
+// forker is an OS thread, locked to its goroutine, that joins a v1
+// cgroup, forks one command there (or none) and goes back to the calling
+// process's own cgroups: what startFromThread does at once, and what a
+// spare cgroup (CgroupSpares) keeps waiting until its task comes.
+type forker struct {
+	cmds chan *exec.Cmd // capacity 1: the command to fork, or nil to fork none
+	errc chan error     // capacity 1: why joining or forking failed, or nil
+}
+
+// goFork starts a forker: join moves its thread into the cgroups named
+// name. With a home channel the forker answers on errc as soon as the
+// command has started (or the join has failed) and closes home once its
+// thread has tried to go back; without, it answers after.
+func goFork(join func() error, name string, home chan<- struct{}) *forker {
+	f := &forker{cmds: make(chan *exec.Cmd, 1), errc: make(chan error, 1)}
 	own := probed().v1Path("")
-	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		err := join()
-		if err == nil {
-			err = cmd.Start()
-		} else {
+		if err != nil {
 			err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
+		} else if cmd := <-f.cmds; cmd != nil {
+			err = cmd.Start()
 		}
 		// A task's start answers before going back: the way back (0.2 ms
 		// at the median here) need not hold the launch up. Until the
@@ -370,17 +398,17 @@ func startFromThread(cmd *exec.Cmd, join func() error, name string, home chan<- 
 		// which pids leaves out, and the cgroup cannot be removed, which
 		// destroy waits for on home.
 		if home != nil {
-			errc <- err
+			f.errc <- err
 			defer close(home)
 		}
 		if moveThread(own) == nil {
 			runtime.UnlockOSThread()
 		} // else the thread ends with this goroutine, and leaves the cgroup
 		if home == nil {
-			errc <- err
+			f.errc <- err
 		}
 	}()
-	return <-errc
+	return f
 }
 
 // joinSelf moves the calling OS thread (which must be locked to its

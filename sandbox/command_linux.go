@@ -119,7 +119,11 @@ func confine(spec Spec) (*taskCgroup, rlimits, error) {
 	if spec.Isolation == IsolationRlimits {
 		return nil, rlimitsOf(spec), nil
 	}
-	cg, err := newTaskCgroup(spec.CgroupParent, cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit})
+	lim := cgroupLimits{memory: spec.MemoryBytes, cpus: spec.CPUs, cpuLimit: spec.CPULimit}
+	if cg := spec.Spares.take(spec.CgroupParent, lim); cg != nil {
+		return cg, rl, nil
+	}
+	cg, err := newTaskCgroup(spec.CgroupParent, lim)
 	switch {
 	case err != nil:
 		return nil, rl, err

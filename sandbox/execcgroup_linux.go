@@ -42,7 +42,7 @@ type ExecutorCgroup struct {
 	path string // absolute, in the memory (v1) or unified (v2) hierarchy
 	dir  string // its directory
 	v2   bool
-	m2   *cgroup2.Manager // v2's; v1 caps are written directly (setV1)
+	m2   *cgroup2.Manager // v2's; v1 caps are written directly (setMemoryV1)
 }
 
 // executorLeaf is the v2 cgroup, inside an executor's, that holds the
@@ -144,8 +144,8 @@ func memoryHierarchy() ([]cgroup1.Subsystem, error) {
 // and the same cap on memory and swap together where the kernel
 // accounts for swap.
 func (l ExecutorLimits) v1Resources() *specs.LinuxResources {
-	// No cap is a huge one, not -1, so that setV1 can order the writes
-	// of the two caps as the kernel requires (memsw ≥ limit).
+	// No cap is a huge one, not -1, so that setMemoryV1 can order the
+	// writes of the two caps as the kernel requires (memsw ≥ limit).
 	c := int64(min(cmp.Or(l.MemoryBytes, 1<<62), 1<<62))
 	res := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &c}}
 	if _, err := os.Stat(filepath.Join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes")); err == nil {
@@ -208,7 +208,7 @@ func (g *ExecutorCgroup) SetLimits(lim ExecutorLimits) error {
 	if g.v2 {
 		err = g.m2.Update(lim.v2Resources())
 	} else {
-		err = g.setV1(*lim.v1Resources().Memory.Limit)
+		err = setMemoryV1(g.dir, *lim.v1Resources().Memory.Limit)
 	}
 	if err != nil {
 		return fmt.Errorf("set limits of cgroup %s: %w", g.path, err)
@@ -229,21 +229,22 @@ func (g *ExecutorCgroup) Enforced(lim ExecutorLimits) ExecutorLimits {
 	return lim
 }
 
-// setV1 writes a v1 memory cap, and the same cap on memory and swap
-// where the kernel has it, in the order the kernel requires (memsw ≥
-// limit at every step): memsw first when the cap grows. containerd's
-// Update means to, but swaps the wrong two settings.
-func (g *ExecutorCgroup) setV1(c int64) error {
+// setMemoryV1 writes a v1 memory cap into the memory cgroup at dir, and
+// the same cap on memory and swap where the kernel has it, in the order
+// the kernel requires (memsw ≥ limit at every step): memsw first when
+// the cap grows. containerd's Update means to, but swaps the wrong two
+// settings.
+func setMemoryV1(dir string, c int64) error {
 	files := []string{"memory.limit_in_bytes"}
-	if _, err := os.Stat(filepath.Join(g.dir, "memory.memsw.limit_in_bytes")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "memory.memsw.limit_in_bytes")); err == nil {
 		files = append(files, "memory.memsw.limit_in_bytes")
-		if cur, err := readCgroupUint(filepath.Join(g.dir, files[0])); err == nil && cur < uint64(c) {
+		if cur, err := readCgroupUint(filepath.Join(dir, files[0])); err == nil && cur < uint64(c) {
 			slices.Reverse(files)
 		}
 	}
 	v := []byte(strconv.FormatInt(c, 10))
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(g.dir, f), v, 0); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f), v, 0); err != nil {
 			return err
 		}
 	}

@@ -120,6 +120,12 @@ type Spec struct {
 	// elements. Wasm tasks ignore it.
 	CgroupParent string
 
+	// Spares, when set, may hold a cgroup made ahead for a native task
+	// under CgroupParent (see CgroupSpares); the task then starts in it,
+	// and the next one is made. nil makes each task's cgroup as it
+	// starts. Wasm tasks ignore it.
+	Spares *CgroupSpares
+
 	// Isolation says what confines a native task: cgroups where usable
 	// (IsolationAuto, the zero value), cgroups or a failed launch
 	// (IsolationCgroups), or rlimits and /proc accounting

@@ -31,7 +31,8 @@ type executor struct {
 	ctx     context.Context // ends when Run is ending
 	cancel  context.CancelCauseFunc
 	modules *modules
-	wg      sync.WaitGroup // task goroutines and the usage reports
+	spares  *sandbox.CgroupSpares // native tasks' cgroups made ahead; nil under rlimits
+	wg      sync.WaitGroup        // task goroutines and the usage reports
 
 	mu           sync.Mutex
 	tasks        map[string]*task // tasks not yet ended
@@ -81,6 +82,9 @@ func Run(ctx context.Context, cfg Config) error {
 		seen:    map[string]bool{},
 		// A shared executor's sandbox is no task's own.
 		sandboxUsed: cfg.Shared,
+	}
+	if cfg.NativeIsolation != sandbox.IsolationRlimits {
+		x.spares = sandbox.NewCgroupSpares(cfg.CgroupParent)
 	}
 	x.logIsolation()
 	x.wg.Add(1)
@@ -208,7 +212,8 @@ func (x *executor) running() []*task {
 }
 
 // stop kills what still runs once the client's Run has returned (with
-// err), waits for the tasks and releases the Wasm engine.
+// err), waits for the tasks and releases the Wasm engine and the spare
+// cgroup.
 func (x *executor) stop(err error) {
 	x.cancel(context.Canceled)
 	x.mu.Lock()
@@ -226,4 +231,5 @@ func (x *executor) stop(err error) {
 	}
 	x.wg.Wait()
 	x.modules.close()
+	x.spares.Close()
 }

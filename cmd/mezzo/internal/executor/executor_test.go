@@ -114,6 +114,66 @@ func TestNativeTaskOverMemory(t *testing.T) {
 	}
 }
 
+// TestNativeSpareCgroup runs native tasks one after another in a shared
+// executor on cgroup v1: after the first starts, the executor makes the
+// next task's cgroup ahead (sandbox.CgroupSpares), the second task runs
+// in it, and the executor leaves no cgroup behind when it exits.
+func TestNativeSpareCgroup(t *testing.T) {
+	skipUnlessLinux(t)
+	if os.Geteuid() != 0 {
+		t.Skip("native tasks' cgroups need root")
+	}
+	if v, err := sandbox.CgroupsAvailable(); err != nil {
+		t.Fatalf("running as root, but: %v", err)
+	} else if v != "v1" {
+		t.Skipf("spare cgroups are made on cgroup v1 only; this is %s", v)
+	}
+	parent := "mezzo-test-spare-" + strconv.Itoa(os.Getpid())
+	// The parent is made in each v1 hierarchy below this process's own
+	// cgroup there; the memory one is looked in.
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dir string
+	for line := range strings.Lines(string(b)) {
+		f := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(f) < 3 {
+			continue
+		}
+		for _, c := range strings.Split(f[1], ",") {
+			d := filepath.Join("/sys/fs/cgroup", c, f[2], parent)
+			t.Cleanup(func() { os.Remove(d) })
+			if c == "memory" {
+				dir = d
+			}
+		}
+	}
+	cgroups := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "task-*"))
+		return m
+	}
+	h := start(t, executortest.Options{}, func(c *executor.Config) { c.Shared, c.CgroupParent = true, parent })
+	h.agent.Launch(shell("one", "true"))
+	h.terminal("one")
+	h.wait("a spare cgroup", func() bool { return len(cgroups()) == 1 })
+	spare := filepath.Base(cgroups()[0])
+	h.agent.Launch(shell("two", "grep memory /proc/self/cgroup"))
+	if st := h.terminal("two"); st.State != api.TaskFinished {
+		t.Fatalf("two ended %s: %s", st.State, st.Message)
+	}
+	if out := readFile(filepath.Join(h.sandbox, "tasks", "two", "stdout")); !strings.Contains(out, parent+"/"+spare+"\n") {
+		t.Errorf("the second task ran in %q, not in the spare %s", out, spare)
+	}
+	h.agent.Shutdown()
+	if err := h.result(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if left := cgroups(); len(left) > 0 {
+		t.Errorf("cgroups left after the executor exited: %v", left)
+	}
+}
+
 // TestNativeTaskUnderRlimits forces the fallback for machines without
 // cgroups: a native task over its mem resource fails with
 // REASON_CONTAINER_LIMITATION_MEMORY and a message that names the

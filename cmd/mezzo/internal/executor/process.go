@@ -22,7 +22,7 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 	spec := sandbox.Spec{Dir: t.dir, MemoryBytes: t.info.MemoryBytes(),
 		CPUs:           api.Resources(t.info.Resources).ScalarValue("cpus"),
 		OutputMaxBytes: x.cfg.OutputMaxBytes, OutputKeep: x.cfg.OutputKeep,
-		CgroupParent: x.cfg.CgroupParent, Isolation: x.cfg.NativeIsolation}
+		CgroupParent: x.cfg.CgroupParent, Spares: x.spares, Isolation: x.cfg.NativeIsolation}
 	switch {
 	case t.info.IsWasm():
 		w := t.info.Container.Wasm
