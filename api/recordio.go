@@ -2,10 +2,10 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -39,24 +39,34 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 	}
 	// Grow with the bytes that arrive rather than trusting the announced
 	// length, so a peer cannot make the reader allocate 16 MiB by sending
-	// a dozen bytes.
-	var buf bytes.Buffer
-	buf.Grow(min(n, 64<<10))
-	if _, err := io.CopyN(&buf, rr.r, int64(n)); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	// a dozen bytes: the first 64 KiB at once, then doubling. A record
+	// of at most 64 KiB, every event in practice, is one allocation of
+	// its size (bytes.Buffer's ReadFrom made three, the last of twice
+	// the record).
+	buf := make([]byte, 0, min(n, 64<<10))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))
 		}
-		return nil, fmt.Errorf("recordio: read %d-byte record: %w", n, err)
+		m, err := io.ReadFull(rr.r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("recordio: read %d-byte record: %w", n, err)
+		}
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 func (rr *RecordReader) readLength() (int, error) {
-	var digits []byte
+	var length [20]byte // the digits, for the error; more is too large anyway
+	digits, n := 0, 0   // n stops growing past rr.max, so it cannot overflow
 	for {
 		c, err := rr.r.ReadByte()
 		if err != nil {
-			if err == io.EOF && len(digits) > 0 {
+			if err == io.EOF && digits > 0 {
 				err = io.ErrUnexpectedEOF
 			}
 			return 0, err
@@ -67,22 +77,25 @@ func (rr *RecordReader) readLength() (int, error) {
 		if c < '0' || c > '9' {
 			return 0, fmt.Errorf("recordio: invalid length byte %q", c)
 		}
-		if len(digits) >= 20 {
+		if digits >= len(length) {
 			return 0, ErrRecordTooLarge
 		}
-		digits = append(digits, c)
+		length[digits] = c
+		digits++
+		if n <= rr.max {
+			n = 10*n + int(c-'0')
+		}
 	}
-	if len(digits) == 0 {
+	if digits == 0 {
 		return 0, errors.New("recordio: empty length")
 	}
-	n, err := strconv.ParseUint(string(digits), 10, 64)
-	if err != nil || n > uint64(rr.max) {
-		return 0, fmt.Errorf("%w: %s bytes", ErrRecordTooLarge, digits)
+	if n > rr.max {
+		return 0, fmt.Errorf("%w: %s bytes", ErrRecordTooLarge, string(length[:digits]))
 	}
 	if n == 0 {
 		return 0, errors.New("recordio: zero-length record")
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // AppendRecord appends record to dst in RecordIO framing and returns the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,17 @@ func TestRecordReader(t *testing.T) {
 			name:    "cut inside a record",
 			stream:  "3\nabc10\nabc",
 			want:    []string{"abc"},
+			wantErr: io.ErrUnexpectedEOF,
+		},
+		{
+			name:    "a record past the first 64 KiB",
+			stream:  "200000\n" + strings.Repeat("y", 200000) + "1\nz",
+			want:    []string{strings.Repeat("y", 200000), "z"},
+			wantErr: io.EOF,
+		},
+		{
+			name:    "cut past the first 64 KiB",
+			stream:  "200000\n" + strings.Repeat("y", 100000),
 			wantErr: io.ErrUnexpectedEOF,
 		},
 		{
@@ -126,6 +138,33 @@ func TestRecordReaderDoesNotAllocateOversizedRecords(t *testing.T) {
 	}
 }
 
+// TestRecordReaderAllocations checks what reading costs: a record of up
+// to 64 KiB is one allocation, and a record announced far larger than
+// what arrives costs what arrived, not what was announced.
+func TestRecordReaderAllocations(t *testing.T) {
+	rr := NewRecordReader(strings.NewReader(strings.Repeat("1000\n"+strings.Repeat("x", 1000), 100)))
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := rr.ReadRecord(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("%v allocations per 1000-byte record, want 1", allocs)
+	}
+
+	stream := strconv.Itoa(MaxRecordSize) + "\n" + strings.Repeat("x", 100<<10)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewRecordReader(strings.NewReader(stream)).ReadRecord()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("error = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("%d bytes allocated for 100 KiB of a record announced as %d bytes", n, MaxRecordSize)
+	}
+}
+
 func TestAppendRecord(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -161,5 +200,20 @@ func readAllRecords(rr *RecordReader) ([]string, error) {
 			return out, err
 		}
 		out = append(out, string(rec))
+	}
+}
+
+// BenchmarkRecordReader reads 600-byte records, the size of a status
+// update event, from a stream in memory.
+func BenchmarkRecordReader(b *testing.B) {
+	stream := strings.Repeat("600\n"+strings.Repeat("x", 600), 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		rr := NewRecordReader(strings.NewReader(stream))
+		for {
+			if _, err := rr.ReadRecord(); err != nil {
+				break
+			}
+		}
 	}
 }
