@@ -114,8 +114,9 @@ type taskCgroup struct {
 	dirs  []string // its directories, one per v1 hierarchy or the v2 one
 	limit uint64   // memory cap in bytes; 0 for none
 
-	// home is closed once the thread that forked the task (v1) has left
-	// the cgroup (see start); nil on v2, where no thread moves.
+	// home is closed once the thread that forked the task (v1), or a
+	// spare's thread that forked none, has left the cgroup (see start
+	// and destroy); nil on v2, where no thread moves.
 	home chan struct{}
 	// thread is a spare's forker (see CgroupSpares), already in the
 	// cgroup and waiting for the task; nil once it has forked, and for
@@ -383,32 +384,60 @@ type forker struct {
 // thread has tried to go back; without, it answers after.
 func goFork(join func() error, name string, home chan<- struct{}) *forker {
 	f := &forker{cmds: make(chan *exec.Cmd, 1), errc: make(chan error, 1)}
-	own := probed().v1Path("")
-	go func() {
-		runtime.LockOSThread()
-		err := join()
-		if err != nil {
-			err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
-		} else if cmd := <-f.cmds; cmd != nil {
-			err = cmd.Start()
-		}
-		// A task's start answers before going back: the way back (0.2 ms
-		// at the median here) need not hold the launch up. Until the
-		// thread is back, the caller's pid is in the task's cgroup.procs,
-		// which pids leaves out, and the cgroup cannot be removed, which
-		// destroy waits for on home.
-		if home != nil {
-			f.errc <- err
-			defer close(home)
-		}
-		if moveThread(own) == nil {
-			runtime.UnlockOSThread()
-		} // else the thread ends with this goroutine, and leaves the cgroup
-		if home == nil {
-			f.errc <- err
-		}
-	}()
+	go f.run(join, name, home, probed().v1Path(""))
 	return f
+}
+
+// run is the forker's goroutine: it locks a thread other than the
+// process's main thread, joins, forks, and goes back.
+//
+// Not the main thread: on v1 the memory cgroup of the process's main
+// thread is the one its whole memory is charged to (the mm's owner), so
+// with the main thread in a task's cgroup every allocation of this
+// process would count against the task's cap, for as long as a spare's
+// thread waits there. A goroutine that finds itself on the main thread
+// keeps it locked while it starts the forker again, which can then run
+// only on another thread, and lets the main thread go once that one is
+// locked.
+func (f *forker) run(join func() error, name string, home chan<- struct{}, own cgroup1.Path) {
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			f.forkFrom(join, name, home, own)
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+		return
+	}
+	f.forkFrom(join, name, home, own)
+}
+
+// forkFrom does run's work on the locked thread of the calling goroutine.
+func (f *forker) forkFrom(join func() error, name string, home chan<- struct{}, own cgroup1.Path) {
+	err := join()
+	if err != nil {
+		err = fmt.Errorf("move thread into cgroup %s: %w", name, err)
+	} else if cmd := <-f.cmds; cmd != nil {
+		err = cmd.Start()
+	}
+	// A task's start answers before going back: the way back (0.2 ms
+	// at the median here) need not hold the launch up. Until the
+	// thread is back, the caller's pid is in the task's cgroup.procs,
+	// which pids leaves out, and the cgroup cannot be removed, which
+	// destroy waits for on home.
+	if home != nil {
+		f.errc <- err
+		defer close(home)
+	}
+	if moveThread(own) == nil {
+		runtime.UnlockOSThread()
+	} // else the thread ends with this goroutine, and leaves the cgroup
+	if home == nil {
+		f.errc <- err
+	}
 }
 
 // joinSelf moves the calling OS thread (which must be locked to its
@@ -540,6 +569,12 @@ func readCgroupUint(path string) (uint64, error) {
 // removes it. It gives up after timeout, returning an error, if
 // processes remain (one stuck in uninterruptible sleep, say).
 func (g *taskCgroup) destroy(timeout time.Duration) (cgroupStats, error) {
+	if f := g.thread; f != nil {
+		// A spare's thread that forked nothing: it goes back unused.
+		g.thread = nil
+		f.cmds <- nil
+		<-f.errc
+	}
 	deadline := time.Now().Add(timeout)
 	for d := time.Millisecond; ; d = min(2*d, 50*time.Millisecond) {
 		g.killAll()

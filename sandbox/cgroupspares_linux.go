@@ -67,7 +67,7 @@ func (s *CgroupSpares) Close() {
 	s.mu.Unlock()
 	s.fills.Wait() // a spare made meanwhile is discarded by its maker
 	if g != nil {
-		g.discard()
+		_, _ = g.destroy(cgroupTimeout)
 	}
 }
 
@@ -94,7 +94,7 @@ func (s *CgroupSpares) take(parent string, lim cgroupLimits) *taskCgroup {
 		return nil
 	}
 	if err := g.setLimitsV1(was, lim); err != nil {
-		g.discard()
+		_, _ = g.destroy(cgroupTimeout)
 		return nil
 	}
 	return g
@@ -128,7 +128,7 @@ func (s *CgroupSpares) fill() {
 	}
 	s.mu.Unlock()
 	if err == nil && !keep {
-		g.discard()
+		_, _ = g.destroy(cgroupTimeout)
 	}
 }
 
@@ -156,17 +156,6 @@ func newSpareCgroup(parent string, lim cgroupLimits) (*taskCgroup, error) {
 		return nil, err
 	}
 	return g, nil
-}
-
-// discard sends a spare's thread back without forking and removes the
-// spare.
-func (g *taskCgroup) discard() {
-	if f := g.thread; f != nil {
-		g.thread = nil
-		f.cmds <- nil
-		<-f.errc
-	}
-	_, _ = g.destroy(cgroupTimeout)
 }
 
 // setLimitsV1 changes the limits of a v1 cgroup made by newCgroup1

@@ -144,6 +144,10 @@ func start(cmd *exec.Cmd, cg *taskCgroup, rl rlimits) (initRSS uint64, err error
 	var status, w *os.File
 	if rl.any() {
 		if status, w, err = viaInit(cmd, rl); err != nil {
+			if cg != nil {
+				_, cgErr := cg.destroy(cgroupTimeout)
+				err = errors.Join(err, cgErr)
+			}
 			return 0, err
 		}
 		defer status.Close()

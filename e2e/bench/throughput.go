@@ -17,7 +17,8 @@ import (
 // the CPU the platform spent per task, for Wasm (hello, on the agent's
 // default engine) and native (/bin/true) tasks, each on a fresh cluster.
 func (s *suite) itemThroughput(ctx context.Context, kind string) error {
-	// cpus:8 with 0.1 per task: at most 80 tasks, so 80 executors, at once.
+	// cpus:8 with 0.1 per task: at most 80 tasks at once, in the
+	// framework's shared executor.
 	c, err := s.realCluster(ctx, "throughput-"+kind, "cpus:8;mem:16384")
 	if err != nil {
 		return err
