@@ -410,8 +410,14 @@ func newExecStream(id string) *execStream {
 }
 
 // send queues ev without blocking and reports whether it was queued; an
-// executor execStreamLimit events behind has its stream closed.
+// executor execStreamLimit events behind has its stream closed. On nil
+// (an executor whose stream has ended) it queues nothing: an update's
+// acknowledgement, say, whose executor then lists the update when it
+// subscribes again.
 func (s *execStream) send(ev api.ExecutorEvent) bool {
+	if s == nil {
+		return false
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return false

@@ -440,6 +440,15 @@ func TestExecStreamBacklog(t *testing.T) {
 	default:
 		t.Fatal("the stream past its limit is still open")
 	}
+
+	// An executor whose stream has ended has none: an update's
+	// acknowledgement, committed after, is dropped, not a panic on the
+	// committer's goroutine.
+	var gone *execStream
+	if gone.send(msg(0)) {
+		t.Error("an event was queued on no stream")
+	}
+	gone.close()
 }
 
 // TestAwaitRecoveredExecutors checks that a restarted agent registers

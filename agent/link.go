@@ -240,10 +240,12 @@ func (a *Agent) deliverUpdates(ctx context.Context) {
 const updateSenders = 16
 
 // updateBatch is the most updates one UPDATE call carries, and
-// updateBatchBytes about the most bytes of status data and messages
-// among them, so that a call stays well under the master's cap on a
-// call's body (1 MiB by default) even with data in base64. An update
-// larger than that goes alone.
+// updateBatchBytes about the most bytes of status data, messages and
+// labels among them (statusBytes), so that a call stays well under the
+// master's cap on a call's body (1 MiB by default). An update larger
+// than that goes alone. A call the master refuses as too large all the
+// same (a message of characters JSON escapes six-fold, say) is split
+// (see deliver).
 const (
 	updateBatch      = 64
 	updateBatchBytes = 256 << 10
@@ -255,7 +257,7 @@ func inBatches(due []pendingUpdate) [][]pendingUpdate {
 	var batches [][]pendingUpdate
 	start, size := 0, 0
 	for i, u := range due {
-		n := len(u.status.Data) + len(u.status.Message)
+		n := statusBytes(u.status)
 		if i > start && (i-start == updateBatch || size+n > updateBatchBytes) {
 			batches = append(batches, due[start:i])
 			start, size = i, 0
@@ -266,6 +268,18 @@ func inBatches(due []pendingUpdate) [][]pendingUpdate {
 		batches = append(batches, due[start:])
 	}
 	return batches
+}
+
+// statusBytes is about what an update's variable parts take in a call:
+// its data in base64, its message and its labels.
+func statusBytes(st api.TaskStatus) int {
+	n := len(st.Data)*4/3 + len(st.Message)
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			n += len(l.Key) + len(l.Value)
+		}
+	}
+	return n
 }
 
 // deliverDue sends the updates due now on the calling goroutine: one
@@ -291,9 +305,17 @@ const quickSend = time.Second
 
 // deliver sends a batch of updates that due handed out in one UPDATE
 // call, and ends their sends; if the call ran past ctx's deadline they
-// are due again at once.
+// are due again at once. A batch the master refuses as too large is sent
+// again in halves at once: retried whole, its updates would fall due
+// together and be refused together for ever, each holding back its
+// task's later updates.
 func (a *Agent) deliver(ctx context.Context, batch []pendingUpdate) {
 	err := a.sendUpdates(ctx, batch)
+	if errors.Is(err, errCallTooLarge) && len(batch) > 1 {
+		a.deliver(ctx, batch[:len(batch)/2])
+		a.deliver(ctx, batch[len(batch)/2:])
+		return
+	}
 	slow := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	if err != nil && !slow {
 		a.log.Debug("status updates not delivered; will retry", "updates", len(batch),
@@ -362,10 +384,18 @@ func (a *Agent) post(ctx context.Context, master, streamID string, call api.Agen
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		err := fmt.Errorf("master answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		if resp.StatusCode == http.StatusRequestEntityTooLarge {
+			err = fmt.Errorf("%w: %w", errCallTooLarge, err)
+		}
+		return err
 	}
 	return nil
 }
+
+// errCallTooLarge is post's error for a call whose body the master
+// refused as over its cap (413).
+var errCallTooLarge = errors.New("call too large for the master")
 
 // ErrStaleMaster is returned for a subscription to a master whose epoch is
 // older than one the agent has seen: it was deposed, whether it knows or

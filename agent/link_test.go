@@ -203,3 +203,69 @@ func TestDueUpdatesShareACall(t *testing.T) {
 		t.Errorf("the master got updates for %v, want one for each of %v", got, want)
 	}
 }
+
+// TestRefusedBatchIsSplit sends updates whose messages JSON escapes
+// six-fold ('<' becomes \u003c), so that a batch the agent takes for
+// small is over the master's cap on a call's body. The master refuses it
+// (413, as http.MaxBytesReader makes the master's handler answer), and
+// the agent sends it again in halves at once: every update arrives in
+// one deliverDue. Retried whole, the batch would be refused for ever.
+func TestRefusedBatchIsSplit(t *testing.T) {
+	const maxBody = 1 << 20 // the master's default MaxCallBytes
+	var mu sync.Mutex
+	var got []string
+	refused := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			mu.Lock()
+			refused++
+			mu.Unlock()
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		call, err := api.DecodeAgentCall(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		for _, u := range call.Updates {
+			got = append(got, u.Status.TaskID.Value)
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
+	a.mu.Unlock()
+	now := time.Now()
+	var want []string
+	var pending []pendingUpdate
+	for i := range updateBatch {
+		st := status(fmt.Sprintf("t%03d", i), api.TaskFailed)
+		st.UUID = bytes.Repeat([]byte{byte(i)}, 16)
+		st.Message = strings.Repeat("<", 4000)
+		if err := a.updates.add("fw", st, now); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, st.TaskID.Value)
+		pending = append(pending, pendingUpdate{status: st})
+	}
+	if b := inBatches(pending); len(b) != 1 {
+		t.Fatalf("the updates make %d batches; the test needs them in one", len(b))
+	}
+	a.deliverDue()
+	mu.Lock()
+	defer mu.Unlock()
+	if refused == 0 {
+		t.Error("no call was refused: the test's updates are too small to test the split")
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("the master got %d updates (%d calls refused), want all %d", len(got), refused, len(want))
+	}
+}
