@@ -226,12 +226,23 @@ func (a *Agent) deliverUpdates(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
+				ctx, cancel := context.WithTimeout(ctx, updateCallTimeout)
+				defer cancel()
 				a.deliver(ctx, batch)
 			}()
 		}
 		timer.Reset(time.Until(next))
 	}
 }
+
+// updateCallTimeout bounds an UPDATE call of deliverUpdates; its updates
+// are then due again at once. Why: a master that vanished without
+// closing its connections would otherwise hold each call, and the
+// update at the head of each task in it, until the HTTP client's own
+// timeout (75 s), past the new master's subscription and its resendAll,
+// and updateSenders such calls would stop every delivery. A master
+// answers an UPDATE in milliseconds. A variable only for the tests.
+var updateCallTimeout = 10 * time.Second
 
 // updateSenders is how many UPDATE calls deliverUpdates has in flight to
 // the master at once. Each task has at most one update in flight (its

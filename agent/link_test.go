@@ -269,3 +269,57 @@ func TestRefusedBatchIsSplit(t *testing.T) {
 		t.Errorf("the master got %d updates (%d calls refused), want all %d", len(got), refused, len(want))
 	}
 }
+
+// TestHungUpdateCallIsRetried has a master hold the agent's first
+// UPDATE call without an answer, as one that vanished without closing
+// its connections does. The call is given up after updateCallTimeout
+// and its update sent again at once, not left to the HTTP client's
+// timeout of 75 s.
+func TestHungUpdateCallIsRetried(t *testing.T) {
+	defer func(d time.Duration) { updateCallTimeout = d }(updateCallTimeout)
+	updateCallTimeout = 200 * time.Millisecond
+	release := make(chan struct{})
+	var calls atomic.Int32
+	delivered := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if calls.Add(1) == 1 {
+			select { // hung
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		call, err := api.DecodeAgentCall(body)
+		if err != nil || len(call.Updates) != 1 {
+			t.Errorf("call %s: %v", body, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		select {
+		case delivered <- call.Updates[0].Status.TaskID.Value:
+		default:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
+	a.mu.Unlock()
+	if err := a.updates.add("fw", status("t1", api.TaskRunning), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.deliverUpdates(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case id := <-delivered:
+		if id != "t1" {
+			t.Errorf("delivered %s, want t1", id)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the update was not delivered after its first call hung (%d calls)", calls.Load())
+	}
+}

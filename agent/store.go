@@ -125,13 +125,18 @@ func (s *store) putUpdate(framework string, st api.TaskStatus, seen bool, after 
 	}, func(err error) { after(seq, fresh, err) })
 }
 
-// deleteUpdate queues forgetting an acknowledged update, lazily
-// (committer.enqueueLazy): it need not be on disk soon, since an update
-// whose deletion is lost in a crash is sent again, and delivery is at
-// least once anyway; a commit of its own would hold back the next
-// update's.
-func (s *store) deleteUpdate(seq uint64) *write {
-	return s.c.enqueueLazy(func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) })
+// deleteUpdate queues forgetting an acknowledged update. With no after,
+// lazily (committer.enqueueLazy): it need not be on disk soon, since an
+// update whose deletion is lost in a crash is sent again and
+// acknowledged again, delivery being at least once. With one, at once:
+// after runs once the deletion is on disk (see
+// updateManager.acknowledge).
+func (s *store) deleteUpdate(seq uint64, after func(error)) *write {
+	del := func(tx *bolt.Tx) error { return tx.Bucket(updatesBucket).Delete(seqKey(seq)) }
+	if after == nil {
+		return s.c.enqueueLazy(del)
+	}
+	return s.c.enqueue(del, after)
 }
 
 // updates returns every checkpointed update in the order it was made,

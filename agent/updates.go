@@ -20,6 +20,7 @@ type pendingUpdate struct {
 	next      time.Time     // when to send it again
 	backoff   time.Duration // the current retry interval
 	inFlight  bool          // due handed it out and sent has not been called
+	held      bool          // not due until the update before it is deleted (see acknowledge)
 }
 
 // updateManager delivers each task's status updates in order, at least
@@ -142,26 +143,49 @@ func (u *updateManager) poke() {
 	}
 }
 
-// acknowledge pops a task's head update if uuid names it, making the next
-// one due.
+// acknowledge pops a task's head update if uuid names it, and deletes it
+// from agent.db. The next update of the task, if one waits, falls due
+// once the deletion is on disk: were it sent before, a crash could leave
+// both on disk with the second acknowledged, and the restarted agent
+// would send the first again, which the master would take for news and
+// move the task back (it knows only the last acknowledged update).
+// Mesos's agent writes an acknowledgement down before it forwards the
+// next update for the same reason. With no next update waiting, the
+// deletion is lazy: an update sent again after a crash is the one the
+// master last acknowledged, and it is acknowledged again.
 func (u *updateManager) acknowledge(framework, task string, id []byte, now time.Time) error {
 	key := taskKey{framework, task}
 	u.mu.Lock()
 	q := u.queues[key]
-	if len(q) > 0 && bytes.Equal(q[0].status.UUID, id) {
-		// Not waited for: an update whose deletion a crash loses is
-		// sent again after the restart, which at-least-once allows.
-		u.store.deleteUpdate(q[0].seq)
-		q = q[1:]
-		if len(q) == 0 {
-			delete(u.queues, key)
-		} else {
-			q[0].next = now
-			u.queues[key] = q
-		}
+	if len(q) == 0 || !bytes.Equal(q[0].status.UUID, id) {
+		u.mu.Unlock()
+		return nil
+	}
+	seq := q[0].seq
+	q = q[1:]
+	var next *pendingUpdate
+	if len(q) == 0 {
+		delete(u.queues, key)
+	} else {
+		next = q[0]
+		next.held = true
+		u.queues[key] = q
 	}
 	u.mu.Unlock()
-	u.poke()
+	if next == nil {
+		u.store.deleteUpdate(seq, nil)
+		return nil
+	}
+	// Not under u.mu: a store that is closed runs the after at once.
+	u.store.deleteUpdate(seq, func(error) {
+		// A failed deletion is the committer's to report; holding the
+		// next update back would not make the disk work.
+		u.mu.Lock()
+		next.held = false
+		next.next = time.Time{} // due at once
+		u.mu.Unlock()
+		u.poke()
+	})
 	return nil
 }
 
@@ -177,6 +201,9 @@ func (u *updateManager) due(now time.Time) ([]pendingUpdate, time.Time) {
 	next := now.Add(u.max)
 	for _, q := range u.queues {
 		h := q[0]
+		if h.held {
+			continue // acknowledge's deletion makes it due
+		}
 		if h.inFlight {
 			if h.next.After(now) && h.next.Before(next) {
 				next = h.next

@@ -46,9 +46,57 @@ func TestUpdateManagerOrderAndAcks(t *testing.T) {
 		t.Fatalf("a wrong UUID popped an update")
 	}
 	u.acknowledge("f", "t", head.status.UUID, now)
-	due, _ = u.due(now)
+	due = awaitDue(t, u, now)
 	if len(due) != 1 || due[0].status.State != api.TaskFinished {
 		t.Fatalf("after the ack, due %+v, want TASK_FINISHED of t", due)
+	}
+}
+
+// awaitDue polls u.due until it hands out an update, failing the test
+// after a while.
+func awaitDue(t *testing.T, u *updateManager, now time.Time) []pendingUpdate {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if due, _ := u.due(now); len(due) > 0 {
+			return due
+		}
+	}
+	t.Fatal("no update fell due")
+	return nil
+}
+
+// TestNextUpdateWaitsForDeletion checks that a task's next update falls
+// due only once the acknowledged one is deleted from agent.db: were it
+// sent before, a crash could leave both there with the second
+// acknowledged, and the restarted agent would send the first again,
+// which the master would take for news. The last update of a task is
+// deleted lazily: nothing waits behind it.
+func TestNextUpdateWaitsForDeletion(t *testing.T) {
+	now := time.Unix(1000, 0)
+	u := newTestUpdates(t, 10*time.Second, 40*time.Second)
+	mustAdd(t, u, "f", status("t", api.TaskRunning), now)
+	mustAdd(t, u, "f", status("t", api.TaskFinished), now)
+	stored := func() []api.TaskState {
+		_, ups, err := u.store.updates()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states []api.TaskState
+		for _, up := range ups {
+			states = append(states, up.Status.State)
+		}
+		return states
+	}
+	for i, want := range []api.TaskState{api.TaskRunning, api.TaskFinished} {
+		due := awaitDue(t, u, now)
+		if len(due) != 1 || due[0].status.State != want {
+			t.Fatalf("due %+v, want %s", due, want)
+		}
+		if got := stored(); len(got) != 2-i || got[0] != want {
+			t.Fatalf("agent.db holds %v when %s falls due, want it from %s on", got, want, want)
+		}
+		u.sent(due[0], now, false)
+		u.acknowledge("f", "t", due[0].status.UUID, now)
 	}
 }
 
@@ -177,7 +225,7 @@ func TestUpdatesSurviveRestart(t *testing.T) {
 			}
 		}
 	}
-	want, _ := u.due(now) // a's RUNNING, now due; b's was sent and waits for its retry
+	want := awaitDue(t, u, now) // a's RUNNING, due once STARTING is deleted; b's was sent and waits for its retry
 	s.close()
 
 	s, err = openStore(path, slog.Default())
