@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		store:   st,
 		agentID: agentID,
 		updates: updates,
-		files:   files.NewHandler(cfg.sandboxRoot()),
+		files:   files.NewHandler(cfg.sandboxRoot(), files.TopDirRoots()),
 		log:     log,
 		// Updates go to the master updateSenders at a time: keep as many
 		// connections (the default keeps two).

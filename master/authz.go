@@ -283,12 +283,24 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 
 // authorizeSandbox checks view_sandboxes for a files request through the
 // master: the first element of the path names the framework, whose user
-// is the object.
+// is the object. The path is read as the agent reads it ("" and "."
+// elements dropped), and one with ".." is refused: "/a/../b" names
+// framework a and reaches framework b's sandboxes. (Links in the
+// sandboxes cannot do the same: the agent resolves them within the
+// framework's directory, files.TopDirRoots.)
 func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
 	if m.cfg.ACLs == nil {
 		return nil
 	}
-	fid, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	fid := ""
+	for _, s := range strings.Split(path, "/") {
+		switch {
+		case s == ".." || strings.Contains(s, "\\"):
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Sandbox path %q may not contain '..' or a backslash", path))
+		case s != "" && s != "." && fid == "":
+			fid = s
+		}
+	}
 	m.mu.Lock()
 	user := m.frameworkUser(fid)
 	m.mu.Unlock()

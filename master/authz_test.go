@@ -282,19 +282,29 @@ func TestViewACLs(t *testing.T) {
 	}
 
 	as("web")
+	// The path is read as the agent reads it: "." and empty elements do
+	// not hide the framework, and ".." is refused, since "/web/../ci"
+	// names web and reaches ci.
 	for _, tt := range []struct {
-		fid       string
-		forbidden bool
-	}{{ci.id, true}, {web.id, false}} {
-		req, _ := http.NewRequest(http.MethodGet, tm.url+"/agents/"+a.id+"/files/read?path=/"+tt.fid+"/x/stdout&offset=0", nil)
+		path    string
+		refused int // 0: let through to the agent
+	}{
+		{"/" + ci.id + "/x/stdout", http.StatusForbidden},
+		{"/" + web.id + "/x/stdout", 0},
+		{"./" + ci.id + "/x/stdout", http.StatusForbidden},
+		{"//" + ci.id + "/x/stdout", http.StatusForbidden},
+		{"/" + web.id + "/../" + ci.id + "/x/stdout", http.StatusBadRequest},
+		{web.id + "/..", http.StatusBadRequest},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tm.url+"/agents/"+a.id+"/files/read?"+url.Values{"path": {tt.path}, "offset": {"0"}}.Encode(), nil)
 		req.Header.Set("Authorization", basic("web", "web-pw"))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if (resp.StatusCode == http.StatusForbidden) != tt.forbidden {
-			t.Errorf("web reading framework %s's sandbox: %d, want forbidden=%v", tt.fid, resp.StatusCode, tt.forbidden)
+		if tt.refused != 0 && resp.StatusCode != tt.refused || tt.refused == 0 && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest) {
+			t.Errorf("web reading %q: %d, want %d (0: past the master)", tt.path, resp.StatusCode, tt.refused)
 		}
 	}
 }

@@ -215,13 +215,31 @@ func (r *rotator) rotate() error {
 			return fmt.Errorf("rotate %s: %w", r.name, err)
 		}
 	}
-	f, err := os.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := createFresh(base)
 	if err != nil {
 		return fmt.Errorf("rotate %s: %w", r.name, err)
 	}
 	r.f.Close()
 	r.f, r.size = f, 0
 	return nil
+}
+
+// createFresh creates the file at path anew, for appending, removing
+// whatever is there first. It never follows a link: the task owns its
+// sandbox and may put a link where its output goes (again and again,
+// racing the rotation), and the executor writing there may be root.
+// O_CREAT with O_EXCL fails on anything at path, a link included,
+// without following it.
+func createFresh(path string) (*os.File, error) {
+	for tries := 0; ; tries++ {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+		if err == nil || !errors.Is(err, os.ErrExist) || tries == 8 {
+			return f, err
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
 }
 
 func (r *rotator) close() { r.f.Close() }

@@ -63,6 +63,44 @@ func TestRotator(t *testing.T) {
 	}
 }
 
+// TestRotatorFollowsNoLink puts a link to a file outside the sandbox
+// where the task's output goes, as a task that owns its sandbox can,
+// before a rotation: the rotation makes a file of its own there, and the
+// file outside is untouched, whether old files are kept (the link is
+// renamed away) or not (the link would be truncated and written through).
+func TestRotatorFollowsNoLink(t *testing.T) {
+	for _, keep := range []int{0, 2} {
+		dir, outside := t.TempDir(), filepath.Join(t.TempDir(), "victim")
+		if err := os.WriteFile(outside, []byte("precious\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := newRotator(dir, StdoutFile, outputLimits{maxBytes: 4, keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Write([]byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		base := filepath.Join(dir, StdoutFile)
+		if err := os.Remove(base); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, base); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Write([]byte("PWNED\n")); err != nil {
+			t.Fatalf("keep %d: %v", keep, err)
+		}
+		r.close()
+		if b, _ := os.ReadFile(outside); string(b) != "precious\n" {
+			t.Errorf("keep %d: the file outside holds %q", keep, b)
+		}
+		if fi, err := os.Lstat(base); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("keep %d: %s after the rotation: %v, %v; want a regular file", keep, StdoutFile, fi, err)
+		}
+	}
+}
+
 // TestOutputRotates runs tasks that print 100 numbered lines into
 // outputs bounded at 200 bytes with 2 old files kept: the newest lines
 // are all in the files when the result is reported, the oldest were

@@ -25,6 +25,18 @@ type Handler struct {
 	root      string // absolute and clean; its links are evaluated per request
 	readLimit int
 	owners    owners
+	topRoots  bool // see TopDirRoots
+}
+
+// TopDirRoots makes each directory directly under the root a root of its
+// own: a path is resolved, and its links followed, within the directory
+// its first element names, which must be a directory and not a link. Why:
+// the agent's root holds one directory per framework, and a viewer
+// allowed one framework's sandboxes must not be led by a link a task made
+// into another framework's (the master authorizes a request by the
+// framework its path names first).
+func TopDirRoots() Option {
+	return func(h *Handler) { h.topRoots = true }
 }
 
 // Option configures a Handler in NewHandler.

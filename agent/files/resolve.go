@@ -56,7 +56,19 @@ func (h *Handler) resolve(virtual string) (root, rel string, err error) {
 	if err != nil {
 		return "", "", osPathErr(virtual, err)
 	}
-	w := walker{virtual: virtual, root: root, alias: h.root}
+	alias := h.root
+	if h.topRoots && len(segs) > 0 {
+		top := filepath.Join(root, segs[0])
+		fi, err := os.Lstat(top)
+		if err != nil {
+			return "", "", osPathErr(virtual, err)
+		}
+		if !fi.IsDir() {
+			return "", "", pathErr(virtual, ErrNotFound, "does not start with a directory")
+		}
+		root, alias, segs = top, filepath.Join(h.root, segs[0]), segs[1:]
+	}
+	w := walker{virtual: virtual, root: root, alias: alias}
 	rel, err = w.walk(segs)
 	if err != nil {
 		return "", "", err
