@@ -129,7 +129,7 @@ func TestDecodeOtherCalls(t *testing.T) {
 			name:   "executor subscribe",
 			decode: func(b []byte) (any, error) { return DecodeExecutorCall(b) },
 			body: `{"executor_id":{"value":"e"},"framework_id":{"value":"f"},"type":"SUBSCRIBE",
-				"subscribe":{"unacknowledged_updates":[{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING"}}]}}`,
+				"subscribe":{"unacknowledged_updates":[{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}]}}`,
 		},
 		{
 			name:   "operator read file",

@@ -520,7 +520,19 @@ func (c *ExecutorCall) Validate() error {
 	case ExecutorCallUnknown, ExecutorCallHeartbeat:
 		return nil
 	case ExecutorCallSubscribe:
-		return needPayload(c.Subscribe != nil, "subscribe")
+		if err := needPayload(c.Subscribe != nil, "subscribe"); err != nil {
+			return err
+		}
+		// The updates an executor lists are recorded and sent as an
+		// UPDATE's are: a malformed one would be refused by the master in
+		// every call that carried it, with the other tasks' updates there.
+		for i := range c.Subscribe.UnacknowledgedUpdates {
+			field := fmt.Sprintf("subscribe.unacknowledged_updates[%d]", i)
+			if err := checkExecutorUpdate(&c.Subscribe.UnacknowledgedUpdates[i], c.ExecutorID.Value, field); err != nil {
+				return err
+			}
+		}
+		return nil
 	case ExecutorCallUpdate:
 		return c.validateUpdate()
 	case ExecutorCallMessage:
@@ -535,18 +547,24 @@ func (c *ExecutorCall) validateUpdate() error {
 	if c.Update == nil {
 		return errors.New("Expecting 'update' to be present")
 	}
-	s := &c.Update.Status
-	if err := checkStatus(s, "update.status"); err != nil {
+	return checkExecutorUpdate(c.Update, c.ExecutorID.Value, "update")
+}
+
+// checkExecutorUpdate checks an update an executor sends, or lists when
+// it subscribes, named field in errors.
+func checkExecutorUpdate(u *ExecutorUpdate, executorID, field string) error {
+	s := &u.Status
+	if err := checkStatus(s, field+".status"); err != nil {
 		return err
 	}
-	if s.ExecutorID != nil && s.ExecutorID.Value != c.ExecutorID.Value {
-		return fmt.Errorf("'update.status.executor_id' %q does not match 'executor_id' %q", s.ExecutorID.Value, c.ExecutorID.Value)
+	if s.ExecutorID != nil && s.ExecutorID.Value != executorID {
+		return fmt.Errorf("'%s.status.executor_id' %q does not match 'executor_id' %q", field, s.ExecutorID.Value, executorID)
 	}
 	if s.Source != SourceExecutor {
-		return fmt.Errorf("'update.status.source' must be 'SOURCE_EXECUTOR', got %q", s.Source)
+		return fmt.Errorf("'%s.status.source' must be 'SOURCE_EXECUTOR', got %q", field, s.Source)
 	}
 	if s.State == TaskStaging {
-		return errors.New("'update.status.state' may not be TASK_STAGING, which only the master sends")
+		return fmt.Errorf("'%s.status.state' may not be TASK_STAGING, which only the master sends", field)
 	}
 	return nil
 }

@@ -399,6 +399,18 @@ func TestExecutorCallValidate(t *testing.T) {
 		{"no executor", testExecutorCall(ExecutorCallHeartbeat, func(c *ExecutorCall) { c.ExecutorID.Value = "" }), "'executor_id'"},
 		{"no framework", testExecutorCall(ExecutorCallHeartbeat, func(c *ExecutorCall) { c.FrameworkID.Value = "" }), "'framework_id'"},
 		{"subscribe without payload", testExecutorCall(ExecutorCallSubscribe, func(c *ExecutorCall) { c.Subscribe = nil }), "'subscribe'"},
+		{"subscribe listing an update", testExecutorCall(ExecutorCallSubscribe, func(c *ExecutorCall) {
+			c.Subscribe.UnacknowledgedUpdates = []ExecutorUpdate{{Status: TaskStatus{TaskID: TaskID{"t"}, State: TaskRunning, Source: SourceExecutor, UUID: testUUID}}}
+		}), ""},
+		{"subscribe listing an update without uuid", testExecutorCall(ExecutorCallSubscribe, func(c *ExecutorCall) {
+			c.Subscribe.UnacknowledgedUpdates = []ExecutorUpdate{
+				{Status: TaskStatus{TaskID: TaskID{"t"}, State: TaskRunning, Source: SourceExecutor, UUID: testUUID}},
+				{Status: TaskStatus{TaskID: TaskID{"u"}, State: TaskRunning, Source: SourceExecutor}},
+			}
+		}), "'subscribe.unacknowledged_updates[1].status.uuid'"},
+		{"subscribe listing a TASK_STAGING", testExecutorCall(ExecutorCallSubscribe, func(c *ExecutorCall) {
+			c.Subscribe.UnacknowledgedUpdates = []ExecutorUpdate{{Status: TaskStatus{TaskID: TaskID{"t"}, State: TaskStaging, Source: SourceExecutor, UUID: testUUID}}}
+		}), "'subscribe.unacknowledged_updates[0].status.state'"},
 		{"update", testExecutorCall(ExecutorCallUpdate, nothing), ""},
 		{"update without payload", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update = nil }), "'update'"},
 		{"update without uuid", testExecutorCall(ExecutorCallUpdate, func(c *ExecutorCall) { c.Update.Status.UUID = nil }), "'update.status.uuid'"},
