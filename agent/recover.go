@@ -52,6 +52,9 @@ func (a *Agent) recover() error {
 			if t.state == api.TaskRunning {
 				t.watched = true
 				a.watchCPU(r, t) // counted from the restart: lenient
+				// Its checks started with its TASK_RUNNING, which came
+				// before the restart and will not come again.
+				t.stopChecks = a.startChecks(r, t)
 			}
 		}
 		if rec.Shared {
