@@ -33,9 +33,10 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	key := execKey{call.FrameworkID.Value, call.ExecutorID.Value}
 	a.mu.Lock()
 	run := a.executors[key]
+	gone := run == nil || run.exited
 	a.mu.Unlock()
 	switch {
-	case run == nil || run.exited:
+	case gone:
 		http.Error(w, fmt.Sprintf("Executor %q of framework %q cannot be found", key.executor, key.framework), http.StatusBadRequest)
 		return
 	case r.Header.Get("Authorization") != "Bearer "+run.rec.Token:

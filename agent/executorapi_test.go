@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -473,5 +474,25 @@ func TestAwaitRecoveredExecutors(t *testing.T) {
 	case <-done:
 	case <-time.After(executorReregisterWait / 2): // well before the deadline
 		t.Fatal("still waiting after the executor subscribed")
+	}
+}
+
+// TestNoExecutorAfterShutdown shuts a run down before its process is
+// started, as killing its only task during its fetch does: starting it
+// then fails, and no process runs that the agent would not track.
+func TestNoExecutorAfterShutdown(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.ExecutorCommand = []string{"sleep", "600"} })
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}})
+	a.executors[r.key] = r
+	a.shutdownRun(r)
+	a.mu.Unlock()
+	if _, err := a.startExecutor(r); !errors.Is(err, errRunShutDown) {
+		t.Errorf("startExecutor after a shutdown = %v, want errRunShutDown", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.started || r.rec.PID != 0 {
+		t.Errorf("an executor was started (pid %d) for a run shut down", r.rec.PID)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -291,6 +292,10 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 	return out
 }
 
+// errRunShutDown is startExecutor's error for a run shut down before its
+// process started: its tasks were killed while they were prepared.
+var errRunShutDown = errors.New("start executor: shut down before it started")
+
 // executorRecoveryTimeout is how long an executor waits for a restarted
 // agent before it kills its tasks (Mesos's --recovery_timeout).
 const executorRecoveryTimeout = 15 * time.Minute
@@ -302,10 +307,13 @@ const executorRecoveryTimeout = 15 * time.Minute
 // the process ran already), for a caller to wait for.
 func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 	a.mu.Lock()
-	started := r.started
+	started, gone := r.started, r.shutdown || r.exited
 	a.mu.Unlock()
 	if started {
 		return nil, nil
+	}
+	if gone {
+		return nil, errRunShutDown
 	}
 	if err := os.MkdirAll(r.rec.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create executor sandbox: %w", err)
@@ -363,6 +371,15 @@ func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 	}
 	pid := cmd.Process.Pid
 	a.mu.Lock()
+	if r.shutdown || r.exited {
+		// Shut down while it started (its tasks killed during their
+		// fetch, say): nobody would track it.
+		a.mu.Unlock()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		a.dropCgroup(cg)
+		return nil, errRunShutDown
+	}
 	if cg != nil {
 		r.cg = cg
 		r.rec.Cgroup = cg.Path()
