@@ -337,6 +337,13 @@ type ListFilesResponse struct {
 	FileInfos []FileInfo `json:"file_infos,omitempty"`
 }
 
+// ListingTruncatedHeader is set ("true") on an agent's /files/browse
+// answer that lists only part of a directory with more entries than the
+// agent lists at once; the master's proxy passes it on. The answer is
+// Mesos's plain array, so the header is where a client learns the listing
+// is partial.
+const ListingTruncatedHeader = "Mezzo-Listing-Truncated"
+
 // FileInfo describes one file of a listing. Mode holds the permission and
 // type bits, portable across systems; Mtime is the last modification.
 type FileInfo struct {

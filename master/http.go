@@ -348,7 +348,7 @@ func (m *Master) handleFiles(c echo.Context) error {
 		return err
 	}
 	defer resp.Body.Close()
-	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition", api.ListingTruncatedHeader} {
 		if v := resp.Header.Get(h); v != "" {
 			c.Response().Header().Set(h, v)
 		}

@@ -1,12 +1,16 @@
 package files
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // Entry is one element of a /files/browse answer, in Mesos's JSON shape.
@@ -45,10 +49,24 @@ func (h *Handler) browse(w http.ResponseWriter, _ *http.Request, q url.Values) {
 		writeJSON(w, q, []Entry{h.entry(dir, st)})
 		return
 	}
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		internalError(w, "list", virtual, err)
-		return
+	// Read in batches, and no more than the limit and one: a directory
+	// with more lists the first entries the directory yields, sorted,
+	// and says so in a header.
+	var names []string
+	for len(names) <= h.browseLimit {
+		batch, err := f.Readdirnames(min(1024, h.browseLimit+1-len(names)))
+		names = append(names, batch...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			internalError(w, "list", virtual, err)
+			return
+		}
+	}
+	if len(names) > h.browseLimit {
+		names = names[:h.browseLimit]
+		w.Header().Set(api.ListingTruncatedHeader, "true")
 	}
 	sort.Strings(names)
 	entries := make([]Entry, 0, len(names))

@@ -16,16 +16,33 @@ import (
 // pages of 4 KiB.
 const DefaultReadLimit = 64 << 10
 
+// DefaultBrowseLimit is the most entries /files/browse lists for one
+// directory unless BrowseLimit says otherwise. A task can make millions
+// of files in its sandbox; listing them all cost 210 MB and a 30 MB
+// answer at 200,000.
+const DefaultBrowseLimit = 10000
+
 // Handler serves /files/browse, /files/read and /files/download for the
 // directory tree under Root. It is an http.Handler (mount it at "/files/").
 //
 // A Handler is safe for concurrent use by multiple goroutines. It holds no
 // open files between requests, so the tree may change under it at any time.
 type Handler struct {
-	root      string // absolute and clean; its links are evaluated per request
-	readLimit int
-	owners    owners
-	topRoots  bool // see TopDirRoots
+	root        string // absolute and clean; its links are evaluated per request
+	readLimit   int
+	browseLimit int
+	owners      owners
+	topRoots    bool // see TopDirRoots
+}
+
+// BrowseLimit sets the most entries one /files/browse lists; n <= 0
+// keeps DefaultBrowseLimit.
+func BrowseLimit(n int) Option {
+	return func(h *Handler) {
+		if n > 0 {
+			h.browseLimit = n
+		}
+	}
 }
 
 // TopDirRoots makes each directory directly under the root a root of its
@@ -64,7 +81,7 @@ func NewHandler(root string, opts ...Option) *Handler {
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
-	h := &Handler{root: filepath.Clean(root), readLimit: DefaultReadLimit}
+	h := &Handler{root: filepath.Clean(root), readLimit: DefaultReadLimit, browseLimit: DefaultBrowseLimit}
 	for _, o := range opts {
 		o(h)
 	}

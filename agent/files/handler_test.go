@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // server starts a Handler over a new fixture behind a real HTTP server.
@@ -364,5 +366,35 @@ func TestInsideLinksWork(t *testing.T) {
 		if code != 200 || body != "hello world\n" {
 			t.Errorf("download %q = %d %q", p, code, body)
 		}
+	}
+}
+
+// TestBrowseLimit browses a directory with more entries than the limit:
+// the answer lists the limit's worth, sorted, and says it is partial; a
+// directory within the limit is listed whole, with no such header.
+func TestBrowseLimit(t *testing.T) {
+	const limit = 5
+	fx, srv := server(t, BrowseLimit(limit))
+	many := fx.root + "/many"
+	must(t, os.Mkdir(many, 0o755))
+	for i := range 3 * limit {
+		must(t, os.WriteFile(many+"/f"+strconv.Itoa(100+i), nil, 0o644))
+	}
+	code, hdr, body := get(t, srv, "GET", "browse", pathQuery("/many"))
+	var got []Entry
+	must(t, json.Unmarshal([]byte(body), &got))
+	if code != 200 || len(got) != limit || hdr.Get(api.ListingTruncatedHeader) != "true" {
+		t.Errorf("browse of %d entries: %d, %d entries, %s %q; want 200, %d, \"true\"", 3*limit, code, len(got), api.ListingTruncatedHeader, hdr.Get(api.ListingTruncatedHeader), limit)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i-1].Path >= got[i].Path {
+			t.Errorf("entries not sorted: %s before %s", got[i-1].Path, got[i].Path)
+		}
+	}
+	_, hdr, body = get(t, srv, "GET", "browse", pathQuery("/"+run+"/latest"))
+	got = nil
+	must(t, json.Unmarshal([]byte(body), &got))
+	if len(got) != 4 || hdr.Get(api.ListingTruncatedHeader) != "" {
+		t.Errorf("browse within the limit: %d entries, %s %q; want 4 and none", len(got), api.ListingTruncatedHeader, hdr.Get(api.ListingTruncatedHeader))
 	}
 }
