@@ -58,13 +58,17 @@ func (a *Agent) collectSandboxes(now time.Time) int {
 // deadRuns lists the run directories of executors the agent does not run:
 // sandboxes/<framework>/<executor>/runs/<container>.
 func (a *Agent) deadRuns() []sandboxRun {
+	// The directories first, the live runs after: a run is registered
+	// before its directory is made, so one whose directory the glob
+	// found is live by the time the lock is taken, unless it has ended.
+	// The other way round, a run started in between looked dead.
+	dirs, _ := filepath.Glob(filepath.Join(a.cfg.sandboxRoot(), "*", "*", "runs", "*"))
 	live := map[string]bool{}
 	a.mu.Lock()
 	for _, r := range a.executors {
 		live[r.rec.Dir] = true
 	}
 	a.mu.Unlock()
-	dirs, _ := filepath.Glob(filepath.Join(a.cfg.sandboxRoot(), "*", "*", "runs", "*"))
 	var out []sandboxRun
 	for _, d := range dirs {
 		fi, err := os.Lstat(d)
