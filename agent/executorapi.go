@@ -329,11 +329,15 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 // not send it again — or does not know it at all, and adopts it, as the
 // task of a started executor, in tasks/<task ID> of its sandbox. A task
 // whose terminal update the agent holds has ended and is not adopted.
-// a.mu must be held.
+// Only an executor recovered from agent.db, at its first subscription,
+// can run a task the agent does not know: any other listing one is wrong
+// or lying, and adopting it would, for one, grow its cgroup's cap by the
+// task's resources. a.mu must be held.
 func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
 	if len(listed) == 0 {
 		return
 	}
+	mayAdopt := run.recovered && !run.subscribed
 	fw := run.key.framework
 	has := make(map[string]bool, len(listed))
 	adopted := 0
@@ -347,7 +351,7 @@ func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
 			}
 			continue
 		}
-		if _, known := a.taskIndex[taskKey{fw, id}]; known || slices.Contains(run.allTasks, id) ||
+		if _, known := a.taskIndex[taskKey{fw, id}]; !mayAdopt || known || slices.Contains(run.allTasks, id) ||
 			api.ValidateID("task", id) != nil || a.updates.hasTerminal(fw, id) {
 			continue
 		}

@@ -288,9 +288,14 @@ func TestExecutorAPIStream(t *testing.T) {
 // knows but had not marked sent is not sent again; a task it does not
 // know (its launch checkpoint was lazy, and lost) is adopted — killable,
 // updated, in tasks/<ID>; a task that has ended, or whose ID names no
-// directory, is not.
+// directory, is not. A later subscription adopts nothing: only an
+// executor recovered after a restart can run a task the agent does not
+// know.
 func TestSubscribeAdoptsListedTasks(t *testing.T) {
 	a, r, srv := newTestAgent(t)
+	a.mu.Lock()
+	r.recovered = true
+	a.mu.Unlock()
 	if err := a.updates.add("fw", api.TaskStatus{TaskID: api.TaskID{Value: "ended"}, State: api.TaskFinished}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -357,6 +362,19 @@ func TestSubscribeAdoptsListedTasks(t *testing.T) {
 	a.mu.Unlock()
 	if state != api.TaskRunning {
 		t.Fatalf("adopted task %s, want TASK_RUNNING", state)
+	}
+
+	again, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallSubscribe, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"},
+		Subscribe:   &api.ExecutorSubscribe{UnacknowledgedTasks: listed("t2", "ghost")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribeWith(t, srv, r, string(again))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.tasks["ghost"] != nil {
+		t.Error("a task listed at a later subscription was adopted")
 	}
 }
 
