@@ -170,6 +170,17 @@ func TestTail(t *testing.T) {
 	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"line two\n"` {
 		t.Fatalf("appended output: %+v", ev)
 	}
+	// Bytes that are not UTF-8 come back as U+FFFD, three bytes for one:
+	// the tail moves on by the bytes read, not by the text's length, or
+	// it would skip what comes next.
+	f.appendFile("/fw1/t-run/runs/latest/stdout", "\xff\xff\xffABC\n")
+	if ev, ok := r.next(t, "stdout"); !ok || ev.data != "\"\ufffd\ufffd\ufffdABC\\n\"" {
+		t.Fatalf("output with bytes that are not UTF-8: %+v", ev)
+	}
+	f.appendFile("/fw1/t-run/runs/latest/stdout", "DEF\n")
+	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"DEF\n"` {
+		t.Fatalf("output after bytes that are not UTF-8: %+v", ev)
+	}
 	// More than two windows written just before the end all reach the
 	// browser before the stream ends.
 	tailEnd := strings.Repeat("0123456789abcde\n", 10000) + "last words\n"

@@ -205,7 +205,7 @@ func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values)
 		}
 		off = min(off, int64(len(data)))
 		end := min(off+length, int64(len(data)))
-		_ = json.NewEncoder(rec).Encode(chunk{Offset: off, Data: data[off:end]})
+		_ = json.NewEncoder(rec).Encode(chunk{Offset: off, Data: data[off:end], Length: end - off})
 	case "download":
 		data, ok := f.files[p]
 		if !ok {

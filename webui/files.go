@@ -43,6 +43,7 @@ func (e entry) Modified() string {
 type chunk struct {
 	Offset int64  `json:"offset"`
 	Data   string `json:"data"`
+	Length int64  `json:"length,omitempty"` // bytes of the file Data holds (files.ReadResult)
 }
 
 // files calls the agent's files API through the master and decodes a JSON
@@ -155,7 +156,7 @@ func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 			return nil, err
 		}
 		d.File, d.Size = &ch, entries[0].Size
-		if end := ch.Offset + int64(len(ch.Data)); end < d.Size {
+		if end := ch.Offset + ch.Length; end < d.Size {
 			d.Next = end
 		}
 		d.Download = "/tasks/" + url.PathEscape(t.FrameworkID.Value) + "/" + url.PathEscape(t.TaskID.Value) + "/download?" + url.Values{"path": {rel}}.Encode()
@@ -316,7 +317,7 @@ func (c *Console) tailStep(ctx context.Context, t api.Task, tl *tail) (string, e
 	if err := c.files(ctx, t.AgentID.Value, "read", q, &ch); err != nil {
 		return "", err
 	}
-	tl.offset = ch.Offset + int64(len(ch.Data))
+	tl.offset = ch.Offset + ch.Length
 	return ch.Data, nil
 }
 

@@ -41,7 +41,7 @@ func ExampleHandler() {
 		fmt.Printf("%d %s\n", resp.StatusCode, body)
 	}
 	// Output:
-	// 200 {"offset":0,"data":"hello\n"}
+	// 200 {"offset":0,"data":"hello\n","length":6}
 	// 200 {"offset":6,"data":""}
 	// 403 Path "/../../etc" climbs above the root.
 }

@@ -192,6 +192,7 @@ func TestRead(t *testing.T) {
 			}
 			var got ReadResult
 			must(t, json.Unmarshal([]byte(body), &got))
+			tt.want.Length = int64(len(tt.want.Data)) // the files here are ASCII
 			if got != tt.want {
 				t.Errorf("read %s = {%d, %d bytes}, want {%d, %d bytes}", tt.query, got.Offset, len(got.Data), tt.want.Offset, len(tt.want.Data))
 			}
@@ -202,7 +203,7 @@ func TestRead(t *testing.T) {
 func TestReadLimitOption(t *testing.T) {
 	_, srv := server(t, ReadLimit(4))
 	code, _, body := get(t, srv, "GET", "read", pathQuery(run+"/R1/stdout")+"&offset=0")
-	if code != 200 || body != `{"offset":0,"data":"hell"}` {
+	if code != 200 || body != `{"offset":0,"data":"hell","length":4}` {
 		t.Errorf("read with ReadLimit(4) = %d %s", code, body)
 	}
 }
@@ -396,5 +397,19 @@ func TestBrowseLimit(t *testing.T) {
 	must(t, json.Unmarshal([]byte(body), &got))
 	if len(got) != 4 || hdr.Get(api.ListingTruncatedHeader) != "" {
 		t.Errorf("browse within the limit: %d entries, %s %q; want 4 and none", len(got), api.ListingTruncatedHeader, hdr.Get(api.ListingTruncatedHeader))
+	}
+}
+
+// TestReadLength reads bytes that are not UTF-8: Data holds U+FFFD for
+// each, three bytes for one, and Length the bytes read, where the next
+// read starts.
+func TestReadLength(t *testing.T) {
+	fx, srv := server(t)
+	must(t, os.WriteFile(fx.root+"/raw", []byte("\xff\xffAB"), 0o644))
+	code, _, body := get(t, srv, "GET", "read", pathQuery("/raw")+"&offset=0")
+	var got ReadResult
+	must(t, json.Unmarshal([]byte(body), &got))
+	if code != 200 || got.Data != "\ufffd\ufffdAB" || got.Length != 4 {
+		t.Errorf("read = %d %+v, want data %q and length 4", code, got, "\ufffd\ufffdAB")
 	}
 }

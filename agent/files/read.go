@@ -21,6 +21,11 @@ type ReadResult struct {
 	// inside a multi-byte character shows one at its edge; use download
 	// for binary files.
 	Data string `json:"data"`
+	// Length is how many bytes of the file Data holds: len(Data) differs
+	// when bytes were not valid UTF-8 (each became a three-byte U+FFFD),
+	// so a reader that moves on to Offset+len(Data) would skip bytes. Not
+	// in Mesos's answer, whose readers ignore it; absent when 0.
+	Length int64 `json:"length,omitempty"`
 }
 
 // read answers with a window of a regular file. offset -1 (the default)
@@ -56,7 +61,7 @@ func (h *Handler) read(w http.ResponseWriter, _ *http.Request, q url.Values) {
 		internalError(w, "read", virtual, err)
 		return
 	}
-	writeJSON(w, q, ReadResult{Offset: offset, Data: string(buf[:n])})
+	writeJSON(w, q, ReadResult{Offset: offset, Data: string(buf[:n]), Length: int64(n)})
 }
 
 // intParam parses the optional integer parameter name, which defaults to
