@@ -78,10 +78,7 @@ func TestQuickSendGivesUp(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(hung); srv.Close() })
-	a := newBareAgent(t, nil)
-	a.mu.Lock()
-	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
-	a.mu.Unlock()
+	a := subscribedAgent(t, srv.URL)
 	if err := a.updates.add("fw", status("t1", api.TaskRunning), time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +161,7 @@ func TestDueUpdatesShareACall(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(srv.Close)
-	a := newBareAgent(t, nil)
-	a.mu.Lock()
-	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
-	a.mu.Unlock()
+	a := subscribedAgent(t, srv.URL)
 	now := time.Now()
 	var want []string
 	for i := range 100 {
@@ -238,10 +232,7 @@ func TestRefusedBatchIsSplit(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(srv.Close)
-	a := newBareAgent(t, nil)
-	a.mu.Lock()
-	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
-	a.mu.Unlock()
+	a := subscribedAgent(t, srv.URL)
 	now := time.Now()
 	var want []string
 	var pending []pendingUpdate
@@ -303,10 +294,7 @@ func TestHungUpdateCallIsRetried(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
-	a := newBareAgent(t, nil)
-	a.mu.Lock()
-	a.master, a.streamID, a.agentID = srv.URL, "s1", "a1"
-	a.mu.Unlock()
+	a := subscribedAgent(t, srv.URL)
 	if err := a.updates.add("fw", status("t1", api.TaskRunning), time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -322,4 +310,15 @@ func TestHungUpdateCallIsRetried(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the update was not delivered after its first call hung (%d calls)", calls.Load())
 	}
+}
+
+// subscribedAgent is a bare agent that takes master for the master it
+// is subscribed to, so that it sends its updates there.
+func subscribedAgent(t *testing.T, master string) *Agent {
+	t.Helper()
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	a.master, a.streamID, a.agentID = master, "s1", "a1"
+	a.mu.Unlock()
+	return a
 }

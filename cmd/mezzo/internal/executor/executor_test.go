@@ -86,18 +86,27 @@ func TestNativeTaskFails(t *testing.T) {
 	}
 }
 
+// requireCgroups skips a test of native tasks' cgroups where they cannot
+// be (not Linux, not root) and fails it where they should be and are not
+// (root on Linux, as CI runs); it returns the cgroup version.
+func requireCgroups(t *testing.T) string {
+	t.Helper()
+	skipUnlessLinux(t)
+	if os.Geteuid() != 0 {
+		t.Skip("native tasks' cgroups need root")
+	}
+	v, err := sandbox.CgroupsAvailable()
+	if err != nil {
+		t.Fatalf("running as root, but: %v", err)
+	}
+	t.Logf("cgroup %s", v)
+	return v
+}
+
 // TestNativeTaskOverMemory runs a native task past its mem resource: its
 // cgroup's OOM kill fails it with REASON_CONTAINER_LIMITATION_MEMORY.
 func TestNativeTaskOverMemory(t *testing.T) {
-	skipUnlessLinux(t)
-	if os.Geteuid() != 0 {
-		t.Skip("the memory cap of native tasks needs cgroups, which need root")
-	}
-	if v, err := sandbox.CgroupsAvailable(); err != nil {
-		t.Fatalf("running as root, but: %v", err)
-	} else {
-		t.Logf("cgroup %s", v)
-	}
+	requireCgroups(t)
 	h := start(t, executortest.Options{})
 	task := shell("hog", "exec tail /dev/zero") // tail keeps the unending line
 	task.Resources = []api.Resource{{Name: "mem", Type: api.SCALAR, Scalar: &api.Scalar{Value: 32}}}
@@ -119,13 +128,7 @@ func TestNativeTaskOverMemory(t *testing.T) {
 // next task's cgroup ahead (sandbox.CgroupSpares), the second task runs
 // in it, and the executor leaves no cgroup behind when it exits.
 func TestNativeSpareCgroup(t *testing.T) {
-	skipUnlessLinux(t)
-	if os.Geteuid() != 0 {
-		t.Skip("native tasks' cgroups need root")
-	}
-	if v, err := sandbox.CgroupsAvailable(); err != nil {
-		t.Fatalf("running as root, but: %v", err)
-	} else if v != "v1" {
+	if v := requireCgroups(t); v != "v1" {
 		t.Skipf("spare cgroups are made on cgroup v1 only; this is %s", v)
 	}
 	parent := "mezzo-test-spare-" + strconv.Itoa(os.Getpid())
