@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -419,7 +418,7 @@ func (a *Agent) executorCommand(r *executorRun) (*exec.Cmd, error) {
 		cmd.Env = env
 		return cmd, nil
 	}
-	if err := a.fetcher.FetchAll(context.Background(), c.URIs, r.rec.Dir); err != nil {
+	if err := a.fetcher.FetchAll(a.stopCtx, c.URIs, r.rec.Dir); err != nil {
 		return nil, fmt.Errorf("fetch executor: %w", err)
 	}
 	for k, v := range c.Environment.Map() {

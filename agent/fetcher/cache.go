@@ -109,7 +109,7 @@ func (f *Fetcher) fill(ctx context.Context, src source, p string) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
+		err = os.Chmod(tmp.Name(), 0o600) // see New: the agent's alone
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)

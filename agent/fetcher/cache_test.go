@@ -94,6 +94,35 @@ func TestCacheNotSharedWithSandbox(t *testing.T) {
 	}
 }
 
+// TestCacheIsPrivate checks that the cache is the agent's alone: tasks
+// of every framework can reach the work directory it is in, and an entry
+// may be one framework's private artifact. A cache directory an earlier
+// build made open is closed.
+func TestCacheIsPrivate(t *testing.T) {
+	srv := newServer(t, map[string][]byte{"/f": []byte("private")})
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(cacheDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFetcher(t, Config{CacheDir: cacheDir})
+	_, dir := sandbox(t)
+	if _, err := fetch(t, f, api.CommandURI{Value: srv.URL + "/f", Cache: ptr(true)}, dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(cacheDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("cache directory %v (%v), want mode 0700", fi.Mode(), err)
+	}
+	entries, _ := os.ReadDir(cacheDir)
+	if len(entries) == 0 {
+		t.Fatal("nothing cached")
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("cache entry %s: %v (%v), want mode 0600", e.Name(), fi.Mode(), err)
+		}
+	}
+}
+
 func TestCacheConcurrent(t *testing.T) {
 	srv := newServer(t, map[string][]byte{"/f": []byte("shared"), "/g": []byte("other")})
 	srv.gate = make(chan struct{})

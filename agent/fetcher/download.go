@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // fetchTo writes the bytes src names to w: at most MaxBytes of them, and
@@ -91,7 +92,10 @@ func (f *Fetcher) openLocal(p string) (io.ReadCloser, int64, error) {
 	if !f.localAllowed(real) {
 		return nil, 0, fmt.Errorf("copy: %w: not under Config.LocalDirs", errUnsafe)
 	}
-	file, err := os.Open(real)
+	// Non-blocking: opening a FIFO would otherwise wait, without end and
+	// deaf to ctx, for a writer. It is refused just below; for a regular
+	// file the flag changes nothing.
+	file, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("copy: %w", err)
 	}

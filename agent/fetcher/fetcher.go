@@ -40,7 +40,13 @@ func New(cfg Config) (*Fetcher, error) {
 	}
 	cfg = cfg.withDefaults()
 	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+		// The agent's alone (it copies an entry into a sandbox): tasks of
+		// every framework can reach the work directory it is in, and an
+		// entry may be one framework's private artifact.
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create fetch cache: %w", err)
+		}
+		if err := os.Chmod(cfg.CacheDir, 0o700); err != nil { // made by an earlier build
 			return nil, fmt.Errorf("create fetch cache: %w", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -179,6 +180,10 @@ func TestLocal(t *testing.T) {
 	if err := os.WriteFile(tgz, tgzBytes(t, []entry{{name: "pkg/x", body: "x"}}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(src, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	other := t.TempDir()
 	tests := []struct {
 		name     string
@@ -198,6 +203,7 @@ func TestLocal(t *testing.T) {
 		{name: "root", uri: "/", wantErr: "cannot name the output"},
 		{name: "missing", uri: filepath.Join(src, "nope"), wantErr: "no such file"},
 		{name: "device", uri: "/dev/null", wantErr: "not a regular file"},
+		{name: "FIFO, which no writer opens", uri: fifo, wantErr: "not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
