@@ -423,16 +423,24 @@ func TestOperatorWritesAnswerOnceCommitted(t *testing.T) {
 // start, so that no leader can be elected.
 func leaderlessMaster(t *testing.T) *testMaster {
 	t.Helper()
+	// The peers' ports stay taken until this member has its own: closed
+	// before, the kernel could hand one of them to the member, which
+	// would then count itself among its peers (a CI run failed so, with
+	// "2 masters cannot keep a majority").
 	var peers []string
+	var held []net.Listener
 	for range 2 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		peers = append(peers, ln.Addr().String())
-		ln.Close()
+		held = append(held, ln)
 	}
 	reg := registryMember(t, peers...)
+	for _, ln := range held {
+		ln.Close()
+	}
 	return startMaster(t, func(c *Config) { c.Registry = reg })
 }
 
