@@ -145,23 +145,8 @@ func TestInBatches(t *testing.T) {
 // two UPDATE calls the master accepts, and the second update waits for
 // its task's first to be acknowledged.
 func TestDueUpdatesShareACall(t *testing.T) {
-	var mu sync.Mutex
-	var calls [][]api.AgentUpdate
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		call, err := api.DecodeAgentCall(body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			t.Error(err)
-			return
-		}
-		mu.Lock()
-		calls = append(calls, call.Updates)
-		mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(srv.Close)
-	a := subscribedAgent(t, srv.URL)
+	m := newUpdateMaster(t)
+	a := subscribedAgent(t, m.URL)
 	now := time.Now()
 	var want []string
 	for i := range 100 {
@@ -178,8 +163,7 @@ func TestDueUpdatesShareACall(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.deliverDue()
-	mu.Lock()
-	defer mu.Unlock()
+	calls, _ := m.result()
 	var got []string
 	for _, c := range calls {
 		for _, u := range c {
@@ -205,34 +189,8 @@ func TestDueUpdatesShareACall(t *testing.T) {
 // the agent sends it again in halves at once: every update arrives in
 // one deliverDue. Retried whole, the batch would be refused for ever.
 func TestRefusedBatchIsSplit(t *testing.T) {
-	const maxBody = 1 << 20 // the master's default MaxCallBytes
-	var mu sync.Mutex
-	var got []string
-	refused := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		if err != nil {
-			mu.Lock()
-			refused++
-			mu.Unlock()
-			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-			return
-		}
-		call, err := api.DecodeAgentCall(body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			t.Error(err)
-			return
-		}
-		mu.Lock()
-		for _, u := range call.Updates {
-			got = append(got, u.Status.TaskID.Value)
-		}
-		mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(srv.Close)
-	a := subscribedAgent(t, srv.URL)
+	m := newUpdateMaster(t)
+	a := subscribedAgent(t, m.URL)
 	now := time.Now()
 	var want []string
 	var pending []pendingUpdate
@@ -250,8 +208,13 @@ func TestRefusedBatchIsSplit(t *testing.T) {
 		t.Fatalf("the updates make %d batches; the test needs them in one", len(b))
 	}
 	a.deliverDue()
-	mu.Lock()
-	defer mu.Unlock()
+	calls, refused := m.result()
+	var got []string
+	for _, c := range calls {
+		for _, u := range c {
+			got = append(got, u.Status.TaskID.Value)
+		}
+	}
 	if refused == 0 {
 		t.Error("no call was refused: the test's updates are too small to test the split")
 	}
@@ -321,4 +284,50 @@ func subscribedAgent(t *testing.T, master string) *Agent {
 	a.master, a.streamID, a.agentID = master, "s1", "a1"
 	a.mu.Unlock()
 	return a
+}
+
+// updateMaster is a fake master that answers UPDATE calls as the real
+// one does: a body over the master's default MaxCallBytes (1 MiB) is
+// refused with 413, as its http.MaxBytesReader makes it; any other
+// call's updates are recorded and accepted.
+type updateMaster struct {
+	*httptest.Server
+	mu      sync.Mutex
+	calls   [][]api.AgentUpdate
+	refused int
+}
+
+func newUpdateMaster(t *testing.T) *updateMaster {
+	t.Helper()
+	m := &updateMaster{}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			m.mu.Lock()
+			m.refused++
+			m.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		call, err := api.DecodeAgentCall(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			t.Error(err)
+			return
+		}
+		m.mu.Lock()
+		m.calls = append(m.calls, call.Updates)
+		m.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+// result returns the accepted calls' updates and how many calls were
+// refused.
+func (m *updateMaster) result() (calls [][]api.AgentUpdate, refused int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.calls), m.refused
 }

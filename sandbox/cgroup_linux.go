@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -171,12 +172,7 @@ func (l cgroupLimits) quota() int64 {
 // CgroupsAvailable picks. It returns a nil cgroup and no error when
 // neither version is usable.
 func newTaskCgroup(parent string, lim cgroupLimits) (*taskCgroup, error) {
-	if parent == "" {
-		parent = DefaultCgroupParent
-	}
-	id := make([]byte, 8)
-	_, _ = rand.Read(id) // never fails
-	name := path.Join(parent, "task-"+hex.EncodeToString(id))
+	name := taskCgroupName(parent)
 	pr := probed()
 	switch pr.version {
 	case "v2":
@@ -185,6 +181,19 @@ func newTaskCgroup(parent string, lim cgroupLimits) (*taskCgroup, error) {
 		return newCgroup1(name, pr.v1Path(name), lim)
 	}
 	return nil, nil
+}
+
+// cgroupParent is a Spec.CgroupParent with "" resolved.
+func cgroupParent(p string) string {
+	return cmp.Or(p, DefaultCgroupParent)
+}
+
+// taskCgroupName is a new task cgroup's path under parent: task-<random
+// hex>, the names SweepCgroups looks for.
+func taskCgroupName(parent string) string {
+	id := make([]byte, 8)
+	_, _ = rand.Read(id) // never fails
+	return path.Join(cgroupParent(parent), "task-"+hex.EncodeToString(id))
 }
 
 // probe is what this process learned once about its cgroups: which
@@ -632,9 +641,7 @@ func (s cgroupStats) oomKilled(ws syscall.WaitStatus) bool {
 // cgroup younger than a minute is left alone: it may belong to a task
 // another executor is starting. It returns how many it removed.
 func SweepCgroups(parent string) int {
-	if parent == "" {
-		parent = DefaultCgroupParent
-	}
+	parent = cgroupParent(parent)
 	var dirs []string
 	pr := probed()
 	switch pr.version {

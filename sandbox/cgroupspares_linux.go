@@ -2,10 +2,7 @@ package sandbox
 
 import (
 	"cmp"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -48,10 +45,7 @@ type CgroupSpares struct {
 // NewCgroupSpares returns an empty CgroupSpares for tasks whose
 // Spec.CgroupParent is parent. Close removes its spare.
 func NewCgroupSpares(parent string) *CgroupSpares {
-	if parent == "" {
-		parent = DefaultCgroupParent
-	}
-	return &CgroupSpares{parent: parent}
+	return &CgroupSpares{parent: cgroupParent(parent)}
 }
 
 // Close removes the spare, if any, once its thread has left it, and
@@ -79,10 +73,7 @@ func (s *CgroupSpares) take(parent string, lim cgroupLimits) *taskCgroup {
 	if s == nil {
 		return nil
 	}
-	if parent == "" {
-		parent = DefaultCgroupParent
-	}
-	if parent != s.parent {
+	if cgroupParent(parent) != s.parent {
 		return nil
 	}
 	s.mu.Lock()
@@ -135,9 +126,7 @@ func (s *CgroupSpares) fill() {
 // newSpareCgroup makes a task cgroup under parent with limits lim and
 // moves a forker's thread into it.
 func newSpareCgroup(parent string, lim cgroupLimits) (*taskCgroup, error) {
-	id := make([]byte, 8)
-	_, _ = rand.Read(id) // never fails
-	name := path.Join(parent, "task-"+hex.EncodeToString(id))
+	name := taskCgroupName(parent)
 	g, err := newCgroup1(name, probed().v1Path(name), lim)
 	if err != nil {
 		return nil, err
