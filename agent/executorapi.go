@@ -288,6 +288,13 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			run.touch(t)
 		}
 	}
+	var settled []api.ExecutorEvent
+	var killed []*execTask
+	if run.recovered && !run.subscribed {
+		var relaunch []*execTask
+		settled, relaunch, killed = a.settleUnsure(run, listed)
+		a.relaunch(run, relaunch)
+	}
 	a.retireIfIdle(run)
 	old := run.stream
 	run.stream = s
@@ -304,10 +311,17 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		run.markSent(ev)
 	}
 	run.pending = nil
+	for _, ev := range settled {
+		a.send(run, ev)
+	}
 	a.checkpoint(run)
 	a.mu.Unlock()
 	old.close()
 	runAll(stops)
+	for _, t := range killed {
+		a.reportFor(run, t, api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent,
+			Reason: api.ReasonTaskKilledDuringLaunch, Message: "Task killed before it was launched"})
+	}
 	for _, t := range lost {
 		a.reportFor(run, t, api.TaskStatus{State: api.TaskLost, Source: api.SourceAgent, Reason: api.ReasonExecutorTerminated,
 			Message: "The executor does not know the task: its launch was lost"})
@@ -322,35 +336,26 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	a.mu.Unlock()
 }
 
-// adoptListed takes in what a subscribing executor says it runs. A task
-// launched alone may reach its executor before its checkpoint is on disk
-// (launchTasks), and that it was sent is written lazily too: an agent
-// that died in between knows the task but not that it was sent — it must
-// not send it again — or does not know it at all, and adopts it, as the
-// task of a started executor, in tasks/<task ID> of its sandbox. A task
-// whose terminal update the agent holds has ended and is not adopted.
-// Only an executor recovered from agent.db, at its first subscription,
-// can run a task the agent does not know: any other listing one is wrong
-// or lying, and adopting it would, for one, grow its cgroup's cap by the
-// task's resources. a.mu must be held.
+// adoptListed takes in what a subscribing executor says it runs and the
+// agent does not know. A task launched alone may reach its executor
+// before its checkpoint is on disk (launchTasks): an agent that died in
+// between does not know it, and adopts it, as the task of a started
+// executor, in tasks/<task ID> of its sandbox. (One it knows without
+// knowing it was sent is settleUnsure's.) A task whose terminal update
+// the agent holds has ended and is not adopted. Only an executor
+// recovered from agent.db, at its first subscription, can run a task the
+// agent does not know: any other listing one is wrong or lying, and
+// adopting it would, for one, grow its cgroup's cap by the task's
+// resources. a.mu must be held.
 func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
 	if len(listed) == 0 {
 		return
 	}
 	mayAdopt := run.recovered && !run.subscribed
 	fw := run.key.framework
-	has := make(map[string]bool, len(listed))
 	adopted := 0
 	for _, ti := range listed {
 		id := ti.TaskID.Value
-		has[id] = true
-		if t := run.tasks[id]; t != nil {
-			if !t.sent && t.queued {
-				t.sent = true
-				run.touch(t)
-			}
-			continue
-		}
 		if _, known := a.taskIndex[taskKey{fw, id}]; !mayAdopt || known || slices.Contains(run.allTasks, id) ||
 			api.ValidateID("task", id) != nil || a.updates.hasTerminal(fw, id) {
 			continue
@@ -364,9 +369,6 @@ func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
 		a.taskIndex[taskKey{fw, id}] = run
 		adopted++
 	}
-	run.pending = slices.DeleteFunc(run.pending, func(ev api.ExecutorEvent) bool {
-		return ev.Launch != nil && has[ev.Launch.Task.TaskID.Value]
-	})
 	if adopted > 0 {
 		a.log.Info("adopted tasks an executor runs that agent.db did not hold", "framework", fw,
 			"executor", run.key.executor, "tasks", adopted)

@@ -300,8 +300,7 @@ func TestSubscribeAdoptsListedTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	r.pending = append(r.pending, api.ExecutorEvent{Type: api.ExecutorEventLaunch,
-		Launch: &api.ExecutorLaunch{Task: r.tasks["t1"].info}})
+	r.tasks["t1"].queued, r.tasks["t1"].unsure = false, true // as runFromRecord leaves a task not recorded sent
 	a.mu.Unlock()
 	listed := func(ids ...string) []api.TaskInfo {
 		var out []api.TaskInfo
@@ -337,9 +336,9 @@ func TestSubscribeAdoptsListedTasks(t *testing.T) {
 	}
 	a.mu.Unlock()
 
-	// The adopted task takes updates and kills like any other; the
-	// LAUNCH of t1 that waited for the subscription was dropped, so the
-	// next event is the kill.
+	// The adopted task takes updates and kills like any other; t1,
+	// which the executor has, is not launched again, so the next event
+	// is the kill.
 	id := uuid.New()
 	up, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallUpdate, ExecutorID: api.ExecutorID{Value: "e1"},
 		FrameworkID: api.FrameworkID{Value: "fw"}, Update: &api.ExecutorUpdate{Status: api.TaskStatus{

@@ -92,8 +92,17 @@ type execTask struct {
 	// queued: its LAUNCH was queued for the executor; sent: it went out
 	// on a stream. A task not queued is still being prepared.
 	queued, sent bool
-	stopChecks   func() // stops its health checks; nil when none run
-	watched      bool   // the agent watches its CPU budget (watchCPU)
+	// group numbers the task group it was launched in (the index of its
+	// first task, plus one); 0 for a task launched alone.
+	group int
+	// unsure: recovered from agent.db without its LAUNCH recorded as
+	// sent, so that until its executor subscribes the agent does not
+	// know whether the executor has it (settleUnsure). A kill meanwhile
+	// is held: killAsked, with killPolicy.
+	unsure, killAsked bool
+	killPolicy        *api.KillPolicy
+	stopChecks        func() // stops its health checks; nil when none run
+	watched           bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
 	// need is what it adds to its executor's cgroup (execNeed).
@@ -227,7 +236,7 @@ func (a *Agent) checkpointRun(r *executorRun, lazy bool) *write {
 	for id, index := range r.dirty {
 		c := taskChange{index: index}
 		if t := r.tasks[id]; t != nil {
-			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent}
+			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent, Group: t.group}
 		}
 		changes = append(changes, c)
 	}

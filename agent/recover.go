@@ -69,11 +69,11 @@ func (a *Agent) recover() error {
 	return nil
 }
 
-// runFromRecord rebuilds an executor from its checkpoint. Tasks whose
-// LAUNCH was queued but not sent before the agent died are sent when the
-// executor re-subscribes; tasks still being prepared then are failed by
-// the caller as part of the executor's tasks if it is gone, and prepared
-// again otherwise.
+// runFromRecord rebuilds an executor from its checkpoint. A task whose
+// LAUNCH was not recorded as sent is unsure: that it was sent is written
+// lazily, so the executor may run it or may never have had it, and its
+// preparation (fetch, sandbox, owner, cgroup) may have been cut short.
+// The executor's first subscription says which (settleUnsure).
 func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 	r := &executorRun{
 		key:        execKey{rec.Framework, rec.ExecutorInfo.ExecutorID.Value},
@@ -95,22 +95,94 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		if a.updates.hasTerminal(rec.Framework, id) {
 			continue // ended: its terminal update was checkpointed
 		}
-		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, queued: true, sent: rt.Sent, need: a.needOf(rt.Info)}
+		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, group: rt.Group,
+			queued: rt.Sent, sent: rt.Sent, unsure: !rt.Sent, need: a.needOf(rt.Info)}
 		r.tasks[id] = t
 		r.need.add(t.need)
 		if t.need.wasm {
 			r.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
 		}
 		r.allTasks = append(r.allTasks, id)
-		if !rt.Sent {
-			// Its launch never reached the executor; it waits for the
-			// executor's subscription, as it did before the restart
-			// (its fetch had completed if it was queued, and is cheap
-			// to redo otherwise: fetches are idempotent).
-			r.pending = append(r.pending, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: rt.Info}})
-		}
 	}
 	return r
+}
+
+// settleUnsure decides, at a recovered executor's first subscription,
+// what became of its unsure tasks (runFromRecord): one the executor lists
+// was sent, and is killed now if a kill came meanwhile; one it does not
+// list never reached it, and is reported killed if a kill came, or else
+// returned, in launch order, to be prepared again and launched
+// (relaunch). It returns the events to send once the executor is
+// subscribed and the tasks to report killed. a.mu must be held.
+func (a *Agent) settleUnsure(run *executorRun, listed map[string]bool) (events []api.ExecutorEvent, relaunch, killed []*execTask) {
+	for _, id := range run.allTasks {
+		t := run.tasks[id]
+		if t == nil || !t.unsure {
+			continue
+		}
+		t.unsure = false
+		switch {
+		case listed[id]:
+			t.queued, t.sent = true, true
+			run.touch(t)
+			if t.killAsked {
+				events = append(events, api.ExecutorEvent{Type: api.ExecutorEventKill,
+					Kill: &api.ExecutorKill{TaskID: t.info.TaskID, KillPolicy: t.killPolicy}})
+				a.escalateKill(run, t, t.killPolicy)
+			}
+		case t.killAsked:
+			run.remove(t)
+			delete(a.taskIndex, taskKey{run.key.framework, id})
+			run.touch(t)
+			killed = append(killed, t)
+		default:
+			relaunch = append(relaunch, t)
+		}
+	}
+	if len(killed) > 0 {
+		a.queueResize(run)
+	}
+	return events, relaunch, killed
+}
+
+// relaunch prepares again, and launches, recovered tasks whose LAUNCH
+// never reached their executor (settleUnsure): the agent may have died
+// before their fetch or sandbox was done. Fetches and sandboxes are made
+// so that doing them twice is harmless. A group goes out as a group, as
+// it was launched; tasks launched alone go out one by one. The launches
+// take their place in the executor's line of launches (launchTasks).
+// a.mu must be held.
+func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
+	if len(tasks) == 0 {
+		return
+	}
+	var batches [][]*execTask // tasks alone first, then each group
+	byGroup := map[int]int{0: 0}
+	batches = append(batches, nil)
+	for _, t := range tasks {
+		i, ok := byGroup[t.group]
+		if !ok {
+			i = len(batches)
+			byGroup[t.group] = i
+			batches = append(batches, nil)
+		}
+		batches[i] = append(batches[i], t)
+	}
+	a.log.Info("preparing again the launches a recovered executor never got", "framework", r.key.framework,
+		"executor", r.key.executor, "tasks", len(tasks))
+	before, mine := r.prepared, make(chan struct{})
+	r.prepared = mine
+	a.execWG.Add(1)
+	go func() {
+		defer a.execWG.Done()
+		defer close(mine)
+		for i, batch := range batches {
+			if len(batch) > 0 {
+				a.prepare(r, batch, i > 0, before, nil)
+				before = nil
+			}
+		}
+	}()
 }
 
 // forgetRecovered reports the tasks of an executor found dead on

@@ -1,12 +1,18 @@
 package agent
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // TestRecoveredTaskKeepsItsChecks restarts an agent over the checkpoint
@@ -48,5 +54,106 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	}
 	if r.tasks["t"].stopChecks == nil {
 		t.Error("the recovered running task's health check was not started again")
+	}
+}
+
+// TestRecoveredLaunchIsPrepared restarts an agent over the checkpoint of
+// a live executor whose tasks' LAUNCH was never recorded as sent — the
+// agent died while it fetched their URIs, say. At the executor's first
+// subscription, a task it lists is taken as sent and not launched again;
+// one killed meanwhile that it does not list is reported killed; the
+// others are prepared again (their URIs fetched, their sandboxes made)
+// before they go out, the group as one LAUNCH_GROUP.
+func TestRecoveredLaunchIsPrepared(t *testing.T) {
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "fetched")
+	}))
+	defer files.Close()
+	dir := searchableTempDir(t)
+	executor := exec.Command("sleep", "600") // stands in for the executor process
+	if err := executor.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { executor.Process.Kill(); executor.Wait() })
+	runDir := filepath.Join(dir, "sandboxes", "fw", "e", "runs", "c")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := executorRecord{Framework: "fw", FrameworkInfo: api.FrameworkInfo{Name: "fw", ID: &api.FrameworkID{Value: "fw"}},
+		ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}}, Container: "c", Dir: runDir, Token: "token",
+		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
+	tasks := []struct {
+		id    string
+		group int
+	}{{"alone", 0}, {"g1", 2}, {"g2", 2}, {"listed", 0}, {"killed", 0}}
+	var changes []taskChange
+	for i, tt := range tasks {
+		info := api.TaskInfo{Name: tt.id, TaskID: api.TaskID{Value: tt.id},
+			Command: &api.CommandInfo{Value: "sleep 600", URIs: []api.CommandURI{{Value: files.URL + "/data.txt"}}}}
+		changes = append(changes, taskChange{index: i, rec: &recordedTask{Index: i, Info: info, Group: tt.group,
+			Dir: sandbox.TaskDir(runDir, tt.id, false), State: api.TaskStaging}})
+	}
+	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	if err := first.store.checkpoint("fw", "e", &rec, changes, false).wait(); err != nil {
+		t.Fatal(err)
+	}
+	first.store.close()
+
+	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	srv := httptest.NewServer(second.Handler())
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	second.mu.Lock()
+	r := second.executors[execKey{"fw", "e"}]
+	second.mu.Unlock()
+	if r == nil {
+		t.Fatal("the executor was not recovered")
+	}
+	second.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "killed"}})
+	call, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallSubscribe, ExecutorID: api.ExecutorID{Value: "e"},
+		FrameworkID: api.FrameworkID{Value: "fw"},
+		Subscribe:   &api.ExecutorSubscribe{UnacknowledgedTasks: []api.TaskInfo{changes[3].rec.Info}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, next := subscribeWith(t, srv, r, string(call))
+
+	var launched [][]string
+	for len(launched) < 2 {
+		ev := next()
+		switch {
+		case ev.Launch != nil:
+			launched = append(launched, []string{ev.Launch.Task.TaskID.Value})
+		case ev.LaunchGroup != nil:
+			var ids []string
+			for _, ti := range ev.LaunchGroup.TaskGroup.Tasks {
+				ids = append(ids, ti.TaskID.Value)
+			}
+			launched = append(launched, ids)
+		default:
+			t.Fatalf("event %s, want the launches", ev.Type)
+		}
+	}
+	if want := [][]string{{"alone"}, {"g1", "g2"}}; !reflect.DeepEqual(launched, want) {
+		t.Fatalf("launched %v, want %v", launched, want)
+	}
+	for _, id := range []string{"alone", "g1", "g2"} {
+		taskDir := sandbox.TaskDir(runDir, id, false)
+		if b, err := os.ReadFile(filepath.Join(taskDir, "data.txt")); err != nil || string(b) != "fetched" {
+			t.Errorf("task %s's URI in its sandbox: %q, %v", id, b, err)
+		}
+		if _, err := os.Stat(filepath.Join(taskDir, sandbox.StdoutFile)); err != nil {
+			t.Errorf("task %s's sandbox was not made: %v", id, err)
+		}
+	}
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	if st := second.updates.latest()[taskKey{"fw", "killed"}]; st.State != api.TaskKilled || st.Reason != api.ReasonTaskKilledDuringLaunch {
+		t.Errorf("the task killed before it was launched: %s %s, want TASK_KILLED", st.State, st.Reason)
+	}
+	if task := r.tasks["listed"]; task == nil || !task.sent {
+		t.Errorf("the task the executor listed is not known as sent: %+v", task)
 	}
 }

@@ -234,6 +234,10 @@ type recordedTask struct {
 	Dir   string        `json:"dir"`
 	State api.TaskState `json:"state"`
 	Sent  bool          `json:"sent"` // its LAUNCH went on the executor's stream
+	// Group numbers the task group it was launched in (execTask.group),
+	// so that a group whose launch never went out is launched again as
+	// one after a restart.
+	Group int `json:"group,omitempty"`
 }
 
 func executorKey(framework, executor string) []byte {

@@ -150,6 +150,9 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 		// the executor places it by the same rule.
 		t.dir = r.taskDir(id, grouped || t.info.RunsAsUser())
 		r.add(t)
+		if grouped {
+			t.group = fresh[0].index + 1
+		}
 		a.taskIndex[taskKey{fw, id}] = r
 	}
 	// A task launched alone may reach its executor before its checkpoint
@@ -502,6 +505,13 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		return
 	}
 	t := r.tasks[k.TaskID.Value]
+	if t.unsure {
+		// Sent or not: the executor's subscription will say
+		// (settleUnsure).
+		t.killAsked, t.killPolicy = true, k.KillPolicy
+		a.mu.Unlock()
+		return
+	}
 	if !t.queued {
 		r.remove(t)
 		delete(a.taskIndex, key)
