@@ -62,23 +62,23 @@ func (a *Agent) launch(l *api.AgentLaunch) {
 }
 
 // refuseNative fails the tasks, all of them, and reports true when they
-// need native code (a native task, or a custom executor, which is a
-// program of the framework's) and the agent does not run native code
-// (Config.AllowNative).
+// need native code (a native task, a Wasm task's command check, or a
+// custom executor, which is a program of the framework's) and the agent
+// does not run native code (Config.AllowNative).
 func (a *Agent) refuseNative(fw string, info *api.ExecutorInfo, tasks []api.TaskInfo) bool {
 	if a.cfg.AllowNative {
 		return false
 	}
 	native := info != nil && info.Command != nil
 	for i := range tasks {
-		native = native || !tasks[i].IsWasm()
+		native = native || tasks[i].RunsNativeCode()
 	}
 	if !native {
 		return false
 	}
 	for _, ti := range tasks {
 		a.report(fw, api.TaskStatus{TaskID: ti.TaskID, State: api.TaskError, Source: api.SourceAgent,
-			Reason: api.ReasonTaskUnauthorized, Message: "This agent runs WebAssembly tasks only; native tasks and custom executors need an agent started with --allow-native"})
+			Reason: api.ReasonTaskUnauthorized, Message: "This agent runs WebAssembly tasks only; native tasks, command checks and custom executors need an agent started with --allow-native"})
 	}
 	return true
 }

@@ -95,6 +95,12 @@ func (t *TaskInfo) RunsCommandChecks() bool {
 	return t.HealthCheck != nil && t.HealthCheck.Command != nil || t.Check != nil && t.Check.Command != nil
 }
 
+// RunsNativeCode reports whether the task runs anything on its agent
+// but WebAssembly: a native command, or a command check of a Wasm task.
+// An agent that runs Wasm only refuses it, and an ACL must grant native
+// code for it.
+func (t *TaskInfo) RunsNativeCode() bool { return !t.IsWasm() || t.RunsCommandChecks() }
+
 // IsShell reports whether the command runs under a shell (the default).
 func (c *CommandInfo) IsShell() bool { return c.Shell == nil || *c.Shell }
 

@@ -99,7 +99,7 @@ func (m *Master) authorizeSchedulerCall(ctx context.Context, f *framework, call 
 		tasks := op.Tasks()
 		for i := range tasks {
 			t := &tasks[i]
-			if err := m.authorize(ctx, acl.RunTasks, api.RunAs(&f.info, t.Command), !t.IsWasm()); err != nil {
+			if err := m.authorize(ctx, acl.RunTasks, api.RunAs(&f.info, t.Command), t.RunsNativeCode()); err != nil {
 				return err
 			}
 			if e := t.Executor; e != nil && e.Command != nil {

@@ -166,6 +166,13 @@ func TestACLs(t *testing.T) {
 	if code, body := f.call(launch(o, native)); code != http.StatusForbidden || !strings.Contains(body, "allows Wasm tasks only") {
 		t.Fatalf("a native task: %d %s", code, body)
 	}
+	checked := commandTask("checked", o, 0.1, 32)
+	checked.Container = &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: strings.Repeat("a", 64)}}
+	checked.Command = nil
+	checked.HealthCheck = &api.HealthCheck{Type: "COMMAND", Command: &api.CommandInfo{Value: "id"}}
+	if code, body := f.call(launch(o, checked)); code != http.StatusForbidden || !strings.Contains(body, "allows Wasm tasks only") {
+		t.Fatalf("a Wasm task with a command check: %d %s", code, body)
+	}
 	asRoot := commandTask("root", o, 0.1, 32)
 	asRoot.Command = nil
 	asRoot.Container = &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: strings.Repeat("a", 64)}}
