@@ -70,13 +70,27 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning {
+	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning || t.killing {
 		return
 	}
 	a.report(r.key.framework, st)
 	if res.Kill {
 		a.log.Info("killing a task that failed its health check", "task", t.info.TaskID.Value)
 		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: t.info.TaskID}})
+		t.pauseChecks()
+		a.escalateKill(r, t, nil)
+	}
+}
+
+// pauseChecks stops a task's checks once a kill is on its way, as Mesos
+// pauses them: a check that passes during the kill's grace period must
+// not report the task healthy again, nor one that fails ask for another
+// kill. The checks stop on a goroutine of their own, since one may be
+// waiting for Agent.mu in healthChanged. a.mu must be held.
+func (t *execTask) pauseChecks() {
+	t.killing = true
+	if stop := t.stopChecks; stop != nil {
+		go stop()
 	}
 }
 

@@ -102,6 +102,7 @@ type execTask struct {
 	unsure, killAsked bool
 	killPolicy        *api.KillPolicy
 	stopChecks        func() // stops its health checks; nil when none run
+	killing           bool   // a kill was sent: its checks report no more (pauseChecks)
 	watched           bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics

@@ -128,6 +128,7 @@ func (a *Agent) settleUnsure(run *executorRun, listed map[string]bool) (events [
 			if t.killAsked {
 				events = append(events, api.ExecutorEvent{Type: api.ExecutorEventKill,
 					Kill: &api.ExecutorKill{TaskID: t.info.TaskID, KillPolicy: t.killPolicy}})
+				t.pauseChecks()
 				a.escalateKill(run, t, t.killPolicy)
 			}
 		case t.killAsked:

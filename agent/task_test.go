@@ -3,7 +3,9 @@ package agent
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -47,5 +49,55 @@ func TestRefuseNative(t *testing.T) {
 				t.Errorf("update %v (%s %q), want one only when refused", reported, st.State, st.Message)
 			}
 		})
+	}
+}
+
+// TestHealthKill fails a task's health check in an executor of its own
+// that ignores the KILL (as a wazero guest may): the checks report no
+// more once the kill is sent — a check passing during its grace period
+// does not make it healthy again — and the agent kills the executor
+// after the grace period, as it does for a kill from the framework, so
+// that the task ends TASK_KILLED instead of running for ever.
+func TestHealthKill(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"sleep", "600"} // never subscribes, never stops a task
+		c.ExecutorRegistrationTimeout = time.Hour
+	})
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "t1"}})
+	a.executors[r.key] = r
+	task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t1"},
+		KillPolicy: &api.KillPolicy{GracePeriod: &api.DurationInfo{Nanoseconds: 0}}},
+		state: api.TaskRunning, queued: true, sent: true}
+	r.add(task)
+	a.taskIndex[taskKey{"fw", "t1"}] = r
+	a.mu.Unlock()
+	if _, err := a.startExecutor(r); err != nil {
+		t.Fatal(err)
+	}
+
+	a.healthChanged(r, task, health.Result{Healthy: false, Consecutive: 3, Kill: true, Message: "failed"})
+	if st := a.updates.latest()[taskKey{"fw", "t1"}]; st.Healthy == nil || *st.Healthy {
+		t.Fatalf("the failed check's update: %+v", st)
+	}
+	a.healthChanged(r, task, health.Result{Healthy: true, Message: "passed"})
+	if st := a.updates.latest()[taskKey{"fw", "t1"}]; st.Healthy == nil || *st.Healthy {
+		t.Fatalf("a check passing after the kill was reported: %+v", st)
+	}
+	select {
+	case <-r.done:
+	case <-time.After(killEscalation + 20*time.Second):
+		t.Fatal("the executor of a task killed by its health check was never killed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := a.updates.latest()[taskKey{"fw", "t1"}]
+		if st.State == api.TaskKilled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the task's last update %s, want TASK_KILLED", st.State)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
