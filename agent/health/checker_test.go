@@ -2,7 +2,11 @@ package health
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -231,5 +235,54 @@ func TestStartRefusesInvalidChecks(t *testing.T) {
 	good := &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}}
 	if _, err := Start(ctx, good, Target{}, nil); err == nil {
 		t.Error("Start with a nil report succeeded")
+	}
+}
+
+// TestHTTPHealthRedirects follows a redirect within the checked host and
+// port, and takes a redirect anywhere else as the answer: the agent,
+// which runs the check from its own network, must not be sent by the
+// task to other hosts' APIs.
+func TestHTTPHealthRedirects(t *testing.T) {
+	var elsewhereHits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhereHits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer elsewhere.Close()
+	task := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/health":
+			http.Redirect(w, r, "/moved", http.StatusFound)
+		case "/moved":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			http.Redirect(w, r, elsewhere.URL+"/admin", http.StatusFound)
+		}
+	}))
+	defer task.Close()
+	_, port, err := net.SplitHostPort(task.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.ParseUint(port, 10, 16)
+	tests := []struct {
+		path    string
+		healthy bool
+		message string
+	}{
+		{"/health", false, "returned 503"},   // followed to /moved
+		{"/elsewhere", true, "returned 302"}, // not followed
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			hc := fast(&api.HealthCheck{Type: "HTTP", HTTP: &api.HTTPCheckInfo{Port: api.Uint64(n), Path: tt.path}}, 1000)
+			r := startHealth(t, hc, Target{}).next(t)
+			if r.Healthy != tt.healthy || !strings.Contains(r.Message, tt.message) {
+				t.Errorf("report %+v, want healthy %v, %q", r, tt.healthy, tt.message)
+			}
+		})
+	}
+	if n := elsewhereHits.Load(); n != 0 {
+		t.Errorf("the check followed a redirect to another host %d times", n)
 	}
 }

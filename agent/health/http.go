@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,15 +24,31 @@ type httpProbe struct {
 }
 
 func newHTTPProbe(url string, statuses []uint64, timeout time.Duration) *httpProbe {
-	// Like Mesos's curl -L -k: follow redirects, do not verify
-	// certificates. No proxy and no kept connections: each check is a
+	// Like Mesos's curl -L -k: follow redirects (to the same host, see
+	// sameHost), do not verify certificates. No proxy and no kept connections: each check is a
 	// fresh connection to the task, as each curl run was.
 	tr := &http.Transport{
 		Proxy:             nil,
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Mesos checks with curl -k.
 		DisableKeepAlives: true,
 	}
-	return &httpProbe{url: url, statuses: statuses, timeout: timeout, client: &http.Client{Transport: tr}}
+	return &httpProbe{url: url, statuses: statuses, timeout: timeout, client: &http.Client{Transport: tr, CheckRedirect: sameHost}}
+}
+
+// sameHost follows a redirect only to the host and port the check
+// names. The agent runs the check from its own network, where whatever
+// answers on the task's port could otherwise point it at the agent's or
+// the master's API, or at any other host, and read the status of the
+// answer in the check's result; a redirect elsewhere is the answer
+// itself (a 3xx, healthy unless statuses say otherwise).
+func sameHost(req *http.Request, via []*http.Request) error {
+	if req.URL.Host != via[0].URL.Host {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 func (p *httpProbe) probe(ctx context.Context) outcome {
