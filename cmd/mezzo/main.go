@@ -20,6 +20,12 @@ func main() {
 	if sandbox.IsInit(os.Args) {
 		sandbox.Init(os.Args, os.Environ())
 	}
+	// What this process inherited must not reach the executors and
+	// tasks it may start.
+	if err := sandbox.CloseInheritedOnExec(); err != nil {
+		fmt.Fprintln(os.Stderr, "mezzo:", err)
+		os.Exit(1)
+	}
 	if err := newRoot().Execute(); err != nil {
 		var exit exitCode
 		if asExit(err, &exit) {
