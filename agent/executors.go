@@ -273,7 +273,7 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		// Both engines write their code caches atomically (a temporary
 		// file renamed into place), so executors share one.
 		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
-		"MEZZO_WASM_ENGINE":  a.cfg.WasmEngine,
+		"MEZZO_WASM_ENGINE":  a.executorEngine(r),
 	}
 	if a.cfg.TLS != nil {
 		// The executor (Mezzo's, or a custom one built on
@@ -299,6 +299,29 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// executorEngine is the default engine of a built-in executor: the
+// agent's (Config.WasmEngine), or, for an executor that is not shared,
+// the engine of its first Wasm task, so that the executor compiles the
+// module for that engine before the task runs. A wazero task runs alone
+// in an executor of its own (ownExecutor), whose CPU time the agent
+// counts against the task's budget from its TASK_RUNNING (watchCPU); an
+// executor of the agent's default engine compiled the module for wazero
+// only after, and an idle task with a small budget was killed for the
+// compile.
+func (a *Agent) executorEngine(r *executorRun) string {
+	if r.rec.Shared {
+		return a.cfg.WasmEngine
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range r.allTasks {
+		if t := r.tasks[id]; t != nil && t.info.IsWasm() {
+			return a.engineOf(t.info)
+		}
+	}
+	return a.cfg.WasmEngine
 }
 
 // errRunShutDown is startExecutor's error for a run shut down before its

@@ -42,10 +42,14 @@ func cpuBudget(ti api.TaskInfo) time.Duration {
 // and its executor's CPU time is not the task's). The executor's CPU time
 // is counted from now, when t runs; once it exceeds the budget by
 // cpuGrace the agent kills the executor and t fails with
-// REASON_CONTAINER_LIMITATION. a.mu must be held.
+// REASON_CONTAINER_LIMITATION. Should another task join t's executor (one
+// a framework names), the executor's CPU time is no longer t's, and the
+// watch ends: killing the executor would end the other task too, for t's
+// budget. A custom executor's CPU time is never its task's. a.mu must be
+// held.
 func (a *Agent) watchCPU(r *executorRun, t *execTask) {
 	budget := cpuBudget(t.info)
-	if budget <= 0 || r.rec.Shared || len(r.allTasks) != 1 || a.stopping {
+	if budget <= 0 || r.rec.Shared || r.rec.ExecutorInfo.Command != nil || len(r.allTasks) != 1 || a.stopping {
 		return
 	}
 	pid, start := r.rec.PID, r.rec.StartTime
@@ -77,6 +81,12 @@ func (a *Agent) watchCPU(r *executorRun, t *execTask) {
 			}
 			a.mu.Lock()
 			live := r.tasks[t.info.TaskID.Value] == t
+			if live && len(r.allTasks) != 1 {
+				a.mu.Unlock()
+				a.log.Warn("no longer watching a task's CPU budget: its executor runs another task", "executor", r.key.executor,
+					"task", t.info.TaskID.Value, "budget", budget)
+				return
+			}
 			if live {
 				r.exitReason = api.ReasonContainerLimitation
 				r.exitMsg = fmt.Sprintf("CPU time limit exceeded: the task used %v of CPU, past its budget of %v, and its executor could not stop it; the agent killed the executor",

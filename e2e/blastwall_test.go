@@ -279,3 +279,35 @@ func TestExecutorMemoryCap(t *testing.T) {
 		waitFor(t, func() bool { return len(executorCgroupDirs(t, cs.ContainerID.Value)) == 0 }, id+"'s executor cgroup to be removed")
 	}
 }
+
+// TestIdleWazeroTaskKeepsItsBudget runs a Go module that barely uses CPU
+// on wazero, with a small CPU budget, on an agent whose default engine is
+// wasmtime. The task runs alone in an executor of its own, whose CPU time
+// the agent counts against the budget from TASK_RUNNING: that executor
+// must have compiled the module for wazero before, or the compile, not
+// the task, would use up the budget and the agent would kill the task.
+func TestIdleWazeroTaskKeepsItsBudget(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	agentDir := t.TempDir()
+	startAgentOn(t, c.addr, agentDir, freePort(t), "--wasm-engine", "wasmtime")
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	sha := uploadModule(t, c, "./e2e/testdata/waitfile")
+	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 64))
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		ti := scheduler.WasmTask("idle", "idle", agent, sha, []string{"/release"}, res)
+		ti.Container.Wasm.Engine = "wazero"
+		ti.Container.Wasm.Limits = &api.WasmLimits{CPUSeconds: 0.05}
+		return []api.TaskInfo{ti}
+	})
+	waitFor(t, func() bool { return f.last("idle").State == api.TaskRunning || f.last("idle").State.IsTerminal() }, "the task to run")
+	if st := f.last("idle"); st.State == api.TaskRunning {
+		sandbox := filepath.Join(agentDir, "sandboxes", sandboxLabel(t, st))
+		if err := os.WriteFile(filepath.Join(sandbox, "release"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return f.last("idle").State.IsTerminal() }, "the task to end")
+	if st := f.last("idle"); st.State != api.TaskFinished {
+		t.Errorf("the idle task ended %s %s: %s", st.State, st.Reason, st.Message)
+	}
+}
