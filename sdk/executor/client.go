@@ -72,9 +72,9 @@ func New(cfg Config) *Client {
 }
 
 // Unacknowledged returns what the next SUBSCRIBE would list: the tasks
-// launched (by LAUNCH and LAUNCH_GROUP events) whose terminal update the
-// agent has not acknowledged, and the updates it has not acknowledged,
-// each in the order they arrived or were sent. An executor that has ended
+// launched (by LAUNCH and LAUNCH_GROUP events the handler got) whose
+// terminal update the agent has not acknowledged, and the updates it has
+// not acknowledged, each in the order they arrived or were sent. An executor that has ended
 // all its tasks may exit once both are empty.
 func (c *Client) Unacknowledged() (tasks []api.TaskInfo, updates []api.ExecutorUpdate) {
 	c.mu.Lock()

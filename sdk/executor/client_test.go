@@ -550,3 +550,65 @@ func TestConcurrentUpdatesShareConnections(t *testing.T) {
 		t.Errorf("the client had %d connections open at once (the stream's among them), want at most %d", got, most)
 	}
 }
+
+// TestUndeliveredLaunchNotListed ends a subscription while a LAUNCH
+// waits, decoded, for the handler: the handler fails on t1 (as an Update
+// that failed under it makes it do), or the agent sends ERROR after t1,
+// and t2's LAUNCH follows. t2 never reaches the handler, so the next
+// SUBSCRIBE must not list it: the agent takes a listed task as one the
+// executor runs, and would wait for its updates for ever, where an
+// unlisted one it reports lost.
+func TestUndeliveredLaunchNotListed(t *testing.T) {
+	tests := []struct {
+		name string
+		end  []api.ExecutorEvent // sent after LAUNCH t1, before LAUNCH t2
+		fail error               // the handler's error for t1
+	}{
+		{name: "handler not connected", fail: fmt.Errorf("update task t1: %w", executor.ErrNotConnected)},
+		{name: "ERROR event", end: []api.ExecutorEvent{{Type: api.ExecutorEventError, Error: &api.ErrorEvent{Message: "oops"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := executortest.NewAgent(executortest.Options{ManualAck: true})
+			defer agent.Close()
+			release := make(chan struct{})
+			hs := start(t, agent, nil, func(hs *harness, ctx context.Context, ev *api.ExecutorEvent) error {
+				if ev.Type == api.ExecutorEventLaunch && ev.Launch.Task.TaskID.Value == "t1" {
+					<-release
+					return tt.fail
+				}
+				return nil
+			})
+			hs.subscriptions(1)
+			// An update whose acknowledgement, sent after t2's LAUNCH,
+			// tells when the client has read that LAUNCH: acknowledgements
+			// are recorded as they are read.
+			if err := hs.client.Update(context.Background(), status("t0", api.TaskRunning)); err != nil {
+				t.Fatal(err)
+			}
+			events := []api.ExecutorEvent{{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: task("t1")}}}
+			events = append(events, tt.end...)
+			events = append(events, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: task("t2")}},
+				api.ExecutorEvent{Type: api.ExecutorEventAcknowledged,
+					Acknowledged: &api.ExecutorAcknowledged{TaskID: api.TaskID{Value: "t0"}, UUID: agent.Updates()[0].UUID}})
+			for _, ev := range events {
+				if err := agent.Send(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hs.next(api.ExecutorEventLaunch) // t1's handler now waits
+			hs.wait("t2's LAUNCH read", func() bool { _, updates := hs.client.Unacknowledged(); return len(updates) == 0 })
+			close(release)
+			subs := hs.subscriptions(2)
+			delivered := false
+			for len(hs.events) > 0 {
+				if ev := <-hs.events; ev.Type == api.ExecutorEventLaunch && ev.Launch.Task.TaskID.Value == "t2" {
+					delivered = true
+				}
+			}
+			if got := fmt.Sprint(ids(subs[1].UnacknowledgedTasks)); got != "[t1]" {
+				t.Errorf("re-subscription lists tasks %s (t2 delivered: %v), want [t1]", got, delivered)
+			}
+		})
+	}
+}

@@ -39,8 +39,8 @@
 //
 // Update stamps a status with a fresh UUID and keeps it until the agent
 // names that UUID in an ACKNOWLEDGED event. The client also remembers
-// every task a LAUNCH or LAUNCH_GROUP event brought until the agent
-// acknowledges its terminal update. When the connection drops (the agent
+// every task a LAUNCH or LAUNCH_GROUP event brought to the handler until
+// the agent acknowledges its terminal update. When the connection drops (the agent
 // restarted, say), Run subscribes again with backoff, for up to
 // Config.RecoveryTimeout, and its SUBSCRIBE lists both — the
 // unacknowledged_tasks and unacknowledged_updates of the protocol — so
@@ -59,7 +59,9 @@
 // A Client is safe for concurrent use: Update and Message may be called
 // from the handler or from any other goroutine, while Run is running or
 // not. Run itself may run once at a time. The handler is called on Run's
-// goroutine, one event at a time, in the order the agent sent them; the
-// client records launches and acknowledgements as events arrive, before
-// the handler sees them.
+// goroutine, one event at a time, in the order the agent sent them. The
+// client records an acknowledgement as it arrives, and a launch just
+// before the handler gets it: a task whose LAUNCH was read but never
+// handled, because the subscription ended first, is not listed, and the
+// agent reports it lost rather than wait for it.
 package executor

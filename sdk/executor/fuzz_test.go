@@ -42,7 +42,10 @@ func FuzzReadEvents(f *testing.F) {
 		l := newLedger()
 		readEvents(bytes.NewReader(data), func(ev *api.ExecutorEvent) error {
 			checkPayload(t, ev)
-			l.observe(ev)
+			l.launched(ev)
+			if ev.Type == api.ExecutorEventAcknowledged {
+				l.acknowledged(ev.Acknowledged.UUID)
+			}
 			rec, err := json.Marshal(ev)
 			if err != nil {
 				t.Fatalf("re-encode %+v: %v", ev, err)

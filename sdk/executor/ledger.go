@@ -36,21 +36,23 @@ func newLedger() ledger {
 	return ledger{tasks: map[string]*launchedTask{}, updates: map[string]*pendingUpdate{}}
 }
 
-// observe records what an event tells about tasks and updates.
-func (l *ledger) observe(ev *api.ExecutorEvent) {
+// launched records the tasks a LAUNCH or LAUNCH_GROUP event brings. It is
+// called as the handler gets the event, not when the event is read: a
+// subscription that ends drops the events still waiting for the handler,
+// and a task listed by the next SUBSCRIBE is one the agent takes the
+// executor to run, and waits for; one not listed it reports lost.
+func (l *ledger) launched(ev *api.ExecutorEvent) {
 	switch ev.Type {
 	case api.ExecutorEventLaunch:
-		l.launched(ev.Launch.Task)
+		l.addTask(ev.Launch.Task)
 	case api.ExecutorEventLaunchGroup:
 		for _, t := range ev.LaunchGroup.TaskGroup.Tasks {
-			l.launched(t)
+			l.addTask(t)
 		}
-	case api.ExecutorEventAcknowledged:
-		l.acknowledged(ev.Acknowledged.UUID)
 	}
 }
 
-func (l *ledger) launched(t api.TaskInfo) {
+func (l *ledger) addTask(t api.TaskInfo) {
 	if _, ok := l.tasks[t.TaskID.Value]; ok {
 		return
 	}

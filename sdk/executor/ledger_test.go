@@ -20,10 +20,6 @@ func launch(ids ...string) *api.ExecutorEvent {
 		LaunchGroup: &api.ExecutorLaunchGroup{TaskGroup: api.TaskGroupInfo{Tasks: tasks}}}
 }
 
-func ack(uuid string) *api.ExecutorEvent {
-	return &api.ExecutorEvent{Type: api.ExecutorEventAcknowledged, Acknowledged: &api.ExecutorAcknowledged{UUID: []byte(uuid)}}
-}
-
 func describe(tasks []api.TaskInfo, updates []api.ExecutorUpdate) string {
 	var ts, us []string
 	for _, t := range tasks {
@@ -42,24 +38,24 @@ func TestLedger(t *testing.T) {
 		want string
 	}{
 		{"empty", func(l *ledger) {}, "[] []"},
-		{"launched tasks in order", func(l *ledger) { l.observe(launch("b", "a")); l.observe(launch("c")) }, "[b a c] []"},
-		{"launched twice", func(l *ledger) { l.observe(launch("a", "b")); l.observe(launch("a")) }, "[a b] []"},
+		{"launched tasks in order", func(l *ledger) { l.launched(launch("b", "a")); l.launched(launch("c")) }, "[b a c] []"},
+		{"launched twice", func(l *ledger) { l.launched(launch("a", "b")); l.launched(launch("a")) }, "[a b] []"},
 		{"updates in order", func(l *ledger) {
 			l.add(update("a", api.TaskRunning, "2"))
 			l.add(update("a", api.TaskFinished, "1"))
 		}, "[] [2 1]"},
 		{"non-terminal ack keeps the task", func(l *ledger) {
-			l.observe(launch("a"))
+			l.launched(launch("a"))
 			l.add(update("a", api.TaskRunning, "u1"))
-			l.observe(ack("u1"))
+			l.acknowledged([]byte("u1"))
 		}, "[a] []"},
 		{"terminal ack forgets the task", func(l *ledger) {
-			l.observe(launch("a", "b"))
+			l.launched(launch("a", "b"))
 			l.add(update("a", api.TaskRunning, "u1"))
 			l.add(update("a", api.TaskFailed, "u2"))
-			l.observe(ack("u2"))
+			l.acknowledged([]byte("u2"))
 		}, "[b] [u1]"},
-		{"unknown ack", func(l *ledger) { l.add(update("a", api.TaskRunning, "u1")); l.observe(ack("zz")) }, "[] [u1]"},
+		{"unknown ack", func(l *ledger) { l.add(update("a", api.TaskRunning, "u1")); l.acknowledged([]byte("zz")) }, "[] [u1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

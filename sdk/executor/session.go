@@ -69,6 +69,10 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 				shutdown = true
 				grace = time.AfterFunc(c.cfg.ShutdownGracePeriod, func() { cancel(errShutdownGrace) })
 			}
+		case api.ExecutorEventLaunch, api.ExecutorEventLaunchGroup:
+			c.mu.Lock()
+			c.led.launched(ev)
+			c.mu.Unlock()
 		}
 		if err := h(ctx, ev); err != nil {
 			if errors.Is(err, ErrNotConnected) {
@@ -156,12 +160,16 @@ func (c *Client) disconnect(s *session) {
 }
 
 // read decodes the stream's records into out until the stream fails or
-// ctx ends, recording launches and acknowledgements as they arrive.
+// ctx ends, recording acknowledgements as they arrive: the agent has the
+// update, whether or not the handler sees the event. (Launches are
+// recorded by session as the handler gets them.)
 func (c *Client) read(ctx context.Context, body io.Reader, out chan<- *api.ExecutorEvent) error {
 	return readEvents(body, func(ev *api.ExecutorEvent) error {
-		c.mu.Lock()
-		c.led.observe(ev)
-		c.mu.Unlock()
+		if ev.Type == api.ExecutorEventAcknowledged {
+			c.mu.Lock()
+			c.led.acknowledged(ev.Acknowledged.UUID)
+			c.mu.Unlock()
+		}
 		select {
 		case out <- ev:
 			return nil
