@@ -19,7 +19,8 @@ import (
 // to keep, and the payload matching its Type is never nil. An error the
 // handler returns ends Run, which returns that error unchanged; except
 // that an error wrapping ErrNotConnected, which a call makes when the
-// connection failed under it, ends only the subscription.
+// connection failed under it, ends only the subscription (and, after
+// SHUTDOWN, Run with ErrShutdown).
 //
 // Every event the agent sends is delivered, HEARTBEAT included. The first
 // event of every (re)subscription is SUBSCRIBED. The handler should not
@@ -92,10 +93,10 @@ func (c *Client) Connected() bool {
 
 // Run subscribes and delivers events to h until ctx ends, h returns an
 // error, or the agent is gone for good. It returns nil when ctx ends, h's
-// error unchanged, ErrShutdown after a SHUTDOWN event once the stream
-// ends or the grace period has passed, an *HTTPError for a SUBSCRIBE the
-// agent refuses outright (400, 401, 403...), an error wrapping
-// ErrRecoveryTimeout, or a Config error.
+// error unchanged, ErrShutdown after a SHUTDOWN event once the
+// subscription ends or the grace period has passed, an *HTTPError for a
+// SUBSCRIBE the agent refuses outright (400, 401, 403...), an error
+// wrapping ErrRecoveryTimeout, or a Config error.
 //
 // Anything else ends only the current subscription: an unreachable agent
 // or one answering 503 (as a recovering agent does), a stream that ends,

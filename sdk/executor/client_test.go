@@ -417,6 +417,42 @@ func TestShutdown(t *testing.T) {
 			t.Errorf("the client subscribed %d times; after SHUTDOWN it must not come back", n)
 		}
 	})
+	// After SHUTDOWN, a subscription that ends for any reason but the
+	// handler's own error ends Run: were it to subscribe again, the
+	// agent would not send SHUTDOWN twice, and the executor would run on.
+	for _, tt := range []struct {
+		name  string
+		after []api.ExecutorEvent // sent after SHUTDOWN
+		fail  error               // the handler's error for SHUTDOWN
+	}{
+		{name: "handler not connected", fail: fmt.Errorf("update task t1: %w", executor.ErrNotConnected)},
+		{name: "ERROR event", after: []api.ExecutorEvent{{Type: api.ExecutorEventError, Error: &api.ErrorEvent{Message: "oops"}}}},
+	} {
+		t.Run("subscription ends: "+tt.name, func(t *testing.T) {
+			agent := executortest.NewAgent(executortest.Options{})
+			defer agent.Close()
+			cfg := config(agent)
+			cfg.ShutdownGracePeriod = time.Hour
+			hs := start(t, agent, &cfg, func(hs *harness, ctx context.Context, ev *api.ExecutorEvent) error {
+				if ev.Type == api.ExecutorEventShutdown {
+					return tt.fail
+				}
+				return nil
+			})
+			hs.subscriptions(1)
+			for _, ev := range append([]api.ExecutorEvent{{Type: api.ExecutorEventShutdown}}, tt.after...) {
+				if err := agent.Send(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := hs.result(); !errors.Is(err, executor.ErrShutdown) {
+				t.Fatalf("Run = %v, want ErrShutdown", err)
+			}
+			if n := len(agent.Subscriptions()); n != 1 {
+				t.Errorf("the client subscribed %d times; after SHUTDOWN it must not come back", n)
+			}
+		})
+	}
 	t.Run("executor finishes first", func(t *testing.T) {
 		agent := executortest.NewAgent(executortest.Options{})
 		defer agent.Close()

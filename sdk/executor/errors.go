@@ -19,7 +19,10 @@ var ErrNotConnected = errors.New("not subscribed to the agent")
 var ErrRecoveryTimeout = errors.New("agent recovery timeout passed")
 
 // ErrShutdown is returned by Run after the agent sent SHUTDOWN, once the
-// agent closes the stream or Config.ShutdownGracePeriod has passed.
+// subscription ends (the agent closes the stream, sends ERROR, or a call
+// of the handler's fails with ErrNotConnected) or
+// Config.ShutdownGracePeriod has passed. Run does not subscribe again
+// after SHUTDOWN: the agent is done with the executor.
 var ErrShutdown = errors.New("agent asked the executor to shut down")
 
 // ErrStreamEnded is why a subscription ends when the agent closes the

@@ -57,6 +57,14 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 		}
 	}()
 	shutdown := false
+	defer func() {
+		// After SHUTDOWN, a subscription that ends, however it ends, ends
+		// Run (the handler's own error aside): the agent would not send
+		// SHUTDOWN to a new one, and the executor would run on.
+		if shutdown && !errors.As(err, new(*stopError)) {
+			err = stop(ErrShutdown)
+		}
+	}()
 	for ev := range events {
 		switch ev.Type {
 		case api.ExecutorEventSubscribed:
@@ -85,9 +93,6 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 		}
 	}
 	err = <-readErr
-	if shutdown {
-		return subscribed, stop(ErrShutdown)
-	}
 	if errors.Is(err, io.EOF) {
 		err = ErrStreamEnded
 	}
