@@ -74,8 +74,9 @@ func New(cfg Config) *Client {
 
 // Unacknowledged returns what the next SUBSCRIBE would list: the tasks
 // launched (by LAUNCH and LAUNCH_GROUP events the handler got) whose
-// terminal update the agent has not acknowledged, and the updates it has
-// not acknowledged, each in the order they arrived or were sent. An executor that has ended
+// terminal update the agent has not acknowledged, each without its Data,
+// and the updates it has not acknowledged, each in the order they arrived
+// or were sent. An executor that has ended
 // all its tasks may exit once both are empty.
 func (c *Client) Unacknowledged() (tasks []api.TaskInfo, updates []api.ExecutorUpdate) {
 	c.mu.Lock()
@@ -95,8 +96,9 @@ func (c *Client) Connected() bool {
 // error, or the agent is gone for good. It returns nil when ctx ends, h's
 // error unchanged, ErrShutdown after a SHUTDOWN event once the
 // subscription ends or the grace period has passed, an *HTTPError for a
-// SUBSCRIBE the agent refuses outright (400, 401, 403...), an error
-// wrapping ErrRecoveryTimeout, or a Config error.
+// SUBSCRIBE the agent refuses outright (400, 401, 403..., and 413 for a
+// listing larger than the 16 MiB a call may carry, which the error
+// counts), an error wrapping ErrRecoveryTimeout, or a Config error.
 //
 // Anything else ends only the current subscription: an unreachable agent
 // or one answering 503 (as a recovering agent does), a stream that ends,

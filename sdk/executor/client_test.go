@@ -1,10 +1,13 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -644,6 +647,65 @@ func TestUndeliveredLaunchNotListed(t *testing.T) {
 			}
 			if got := fmt.Sprint(ids(subs[1].UnacknowledgedTasks)); got != "[t1]" {
 				t.Errorf("re-subscription lists tasks %s (t2 delivered: %v), want [t1]", got, delivered)
+			}
+		})
+	}
+}
+
+// TestResubscribeLarge re-subscribes with 17 tasks of 1 MiB each, more
+// than the 16 MiB a call may carry. A task's data is not listed (the
+// executor has it, and the agent needs only what the task is), so big
+// data does not keep the executor from coming back; what the listing
+// cannot shed makes a SUBSCRIBE the agent refuses, and Run says so.
+func TestResubscribeLarge(t *testing.T) {
+	big := string(bytes.Repeat([]byte{'x'}, 1<<20))
+	tests := []struct {
+		name   string
+		fill   func(ti *api.TaskInfo)
+		refuse bool // the re-subscription is refused with 413
+	}{
+		{name: "big data", fill: func(ti *api.TaskInfo) { ti.Data = []byte(big) }},
+		{name: "big labels", fill: func(ti *api.TaskInfo) { ti.Labels = &api.Labels{Labels: []api.Label{{Key: "k", Value: big}}} },
+			refuse: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := executortest.NewAgent(executortest.Options{})
+			defer agent.Close()
+			hs := start(t, agent, nil, nil)
+			hs.subscriptions(1)
+			for i := range 17 {
+				ti := task(fmt.Sprintf("t%d", i))
+				tt.fill(&ti)
+				if err := agent.Launch(ti); err != nil {
+					t.Fatal(err)
+				}
+				if ev := hs.next(api.ExecutorEventLaunch); !bytes.Equal(ev.Launch.Task.Data, ti.Data) {
+					t.Fatalf("the handler got task %s with %d bytes of data, want %d",
+						ev.Launch.Task.TaskID.Value, len(ev.Launch.Task.Data), len(ti.Data))
+				}
+			}
+			agent.Drop()
+			if tt.refuse {
+				err := hs.result()
+				var herr *executor.HTTPError
+				if !errors.As(err, &herr) || herr.Code != http.StatusRequestEntityTooLarge {
+					t.Fatalf("Run = %v, want a 413 *HTTPError", err)
+				}
+				if !strings.Contains(err.Error(), "17 unacknowledged tasks") {
+					t.Errorf("Run's error %q does not say what the SUBSCRIBE listed", err)
+				}
+				return
+			}
+			subs := hs.subscriptions(2)
+			if n := len(subs[1].UnacknowledgedTasks); n != 17 {
+				t.Fatalf("re-subscription lists %d tasks, want 17", n)
+			}
+			for _, ti := range subs[1].UnacknowledgedTasks {
+				if ti.Data != nil || ti.Command == nil {
+					t.Errorf("re-subscription lists task %s with %d bytes of data and command %v; want no data, the rest as launched",
+						ti.TaskID.Value, len(ti.Data), ti.Command)
+				}
 			}
 		})
 	}

@@ -52,7 +52,11 @@
 //
 // Mesos lists in unacknowledged_tasks only the tasks with no acknowledged
 // update at all; this client lists every task whose terminal update is
-// not acknowledged, a superset that a Mesos agent accepts as well.
+// not acknowledged, a superset that a Mesos agent accepts as well, and
+// that Mezzo's agent needs: it reports lost a task it sent that the
+// listing leaves out. Each task is listed without its data, which the
+// agent does not need again, so that tasks carrying big data do not make
+// a SUBSCRIBE larger than the 16 MiB a call may carry.
 //
 // # Concurrency
 //

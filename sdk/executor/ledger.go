@@ -52,10 +52,18 @@ func (l *ledger) launched(ev *api.ExecutorEvent) {
 	}
 }
 
+// addTask records t without its data. Why: a re-subscription lists every
+// task whose terminal update is not acknowledged, and a call may carry
+// 16 MiB (api.MaxRecordSize); tasks carrying megabytes of data each would
+// make a SUBSCRIBE the agent refuses, and so an executor that cannot come
+// back. The agent needs a listed task's ID, and for a task it adopts what
+// the task is (resources, command, checks), never its data: the executor
+// has that already, and the agent sends it to no one.
 func (l *ledger) addTask(t api.TaskInfo) {
 	if _, ok := l.tasks[t.TaskID.Value]; ok {
 		return
 	}
+	t.Data = nil
 	l.seq++
 	l.tasks[t.TaskID.Value] = &launchedTask{seq: l.seq, info: t}
 }

@@ -124,6 +124,11 @@ func (c *Client) subscribe(s *session) (*http.Response, error) {
 		herr := readHTTPError(resp)
 		resp.Body.Close()
 		err := fmt.Errorf("subscribe to %s: %w", c.url, herr)
+		if herr.Code == http.StatusRequestEntityTooLarge {
+			body, _ := json.Marshal(call)
+			err = fmt.Errorf("subscribe to %s: the SUBSCRIBE listing %d unacknowledged tasks and %d unacknowledged updates is %d bytes, more than the agent accepts; the executor cannot subscribe again: %w",
+				c.url, len(tasks), len(updates), len(body), herr)
+		}
 		if !herr.Retryable() {
 			return nil, stop(err)
 		}
