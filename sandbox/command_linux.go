@@ -193,6 +193,8 @@ type commandProcess struct {
 	mu        sync.Mutex // guards the fields below
 	reaped    bool       // cmd.Wait has returned; no more signals
 	killed    bool       // Kill was called before the leader was reaped
+	sigkilled bool       // Kill sent SIGKILL; escalated is closed
+	deadline  time.Time  // when timer sends SIGKILL
 	timer     *time.Timer
 	escalated chan struct{} // closed when Kill sent SIGKILL
 
@@ -379,22 +381,38 @@ func (p *commandProcess) Wait() Result {
 	return p.result
 }
 
+// Kill sends SIGTERM, then SIGKILL once grace has passed (at once when
+// grace <= 0). A later Kill may shorten the grace period under way, never
+// lengthen it: SIGKILL then comes after the shorter of what is left and
+// the new grace, as Mesos's executors do when a second kill's policy is
+// shorter. SIGTERM is sent once.
 func (p *commandProcess) Kill(grace time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.reaped || p.killed {
+	if p.reaped || p.sigkilled {
 		return
 	}
+	first := !p.killed
 	p.killed = true
 	if grace <= 0 {
 		p.escalate()
 		return
 	}
-	p.signal(unix.SIGTERM)
+	deadline := time.Now().Add(grace)
+	if !first && !deadline.Before(p.deadline) {
+		return
+	}
+	if first {
+		p.signal(unix.SIGTERM)
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.deadline = deadline
 	p.timer = time.AfterFunc(grace, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if !p.reaped {
+		if !p.reaped && !p.sigkilled {
 			p.escalate()
 		}
 	})
@@ -403,6 +421,10 @@ func (p *commandProcess) Kill(grace time.Duration) {
 // escalate sends SIGKILL to the group and the cgroup. p.mu must be held,
 // the leader not reaped, and escalate not called before.
 func (p *commandProcess) escalate() {
+	p.sigkilled = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 	p.signal(unix.SIGKILL)
 	close(p.escalated)
 }

@@ -234,7 +234,7 @@ func TestCommandKill(t *testing.T) {
 			// killing a group, not of killing a shell before it forks.
 			eventually(t, "children started", func() bool { return countGroup(pid) >= 2 })
 			p.Kill(tt.grace)
-			p.Kill(0) // the first Kill decides
+			p.Kill(time.Hour) // a longer grace does not lengthen the first
 			r := wait(t, p)
 			checkResult(t, r, -1, ReasonKilled, "killed by signal "+tt.signal)
 			if r.Signal != tt.signal {
@@ -242,6 +242,53 @@ func TestCommandKill(t *testing.T) {
 			}
 			eventually(t, "group gone", func() bool { return countGroup(pid) == 0 })
 		})
+	}
+}
+
+// TestCommandKillShortens kills a task that ignores SIGTERM with an
+// hour's grace, then again with a shorter one: the second shortens the
+// first, so SIGKILL comes long before the hour is up.
+func TestCommandKillShortens(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		grace time.Duration // of the second Kill
+	}{
+		{name: "to none", grace: 0},
+		{name: "to a shorter grace", grace: 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := StartCommand(context.Background(), Spec{Dir: sandboxDir(t)},
+				CommandSpec{Shell: true, Value: `trap "" TERM; sleep 1000 & sleep 1000`})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid := p.(*commandProcess).pid
+			eventually(t, "children started", func() bool { return countGroup(pid) >= 2 })
+			p.Kill(time.Hour)
+			p.Kill(tt.grace)
+			// Generous: this bounds the wait, and times nothing.
+			r, ok := waitFor(p, 20*time.Second)
+			if !ok {
+				t.Fatal("the task still runs 20 s after Kill: the second Kill did not shorten the hour's grace")
+			}
+			checkResult(t, r, -1, ReasonKilled, "killed by signal killed")
+			eventually(t, "group gone", func() bool { return countGroup(pid) == 0 })
+		})
+	}
+}
+
+// waitFor waits up to d for p to end and reports whether it did.
+func waitFor(p Process, d time.Duration) (Result, bool) {
+	ch := make(chan Result, 1)
+	go func() { ch <- p.Wait() }()
+	select {
+	case r := <-ch:
+		return r, true
+	case <-time.After(d):
+		return Result{}, false
 	}
 }
 

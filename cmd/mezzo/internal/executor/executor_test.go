@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -314,19 +315,24 @@ func TestWasmTask(t *testing.T) {
 	}
 }
 
-func TestKill(t *testing.T) {
-	skipUnlessLinux(t)
-	killing := executortest.Options{Subscribed: &api.ExecutorSubscribed{
+// killingState is an agent whose framework has TASK_KILLING_STATE, so that
+// a kill's start shows as TASK_KILLING.
+func killingState() executortest.Options {
+	return executortest.Options{Subscribed: &api.ExecutorSubscribed{
 		FrameworkInfo: api.FrameworkInfo{User: "u", Name: "n", ID: &api.FrameworkID{Value: "fw-1"},
 			Capabilities: []api.FrameworkCapability{{Type: api.CapTaskKillingState}}},
 		AgentInfo: api.AgentInfo{Hostname: "localhost", ID: &api.AgentID{Value: "agent-1"}},
 	}}
+}
+
+func TestKill(t *testing.T) {
+	skipUnlessLinux(t)
 	for _, tt := range []struct {
 		name string
 		opts executortest.Options
 		want string
 	}{
-		{"with TASK_KILLING_STATE", killing, "[TASK_RUNNING TASK_KILLING TASK_KILLED]"},
+		{"with TASK_KILLING_STATE", killingState(), "[TASK_RUNNING TASK_KILLING TASK_KILLED]"},
 		{"without", executortest.Options{}, "[TASK_RUNNING TASK_KILLED]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,6 +358,44 @@ func TestKill(t *testing.T) {
 			if err := h.result(); err != nil {
 				t.Fatalf("Run = %v", err)
 			}
+		})
+	}
+}
+
+// TestKillShortensGrace kills a task that ignores SIGTERM with an hour's
+// grace, then ends it sooner: a KILL with no grace, a SHUTDOWN (whose
+// kills have half the shutdown grace period), or the executor's own end
+// (which kills what is left at once). Each must shorten the hour, as
+// Mesos does when a later kill's policy is shorter; the test's deadline
+// of 20 s bounds the waits and times nothing.
+func TestKillShortensGrace(t *testing.T) {
+	skipUnlessLinux(t)
+	for _, tt := range []struct {
+		name   string
+		then   func(h *harness)
+		killed bool // the task reports TASK_KILLED (an executor that is ending reports nothing)
+	}{
+		{"KILL with no grace", func(h *harness) { h.agent.Kill("t1", grace(0)) }, true},
+		{"SHUTDOWN", func(h *harness) { h.agent.Shutdown() }, true},
+		{"the executor ends", func(h *harness) { h.cancel() }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, killingState(), func(c *executor.Config) { c.Client.ShutdownGracePeriod = 2 * time.Second })
+			h.agent.Launch(shell("t1", `trap "" TERM; echo $$ > pid; sleep 300 & sleep 300 & wait`))
+			pgid := h.pgid(h.sandbox)
+			h.running("t1")
+			h.agent.Kill("t1", grace(time.Hour))
+			// TASK_KILLING says the hour's kill is under way.
+			h.wait("TASK_KILLING", func() bool { return slices.Contains(h.agent.States("t1"), api.TaskKilling) })
+			tt.then(h)
+			if err := h.result(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			const want = "[TASK_RUNNING TASK_KILLING TASK_KILLED]"
+			if got := h.states("t1"); tt.killed && got != want {
+				t.Errorf("states = %s, want %s", got, want)
+			}
+			h.waitGroupGone(pgid)
 		})
 	}
 }

@@ -25,7 +25,7 @@ type task struct {
 	mu     sync.Mutex // guards proc, killed and grace
 	proc   sandbox.Process
 	killed bool          // a kill was asked for
-	grace  time.Duration // the kill's grace period
+	grace  time.Duration // the shortest grace period a kill gave
 
 	// sendMu serialises the task's status updates, so that they reach
 	// the agent in order whichever goroutine sends them, and guards last.
@@ -34,10 +34,15 @@ type task struct {
 }
 
 // kill stops the task: its process if it has one, else it will not start.
-// The first kill decides the grace period.
+// A later kill with a shorter grace period shortens the one under way
+// (the process's Kill takes the shorter of what is left and grace), as
+// Mesos's executors do when a later kill's policy is shorter; a longer
+// one does not lengthen it. Why: a SHUTDOWN, and the executor's own end,
+// kill with less grace than a KILL may have given, and must not wait for
+// it. A Wasm task stops at once whatever the grace.
 func (t *task) kill(grace time.Duration) {
 	t.mu.Lock()
-	if !t.killed {
+	if !t.killed || grace < t.grace {
 		t.killed, t.grace = true, grace
 	}
 	p, grace := t.proc, t.grace
