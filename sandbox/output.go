@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -82,23 +83,61 @@ func openOutput(dir string, lim outputLimits) (output, error) {
 		rotators[i] = rot
 	}
 	var wg sync.WaitGroup
-	for i := range readers {
+	for i, name := range []string{StdoutFile, StderrFile} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Read errors end the copy (the writers are gone); a write
-			// error is in the rotator's file and is retried on the next
-			// write, so nothing the task wrote blocks it.
-			_, _ = io.Copy(rotators[i], readers[i])
+			copyOutput(name, readers[i], rotators[i], rotators[1])
 			readers[i].Close()
-			rotators[i].close()
 		}()
 	}
 	go func() {
 		wg.Wait()
+		rotators[0].close() // only now: either copy may note a loss in stderr
+		rotators[1].close()
 		close(o.copied)
 	}()
 	return o, nil
+}
+
+// copyOutput copies one of a task's streams (name) from the read end of
+// its pipe into its rotator until every write end is closed. It never
+// stops early: with the read end closed, the task's next write would fail
+// with EPIPE or, written from C (wasmtime's), raise SIGPIPE, which kills
+// the whole executor. What cannot be written (the disk is full, the task
+// put a directory where the file must go) is dropped rather than waited
+// for, so nothing blocks the task, and the next chunk tries the file
+// again; a note in stderr (notes) says how much was lost, once writing
+// works again or at the end.
+func copyOutput(name string, from io.Reader, to, notes *rotator) {
+	buf := make([]byte, 32<<10)
+	var lost int64
+	var first error
+	for {
+		n, err := from.Read(buf)
+		if n > 0 {
+			w, werr := to.Write(buf[:n])
+			if werr != nil {
+				lost += int64(n - w)
+				first = cmp.Or(first, werr)
+			} else if lost > 0 && noteLoss(notes, name, lost, first) {
+				lost, first = 0, nil
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if lost > 0 {
+		noteLoss(notes, name, lost, first)
+	}
+}
+
+// noteLoss writes to notes that lost bytes of the stream name were
+// dropped, the first time because of err, and returns whether it could.
+func noteLoss(notes *rotator, name string, lost int64, err error) bool {
+	_, werr := fmt.Fprintf(notes, "mezzo: %d bytes of %s were dropped: %v\n", lost, name, err)
+	return werr == nil
 }
 
 // pipeInto makes a pipe whose write end becomes o's stdout (i 0) or
@@ -150,11 +189,16 @@ func (o output) drain(timeout time.Duration) {
 // size, so a chunk that does not fit is split, at its last line break
 // that fits when it has one: no file passes the bound, and lines stay
 // whole unless a single line is longer than the bound.
+//
+// A rotator is safe for concurrent use: the copy of stderr writes to it,
+// and so does the copy of stdout when it notes a loss (copyOutput).
 type rotator struct {
 	dir, name string
 	lim       outputLimits
-	f         *os.File
-	size      int64
+
+	mu   sync.Mutex // guards the fields below
+	f    *os.File
+	size int64
 }
 
 func newRotator(dir, name string, lim outputLimits) (*rotator, error) {
@@ -171,6 +215,8 @@ func newRotator(dir, name string, lim outputLimits) (*rotator, error) {
 }
 
 func (r *rotator) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	written := 0
 	for len(p) > 0 {
 		room := r.lim.maxBytes - r.size
@@ -201,19 +247,19 @@ func (r *rotator) Write(p []byte) (int, error) {
 }
 
 // rotate shifts name.k to name.k+1 (dropping the one past keep) and
-// starts name afresh.
+// starts name afresh. The task owns the directory and may have put
+// something in the way of a rename (a directory named stdout.1, say): an
+// old file that cannot be shifted is overwritten by the next one, and
+// name, if it cannot become name.1, is dropped, as if no old files were
+// kept. Only a name that cannot be created afresh is an error. r.mu must
+// be held.
 func (r *rotator) rotate() error {
 	base := filepath.Join(r.dir, r.name)
 	if r.lim.keep > 0 {
 		for k := r.lim.keep - 1; k >= 1; k-- {
-			err := os.Rename(base+"."+strconv.Itoa(k), base+"."+strconv.Itoa(k+1))
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("rotate %s: %w", r.name, err)
-			}
+			_ = os.Rename(base+"."+strconv.Itoa(k), base+"."+strconv.Itoa(k+1))
 		}
-		if err := os.Rename(base, base+".1"); err != nil {
-			return fmt.Errorf("rotate %s: %w", r.name, err)
-		}
+		_ = os.Rename(base, base+".1")
 	}
 	f, err := createFresh(base)
 	if err != nil {
@@ -242,4 +288,8 @@ func createFresh(path string) (*os.File, error) {
 	}
 }
 
-func (r *rotator) close() { r.f.Close() }
+func (r *rotator) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.f.Close()
+}

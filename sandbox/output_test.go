@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,117 @@ func TestOutputBoundsRefused(t *testing.T) {
 		if _, err := StartCommand(context.Background(), s, CommandSpec{Shell: true, Value: "true"}); err == nil || !strings.Contains(err.Error(), "output bounds") {
 			t.Errorf("%+v: %v", s, err)
 		}
+	}
+}
+
+// TestOutputRotationObstructed runs a task that puts a directory where
+// its stdout's old file goes (stdout.1), so that no rotation can keep the
+// old file, and then writes more than a pipe holds: the task is not
+// stopped nor its writes failed (under wasmtime a failed write once
+// raised SIGPIPE and killed the test binary), each rotation drops the old
+// file instead of keeping it, and the last line is in stdout.
+func TestOutputRotationObstructed(t *testing.T) {
+	t.Parallel()
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := testEngine(t, engine)
+			s := Spec{Dir: sandboxDir(t), OutputMaxBytes: 1000, OutputKeep: 1}
+			p, err := e.StartWasm(context.Background(), compile(t, e, watModules["rotblock"]), s, WasmSpec{Engine: engine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, wait(t, p), 0, ReasonNone)
+			stdout := readFile(t, filepath.Join(s.Dir, StdoutFile))
+			if len(stdout) > 1000 || !strings.HasSuffix(stdout, "end\n") {
+				t.Errorf("stdout holds %d bytes ending %q; want at most 1000 ending with the last line", len(stdout), stdout[max(0, len(stdout)-20):])
+			}
+			if info, err := os.Stat(filepath.Join(s.Dir, StdoutFile+".1")); err != nil || !info.IsDir() {
+				t.Errorf("stdout.1 is no longer the task's directory: %v", err)
+			}
+			if stderr := readFile(t, filepath.Join(s.Dir, StderrFile)); stderr != "" {
+				t.Errorf("stderr %q, want nothing: no output was dropped", stderr)
+			}
+		})
+	}
+}
+
+// scriptedReader returns its chunks one Read at a time, running each
+// chunk's action first, then io.EOF.
+type scriptedReader []scriptedChunk
+
+type scriptedChunk struct {
+	before func()
+	data   string
+}
+
+func (r *scriptedReader) Read(p []byte) (int, error) {
+	if len(*r) == 0 {
+		return 0, io.EOF
+	}
+	c := (*r)[0]
+	*r = (*r)[1:]
+	if c.before != nil {
+		c.before()
+	}
+	return copy(p, c.data), nil
+}
+
+// TestCopyOutputDrops feeds copyOutput chunks while the task's stdout
+// cannot be created afresh (a directory that is not empty stands in its
+// place): those chunks are dropped, not waited for, the copy goes on, and
+// stderr says how much was lost, as soon as stdout works again or at the
+// end.
+func TestCopyOutputDrops(t *testing.T) {
+	tests := []struct {
+		name       string
+		unblock    bool // remove the directory before the last chunk
+		wantStdout string
+		wantLost   int
+	}{
+		{"stdout works again", true, "ccc", 5},
+		{"stdout never works again", false, "", 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stdout := filepath.Join(dir, StdoutFile)
+			block := func() {
+				if err := os.Remove(stdout); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(filepath.Join(stdout, "x"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unblock := func() {
+				if tt.unblock {
+					if err := os.RemoveAll(stdout); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			to, err := newRotator(dir, StdoutFile, outputLimits{maxBytes: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes, err := newRotator(dir, StderrFile, outputLimits{maxBytes: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			from := scriptedReader{{nil, "aaa"}, {block, "bbb"}, {nil, "dd"}, {unblock, "ccc"}}
+			copyOutput(StdoutFile, &from, to, notes)
+			to.close()
+			notes.close()
+			if tt.unblock {
+				if got := readFile(t, stdout); got != tt.wantStdout {
+					t.Errorf("stdout %q, want %q", got, tt.wantStdout)
+				}
+			}
+			want := fmt.Sprintf("mezzo: %d bytes of stdout were dropped: rotate stdout: ", tt.wantLost)
+			if got := readFile(t, filepath.Join(dir, StderrFile)); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {
+				t.Errorf("stderr %q, want one line beginning %q", got, want)
+			}
+		})
 	}
 }

@@ -105,7 +105,11 @@ type Spec struct {
 	// dropped). What the task writes then goes through a pipe, copied by
 	// the executor, and is all in the files before the task's result is
 	// reported. 0 means unbounded files written directly, as Mesos's
-	// default sandbox logger does.
+	// default sandbox logger does. The task owns its directory and may
+	// get in the rotation's way: a file that cannot be renamed (the task
+	// made a directory named stdout.1, say) is dropped rather than kept,
+	// and output that cannot be written at all is dropped, with a line in
+	// stderr saying how many bytes, rather than left to block the task.
 	OutputMaxBytes int64
 	OutputKeep     int
 

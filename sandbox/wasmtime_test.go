@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -103,4 +104,30 @@ func TestFuel(t *testing.T) {
 			t.Errorf("final fuel %d below %d seen while running", r.Usage.Fuel, first)
 		}
 	})
+}
+
+// TestWasmtimeBrokenPipe runs a guest under wasmtime whose stdout is a
+// pipe nobody reads any more: its write fails with EPIPE, which it exits
+// with, instead of raising SIGPIPE in wasmtime's C writer, whose default
+// action would kill the test binary (mezzo_write blocks it).
+func TestWasmtimeBrokenPipe(t *testing.T) {
+	e := ownEngine(t, EngineConfig{DefaultEngine: Wasmtime})
+	m := compile(t, e, watModules["rotblock"])
+	c, err := m.compiledFor(context.Background(), e.backends[Wasmtime])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	tk := &task{sha: m.sha, entry: "_start", argv: []string{"rotblock"}, dir: sandboxDir(t),
+		out: output{stdout: w, stderr: w}, limit: pageSize}
+	o := c.run(context.Background(), tk)
+	const errnoPipe = 64 // WASI's EPIPE
+	if o.launch != nil || o.trap != nil || o.code != errnoPipe {
+		t.Errorf("launch error %v, trap %v, exit code %d; want exit code %d (EPIPE)", o.launch, o.trap, o.code, errnoPipe)
+	}
 }
