@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +175,34 @@ func manyFunctions(n int) []byte {
 		section(7, []byte{1, 6}, []byte("_start"), []byte{0, 0}),
 		section(10, uleb(n), bytes.Repeat([]byte{2, 0, 0x0b}, n)),
 	}, nil)
+}
+
+// TestUncappedMemoriesRefused compiles modules whose memory a task's
+// limit would not cap under wasmtime: a shared memory (its store limiter
+// does not govern one; it grew to 512 MiB under a cap of 16 MiB) and two
+// memories (each got the whole limit). Both engines refuse them alike,
+// in validation. Neither wat2wasm nor TestWATModules enables threads or
+// multiple memories, so the bytes are here.
+func TestUncappedMemoriesRefused(t *testing.T) {
+	t.Parallel()
+	header := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+	tests := []struct {
+		name, errHas string
+		memories     []byte // the memory section's payload
+	}{
+		{"a shared memory", "shared memories are not supported", []byte{1, 3, 1, 2}},
+		{"two memories", "a second memory is not supported", []byte{2, 0, 1, 0, 1}},
+	}
+	for _, engine := range Engines() {
+		for _, tt := range tests {
+			t.Run(engine+"/"+tt.name, func(t *testing.T) {
+				wasm := appendSection(bytes.Clone(header), 5, tt.memories)
+				_, err := testEngine(t, engine).Compile(context.Background(), wasm)
+				var fe *module.FormatError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.errHas) {
+					t.Errorf("Compile error %v, want a FormatError saying %q", err, tt.errHas)
+				}
+			})
+		}
+	}
 }

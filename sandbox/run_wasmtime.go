@@ -61,7 +61,9 @@ func (m *wasmtimeModule) run(ctx context.Context, t *task) outcome {
 	r := &wasmtimeRun{ctx: ctx, task: t}
 	r.store = wasmtime.NewStoreWithData(b.engine, r)
 	defer r.store.Close()
-	r.store.Limiter(int64(t.limit), int64(b.opts.maxTableElements), -1, -1, -1)
+	// One memory, a second line behind module.Validate: the limit is
+	// each memory's, and only memory 0 is measured.
+	r.store.Limiter(int64(t.limit), int64(b.opts.maxTableElements), -1, -1, 1)
 	wasi, err := wasiConfig(t)
 	if err != nil {
 		return outcome{launch: err}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"github.com/mezzo-cluster/mezzo/api/module"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -129,5 +131,31 @@ func TestWasmtimeBrokenPipe(t *testing.T) {
 	const errnoPipe = 64 // WASI's EPIPE
 	if o.launch != nil || o.trap != nil || o.code != errnoPipe {
 		t.Errorf("launch error %v, trap %v, exit code %d; want exit code %d (EPIPE)", o.launch, o.trap, o.code, errnoPipe)
+	}
+}
+
+// TestSecondMemoryPastValidation shows what stands behind validation on
+// wasmtime for a module with two memories, each of which the store
+// limiter would otherwise let grow to the whole limit: the limiter
+// allows one memory, and the task does not start.
+func TestSecondMemoryPastValidation(t *testing.T) {
+	e := ownEngine(t, EngineConfig{DefaultEngine: Wasmtime})
+	wasm := []byte{
+		0, 'a', 's', 'm', 1, 0, 0, 0,
+		1, 4, 1, 0x60, 0, 0, // type () -> ()
+		3, 2, 1, 0, // one function
+		5, 5, 2, 0, 1, 0, 1, // two memories of a page
+		7, 10, 1, 6, '_', 's', 't', 'a', 'r', 't', 0, 0, // export _start
+		10, 4, 1, 2, 0, 0x0b, // an empty body
+	}
+	c, err := e.backends[Wasmtime].compile(context.Background(), "two-memories", wasm, &module.Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close(context.Background())
+	tk := &task{sha: "two-memories", entry: "_start", argv: []string{"two"}, dir: sandboxDir(t),
+		out: output{stdout: os.Stderr, stderr: os.Stderr}, limit: 16 * mib}
+	if o := c.run(context.Background(), tk); o.launch == nil || !strings.Contains(o.launch.Error(), "memory count") {
+		t.Errorf("launch error %v, want the store limiter's memory count", o.launch)
 	}
 }

@@ -25,9 +25,11 @@
 // Validate is not a full WebAssembly validator: it decodes every section
 // and instruction, which is enough to find everything it limits, but it
 // does not type-check code. The engine that compiles the module does.
-// It accepts WebAssembly 2.0 (with SIMD), threads, tail calls and typed
-// function references, and refuses proposals it cannot decode, such as
-// exception handling and garbage collection. WalkCode lends the same
+// It accepts WebAssembly 2.0 (with SIMD), the threads proposal's
+// instructions, tail calls and typed function references, and refuses
+// proposals it cannot decode, such as exception handling and garbage
+// collection. It also refuses what a task's memory limit would not cap:
+// a shared memory, and more than one memory. WalkCode lends the same
 // decoder to code that rewrites function bodies (the sandbox does, to
 // bound a module's call stack under wazero), so that the instruction set
 // is decoded in one place.

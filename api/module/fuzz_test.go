@@ -20,7 +20,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add(manyFunctions(10))
 	small := Limits{
 		MaxBytes: 1 << 16, MaxFunctions: 50, MaxCodeBytes: 1 << 12, MaxTableElements: 100,
-		MaxMemoryPages: 10, MaxImports: 5, MaxExports: 5, MaxTables: 2, MaxMemories: 2, MaxLocals: 100,
+		MaxMemoryPages: 10, MaxImports: 5, MaxExports: 5, MaxTables: 2, MaxLocals: 100,
 	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
 		for _, lim := range []Limits{{}, small} {
@@ -61,7 +61,7 @@ func checkOutcome(t *testing.T, lim Limits, info *Info, err error) {
 		t.Fatal("no info and no error")
 	case info.Functions > lim.MaxFunctions, len(info.Imports) > lim.MaxImports,
 		len(info.Exports) > lim.MaxExports, info.CodeBytes > lim.MaxCodeBytes,
-		len(info.Tables) > lim.MaxTables, len(info.Memories) > lim.MaxMemories:
+		len(info.Tables) > lim.MaxTables, len(info.Memories) > 1:
 		t.Fatalf("info %+v exceeds %+v", info, lim)
 	}
 	var total uint64

@@ -87,8 +87,6 @@ type Memory struct {
 	// Max is the declared maximum; it means something only if HasMax.
 	Max    uint64
 	HasMax bool
-	// Shared is set for a shared memory (threads).
-	Shared bool
 	// Imported is set for an imported memory.
 	Imported bool
 }

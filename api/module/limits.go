@@ -47,10 +47,6 @@ type Limits struct {
 	// Default 100.
 	MaxTables int
 
-	// MaxMemories caps the number of linear memories, imported and
-	// defined. Default 16.
-	MaxMemories int
-
 	// MaxLocals caps the locals one function declares, besides its
 	// parameters. A declaration of four billion locals takes six bytes,
 	// and wazero allocates for each of them. Default 50,000, wasmtime's
@@ -72,7 +68,6 @@ func DefaultLimits() Limits {
 		MaxImports:       1000,
 		MaxExports:       10_000,
 		MaxTables:        100,
-		MaxMemories:      16,
 		MaxLocals:        50_000,
 	}
 }
@@ -92,7 +87,6 @@ func (l Limits) WithDefaults() Limits {
 	pick(&l.MaxImports, d.MaxImports)
 	pick(&l.MaxExports, d.MaxExports)
 	pick(&l.MaxTables, d.MaxTables)
-	pick(&l.MaxMemories, d.MaxMemories)
 	pick(&l.MaxLocals, d.MaxLocals)
 	if l.MaxTableElements == 0 {
 		l.MaxTableElements = d.MaxTableElements

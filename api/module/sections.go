@@ -49,9 +49,10 @@ func (v *validator) importSection(r *reader) error {
 			t.Imported = true
 			v.info.Tables = append(v.info.Tables, t)
 		case KindMemory:
+			start := r.i
 			m := v.memoryType(r)
 			m.Imported = true
-			v.info.Memories = append(v.info.Memories, m)
+			v.addMemory(r, start, m)
 		case KindGlobal:
 			v.globalType(r)
 		default:
@@ -62,8 +63,7 @@ func (v *validator) importSection(r *reader) error {
 	}
 	return errors.Join(
 		v.checkCount("MaxFunctions", len(v.funcTypes), v.lim.MaxFunctions, "functions"),
-		v.checkCount("MaxTables", len(v.info.Tables), v.lim.MaxTables, "tables"),
-		v.checkCount("MaxMemories", len(v.info.Memories), v.lim.MaxMemories, "memories"))
+		v.checkCount("MaxTables", len(v.info.Tables), v.lim.MaxTables, "tables"))
 }
 
 func (v *validator) functionSection(r *reader) error {
@@ -195,13 +195,30 @@ func (v *validator) memoryType(r *reader) Memory {
 		r.fail("memory limits flags 0x%x are not supported", flags)
 		return Memory{}
 	}
+	if flags&2 != 0 {
+		// A sandbox runs no threads, and wasmtime's store limiter does
+		// not govern a shared memory: one grew to 512 MiB under a cap
+		// of 16 MiB.
+		r.i--
+		r.fail("shared memories are not supported: a task has one thread, and its memory limit would not hold")
+		return Memory{}
+	}
 	var m Memory
 	m.Min, m.Max, m.HasMax = r.limits(flags, 32)
-	m.Shared = flags&2 != 0
-	if r.err == nil && m.Shared && !m.HasMax {
-		r.fail("a shared memory must declare a maximum")
-	}
 	return m
+}
+
+// addMemory adds m, which begins at start, to the module's memories, and
+// refuses a second one: a task's memory limit caps and measures memory 0
+// (wasmtime gave each memory the whole limit, and wazero refuses more
+// than one when it compiles).
+func (v *validator) addMemory(r *reader, start int, m Memory) {
+	if r.err == nil && len(v.info.Memories) == 1 {
+		r.i = start
+		r.fail("a second memory is not supported (multiple memories): a task's memory limit covers one")
+		return
+	}
+	v.info.Memories = append(v.info.Memories, m)
 }
 
 func (v *validator) globalType(r *reader) {

@@ -138,10 +138,8 @@ func (v *validator) section(id byte, r *reader) error {
 		}
 	case secMemory:
 		for n := r.count(2, "memories"); n > 0 && r.err == nil; n-- {
-			v.info.Memories = append(v.info.Memories, v.memoryType(r))
-			if err := v.checkCount("MaxMemories", len(v.info.Memories), v.lim.MaxMemories, "memories"); err != nil {
-				return err
-			}
+			start := r.i
+			v.addMemory(r, start, v.memoryType(r))
 		}
 	case secGlobal:
 		for n := r.count(3, "globals"); n > 0 && r.err == nil; n-- {

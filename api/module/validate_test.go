@@ -172,7 +172,22 @@ func TestValidate(t *testing.T) {
 			err:  "table.grow of table 0, which does not exist",
 		},
 		{name: "too many tables", wasm: simple(map[byte][]byte{secTable: vec(table(1, 1), table(1, 1))}), lim: Limits{MaxTables: 1}, limit: "MaxTables"},
-		{name: "too many memories", wasm: simple(map[byte][]byte{secMemory: vec([]byte{0, 1}, []byte{0, 1})}), lim: Limits{MaxMemories: 1}, limit: "MaxMemories"},
+		{name: "two memories", wasm: simple(map[byte][]byte{secMemory: vec([]byte{0, 1}, []byte{0, 1})}), err: "a second memory is not supported"},
+		{
+			name: "an imported memory and a defined one",
+			wasm: simple(map[byte][]byte{
+				secImport: vec(cat(name("env"), name("mem"), []byte{2, 0}, uleb(1))),
+				secMemory: vec([]byte{0, 1}),
+			}),
+			err: "a second memory is not supported",
+		},
+		{
+			name: "two imported memories",
+			wasm: simple(map[byte][]byte{secImport: vec(
+				cat(name("env"), name("a"), []byte{2, 0}, uleb(1)),
+				cat(name("env"), name("b"), []byte{2, 0}, uleb(1)))}),
+			err: "a second memory is not supported",
+		},
 		{
 			name:  "a huge initial memory",
 			wasm:  simple(map[byte][]byte{secMemory: vec(cat([]byte{0}, uleb(1000)))}),
@@ -180,7 +195,13 @@ func TestValidate(t *testing.T) {
 			limit: "MaxMemoryPages",
 		},
 		{name: "a 64-bit memory", wasm: simple(map[byte][]byte{secMemory: vec([]byte{4, 1})}), err: "64-bit memories are not supported"},
-		{name: "a shared memory without a maximum", wasm: simple(map[byte][]byte{secMemory: vec([]byte{2, 1})}), err: "must declare a maximum"},
+		{name: "a shared memory", wasm: simple(map[byte][]byte{secMemory: vec([]byte{3, 1, 2})}), err: "shared memories are not supported"},
+		{name: "a shared memory without a maximum", wasm: simple(map[byte][]byte{secMemory: vec([]byte{2, 1})}), err: "shared memories are not supported"},
+		{
+			name: "an imported shared memory",
+			wasm: simple(map[byte][]byte{secImport: vec(cat(name("env"), name("mem"), []byte{2, 3}, uleb(1), uleb(2)))}),
+			err:  "shared memories are not supported",
+		},
 		{name: "maximum below minimum", wasm: simple(map[byte][]byte{secMemory: vec([]byte{1, 2, 1})}), err: "smaller than minimum"},
 		{
 			name:  "four billion locals",
