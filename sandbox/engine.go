@@ -44,6 +44,9 @@ type EngineConfig struct {
 	// Each engine keeps its code in a subdirectory named after the engine
 	// and its version. Empty means an in-memory cache only. The directory
 	// must be private to the engine's user: its contents are executed.
+	// An entry that is not intact (a torn write, a bad disk) is removed
+	// and the module compiled again; see RATIONALE.md, "Why are cached
+	// entries checked?".
 	CacheDir string
 
 	// DefaultEngine names the engine Compile compiles for and tasks run

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -173,11 +174,9 @@ func (b *wasmtimeBackend) compile(ctx context.Context, sha string, wasm []byte, 
 	m := &wasmtimeModule{backend: b, memory: memory}
 	path := b.cachePath(sha)
 	if path != "" {
-		if mod, err := wasmtime.NewModuleDeserializeFile(b.engine, path); err == nil {
-			m.module = mod
+		if m.module = b.load(path); m.module != nil {
 			return m, nil
 		}
-		// Missing, or from another engine configuration: compile again.
 	}
 	if m.module, err = wasmtime.NewModule(b.engine, wasm); err != nil {
 		return nil, errors.New(wasmtimeMessage(err))
@@ -208,8 +207,36 @@ func (b *wasmtimeBackend) cachePath(sha string) string {
 	return filepath.Join(b.cacheDir, fmt.Sprintf("%s-m1%s.cwasm", sha, flags))
 }
 
-// store writes m's machine code to path, through a temporary file so
-// that no process ever loads a partial file.
+// A cache entry is the SHA-256 of wasmtime's serialized code followed by
+// the code. wasmtime checks that serialized code suits its engine, not
+// that it is intact, and runs it as machine code: a flipped byte made the
+// executor die of SIGTRAP. So the sum is checked before wasmtime sees
+// the code.
+const cacheSumSize = sha256.Size
+
+// load returns the module cached at path, or nil when there is none to
+// use: missing, from another engine configuration (wasmtime refuses it;
+// store replaces it), or not intact (a torn write, a bad disk, an entry
+// of a build that wrote no sum), which it removes.
+func (b *wasmtimeBackend) load(path string) *wasmtime.Module {
+	entry, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if len(entry) < cacheSumSize || sha256.Sum256(entry[cacheSumSize:]) != [cacheSumSize]byte(entry[:cacheSumSize]) {
+		_ = os.Remove(path) // compiled and stored again by the caller
+		return nil
+	}
+	mod, err := wasmtime.NewModuleDeserialize(b.engine, entry[cacheSumSize:])
+	if err != nil {
+		return nil
+	}
+	return mod
+}
+
+// store writes m's machine code to path with its sum, through a
+// temporary file synced before it is renamed, so that no process ever
+// loads a partial file, even after a crash of the machine.
 func (b *wasmtimeBackend) store(path string, m *wasmtime.Module) error {
 	code, err := m.Serialize()
 	if err != nil {
@@ -219,7 +246,13 @@ func (b *wasmtimeBackend) store(path string, m *wasmtime.Module) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(code)
+	sum := sha256.Sum256(code)
+	if _, err = f.Write(sum[:]); err == nil {
+		_, err = f.Write(code)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

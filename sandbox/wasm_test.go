@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
 	"path/filepath"
@@ -459,6 +461,85 @@ func TestCacheDir(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCacheCorrupt spoils every entry an engine left in its cache
+// directory, as a torn write or a bad disk would, and starts another
+// engine on it: the module is compiled again and runs, and the entries
+// are replaced. Before, wasmtime loaded spoilt machine code and the test
+// binary died of SIGTRAP, and wazero refused to compile the module at
+// all ("compilationcache: checksum mismatch") for as long as the entry
+// stayed.
+func TestCacheCorrupt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		only  string // the one engine whose entries this spoils, if any
+		spoil func(t *testing.T, b []byte) []byte
+	}{
+		{"a byte flipped in the middle", "", func(t *testing.T, b []byte) []byte {
+			b[len(b)/2] ^= 0xff
+			return b
+		}},
+		{"truncated", "", func(t *testing.T, b []byte) []byte { return b[:len(b)-20] }},
+		{"machine code overwritten with breakpoints", Wasmtime, overwriteText},
+	}
+	for _, engine := range Engines() {
+		for _, tt := range tests {
+			if tt.only != "" && tt.only != engine {
+				continue
+			}
+			t.Run(engine+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				dir := filepath.Join(t.TempDir(), "cache")
+				cfg := EngineConfig{CacheDir: dir, DefaultEngine: engine}
+				compile(t, ownEngine(t, cfg), watModules["exit7"])
+				spoilt := make(map[string][]byte)
+				for path := range cacheFiles(t, dir, engine) {
+					b := tt.spoil(t, []byte(readFile(t, path)))
+					if err := os.WriteFile(path, b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					spoilt[path] = b
+				}
+				if len(spoilt) == 0 {
+					t.Fatal("nothing in the cache directory")
+				}
+				e := ownEngine(t, cfg)
+				p, err := e.StartWasm(context.Background(), compile(t, e, watModules["exit7"]), Spec{Dir: sandboxDir(t)}, WasmSpec{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkResult(t, wait(t, p), 7, ReasonNone)
+				for path, b := range spoilt {
+					if now, err := os.ReadFile(path); err != nil || bytes.Equal(now, b) {
+						t.Errorf("%s was not replaced (%v)", path, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// overwriteText fills the machine code of the ELF object in b, a
+// wasmtime cache entry, with x86's breakpoint instruction: wasmtime's
+// checks of serialized code accept it.
+func overwriteText(t *testing.T, b []byte) []byte {
+	start := bytes.Index(b, []byte("\x7fELF"))
+	if start < 0 {
+		t.Fatal("no ELF object in the cache entry")
+	}
+	f, err := elf.NewFile(bytes.NewReader(b[start:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := f.Section(".text")
+	if text == nil || text.Size == 0 {
+		t.Fatal("no .text section in the cache entry")
+	}
+	off := start + int(text.Offset)
+	copy(b[off:off+int(text.Size)], bytes.Repeat([]byte{0xcc}, int(text.Size)))
+	return b
 }
 
 // cacheFiles returns the files an engine left in a cache directory, with

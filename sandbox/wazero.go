@@ -5,6 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -26,8 +30,9 @@ type wazeroOptions struct {
 // wazeroBackend runs tasks under wazero: one Runtime, at wazero's maximum
 // memory, with a memory allocator per task (see memory.go).
 type wazeroBackend struct {
-	cache   wazero.CompilationCache
-	runtime wazero.Runtime
+	cache    wazero.CompilationCache
+	cacheDir string // EngineConfig.CacheDir; "" without a file cache
+	runtime  wazero.Runtime
 }
 
 var _ backend = (*wazeroBackend)(nil)
@@ -51,7 +56,7 @@ func newWazero(ctx context.Context, cacheDir string, opts wazeroOptions) (*wazer
 		cache.Close(ctx)
 		return nil, fmt.Errorf("instantiate wazero's WASI: %w", err)
 	}
-	return &wazeroBackend{cache: cache, runtime: r}, nil
+	return &wazeroBackend{cache: cache, cacheDir: cacheDir, runtime: r}, nil
 }
 
 func (b *wazeroBackend) name() string { return Wazero }
@@ -71,10 +76,50 @@ func (b *wazeroBackend) compile(ctx context.Context, sha string, wasm []byte, in
 		return nil, err
 	}
 	cm, err := b.runtime.CompileModule(ctx, bounded.wasm)
+	if err != nil && b.cacheDir != "" && strings.Contains(err.Error(), "compilationcache:") {
+		// wazero reports a cache entry it cannot read (a checksum
+		// mismatch, a truncated file) as the compilation's error, and
+		// leaves the entry in place, so the module would never compile
+		// again. Its entries are named by a key we cannot compute, so
+		// all of them go, and are made again as modules are compiled.
+		if cerr := clearWazeroCache(b.cacheDir); cerr != nil {
+			return nil, fmt.Errorf("%w (and clearing the cache: %w)", err, cerr)
+		}
+		cm, err = b.runtime.CompileModule(ctx, bounded.wasm)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &wazeroModule{backend: b, compiled: cm, stack: bounded.export}, nil
+}
+
+// clearWazeroCache removes the entries of wazero's file cache for this
+// platform under dir, of every wazero version. It leaves alone the
+// temporary files of entries being written (named <key>.<random>.tmp),
+// which wazero renames into place when they are whole: a compilation
+// under way in this process or another is not disturbed, and a reader
+// that opened an entry before it went reads it whole.
+func clearWazeroCache(dir string) error {
+	dirs, err := filepath.Glob(filepath.Join(dir, "wazero-*-"+runtime.GOARCH+"-"+runtime.GOOS))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clear wazero cache: %w", err))
+			continue
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() && !strings.Contains(e.Name(), ".") {
+				if err := os.Remove(filepath.Join(d, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("clear wazero cache: %w", err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (b *wazeroBackend) close(ctx context.Context) error {
