@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -292,4 +293,55 @@ func recursionWithLocals(n int, live bool) []byte {
 	wasm = appendSection(wasm, 6, []byte{1, 0x7e, 1, 0x42, 0, 0x0b}) // (mut i64) (i64.const 0)
 	wasm = appendSection(wasm, 7, append(append([]byte{1, 6}, "_start"...), 0, 0))
 	return appendSection(wasm, 10, append(appendULEB([]byte{1}, uint64(len(body))), body...))
+}
+
+// TestStackCounterOutOfReach compiles modules that recurse ten million
+// calls deep and reset boundStack's counter on the way down, naming it
+// by an index that does not exist in the module as written: the global
+// boundStack adds (global.set 0 in a module without globals) or the local
+// it adds to each function (local.set 1 in a function with one
+// parameter and no locals). Once instrumented the index was valid, and
+// under wazero the recursion went unbounded (186 MB of stack). Both
+// engines now refuse them in validation, before any rewriting.
+func TestStackCounterOutOfReach(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, errHas string
+		reset        []byte // the instructions that zero the counter
+	}{
+		{"through the counter's global", "global 0 does not exist", []byte{0x41, 0, 0x24, 0}},
+		{"through the frame's local", "local 1 does not exist", []byte{0x41, 0, 0x21, 1}},
+	}
+	for _, engine := range Engines() {
+		for _, tt := range tests {
+			t.Run(engine+"/"+tt.name, func(t *testing.T) {
+				_, err := testEngine(t, engine).Compile(context.Background(), recursionResetting(tt.reset))
+				var fe *module.FormatError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.errHas) {
+					t.Errorf("Compile error %v, want a FormatError saying %q", err, tt.errHas)
+				}
+			})
+		}
+	}
+}
+
+// recursionResetting is a module whose function 0, of type (i32) -> (),
+// runs reset and then calls itself with its argument less one until it
+// is 0; _start calls it with ten million.
+func recursionResetting(reset []byte) []byte {
+	f := append([]byte{0}, reset...) // no locals
+	f = append(f,
+		0x20, 0, 0x04, 0x40, // local.get 0, if
+		0x20, 0, 0x41, 1, 0x6b, 0x10, 0, // local.get 0, i32.const 1, i32.sub, call 0
+		0x0b, 0x0b) // end, end
+	start := appendSLEB([]byte{0, 0x41}, 10_000_000)
+	start = append(start, 0x10, 0, 0x0b) // call 0, end
+	code := []byte{2}
+	code = append(appendULEB(code, uint64(len(f))), f...)
+	code = append(appendULEB(code, uint64(len(start))), start...)
+	wasm := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+	wasm = appendSection(wasm, 1, []byte{2, 0x60, 1, 0x7f, 0, 0x60, 0, 0})
+	wasm = appendSection(wasm, 3, []byte{2, 0, 1})
+	wasm = appendSection(wasm, 7, append(append([]byte{1, 6}, "_start"...), 0, 1))
+	return appendSection(wasm, 10, code)
 }

@@ -70,6 +70,15 @@ func bodyWithLocals(locals []byte, code ...byte) []byte {
 	return cat(uleb(uint64(len(b))), b)
 }
 
+// withParam is a module with one function, of type (i32) -> (), whose
+// body is b.
+func withParam(b []byte) []byte {
+	return wasmModule(
+		section(secType, vec(funcType([]ValueType{I32}, nil))),
+		section(secFunction, vec(uleb(0))),
+		section(secCode, vec(b)))
+}
+
 // simple is a module with two types, 0 () -> () and 1 (i32) -> (), the
 // given functions' bodies, each of type 0, and the extra sections placed
 // by id.

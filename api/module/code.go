@@ -88,7 +88,7 @@ func (v *validator) expr(r *reader) {
 			last = depth == 0
 			depth--
 		case immIndex:
-			r.u32()
+			v.checkIndex(r, op, start, r.u32())
 		case immIndex2:
 			r.u32()
 			r.u32()
@@ -125,6 +125,26 @@ func (v *validator) expr(r *reader) {
 		if last {
 			return
 		}
+	}
+}
+
+// checkIndex refuses the local or global index idx of the instruction op
+// at start when it is past those that exist (see validator.checkIndices).
+// Engines refuse such code too, but the sandbox rewrites code before an
+// engine sees it, adding a global and a local (boundStack): an index that
+// would have named nothing then names them, and the guest could reset
+// the count that bounds its stack.
+func (v *validator) checkIndex(r *reader, op byte, start int, idx uint32) {
+	if !v.checkIndices || r.err != nil {
+		return
+	}
+	switch {
+	case op >= 0x20 && op <= 0x22 && uint64(idx) >= v.frame: // local.get, local.set, local.tee
+		r.i = start
+		r.fail("local %d does not exist: the function has %d, parameters included", idx, v.frame)
+	case (op == 0x23 || op == 0x24) && int(idx) >= v.globals: // global.get, global.set
+		r.i = start
+		r.fail("global %d does not exist: %d are declared before its use", idx, v.globals)
 	}
 }
 

@@ -25,6 +25,9 @@
 // Validate is not a full WebAssembly validator: it decodes every section
 // and instruction, which is enough to find everything it limits, but it
 // does not type-check code. The engine that compiles the module does.
+// It does check that every local and global an instruction names exists:
+// the sandbox adds a global and locals before an engine sees the code, so
+// an index that named nothing would name them.
 // It accepts WebAssembly 2.0 (with SIMD), the threads proposal's
 // instructions, tail calls and typed function references, and refuses
 // proposals it cannot decode, such as exception handling and garbage

@@ -55,6 +55,7 @@ func (v *validator) importSection(r *reader) error {
 			v.addMemory(r, start, m)
 		case KindGlobal:
 			v.globalType(r)
+			v.globals++
 		default:
 			r.i--
 			r.fail("import kind 0x%x is not supported", byte(imp.Kind))
@@ -290,10 +291,15 @@ func (v *validator) codeSection(r *reader) error {
 	if r.err == nil && n != len(v.funcTypes)-v.imported {
 		r.fail("%d function bodies for %d functions", n, len(v.funcTypes)-v.imported)
 	}
+	defer func() { v.frame = 0 }() // data segments' offsets have no locals
 	for i := 0; i < n && r.err == nil; i++ {
 		body := r.sub(int(r.u32()))
-		if err := v.locals(body); err != nil {
+		locals, err := v.locals(body)
+		if err != nil {
 			return err
+		}
+		if t := v.funcType(r, v.funcTypes[v.imported+i]); t != nil {
+			v.frame = uint64(len(t.Params)) + locals
 		}
 		v.expr(body)
 		if body.err == nil && !body.done() {
@@ -306,15 +312,16 @@ func (v *validator) codeSection(r *reader) error {
 	return nil
 }
 
-// locals decodes a function body's local declarations.
-func (v *validator) locals(r *reader) error {
+// locals decodes a function body's local declarations and returns how
+// many locals they declare.
+func (v *validator) locals(r *reader) (uint64, error) {
 	var sum uint64
 	for n := r.count(2, "local declarations"); n > 0 && r.err == nil; n-- {
 		sum += uint64(r.u32())
 		r.valueType()
 		if err := over("MaxLocals", sum, uint64(v.lim.MaxLocals), "a function with %d locals", sum); err != nil && r.err == nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return sum, nil
 }

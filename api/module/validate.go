@@ -51,7 +51,7 @@ func Validate(wasm []byte, lim Limits) (*Info, error) {
 	if v := wasm[4:8]; !bytes.Equal(v, []byte{1, 0, 0, 0}) {
 		return nil, &FormatError{Offset: 4, Msg: fmt.Sprintf("unsupported version % x (components are not modules)", v)}
 	}
-	v := &validator{lim: lim, info: &Info{}}
+	v := &validator{lim: lim, info: &Info{}, checkIndices: true}
 	if err := v.sections(&reader{b: wasm, i: 8}); err != nil {
 		return nil, err
 	}
@@ -74,6 +74,15 @@ type validator struct {
 	codeSeen  bool
 	dataCount int // -1 when there is no data count section
 	dataSeen  int
+
+	// checkIndices makes expr refuse a local or global index past those
+	// that exist: globals, the module's so far, and frame, the locals
+	// (parameters included) of the function being decoded, 0 in a
+	// constant expression. Validate sets it; WalkCode, which decodes a
+	// body out of its module, does not.
+	checkIndices bool
+	globals      int
+	frame        uint64
 
 	// visit, when set, is called by expr with each instruction it
 	// decodes: its first byte and where it starts and ends.
@@ -145,6 +154,7 @@ func (v *validator) section(id byte, r *reader) error {
 		for n := r.count(3, "globals"); n > 0 && r.err == nil; n-- {
 			v.globalType(r)
 			v.expr(r)
+			v.globals++ // after its initializer, which may not read it
 		}
 	case secExport:
 		return v.exportSection(r)

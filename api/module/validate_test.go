@@ -212,6 +212,48 @@ func TestValidate(t *testing.T) {
 			name: "locals within the limit",
 			wasm: simple(nil, bodyWithLocals(vec(cat(uleb(100), []byte{0x7e}), cat(uleb(10), []byte{0x7f})))),
 		},
+		// The sandbox adds a global and a local to each function before
+		// an engine validates the code: an index past the module's own
+		// would then name them.
+		{
+			name: "the last local and global",
+			wasm: simple(map[byte][]byte{
+				secImport: vec(cat(name("env"), name("g"), []byte{3, 0x7f, 1})),
+				secGlobal: vec([]byte{0x7f, 1, 0x41, 0, 0x0b}),
+			}, bodyWithLocals(vec(cat(uleb(2), []byte{0x7f})), 0x20, 1, 0x24, 1, 0x23, 0, 0x21, 0)),
+		},
+		{name: "global.set of a global that does not exist", wasm: simple(nil, body(0x41, 0, 0x24, 0)), err: "global 0 does not exist"},
+		{
+			name: "global.get past the imported and defined globals",
+			wasm: simple(map[byte][]byte{
+				secImport: vec(cat(name("env"), name("g"), []byte{3, 0x7f, 0})),
+				secGlobal: vec([]byte{0x7f, 1, 0x41, 0, 0x0b}),
+			}, body(0x23, 2, 0x1a)),
+			err: "global 2 does not exist",
+		},
+		{
+			name: "a global's initializer reading itself",
+			wasm: simple(map[byte][]byte{secGlobal: vec([]byte{0x7f, 0, 0x23, 0, 0x0b})}),
+			err:  "global 0 does not exist",
+		},
+		{name: "local.get in a function with no locals", wasm: simple(nil, body(0x20, 0, 0x1a)), err: "local 0 does not exist"},
+		{name: "local.get of a parameter", wasm: withParam(body(0x20, 0, 0x1a))},
+		{name: "local.get past the parameters", wasm: withParam(body(0x20, 1, 0x1a)), err: "local 1 does not exist"},
+		{
+			name: "local.set past the declared locals",
+			wasm: simple(nil, bodyWithLocals(vec(cat(uleb(2), []byte{0x7e})), 0x42, 0, 0x21, 2)),
+			err:  "local 2 does not exist",
+		},
+		{
+			name: "local.tee past the declared locals",
+			wasm: simple(nil, bodyWithLocals(vec(cat(uleb(1), []byte{0x7f})), 0x41, 0, 0x22, 1, 0x1a)),
+			err:  "local 1 does not exist",
+		},
+		{
+			name: "local.get in a data segment's offset",
+			wasm: simple(map[byte][]byte{secMemory: vec([]byte{0, 1}), secData: vec(cat([]byte{0, 0x20, 0, 0x0b}, vec()))}, body()),
+			err:  "local 0 does not exist",
+		},
 		{
 			name: "every kind of immediate",
 			wasm: simple(map[byte][]byte{
