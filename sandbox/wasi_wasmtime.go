@@ -68,11 +68,12 @@ func pollOneoff(c *wasmtime.Caller, in, out, n, nevents int32) (int32, *wasmtime
 		return 0, wasmtime.NewTrap("poll_oneoff: the module exports no memory")
 	}
 	mem := ext.Memory().UnsafeData(c)
-	if n <= 0 {
+	if n == 0 {
 		return wasiEINVAL, nil
 	}
-	subs, ok1 := span(mem, in, int64(n)*subscriptionSize)
-	events, ok2 := span(mem, out, int64(n)*eventSize)
+	// The guest's pointers and count are unsigned; wasmtime passes i32s.
+	subs, ok1 := span(mem, in, uint64(uint32(n))*subscriptionSize)
+	events, ok2 := span(mem, out, uint64(uint32(n))*eventSize)
 	count, ok3 := span(mem, nevents, 4)
 	if !ok1 || !ok2 || !ok3 {
 		return wasiEFAULT, nil
@@ -123,9 +124,12 @@ func pollOneoff(c *wasmtime.Caller, in, out, n, nevents int32) (int32, *wasmtime
 }
 
 // span returns mem[off:off+size], and false when that is out of bounds.
-func span(mem []byte, off int32, size int64) ([]byte, bool) {
-	if off < 0 || int64(off)+size > int64(len(mem)) {
+// off is a guest address, a u32 that wasmtime passes as an i32: one past
+// 2 GiB arrives negative.
+func span(mem []byte, off int32, size uint64) ([]byte, bool) {
+	start := uint64(uint32(off))
+	if start+size > uint64(len(mem)) {
 		return nil, false
 	}
-	return mem[off : int64(off)+size], true
+	return mem[start : start+size], true
 }

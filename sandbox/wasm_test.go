@@ -79,6 +79,13 @@ var wasmCases = []wasmCase{
 		code: 7,
 	},
 	{
+		// Guest addresses are unsigned: wasmtime's own poll_oneoff took
+		// them for int32s and answered EFAULT (21) past 2 GiB.
+		name: "a sleep with its subscription past 2 GiB",
+		wasm: watWasm("poll2g"),
+		code: 0,
+	},
+	{
 		name: "a sleep ends",
 		wasm: goWasm("guest"),
 		w:    WasmSpec{Args: []string{"sleep", "10ms"}},
