@@ -21,6 +21,11 @@ type wasmtimeRun struct {
 	store  *wasmtime.Store
 	memory *wasmtime.Memory // nil until instantiated, or without a memory
 	fuel   bool             // the store counts fuel
+
+	// exited is set, with exitCode, when the guest called proc_exit:
+	// its trap is then an exit (procExit).
+	exited   bool
+	exitCode int
 }
 
 // tick is called at each epoch tick while the guest runs, on its thread.
@@ -96,6 +101,9 @@ func (m *wasmtimeModule) run(ctx context.Context, t *task) outcome {
 	r.sample()
 
 	o := wasmtimeOutcome(err)
+	if r.exited {
+		o = outcome{code: r.exitCode}
+	}
 	if o.trap != nil || o.code != 0 {
 		o.nearLimit = nearLimit(t.memory.Load(), t.limit)
 	}
@@ -103,7 +111,9 @@ func (m *wasmtimeModule) run(ctx context.Context, t *task) outcome {
 }
 
 // wasmtimeOutcome classifies what Func.Call returned. A guest's
-// proc_exit, even proc_exit(0), is an error carrying an exit status.
+// proc_exit, even proc_exit(0), is an error: the trap of procExit, which
+// run reads as an exit, or, from wasmtime's own proc_exit, one carrying
+// an exit status.
 func wasmtimeOutcome(err error) outcome {
 	var werr *wasmtime.Error
 	switch {

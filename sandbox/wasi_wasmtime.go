@@ -17,13 +17,16 @@ const (
 )
 
 // newWasmtimeLinker returns a linker with wasmtime's WASI preview 1,
-// except for two functions that are the host's own, as under wazero:
+// except for three functions that are the host's own, as under wazero:
 //
 //   - poll_oneoff, because a guest sleeps in it (a Go guest's time.Sleep
 //     is a poll_oneoff on a clock) and wasmtime's own sleeps cannot be cut
 //     short, so Kill could not stop a sleeping guest;
 //   - path_symlink, which fails with EPERM: see RATIONALE.md, "Why may a
-//     Wasm guest not create symbolic links?".
+//     Wasm guest not create symbolic links?";
+//   - proc_exit, because wasmtime's traps for a status of 126 or more
+//     ("invalid exit status"), when the guest meant to exit with it, as
+//     it does under wazero.
 func newWasmtimeLinker(e *wasmtime.Engine) (*wasmtime.Linker, error) {
 	l := wasmtime.NewLinker(e)
 	if err := l.DefineWasi(); err != nil {
@@ -35,11 +38,23 @@ func newWasmtimeLinker(e *wasmtime.Engine) (*wasmtime.Linker, error) {
 	if err == nil {
 		err = l.FuncWrap(wasiModule, "path_symlink", func(int32, int32, int32, int32, int32) int32 { return wasiEPERM })
 	}
+	if err == nil {
+		err = l.FuncWrap(wasiModule, "proc_exit", procExit)
+	}
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// procExit implements WASI's proc_exit(code): it records code, any u32,
+// as the task's exit code and unwinds the guest with a trap, which run
+// then reads as that exit (wasmtimeRun.exited).
+func procExit(c *wasmtime.Caller, code int32) *wasmtime.Trap {
+	r := c.Data().(*wasmtimeRun)
+	r.exited, r.exitCode = true, int(uint32(code))
+	return wasmtime.NewTrap("proc_exit")
 }
 
 // Layout of WASI preview 1's subscription and event records.
