@@ -311,8 +311,10 @@ type Process interface {
 	// it (see RATIONALE.md). wasmtime also checks at function entries, and
 	// stops it.
 	//
-	// Kill is idempotent, and does nothing once the task has ended. The
-	// first call decides the grace period.
+	// Kill does nothing once the task has ended. A later call with a
+	// shorter grace period shortens the one under way, as Mesos's
+	// executors do for a later kill with a shorter policy; a longer one
+	// does not lengthen it.
 	Kill(grace time.Duration)
 
 	// Usage returns what the task has consumed so far; after the task has
