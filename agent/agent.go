@@ -286,13 +286,15 @@ func (a *Agent) shutdownExecutors() {
 	a.mu.Lock()
 	a.stopping = true
 	var runs []*executorRun
+	grace := a.cfg.ExecutorShutdownGrace
 	for _, r := range a.executors {
 		runs = append(runs, r)
 		a.shutdownRun(r)
+		grace = max(grace, shutdownGrace(a.cfg, r))
 	}
 	a.mu.Unlock()
 	a.stopCancel()
-	deadline := time.After(a.cfg.ExecutorShutdownGrace + 5*time.Second)
+	deadline := time.After(grace + 5*time.Second)
 	for _, r := range runs {
 		select {
 		case <-r.done:

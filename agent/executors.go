@@ -266,9 +266,9 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		"MESOS_DIRECTORY":                      r.rec.Dir,
 		"MESOS_CHECKPOINT":                     "1",
 		"MESOS_EXECUTOR_AUTHENTICATION_TOKEN":  r.rec.Token,
-		"MESOS_RECOVERY_TIMEOUT":               executorRecoveryTimeout.String(),
-		"MESOS_SUBSCRIPTION_BACKOFF_MAX":       "2s",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": a.cfg.ExecutorShutdownGrace.String(),
+		"MESOS_RECOVERY_TIMEOUT":               api.MesosDuration(executorRecoveryTimeout),
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX":       api.MesosDuration(2 * time.Second),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": api.MesosDuration(shutdownGrace(a.cfg, r)),
 		"MEZZO_MODULES_DIR":                    a.cfg.moduleDir(),
 		// Both engines write their code caches atomically (a temporary
 		// file renamed into place), so executors share one.
@@ -322,6 +322,18 @@ func (a *Agent) executorEngine(r *executorRun) string {
 		}
 	}
 	return a.cfg.WasmEngine
+}
+
+// shutdownGrace is how long an executor has, after SHUTDOWN, before the
+// agent kills it: its ExecutorInfo's shutdown_grace_period when it has
+// one, as in Mesos, else the agent's (Config.ExecutorShutdownGrace). The
+// executor is told the same (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD), so
+// that it kills its tasks in time.
+func shutdownGrace(cfg Config, r *executorRun) time.Duration {
+	if g := r.rec.ExecutorInfo.ShutdownGracePeriod; g != nil && g.Nanoseconds >= 0 {
+		return time.Duration(g.Nanoseconds)
+	}
+	return cfg.ExecutorShutdownGrace
 }
 
 // errRunShutDown is startExecutor's error for a run shut down before its
@@ -698,7 +710,7 @@ func (a *Agent) shutdownRun(r *executorRun) {
 		return
 	}
 	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventShutdown})
-	grace := a.cfg.ExecutorShutdownGrace
+	grace := shutdownGrace(a.cfg, r)
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()

@@ -1,6 +1,10 @@
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
 
 // The executor API is Mesos's v1 Executor HTTP API (executor.proto): an
 // executor POSTs ExecutorCalls to its agent's /api/v1/executor, and the
@@ -151,4 +155,29 @@ func (a ExecutorAcknowledged) MarshalJSON() ([]byte, error) {
 		p.UUID = []byte{}
 	}
 	return json.Marshal(p)
+}
+
+// MesosDuration writes d as Mesos's agents write the durations they pass
+// to executors (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD and its kin): a
+// whole number of the largest unit that holds it exactly, as "15mins",
+// "5secs" or "1500ms". An executor built on libmesos parses them with
+// stout, which knows only its own units and exits on Go's "15m0s";
+// sdk/executor.ParseDuration reads both.
+func MesosDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + MesosDuration(-d)
+	}
+	units := []struct {
+		name string
+		size time.Duration
+	}{
+		{"weeks", 7 * 24 * time.Hour}, {"days", 24 * time.Hour}, {"hrs", time.Hour}, {"mins", time.Minute},
+		{"secs", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond},
+	}
+	for _, u := range units {
+		if d >= u.size && d%u.size == 0 {
+			return strconv.FormatInt(int64(d/u.size), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(d), 10) + "ns"
 }
