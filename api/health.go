@@ -21,12 +21,12 @@ type HealthCheck struct {
 func (h HealthCheck) MarshalJSON() ([]byte, error) {
 	type plain HealthCheck
 	p := plain(h)
-	setDefault(&p.DelaySeconds, 15)
-	setDefault(&p.IntervalSeconds, 10)
-	setDefault(&p.TimeoutSeconds, 20)
-	setDefault(&p.GracePeriodSeconds, 10)
+	setDefault(&p.DelaySeconds, checkDefaultDelay)
+	setDefault(&p.IntervalSeconds, checkDefaultInterval)
+	setDefault(&p.TimeoutSeconds, checkDefaultTimeout)
+	setDefault(&p.GracePeriodSeconds, checkDefaultGracePeriod)
 	if p.ConsecutiveFailures == nil {
-		p.ConsecutiveFailures = Ptr(Uint64(3))
+		p.ConsecutiveFailures = Ptr(Uint64(checkDefaultFailures))
 	}
 	return json.Marshal(p)
 }
@@ -72,9 +72,9 @@ type CheckInfo struct {
 func (c CheckInfo) MarshalJSON() ([]byte, error) {
 	type plain CheckInfo
 	p := plain(c)
-	setDefault(&p.DelaySeconds, 15)
-	setDefault(&p.IntervalSeconds, 10)
-	setDefault(&p.TimeoutSeconds, 20)
+	setDefault(&p.DelaySeconds, checkDefaultDelay)
+	setDefault(&p.IntervalSeconds, checkDefaultInterval)
+	setDefault(&p.TimeoutSeconds, checkDefaultTimeout)
 	return json.Marshal(p)
 }
 

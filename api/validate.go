@@ -277,6 +277,17 @@ func checkTaskInfo(t *TaskInfo) error {
 	if err := checkTaskLimits(t); err != nil {
 		return err
 	}
+	// A check the agent cannot run is refused, not run unchecked.
+	if t.HealthCheck != nil {
+		if _, err := HealthCheckSchedule(t.HealthCheck); err != nil {
+			return err
+		}
+	}
+	if t.Check != nil {
+		if _, err := CheckInfoSchedule(t.Check); err != nil {
+			return err
+		}
+	}
 	if t.KillPolicy != nil && t.KillPolicy.GracePeriod != nil && t.KillPolicy.GracePeriod.Nanoseconds < 0 {
 		return errors.New("'kill_policy.grace_period' must be non-negative")
 	}

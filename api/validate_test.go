@@ -262,6 +262,15 @@ func TestValidateTaskInfo(t *testing.T) {
 			t.Command, t.Executor = nil, customExecutor()
 			t.Executor.Command = nil
 		}), "'command'"},
+		{"a health check", testTask(func(t *TaskInfo) {
+			t.HealthCheck = &HealthCheck{Type: CheckTypeHTTP, HTTP: &HTTPCheckInfo{Port: 80, Path: "/health"}}
+		}), ""},
+		{"a health check that cannot run", testTask(func(t *TaskInfo) {
+			t.HealthCheck = &HealthCheck{Type: CheckTypeHTTP, HTTP: &HTTPCheckInfo{Port: 0}}
+		}), "health check: 'http.port' must be in 1..65535"},
+		{"a check that cannot run", testTask(func(t *TaskInfo) {
+			t.Check = &CheckInfo{Type: CheckTypeTCP, TCP: &CheckTCP{Port: 80}, IntervalSeconds: Ptr(Float64(-1))}
+		}), "check: 'interval_seconds' must be non-negative"},
 		{"wasm task on the default engine", testTask(asWasm("")), ""},
 		{"wasm task on wazero", testTask(asWasm(EngineWazero)), ""},
 		{"wasm task on wasmtime", testTask(asWasm(EngineWasmtime)), ""},

@@ -73,7 +73,7 @@ type Checker struct {
 // not block for long, and must not call Stop on this Checker. Checking
 // goes on after Kill until Stop or the end of ctx.
 func Start(ctx context.Context, hc *api.HealthCheck, t Target, report func(Result)) (*Checker, error) {
-	tm, err := healthTiming(hc)
+	tm, err := api.HealthCheckSchedule(hc)
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +82,14 @@ func Start(ctx context.Context, hc *api.HealthCheck, t Target, report func(Resul
 	}
 	var p prober
 	switch hc.Type {
-	case typeCommand:
-		p = newCommandProbe(hc.Command, t, tm.timeout)
-	case typeHTTP:
-		p = newHTTPProbe(healthURL(hc.HTTP, t), uint64s(hc.HTTP.Statuses), tm.timeout)
+	case api.CheckTypeCommand:
+		p = newCommandProbe(hc.Command, t, tm.Timeout)
+	case api.CheckTypeHTTP:
+		p = newHTTPProbe(healthURL(hc.HTTP, t), uint64s(hc.HTTP.Statuses), tm.Timeout)
 	default:
-		p = &tcpProbe{addr: hostPort(t, hc.TCP.Protocol, uint64(hc.TCP.Port)), timeout: tm.timeout}
+		p = &tcpProbe{addr: hostPort(t, hc.TCP.Protocol, uint64(hc.TCP.Port)), timeout: tm.Timeout}
 	}
-	obs := &healthState{started: time.Now(), grace: tm.grace, maxFailures: tm.failures}
+	obs := &healthState{started: time.Now(), grace: tm.Grace, maxFailures: tm.Failures}
 	return start(ctx, p, obs, tm, report), nil
 }
 
@@ -98,7 +98,7 @@ func Start(ctx context.Context, hc *api.HealthCheck, t Target, report func(Resul
 // every result whose check_status differs from the last reported; Kill is
 // never set, whatever the results.
 func StartCheck(ctx context.Context, c *api.CheckInfo, t Target, report func(Result)) (*Checker, error) {
-	tm, err := checkTiming(c)
+	tm, err := api.CheckInfoSchedule(c)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +107,13 @@ func StartCheck(ctx context.Context, c *api.CheckInfo, t Target, report func(Res
 	}
 	var p prober
 	switch c.Type {
-	case typeCommand:
-		p = newCommandProbe(&c.Command.Command, t, tm.timeout)
-	case typeHTTP:
+	case api.CheckTypeCommand:
+		p = newCommandProbe(&c.Command.Command, t, tm.Timeout)
+	case api.CheckTypeHTTP:
 		url := "http://" + hostPort(t, c.HTTP.Protocol, uint64(c.HTTP.Port)) + c.HTTP.Path
-		p = newHTTPProbe(url, nil, tm.timeout)
+		p = newHTTPProbe(url, nil, tm.Timeout)
 	default:
-		p = &tcpProbe{addr: hostPort(t, c.TCP.Protocol, uint64(c.TCP.Port)), timeout: tm.timeout}
+		p = &tcpProbe{addr: hostPort(t, c.TCP.Protocol, uint64(c.TCP.Port)), timeout: tm.Timeout}
 	}
 	return start(ctx, p, &checkState{typ: c.Type}, tm, report), nil
 }
@@ -127,7 +127,7 @@ func (c *Checker) Stop() {
 	<-c.done
 }
 
-func start(ctx context.Context, p prober, obs observer, tm timing, report func(Result)) *Checker {
+func start(ctx context.Context, p prober, obs observer, tm api.CheckSchedule, report func(Result)) *Checker {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Checker{cancel: cancel, done: make(chan struct{})}
 	go c.run(ctx, p, obs, tm, report)
@@ -135,9 +135,9 @@ func start(ctx context.Context, p prober, obs observer, tm timing, report func(R
 }
 
 // run is the checker's goroutine.
-func (c *Checker) run(ctx context.Context, p prober, obs observer, tm timing, report func(Result)) {
+func (c *Checker) run(ctx context.Context, p prober, obs observer, tm api.CheckSchedule, report func(Result)) {
 	defer close(c.done)
-	if !sleep(ctx, tm.delay) {
+	if !sleep(ctx, tm.Delay) {
 		return
 	}
 	for {
@@ -148,7 +148,7 @@ func (c *Checker) run(ctx context.Context, p prober, obs observer, tm timing, re
 		if r, ok := obs.observe(o, time.Now()); ok {
 			report(r)
 		}
-		if !sleep(ctx, tm.interval) {
+		if !sleep(ctx, tm.Interval) {
 			return
 		}
 	}

@@ -90,17 +90,17 @@ func (s *checkState) observe(o outcome, _ time.Time) (Result, bool) {
 func checkStatus(typ string, r result) *api.CheckStatusInfo {
 	c := &api.CheckStatusInfo{Type: typ}
 	switch typ {
-	case typeCommand:
+	case api.CheckTypeCommand:
 		c.Command = &api.CheckStatusCommand{}
 		if r.known {
 			c.Command.ExitCode = api.Ptr(api.Int64(r.value))
 		}
-	case typeHTTP:
+	case api.CheckTypeHTTP:
 		c.HTTP = &api.CheckStatusHTTP{}
 		if r.known {
 			c.HTTP.StatusCode = api.Ptr(api.Uint64(r.value))
 		}
-	case typeTCP:
+	case api.CheckTypeTCP:
 		c.TCP = &api.CheckStatusTCP{}
 		if r.known {
 			c.TCP.Succeeded = api.Ptr(r.value == 1)

@@ -3,6 +3,8 @@ package health
 import (
 	"testing"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 func TestHealthState(t *testing.T) {
@@ -68,7 +70,7 @@ func TestHealthState(t *testing.T) {
 }
 
 func TestCheckStateReportsChanges(t *testing.T) {
-	s := &checkState{typ: typeCommand}
+	s := &checkState{typ: api.CheckTypeCommand}
 	code := func(c int64) outcome { return outcome{ok: c == 0, result: result{known: true, value: c}} }
 	steps := []struct {
 		o      outcome
