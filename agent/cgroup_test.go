@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -218,4 +219,38 @@ func readCap(t *testing.T, file string) uint64 {
 		t.Fatalf("%s: %v", file, err)
 	}
 	return n
+}
+
+// TestCommandCheckInExecutorCgroup runs a task's COMMAND health check,
+// which passes only if it runs in the cgroup of the task's executor: its
+// memory is the task's, and what it leaves behind ends with the executor
+// (removeTree kills what a cgroup holds), not in the agent's cgroup.
+func TestCommandCheckInExecutorCgroup(t *testing.T) {
+	a, r := agentWithCgroupedRun(t)
+	zero, hour := api.Float64(0), api.Float64(3600)
+	ti := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
+		HealthCheck: &api.HealthCheck{Type: api.CheckTypeCommand,
+			Command:      &api.CommandInfo{Value: "grep -q " + filepath.Base(r.cg.Path()) + " /proc/self/cgroup"},
+			DelaySeconds: &zero, IntervalSeconds: &hour, GracePeriodSeconds: &zero}}
+	task := &execTask{info: ti, dir: searchableTempDir(t), state: api.TaskRunning, queued: true, sent: true}
+	a.mu.Lock()
+	r.add(task)
+	a.taskIndex[taskKey{"fw", "t"}] = r
+	stop := a.startChecks(r, task)
+	a.mu.Unlock()
+	defer stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := a.updates.latest()[taskKey{"fw", "t"}]
+		if st.Healthy != nil {
+			if !*st.Healthy {
+				t.Fatalf("the check did not run in the executor's cgroup %s: %s", r.cg.Path(), st.Message)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no health report")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

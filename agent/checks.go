@@ -15,7 +15,8 @@ import (
 // a general check's result becomes one carrying check_status; a task that
 // fails its health check too often is killed through its executor, under
 // its kill policy. a.mu must be held; the checks report on goroutines of
-// their own. COMMAND checks run as the task's user (user.go).
+// their own. COMMAND checks run as the task's user (user.go), in the
+// executor's cgroup.
 func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 	if t.info.HealthCheck == nil && t.info.Check == nil {
 		return func() {}
@@ -25,6 +26,9 @@ func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 		env["PATH"] = sandbox.DefaultPath
 	}
 	target := health.Target{Dir: t.dir, Env: env}
+	if r.cg != nil {
+		target.Start = r.cg.Start
+	}
 	if t.info.RunsCommandChecks() {
 		// As the task's user (user.go); prepare checked that it exists.
 		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -27,6 +28,12 @@ type Target struct {
 	// groups), normally the task's user; nil runs them as the caller,
 	// which for an agent running as root would be root.
 	User *sandbox.User
+	// Start, when set, starts the process of each COMMAND check: the
+	// agent starts them in the cgroup of the task's executor, so that
+	// their memory counts as the task's, and what a check leaves behind
+	// (a child that left its process group) ends with the executor at the
+	// latest. Nil starts them with cmd.Start, in the caller's cgroup.
+	Start func(cmd *exec.Cmd) error
 }
 
 // Result is one report of a checker: a change of health, the kill

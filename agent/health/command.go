@@ -28,6 +28,7 @@ type commandProbe struct {
 	env     []string
 	timeout time.Duration
 	user    *sandbox.User // nil: the caller's
+	start   func(*exec.Cmd) error
 	err     error
 }
 
@@ -41,7 +42,10 @@ func newCommandProbe(c *api.CommandInfo, t Target, timeout time.Duration) *comma
 		env = map[string]string{}
 	}
 	maps.Copy(env, c.Environment.Map())
-	p := &commandProbe{dir: t.Dir, timeout: timeout, user: t.User}
+	p := &commandProbe{dir: t.Dir, timeout: timeout, user: t.User, start: t.Start}
+	if p.start == nil {
+		p.start = (*exec.Cmd).Start
+	}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		p.env = append(p.env, k+"="+env[k])
 	}
@@ -97,7 +101,7 @@ func (p *commandProbe) probe(ctx context.Context) outcome {
 	}
 	// Output goes nowhere (nil is /dev/null), so Wait has no pipes to drain
 	// and returns as soon as the process is gone.
-	err := cmd.Start()
+	err := p.start(cmd)
 	if err != nil {
 		return outcome{msg: "COMMAND check could not start: " + err.Error()}
 	}
