@@ -619,6 +619,18 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {
 		a.log.Error("forget executor", "executor", r.key.executor, "err", err)
 	}
+	// agent.db keys an executor by its framework and ID: a new executor
+	// of the same ID, launched while this one shut down, may have been
+	// written before the deletion, which took it too. It is written again.
+	a.mu.Lock()
+	if next := a.executors[r.key]; next != nil && next != r {
+		next.recDirty = true
+		for id, t := range next.tasks {
+			next.dirty[id] = t.index
+		}
+		a.checkpoint(next)
+	}
+	a.mu.Unlock()
 	if err := a.store.forgetSeen(r.key.framework, all); err != nil {
 		a.log.Error("forget executor's updates", "executor", r.key.executor, "err", err)
 	}

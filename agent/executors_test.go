@@ -44,3 +44,70 @@ func TestExecutorShutdownGrace(t *testing.T) {
 		t.Fatal("the executor was not killed after its own grace period")
 	}
 }
+
+// TestExecutorRelaunchedUnderItsID launches a task on an executor of the
+// ID of one that is exiting, in the window where executorExited has let
+// go of the old one but not yet forgotten its checkpoint, as a launch may
+// arrive then: the old checkpoint is forgotten, but not the new
+// executor's, which agent.db keys by the same framework and executor ID.
+// Forgotten, the new executor and its task would be unknown to the agent
+// after a restart.
+func TestExecutorRelaunchedUnderItsID(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"sleep", "600"}
+		c.ExecutorRegistrationTimeout = time.Hour
+	})
+	fw := api.FrameworkInfo{Name: "test", ID: &api.FrameworkID{Value: "fw"}}
+	info := &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}, FrameworkID: &api.FrameworkID{Value: "fw"}}
+	launch := func(task string) *executorRun {
+		t.Helper()
+		a.launchTasks("fw", fw, info, []api.TaskInfo{{Name: task, TaskID: api.TaskID{Value: task}, Command: &api.CommandInfo{Value: "true"}}}, false)
+		a.mu.Lock()
+		r := a.executors[execKey{"fw", "e"}]
+		a.mu.Unlock()
+		deadline := time.Now().Add(20 * time.Second)
+		for !onDisk(t, a, r.rec.Container, task) {
+			if time.Now().After(deadline) {
+				t.Fatalf("executor %s with task %s never reached agent.db", r.rec.Container, task)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return r
+	}
+	first := launch("t1")
+	a.mu.Lock()
+	delete(a.executors, first.key) // executorExited's first step, under a.mu
+	a.mu.Unlock()
+	second := launch("t2")
+	if second == first {
+		t.Fatal("the launch went to the executor shutting down")
+	}
+	a.executorExited(first, "test over", false)
+	if err := a.barrier().wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !onDisk(t, a, second.rec.Container, "t2") {
+		t.Errorf("the new executor %s and its task are gone from agent.db", second.rec.Container)
+	}
+}
+
+// onDisk reports whether agent.db holds the executor run container with
+// the task.
+func onDisk(t *testing.T, a *Agent, container, task string) bool {
+	t.Helper()
+	recs, err := a.store.executors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if rec.Container != container {
+			continue
+		}
+		for _, rt := range rec.Tasks {
+			if rt.Info.TaskID.Value == task {
+				return true
+			}
+		}
+	}
+	return false
+}
