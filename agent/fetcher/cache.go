@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 )
 
 // flight is one download into the cache, shared by every fetch of its URI
@@ -25,11 +28,17 @@ func cacheKey(value string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// cached returns the path of the cache file holding what value names,
+// cacheTempPrefix starts the names of downloads into the cache still
+// under way.
+const cacheTempPrefix = ".tmp-"
+
+// cached returns the cache file holding what value names, open,
 // downloading it first unless it is there. Concurrent calls for one value
 // share one download, which runs until it ends or every caller waiting
-// for it has given up.
-func (f *Fetcher) cached(ctx context.Context, value string, src source) (string, error) {
+// for it has given up. The file is opened under f.mu, which eviction
+// holds, so that an entry evicted meanwhile is never missed: an open file
+// outlives its removal.
+func (f *Fetcher) cached(ctx context.Context, value string, src source) (*os.File, error) {
 	key := cacheKey(value)
 	p := filepath.Join(f.cfg.CacheDir, key)
 	f.mu.Lock()
@@ -37,9 +46,11 @@ func (f *Fetcher) cached(ctx context.Context, value string, src source) (string,
 	if fl == nil {
 		// Checked under mu so that a download that just finished (and
 		// left flights) is seen.
-		if _, err := os.Stat(p); err == nil {
+		if file, err := os.Open(p); err == nil {
+			now := time.Now()
+			_ = os.Chtimes(p, now, now) // used now: evicted last
 			f.mu.Unlock()
-			return p, nil
+			return file, nil
 		}
 		fl = f.startFlight(ctx, key, src, p)
 	}
@@ -49,12 +60,18 @@ func (f *Fetcher) cached(ctx context.Context, value string, src source) (string,
 	select {
 	case <-fl.done:
 		if fl.err != nil {
-			return "", fl.err
+			return nil, fl.err
 		}
-		return p, nil
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		file, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		return file, nil
 	case <-ctx.Done():
 		f.leaveFlight(key, fl)
-		return "", ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -70,6 +87,9 @@ func (f *Fetcher) startFlight(ctx context.Context, key string, src source, p str
 		f.mu.Lock()
 		if f.flights[key] == fl {
 			delete(f.flights, key)
+		}
+		if err == nil {
+			f.evict(key)
 		}
 		f.mu.Unlock()
 		fl.err = err
@@ -96,7 +116,7 @@ func (f *Fetcher) leaveFlight(key string, fl *flight) {
 // fill downloads src into a temporary file in the cache directory and
 // renames it to p once complete and synced.
 func (f *Fetcher) fill(ctx context.Context, src source, p string) error {
-	tmp, err := os.CreateTemp(f.cfg.CacheDir, ".tmp-*")
+	tmp, err := os.CreateTemp(f.cfg.CacheDir, cacheTempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
@@ -115,4 +135,44 @@ func (f *Fetcher) fill(ctx context.Context, src source, p string) error {
 		err = os.Rename(tmp.Name(), p)
 	}
 	return err
+}
+
+// evict removes the cache entries used longest ago (by modification
+// time, which a hit renews) until the cache holds at most CacheMaxBytes,
+// never keep, the entry just downloaded. f.mu must be held: cached opens
+// entries under it. A fetch that holds an entry open keeps reading it.
+func (f *Fetcher) evict(keep string) {
+	entries, err := os.ReadDir(f.cfg.CacheDir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		size int64
+		used time.Time
+	}
+	var all []entry
+	var total int64
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), cacheTempPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		total += fi.Size()
+		if e.Name() != keep {
+			all = append(all, entry{e.Name(), fi.Size(), fi.ModTime()})
+		}
+	}
+	slices.SortFunc(all, func(a, b entry) int { return a.used.Compare(b.used) })
+	for _, e := range all {
+		if total <= f.cfg.CacheMaxBytes {
+			return
+		}
+		if err := os.Remove(filepath.Join(f.cfg.CacheDir, e.name)); err == nil {
+			total -= e.size
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package fetcher
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -239,4 +241,49 @@ func waiters(f *Fetcher) int {
 		n += fl.waiters
 	}
 	return n
+}
+
+// TestCacheEviction fills a cache bounded to two entries with three: the
+// entry used longest ago goes (a hit counts as a use), the others are
+// served from the cache, and the evicted one is downloaded again. A
+// download cut short before the fetcher started is removed.
+func TestCacheEviction(t *testing.T) {
+	body := bytes.Repeat([]byte("x"), 100)
+	srv := newServer(t, map[string][]byte{"/a": body, "/b": body, "/c": body})
+	cacheDir := t.TempDir()
+	leftover := filepath.Join(cacheDir, cacheTempPrefix+"crashed")
+	if err := os.WriteFile(leftover, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFetcher(t, Config{CacheDir: cacheDir, CacheMaxBytes: 250})
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("a download cut short was left in the cache: %v", err)
+	}
+	_, dir := sandbox(t)
+	get := func(name string) {
+		t.Helper()
+		uri := api.CommandURI{Value: srv.URL + "/" + name, Cache: ptr(true), OutputFile: name + "-" + strconv.Itoa(srv.count("/"+name))}
+		if _, err := fetch(t, f, uri, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"a", "b", "a", "c"} { // b was used longest ago when c comes
+		get(name)
+	}
+	cachedNow := func(name string) bool {
+		_, err := os.Stat(filepath.Join(cacheDir, cacheKey(srv.URL+"/"+name)))
+		return err == nil
+	}
+	for name, want := range map[string]bool{"a": true, "b": false, "c": true} {
+		if got := cachedNow(name); got != want {
+			t.Errorf("%s cached %v, want %v", name, got, want)
+		}
+	}
+	get("b")
+	get("c")
+	for name, want := range map[string]int{"a": 1, "b": 2, "c": 1} {
+		if got := srv.count("/" + name); got != want {
+			t.Errorf("%s downloaded %d times, want %d", name, got, want)
+		}
+	}
 }

@@ -14,6 +14,9 @@ const (
 	DefaultMaxBytes int64 = 1 << 30
 	// DefaultMaxExtract bounds the bytes extracted from one archive: 4 GiB.
 	DefaultMaxExtract int64 = 4 << 30
+	// DefaultCacheMaxBytes bounds the cache: 2 GiB, Mesos's default
+	// --fetcher_cache_size.
+	DefaultCacheMaxBytes int64 = 2 << 30
 )
 
 // Config configures a Fetcher. The zero value is usable: no cache, the
@@ -24,6 +27,13 @@ type Config struct {
 	// URIs with cache set are then downloaded every time, as Mesos does
 	// when its cache is off.
 	CacheDir string
+
+	// CacheMaxBytes bounds the bytes the cache holds: past it, the entries
+	// used longest ago are removed after each download, as Mesos's
+	// fetcher cache does, so that an agent that runs for months does not
+	// fill its disk with every URI it was ever asked for. The entry just
+	// downloaded always stays. Zero means DefaultCacheMaxBytes.
+	CacheMaxBytes int64
 
 	// MaxBytes bounds each download or local copy; a larger one fails.
 	// Zero means DefaultMaxBytes.
@@ -68,6 +78,8 @@ func (c Config) Validate() error {
 		return errors.New("fetcher config: MaxBytes is negative")
 	case c.MaxExtract < 0:
 		return errors.New("fetcher config: MaxExtract is negative")
+	case c.CacheMaxBytes < 0:
+		return errors.New("fetcher config: CacheMaxBytes is negative")
 	}
 	for _, d := range c.LocalDirs {
 		if !filepath.IsAbs(d) {
@@ -84,6 +96,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxExtract == 0 {
 		c.MaxExtract = DefaultMaxExtract
+	}
+	if c.CacheMaxBytes == 0 {
+		c.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultClient()

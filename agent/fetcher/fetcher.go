@@ -49,6 +49,11 @@ func New(cfg Config) (*Fetcher, error) {
 		if err := os.Chmod(cfg.CacheDir, 0o700); err != nil { // made by an earlier build
 			return nil, fmt.Errorf("create fetch cache: %w", err)
 		}
+		// Downloads cut short by a crash: no download runs yet.
+		tmps, _ := filepath.Glob(filepath.Join(cfg.CacheDir, cacheTempPrefix+"*"))
+		for _, t := range tmps {
+			os.Remove(t)
+		}
 	}
 	return &Fetcher{cfg: cfg, flights: map[string]*flight{}}, nil
 }
@@ -181,13 +186,9 @@ func (b *blob) section() (*io.SectionReader, error) {
 // obtain fetches src, from the cache if uri asks for it and there is one.
 func (f *Fetcher) obtain(ctx context.Context, uri api.CommandURI, src source, root *os.Root) (*blob, error) {
 	if uri.Cache != nil && *uri.Cache && f.cfg.CacheDir != "" {
-		p, err := f.cached(ctx, uri.Value, src)
+		file, err := f.cached(ctx, uri.Value, src)
 		if err != nil {
 			return nil, err
-		}
-		file, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
 		}
 		return &blob{file: file}, nil
 	}
