@@ -11,18 +11,92 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
+// execUsage is what an executor's container reports beyond the sum of
+// its live tasks' usage, so that its cumulative figures never go down:
+// a task that ends takes its CPU time and fuel out of that sum, and a
+// peak is the largest footprint ever seen, not the current one. It lives
+// in Agent.usage rather than in executorRun so that the usage figures
+// stay in this file. Agent.mu guards it.
+type execUsage struct {
+	// tasks are the executor's tasks whose usage was recorded, by ID,
+	// until they are seen to have left its tasks (tally).
+	tasks map[string]*execTask
+	// ended adds up the last usage reported for each of its ended
+	// tasks: CPU times and fuel.
+	ended api.ResourceStatistics
+	// peak is the largest sum of its live tasks' peaks seen.
+	peak api.Uint64
+}
+
 // recordUsage keeps the latest usage an executor reported for its tasks
 // (api.ExecutorUsage), for GET_CONTAINERS and /monitor/statistics. Tasks
 // that have ended or that the executor does not run are ignored.
 func (a *Agent) recordUsage(run *executorRun, u *api.ExecutorUsage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	eu := a.usageOf(run)
+	if eu == nil {
+		return
+	}
 	for _, tu := range u.Tasks {
 		if t := run.tasks[tu.TaskID.Value]; t != nil {
 			st := tu.Statistics
 			t.stats = &st
+			eu.tasks[tu.TaskID.Value] = t
 		}
 	}
+	eu.tally(run)
+}
+
+// usageOf returns run's execUsage, made on first use; nil once run has
+// exited. It drops the entries of executors that have exited, which are
+// never listed again. a.mu must be held.
+func (a *Agent) usageOf(run *executorRun) *execUsage {
+	if len(a.usage) > len(a.executors) {
+		for r := range a.usage {
+			if r.exited {
+				delete(a.usage, r)
+			}
+		}
+	}
+	if run.exited {
+		return nil
+	}
+	if a.usage == nil {
+		a.usage = map[*executorRun]*execUsage{}
+	}
+	eu := a.usage[run]
+	if eu == nil {
+		eu = &execUsage{tasks: map[string]*execTask{}}
+		a.usage[run] = eu
+	}
+	return eu
+}
+
+// tally adds to eu what the run's tasks that ended since the last tally
+// used, and returns the sum of its live tasks' usage (nil if none
+// reported any) with eu's running peak updated. A task has ended when
+// the run no longer holds it under its ID: a later task reusing the ID
+// is another execTask. a.mu must be held.
+func (eu *execUsage) tally(run *executorRun) *api.ResourceStatistics {
+	for id, t := range eu.tasks {
+		if run.tasks[id] == t {
+			continue
+		}
+		delete(eu.tasks, id)
+		if s := t.stats; s != nil {
+			addStatistics(&eu.ended, &api.ResourceStatistics{Timestamp: s.Timestamp,
+				CPUsUserTimeSecs: s.CPUsUserTimeSecs, CPUsSystemTimeSecs: s.CPUsSystemTimeSecs, FuelConsumed: s.FuelConsumed})
+		}
+	}
+	var sum *api.ResourceStatistics
+	for _, t := range reported(run) {
+		sum = addStatistics(sum, t.stats)
+	}
+	if sum != nil {
+		eu.peak = max(eu.peak, derefU(sum.MemPeakBytes))
+	}
+	return sum
 }
 
 // serveOperator answers POST /api/v1, the agent's operator API. Of
@@ -75,9 +149,13 @@ func (a *Agent) serveMonitor(w http.ResponseWriter, r *http.Request) {
 }
 
 // containers lists the agent's executors as containers, in a stable
-// order, each with the sum of its tasks' usage; with nested, each running
-// task follows its executor as a container nested in the executor's,
-// named after the task, with the usage its executor last reported.
+// order, each with its usage: the sum of its live tasks' usage, plus the
+// CPU time and fuel of those that ended, with as its peak the largest of
+// its cgroup's peak and the sums of its tasks' peaks seen (execUsage),
+// so that its cumulative figures never go down. With nested, each
+// running task follows its executor as a container nested in the
+// executor's, named after the task, with the usage its executor last
+// reported.
 func (a *Agent) containers(nested bool) []api.AgentContainer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -99,29 +177,58 @@ func (a *Agent) containers(nested bool) []api.AgentContainer {
 		exec := api.AgentContainer{
 			FrameworkID: &api.FrameworkID{Value: r.key.framework}, ExecutorID: &api.ExecutorID{Value: r.key.executor},
 			ExecutorName: r.rec.ExecutorInfo.Name, ContainerID: parent,
-			ContainerStatus: &api.ContainerStatus{ContainerID: &api.ContainerID{Value: parent.Value}, ExecutorPID: api.Ptr(api.Uint64(r.rec.PID))},
+			ContainerStatus:    &api.ContainerStatus{ContainerID: &api.ContainerID{Value: parent.Value}, ExecutorPID: api.Ptr(api.Uint64(r.rec.PID))},
+			ResourceStatistics: a.executorStatistics(r),
 		}
-		var tasks []api.AgentContainer
-		var sum *api.ResourceStatistics
-		for _, id := range r.allTasks {
-			t := r.tasks[id]
-			if t == nil || t.stats == nil {
-				continue
-			}
-			sum = addStatistics(sum, t.stats)
-			st := *t.stats
-			tasks = append(tasks, api.AgentContainer{
-				FrameworkID: exec.FrameworkID, ExecutorID: exec.ExecutorID, ExecutorName: exec.ExecutorName,
-				ContainerID: api.ContainerID{Value: id, Parent: &parent}, ResourceStatistics: &st,
-			})
-		}
-		exec.ResourceStatistics = sum
 		out = append(out, exec)
-		if nested {
-			out = append(out, tasks...)
+		if !nested {
+			continue
+		}
+		for _, t := range reported(r) {
+			st := *t.stats
+			out = append(out, api.AgentContainer{
+				FrameworkID: exec.FrameworkID, ExecutorID: exec.ExecutorID, ExecutorName: exec.ExecutorName,
+				ContainerID: api.ContainerID{Value: t.info.TaskID.Value, Parent: &parent}, ResourceStatistics: &st,
+			})
 		}
 	}
 	return out
+}
+
+// reported lists run's live tasks that have usage reported, in the
+// order they were launched, each once: allTasks lists an ID again when a
+// task reuses an ended one's. a.mu must be held.
+func reported(run *executorRun) []*execTask {
+	var out []*execTask
+	seen := make(map[string]bool, len(run.tasks))
+	for _, id := range run.allTasks {
+		if t := run.tasks[id]; t != nil && t.stats != nil && !seen[id] {
+			seen[id] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// executorStatistics is r's usage as its container's (see containers);
+// nil when no task of r ever reported any. a.mu must be held.
+func (a *Agent) executorStatistics(r *executorRun) *api.ResourceStatistics {
+	eu := a.usageOf(r)
+	if eu == nil {
+		return nil
+	}
+	sum := eu.tally(r)
+	if sum == nil && eu.ended == (api.ResourceStatistics{}) {
+		return nil
+	}
+	if sum == nil {
+		sum = &api.ResourceStatistics{}
+	}
+	addStatistics(sum, &eu.ended)
+	if peak := max(eu.peak, api.Uint64(r.peakMemory())); peak > 0 {
+		sum.MemPeakBytes = &peak
+	}
+	return sum
 }
 
 // addStatistics adds s to sum (nil is none yet): figures add up, the
@@ -147,6 +254,7 @@ func addStatistics(sum, s *api.ResourceStatistics) *api.ResourceStatistics {
 	addU(&sum.MemRSSBytes, s.MemRSSBytes)
 	addU(&sum.MemLimitBytes, s.MemLimitBytes)
 	addU(&sum.MemPeakBytes, s.MemPeakBytes)
+	addU(&sum.FuelConsumed, s.FuelConsumed)
 	return sum
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,6 +86,80 @@ func TestOperatorAPI(t *testing.T) {
 	}
 	if len(mon) != 1 || mon[0].Source != "t1" || mon[0].ExecutorID != "e1" || mon[0].FrameworkID != "fw" || *mon[0].Statistics.CPUsUserTimeSecs != 1.5 {
 		t.Errorf("/monitor/statistics = %+v, want t1's usage under executor e1 of fw", mon)
+	}
+}
+
+// TestExecutorUsageNeverGoesDown reports the usage of an executor's
+// tasks while they come and go: its container's CPU times and fuel add
+// up those of its ended tasks too, and its peak is the largest seen, so
+// that none of them goes down when a task ends, even when a later task
+// reuses an ended one's ID.
+func TestExecutorUsageNeverGoesDown(t *testing.T) {
+	a, r, _ := newTestAgent(t)
+	st := func(cpu float64, fuel, peak uint64) api.ResourceStatistics {
+		return api.ResourceStatistics{Timestamp: 1, CPUsUserTimeSecs: api.Ptr(api.Float64(cpu)),
+			CPUsSystemTimeSecs: api.Ptr(api.Float64(cpu / 10)), FuelConsumed: api.Ptr(api.Uint64(fuel)),
+			MemPeakBytes: api.Ptr(api.Uint64(peak))}
+	}
+	usage := func(id string, s api.ResourceStatistics) api.TaskUsage {
+		return api.TaskUsage{TaskID: api.TaskID{Value: id}, Statistics: s}
+	}
+	launch := func(id string) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		r.tasks[id] = &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: id}}, state: api.TaskRunning, queued: true, sent: true}
+		r.allTasks = append(r.allTasks, id)
+		a.taskIndex[taskKey{"fw", id}] = r
+	}
+	end := func(id string) {
+		uuid := []byte(fmt.Sprintf("%-16s", id+"-end"))[:16]
+		a.executorUpdate(r, api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor, UUID: uuid})
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if r.tasks[id] != nil {
+			t.Fatalf("task %s has not ended", id)
+		}
+	}
+	tests := []struct {
+		name   string
+		before func()
+		report []api.TaskUsage
+		// the executor's figures wanted after the report
+		wantCPU  float64
+		wantFuel uint64
+		wantPeak uint64
+	}{
+		{name: "two tasks", before: func() { launch("t2") },
+			report:  []api.TaskUsage{usage("t1", st(1, 100, 100)), usage("t2", st(10, 1000, 1000))},
+			wantCPU: 11, wantFuel: 1100, wantPeak: 1100},
+		{name: "t2 ended", before: func() { end("t2") },
+			report:  []api.TaskUsage{usage("t1", st(1.5, 150, 100))},
+			wantCPU: 11.5, wantFuel: 1150, wantPeak: 1100},
+		{name: "t2 ended, no report since", before: func() {},
+			wantCPU: 11.5, wantFuel: 1150, wantPeak: 1100},
+		{name: "a new t2", before: func() { launch("t2") },
+			report:  []api.TaskUsage{usage("t1", st(2, 200, 100)), usage("t2", st(0.5, 50, 10))},
+			wantCPU: 12.5, wantFuel: 1250, wantPeak: 1100},
+		{name: "the new t2 ended unreported", before: func() { end("t2") },
+			wantCPU: 12.5, wantFuel: 1250, wantPeak: 1100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.before()
+			if tt.report != nil {
+				a.recordUsage(r, &api.ExecutorUsage{Tasks: tt.report})
+			}
+			cs := a.containers(false)
+			if len(cs) != 1 || cs[0].ResourceStatistics == nil {
+				t.Fatalf("containers %+v, want the executor's with statistics", cs)
+			}
+			s := cs[0].ResourceStatistics
+			cpu, sys, fuel, peak := float64(deref(s.CPUsUserTimeSecs)), float64(deref(s.CPUsSystemTimeSecs)), uint64(derefU(s.FuelConsumed)), uint64(derefU(s.MemPeakBytes))
+			if math.Abs(cpu-tt.wantCPU) > 1e-9 || math.Abs(sys-tt.wantCPU/10) > 1e-9 || fuel != tt.wantFuel || peak != tt.wantPeak {
+				t.Errorf("executor's user CPU %v, system CPU %v, fuel %d, peak %d; want %v, %v, %d, %d",
+					cpu, sys, fuel, peak, tt.wantCPU, tt.wantCPU/10, tt.wantFuel, tt.wantPeak)
+			}
+		})
 	}
 }
 
