@@ -300,7 +300,9 @@ func (r *executorRun) peakMemory() uint64 {
 }
 
 // removeCgroup removes r's cgroup, killing what is left in it (its
-// native tasks' processes), once its executor has exited.
+// native tasks' processes), once its executor has exited; on cgroup v1
+// its tasks' cgroups in the cpu and cpuacct hierarchies, which are not
+// below it, go too (sandbox.ExecutorCgroup.Destroy).
 func (a *Agent) removeCgroup(r *executorRun) {
 	if r.cg == nil {
 		return

@@ -1,9 +1,14 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,4 +258,108 @@ func TestCommandCheckInExecutorCgroup(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// killedExecutorEnv names, for TestHelperKilledExecutor, the sandbox
+// directory of the task it starts.
+const killedExecutorEnv = "MEZZO_TEST_KILLED_EXECUTOR"
+
+// TestKilledExecutorLeavesNoTaskCgroups starts an "executor" (this test
+// binary, TestHelperKilledExecutor) in an executor cgroup, where it runs
+// a native task and makes a spare cgroup for the next, kills it with
+// SIGKILL as the kernel's OOM killer or an operator would, and removes
+// its cgroup as the agent does once an executor has exited: on cgroup
+// v1, the task's and the spare's cgroups in the cpu and cpuacct
+// hierarchies, which are not below the executor's, go too.
+func TestKilledExecutorLeavesNoTaskCgroups(t *testing.T) {
+	if os.Getenv(killedExecutorEnv) != "" {
+		return // the helper is TestHelperKilledExecutor
+	}
+	a, r := agentWithCgroupedRun(t)
+	if v, _ := sandbox.CgroupsAvailable(); v != "v1" {
+		t.Skip("on cgroup v2 a task's cgroup is below its executor's, in the one hierarchy")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperKilledExecutor$", "-test.v")
+	cmd.Env = append(os.Environ(), killedExecutorEnv+"="+searchableTempDir(t))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := r.cg.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	// The task's cgroup and the spare, below the executor's memory cgroup.
+	mem := filepath.Join("/sys/fs/cgroup/memory", r.cg.Path(), sandbox.DefaultCgroupParent)
+	var names []string
+	for deadline := time.Now().Add(30 * time.Second); len(names) < 2; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the executor exited: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the executor's memory cgroup holds task cgroups %v, want its task's and a spare", names)
+		}
+		names = nil
+		m, _ := filepath.Glob(filepath.Join(mem, "task-*"))
+		for _, d := range m {
+			names = append(names, filepath.Base(d))
+		}
+	}
+	var outside []string
+	for _, c := range []string{"cpu", "cpuacct"} {
+		for _, n := range names {
+			d := filepath.Join("/sys/fs/cgroup", c, ownCgroupV1(t, c), sandbox.DefaultCgroupParent, n)
+			if _, err := os.Stat(d); err != nil {
+				t.Fatalf("the task cgroup %s in %s: %v", n, c, err)
+			}
+			outside = append(outside, d)
+		}
+	}
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	a.removeCgroup(r)
+	for _, d := range append(outside, mem) {
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left behind (%v)", d, err)
+		}
+	}
+}
+
+// TestHelperKilledExecutor is the executor of
+// TestKilledExecutorLeavesNoTaskCgroups: it starts a native task that
+// sleeps, with spare cgroups, and waits to be killed.
+func TestHelperKilledExecutor(t *testing.T) {
+	dir := os.Getenv(killedExecutorEnv)
+	if dir == "" {
+		t.Skip("run by TestKilledExecutorLeavesNoTaskCgroups")
+	}
+	spec := sandbox.Spec{Dir: dir, Spares: sandbox.NewCgroupSpares(""), Isolation: sandbox.IsolationCgroups}
+	if _, err := sandbox.StartCommand(context.Background(), spec, sandbox.CommandSpec{Shell: true, Value: "exec sleep 600"}); err != nil {
+		t.Fatal(err)
+	}
+	select {} // until the test kills this process
+}
+
+// ownCgroupV1 is the calling process's cgroup in the v1 hierarchy of
+// controller c.
+func ownCgroupV1(t *testing.T, c string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) == 3 && slices.Contains(strings.Split(f[1], ","), c) {
+			return f[2]
+		}
+	}
+	t.Fatalf("no %s cgroup in %q", c, b)
+	return ""
 }

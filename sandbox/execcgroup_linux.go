@@ -306,10 +306,26 @@ func eventCount(file, name string) uint64 {
 // below it, and removes them all. It gives up after timeout, returning
 // an error, if a process outlives SIGKILL (one in uninterruptible sleep,
 // say).
+//
+// On v1 the executor's task cgroups (and its CgroupSpares' spare) are
+// below it in the memory hierarchy only; in the cpu and cpuacct ones
+// they are below the executor process's own cgroups, which are the
+// caller's (the executor joined only the memory cgroup: Start), where
+// nothing else would remove them once the executor is killed. Destroy
+// removes those too: the cgroups of the same names (task-<random hex>,
+// at the same paths below the caller's own cgroups as below this one),
+// and kills what is left in them.
 func (g *ExecutorCgroup) Destroy(timeout time.Duration) error {
+	var outside []string
+	if !g.v2 {
+		outside = g.taskCgroupsOutside()
+	}
 	deadline := time.Now().Add(timeout)
 	for d := time.Millisecond; ; d = min(2*d, 50*time.Millisecond) {
 		err := removeTree(g.dir)
+		for _, dir := range outside {
+			err = cmp.Or(err, removeTree(dir))
+		}
 		if err == nil {
 			return nil
 		}
@@ -318,6 +334,46 @@ func (g *ExecutorCgroup) Destroy(timeout time.Duration) error {
 		}
 		time.Sleep(d)
 	}
+}
+
+// taskCgroupsOutside lists the directories, in the v1 cpu and cpuacct
+// hierarchies, of the task cgroups below a v1 executor cgroup (see
+// Destroy): for each task-* cgroup below it in the memory hierarchy, the
+// one at the same path below the calling process's own cgroup in each
+// of the other two, deepest first. Where cpu and cpuacct are mounted
+// together, each is listed once.
+func (g *ExecutorCgroup) taskCgroupsOutside() []string {
+	var rels []string
+	_ = filepath.WalkDir(g.dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && strings.HasPrefix(d.Name(), "task-") {
+			if rel, err := filepath.Rel(g.dir, p); err == nil {
+				rels = append(rels, rel)
+			}
+		}
+		return nil
+	})
+	slices.Reverse(rels) // children first
+	var bases []string
+	for _, c := range []cgroup1.Name{cgroup1.Cpu, cgroup1.Cpuacct} {
+		own, ok := probed().own[c]
+		if !ok {
+			continue
+		}
+		root := filepath.Join(cgroupRoot, string(c))
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			root = r // cpu and cpuacct may be links to "cpu,cpuacct"
+		}
+		if b := filepath.Join(root, own); !slices.Contains(bases, b) {
+			bases = append(bases, b)
+		}
+	}
+	var dirs []string
+	for _, rel := range rels {
+		for _, b := range bases {
+			dirs = append(dirs, filepath.Join(b, rel))
+		}
+	}
+	return dirs
 }
 
 // removeTree sends SIGKILL to every process in the cgroup at dir and the
