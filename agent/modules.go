@@ -18,14 +18,17 @@ const maxModuleBytes = 64 << 20
 // moduleCache fetches modules from the master by hash and keeps them on
 // disk as <dir>/<sha256>.wasm, where executors read them (executors
 // compile them: the agent never runs Wasm itself). It is safe for
-// concurrent use; a module is fetched once however many tasks ask for it
-// at the same time.
+// concurrent use; a module is fetched (or a file found on disk checked)
+// once however many tasks ask for it at the same time.
 type moduleCache struct {
 	dir    string
 	client *http.Client
 
 	mu       sync.Mutex
 	inflight map[string]*fetch
+	// checked holds the modules whose file this cache wrote or found to
+	// hash to their name, by hash.
+	checked map[string]bool
 }
 
 type fetch struct {
@@ -34,20 +37,37 @@ type fetch struct {
 }
 
 func newModuleCache(dir string, client *http.Client) *moduleCache {
-	return &moduleCache{dir: dir, client: client, inflight: map[string]*fetch{}}
+	return &moduleCache{dir: dir, client: client, inflight: map[string]*fetch{}, checked: map[string]bool{}}
 }
 
 // get makes sure the module with hash sha is on disk, fetching it from
-// master if it is not.
+// master if it is not. A file found there that this cache did not write
+// (an agent before this one did) is hashed the first time it is asked
+// for, and fetched again unless it matches: a crash of the machine may
+// have left it truncated, and every task of the module would then fail
+// its executor's hash check. Later gets trust it, and cost a stat.
 func (c *moduleCache) get(ctx context.Context, master, sha string) error {
 	if b, err := hex.DecodeString(sha); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha {
 		return fmt.Errorf("module %q: not a SHA-256 in lower-case hex", sha)
 	}
 	path := filepath.Join(c.dir, sha+".wasm")
-	if _, err := os.Stat(path); err == nil {
+	if c.isChecked(sha, path) {
 		return nil
 	}
 	return c.fetchOnce(ctx, master, sha, path)
+}
+
+// isChecked reports whether the module with hash sha is on disk at path
+// and checked (moduleCache.checked).
+func (c *moduleCache) isChecked(sha, path string) bool {
+	c.mu.Lock()
+	ok := c.checked[sha]
+	c.mu.Unlock()
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // size is the size in bytes of the module with hash sha, once get has
@@ -66,16 +86,21 @@ func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) e
 	if !ok {
 		// A fetch may have completed between the caller's look at the
 		// disk and taking the lock: look again, under it.
-		if _, err := os.Stat(path); err == nil {
-			c.mu.Unlock()
-			return nil
+		if c.checked[sha] {
+			if _, err := os.Stat(path); err == nil {
+				c.mu.Unlock()
+				return nil
+			}
 		}
 		f = &fetch{done: make(chan struct{})}
 		c.inflight[sha] = f
 		go func() {
-			f.err = c.download(ctx, master, sha, path)
+			f.err = c.ensure(ctx, master, sha, path)
 			c.mu.Lock()
 			delete(c.inflight, sha)
+			if f.err == nil {
+				c.checked[sha] = true
+			}
 			c.mu.Unlock()
 			close(f.done)
 		}()
@@ -89,7 +114,34 @@ func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) e
 	}
 }
 
-// download fetches a module, checks its hash and stores it atomically.
+// ensure keeps the file at path if it hashes to sha, and downloads the
+// module over it otherwise.
+func (c *moduleCache) ensure(ctx context.Context, master, sha, path string) error {
+	if fileSHA256(path) == sha {
+		return nil
+	}
+	return c.download(ctx, master, sha, path)
+}
+
+// fileSHA256 is the SHA-256, in hex, of the file at path; "" when it
+// cannot be read or is longer than any module fetched.
+func fileSHA256(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, maxModuleBytes+1))
+	if err != nil || n > maxModuleBytes {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// download fetches a module, checks its hash and stores it atomically:
+// through a temporary file, synced before it is renamed, so that no
+// crash leaves a partial file under the module's name.
 func (c *moduleCache) download(ctx context.Context, master, sha, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, master+"/api/v1/modules/"+sha, nil)
 	if err != nil {
@@ -110,6 +162,9 @@ func (c *moduleCache) download(ctx context.Context, master, sha, path string) er
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
 	_, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, maxModuleBytes+1))
+	if err == nil {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -119,5 +174,8 @@ func (c *moduleCache) download(ctx context.Context, master, sha, path string) er
 	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
 		return fmt.Errorf("fetch module %s: content hashes to %s", sha, got)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("store module %s: %w", sha, err)
+	}
+	return nil
 }

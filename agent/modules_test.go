@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,5 +119,51 @@ func TestModuleCacheFetchesOnce(t *testing.T) {
 	}
 	if got := srv.requests.Load(); got != 1 {
 		t.Fatalf("%d fetches for %d concurrent gets, want 1", got, n)
+	}
+}
+
+// TestModuleCacheReplacesSpoiltFile starts a cache over a module
+// directory that already holds the module's file, as an agent restarted
+// after a crash finds it: the first get keeps a good file and fetches a
+// spoilt one again, and later gets trust the file they checked.
+func TestModuleCacheReplacesSpoiltFile(t *testing.T) {
+	mod := []byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00")
+	sha := hashOf(mod)
+	tests := []struct {
+		name      string
+		onDisk    []byte
+		wantFetch bool
+	}{
+		{name: "good", onDisk: mod},
+		{name: "truncated", onDisk: mod[:5], wantFetch: true},
+		{name: "empty", onDisk: []byte{}, wantFetch: true},
+		{name: "a byte flipped", onDisk: append(slices.Clone(mod[:len(mod)-1]), 0xff), wantFetch: true},
+		{name: "longer", onDisk: append(slices.Clone(mod), 0), wantFetch: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newModuleServer(t, map[string][]byte{sha: mod})
+			dir := t.TempDir()
+			path := filepath.Join(dir, sha+".wasm")
+			if err := os.WriteFile(path, tt.onDisk, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := newModuleCache(dir, srv.Client())
+			for i := range 2 {
+				if err := c.get(context.Background(), srv.URL, sha); err != nil {
+					t.Fatalf("get %d: %v", i+1, err)
+				}
+			}
+			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, mod) {
+				t.Errorf("the module's file holds %q (%v), want the module", got, err)
+			}
+			want := int64(0)
+			if tt.wantFetch {
+				want = 1
+			}
+			if got := srv.requests.Load(); got != want {
+				t.Errorf("%d fetches for two gets, want %d", got, want)
+			}
+		})
 	}
 }
