@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 
 // modules hands out compiled Wasm modules from the directory the agent
 // fills, on one engine shared by every task of the executor, created when
-// the first Wasm task starts. It is safe for concurrent use.
+// the first Wasm task starts, until close. It is safe for concurrent use.
 type modules struct {
 	dir      string
 	cacheDir string
@@ -24,15 +25,22 @@ type modules struct {
 
 	mu       sync.Mutex
 	engine   *sandbox.Engine
-	compiled map[string]*sandbox.Module // by SHA-256
+	compiled map[string]*sandbox.Module // by SHA-256, compiled on engine
+	closed   bool                       // close was called: get refuses
 }
+
+// errModulesClosed is what get returns once close has been called: a
+// task that starts after its executor released the engine (one launched
+// as the executor shuts down) would get a new engine nobody closes, or a
+// module compiled on the closed one.
+var errModulesClosed = errors.New("the executor's Wasm engine is closed: the executor is shutting down")
 
 func newModules(dir, cacheDir, defaultEngine string, fuel bool) *modules {
 	return &modules{dir: dir, cacheDir: cacheDir, engine0: defaultEngine, fuel: fuel, compiled: map[string]*sandbox.Module{}}
 }
 
 // get returns the engine and the module whose hash is sha, compiling it
-// on first use.
+// on first use. After close it fails with errModulesClosed.
 func (m *modules) get(ctx context.Context, sha string) (*sandbox.Engine, *sandbox.Module, error) {
 	if b, err := hex.DecodeString(sha); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha {
 		return nil, nil, fmt.Errorf("module %q: not a SHA-256 in lower-case hex", sha)
@@ -64,8 +72,11 @@ func (m *modules) get(ctx context.Context, sha string) (*sandbox.Engine, *sandbo
 		return nil, nil, err
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.engine != engine { // closed while it compiled
+		return nil, nil, fmt.Errorf("module %s: %w", sha, errModulesClosed)
+	}
 	m.compiled[sha] = mod
-	m.mu.Unlock()
 	return engine, mod, nil
 }
 
@@ -78,10 +89,14 @@ func (m *modules) compiledAlready(sha string) bool {
 	return m.engine != nil && m.compiled[sha] != nil
 }
 
-// engineFor returns the engine, starting it if needed.
+// engineFor returns the engine, starting it if needed, unless close has
+// been called.
 func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("start wasm engine: %w", errModulesClosed)
+	}
 	if m.engine == nil {
 		e, err := sandbox.NewEngine(ctx, sandbox.EngineConfig{CacheDir: m.cacheDir, DefaultEngine: m.engine0, Fuel: m.fuel})
 		if err != nil {
@@ -92,11 +107,12 @@ func (m *modules) engineFor(ctx context.Context) (*sandbox.Engine, error) {
 	return m.engine, nil
 }
 
-// close releases the engine, once no task runs on it.
+// close releases the engine and forgets the modules compiled on it, once
+// no task runs on it; later gets fail.
 func (m *modules) close() {
 	m.mu.Lock()
 	e := m.engine
-	m.engine = nil
+	m.engine, m.compiled, m.closed = nil, map[string]*sandbox.Module{}, true
 	m.mu.Unlock()
 	if e == nil {
 		return
