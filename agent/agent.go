@@ -56,10 +56,6 @@ type Agent struct {
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
 	shared    map[string]*executorRun  // each framework's shared executor, by framework ID
 	stopping  bool                     // Run is shutting down: no more launches
-	// usage is what each executor's tasks used that its container's
-	// statistics keep counting once they end (usage.go); made by
-	// recordUsage, an entry is dropped once its executor has exited.
-	usage map[*executorRun]*execUsage
 
 	defaultUser string // Config.TaskUser or its default; "" is the agent's own user (user.go)
 	// cgParent is where executors' cgroups are made (cgroup.go); "" when

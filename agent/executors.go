@@ -66,6 +66,9 @@ type executorRun struct {
 	// tasks in tasks.
 	cg   *sandbox.ExecutorCgroup
 	need execNeed
+	// usage is what its container's statistics keep counting of tasks
+	// that ended (usage.go).
+	usage execUsage
 
 	// prepared is closed once the latest launch has been prepared
 	// (fetched, its executor started, its checkpoint on disk) and sent:

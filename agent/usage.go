@@ -14,9 +14,8 @@ import (
 // execUsage is what an executor's container reports beyond the sum of
 // its live tasks' usage, so that its cumulative figures never go down:
 // a task that ends takes its CPU time and fuel out of that sum, and a
-// peak is the largest footprint ever seen, not the current one. It lives
-// in Agent.usage rather than in executorRun so that the usage figures
-// stay in this file. Agent.mu guards it.
+// peak is the largest footprint ever seen, not the current one.
+// Agent.mu guards it.
 type execUsage struct {
 	// tasks are the executor's tasks whose usage was recorded, by ID,
 	// until they are seen to have left its tasks (tally).
@@ -34,7 +33,7 @@ type execUsage struct {
 func (a *Agent) recordUsage(run *executorRun, u *api.ExecutorUsage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	eu := a.usageOf(run)
+	eu := run.usageTally()
 	if eu == nil {
 		return
 	}
@@ -48,29 +47,16 @@ func (a *Agent) recordUsage(run *executorRun, u *api.ExecutorUsage) {
 	eu.tally(run)
 }
 
-// usageOf returns run's execUsage, made on first use; nil once run has
-// exited. It drops the entries of executors that have exited, which are
-// never listed again. a.mu must be held.
-func (a *Agent) usageOf(run *executorRun) *execUsage {
-	if len(a.usage) > len(a.executors) {
-		for r := range a.usage {
-			if r.exited {
-				delete(a.usage, r)
-			}
-		}
-	}
-	if run.exited {
+// usageTally returns the run's execUsage; nil once it has exited. Agent.mu
+// must be held.
+func (r *executorRun) usageTally() *execUsage {
+	if r.exited {
 		return nil
 	}
-	if a.usage == nil {
-		a.usage = map[*executorRun]*execUsage{}
+	if r.usage.tasks == nil {
+		r.usage.tasks = map[string]*execTask{}
 	}
-	eu := a.usage[run]
-	if eu == nil {
-		eu = &execUsage{tasks: map[string]*execTask{}}
-		a.usage[run] = eu
-	}
-	return eu
+	return &r.usage
 }
 
 // tally adds to eu what the run's tasks that ended since the last tally
@@ -213,7 +199,7 @@ func reported(run *executorRun) []*execTask {
 // executorStatistics is r's usage as its container's (see containers);
 // nil when no task of r ever reported any. a.mu must be held.
 func (a *Agent) executorStatistics(r *executorRun) *api.ResourceStatistics {
-	eu := a.usageOf(r)
+	eu := r.usageTally()
 	if eu == nil {
 		return nil
 	}
