@@ -110,6 +110,11 @@ type Config struct {
 	// tasks before the agent shuts it down; a launch meanwhile reuses it,
 	// with its compiled modules warm. Default 1 min.
 	ExecutorIdleTimeout time.Duration
+	// ExecutorHeartbeat is how often the agent sends a subscribed
+	// executor a HEARTBEAT event, so that a connection idle for long is
+	// not dropped on the way and an executor can tell a live agent from a
+	// silent one (Mesos: 30 min, DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL).
+	ExecutorHeartbeat time.Duration
 	// OutputMaxBytes, when positive, bounds each task's stdout and stderr
 	// files: past it they are rotated (stdout.1, stdout.2, ...), keeping
 	// OutputKeep old files (sandbox.Spec.OutputMaxBytes). 0 (the default)
@@ -151,6 +156,7 @@ func DefaultConfig() Config {
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,
 		ExecutorIdleTimeout:         time.Minute,
+		ExecutorHeartbeat:           30 * time.Minute,
 		OutputKeep:                  3,
 		SandboxGCDelay:              7 * 24 * time.Hour,
 		SandboxGCHeadroom:           0.1,
@@ -192,6 +198,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: OutputMaxBytes must be ≥ 0 and OutputKeep between 0 and 1000, got %d and %d", c.OutputMaxBytes, c.OutputKeep)
 	case c.ExecutorIdleTimeout <= 0:
 		return errors.New("agent config: ExecutorIdleTimeout must be positive")
+	case c.ExecutorHeartbeat <= 0:
+		return errors.New("agent config: ExecutorHeartbeat must be positive")
 	case c.NativeIsolation != sandbox.IsolationAuto && c.NativeIsolation != sandbox.IsolationCgroups && c.NativeIsolation != sandbox.IsolationRlimits:
 		return fmt.Errorf("agent config: NativeIsolation %q is not one of %q, %q, %q", string(c.NativeIsolation), "", sandbox.IsolationCgroups, sandbox.IsolationRlimits)
 	case c.NativeIsolation == sandbox.IsolationCgroups && cgroupsErr() != nil:

@@ -241,6 +241,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		return
 	}
 	s := newExecStream(uuid.NewString())
+	s.heartbeat = a.cfg.ExecutorHeartbeat
 	a.mu.Lock()
 	if run.exited {
 		a.mu.Unlock()
@@ -403,10 +404,13 @@ const execStreamLimit = 1 << 16
 // are queued from any goroutine; the HTTP handler that owns the
 // connection writes what has queued, then flushes.
 type execStream struct {
-	id   string
-	wake chan struct{} // capacity 1: events are queued
-	done chan struct{}
-	once sync.Once
+	id string
+	// heartbeat is how often serve sends a HEARTBEAT when set
+	// (Config.ExecutorHeartbeat).
+	heartbeat time.Duration
+	wake      chan struct{} // capacity 1: events are queued
+	done      chan struct{}
+	once      sync.Once
 
 	mu    sync.Mutex
 	queue [][]byte
@@ -480,8 +484,16 @@ func (s *execStream) serve(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	var buf []byte
 	var batch [][]byte
+	var beat <-chan time.Time
+	if s.heartbeat > 0 {
+		t := time.NewTicker(s.heartbeat)
+		defer t.Stop()
+		beat = t.C
+	}
 	for {
 		select {
+		case <-beat:
+			s.send(api.ExecutorEvent{Type: api.ExecutorEventHeartbeat})
 		case <-s.wake:
 			batch = s.take(batch)
 			buf = buf[:0]

@@ -23,7 +23,13 @@ import (
 // HTTP API.
 func newTestAgent(t *testing.T) (*Agent, *executorRun, *httptest.Server) {
 	t.Helper()
-	a := newBareAgent(t, nil)
+	return newTestAgentWith(t, nil)
+}
+
+// newTestAgentWith is newTestAgent with its config changed by mutate.
+func newTestAgentWith(t *testing.T, mutate func(*Config)) (*Agent, *executorRun, *httptest.Server) {
+	t.Helper()
+	a := newBareAgent(t, mutate)
 	a.mu.Lock()
 	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}})
 	r.started = true
@@ -511,5 +517,17 @@ func TestNoExecutorAfterShutdown(t *testing.T) {
 	defer a.mu.Unlock()
 	if r.started || r.rec.PID != 0 {
 		t.Errorf("an executor was started (pid %d) for a run shut down", r.rec.PID)
+	}
+}
+
+// TestExecutorHeartbeat subscribes an executor and waits, sending
+// nothing: the agent sends it HEARTBEAT events, as Mesos's does.
+func TestExecutorHeartbeat(t *testing.T) {
+	_, r, srv := newTestAgentWith(t, func(c *Config) { c.ExecutorHeartbeat = 10 * time.Millisecond })
+	_, next := subscribe(t, srv, r)
+	for range 3 {
+		if ev := next(); ev.Type != api.ExecutorEventHeartbeat {
+			t.Fatalf("event %s, want HEARTBEAT", ev.Type)
+		}
 	}
 }
