@@ -231,8 +231,10 @@ func stateRank(s api.TaskState) int {
 
 // subscribeExecutor answers SUBSCRIBE: the updates the executor lists are
 // taken as received (checkpointed once and acknowledged), its tasks as
-// running; a task the agent sent it that it does not list was lost on the
-// way and is reported so. Then the stream opens with SUBSCRIBED, the
+// running; a task the agent sent it that it does not list, and that it
+// never sent an update of, was lost on the way and is reported so. (An
+// executor lists only the tasks none of whose updates were acknowledged,
+// as Mesos's do; one that sent an update has the task.) Then the stream opens with SUBSCRIBED, the
 // acknowledgements and the events that waited for it. A new SUBSCRIBE
 // replaces the executor's previous stream.
 func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *executorRun, sub *api.ExecutorSubscribe) {
@@ -281,7 +283,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	}
 	var lost []*execTask
 	for _, id := range run.allTasks {
-		if t := run.tasks[id]; t != nil && t.sent && !listed[id] {
+		if t := run.tasks[id]; t != nil && t.sent && t.state == api.TaskStaging && !listed[id] {
 			lost = append(lost, t)
 			stops = append(stops, t.stopChecks)
 			run.remove(t)

@@ -531,3 +531,51 @@ func TestExecutorHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribeReportsLostLaunches re-subscribes an executor that lists
+// only some of the tasks the agent sent it: one it does not list and
+// never updated was lost on the way, and is reported TASK_LOST; one it
+// updated it has, listed or not (an executor lists only the tasks none
+// of whose updates were acknowledged).
+func TestSubscribeReportsLostLaunches(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	tests := []struct {
+		id     string
+		state  api.TaskState
+		listed bool
+		lost   bool
+	}{
+		{"unlisted-staging", api.TaskStaging, false, true},
+		{"unlisted-running", api.TaskRunning, false, false},
+		{"listed-staging", api.TaskStaging, true, false},
+	}
+	var listed []api.TaskInfo
+	a.mu.Lock()
+	for _, tt := range tests {
+		info := api.TaskInfo{Name: tt.id, TaskID: api.TaskID{Value: tt.id}, Command: &api.CommandInfo{Value: "true"}}
+		r.add(&execTask{info: info, state: tt.state, queued: true, sent: true})
+		a.taskIndex[taskKey{"fw", tt.id}] = r
+		if tt.listed {
+			listed = append(listed, info)
+		}
+	}
+	a.mu.Unlock()
+	call, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallSubscribe, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"}, Subscribe: &api.ExecutorSubscribe{UnacknowledgedTasks: listed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribeWith(t, srv, r, string(call))
+	for _, tt := range tests {
+		st := a.updates.latest()[taskKey{"fw", tt.id}]
+		if lost := st.State == api.TaskLost; lost != tt.lost {
+			t.Errorf("%s: reported %q, want lost %v", tt.id, st.State, tt.lost)
+		}
+		a.mu.Lock()
+		kept := r.tasks[tt.id] != nil
+		a.mu.Unlock()
+		if kept == tt.lost {
+			t.Errorf("%s: still the executor's %v, want %v", tt.id, kept, !tt.lost)
+		}
+	}
+}
