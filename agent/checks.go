@@ -81,8 +81,18 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	if res.Kill {
 		a.log.Info("killing a task that failed its health check", "task", t.info.TaskID.Value)
 		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: t.info.TaskID}})
+		t.healthKilled = true
 		t.pauseChecks()
 		a.escalateKill(r, t, nil)
+	}
+}
+
+// endsUnhealthy marks the terminal update of a task its health check
+// killed healthy false, as Mesos's executors do, so that the framework
+// reads from the update itself why the task ended.
+func (t *execTask) endsUnhealthy(st *api.TaskStatus) {
+	if t.healthKilled && st.State.IsTerminal() && st.Healthy == nil {
+		st.Healthy = api.Ptr(false)
 	}
 }
 

@@ -106,6 +106,7 @@ type execTask struct {
 	killPolicy        *api.KillPolicy
 	stopChecks        func() // stops its health checks; nil when none run
 	killing           bool   // a kill was sent: its checks report no more (pauseChecks)
+	healthKilled      bool   // its health check killed it: its end says healthy false (endsUnhealthy)
 	watched           bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
@@ -651,6 +652,7 @@ func runAll(fs []func()) {
 // reportFor checkpoints and queues an update the agent makes about one of
 // an executor's tasks.
 func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
+	t.endsUnhealthy(&st)
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}

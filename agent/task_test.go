@@ -93,6 +93,9 @@ func TestHealthKill(t *testing.T) {
 	for {
 		st := a.updates.latest()[taskKey{"fw", "t1"}]
 		if st.State == api.TaskKilled {
+			if st.Healthy == nil || *st.Healthy {
+				t.Errorf("the TASK_KILLED of a task its health check killed does not say it was unhealthy: %v", st.Healthy)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
