@@ -292,11 +292,20 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			run.touch(t)
 		}
 	}
+	// A kill sent on a stream that then broke may never have reached
+	// the executor: a task it lists that is being killed is sent its KILL
+	// again, unless that KILL waits in pending.
 	var settled []api.ExecutorEvent
+	for _, id := range run.allTasks {
+		if t := run.tasks[id]; t != nil && t.killing && listed[id] && !killPending(run, id) {
+			settled = append(settled, api.ExecutorEvent{Type: api.ExecutorEventKill,
+				Kill: &api.ExecutorKill{TaskID: t.info.TaskID, KillPolicy: t.killPolicy}})
+		}
+	}
 	var killed []*execTask
 	if run.recovered && !run.subscribed {
-		var relaunch []*execTask
-		settled, relaunch, killed = a.settleUnsure(run, listed)
+		events, relaunch, dead := a.settleUnsure(run, listed)
+		settled, killed = append(settled, events...), dead
 		a.relaunch(run, relaunch)
 	}
 	a.retireIfIdle(run)
@@ -338,6 +347,14 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		run.stream = nil
 	}
 	a.mu.Unlock()
+}
+
+// killPending reports whether a KILL of the task waits in run.pending.
+// a.mu must be held.
+func killPending(run *executorRun, id string) bool {
+	return slices.ContainsFunc(run.pending, func(ev api.ExecutorEvent) bool {
+		return ev.Kill != nil && ev.Kill.TaskID.Value == id
+	})
 }
 
 // adoptListed takes in what a subscribing executor says it runs and the

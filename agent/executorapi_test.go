@@ -579,3 +579,34 @@ func TestSubscribeReportsLostLaunches(t *testing.T) {
 		}
 	}
 }
+
+// TestKillSentAgainOnResubscribe kills a running task, its KILL sent on
+// the executor's stream, which then breaks: the executor subscribes again
+// listing the task, and is sent the KILL again, with its grace period,
+// since it may never have read the first.
+func TestKillSentAgainOnResubscribe(t *testing.T) {
+	// A HEARTBEAT comes next if the KILL does not.
+	a, r, srv := newTestAgentWith(t, func(c *Config) { c.ExecutorHeartbeat = time.Second })
+	a.mu.Lock()
+	r.tasks["t1"].state, r.tasks["t1"].sent = api.TaskRunning, true
+	info := r.tasks["t1"].info
+	a.mu.Unlock()
+	_, next := subscribe(t, srv, r)
+	grace := &api.KillPolicy{GracePeriod: &api.DurationInfo{Nanoseconds: api.Int64(7 * time.Second)}}
+	a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "t1"}, KillPolicy: grace})
+	for ev := next(); ev.Kill == nil; ev = next() {
+		if ev.Type != api.ExecutorEventHeartbeat {
+			t.Fatalf("event %s, want the KILL", ev.Type)
+		}
+	}
+	call, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallSubscribe, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"}, Subscribe: &api.ExecutorSubscribe{UnacknowledgedTasks: []api.TaskInfo{info}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again := subscribeWith(t, srv, r, string(call))
+	ev := again()
+	if ev.Kill == nil || ev.Kill.TaskID.Value != "t1" || ev.Kill.KillPolicy == nil || *ev.Kill.KillPolicy.GracePeriod != *grace.GracePeriod {
+		t.Fatalf("event %+v after subscribing again, want the KILL of t1 with its grace period", ev)
+	}
+}

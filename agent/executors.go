@@ -103,11 +103,12 @@ type execTask struct {
 	// know whether the executor has it (settleUnsure). A kill meanwhile
 	// is held: killAsked, with killPolicy.
 	unsure, killAsked bool
-	killPolicy        *api.KillPolicy
-	stopChecks        func() // stops its health checks; nil when none run
-	killing           bool   // a kill was sent: its checks report no more (pauseChecks)
-	healthKilled      bool   // its health check killed it: its end says healthy false (endsUnhealthy)
-	watched           bool   // the agent watches its CPU budget (watchCPU)
+	// killPolicy is the policy of the kill held, or sent (killing).
+	killPolicy   *api.KillPolicy
+	stopChecks   func() // stops its health checks; nil when none run
+	killing      bool   // a kill was sent: its checks report no more (pauseChecks)
+	healthKilled bool   // its health check killed it: its end says healthy false (endsUnhealthy)
+	watched      bool   // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
 	// need is what it adds to its executor's cgroup (execNeed).

@@ -525,6 +525,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		return
 	}
 	a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: k.TaskID, KillPolicy: k.KillPolicy}})
+	t.killPolicy = k.KillPolicy // sent again if the stream breaks (subscribeExecutor)
 	t.pauseChecks()
 	a.escalateKill(r, t, k.KillPolicy)
 	a.mu.Unlock()
