@@ -46,6 +46,10 @@ type Agent struct {
 	stopCancel context.CancelFunc
 	quit       chan struct{}  // closed when Run has shut the executors down
 	execWG     sync.WaitGroup // goroutines watching and preparing executors
+	// messageSlots bounds the executors' MESSAGE calls on their way to
+	// the master (maxMessagesInFlight): each is a goroutine and a request,
+	// and an executor must not be able to pile them up without end.
+	messageSlots chan struct{}
 
 	mu        sync.Mutex
 	agentID   string
@@ -109,12 +113,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		log:     log,
 		// Updates go to the master updateSenders at a time: keep as many
 		// connections (the default keeps two).
-		client:    &http.Client{Timeout: 75 * time.Second, Transport: cfg.credentialed(masterTransport(cfg.TLS))},
-		stream:    &http.Client{Transport: cfg.credentialed(tlsconf.Transport(cfg.TLS))},
-		quit:      make(chan struct{}),
-		executors: map[execKey]*executorRun{},
-		taskIndex: map[taskKey]*executorRun{},
-		shared:    map[string]*executorRun{},
+		client:       &http.Client{Timeout: 75 * time.Second, Transport: cfg.credentialed(masterTransport(cfg.TLS))},
+		stream:       &http.Client{Transport: cfg.credentialed(tlsconf.Transport(cfg.TLS))},
+		quit:         make(chan struct{}),
+		messageSlots: make(chan struct{}, maxMessagesInFlight),
+		executors:    map[execKey]*executorRun{},
+		taskIndex:    map[taskKey]*executorRun{},
+		shared:       map[string]*executorRun{},
 
 		defaultUser: defaultUser,
 	}

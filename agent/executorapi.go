@@ -65,14 +65,27 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	case api.ExecutorCallUsage:
 		a.recordUsage(run, call.Usage)
 	case api.ExecutorCallMessage:
+		select {
+		case a.messageSlots <- struct{}{}:
+		default:
+			http.Error(w, "Too many executor messages on their way to the master; try again later", http.StatusServiceUnavailable)
+			return
+		}
 		a.execWG.Add(1)
 		go func() {
 			defer a.execWG.Done()
+			defer func() { <-a.messageSlots }()
 			a.sendMessage(key, call.Message.Data)
 		}()
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// maxMessagesInFlight is how many executors' MESSAGE calls may be on
+// their way to the master at once; past it a MESSAGE is answered 503.
+// Messages are best effort, as in Mesos, and a master that answers
+// slowly would otherwise let an executor pile up goroutines without end.
+const maxMessagesInFlight = 64
 
 // commitAndDeliver answers an executor's UPDATE, then commits the update
 // and sends it to the master on the calling goroutine, which has nothing

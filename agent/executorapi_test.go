@@ -610,3 +610,29 @@ func TestKillSentAgainOnResubscribe(t *testing.T) {
 		t.Fatalf("event %+v after subscribing again, want the KILL of t1 with its grace period", ev)
 	}
 }
+
+// TestExecutorMessagesBounded fills the agent's slots for executor
+// messages on their way to the master: one more MESSAGE is answered 503,
+// and accepted again once a slot is free.
+func TestExecutorMessagesBounded(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	streamID, _ := subscribe(t, srv, r)
+	for range maxMessagesInFlight {
+		a.messageSlots <- struct{}{} // messages stuck on the way
+	}
+	call, err := json.Marshal(api.ExecutorCall{Type: api.ExecutorCallMessage, ExecutorID: api.ExecutorID{Value: "e1"},
+		FrameworkID: api.FrameworkID{Value: "fw"}, Message: &api.ExecutorMessage{Data: []byte("hello")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, msg := post(t, srv, r, string(call), streamID, ""); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("MESSAGE with every slot taken: %s %s, want 503", resp.Status, msg)
+	}
+	<-a.messageSlots
+	if resp, msg := post(t, srv, r, string(call), streamID, ""); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("MESSAGE with a slot free: %s %s, want 202", resp.Status, msg)
+	}
+	for range maxMessagesInFlight - 1 {
+		<-a.messageSlots
+	}
+}
