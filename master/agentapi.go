@@ -28,7 +28,13 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		a.ip = host
 	}
 	if a.stream != nil {
+		// The agent is back before its old stream was seen to end (it
+		// noticed the break first), so that stream's end will find itself
+		// superseded and do nothing: its offers are rescinded here, as they
+		// would have been there. readmitAgent starts the allocator afresh
+		// on the agent, and an offer left outstanding would be made again.
 		a.stream.close()
+		m.rescindAgentOffers(a, now)
 	}
 	s := newStream(m.newStreamID())
 	a.stream = s
@@ -222,11 +228,7 @@ func (m *Master) agentDisconnected(a *agent, s *stream) {
 	}
 	a.stream = nil
 	now := time.Now()
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			m.rescindOffer(o, now)
-		}
-	}
+	m.rescindAgentOffers(a, now)
 	m.alloc.DeactivateAgent(a.id)
 	m.log.Info("agent disconnected", "agent", a.id)
 	a.lost = time.AfterFunc(m.cfg.AgentReregisterTimeout, func() { m.agentUnreachable(a) })

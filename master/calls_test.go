@@ -552,6 +552,33 @@ func TestReregisteredAgentLostLaunch(t *testing.T) {
 	}
 }
 
+// TestAgentBackBeforeItsStreamEnds re-registers an agent whose old stream
+// the master still holds open, as an agent that noticed a broken
+// connection before the master did: the offer of its resources a framework
+// holds is rescinded before they are offered again, so that they are never
+// on offer twice.
+func TestAgentBackBeforeItsStreamEnds(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:4;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	held := fw.offer()
+	tm.reregister(t, ag.id, "cpus:4;mem:1024")
+	ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventRescind || ev.Type == api.EventOffers })
+	if ev.Type != api.EventRescind || ev.Rescind.OfferID != held.ID {
+		t.Fatalf("after the agent re-registered the framework got %s, want RESCIND of the offer %s it holds", ev.Type, held.ID.Value)
+	}
+	again := fw.offer()
+	if cpus := api.Resources(again.Resources).ScalarValue("cpus"); cpus != 4 {
+		t.Fatalf("offered %v cpus again, want all 4", cpus)
+	}
+	tm.mu.Lock()
+	offers, offered := len(tm.offers), tm.agents[ag.id].offered.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if offers != 1 || offered != 4 {
+		t.Fatalf("%d offers outstanding holding %v of the agent's 4 cpus, want one holding 4", offers, offered)
+	}
+}
+
 // TestAcknowledgedUpdateSentAgain has an agent send again an update the
 // framework has acknowledged, as one does when its record of the
 // acknowledgement was lost in a crash: the master acknowledges it for the

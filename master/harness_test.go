@@ -216,13 +216,25 @@ type testAgent struct {
 
 func (tm *testMaster) agent(t *testing.T, resources string) *testAgent {
 	t.Helper()
+	return tm.reregister(t, "", resources)
+}
+
+// reregister subscribes an agent under the ID id (a new agent when id is
+// ""), reporting the tasks it runs, as an agent that lost its connection
+// or restarted does. A stream the agent had before is left open: the
+// master, not the test, decides what becomes of it.
+func (tm *testMaster) reregister(t *testing.T, id, resources string, tasks ...api.Task) *testAgent {
+	t.Helper()
 	res, err := api.ParseResources(resources)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
-		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res},
-	}})
+	info := api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res}
+	if id != "" {
+		info.ID = &api.AgentID{Value: id}
+	}
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe,
+		Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}})
 	s := openStream[api.AgentEvent](t, resp)
 	ev := s.next(func(api.AgentEvent) bool { return true })
 	if ev.Type != api.AgentEventSubscribed {

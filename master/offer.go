@@ -141,6 +141,16 @@ func (m *Master) rescindOffer(o *offer, now time.Time) {
 	}
 }
 
+// rescindAgentOffers rescinds every outstanding offer of a's resources.
+// m.mu must be held.
+func (m *Master) rescindAgentOffers(a *agent, now time.Time) {
+	for _, o := range m.offers {
+		if o.agent == a.id {
+			m.rescindOffer(o, now)
+		}
+	}
+}
+
 // expireOffers rescinds offers older than the offer timeout. m.mu must be
 // held.
 func (m *Master) expireOffers(now time.Time) {

@@ -294,11 +294,7 @@ func (m *Master) opDeactivateAgent(call *api.OperatorCall, _ *api.OperatorRespon
 func (m *Master) deactivate(a *agent, now time.Time) {
 	a.deactivated = true
 	m.saveAgent(a)
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			m.rescindOffer(o, now)
-		}
-	}
+	m.rescindAgentOffers(a, now)
 	m.alloc.DeactivateAgent(a.id)
 }
 
@@ -402,11 +398,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 	for f, tasks := range byFramework {
 		m.retire(f, tasks)
 	}
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			m.rescindOffer(o, now)
-		}
-	}
+	m.rescindAgentOffers(a, now)
 	a.stream.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
 	a.stream.close()
 	if a.lost != nil {
