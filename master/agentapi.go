@@ -157,6 +157,7 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 		case ok && t.state == api.TaskUnreachable:
 			t.resources = api.Resources(t.info.Resources).Unallocated()
 			a.used = a.used.Plus(t.resources)
+			m.loadGroupExecutor(a, t) // released with the group's last task
 			st := masterStatus(t.info.TaskID, a.id, rt.State, api.ReasonAgentReregistered,
 				"Agent re-registered", now)
 			m.recordStatus(t, st)

@@ -376,6 +376,96 @@ func TestLaunchGroup(t *testing.T) {
 	}
 }
 
+// TestGroupExecutorBack brings a running task group's agent back in each
+// way it can come back: its default executor's resources are still
+// counted as used, and not offered, until the group's last task ends.
+func TestGroupExecutorBack(t *testing.T) {
+	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
+		Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 512)}}
+	info := api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600,
+		Capabilities: []api.FrameworkCapability{{Type: api.CapPartitionAware}}}
+	// launched starts a task group that fills an agent: the executor and
+	// task g take a cpu and 512 MB each.
+	launched := func(t *testing.T, tm *testMaster) (*testAgent, *testFramework) {
+		t.Helper()
+		ag := tm.agent(t, "cpus:2;mem:1024")
+		fw := tm.subscribe(t, info)
+		o := fw.offer()
+		fw.mustCall(api.Call{Type: api.CallAccept, Accept: &api.Accept{OfferIDs: []api.OfferID{o.ID},
+			Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))},
+			Operations: []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{Executor: exec,
+				TaskGroup: api.TaskGroupInfo{Tasks: []api.TaskInfo{commandTask("g", o, 1, 512)}}}}}}})
+		ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+		ag.send(fw.id, "g", api.TaskRunning, 1)
+		fw.update("g")
+		return ag, fw
+	}
+	for _, tt := range []struct {
+		name string
+		// away runs the group and takes its agent away; it returns the
+		// master the agent comes back to, the agent's ID and the
+		// framework, subscribed to that master.
+		away func(t *testing.T) (*testMaster, string, *testFramework)
+	}{
+		{"reconnected", func(t *testing.T) (*testMaster, string, *testFramework) {
+			tm := startMaster(t)
+			ag, fw := launched(t, tm)
+			ag.resp.Body.Close()
+			waitUntil(t, "the agent to be disconnected", func() bool {
+				tm.mu.Lock()
+				defer tm.mu.Unlock()
+				return !tm.agents[ag.id].connected()
+			})
+			return tm, ag.id, fw
+		}},
+		{"unreachable", func(t *testing.T) (*testMaster, string, *testFramework) {
+			tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = 50 * time.Millisecond })
+			ag, fw := launched(t, tm)
+			ag.resp.Body.Close()
+			if st := fw.update("g"); st.State != api.TaskUnreachable {
+				t.Fatalf("%+v, want TASK_UNREACHABLE", st)
+			}
+			return tm, ag.id, fw
+		}},
+		{"master failed over", func(t *testing.T) (*testMaster, string, *testFramework) {
+			dir := t.TempDir()
+			first := startReplicatedMaster(t, dir, "127.0.0.1:0")
+			raftAddr := first.reg.Addr()
+			ag, fw := launched(t, first.testMaster)
+			first.stop()
+			second := startReplicatedMaster(t, dir, raftAddr)
+			info := info
+			info.ID = &api.FrameworkID{Value: fw.id}
+			return second.testMaster, ag.id, second.subscribe(t, info)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, id, fw := tt.away(t)
+			ag := tm.reregister(t, id, "cpus:2;mem:1024", api.Task{TaskID: api.TaskID{Value: "g"},
+				FrameworkID: api.FrameworkID{Value: fw.id}, ExecutorID: &api.ExecutorID{Value: "e"}, State: api.TaskRunning,
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 512)}})
+			tm.allocatePass(time.Now(), true)
+			tm.mu.Lock()
+			a := tm.agents[id]
+			used, offered := a.used.ScalarValue("cpus"), a.offered.ScalarValue("cpus")
+			tm.mu.Unlock()
+			if used != 2 || offered != 0 {
+				t.Fatalf("the agent back has %v cpus used and %v offered, want 2 used (the task and its executor) and none offered", used, offered)
+			}
+			ag.send(fw.id, "g", api.TaskFinished, 2)
+			fw.next(func(ev api.Event) bool {
+				return ev.Type == api.EventUpdate && ev.Update.Status.State == api.TaskFinished
+			})
+			tm.mu.Lock()
+			used = tm.agents[id].used.ScalarValue("cpus")
+			tm.mu.Unlock()
+			if used != 0 {
+				t.Fatalf("%v cpus used once the group ended, want none", used)
+			}
+		})
+	}
+}
+
 func TestFailoverTimeoutRemovesFramework(t *testing.T) {
 	tm := startMaster(t)
 	ag := tm.agent(t, "cpus:2;mem:1024")

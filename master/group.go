@@ -103,14 +103,21 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 	return need, nil
 }
 
+// groupOf returns the default executor of t's task group and its key, or
+// a nil executor when t is not in a group or its executor is not running.
+// m.mu must be held.
+func (m *Master) groupOf(t *task) (executorKey, *groupExecutor) {
+	if !t.group {
+		return executorKey{}, nil
+	}
+	key := executorKey{t.framework, t.agent, t.executorID().Value}
+	return key, m.groups[key]
+}
+
 // groupTaskEnded releases a task group's executor resources once its last
 // task ended. m.mu must be held.
 func (m *Master) groupTaskEnded(t *task, now time.Time) {
-	if !t.group {
-		return
-	}
-	key := executorKey{t.framework, t.agent, t.executorID().Value}
-	g := m.groups[key]
+	key, g := m.groupOf(t)
 	if g == nil {
 		return
 	}

@@ -238,7 +238,9 @@ func (m *Master) restoreState(s *registry.State) {
 
 // loadGroupExecutor counts a live task of a task group toward its default
 // executor, whose resources stay allocated until the group's last task
-// ends, as launchGroup set it up on the earlier leader. m.mu must be held.
+// ends, as launchGroup set it up: for a new leader loading the task, and
+// for a task back from an unreachable agent, whose group was released
+// when the agent became unreachable. m.mu must be held.
 func (m *Master) loadGroupExecutor(a *agent, t *task) {
 	if !t.group || t.info.Executor == nil {
 		return
