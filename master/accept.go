@@ -82,6 +82,7 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) <-chan str
 			}
 			for _, t := range launched {
 				t.sentOn = a.stream
+				t.undelivered = a.stream == nil
 			}
 			close(durable)
 		})

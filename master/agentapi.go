@@ -127,14 +127,15 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 			}
 			m.terminate(f, t, st)
 			f.update(st)
-		case !ok && t.state == api.TaskStaging && (t.loaded || t.sentOn != nil && t.sentOn != a.stream):
+		case !ok && t.state == api.TaskStaging && (t.loaded || t.undelivered || t.sentOn != nil && t.sentOn != a.stream):
 			// An earlier leader recorded the launch but the agent never
 			// got it: that leader is gone, so nothing will launch it now.
 			// Or its launch went out on an earlier stream of the agent,
 			// which the agent lost (the stream broke first, or the agent
-			// died before anything of the task reached its disk), as
-			// Mesos's agent answers TASK_DROPPED for a task it does not
-			// know on re-registration.
+			// died before anything of the task reached its disk), or was
+			// committed while the agent had no stream at all, as Mesos's
+			// agent answers TASK_DROPPED for a task it does not know on
+			// re-registration.
 			reason, msg := api.ReasonMasterDisconnected, "Task was launched by an earlier leader but never reached the agent"
 			if !t.loaded {
 				reason, msg = api.ReasonAgentUnknown, "Task was launched but the agent does not know it after it re-registered"
@@ -227,8 +228,13 @@ func (m *Master) agentDisconnected(a *agent, s *stream) {
 	if a.stream != s {
 		return
 	}
+	m.disconnectAgent(a, time.Now())
+}
+
+// disconnectAgent is agentDisconnected for the agent's current stream.
+// m.mu must be held.
+func (m *Master) disconnectAgent(a *agent, now time.Time) {
 	a.stream = nil
-	now := time.Now()
 	m.rescindAgentOffers(a, now)
 	m.alloc.DeactivateAgent(a.id)
 	m.log.Info("agent disconnected", "agent", a.id)

@@ -642,6 +642,48 @@ func TestReregisteredAgentLostLaunch(t *testing.T) {
 	}
 }
 
+// TestLaunchCommittedWhileAgentAway takes an ACCEPT whose agent
+// disconnects before the registry commits the launch, so that its LAUNCH
+// has no stream to go out on: when the agent re-registers without the
+// task, the task ends TASK_LOST, or TASK_DROPPED for a partition-aware
+// framework, and frees its resources, rather than staging for ever.
+func TestLaunchCommittedWhileAgentAway(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		caps  []api.FrameworkCapability
+		state api.TaskState
+	}{
+		{name: "not partition-aware", state: api.TaskLost},
+		{name: "partition-aware", caps: []api.FrameworkCapability{{Type: api.CapPartitionAware}}, state: api.TaskDropped},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rm := startReplicatedMaster(t, t.TempDir(), "127.0.0.1:0")
+			ag := rm.agent(t, "cpus:2;mem:1024")
+			fw := rm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Capabilities: tt.caps})
+			o := fw.offer()
+			// The launch commits once the lock is let go, by which time the
+			// agent is disconnected.
+			rm.mu.Lock()
+			durable := rm.accept(rm.frameworks[fw.id], launch(o, commandTask("t", o, 1, 128)).Accept, time.Now())
+			a := rm.agents[ag.id]
+			a.stream.close()
+			rm.disconnectAgent(a, time.Now())
+			rm.mu.Unlock()
+			<-durable
+			rm.reregister(t, ag.id, "cpus:2;mem:1024")
+			if st := fw.update("t"); st.State != tt.state || st.Reason != api.ReasonAgentUnknown {
+				t.Fatalf("%+v, want %s with REASON_AGENT_UNKNOWN", st, tt.state)
+			}
+			rm.mu.Lock()
+			used := a.used.ScalarValue("cpus")
+			rm.mu.Unlock()
+			if used != 0 {
+				t.Fatalf("%v cpus used once the task ended, want none", used)
+			}
+		})
+	}
+}
+
 // TestAgentBackBeforeItsStreamEnds re-registers an agent whose old stream
 // the master still holds open, as an agent that noticed a broken
 // connection before the master did: the offer of its resources a framework

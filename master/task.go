@@ -30,6 +30,10 @@ type task struct {
 	// An agent that re-registers without a staging task its launch went
 	// to on an earlier stream has lost it (see recoverAgentTasks).
 	sentOn *stream
+	// undelivered marks a task whose launch was committed while its agent
+	// was disconnected: its LAUNCH went nowhere, so an agent that
+	// re-registers without the task never had it.
+	undelivered bool
 }
 
 // maxStatuses bounds a task's status history.
