@@ -297,9 +297,13 @@ func (m *Master) agentUpdate(a *agent, up *api.AgentUpdate) {
 	if f != nil {
 		t = f.tasks[st.TaskID.Value]
 	}
+	if t != nil && t.agent != a.id {
+		t = nil // on another agent: this one does not speak for it
+	}
 	if t == nil {
-		// The framework or task is gone: acknowledge on its behalf so the
-		// agent stops retrying, and make sure nothing of it still runs.
+		// The framework or task is gone, or is not this agent's:
+		// acknowledge on its behalf so the agent stops retrying, and make
+		// sure nothing of a framework that is gone still runs.
 		a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
 			FrameworkID: up.FrameworkID, TaskID: st.TaskID, UUID: st.UUID,
 		}})

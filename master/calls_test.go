@@ -740,6 +740,35 @@ func TestAcknowledgedUpdateSentAgain(t *testing.T) {
 	}
 }
 
+// TestUpdateFromAnotherAgent has an agent report an update for a task
+// that runs on another: it is acknowledged to the agent that sent it and
+// goes no further, as an update for an unknown task does, so the
+// framework hears only what the task's own agent says.
+func TestUpdateFromAnotherAgent(t *testing.T) {
+	tm := startMaster(t)
+	own := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t", o, 2, 1024)))
+	own.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	other := tm.agent(t, "cpus:1;mem:128")
+	other.send(fw.id, "t", api.TaskFinished, 9)
+	other.next(func(ev api.AgentEvent) bool {
+		return ev.Type == api.AgentEventAcknowledged && ev.Acknowledged.TaskID.Value == "t" &&
+			bytes.Equal(ev.Acknowledged.UUID, bytes.Repeat([]byte{9}, 16))
+	})
+	own.send(fw.id, "t", api.TaskRunning, 1)
+	if st := fw.update("t"); st.State != api.TaskRunning || st.AgentID == nil || st.AgentID.Value != own.id {
+		t.Fatalf("the framework's first update is %s from %v, want TASK_RUNNING from the task's agent %s", st.State, st.AgentID, own.id)
+	}
+	tm.mu.Lock()
+	used := tm.agents[own.id].used.ScalarValue("cpus")
+	tm.mu.Unlock()
+	if used != 2 {
+		t.Fatalf("the task's agent has %v cpus used, want its 2", used)
+	}
+}
+
 // TestAgentUpdatesInOneCall sends a framework's updates for two tasks in
 // one agent call. A call with one bad update is refused whole, naming
 // it, and none of it reaches the framework; a good one reaches it in
