@@ -17,20 +17,22 @@ import (
 // subscribed framework and an agent that holds offers, checking that no
 // call, however odd, panics or leaves the agent's books inconsistent.
 func FuzzDispatch(f *testing.F) {
+	// Each seed names the framework: DecodeCall refuses a call without
+	// framework_id, and the call would never reach dispatch.
 	for _, seed := range []string{
-		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"AGENT"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"}}]}}]}}`,
-		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"},{"value":"OFFER"}]}}`,
-		`{"type":"ACCEPT","accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH_GROUP","launch_group":{"executor":{"executor_id":{"value":"e"}},"task_group":{"tasks":[{"name":"t","task_id":{"value":"g"},"agent_id":{"value":"AGENT"}}]}}},{"type":"RESERVE","id":{"value":"op"}}]}}`,
-		`{"type":"DECLINE","decline":{"offer_ids":[{"value":"OFFER"}],"filters":{"refuse_seconds":"Infinity"}}}`,
-		`{"type":"DECLINE","decline":{"offer_ids":[],"filters":{"refuse_seconds":-1}}}`,
-		`{"type":"KILL","kill":{"task_id":{"value":"nope"}}}`,
-		`{"type":"ACKNOWLEDGE","acknowledge":{"agent_id":{"value":"AGENT"},"task_id":{"value":"t"},"uuid":"AAAAAAAAAAAAAAAAAAAAAA=="}}`,
-		`{"type":"RECONCILE","reconcile":{"tasks":[{"task_id":{"value":"t"},"agent_id":{"value":"x"}}]}}`,
-		`{"type":"RECONCILE","reconcile":{}}`,
-		`{"type":"REVIVE","revive":{"roles":["a"]}}`,
-		`{"type":"SUPPRESS","suppress":{}}`,
-		`{"type":"TEARDOWN"}`,
-		`{"type":"SHUTDOWN","shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}`,
+		`{"type":"ACCEPT","framework_id":{"value":"FW"},"accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"AGENT"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"}}]}}]}}`,
+		`{"type":"ACCEPT","framework_id":{"value":"FW"},"accept":{"offer_ids":[{"value":"OFFER"},{"value":"OFFER"}]}}`,
+		`{"type":"ACCEPT","framework_id":{"value":"FW"},"accept":{"offer_ids":[{"value":"OFFER"}],"operations":[{"type":"LAUNCH_GROUP","launch_group":{"executor":{"executor_id":{"value":"e"}},"task_group":{"tasks":[{"name":"t","task_id":{"value":"g"},"agent_id":{"value":"AGENT"}}]}}},{"type":"RESERVE","id":{"value":"op"}}]}}`,
+		`{"type":"DECLINE","framework_id":{"value":"FW"},"decline":{"offer_ids":[{"value":"OFFER"}],"filters":{"refuse_seconds":"Infinity"}}}`,
+		`{"type":"DECLINE","framework_id":{"value":"FW"},"decline":{"offer_ids":[],"filters":{"refuse_seconds":-1}}}`,
+		`{"type":"KILL","framework_id":{"value":"FW"},"kill":{"task_id":{"value":"nope"}}}`,
+		`{"type":"ACKNOWLEDGE","framework_id":{"value":"FW"},"acknowledge":{"agent_id":{"value":"AGENT"},"task_id":{"value":"t"},"uuid":"AAAAAAAAAAAAAAAAAAAAAA=="}}`,
+		`{"type":"RECONCILE","framework_id":{"value":"FW"},"reconcile":{"tasks":[{"task_id":{"value":"t"},"agent_id":{"value":"x"}}]}}`,
+		`{"type":"RECONCILE","framework_id":{"value":"FW"},"reconcile":{}}`,
+		`{"type":"REVIVE","framework_id":{"value":"FW"},"revive":{"roles":["a"]}}`,
+		`{"type":"SUPPRESS","framework_id":{"value":"FW"},"suppress":{}}`,
+		`{"type":"TEARDOWN","framework_id":{"value":"FW"}}`,
+		`{"type":"SHUTDOWN","framework_id":{"value":"FW"},"shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -51,8 +53,10 @@ func FuzzDispatch(f *testing.F) {
 		fw.stream = newStream("s")
 		m.frameworks[fw.id] = fw
 		o := m.newOffer(fw, a, "*", a.free(), now)
-		m.offers["OFFER"], fw.offers["OFFER"] = o, o
+		delete(m.offers, o.id)
+		delete(fw.offers, o.id)
 		o.id = "OFFER"
+		m.offers[o.id], fw.offers[o.id] = o, o
 
 		call, err := api.DecodeCall(body)
 		if err != nil || call.Type == api.CallSubscribe {
