@@ -548,6 +548,24 @@ func TestSubscribeSuppressedRoles(t *testing.T) {
 	}
 }
 
+// TestReviveWithoutPayload sends REVIVE with no revive field, which
+// Mesos accepts: it revives every role of the framework, here the one it
+// subscribed suppressed.
+func TestReviveWithoutPayload(t *testing.T) {
+	tm := startMaster(t)
+	resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, Subscribe: &api.Subscribe{
+		FrameworkInfo: api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"a"},
+			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}},
+		SuppressedRoles: []string{"a"}}})
+	s := openStream[api.Event](t, resp)
+	fw := &testFramework{eventStream: s, tm: tm, id: s.next(func(api.Event) bool { return true }).Subscribed.FrameworkID.Value}
+	tm.agent(t, "cpus:1;mem:128")
+	fw.mustCall(api.Call{Type: api.CallRevive})
+	if o := fw.offer(); o.AllocationInfo.Role != "a" {
+		t.Fatalf("offer for role %s, want a", o.AllocationInfo.Role)
+	}
+}
+
 // TestOfferCarriesAttributes checks that an agent's attributes
 // reach frameworks in its offers.
 func TestOfferCarriesAttributes(t *testing.T) {

@@ -31,6 +31,8 @@ func FuzzDispatch(f *testing.F) {
 		`{"type":"RECONCILE","framework_id":{"value":"FW"},"reconcile":{}}`,
 		`{"type":"REVIVE","framework_id":{"value":"FW"},"revive":{"roles":["a"]}}`,
 		`{"type":"SUPPRESS","framework_id":{"value":"FW"},"suppress":{}}`,
+		`{"type":"REVIVE","framework_id":{"value":"FW"}}`,
+		`{"type":"SUPPRESS","framework_id":{"value":"FW"}}`,
 		`{"type":"TEARDOWN","framework_id":{"value":"FW"}}`,
 		`{"type":"SHUTDOWN","framework_id":{"value":"FW"},"shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}`,
 	} {

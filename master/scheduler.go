@@ -253,9 +253,9 @@ func (m *Master) dispatch(f *framework, call *api.Call, now time.Time) (<-chan s
 	case api.CallDecline:
 		m.decline(f, call.Decline.OfferIDs, call.Decline.Filters, now)
 	case api.CallRevive:
-		m.revive(f, call.Revive.Roles)
+		m.revive(f, call.Revive)
 	case api.CallSuppress:
-		m.suppress(f, call.Suppress.Roles)
+		m.suppress(f, call.Suppress)
 	case api.CallKill:
 		m.kill(f, call.Kill, now)
 	case api.CallAcknowledge:
@@ -294,16 +294,26 @@ func (m *Master) decline(f *framework, ids []api.OfferID, filters *api.Filters, 
 	}
 }
 
-// revive clears the framework's filters and un-suppresses roles (all when
-// none are named). m.mu must be held.
-func (m *Master) revive(f *framework, roles []string) {
+// revive clears the framework's filters and un-suppresses the roles r
+// names: all of them when it names none, or when the call has no revive
+// payload, which Mesos accepts and reads so. m.mu must be held.
+func (m *Master) revive(f *framework, r *api.Revive) {
+	var roles []string
+	if r != nil {
+		roles = r.Roles
+	}
 	m.alloc.Revive(f.id, roles...)
 	m.needFullPass()
 }
 
-// suppress stops offers for roles (all when none are named); outstanding
-// offers stay. m.mu must be held.
-func (m *Master) suppress(f *framework, roles []string) {
+// suppress stops offers for the roles s names: all of them when it names
+// none, or when the call has no suppress payload. Outstanding offers stay.
+// m.mu must be held.
+func (m *Master) suppress(f *framework, s *api.Suppress) {
+	var roles []string
+	if s != nil {
+		roles = s.Roles
+	}
 	m.alloc.Suppress(f.id, roles...)
 }
 
