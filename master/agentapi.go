@@ -175,8 +175,11 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 // adoptTask takes in a task that a re-registering agent runs but this
 // master does not know, because the master restarted. A framework unknown
 // too is recreated as recovered: it keeps its tasks until it re-subscribes
-// or an operator tears it down. A task of a removed framework is killed.
-// m.mu must be held.
+// or an operator tears it down. A task of a removed framework is killed,
+// and so is a task its framework has among its completed ones: it was
+// told the task ended (lost with its agent, say) and counts on that, as
+// Mesos kills the tasks of frameworks that are not partition-aware on an
+// agent that comes back. m.mu must be held.
 func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
 	fid := rt.FrameworkID.Value
 	role := "*"
@@ -187,6 +190,16 @@ func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
 		}
 	}
 	f := m.frameworks[fid]
+	if f != nil {
+		if done := f.completedTask(rt.TaskID.Value); done != nil {
+			a.stream.send(api.AgentEvent{Type: api.AgentEventKill, Kill: &api.AgentKill{
+				FrameworkID: rt.FrameworkID, TaskID: rt.TaskID, KillPolicy: done.info.KillPolicy,
+			}})
+			m.log.Info("killing a task whose framework was told it ended", "framework", fid, "task", rt.TaskID.Value,
+				"agent", a.id, "state", done.state)
+			return
+		}
+	}
 	if f == nil {
 		if m.completedFramework(fid) {
 			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
@@ -278,6 +291,11 @@ func (m *Master) agentUnreachable(a *agent) {
 			st.UnreachableTime = &api.TimeInfo{Nanoseconds: api.Int64(now.UnixNano())}
 		}
 		m.release(t, now)
+		// The master's word supersedes the agent's update still awaiting
+		// acknowledgement: reconciliation and a re-subscription must not
+		// answer with the stale state, and a late acknowledgement of it
+		// must not retire a task its agent may still run.
+		t.pending = nil
 		m.recordStatus(t, st)
 		f.update(st)
 		if !told[f] {

@@ -146,6 +146,120 @@ func TestUnreachableAgentComesBack(t *testing.T) {
 	}
 }
 
+// TestMasterStatusSupersedesPending has an agent become unreachable while
+// its TASK_RUNNING waits for the framework's acknowledgement: the master
+// says TASK_UNREACHABLE, or TASK_LOST to a framework that is not
+// partition-aware, and from then on that is what reconciliation answers,
+// a re-subscription does not send the stale TASK_RUNNING again, and a
+// late acknowledgement of it changes nothing. When the agent comes back
+// still running the task, a task the framework was told is lost is
+// killed, and an unreachable one runs on.
+func TestMasterStatusSupersedesPending(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		caps  []api.FrameworkCapability
+		state api.TaskState // what the master says when the agent is unreachable
+	}{
+		{name: "not partition-aware", state: api.TaskLost},
+		{name: "partition-aware", caps: []api.FrameworkCapability{{Type: api.CapPartitionAware}}, state: api.TaskUnreachable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = 50 * time.Millisecond })
+			ag := tm.agent(t, "cpus:2;mem:1024")
+			info := api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600, Capabilities: tt.caps}
+			fw := tm.subscribe(t, info)
+			o := fw.offer()
+			fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+			ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+			ag.send(fw.id, "t", api.TaskRunning, 1)
+			running := fw.update("t") // not acknowledged
+			ag.resp.Body.Close()
+			if st := fw.update("t"); st.State != tt.state {
+				t.Fatalf("the agent unreachable: %+v, want %s", st, tt.state)
+			}
+			reconciled := func(fw *testFramework, tasks ...api.ReconcileTask) {
+				t.Helper()
+				fw.mustCall(api.Call{Type: api.CallReconcile, Reconcile: &api.Reconcile{Tasks: tasks}})
+				if st := fw.update("t"); st.State != tt.state || st.Reason != api.ReasonReconciliation {
+					t.Fatalf("the update after reconciling %v: %s (%q), want %s with REASON_RECONCILIATION", tasks, st.State, st.Reason, tt.state)
+				}
+			}
+			reconciled(fw)
+			reconciled(fw, api.ReconcileTask{TaskID: api.TaskID{Value: "t"}})
+
+			// Updates come in order: a TASK_RUNNING sent again on the new
+			// subscription would come before the answer to reconciliation.
+			info.ID = &api.FrameworkID{Value: fw.id}
+			fw = tm.subscribe(t, info)
+			reconciled(fw, api.ReconcileTask{TaskID: api.TaskID{Value: "t"}})
+			fw.mustCall(api.Call{Type: api.CallAcknowledge, Acknowledge: &api.Acknowledge{
+				AgentID: api.AgentID{Value: ag.id}, TaskID: running.TaskID, UUID: running.UUID}})
+			reconciled(fw)
+
+			back := tm.reregister(t, ag.id, "cpus:2;mem:1024", api.Task{TaskID: api.TaskID{Value: "t"},
+				FrameworkID: api.FrameworkID{Value: fw.id}, State: api.TaskRunning,
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}})
+			if tt.state == api.TaskLost {
+				back.next(func(ev api.AgentEvent) bool {
+					return ev.Type == api.AgentEventKill && ev.Kill.TaskID.Value == "t"
+				})
+				tm.mu.Lock()
+				live := tm.frameworks[fw.id].tasks["t"]
+				tm.mu.Unlock()
+				if live != nil {
+					t.Fatalf("the killed task is live in state %s", live.state)
+				}
+				return
+			}
+			if st := fw.update("t"); st.State != api.TaskRunning || st.Reason != api.ReasonAgentReregistered {
+				t.Fatalf("the agent back: %+v, want TASK_RUNNING with REASON_AGENT_REREGISTERED", st)
+			}
+		})
+	}
+}
+
+// TestTaskToldEndedIsKilled has an agent re-register without a running
+// task, which ends it, and then again with it, as an agent whose report
+// was wrong: the task its framework was told is lost, or gone, is killed
+// rather than adopted.
+func TestTaskToldEndedIsKilled(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		caps  []api.FrameworkCapability
+		state api.TaskState
+	}{
+		{name: "not partition-aware", state: api.TaskLost},
+		{name: "partition-aware", caps: []api.FrameworkCapability{{Type: api.CapPartitionAware}}, state: api.TaskGone},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t)
+			ag := tm.agent(t, "cpus:2;mem:1024")
+			fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Capabilities: tt.caps})
+			o := fw.offer()
+			fw.mustCall(launch(o, commandTask("t", o, 1, 128)))
+			ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+			ag.send(fw.id, "t", api.TaskRunning, 1)
+			st := fw.update("t")
+			fw.mustCall(api.Call{Type: api.CallAcknowledge, Acknowledge: &api.Acknowledge{
+				AgentID: api.AgentID{Value: ag.id}, TaskID: st.TaskID, UUID: st.UUID}})
+			tm.reregister(t, ag.id, "cpus:2;mem:1024")
+			if st := fw.update("t"); st.State != tt.state {
+				t.Fatalf("the agent back without the task: %+v, want %s", st, tt.state)
+			}
+			back := tm.reregister(t, ag.id, "cpus:2;mem:1024", api.Task{TaskID: api.TaskID{Value: "t"},
+				FrameworkID: api.FrameworkID{Value: fw.id}, State: api.TaskRunning,
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}})
+			back.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill && ev.Kill.TaskID.Value == "t" })
+			tm.mu.Lock()
+			live := tm.frameworks[fw.id].tasks["t"]
+			tm.mu.Unlock()
+			if live != nil {
+				t.Fatalf("the killed task is live in state %s", live.state)
+			}
+		})
+	}
+}
+
 func TestRestartedMasterAdoptsTasks(t *testing.T) {
 	tm := startMaster(t)
 	res, _ := api.ParseResources("cpus:2;mem:1024")
