@@ -35,12 +35,17 @@ type stream struct {
 
 	mu    sync.Mutex
 	queue []record
-	// conn is the hijacked connection the stream is written to, if any,
-	// and grace how long a write to it may still take once the stream is
-	// closed: a client that stopped reading would otherwise hold the
-	// writer, and its agent or framework would never be seen gone.
-	conn  net.Conn
-	grace time.Duration
+	// setDeadline sets the write deadline of what the stream is being
+	// written to — its hijacked connection, or its response through the
+	// server — and grace is how long a write may still take once the
+	// stream is closed: a client that stopped reading would otherwise hold
+	// the writer, and its agent or framework would never be seen gone.
+	// ending is set, with the deadline, when close begins. setDeadline is
+	// nil while nothing is written, and is never called once serve's
+	// handler returned.
+	setDeadline func(time.Time) error
+	ending      bool
+	grace       time.Duration
 
 	// sees, when set on an operator event stream, tells which events its
 	// subscriber may see (the view ACLs); nil lets every event through.
@@ -154,17 +159,34 @@ func (s *stream) take(spare []record) []record {
 }
 
 // close ends the stream; the serving handler returns and the connection
-// closes. It is idempotent, and a no-op on a nil stream.
+// closes, within the grace if the client does not read. It is idempotent,
+// and a no-op on a nil stream.
 func (s *stream) close() {
 	if s != nil {
 		s.once.Do(func() {
-			close(s.done)
+			// The deadline is set before done is closed: the writer may
+			// return once it is, and serve's response must not be touched
+			// after its handler returned.
 			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.conn != nil {
-				_ = s.conn.SetWriteDeadline(time.Now().Add(s.grace))
+			s.ending = true
+			if s.setDeadline != nil {
+				_ = s.setDeadline(time.Now().Add(s.grace))
 			}
+			s.mu.Unlock()
+			close(s.done)
 		})
+	}
+}
+
+// deadlineBy says how to set the write deadline of what the stream is
+// written to (nil once nothing is), and sets it at once if the stream is
+// being closed already, for a writer that started after close began.
+func (s *stream) deadlineBy(set func(time.Time) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setDeadline = set
+	if set != nil && s.ending {
+		_ = set(time.Now().Add(s.grace))
 	}
 }
 
@@ -207,8 +229,13 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request, ended func()) {
 		}
 	}
 	defer ended()
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// Through the server, an HTTP/2 stream's Write waits for the client's
+	// flow control, so one whose client stopped reading never sees done:
+	// the deadline that close sets makes that Write fail.
+	s.deadlineBy(rc.SetWriteDeadline)
+	defer s.deadlineBy(nil)
+	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 	var buf []byte
 	var spare []record
@@ -255,12 +282,7 @@ const maxKeptBuffer = 64 << 10
 func (s *stream) serveConn(conn net.Conn, head http.Header, ended func()) {
 	defer ended()
 	defer conn.Close()
-	s.mu.Lock()
-	s.conn = conn
-	s.mu.Unlock()
-	if s.closed() { // before conn was set: close saw none
-		_ = conn.SetWriteDeadline(time.Now().Add(s.grace))
-	}
+	s.deadlineBy(conn.SetWriteDeadline)
 	go func() {
 		var b [1]byte
 		for {

@@ -144,17 +144,47 @@ func TestStreamClientGoesAway(t *testing.T) {
 
 // TestStreamClientStopsReading checks that a stream whose client stopped
 // reading ends within its grace once closed, rather than holding its
-// writer (and its agent or framework) for ever.
+// writer (and its agent or framework) for ever: over a hijacked HTTP/1.1
+// connection, and over HTTP/2, where the writer waits for the client's
+// flow control inside the server.
 func TestStreamClientStopsReading(t *testing.T) {
-	s := newStream("test")
-	s.grace = 50 * time.Millisecond
-	client, server := net.Pipe() // a write waits for a read that never comes
-	defer client.Close()
-	ended := make(chan struct{})
-	go s.serveConn(server, http.Header{}, func() { close(ended) })
-	s.send(api.Event{Type: api.EventHeartbeat})
-	s.close()
-	<-ended
+	for _, tt := range []struct {
+		name string
+		// serve starts writing s to a client that reads nothing and
+		// returns a channel closed when the writer calls ended.
+		serve func(t *testing.T, s *stream) chan struct{}
+	}{
+		{"HTTP/1.1", func(t *testing.T, s *stream) chan struct{} {
+			client, server := net.Pipe() // a write waits for a read that never comes
+			t.Cleanup(func() { client.Close() })
+			ended := make(chan struct{})
+			go s.serveConn(server, http.Header{}, func() { close(ended) })
+			return ended
+		}},
+		{"HTTP/2", func(t *testing.T, s *stream) chan struct{} {
+			url, client, ended := streamServer(t, s, true)
+			resp, err := client.Post(url, "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			return ended
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStream("test")
+			s.grace = 50 * time.Millisecond
+			ended := tt.serve(t, s)
+			// 8 MiB, past the client's flow-control window (4 MiB for Go's
+			// HTTP/2 transport): the writer is left waiting for the client.
+			record := []byte(`"` + strings.Repeat("x", 64<<10) + `"`)
+			for range 128 {
+				s.sendEncoded(record)
+			}
+			s.close()
+			<-ended
+		})
+	}
 }
 
 // TestSendAfterClose checks that no kind of send queues on a closed
