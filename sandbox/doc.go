@@ -21,6 +21,7 @@
 //	...
 //	m, err := e.Compile(ctx, wasmBytes) // once per distinct bytes
 //	...
+//	defer e.Release(m) // its code is freed once its tasks have ended
 //	p, err := e.StartWasm(ctx, m,
 //		sandbox.Spec{Dir: dir, MemoryBytes: 64 << 20, CPUTime: 10 * time.Second},
 //		sandbox.WasmSpec{Name: "app", Args: []string{"-v"}})

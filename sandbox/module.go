@@ -12,9 +12,11 @@ import (
 // engine and ready to start any number of tasks from, concurrently. It is
 // compiled for another engine when a task first asks for it. It belongs
 // to the Engine that compiled it and is valid until that Engine is
-// closed.
+// closed or every Compile that returned it has been matched by a
+// Release (Engine.Release).
 type Module struct {
 	engine *Engine
+	comp   *compilation // the one that made it, which counts its references
 	sha    string
 	wasm   []byte // kept to compile for another engine
 	info   *module.Info
@@ -24,8 +26,12 @@ type Module struct {
 	// missing says which imports the host lacks; nil when it has them all.
 	missing error
 
-	mu     sync.Mutex // guards builds
-	builds map[backend]*build
+	// tasks counts the tasks registered and not yet ended; Engine.mu
+	// guards it. The module is freed only when it is zero.
+	tasks int
+
+	mu     sync.Mutex         // guards builds
+	builds map[backend]*build // nil once closed
 }
 
 // build is the compilation of a Module for one engine, shared by every
@@ -40,15 +46,17 @@ type build struct {
 // which identifies the module.
 func (m *Module) SHA256() string { return m.sha }
 
-// newModule validates wasm within the engine's limits and describes it.
-func (e *Engine) newModule(sha string, wasm []byte) (*Module, error) {
+// newModule validates wasm, the bytes of c, within the engine's limits
+// and describes it.
+func (e *Engine) newModule(c *compilation, wasm []byte) (*Module, error) {
 	info, err := module.Validate(wasm, e.limits)
 	if err != nil {
 		return nil, err
 	}
 	m := &Module{
 		engine:  e,
-		sha:     sha,
+		comp:    c,
+		sha:     c.sha,
 		wasm:    wasm,
 		info:    info,
 		missing: missingImports(info),
@@ -92,15 +100,32 @@ func (m *Module) compiledFor(ctx context.Context, b backend) (compiled, error) {
 	}
 }
 
-// close releases the module's compiled code. Every compilation must have
-// ended.
-func (m *Module) close(ctx context.Context) {
+// compiling reports whether a compilation of m for some engine is under
+// way.
+func (m *Module) compiling() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, bd := range m.builds {
+		select {
+		case <-bd.done:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// close releases the module's compiled code, once its compilations under
+// way have ended. No task may run it, and none may start.
+func (m *Module) close(ctx context.Context) {
+	m.mu.Lock()
+	builds := m.builds
+	m.builds = nil
+	m.mu.Unlock()
+	for _, bd := range builds {
+		<-bd.done
 		if bd.c != nil {
 			bd.c.close(ctx)
 		}
 	}
-	m.builds = nil
 }

@@ -49,7 +49,8 @@ type WasmSpec struct {
 // of spec.Dir, which wazero follows).
 //
 // StartWasm returns an error, and no Process, only when it cannot try: the
-// engine is closed, m is not from this engine, spec or w is invalid
+// engine is closed, m is not from this engine or was released
+// (Engine.Release), spec or w is invalid
 // (including an unknown or unavailable w.Engine), the output files cannot
 // be opened, or ctx is already done. A task that cannot run (a missing
 // import or entry point, an initial memory larger than the cap, a failed
@@ -66,6 +67,9 @@ func (e *Engine) StartWasm(ctx context.Context, m *Module, spec Spec, w WasmSpec
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start module %s: %w", m.sha, err)
+	}
+	if e.released(m) { // checked again, for good, as the task registers
+		return nil, fmt.Errorf("start module %s: %w", m.sha, errReleased)
 	}
 	argv := append([]string{w.Name}, w.Args...)
 	dir, err := spec.validate()

@@ -10,6 +10,8 @@
 //	hog                 allocate memory a mebibyte at a time until the Go
 //	                    runtime dies ("out of memory", exit code 2)
 //	sleep [duration]    print "sleeping" and sleep (an hour by default)
+//	wait name           print "waiting", wait until the file name exists,
+//	                    then print "done"
 //	lines [texts...]    print each text on a line of its own
 //	hash [n]            hash a mebibyte with SHA-256 n times (64 by
 //	                    default) and print the digest: CPU-bound Go code
@@ -29,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep|hash|lines [args]")
+		fmt.Fprintln(os.Stderr, "usage: guest hello|files|hog|sleep|wait|hash|lines [args]")
 		os.Exit(64)
 	}
 	switch os.Args[1] {
@@ -43,6 +45,8 @@ func main() {
 		sleep(os.Args[2:])
 	case "hash":
 		hash(os.Args[2:])
+	case "wait":
+		wait(os.Args[2:])
 	case "lines":
 		for _, a := range os.Args[2:] {
 			fmt.Println(a) // one write each, as a chatty program makes
@@ -113,6 +117,23 @@ func sleep(args []string) {
 	fmt.Println("sleeping")
 	time.Sleep(d)
 	fmt.Println("woke")
+}
+
+// wait lets a test decide when the guest ends without a timed
+// assertion: the test writes the file.
+func wait(args []string) {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: guest wait name")
+		os.Exit(64)
+	}
+	fmt.Println("waiting")
+	for {
+		if _, err := os.Stat(args[0]); err == nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println("done")
 }
 
 func hash(args []string) {
