@@ -40,8 +40,12 @@
 // command executor; members of a task group, and any later task launched
 // alone, run in tasks/<task ID> under it, as Mesos's default executor
 // nests them. A Wasm task's module is read from MEZZO_MODULES_DIR, where
-// the agent put it as <sha256>.wasm, and compiled once per executor (and,
-// with MEZZO_MODULE_CACHE, once per machine).
+// the agent put it as <sha256>.wasm, and compiled when a task needs it
+// and the executor does not hold it compiled (with MEZZO_MODULE_CACHE,
+// the machine code is compiled once per machine and loaded after). The
+// executor holds a module while tasks run it and, once the last has
+// ended, among the few idle ones it keeps for a task that comes soon
+// after; the others are released.
 //
 // While tasks run, the executor reports what each has used (CPU seconds,
 // memory) to the agent every Config.UsageInterval, with USAGE, a Mezzo
@@ -61,8 +65,9 @@
 // A shared executor (Config.Shared, MEZZO_EXECUTOR_SHARED=1) is the one
 // the agent starts per framework for all of that framework's tasks that
 // name no executor of their own: it runs each task in tasks/<task ID>,
-// keeps its compiled modules between tasks (so a second task of a module
-// instantiates in microseconds) and stays up while idle until the agent
+// keeps a few compiled modules between tasks (so a second task of a
+// module soon after instantiates in microseconds) and stays up while
+// idle until the agent
 // sends SHUTDOWN. Otherwise, as Mesos's command executor does, the
 // executor exits once it has run tasks, all have ended, and the agent has
 // acknowledged every update: it is not reused after its tasks are done,

@@ -11,7 +11,8 @@ import (
 )
 
 // start creates the task's sandbox directory and starts its Wasm module
-// or command there.
+// or command there. A Wasm task that gets a Process holds its module
+// until run puts it back (modules.put) when the task has ended.
 func (x *executor) start(t *task) (sandbox.Process, error) {
 	if t.wasKilled() {
 		return nil, errKilledBeforeStart
@@ -34,9 +35,13 @@ func (x *executor) start(t *task) (sandbox.Process, error) {
 		if l := w.Limits; l != nil {
 			spec.CPUTime = time.Duration(float64(l.CPUSeconds) * float64(time.Second))
 		}
-		return engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{
+		p, err := engine.StartWasm(x.ctx, mod, spec, sandbox.WasmSpec{
 			Name: t.info.Name, Args: w.Arguments, Entrypoint: w.Entrypoint, Engine: w.Engine,
 		})
+		if err != nil {
+			x.modules.put(w.SHA256)
+		}
+		return p, err
 	case t.info.Command != nil:
 		c := t.info.Command
 		spec.Env = x.taskEnv(t, t.dir, c.Environment)

@@ -147,6 +147,9 @@ func (x *executor) run(t *task) {
 		x.send(t, api.TaskRunning, "", "", nil)
 	} // else it never ran (its exec failed, say): its Wait says why
 	res := proc.Wait()
+	if t.info.IsWasm() {
+		x.modules.put(t.info.Container.Wasm.SHA256)
+	}
 	state, reason, msg := Outcome(res, t.wasKilled())
 	labels := ExitLabel(res)
 	if labels == nil {
