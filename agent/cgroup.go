@@ -41,6 +41,12 @@ const (
 	// once per distinct module among an executor's tasks: a 2.6 MB Go
 	// wasip1 module peaked at 115 MB above the cached run on wazero.
 	compileFactor = 64
+	// idleModulesAllowance is room for the compiled code of the modules
+	// a built-in executor keeps once no task runs them, for the next task
+	// of the same module (cmd/mezzo/internal/executor: at most 8 MiB of
+	// wasm, about 7× that in code). It stays in the cap of an executor
+	// that has run a Wasm task: the code stays when the tasks end.
+	idleModulesAllowance = 64 << 20
 	// wasmDefaultMemory is the linear memory of a Wasm task with no
 	// memory cap: WebAssembly's 4 GiB.
 	wasmDefaultMemory = 4 << 30
@@ -81,7 +87,8 @@ func (a *Agent) needOf(ti api.TaskInfo) taskNeed {
 // ExecutorInfo's resources), plus each task's memory cap
 // (api.TaskInfo.MemoryBytes; 4 GiB for a Wasm task without one), plus for
 // a Wasm task wasmTaskOverhead and, once per distinct module,
-// compileFactor times the module's size — and on wazero the task's
+// compileFactor times the module's size (and, from the first Wasm task
+// on, idleModulesAllowance) — and on wazero the task's
 // memory again, and wazeroStackOverhead: wazero keeps linear memory and
 // the call stack on the Go heap and copies them when they grow, so old
 // and new buffers live together for a while (the executor's soft memory
@@ -96,6 +103,7 @@ type execNeed struct {
 	unbounded int                   // native tasks without a cap
 	modules   map[string]*moduleUse // the Wasm tasks' modules, by SHA-256
 	compile   uint64                // compileFactor × the modules' sizes
+	idle      uint64                // idleModulesAllowance once a Wasm task came
 }
 
 // moduleUse counts the tasks of an executor that run one module.
@@ -120,6 +128,7 @@ func (n *execNeed) add(t taskNeed) {
 	switch {
 	case t.wasm:
 		n.mem += t.mem + wasmTaskOverhead
+		n.idle = idleModulesAllowance
 		m := n.modules[t.module]
 		if m == nil {
 			m = &moduleUse{}
@@ -166,7 +175,7 @@ func (n *execNeed) limits() sandbox.ExecutorLimits {
 	if n.unbounded > 0 {
 		return lim
 	}
-	lim.MemoryBytes = n.own + n.mem + n.compile
+	lim.MemoryBytes = n.own + n.mem + n.compile + n.idle
 	return lim
 }
 
