@@ -46,6 +46,11 @@ type Agent struct {
 	stopCancel context.CancelFunc
 	quit       chan struct{}  // closed when Run has shut the executors down
 	execWG     sync.WaitGroup // goroutines watching and preparing executors
+	// registered is closed once the agent has subscribed to a master
+	// (registeredOnce): a recovered task prepared again may need the
+	// master for its module (relaunch).
+	registered     chan struct{}
+	registeredOnce sync.Once
 	// messageSlots bounds the executors' MESSAGE calls on their way to
 	// the master (maxMessagesInFlight): each is a goroutine and a request,
 	// and an executor must not be able to pile them up without end.
@@ -117,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		stream:       &http.Client{Transport: cfg.credentialed(tlsconf.Transport(cfg.TLS))},
 		quit:         make(chan struct{}),
 		messageSlots: make(chan struct{}, maxMessagesInFlight),
+		registered:   make(chan struct{}),
 		executors:    map[execKey]*executorRun{},
 		taskIndex:    map[taskKey]*executorRun{},
 		shared:       map[string]*executorRun{},

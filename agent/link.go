@@ -159,6 +159,7 @@ func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
 	a.streamID = streamID
 	a.master = master
 	a.mu.Unlock()
+	a.registeredOnce.Do(func() { close(a.registered) })
 	a.log.Info("subscribed to master", "master", master, "agent", s.AgentID.Value)
 	a.updates.resendAll(time.Now())
 }

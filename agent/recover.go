@@ -152,7 +152,10 @@ func (a *Agent) settleUnsure(run *executorRun, listed map[string]bool) (events [
 // so that doing them twice is harmless. A group goes out as a group, as
 // it was launched; tasks launched alone go out one by one. The launches
 // take their place in the executor's line of launches (launchTasks).
-// a.mu must be held.
+// They wait for the agent to have subscribed to a master, which a
+// module not yet fetched comes from: a restarted agent subscribes only
+// once its recovered executors have (awaitRecoveredExecutors), so at this
+// executor's first subscription it usually has not. a.mu must be held.
 func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 	if len(tasks) == 0 {
 		return
@@ -177,6 +180,11 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 	go func() {
 		defer a.execWG.Done()
 		defer close(mine)
+		select {
+		case <-a.registered:
+		case <-a.stopCtx.Done():
+			return // the agent stops: its executors are shut down, their tasks reported
+		}
 		for i, batch := range batches {
 			if len(batch) > 0 {
 				a.prepare(r, batch, i > 0, before, nil)

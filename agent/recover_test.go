@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -62,10 +65,18 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 // agent died while it fetched their URIs, say. At the executor's first
 // subscription, a task it lists is taken as sent and not launched again;
 // one killed meanwhile that it does not list is reported killed; the
-// others are prepared again (their URIs fetched, their sandboxes made)
-// before they go out, the group as one LAUNCH_GROUP.
+// others are prepared again (their URIs fetched, their sandboxes made,
+// a Wasm task's module fetched from the master, once the agent has
+// subscribed to one) before they go out, the group as one LAUNCH_GROUP.
 func TestRecoveredLaunchIsPrepared(t *testing.T) {
+	module := []byte("\x00asm\x01\x00\x00\x00")
+	sum := sha256.Sum256(module)
+	sha := hex.EncodeToString(sum[:])
 	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/modules/"+sha {
+			w.Write(module)
+			return
+		}
 		io.WriteString(w, "fetched")
 	}))
 	defer files.Close()
@@ -85,11 +96,15 @@ func TestRecoveredLaunchIsPrepared(t *testing.T) {
 	tasks := []struct {
 		id    string
 		group int
-	}{{"alone", 0}, {"g1", 2}, {"g2", 2}, {"listed", 0}, {"killed", 0}}
+	}{{"alone", 0}, {"g1", 2}, {"g2", 2}, {"listed", 0}, {"killed", 0}, {"wasm", 0}}
 	var changes []taskChange
 	for i, tt := range tasks {
 		info := api.TaskInfo{Name: tt.id, TaskID: api.TaskID{Value: tt.id},
 			Command: &api.CommandInfo{Value: "sleep 600", URIs: []api.CommandURI{{Value: files.URL + "/data.txt"}}}}
+		if tt.id == "wasm" {
+			info.Command = nil
+			info.Container = &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha}}
+		}
 		changes = append(changes, taskChange{index: i, rec: &recordedTask{Index: i, Info: info, Group: tt.group,
 			Dir: sandbox.TaskDir(runDir, tt.id, false), State: api.TaskStaging}})
 	}
@@ -99,7 +114,10 @@ func TestRecoveredLaunchIsPrepared(t *testing.T) {
 	}
 	first.store.close()
 
-	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	second := newBareAgent(t, func(c *Config) {
+		c.WorkDir = dir
+		c.ExecutorHeartbeat = time.Second // so that a launch that never comes does not hang the test
+	})
 	srv := httptest.NewServer(second.Handler())
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -119,11 +137,17 @@ func TestRecoveredLaunchIsPrepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, next := subscribeWith(t, srv, r, string(call))
+	// The agent subscribes to its master once its executors have.
+	second.subscribed(files.URL, "stream", &api.AgentSubscribed{AgentID: api.AgentID{Value: "agent"}})
 
 	var launched [][]string
-	for len(launched) < 2 {
+	for beats := 0; len(launched) < 3; {
 		ev := next()
 		switch {
+		case ev.Type == api.ExecutorEventHeartbeat:
+			if beats++; beats > 20 {
+				t.Fatalf("launched %v, and nothing more for 20 heartbeats", launched)
+			}
 		case ev.Launch != nil:
 			launched = append(launched, []string{ev.Launch.Task.TaskID.Value})
 		case ev.LaunchGroup != nil:
@@ -136,7 +160,7 @@ func TestRecoveredLaunchIsPrepared(t *testing.T) {
 			t.Fatalf("event %s, want the launches", ev.Type)
 		}
 	}
-	if want := [][]string{{"alone"}, {"g1", "g2"}}; !reflect.DeepEqual(launched, want) {
+	if want := [][]string{{"alone"}, {"wasm"}, {"g1", "g2"}}; !reflect.DeepEqual(launched, want) {
 		t.Fatalf("launched %v, want %v", launched, want)
 	}
 	for _, id := range []string{"alone", "g1", "g2"} {
