@@ -174,12 +174,7 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 	}
 	a.log.Info("preparing again the launches a recovered executor never got", "framework", r.key.framework,
 		"executor", r.key.executor, "tasks", len(tasks))
-	before, mine := r.prepared, make(chan struct{})
-	r.prepared = mine
-	a.execWG.Add(1)
-	go func() {
-		defer a.execWG.Done()
-		defer close(mine)
+	a.inLine(r, func(before <-chan struct{}) {
 		select {
 		case <-a.registered:
 		case <-a.stopCtx.Done():
@@ -191,7 +186,7 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 				before = nil
 			}
 		}
-	}()
+	})
 }
 
 // forgetRecovered reports the tasks of an executor found dead on

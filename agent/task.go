@@ -170,15 +170,22 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	} else {
 		launched = a.checkpoint(r)
 	}
-	// The launch's place in line: it reaches the executor after the one
-	// launched before it, however their preparations interleave.
+	a.inLine(r, func(before <-chan struct{}) { a.prepare(r, fresh, grouped, before, launched) })
+}
+
+// inLine runs prepare, which launch calls, on a goroutine of its own in
+// the executor's line of launches: the launch reaches the executor after
+// the one queued before it, however their preparations interleave
+// (launch must wait for before, if not nil, before it sends). a.mu must
+// be held.
+func (a *Agent) inLine(r *executorRun, launch func(before <-chan struct{})) {
 	before, mine := r.prepared, make(chan struct{})
 	r.prepared = mine
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
 		defer close(mine)
-		a.prepare(r, fresh, grouped, before, launched)
+		launch(before)
 	}()
 }
 
