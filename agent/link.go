@@ -104,8 +104,8 @@ func (a *Agent) session(ctx context.Context, master string) (bool, error) {
 	}
 }
 
-// subscribeCall describes the agent, with its ID and the tasks its
-// executors run when it re-registers.
+// subscribeCall describes the agent, with its ID, the tasks its
+// executors run and those executors' frameworks when it re-registers.
 func (a *Agent) subscribeCall() *api.AgentCall {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -119,8 +119,18 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 		info.ID = &api.AgentID{Value: a.agentID}
 	}
 	var tasks []api.Task
+	var frameworks []api.FrameworkInfo
 	listed := map[taskKey]bool{}
+	known := map[string]bool{}
 	for key, r := range a.executors {
+		if fw := r.rec.FrameworkInfo; !known[key.framework] {
+			// The master's own FrameworkInfo, principal included, so that
+			// a master that lost its state knows who may claim the
+			// framework back.
+			known[key.framework] = true
+			fw.ID = &api.FrameworkID{Value: key.framework}
+			frameworks = append(frameworks, fw)
+		}
 		for _, id := range r.allTasks {
 			t := r.tasks[id]
 			if t == nil {
@@ -147,7 +157,7 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 			AgentID: api.AgentID{Value: a.agentID}, State: st.State,
 		})
 	}
-	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}}
+	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks, Frameworks: frameworks}}
 }
 
 func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {

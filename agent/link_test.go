@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -330,4 +331,38 @@ func (m *updateMaster) result() (calls [][]api.AgentUpdate, refused int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.calls), m.refused
+}
+
+// TestSubscribeListsFrameworks checks that a re-registering agent reports
+// the FrameworkInfo of each framework its executors run, once, principal
+// included: a master that lost its state lets only that principal
+// subscribe as the framework it recovers from the agent.
+func TestSubscribeListsFrameworks(t *testing.T) {
+	a := newBareAgent(t, nil)
+	a.mu.Lock()
+	for _, e := range []struct{ fw, principal, executor string }{
+		{"web-fw", "web", "e1"}, {"web-fw", "web", "e2"}, {"ci-fw", "ci", "e1"},
+	} {
+		r := a.newRun(e.fw, api.FrameworkInfo{Name: e.fw, Principal: e.principal}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: e.executor}})
+		a.executors[r.key] = r
+	}
+	a.mu.Unlock()
+	call := a.subscribeCall()
+	a.mu.Lock()
+	clear(a.executors) // never started: nothing to shut down
+	a.mu.Unlock()
+
+	got := map[string]string{}
+	for _, fw := range call.Subscribe.Frameworks {
+		if fw.ID == nil {
+			t.Fatalf("framework %q listed without its ID", fw.Name)
+		}
+		if _, dup := got[fw.ID.Value]; dup {
+			t.Errorf("framework %s listed twice", fw.ID.Value)
+		}
+		got[fw.ID.Value] = fw.Principal
+	}
+	if want := map[string]string{"web-fw": "web", "ci-fw": "ci"}; !maps.Equal(got, want) {
+		t.Fatalf("SUBSCRIBE lists frameworks (ID: principal) %v, want %v", got, want)
+	}
 }

@@ -26,10 +26,17 @@ type AgentCall struct {
 }
 
 // AgentSubscribe registers an agent, or re-registers it when
-// AgentInfo.ID is set, listing the tasks it still runs.
+// AgentInfo.ID is set, listing the tasks it still runs and the frameworks
+// they belong to.
 type AgentSubscribe struct {
 	AgentInfo AgentInfo `json:"agent_info"`
 	Tasks     []Task    `json:"tasks,omitempty"`
+	// Frameworks are the FrameworkInfos, as the master sent them in
+	// LAUNCH, of the frameworks whose executors the agent runs, as in
+	// Mesos's ReregisterSlaveMessage.frameworks. A master that lost its
+	// state recovers those frameworks from the agents' reports, and learns
+	// from here the principal that alone may subscribe as each of them.
+	Frameworks []FrameworkInfo `json:"frameworks,omitempty"`
 }
 
 // AgentUpdate carries one task status update from the agent. The status

@@ -51,7 +51,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		MasterInfo:               &info,
 		Epoch:                    m.term,
 	}})
-	m.recoverAgentTasks(a, call.Subscribe.Tasks, now)
+	m.recoverAgentTasks(a, call.Subscribe, now)
 	m.saveAgent(a)
 	m.readmitAgent(a)
 	m.keepDown(a, now)
@@ -107,10 +107,16 @@ func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
 // are killed, as Mesos shuts such frameworks down on a returning agent;
 // tasks the master knows but the agent no longer has are lost. m.mu must
 // be held.
-func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) {
+func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.Time) {
 	reported := map[taskKey]api.Task{}
-	for _, t := range running {
+	for _, t := range sub.Tasks {
 		reported[taskKey{t.FrameworkID.Value, t.TaskID.Value}] = t
+	}
+	principals := map[string]string{}
+	for _, fw := range sub.Frameworks {
+		if fw.ID != nil {
+			principals[fw.ID.Value] = fw.Principal
+		}
 	}
 	killed := map[taskKey]bool{}
 	for key, t := range a.tasks {
@@ -167,20 +173,21 @@ func (m *Master) recoverAgentTasks(a *agent, running []api.Task, now time.Time) 
 	}
 	for key, rt := range reported {
 		if _, known := a.tasks[key]; !known && !killed[key] && !rt.State.IsTerminal() {
-			m.adoptTask(a, rt, now)
+			m.adoptTask(a, rt, principals[key.framework], now)
 		}
 	}
 }
 
 // adoptTask takes in a task that a re-registering agent runs but this
 // master does not know, because the master restarted. A framework unknown
-// too is recreated as recovered: it keeps its tasks until it re-subscribes
-// or an operator tears it down. A task of a removed framework is killed,
+// too is recreated as recovered, with the principal the agent reports for
+// it (see admitFramework): it keeps its tasks until it re-subscribes or an
+// operator tears it down. A task of a removed framework is killed,
 // and so is a task its framework has among its completed ones: it was
 // told the task ended (lost with its agent, say) and counts on that, as
 // Mesos kills the tasks of frameworks that are not partition-aware on an
 // agent that comes back. m.mu must be held.
-func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
+func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Time) {
 	fid := rt.FrameworkID.Value
 	role := "*"
 	for _, r := range rt.Resources {
@@ -207,13 +214,18 @@ func (m *Master) adoptTask(a *agent, rt api.Task, now time.Time) {
 			return
 		}
 		f = newFramework(fid, api.FrameworkInfo{Name: "(recovered from agent " + a.id + ")", Roles: []string{role},
-			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
+			Principal: principal, Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
 		f.recovered = true
 		m.frameworks[fid] = f
 		m.saveFramework(f)
 		m.alloc.AddFramework(fid, frameworkOptions(f.info, nil))
 		m.alloc.DeactivateFramework(fid)
 		m.frameworkChanged(f, true)
+	} else if f.recovered && f.info.Principal == "" && principal != "" {
+		// Recovered from an agent that did not know its principal.
+		f.info.Principal = principal
+		m.saveFramework(f)
+		m.frameworkChanged(f, false)
 	}
 	t := &task{
 		info: api.TaskInfo{Name: rt.Name, TaskID: rt.TaskID, AgentID: api.AgentID{Value: a.id}, Resources: rt.Resources,

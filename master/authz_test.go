@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -389,6 +390,72 @@ func TestRootNeedsExplicitGrant(t *testing.T) {
 			}
 			if launched {
 				t.Fatal("a refused task was recorded")
+			}
+		})
+	}
+}
+
+// TestRecoveredFrameworkPrincipal checks who may subscribe as a framework
+// a restarted master knows only from an agent's report: the principal the
+// agent reports for it, and with authentication on nobody when the agent
+// reports none, since knowing a framework's ID is no proof of owning it.
+func TestRecoveredFrameworkPrincipal(t *testing.T) {
+	tests := []struct {
+		name     string
+		reported []api.FrameworkInfo // the agent's AgentSubscribe.Frameworks
+		as       string              // the principal that subscribes
+		refused  string              // in the 403's body; "" when admitted
+	}{
+		{name: "another principal", as: "ci",
+			reported: []api.FrameworkInfo{{ID: &api.FrameworkID{Value: "victim-fw"}, Principal: "web"}},
+			refused:  `Principal "ci" may not subscribe as framework victim-fw of principal "web"`},
+		{name: "principal unknown", as: "ci",
+			refused: `Framework victim-fw was recovered from its agents without a principal`},
+		{name: "another framework's principal", as: "web",
+			reported: []api.FrameworkInfo{{ID: &api.FrameworkID{Value: "other-fw"}, Principal: "web"}},
+			refused:  `without a principal`},
+		{name: "its own principal", as: "web",
+			reported: []api.FrameworkInfo{{ID: &api.FrameworkID{Value: "victim-fw"}, Principal: "web"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := secureMaster(t, "")
+			tm.header = []string{"Authorization", basic("agent", "agent-pw")}
+			res, _ := api.ParseResources("cpus:2;mem:1024")
+			resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, AgentID: &api.AgentID{Value: "old-S0"},
+				Subscribe: &api.AgentSubscribe{
+					AgentInfo: api.AgentInfo{ID: &api.AgentID{Value: "old-S0"}, Hostname: "127.0.0.1", Port: 5051, Resources: res},
+					Tasks: []api.Task{{TaskID: api.TaskID{Value: "victim-task"}, FrameworkID: api.FrameworkID{Value: "victim-fw"},
+						State: api.TaskRunning, Resources: []api.Resource{scalar("cpus", 1)}}},
+					Frameworks: tt.reported,
+				}})
+			ag := openStream[api.AgentEvent](t, resp)
+			ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventSubscribed })
+
+			tm.header = []string{"Authorization", basic(tt.as, tt.as+"-pw")}
+			info := api.FrameworkInfo{User: "u", Name: "claimant", ID: &api.FrameworkID{Value: "victim-fw"}}
+			if tt.refused != "" {
+				// Not tm.status: an admitted subscription's stream does not end.
+				resp := tm.post(t, "/api/v1/scheduler", api.Call{Type: api.CallSubscribe, FrameworkID: info.ID,
+					Subscribe: &api.Subscribe{FrameworkInfo: info}})
+				defer resp.Body.Close()
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("%s subscribing as the recovered framework: %s, want 403", tt.as, resp.Status)
+				}
+				if body, _ := io.ReadAll(resp.Body); !strings.Contains(string(body), tt.refused) {
+					t.Fatalf("%s subscribing as the recovered framework: 403 %s, want %q", tt.as, body, tt.refused)
+				}
+				tm.mu.Lock()
+				defer tm.mu.Unlock()
+				if f := tm.frameworks["victim-fw"]; f == nil || !f.recovered || f.connected() {
+					t.Fatalf("the recovered framework was taken over: %+v", f)
+				}
+				return
+			}
+			fw := tm.subscribe(t, info)
+			fw.mustCall(api.Call{Type: api.CallKill, Kill: &api.Kill{TaskID: api.TaskID{Value: "victim-task"}}})
+			if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "victim-task" {
+				t.Fatalf("KILL of %s, want victim-task", ev.Kill.TaskID.Value)
 			}
 		})
 	}

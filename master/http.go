@@ -167,8 +167,7 @@ func (m *Master) handleScheduler(c echo.Context) error {
 		if err := m.authorizeSubscribe(c.Request().Context(), &call.Subscribe.FrameworkInfo); err != nil {
 			return err
 		}
-		m.subscribe(c.Response(), c.Request(), call)
-		return nil
+		return m.subscribe(c.Response(), c.Request(), call)
 	}
 	if streamID == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")

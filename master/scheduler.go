@@ -2,29 +2,39 @@ package master
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // subscribe registers or re-registers a framework and serves its event
-// stream until it ends. It implements SUBSCRIBE of the scheduler API.
-func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Call) {
+// stream until it ends. It implements SUBSCRIBE of the scheduler API. It
+// returns an error, for the caller to answer, only when it refused the
+// subscription before it opened a stream.
+func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Call) error {
 	now := time.Now()
 	m.mu.Lock()
-	f, isNew, err := m.admitFramework(call, now)
+	f, isNew, err := m.admitFramework(r.Context(), call, now)
 	if err != nil {
 		m.mu.Unlock()
+		var refused *echo.HTTPError
+		if errors.As(err, &refused) {
+			return err // not authorized: answered before any stream
+		}
 		// Mesos answers a refused subscription with a stream holding one
 		// ERROR event rather than an HTTP error.
 		s := newStream(m.newStreamID())
 		s.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: err.Error()}})
 		s.close()
 		s.serve(w, r, func() {})
-		return
+		return nil
 	}
 	if f.stream != nil {
 		f.stream.send(api.Event{Type: api.EventError, Error: &api.ErrorEvent{Message: "Framework failed over"}})
@@ -69,11 +79,13 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Cal
 	m.log.Info("framework subscribed", "framework", f.id, "name", f.info.Name)
 	m.mu.Unlock()
 	s.serve(w, r, func() { m.frameworkDisconnected(f, s) })
+	return nil
 }
 
 // admitFramework finds or creates the framework a SUBSCRIBE names, and
-// says whether it is new to this master. m.mu must be held.
-func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool, error) {
+// says whether it is new to this master. ctx carries the caller's
+// principal. m.mu must be held.
+func (m *Master) admitFramework(ctx context.Context, call *api.Call, now time.Time) (*framework, bool, error) {
 	info := call.Subscribe.FrameworkInfo
 	id := ""
 	if info.ID != nil {
@@ -101,7 +113,11 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 		m.frameworkChanged(f, true)
 		return f, true, nil
 	}
-	if !f.recovered && info.Principal != f.info.Principal {
+	if f.recovered {
+		if err := m.mayClaim(ctx, f); err != nil {
+			return nil, false, err
+		}
+	} else if info.Principal != f.info.Principal {
 		return nil, false, fmt.Errorf("Changing framework's principal is not allowed")
 	}
 	info.ID = &api.FrameworkID{Value: id}
@@ -110,6 +126,29 @@ func (m *Master) admitFramework(call *api.Call, now time.Time) (*framework, bool
 	f.recovered = false
 	m.frameworkChanged(f, false)
 	return f, false, nil
+}
+
+// mayClaim checks a SUBSCRIBE under the ID of a framework recovered from
+// its agents' reports after a master restart. Its tasks are not the
+// caller's to drive just because it knows their framework's ID: with
+// authentication on, only the principal the agents report for it
+// (AgentSubscribe.Frameworks) may take it back, and one whose principal no
+// agent reported is refused to everyone, so that only an operator may
+// tear it down. Without authentication principals are unchecked claims,
+// as they are for every framework. m.mu must be held.
+func (m *Master) mayClaim(ctx context.Context, f *framework) error {
+	if m.cfg.Authenticator == nil {
+		return nil
+	}
+	switch p := principalOf(ctx); {
+	case f.info.Principal == "":
+		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
+			"Framework %s was recovered from its agents without a principal: principal %q may not subscribe as it", f.id, p))
+	case f.info.Principal != p:
+		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
+			"Principal %q may not subscribe as framework %s of principal %q", p, f.id, f.info.Principal))
+	}
+	return nil
 }
 
 // frameworkDisconnected runs when a framework's stream ends: its offers go
