@@ -144,12 +144,13 @@ func (m *Master) dropLaunches(f *framework, ops []api.Operation, msg string, now
 	}
 }
 
-// launch validates one task against the offered resources and records it
-// in TASK_STAGING. It answers an invalid task with TASK_ERROR and returns
-// nil. m.mu must be held.
+// launch validates one task, and the executor it names, against the
+// offered resources and records it in TASK_STAGING. It answers an invalid
+// task with TASK_ERROR and returns nil. m.mu must be held.
 func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, remaining *api.Resources, now time.Time) *task {
 	res := api.Resources(ti.Resources).Unallocated()
-	if err := m.validateTask(f, a, role, &ti, res, *remaining); err != nil {
+	execNeed, err := m.validateTask(f, a, role, &ti, res, *remaining)
+	if err != nil {
 		f.update(masterStatus(ti.TaskID, a.id, api.TaskError, api.ReasonTaskInvalid, err.Error(), now))
 		f.note(fmt.Sprintf("task %s was invalid: %v", ti.TaskID.Value, err))
 		return nil
@@ -159,41 +160,52 @@ func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, re
 		f.note(fmt.Sprintf("task %s was refused: %v", ti.TaskID.Value, err))
 		return nil
 	}
-	*remaining = remaining.Minus(res)
+	*remaining = remaining.Minus(res.Plus(execNeed))
 	t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res}
 	f.tasks[ti.TaskID.Value] = t
 	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
 	a.used = a.used.Plus(res)
+	m.addExecutorTask(a, t, execNeed)
 	m.taskAdded(t)
 	m.log.Debug("launching task", "framework", f.id, "task", ti.TaskID.Value, "agent", a.id)
 	return t
 }
 
 // validateTask applies Mesos's task validation plus Mezzo's: the module of
-// a Wasm task must be in the store. role is the offers' allocation role.
+// a Wasm task must be in the store. res are the task's own resources; it
+// returns those its executor must pay for too (executorNeed), which must
+// fit in remaining beside them. role is the offers' allocation role.
 // m.mu must be held.
-func (m *Master) validateTask(f *framework, a *agent, role string, ti *api.TaskInfo, res, remaining api.Resources) error {
+func (m *Master) validateTask(f *framework, a *agent, role string, ti *api.TaskInfo, res, remaining api.Resources) (api.Resources, error) {
 	if err := api.ValidateTaskInfo(ti); err != nil {
-		return err
+		return nil, err
 	}
 	if ti.AgentID.Value != a.id {
-		return fmt.Errorf("Task uses agent %s but the offers are on agent %s", ti.AgentID.Value, a.id)
+		return nil, fmt.Errorf("Task uses agent %s but the offers are on agent %s", ti.AgentID.Value, a.id)
 	}
 	if err := allocatedTo(ti.Resources, role); err != nil {
-		return err
+		return nil, err
 	}
 	if old := f.tasks[ti.TaskID.Value]; old != nil {
-		return fmt.Errorf("Task has duplicate ID: %s", ti.TaskID.Value)
+		return nil, fmt.Errorf("Task has duplicate ID: %s", ti.TaskID.Value)
 	}
-	if !remaining.Contains(res) {
-		return fmt.Errorf("Task uses more resources (%s) than available (%s)", res, remaining)
+	execNeed, err := m.executorNeed(f, a, role, ti)
+	if err != nil {
+		return nil, err
+	}
+	if need := res.Plus(execNeed); !remaining.Contains(need) {
+		if execNeed.Empty() {
+			return nil, fmt.Errorf("Task uses more resources (%s) than available (%s)", res, remaining)
+		}
+		return nil, fmt.Errorf("Task and its executor %s use more resources (%s) than available (%s)",
+			ti.Executor.ExecutorID.Value, need, remaining)
 	}
 	if ti.IsWasm() {
 		if _, ok := m.modules.Get(ti.Container.Wasm.SHA256); !ok {
-			return m.missingModule(ti.Container.Wasm.SHA256)
+			return nil, m.missingModule(ti.Container.Wasm.SHA256)
 		}
 	}
-	return nil
+	return execNeed, nil
 }
 
 // allocatedTo checks that resources a task or executor names carry no

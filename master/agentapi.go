@@ -164,7 +164,7 @@ func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.T
 		case ok && t.state == api.TaskUnreachable:
 			t.resources = api.Resources(t.info.Resources).Unallocated()
 			a.used = a.used.Plus(t.resources)
-			m.loadGroupExecutor(a, t) // released with the group's last task
+			m.loadExecutor(a, t) // released with its executor's last task
 			st := masterStatus(t.info.TaskID, a.id, rt.State, api.ReasonAgentReregistered,
 				"Agent re-registered", now)
 			m.recordStatus(t, st)
@@ -239,6 +239,7 @@ func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Tim
 	f.tasks[rt.TaskID.Value] = t
 	a.tasks[taskKey{fid, rt.TaskID.Value}] = t
 	a.used = a.used.Plus(t.resources)
+	m.loadExecutor(a, t)
 	m.taskAdded(t)
 	m.saveTask(t)
 	m.log.Info("adopted a task from a re-registering agent", "framework", fid, "task", rt.TaskID.Value, "agent", a.id)

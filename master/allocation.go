@@ -141,23 +141,23 @@ func frameworkOptions(info api.FrameworkInfo, suppressed []string) allocator.Fra
 }
 
 // readmitAgent tells the allocator about an agent that (re)registered,
-// with the resources of the tasks it still runs and of their task groups'
-// default executors. m.mu must be held.
+// with the resources of the tasks it still runs and of the executors they
+// name (executor.go). m.mu must be held.
 func (m *Master) readmitAgent(a *agent) {
 	m.alloc.RemoveAgent(a.id)
 	m.alloc.AddAgent(a.id, a.total, a.info.Attributes)
-	var groups map[executorKey]bool
+	var executors map[executorKey]bool
 	for key, t := range a.tasks {
 		if t.resources == nil {
 			continue
 		}
 		m.alloc.Allocated(key.framework, a.id, t.role, t.resources)
-		if gk, g := m.groupOf(t); g != nil && !groups[gk] {
-			if groups == nil {
-				groups = map[executorKey]bool{}
+		if ek, e := m.executorOf(t); e != nil && !executors[ek] && !e.resources.Empty() {
+			if executors == nil {
+				executors = map[executorKey]bool{}
 			}
-			groups[gk] = true
-			m.alloc.Allocated(key.framework, a.id, g.role, g.resources)
+			executors[ek] = true
+			m.alloc.Allocated(key.framework, a.id, e.role, e.resources)
 		}
 	}
 	if a.deactivated {

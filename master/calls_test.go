@@ -580,6 +580,152 @@ func TestGroupExecutorBack(t *testing.T) {
 	}
 }
 
+// customExecutor is a custom executor x using cpus and 128 MB.
+func customExecutor(cpus float64) api.ExecutorInfo {
+	return api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "x"},
+		Command: &api.CommandInfo{Value: "/bin/my-executor"}, Resources: []api.Resource{scalar("cpus", cpus), scalar("mem", 128)}}
+}
+
+// launchUnder accepts o to launch task id (cpus and 128 MB) under exec,
+// and gives back what is left without a filter, to be offered again at
+// once.
+func launchUnder(o api.Offer, id string, cpus float64, exec api.ExecutorInfo) api.Call {
+	ti := commandTask(id, o, cpus, 128)
+	ti.Command, ti.Executor = nil, &exec
+	call := launch(o, ti)
+	call.Accept.Filters = &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))}
+	return call
+}
+
+// usedCPUs is how many of the agent's cpus the master counts as used.
+func usedCPUs(tm *testMaster, agent string) float64 {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.agents[agent].used.ScalarValue("cpus")
+}
+
+// TestCustomExecutorResources launches two tasks, one after the other,
+// under one custom executor on a 4-cpu agent, as Mesos counts them: the
+// executor's cpu comes from the offer with the first task and is not
+// offered again while either task runs, the second task pays for itself
+// only, and the executor's cpu returns with the last task's end — also
+// when a new leader took over while the first task ran.
+func TestCustomExecutorResources(t *testing.T) {
+	info := api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600}
+	// first launches t1 (a cpu) under x (a cpu): two cpus are left.
+	first := func(t *testing.T, tm *testMaster) (*testAgent, *testFramework) {
+		t.Helper()
+		ag := tm.agent(t, "cpus:4;mem:1024")
+		fw := tm.subscribe(t, info)
+		fw.mustCall(launchUnder(fw.offer(), "t1", 1, customExecutor(1)))
+		ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+		if got := ev.Launch.Tasks[0].Executor; got == nil || got.ExecutorID.Value != "x" {
+			t.Fatalf("agent told to launch t1 under %+v, want executor x", got)
+		}
+		ag.send(fw.id, "t1", api.TaskRunning, 1) // not awaited: t1's offer may come first
+		return ag, fw
+	}
+	for _, tt := range []struct {
+		name string
+		// run launches t1 and returns the master to go on with, its agent
+		// and its framework.
+		run func(t *testing.T) (*testMaster, *testAgent, *testFramework)
+	}{
+		{"one master", func(t *testing.T) (*testMaster, *testAgent, *testFramework) {
+			tm := startMaster(t)
+			ag, fw := first(t, tm)
+			return tm, ag, fw
+		}},
+		{"master failed over", func(t *testing.T) (*testMaster, *testAgent, *testFramework) {
+			dir := t.TempDir()
+			old := startReplicatedMaster(t, dir, "127.0.0.1:0")
+			raftAddr := old.reg.Addr()
+			ag, fw := first(t, old.testMaster)
+			old.stop()
+			rm := startReplicatedMaster(t, dir, raftAddr)
+			info := info
+			info.ID = &api.FrameworkID{Value: fw.id}
+			fw = rm.subscribe(t, info)
+			ag = rm.reregister(t, ag.id, "cpus:4;mem:1024", api.Task{TaskID: api.TaskID{Value: "t1"},
+				FrameworkID: api.FrameworkID{Value: fw.id}, ExecutorID: &api.ExecutorID{Value: "x"}, State: api.TaskRunning,
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}})
+			return rm.testMaster, ag, fw
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, ag, fw := tt.run(t)
+			if used := usedCPUs(tm, ag.id); used != 2 {
+				t.Fatalf("%v cpus used with t1 running under x, want 2 (t1 and x)", used)
+			}
+			o := fw.offer()
+			if cpus := api.Resources(o.Resources).ScalarValue("cpus"); cpus != 2 {
+				t.Fatalf("offered %v cpus with t1 running under x, want 2: x's cpu is not free", cpus)
+			}
+			fw.mustCall(launchUnder(o, "t2", 1, customExecutor(1)))
+			if used := usedCPUs(tm, ag.id); used != 3 {
+				t.Fatalf("%v cpus used with t1 and t2 running under x, want 3: t2 pays for itself only", used)
+			}
+			ag.send(fw.id, "t1", api.TaskFinished, 2)
+			if used := usedCPUs(tm, ag.id); used != 2 {
+				t.Fatalf("%v cpus used once t1 ended, want 2: x still runs t2", used)
+			}
+			ag.send(fw.id, "t2", api.TaskFinished, 3)
+			if used := usedCPUs(tm, ag.id); used != 0 {
+				t.Fatalf("%v cpus used once x's last task ended, want none", used)
+			}
+		})
+	}
+}
+
+// TestCustomExecutorRefused checks the launches Mesos refuses with
+// TASK_ERROR because of the executor they name: one whose task and new
+// executor do not fit in the offer, and one whose ExecutorInfo differs
+// from the running executor's. Nothing of a refused launch is counted.
+func TestCustomExecutorRefused(t *testing.T) {
+	group := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "x"},
+		Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}}
+	for _, tt := range []struct {
+		name    string
+		running *api.ExecutorInfo // what runs as x before the launch: a task under it
+		exec    api.ExecutorInfo  // what the launch names
+		msg     string
+	}{
+		{name: "task and executor exceed the offer", exec: customExecutor(4),
+			msg: "Task and its executor x use more resources"},
+		{name: "other resources than the running executor's", running: api.Ptr(customExecutor(1)), exec: customExecutor(0.5),
+			msg: "ExecutorInfo of executor x uses resources cpus:0.5;mem:128 but the executor running on agent"},
+		{name: "a task group's default executor runs", running: &group, exec: customExecutor(1),
+			msg: "ExecutorInfo of executor x is CUSTOM but the executor running on agent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t)
+			ag := tm.agent(t, "cpus:4;mem:1024")
+			fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+			o := fw.offer()
+			want := 0.0
+			switch {
+			case tt.running == nil:
+			case tt.running.Type == api.ExecutorDefault:
+				call := launchUnder(o, "t0", 1, *tt.running)
+				call.Accept.Operations = []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{
+					Executor: *tt.running, TaskGroup: api.TaskGroupInfo{Tasks: []api.TaskInfo{commandTask("t0", o, 1, 128)}}}}}
+				fw.mustCall(call)
+				o, want = fw.offer(), 2
+			default:
+				fw.mustCall(launchUnder(o, "t0", 1, *tt.running))
+				o, want = fw.offer(), 2
+			}
+			fw.mustCall(launchUnder(o, "t", 0.5, tt.exec))
+			if st := fw.update("t"); st.State != api.TaskError || !strings.Contains(st.Message, tt.msg) {
+				t.Fatalf("launch: %s %q, want TASK_ERROR with %q", st.State, st.Message, tt.msg)
+			}
+			if used := usedCPUs(tm, ag.id); used != want {
+				t.Fatalf("%v cpus used after the refused launch, want %v", used, want)
+			}
+		})
+	}
+}
+
 func TestFailoverTimeoutRemovesFramework(t *testing.T) {
 	tm := startMaster(t)
 	ag := tm.agent(t, "cpus:2;mem:1024")

@@ -7,17 +7,6 @@ import (
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
-// executorKey names an executor on an agent.
-type executorKey struct{ framework, agent, executor string }
-
-// groupExecutor is the built-in default executor of a task group: its own
-// resources stay allocated until every task of the group has ended.
-type groupExecutor struct {
-	resources api.Resources
-	role      string
-	live      int // tasks of the group not yet terminal
-}
-
 // launchGroup validates a LAUNCH_GROUP against the offered resources and
 // records its tasks, all or nothing: if one task is invalid, every task of
 // the group gets TASK_ERROR. It reports whether the group was launched.
@@ -43,10 +32,9 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 		return false
 	}
 	*remaining = remaining.Minus(need)
-	key := executorKey{f.id, a.id, exec.ExecutorID.Value}
+	// The default executor's resources are paid for with the first task
+	// and stay allocated until the group's last task ends (executor.go).
 	execRes := api.Resources(exec.Resources).Unallocated()
-	m.groups[key] = &groupExecutor{resources: execRes, role: role, live: len(lg.TaskGroup.Tasks)}
-	a.used = a.used.Plus(execRes)
 	for _, ti := range lg.TaskGroup.Tasks {
 		res := api.Resources(ti.Resources).Unallocated()
 		ti.Executor = &exec
@@ -54,6 +42,8 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 		f.tasks[ti.TaskID.Value] = t
 		a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
 		a.used = a.used.Plus(res)
+		m.addExecutorTask(a, t, execRes)
+		execRes = nil
 		m.taskAdded(t)
 	}
 	lg.Executor = exec
@@ -77,7 +67,7 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("Task group is empty")
 	}
-	if _, running := m.groups[executorKey{f.id, a.id, exec.ExecutorID.Value}]; running {
+	if _, running := m.executors[executorKey{f.id, a.id, exec.ExecutorID.Value}]; running {
 		return nil, fmt.Errorf("Executor %s is already running on agent %s", exec.ExecutorID.Value, a.id)
 	}
 	need := api.Resources(exec.Resources).Unallocated()
@@ -92,7 +82,7 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 		}
 		seen[ti.TaskID.Value] = true
 		res := api.Resources(ti.Resources).Unallocated()
-		if err := m.validateTask(f, a, role, ti, res, remaining.Minus(need)); err != nil {
+		if _, err := m.validateTask(f, a, role, ti, res, remaining.Minus(need)); err != nil {
 			return nil, err
 		}
 		need = need.Plus(res)
@@ -101,33 +91,4 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 		return nil, fmt.Errorf("Task group uses more resources (%s) than available (%s)", need, remaining)
 	}
 	return need, nil
-}
-
-// groupOf returns the default executor of t's task group and its key, or
-// a nil executor when t is not in a group or its executor is not running.
-// m.mu must be held.
-func (m *Master) groupOf(t *task) (executorKey, *groupExecutor) {
-	if !t.group {
-		return executorKey{}, nil
-	}
-	key := executorKey{t.framework, t.agent, t.executorID().Value}
-	return key, m.groups[key]
-}
-
-// groupTaskEnded releases a task group's executor resources once its last
-// task ended. m.mu must be held.
-func (m *Master) groupTaskEnded(t *task, now time.Time) {
-	key, g := m.groupOf(t)
-	if g == nil {
-		return
-	}
-	if g.live--; g.live > 0 {
-		return
-	}
-	delete(m.groups, key)
-	if a := m.agents[t.agent]; a != nil {
-		a.used = a.used.Minus(g.resources)
-		m.alloc.Recover(t.framework, t.agent, g.role, g.resources, 0, now)
-		m.agentFreed(a.id)
-	}
 }

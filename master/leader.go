@@ -122,7 +122,7 @@ func (m *Master) resetState() {
 	m.weights = map[string]float64{}
 	m.quotas = map[string]api.QuotaConfig{}
 	m.gone = map[string]time.Time{}
-	m.groups = map[executorKey]*groupExecutor{}
+	m.executors = map[executorKey]*runningExecutor{}
 	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil
@@ -223,7 +223,7 @@ func (m *Master) restoreState(s *registry.State) {
 			if !t.state.IsTerminal() && !a.unreachable {
 				t.resources = api.Resources(t.info.Resources).Unallocated()
 				a.used = a.used.Plus(t.resources)
-				m.loadGroupExecutor(a, t)
+				m.loadExecutor(a, t)
 			}
 		}
 	}
@@ -234,25 +234,6 @@ func (m *Master) restoreState(s *registry.State) {
 		}
 		f.completed = append(f.completed, t)
 	}
-}
-
-// loadGroupExecutor counts a live task of a task group toward its default
-// executor, whose resources stay allocated until the group's last task
-// ends, as launchGroup set it up: for a new leader loading the task, and
-// for a task back from an unreachable agent, whose group was released
-// when the agent became unreachable. m.mu must be held.
-func (m *Master) loadGroupExecutor(a *agent, t *task) {
-	if !t.group || t.info.Executor == nil {
-		return
-	}
-	key := executorKey{t.framework, a.id, t.info.Executor.ExecutorID.Value}
-	g := m.groups[key]
-	if g == nil {
-		g = &groupExecutor{resources: api.Resources(t.info.Executor.Resources).Unallocated(), role: t.role}
-		m.groups[key] = g
-		a.used = a.used.Plus(g.resources)
-	}
-	g.live++
 }
 
 // failoverTimeout is how long f may stay disconnected.

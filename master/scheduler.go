@@ -277,7 +277,7 @@ func (m *Master) release(t *task, now time.Time) {
 		m.agentFreed(a.id)
 	}
 	t.resources = nil
-	m.groupTaskEnded(t, now)
+	m.executorTaskEnded(t, now)
 }
 
 // dispatch carries out a scheduler call other than SUBSCRIBE for a

@@ -111,7 +111,7 @@ func (m *Master) replicaState() (*Master, uint64, error) {
 		frameworks: map[string]*framework{}, agents: map[string]*agent{}, offers: map[string]*offer{},
 		alloc: allocator.New(m.cfg.allocatorConfig()), dirty: map[string]bool{},
 		weights: map[string]float64{}, quotas: map[string]api.QuotaConfig{}, gone: map[string]time.Time{},
-		groups: map[executorKey]*groupExecutor{},
+		executors: map[executorKey]*runningExecutor{},
 	}
 	v.restoreState(s)
 	m.views.state, m.views.applied = v, s.Applied
