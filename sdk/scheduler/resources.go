@@ -24,13 +24,14 @@ func Fits(offer api.Offer, res api.Resources) bool {
 // which are used first, and by unreserved ones, split across them if
 // needed. Any other resource in need is met only by an offered resource
 // of exactly its kind. ok is false when need does not fit; need's own
-// allocation_info is ignored.
+// allocation_info is ignored. The order of need's resources does not
+// matter.
 func Take(offered, need api.Resources) (taken api.Resources, ok bool) {
 	if api.ValidateResources(need) != nil {
 		return nil, false
 	}
 	pool := api.NewResources(offered...)
-	for _, r := range need.Unallocated() {
+	for _, r := range strictFirst(need.Unallocated()) {
 		got, ok := takeOne(pool, r)
 		if !ok {
 			return nil, false
@@ -39,6 +40,16 @@ func Take(offered, need api.Resources) (taken api.Resources, ok bool) {
 		pool = pool.Minus(got)
 	}
 	return taken, true
+}
+
+// strictFirst orders rs for Take: the resources only their own kind can
+// meet come before the plain ones, which may be met by any reservation.
+// Why: a plain cpus:1 met first would take cpus(web):1, the reservation
+// used first, and leave nothing for a cpus(web):1 after it in the same
+// need, though cpus:1 could have had the unreserved cpus instead.
+func strictFirst(rs api.Resources) api.Resources {
+	slices.SortStableFunc(rs, func(a, b api.Resource) int { return boolRank(plain(a)) - boolRank(plain(b)) })
+	return rs
 }
 
 // takeOne takes one normalized, unallocated resource from pool.

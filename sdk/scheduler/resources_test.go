@@ -35,6 +35,16 @@ func TestTake(t *testing.T) {
 			need: "ports:[31001-31002]", want: "ports(web):[31001-31001];ports:[31002-31002]"},
 		{name: "port not offered", offered: "ports:[31000-31010]", need: "ports:[80-80]"},
 		{name: "set items", offered: "gpus:{a,b,c}", need: "gpus:{b}", want: "gpus:{b}"},
+		// A need's reserved resources are met before its plain ones,
+		// whichever comes first in it.
+		{name: "plain then reserved", offered: "cpus(web):1;cpus:1", need: "cpus:1;cpus(web):1", want: "cpus(web):1;cpus:1"},
+		{name: "reserved then plain", offered: "cpus(web):1;cpus:1", need: "cpus(web):1;cpus:1", want: "cpus(web):1;cpus:1"},
+		{name: "plain split after reserved", offered: "cpus(web):2;cpus:2", need: "cpus:3;cpus(web):1", want: "cpus(web):2;cpus:2"},
+		{name: "plain too much after reserved", offered: "cpus(web):2;cpus:2", need: "cpus:3.5;cpus(web):1"},
+		{name: "plain disk then reserved disk", offered: "disk(web):100;disk:100", need: "disk:100;disk(web):100", want: "disk(web):100;disk:100"},
+		{name: "plain ports then reserved ports", offered: "ports(web):[31000-31000];ports:[31001-31001]",
+			need: "ports:[31001-31001];ports(web):[31000-31000]", want: "ports(web):[31000-31000];ports:[31001-31001]"},
+		{name: "one port twice", offered: "ports(web):[31000-31000];ports:[31001-31001]", need: "ports:[31000-31000];ports(web):[31000-31000]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
