@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -248,6 +249,9 @@ func TestMissedHeartbeats(t *testing.T) {
 	rec := newRecorder(t)
 	cfg := framework(proxy.addr())
 	cfg.FailoverTimeout = time.Hour
+	// The client takes the master's 20 ms as 1 s, the shortest interval
+	// it believes: one missed is silence enough here.
+	cfg.MissedHeartbeats = 1
 	reasons := make(chan error, 10)
 	cfg.Disconnected = func(err error) { reasons <- err }
 	c := scheduler.New(cfg)
@@ -282,6 +286,41 @@ func TestMissedHeartbeats(t *testing.T) {
 		st := ev.Update.Status
 		return st.TaskID.Value == "t1" && st.State == api.TaskRunning && st.Reason == api.ReasonReconciliation
 	})
+}
+
+// TestHeartbeatIntervalOutOfRange: a heartbeat interval the master names
+// far out of range does not make the client drop every stream as
+// silent. A microsecond used to leave the stream five of them; 1e10
+// seconds overflowed into a negative duration.
+func TestHeartbeatIntervalOutOfRange(t *testing.T) {
+	tests := []struct {
+		name string
+		secs float64
+	}{
+		{name: "a tenth of a microsecond", secs: 1e-7},
+		{name: "overflows a Duration", secs: 1e10},
+		{name: "far beyond", secs: 1e300},
+		{name: "infinite", secs: math.Inf(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			interval := api.Float64(tt.secs)
+			fm := startFakeMaster(t, &api.Event{Type: api.EventSubscribed, Subscribed: &api.Subscribed{
+				FrameworkID: api.FrameworkID{Value: "fw-1"}, HeartbeatIntervalSeconds: &interval}})
+			var disconnects atomic.Int32
+			cfg := framework(fm.srv.URL)
+			cfg.Disconnected = func(error) { disconnects.Add(1) }
+			rec := newRecorder(t)
+			run(t, scheduler.New(cfg), rec.handle)
+			rec.subscribed()
+			// The same stream still carries the next event.
+			fm.send(&api.Event{Type: api.EventRescind, Rescind: &api.Rescind{OfferID: api.OfferID{Value: "o1"}}})
+			rec.next(isType(api.EventRescind))
+			if n, d := fm.subscriptions.Load(), disconnects.Load(); n != 1 || d != 0 {
+				t.Fatalf("%d subscriptions and %d disconnections, want 1 and 0", n, d)
+			}
+		})
+	}
 }
 
 func TestFrameworkRemovedEndsRun(t *testing.T) {

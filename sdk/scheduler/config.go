@@ -83,7 +83,9 @@ type Config struct {
 	// MissedHeartbeats is how many heartbeat intervals may pass without
 	// any event before the client drops the stream and re-subscribes.
 	// Default 5. The interval is the master's, from SUBSCRIBED (15 s
-	// until one arrives).
+	// until one arrives), taken as at least 1 s and at most 1 h: an
+	// interval out of that range is a broken master's, and taken as it
+	// is it made the client drop every stream at once.
 	MissedHeartbeats int
 	// MaxFailures, when positive, makes Run give up and return the last
 	// error after that many rounds of subscription attempts in a row

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,5 +483,59 @@ func (tm *testMaster) operatorTeardown(t *testing.T, frameworkID string) {
 		Teardown: &api.Teardown{FrameworkID: api.FrameworkID{Value: frameworkID}}})
 	if code != http.StatusOK {
 		t.Fatalf("operator TEARDOWN: %d %s", code, body)
+	}
+}
+
+// fakeMaster stands in for a master where a real one cannot say what a
+// test needs: it answers SUBSCRIBE with a stream whose first event is
+// subscribed, then sends what the test passes to send; every other call
+// is accepted.
+type fakeMaster struct {
+	t             *testing.T
+	srv           *httptest.Server
+	subscriptions atomic.Int32
+	events        chan *api.Event
+}
+
+func startFakeMaster(t *testing.T, subscribed *api.Event) *fakeMaster {
+	t.Helper()
+	fm := &fakeMaster{t: t, events: make(chan *api.Event)}
+	fm.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var call api.Call
+		if err := json.NewDecoder(r.Body).Decode(&call); err != nil || call.Type != api.CallSubscribe {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		fm.subscriptions.Add(1)
+		w.Header().Set("Mesos-Stream-Id", "stream-1")
+		w.WriteHeader(http.StatusOK)
+		for ev := subscribed; ; {
+			b, err := json.Marshal(ev)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := w.Write(api.AppendRecord(nil, b)); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case ev = <-fm.events:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	t.Cleanup(fm.srv.Close)
+	return fm
+}
+
+// send has the master send ev on the stream open now, or on the next one.
+func (fm *fakeMaster) send(ev *api.Event) {
+	fm.t.Helper()
+	select {
+	case fm.events <- ev:
+	case <-time.After(waitTime):
+		fm.t.Fatalf("no stream took %s in time", ev.Type)
 	}
 }

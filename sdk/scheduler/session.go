@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
 
 // session is one subscription: the stream Run reads and the leader calls
@@ -87,7 +88,7 @@ func causeOf(ctx context.Context, err error) error {
 
 // heartbeatTimeout is how long the stream may stay silent.
 func (c *Client) heartbeatTimeout(interval time.Duration) time.Duration {
-	return time.Duration(c.cfg.MissedHeartbeats) * interval
+	return httpapi.SilenceTimeout(c.cfg.MissedHeartbeats, interval)
 }
 
 // deliver does the client's bookkeeping for one event around the
@@ -278,8 +279,8 @@ func (c *Client) read(ctx context.Context, body io.Reader, wd *watchdog, out cha
 			return fmt.Errorf("decode event: %w", err)
 		}
 		if ev.Type == api.EventSubscribed && ev.Subscribed != nil && ev.Subscribed.HeartbeatIntervalSeconds != nil {
-			if secs := float64(*ev.Subscribed.HeartbeatIntervalSeconds); secs > 0 {
-				wd.period = c.heartbeatTimeout(time.Duration(secs * float64(time.Second)))
+			if interval, ok := httpapi.HeartbeatInterval(float64(*ev.Subscribed.HeartbeatIntervalSeconds)); ok {
+				wd.period = c.heartbeatTimeout(interval)
 			}
 		}
 		wd.t.Stop()
