@@ -24,7 +24,8 @@ type Config struct {
 	// Masters lists the masters, HOST:PORT or base URLs such as
 	// http://host:5050 or http://host:5050/master. Run subscribes to
 	// the first that answers, follows a non-leading master's 307 to the
-	// leader, and goes round the list when a master fails.
+	// leader (but not from https, or with TLS set, to plain http), and
+	// goes round the list when a master fails.
 	Masters []string
 
 	// Framework is sent on SUBSCRIBE; Name is required. User may be left

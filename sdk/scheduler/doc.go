@@ -54,7 +54,9 @@
 // subscription outright. Otherwise it keeps the framework subscribed:
 //
 //   - it follows a non-leading master's 307 to the leader (Mesos sends
-//     Location: //host:port/api/v1/scheduler) and sends calls there;
+//     Location: //host:port/api/v1/scheduler) and sends calls there, but
+//     never from https, or with Config.TLS set, to plain http
+//     (ErrInsecureRedirect): the credentials would go unencrypted;
 //   - when a master is unreachable or answers 503, when the stream ends, or
 //     when no event (heartbeats included) arrives for MissedHeartbeats
 //     heartbeat intervals, it calls Config.Disconnected and subscribes

@@ -44,6 +44,13 @@ type HTTPError = httpapi.Error
 
 func readHTTPError(resp *http.Response) error { return httpapi.ReadError(resp) }
 
+// ErrInsecureRedirect is returned (wrapped) when a master redirects
+// SUBSCRIBE from https, or a client configured with TLS, to plain http:
+// the client does not follow, so that its credentials never cross the
+// network unencrypted. Run counts it as a failed subscription and tries
+// the next master.
+var ErrInsecureRedirect = httpapi.ErrInsecureRedirect
+
 // Reasons a subscription ends, given to Config.Disconnected (wrapped).
 var (
 	// ErrMissedHeartbeats: no event arrived for MissedHeartbeats

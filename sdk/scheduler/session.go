@@ -29,10 +29,6 @@ type session struct {
 // eventBuffer is how many decoded events may wait for the handler.
 const eventBuffer = 64
 
-// maxRedirects bounds the 307s followed by one subscription attempt, in
-// case masters disagree about who leads during an election.
-const maxRedirects = 5
-
 // session subscribes through base and delivers events until the
 // subscription ends. It reports whether SUBSCRIBED arrived, and why the
 // subscription ended; a *stopError ends Run.
@@ -171,10 +167,10 @@ func (c *Client) subscribe(ctx context.Context, base string) (*http.Response, st
 		switch code := resp.StatusCode; {
 		case code == http.StatusOK:
 			return resp, base, nil
-		case isRedirect(code) && hops < maxRedirects:
+		case isRedirect(code) && hops < httpapi.MaxRedirects:
 			loc := resp.Header.Get("Location")
 			resp.Body.Close()
-			next, err := leaderBase(base, loc)
+			next, err := leaderBase(base, loc, c.cfg.TLS != nil)
 			if err != nil {
 				return nil, base, fmt.Errorf("subscribe to %s: %w", base, err)
 			}
@@ -203,8 +199,10 @@ func isRedirect(code int) bool {
 // leaderBase turns a redirect's Location into the leader's base URL. A
 // non-leading Mesos master answers with a protocol-relative
 // "//host:port/api/v1/scheduler", resolved against the request; a bare
-// "host:port", as Mesos's documentation shows it, is accepted too.
-func leaderBase(base, loc string) (string, error) {
+// "host:port", as Mesos's documentation shows it, is accepted too. A
+// redirect from https, or with tls set, to plain http is refused
+// (httpapi.ErrInsecureRedirect): the credentials go with SUBSCRIBE.
+func leaderBase(base, loc string, tls bool) (string, error) {
 	if loc == "" {
 		return "", errors.New("redirect without a Location")
 	}
@@ -218,6 +216,9 @@ func leaderBase(base, loc string) (string, error) {
 	u, err := from.Parse(loc)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("redirect to %q: not a master's address", loc)
+	}
+	if err := httpapi.CheckRedirect(from, u, tls); err != nil {
+		return "", err
 	}
 	path := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v1/scheduler")
 	next := u.Scheme + "://" + u.Host + path

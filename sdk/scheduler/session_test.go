@@ -2,12 +2,14 @@ package scheduler
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
 func TestLeaderBase(t *testing.T) {
 	tests := []struct {
 		name, base, loc, want string
+		tls                   bool
 	}{
 		{name: "protocol-relative", base: "http://m1:5050", loc: "//m2:5050/api/v1/scheduler", want: "http://m2:5050"},
 		{name: "keeps the scheme", base: "https://m1:5050", loc: "//m2:5050/api/v1/scheduler", want: "https://m2:5050"},
@@ -17,10 +19,17 @@ func TestLeaderBase(t *testing.T) {
 		{name: "bare host and port", base: "http://m1:5050", loc: "m2:5050", want: "http://m2:5050"},
 		{name: "empty", base: "http://m1:5050", loc: ""},
 		{name: "path only", base: "http://m1:5050", loc: "/api/v1/scheduler", want: "http://m1:5050"},
+		{name: "https to https", base: "https://m1:5050", loc: "https://m2:5050/api/v1/scheduler", want: "https://m2:5050"},
+		{name: "http to https", base: "http://m1:5050", loc: "https://m2:5050/api/v1/scheduler", want: "https://m2:5050"},
+		{name: "TLS keeps the scheme", base: "https://m1:5050", loc: "m2:5050", tls: true, want: "https://m2:5050"},
+		{name: "https to http", base: "https://m1:5050", loc: "http://m2:5050/api/v1/scheduler"},
+		{name: "https to http, same host", base: "https://m1:5050", loc: "http://m1:5050/api/v1/scheduler"},
+		{name: "TLS configured, to http", base: "http://m1:5050", loc: "http://m2:5050/api/v1/scheduler", tls: true},
+		{name: "another scheme", base: "http://m1:5050", loc: "ftp://m2:5050/api/v1/scheduler"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := leaderBase(tt.base, tt.loc)
+			got, err := leaderBase(tt.base, tt.loc, tt.tls)
 			if tt.want == "" {
 				if err == nil {
 					t.Fatalf("leaderBase(%q) = %q, want an error", tt.loc, got)
@@ -41,13 +50,16 @@ func FuzzLeaderBase(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, loc string) {
-		base, err := leaderBase("http://m1:5050", loc)
+		base, err := leaderBase("http://m1:5050", loc, false)
 		if err != nil {
 			return
 		}
 		u, err := url.Parse(base + "/api/v1/scheduler")
 		if err != nil || u.Host == "" {
 			t.Fatalf("leaderBase(%q) = %q, not a base URL: %v", loc, base, err)
+		}
+		if base, err := leaderBase("https://m1:5050", loc, false); err == nil && !strings.HasPrefix(base, "https://") {
+			t.Fatalf("leaderBase(%q) from https = %q, not https", loc, base)
 		}
 	})
 }

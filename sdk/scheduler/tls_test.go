@@ -3,8 +3,11 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -90,6 +93,56 @@ func TestTLS(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("%s: %v, want an error containing %q", what, err, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// TestRedirectToPlainHTTPRefused: a master reached over https that
+// redirects SUBSCRIBE to plain http is not followed, so the framework's
+// credentials never go there; Run says why.
+func TestRedirectToPlainHTTPRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		location string // %s is the plain server's HOST:PORT
+		config   func(cfg *scheduler.Config, follower *httptest.Server)
+	}{
+		{name: "https URL, Config.TLS", location: "http://%s/api/v1/scheduler", config: func(cfg *scheduler.Config, f *httptest.Server) {
+			cfg.Masters = []string{f.URL}
+			cfg.TLS = f.Client().Transport.(*http.Transport).TLSClientConfig
+		}},
+		{name: "HOST:PORT, Config.TLS", location: "http://%s", config: func(cfg *scheduler.Config, f *httptest.Server) {
+			cfg.Masters = []string{strings.TrimPrefix(f.URL, "https://")}
+			cfg.TLS = f.Client().Transport.(*http.Transport).TLSClientConfig
+		}},
+		{name: "https URL, TLS in HTTPClient", location: "http://%s/api/v1/scheduler", config: func(cfg *scheduler.Config, f *httptest.Server) {
+			cfg.Masters = []string{f.URL}
+			cfg.HTTPClient = f.Client()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var plainRequests atomic.Int32
+			plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				plainRequests.Add(1)
+				http.Error(w, "No leader elected", http.StatusServiceUnavailable)
+			}))
+			t.Cleanup(plain.Close)
+			follower := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Location", fmt.Sprintf(tt.location, strings.TrimPrefix(plain.URL, "http://")))
+				w.WriteHeader(http.StatusTemporaryRedirect)
+			}))
+			t.Cleanup(follower.Close)
+			cfg := framework()
+			tt.config(&cfg, follower)
+			cfg.Principal, cfg.Secret = "fw", "s3cret"
+			cfg.MaxFailures = 1
+			err := scheduler.New(cfg).Run(context.Background(), func(context.Context, *api.Event) error { return nil })
+			if !errors.Is(err, scheduler.ErrInsecureRedirect) {
+				t.Errorf("Run: %v, want ErrInsecureRedirect", err)
+			}
+			if n := plainRequests.Load(); n != 0 {
+				t.Fatalf("the plain http server got %d requests, with the credentials", n)
 			}
 		})
 	}

@@ -1,6 +1,6 @@
 // Package httpapi holds what the SDK's clients share about talking to
 // Mezzo's HTTP APIs: the error a refused call returns, how a master or
-// agent address becomes a base URL, and which heartbeat intervals a
-// client believes. It is internal to the SDK; each client package
+// agent address becomes a base URL, which redirects a client follows,
+// and which heartbeat intervals it believes. It is internal to the SDK; each client package
 // re-exports the error type under its own name.
 package httpapi
