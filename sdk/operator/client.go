@@ -22,6 +22,12 @@ import (
 // message; it is the same type as scheduler.HTTPError.
 type HTTPError = httpapi.Error
 
+// ErrInsecureRedirect is returned (wrapped) when a master reached over
+// https, or a client made WithTLS, is redirected to plain http: the
+// client does not follow, since its credentials would go with it
+// unencrypted. It is the same error as scheduler.ErrInsecureRedirect.
+var ErrInsecureRedirect = httpapi.ErrInsecureRedirect
+
 // Client talks to one master.
 type Client struct {
 	base string
@@ -90,6 +96,25 @@ func (s *settings) transport() http.RoundTripper {
 	return t
 }
 
+// client returns an HTTP client with the settings' transport, timeout
+// (0 for none) and redirect policy.
+func (s *settings) client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: s.transport(), CheckRedirect: s.checkRedirect}
+}
+
+// checkRedirect is the clients' redirect policy. A standby master
+// redirects to the leader, so redirects are followed, to any host; but
+// auth.Transport adds the credentials to every request, the redirected
+// ones included, so http.Client's dropping of Authorization on a
+// redirect to another host does not apply, and the policy must keep them
+// from plain http (httpapi.CheckRedirect) and stop a loop early.
+func (s *settings) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= httpapi.MaxRedirects {
+		return fmt.Errorf("stopped after %d redirects", len(via))
+	}
+	return httpapi.CheckRedirect(via[len(via)-1].URL, req.URL, s.tls != nil)
+}
+
 func apply(opts []Option) *settings {
 	s := &settings{}
 	for _, o := range opts {
@@ -98,10 +123,12 @@ func apply(opts []Option) *settings {
 	return s
 }
 
-// New returns a client of the master at HOST:PORT or a base URL.
+// New returns a client of the master at HOST:PORT or a base URL. Its
+// calls follow up to 5 redirects (a standby's to the leader), but never
+// from https, or WithTLS, to plain http (ErrInsecureRedirect).
 func New(master string, opts ...Option) *Client {
 	s := apply(opts)
-	return &Client{base: tlsconf.BaseURL(master, s.tls != nil), http: &http.Client{Timeout: 5 * time.Minute, Transport: s.transport()}}
+	return &Client{base: tlsconf.BaseURL(master, s.tls != nil), http: s.client(5 * time.Minute)}
 }
 
 // NewFirst returns a client of the first of masters that answers
@@ -113,7 +140,7 @@ func NewFirst(ctx context.Context, masters []string, opts ...Option) *Client {
 		return New("", opts...)
 	}
 	s := apply(opts)
-	probe := &http.Client{Timeout: 2 * time.Second, Transport: s.transport()}
+	probe := s.client(2 * time.Second)
 	for _, m := range masters {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, tlsconf.BaseURL(m, s.tls != nil)+"/health", nil)
 		if err != nil {
@@ -333,7 +360,8 @@ func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) e
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	// The stream has no timeout; redirects are the calls'.
+	resp, err := (&http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect}).Do(req)
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}

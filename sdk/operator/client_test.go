@@ -7,10 +7,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -478,4 +480,87 @@ func TestMasterInfo(t *testing.T) {
 	if resp.GetMaster == nil || strconv.Itoa(int(resp.GetMaster.MasterInfo.Port)) != port {
 		t.Fatalf("GET_MASTER: %+v, want port %s", resp.GetMaster, port)
 	}
+}
+
+// TestRedirects: calls and Watch follow a redirect to another master,
+// but not from https to plain http, where the credentials would go in
+// clear, and not round a loop for long.
+func TestRedirects(t *testing.T) {
+	tests := []struct {
+		name               string
+		fromTLS, toTLS     bool
+		loop               bool // the master redirects to itself
+		watch              bool // Watch rather than Agents
+		want               error
+		wantText           string // else a substring of the error
+		fromSaw, targetSaw int32  // requests each server got
+	}{
+		{name: "http to http", targetSaw: 1, fromSaw: 1},
+		{name: "https to https", fromTLS: true, toTLS: true, fromSaw: 1, targetSaw: 1},
+		{name: "https to http", fromTLS: true, want: operator.ErrInsecureRedirect, fromSaw: 1},
+		{name: "Watch, https to http", fromTLS: true, watch: true, want: operator.ErrInsecureRedirect, fromSaw: 1},
+		{name: "a loop", loop: true, wantText: "stopped after 5 redirects", fromSaw: 5},
+		{name: "Watch, a loop", loop: true, watch: true, wantText: "stopped after 5 redirects", fromSaw: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fromSaw, targetSaw atomic.Int32
+			var targetAuth atomic.Value
+			target := newServer(t, tt.toTLS, func(w http.ResponseWriter, r *http.Request) {
+				targetSaw.Add(1)
+				targetAuth.Store(r.Header.Get("Authorization"))
+				w.Write([]byte(`{"type":"GET_AGENTS","get_agents":{}}`))
+			})
+			var from *httptest.Server
+			from = newServer(t, tt.fromTLS, func(w http.ResponseWriter, r *http.Request) {
+				fromSaw.Add(1)
+				to := target.URL
+				if tt.loop {
+					to = from.URL
+				}
+				w.Header().Set("Location", to+r.URL.RequestURI())
+				w.WriteHeader(http.StatusTemporaryRedirect)
+			})
+			opts := []operator.Option{operator.WithCredential("ops", "s3cret")}
+			if tt.fromTLS {
+				opts = append(opts, operator.WithTLS(from.Client().Transport.(*http.Transport).TLSClientConfig))
+			}
+			client := operator.New(from.URL, opts...)
+			var err error
+			if tt.watch {
+				err = client.Watch(context.Background(), func(*api.OperatorEvent) error { return nil })
+			} else {
+				_, err = client.Agents(context.Background())
+			}
+			switch {
+			case tt.want == nil && tt.wantText == "":
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := targetAuth.Load().(string); got == "" {
+					t.Error("the credentials did not follow the redirect")
+				}
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("error %v, want %v", err, tt.want)
+			case tt.wantText != "" && (err == nil || !strings.Contains(err.Error(), tt.wantText)):
+				t.Errorf("error %v, want one saying %q", err, tt.wantText)
+			}
+			if f, g := fromSaw.Load(), targetSaw.Load(); f != tt.fromSaw || g != tt.targetSaw {
+				t.Fatalf("the first master got %d requests and the one it redirects to %d, want %d and %d", f, g, tt.fromSaw, tt.targetSaw)
+			}
+		})
+	}
+}
+
+// newServer serves h over https when tls is set, else over http.
+func newServer(t *testing.T, tls bool, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv
 }
