@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -347,15 +348,29 @@ func (c *Client) SetWeights(ctx context.Context, weights map[string]float64) err
 	return err
 }
 
+// ErrMissedHeartbeats is returned (wrapped) by Watch when no event,
+// heartbeats included, arrived for 5 of the master's heartbeat
+// intervals: the master or the network path to it died without closing
+// the connection. It is the same error as scheduler.ErrMissedHeartbeats.
+var ErrMissedHeartbeats = httpapi.ErrMissedHeartbeats
+
 // Watch subscribes to the operator event stream and calls fn for each
 // event, SUBSCRIBED first, until ctx ends (nil), the stream breaks or fn
-// returns an error.
+// returns an error. A stream that stays silent for 5 of the heartbeat
+// intervals SUBSCRIBED names (15 s until it arrives; the interval taken
+// as between 1 s and 1 h) ends Watch with an error wrapping
+// ErrMissedHeartbeats; bytes of an event still arriving count as life,
+// and the time fn takes does not count.
 func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) error {
 	body, err := json.Marshal(api.OperatorCall{Type: api.OperatorSubscribe})
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1", bytes.NewReader(body))
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	wd := httpapi.NewWatchdog(watchTimeout(httpapi.DefaultHeartbeat), func() { cancel(ErrMissedHeartbeats) })
+	defer wd.Stop()
+	req, err := http.NewRequestWithContext(sctx, http.MethodPost, c.base+"/api/v1", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -363,27 +378,49 @@ func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) e
 	// The stream has no timeout; redirects are the calls'.
 	resp, err := (&http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect}).Do(req)
 	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
+		return watchEnd(ctx, sctx, fmt.Errorf("subscribe: %w", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return httpapi.ReadError(resp)
 	}
-	rr := api.NewRecordReader(resp.Body)
+	rr := api.NewRecordReader(wd.Reader(resp.Body))
 	for {
 		rec, err := rr.ReadRecord()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("read events: %w", err)
+			return watchEnd(ctx, sctx, fmt.Errorf("read events: %w", err))
 		}
 		var ev api.OperatorEvent
 		if err := json.Unmarshal(rec, &ev); err != nil {
 			return fmt.Errorf("decode event: %w", err)
 		}
+		if s := ev.Subscribed; ev.Type == api.OperatorEventSubscribed && s != nil && s.HeartbeatIntervalSeconds != nil {
+			if interval, ok := httpapi.HeartbeatInterval(float64(*s.HeartbeatIntervalSeconds)); ok {
+				wd.SetTimeout(watchTimeout(interval))
+			}
+		}
+		wd.Pause()
 		if err := fn(&ev); err != nil {
 			return err
 		}
+		wd.Resume()
 	}
+}
+
+// watchTimeout is how long Watch's stream may stay silent.
+func watchTimeout(interval time.Duration) time.Duration {
+	return httpapi.SilenceTimeout(httpapi.DefaultMissedHeartbeats, interval)
+}
+
+// watchEnd is what Watch returns for err, which ended its stream: nil
+// once ctx ended, the watchdog's reason if it cut the stream (sctx's
+// cause), else err.
+func watchEnd(ctx, sctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	if cause := context.Cause(sctx); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w (%v)", cause, err)
+	}
+	return err
 }

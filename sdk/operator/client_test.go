@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -564,3 +565,48 @@ func newServer(t *testing.T, tls bool, h http.HandlerFunc) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// TestWatchSilentMaster: a master that goes silent after SUBSCRIBED,
+// without closing the stream, ends Watch with ErrMissedHeartbeats after
+// 5 of the heartbeat intervals it named (taken as 1 s), also when it
+// stops inside an event.
+func TestWatchSilentMaster(t *testing.T) {
+	subscribed, err := json.Marshal(api.OperatorEvent{Type: api.OperatorEventSubscribed,
+		Subscribed: &api.OperatorSubscribed{GetState: &api.GetStateResponse{}, HeartbeatIntervalSeconds: ptr(api.Float64(0.05))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		after string // what the master sends after SUBSCRIBED before it falls silent
+	}{
+		{name: "after SUBSCRIBED"},
+		{name: "inside an event", after: "20\n{\"type\":\"HEAR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			master := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+				w.Write(api.AppendRecord(nil, subscribed))
+				w.Write([]byte(tt.after))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			})
+			// The deadline only keeps a broken client from hanging the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 4*waitTime)
+			defer cancel()
+			var events []api.OperatorEventType
+			err := operator.New(master.URL).Watch(ctx, func(ev *api.OperatorEvent) error {
+				events = append(events, ev.Type)
+				return nil
+			})
+			if !errors.Is(err, operator.ErrMissedHeartbeats) {
+				t.Fatalf("Watch: %v, want ErrMissedHeartbeats", err)
+			}
+			if len(events) != 1 || events[0] != api.OperatorEventSubscribed {
+				t.Fatalf("events %v, want SUBSCRIBED", events)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -116,10 +116,10 @@ type Config struct {
 const (
 	DefaultMinBackoff       = time.Second
 	DefaultMaxBackoff       = 15 * time.Second
-	DefaultMissedHeartbeats = 5
+	DefaultMissedHeartbeats = httpapi.DefaultMissedHeartbeats
 	// DefaultHeartbeat is the heartbeat interval assumed until the master
 	// names its own (Mesos's DEFAULT_HEARTBEAT_INTERVAL).
-	DefaultHeartbeat = 15 * time.Second
+	DefaultHeartbeat = httpapi.DefaultHeartbeat
 	// CallTimeout is the timeout of the default HTTP client.
 	CallTimeout = 75 * time.Second
 )

@@ -54,8 +54,9 @@ var ErrInsecureRedirect = httpapi.ErrInsecureRedirect
 // Reasons a subscription ends, given to Config.Disconnected (wrapped).
 var (
 	// ErrMissedHeartbeats: no event arrived for MissedHeartbeats
-	// heartbeat intervals.
-	ErrMissedHeartbeats = errors.New("missed heartbeats")
+	// heartbeat intervals. It is the same error as
+	// operator.ErrMissedHeartbeats.
+	ErrMissedHeartbeats = httpapi.ErrMissedHeartbeats
 	// ErrStreamEnded: the master closed the event stream.
 	ErrStreamEnded = errors.New("event stream ended")
 	// errLeaderChanged: a call was redirected, so the master the client

@@ -37,9 +37,8 @@ func (c *Client) session(ctx context.Context, h Handler, base string) (subscribe
 	defer cancel(ErrStreamEnded)
 	// Until SUBSCRIBED names the master's interval, the default one bounds
 	// how long connecting and subscribing may take.
-	wd := &watchdog{period: c.heartbeatTimeout(DefaultHeartbeat)}
-	wd.t = time.AfterFunc(wd.period, func() { cancel(ErrMissedHeartbeats) })
-	defer wd.t.Stop()
+	wd := httpapi.NewWatchdog(c.heartbeatTimeout(DefaultHeartbeat), func() { cancel(ErrMissedHeartbeats) })
+	defer wd.Stop()
 	resp, base, err := c.subscribe(sctx, base)
 	if err != nil {
 		return false, causeOf(sctx, err)
@@ -268,7 +267,7 @@ func (c *Client) post(ctx context.Context, do func(*http.Request) (*http.Respons
 // read decodes the stream's records into out until the stream fails or ctx
 // ends. The watchdog runs only while read waits for the network: a slow
 // handler is not a silent master.
-func (c *Client) read(ctx context.Context, body io.Reader, wd *watchdog, out chan<- *api.Event) error {
+func (c *Client) read(ctx context.Context, body io.Reader, wd *httpapi.Watchdog, out chan<- *api.Event) error {
 	rr := api.NewRecordReader(body)
 	for {
 		rec, err := rr.ReadRecord()
@@ -281,22 +280,15 @@ func (c *Client) read(ctx context.Context, body io.Reader, wd *watchdog, out cha
 		}
 		if ev.Type == api.EventSubscribed && ev.Subscribed != nil && ev.Subscribed.HeartbeatIntervalSeconds != nil {
 			if interval, ok := httpapi.HeartbeatInterval(float64(*ev.Subscribed.HeartbeatIntervalSeconds)); ok {
-				wd.period = c.heartbeatTimeout(interval)
+				wd.SetTimeout(c.heartbeatTimeout(interval))
 			}
 		}
-		wd.t.Stop()
+		wd.Pause()
 		select {
 		case out <- ev:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		wd.t.Reset(wd.period)
+		wd.Resume()
 	}
-}
-
-// watchdog ends a subscription whose stream stays silent for period. Only
-// the goroutine running read touches period after the stream opens.
-type watchdog struct {
-	t      *time.Timer
-	period time.Duration
 }

@@ -1,6 +1,7 @@
 // Package httpapi holds what the SDK's clients share about talking to
 // Mezzo's HTTP APIs: the error a refused call returns, how a master or
 // agent address becomes a base URL, which redirects a client follows,
-// and which heartbeat intervals it believes. It is internal to the SDK; each client package
+// which heartbeat intervals it believes, and the watchdog that ends a
+// silent event stream. It is internal to the SDK; each client package
 // re-exports the error type under its own name.
 package httpapi
