@@ -9,8 +9,11 @@ import (
 	"strconv"
 )
 
-// MaxRecordSize bounds one RecordIO record. A peer that announces a larger
-// record is broken or hostile; the reader fails rather than allocate.
+// MaxRecordSize bounds one RecordIO record read by NewRecordReader. A
+// peer that announces a larger record is broken or hostile; the reader
+// fails rather than allocate. A stream whose records may legitimately be
+// larger, such as the operator stream's SUBSCRIBED snapshot of a large
+// cluster, is read with NewRecordReaderLimit.
 const MaxRecordSize = 16 << 20
 
 // ErrRecordTooLarge is returned by RecordReader for records over its limit.
@@ -27,7 +30,19 @@ type RecordReader struct {
 // NewRecordReader returns a reader of r's records, each at most
 // MaxRecordSize bytes.
 func NewRecordReader(r io.Reader) *RecordReader {
-	return &RecordReader{r: bufio.NewReader(r), max: MaxRecordSize}
+	return NewRecordReaderLimit(r, MaxRecordSize)
+}
+
+// NewRecordReaderLimit returns a reader of r's records, each at most max
+// bytes; max <= 0 means MaxRecordSize. A large max costs memory only for
+// records that are that large: a record's buffer grows with the bytes
+// that arrive, to at most about twice them, never to the length the peer
+// announced, so a peer must send the bytes to make the reader hold them.
+func NewRecordReaderLimit(r io.Reader, max int) *RecordReader {
+	if max <= 0 {
+		max = MaxRecordSize
+	}
+	return &RecordReader{r: bufio.NewReader(r), max: max}
 }
 
 // ReadRecord returns the next record. It returns io.EOF at a clean end of
@@ -38,8 +53,8 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 		return nil, err
 	}
 	// Grow with the bytes that arrive rather than trusting the announced
-	// length, so a peer cannot make the reader allocate 16 MiB by sending
-	// a dozen bytes: the first 64 KiB at once, then doubling. A record
+	// length, so a peer cannot make the reader allocate its limit by
+	// sending a dozen bytes: the first 64 KiB at once, then doubling. A record
 	// of at most 64 KiB, every event in practice, is one allocation of
 	// its size (bytes.Buffer's ReadFrom made three, the last of twice
 	// the record).
@@ -62,7 +77,8 @@ func (rr *RecordReader) ReadRecord() ([]byte, error) {
 
 func (rr *RecordReader) readLength() (int, error) {
 	var length [20]byte // the digits, for the error; more is too large anyway
-	digits, n := 0, 0   // n stops growing past rr.max, so it cannot overflow
+	digits, n := 0, 0   // n never exceeds rr.max, so it cannot overflow
+	tooLarge := false
 	for {
 		c, err := rr.r.ReadByte()
 		if err != nil {
@@ -82,14 +98,18 @@ func (rr *RecordReader) readLength() (int, error) {
 		}
 		length[digits] = c
 		digits++
-		if n <= rr.max {
-			n = 10*n + int(c-'0')
+		// 10*n+d > rr.max, asked without computing 10*n+d, which may
+		// overflow when rr.max is near math.MaxInt.
+		if d := int(c - '0'); tooLarge || n > (rr.max-d)/10 || 10*n+d > rr.max {
+			tooLarge = true
+		} else {
+			n = 10*n + d
 		}
 	}
 	if digits == 0 {
 		return 0, errors.New("recordio: empty length")
 	}
-	if n > rr.max {
+	if tooLarge {
 		return 0, fmt.Errorf("%w: %s bytes", ErrRecordTooLarge, string(length[:digits]))
 	}
 	if n == 0 {

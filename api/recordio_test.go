@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ func TestRecordReader(t *testing.T) {
 	tests := []struct {
 		name    string
 		stream  string
+		max     int // NewRecordReaderLimit's; 0 for NewRecordReader
 		want    []string
 		wantErr error  // the error after the records, matched with errors.Is
 		errText string // or, if wantErr is nil, a substring of it
@@ -95,6 +97,51 @@ func TestRecordReader(t *testing.T) {
 			stream:  "18446744073709551616\n",
 			wantErr: ErrRecordTooLarge,
 		},
+		{
+			name:    "at a limit",
+			stream:  "3\nabc",
+			max:     3,
+			want:    []string{"abc"},
+			wantErr: io.EOF,
+		},
+		{
+			name:    "over a limit",
+			stream:  "3\nabc4\nabcd",
+			max:     3,
+			want:    []string{"abc"},
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "a limit below 10",
+			stream:  "1\nx9\n",
+			max:     1,
+			want:    []string{"x"},
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "over MaxRecordSize within a larger limit",
+			stream:  strconv.Itoa(MaxRecordSize+1) + "\n" + strings.Repeat("y", 1000),
+			max:     1 << 30,
+			wantErr: io.ErrUnexpectedEOF, // accepted, then cut
+		},
+		{
+			name:    "a limit of MaxInt, a length just over it",
+			stream:  "9223372036854775808\n",
+			max:     math.MaxInt,
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "a limit of MaxInt, a length that overflows 10*n",
+			stream:  "9300000000000000000\n",
+			max:     math.MaxInt,
+			wantErr: ErrRecordTooLarge,
+		},
+		{
+			name:    "a limit of MaxInt, a length of 20 digits",
+			stream:  "10000000000000000000\n",
+			max:     math.MaxInt,
+			wantErr: ErrRecordTooLarge,
+		},
 	}
 	for _, tt := range tests {
 		for _, oneByte := range []bool{false, true} {
@@ -107,7 +154,11 @@ func TestRecordReader(t *testing.T) {
 				if oneByte {
 					r = iotest.OneByteReader(r)
 				}
-				got, err := readAllRecords(NewRecordReader(r))
+				rr := NewRecordReader(r)
+				if tt.max != 0 {
+					rr = NewRecordReaderLimit(r, tt.max)
+				}
+				got, err := readAllRecords(rr)
 				if !slices.Equal(got, tt.want) {
 					t.Errorf("records = %q, want %q", got, tt.want)
 				}
@@ -162,6 +213,37 @@ func TestRecordReaderAllocations(t *testing.T) {
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 		t.Errorf("%d bytes allocated for 100 KiB of a record announced as %d bytes", n, MaxRecordSize)
+	}
+}
+
+// TestRecordReaderLimitAllocations checks that a large limit costs
+// nothing until the bytes arrive: a record announced as 1 GiB of which
+// 100 KiB arrive costs about 100 KiB.
+func TestRecordReaderLimitAllocations(t *testing.T) {
+	stream := strconv.Itoa(1<<30) + "\n" + strings.Repeat("x", 100<<10)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewRecordReaderLimit(strings.NewReader(stream), 1<<30).ReadRecord()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("error = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("%d bytes allocated for 100 KiB of a record announced as 1 GiB", n)
+	}
+}
+
+// TestRecordReaderLargeRecord reads a record over MaxRecordSize with a
+// limit above it, and checks that NewRecordReader still refuses it.
+func TestRecordReaderLargeRecord(t *testing.T) {
+	record := bytes.Repeat([]byte("0123456789abcdef"), (MaxRecordSize+1<<20)/16)
+	stream := AppendRecord(nil, record)
+	got, err := NewRecordReaderLimit(bytes.NewReader(stream), 1<<30).ReadRecord()
+	if err != nil || !bytes.Equal(got, record) {
+		t.Fatalf("ReadRecord of a %d-byte record: %d bytes, %v", len(record), len(got), err)
+	}
+	if _, err := NewRecordReader(bytes.NewReader(stream)).ReadRecord(); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("NewRecordReader: %v, want ErrRecordTooLarge", err)
 	}
 }
 

@@ -356,7 +356,8 @@ var ErrMissedHeartbeats = httpapi.ErrMissedHeartbeats
 
 // Watch subscribes to the operator event stream and calls fn for each
 // event, SUBSCRIBED first, until ctx ends (nil), the stream breaks or fn
-// returns an error. A stream that stays silent for 5 of the heartbeat
+// returns an error. An event may be up to 1 GiB, for the snapshot in
+// SUBSCRIBED of a large cluster. A stream that stays silent for 5 of the heartbeat
 // intervals SUBSCRIBED names (15 s until it arrives; the interval taken
 // as between 1 s and 1 h) ends Watch with an error wrapping
 // ErrMissedHeartbeats; bytes of an event still arriving count as life,
@@ -384,7 +385,7 @@ func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) e
 	if resp.StatusCode != http.StatusOK {
 		return httpapi.ReadError(resp)
 	}
-	rr := api.NewRecordReader(wd.Reader(resp.Body))
+	rr := api.NewRecordReaderLimit(wd.Reader(resp.Body), maxEventSize)
 	for {
 		rec, err := rr.ReadRecord()
 		if err != nil {
@@ -406,6 +407,15 @@ func (c *Client) Watch(ctx context.Context, fn func(*api.OperatorEvent) error) e
 		wd.Resume()
 	}
 }
+
+// maxEventSize bounds one event of the operator stream. Why not
+// api.MaxRecordSize: SUBSCRIBED carries the whole GET_STATE snapshot in
+// one record, over 16 MiB from about 60,000 tasks, and Watch could not
+// subscribe to such a cluster at all. What bounds memory is the bytes
+// that arrive, not this limit: the reader's buffer grows with them (see
+// api.NewRecordReaderLimit); the events decoded from a snapshot this
+// large take a few times its size.
+const maxEventSize = 1 << 30
 
 // watchTimeout is how long Watch's stream may stay silent.
 func watchTimeout(interval time.Duration) time.Duration {

@@ -610,3 +610,37 @@ func TestWatchSilentMaster(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestWatchLargeSnapshot: Watch subscribes to a cluster whose snapshot
+// in SUBSCRIBED is over api.MaxRecordSize, one record, as a master sends
+// it for tens of thousands of tasks.
+func TestWatchLargeSnapshot(t *testing.T) {
+	const tasks = 20000
+	name := strings.Repeat("n", 900)
+	state := &api.GetStateResponse{GetTasks: &api.GetTasksResponse{}}
+	for i := range tasks {
+		state.GetTasks.Tasks = append(state.GetTasks.Tasks, api.Task{Name: name, TaskID: api.TaskID{Value: "task-" + strconv.Itoa(i)},
+			FrameworkID: api.FrameworkID{Value: "fw-1"}, AgentID: api.AgentID{Value: "agent-1"}, State: api.TaskRunning})
+	}
+	subscribed, err := json.Marshal(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: state}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subscribed) <= api.MaxRecordSize {
+		t.Fatalf("SUBSCRIBED of %d bytes, want one over %d", len(subscribed), api.MaxRecordSize)
+	}
+	master := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(api.AppendRecord(nil, subscribed))
+	})
+	errEnough := errors.New("enough")
+	got := -1
+	err = operator.New(master.URL).Watch(context.Background(), func(ev *api.OperatorEvent) error {
+		if ev.Type == api.OperatorEventSubscribed && ev.Subscribed.GetState != nil && ev.Subscribed.GetState.GetTasks != nil {
+			got = len(ev.Subscribed.GetState.GetTasks.Tasks)
+		}
+		return errEnough
+	})
+	if !errors.Is(err, errEnough) || got != tasks {
+		t.Fatalf("Watch: %v, with %d tasks in SUBSCRIBED; want the handler's error after %d tasks", err, got, tasks)
+	}
+}
