@@ -32,6 +32,11 @@ func (c *Client) call(ctx context.Context, call *api.Call, abort bool) (*session
 		return nil, wrap(call.Type, ErrNotConnected)
 	}
 	call.FrameworkID = &api.FrameworkID{Value: id.Value}
+	if u := call.UpdateFramework; u != nil {
+		// The ID of the subscription the call goes on, read under the
+		// same lock: read before, it could be another's, or none.
+		u.FrameworkInfo.ID = &api.FrameworkID{Value: id.Value}
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if abort {
@@ -155,13 +160,11 @@ func (c *Client) Reconcile(ctx context.Context, tasks ...api.ReconcileTask) erro
 // send the new info. Mesos refuses changes to principal, user and
 // checkpoint.
 func (c *Client) UpdateFramework(ctx context.Context, info api.FrameworkInfo, suppressedRoles []string) error {
-	info.ID = &api.FrameworkID{Value: c.FrameworkID()}
-	err := c.Call(ctx, &api.Call{Type: api.CallUpdateFramework, UpdateFramework: &api.UpdateFramework{
-		FrameworkInfo: info, SuppressedRoles: suppressedRoles,
-	}})
+	update := &api.UpdateFramework{FrameworkInfo: info, SuppressedRoles: suppressedRoles}
+	err := c.Call(ctx, &api.Call{Type: api.CallUpdateFramework, UpdateFramework: update})
 	if err == nil {
 		c.mu.Lock()
-		c.info = info
+		c.info = update.FrameworkInfo // with the ID the call went with (call)
 		c.suppressed = map[string]bool{}
 		for _, r := range suppressedRoles {
 			c.suppressed[r] = true

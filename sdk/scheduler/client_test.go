@@ -540,3 +540,48 @@ func TestHandlerNotConnectedResubscribes(t *testing.T) {
 		t.Fatalf("re-subscribed as %s, want %s", b, a)
 	}
 }
+
+// TestUpdateFrameworkSurvivesReconnect updates the framework's info and
+// suppressed roles without re-subscribing: the call carries the ID of the
+// subscription it goes on, and the next SUBSCRIBE, after the master
+// restarts, sends the new info under the same framework ID.
+func TestUpdateFrameworkSurvivesReconnect(t *testing.T) {
+	tm := newTestMaster(t)
+	calls := make(chan api.Call, 10)
+	tm.wrap = func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			var call api.Call
+			if json.Unmarshal(body, &call) == nil && (call.Type == api.CallSubscribe || call.Type == api.CallUpdateFramework) {
+				calls <- call
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+		})
+	}
+	tm.start()
+	rec := newRecorder(t)
+	cfg := framework(tm.addr)
+	cfg.FailoverTimeout = time.Hour
+	c := scheduler.New(cfg)
+	run(t, c, rec.handle)
+	id := rec.subscribed()
+	info := (<-calls).Subscribe.FrameworkInfo // as the first SUBSCRIBE sent it
+	info.ID = nil
+	info.Name = "renamed"
+	if err := c.UpdateFramework(context.Background(), info, []string{"test"}); err != nil {
+		t.Fatal(err)
+	}
+	if call := <-calls; call.UpdateFramework == nil || call.UpdateFramework.FrameworkInfo.ID == nil || call.UpdateFramework.FrameworkInfo.ID.Value != id {
+		t.Fatalf("UPDATE_FRAMEWORK %+v, want the info with ID %s", call.UpdateFramework, id)
+	}
+	tm.restart()
+	if again := rec.subscribed(); again != id {
+		t.Fatalf("re-subscribed as %s, want %s", again, id)
+	}
+	call := <-calls
+	if got := call.Subscribe.FrameworkInfo; got.Name != "renamed" || got.ID == nil || got.ID.Value != id ||
+		!slices.Equal(call.Subscribe.SuppressedRoles, []string{"test"}) {
+		t.Fatalf("SUBSCRIBE after UpdateFramework: %+v, suppressed %v", got, call.Subscribe.SuppressedRoles)
+	}
+}
