@@ -489,18 +489,7 @@ func TestMaxFailuresCountsRounds(t *testing.T) {
 
 func TestSuppressedRolesSurviveReconnect(t *testing.T) {
 	tm := newTestMaster(t)
-	subscribes := make(chan api.Call, 10)
-	tm.wrap = func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			var call api.Call
-			if json.Unmarshal(body, &call) == nil && call.Type == api.CallSubscribe {
-				subscribes <- call
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
-		})
-	}
+	subscribes := recordCalls(tm, api.CallSubscribe)
 	tm.start()
 	rec := newRecorder(t)
 	cfg := framework(tm.addr)
@@ -547,18 +536,7 @@ func TestHandlerNotConnectedResubscribes(t *testing.T) {
 // restarts, sends the new info under the same framework ID.
 func TestUpdateFrameworkSurvivesReconnect(t *testing.T) {
 	tm := newTestMaster(t)
-	calls := make(chan api.Call, 10)
-	tm.wrap = func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			var call api.Call
-			if json.Unmarshal(body, &call) == nil && (call.Type == api.CallSubscribe || call.Type == api.CallUpdateFramework) {
-				calls <- call
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
-		})
-	}
+	calls := recordCalls(tm, api.CallSubscribe, api.CallUpdateFramework)
 	tm.start()
 	rec := newRecorder(t)
 	cfg := framework(tm.addr)
@@ -584,4 +562,22 @@ func TestUpdateFrameworkSurvivesReconnect(t *testing.T) {
 		!slices.Equal(call.Subscribe.SuppressedRoles, []string{"test"}) {
 		t.Fatalf("SUBSCRIBE after UpdateFramework: %+v, suppressed %v", got, call.Subscribe.SuppressedRoles)
 	}
+}
+
+// recordCalls makes tm, not yet started, pass on the calls of the given
+// types it is sent, in order.
+func recordCalls(tm *testMaster, types ...api.CallType) <-chan api.Call {
+	calls := make(chan api.Call, 10)
+	tm.wrap = func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			var call api.Call
+			if json.Unmarshal(body, &call) == nil && slices.Contains(types, call.Type) {
+				calls <- call
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+		})
+	}
+	return calls
 }
