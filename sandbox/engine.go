@@ -71,6 +71,10 @@ type EngineConfig struct {
 	ModuleLimits module.Limits
 }
 
+// cacheSumSuffix names the file beside a wasmtime cache entry that holds
+// the entry's CRC-32C (engine_wasmtime.go, wasmtimeBackend.load).
+const cacheSumSuffix = ".crc32c"
+
 // Engine runs WebAssembly tasks with WASI preview 1, under wazero or
 // wasmtime, chosen per task.
 //

@@ -510,6 +510,9 @@ func TestCacheCorrupt(t *testing.T) {
 				compile(t, ownEngine(t, cfg), watModules["exit7"])
 				spoilt := make(map[string][]byte)
 				for path := range cacheFiles(t, dir, engine) {
+					if strings.HasSuffix(path, cacheSumSuffix) {
+						continue // the code is spoilt, not its sum
+					}
 					b := tt.spoil(t, []byte(readFile(t, path)))
 					if err := os.WriteFile(path, b, 0o600); err != nil {
 						t.Fatal(err)
