@@ -77,6 +77,9 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning || t.killing {
 		return
 	}
+	if res.Check != nil {
+		t.checkStatus = res.Check
+	}
 	a.report(r.key.framework, st)
 	if res.Kill {
 		a.log.Info("killing a task that failed its health check", "task", t.info.TaskID.Value)
@@ -87,13 +90,37 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	}
 }
 
-// endsUnhealthy marks the terminal update of a task its health check
-// killed healthy false, as Mesos's executors do, so that the framework
-// reads from the update itself why the task ended.
-func (t *execTask) endsUnhealthy(st *api.TaskStatus) {
+// annotate adds to an update of the task what Mesos's executors add from
+// its checks: healthy false on the terminal update of a task its health
+// check killed, so that the framework reads from the update itself why
+// the task ended; and, for a task with a general check, the check's
+// latest status on every update — an empty one of the check's type until
+// the check has a result — so that no update says less than the last.
+func (t *execTask) annotate(st *api.TaskStatus) {
 	if t.healthKilled && st.State.IsTerminal() && st.Healthy == nil {
 		st.Healthy = api.Ptr(false)
 	}
+	if c := t.info.Check; c != nil && st.CheckStatus == nil {
+		st.CheckStatus = t.checkStatus
+		if st.CheckStatus == nil {
+			st.CheckStatus = emptyCheckStatus(c.Type)
+		}
+	}
+}
+
+// emptyCheckStatus is a check's status before its first result: its
+// type, with an empty payload, as Mesos sends it.
+func emptyCheckStatus(typ string) *api.CheckStatusInfo {
+	cs := &api.CheckStatusInfo{Type: typ}
+	switch typ {
+	case api.CheckTypeCommand:
+		cs.Command = &api.CheckStatusCommand{}
+	case api.CheckTypeHTTP:
+		cs.HTTP = &api.CheckStatusHTTP{}
+	case api.CheckTypeTCP:
+		cs.TCP = &api.CheckStatusTCP{}
+	}
+	return cs
 }
 
 // pauseChecks stops a task's checks once a kill is on its way, as Mesos

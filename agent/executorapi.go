@@ -198,7 +198,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 	t := run.tasks[st.TaskID.Value]
 	if t != nil {
 		a.labelSandbox(run, &st, t)
-		t.endsUnhealthy(&st)
+		t.annotate(&st)
 	}
 	w := a.updates.addFromExecutor(run.key.framework, st, time.Now(), done)
 	// An update sent again (its acknowledgement was lost) may be older

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -634,5 +635,41 @@ func TestExecutorMessagesBounded(t *testing.T) {
 	}
 	for range maxMessagesInFlight - 1 {
 		<-a.messageSlots
+	}
+}
+
+// TestCheckStatusOnEveryUpdate gives a task a general check: each update
+// the executor sends carries the check's latest status, an empty one of
+// the check's type before its first result, as Mesos's executors send
+// them.
+func TestCheckStatusOnEveryUpdate(t *testing.T) {
+	a, r, srv := newTestAgent(t)
+	a.mu.Lock()
+	task := r.tasks["t1"]
+	task.info.Check = &api.CheckInfo{Type: api.CheckTypeTCP, TCP: &api.CheckTCP{Port: 80}}
+	task.sent, task.state = true, api.TaskStarting // it has the task: not lost when it subscribes
+	a.mu.Unlock()
+	streamID, next := subscribe(t, srv, r)
+	update := func(state api.TaskState) *api.CheckStatusInfo {
+		t.Helper()
+		id := uuid.New()
+		if resp, msg := post(t, srv, r, updateCall(t, "e1", id, state), streamID, ""); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("UPDATE: %s %s", resp.Status, msg)
+		}
+		for ev := next(); ev.Type != api.ExecutorEventAcknowledged; ev = next() {
+		}
+		st := a.updates.latest()[taskKey{"fw", "t1"}]
+		if !bytes.Equal(st.UUID, id[:]) {
+			t.Fatalf("latest update %s, want the executor's %s", st.State, state)
+		}
+		return st.CheckStatus
+	}
+	if cs := update(api.TaskRunning); cs == nil || cs.Type != api.CheckTypeTCP || cs.TCP == nil || cs.TCP.Succeeded != nil {
+		t.Fatalf("check_status before a result: %+v, want an empty TCP one", cs)
+	}
+	a.healthChanged(r, task, health.Result{Healthy: true, Check: &api.CheckStatusInfo{Type: api.CheckTypeTCP,
+		TCP: &api.CheckStatusTCP{Succeeded: api.Ptr(true)}}})
+	if cs := update(api.TaskFinished); cs == nil || cs.TCP == nil || cs.TCP.Succeeded == nil || !*cs.TCP.Succeeded {
+		t.Fatalf("check_status after a result: %+v, want the check's succeeded", cs)
 	}
 }

@@ -105,10 +105,11 @@ type execTask struct {
 	unsure, killAsked bool
 	// killPolicy is the policy of the kill held, or sent (killing).
 	killPolicy   *api.KillPolicy
-	stopChecks   func() // stops its health checks; nil when none run
-	killing      bool   // a kill was sent: its checks report no more (pauseChecks)
-	healthKilled bool   // its health check killed it: its end says healthy false (endsUnhealthy)
-	watched      bool   // the agent watches its CPU budget (watchCPU)
+	stopChecks   func()               // stops its health checks; nil when none run
+	killing      bool                 // a kill was sent: its checks report no more (pauseChecks)
+	healthKilled bool                 // its health check killed it: its end says healthy false (annotate)
+	checkStatus  *api.CheckStatusInfo // its check's latest status, put on its updates (annotate)
+	watched      bool                 // the agent watches its CPU budget (watchCPU)
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
 	// need is what it adds to its executor's cgroup (execNeed).
@@ -653,7 +654,7 @@ func runAll(fs []func()) {
 // reportFor checkpoints and queues an update the agent makes about one of
 // an executor's tasks.
 func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
-	t.endsUnhealthy(&st)
+	t.annotate(&st)
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
