@@ -394,9 +394,15 @@ func (m *Master) acknowledge(f *framework, ack *api.Acknowledge) {
 	}
 	// The agent forgets an acknowledged update, so it hears of the
 	// acknowledgement only once the registry holds it: a new leader must
-	// never know less than the agent has forgotten.
+	// never know less than the agent has forgotten. The task's own agent
+	// hears of it, whatever agent the framework named: another would
+	// drop it, and the task's would resend the update for ever.
+	agent := ack.AgentID.Value
+	if t != nil {
+		agent = t.agent
+	}
 	m.afterCommit(func() {
-		if a := m.agents[ack.AgentID.Value]; a != nil {
+		if a := m.agents[agent]; a != nil {
 			a.stream.send(api.AgentEvent{Type: api.AgentEventAcknowledged, Acknowledged: &api.AgentAcknowledged{
 				FrameworkID: api.FrameworkID{Value: f.id}, TaskID: ack.TaskID, UUID: ack.UUID,
 			}})

@@ -452,3 +452,24 @@ func TestAgentUnreachable(t *testing.T) {
 		t.Errorf("after the agent came back: lost task still live %v, used cpus %v (want only the partition-aware task's 1)", stillLive, used)
 	}
 }
+
+// TestAcknowledgeReachesTheTasksAgent acknowledges an update naming
+// another agent than the task's: the task's agent hears of it, since
+// another would drop it and the task's would resend the update for ever.
+func TestAcknowledgeReachesTheTasksAgent(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	o := fw.offer()
+	fw.mustCall(launch(o, commandTask("t1", o, 0.5, 128)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	other := tm.agent(t, "cpus:2;mem:1024")
+	ag.send(fw.id, "t1", api.TaskRunning, 1)
+	st := fw.update("t1")
+	fw.mustCall(api.Call{Type: api.CallAcknowledge, Acknowledge: &api.Acknowledge{
+		AgentID: api.AgentID{Value: other.id}, TaskID: api.TaskID{Value: "t1"}, UUID: st.UUID}})
+	ack := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventAcknowledged })
+	if ack.Acknowledged.TaskID.Value != "t1" || !bytes.Equal(ack.Acknowledged.UUID, st.UUID) {
+		t.Fatalf("the task's agent got ack %+v", ack.Acknowledged)
+	}
+}
