@@ -305,20 +305,11 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 			run.touch(t)
 		}
 	}
-	// A kill sent on a stream that then broke may never have reached
-	// the executor: a task it lists that is being killed is sent its KILL
-	// again, unless that KILL waits in pending.
-	var settled []api.ExecutorEvent
-	for _, id := range run.allTasks {
-		if t := run.tasks[id]; t != nil && t.killing && listed[id] && !killPending(run, id) {
-			settled = append(settled, api.ExecutorEvent{Type: api.ExecutorEventKill,
-				Kill: &api.ExecutorKill{TaskID: t.info.TaskID, KillPolicy: t.killPolicy}})
-		}
-	}
+	kills := run.killsAgain(listed)
 	var killed []*execTask
 	if run.recovered && !run.subscribed {
-		events, relaunch, dead := a.settleUnsure(run, listed)
-		settled, killed = append(settled, events...), dead
+		held, relaunch, dead := a.settleUnsure(run, listed)
+		kills, killed = append(kills, held...), dead
 		a.relaunch(run, relaunch)
 	}
 	a.retireIfIdle(run)
@@ -337,7 +328,7 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 		run.markSent(ev)
 	}
 	run.pending = nil
-	for _, ev := range settled {
+	for _, ev := range kills {
 		a.send(run, ev)
 	}
 	a.checkpoint(run)
@@ -362,10 +353,25 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	a.mu.Unlock()
 }
 
-// killPending reports whether a KILL of the task waits in run.pending.
-// a.mu must be held.
-func killPending(run *executorRun, id string) bool {
-	return slices.ContainsFunc(run.pending, func(ev api.ExecutorEvent) bool {
+// killsAgain returns the KILLs to send again to an executor subscribing
+// anew: one sent on a stream that then broke may never have reached it,
+// so a task it lists that is being killed is sent its KILL again, unless
+// that KILL waits in pending. Agent.mu must be held.
+func (r *executorRun) killsAgain(listed map[string]bool) []api.ExecutorEvent {
+	var kills []api.ExecutorEvent
+	for _, id := range r.allTasks {
+		if t := r.tasks[id]; t != nil && t.killing && listed[id] && !r.killPending(id) {
+			kills = append(kills, api.ExecutorEvent{Type: api.ExecutorEventKill,
+				Kill: &api.ExecutorKill{TaskID: t.info.TaskID, KillPolicy: t.killPolicy}})
+		}
+	}
+	return kills
+}
+
+// killPending reports whether a KILL of the task waits in r.pending.
+// Agent.mu must be held.
+func (r *executorRun) killPending(id string) bool {
+	return slices.ContainsFunc(r.pending, func(ev api.ExecutorEvent) bool {
 		return ev.Kill != nil && ev.Kill.TaskID.Value == id
 	})
 }
