@@ -92,14 +92,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		}
 	}
 	log := slog.Default().With("component", "agent")
-	st, err := openStore(filepath.Join(cfg.WorkDir, "agent.db"), log)
+	if cfg.bootID == "" {
+		cfg.bootID = hostBootID()
+	}
+	st, id, err := openCheckpoint(cfg.WorkDir, cfg.bootID, log)
 	if err != nil {
 		return nil, err
-	}
-	agentID, err := st.agentID()
-	if err != nil {
-		st.close()
-		return nil, fmt.Errorf("read agent ID: %w", err)
 	}
 	updates, err := newUpdateManager(st, cfg.StatusRetryMin, cfg.StatusRetryMax, time.Now())
 	if err != nil {
@@ -112,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:     cfg,
 		store:   st,
-		agentID: agentID,
+		agentID: id.AgentID,
 		updates: updates,
 		files:   files.NewHandler(cfg.sandboxRoot(), files.TopDirRoots()),
 		log:     log,

@@ -18,6 +18,10 @@ var errStoreClosed = errors.New("agent.db is closed")
 // that, say, status updates join their in-memory queue in the order of
 // their sequence numbers). after must not take Agent.mu: a goroutine
 // holding it may be waiting for a write.
+//
+// "On disk", here and in the agent's comments, means committed to
+// agent.db's file, where a restarted agent finds it; not synced to the
+// device, which only a crash of the host would tell apart (store).
 type write struct {
 	fn    func(tx *bolt.Tx) error
 	after func(error)
@@ -29,7 +33,7 @@ type write struct {
 func (w *write) wait() error { return <-w.done }
 
 // committer applies the writes queued to agent.db in groups, one bbolt
-// transaction — one fsync — per group, one group at a time: while a
+// transaction per group, one group at a time: while a
 // group commits, the next one gathers. A write that fails in a group is
 // retried alone, so that it fails alone (as bbolt's DB.Batch does).
 // Writes commit in the order they were queued.
@@ -40,10 +44,12 @@ func (w *write) wait() error { return <-w.done }
 // median (PERFORMANCE.md, "The launch path's floor on this machine").
 // Either way only one commits at a time.
 //
-// Why: each commit costs two fdatasyncs (≈ 0.6 ms here), and a task makes
-// about six writes (its checkpoint, three updates, their acknowledgements);
-// one commit per write capped an agent at about 100 tasks a second. See
-// RATIONALE.md, "Why does the agent group its writes to agent.db?".
+// Why: a task makes about six writes (its checkpoint, three updates,
+// their acknowledgements), and each commit writes its pages and a meta
+// page, with two fdatasyncs (≈ 0.6 ms here) when agent.db is synced;
+// one synced commit per write capped an agent at about 100 tasks a
+// second. See RATIONALE.md, "Why does the agent group its writes to
+// agent.db?".
 type committer struct {
 	db     *bolt.DB
 	failed func(error)   // told of every write that failed

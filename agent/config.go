@@ -136,6 +136,10 @@ type Config struct {
 	// default, also for "") lets them re-subscribe, so their tasks keep
 	// running; RecoverCleanup kills them and fails their tasks.
 	Recover string
+
+	// bootID stands for the host's boot ID (hostBootID) when set: tests
+	// change it to play a reboot.
+	bootID string
 }
 
 // The values of Config.Recover.

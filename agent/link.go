@@ -162,9 +162,11 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 
 func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
 	a.mu.Lock()
-	a.agentID = s.AgentID.Value
-	if err := a.store.setAgentID(s.AgentID.Value); err != nil {
-		a.log.Error("checkpoint agent ID", "err", err)
+	if a.agentID != s.AgentID.Value {
+		a.agentID = s.AgentID.Value
+		if err := writeIdentity(a.cfg.WorkDir, identity{AgentID: a.agentID, BootID: a.cfg.bootID}); err != nil {
+			a.log.Error("checkpoint agent ID", "err", err)
+		}
 	}
 	a.streamID = streamID
 	a.master = master

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +22,10 @@ import (
 // they run, so that a restarted agent re-registers under the same ID with
 // the same tasks, lets its executors re-subscribe, and delivers what it
 // still owes. Every write goes through a committer, which commits the
-// writes queued meanwhile in one synced bbolt transaction.
+// writes queued meanwhile in one bbolt transaction. Where the host's boot
+// can be told, commits are not synced (openCheckpoint): once one returns
+// its pages are in the kernel's cache, which outlives the agent but not
+// the host, and after a reboot the agent does not read agent.db.
 type store struct {
 	db *bolt.DB
 	c  *committer
@@ -73,8 +79,9 @@ func (s *store) close() error {
 	return s.db.Close()
 }
 
-// agentID returns the checkpointed agent ID, or "".
-func (s *store) agentID() (string, error) {
+// legacyAgentID returns the agent ID that builds before agent.json kept
+// in agent.db, or "".
+func (s *store) legacyAgentID() (string, error) {
 	var id string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		id = string(tx.Bucket(metaBucket).Get(agentIDKey))
@@ -83,9 +90,51 @@ func (s *store) agentID() (string, error) {
 	return id, err
 }
 
-// setAgentID checkpoints the ID the master gave the agent.
-func (s *store) setAgentID(id string) error {
-	return s.c.update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(agentIDKey, []byte(id)) })
+// openCheckpoint opens the agent's checkpoint in dir, agent.json and
+// agent.db, on the host's boot boot ("" when unknown). When agent.json
+// says agent.db was last written during an earlier boot, agent.db is set
+// aside unread (agent.db.before-reboot) and the agent starts with an
+// empty one under its old ID, as Mesos's agent does after a reboot: its
+// executors died with the host, and the crash may have torn the file.
+// agent.db's commits stop being synced only once agent.json names this
+// boot, so a crash before then leaves agent.db whole.
+func openCheckpoint(dir, boot string, log *slog.Logger) (*store, identity, error) {
+	id, found, err := readIdentity(dir)
+	if err != nil {
+		return nil, identity{}, err
+	}
+	path := filepath.Join(dir, "agent.db")
+	rebooted := found && id.BootID != boot
+	if rebooted {
+		err := os.Rename(path, filepath.Join(dir, rebootedStoreFile))
+		switch {
+		case err == nil:
+			log.Warn("the host rebooted since agent.db was last written: its executors are gone, so the agent starts afresh under its ID",
+				"agent", id.AgentID, "old", filepath.Join(dir, rebootedStoreFile))
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, identity{}, fmt.Errorf("set agent.db aside after a reboot: %w", err)
+		}
+	}
+	st, err := openStore(path, log)
+	if err != nil {
+		return nil, identity{}, err
+	}
+	if !found {
+		if id.AgentID, err = st.legacyAgentID(); err != nil {
+			st.close()
+			return nil, identity{}, fmt.Errorf("read agent ID: %w", err)
+		}
+	}
+	if !found || rebooted {
+		id.BootID = boot
+		if err := writeIdentity(dir, id); err != nil {
+			st.close()
+			return nil, identity{}, err
+		}
+	}
+	// Set before any write is queued, so before the committer reads it.
+	st.db.NoSync = boot != ""
+	return st, id, nil
 }
 
 // putUpdate queues the checkpoint of an update under a new sequence

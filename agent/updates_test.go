@@ -207,9 +207,6 @@ func TestUpdatesSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.setAgentID("agent-7"); err != nil {
-		t.Fatal(err)
-	}
 	u, err := newUpdateManager(s, time.Second, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
@@ -233,9 +230,6 @@ func TestUpdatesSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	if id, _ := s.agentID(); id != "agent-7" {
-		t.Fatalf("agent ID %q after reopening, want agent-7", id)
-	}
 	u, err = newUpdateManager(s, time.Second, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
