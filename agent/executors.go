@@ -263,8 +263,12 @@ func (a *Agent) barrier() *write {
 // executorEnv is the environment of an executor process (see
 // sdk/executor.ConfigFromEnv and cmd/mezzo's executor command).
 func (a *Agent) executorEnv(r *executorRun) []string {
+	a.mu.Lock()
+	agentID := a.agentID
+	a.mu.Unlock()
 	env := map[string]string{
 		"PATH":                                 sandbox.DefaultPath,
+		"MESOS_SLAVE_ID":                       agentID, // Mesos's name, still read by its executor libraries
 		"MESOS_AGENT_ENDPOINT":                 net.JoinHostPort(a.cfg.Hostname, strconv.Itoa(a.cfg.Port)),
 		"MESOS_FRAMEWORK_ID":                   r.key.framework,
 		"MESOS_EXECUTOR_ID":                    r.key.executor,

@@ -12,7 +12,8 @@ import (
 // its own (ExecutorInfo.shutdown_grace_period), far shorter than the
 // agent's: the executor is told it in Mesos's notation, which libmesos
 // executors parse, and the agent kills the executor, which ignores
-// SHUTDOWN, after it, not after the agent's hour.
+// SHUTDOWN, after it, not after the agent's hour. Its environment
+// also names the agent, as Mesos's does (MESOS_SLAVE_ID).
 func TestExecutorShutdownGrace(t *testing.T) {
 	a := newBareAgent(t, func(c *Config) {
 		c.ExecutorCommand = []string{"sleep", "600"} // never subscribes, ignores SHUTDOWN
@@ -23,10 +24,11 @@ func TestExecutorShutdownGrace(t *testing.T) {
 	r := a.newRun("fw", api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"},
 		ShutdownGracePeriod: &api.DurationInfo{Nanoseconds: api.Int64(100 * time.Millisecond)}})
 	a.executors[r.key] = r
+	a.agentID = "agent-7"
 	a.mu.Unlock()
 	env := a.executorEnv(r)
 	for _, want := range []string{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=100ms", "MESOS_RECOVERY_TIMEOUT=15mins",
-		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs"} {
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs", "MESOS_SLAVE_ID=agent-7"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("the executor's environment lacks %s: %q", want, env)
 		}
