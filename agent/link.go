@@ -332,13 +332,22 @@ const quickSend = time.Second
 // are due again at once. A batch the master refuses as too large is sent
 // again in halves at once: retried whole, its updates would fall due
 // together and be refused together for ever, each holding back its
-// task's later updates.
+// task's later updates. An update refused alone is stripped of its data
+// and labels (see stripped) and sent again.
 func (a *Agent) deliver(ctx context.Context, batch []pendingUpdate) {
 	err := a.sendUpdates(ctx, batch)
 	if errors.Is(err, errCallTooLarge) && len(batch) > 1 {
 		a.deliver(ctx, batch[:len(batch)/2])
 		a.deliver(ctx, batch[len(batch)/2:])
 		return
+	}
+	if errors.Is(err, errCallTooLarge) {
+		if u, ok := a.updates.strip(batch[0]); ok {
+			a.log.Warn("status update too large for the master even alone: sending it without its data and labels",
+				"framework", u.framework, "task", u.status.TaskID.Value, "state", u.status.State, "data_bytes", len(batch[0].status.Data))
+			a.deliver(ctx, []pendingUpdate{u})
+			return
+		}
 	}
 	slow := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	if err != nil && !slow {

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -222,6 +223,46 @@ func TestRefusedBatchIsSplit(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("the master got %d updates (%d calls refused), want all %d", len(got), refused, len(want))
+	}
+}
+
+// TestOversizedUpdateIsStripped gives the agent an update whose data
+// alone is over the master's cap on a call, and a later one of the same
+// task. The master refuses the first however it is sent, so the agent
+// sends it without its data and labels, its message saying so: the
+// framework learns the task's state, and the later update is not held
+// back behind it for ever.
+func TestOversizedUpdateIsStripped(t *testing.T) {
+	m := newUpdateMaster(t)
+	a := subscribedAgent(t, m.URL)
+	now := time.Now()
+	big := status("t1", api.TaskRunning)
+	big.Data = bytes.Repeat([]byte("x"), 2<<20)
+	big.Message = strings.Repeat("é", 1000)
+	big.Labels = &api.Labels{Labels: []api.Label{{Key: "k", Value: "v"}}}
+	if err := a.updates.add("fw", big, now); err != nil {
+		t.Fatal(err)
+	}
+	a.deliverDue()
+	calls, refused := m.result()
+	if refused != 1 || len(calls) != 1 || len(calls[0]) != 1 {
+		t.Fatalf("%d calls refused and %d accepted (%v), want the update refused once, then accepted", refused, len(calls), calls)
+	}
+	got := calls[0][0].Status
+	if got.State != api.TaskRunning || len(got.Data) != 0 || got.Labels != nil || !strings.Contains(got.Message, "dropped this update's data (2097152 bytes)") ||
+		!utf8.ValidString(got.Message) || len(got.Message) > 2*strippedMessageBytes {
+		t.Errorf("the master got %s with %d bytes of data, labels %v and message %q", got.State, len(got.Data), got.Labels, got.Message)
+	}
+	if err := a.updates.acknowledge("fw", "t1", got.UUID, now); err != nil {
+		t.Fatalf("acknowledging the stripped update: %v", err)
+	}
+	if err := a.updates.add("fw", status("t1", api.TaskFinished), now); err != nil {
+		t.Fatal(err)
+	}
+	a.barrier().wait() // the acknowledgement's deletion, which makes the next update due
+	a.deliverDue()
+	if calls, _ := m.result(); len(calls) != 2 || calls[1][0].Status.State != api.TaskFinished {
+		t.Errorf("the task's next update was not delivered: %v", calls)
 	}
 }
 

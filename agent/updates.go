@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,6 +247,46 @@ func (u *updateManager) sent(p pendingUpdate, now time.Time, again bool) {
 	if overdue {
 		u.poke()
 	}
+}
+
+// strip puts stripped(p's status) in place of p's status, if p is still
+// its task's head and has anything to strip, and returns the update as it
+// now is, still in flight, or false. Only the update in memory changes:
+// after a restart the one in agent.db is refused and stripped again.
+func (u *updateManager) strip(p pendingUpdate) (pendingUpdate, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	q := u.queues[taskKey{p.framework, p.status.TaskID.Value}]
+	if len(q) == 0 || q[0].seq != p.seq {
+		return p, false
+	}
+	st, ok := stripped(q[0].status)
+	if ok {
+		q[0].status = st
+	}
+	return *q[0], ok
+}
+
+// strippedMessageBytes is how much of its message a stripped update
+// keeps.
+const strippedMessageBytes = 1024
+
+// stripped returns st without its data and labels and with its message
+// cut to strippedMessageBytes, saying so in the message, or false when
+// there is nothing to take away. It is for an update the master refuses
+// as too large even alone: retried as it is, it would be refused for
+// ever and hold back its task's later updates, while the state it
+// carries is what the framework needs most.
+func stripped(st api.TaskStatus) (api.TaskStatus, bool) {
+	if len(st.Data) == 0 && st.Labels == nil && len(st.Message) <= strippedMessageBytes {
+		return st, false
+	}
+	if len(st.Message) > strippedMessageBytes {
+		st.Message = strings.ToValidUTF8(st.Message[:strippedMessageBytes], "") + "…"
+	}
+	st.Message += fmt.Sprintf(" [the agent dropped this update's data (%d bytes) and labels and cut its message: the master refused the update as too large]", len(st.Data))
+	st.Data, st.Labels = nil, nil
+	return st, true
 }
 
 // resendAll makes every head due at once, for a fresh connection.
