@@ -22,6 +22,7 @@ const (
 	BucketQuotas         = "quotas"          // role -> quota config
 	BucketMaintenance    = "maintenance"     // "schedule" -> the maintenance schedule
 	bucketOnce           = "once"            // Once ID -> raft index that applied it
+	bucketOnceAge        = "once_age"        // appended-at time + Once ID -> nil, oldest first
 	bucketMeta           = "meta"            // "applied" -> last applied raft index
 )
 
@@ -52,8 +53,9 @@ type Change struct {
 // transaction, all or none.
 type Command struct {
 	// Once, when set, makes the command apply at most once: the FSM
-	// remembers it and answers ErrDuplicate to a second command with the
-	// same Once. Launches set it so that a retry never launches twice.
+	// remembers it for OnceTTL and answers ErrDuplicate to a second
+	// command with the same Once meanwhile. Launches set it so that a
+	// retry never launches twice.
 	Once    string   `json:"once,omitempty"`
 	Changes []Change `json:"changes"`
 }

@@ -71,12 +71,12 @@ func openDB(path string) (*bolt.DB, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range []string{BucketFrameworks, BucketAgents, BucketTasks, BucketModules,
-			BucketDeletedModules, BucketWeights, BucketQuotas, BucketMaintenance, bucketOnce, bucketMeta} {
+			BucketDeletedModules, BucketWeights, BucketQuotas, BucketMaintenance, bucketOnce, bucketOnceAge, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return err
 			}
 		}
-		return nil
+		return ageUnagedOnce(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -184,7 +184,7 @@ func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
 	if err != nil {
 		return err, false
 	}
-	if err := applyCommand(tx, cmd, l.Index); err != nil {
+	if err := applyCommand(tx, cmd, l.Index, l.AppendedAt); err != nil {
 		return err, false
 	}
 	return nil, slices.ContainsFunc(cmd.Changes, func(c Change) bool {
@@ -193,8 +193,14 @@ func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
 }
 
 // applyCommand writes cmd's changes in tx, or records nothing but returns
-// ErrDuplicate when its Once ID was applied before.
-func applyCommand(tx *bolt.Tx, cmd Command, index uint64) error {
+// ErrDuplicate when its Once ID was applied before. appended is when the
+// leader appended the entry (raft.Log.AppendedAt), zero if unknown.
+func applyCommand(tx *bolt.Tx, cmd Command, index uint64, appended time.Time) error {
+	if !appended.IsZero() {
+		if err := forgetOnce(tx, appended.Add(-OnceTTL)); err != nil {
+			return err
+		}
+	}
 	if cmd.Once != "" {
 		once := tx.Bucket([]byte(bucketOnce))
 		if once.Get([]byte(cmd.Once)) != nil {
@@ -204,6 +210,11 @@ func applyCommand(tx *bolt.Tx, cmd Command, index uint64) error {
 		binary.BigEndian.PutUint64(idx[:], index)
 		if err := once.Put([]byte(cmd.Once), idx[:]); err != nil {
 			return err
+		}
+		if !appended.IsZero() { // else it could not be forgotten in step: kept
+			if err := tx.Bucket([]byte(bucketOnceAge)).Put(onceAgeKey(appended, cmd.Once), nil); err != nil {
+				return err
+			}
 		}
 	}
 	for _, ch := range cmd.Changes {
@@ -219,6 +230,55 @@ func applyCommand(tx *bolt.Tx, cmd Command, index uint64) error {
 		}
 	}
 	return nil
+}
+
+// OnceTTL is how long the registry remembers a command's Once ID. A
+// leader retries a command only while its outcome is unknown, seconds at
+// most, so an hour is ample; remembered for ever, the IDs of a cluster's
+// launches grew the registry, and every snapshot of it, by about 70 bytes
+// a launch without end.
+const OnceTTL = time.Hour
+
+// onceAgeKey orders a Once ID by when its entry was appended: the time in
+// big-endian Unix nanoseconds (zero, the oldest, for IDs recorded before
+// their age was), then the ID.
+func onceAgeKey(appended time.Time, id string) []byte {
+	k := make([]byte, 8, 8+len(id))
+	if !appended.IsZero() {
+		binary.BigEndian.PutUint64(k, uint64(appended.UnixNano()))
+	}
+	return append(k, id...)
+}
+
+// forgetOnce forgets the Once IDs of entries appended before cutoff. The
+// cutoff comes from the entry being applied, so every replica forgets the
+// same IDs at the same point of the log.
+func forgetOnce(tx *bolt.Tx, cutoff time.Time) error {
+	once, age := tx.Bucket([]byte(bucketOnce)), tx.Bucket([]byte(bucketOnceAge))
+	limit := onceAgeKey(cutoff, "")
+	c := age.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.First() {
+		if err := once.Delete(k[8:]); err != nil {
+			return err
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ageUnagedOnce gives the Once IDs that a registry written before
+// bucketOnceAge existed holds an age of zero, so that the next entry
+// applied forgets them.
+func ageUnagedOnce(tx *bolt.Tx) error {
+	age := tx.Bucket([]byte(bucketOnceAge))
+	if k, _ := age.Cursor().First(); k != nil {
+		return nil
+	}
+	return tx.Bucket([]byte(bucketOnce)).ForEach(func(k, _ []byte) error {
+		return age.Put(onceAgeKey(time.Time{}, string(k)), nil)
+	})
 }
 
 // Snapshot returns a point-in-time copy of the file, taken into memory

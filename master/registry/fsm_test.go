@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -316,3 +318,79 @@ func (*memorySink) Cancel() error { return nil }
 func (*memorySink) Close() error  { return nil }
 
 var _ raft.SnapshotSink = (*memorySink)(nil)
+
+// TestFSMForgetsOldOnceIDs applies a launch, then the same launch again
+// within OnceTTL (a duplicate) and after it (applied: the ID is
+// forgotten, so the registry does not grow with every launch for ever).
+// A registry from before Once IDs had ages forgets its IDs at the next
+// entry.
+func TestFSMForgetsOldOnceIDs(t *testing.T) {
+	f := openTestFSM(t)
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	at := func(index uint64, c Command, when time.Time) *raft.Log {
+		l := entry(t, index, c)
+		l.AppendedAt = when
+		return l
+	}
+	launch := LaunchTasks("L1", sampleTask("f1", "t1"))
+	steps := []struct {
+		when time.Time
+		cmd  Command
+		want error
+	}{
+		{t0, launch, nil},
+		{t0.Add(OnceTTL - time.Minute), launch, ErrDuplicate},
+		{t0.Add(OnceTTL + time.Minute), PutAgent(Agent{ID: "a1", State: AgentActive}), nil}, // any entry forgets
+		{t0.Add(OnceTTL + 2*time.Minute), launch, nil},
+	}
+	for i, s := range steps {
+		if err := applyErr(f.Apply(at(uint64(i+1), s.cmd, s.when))); !errors.Is(err, s.want) {
+			t.Fatalf("step %d: %v, want %v", i, err, s.want)
+		}
+	}
+	if n := onceIDs(t, f); n != 1 {
+		t.Errorf("the registry remembers %d Once IDs, want 1 (the second L1)", n)
+	}
+
+	// A registry written before ages: the once bucket alone.
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte(bucketOnceAge)); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket([]byte(bucketOnceAge)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte(bucketOnce)).Put([]byte("launch/old"), make([]byte, 8))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.path
+	f.Close()
+	f, err = OpenFSM(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := applyErr(f.Apply(at(10, PutAgent(Agent{ID: "a2", State: AgentActive}), t0.Add(OnceTTL+3*time.Minute)))); err != nil {
+		t.Fatal(err)
+	}
+	if n := onceIDs(t, f); n != 0 {
+		t.Errorf("the registry remembers %d Once IDs from before ages, want 0", n)
+	}
+}
+
+// onceIDs counts the Once IDs f remembers, checking that each has its age.
+func onceIDs(t *testing.T, f *FSM) int {
+	t.Helper()
+	var ids, ages int
+	f.View(func(tx *bolt.Tx) error {
+		ids = tx.Bucket([]byte(bucketOnce)).Stats().KeyN
+		ages = tx.Bucket([]byte(bucketOnceAge)).Stats().KeyN
+		return nil
+	})
+	if ids != ages {
+		t.Errorf("%d Once IDs and %d ages", ids, ages)
+	}
+	return ids
+}

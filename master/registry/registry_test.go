@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // member is one master of a test cluster: a real listener on loopback, a
@@ -195,11 +198,24 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := leader.reg.Apply(ctx, LaunchTasks("L1", sampleTask("f1", "t1"))); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range ms {
 		waitFor(t, "replication to "+m.addr, func() bool {
 			s, err := m.reg.Load()
-			return err == nil && len(s.Weights) == 5
+			return err == nil && len(s.Weights) == 5 && len(s.Tasks) == 1
 		})
+		// Every replica dates the launch's Once ID by the time the leader
+		// appended it, so that all forget it at the same entry.
+		var key []byte
+		m.reg.fsm.View(func(tx *bolt.Tx) error {
+			key, _ = tx.Bucket([]byte(bucketOnceAge)).Cursor().First()
+			return nil
+		})
+		if len(key) < 8 || binary.BigEndian.Uint64(key) == 0 {
+			t.Errorf("%s holds the Once ID's age as %x, want the time it was appended", m.addr, key)
+		}
 	}
 	for _, m := range ms {
 		if m != leader && m.reg.Leader() != leader.addr {
