@@ -212,6 +212,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 	switch {
 	case st.State.IsTerminal():
 		stop = append(stop, t.stopChecks)
+		a.finalUsage(run, t, &st)
 		run.remove(t)
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
 		a.taskEnded(run, st.TaskID.Value)

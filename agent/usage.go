@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -45,6 +47,52 @@ func (a *Agent) recordUsage(run *executorRun, u *api.ExecutorUsage) {
 		}
 	}
 	eu.tally(run)
+}
+
+// finalUsage takes the totals that a terminal update of Mezzo's executor
+// carries in its labels (api.CPUSecondsLabel, api.FuelLabel) as t's last
+// usage, so that what the task used after its last USAGE report, up to a
+// second of it, counts in its executor's totals. The CPU time beyond the
+// last report's system time is user time, as the executor reports it.
+// Figures only go up. a.mu must be held.
+func (a *Agent) finalUsage(run *executorRun, t *execTask, st *api.TaskStatus) {
+	eu := run.usageTally()
+	if eu == nil || st.Labels == nil {
+		return
+	}
+	var s api.ResourceStatistics
+	if t.stats != nil {
+		s = *t.stats
+	}
+	changed := false
+	for _, l := range st.Labels.Labels {
+		switch l.Key {
+		case api.CPUSecondsLabel:
+			total, err := strconv.ParseFloat(l.Value, 64)
+			var user, sys float64
+			if s.CPUsUserTimeSecs != nil {
+				user = float64(*s.CPUsUserTimeSecs)
+			}
+			if s.CPUsSystemTimeSecs != nil {
+				sys = float64(*s.CPUsSystemTimeSecs)
+			}
+			if err == nil && total > user+sys && !math.IsInf(total, 0) {
+				s.CPUsUserTimeSecs = api.Ptr(api.Float64(total - sys))
+				s.CPUsSystemTimeSecs = api.Ptr(api.Float64(sys))
+				changed = true
+			}
+		case api.FuelLabel:
+			fuel, err := strconv.ParseUint(l.Value, 10, 64)
+			if err == nil && (s.FuelConsumed == nil || fuel > uint64(*s.FuelConsumed)) {
+				s.FuelConsumed = api.Ptr(api.Uint64(fuel))
+				changed = true
+			}
+		}
+	}
+	if changed {
+		t.stats = &s
+		eu.tasks[t.info.TaskID.Value] = t
+	}
 }
 
 // usageTally returns the run's execUsage; nil once it has exited. Agent.mu

@@ -163,6 +163,50 @@ func TestExecutorUsageNeverGoesDown(t *testing.T) {
 	}
 }
 
+// TestTerminalUpdateCarriesFinalUsage ends a task whose last USAGE
+// report is older than its end: its terminal update's labels carry its
+// totals, and the executor's figures take them in, the CPU time past the
+// report as user time. Labels that are lower, or not numbers, change
+// nothing.
+func TestTerminalUpdateCarriesFinalUsage(t *testing.T) {
+	tests := []struct {
+		name      string
+		cpu, fuel string
+		wantUser  float64
+		wantFuel  uint64
+	}{
+		{"higher", "3.5", "900", 3.0, 900},
+		{"lower", "0.2", "10", 1.0, 300},
+		{"not numbers", "lots", "-1", 1.0, 300},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, r, _ := newTestAgent(t)
+			id := fmt.Sprint("t", i)
+			a.mu.Lock()
+			r.tasks[id] = &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: id}}, state: api.TaskRunning, queued: true, sent: true}
+			r.allTasks = append(r.allTasks, id)
+			a.taskIndex[taskKey{"fw", id}] = r
+			a.mu.Unlock()
+			a.recordUsage(r, &api.ExecutorUsage{Tasks: []api.TaskUsage{{TaskID: api.TaskID{Value: id}, Statistics: api.ResourceStatistics{
+				Timestamp: 1, CPUsUserTimeSecs: api.Ptr(api.Float64(1)), CPUsSystemTimeSecs: api.Ptr(api.Float64(0.5)),
+				FuelConsumed: api.Ptr(api.Uint64(300))}}}})
+			a.executorUpdate(r, api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor,
+				UUID: []byte("0123456789abcdef"), Labels: &api.Labels{Labels: []api.Label{
+					{Key: api.CPUSecondsLabel, Value: tt.cpu}, {Key: api.FuelLabel, Value: tt.fuel}}}})
+			cs := a.containers(false)
+			if len(cs) != 1 || cs[0].ResourceStatistics == nil {
+				t.Fatalf("containers %+v, want the executor's with statistics", cs)
+			}
+			s := cs[0].ResourceStatistics
+			user, sys, fuel := float64(deref(s.CPUsUserTimeSecs)), float64(deref(s.CPUsSystemTimeSecs)), uint64(derefU(s.FuelConsumed))
+			if math.Abs(user-tt.wantUser) > 1e-9 || math.Abs(sys-0.5) > 1e-9 || fuel != tt.wantFuel {
+				t.Errorf("executor's user CPU %v, system CPU %v, fuel %d; want %v, 0.5, %d", user, sys, fuel, tt.wantUser, tt.wantFuel)
+			}
+		})
+	}
+}
+
 // TestPruneEndedTasks ends pruneAfter tasks of an executor: the oldest
 // half leave allTasks, and the UUIDs of their updates are forgotten.
 func TestPruneEndedTasks(t *testing.T) {
