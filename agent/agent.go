@@ -198,7 +198,7 @@ func (c Config) credentialed(base http.RoundTripper) http.RoundTripper {
 	if c.Principal == "" {
 		return base
 	}
-	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret}
+	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret, HTTPSOnly: c.TLS != nil}
 }
 
 func (c Config) sandboxRoot() string { return filepath.Join(c.WorkDir, "sandboxes") }

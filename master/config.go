@@ -182,7 +182,7 @@ func (c Config) credentialed() http.RoundTripper {
 	if c.Principal == "" {
 		return base
 	}
-	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret}
+	return &auth.Transport{Base: base, Principal: c.Principal, Secret: c.Secret, HTTPSOnly: c.TLS != nil}
 }
 
 // scheme is how this master reaches agents and peers: "https" with TLS.

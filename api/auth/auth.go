@@ -167,7 +167,16 @@ type Transport struct {
 	Principal string
 	Secret    string
 	Token     string
+	// HTTPSOnly, set by a client configured for TLS, refuses a request to
+	// a plain http URL (ErrPlainHTTP) before anything is sent: a master
+	// given as http:// by mistake would otherwise receive the credential
+	// unencrypted, where the client's owner asked for TLS.
+	HTTPSOnly bool
 }
+
+// ErrPlainHTTP is Transport's error for a request to plain http when
+// HTTPSOnly is set.
+var ErrPlainHTTP = errors.New("refused to send credentials over plain http with TLS configured; use an https:// address or HOST:PORT")
 
 // RoundTrip sends a copy of r with the credential (RoundTrippers must not
 // change the request they are given).
@@ -175,6 +184,12 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if t.HTTPSOnly && r.URL.Scheme != "https" {
+		if r.Body != nil {
+			r.Body.Close() // a RoundTripper closes the body, even on error
+		}
+		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Redacted(), ErrPlainHTTP)
 	}
 	r = r.Clone(r.Context())
 	switch {

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -169,5 +171,38 @@ func TestPrincipalContext(t *testing.T) {
 	}
 	if p := PrincipalFrom(ctx); p != "ops" {
 		t.Errorf("principal %q, want ops", p)
+	}
+}
+
+// TestTransportHTTPSOnly: a transport set for TLS refuses to carry its
+// credential to a plain http URL, sending nothing there, and carries it
+// to https; without HTTPSOnly both get it.
+func TestTransportHTTPSOnly(t *testing.T) {
+	var got atomic.Value
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Store(r.Header.Get("Authorization")) })
+	plain, secure := httptest.NewServer(handler), httptest.NewTLSServer(handler)
+	defer plain.Close()
+	defer secure.Close()
+	for _, tt := range []struct {
+		httpsOnly bool
+		url       string
+		refused   bool
+	}{
+		{true, plain.URL, true},
+		{true, secure.URL, false},
+		{false, plain.URL, false},
+	} {
+		got.Store("")
+		c := &http.Client{Transport: &Transport{Base: secure.Client().Transport, Principal: "ops", Secret: "s3cret", HTTPSOnly: tt.httpsOnly}}
+		resp, err := c.Post(tt.url, "text/plain", strings.NewReader("body"))
+		if err == nil {
+			resp.Body.Close()
+		}
+		if tt.refused != errors.Is(err, ErrPlainHTTP) {
+			t.Errorf("HTTPSOnly %v, %s: %v", tt.httpsOnly, tt.url, err)
+		}
+		if sent := got.Load().(string) != ""; sent == tt.refused {
+			t.Errorf("HTTPSOnly %v, %s: credential sent %v", tt.httpsOnly, tt.url, sent)
+		}
 	}
 }

@@ -92,7 +92,7 @@ func (s *settings) transport() http.RoundTripper {
 		t = tlsconf.Transport(s.tls)
 	}
 	if s.principal != "" || s.token != "" {
-		t = &auth.Transport{Base: t, Principal: s.principal, Secret: s.secret, Token: s.token}
+		t = &auth.Transport{Base: t, Principal: s.principal, Secret: s.secret, Token: s.token, HTTPSOnly: s.tls != nil}
 	}
 	return t
 }

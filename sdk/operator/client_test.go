@@ -3,6 +3,7 @@ package operator_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -642,5 +643,21 @@ func TestWatchLargeSnapshot(t *testing.T) {
 	})
 	if !errors.Is(err, errEnough) || got != tasks {
 		t.Fatalf("Watch: %v, with %d tasks in SUBSCRIBED; want the handler's error after %d tasks", err, got, tasks)
+	}
+}
+
+// TestCredentialsNotToPlainHTTPWithTLS: a client set for TLS and given a
+// master as http:// by mistake sends nothing there, rather than its
+// credentials unencrypted.
+func TestCredentialsNotToPlainHTTPWithTLS(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	c := operator.New(srv.URL, operator.WithTLS(&tls.Config{}), operator.WithCredential("ops", "s3cret"))
+	if _, err := c.Modules(context.Background()); !errors.Is(err, auth.ErrPlainHTTP) {
+		t.Errorf("Modules: %v, want ErrPlainHTTP", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the plain http master got %d requests", n)
 	}
 }

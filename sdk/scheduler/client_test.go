@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -396,6 +397,10 @@ func TestConfigErrors(t *testing.T) {
 		{name: "no master", change: func(c *scheduler.Config) { c.Masters = nil }, want: "Masters"},
 		{name: "backoff", change: func(c *scheduler.Config) { c.MaxBackoff = time.Millisecond; c.MinBackoff = time.Second }, want: "MaxBackoff"},
 		{name: "secret alone", change: func(c *scheduler.Config) { c.Secret = "x" }, want: "Principal"},
+		{name: "credentials to plain http with TLS", change: func(c *scheduler.Config) {
+			c.Masters = []string{"http://127.0.0.1:1"}
+			c.Principal, c.TLS = "ops", &tls.Config{}
+		}, want: "plain http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/api/tlsconf"
 	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
@@ -158,6 +160,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("scheduler config: ReconcileInterval must not be negative, got %v", c.ReconcileInterval)
 	case c.Secret != "" && c.Principal == "":
 		return errors.New("scheduler config: Secret is set but Principal is not")
+	}
+	if c.TLS != nil && c.Principal != "" {
+		// The credentials would go unencrypted where TLS was asked for.
+		for _, m := range c.masters() {
+			if !strings.HasPrefix(m, "https://") {
+				return fmt.Errorf("scheduler config: master %s: %w", m, auth.ErrPlainHTTP)
+			}
+		}
 	}
 	return nil
 }
