@@ -122,19 +122,25 @@ func TestCheckpointFromAnOlderBuild(t *testing.T) {
 	}
 }
 
-// TestCheckpointIdentityErrors: a damaged agent.json stops the agent
-// with an error that names it, and leaves agent.db alone; where the
-// host's boot is unknown, agent.db stays synced.
-func TestCheckpointIdentityErrors(t *testing.T) {
+// TestCheckpointUnknownBoot: where the host's boot is unknown (now, or
+// ever), agent.db is synced, and trusted, not set aside; a damaged
+// agent.json stops the agent with an error that names it, and leaves
+// agent.db alone.
+func TestCheckpointUnknownBoot(t *testing.T) {
 	dir := t.TempDir()
-	st, _, err := openCheckpoint(dir, "", slog.Default())
-	if err != nil {
-		t.Fatal(err)
+	for _, boot := range []string{"", "boot-1", ""} {
+		st, _, err := openCheckpoint(dir, boot, slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.db.NoSync != (boot != "") {
+			t.Errorf("boot %q: agent.db synced %v", boot, !st.db.NoSync)
+		}
+		st.close()
+		if _, err := os.Stat(filepath.Join(dir, rebootedStoreFile)); err == nil {
+			t.Fatalf("boot %q: agent.db was set aside", boot)
+		}
 	}
-	if st.db.NoSync {
-		t.Error("agent.db is not synced though the host's boot is unknown")
-	}
-	st.close()
 	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(`{"agent_id":`), 0o600); err != nil {
 		t.Fatal(err)
 	}

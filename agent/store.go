@@ -104,7 +104,9 @@ func openCheckpoint(dir, boot string, log *slog.Logger) (*store, identity, error
 		return nil, identity{}, err
 	}
 	path := filepath.Join(dir, "agent.db")
-	rebooted := found && id.BootID != boot
+	// agent.db written during an unknown boot was synced, and an unknown
+	// boot now cannot be told from that one: either way it is trusted.
+	rebooted := found && id.BootID != "" && boot != "" && id.BootID != boot
 	if rebooted {
 		err := os.Rename(path, filepath.Join(dir, rebootedStoreFile))
 		switch {
@@ -125,7 +127,7 @@ func openCheckpoint(dir, boot string, log *slog.Logger) (*store, identity, error
 			return nil, identity{}, fmt.Errorf("read agent ID: %w", err)
 		}
 	}
-	if !found || rebooted {
+	if !found || boot != "" && id.BootID != boot {
 		id.BootID = boot
 		if err := writeIdentity(dir, id); err != nil {
 			st.close()
