@@ -19,6 +19,11 @@ import (
 // bound; it re-subscribes and reconciles.
 const streamBuffer = 4096
 
+// streamBufferBytes bounds the same by the bytes of the records waiting
+// that are already encoded: 4,096 status updates carrying a megabyte of
+// data each would otherwise be 4 GiB held for one slow subscriber.
+const streamBufferBytes = 64 << 20
+
 // stream is one subscriber's RecordIO event stream: the master enqueues
 // records from any goroutine; one goroutine writes them (see serve), each
 // record a chunk of its own, as Mesos clients expect.
@@ -35,6 +40,7 @@ type stream struct {
 
 	mu    sync.Mutex
 	queue []record
+	bytes int // of the queue's encoded records
 	// setDeadline sets the write deadline of what the stream is being
 	// written to — its hijacked connection, or its response through the
 	// server — and grace is how long a write may still take once the
@@ -122,13 +128,14 @@ func (s *stream) enqueue(rec record) bool {
 	default:
 	}
 	s.mu.Lock()
-	if len(s.queue) >= streamBuffer {
+	if len(s.queue) >= streamBuffer || len(s.queue) > 0 && s.bytes+len(rec.b) > streamBufferBytes {
 		s.mu.Unlock()
 		slog.Warn("subscriber fell behind; closing its stream", "stream", s.id)
 		s.close()
 		return false
 	}
 	s.queue = append(s.queue, rec)
+	s.bytes += len(rec.b)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -155,6 +162,7 @@ func (s *stream) take(spare []record) []record {
 	defer s.mu.Unlock()
 	batch := s.queue
 	s.queue = spare[:0]
+	s.bytes = 0
 	return batch
 }
 

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"math"
@@ -197,5 +198,35 @@ func TestSendAfterClose(t *testing.T) {
 		if st.send(api.Event{Type: api.EventHeartbeat}) || st.sendEncoded(frameworkHeartbeat) || st.sendLater(func() ([]byte, error) { return nil, nil }) {
 			t.Errorf("a send on %v queued", st)
 		}
+	}
+}
+
+// TestStreamFallsBehind: a subscriber that does not read is let go once
+// streamBuffer records wait, or once the records waiting hold
+// streamBufferBytes, whichever comes first.
+func TestStreamFallsBehind(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		record []byte
+		max    int // records queued before the stream closes
+	}{
+		{"small records", []byte("{}"), streamBuffer},
+		{"megabyte records", bytes.Repeat([]byte("x"), 1<<20), streamBufferBytes / (1 << 20)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStream("test")
+			n := 0
+			for s.sendEncoded(tt.record) {
+				n++
+			}
+			if n != tt.max {
+				t.Errorf("%d records queued before the stream closed, want %d", n, tt.max)
+			}
+			select {
+			case <-s.done:
+			default:
+				t.Error("the stream is not closed")
+			}
+		})
 	}
 }
