@@ -21,7 +21,10 @@ const streamBuffer = 4096
 
 // streamBufferBytes bounds the same by the bytes of the records waiting
 // that are already encoded: 4,096 status updates carrying a megabyte of
-// data each would otherwise be 4 GiB held for one slow subscriber.
+// data each would otherwise be 4 GiB held for one slow subscriber. The
+// first record waiting does not count: an operator's SUBSCRIBED, the
+// whole cluster's state, may alone be larger, and the events that follow
+// it at once must not close the stream before its writer has started.
 const streamBufferBytes = 64 << 20
 
 // stream is one subscriber's RecordIO event stream: the master enqueues
@@ -40,7 +43,7 @@ type stream struct {
 
 	mu    sync.Mutex
 	queue []record
-	bytes int // of the queue's encoded records
+	bytes int // of the queue's encoded records but the first
 	// setDeadline sets the write deadline of what the stream is being
 	// written to — its hijacked connection, or its response through the
 	// server — and grace is how long a write may still take once the
@@ -134,8 +137,10 @@ func (s *stream) enqueue(rec record) bool {
 		s.close()
 		return false
 	}
+	if len(s.queue) > 0 {
+		s.bytes += len(rec.b)
+	}
 	s.queue = append(s.queue, rec)
-	s.bytes += len(rec.b)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:

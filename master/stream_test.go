@@ -202,21 +202,23 @@ func TestSendAfterClose(t *testing.T) {
 }
 
 // TestStreamFallsBehind: a subscriber that does not read is let go once
-// streamBuffer records wait, or once the records waiting hold
-// streamBufferBytes, whichever comes first.
+// streamBuffer records wait, or once the records waiting after the first
+// hold streamBufferBytes, whichever comes first. The first may be larger
+// (an operator's snapshot of a large cluster).
 func TestStreamFallsBehind(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		record []byte
-		max    int // records queued before the stream closes
+		name         string
+		first, other []byte
+		max          int // records queued before the stream closes
 	}{
-		{"small records", []byte("{}"), streamBuffer},
-		{"megabyte records", bytes.Repeat([]byte("x"), 1<<20), streamBufferBytes / (1 << 20)},
+		{"small records", []byte("{}"), []byte("{}"), streamBuffer},
+		{"megabyte records", bytes.Repeat([]byte("x"), 1<<20), bytes.Repeat([]byte("x"), 1<<20), 1 + streamBufferBytes/(1<<20)},
+		{"a huge first record", bytes.Repeat([]byte("x"), 2*streamBufferBytes), []byte("{}"), streamBuffer},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStream("test")
 			n := 0
-			for s.sendEncoded(tt.record) {
+			for rec := tt.first; s.sendEncoded(rec); rec = tt.other {
 				n++
 			}
 			if n != tt.max {
