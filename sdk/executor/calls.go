@@ -3,7 +3,6 @@ package executor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,7 +151,7 @@ func (c *Client) send(ctx context.Context, s *session, call *api.ExecutorCall) e
 
 // post sends one call to the agent.
 func (c *Client) post(ctx context.Context, do func(*http.Request) (*http.Response, error), call *api.ExecutorCall, streamID string) (*http.Response, error) {
-	body, err := json.Marshal(call)
+	body, err := encodeCall(call)
 	if err != nil {
 		return nil, err
 	}
