@@ -18,23 +18,39 @@ type Float64 float64
 
 // MarshalJSON implements json.Marshaler.
 func (f Float64) MarshalJSON() ([]byte, error) {
+	return f.AppendJSON(make([]byte, 0, 24)), nil
+}
+
+// AppendJSON appends what MarshalJSON returns to b. It formats the number
+// with strconv as encoding/json formats a float64 (ES6's number to
+// string), rather than through json.Marshal: every status update carries
+// a timestamp, and the nested json.Marshal was most of its encoding.
+func (f Float64) AppendJSON(b []byte) []byte {
 	v := float64(f)
 	switch {
 	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
+		return append(b, `"Infinity"`...)
 	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
+		return append(b, `"-Infinity"`...)
 	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
+		return append(b, `"NaN"`...)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+	format := byte('f')
+	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
 	}
-	if !bytes.ContainsAny(b, ".eE") {
-		b = append(b, '.', '0')
+	start := len(b)
+	b = strconv.AppendFloat(b, v, format, -1, 64)
+	if format == 'e' { // e-09 to e-9, as encoding/json
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
 	}
-	return b, nil
+	if bytes.ContainsAny(b[start:], ".eE") {
+		return b
+	}
+	return append(b, '.', '0')
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

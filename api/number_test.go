@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -102,5 +104,41 @@ func TestNumberMarshal(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFloat64AppendJSON checks AppendJSON against what MarshalJSON
+// returned when it went through json.Marshal, over special and random
+// values.
+func TestFloat64AppendJSON(t *testing.T) {
+	old := func(v float64) string {
+		switch {
+		case math.IsInf(v, 1):
+			return `"Infinity"`
+		case math.IsInf(v, -1):
+			return `"-Infinity"`
+		case math.IsNaN(v):
+			return `"NaN"`
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.ContainsAny(b, ".eE") {
+			b = append(b, '.', '0')
+		}
+		return string(b)
+	}
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 4, 1e-6, 9.99e-7, 1e-7, 1.5e-9, 1e20, 1e21, 1.2e22, -1e21,
+		1795488750.670698, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		vals = append(vals, math.Float64frombits(rng.Uint64()), rng.Float64()*1e10, float64(rng.Int64N(1e12)))
+	}
+	for _, v := range vals {
+		got, err := Float64(v).MarshalJSON()
+		if err != nil || string(got) != old(v) {
+			t.Errorf("Float64(%v).MarshalJSON() = %s, %v; want %s", v, got, err, old(v))
+		}
 	}
 }

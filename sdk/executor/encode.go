@@ -3,7 +3,6 @@ package executor
 import (
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -78,7 +77,7 @@ func appendUpdateCall(b []byte, call *api.ExecutorCall) ([]byte, bool) {
 	}
 	if st.Timestamp != 0 {
 		b = append(b, `,"timestamp":`...)
-		b = appendFloat64(b, float64(st.Timestamp))
+		b = st.Timestamp.AppendJSON(b)
 	}
 	if len(st.UUID) > 0 {
 		b = append(b, `,"uuid":"`...)
@@ -125,37 +124,6 @@ func appendValue(b []byte, s string) []byte {
 	b = append(b, `{"value":`...)
 	b = appendString(b, s)
 	return append(b, '}')
-}
-
-// appendFloat64 appends f as api.Float64's MarshalJSON writes it.
-func appendFloat64(b []byte, f float64) []byte {
-	switch {
-	case math.IsInf(f, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(b, `"-Infinity"`...)
-	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
-	}
-	// As encoding/json writes a float64 (ES6's number to string).
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' { // e-09 to e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	for _, c := range b[start:] {
-		if c == '.' || c == 'e' || c == 'E' {
-			return b
-		}
-	}
-	return append(b, '.', '0') // a double, as Float64 marks it
 }
 
 // plainJSON marks the ASCII bytes a JSON string holds as they are.
