@@ -35,6 +35,12 @@ func DecodeAgentCall(data []byte) (*AgentCall, error) {
 // DecodeExecutorCall decodes and validates a v1 executor call (the body of
 // a POST to an agent's /api/v1/executor).
 func DecodeExecutorCall(data []byte) (*ExecutorCall, error) {
+	if call, ok := decodeUpdateCall(data); ok {
+		if err := call.Validate(); err != nil {
+			return nil, fmt.Errorf("Failed to validate executor::Call: %w", err)
+		}
+		return call, nil
+	}
 	return decodeCall[ExecutorCall](data, "executor::Call")
 }
 

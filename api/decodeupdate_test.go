@@ -1,0 +1,102 @@
+package api
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"testing"
+)
+
+// updateCalls are UPDATE calls as executors send them, odd ones among
+// them.
+func updateCalls() []*ExecutorCall {
+	yes, no := true, false
+	st := func(s TaskStatus) *ExecutorCall {
+		return &ExecutorCall{Type: ExecutorCallUpdate, ExecutorID: ExecutorID{Value: "mezzo-executor-f09cbdeb"},
+			FrameworkID: FrameworkID{Value: "fw"}, Update: &ExecutorUpdate{Status: s}}
+	}
+	return []*ExecutorCall{
+		st(TaskStatus{TaskID: TaskID{Value: "t1"}, State: TaskRunning, Source: SourceExecutor,
+			ExecutorID: &ExecutorID{Value: "mezzo-executor-f09cbdeb"}, Timestamp: 1795488750.670698, UUID: make([]byte, 16),
+			ContainerStatus: &ContainerStatus{ContainerID: &ContainerID{Value: "2c1a7d5e"}}}),
+		st(TaskStatus{TaskID: TaskID{Value: "t2"}, State: TaskFinished, Message: "Command exited with status 0",
+			Source: SourceExecutor, Reason: ReasonCommandExecutorFailed, Data: []byte("data"), AgentID: &AgentID{Value: "a"},
+			Timestamp: 4, UUID: []byte{1, 2, 3}, Healthy: &yes,
+			Labels:          &Labels{Labels: []Label{{Key: "exit_code", Value: "0"}, {Key: "k"}}},
+			ContainerStatus: &ContainerStatus{}}),
+		st(TaskStatus{TaskID: TaskID{Value: "t3"}, State: TaskFailed, Healthy: &no, Labels: &Labels{}, Timestamp: 1e-9}),
+		st(TaskStatus{TaskID: TaskID{Value: "caf\u00e9 \U0001F600"}, State: TaskRunning, Timestamp: 1e22}),
+		st(TaskStatus{TaskID: TaskID{Value: "t4"}, State: TaskRunning, Timestamp: Float64(math.Inf(1))}), // a string: json.Unmarshal's
+		st(TaskStatus{TaskID: TaskID{Value: "<t5>"}, State: TaskRunning}),                                // escaped: json.Unmarshal's
+		st(TaskStatus{TaskID: TaskID{Value: ""}, State: ""}),                                             // refused by Validate, both ways
+	}
+}
+
+// TestDecodeUpdateCall checks that the executors' plain UPDATE calls take
+// the fast path, and that DecodeExecutorCall answers as json.Unmarshal
+// and Validate would, fast path or not.
+func TestDecodeUpdateCall(t *testing.T) {
+	for i, call := range updateCalls() {
+		data, err := json.Marshal(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fast := decodeUpdateCall(data)
+		if want := i < 4 || i == 6; fast != want {
+			t.Errorf("call %d: fast path %v, want %v: %s", i, fast, want, data)
+		}
+		checkDecodeUpdate(t, data)
+	}
+}
+
+// checkDecodeUpdate fails t when DecodeExecutorCall's answer for data
+// differs from that of json.Unmarshal and Validate, or when the fast path
+// takes what json.Unmarshal would refuse.
+func checkDecodeUpdate(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := DecodeExecutorCall(data)
+	want, wantErr := decodeCall[ExecutorCall](data, "executor::Call")
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+		t.Fatalf("%s: error %v, want %v", data, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\ndecoded %+v\nwant    %+v", data, got, want)
+	}
+	if fast, ok := decodeUpdateCall(data); ok {
+		var slow ExecutorCall
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("%s: the fast path took what json.Unmarshal refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(fast, &slow) {
+			t.Fatalf("%s:\nfast %+v\njson %+v", data, fast, &slow)
+		}
+	}
+}
+
+// FuzzDecodeUpdateCall mutates the executors' calls: whatever the fast
+// path takes must decode as json.Unmarshal decodes it.
+//
+//	go test -run '^$' -fuzz FuzzDecodeUpdateCall -fuzztime 1m ./api
+func FuzzDecodeUpdateCall(f *testing.F) {
+	for _, call := range updateCalls() {
+		data, _ := json.Marshal(call)
+		f.Add(data)
+	}
+	f.Fuzz(checkDecodeUpdate)
+}
+
+// BenchmarkDecodeExecutorCall decodes the built-in executor's
+// TASK_FINISHED call, by the fast path and by json.Unmarshal.
+func BenchmarkDecodeExecutorCall(b *testing.B) {
+	data, _ := json.Marshal(updateCalls()[1])
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			DecodeExecutorCall(data)
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			decodeCall[ExecutorCall](data, "executor::Call")
+		}
+	})
+}
