@@ -79,7 +79,7 @@ func (a *Agent) session(ctx context.Context, master string) (bool, error) {
 			return subscribed, fmt.Errorf("read events: %w", err)
 		}
 		var ev api.AgentEvent
-		if err := json.Unmarshal(rec, &ev); err != nil {
+		if err := api.UnmarshalAgentEvent(rec, &ev); err != nil {
 			return subscribed, fmt.Errorf("decode event: %w", err)
 		}
 		if ev.Type == api.AgentEventSubscribed && ev.Subscribed != nil {

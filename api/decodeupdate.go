@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"unicode/utf8"
 )
@@ -230,4 +231,53 @@ func validNumber(b []byte) bool {
 		}
 	}
 	return i == len(b)
+}
+
+// UnmarshalExecutorEvent is json.Unmarshal(data, ev) for a record of an
+// executor's event stream, ev being zero. An ACKNOWLEDGED event laid out
+// as an agent writes it (its fields in order, no spaces, a task ID with
+// no escape) is read without json.Unmarshal: an executor gets one per
+// status update, two per task.
+func UnmarshalExecutorEvent(data []byte, ev *ExecutorEvent) error {
+	ack, ok := decodeExecutorAck(data)
+	if !ok {
+		return json.Unmarshal(data, ev)
+	}
+	ev.Type, ev.Acknowledged = ExecutorEventAcknowledged, ack
+	return nil
+}
+
+func decodeExecutorAck(data []byte) (*ExecutorAcknowledged, bool) {
+	d := updateDecoder{data: data}
+	d.lit(`{"type":"ACKNOWLEDGED","acknowledged":{"task_id":`)
+	ack := &ExecutorAcknowledged{TaskID: TaskID{Value: d.value()}}
+	d.lit(`,"uuid":`)
+	ack.UUID = d.bytes()
+	d.lit("}}")
+	return ack, !d.failed && d.pos == len(data)
+}
+
+// UnmarshalAgentEvent is json.Unmarshal(data, ev) for a record of an
+// agent's event stream from the master, ev being zero. An ACKNOWLEDGED
+// event laid out as encoding/json writes it is read without
+// json.Unmarshal: an agent gets one per status update, two per task.
+func UnmarshalAgentEvent(data []byte, ev *AgentEvent) error {
+	ack, ok := decodeAgentAck(data)
+	if !ok {
+		return json.Unmarshal(data, ev)
+	}
+	ev.Type, ev.Acknowledged = AgentEventAcknowledged, ack
+	return nil
+}
+
+func decodeAgentAck(data []byte) (*AgentAcknowledged, bool) {
+	d := updateDecoder{data: data}
+	d.lit(`{"type":"ACKNOWLEDGED","acknowledged":{"framework_id":`)
+	ack := &AgentAcknowledged{FrameworkID: FrameworkID{Value: d.value()}}
+	d.lit(`,"task_id":`)
+	ack.TaskID.Value = d.value()
+	d.lit(`,"uuid":`)
+	ack.UUID = d.bytes()
+	d.lit("}}")
+	return ack, !d.failed && d.pos == len(data)
 }

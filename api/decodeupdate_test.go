@@ -100,3 +100,53 @@ func BenchmarkDecodeExecutorCall(b *testing.B) {
 		}
 	})
 }
+
+// FuzzUnmarshalEvents checks that UnmarshalExecutorEvent and
+// UnmarshalAgentEvent decode as json.Unmarshal does, and that the
+// acknowledgements agents and masters write take their fast paths.
+//
+//	go test -run '^$' -fuzz FuzzUnmarshalEvents -fuzztime 1m ./api
+func FuzzUnmarshalEvents(f *testing.F) {
+	for _, ev := range []any{
+		ExecutorEvent{Type: ExecutorEventAcknowledged, Acknowledged: &ExecutorAcknowledged{TaskID: TaskID{Value: "t1"}, UUID: make([]byte, 16)}},
+		ExecutorEvent{Type: ExecutorEventAcknowledged, Acknowledged: &ExecutorAcknowledged{TaskID: TaskID{Value: "t<1>"}}},
+		ExecutorEvent{Type: ExecutorEventKill, Kill: &ExecutorKill{TaskID: TaskID{Value: "t1"}}},
+		AgentEvent{Type: AgentEventAcknowledged, Acknowledged: &AgentAcknowledged{FrameworkID: FrameworkID{Value: "fw"},
+			TaskID: TaskID{Value: "t1"}, UUID: []byte{1, 2, 3}}},
+		AgentEvent{Type: AgentEventAcknowledged, Acknowledged: &AgentAcknowledged{}},
+	} {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fastX, slowX ExecutorEvent
+		errFast, errSlow := UnmarshalExecutorEvent(data, &fastX), json.Unmarshal(data, &slowX)
+		if (errFast == nil) != (errSlow == nil) || !reflect.DeepEqual(fastX, slowX) {
+			t.Fatalf("%s: UnmarshalExecutorEvent %+v, %v; json.Unmarshal %+v, %v", data, fastX, errFast, slowX, errSlow)
+		}
+		var fastA, slowA AgentEvent
+		errFast, errSlow = UnmarshalAgentEvent(data, &fastA), json.Unmarshal(data, &slowA)
+		if (errFast == nil) != (errSlow == nil) || !reflect.DeepEqual(fastA, slowA) {
+			t.Fatalf("%s: UnmarshalAgentEvent %+v, %v; json.Unmarshal %+v, %v", data, fastA, errFast, slowA, errSlow)
+		}
+	})
+}
+
+// TestAcknowledgementsFastPath checks that the acknowledgements an agent
+// sends its executors, and a master its agents, are read by the fast
+// paths.
+func TestAcknowledgementsFastPath(t *testing.T) {
+	x, _ := json.Marshal(ExecutorEvent{Type: ExecutorEventAcknowledged,
+		Acknowledged: &ExecutorAcknowledged{TaskID: TaskID{Value: "t1"}, UUID: make([]byte, 16)}})
+	if _, ok := decodeExecutorAck(x); !ok {
+		t.Errorf("an executor's acknowledgement misses the fast path: %s", x)
+	}
+	a, _ := json.Marshal(AgentEvent{Type: AgentEventAcknowledged,
+		Acknowledged: &AgentAcknowledged{FrameworkID: FrameworkID{Value: "fw"}, TaskID: TaskID{Value: "t1"}, UUID: make([]byte, 16)}})
+	if _, ok := decodeAgentAck(a); !ok {
+		t.Errorf("an agent's acknowledgement misses the fast path: %s", a)
+	}
+}

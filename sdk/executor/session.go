@@ -212,7 +212,7 @@ func readEvents(r io.Reader, fn func(*api.ExecutorEvent) error) error {
 // its type needs, so that handlers need not check for nil.
 func decodeEvent(rec []byte) (*api.ExecutorEvent, error) {
 	ev := new(api.ExecutorEvent)
-	if err := json.Unmarshal(rec, ev); err != nil {
+	if err := api.UnmarshalExecutorEvent(rec, ev); err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
 	missing := ""
