@@ -64,6 +64,25 @@ func (c *AgentCall) AppendJSON(b []byte) ([]byte, bool) {
 	return append(b, "]}"...), true
 }
 
+// AppendJSON appends the event's JSON to b, byte for byte what
+// json.Marshal makes of it, for an ACKNOWLEDGED event, and reports
+// whether it did; any other event is left to json.Marshal. An agent
+// sends its executors one per status update.
+func (e *ExecutorEvent) AppendJSON(b []byte) ([]byte, bool) {
+	if e.Type != ExecutorEventAcknowledged || e.Acknowledged == nil || e.Subscribed != nil || e.Launch != nil ||
+		e.LaunchGroup != nil || e.Kill != nil || e.Message != nil || e.Error != nil {
+		return b, false
+	}
+	b = slices.Grow(b, 96+len(e.Acknowledged.TaskID.Value)+base64.StdEncoding.EncodedLen(len(e.Acknowledged.UUID)))
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, string(e.Type))
+	b = append(b, `,"acknowledged":{"task_id":`...)
+	b = appendIDJSON(b, e.Acknowledged.TaskID.Value)
+	b = append(b, `,"uuid":"`...) // "" for none, as its MarshalJSON writes
+	b = base64.StdEncoding.AppendEncode(b, e.Acknowledged.UUID)
+	return append(b, `"}}`...), true
+}
+
 // plain reports whether appendJSON writes every field of s: not a
 // check's status, a resource limitation, an unreachable time, network or
 // cgroup details, an executor PID or a nested container ID.

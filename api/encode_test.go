@@ -134,3 +134,29 @@ func BenchmarkEncodeUpdateCall(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendAcknowledged compares ExecutorEvent.AppendJSON with
+// json.Marshal for acknowledgements, and checks that it leaves other
+// events alone.
+func TestAppendAcknowledged(t *testing.T) {
+	for _, ack := range []ExecutorAcknowledged{
+		{TaskID: TaskID{Value: "t1"}, UUID: make([]byte, 16)},
+		{TaskID: TaskID{Value: "<t&2>\u2028\xff"}, UUID: []byte{1, 2, 3, 4, 5}},
+		{}, {UUID: []byte{}},
+	} {
+		ev := &ExecutorEvent{Type: ExecutorEventAcknowledged, Acknowledged: &ack}
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := ev.AppendJSON(nil); !ok || !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON (%v):\n%s\njson.Marshal:\n%s", ok, got, want)
+		}
+	}
+	for _, ev := range []*ExecutorEvent{{Type: ExecutorEventAcknowledged}, {Type: ExecutorEventKill, Kill: &ExecutorKill{}},
+		{Type: ExecutorEventAcknowledged, Acknowledged: &ExecutorAcknowledged{}, Error: &ErrorEvent{}}} {
+		if _, ok := ev.AppendJSON(nil); ok {
+			t.Errorf("%+v was written, not left to json.Marshal", ev)
+		}
+	}
+}
