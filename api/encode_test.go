@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -157,6 +159,40 @@ func TestAppendAcknowledged(t *testing.T) {
 		{Type: ExecutorEventAcknowledged, Acknowledged: &ExecutorAcknowledged{}, Error: &ErrorEvent{}}} {
 		if _, ok := ev.AppendJSON(nil); ok {
 			t.Errorf("%+v was written, not left to json.Marshal", ev)
+		}
+	}
+}
+
+// TestEncodedFieldsKnown fails when a field is added to a type the
+// hand-written writers cover (ExecutorCall.AppendJSON and its kin), so
+// that the writer, or the check that leaves such a message to
+// json.Marshal, is taught about it: otherwise it would drop the field.
+func TestEncodedFieldsKnown(t *testing.T) {
+	known := map[reflect.Type]string{
+		reflect.TypeFor[ExecutorCall]():         "ExecutorID FrameworkID Type Subscribe Update Message Usage",
+		reflect.TypeFor[ExecutorUpdate]():       "Status",
+		reflect.TypeFor[AgentCall]():            "Type AgentID Subscribe Updates Message",
+		reflect.TypeFor[AgentUpdate]():          "FrameworkID Status",
+		reflect.TypeFor[ExecutorEvent]():        "Type Subscribed Acknowledged Launch LaunchGroup Kill Message Error",
+		reflect.TypeFor[ExecutorAcknowledged](): "TaskID UUID",
+		reflect.TypeFor[TaskStatus](): "TaskID State Message Source Reason Data AgentID ExecutorID Timestamp UUID " +
+			"Healthy CheckStatus Labels ContainerStatus UnreachableTime Limitation",
+		reflect.TypeFor[ContainerStatus](): "ContainerID NetworkInfos CgroupInfo ExecutorPID",
+		reflect.TypeFor[ContainerID]():     "Value Parent",
+		reflect.TypeFor[Labels]():          "Labels",
+		reflect.TypeFor[Label]():           "Key Value",
+		reflect.TypeFor[TaskID]():          "Value",
+		reflect.TypeFor[ExecutorID]():      "Value",
+		reflect.TypeFor[FrameworkID]():     "Value",
+		reflect.TypeFor[AgentID]():         "Value",
+	}
+	for typ, want := range known {
+		var names []string
+		for f := range typ.Fields() {
+			names = append(names, f.Name)
+		}
+		if got := strings.Join(names, " "); got != want {
+			t.Errorf("%s has fields %q; api/encode.go knows %q: teach its writers the change", typ, got, want)
 		}
 	}
 }
