@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -469,14 +468,9 @@ func (s *execStream) send(ev api.ExecutorEvent) bool {
 	if s == nil {
 		return false
 	}
-	// Acknowledgements, one per update, are encoded by hand (the same
-	// bytes).
-	b, ok := ev.AppendJSON(nil)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(ev); err != nil {
-			return false
-		}
+	b, err := api.Marshal(&ev)
+	if err != nil {
+		return false
 	}
 	select {
 	case <-s.done:

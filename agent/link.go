@@ -400,13 +400,9 @@ func (a *Agent) sendMessage(from execKey, data []byte) {
 
 // post makes a call on the master that is answered 202.
 func (a *Agent) post(ctx context.Context, master, streamID string, call api.AgentCall) error {
-	// UPDATE calls, the most of them, are encoded by hand (the same bytes).
-	body, ok := call.AppendJSON(nil)
-	if !ok {
-		var err error
-		if body, err = json.Marshal(call); err != nil {
-			return err
-		}
+	body, err := api.Marshal(&call)
+	if err != nil {
+		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, master+"/api/v1/agent", bytes.NewReader(body))
 	if err != nil {

@@ -2,10 +2,26 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 )
+
+// appender is a message that writes its own JSON in its common cases.
+type appender interface {
+	AppendJSON(b []byte) ([]byte, bool)
+}
+
+// Marshal returns json.Marshal(m), written by m's AppendJSON when it
+// takes m (the same bytes, at a third of the cost or less): the one way
+// the agent and the executors encode the messages they send most.
+func Marshal(m appender) ([]byte, error) {
+	if b, ok := m.AppendJSON(make([]byte, 0, 512)); ok {
+		return b, nil
+	}
+	return json.Marshal(m)
+}
 
 // AppendJSON appends the call's JSON to b, byte for byte what json.Marshal
 // makes of it, for an UPDATE call, and reports whether it did: a call of

@@ -151,7 +151,7 @@ func (c *Client) send(ctx context.Context, s *session, call *api.ExecutorCall) e
 
 // post sends one call to the agent.
 func (c *Client) post(ctx context.Context, do func(*http.Request) (*http.Response, error), call *api.ExecutorCall, streamID string) (*http.Response, error) {
-	body, err := encodeCall(call)
+	body, err := api.Marshal(call)
 	if err != nil {
 		return nil, err
 	}
