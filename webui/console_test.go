@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -482,3 +483,67 @@ func queryOf(t *testing.T, raw string) url.Values {
 }
 
 var _ = context.Background
+
+// TestFilesLargeAnswers checks that the sandbox view shows what the agent
+// answers however large its JSON is. The agent lists up to 10,000 entries
+// and reads 64 KiB windows, and JSON escapes a byte that is not UTF-8, <,
+// > and & as six bytes each: a bound on the answer's text smaller than
+// that worst case cut such answers short and made the view a 502.
+func TestFilesLargeAnswers(t *testing.T) {
+	const dir = "/fw1/t-run/runs/latest/"
+	tests := []struct {
+		name  string
+		files map[string]string
+		path  string
+		want  []string
+	}{
+		{"a directory of 4,000 long names", func() map[string]string {
+			m := map[string]string{}
+			for i := range 4000 {
+				m[dir+fmt.Sprintf("out/part-%05d-of-a-rather-long-output-file-name.json", i)] = "x"
+			}
+			return m
+		}(), "out", []string{"part-00000-of-a", "part-03999-of-a"}},
+		{"a window of bytes that are not UTF-8", map[string]string{dir + "core.bin": strings.Repeat("\xff", readWindow)}, "core.bin", []string{"\ufffd\ufffd"}},
+		{"a window of HTML", map[string]string{dir + "page.html": strings.Repeat("<b>&</b>", readWindow/8)}, "page.html", []string{"&lt;b&gt;&amp;&lt;/b&gt;"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := newConsole(t, nil)
+			maps.Copy(f.files, tt.files)
+			code, body := get(t, c, "/tasks/fw1/t-run/files?path="+tt.path)
+			if code != http.StatusOK {
+				t.Fatalf("%d\n%.500s", code, body[strings.Index(body, "<main"):])
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("no %q on the page", w)
+				}
+			}
+		})
+	}
+}
+
+// TestFilesListingTruncated checks that a directory with more entries than
+// the agent lists says so on the page (the agent's
+// Mezzo-Listing-Truncated header), and that one the agent lists in full
+// does not.
+func TestFilesListingTruncated(t *testing.T) {
+	for _, tt := range []struct {
+		limit int
+		want  bool
+	}{{0, false}, {2, true}} {
+		c, f := newConsole(t, nil)
+		f.browseLimit = tt.limit
+		for _, n := range []string{"a", "b", "c"} {
+			f.files["/fw1/t-run/runs/latest/d/"+n] = n
+		}
+		code, body := get(t, c, "/tasks/fw1/t-run/files?path=d")
+		if code != http.StatusOK {
+			t.Fatalf("agent limit %d: %d", tt.limit, code)
+		}
+		if got := strings.Contains(body, "Listing truncated"); got != tt.want {
+			t.Errorf("agent limit %d, 3 entries: truncation noted %v, want %v", tt.limit, got, tt.want)
+		}
+	}
+}

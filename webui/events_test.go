@@ -320,3 +320,67 @@ func TestEventsSince(t *testing.T) {
 		t.Fatalf("first event %+v, ok %v; want the task change made before the stream opened", ev, ok)
 	}
 }
+
+// TestTailMovesOn checks that a tail gets past a window the agent's answer
+// for which is large or cannot be decoded. A window of 64 KiB of "<" is
+// 384 KiB of JSON, which the console used to cut short; the tail then
+// asked for the same window every step, forever, and the browser heard
+// nothing of the output written after it. A window that truly cannot be
+// decoded is reported in a "notice" event and skipped.
+func TestTailMovesOn(t *testing.T) {
+	const stdout = "/fw1/t-run/runs/latest/stdout"
+	tests := []struct {
+		name   string
+		setup  func(f *fakeCluster)
+		notice string // in a notice event before the later output, "" for none
+	}{
+		{"a window JSON escapes six times over", func(f *fakeCluster) {
+			f.appendFile(stdout, strings.Repeat("<", readWindow))
+		}, ""},
+		{"a window whose answer is cut short", func(f *fakeCluster) {
+			f.mu.Lock()
+			f.files[stdout] += strings.Repeat("x", readWindow)
+			f.badReads[stdout+"@0"] = true
+			f.mu.Unlock()
+		}, "skipped bytes 0 to 65536 of stdout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, f, srv, _ := liveConsole(t)
+			f.mu.Lock()
+			f.files[stdout] = "" // the tail starts at 0
+			f.mu.Unlock()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			resp := open(t, ctx, srv.URL+"/tasks/fw1/t-run/tail")
+			defer resp.Body.Close()
+			r := readSSE(resp)
+			// stdout is read before stderr: once stderr's output came,
+			// the tail stands at the start of the empty stdout.
+			if _, ok := r.next(t, "stderr"); !ok {
+				t.Fatal("no stderr event")
+			}
+			tt.setup(f)
+			f.appendFile(stdout, "after\n")
+			noticed := false
+			for {
+				ev, ok := r.next(t, "")
+				if !ok {
+					t.Fatal("the stream ended")
+				}
+				if ev.name == "notice" {
+					noticed = strings.Contains(ev.data, tt.notice) && tt.notice != ""
+					if !noticed {
+						t.Errorf("notice %s", ev.data)
+					}
+				}
+				if ev.name == "stdout" && strings.Contains(ev.data, "after") {
+					break
+				}
+			}
+			if tt.notice != "" && !noticed {
+				t.Errorf("no notice saying %q", tt.notice)
+			}
+		})
+	}
+}

@@ -39,15 +39,21 @@ type fakeCluster struct {
 	// it cannot be reached.
 	containers map[string][]api.AgentContainer
 	schedule   api.MaintenanceSchedule
-	events     chan api.OperatorEvent
-	subs       int  // open subscriptions
-	shared     bool // answer from the state itself, not a copy (benchmarks)
+	// browseLimit, if set, is the most entries a browse lists, as an
+	// agent's files.BrowseLimit: a longer listing is cut and says so in
+	// api.ListingTruncatedHeader.
+	browseLimit int
+	// badReads holds "path@offset" reads answered with JSON cut short.
+	badReads map[string]bool
+	events   chan api.OperatorEvent
+	subs     int  // open subscriptions
+	shared   bool // answer from the state itself, not a copy (benchmarks)
 }
 
 var _ Cluster = (*fakeCluster)(nil)
 
 func newFake() *fakeCluster {
-	return &fakeCluster{files: map[string]string{}, containers: map[string][]api.AgentContainer{}, events: make(chan api.OperatorEvent)}
+	return &fakeCluster{files: map[string]string{}, badReads: map[string]bool{}, containers: map[string][]api.AgentContainer{}, events: make(chan api.OperatorEvent)}
 }
 
 func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
@@ -186,11 +192,19 @@ func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values)
 			break
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+		if f.browseLimit > 0 && len(out) > f.browseLimit {
+			out = out[:f.browseLimit]
+			rec.Header().Set(api.ListingTruncatedHeader, "true")
+		}
 		_ = json.NewEncoder(rec).Encode(out)
 	case "read":
 		data, ok := f.files[p]
 		if !ok {
 			http.Error(rec, "No such file", http.StatusNotFound)
+			break
+		}
+		if f.badReads[p+"@"+q.Get("offset")] {
+			rec.WriteString(`{"offset": 0, "data": "cut sh`)
 			break
 		}
 		var off, length int64

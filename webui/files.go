@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,39 +47,113 @@ type chunk struct {
 	Length int64  `json:"length,omitempty"` // bytes of the file Data holds (files.ReadResult)
 }
 
-// files calls the agent's files API through the master and decodes a JSON
-// answer into out. A 404 from the agent is a *pageError 404.
-func (c *Console) files(ctx context.Context, agentID, op string, q url.Values, out any) error {
+// readAnswerBytes bounds what the console reads of a /files/read answer:
+// a window of readWindow bytes each of which JSON may escape as six (a
+// byte that is not UTF-8 as \ufffd, < as \u003c, a control byte as
+// \u0001), and room for the object around it. A smaller bound cuts the
+// answer of a binary or HTML window short, which then cannot be decoded.
+const readAnswerBytes = 6*readWindow + 4<<10
+
+// maxListing is the most entries of one directory the console shows, the
+// agent's own default (files.DefaultBrowseLimit): an agent configured to
+// list more is cut here, and the page says the listing is truncated.
+const maxListing = 10000
+
+// browseAnswerBytes bounds what the console reads of a /files/browse
+// answer. The answer is decoded one entry at a time and at most
+// maxListing entries are kept, so this only guards against an endless
+// answer: 10,000 entries whose path (up to 4 KiB) JSON escapes six times
+// over, and their other fields.
+const browseAnswerBytes = maxListing * (6*4<<10 + 1<<10)
+
+// filesAnswer calls the agent's files API through the master and returns
+// its answer, which the caller closes, when the agent answered 200. Any
+// other answer (a 404 for a missing file) is a *pageError with its
+// status and the agent's message.
+func (c *Console) filesAnswer(ctx context.Context, agentID, op string, q url.Values) (*http.Response, error) {
 	resp, err := c.cluster.Files(ctx, agentID, op, q)
 	if err != nil {
-		return fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4*readWindow))
-	if err != nil {
-		return fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
+		return nil, fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return &pageError{status: resp.StatusCode, msg: fmt.Sprintf("The agent answered: %s", strings.TrimSpace(string(body)))}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		if err != nil {
+			return nil, fmt.Errorf("files %s on agent %s: %w", op, agentID, err)
+		}
+		return nil, &pageError{status: resp.StatusCode, msg: fmt.Sprintf("The agent answered: %s", strings.TrimSpace(string(body)))}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("files %s on agent %s: decode answer: %w", op, agentID, err)
+	return resp, nil
+}
+
+// readChunk reads one window of a file (q holds path, offset and length)
+// with the agent's /files/read.
+func (c *Console) readChunk(ctx context.Context, agentID string, q url.Values) (chunk, error) {
+	var ch chunk
+	resp, err := c.filesAnswer(ctx, agentID, "read", q)
+	if err != nil {
+		return ch, err
 	}
-	return nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, readAnswerBytes+1))
+	if err != nil {
+		return ch, fmt.Errorf("files read on agent %s: %w", agentID, err)
+	}
+	if len(body) > readAnswerBytes {
+		return ch, fmt.Errorf("files read on agent %s: %w: larger than %d bytes", agentID, errBadAnswer, readAnswerBytes)
+	}
+	if err := json.Unmarshal(body, &ch); err != nil {
+		return ch, fmt.Errorf("files read on agent %s: %w: %w", agentID, errBadAnswer, err)
+	}
+	return ch, nil
+}
+
+// browse lists a directory (or the one file p names) with the agent's
+// /files/browse. truncated reports that the listing is partial: the agent
+// said so (api.ListingTruncatedHeader) or it held more than maxListing
+// entries. Entries are decoded one at a time, so a long answer costs the
+// entries kept, not its whole text.
+func (c *Console) browse(ctx context.Context, agentID, p string) (entries []entry, truncated bool, err error) {
+	resp, err := c.filesAnswer(ctx, agentID, "browse", url.Values{"path": {p}})
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	truncated = resp.Header.Get(api.ListingTruncatedHeader) == "true"
+	dec := json.NewDecoder(io.LimitReader(resp.Body, browseAnswerBytes))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, false, fmt.Errorf("files browse on agent %s: decode answer: not a list (%v)", agentID, err)
+	}
+	for dec.More() {
+		if len(entries) == maxListing {
+			return entries, true, nil
+		}
+		var e entry
+		if err := dec.Decode(&e); err != nil {
+			return nil, false, fmt.Errorf("files browse on agent %s: decode answer: %w", agentID, err)
+		}
+		entries = append(entries, e)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, false, fmt.Errorf("files browse on agent %s: decode answer: %w", agentID, err)
+	}
+	return entries, truncated, nil
 }
 
 // crumb is one step of the path above a sandbox listing.
 type crumb struct{ Name, Rel string }
 
 type filesData struct {
-	Task     api.Task
-	Rel      string // the path inside the sandbox, "" for its top
-	Crumbs   []crumb
-	Entries  []entry
-	File     *chunk // set when Rel is a file
-	Size     int64
-	Next     int64 // offset of the next window, or 0 at the end
-	Download string
+	Task    api.Task
+	Rel     string // the path inside the sandbox, "" for its top
+	Crumbs  []crumb
+	Entries []entry
+	// Truncated reports a listing of only part of a large directory.
+	Truncated bool
+	File      *chunk // set when Rel is a file
+	Size      int64
+	Next      int64 // offset of the next window, or 0 at the end
+	Download  string
 }
 
 // relPath checks a path inside a task's sandbox: relative, clean, no "..":
@@ -145,14 +220,14 @@ func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 			d.Crumbs = append(d.Crumbs, crumb{Name: el, Rel: acc})
 		}
 	}
-	var entries []entry
-	if err := c.files(r.Context(), t.AgentID.Value, "browse", url.Values{"path": {full}}, &entries); err != nil {
+	entries, truncated, err := c.browse(r.Context(), t.AgentID.Value, full)
+	if err != nil {
 		return nil, err
 	}
 	if len(entries) == 1 && !entries[0].Dir() && path.Base(entries[0].Path) == path.Base(full) && rel != "" {
-		var ch chunk
 		q := url.Values{"path": {full}, "offset": {strconv.FormatInt(offset, 10)}, "length": {strconv.Itoa(readWindow)}}
-		if err := c.files(r.Context(), t.AgentID.Value, "read", q, &ch); err != nil {
+		ch, err := c.readChunk(r.Context(), t.AgentID.Value, q)
+		if err != nil {
 			return nil, err
 		}
 		d.File, d.Size = &ch, entries[0].Size
@@ -161,7 +236,7 @@ func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 		}
 		d.Download = "/tasks/" + url.PathEscape(t.FrameworkID.Value) + "/" + url.PathEscape(t.TaskID.Value) + "/download?" + url.Values{"path": {rel}}.Encode()
 	} else {
-		d.Entries = entries
+		d.Entries, d.Truncated = entries, truncated
 	}
 	return &view{Template: "files", Title: "Sandbox of " + t.Name, Nav: "tasks", Data: d}, nil
 }
@@ -269,17 +344,36 @@ func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
 // should be sent in one go.
 const maxDrainSteps = 64
 
+// errBadAnswer marks an answer of the agent's files API the console cannot
+// decode. Asking again for the same window gets the same answer, so a
+// tail reports it and moves past the window rather than retry forever.
+var errBadAnswer = errors.New("the agent's answer cannot be decoded")
+
 // sendTail sends what one file gained since the last step as an event
 // named after it; when the task is over (drain) it reads on until the end
 // of the file. It reports false when the browser has gone. A file that
-// cannot be read yet (the task has not started writing it) sends nothing.
+// cannot be read yet (the task has not started writing it) sends nothing;
+// any other failure is told to the browser as a "notice" event, once
+// until the next success (a tail of an unreachable agent retries at every
+// step, and says so once).
 func (c *Console) sendTail(ctx context.Context, w http.ResponseWriter, t api.Task, tl *tail, drain bool) bool {
 	for range maxDrainSteps {
 		data, err := c.tailStep(ctx, t, tl)
 		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
 			c.log.Debug("tail", "task", t.TaskID.Value, "file", tl.name, "err", err)
-			return ctx.Err() == nil
+			var pe *pageError
+			if errors.As(err, &pe) && pe.status == http.StatusNotFound || err.Error() == tl.failed {
+				return true
+			}
+			tl.failed = err.Error()
+			b, _ := json.Marshal(tailNotice{File: tl.name, Message: err.Error()})
+			_, err := fmt.Fprintf(w, "event: notice\ndata: %s\n\n", b)
+			return err == nil
 		}
+		tl.failed = ""
 		if data == "" {
 			return true
 		}
@@ -294,27 +388,42 @@ func (c *Console) sendTail(ctx context.Context, w http.ResponseWriter, t api.Tas
 	return true
 }
 
+// tailNotice is the data of a tail's "notice" event: why part of a file's
+// output is missing or late, which the page shows in the file's pane.
+type tailNotice struct {
+	File    string `json:"file"`
+	Message string `json:"message"`
+}
+
 // tail is where a live tail stands in one file: offset -1 until the file
 // has been found.
 type tail struct {
 	name   string
 	offset int64
+	failed string // the error last told to the browser, "" after a success
 }
 
 // tailStep reads what the file gained since the last step. The first step
-// finds the file's size and starts at most one window before its end.
+// finds the file's size and starts at most one window before its end. A
+// window whose answer cannot be decoded is skipped, and the error says
+// which bytes were.
 func (c *Console) tailStep(ctx context.Context, t api.Task, tl *tail) (string, error) {
 	p := sandboxPath(t) + "/" + tl.name
 	if tl.offset < 0 {
-		var size chunk
-		if err := c.files(ctx, t.AgentID.Value, "read", url.Values{"path": {p}, "offset": {"-1"}}, &size); err != nil {
+		size, err := c.readChunk(ctx, t.AgentID.Value, url.Values{"path": {p}, "offset": {"-1"}})
+		if err != nil {
 			return "", err
 		}
 		tl.offset = max(0, size.Offset-readWindow)
 	}
-	var ch chunk
 	q := url.Values{"path": {p}, "offset": {strconv.FormatInt(tl.offset, 10)}, "length": {strconv.Itoa(readWindow)}}
-	if err := c.files(ctx, t.AgentID.Value, "read", q, &ch); err != nil {
+	ch, err := c.readChunk(ctx, t.AgentID.Value, q)
+	if errors.Is(err, errBadAnswer) {
+		from := tl.offset
+		tl.offset += readWindow
+		return "", fmt.Errorf("skipped bytes %d to %d of %s: %w", from, tl.offset, tl.name, err)
+	}
+	if err != nil {
 		return "", err
 	}
 	tl.offset = ch.Offset + ch.Length

@@ -84,6 +84,13 @@
         if (atBottom) pre.scrollTop = pre.scrollHeight;
       });
     });
+    // notice: part of a file's output is missing or late (the agent
+    // cannot be reached, or answered a window that cannot be read).
+    stream.addEventListener("notice", function (e) {
+      const n = JSON.parse(e.data);
+      const pre = document.getElementById("tail-" + n.file);
+      if (pre) pre.textContent += "\n[console: " + n.message + "]\n";
+    });
     stream.addEventListener("open", function () { if (state) state.textContent = "(following)"; });
     stream.addEventListener("end", function () {
       stream.close();
