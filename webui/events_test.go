@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -380,6 +381,53 @@ func TestTailMovesOn(t *testing.T) {
 			}
 			if tt.notice != "" && !noticed {
 				t.Errorf("no notice saying %q", tt.notice)
+			}
+		})
+	}
+}
+
+// TestHubForgetsEndedTasks checks that what the hub keeps of tasks is
+// bounded by the tasks not ended and maxEnded, not by every task ever
+// run: it kept the state of each task it heard of, and a removed
+// framework's ended tasks too. It still knows that a task which ended
+// recently is over, which a live tail asks.
+func TestHubForgetsEndedTasks(t *testing.T) {
+	finished := func(fw, id string) api.OperatorEvent {
+		return api.OperatorEvent{Type: api.OperatorEventTaskUpdated, TaskUpdated: &api.TaskUpdated{FrameworkID: api.FrameworkID{Value: fw},
+			Status: api.TaskStatus{TaskID: api.TaskID{Value: id}}, State: api.TaskFinished}}
+	}
+	tests := []struct {
+		name   string
+		remove bool // remove the framework at the end
+	}{
+		{"framework still registered", false},
+		{"framework removed", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHub()
+			h.apply(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: &api.GetStateResponse{}}})
+			h.apply(api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{Task: task("f", "long", "long", "a", api.TaskRunning, 0)}})
+			const n = 3 * maxEnded
+			for i := range n {
+				id := fmt.Sprintf("t%d", i)
+				h.apply(api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{Task: task("f", id, id, "a", api.TaskStaging, 0)}})
+				h.apply(finished("f", id))
+			}
+			if over, known := h.over("f", fmt.Sprint("t", n-1)); !over || !known {
+				t.Errorf("the last task to end: over %v, known %v", over, known)
+			}
+			if over, _ := h.over("f", "long"); over {
+				t.Error("a running task is over")
+			}
+			if tt.remove {
+				h.apply(api.OperatorEvent{Type: api.OperatorEventFrameworkRemoved, FrameworkRemoved: &api.FrameworkRemoved{FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "f"}}}})
+			}
+			h.mu.Lock()
+			held := len(h.states) + len(h.ended)
+			h.mu.Unlock()
+			if held > 1+maxEnded {
+				t.Fatalf("the hub holds %d tasks after %d ended; want at most %d", held, n, 1+maxEnded)
 			}
 		})
 	}

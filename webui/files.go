@@ -431,13 +431,11 @@ func (c *Console) tailStep(ctx context.Context, t api.Task, tl *tail) (string, e
 }
 
 // taskOver reports whether the hub knows the task to be in a terminal
-// state: its output will not grow any more.
+// state, or, for a task it does not know, whether the task was in one when
+// read: its output will not grow any more.
 func (c *Console) taskOver(t api.Task) bool {
-	c.hub.mu.Lock()
-	defer c.hub.mu.Unlock()
-	s, ok := c.hub.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}]
-	if !ok {
-		s = t.State
+	if over, known := c.hub.over(t.FrameworkID.Value, t.TaskID.Value); known {
+		return over
 	}
-	return s.IsTerminal()
+	return t.State.IsTerminal()
 }

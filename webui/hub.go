@@ -29,15 +29,23 @@ type sample struct {
 
 // hub follows the master's event stream and fans changes out to the
 // browsers' /events streams. It keeps only what no API call can give
-// back later: the state of every task (to count running ones cheaply) and
-// the chart's recent samples.
+// back later: the state of every task that has not ended (to count
+// running ones cheaply), the tasks that ended most recently (so that a
+// live tail learns its task is over), and the chart's recent samples.
+// None of these grows with the number of tasks ever run.
 //
 // Lock order: hub.mu, then client.mu.
 type hub struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
-	states  map[[2]string]api.TaskState // by framework and task ID
-	history []sample                    // oldest first, within Config.History
+	states  map[[2]string]api.TaskState // of tasks not ended, by framework and task ID
+	// ended holds the last maxEnded tasks seen to end, by framework and
+	// task ID; endedRing holds the same keys in a ring, next the slot
+	// of the oldest once full.
+	ended     map[[2]string]struct{}
+	endedRing [][2]string
+	next      int
+	history   []sample // oldest first, within Config.History
 	// seq numbers the broadcasts; changed holds, for each topic, the
 	// number of the last broadcast that named it. A page records seq as
 	// it is rendered, and its /events stream starts with what changed
@@ -49,7 +57,7 @@ type hub struct {
 }
 
 func newHub() *hub {
-	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, changed: map[string]uint64{}}
+	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, ended: map[[2]string]struct{}{}, changed: map[string]uint64{}}
 }
 
 // client is one browser's /events stream. Changes accumulate in pending
@@ -159,18 +167,18 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 		if s := ev.Subscribed.GetState; s != nil && s.GetTasks != nil {
 			for _, list := range [][]api.Task{s.GetTasks.Tasks, s.GetTasks.UnreachableTasks, s.GetTasks.CompletedTasks} {
 				for _, t := range list {
-					h.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}] = t.State
+					h.setState(t.FrameworkID.Value, t.TaskID.Value, t.State)
 				}
 			}
 		}
 		return allTopics
 	case api.OperatorEventTaskAdded:
 		t := ev.TaskAdded.Task
-		h.states[[2]string{t.FrameworkID.Value, t.TaskID.Value}] = t.State
+		h.setState(t.FrameworkID.Value, t.TaskID.Value, t.State)
 		return []string{topicTask}
 	case api.OperatorEventTaskUpdated:
 		u := ev.TaskUpdated
-		h.states[[2]string{u.FrameworkID.Value, u.Status.TaskID.Value}] = u.State
+		h.setState(u.FrameworkID.Value, u.Status.TaskID.Value, u.State)
 		return []string{topicTask}
 	case api.OperatorEventAgentAdded, api.OperatorEventAgentRemoved:
 		return []string{topicAgent}
@@ -183,8 +191,8 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 		if ev.FrameworkRemoved.FrameworkInfo.ID != nil {
 			id = ev.FrameworkRemoved.FrameworkInfo.ID.Value
 		}
-		for k, s := range h.states {
-			if k[0] == id && !s.IsTerminal() {
+		for k := range h.states {
+			if k[0] == id {
 				delete(h.states, k)
 			}
 		}
@@ -193,6 +201,48 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 		return []string{topicTick}
 	}
 	return nil
+}
+
+// maxEnded is how many of the tasks that ended last the hub remembers: a
+// live tail asks whether its task is over every Config.TailEvery, so it
+// needs to hear of an end only for a few steps, and the hub must not
+// remember every task ever run.
+const maxEnded = 4096
+
+// setState records a task's state: one that has not ended in states, one
+// that has among the recently ended. hub.mu must be held.
+func (h *hub) setState(fw, task string, s api.TaskState) {
+	k := [2]string{fw, task}
+	if !s.IsTerminal() {
+		h.states[k] = s
+		return
+	}
+	delete(h.states, k)
+	if _, ok := h.ended[k]; ok {
+		return
+	}
+	h.ended[k] = struct{}{}
+	if len(h.endedRing) < maxEnded {
+		h.endedRing = append(h.endedRing, k)
+		return
+	}
+	delete(h.ended, h.endedRing[h.next])
+	h.endedRing[h.next] = k
+	h.next = (h.next + 1) % maxEnded
+}
+
+// over reports whether the task has ended as far as the hub knows, and
+// whether it knows: a task neither live nor among the recently ended is
+// one it has not heard of, or ended long ago.
+func (h *hub) over(fw, task string) (over, known bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := [2]string{fw, task}
+	if _, ok := h.states[k]; ok {
+		return false, true
+	}
+	_, ok := h.ended[k]
+	return ok, ok
 }
 
 // running counts tasks in TASK_RUNNING. hub.mu must be held.
