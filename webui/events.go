@@ -3,7 +3,6 @@ package webui
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -36,12 +35,11 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	cl := c.hub.add()
 	defer c.hub.remove(cl)
-	// A page names the change count it was rendered at: what changed
-	// since comes first. A stream that reconnects asks again from there,
-	// so it may hear of a change twice, never miss one.
-	if since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64); err == nil {
-		c.hub.catchUp(cl, since)
-	}
+	// A page names the mark it was rendered at (data-seq, "epoch:count"):
+	// what changed since comes first, everything if the mark is another
+	// console's. A stream that reconnects asks again from there, so it
+	// may hear of a change twice, never miss one.
+	c.hub.catchUp(cl, r.URL.Query().Get("since"))
 	hb := time.NewTicker(c.cfg.Heartbeat)
 	defer hb.Stop()
 	for {

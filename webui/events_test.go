@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
@@ -266,20 +267,30 @@ func TestHubCounts(t *testing.T) {
 }
 
 // TestHubCatchUp checks that a client that joins late hears of exactly the
-// topics that changed after the broadcast it names.
+// topics that changed after the mark it names, and of every topic when the
+// mark is another console's: a page rendered by a master that has since
+// lost the lead, or by this console before a restart, names a count that
+// means nothing here (it used to catch up with nothing when the count was
+// beyond this hub's, and the page never updated).
 func TestHubCatchUp(t *testing.T) {
 	h := newHub()
 	h.broadcast(topicAgent)
-	seen := h.sequence()
+	seen := h.mark()
 	h.broadcast(topicTask)
+	all := strings.Join(allTopics, " ")
 	tests := []struct {
 		name  string
-		since uint64
+		since string
 		want  string
 	}{
-		{"from the start", 0, topicTask + " " + topicAgent}, // in allTopics order
+		{"from the start", h.epoch + ":0", topicTask + " " + topicAgent}, // in allTopics order
 		{"from a page rendered between", seen, topicTask},
-		{"up to date", h.sequence(), ""},
+		{"up to date", h.mark(), ""},
+		{"no mark", "", ""},
+		{"beyond this hub's count", h.epoch + ":1000", all},
+		{"another console's epoch", "zzzzzzzz:1", all},
+		{"a bare count (a page of an older console)", "1", all},
+		{"garbage", h.epoch + ":x", all},
 	}
 	for _, tt := range tests {
 		c := h.add()
@@ -305,7 +316,7 @@ func TestEventsSince(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := regexp.MustCompile(`data-seq="(\d+)"`).FindSubmatch(page)
+	m := regexp.MustCompile(`data-seq="([\w-]+:\d+)"`).FindSubmatch(page)
 	if m == nil {
 		t.Fatalf("the page has no data-seq:\n%s", page)
 	}
@@ -315,7 +326,7 @@ func TestEventsSince(t *testing.T) {
 	waitFor(t, "the hub to take the change", func() bool { return c.hub.sequence() > before })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream := open(t, ctx, srv.URL+"/events?since="+string(m[1]))
+	stream := open(t, ctx, srv.URL+"/events?since="+url.QueryEscape(string(m[1])))
 	defer stream.Body.Close()
 	if ev, ok := readSSE(stream).next(t, "change"); !ok || !strings.Contains(ev.data, topicTask) {
 		t.Fatalf("first event %+v, ok %v; want the task change made before the stream opened", ev, ok)
@@ -428,6 +439,29 @@ func TestHubForgetsEndedTasks(t *testing.T) {
 			h.mu.Unlock()
 			if held > 1+maxEnded {
 				t.Fatalf("the hub holds %d tasks after %d ended; want at most %d", held, n, 1+maxEnded)
+			}
+		})
+	}
+}
+
+// TestEventsSinceOtherConsole checks that a page rendered by another
+// console (a count this one never reached, or another epoch) gets a
+// change event for its topics as soon as its stream opens: the page's
+// data may be stale in any way.
+func TestEventsSinceOtherConsole(t *testing.T) {
+	for _, since := range []string{"1000", "zzzzzzzz:1", "epoch-is-mine:1000"} {
+		t.Run(since, func(t *testing.T) {
+			c, _, srv, _ := liveConsole(t)
+			waitFor(t, "the snapshot", func() bool { return c.hub.sequence() >= 1 })
+			if since == "epoch-is-mine:1000" {
+				since = c.hub.epoch + ":1000"
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			resp := open(t, ctx, srv.URL+"/events?since="+url.QueryEscape(since))
+			defer resp.Body.Close()
+			if ev, ok := readSSE(resp).next(t, "change"); !ok || !strings.Contains(ev.data, topicTask) {
+				t.Fatalf("first event %+v, ok %v; want a change naming every topic", ev, ok)
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package webui
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,17 +49,21 @@ type hub struct {
 	next      int
 	history   []sample // oldest first, within Config.History
 	// seq numbers the broadcasts; changed holds, for each topic, the
-	// number of the last broadcast that named it. A page records seq as
-	// it is rendered, and its /events stream starts with what changed
-	// since (catchUp): a change between the rendering and the stream's
-	// opening is not lost.
+	// number of the last broadcast that named it. A page records epoch
+	// and seq as it is rendered (mark), and its /events stream starts
+	// with what changed since (catchUp): a change between the rendering
+	// and the stream's opening is not lost. epoch tells this hub's
+	// numbers from those of another console (a master that since lost
+	// the lead, or this one before a restart), which mean nothing here.
+	epoch     string
 	seq       uint64
 	changed   map[string]uint64
 	connected bool // the master's stream is open
 }
 
 func newHub() *hub {
-	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, ended: map[[2]string]struct{}{}, changed: map[string]uint64{}}
+	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, ended: map[[2]string]struct{}{}, changed: map[string]uint64{},
+		epoch: randomToken()[:8]}
 }
 
 // client is one browser's /events stream. Changes accumulate in pending
@@ -111,27 +117,48 @@ func (h *hub) broadcast(topics ...string) {
 	}
 }
 
-// sequence is the number of the last broadcast, which a page renders
-// with so that its stream can catch up from there.
+// sequence is the number of the last broadcast (mark without the epoch).
 func (h *hub) sequence() uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.seq
 }
 
-// catchUp adds to c's pending topics those that changed after broadcast
-// since, and wakes c if there are any.
-func (h *hub) catchUp(c *client, since uint64) {
+// mark is the position a page is rendered at, "epoch:seq", which its
+// /events stream names (since=) to catch up from there.
+func (h *hub) mark() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.epoch + ":" + strconv.FormatUint(h.seq, 10)
+}
+
+// catchUp adds to c's pending topics those that changed after the mark
+// since, and wakes c if there are any. A mark of another epoch, or beyond
+// this hub's count, was made by another console: what changed since is
+// unknown, so every topic counts as changed. An empty mark asks for
+// nothing.
+func (h *hub) catchUp(c *client, since string) {
+	if since == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	epoch, n, _ := strings.Cut(since, ":")
+	seq, err := strconv.ParseUint(n, 10, 64)
+	foreign := epoch != h.epoch || err != nil || seq > h.seq
 	c.mu.Lock()
-	n := len(c.pending)
-	for t, at := range h.changed {
-		if at > since {
+	n0 := len(c.pending)
+	if foreign {
+		for _, t := range allTopics {
 			c.pending[t] = true
 		}
 	}
-	grew := len(c.pending) > n
+	for t, at := range h.changed {
+		if at > seq {
+			c.pending[t] = true
+		}
+	}
+	grew := len(c.pending) > n0
 	c.mu.Unlock()
 	if grew {
 		select {

@@ -24,9 +24,9 @@ type view struct {
 	Principal Principal
 	CSRF      string // the session's token, which every form posts back
 	Status    int    // 0 means 200
-	// Seq is the console's change count when the page's data was read:
-	// the page's /events stream starts from it (data-seq).
-	Seq uint64
+	// Seq is the console's mark (epoch and change count) when the page's
+	// data was read: the page's /events stream starts from it (data-seq).
+	Seq string
 }
 
 // Can reports whether the page's principal may take an action on an
@@ -140,7 +140,7 @@ func (c *Console) page(h handlerFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(auth.WithPrincipal(r.Context(), p.Name()))
-		seq := c.hub.sequence() // before the data is read: later changes count as news
+		seq := c.hub.mark() // before the data is read: later changes count as news
 		v, err := h(r, p)
 		if err != nil {
 			v = c.errorView(r, err)

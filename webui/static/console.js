@@ -57,7 +57,7 @@
 
   if (live && window.EventSource) {
     const topics = (live.dataset.live || "").split(" ").filter(Boolean);
-    // since: the change count the page was rendered at, so that the
+    // since: the mark ("epoch:count") the page was rendered at, so that the
     // stream first tells of what changed before it opened.
     const events = new EventSource("/events?since=" + encodeURIComponent(live.dataset.seq || ""));
     events.addEventListener("open", function () { setStatus("live", "live"); });
