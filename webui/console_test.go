@@ -547,3 +547,36 @@ func TestFilesListingTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskSortKeys checks that each sort key of the task list orders by
+// its own column first. sort=id had no case of its own and fell through
+// to the tie-break, framework ID first: the ID column was out of order
+// across frameworks.
+func TestTaskSortKeys(t *testing.T) {
+	c, f := newConsole(t, nil)
+	a := task("fw-a", "zz-task", "b-name", "a2", api.TaskRunning, 1)
+	b := task("fw-b", "aa-task", "a-name", "a1", api.TaskRunning, 2)
+	f.state.GetTasks.Tasks = []api.Task{a, b}
+	f.state.GetTasks.CompletedTasks = nil
+	for _, tt := range []struct {
+		sort        string
+		first, then string // task IDs in ascending order
+	}{
+		{"id", "aa-task", "zz-task"},
+		{"name", "aa-task", "zz-task"},
+		{"framework", "zz-task", "aa-task"},
+		{"agent", "aa-task", "zz-task"},
+		{"updated", "zz-task", "aa-task"},
+	} {
+		for _, order := range []string{"asc", "desc"} {
+			_, body := get(t, c, "/tasks?sort="+tt.sort+"&order="+order)
+			first, then := tt.first, tt.then
+			if order == "desc" {
+				first, then = then, first
+			}
+			if i, j := strings.Index(body, first), strings.Index(body, then); i < 0 || j < 0 || i > j {
+				t.Errorf("sort=%s&order=%s: %s at %d, %s at %d; want %s first", tt.sort, order, first, i, then, j, first)
+			}
+		}
+	}
+}

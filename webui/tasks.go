@@ -31,6 +31,8 @@ func taskOrder(key string) func(a, b *api.Task) int {
 		switch key {
 		case "name":
 			c = cmp.Compare(a.Name, b.Name)
+		case "id":
+			c = cmp.Compare(a.TaskID.Value, b.TaskID.Value)
 		case "state":
 			c = cmp.Compare(a.State, b.State)
 		case "framework":
