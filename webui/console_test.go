@@ -580,3 +580,32 @@ func TestTaskSortKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesFileOrDirectory checks that the sandbox view shows a file's
+// contents and a directory's listing, telling them apart by the path the
+// agent lists, not its last element: a directory holding one file of its
+// own name (logs/logs) was taken for a file and shown as one.
+func TestFilesFileOrDirectory(t *testing.T) {
+	const dir = "/fw1/t-run/runs/latest/"
+	tests := []struct {
+		name  string
+		files map[string]string
+		path  string
+		want  string
+	}{
+		{"a file", map[string]string{dir + "logs": "log line\n"}, "logs", `<pre class="file"`},
+		{"a directory of one file of its name", map[string]string{dir + "logs/logs": "log line\n"}, "logs", "?path=logs%2Flogs"},
+		{"a directory of one file of another name", map[string]string{dir + "logs/today": "log line\n"}, "logs", "?path=logs%2Ftoday"},
+		{"that file", map[string]string{dir + "logs/logs": "log line\n"}, "logs/logs", `<pre class="file"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := newConsole(t, nil)
+			maps.Copy(f.files, tt.files)
+			code, body := get(t, c, "/tasks/fw1/t-run/files?path="+url.QueryEscape(tt.path))
+			if code != http.StatusOK || !strings.Contains(body, tt.want) {
+				t.Fatalf("%d, no %q in\n%s", code, tt.want, body[strings.Index(body, "<main"):])
+			}
+		})
+	}
+}

@@ -224,7 +224,10 @@ func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) == 1 && !entries[0].Dir() && path.Base(entries[0].Path) == path.Base(full) && rel != "" {
+	// Browsing a file lists that one file, under the path browsed (the
+	// agent cleans it and roots it at "/"); a directory holding one file
+	// of its own name (logs/logs) lists it under a longer path.
+	if len(entries) == 1 && !entries[0].Dir() && entries[0].Path == path.Join("/", full) && rel != "" {
 		q := url.Values{"path": {full}, "offset": {strconv.FormatInt(offset, 10)}, "length": {strconv.Itoa(readWindow)}}
 		ch, err := c.readChunk(r.Context(), t.AgentID.Value, q)
 		if err != nil {
