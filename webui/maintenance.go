@@ -17,11 +17,14 @@ import (
 //
 //	MACHINE[,MACHINE...] START [DURATION]
 //
-// where a machine is a hostname or an IP address, START is an RFC 3339
-// time and DURATION a Go duration ("2h30m"; none means until further
-// notice). Blank lines and lines starting with # are skipped. It is what
-// a person can type into a form without JavaScript, and what the page
-// shows the current schedule as, so an edit starts from it.
+// where a machine is a hostname, an IP address, or both as HOSTNAME@IP,
+// START is an RFC 3339 time and DURATION a Go duration ("2h30m"; none
+// means until further notice). Blank lines and lines starting with # are
+// skipped. The master tells machines apart by hostname and IP, so the
+// text keeps both: two machines of one hostname differ by their IPs, and
+// saving the form unchanged keeps the schedule. It is what a person can
+// type into a form without JavaScript, and what the page shows the
+// current schedule as, so an edit starts from it.
 
 // Limits of the schedule form.
 const (
@@ -67,12 +70,9 @@ func parseWindow(line string, seen map[api.MachineID]bool) (api.MaintenanceWindo
 		if n == "" {
 			return w, errors.New("an empty machine name")
 		}
-		if strings.IndexFunc(n, func(r rune) bool { return unicode.IsControl(r) || r > unicode.MaxASCII }) >= 0 {
-			return w, fmt.Errorf("machine %q has characters a hostname cannot have", n)
-		}
-		id := api.MachineID{Hostname: n}
-		if ip := net.ParseIP(n); ip != nil {
-			id = api.MachineID{IP: ip.String()}
+		id, err := parseMachine(n)
+		if err != nil {
+			return w, err
 		}
 		if seen[id] {
 			return w, fmt.Errorf("machine %s is in the schedule twice", n)
@@ -98,6 +98,26 @@ func parseWindow(line string, seen map[api.MachineID]bool) (api.MaintenanceWindo
 	return w, nil
 }
 
+// parseMachine reads one machine of the schedule text: HOSTNAME, IP or
+// HOSTNAME@IP.
+func parseMachine(n string) (api.MachineID, error) {
+	if strings.IndexFunc(n, func(r rune) bool { return unicode.IsControl(r) || r > unicode.MaxASCII }) >= 0 {
+		return api.MachineID{}, fmt.Errorf("machine %q has characters a hostname cannot have", n)
+	}
+	host, addr, both := strings.Cut(n, "@")
+	if !both {
+		if ip := net.ParseIP(n); ip != nil {
+			return api.MachineID{IP: ip.String()}, nil
+		}
+		return api.MachineID{Hostname: n}, nil
+	}
+	ip := net.ParseIP(addr)
+	if host == "" || ip == nil || net.ParseIP(host) != nil {
+		return api.MachineID{}, fmt.Errorf("machine %q is not HOSTNAME@IP such as db1@10.0.0.7", n)
+	}
+	return api.MachineID{Hostname: host, IP: ip.String()}, nil
+}
+
 // formatSchedule writes a schedule in the text form parseSchedule reads.
 func formatSchedule(s api.MaintenanceSchedule) string {
 	var b strings.Builder
@@ -106,7 +126,7 @@ func formatSchedule(s api.MaintenanceSchedule) string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(machineName(id))
+			b.WriteString(machineText(id))
 		}
 		b.WriteByte(' ')
 		b.WriteString(time.Unix(0, int64(w.Unavailability.Start.Nanoseconds)).UTC().Format(time.RFC3339))
@@ -127,6 +147,15 @@ func machineName(id api.MachineID) string {
 	return id.IP
 }
 
+// machineText writes a machine as parseMachine reads it: HOSTNAME@IP when
+// it has both.
+func machineText(id api.MachineID) string {
+	if id.Hostname != "" && id.IP != "" {
+		return id.Hostname + "@" + id.IP
+	}
+	return machineName(id)
+}
+
 // window is a maintenance window as the Maintenance page shows it.
 type window struct {
 	Machines []string
@@ -139,7 +168,7 @@ func windows(s api.MaintenanceSchedule) []window {
 	for _, w := range s.Windows {
 		v := window{Start: time.Unix(0, int64(w.Unavailability.Start.Nanoseconds)).UTC()}
 		for _, id := range w.MachineIDs {
-			v.Machines = append(v.Machines, machineName(id))
+			v.Machines = append(v.Machines, machineText(id))
 		}
 		if d := w.Unavailability.Duration; d != nil {
 			v.Duration = time.Duration(d.Nanoseconds).String()

@@ -1,8 +1,10 @@
 package webui
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +106,56 @@ func FuzzParseSchedule(f *testing.F) {
 			t.Fatalf("%q: %q read back as %q", text, formatSchedule(s), formatSchedule(again))
 		}
 	})
+}
+
+// TestScheduleMachinesRoundTrip checks that the schedule's text keeps
+// every machine as the master has it, so that saving the form unchanged
+// keeps the schedule. A machine named by hostname and IP was written as
+// its hostname alone: a save dropped its IP, and two machines of the same
+// hostname became one and could not be saved ("in the schedule twice").
+func TestScheduleMachinesRoundTrip(t *testing.T) {
+	at := api.Unavailability{Start: api.TimeInfo{Nanoseconds: 1.8e18}}
+	tests := []struct {
+		name string
+		ids  []api.MachineID
+		text string
+	}{
+		{"hostname", []api.MachineID{{Hostname: "db1"}}, "db1"},
+		{"IP", []api.MachineID{{IP: "10.9.9.9"}}, "10.9.9.9"},
+		{"hostname and IP", []api.MachineID{{Hostname: "db1", IP: "10.9.9.9"}}, "db1@10.9.9.9"},
+		{"hostname and IPv6", []api.MachineID{{Hostname: "db1", IP: "fd00::1"}}, "db1@fd00::1"},
+		{"one hostname, two IPs", []api.MachineID{{Hostname: "db1", IP: "10.0.0.1"}, {Hostname: "db1", IP: "10.0.0.2"}}, "db1@10.0.0.1,db1@10.0.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := api.MaintenanceSchedule{Windows: []api.MaintenanceWindow{{MachineIDs: tt.ids, Unavailability: at}}}
+			text := formatSchedule(s)
+			if machines, _, _ := strings.Cut(text, " "); machines != tt.text {
+				t.Errorf("machines written as %q, want %q", machines, tt.text)
+			}
+			back, err := parseSchedule(text)
+			if err != nil {
+				t.Fatalf("%q does not read back: %v", text, err)
+			}
+			if !reflect.DeepEqual(back, s) {
+				t.Errorf("%q reads back as %+v, want %+v", text, back, s)
+			}
+			c, f := newConsole(t, nil)
+			f.schedule = s
+			if _, body := get(t, c, "/maintenance"); !strings.Contains(body, ">"+html.EscapeString(text)+"</textarea>") {
+				t.Errorf("the form is not prefilled with %q", text)
+			}
+		})
+	}
+	for _, tt := range []struct{ text, msg string }{
+		{"db1@ 2026-12-01T02:00:00Z", "not HOSTNAME@IP"},
+		{"@10.0.0.1 2026-12-01T02:00:00Z", "not HOSTNAME@IP"},
+		{"db1@db2 2026-12-01T02:00:00Z", "not HOSTNAME@IP"},
+		{"10.0.0.2@10.0.0.1 2026-12-01T02:00:00Z", "not HOSTNAME@IP"},
+		{"db1@10.0.0.1,db1@10.0.0.1 2026-12-01T02:00:00Z", "twice"},
+	} {
+		if _, err := parseSchedule(tt.text); err == nil || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("parseSchedule(%q): %v, want %q", tt.text, err, tt.msg)
+		}
+	}
 }
