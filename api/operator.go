@@ -584,6 +584,12 @@ type GetMaintenanceStatusResponse struct {
 // GetMaintenanceScheduleResponse carries the maintenance schedule.
 type GetMaintenanceScheduleResponse struct {
 	Schedule MaintenanceSchedule `json:"schedule"`
+	// HiddenMachines is how many machines of the schedule the caller's
+	// view_agents ACLs left out of Schedule (a Mezzo extension, absent
+	// when none). UPDATE_MAINTENANCE_SCHEDULE replaces the whole
+	// schedule, so a client that edits this view and saves it would drop
+	// the hidden machines' windows without knowing: it should refuse to.
+	HiddenMachines int `json:"hidden_machines,omitempty"`
 }
 
 // MachineID names a machine by hostname, IP address, or both.

@@ -263,7 +263,9 @@ func (m *Master) filterViews(ctx context.Context, r *api.OperatorResponse) {
 	if ms := r.GetMaintenanceSchedule; ms != nil {
 		windows := ms.Schedule.Windows[:0]
 		for _, w := range ms.Schedule.Windows {
+			n := len(w.MachineIDs)
 			w.MachineIDs = slices.DeleteFunc(w.MachineIDs, func(id api.MachineID) bool { return !sees(acl.ViewAgents, machineName(id)) })
+			ms.HiddenMachines += n - len(w.MachineIDs)
 			if len(w.MachineIDs) > 0 {
 				windows = append(windows, w)
 			}

@@ -676,7 +676,8 @@ func TestContainersProxy(t *testing.T) {
 // TestMaintenanceSchedule checks UPDATE_MAINTENANCE_SCHEDULE and its
 // queries: a schedule is stored whole and answered back, a bad one is
 // refused with 400 and changes nothing, drain_agents decides who may set
-// it (403 naming the permission), and view_agents what each sees of it.
+// it (403 naming the permission), and view_agents what each sees of it
+// and how many machines it does not see.
 func TestMaintenanceSchedule(t *testing.T) {
 	tm := secureMaster(t, `{
 	  "drain_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}},
@@ -730,9 +731,21 @@ func TestMaintenanceSchedule(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 with %q", tt.name, code, body, tt.msg)
 		}
 	}
+	hidden := func() int {
+		_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetMaintenanceSchedule})
+		return r.GetMaintenanceSchedule.HiddenMachines
+	}
+	if n := hidden(); n != 0 {
+		t.Errorf("ops is told %d machines are hidden from it, want 0", n)
+	}
 	as("web")
 	if w := get(); len(w) != 1 || len(w[0].MachineIDs) != 1 || w[0].MachineIDs[0].Hostname != "h1" {
 		t.Errorf("web sees %+v, want h1 alone", w)
+	}
+	// A client editing web's view would drop h2's and h3's windows: the
+	// answer says two machines are hidden, so that it can refuse.
+	if n := hidden(); n != 2 {
+		t.Errorf("web is told %d machines are hidden from it, want 2 (h2, h3)", n)
 	}
 	// web may drain h1 only, and the schedule it would replace names h2
 	// and h3 too.

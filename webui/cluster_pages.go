@@ -122,6 +122,10 @@ type maintenanceData struct {
 	Active   []agentRow
 	Windows  []window // the maintenance schedule
 	Schedule string   // the same, as the form's text
+	// Hidden is how many machines of the schedule the principal's view
+	// leaves out: the form, which replaces the whole schedule, is then
+	// not offered.
+	Hidden int
 }
 
 func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
@@ -151,6 +155,7 @@ func (c *Console) maintenance(r *http.Request, _ Principal) (*view, error) {
 	if ms.GetMaintenanceSchedule != nil {
 		d.Windows = windows(ms.GetMaintenanceSchedule.Schedule)
 		d.Schedule = formatSchedule(ms.GetMaintenanceSchedule.Schedule)
+		d.Hidden = ms.GetMaintenanceSchedule.HiddenMachines
 	}
 	return &view{Template: "maintenance", Title: "Maintenance", Nav: "maintenance", Topics: []string{topicAgent, topicTask, topicTick}, Data: d}, nil
 }

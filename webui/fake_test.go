@@ -39,6 +39,9 @@ type fakeCluster struct {
 	// it cannot be reached.
 	containers map[string][]api.AgentContainer
 	schedule   api.MaintenanceSchedule
+	// hiddenMachines is what GET_MAINTENANCE_SCHEDULE says the view ACLs
+	// left out of the schedule.
+	hiddenMachines int
 	// browseLimit, if set, is the most entries a browse lists, as an
 	// agent's files.BrowseLimit: a longer listing is cut and says so in
 	// api.ListingTruncatedHeader.
@@ -82,7 +85,7 @@ func (f *fakeCluster) Call(_ context.Context, call *api.OperatorCall) (*api.Oper
 		resp.GetMaster = &api.GetMasterResponse{MasterInfo: &api.MasterInfo{ID: "master-1", Hostname: "m1", Port: 5050, Version: "1.11.0"}, StartTime: 1.7e9, ElectedTime: 1.7e9,
 			Masters: []api.ReplicatedMaster{{Address: "m1:5050", Leader: true, Voter: true}, {Address: "m2:5050", Voter: true}}}
 	case api.OperatorGetMaintenanceSchedule:
-		resp.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: f.schedule}
+		resp.GetMaintenanceSchedule = &api.GetMaintenanceScheduleResponse{Schedule: f.schedule, HiddenMachines: f.hiddenMachines}
 	case api.OperatorUpdateMaintenanceSchedule:
 		f.calls = append(f.calls, *call)
 		f.schedule = call.UpdateMaintenanceSchedule.Schedule

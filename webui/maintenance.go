@@ -180,7 +180,9 @@ func windows(s api.MaintenanceSchedule) []window {
 
 // setSchedule replaces the maintenance schedule with the form's text
 // (UPDATE_MAINTENANCE_SCHEDULE). drain_agents must allow every machine it
-// names; the master also checks the machines it drops.
+// names; the master also checks the machines it drops. A principal whose
+// view_agents hides machines of the schedule is refused: the form showed
+// it the schedule without them, and saving would drop their windows.
 func (c *Console) setSchedule(w http.ResponseWriter, r *http.Request, p Principal) error {
 	s, err := parseSchedule(r.PostForm.Get("schedule"))
 	if err != nil {
@@ -192,6 +194,14 @@ func (c *Console) setSchedule(w http.ResponseWriter, r *http.Request, p Principa
 				return err
 			}
 		}
+	}
+	cur, err := c.call(r.Context(), api.OperatorGetMaintenanceSchedule)
+	if err != nil {
+		return err
+	}
+	if ms := cur.GetMaintenanceSchedule; ms != nil && ms.HiddenMachines > 0 {
+		return &pageError{status: http.StatusForbidden, msg: fmt.Sprintf("Principal %q does not see %d machines of the maintenance schedule (view_agents), "+
+			"and saving replaces the whole schedule: their windows would be dropped. Ask someone who sees every machine to change the schedule.", p.Name(), ms.HiddenMachines)}
 	}
 	call := &api.OperatorCall{Type: api.OperatorUpdateMaintenanceSchedule, UpdateMaintenanceSchedule: &api.UpdateMaintenanceSchedule{Schedule: s}}
 	if _, err := c.cluster.Call(r.Context(), call); err != nil {

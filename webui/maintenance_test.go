@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -157,5 +158,41 @@ func TestScheduleMachinesRoundTrip(t *testing.T) {
 		if _, err := parseSchedule(tt.text); err == nil || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("parseSchedule(%q): %v, want %q", tt.text, err, tt.msg)
 		}
+	}
+}
+
+// TestScheduleHiddenMachines checks that a principal whose view of the
+// schedule leaves machines out (view_agents) is neither offered the
+// schedule form nor let save it. The form is prefilled from the filtered
+// view and saving replaces the whole schedule, so a save silently dropped
+// the hidden machines' windows.
+func TestScheduleHiddenMachines(t *testing.T) {
+	for _, tt := range []struct {
+		hidden int
+		code   int // of saving the form
+	}{
+		{0, http.StatusSeeOther},
+		{2, http.StatusForbidden},
+	} {
+		t.Run(fmt.Sprint(tt.hidden, " hidden"), func(t *testing.T) {
+			c, f := newConsole(t, nil)
+			f.hiddenMachines = tt.hidden
+			_, body := get(t, c, "/maintenance")
+			if offered := strings.Contains(body, `id="schedule-form"`); offered != (tt.hidden == 0) {
+				t.Errorf("form offered %v", offered)
+			}
+			w := post(t, c, "/maintenance/schedule", formType, strings.NewReader(url.Values{"schedule": {"host-one 2026-12-01T02:00:00Z 2h"}}.Encode()))
+			if w.Code != tt.code {
+				t.Fatalf("saving: %d, want %d\n%s", w.Code, tt.code, w.Body)
+			}
+			if tt.hidden > 0 {
+				if !strings.Contains(w.Body.String(), "does not see 2 machines") {
+					t.Errorf("the refusal does not say why:\n%s", w.Body)
+				}
+				if n := len(f.callsOf(api.OperatorUpdateMaintenanceSchedule)); n != 0 {
+					t.Errorf("the refused schedule reached the master: %d calls", n)
+				}
+			}
+		})
 	}
 }
