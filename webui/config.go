@@ -18,8 +18,14 @@ type Config struct {
 	// SessionTTL is how long a login lasts; the person then logs in again.
 	SessionTTL time.Duration
 	// MaxSessions bounds the sessions held in memory; past it, starting
-	// one forgets the one that would expire first.
+	// one forgets the oldest session of the principal holding the most.
 	MaxSessions int
+	// MaxSessionsPerPrincipal bounds the sessions of one principal; past
+	// it, a login forgets that principal's oldest session. Why: anyone
+	// who can log in could otherwise fill the table and so log every
+	// other person out. The anonymous principal of a console without
+	// Login is bound by MaxSessions alone, as it is everyone's.
+	MaxSessionsPerPrincipal int
 	// MaxUploadBytes caps an uploaded module; the master's own cap applies
 	// too. Larger uploads are refused with 413 before they are read.
 	MaxUploadBytes int64
@@ -44,15 +50,16 @@ type Config struct {
 // DefaultConfig returns settings for a console in front of one master.
 func DefaultConfig() Config {
 	return Config{
-		MaxUploadBytes: 64 << 20,
-		SessionTTL:     12 * time.Hour,
-		MaxSessions:    10000,
-		PageSize:       50,
-		History:        15 * time.Minute,
-		SampleEvery:    5 * time.Second,
-		TailEvery:      500 * time.Millisecond,
-		Heartbeat:      15 * time.Second,
-		Resubscribe:    time.Second,
+		MaxUploadBytes:          64 << 20,
+		SessionTTL:              12 * time.Hour,
+		MaxSessions:             10000,
+		MaxSessionsPerPrincipal: 100,
+		PageSize:                50,
+		History:                 15 * time.Minute,
+		SampleEvery:             5 * time.Second,
+		TailEvery:               500 * time.Millisecond,
+		Heartbeat:               15 * time.Second,
+		Resubscribe:             time.Second,
 	}
 }
 
@@ -73,6 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("webui config: SessionTTL must be at least a second, got %v", c.SessionTTL)
 	case c.MaxSessions <= 0:
 		return fmt.Errorf("webui config: MaxSessions must be positive, got %d", c.MaxSessions)
+	case c.MaxSessionsPerPrincipal <= 0:
+		return fmt.Errorf("webui config: MaxSessionsPerPrincipal must be positive, got %d", c.MaxSessionsPerPrincipal)
 	case c.Resubscribe <= 0:
 		return fmt.Errorf("webui config: Resubscribe must be positive, got %v", c.Resubscribe)
 	}

@@ -51,7 +51,7 @@ func New(cluster Cluster, cfg Config) (*Console, error) {
 		pages:    p,
 		hub:      newHub(),
 		csrf:     http.NewCrossOriginProtection(),
-		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions),
+		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.MaxSessionsPerPrincipal),
 		done:     make(chan struct{}),
 	}
 	c.routes()

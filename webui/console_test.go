@@ -459,6 +459,7 @@ func TestConfigValidate(t *testing.T) {
 		{"tail", func(c *Config) { c.TailEvery = 0 }},
 		{"heartbeat", func(c *Config) { c.Heartbeat = -1 }},
 		{"resubscribe", func(c *Config) { c.Resubscribe = 0 }},
+		{"sessions per principal", func(c *Config) { c.MaxSessionsPerPrincipal = 0 }},
 	}
 	for _, tt := range tests {
 		cfg := DefaultConfig()

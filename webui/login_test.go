@@ -214,7 +214,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	s := newSessions(time.Minute, 3)
+	s := newSessions(time.Minute, 3, 3)
 	now := time.Unix(1e9, 0)
 	var tokens []string
 	for i := range 5 {
@@ -234,6 +234,60 @@ func TestSessions(t *testing.T) {
 	}
 	if s.get("", now) != nil || s.get("forged", now) != nil {
 		t.Error("a session for an empty or forged token")
+	}
+}
+
+// TestSessionsPerPrincipal checks that logging in again and again pushes
+// out only the principal's own sessions. The table used to forget the
+// session that would expire first, whoever's, so anyone who could log in
+// logged everyone else out by logging in MaxSessions times.
+func TestSessionsPerPrincipal(t *testing.T) {
+	tests := []struct {
+		name       string
+		max, per   int
+		logins     []string // in order, one second apart
+		live, gone []int    // indexes into logins, at the end
+		wantCount  int
+	}{
+		{"one principal floods a table with room", 10, 2, []string{"ops", "x", "x", "x", "x"}, []int{0, 3, 4}, []int{1, 2}, 3},
+		{"one principal floods a full table", 3, 3, []string{"ops", "x", "x", "x", "x"}, []int{0, 3, 4}, []int{1, 2}, 3},
+		{"a full table loses the largest holder's oldest", 4, 3, []string{"a", "b", "b", "c", "d"}, []int{0, 2, 3, 4}, []int{1}, 4},
+		{"the anonymous principal is bound by the table alone", 3, 1, []string{"", "", "", ""}, []int{1, 2, 3}, []int{0}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSessions(time.Minute, tt.max, tt.per)
+			now := time.Unix(1e9, 0)
+			var tokens []string
+			for i, p := range tt.logins {
+				_, tok := s.create(person(p), now.Add(time.Duration(i)*time.Second))
+				tokens = append(tokens, tok)
+			}
+			end := now.Add(time.Duration(len(tt.logins)) * time.Second)
+			for _, i := range tt.live {
+				if s.get(tokens[i], end) == nil {
+					t.Errorf("session %d (%q) is gone", i, tt.logins[i])
+				}
+			}
+			for _, i := range tt.gone {
+				if s.get(tokens[i], end) != nil {
+					t.Errorf("session %d (%q) is still live", i, tt.logins[i])
+				}
+			}
+			if n := s.count(); n != tt.wantCount {
+				t.Errorf("%d sessions held, want %d", n, tt.wantCount)
+			}
+		})
+	}
+
+	// Through the login form: 50 logins as viewer leave ops logged in.
+	c, _ := newConsole(t, func(cfg *Config) { withLogin(cfg); cfg.MaxSessions = 50; cfg.MaxSessionsPerPrincipal = 10 })
+	ops, _ := login(t, c, "ops", "ops-pw")
+	for range 50 {
+		post(t, c, "/login", formType, strings.NewReader("principal=viewer&secret=pw"))
+	}
+	if code, _ := get(t, c, "/agents", "Cookie", ops); code != http.StatusOK {
+		t.Fatalf("ops's session after 50 logins as viewer: %d", code)
 	}
 }
 

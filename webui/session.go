@@ -27,15 +27,17 @@ type session struct {
 // looked up by the SHA-256 of the cookie's token, so that neither a map
 // lookup's timing nor a dump of the table gives a usable token away.
 type sessions struct {
-	ttl time.Duration
-	max int
+	ttl          time.Duration
+	max          int
+	perPrincipal int // for a named principal; the anonymous one has max
 
-	mu   sync.Mutex
-	byID map[[sha256.Size]byte]*session
+	mu     sync.Mutex
+	byID   map[[sha256.Size]byte]*session
+	byName map[string]int // number of sessions of each principal
 }
 
-func newSessions(ttl time.Duration, max int) *sessions {
-	return &sessions{ttl: ttl, max: max, byID: map[[sha256.Size]byte]*session{}}
+func newSessions(ttl time.Duration, max, perPrincipal int) *sessions {
+	return &sessions{ttl: ttl, max: max, perPrincipal: perPrincipal, byID: map[[sha256.Size]byte]*session{}, byName: map[string]int{}}
 }
 
 // randomToken returns 32 random bytes in URL-safe base64.
@@ -46,28 +48,70 @@ func randomToken() string {
 }
 
 // create starts a session for p and returns it with the token for its
-// cookie. A full table first forgets expired sessions, then the one that
-// would expire first, so memory stays bounded however many are started.
+// cookie. A principal at its cap (perPrincipal) first loses its own
+// oldest session; a full table first forgets expired sessions, then the
+// oldest session of the principal holding the most. So memory stays
+// bounded however many are started, and one principal logging in again
+// and again pushes out only its own sessions.
 func (s *sessions) create(p Principal, now time.Time) (*session, string) {
 	token := randomToken()
 	sess := &session{key: sha256.Sum256([]byte(token)), csrf: randomToken(), principal: p, expires: now.Add(s.ttl)}
+	name := p.Name()
+	limit := s.perPrincipal
+	if name == "" {
+		limit = s.max
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.byID) >= s.max {
-		var oldest *session
-		for k, v := range s.byID {
+	if s.byName[name] >= limit || len(s.byID) >= s.max {
+		for _, v := range s.byID {
 			if !now.Before(v.expires) {
-				delete(s.byID, k)
-			} else if oldest == nil || v.expires.Before(oldest.expires) {
-				oldest = v
+				s.drop(v)
 			}
 		}
-		if len(s.byID) >= s.max && oldest != nil {
-			delete(s.byID, oldest.key)
+	}
+	if s.byName[name] >= limit {
+		s.drop(s.oldest(name))
+	}
+	if len(s.byID) >= s.max {
+		most := ""
+		for n, c := range s.byName {
+			if c > s.byName[most] || c == s.byName[most] && n < most {
+				most = n
+			}
 		}
+		s.drop(s.oldest(most))
 	}
 	s.byID[sess.key] = sess
+	s.byName[name]++
 	return sess, token
+}
+
+// oldest returns the session of the principal named name that expires
+// first, nil if it has none. s.mu must be held.
+func (s *sessions) oldest(name string) *session {
+	var old *session
+	for _, v := range s.byID {
+		if v.principal.Name() == name && (old == nil || v.expires.Before(old.expires)) {
+			old = v
+		}
+	}
+	return old
+}
+
+// drop forgets a session, if any. s.mu must be held.
+func (s *sessions) drop(sess *session) {
+	if sess == nil {
+		return
+	}
+	if _, ok := s.byID[sess.key]; !ok {
+		return
+	}
+	delete(s.byID, sess.key)
+	name := sess.principal.Name()
+	if s.byName[name]--; s.byName[name] <= 0 {
+		delete(s.byName, name)
+	}
 }
 
 // get returns the live session of a cookie's token, nil if there is none.
@@ -83,7 +127,7 @@ func (s *sessions) get(token string, now time.Time) *session {
 		return nil
 	}
 	if !now.Before(sess.expires) {
-		delete(s.byID, key)
+		s.drop(sess)
 		return nil
 	}
 	return sess
@@ -93,7 +137,7 @@ func (s *sessions) get(token string, now time.Time) *session {
 func (s *sessions) end(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.byID, sess.key)
+	s.drop(sess)
 }
 
 // count returns the number of sessions held, expired ones included.
