@@ -65,6 +65,19 @@ func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.Operato
 	if op == nil {
 		return nil, &CallError{Code: http.StatusNotImplemented, Message: "Operator call " + string(call.Type) + " is not implemented by this master yet"}
 	}
+	if m.reg != nil && !m.leading.Load() && !answeredByStandbys[call.Type] {
+		// As POST /api/v1 on a standby: views from the replica, and
+		// every other call refused at once (over HTTP, redirected),
+		// rather than run against a standby's empty memory.
+		if !servedByStandbys[call.Type] {
+			return nil, m.notLeader()
+		}
+		resp, _, err := m.replicaView(ctx, call)
+		if err != nil {
+			return nil, callError(err)
+		}
+		return resp, nil
+	}
 	m.mu.Lock()
 	err := m.authorizeOperator(ctx, call)
 	if err == nil {
@@ -88,6 +101,35 @@ func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.Operato
 	}
 	m.addMasters(resp)
 	return resp, nil
+}
+
+// notLeader is the error of a call only the leader answers, made on a
+// master that does not lead: 503 naming the leader, so that the caller
+// (the console) can send the person there. Over HTTP the same call is
+// redirected to the leader (redirect).
+func (m *Master) notLeader() *CallError {
+	leader := m.reg.Leader()
+	switch leader {
+	case "":
+		return &CallError{Code: http.StatusServiceUnavailable, Message: "No leader elected"}
+	case m.reg.Addr():
+		return &CallError{Code: http.StatusServiceUnavailable, Message: "Master has not finished recovery"}
+	}
+	return &CallError{Code: http.StatusServiceUnavailable, Message: "This master is not the leader; the leader is " + leader}
+}
+
+// Standby reports whether this master does not lead, so that its views
+// come from its replica (possibly stale) and it refuses changes, and the
+// leader's address when another master is known to lead. The console
+// says so on every page, with a link to the leader (webui.Standby).
+func (m *Master) Standby() (standby bool, leader string) {
+	if m.reg == nil || m.leading.Load() {
+		return false, ""
+	}
+	if l := m.reg.Leader(); l != m.reg.Addr() {
+		leader = l
+	}
+	return true, leader
 }
 
 // callError turns a handler's echo error into a *CallError.

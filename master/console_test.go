@@ -102,3 +102,46 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCallOnStandby checks that Call on a master that does not lead
+// answers as POST /api/v1 does there: views from the replica, calls about
+// the master itself from itself, and every change refused at once with
+// 503 naming the leader (none here). Call used to run a change against
+// the standby's empty memory, waiting 15 s for a commit that never came,
+// and answer views from that memory: an empty cluster.
+func TestCallOnStandby(t *testing.T) {
+	tm := leaderlessMaster(t)
+	if standby, leader := tm.Master.Standby(); !standby || leader != "" {
+		t.Fatalf("Standby() = %v, %q; want a standby with no leader known", standby, leader)
+	}
+	tests := []struct {
+		call api.OperatorCall
+		code int // 0: answered
+	}{
+		{api.OperatorCall{Type: api.OperatorUpdateWeights, UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}, http.StatusServiceUnavailable},
+		{api.OperatorCall{Type: api.OperatorDrainAgent, DrainAgent: &api.DrainAgent{AgentID: api.AgentID{Value: "a1"}}}, http.StatusServiceUnavailable},
+		{api.OperatorCall{Type: api.OperatorGetWeights}, 0},
+		{api.OperatorCall{Type: api.OperatorGetState}, 0},
+		{api.OperatorCall{Type: api.OperatorGetMaintenanceSchedule}, 0},
+		{api.OperatorCall{Type: api.OperatorGetMaster}, 0},
+		{api.OperatorCall{Type: api.OperatorGetHealth}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.call.Type), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			resp, err := tm.Master.Call(ctx, &tt.call)
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("answered after %v", took)
+			}
+			var ce *CallError
+			switch {
+			case tt.code == 0 && (err != nil || resp == nil || resp.Type != tt.call.Type):
+				t.Errorf("%v %v, want an answer", resp, err)
+			case tt.code != 0 && (!errors.As(err, &ce) || ce.Code != tt.code || ce.Message != "No leader elected"):
+				t.Errorf("%v, want %d No leader elected", err, tt.code)
+			}
+		})
+	}
+}

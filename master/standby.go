@@ -2,6 +2,7 @@ package master
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,27 +60,38 @@ func (m *Master) standbyReads(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		c.Set(callTypeKey, string(call.Type))
-		v, applied, err := m.replicaState()
-		if err != nil {
-			return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not read this standby's replica: "+err.Error())
-		}
-		resp := &api.OperatorResponse{Type: call.Type}
-		v.mu.Lock()
-		err = v.authorizeOperator(c.Request().Context(), call)
-		if err == nil {
-			err = operatorCalls[call.Type](v, call, resp, time.Now())
-		}
-		if err == nil {
-			v.filterViews(c.Request().Context(), resp)
-			v.markRecordedConnections(resp)
-		}
-		v.mu.Unlock()
+		resp, applied, err := m.replicaView(c.Request().Context(), call)
 		if err != nil {
 			return err
 		}
 		m.markReplicaView(c, applied)
 		return writeJSON(c, resp)
 	}
+}
+
+// replicaView answers one of servedByStandbys from this standby's replica
+// for the principal in ctx, as the leader would from its memory, and
+// returns the raft index the answer reflects. Errors are echo errors.
+func (m *Master) replicaView(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, uint64, error) {
+	v, applied, err := m.replicaState()
+	if err != nil {
+		return nil, 0, echo.NewHTTPError(http.StatusServiceUnavailable, "Could not read this standby's replica: "+err.Error())
+	}
+	resp := &api.OperatorResponse{Type: call.Type}
+	v.mu.Lock()
+	err = v.authorizeOperator(ctx, call)
+	if err == nil {
+		err = operatorCalls[call.Type](v, call, resp, time.Now())
+	}
+	if err == nil {
+		v.filterViews(ctx, resp)
+		v.markRecordedConnections(resp)
+	}
+	v.mu.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp, applied, nil
 }
 
 // markReplicaView sets the headers of a view served from the replica.

@@ -43,6 +43,18 @@ type Cluster interface {
 	Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error)
 }
 
+// Standby is implemented by a Cluster that may be a master that does not
+// lead, as the master's is. Such a master answers views from its replica
+// of the registry, which may be behind the leader, and refuses changes,
+// so the console says so on every page and links to the leader: a person
+// who reached a standby would otherwise take a stale or empty cluster for
+// the real one.
+type Standby interface {
+	// Standby reports whether the master does not lead, and the leader's
+	// address when one is known ("" otherwise).
+	Standby() (standby bool, leader string)
+}
+
 // statusOf returns the HTTP status an error from the Cluster should be
 // answered with: its own if it carries one, else 502, since the console is
 // a gateway to the master.

@@ -610,3 +610,32 @@ func TestFilesFileOrDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestStandbyBanner checks that every page served by a master that does
+// not lead says so and links to the leader when one is known. Its views
+// come from its replica and its changes are refused, and the console
+// showed them as the cluster's without a word.
+func TestStandbyBanner(t *testing.T) {
+	tests := []struct {
+		name    string
+		standby bool
+		leader  string
+		want    string // "" for no banner
+	}{
+		{"leader", false, "", ""},
+		{"standby with a leader", true, "m2:5050", `The leader is <a href="//m2:5050/">m2:5050</a>.`},
+		{"standby without a leader", true, "", "No leader is known now."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := newConsole(t, nil)
+			f.standby, f.leader = tt.standby, tt.leader
+			for _, page := range []string{"/", "/tasks", "/agents/nope"} {
+				_, body := get(t, c, page)
+				if banner := strings.Contains(body, `id="standby"`); banner != (tt.want != "") || !strings.Contains(body, tt.want) {
+					t.Errorf("%s: banner %v, want %q", page, banner, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -49,8 +49,11 @@ type fakeCluster struct {
 	// badReads holds "path@offset" reads answered with JSON cut short.
 	badReads map[string]bool
 	events   chan api.OperatorEvent
-	subs     int  // open subscriptions
-	shared   bool // answer from the state itself, not a copy (benchmarks)
+	// standby and leader are what Standby answers.
+	standby bool
+	leader  string
+	subs    int  // open subscriptions
+	shared  bool // answer from the state itself, not a copy (benchmarks)
 }
 
 var _ Cluster = (*fakeCluster)(nil)
@@ -250,6 +253,13 @@ func (f *fakeCluster) Containers(_ context.Context, agentID string) ([]api.Agent
 		return nil, &statusError{code: http.StatusBadGateway, msg: "Agent is not reachable"}
 	}
 	return append([]api.AgentContainer(nil), cs...), nil
+}
+
+// Standby says whether the fake plays a master that does not lead.
+func (f *fakeCluster) Standby() (bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.standby, f.leader
 }
 
 // appendFile grows a sandbox file, as a task writing output does.

@@ -24,6 +24,8 @@ type view struct {
 	Principal Principal
 	CSRF      string // the session's token, which every form posts back
 	Status    int    // 0 means 200
+	// Standby is set when the master serving the page does not lead.
+	Standby *standbyNote
 	// Seq is the console's mark (epoch and change count) when the page's
 	// data was read: the page's /events stream starts from it (data-seq).
 	Seq string
@@ -45,6 +47,23 @@ func (v *view) LoggedIn() bool { return v.Principal != nil && v.Principal.Name()
 
 // LiveTopics is the data-live attribute.
 func (v *view) LiveTopics() string { return strings.Join(v.Topics, " ") }
+
+// standbyNote is what a page says about a standby master: the leader's
+// address, "" when none is known.
+type standbyNote struct{ Leader string }
+
+// standby returns the note for pages served by a master that does not
+// lead, nil when it leads (or the Cluster cannot tell).
+func (c *Console) standby() *standbyNote {
+	sb, ok := c.cluster.(Standby)
+	if !ok {
+		return nil
+	}
+	if yes, leader := sb.Standby(); yes {
+		return &standbyNote{Leader: leader}
+	}
+	return nil
+}
 
 // handlerFunc renders a page: it returns the view, or an error that
 // becomes an error page (a *pageError with its status, else 502).
@@ -147,6 +166,7 @@ func (c *Console) page(h handlerFunc) http.Handler {
 		}
 		v.Principal = p
 		v.Seq = seq
+		v.Standby = c.standby()
 		if sess != nil {
 			v.CSRF = sess.csrf
 		}

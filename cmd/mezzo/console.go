@@ -18,6 +18,10 @@ var masterRoutes = []string{
 	"/api/", "/master/", "/version", "/health", "/metrics", "/agents/{agent}/files/{op}",
 }
 
+// The master tells the console when it does not lead, so that every page
+// of a standby says so (webui.Standby is optional: this keeps it wired).
+var _ webui.Standby = (*master.Master)(nil)
+
 // withConsole serves the master's APIs and, at every other path, the web
 // console reading the master in-process (package webui never imports the
 // master: this is where the two meet). The console follows the master's
