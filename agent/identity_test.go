@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,18 +25,8 @@ import (
 // restart.
 func TestRebootStartsAfresh(t *testing.T) {
 	dir := searchableTempDir(t)
-	executor := exec.Command("sleep", "600") // stands in for a process that got the executor's PID after the reboot
-	if err := executor.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { executor.Process.Kill(); executor.Wait() })
-	runDir := filepath.Join(dir, "sandboxes", "fw", "e", "runs", "c")
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rec := executorRecord{Framework: "fw", FrameworkInfo: api.FrameworkInfo{Name: "fw", ID: &api.FrameworkID{Value: "fw"}},
-		ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}}, Container: "c", Dir: runDir,
-		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
+	rec := liveExecutorRecord(t, dir) // after the reboot, a process that got the executor's PID
+	runDir := rec.Dir
 	task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"}}
 
 	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir; c.bootID = "boot-1" })

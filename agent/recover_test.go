@@ -18,6 +18,26 @@ import (
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
+// liveExecutorRecord starts a process that stands in for a live
+// executor, killed when the test ends, and returns the checkpoint of an
+// executor "e" of framework "fw" run by it, its run directory made under
+// dir.
+func liveExecutorRecord(t *testing.T, dir string) executorRecord {
+	t.Helper()
+	executor := exec.Command("sleep", "600")
+	if err := executor.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { executor.Process.Kill(); executor.Wait() })
+	runDir := filepath.Join(dir, "sandboxes", "fw", "e", "runs", "c")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return executorRecord{Framework: "fw", FrameworkInfo: api.FrameworkInfo{Name: "fw", ID: &api.FrameworkID{Value: "fw"}},
+		ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}}, Container: "c", Dir: runDir, Token: "token",
+		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
+}
+
 // TestRecoveredTaskKeepsItsChecks restarts an agent over the checkpoint
 // of a running task that has a health check, its executor's process
 // alive: the check runs again. It was started by the task's
@@ -25,21 +45,11 @@ import (
 // so a task that went unhealthy after a restart was never killed.
 func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	dir := searchableTempDir(t)
-	executor := exec.Command("sleep", "600") // stands in for the executor process
-	if err := executor.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { executor.Process.Kill(); executor.Wait() })
-	taskDir := filepath.Join(dir, "sandboxes", "fw", "e", "runs", "c")
-	if err := os.MkdirAll(taskDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	rec := liveExecutorRecord(t, dir)
+	taskDir := rec.Dir
 	interval := api.Float64(3600)
 	task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
 		HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, IntervalSeconds: &interval}}
-	rec := executorRecord{Framework: "fw", FrameworkInfo: api.FrameworkInfo{Name: "fw", ID: &api.FrameworkID{Value: "fw"}},
-		ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}}, Container: "c", Dir: taskDir,
-		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
 
 	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
 	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: taskDir, State: api.TaskRunning, Sent: true}}}, false)
@@ -81,18 +91,8 @@ func TestRecoveredLaunchIsPrepared(t *testing.T) {
 	}))
 	defer files.Close()
 	dir := searchableTempDir(t)
-	executor := exec.Command("sleep", "600") // stands in for the executor process
-	if err := executor.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { executor.Process.Kill(); executor.Wait() })
-	runDir := filepath.Join(dir, "sandboxes", "fw", "e", "runs", "c")
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rec := executorRecord{Framework: "fw", FrameworkInfo: api.FrameworkInfo{Name: "fw", ID: &api.FrameworkID{Value: "fw"}},
-		ExecutorInfo: api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e"}}, Container: "c", Dir: runDir, Token: "token",
-		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
+	rec := liveExecutorRecord(t, dir)
+	runDir := rec.Dir
 	tasks := []struct {
 		id    string
 		group int
