@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
 )
 
 // pushModule uploads a module to one master and returns its sha256; the
@@ -203,4 +206,67 @@ func TestStandbysRemoveDeletedModules(t *testing.T) {
 			t.Errorf("%s lost a module it should hold", m.addr)
 		}
 	}
+}
+
+// TestRunSurvivesLeaderDeath SIGKILLs the leader of three replicated
+// masters while `mezzo run` follows a task: the run re-subscribes to the
+// new leader and ends as its task does, with its output. Its framework
+// once had a failover timeout of 0, which the new leader took as "remove
+// at once", refusing the re-subscription ("Framework has been removed").
+// Then an interrupted run ends at once with 130 and its task is killed.
+func TestRunSurvivesLeaderDeath(t *testing.T) {
+	c := startReplicated(t, 3)
+	leader := c.waitLeader(t)
+	masters := strings.Join(c.addrs(), ",")
+	startAgent(t, masters, t.TempDir(), "--resources", "cpus:2;mem:1024;disk:1024")
+	sha := pushModule(t, leader.addr, buildModule(t, "./samples/modules/sleeper"))
+	start := func(arg string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+		run := exec.Command(mezzoBin, "run", "--master", masters, sha, "--", arg)
+		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		run.Stdout, run.Stderr = stdout, stderr
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { run.Process.Kill(); run.Wait() })
+		waitFor(t, func() bool { return strings.Contains(stdout.String(), "sleeping") }, "the task's output")
+		return run, stdout, stderr
+	}
+
+	run, stdout, stderr := start("5s")
+	c.kill(leader, syscall.SIGKILL)
+	if err := run.Wait(); err != nil || !strings.Contains(stdout.String(), "awake") {
+		t.Fatalf("mezzo run across the leader's death: %v\nstdout: %q\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+
+	run, _, stderr = start("1h")
+	run.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+			t.Errorf("interrupted mezzo run: %v, want exit 130\nstderr: %s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("an interrupted mezzo run did not end")
+	}
+	waitFor(t, func() bool {
+		l := c.leader()
+		if l == nil {
+			return false
+		}
+		code, _, body, err := opCall(l.addr, `{"type":"GET_TASKS"}`)
+		var resp api.OperatorResponse
+		if err != nil || code != http.StatusOK || json.Unmarshal(body, &resp) != nil || resp.GetTasks == nil {
+			return false
+		}
+		killed := 0
+		for _, task := range resp.GetTasks.CompletedTasks {
+			if task.State == api.TaskKilled {
+				killed++
+			}
+		}
+		return len(resp.GetTasks.Tasks) == 0 && killed == 1
+	}, "the interrupted run's task to be killed")
 }

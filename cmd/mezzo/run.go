@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -98,24 +99,40 @@ func runTask(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []s
 		tlsCfg = id.Client()
 	}
 	r.client = scheduler.New(scheduler.Config{Masters: splitList(f.master), MaxFailures: 3, TLS: tlsCfg,
-		Principal: principal, Secret: secret, Framework: api.FrameworkInfo{
+		Principal: principal, Secret: secret, FailoverTimeout: runFailoverTimeout, Framework: api.FrameworkInfo{
 			// No user: the task runs as the agent's default task user,
 			// or as --user, rather than as whoever runs mezzo run (often
 			// root, which the master refuses without an ACL naming it).
 			Name: "mezzo-run " + task.Name, Roles: []string{f.role},
 			Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}, {Type: api.CapPartitionAware}},
 		}})
-	err = r.client.Run(ctx, r.handle)
+	// Interrupted, the run tears its framework down, which kills its task
+	// and ends Run; if no master answers within 5 s, Run ends all the
+	// same, and the master removes the framework and kills the task once
+	// runFailoverTimeout has passed.
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	defer context.AfterFunc(ctx, func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.client.Teardown(tctx)
+		cancelRun()
+	})()
+	err = r.client.Run(runCtx, r.handle)
 	if r.done != nil {
 		return r.done.exit(stderr)
 	}
-	if err == nil && ctx.Err() != nil {
-		// Interrupted: the framework's failover timeout is 0, so the master
-		// removes it, and kills its task, as soon as its stream closes.
+	if ctx.Err() != nil {
 		return exitCode(130)
 	}
 	return err
 }
+
+// runFailoverTimeout is how long the masters keep a run's framework, and
+// its task, while the run is not connected. With 0 a run did not survive
+// its master's death: the new leader ended the framework at once and
+// refused its re-subscription ("Framework has been removed").
+const runFailoverTimeout = time.Minute
 
 // taskInfo builds the task to launch; the agent ID is filled in per offer.
 func (f *runFlags) taskInfo(ctx context.Context, ops *operator.Client, args []string) (api.TaskInfo, error) {

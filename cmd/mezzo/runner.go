@@ -80,7 +80,7 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 	}
 	if r.tail == nil && st.AgentID != nil && st.State != api.TaskStaging && !isMasterError(st) {
 		sandbox := api.SandboxPath(st, r.client.FrameworkID(), st.TaskID.Value) + "/"
-		r.tail = startTail(ctx, r.ops, st.AgentID.Value, []tailFile{
+		r.tail = startTail(ctx, r.ops, func() *operator.Client { return operatorFor(ctx, r.flags.master) }, st.AgentID.Value, []tailFile{
 			{path: sandbox + "stdout", w: r.stdout}, {path: sandbox + "stderr", w: r.stderr},
 		})
 	}
@@ -92,8 +92,8 @@ func (r *runner) update(ctx context.Context, st api.TaskStatus) error {
 	}
 	// Acknowledge and tear down here: once the handler returns an error the
 	// client is no longer subscribed. Both are best effort: if either call
-	// fails, the stream closes when Run returns, and the master removes a
-	// framework whose failover timeout is 0 at once, with its task state.
+	// fails, the master removes the framework, its task ended, once
+	// runFailoverTimeout has passed.
 	if len(st.UUID) > 0 && st.AgentID != nil {
 		_ = r.client.Acknowledge(ctx, st.AgentID.Value, st.TaskID.Value, st.UUID)
 	}
@@ -149,7 +149,11 @@ type tailer struct {
 
 const tailInterval = 100 * time.Millisecond
 
-func startTail(ctx context.Context, ops *operator.Client, agentID string, files []tailFile) *tailer {
+// startTail copies files from the agent through ops until finish. A read
+// that fails moves the tail to the master that answers first now
+// (reconnect): the one it read through may have died, and the run
+// re-subscribed to the new leader (runFailoverTimeout).
+func startTail(ctx context.Context, ops *operator.Client, reconnect func() *operator.Client, agentID string, files []tailFile) *tailer {
 	ctx, cancel := context.WithCancel(ctx)
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -159,7 +163,12 @@ func startTail(ctx context.Context, ops *operator.Client, agentID string, files 
 		for {
 			stopping := ctx.Err() != nil
 			for i := range files {
-				drain(context.WithoutCancel(ctx), ops, agentID, &files[i])
+				if err := drain(context.WithoutCancel(ctx), ops, agentID, &files[i]); err != nil {
+					ops = reconnect()
+					if stopping { // the last pass: once more, through the new master
+						drain(context.WithoutCancel(ctx), ops, agentID, &files[i])
+					}
+				}
 			}
 			if stopping {
 				return
@@ -181,23 +190,27 @@ func (t *tailer) finish() {
 	})
 }
 
-// drain copies a file's new bytes, reading until nothing more comes.
-func drain(ctx context.Context, ops *operator.Client, agentID string, f *tailFile) {
+// drain copies a file's new bytes, reading until nothing more comes, and
+// returns why a read failed.
+func drain(ctx context.Context, ops *operator.Client, agentID string, f *tailFile) error {
 	const chunk = 64 << 10
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		c, err := ops.ReadFile(rctx, agentID, f.path, f.offset, chunk)
 		cancel()
-		if err == nil && len(c.Data) == 0 && f.offset > 0 && followRotation(ctx, ops, agentID, f) {
+		if err != nil {
+			return err
+		}
+		if len(c.Data) == 0 && f.offset > 0 && followRotation(ctx, ops, agentID, f) {
 			continue
 		}
-		if err != nil || len(c.Data) == 0 {
-			return
+		if len(c.Data) == 0 {
+			return nil
 		}
 		io.WriteString(f.w, c.Data)
 		f.offset += int64(len(c.Data))
 		if len(c.Data) < chunk {
-			return
+			return nil
 		}
 	}
 }
