@@ -256,17 +256,16 @@ func TestRunSurvivesLeaderDeath(t *testing.T) {
 		if l == nil {
 			return false
 		}
-		code, _, body, err := opCall(l.addr, `{"type":"GET_TASKS"}`)
-		var resp api.OperatorResponse
-		if err != nil || code != http.StatusOK || json.Unmarshal(body, &resp) != nil || resp.GetTasks == nil {
+		tasks := opTasks(l.addr)
+		if tasks == nil {
 			return false
 		}
 		killed := 0
-		for _, task := range resp.GetTasks.CompletedTasks {
+		for _, task := range tasks.CompletedTasks {
 			if task.State == api.TaskKilled {
 				killed++
 			}
 		}
-		return len(resp.GetTasks.Tasks) == 0 && killed == 1
+		return len(tasks.Tasks) == 0 && killed == 1
 	}, "the interrupted run's task to be killed")
 }

@@ -135,6 +135,18 @@ func opCall(addr, call string) (int, string, []byte, error) {
 	return code, header.Get("Location"), body, err
 }
 
+// opTasks is one master's GET_TASKS answer, or nil when it gave none
+// (not answering, not the leader, a body that is not one), for tests
+// that poll until the tasks reach some state.
+func opTasks(addr string) *api.GetTasksResponse {
+	code, _, body, err := opCall(addr, `{"type":"GET_TASKS"}`)
+	var resp api.OperatorResponse
+	if err != nil || code != http.StatusOK || json.Unmarshal(body, &resp) != nil {
+		return nil
+	}
+	return resp.GetTasks
+}
+
 // opCallHeader is opCall answering every header.
 func opCallHeader(addr, call string) (int, http.Header, []byte, error) {
 	client := &http.Client{Timeout: 5 * time.Second,

@@ -305,13 +305,12 @@ func TestSampleExecuteSurvivesFailover(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	waitFor(t, func() bool {
-		code, _, body, err := opCall(leader.addr, `{"type":"GET_TASKS"}`)
-		var r api.OperatorResponse
-		if err != nil || code != http.StatusOK || json.Unmarshal(body, &r) != nil || r.GetTasks == nil {
+		tasks := opTasks(leader.addr)
+		if tasks == nil {
 			return false
 		}
 		running := 0
-		for _, task := range r.GetTasks.Tasks {
+		for _, task := range tasks.Tasks {
 			if task.State == api.TaskRunning {
 				running++
 			}

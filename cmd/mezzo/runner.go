@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -150,9 +151,11 @@ type tailer struct {
 const tailInterval = 100 * time.Millisecond
 
 // startTail copies files from the agent through ops until finish. A read
-// that fails moves the tail to the master that answers first now
-// (reconnect): the one it read through may have died, and the run
-// re-subscribed to the new leader (runFailoverTimeout).
+// that gets no answer at all moves the tail to the master that answers
+// first now (reconnect): the one it read through may have died, and the
+// run re-subscribed to the new leader (runFailoverTimeout). A read the
+// master answered with an error is tried again at the next tick through
+// the same master.
 func startTail(ctx context.Context, ops *operator.Client, reconnect func() *operator.Client, agentID string, files []tailFile) *tailer {
 	ctx, cancel := context.WithCancel(ctx)
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
@@ -163,7 +166,8 @@ func startTail(ctx context.Context, ops *operator.Client, reconnect func() *oper
 		for {
 			stopping := ctx.Err() != nil
 			for i := range files {
-				if err := drain(context.WithoutCancel(ctx), ops, agentID, &files[i]); err != nil {
+				var refused *operator.HTTPError
+				if err := drain(context.WithoutCancel(ctx), ops, agentID, &files[i]); err != nil && !errors.As(err, &refused) {
 					ops = reconnect()
 					if stopping { // the last pass: once more, through the new master
 						drain(context.WithoutCancel(ctx), ops, agentID, &files[i])
