@@ -55,8 +55,10 @@ type Options struct {
 //
 // An Agent is safe for concurrent use. Close it when done.
 type Agent struct {
-	opts Options
-	srv  *httptest.Server
+	opts    Options
+	srv     *httptest.Server
+	closing chan struct{} // closed by Close: every stream ends
+	close   sync.Once
 
 	mu       sync.Mutex
 	down     bool
@@ -83,7 +85,7 @@ func (s *stream) drop() { s.once.Do(func() { close(s.done) }) }
 
 // NewAgent starts an Agent on a loopback port.
 func NewAgent(opts Options) *Agent {
-	a := &Agent{opts: opts, seen: map[string]bool{}, changed: make(chan struct{})}
+	a := &Agent{opts: opts, seen: map[string]bool{}, changed: make(chan struct{}), closing: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serve)
 	a.srv = httptest.NewUnstartedServer(mux)
@@ -118,8 +120,13 @@ func (a *Agent) MostConns() int {
 // MESOS_AGENT_ENDPOINT.
 func (a *Agent) Endpoint() string { return a.srv.Listener.Addr().String() }
 
-// Close drops the stream and stops the server.
+// Close drops the stream and stops the server. The executor may still
+// be running, and subscribing again as its stream breaks: a stream that
+// starts while Close cuts the connections ends at once too, where it
+// would otherwise wait for the executor to go and keep Close from
+// returning.
 func (a *Agent) Close() {
+	a.close.Do(func() { close(a.closing) })
 	a.Drop()
 	a.srv.CloseClientConnections()
 	a.srv.Close()
@@ -233,6 +240,8 @@ func (a *Agent) Send(ev api.ExecutorEvent) error {
 	case s.events <- rec:
 		return nil
 	case <-s.done:
+		return ErrNoStream
+	case <-a.closing:
 		return ErrNoStream
 	}
 }
@@ -454,6 +463,8 @@ func (a *Agent) serveStream(w http.ResponseWriter, r *http.Request, call *api.Ex
 		case <-s.done:
 			// Break the connection rather than end the response
 			// cleanly, as a crashing agent would.
+			panic(http.ErrAbortHandler)
+		case <-a.closing:
 			panic(http.ErrAbortHandler)
 		case <-r.Context().Done():
 			return
