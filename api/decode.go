@@ -29,6 +29,12 @@ func DecodeCall(data []byte) (*Call, error) {
 // DecodeAgentCall decodes and validates a call from an agent to the master
 // (the body of a POST to /api/v1/agent).
 func DecodeAgentCall(data []byte) (*AgentCall, error) {
+	if call, ok := decodeAgentUpdateCall(data); ok {
+		if err := call.Validate(); err != nil {
+			return nil, fmt.Errorf("Failed to validate agent::Call: %w", err)
+		}
+		return call, nil
+	}
 	return decodeCall[AgentCall](data, "agent::Call")
 }
 

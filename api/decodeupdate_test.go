@@ -101,6 +101,74 @@ func BenchmarkDecodeExecutorCall(b *testing.B) {
 	})
 }
 
+// agentUpdateCalls are UPDATE calls as agents send them to the master:
+// the executors' statuses in batches, odd ones among them.
+func agentUpdateCalls() []*AgentCall {
+	var all []AgentUpdate
+	for _, c := range updateCalls() {
+		all = append(all, AgentUpdate{FrameworkID: c.FrameworkID, Status: c.Update.Status})
+	}
+	agent := &AgentID{Value: "agent-1"}
+	return []*AgentCall{
+		{Type: AgentCallUpdate, AgentID: agent, Updates: all[:4]},
+		{Type: AgentCallUpdate, AgentID: agent, Updates: all[:1]},
+		{Type: AgentCallUpdate, Updates: all[1:2]},            // refused by Validate, both ways
+		{Type: AgentCallUpdate, AgentID: agent, Updates: all}, // escapes and Infinity: json.Unmarshal's
+		{Type: AgentCallUpdate, AgentID: agent},               // no updates: json.Unmarshal's
+	}
+}
+
+// TestDecodeAgentUpdateCall checks that the agents' plain UPDATE calls
+// take the fast path, and that DecodeAgentCall answers as json.Unmarshal
+// and Validate would, fast path or not.
+func TestDecodeAgentUpdateCall(t *testing.T) {
+	for i, call := range agentUpdateCalls() {
+		data, err := json.Marshal(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fast := decodeAgentUpdateCall(data)
+		if want := i < 3; fast != want {
+			t.Errorf("call %d: fast path %v, want %v: %s", i, fast, want, data)
+		}
+		checkDecodeAgentUpdate(t, data)
+	}
+}
+
+// checkDecodeAgentUpdate is checkDecodeUpdate for DecodeAgentCall.
+func checkDecodeAgentUpdate(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := DecodeAgentCall(data)
+	want, wantErr := decodeCall[AgentCall](data, "agent::Call")
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+		t.Fatalf("%s: error %v, want %v", data, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\ndecoded %+v\nwant    %+v", data, got, want)
+	}
+	if fast, ok := decodeAgentUpdateCall(data); ok {
+		var slow AgentCall
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("%s: the fast path took what json.Unmarshal refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(fast, &slow) {
+			t.Fatalf("%s:\nfast %+v\njson %+v", data, fast, &slow)
+		}
+	}
+}
+
+// FuzzDecodeAgentUpdateCall mutates the agents' calls: whatever the fast
+// path takes must decode as json.Unmarshal decodes it.
+//
+//	go test -run '^$' -fuzz FuzzDecodeAgentUpdateCall -fuzztime 1m ./api
+func FuzzDecodeAgentUpdateCall(f *testing.F) {
+	for _, call := range agentUpdateCalls() {
+		data, _ := json.Marshal(call)
+		f.Add(data)
+	}
+	f.Fuzz(checkDecodeAgentUpdate)
+}
+
 // FuzzUnmarshalEvents checks that UnmarshalExecutorEvent and
 // UnmarshalAgentEvent decode as json.Unmarshal does, and that the
 // acknowledgements agents and masters write take their fast paths.
