@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -114,6 +115,9 @@ type execTask struct {
 	stats *api.ResourceStatistics
 	// need is what it adds to its executor's cgroup (execNeed).
 	need taskNeed
+	// infoJSON is info as JSON, encoded for its first checkpoint and kept
+	// for the next ones (recordedTask.AppendJSON).
+	infoJSON []byte
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must
@@ -243,7 +247,11 @@ func (a *Agent) checkpointRun(r *executorRun, lazy bool) *write {
 	for id, index := range r.dirty {
 		c := taskChange{index: index}
 		if t := r.tasks[id]; t != nil {
-			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent, Group: t.group}
+			if t.infoJSON == nil {
+				t.infoJSON, _ = json.Marshal(t.info) // nil on error: the record is then encoded whole
+			}
+			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent, Group: t.group,
+				infoJSON: t.infoJSON}
 		}
 		changes = append(changes, c)
 	}

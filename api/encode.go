@@ -99,6 +99,17 @@ func (e *ExecutorEvent) AppendJSON(b []byte) ([]byte, bool) {
 	return append(b, `"}}`...), true
 }
 
+// AppendJSON appends the status's JSON to b, byte for byte what
+// json.Marshal makes of it, and reports whether it did: a status holding
+// a field appendJSON does not write (see plain) is left to json.Marshal.
+// Why: an agent checkpoints every status update it handles, two per task.
+func (s *TaskStatus) AppendJSON(b []byte) ([]byte, bool) {
+	if !s.plain() {
+		return b, false
+	}
+	return s.appendJSON(b), true
+}
+
 // plain reports whether appendJSON writes every field of s: not a
 // check's status, a resource limitation, an unreachable time, network or
 // cgroup details, an executor PID or a nested container ID.

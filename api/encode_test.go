@@ -72,6 +72,10 @@ func TestAppendUpdateCall(t *testing.T) {
 		if got, ok := agentCall.AppendJSON(nil); !ok || !bytes.Equal(got, want) {
 			t.Errorf("AgentCall.AppendJSON (%v):\n%s\njson.Marshal:\n%s", ok, got, want)
 		}
+		want, _ = json.Marshal(st)
+		if got, ok := st.AppendJSON(nil); !ok || !bytes.Equal(got, want) {
+			t.Errorf("TaskStatus.AppendJSON (%v):\n%s\njson.Marshal:\n%s", ok, got, want)
+		}
 	}
 	left := []*ExecutorCall{
 		{Type: ExecutorCallMessage, Message: &ExecutorMessage{Data: []byte("x")}},
