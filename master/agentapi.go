@@ -11,17 +11,22 @@ import (
 )
 
 // agentSubscribe registers or re-registers an agent and serves its event
-// stream until it ends.
-func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *api.AgentCall) {
+// stream until it ends. It returns an error, for the caller to answer,
+// only when it refused the subscription before it opened a stream.
+func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *api.AgentCall) error {
 	now := time.Now()
 	m.mu.Lock()
+	if m.stopped.Load() {
+		m.mu.Unlock()
+		return errStopped()
+	}
 	if id := call.Subscribe.AgentInfo.ID; id != nil && !m.gone[id.Value].IsZero() {
 		m.mu.Unlock()
 		s := newStream(m.newStreamID())
 		s.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
 		s.close()
 		s.serve(w, r, func() {})
-		return
+		return nil
 	}
 	a := m.admitAgent(call.Subscribe, now)
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -60,6 +65,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 	m.log.Info("agent subscribed", "agent", a.id, "hostname", a.info.Hostname, "resources", a.total.String())
 	m.mu.Unlock()
 	s.serve(w, r, func() { m.agentDisconnected(a, s) })
+	return nil
 }
 
 // admitAgent finds or creates the agent a SUBSCRIBE describes. m.mu must be

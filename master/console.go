@@ -46,6 +46,9 @@ func (e *CallError) StatusCode() int { return e.Code }
 // refused: use Subscribe. Errors the API answers with a 4xx
 // or 5xx status are *CallError. It is safe for concurrent use.
 func (m *Master) Call(ctx context.Context, call *api.OperatorCall) (*api.OperatorResponse, error) {
+	if m.stopped.Load() {
+		return nil, callError(errStopped())
+	}
 	resp := &api.OperatorResponse{Type: call.Type}
 	switch call.Type {
 	case api.OperatorSubscribe:
@@ -148,9 +151,13 @@ func callError(err error) error {
 // many tasks run, and reads what it shows through Call for each viewer. It is closed when ctx ends, when the master shuts
 // down, or when the reader falls more than the stream's buffer behind (the
 // reader then subscribes again for a fresh snapshot). The reader must keep
-// reading until the channel is closed or ctx ends.
+// reading until the channel is closed or ctx ends. Once Run has returned
+// it opens nothing and answers a *CallError with status 503.
 func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error) {
-	s := m.addWatcher(ctx, false)
+	s, err := m.addWatcher(ctx, false)
+	if err != nil {
+		return nil, callError(err)
+	}
 	out := make(chan api.OperatorEvent)
 	go func() {
 		defer close(out)

@@ -16,16 +16,23 @@ const maxOperatorSubscribers = 1000
 // operatorSubscribe serves an operator event stream: SUBSCRIBED with a
 // snapshot of the state, then an event for every change, both limited by
 // the subscriber's view ACLs as the GET_* queries are.
-func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) {
-	s := m.addWatcher(r.Context(), true)
+// It returns an error, for the caller to answer, only when it refused the
+// subscription before it opened a stream.
+func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) error {
+	s, err := m.addWatcher(r.Context(), true)
+	if err != nil {
+		return err
+	}
 	s.serve(w, r, func() { m.removeWatcher(s) })
+	return nil
 }
 
 // addWatcher registers a new operator event stream and queues SUBSCRIBED
 // with a snapshot of the state on it. With filtered set and ACLs
 // configured, the snapshot and the events are what the principal in ctx
-// may see.
-func (m *Master) addWatcher(ctx context.Context, filtered bool) *stream {
+// may see. Once Run has returned it registers nothing and returns
+// errStopped.
+func (m *Master) addWatcher(ctx context.Context, filtered bool) (*stream, error) {
 	s := newStream(m.newStreamID())
 	if filtered && m.cfg.ACLs != nil {
 		principal := principalOf(ctx)
@@ -33,6 +40,9 @@ func (m *Master) addWatcher(ctx context.Context, filtered bool) *stream {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stopped.Load() {
+		return nil, errStopped()
+	}
 	if len(m.watchers) >= maxOperatorSubscribers {
 		m.watchers[0].close()
 		m.watchers = m.watchers[1:]
@@ -46,7 +56,7 @@ func (m *Master) addWatcher(ctx context.Context, filtered bool) *stream {
 	s.send(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{
 		GetState: snapshot.GetState, HeartbeatIntervalSeconds: &hb,
 	}})
-	return s
+	return s, nil
 }
 
 // removeWatcher forgets an operator event stream that has ended.

@@ -26,7 +26,8 @@ import (
 var errNotImplemented = errors.New("call not implemented")
 
 // Handler returns the master's HTTP API. Every route is also reachable
-// under /master, as in Mesos.
+// under /master, as in Mesos. Once Run has returned, the scheduler, agent
+// and operator APIs and the module changes answer 503 (errStopped).
 func (m *Master) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner = true
@@ -37,14 +38,14 @@ func (m *Master) Handler() http.Handler {
 	e.Use(m.limitClients)
 	for _, prefix := range []string{"", "/master"} {
 		g := e.Group(prefix)
-		g.POST("/api/v1/scheduler", m.handleScheduler, m.leaderOnly)
-		g.POST("/api/v1/agent", m.handleAgent, m.leaderOnly)
-		g.POST("/api/v1", m.handleOperator, m.standbyReads)
-		g.POST("/api/v1/modules", m.handleModulePut, m.leaderOnly)
+		g.POST("/api/v1/scheduler", m.handleScheduler, m.running, m.leaderOnly)
+		g.POST("/api/v1/agent", m.handleAgent, m.running, m.leaderOnly)
+		g.POST("/api/v1", m.handleOperator, m.running, m.standbyReads)
+		g.POST("/api/v1/modules", m.handleModulePut, m.running, m.leaderOnly)
 		g.GET("/api/v1/modules", m.handleModuleList)
 		g.GET("/api/v1/modules/:sha256", m.handleModuleGet)
 		g.HEAD("/api/v1/modules/:sha256", m.handleModuleGet)
-		g.DELETE("/api/v1/modules/:sha256", m.handleModuleDelete, m.leaderOnly)
+		g.DELETE("/api/v1/modules/:sha256", m.handleModuleDelete, m.running, m.leaderOnly)
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
@@ -241,8 +242,7 @@ func (m *Master) handleAgent(c echo.Context) error {
 		if err := m.authorize(c.Request().Context(), acl.RegisterAgents, call.Subscribe.AgentInfo.Hostname, false); err != nil {
 			return err
 		}
-		m.agentSubscribe(c.Response(), c.Request(), call)
-		return nil
+		return m.agentSubscribe(c.Response(), c.Request(), call)
 	}
 	streamID := c.Request().Header.Get("Mesos-Stream-Id")
 	m.mu.Lock()

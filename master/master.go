@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/master/allocator"
@@ -75,6 +76,11 @@ type Master struct {
 	wake    chan struct{} // capacity 1: writes are queued
 	epoch   uint64        // bumped at every change of leadership; guarded by mu
 	leading atomic.Bool   // serving as leader, with the state loaded
+	// stopped is set by shutdown, with mu held, once Run is returning.
+	// Every stream is registered with mu held after checking it, so a
+	// stream is either closed by shutdown or never opened: nothing is left
+	// for a server's Close or Shutdown to wait on.
+	stopped atomic.Bool
 	// confirmed is when leadership was last confirmed (UnixNano).
 	confirmed atomic.Int64
 	term      uint64 // the raft term this master leads in; guarded by mu
@@ -139,7 +145,10 @@ func New(cfg Config) (*Master, error) {
 // ID returns the master's unique ID, the prefix of every ID it assigns.
 func (m *Master) ID() string { return m.id }
 
-// Run drives offers and heartbeats until ctx ends. Call it once.
+// Run drives offers and heartbeats until ctx ends. Call it once. When it
+// returns, every event stream has been closed, and the scheduler, agent
+// and operator APIs answer 503 (errStopped) rather than open a stream
+// nothing would close.
 func (m *Master) Run(ctx context.Context) error {
 	heartbeat := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
@@ -201,10 +210,14 @@ func (m *Master) heartbeat() {
 	m.publish(api.OperatorEvent{Type: api.OperatorEventHeartbeat})
 }
 
-// shutdown closes every stream so that clients notice at once.
+// shutdown closes every stream so that clients notice at once, and makes
+// the master refuse new ones (errStopped): a client that subscribes again
+// the moment its stream ends must be told to go to another master, not
+// given a stream that nothing would close.
 func (m *Master) shutdown() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stopped.Store(true)
 	for _, f := range m.frameworks {
 		f.stream.close()
 	}
@@ -217,6 +230,26 @@ func (m *Master) shutdown() {
 }
 
 func (m *Master) newStreamID() string { return uuid.NewString() }
+
+// errStopped returns the answer of a master whose Run has returned to a
+// call that needs it running: 503, as for a master without a leader, so
+// that schedulers, agents and operators retry another master.
+func errStopped() *echo.HTTPError {
+	return echo.NewHTTPError(http.StatusServiceUnavailable, "Master is shutting down")
+}
+
+// running refuses the calls of a route with errStopped once Run has
+// returned. Calls that open a stream check again with mu held, where they
+// register it (see stopped): this check alone could pass just before
+// shutdown.
+func (m *Master) running(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if m.stopped.Load() {
+			return errStopped()
+		}
+		return next(c)
+	}
+}
 
 // ipNetworkOrder packs an IPv4 address as Mesos's MasterInfo.ip: a uint32
 // whose bytes in memory are the address in network order, read as a

@@ -95,8 +95,7 @@ func (m *Master) handleOperator(c echo.Context) error {
 	}
 	switch call.Type {
 	case api.OperatorSubscribe:
-		m.operatorSubscribe(c.Response(), c.Request())
-		return nil
+		return m.operatorSubscribe(c.Response(), c.Request())
 	case api.OperatorAddMaster, api.OperatorRemoveMaster:
 		if err := m.authorize(c.Request().Context(), acl.UpdateMasters, "", false); err != nil {
 			return err

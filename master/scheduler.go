@@ -21,6 +21,10 @@ import (
 func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *api.Call) error {
 	now := time.Now()
 	m.mu.Lock()
+	if m.stopped.Load() {
+		m.mu.Unlock()
+		return errStopped()
+	}
 	f, isNew, err := m.admitFramework(r.Context(), call, now)
 	if err != nil {
 		m.mu.Unlock()
