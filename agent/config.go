@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -96,6 +97,19 @@ type Config struct {
 	// (see RATIONALE.md, "Why are executors separate processes?").
 	// Required.
 	ExecutorCommand []string
+	// ExecutorEnvironment is added to the environment of every executor
+	// the agent starts, Mezzo's and custom ones (Mesos's
+	// --executor_environment_variables): proxy settings, JAVA_HOME or
+	// LD_LIBRARY_PATH for a custom executor, say. The MESOS_ variables
+	// the agent sets win over it, and MEZZO_ names, the agent's own, are
+	// refused; its PATH replaces the default one (sandbox.DefaultPath); a
+	// custom executor's own CommandInfo.environment wins over it. Unlike
+	// Mesos's agent, which passes on its own environment when the flag is
+	// unset, nothing is inherited from the agent's environment, which may
+	// hold its credentials. Nor is it passed on to the tasks of Mezzo's
+	// executor: a task's environment is its own (RATIONALE.md, "Why a
+	// fixed default PATH rather than the executor's?").
+	ExecutorEnvironment map[string]string
 	// ExecutorRegistrationTimeout is how long a new executor has to
 	// subscribe before the agent kills it and fails its tasks with
 	// REASON_EXECUTOR_REGISTRATION_TIMEOUT; a recovered executor has as
@@ -210,6 +224,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent config: NativeIsolation %q: %w", c.NativeIsolation, cgroupsErr())
 	case c.Recover != "" && c.Recover != RecoverReconnect && c.Recover != RecoverCleanup:
 		return fmt.Errorf("agent config: Recover must be %q or %q, got %q", RecoverReconnect, RecoverCleanup, c.Recover)
+	}
+	if err := sandbox.CheckEnv(c.ExecutorEnvironment); err != nil {
+		return fmt.Errorf("agent config: ExecutorEnvironment: %w", err)
+	}
+	for k := range c.ExecutorEnvironment {
+		if strings.HasPrefix(k, "MEZZO_") {
+			return fmt.Errorf("agent config: ExecutorEnvironment: %s: the MEZZO_ variables are the agent's to set", k)
+		}
 	}
 	return api.ValidateResources(c.Resources)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -274,8 +275,14 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 	a.mu.Lock()
 	agentID := a.agentID
 	a.mu.Unlock()
-	env := map[string]string{
-		"PATH":                                 sandbox.DefaultPath,
+	env := maps.Clone(a.cfg.ExecutorEnvironment)
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["PATH"]; !ok {
+		env["PATH"] = sandbox.DefaultPath
+	}
+	maps.Copy(env, map[string]string{
 		"MESOS_SLAVE_ID":                       agentID, // Mesos's name, still read by its executor libraries
 		"MESOS_AGENT_ENDPOINT":                 net.JoinHostPort(a.cfg.Hostname, strconv.Itoa(a.cfg.Port)),
 		"MESOS_FRAMEWORK_ID":                   r.key.framework,
@@ -292,7 +299,7 @@ func (a *Agent) executorEnv(r *executorRun) []string {
 		// file renamed into place), so executors share one.
 		"MEZZO_MODULE_CACHE": filepath.Join(a.cfg.moduleDir(), "compiled"),
 		"MEZZO_WASM_ENGINE":  a.executorEngine(r),
-	}
+	})
 	if a.cfg.TLS != nil {
 		// The executor (Mezzo's, or a custom one built on
 		// sdk/executor) reaches this agent over https, verified with it.

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +115,67 @@ func onDisk(t *testing.T, a *Agent, container, task string) bool {
 		}
 	}
 	return false
+}
+
+// TestExecutorEnvironment starts real executor processes, Mezzo's and a
+// custom one, that write down the environment they got: the operator's
+// variables (Config.ExecutorEnvironment) are there, its PATH in place of
+// the default, the agent's MESOS_ variables over the operator's, and a
+// custom executor's own variables over both; nothing comes from the
+// agent's own environment.
+func TestExecutorEnvironment(t *testing.T) {
+	t.Setenv("MEZZO_TEST_AGENT_SECRET", "not for executors")
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"/bin/sh", "-c", `env > "$MESOS_SANDBOX/env.txt"; exec sleep 600`}
+		c.ExecutorRegistrationTimeout = time.Hour
+		c.ExecutorEnvironment = map[string]string{"JAVA_HOME": "/usr/lib/jvm/default", "PATH": "/opt/tools/bin:/usr/bin:/bin",
+			"MESOS_FRAMEWORK_ID": "operator's", "HTTPS_PROXY": "http://proxy:3128"}
+	})
+	custom := &api.CommandInfo{Value: `env > "$MESOS_SANDBOX/env.txt"; exec sleep 600`,
+		Environment: &api.Environment{Variables: []api.EnvironmentVariable{{Name: "JAVA_HOME", Value: "/opt/jdk"}}}}
+	for _, tc := range []struct {
+		name    string
+		command *api.CommandInfo
+		want    []string
+	}{
+		{name: "mezzo's", want: []string{"JAVA_HOME=/usr/lib/jvm/default", "PATH=/opt/tools/bin:/usr/bin:/bin",
+			"MESOS_FRAMEWORK_ID=fw", "HTTPS_PROXY=http://proxy:3128"}},
+		{name: "custom", command: custom, want: []string{"JAVA_HOME=/opt/jdk", "PATH=/opt/tools/bin:/usr/bin:/bin",
+			"MESOS_FRAMEWORK_ID=fw", "HTTPS_PROXY=http://proxy:3128"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a.mu.Lock()
+			r := a.newRun("fw", api.FrameworkInfo{Name: "test", ID: &api.FrameworkID{Value: "fw"}},
+				api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e-" + tc.name}, Command: tc.command})
+			a.executors[r.key] = r
+			a.mu.Unlock()
+			if _, err := a.startExecutor(r); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				a.killExecutor(r)
+				<-r.done
+			}()
+			var got []string
+			deadline := time.Now().Add(20 * time.Second)
+			for len(got) == 0 || !slices.Contains(got, "MESOS_EXECUTOR_ID=e-"+tc.name) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the executor wrote no environment: %q", got)
+				}
+				time.Sleep(10 * time.Millisecond)
+				b, _ := os.ReadFile(filepath.Join(r.rec.Dir, "env.txt"))
+				got = strings.Split(string(b), "\n")
+			}
+			for _, want := range tc.want {
+				if !slices.Contains(got, want) {
+					t.Errorf("the executor's environment lacks %s: %q", want, got)
+				}
+			}
+			for _, v := range got {
+				if strings.HasPrefix(v, "MEZZO_TEST_AGENT_SECRET=") {
+					t.Errorf("the executor inherited the agent's environment: %s", v)
+				}
+			}
+		})
+	}
 }

@@ -355,15 +355,26 @@ func (s Spec) validate() (dir string, err error) {
 			return "", err
 		}
 	}
-	for k, v := range s.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return "", fmt.Errorf("environment variable name %q is invalid", k)
-		}
-		if strings.ContainsRune(v, 0) {
-			return "", fmt.Errorf("environment variable %s contains NUL", k)
-		}
+	if err := CheckEnv(s.Env); err != nil {
+		return "", err
 	}
 	return dir, nil
+}
+
+// CheckEnv reports the first variable of env that no process can be
+// given: a name that is empty or holds '=' or NUL, a value holding NUL.
+// Such a variable would otherwise fail the exec that carries it, far
+// from whoever wrote it.
+func CheckEnv(env map[string]string) error {
+	for _, k := range envKeys(env) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("environment variable name %q is invalid", k)
+		}
+		if strings.ContainsRune(env[k], 0) {
+			return fmt.Errorf("environment variable %s contains NUL", k)
+		}
+	}
+	return nil
 }
 
 // envKeys returns the keys of env in sorted order, so tasks see their

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,6 +108,7 @@ type agentFlags struct {
 	taskUser       string
 	outputMaxBytes int64
 	outputKeep     int
+	executorEnv    string
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, nativeByDefault bool) {
@@ -127,6 +129,8 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 	cmd.Flags().StringVar(&f.isolation, "native-isolation", "auto",
 		"what caps native tasks' memory: cgroups, rlimits (RLIMIT_DATA per process, usage from /proc), or auto (cgroups where usable, else rlimits)")
+	cmd.Flags().StringVar(&f.executorEnv, "executor-environment-variables", "",
+		`variables added to every executor's environment, as a JSON object or file://PATH to one, e.g. {"HTTPS_PROXY":"http://proxy:3128"} (nothing is inherited from the agent's environment)`)
 	cmd.Flags().BoolVar(&f.wasmFuel, "wasm-fuel", false, "count what each Wasm task executes under wasmtime, in fuel (about one unit per instruction), in its usage; slows Wasm tasks")
 }
 
@@ -166,6 +170,9 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 		return cfg, fmt.Errorf("find the mezzo binary to start executors with: %w", err)
 	}
 	cfg.ExecutorCommand = []string{self, "executor"}
+	if cfg.ExecutorEnvironment, err = parseExecutorEnv(f.executorEnv); err != nil {
+		return cfg, fmt.Errorf("--executor-environment-variables: %w", err)
+	}
 	if f.resources != "" {
 		res, err := api.ParseResources(f.resources)
 		if err != nil {
@@ -181,6 +188,27 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 		cfg.Attributes = attrs
 	}
 	return cfg, nil
+}
+
+// parseExecutorEnv reads --executor-environment-variables as Mesos's
+// agent reads its --executor_environment_variables: a JSON object whose
+// values are strings, given inline or as file://PATH. Empty means none.
+func parseExecutorEnv(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	data := []byte(s)
+	if path, ok := strings.CutPrefix(s, "file://"); ok {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	var env map[string]string
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf(`want a JSON object of strings, such as {"JAVA_HOME":"/usr/lib/jvm/default"}: %w`, err)
+	}
+	return env, nil
 }
 
 func newMasterCmd() *cobra.Command {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -155,6 +158,41 @@ func TestParseMinAllocatable(t *testing.T) {
 			}
 			if err != nil || strings.Join(parts, " | ") != tt.want {
 				t.Fatalf("parseMinAllocatable(%q) = %q, %v; want %q", tt.in, parts, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseExecutorEnv(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "env.json")
+	if err := os.WriteFile(file, []byte(`{"JAVA_HOME": "/opt/jdk"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, in string
+		want     map[string]string
+		wantErr  string
+	}{
+		{name: "none", in: ""},
+		{name: "inline", in: `{"HTTPS_PROXY":"http://proxy:3128","PATH":"/opt/bin:/usr/bin"}`,
+			want: map[string]string{"HTTPS_PROXY": "http://proxy:3128", "PATH": "/opt/bin:/usr/bin"}},
+		{name: "file", in: "file://" + file, want: map[string]string{"JAVA_HOME": "/opt/jdk"}},
+		{name: "missing file", in: "file://" + file + ".gone", wantErr: "no such file"},
+		{name: "not an object", in: `["A=B"]`, wantErr: "want a JSON object of strings"},
+		{name: "a number", in: `{"N": 1}`, wantErr: "want a JSON object of strings"},
+		{name: "malformed", in: `{"A":`, wantErr: "want a JSON object of strings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseExecutorEnv(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseExecutorEnv(%q) = %v, %v; want an error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tt.want) {
+				t.Fatalf("parseExecutorEnv(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
 	}
