@@ -303,9 +303,13 @@ func (m *Master) authorizeSandbox(ctx context.Context, path string) error {
 			fid = s
 		}
 	}
-	m.mu.Lock()
-	user := m.frameworkUser(fid)
-	m.mu.Unlock()
+	v, err := m.view()
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	user := v.frameworkUser(fid)
+	v.mu.Unlock()
 	return m.authorize(ctx, acl.ViewSandboxes, user, false)
 }
 

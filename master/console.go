@@ -253,7 +253,10 @@ func (m *Master) MaxModuleBytes() int64 { return m.cfg.MaxModuleBytes }
 // does: view_sandboxes must grant the sandbox's framework user (else a
 // *CallError with status 403). An unknown agent is a *CallError with
 // status 404; an unreachable one, 502. The caller closes the response
-// body; the status is the agent's.
+// body; the status is the agent's. A standby finds the agent and the
+// framework in its replica: sandboxes are read from the agents, which
+// serve every master alike, so its console browses them as the leader's
+// does (over HTTP the route still redirects to the leader).
 func (m *Master) Files(ctx context.Context, agentID, op string, query url.Values) (*http.Response, error) {
 	if err := m.authorizeSandbox(ctx, query.Get("path")); err != nil {
 		return nil, callError(err)
@@ -276,9 +279,13 @@ const maxContainersAnswer = 16 << 20
 // the principal in ctx: containers of frameworks whose tasks view_tasks
 // does not let it see are left out. The console shows usage this way, so
 // browsers never reach agents. An unknown agent is a *CallError with
-// status 404; one that cannot be reached or answers badly, 502.
+// status 404; one that cannot be reached or answers badly, 502. A
+// standby finds the agent and the frameworks in its replica, as Files.
 func (m *Master) Containers(ctx context.Context, agentID string) ([]api.AgentContainer, error) {
-	base, ok := m.agentEndpoint(agentID)
+	base, ok, err := m.agentEndpoint(agentID)
+	if err != nil {
+		return nil, callError(err)
+	}
 	if !ok {
 		return nil, &CallError{Code: http.StatusNotFound, Message: "Agent cannot be found"}
 	}
@@ -309,16 +316,20 @@ func (m *Master) Containers(ctx context.Context, agentID string) ([]api.AgentCon
 	}
 	containers := out.GetContainers.Containers
 	if m.cfg.ACLs != nil {
+		v, err := m.view()
+		if err != nil {
+			return nil, callError(err)
+		}
 		principal := principalOf(ctx)
-		m.mu.Lock()
+		v.mu.Lock()
 		containers = slices.DeleteFunc(containers, func(c api.AgentContainer) bool {
 			fid := ""
 			if c.FrameworkID != nil {
 				fid = c.FrameworkID.Value
 			}
-			return m.cfg.ACLs.Allow(acl.Request{Principal: principal, Action: acl.ViewTasks, Object: m.frameworkUser(fid)}) != nil
+			return m.cfg.ACLs.Allow(acl.Request{Principal: principal, Action: acl.ViewTasks, Object: v.frameworkUser(fid)}) != nil
 		})
-		m.mu.Unlock()
+		v.mu.Unlock()
 	}
 	return containers, nil
 }

@@ -363,7 +363,10 @@ func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (
 	if op != "browse" && op != "read" && op != "download" {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
 	}
-	base, ok := m.agentEndpoint(agentID)
+	base, ok, err := m.agentEndpoint(agentID)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
 	}
@@ -389,13 +392,19 @@ func writeJSON(c echo.Context, v any) error {
 
 // agentEndpoint returns the base URL at which the master reaches an
 // agent's own HTTP API (files, containers), and false for an unknown
-// agent. It takes m.mu.
-func (m *Master) agentEndpoint(agentID string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := m.agents[agentID]
-	if a == nil {
-		return "", false
+// agent. A standby finds the agent in its replica (view), so that its
+// console browses sandboxes as the leader's does. It takes the view's mu.
+// Errors are echo errors.
+func (m *Master) agentEndpoint(agentID string) (string, bool, error) {
+	v, err := m.view()
+	if err != nil {
+		return "", false, err
 	}
-	return a.endpoint(m.cfg.scheme()), true
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	a := v.agents[agentID]
+	if a == nil {
+		return "", false, nil
+	}
+	return a.endpoint(m.cfg.scheme()), true, nil
 }

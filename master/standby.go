@@ -94,6 +94,21 @@ func (m *Master) replicaView(ctx context.Context, call *api.OperatorCall) (*api.
 	return resp, applied, nil
 }
 
+// view returns the master whose memory holds the cluster's agents and
+// frameworks: this one while it leads (or runs without a registry), else
+// one holding this standby's replica, since a standby's own memory holds
+// none of them. Lock its mu to read it. Errors are echo errors.
+func (m *Master) view() (*Master, error) {
+	if m.reg == nil || m.leading.Load() {
+		return m, nil
+	}
+	v, _, err := m.replicaState()
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "Could not read this standby's replica: "+err.Error())
+	}
+	return v, nil
+}
+
 // markReplicaView sets the headers of a view served from the replica.
 func (m *Master) markReplicaView(c echo.Context, applied uint64) {
 	h := c.Response().Header()
