@@ -210,10 +210,16 @@ func (m *Master) Modules(context.Context) ([]api.ModuleInfo, error) {
 // *CallError with status 403), and the module's metadata goes through the
 // replicated registry so that standbys copy it. A module that fails
 // validation is a *CallError with status 400 whose message says what is
-// wrong.
+// wrong. A master that does not lead refuses it at once with status 503
+// naming the leader, before storing anything: a module it kept would be
+// listed by its console as uploaded though the registry never recorded
+// it.
 func (m *Master) PutModule(ctx context.Context, wasm []byte) (api.ModuleInfo, error) {
 	if err := m.authorize(ctx, acl.UploadModules, "", false); err != nil {
 		return api.ModuleInfo{}, callError(err)
+	}
+	if m.reg != nil && !m.leading.Load() {
+		return api.ModuleInfo{}, m.notLeader()
 	}
 	if int64(len(wasm)) > m.cfg.MaxModuleBytes {
 		return api.ModuleInfo{}, &CallError{Code: http.StatusRequestEntityTooLarge,

@@ -145,3 +145,38 @@ func TestCallOnStandby(t *testing.T) {
 		})
 	}
 }
+
+// TestModuleChangesOnStandby checks that the console's module upload and
+// deletion on a master that does not lead are refused at once with 503
+// saying so (here, that no leader is elected; with one, naming it), and
+// change nothing. An upload used to be stored in the standby's own store
+// before being refused, so that its console listed the module as
+// uploaded though the registry never recorded it; a deletion's refusal
+// did not name the leader.
+func TestModuleChangesOnStandby(t *testing.T) {
+	tm := leaderlessMaster(t)
+	ctx := context.Background()
+	kept, err := tm.modules.Put(ctx, wasmEmpty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func() error
+	}{
+		{"upload", func() error { _, err := tm.PutModule(ctx, wasmWithType); return err }},
+		{"delete", func() error { return tm.DeleteModule(ctx, kept.SHA256) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ce *CallError
+			if err := tt.change(); !errors.As(err, &ce) || ce.Code != http.StatusServiceUnavailable || ce.Message != "No leader elected" {
+				t.Errorf("%v, want 503 No leader elected", err)
+			}
+			mods, err := tm.Modules(ctx)
+			if err != nil || len(mods) != 1 || mods[0].SHA256 != kept.SHA256 {
+				t.Errorf("modules after the refusal: %+v %v, want only %s", mods, err, kept.SHA256)
+			}
+		})
+	}
+}

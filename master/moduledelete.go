@@ -46,7 +46,11 @@ func (m *Master) deleteModule(ctx context.Context, sha string) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Module names are lowercase hex sha256 digests")
 	}
 	if !m.leading.Load() {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "This master is not the leader; delete the module through the leader")
+		msg := "This master is not the leader; delete the module through the leader"
+		if m.reg != nil {
+			msg = m.notLeader().Message // names the leader, for the console
+		}
+		return echo.NewHTTPError(http.StatusServiceUnavailable, msg)
 	}
 	known, err := m.moduleKnown(sha)
 	if err != nil {
