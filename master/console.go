@@ -148,7 +148,9 @@ func callError(err error) error {
 // SUBSCRIBED with a snapshot of the state, then every change, as SUBSCRIBE
 // on POST /api/v1 does, but unfiltered by the view ACLs: its one reader,
 // the console, shows browsers only which kinds of objects changed and how
-// many tasks run, and reads what it shows through Call for each viewer. It is closed when ctx ends, when the master shuts
+// many tasks run (counting for each viewer the tasks of the framework
+// users its view_tasks grants), and reads what it shows through Call for
+// each viewer. It is closed when ctx ends, when the master shuts
 // down, or when the reader falls more than the stream's buffer behind (the
 // reader then subscribes again for a fresh snapshot). The reader must keep
 // reading until the channel is closed or ctx ends. Once Run has returned

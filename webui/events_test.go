@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,7 +234,8 @@ func TestHubCounts(t *testing.T) {
 	h := newHub()
 	now := time.Unix(1000, 0)
 	h.takeSample(now, time.Minute)
-	if len(h.samples()) != 0 {
+	everyone := func(string) bool { return true }
+	if len(h.samples(everyone)) != 0 {
 		t.Fatal("sampled before the stream was open")
 	}
 	st := &api.GetStateResponse{GetTasks: &api.GetTasksResponse{Tasks: []api.Task{
@@ -256,13 +258,70 @@ func TestHubCounts(t *testing.T) {
 		}
 		now = now.Add(20 * time.Second)
 		h.takeSample(now, time.Minute)
-		got := h.samples()
+		got := h.samples(everyone)
 		if got[len(got)-1].Running != s.running {
 			t.Errorf("step %d (%s): %d running, want %d", i, s.ev.Type, got[len(got)-1].Running, s.running)
 		}
 	}
-	if n := len(h.samples()); n != 4 { // 20, 40, 60 s old and now; 80 s old is gone
+	if n := len(h.samples(everyone)); n != 4 { // 20, 40, 60 s old and now; 80 s old is gone
 		t.Fatalf("%d samples kept in a one-minute window of 20 s steps, want 4", n)
+	}
+}
+
+// tasksOf is a principal that may see the tasks of the frameworks of the
+// users it lists, and nothing else.
+type tasksOf []string
+
+func (tasksOf) Name() string { return "tasks-of" }
+func (p tasksOf) Allowed(a Action, user string) bool {
+	return a == ActionViewTasks && slices.Contains(p, user)
+}
+
+// TestChartCountsWhatTheViewerSees checks that the Overview's
+// running-tasks chart counts, for each viewer, only the tasks of the
+// frameworks whose user its view_tasks grants, as the master's queries
+// filter the task counts beside it. The console follows every task, and
+// the chart counted them all for everyone: it told a principal allowed to
+// see no task how many ran, and their peak.
+func TestChartCountsWhatTheViewerSees(t *testing.T) {
+	principals := map[string]Principal{"all": person("all"), "alice": tasksOf{"alice"}, "bob": tasksOf{"bob"}, "none": tasksOf{}}
+	c, f := newConsole(t, func(cfg *Config) {
+		cfg.SampleEvery = 5 * time.Millisecond
+		cfg.Login = func(_ context.Context, name, _ string) (Principal, error) { return principals[name], nil }
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { c.Run(ctx); close(ran) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	waitFor(t, "the console to subscribe", func() bool { return f.subscriptions() == 1 })
+	// alice's framework fw1 runs t-run; bob's fw2 runs two tasks.
+	f.events <- api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: &f.state}}
+	f.events <- api.OperatorEvent{Type: api.OperatorEventFrameworkAdded, FrameworkAdded: &api.FrameworkAdded{Framework: api.FrameworkRecord{
+		FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw2"}, Name: "batch", User: "bob"}}}}
+	for _, id := range []string{"b1", "b2"} {
+		f.events <- api.OperatorEvent{Type: api.OperatorEventTaskAdded, TaskAdded: &api.TaskAdded{Task: task("fw2", id, id, "a1", api.TaskRunning, 0)}}
+	}
+	waitFor(t, "a sample of the three running tasks", func() bool {
+		s := c.hub.samples(func(string) bool { return true })
+		return len(s) > 0 && s[len(s)-1].Running == 3
+	})
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"all", "now 3, peak 3"},
+		{"alice", "now 1, peak 1"},
+		{"bob", "now 2, peak 2"},
+		{"none", "now 0, peak 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cookie, _ := login(t, c, tt.name, "pw")
+			_, body := get(t, c, "/", "Cookie", cookie)
+			if !strings.Contains(body, `aria-label="Running tasks over the last 15m0s: `+tt.want+`"`) {
+				t.Errorf("chart for %s, want %q:\n%s", tt.name, tt.want, regexp.MustCompile(`<svg class="chart"[^>]*>`).FindString(body))
+			}
+		})
 	}
 }
 

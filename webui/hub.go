@@ -23,10 +23,19 @@ const (
 
 var allTopics = []string{topicTask, topicAgent, topicFramework, topicTick, topicSample}
 
-// sample is one point of the running-tasks chart.
+// sample is one point of the running-tasks chart, as one viewer sees it.
 type sample struct {
 	At      time.Time
 	Running int
+}
+
+// tally is one point of the running-tasks chart as the hub records it:
+// the tasks running, by the user of their framework, so that each viewer
+// is shown only the tasks its view_tasks lets it see, as the master's
+// queries show it (hub.samples). Its map is not changed once recorded.
+type tally struct {
+	At     time.Time
+	ByUser map[string]int
 }
 
 // hub follows the master's event stream and fans changes out to the
@@ -41,13 +50,16 @@ type hub struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	states  map[[2]string]api.TaskState // of tasks not ended, by framework and task ID
+	// users holds the user of every framework the stream has named, the
+	// object of view_tasks for its tasks.
+	users map[string]string
 	// ended holds the last maxEnded tasks seen to end, by framework and
 	// task ID; endedRing holds the same keys in a ring, next the slot
 	// of the oldest once full.
 	ended     map[[2]string]struct{}
 	endedRing [][2]string
 	next      int
-	history   []sample // oldest first, within Config.History
+	history   []tally // oldest first, within Config.History
 	// seq numbers the broadcasts; changed holds, for each topic, the
 	// number of the last broadcast that named it. A page records epoch
 	// and seq as it is rendered (mark), and its /events stream starts
@@ -62,7 +74,7 @@ type hub struct {
 }
 
 func newHub() *hub {
-	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, ended: map[[2]string]struct{}{}, changed: map[string]uint64{},
+	return &hub{clients: map[*client]struct{}{}, states: map[[2]string]api.TaskState{}, users: map[string]string{}, ended: map[[2]string]struct{}{}, changed: map[string]uint64{},
 		epoch: randomToken()[:8]}
 }
 
@@ -191,6 +203,14 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 	case api.OperatorEventSubscribed:
 		h.connected = true
 		clear(h.states)
+		clear(h.users)
+		if s := ev.Subscribed.GetState; s != nil && s.GetFrameworks != nil {
+			for _, list := range [][]api.FrameworkRecord{s.GetFrameworks.Frameworks, s.GetFrameworks.CompletedFrameworks} {
+				for _, f := range list {
+					h.setUser(f.FrameworkInfo)
+				}
+			}
+		}
 		if s := ev.Subscribed.GetState; s != nil && s.GetTasks != nil {
 			for _, list := range [][]api.Task{s.GetTasks.Tasks, s.GetTasks.UnreachableTasks, s.GetTasks.CompletedTasks} {
 				for _, t := range list {
@@ -209,7 +229,11 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 		return []string{topicTask}
 	case api.OperatorEventAgentAdded, api.OperatorEventAgentRemoved:
 		return []string{topicAgent}
-	case api.OperatorEventFrameworkAdded, api.OperatorEventFrameworkUpdated:
+	case api.OperatorEventFrameworkAdded:
+		h.setUser(ev.FrameworkAdded.Framework.FrameworkInfo)
+		return []string{topicFramework}
+	case api.OperatorEventFrameworkUpdated:
+		h.setUser(ev.FrameworkUpdated.Framework.FrameworkInfo)
 		return []string{topicFramework}
 	case api.OperatorEventFrameworkRemoved:
 		// The master forgets a removed framework's tasks from its live
@@ -223,11 +247,19 @@ func (h *hub) apply(ev api.OperatorEvent) []string {
 				delete(h.states, k)
 			}
 		}
+		delete(h.users, id)
 		return []string{topicFramework, topicTask}
 	case api.OperatorEventHeartbeat:
 		return []string{topicTick}
 	}
 	return nil
+}
+
+// setUser records the user of a framework. hub.mu must be held.
+func (h *hub) setUser(info api.FrameworkInfo) {
+	if info.ID != nil {
+		h.users[info.ID.Value] = info.User
+	}
 }
 
 // maxEnded is how many of the tasks that ended last the hub remembers: a
@@ -272,12 +304,14 @@ func (h *hub) over(fw, task string) (over, known bool) {
 	return ok, ok
 }
 
-// running counts tasks in TASK_RUNNING. hub.mu must be held.
-func (h *hub) running() int {
-	n := 0
-	for _, s := range h.states {
+// running counts tasks in TASK_RUNNING by the user of their framework
+// ("" for a framework the stream has not named, as the master's
+// frameworkUser). hub.mu must be held.
+func (h *hub) running() map[string]int {
+	n := map[string]int{}
+	for k, s := range h.states {
 		if s == api.TaskRunning {
-			n++
+			n[h.users[k[0]]]++
 		}
 	}
 	return n
@@ -291,7 +325,7 @@ func (h *hub) takeSample(now time.Time, window time.Duration) {
 	if !h.connected {
 		return
 	}
-	h.history = append(h.history, sample{At: now, Running: h.running()})
+	h.history = append(h.history, tally{At: now, ByUser: h.running()})
 	cut := 0
 	for cut < len(h.history) && now.Sub(h.history[cut].At) > window {
 		cut++
@@ -299,11 +333,31 @@ func (h *hub) takeSample(now time.Time, window time.Duration) {
 	h.history = append(h.history[:0:0], h.history[cut:]...)
 }
 
-// samples returns a copy of the chart's samples.
-func (h *hub) samples() []sample {
+// samples returns the chart's samples counting only the tasks of
+// frameworks whose user sees admits: the hub follows every task, but a
+// viewer must not learn from the chart how many tasks run that its view
+// ACLs hide from every page. sees is called without hub.mu, once a user.
+func (h *hub) samples(sees func(user string) bool) []sample {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]sample(nil), h.history...)
+	history := append([]tally(nil), h.history...)
+	h.mu.Unlock()
+	seen := map[string]bool{}
+	out := make([]sample, 0, len(history))
+	for _, t := range history {
+		n := 0
+		for user, running := range t.ByUser {
+			ok, asked := seen[user]
+			if !asked {
+				ok = sees(user)
+				seen[user] = ok
+			}
+			if ok {
+				n += running
+			}
+		}
+		out = append(out, sample{At: t.At, Running: n})
+	}
+	return out
 }
 
 // disconnected marks the master's stream as closed.

@@ -26,7 +26,7 @@ type overviewData struct {
 	ChartWindow time.Duration
 }
 
-func (c *Console) overview(r *http.Request, _ Principal) (*view, error) {
+func (c *Console) overview(r *http.Request, p Principal) (*view, error) {
 	s, err := c.state(r.Context())
 	if err != nil {
 		return nil, err
@@ -56,7 +56,8 @@ func (c *Console) overview(r *http.Request, _ Principal) (*view, error) {
 	for _, f := range s.GetFrameworks.Frameworks {
 		d.Offers += len(f.Offers)
 	}
-	d.Chart = chart(c.hub.samples(), time.Now(), c.cfg.History)
+	sees := func(user string) bool { return p.Allowed(ActionViewTasks, user) }
+	d.Chart = chart(c.hub.samples(sees), time.Now(), c.cfg.History)
 	return &view{Template: "overview", Title: "Overview", Nav: "overview",
 		Topics: []string{topicTask, topicAgent, topicFramework, topicTick, topicSample}, Data: d}, nil
 }

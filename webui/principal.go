@@ -35,6 +35,12 @@ const (
 	ActionUpdateWeights Action = "update_weights"
 	// ActionUpdateQuota changes a role's quota; the object is the role.
 	ActionUpdateQuota Action = "update_quota"
+	// ActionViewTasks sees a framework's tasks; the object is the user of
+	// the framework. The master leaves out of every query the tasks a
+	// principal may not see; the console asks it only of what it counts
+	// itself, from the master's unfiltered event stream (the Overview's
+	// chart).
+	ActionViewTasks Action = "view_tasks"
 	// ActionViewSandbox reads a task's sandbox (files and live tail); the
 	// object is the user of the task's framework.
 	ActionViewSandbox Action = "view_sandboxes"
