@@ -37,10 +37,16 @@ const (
 	// in all (e2e's TestDeepRecursion); without the bound an executor
 	// peaked at 167 MB, and this allowance gets it OOM-killed.
 	wazeroStackOverhead = 16 << 20
-	// compileFactor times a module's size is what compiling it may cost,
-	// once per distinct module among an executor's tasks: a 2.6 MB Go
-	// wasip1 module peaked at 115 MB above the cached run on wazero.
-	compileFactor = 64
+	// compileFactor times a module's size, or compilePerFunction times
+	// its functions if more, is what compiling it may cost, once per
+	// distinct module among an executor's tasks (compileCost): a 2.6 MB
+	// Go wasip1 module (1,800 functions) peaked at 115 MB above the cached
+	// run on wazero; a 400 KB module of 100,000 empty functions, which
+	// module.DefaultLimits admits, peaked at 569 MB on wasmtime (298 MB
+	// for 50,000: 5.4 KiB a function), and a cap sized by its bytes alone
+	// got the shared executor OOM-killed with every task in it.
+	compileFactor      = 64
+	compilePerFunction = 8 << 10
 	// idleModulesAllowance is room for the compiled code of the modules
 	// a built-in executor keeps once no task runs them, for the next task
 	// of the same module (cmd/mezzo/internal/executor: at most 8 MiB of
@@ -86,8 +92,8 @@ func (a *Agent) needOf(ti api.TaskInfo) taskNeed {
 // The memory cap is executorOverhead, plus the executor's own mem (its
 // ExecutorInfo's resources), plus each task's memory cap
 // (api.TaskInfo.MemoryBytes; 4 GiB for a Wasm task without one), plus for
-// a Wasm task wasmTaskOverhead and, once per distinct module,
-// compileFactor times the module's size (and, from the first Wasm task
+// a Wasm task wasmTaskOverhead and, once per distinct module, what
+// compiling it may cost (compileCost; and, from the first Wasm task
 // on, idleModulesAllowance) — and on wazero the task's
 // memory again, and wazeroStackOverhead: wazero keeps linear memory and
 // the call stack on the Go heap and copies them when they grow, so old
@@ -102,14 +108,20 @@ type execNeed struct {
 	cpus      float64
 	unbounded int                   // native tasks without a cap
 	modules   map[string]*moduleUse // the Wasm tasks' modules, by SHA-256
-	compile   uint64                // compileFactor × the modules' sizes
+	compile   uint64                // the modules' compileCosts
 	idle      uint64                // idleModulesAllowance once a Wasm task came
 }
 
 // moduleUse counts the tasks of an executor that run one module.
 type moduleUse struct {
 	tasks int
-	bytes uint64 // the module's size; 0 until known
+	cost  uint64 // what compiling the module may cost (compileCost); 0 until known
+}
+
+// compileCost is what compiling a module of size bytes with functions
+// functions may take in memory.
+func compileCost(bytes, functions uint64) uint64 {
+	return max(compileFactor*bytes, compilePerFunction*functions)
 }
 
 // newExecNeed is the need of an executor with no tasks; info is its
@@ -149,7 +161,7 @@ func (n *execNeed) remove(t taskNeed) {
 		n.mem -= t.mem + wasmTaskOverhead
 		if m := n.modules[t.module]; m != nil {
 			if m.tasks--; m.tasks <= 0 {
-				n.compile -= compileFactor * m.bytes
+				n.compile -= m.cost
 				delete(n.modules, t.module)
 			}
 		}
@@ -160,12 +172,12 @@ func (n *execNeed) remove(t taskNeed) {
 	}
 }
 
-// setModuleBytes records the size of a module the executor's tasks run,
-// once it is known (fetched).
-func (n *execNeed) setModuleBytes(sha string, bytes uint64) {
+// setModuleCost records what compiling a module the executor's tasks run
+// may cost (compileCost), once it is known (fetched).
+func (n *execNeed) setModuleCost(sha string, cost uint64) {
 	if m := n.modules[sha]; m != nil {
-		n.compile = n.compile - compileFactor*m.bytes + compileFactor*bytes
-		m.bytes = bytes
+		n.compile = n.compile - m.cost + cost
+		m.cost = cost
 	}
 }
 

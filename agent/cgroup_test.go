@@ -40,7 +40,7 @@ func TestExecNeed(t *testing.T) {
 	noMemLimit.Limits = map[string]api.Float64Value{"mem": {Value: api.Float64(math.Inf(1))}}
 	higherLimit := native(64)
 	higherLimit.Limits = map[string]api.Float64Value{"mem": {Value: 256}}
-	sizes := map[string]uint64{"a": mib, "b": 2 * mib}
+	costs := map[string]uint64{"a": compileCost(mib, 1800), "b": compileCost(2*mib, 1800), "d": compileCost(400<<10, 100_000)}
 	for _, c := range []struct {
 		name  string
 		info  api.ExecutorInfo
@@ -59,6 +59,8 @@ func TestExecNeed(t *testing.T) {
 			mem: executorOverhead + 64*mib + wazeroStackOverhead + wasmTaskOverhead + compileFactor*mib + idleModulesAllowance, cpus: 0.25},
 		{name: "one compile per module", tasks: []api.TaskInfo{wasm("a", sandbox.Wasmtime, 32, 0), wasm("a", sandbox.Wasmtime, 32, 0), wasm("b", sandbox.Wasmtime, 32, 0)},
 			mem: executorOverhead + 3*(32*mib+wasmTaskOverhead) + compileFactor*3*mib + idleModulesAllowance, cpus: 0.75},
+		{name: "a module of many small functions", tasks: []api.TaskInfo{wasm("d", sandbox.Wasmtime, 64, 0)},
+			mem: executorOverhead + 64*mib + wasmTaskOverhead + compilePerFunction*100_000 + idleModulesAllowance, cpus: 0.25},
 		{name: "memory pages over mem", tasks: []api.TaskInfo{wasm("c", sandbox.Wasmtime, 32, 2048)},
 			mem: executorOverhead + 128*mib + wasmTaskOverhead + idleModulesAllowance, cpus: 0.25},
 		{name: "wasm without a cap gets 4 GiB", tasks: []api.TaskInfo{wasm("c", sandbox.Wasmtime, 0, 0)},
@@ -75,8 +77,8 @@ func TestExecNeed(t *testing.T) {
 				needs = append(needs, a.needOf(ti))
 				n.add(needs[len(needs)-1])
 			}
-			for sha, size := range sizes {
-				n.setModuleBytes(sha, size)
+			for sha, cost := range costs {
+				n.setModuleCost(sha, cost)
 			}
 			if got := n.limits(); got.MemoryBytes != c.mem || math.Abs(got.CPUs-c.cpus) > 1e-9 {
 				t.Errorf("limits = %d bytes, %g CPUs; want %d, %g", got.MemoryBytes, got.CPUs, c.mem, c.cpus)

@@ -403,7 +403,7 @@ func (a *Agent) adoptListed(run *executorRun, listed []api.TaskInfo) {
 		t := &execTask{info: ti, state: api.TaskStaging, queued: true, sent: true, need: a.needOf(ti),
 			dir: sandbox.TaskDir(run.rec.Dir, id, false)}
 		if t.need.wasm {
-			run.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
+			run.need.setModuleCost(t.need.module, a.modules.compileCost(t.need.module))
 		}
 		run.add(t)
 		a.taskIndex[taskKey{fw, id}] = run

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mezzo-cluster/mezzo/api/module"
 )
 
 // maxModuleBytes bounds a module fetched from the master.
@@ -29,6 +31,9 @@ type moduleCache struct {
 	// checked holds the modules whose file this cache wrote or found to
 	// hash to their name, by hash.
 	checked map[string]bool
+	// costs holds what compiling each module may cost (compileCost), by
+	// hash, once found.
+	costs map[string]uint64
 }
 
 type fetch struct {
@@ -37,7 +42,7 @@ type fetch struct {
 }
 
 func newModuleCache(dir string, client *http.Client) *moduleCache {
-	return &moduleCache{dir: dir, client: client, inflight: map[string]*fetch{}, checked: map[string]bool{}}
+	return &moduleCache{dir: dir, client: client, inflight: map[string]*fetch{}, checked: map[string]bool{}, costs: map[string]uint64{}}
 }
 
 // get makes sure the module with hash sha is on disk, fetching it from
@@ -70,14 +75,32 @@ func (c *moduleCache) isChecked(sha, path string) bool {
 	return err == nil
 }
 
-// size is the size in bytes of the module with hash sha, once get has
-// put it on disk; 0 if it is not there.
-func (c *moduleCache) size(sha string) uint64 {
-	fi, err := os.Stat(filepath.Join(c.dir, sha+".wasm"))
+// compileCost is what compiling the module with hash sha may cost in
+// memory (compileCost), once get has put it on disk; 0 if it is not
+// there. The first call for a module reads it and counts its functions
+// (module.Validate, as the master checked it): a module's size alone
+// misjudges one of many small functions by a hundredfold. A module
+// Validate refuses is costed by its size; its executor refuses it.
+func (c *moduleCache) compileCost(sha string) uint64 {
+	c.mu.Lock()
+	cost, ok := c.costs[sha]
+	c.mu.Unlock()
+	if ok {
+		return cost
+	}
+	wasm, err := os.ReadFile(filepath.Join(c.dir, sha+".wasm"))
 	if err != nil {
 		return 0
 	}
-	return uint64(fi.Size())
+	var functions uint64
+	if info, err := module.Validate(wasm, module.DefaultLimits()); err == nil {
+		functions = uint64(info.Functions)
+	}
+	cost = compileCost(uint64(len(wasm)), functions)
+	c.mu.Lock()
+	c.costs[sha] = cost
+	c.mu.Unlock()
+	return cost
 }
 
 func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) error {

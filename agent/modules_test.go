@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
@@ -166,4 +167,57 @@ func TestModuleCacheReplacesSpoiltFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestModuleCompileCost checks what the agent expects compiling a module
+// to cost, which sizes its executor's cgroup: by its size for a module
+// of few functions, by its functions for one of many small ones (100,000
+// empty functions in 400 KB took wasmtime 569 MB, where its size alone
+// allowed 25 MB, and the shared executor was OOM-killed with every task
+// in it), and by its size for a file Validate refuses.
+func TestModuleCompileCost(t *testing.T) {
+	dir := t.TempDir()
+	c := newModuleCache(dir, http.DefaultClient)
+	many := manyFunctions(100_000)
+	// Ten functions and a custom section of a MiB: its size rules.
+	padded := append(manyFunctions(10), 0, 0x84, 0x80, 0x40, 3, 'p', 'a', 'd') // id 0, size 1 MiB + 4, name "pad"
+	padded = append(padded, make([]byte, 1<<20)...)
+	for _, tc := range []struct {
+		name string
+		wasm []byte
+		want uint64
+	}{
+		{name: "big, few functions", wasm: padded, want: compileFactor * uint64(len(padded))},
+		{name: "many functions", wasm: many, want: compilePerFunction * 100_000},
+		{name: "not a module", wasm: []byte("not wasm at all"), want: compileFactor * 15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := sha256.Sum256(tc.wasm)
+			sha := hex.EncodeToString(sum[:])
+			if err := os.WriteFile(filepath.Join(dir, sha+".wasm"), tc.wasm, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.compileCost(sha); got != tc.want {
+				t.Errorf("compileCost = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := c.compileCost(strings.Repeat("0", 64)); got != 0 {
+		t.Errorf("compileCost of a module not on disk = %d, want 0", got)
+	}
+}
+
+// manyFunctions returns a module of n empty functions of type [] -> [].
+func manyFunctions(n int) []byte {
+	vec := func(id byte, count int, entry []byte) []byte {
+		body := binary.AppendUvarint(nil, uint64(count))
+		for range count {
+			body = append(body, entry...)
+		}
+		return append(append([]byte{id}, binary.AppendUvarint(nil, uint64(len(body)))...), body...)
+	}
+	wasm := []byte{0x00, 'a', 's', 'm', 1, 0, 0, 0}
+	wasm = append(wasm, vec(1, 1, []byte{0x60, 0, 0})...)  // one type: [] -> []
+	wasm = append(wasm, vec(3, n, []byte{0})...)           // n functions of it
+	return append(wasm, vec(10, n, []byte{2, 0, 0x0b})...) // n bodies: no locals, end
 }

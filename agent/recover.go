@@ -100,7 +100,7 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		r.tasks[id] = t
 		r.need.add(t.need)
 		if t.need.wasm {
-			r.need.setModuleBytes(t.need.module, a.modules.size(t.need.module))
+			r.need.setModuleCost(t.need.module, a.modules.compileCost(t.need.module))
 		}
 		r.allTasks = append(r.allTasks, id)
 	}

@@ -464,10 +464,12 @@ func (a *Agent) fetchFor(master string, r *executorRun, t *execTask) error {
 		if err := a.modules.get(a.stopCtx, master, sha); err != nil {
 			return err
 		}
-		// Its size sizes its executor's cgroup (execNeed).
-		n := a.modules.size(sha)
+		// What compiling it may cost sizes its executor's cgroup
+		// (execNeed). Found here, outside a.mu: the first time, it reads
+		// and decodes the module.
+		cost := a.modules.compileCost(sha)
 		a.mu.Lock()
-		r.need.setModuleBytes(sha, n)
+		r.need.setModuleCost(sha, cost)
 		a.mu.Unlock()
 	}
 	if t.info.Command != nil && len(t.info.Command.URIs) > 0 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -309,5 +310,61 @@ func TestIdleWazeroTaskKeepsItsBudget(t *testing.T) {
 	waitFor(t, func() bool { return f.last("idle").State.IsTerminal() }, "the task to end")
 	if st := f.last("idle"); st.State != api.TaskFinished {
 		t.Errorf("the idle task ended %s %s: %s", st.State, st.Reason, st.Message)
+	}
+}
+
+// manyFunctions returns a module of n empty functions of type [] -> [],
+// the last exported as _start.
+func manyFunctions(n int) []byte {
+	vec := func(id byte, count int, entry []byte) []byte {
+		body := binary.AppendUvarint(nil, uint64(count))
+		for range count {
+			body = append(body, entry...)
+		}
+		return append(append([]byte{id}, binary.AppendUvarint(nil, uint64(len(body)))...), body...)
+	}
+	wasm := []byte{0x00, 'a', 's', 'm', 1, 0, 0, 0}
+	wasm = append(wasm, vec(1, 1, []byte{0x60, 0, 0})...) // one type: [] -> []
+	wasm = append(wasm, vec(3, n, []byte{0})...)          // n functions of it
+	start := append([]byte{6}, "_start"...)
+	start = append(append(start, 0), binary.AppendUvarint(nil, uint64(n-1))...)
+	wasm = append(wasm, vec(7, 1, start)...)               // export the last
+	return append(wasm, vec(10, n, []byte{2, 0, 0x0b})...) // n bodies: no locals, end
+}
+
+// TestManyFunctionsModule runs a module of 99,989 empty functions on
+// wasmtime beside a task of the tiny module in the framework's shared
+// executor. The module is 400 KB and within module.DefaultLimits, but
+// compiling it takes wasmtime over 500 MB: an executor cgroup sized by
+// the module's bytes had the kernel kill the executor, and both tasks
+// failed with REASON_CONTAINER_LIMITATION_MEMORY. Both must finish.
+func TestManyFunctionsModule(t *testing.T) {
+	c := startMaster(t, t.TempDir())
+	startAgentOn(t, c.addr, t.TempDir(), freePort(t))
+	waitFor(t, func() bool { return len(c.agentIDs(t)) == 1 }, "the agent to register")
+	upload := func(wasm []byte) string {
+		status, body := c.post(t, "/api/v1/modules", "application/wasm", wasm)
+		var m struct{ SHA256 string }
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		return m.SHA256
+	}
+	many, tiny := upload(manyFunctions(99_989)), upload(tinyModule)
+	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 64))
+	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
+		var tasks []api.TaskInfo
+		for id, sha := range map[string]string{"many": many, "tiny": tiny} {
+			ti := scheduler.WasmTask(id, id, agent, sha, nil, res)
+			ti.Container.Wasm.Engine = sandbox.Wasmtime
+			tasks = append(tasks, ti)
+		}
+		return tasks
+	})
+	for _, id := range []string{"many", "tiny"} {
+		waitFor(t, func() bool { return f.last(id).State.IsTerminal() }, id+" to end")
+		if st := f.last(id); st.State != api.TaskFinished {
+			t.Errorf("%s ended %s %s (%s), want TASK_FINISHED", id, st.State, st.Reason, st.Message)
+		}
 	}
 }
