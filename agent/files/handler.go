@@ -238,11 +238,15 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // quote quotes a virtual path for an error message, shortened so that a
-// 4 KiB path does not come back 4 KiB long.
+// 4 KiB path does not come back 4 KiB long. A long path keeps its start
+// and its end, where the name the message is about is: a sandbox's path
+// alone is some 140 bytes, and cutting it at its start left a read of
+// any file in it saying only "Path "/F/E/runs/R/tasks/T"... does not
+// exist.", whichever file it was.
 func quote(p string) string {
-	const max = 120
-	if len(p) > max {
-		return fmt.Sprintf("%q...", p[:max])
+	const head, tail = 64, 192
+	if len(p) > head+tail {
+		return fmt.Sprintf("%q...%q", p[:head], p[len(p)-tail:])
 	}
 	return fmt.Sprintf("%q", p)
 }

@@ -311,6 +311,23 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestErrorNamesTheFile checks that an error about a file deep in a
+// sandbox, whose path is longer than an error message quotes whole, still
+// names the file.
+func TestErrorNamesTheFile(t *testing.T) {
+	_, srv := server(t)
+	deep := run + "/" + strings.Repeat("0123456789abcdef/", 12) + "tasks/my-task/missing-output.txt"
+	for _, endpoint := range []string{"read", "browse", "download"} {
+		code, _, body := get(t, srv, "GET", endpoint, pathQuery(deep)+"&offset=0")
+		if code != 404 || !strings.Contains(body, `my-task/missing-output.txt"`) || !strings.Contains(body, `"frameworks/F/`) {
+			t.Errorf("%s of a missing file deep in a sandbox = %d %q, want 404 naming the path's start and the file", endpoint, code, body)
+		}
+		if len(body) > 400 {
+			t.Errorf("%s: error of %d bytes for a path of %d", endpoint, len(body), len(deep))
+		}
+	}
+}
+
 // TestEscapes tries every way out of the root on every endpoint.
 func TestEscapes(t *testing.T) {
 	fx, srv := server(t)
