@@ -83,7 +83,7 @@ var hostileCases = []struct {
 		name:   "missing import",
 		wasm:   watWasm("missing_import"),
 		reason: ReasonLaunchFailed,
-		errHas: []string{"imports function env.nope"},
+		errHas: []string{"imports what the host does not provide: function env.nope"},
 	},
 	{
 		name:   "WASI import of the wrong type",

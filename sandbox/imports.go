@@ -42,6 +42,6 @@ func missingImports(info *module.Info) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the host does not provide the imports %s (it provides %s functions only)",
+	return fmt.Errorf("the module imports what the host does not provide: %s (the host provides %s functions only)",
 		strings.Join(missing, ", "), wasiModule)
 }

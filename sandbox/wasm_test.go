@@ -235,14 +235,14 @@ var wasmCases = []wasmCase{
 		wasm:   watWasm("missing_import"),
 		code:   -1,
 		reason: ReasonLaunchFailed,
-		errHas: []string{"imports function env.nope"},
+		errHas: []string{"imports what the host does not provide: function env.nope"},
 	},
 	{
 		name:   "imported memory fails the launch",
 		wasm:   watWasm("import_memory"),
 		code:   -1,
 		reason: ReasonLaunchFailed,
-		errHas: []string{"imports memory env.memory"},
+		errHas: []string{"does not provide: memory env.memory"},
 	},
 	{
 		name:     "WASI import of the wrong type fails the launch",

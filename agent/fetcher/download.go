@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -90,7 +91,8 @@ func (f *Fetcher) openLocal(p string) (io.ReadCloser, int64, error) {
 		return nil, 0, fmt.Errorf("copy: %w", err)
 	}
 	if !f.localAllowed(real) {
-		return nil, 0, fmt.Errorf("copy: %w: not under Config.LocalDirs", errUnsafe)
+		return nil, 0, fmt.Errorf("copy: %w: %s is outside the directories this agent fetches local files from (%s)",
+			errUnsafe, p, strings.Join(f.cfg.LocalDirs, ", "))
 	}
 	// Non-blocking: opening a FIFO would otherwise wait, without end and
 	// deaf to ctx, for a writer. It is refused just below; for a regular

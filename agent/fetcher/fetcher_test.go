@@ -197,7 +197,7 @@ func TestLocal(t *testing.T) {
 		{name: "file URL localhost", uri: "file://localhost" + file, wantTree: []string{"data.txt:local"}},
 		{name: "archive", uri: tgz, wantTree: []string{"pkg/", "pkg/x:x"}},
 		{name: "in LocalDirs", cfg: Config{LocalDirs: []string{other, src}}, uri: file, wantTree: []string{"data.txt:local"}},
-		{name: "outside LocalDirs", cfg: Config{LocalDirs: []string{other}}, uri: file, wantErr: "not under Config.LocalDirs"},
+		{name: "outside LocalDirs", cfg: Config{LocalDirs: []string{other}}, uri: file, wantErr: "is outside the directories this agent fetches local files from (" + other + ")"},
 		{name: "other host", uri: "file://elsewhere" + file, wantErr: "not this agent"},
 		{name: "directory", uri: src + "/", wantErr: "not a regular file"},
 		{name: "root", uri: "/", wantErr: "cannot name the output"},

@@ -23,7 +23,11 @@ var ErrNotFound = errors.New("module not found")
 // HTTP layer answers 400 with its message.
 type InvalidError struct{ Err error }
 
-func (e *InvalidError) Error() string { return "invalid module: " + e.Err.Error() }
+// Error says what is wrong with the module, once: api/module's errors
+// begin with "module: " themselves.
+func (e *InvalidError) Error() string {
+	return "invalid module: " + strings.TrimPrefix(e.Err.Error(), "module: ")
+}
 func (e *InvalidError) Unwrap() error { return e.Err }
 
 // Module describes one stored module.

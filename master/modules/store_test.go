@@ -19,6 +19,12 @@ var emptyModule = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 // type section is cut short when truncated.
 var withType = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00}
 
+// tooManyTypes is a module whose type section declares 999,937 types
+// and holds none.
+func tooManyTypes() []byte {
+	return append(append([]byte{}, emptyModule...), 0x01, 0x04, 0x81, 0x84, 0x3d, 0x00)
+}
+
 func TestPutValidates(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -32,6 +38,8 @@ func TestPutValidates(t *testing.T) {
 		{name: "wrong version", wasm: []byte{0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}, wantErr: "version"},
 		{name: "truncated section", wasm: withType[:len(withType)-2], wantErr: "invalid module"},
 		{name: "trailing garbage", wasm: append(append([]byte{}, emptyModule...), 0xff, 0xff), wantErr: "invalid module"},
+		// api/module's own "module: " prefix is not said twice.
+		{name: "count past the bytes", wasm: tooManyTypes(), wantErr: "invalid module: at byte 13: 999937 types declared"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
