@@ -88,6 +88,13 @@ func (r *sseReader) next(t *testing.T, name string) (sseEvent, bool) {
 // liveConsole runs a console over a seeded fake behind a test server.
 func liveConsole(t *testing.T) (*Console, *fakeCluster, *httptest.Server, context.CancelFunc) {
 	t.Helper()
+	return liveConsoleFrom(t, nil)
+}
+
+// liveConsoleFrom is liveConsole whose console hears snapshot as the
+// first event of its subscription; nil means the fake's whole state.
+func liveConsoleFrom(t *testing.T, snapshot *api.GetStateResponse) (*Console, *fakeCluster, *httptest.Server, context.CancelFunc) {
+	t.Helper()
 	c, f := newConsole(t, func(cfg *Config) { cfg.TailEvery = 10 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -99,8 +106,11 @@ func liveConsole(t *testing.T) (*Console, *fakeCluster, *httptest.Server, contex
 		srv.Close()
 	})
 	waitFor(t, "the console to subscribe", func() bool { return f.subscriptions() == 1 })
+	if snapshot == nil {
+		snapshot = &f.state
+	}
 	// The first event of a subscription is the snapshot.
-	f.events <- api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: &f.state}}
+	f.events <- api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{GetState: snapshot}}
 	return c, f, srv, cancel
 }
 
@@ -389,6 +399,30 @@ func TestEventsSince(t *testing.T) {
 	defer stream.Body.Close()
 	if ev, ok := readSSE(stream).next(t, "change"); !ok || !strings.Contains(ev.data, topicTask) {
 		t.Fatalf("first event %+v, ok %v; want the task change made before the stream opened", ev, ok)
+	}
+}
+
+// TestTailOnStandby tails a running task through the console of a
+// standby, whose own event stream is silent (its memory holds no tasks):
+// the tail must still end once the master's view shows the task ended.
+// It used to go on for ever, waiting for the hub to hear of the end.
+func TestTailOnStandby(t *testing.T) {
+	// A standby's own memory holds no tasks: its snapshot is empty.
+	_, f, srv, _ := liveConsoleFrom(t, &api.GetStateResponse{})
+	f.mu.Lock()
+	f.standby, f.leader = true, "leader:5050"
+	f.mu.Unlock()
+	resp := open(t, context.Background(), srv.URL+"/tasks/fw1/t-run/tail")
+	defer resp.Body.Close()
+	r := readSSE(resp)
+	if ev, ok := r.next(t, "stdout"); !ok || ev.data != `"hello from stdout\n"` {
+		t.Fatalf("first stdout event %+v", ev)
+	}
+	f.mu.Lock()
+	f.state.GetTasks.Tasks[0].State = api.TaskFinished
+	f.mu.Unlock()
+	if _, ok := r.next(t, "end"); !ok {
+		t.Fatal("the stream ended without an end event")
 	}
 }
 

@@ -317,7 +317,10 @@ func (c *Console) serveTail(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(c.cfg.TailEvery)
 	defer tick.Stop()
 	ctx := r.Context()
-	for {
+	for step := 1; ; step++ {
+		if step%recheckSteps == 0 {
+			t = c.recheckTask(r, t)
+		}
 		over := c.taskOver(t)
 		for _, tl := range tails {
 			if !c.sendTail(ctx, w, t, tl, over) {
@@ -431,6 +434,29 @@ func (c *Console) tailStep(ctx context.Context, t api.Task, tl *tail) (string, e
 	}
 	tl.offset = ch.Offset + ch.Length
 	return ch.Data, nil
+}
+
+// recheckSteps is how many steps of a live tail pass between two reads
+// of a task the hub does not follow (recheckTask): every 5 s at the
+// default Config.TailEvery.
+const recheckSteps = 10
+
+// recheckTask reads t again when the hub does not know it and it had not
+// ended when last read, and returns it as it is now (t itself when it
+// cannot be read). Why: the hub hears of a task's end only from this
+// master's event stream, and a standby's stream is silent, its memory
+// holding no tasks (Cluster.Standby): a tail opened on a standby while
+// its task ran never ended.
+func (c *Console) recheckTask(r *http.Request, t api.Task) api.Task {
+	if _, known := c.hub.over(t.FrameworkID.Value, t.TaskID.Value); known || t.State.IsTerminal() {
+		return t
+	}
+	now, err := c.findTask(r)
+	if err != nil {
+		c.log.Debug("tail: read the task again", "task", t.TaskID.Value, "err", err)
+		return t
+	}
+	return now
 }
 
 // taskOver reports whether the hub knows the task to be in a terminal
