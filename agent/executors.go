@@ -611,10 +611,12 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 		msg = r.exitMsg
 	}
 	var left []*execTask
+	var used []*api.Labels // what each task of left used, by the executor's last report
 	var stops []func()
 	for _, id := range r.allTasks {
 		if t := r.tasks[id]; t != nil {
 			left = append(left, t)
+			used = append(used, usageLabels(t.stats))
 			stops = append(stops, t.stopChecks)
 			delete(a.taskIndex, taskKey{r.key.framework, id})
 		}
@@ -635,11 +637,11 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	killSession(pid, start)
 	a.log.Info("executor exited", "framework", r.key.framework, "executor", r.key.executor, "tasks_left", len(left),
 		"peak_memory", r.peakMemory())
-	for _, t := range left {
+	for i, t := range left {
 		if a.updates.hasTerminal(r.key.framework, t.info.TaskID.Value) {
 			continue
 		}
-		a.reportFor(r, t, api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent})
+		a.reportFor(r, t, api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent, Labels: used[i]})
 	}
 	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {
 		a.log.Error("forget executor", "executor", r.key.executor, "err", err)

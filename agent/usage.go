@@ -49,6 +49,33 @@ func (a *Agent) recordUsage(run *executorRun, u *api.ExecutorUsage) {
 	eu.tally(run)
 }
 
+// usageLabels are the usage labels of a terminal update the agent makes
+// for a task whose executor died or was killed before it could report
+// the end (api.CPUSecondsLabel, api.PeakMemoryLabel, api.FuelLabel, as
+// the executor's own terminal updates carry them): what s, the task's
+// last usage report, says it used; nil without one. The figures are a
+// second old at most, and a task the agent kills past its CPU budget
+// gets its executor's CPU time at the kill (watchCPU).
+func usageLabels(s *api.ResourceStatistics) *api.Labels {
+	if s == nil {
+		return nil
+	}
+	var cpu float64
+	for _, v := range []*api.Float64{s.CPUsUserTimeSecs, s.CPUsSystemTimeSecs} {
+		if v != nil {
+			cpu += float64(*v)
+		}
+	}
+	l := &api.Labels{Labels: []api.Label{{Key: api.CPUSecondsLabel, Value: strconv.FormatFloat(cpu, 'f', 6, 64)}}}
+	if s.MemPeakBytes != nil {
+		l.Labels = append(l.Labels, api.Label{Key: api.PeakMemoryLabel, Value: strconv.FormatUint(uint64(*s.MemPeakBytes), 10)})
+	}
+	if s.FuelConsumed != nil {
+		l.Labels = append(l.Labels, api.Label{Key: api.FuelLabel, Value: strconv.FormatUint(uint64(*s.FuelConsumed), 10)})
+	}
+	return l
+}
+
 // finalUsage takes the totals that a terminal update of Mezzo's executor
 // carries in its labels (api.CPUSecondsLabel, api.FuelLabel) as t's last
 // usage, so that what the task used after its last USAGE report, up to a

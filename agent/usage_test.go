@@ -240,3 +240,32 @@ func TestPruneEndedTasks(t *testing.T) {
 		t.Errorf("the pruned task's update was still remembered (fresh %v, err %v)", fresh, err)
 	}
 }
+
+// TestUsageLabels checks the labels the agent puts on a terminal update it
+// makes for a task whose executor is gone: the last report's figures, in
+// the form of the executor's own terminal updates.
+func TestUsageLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    *api.ResourceStatistics
+		want string
+	}{
+		{name: "no report"},
+		{name: "CPU only", s: &api.ResourceStatistics{CPUsUserTimeSecs: api.Ptr(api.Float64(1.25))}, want: "mezzo.cpu_seconds=1.250000"},
+		{name: "everything", s: &api.ResourceStatistics{CPUsUserTimeSecs: api.Ptr(api.Float64(1)), CPUsSystemTimeSecs: api.Ptr(api.Float64(0.5)),
+			MemPeakBytes: api.Ptr(api.Uint64(4096)), FuelConsumed: api.Ptr(api.Uint64(77))},
+			want: "mezzo.cpu_seconds=1.500000 mezzo.peak_memory_bytes=4096 mezzo.fuel_consumed=77"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			if l := usageLabels(tc.s); l != nil {
+				for _, kv := range l.Labels {
+					got = append(got, kv.Key+"="+kv.Value)
+				}
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Errorf("usageLabels = %q, want %q", g, tc.want)
+			}
+		})
+	}
+}

@@ -88,6 +88,14 @@ func (a *Agent) watchCPU(r *executorRun, t *execTask) {
 				return
 			}
 			if live {
+				// Alone in its executor, the task used what the executor
+				// used: more than its last report said.
+				s := api.ResourceStatistics{}
+				if t.stats != nil {
+					s = *t.stats
+				}
+				s.CPUsUserTimeSecs, s.CPUsSystemTimeSecs = api.Ptr(api.Float64(used.Seconds())), nil
+				t.stats = &s
 				r.exitReason = api.ReasonContainerLimitation
 				r.exitMsg = fmt.Sprintf("CPU time limit exceeded: the task used %v of CPU, past its budget of %v, and its executor could not stop it; the agent killed the executor",
 					used.Round(time.Millisecond), budget)

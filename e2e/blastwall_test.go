@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,12 @@ func TestRunawayWazeroTask(t *testing.T) {
 	}
 	if st := f.last("bomb-wazero"); !strings.Contains(st.Message, "the agent killed the executor") {
 		t.Errorf("the wazero bomb's message %q does not say the agent stopped it", st.Message)
+	}
+	// The agent, not the executor, ended it: its update still says what
+	// it used, past its budget.
+	v, _ := f.last("bomb-wazero").Labels.Get(api.CPUSecondsLabel)
+	if cpu, err := strconv.ParseFloat(v, 64); err != nil || cpu < 0.05 {
+		t.Errorf("the wazero bomb's terminal update says it used %q s of CPU, want its budget or more", v)
 	}
 	if st := f.last("bystander"); st.State != api.TaskFinished {
 		t.Errorf("the bystander ended %s %s (%s), want TASK_FINISHED", st.State, st.Reason, st.Message)
