@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 
 	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
@@ -93,12 +94,18 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 // annotate adds to an update of the task what Mesos's executors add from
 // its checks: healthy false on the terminal update of a task its health
 // check killed, so that the framework reads from the update itself why
-// the task ended; and, for a task with a general check, the check's
+// the task ended, and its message says so; and, for a task with a general check, the check's
 // latest status on every update — an empty one of the check's type until
 // the check has a result — so that no update says less than the last.
 func (t *execTask) annotate(st *api.TaskStatus) {
 	if t.healthKilled && st.State.IsTerminal() && st.Healthy == nil {
 		st.Healthy = api.Ptr(false)
+	}
+	if t.healthKilled && st.State == api.TaskKilled && strings.HasPrefix(st.Message, "Task killed") {
+		// Mesos sets no reason for this kill (healthy false says it), so
+		// the message tells a person reading it what a kill by the
+		// framework would not.
+		st.Message = "Task killed after failing its health check" + strings.TrimPrefix(st.Message, "Task killed")
 	}
 	if c := t.info.Check; c != nil && st.CheckStatus == nil {
 		st.CheckStatus = t.checkStatus

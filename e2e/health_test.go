@@ -63,5 +63,9 @@ func TestHealthCheck(t *testing.T) {
 	if final.State != api.TaskKilled {
 		t.Fatalf("the unhealthy task ended %s (%s), want TASK_KILLED", final.State, final.Message)
 	}
+	// As Mesos's: healthy false and no reason; the message says why.
+	if final.Healthy == nil || *final.Healthy || final.Message != "Task killed after failing its health check" {
+		t.Errorf("the unhealthy task's end: healthy %v, message %q; want false and a message naming its health check", final.Healthy, final.Message)
+	}
 	waitFor(t, func() bool { return !processRunning(t, "sleep 654987") }, "the unhealthy task's process to be gone")
 }
