@@ -94,9 +94,10 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 // annotate adds to an update of the task what Mesos's executors add from
 // its checks: healthy false on the terminal update of a task its health
 // check killed, so that the framework reads from the update itself why
-// the task ended, and its message says so; and, for a task with a general check, the check's
-// latest status on every update — an empty one of the check's type until
-// the check has a result — so that no update says less than the last.
+// the task ended (and its message says so); and, for a task with a
+// general check, the check's latest status on every update — an empty
+// one of the check's type until the check has a result — so that no
+// update says less than the last.
 func (t *execTask) annotate(st *api.TaskStatus) {
 	if t.healthKilled && st.State.IsTerminal() && st.Healthy == nil {
 		st.Healthy = api.Ptr(false)
