@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
 
 // moduleServer serves modules by hash as a master's store does, counting
@@ -178,9 +179,9 @@ func TestModuleCacheReplacesSpoiltFile(t *testing.T) {
 func TestModuleCompileCost(t *testing.T) {
 	dir := t.TempDir()
 	c := newModuleCache(dir, http.DefaultClient)
-	many := manyFunctions(100_000)
+	many := moduletest.ManyFunctions(100_000)
 	// Ten functions and a custom section of a MiB: its size rules.
-	padded := append(manyFunctions(10), 0, 0x84, 0x80, 0x40, 3, 'p', 'a', 'd') // id 0, size 1 MiB + 4, name "pad"
+	padded := append(moduletest.ManyFunctions(10), 0, 0x84, 0x80, 0x40, 3, 'p', 'a', 'd') // id 0, size 1 MiB + 4, name "pad"
 	padded = append(padded, make([]byte, 1<<20)...)
 	for _, tc := range []struct {
 		name string
@@ -205,19 +206,4 @@ func TestModuleCompileCost(t *testing.T) {
 	if got := c.compileCost(strings.Repeat("0", 64)); got != 0 {
 		t.Errorf("compileCost of a module not on disk = %d, want 0", got)
 	}
-}
-
-// manyFunctions returns a module of n empty functions of type [] -> [].
-func manyFunctions(n int) []byte {
-	vec := func(id byte, count int, entry []byte) []byte {
-		body := binary.AppendUvarint(nil, uint64(count))
-		for range count {
-			body = append(body, entry...)
-		}
-		return append(append([]byte{id}, binary.AppendUvarint(nil, uint64(len(body)))...), body...)
-	}
-	wasm := []byte{0x00, 'a', 's', 'm', 1, 0, 0, 0}
-	wasm = append(wasm, vec(1, 1, []byte{0x60, 0, 0})...)  // one type: [] -> []
-	wasm = append(wasm, vec(3, n, []byte{0})...)           // n functions of it
-	return append(wasm, vec(10, n, []byte{2, 0, 0x0b})...) // n bodies: no locals, end
 }

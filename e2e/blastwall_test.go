@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 	"github.com/mezzo-cluster/mezzo/sdk/scheduler"
 )
@@ -320,25 +320,6 @@ func TestIdleWazeroTaskKeepsItsBudget(t *testing.T) {
 	}
 }
 
-// manyFunctions returns a module of n empty functions of type [] -> [],
-// the last exported as _start.
-func manyFunctions(n int) []byte {
-	vec := func(id byte, count int, entry []byte) []byte {
-		body := binary.AppendUvarint(nil, uint64(count))
-		for range count {
-			body = append(body, entry...)
-		}
-		return append(append([]byte{id}, binary.AppendUvarint(nil, uint64(len(body)))...), body...)
-	}
-	wasm := []byte{0x00, 'a', 's', 'm', 1, 0, 0, 0}
-	wasm = append(wasm, vec(1, 1, []byte{0x60, 0, 0})...) // one type: [] -> []
-	wasm = append(wasm, vec(3, n, []byte{0})...)          // n functions of it
-	start := append([]byte{6}, "_start"...)
-	start = append(append(start, 0), binary.AppendUvarint(nil, uint64(n-1))...)
-	wasm = append(wasm, vec(7, 1, start)...)               // export the last
-	return append(wasm, vec(10, n, []byte{2, 0, 0x0b})...) // n bodies: no locals, end
-}
-
 // TestManyFunctionsModule runs a module of 99,989 empty functions on
 // wasmtime beside a task of the tiny module in the framework's shared
 // executor. The module is 400 KB and within module.DefaultLimits, but
@@ -357,7 +338,7 @@ func TestManyFunctionsModule(t *testing.T) {
 		}
 		return m.SHA256
 	}
-	many, tiny := upload(manyFunctions(99_989)), upload(tinyModule)
+	many, tiny := upload(moduletest.ManyFunctions(99_989)), upload(tinyModule)
 	res := api.NewResources(api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 64))
 	f := startFramework(t, c.addr, func(agent string) []api.TaskInfo {
 		var tasks []api.TaskInfo
