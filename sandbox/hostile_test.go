@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api/module"
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
 
 // hostileCases are modules written to hurt the host (see RATIONALE.md,
@@ -93,7 +94,7 @@ var hostileCases = []struct {
 	},
 	{
 		name:    "200k functions",
-		wasm:    func(testing.TB) []byte { return manyFunctions(200_000) },
+		wasm:    func(testing.TB) []byte { return moduletest.ManyFunctions(200_000) },
 		refused: "MaxFunctions",
 	},
 }
@@ -158,23 +159,6 @@ func TestTableBombPastValidation(t *testing.T) {
 	}
 	// table.grow returns -1, and the module then traps.
 	checkResult(t, wait(t, p), -1, ReasonTrap, "unreachable")
-}
-
-// manyFunctions is a module with n empty functions, one of them exported
-// as _start. A WAT file of it would be n identical lines, so it is built
-// here.
-func manyFunctions(n int) []byte {
-	uleb := func(v int) []byte { return appendULEB(nil, uint64(v)) }
-	section := func(id byte, payload ...[]byte) []byte {
-		return appendSection(nil, id, bytes.Join(payload, nil))
-	}
-	return bytes.Join([][]byte{
-		{0, 'a', 's', 'm', 1, 0, 0, 0},
-		section(1, []byte{1, 0x60, 0, 0}),
-		section(3, uleb(n), bytes.Repeat([]byte{0}, n)),
-		section(7, []byte{1, 6}, []byte("_start"), []byte{0, 0}),
-		section(10, uleb(n), bytes.Repeat([]byte{2, 0, 0x0b}, n)),
-	}, nil)
 }
 
 // TestUncappedMemoriesRefused compiles modules whose memory a task's

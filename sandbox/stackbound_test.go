@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/mezzo-cluster/mezzo/api/module"
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
 
 // boundCall is a call of an exported function in TestBoundStack.
@@ -58,7 +59,7 @@ func TestBoundStack(t *testing.T) {
 			wasm:  watModules["tiny"],
 			calls: []boundCall{{fn: "_start"}, {fn: "with_param", args: []uint64{7}}},
 		},
-		{name: "1,000 functions", wasm: manyFunctions(1000), calls: []boundCall{{fn: "_start"}}},
+		{name: "1,000 functions", wasm: moduletest.ManyFunctions(1000), calls: []boundCall{{fn: "_start"}}},
 		{name: "recursion", wasm: watModules["recurse"], calls: []boundCall{{fn: "_start", trap: true}}, exhausts: true},
 		{name: "mutual recursion", wasm: watModules["mutual"], calls: []boundCall{{fn: "_start", trap: true}}, exhausts: true},
 		{
@@ -185,7 +186,7 @@ func FuzzBoundStack(f *testing.F) {
 	}) {
 		f.Add(watModules[name])
 	}
-	f.Add(manyFunctions(3))
+	f.Add(moduletest.ManyFunctions(3))
 	f.Add(recursionWithLocals(3, true))
 	ctx := context.Background()
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())

@@ -120,15 +120,3 @@ func table(min, max int64) []byte {
 func tableGrow(n int64) []byte {
 	return body(cat([]byte{0xd0, 0x70, 0x41}, sleb(int64(int32(n))), []byte{0xfc, 15, 0, 0x1a})...)
 }
-
-// manyFunctions is a module with n empty functions: the "200k-function
-// module" of the hostile suite, which wasmtime took 5.5 s and 1 GB to
-// compile.
-func manyFunctions(n int) []byte {
-	funcs := bytes.Repeat([]byte{0}, n)
-	bodies := bytes.Repeat([]byte{2, 0, 0x0b}, n)
-	return wasmModule(
-		section(secType, vec(funcType(nil, nil))),
-		section(secFunction, uleb(uint64(n)), funcs),
-		section(secCode, uleb(uint64(n)), bodies))
-}

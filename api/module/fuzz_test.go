@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
 
 // FuzzValidate checks that Validate never panics, reports every failure
@@ -17,7 +19,7 @@ import (
 func FuzzValidate(f *testing.F) {
 	f.Add(wasmModule())
 	f.Add(simple(map[byte][]byte{secTable: vec(table(1, -1))}, tableGrow(0xF0000000)))
-	f.Add(manyFunctions(10))
+	f.Add(moduletest.ManyFunctions(10))
 	small := Limits{
 		MaxBytes: 1 << 16, MaxFunctions: 50, MaxCodeBytes: 1 << 12, MaxTableElements: 100,
 		MaxMemoryPages: 10, MaxImports: 5, MaxExports: 5, MaxTables: 2, MaxLocals: 100,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
 
 func TestValidate(t *testing.T) {
@@ -92,18 +94,18 @@ func TestValidate(t *testing.T) {
 			lim:   Limits{MaxExports: 1},
 			limit: "MaxExports",
 		},
-		{name: "200k functions", wasm: manyFunctions(200_000), limit: "MaxFunctions"},
+		{name: "200k functions", wasm: moduletest.ManyFunctions(200_000), limit: "MaxFunctions"},
 		{
 			name: "100k functions",
-			wasm: manyFunctions(100_000),
+			wasm: moduletest.ManyFunctions(100_000),
 			check: func(t *testing.T, info *Info) {
 				if info.Functions != 100_000 || info.CodeBytes < 300_000 {
 					t.Errorf("functions %d, code bytes %d", info.Functions, info.CodeBytes)
 				}
 			},
 		},
-		{name: "too much code", wasm: manyFunctions(100), lim: Limits{MaxCodeBytes: 100}, limit: "MaxCodeBytes"},
-		{name: "too many bytes", wasm: manyFunctions(100), lim: Limits{MaxBytes: 100}, limit: "MaxBytes"},
+		{name: "too much code", wasm: moduletest.ManyFunctions(100), lim: Limits{MaxCodeBytes: 100}, limit: "MaxCodeBytes"},
+		{name: "too many bytes", wasm: moduletest.ManyFunctions(100), lim: Limits{MaxBytes: 100}, limit: "MaxBytes"},
 		{
 			name: "a table without a maximum that never grows",
 			wasm: simple(map[byte][]byte{secTable: vec(table(5865, -1))}, body()),
@@ -358,7 +360,7 @@ func TestLimitsDefaults(t *testing.T) {
 }
 
 func TestErrorMessages(t *testing.T) {
-	_, err := Validate(manyFunctions(200_000), Limits{})
+	_, err := Validate(moduletest.ManyFunctions(200_000), Limits{})
 	if want := "module: 200000 functions exceeds the limit MaxFunctions = 100000"; err == nil || err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
