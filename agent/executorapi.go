@@ -258,6 +258,14 @@ func (a *Agent) subscribeExecutor(w http.ResponseWriter, r *http.Request, run *e
 	}
 	s := newExecStream(uuid.NewString())
 	s.heartbeat = a.cfg.ExecutorHeartbeat
+	// The first look at a module's compile cost reads and decodes it, which
+	// takes tens of milliseconds for a large one: done here, before a.mu,
+	// adoptListed finds it known.
+	for _, ti := range sub.UnacknowledgedTasks {
+		if ti.IsWasm() {
+			a.modules.compileCost(ti.Container.Wasm.SHA256)
+		}
+	}
 	a.mu.Lock()
 	if run.exited {
 		a.mu.Unlock()

@@ -52,7 +52,7 @@ func newModuleCache(dir string, client *http.Client) *moduleCache {
 // have left it truncated, and every task of the module would then fail
 // its executor's hash check. Later gets trust it, and cost a stat.
 func (c *moduleCache) get(ctx context.Context, master, sha string) error {
-	if b, err := hex.DecodeString(sha); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha {
+	if !isModuleHash(sha) {
 		return fmt.Errorf("module %q: not a SHA-256 in lower-case hex", sha)
 	}
 	path := filepath.Join(c.dir, sha+".wasm")
@@ -60,6 +60,13 @@ func (c *moduleCache) get(ctx context.Context, master, sha string) error {
 		return nil
 	}
 	return c.fetchOnce(ctx, master, sha, path)
+}
+
+// isModuleHash reports whether sha can name a module: a SHA-256 in
+// lower-case hex, and so a file name that stays in the module directory.
+func isModuleHash(sha string) bool {
+	b, err := hex.DecodeString(sha)
+	return err == nil && len(b) == sha256.Size && hex.EncodeToString(b) == sha
 }
 
 // isChecked reports whether the module with hash sha is on disk at path
@@ -80,8 +87,14 @@ func (c *moduleCache) isChecked(sha, path string) bool {
 // there. The first call for a module reads it and counts its functions
 // (module.Validate, as the master checked it): a module's size alone
 // misjudges one of many small functions by a hundredfold. A module
-// Validate refuses is costed by its size; its executor refuses it.
+// Validate refuses is costed by its size; its executor refuses it. A hash
+// that is not one costs 0: it comes from an executor's SUBSCRIBE too
+// (adoptListed), and must not lead the agent to read outside the module
+// directory.
 func (c *moduleCache) compileCost(sha string) uint64 {
+	if !isModuleHash(sha) {
+		return 0
+	}
 	c.mu.Lock()
 	cost, ok := c.costs[sha]
 	c.mu.Unlock()

@@ -206,4 +206,15 @@ func TestModuleCompileCost(t *testing.T) {
 	if got := c.compileCost(strings.Repeat("0", 64)); got != 0 {
 		t.Errorf("compileCost of a module not on disk = %d, want 0", got)
 	}
+	// An executor's SUBSCRIBE names modules too (adoptListed): a "hash"
+	// that leads out of the module directory reads nothing there.
+	outside := filepath.Join(filepath.Dir(dir), "outside")
+	if err := os.WriteFile(outside+".wasm", many, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sha := range []string{"../outside", outside, strings.Repeat("A", 64)} {
+		if got := c.compileCost(sha); got != 0 {
+			t.Errorf("compileCost(%q) = %d, want 0: not a module's hash", sha, got)
+		}
+	}
 }
