@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
@@ -41,7 +42,12 @@ func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 	}
 	var checkers []*health.Checker
 	if hc := t.info.HealthCheck; hc != nil {
-		c, err := health.Start(context.Background(), hc, target, func(res health.Result) { a.healthChanged(r, t, res) })
+		if t.health.Since.IsZero() {
+			// Kept with the task's record from its next checkpoint on, so
+			// that its grace period does not begin again at a restart.
+			t.health.Since = time.Now()
+		}
+		c, err := health.Start(context.Background(), hc, target, t.health, func(res health.Result) { a.healthChanged(r, t, res) })
 		if err != nil {
 			a.log.Warn("health check not started", "task", t.info.TaskID.Value, "err", err)
 		} else {
@@ -80,6 +86,10 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	}
 	if res.Check != nil {
 		t.checkStatus = res.Check
+	} else {
+		t.health = res.Standing
+		r.touch(t)
+		a.checkpoint(r)
 	}
 	a.report(r.key.framework, st)
 	if res.Kill {

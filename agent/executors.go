@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
@@ -112,6 +113,9 @@ type execTask struct {
 	healthKilled bool                 // its health check killed it: its end says healthy false (annotate)
 	checkStatus  *api.CheckStatusInfo // its check's latest status, put on its updates (annotate)
 	watched      bool                 // the agent watches its CPU budget (watchCPU)
+	// health is where its health check stands, kept in agent.db so that
+	// the check resumes there after a restart (health.Standing).
+	health health.Standing
 	// stats is the latest usage its executor reported; nil if none.
 	stats *api.ResourceStatistics
 	// need is what it adds to its executor's cgroup (execNeed).
@@ -253,6 +257,10 @@ func (a *Agent) checkpointRun(r *executorRun, lazy bool) *write {
 			}
 			c.rec = &recordedTask{Index: index, Info: t.info, Dir: t.dir, State: t.state, Sent: t.sent, Group: t.group,
 				infoJSON: t.infoJSON}
+			if t.info.HealthCheck != nil && !t.health.Since.IsZero() {
+				h := t.health
+				c.rec.Health = &h
+			}
 		}
 		changes = append(changes, c)
 	}

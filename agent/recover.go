@@ -49,13 +49,25 @@ func (a *Agent) recover() error {
 			a.taskIndex[taskKey{r.key.framework, id}] = r
 		}
 		for _, t := range r.tasks {
-			if t.state == api.TaskRunning {
-				t.watched = true
-				a.watchCPU(r, t) // counted from the restart: lenient
-				// Its checks started with its TASK_RUNNING, which came
-				// before the restart and will not come again.
-				t.stopChecks = a.startChecks(r, t)
+			if t.state != api.TaskRunning {
+				continue
 			}
+			t.watched = true
+			a.watchCPU(r, t) // counted from the restart: lenient
+			if t.health.Killed {
+				// Its health check asked for its kill before the restart;
+				// the KILL may not have reached the executor, which takes
+				// a second KILL of a task it is killing as the same kill.
+				t.healthKilled = true
+				t.killing = true
+				a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: t.info.TaskID}})
+				a.escalateKill(r, t, nil)
+				continue
+			}
+			// Its checks started with its TASK_RUNNING, which came before
+			// the restart and will not come again; they resume where they
+			// stood (health.Standing).
+			t.stopChecks = a.startChecks(r, t)
 		}
 		if rec.Shared {
 			a.shared[r.key.framework] = r
@@ -97,6 +109,9 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		}
 		t := &execTask{index: rt.Index, info: rt.Info, dir: rt.Dir, state: rt.State, group: rt.Group,
 			queued: rt.Sent, sent: rt.Sent, unsure: !rt.Sent, need: a.needOf(rt.Info)}
+		if rt.Health != nil {
+			t.health = *rt.Health
+		}
 		r.tasks[id] = t
 		r.need.add(t.need)
 		if t.need.wasm {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
 )
@@ -67,6 +68,80 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	}
 	if r.tasks["t"].stopChecks == nil {
 		t.Error("the recovered running task's health check was not started again")
+	}
+}
+
+// TestRecoveredHealthCheckResumes restarts an agent over the checkpoint
+// of a running task whose health check fails (a TCP check of a closed
+// port), with what the check had established before the restart. A task
+// that had passed, or had failed but once of the two failures allowed, is
+// killed at its first failing check after the restart: no new grace
+// period of an hour, no failures forgotten. A task whose check had asked
+// for its kill is sent its KILL again and not checked again.
+func TestRecoveredHealthCheckResumes(t *testing.T) {
+	began := time.Now().Add(-2 * time.Hour) // the grace period is long over, unless it begins again
+	for _, tc := range []struct {
+		name     string
+		standing health.Standing
+	}{
+		{"had passed", health.Standing{Since: began, Succeeded: true, Reported: true, Healthy: true}},
+		{"had failed once", health.Standing{Since: began, Succeeded: true, Failures: 1, Reported: true}},
+		{"had asked for its kill", health.Standing{Since: began, Succeeded: true, Failures: 2, Reported: true, Killed: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := searchableTempDir(t)
+			rec := liveExecutorRecord(t, dir)
+			delay, interval, grace, failures := api.Float64(0), api.Float64(0.05), api.Float64(3600), api.Uint64(2)
+			task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
+				HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, DelaySeconds: &delay,
+					IntervalSeconds: &interval, GracePeriodSeconds: &grace, ConsecutiveFailures: &failures}}
+			first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+			standing := tc.standing
+			w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: rec.Dir,
+				State: api.TaskRunning, Sent: true, Health: &standing}}}, false)
+			if err := w.wait(); err != nil {
+				t.Fatal(err)
+			}
+			first.store.close()
+
+			second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				second.mu.Lock()
+				r := second.executors[execKey{"fw", "e"}]
+				if r == nil || r.tasks["t"] == nil {
+					second.mu.Unlock()
+					t.Fatalf("the executor or its task was not recovered: %+v", r)
+				}
+				task := r.tasks["t"]
+				killed, checked, healthKilled := r.killPending("t"), task.stopChecks != nil, task.healthKilled
+				second.mu.Unlock()
+				if killed {
+					if !healthKilled {
+						t.Error("the task's end will not say its health check killed it (healthy false)")
+					}
+					if tc.standing.Killed && checked {
+						t.Error("a task whose kill its health check asked for is checked again")
+					}
+					// What the check established is in agent.db for the next restart.
+					if err := second.barrier().wait(); err != nil {
+						t.Fatal(err)
+					}
+					recs, err := second.store.executors()
+					if err != nil || len(recs) != 1 || len(recs[0].Tasks) != 1 {
+						t.Fatalf("agent.db holds %+v (%v), want the executor and its task", recs, err)
+					}
+					if h := recs[0].Tasks[0].Health; h == nil || !h.Killed || h.Since.Unix() != began.Unix() {
+						t.Errorf("agent.db holds the standing %+v, want one since %v with the kill asked for", h, began)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no KILL for the task in 20 s of failing checks (checks running: %v)", checked)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -309,6 +310,9 @@ type recordedTask struct {
 	// so that a group whose launch never went out is launched again as
 	// one after a restart.
 	Group int `json:"group,omitempty"`
+	// Health is where its health check stood (execTask.health), once it
+	// has begun.
+	Health *health.Standing `json:"health,omitempty"`
 	// infoJSON is Info as JSON (execTask.infoJSON), when known.
 	infoJSON []byte
 }
@@ -322,7 +326,12 @@ type recordedTask struct {
 func (t *recordedTask) AppendJSON(b []byte) ([]byte, bool) {
 	dir, err1 := json.Marshal(t.Dir)
 	state, err2 := json.Marshal(t.State)
-	if t.infoJSON == nil || err1 != nil || err2 != nil {
+	var healthJSON []byte
+	var err3 error
+	if t.Health != nil { // rare: only tasks with a health check
+		healthJSON, err3 = json.Marshal(t.Health)
+	}
+	if t.infoJSON == nil || err1 != nil || err2 != nil || err3 != nil {
 		return b, false
 	}
 	b = append(b, `{"index":`...)
@@ -333,6 +342,9 @@ func (t *recordedTask) AppendJSON(b []byte) ([]byte, bool) {
 	b = strconv.AppendBool(append(b, `,"sent":`...), t.Sent)
 	if t.Group != 0 {
 		b = strconv.AppendInt(append(b, `,"group":`...), int64(t.Group), 10)
+	}
+	if healthJSON != nil {
+		b = append(append(b, `,"health":`...), healthJSON...)
 	}
 	return append(b, '}'), true
 }

@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/health"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -29,13 +31,15 @@ func TestStoreRecordsWrittenAsJSON(t *testing.T) {
 				Sent: group == 0, Group: group, infoJSON: infoJSON}
 			compareJSON(t, &rec, true)
 		}
+		standing := health.Standing{Since: time.Unix(1_700_000_000, 5), Succeeded: true, Failures: 2, Reported: true, Killed: true}
+		compareJSON(t, &recordedTask{Index: 2, Info: info, Dir: s, State: api.TaskRunning, Health: &standing, infoJSON: infoJSON}, true)
 		st := api.TaskStatus{TaskID: api.TaskID{Value: s}, State: api.TaskRunning, Message: s, UUID: []byte(s), Timestamp: 1.5}
 		compareJSON(t, &storedUpdate{Framework: s, Status: st}, true)
 	}
 	compareJSON(t, &recordedTask{Index: 1, State: api.TaskRunning}, false) // TaskInfo's JSON unknown
 	compareJSON(t, &storedUpdate{Framework: "fw", Status: api.TaskStatus{CheckStatus: &api.CheckStatusInfo{}}}, false)
 	known := map[reflect.Type]string{
-		reflect.TypeFor[recordedTask](): "Index Info Dir State Sent Group infoJSON",
+		reflect.TypeFor[recordedTask](): "Index Info Dir State Sent Group Health infoJSON",
 		reflect.TypeFor[storedUpdate](): "Framework Status",
 	}
 	for typ, want := range known {

@@ -54,6 +54,10 @@ type Result struct {
 	// Check is the new check_status of a general check (StartCheck); nil
 	// for health checks. The report owns it.
 	Check *api.CheckStatusInfo
+	// Standing is where a health check stands after this report, to keep
+	// and pass to Start should checking have to begin again; zero for
+	// general checks.
+	Standing Standing
 }
 
 // Reason is the status update reason for the report:
@@ -79,7 +83,12 @@ type Checker struct {
 // first result, every change of health, and once with Kill set; it must
 // not block for long, and must not call Stop on this Checker. Checking
 // goes on after Kill until Stop or the end of ctx.
-func Start(ctx context.Context, hc *api.HealthCheck, t Target, report func(Result)) (*Checker, error) {
+//
+// from is where an earlier checker of the same task left off (the
+// Standing of its last report): the grace period counts from its Since,
+// the first report is one that differs from its last, and no second kill
+// is asked for. A zero from begins afresh, now.
+func Start(ctx context.Context, hc *api.HealthCheck, t Target, from Standing, report func(Result)) (*Checker, error) {
 	tm, err := api.HealthCheckSchedule(hc)
 	if err != nil {
 		return nil, err
@@ -96,7 +105,10 @@ func Start(ctx context.Context, hc *api.HealthCheck, t Target, report func(Resul
 	default:
 		p = &tcpProbe{addr: hostPort(t, hc.TCP.Protocol, uint64(hc.TCP.Port)), timeout: tm.Timeout}
 	}
-	obs := &healthState{started: time.Now(), grace: tm.Grace, maxFailures: tm.Failures}
+	if from.Since.IsZero() {
+		from.Since = time.Now()
+	}
+	obs := &healthState{grace: tm.Grace, maxFailures: tm.Failures, at: from}
 	return start(ctx, p, obs, tm, report), nil
 }
 

@@ -167,7 +167,7 @@ func TestTransitionsReportedOnce(t *testing.T) {
 func TestStopEndsReports(t *testing.T) {
 	srv := newServer(t, 200)
 	rec := newRecorder()
-	c, err := Start(t.Context(), fast(httpCheck(srv.port(t)), 3), Target{}, rec.report)
+	c, err := Start(t.Context(), fast(httpCheck(srv.port(t)), 3), Target{}, Standing{}, rec.report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestGeneralHTTPCheckTimeout(t *testing.T) {
 func TestStartRefusesInvalidChecks(t *testing.T) {
 	ctx := t.Context()
 	noop := func(Result) {}
-	if _, err := Start(ctx, &api.HealthCheck{Type: "HTTP", HTTP: &api.HTTPCheckInfo{}}, Target{}, noop); err == nil ||
+	if _, err := Start(ctx, &api.HealthCheck{Type: "HTTP", HTTP: &api.HTTPCheckInfo{}}, Target{}, Standing{}, noop); err == nil ||
 		!strings.Contains(err.Error(), "'http.port' must be in 1..65535") {
 		t.Errorf("Start(HTTP without port) = %v", err)
 	}
@@ -233,7 +233,7 @@ func TestStartRefusesInvalidChecks(t *testing.T) {
 		t.Errorf("StartCheck(TCP without tcp) = %v", err)
 	}
 	good := &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}}
-	if _, err := Start(ctx, good, Target{}, nil); err == nil {
+	if _, err := Start(ctx, good, Target{}, Standing{}, nil); err == nil {
 		t.Error("Start with a nil report succeeded")
 	}
 }

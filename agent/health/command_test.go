@@ -83,7 +83,7 @@ func TestStopDuringCommandLeavesNoProcess(t *testing.T) {
 	hc := fast(commandCheck("echo $$ > "+pgidFile+".tmp; mv "+pgidFile+".tmp "+pgidFile+"; sleep 10 & sleep 10"), 3)
 	hc.TimeoutSeconds = sec(60)
 	rec := newRecorder()
-	c, err := Start(t.Context(), hc, Target{Dir: dir, Env: testEnv}, rec.report)
+	c, err := Start(t.Context(), hc, Target{Dir: dir, Env: testEnv}, Standing{}, rec.report)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@
 // A tour:
 //
 //	t := health.Target{Dir: sandboxDir, Env: taskEnv}
-//	c, err := health.Start(ctx, task.HealthCheck, t, func(r health.Result) {
+//	c, err := health.Start(ctx, task.HealthCheck, t, health.Standing{}, func(r health.Result) {
 //		send(api.TaskStatus{State: api.TaskRunning, Healthy: &r.Healthy,
 //			Reason: r.Reason(), Message: r.Message})
 //		if r.Kill {
@@ -14,6 +14,10 @@
 //	})
 //	...
 //	c.Stop() // when the task ends
+//
+// A report's Standing, passed to Start again, resumes checking where it
+// was: the agent keeps it in agent.db, so that a restart neither grants a
+// failing task a new grace period nor reports its health twice.
 //
 // Start runs an api.HealthCheck with Mesos's semantics (see
 // src/checks/health_checker.cpp and docs/health-checks.md): the first check

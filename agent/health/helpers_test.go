@@ -119,7 +119,7 @@ func fastCheck(c *api.CheckInfo) *api.CheckInfo {
 func startHealth(t *testing.T, hc *api.HealthCheck, tg Target) *recorder {
 	t.Helper()
 	rec := newRecorder()
-	c, err := Start(t.Context(), hc, tg, rec.report)
+	c, err := Start(t.Context(), hc, tg, Standing{}, rec.report)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

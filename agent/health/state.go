@@ -12,52 +12,76 @@ type observer interface {
 	observe(o outcome, now time.Time) (Result, bool)
 }
 
+// Standing is what a health check has established about its task. The
+// caller keeps the one each report carries and hands it back to Start, so
+// that checking resumes where it was — after an agent restart, say —
+// rather than beginning again with a fresh grace period, no failures
+// counted and a first report that repeats the last. Its JSON is how the
+// agent keeps it in agent.db.
+type Standing struct {
+	// Since is when checking began; the grace period counts from it.
+	Since time.Time `json:"since"`
+	// Succeeded is set once a check has passed: the grace period is over.
+	Succeeded bool `json:"succeeded,omitempty"`
+	// Failures is the consecutive failures counted (outside the grace
+	// period) as of the last report; failures after it, which repeat an
+	// unhealthy verdict, are not reported, and so not kept.
+	Failures int `json:"failures,omitempty"`
+	// Reported is set once a report has been made; Healthy is the health
+	// it gave last.
+	Reported bool `json:"reported,omitempty"`
+	Healthy  bool `json:"healthy,omitempty"`
+	// Killed is set once a report has asked for the task's kill.
+	Killed bool `json:"killed,omitempty"`
+}
+
 // healthState is Mesos's HealthCheckerProcess as a state machine: it
 // reports the first result and every change of health, and asks for a
 // kill once, after too many consecutive failures outside the grace period.
 type healthState struct {
-	started     time.Time
 	grace       time.Duration
 	maxFailures uint64
-
-	succeeded bool // a check has passed since Start: the grace period is over
-	failures  int  // consecutive failures counted (outside the grace period)
-	reported  bool // a report has been sent
-	healthy   bool // the health last reported
-	killed    bool // Kill has been reported
+	at          Standing
 }
 
 func (s *healthState) observe(o outcome, now time.Time) (Result, bool) {
+	var r Result
+	var report bool
 	if o.ok {
-		return s.pass(o)
+		r, report = s.pass(o)
+	} else {
+		r, report = s.fail(o, now)
 	}
-	return s.fail(o, now)
+	r.Standing = s.at
+	return r, report
 }
 
 func (s *healthState) pass(o outcome) (Result, bool) {
-	s.succeeded = true
-	s.failures = 0
-	if s.reported && s.healthy {
+	at := &s.at
+	at.Succeeded = true
+	at.Failures = 0
+	if at.Reported && at.Healthy {
 		return Result{}, false
 	}
-	s.reported, s.healthy = true, true
+	at.Reported, at.Healthy = true, true
 	return Result{Healthy: true, Message: o.msg}, true
 }
 
 func (s *healthState) fail(o outcome, now time.Time) (Result, bool) {
+	at := &s.at
 	// As in Mesos, a grace period of zero means none, and it ends at the
 	// first success even if time remains.
-	if !s.succeeded && s.grace > 0 && now.Sub(s.started) <= s.grace {
+	if !at.Succeeded && s.grace > 0 && now.Sub(at.Since) <= s.grace {
 		return Result{}, false
 	}
-	s.failures++
-	kill := !s.killed && uint64(s.failures) >= s.maxFailures
-	if !kill && s.reported && !s.healthy {
+	at.Failures++
+	kill := !at.Killed && uint64(at.Failures) >= s.maxFailures
+	if !kill && at.Reported && !at.Healthy {
 		return Result{}, false
 	}
-	s.killed = s.killed || kill
-	s.reported, s.healthy = true, false
-	return Result{Consecutive: s.failures, Message: o.msg, Kill: kill}, true
+	at.Killed = at.Killed || kill
+	at.Reported, at.Healthy = true, false
+	return Result{Consecutive: at.Failures, Message: o.msg, Kill: kill}, true
 }
 
 // checkState is Mesos's Checker for general checks: it reports the first

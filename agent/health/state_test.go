@@ -16,11 +16,14 @@ func TestHealthState(t *testing.T) {
 	healthy := &Result{Healthy: true}
 	unhealthy := func(n int) *Result { return &Result{Consecutive: n} }
 	kill := func(n int) *Result { return &Result{Consecutive: n, Kill: true} }
+	start := time.Unix(1000, 0)
 	tests := []struct {
 		name  string
 		grace time.Duration
 		max   uint64
+		from  Standing // where an earlier checker left off; Since zero: start
 		steps []step
+		last  *Standing // the Standing of the last report, when checked
 	}{
 		{name: "first success is reported", max: 3, steps: []step{
 			{ok: true, report: healthy}, {ok: true}, {ok: true},
@@ -48,14 +51,43 @@ func TestHealthState(t *testing.T) {
 		{name: "grace ends at the first success", grace: time.Minute, max: 2, steps: []step{
 			{at: time.Second}, {at: 2 * time.Second, ok: true, report: healthy},
 			{at: 3 * time.Second, report: unhealthy(1)}, {at: 4 * time.Second, report: kill(2)},
-		}},
+		}, last: &Standing{Since: start, Succeeded: true, Failures: 2, Reported: true, Killed: true}},
+		{name: "the standing counts what was reported", grace: time.Minute, max: 5, steps: []step{
+			{at: time.Second, ok: true, report: healthy}, {at: 2 * time.Second, report: unhealthy(1)}, {at: 3 * time.Second},
+		}, last: &Standing{Since: start, Succeeded: true, Failures: 1, Reported: true}},
+		// Resumed where an earlier checker left off (an agent restart).
+		{name: "resumed healthy: no grace again, no report again", grace: time.Minute, max: 2,
+			from: Standing{Since: start.Add(-time.Hour), Succeeded: true, Reported: true, Healthy: true}, steps: []step{
+				{ok: true}, {at: time.Second, report: unhealthy(1)}, {at: 2 * time.Second, report: kill(2)},
+			}},
+		{name: "resumed unhealthy: the count goes on", grace: time.Minute, max: 3,
+			from: Standing{Since: start.Add(-time.Hour), Succeeded: true, Failures: 2, Reported: true}, steps: []step{
+				{report: kill(3)},
+			}},
+		{name: "resumed within its grace period: it ends when it would have", grace: 10 * time.Second, max: 1,
+			from: Standing{Since: start.Add(-9 * time.Second)}, steps: []step{
+				{at: 0}, {at: 2 * time.Second, report: kill(1)},
+			}},
+		{name: "resumed after its kill: none again", max: 1,
+			from: Standing{Since: start, Succeeded: true, Failures: 1, Reported: true, Killed: true}, steps: []step{
+				{}, {ok: true, report: healthy}, {report: unhealthy(1)},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Unix(1000, 0)
-			s := &healthState{started: start, grace: tt.grace, maxFailures: tt.max}
+			from := tt.from
+			if from.Since.IsZero() {
+				from.Since = start
+			}
+			s := &healthState{grace: tt.grace, maxFailures: tt.max, at: from}
+			var last *Standing
 			for i, st := range tt.steps {
 				r, ok := s.observe(outcome{ok: st.ok}, start.Add(st.at))
+				if ok {
+					kept := r.Standing
+					last = &kept
+				}
+				r.Standing = Standing{}
 				switch {
 				case st.report == nil && ok:
 					t.Fatalf("step %d: unexpected report %+v", i, r)
@@ -64,6 +96,9 @@ func TestHealthState(t *testing.T) {
 				case st.report != nil && r != *st.report:
 					t.Fatalf("step %d: report %+v, want %+v", i, r, *st.report)
 				}
+			}
+			if tt.last != nil && (last == nil || *last != *tt.last) {
+				t.Errorf("last report's standing %+v, want %+v", last, *tt.last)
 			}
 		})
 	}
