@@ -273,8 +273,8 @@ func (p *commandProcess) withCgroup(r Result, cs cgroupStats, cgErr error, kille
 	ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !killed && p.cg.limit > 0 && cs.oomKilled(ws) {
 		how := fmt.Sprintf("exited with code %d", r.ExitCode)
-		if r.Signal != "" {
-			how = "killed by signal " + r.Signal
+		if r.Signal != 0 {
+			how = "was killed by signal " + r.Signal.String()
 		}
 		r.Reason = ReasonMemoryLimit
 		r.Err = fmt.Errorf("command exceeded its memory limit of %d bytes (%d MiB): the kernel's OOM killer killed %d of its processes; it %s",
@@ -361,10 +361,10 @@ func resultOf(st *os.ProcessState, waitErr error, killed bool) Result {
 	ws, _ := st.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled() && killed:
-		r.Signal = ws.Signal().String()
+		r.Signal = ws.Signal()
 		r.Reason, r.Err = ReasonKilled, fmt.Errorf("command killed by signal %s", r.Signal)
 	case ws.Signaled():
-		r.Signal = ws.Signal().String()
+		r.Signal = ws.Signal()
 		r.Reason, r.Err = ReasonSignaled, fmt.Errorf("command died by signal %s", r.Signal)
 	case killed:
 		r.Reason, r.Err = ReasonKilled, fmt.Errorf("command killed; it exited with code %d", r.ExitCode)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,7 +23,7 @@ func TestStartCommand(t *testing.T) {
 		setup  func(t *testing.T, dir string)
 		code   int
 		reason Reason
-		signal string
+		signal syscall.Signal
 		errHas []string
 		stdout string // exact, unless check is set
 		stderr string
@@ -112,8 +113,29 @@ func TestStartCommand(t *testing.T) {
 			c:      CommandSpec{Shell: true, Value: "kill -SEGV $$"},
 			code:   -1,
 			reason: ReasonSignaled,
-			signal: "segmentation fault",
-			errHas: []string{"segmentation fault"},
+			signal: syscall.SIGSEGV,
+			errHas: []string{"died by signal segmentation fault"},
+		},
+		{
+			name:   "death by SIGTERM from itself",
+			c:      CommandSpec{Shell: true, Value: "kill -TERM $$"},
+			code:   -1,
+			reason: ReasonSignaled,
+			signal: syscall.SIGTERM,
+			errHas: []string{"died by signal terminated"},
+		},
+		{
+			name:   "death by SIGKILL from itself, as an OOM kill ends a task",
+			c:      CommandSpec{Shell: true, Value: "kill -KILL $$"},
+			code:   -1,
+			reason: ReasonSignaled,
+			signal: syscall.SIGKILL,
+			errHas: []string{"died by signal killed"},
+		},
+		{
+			name: "an exit code past 128 is an exit, not a signal",
+			c:    CommandSpec{Shell: true, Value: "exit 137"},
+			code: 137,
 		},
 		{
 			name:   "usage",
@@ -145,7 +167,7 @@ func TestStartCommand(t *testing.T) {
 			r := wait(t, p)
 			checkResult(t, r, tt.code, tt.reason, tt.errHas...)
 			if r.Signal != tt.signal {
-				t.Errorf("signal %q, want %q", r.Signal, tt.signal)
+				t.Errorf("signal %d (%v), want %d (%v)", int(r.Signal), r.Signal, int(tt.signal), tt.signal)
 			}
 			if tt.check != nil {
 				tt.check(t, dir, r)
@@ -195,30 +217,30 @@ func TestCommandKill(t *testing.T) {
 		name   string
 		script string
 		grace  time.Duration
-		signal string // that ended the leader
+		signal syscall.Signal // that ended the leader
 	}{
 		{
 			name:   "group with a child",
 			script: "sleep 1000 & sleep 1000",
 			grace:  time.Hour,
-			signal: "terminated",
+			signal: syscall.SIGTERM,
 		},
 		{
 			name:   "SIGTERM ignored: escalates to SIGKILL after grace",
 			script: `trap "" TERM; sleep 1000 & sleep 1000`,
 			grace:  100 * time.Millisecond,
-			signal: "killed",
+			signal: syscall.SIGKILL,
 		},
 		{
 			name:   "leader dies, child ignores SIGTERM and gets SIGKILL after grace",
 			script: `(trap "" TERM; sleep 1000) & sleep 1000`,
 			grace:  100 * time.Millisecond,
-			signal: "terminated",
+			signal: syscall.SIGTERM,
 		},
 		{
 			name:   "no grace",
 			script: "sleep 1000 & sleep 1000",
-			signal: "killed",
+			signal: syscall.SIGKILL,
 		},
 	}
 	for _, tt := range tests {
@@ -236,9 +258,9 @@ func TestCommandKill(t *testing.T) {
 			p.Kill(tt.grace)
 			p.Kill(time.Hour) // a longer grace does not lengthen the first
 			r := wait(t, p)
-			checkResult(t, r, -1, ReasonKilled, "killed by signal "+tt.signal)
+			checkResult(t, r, -1, ReasonKilled, "killed by signal "+tt.signal.String())
 			if r.Signal != tt.signal {
-				t.Errorf("signal %q, want %q", r.Signal, tt.signal)
+				t.Errorf("signal %d (%v), want %d (%v)", int(r.Signal), r.Signal, int(tt.signal), tt.signal)
 			}
 			eventually(t, "group gone", func() bool { return countGroup(pid) == 0 })
 		})

@@ -393,8 +393,8 @@ func withRlimits(r Result, ws syscall.WaitStatus, l rlimits, killed bool) Result
 		return r
 	}
 	how := fmt.Sprintf("exited with code %d", r.ExitCode)
-	if r.Signal != "" {
-		how = "killed by signal " + r.Signal
+	if r.Signal != 0 {
+		how = "was killed by signal " + r.Signal.String()
 	}
 	sig := ws.Signaled()
 	switch {

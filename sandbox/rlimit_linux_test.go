@@ -46,7 +46,7 @@ func TestRlimits(t *testing.T) {
 		setup  func(t *testing.T, dir string)
 		code   int
 		reason Reason
-		signal string
+		signal syscall.Signal
 		errHas []string
 		stdout []string // substrings of stdout
 		check  func(t *testing.T, r Result)
@@ -122,7 +122,7 @@ func TestRlimits(t *testing.T) {
 			c:      CommandSpec{Shell: true, Value: "while :; do :; done"},
 			code:   -1,
 			reason: ReasonCPULimit,
-			signal: "CPU time limit exceeded",
+			signal: syscall.SIGXCPU,
 			errHas: []string{"CPU time limit of 1 s", "RLIMIT_CPU"},
 		},
 		{
@@ -131,7 +131,7 @@ func TestRlimits(t *testing.T) {
 			c:      CommandSpec{Shell: true, Value: "trap '' XCPU; while :; do :; done"},
 			code:   -1,
 			reason: ReasonCPULimit,
-			signal: "killed",
+			signal: syscall.SIGKILL,
 			errHas: []string{"RLIMIT_CPU", "killed by signal killed"},
 		},
 		{
@@ -166,7 +166,7 @@ func TestRlimits(t *testing.T) {
 			r := wait(t, p)
 			checkResult(t, r, tt.code, tt.reason, tt.errHas...)
 			if r.Signal != tt.signal {
-				t.Errorf("signal %q, want %q", r.Signal, tt.signal)
+				t.Errorf("signal %d (%v), want %d (%v)", int(r.Signal), r.Signal, int(tt.signal), tt.signal)
 			}
 			out := readFile(t, filepath.Join(dir, StdoutFile))
 			contains(t, "stdout", out, tt.stdout...)

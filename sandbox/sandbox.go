@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -172,10 +173,13 @@ type Result struct {
 	// exit, or never started.
 	ExitCode int
 
-	// Signal names the signal that ended a native task, as Go's
-	// syscall.Signal prints it ("killed", "terminated", ...); it is empty
-	// otherwise, and always for Wasm tasks.
-	Signal string
+	// Signal is the signal that ended a native task's process, whoever
+	// sent it (a crash, the kernel's OOM killer, RLIMIT_CPU, another
+	// process, or Kill), and 0 when the process exited or never ran, and
+	// always for Wasm tasks, which have no signals. It is kept whole, not
+	// only its name ("killed", "terminated": its String), because
+	// callers report its number as a shell does, 128 plus it.
+	Signal syscall.Signal
 
 	// Err says why the task did not exit normally: a trap, the memory
 	// limit, a missing import, a failed start, a kill, a signal. It is nil

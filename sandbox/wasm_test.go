@@ -301,8 +301,8 @@ func TestStartWasm(t *testing.T) {
 					reason = tt.reason
 				}
 				checkResult(t, r, tt.code, reason, append(tt.errHas, tt.byEngine[engine]...)...)
-				if r.Signal != "" {
-					t.Errorf("signal %q from a Wasm task", r.Signal)
+				if r.Signal != 0 {
+					t.Errorf("signal %v from a Wasm task", r.Signal)
 				}
 				if again := p.Wait(); again != r {
 					t.Errorf("second Wait = %+v, first %+v", again, r)

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"syscall"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -19,9 +20,9 @@ func TestOutcome(t *testing.T) {
 	}{
 		{name: "exit 0", res: sandbox.Result{}, wantState: api.TaskFinished, wantMsg: "Command exited with status 0"},
 		{name: "exit 3", res: sandbox.Result{ExitCode: 3}, wantState: api.TaskFailed, wantMsg: "Command exited with status 3"},
-		{name: "killed", res: sandbox.Result{ExitCode: -1, Signal: "terminated", Reason: sandbox.ReasonKilled}, killed: true,
+		{name: "killed", res: sandbox.Result{ExitCode: -1, Signal: syscall.SIGTERM, Reason: sandbox.ReasonKilled}, killed: true,
 			wantState: api.TaskKilled, wantMsg: "Task killed"},
-		{name: "signal", res: sandbox.Result{ExitCode: -1, Signal: "segmentation fault"}, wantState: api.TaskFailed,
+		{name: "signal", res: sandbox.Result{ExitCode: -1, Signal: syscall.SIGSEGV}, wantState: api.TaskFailed,
 			wantMsg: "Command terminated with signal segmentation fault"},
 		{name: "memory", res: sandbox.Result{Reason: sandbox.ReasonMemoryLimit, Err: errors.New("grew past 64 MiB")},
 			wantState: api.TaskFailed, wantReason: api.ReasonContainerLimitationMemory, wantMsg: "Memory limit exceeded: grew past 64 MiB"},
@@ -46,7 +47,7 @@ func TestExitLabel(t *testing.T) {
 	if l := ExitLabel(sandbox.Result{ExitCode: 3}); l == nil || l.Labels[0].Key != api.ExitCodeLabel || l.Labels[0].Value != "3" {
 		t.Fatalf("ExitLabel(exit 3) = %+v", l)
 	}
-	if l := ExitLabel(sandbox.Result{ExitCode: -1, Signal: "killed"}); l != nil {
+	if l := ExitLabel(sandbox.Result{ExitCode: -1, Signal: syscall.SIGKILL}); l != nil {
 		t.Fatalf("a task killed by a signal has no exit code label, got %+v", l)
 	}
 }

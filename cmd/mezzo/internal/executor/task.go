@@ -214,8 +214,8 @@ func Outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, 
 		return api.TaskFailed, api.ReasonContainerLaunchFailed, errText(res.Err)
 	case res.Err != nil:
 		return api.TaskFailed, "", errText(res.Err)
-	case res.Signal != "":
-		return api.TaskFailed, "", "Command terminated with signal " + res.Signal
+	case res.Signal != 0:
+		return api.TaskFailed, "", "Command terminated with signal " + res.Signal.String()
 	case res.ExitCode != 0:
 		return api.TaskFailed, "", fmt.Sprintf("Command exited with status %d", res.ExitCode)
 	}
@@ -232,7 +232,7 @@ func errText(err error) string {
 // ExitLabel is the terminal update's label carrying the exit code
 // (api.ExitCodeLabel), for a task that exited by itself; nil otherwise.
 func ExitLabel(res sandbox.Result) *api.Labels {
-	if res.Err != nil || res.Signal != "" {
+	if res.Err != nil || res.Signal != 0 {
 		return nil
 	}
 	return &api.Labels{Labels: []api.Label{{Key: api.ExitCodeLabel, Value: strconv.Itoa(res.ExitCode)}}}
