@@ -103,6 +103,17 @@ const (
 // adds this label so that clients need not parse prose.
 const ExitCodeLabel = "mezzo.exit_code"
 
+// SignalLabel is the label of a terminal status update that carries the
+// number of the signal that ended the task's native process, as the
+// agent's OS numbers it ("9" for SIGKILL on Linux), whoever sent it: a
+// crash, the kernel's OOM killer, a CPU-time rlimit, another process, or
+// the executor's kill. A status carries it or ExitCodeLabel, never both;
+// a Wasm task, which has no signals, never carries it. Mesos names the
+// signal only in the message ("Command terminated with signal Killed"),
+// which Mezzo keeps; the label is there so that clients such as mezzo run
+// (which exits 128 plus it, as a shell does) need not parse prose.
+const SignalLabel = "mezzo.signal"
+
 // CPUSecondsLabel, PeakMemoryLabel and FuelLabel are labels of a
 // terminal status update from Mezzo's built-in executor that carry what
 // the task used in all: its CPU time in seconds, its peak memory in bytes

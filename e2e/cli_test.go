@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sandbox"
 )
 
 // TestClusterCLI drives the operator commands against a dev cluster as an
@@ -136,4 +140,65 @@ func waitLine(t *testing.T, lines <-chan string, want string) {
 			t.Fatalf("no line with %q within 30s", want)
 		}
 	}
+}
+
+// TestRunExitsLikeAShell runs native tasks that a signal ends through
+// mezzo run, as a script would, and checks that it exits as a shell does
+// after such a command, with 128 plus the signal, and prints Mesos's
+// message naming it: a crash, a SIGTERM the task sent itself, the kernel's
+// OOM kill (where the agent has cgroups to cap memory with), and last a
+// drain's kill, whose SIGTERM ends the task.
+func TestRunExitsLikeAShell(t *testing.T) {
+	c := startDev(t)
+	tests := []struct {
+		name    string
+		args    []string
+		cgroups bool // needs a memory cgroup, which only an OOM kill ends
+		code    int
+		stderr  string
+	}{
+		{"SIGSEGV", []string{"--command", "kill -SEGV $$"}, false, 139,
+			"TASK_FAILED: Command terminated with signal Segmentation fault"},
+		{"SIGTERM", []string{"--command", "kill -TERM $$"}, false, 143,
+			"TASK_FAILED: Command terminated with signal Terminated"},
+		{"OOM kill", []string{"--mem", "32", "--command", "exec tail /dev/zero"}, true, 137,
+			"TASK_FAILED: REASON_CONTAINER_LIMITATION_MEMORY: Memory limit exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sandbox.CgroupsAvailable(); tt.cgroups && (err != nil || os.Geteuid() != 0) {
+				t.Skipf("native tasks get no memory cgroup here: %v", err)
+			}
+			_, errOut, code := c.mezzo(t, append([]string{"run"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(errOut, tt.stderr) {
+				t.Fatalf("mezzo run %q: exit %d, stderr %q; want exit %d saying %q", tt.args, code, errOut, tt.code, tt.stderr)
+			}
+		})
+	}
+	t.Run("killed by a drain", func(t *testing.T) {
+		run := exec.Command(mezzoBin, "run", "--master", c.addr, "--command", "echo started; exec sleep 765432")
+		var stderr bytes.Buffer
+		run.Stderr = &stderr
+		stdout, err := run.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer run.Process.Kill()
+		line := make([]byte, len("started"))
+		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "started" {
+			t.Fatalf("task output %q: %v", line, err)
+		}
+		if _, errOut, code := c.mezzo(t, "drain", c.agentIDs(t)[0], "--grace", "10s"); code != 0 {
+			t.Fatalf("mezzo drain: %d %s", code, errOut)
+		}
+		go io.Copy(io.Discard, stdout)
+		err = run.Wait()
+		const want = "TASK_KILLED: Task killed: Command terminated with signal Terminated"
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 || !strings.Contains(stderr.String(), want) {
+			t.Fatalf("mezzo run of a drained task: %v, stderr %q; want exit status 143 saying %q", err, stderr.String(), want)
+		}
+	})
 }

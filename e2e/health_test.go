@@ -63,9 +63,11 @@ func TestHealthCheck(t *testing.T) {
 	if final.State != api.TaskKilled {
 		t.Fatalf("the unhealthy task ended %s (%s), want TASK_KILLED", final.State, final.Message)
 	}
-	// As Mesos's: healthy false and no reason; the message says why.
-	if final.Healthy == nil || *final.Healthy || final.Message != "Task killed after failing its health check" {
-		t.Errorf("the unhealthy task's end: healthy %v, message %q; want false and a message naming its health check", final.Healthy, final.Message)
+	// As Mesos's: healthy false and no reason; the message says why, and
+	// how the task's process ended (sleep dies of the kill's SIGTERM).
+	const want = "Task killed after failing its health check: Command terminated with signal Terminated"
+	if final.Healthy == nil || *final.Healthy || final.Message != want {
+		t.Errorf("the unhealthy task's end: healthy %v, message %q; want false and %q", final.Healthy, final.Message, want)
 	}
 	waitFor(t, func() bool { return !processRunning(t, "sleep 654987") }, "the unhealthy task's process to be gone")
 }

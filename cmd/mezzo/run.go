@@ -40,7 +40,13 @@ func newRunCmd() *cobra.Command {
 		Use:   "run [--module] MODULE|--command CMD [flags] [-- ARGS...]",
 		Short: "Run one task on the cluster and stream its output (what mesos-execute is to Mesos)",
 		Long: `Run launches one task and streams its stdout and stderr while it runs, then
-exits with the task's exit code.
+exits as a shell does after a command: with the task's exit code or, for a
+native task that a signal ended, 128 plus the signal's number (137 for
+SIGKILL, as after an OOM kill; 139 for SIGSEGV; 143 when the SIGTERM of a
+kill ended it, as a drain's does; 137 again when the kill had to
+escalate). A task that ended with neither (a Wasm task that trapped or
+was killed, a launch that failed, a lost agent) exits 1; an interrupted
+run exits 130.
 
 MODULE is a .wasm file, the sha256 of a stored module, or a Go package
 directory, which is built with GOOS=wasip1 GOARCH=wasm. With --command the
@@ -239,7 +245,8 @@ type taskDone struct{ status api.TaskStatus }
 func (d *taskDone) Error() string { return "task ended: " + string(d.status.State) }
 
 // exit prints the outcome unless the task finished, and returns the exit
-// code mezzo run should exit with.
+// code mezzo run should exit with (see shellStatus); without one, 0 for
+// TASK_FINISHED and 1 for any other end.
 func (d *taskDone) exit(stderr io.Writer) error {
 	st := d.status
 	if st.State != api.TaskFinished {
@@ -249,16 +256,34 @@ func (d *taskDone) exit(stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "%s: %s\n", st.State, msg)
 	}
-	if v, ok := st.Labels.Get(api.ExitCodeLabel); ok {
-		if code, err := strconv.Atoi(v); err == nil {
-			if code == 0 {
-				return nil
-			}
-			return exitCode(code)
+	if code, ok := shellStatus(st); ok {
+		if code == 0 {
+			return nil
 		}
+		return exitCode(code)
 	}
 	if st.State == api.TaskFinished {
 		return nil
 	}
 	return exitCode(1)
+}
+
+// shellStatus is the status a shell would report for the task's process,
+// from st's labels: its exit code (api.ExitCodeLabel), or 128 plus the
+// signal that ended it (api.SignalLabel), so that scripts that run a
+// task through mezzo run tell an OOM kill (137) or a crash (139) from a
+// failure as they would for a local command. ok is false when st says
+// neither, as for a Wasm task that trapped or a task that never ran.
+func shellStatus(st api.TaskStatus) (code int, ok bool) {
+	if v, ok := st.Labels.Get(api.ExitCodeLabel); ok {
+		if code, err := strconv.Atoi(v); err == nil {
+			return code, true
+		}
+	}
+	if v, ok := st.Labels.Get(api.SignalLabel); ok {
+		if sig, err := strconv.Atoi(v); err == nil && sig > 0 && sig < 128 {
+			return 128 + sig, true
+		}
+	}
+	return 0, false
 }

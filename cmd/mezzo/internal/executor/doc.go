@@ -25,8 +25,13 @@
 // millisecond or less, and TASK_STARTING is optional in Mesos); a task
 // that never ran is never reported running. Then one terminal update:
 // TASK_FINISHED or TASK_FAILED with Mesos's messages ("Command exited
-// with status 3") and, when the task exited by itself, its exit code in
-// the label mezzo.exit_code; TASK_KILLED after a kill; TASK_FAILED with
+// with status 3", "Command terminated with signal Segmentation fault")
+// and, when the task exited by itself, its exit code in the label
+// mezzo.exit_code, or, when a signal ended its native process (whoever
+// sent it, a kill included), the signal's number in the label
+// mezzo.signal; TASK_KILLED after a kill ("Task killed: Command
+// terminated with signal Terminated" when its SIGTERM ended the
+// process); TASK_FAILED with
 // REASON_CONTAINER_LAUNCH_FAILED when it could not start, or with
 // REASON_CONTAINER_LIMITATION_MEMORY past its memory (a cgroup's OOM
 // kill, or a failure at its RLIMIT_DATA where Config.NativeIsolation or

@@ -87,6 +87,38 @@ func TestNativeTaskFails(t *testing.T) {
 	}
 }
 
+// TestNativeTaskSignaled runs native tasks that a signal ends: each
+// fails with Mesos's message naming the signal and carries its number in
+// the label mezzo.signal, and no exit code, which it does not have.
+func TestNativeTaskSignaled(t *testing.T) {
+	skipUnlessLinux(t)
+	for _, tt := range []struct {
+		name, script, msg, signal string
+	}{
+		{"SIGSEGV", "kill -SEGV $$", "Command terminated with signal Segmentation fault", "11"},
+		{"SIGTERM", "kill -TERM $$", "Command terminated with signal Terminated", "15"},
+		{"SIGKILL", "kill -KILL $$", "Command terminated with signal Killed", "9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, executortest.Options{})
+			h.agent.Launch(shell("t1", tt.script))
+			st := h.terminal("t1")
+			if st.State != api.TaskFailed || st.Message != tt.msg {
+				t.Errorf("terminal update %s %q, want TASK_FAILED %q", st.State, st.Message, tt.msg)
+			}
+			if got := label(st, api.SignalLabel); got != tt.signal {
+				t.Errorf("signal label %q, want %q", got, tt.signal)
+			}
+			if got := label(st, api.ExitCodeLabel); got != "" {
+				t.Errorf("exit code label %q from a task a signal ended", got)
+			}
+			if err := h.result(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+		})
+	}
+}
+
 // requireCgroups skips a test of native tasks' cgroups where they cannot
 // be (not Linux, not root) and fails it where they should be and are not
 // (root on Linux, as CI runs); it returns the cgroup version.
@@ -105,7 +137,8 @@ func requireCgroups(t *testing.T) string {
 }
 
 // TestNativeTaskOverMemory runs a native task past its mem resource: its
-// cgroup's OOM kill fails it with REASON_CONTAINER_LIMITATION_MEMORY.
+// cgroup's OOM kill fails it with REASON_CONTAINER_LIMITATION_MEMORY,
+// and its update carries the SIGKILL that ended it.
 func TestNativeTaskOverMemory(t *testing.T) {
 	requireCgroups(t)
 	h := start(t, executortest.Options{})
@@ -118,6 +151,9 @@ func TestNativeTaskOverMemory(t *testing.T) {
 	}
 	if !strings.Contains(st.Message, "Memory limit exceeded") || !strings.Contains(st.Message, "32 MiB") {
 		t.Errorf("message %q", st.Message)
+	}
+	if got := label(st, api.SignalLabel); got != "9" {
+		t.Errorf("signal label %q, want 9 (SIGKILL, the OOM killer's)", got)
 	}
 	if err := h.result(); err != nil {
 		t.Fatalf("Run = %v", err)
@@ -348,8 +384,13 @@ func TestKill(t *testing.T) {
 			if got := h.states("t1"); got != tt.want {
 				t.Errorf("states = %s, want %s", got, tt.want)
 			}
-			if st.Message != "Task killed" {
-				t.Errorf("message = %q", st.Message)
+			// SIGTERM was ignored: the SIGKILL after the grace period
+			// ended the task, and its update says so.
+			if want := "Task killed: Command terminated with signal Killed"; st.Message != want {
+				t.Errorf("message = %q, want %q", st.Message, want)
+			}
+			if got := label(st, api.SignalLabel); got != "9" {
+				t.Errorf("signal label %q, want 9", got)
 			}
 			if took := time.Since(began); took < 150*time.Millisecond {
 				t.Errorf("killed after %v, before the grace period", took)
@@ -413,12 +454,13 @@ func TestKillDuringLaunch(t *testing.T) {
 		h.agent.Launch(shell(id, "exec sleep 300"))
 		h.agent.Kill(id, grace(0))
 	}
+	const killedMsg = "Task killed: Command terminated with signal Killed" // no grace: SIGKILL at once
 	for _, id := range ids {
 		st := h.terminal(id)
 		switch got := h.states(id); {
 		case got == "[TASK_KILLED]" && st.Reason == api.ReasonTaskKilledDuringLaunch:
-		case got == "[TASK_KILLED]" && st.Message == "Task killed": // killed as it started
-		case got == "[TASK_RUNNING TASK_KILLED]" && st.Message == "Task killed":
+		case got == "[TASK_KILLED]" && st.Message == killedMsg: // killed as it started
+		case got == "[TASK_RUNNING TASK_KILLED]" && st.Message == killedMsg:
 		default:
 			t.Errorf("%s went through %s, ending %s %q", id, got, st.Reason, st.Message)
 		}

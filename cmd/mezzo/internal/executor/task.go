@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -201,9 +204,16 @@ func (x *executor) ended(t *task) {
 }
 
 // Outcome maps how a sandbox ended to a terminal state, reason and message,
-// in Mesos's wording where it has one.
+// in Mesos's wording where it has one. A process ended by a signal is
+// described as Mesos's command executor describes it, "Command terminated
+// with signal Killed", whether it crashed, another process killed it or
+// the executor's kill did (after "Task killed: "); the sandbox's own
+// error says the same in Go's words, and is what a limit's message
+// quotes.
 func Outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, string) {
 	switch {
+	case killed && res.Signal != 0:
+		return api.TaskKilled, "", "Task killed: " + terminatedBy(res.Signal)
 	case killed:
 		return api.TaskKilled, "", "Task killed"
 	case res.Reason == sandbox.ReasonMemoryLimit:
@@ -212,10 +222,10 @@ func Outcome(res sandbox.Result, killed bool) (api.TaskState, api.StatusReason, 
 		return api.TaskFailed, api.ReasonContainerLimitation, "CPU time limit exceeded: " + errText(res.Err)
 	case res.Reason == sandbox.ReasonLaunchFailed:
 		return api.TaskFailed, api.ReasonContainerLaunchFailed, errText(res.Err)
+	case res.Signal != 0:
+		return api.TaskFailed, "", terminatedBy(res.Signal)
 	case res.Err != nil:
 		return api.TaskFailed, "", errText(res.Err)
-	case res.Signal != 0:
-		return api.TaskFailed, "", "Command terminated with signal " + res.Signal.String()
 	case res.ExitCode != 0:
 		return api.TaskFailed, "", fmt.Sprintf("Command exited with status %d", res.ExitCode)
 	}
@@ -229,10 +239,29 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// ExitLabel is the terminal update's label carrying the exit code
-// (api.ExitCodeLabel), for a task that exited by itself; nil otherwise.
+// terminatedBy is Mesos's command executor's message for a process that
+// sig ended, with the signal named as strsignal(3) names it: Go's names
+// are glibc's with a lower-case first letter ("killed" for "Killed").
+func terminatedBy(sig syscall.Signal) string {
+	name := sig.String()
+	if r, size := utf8.DecodeRuneInString(name); size > 0 {
+		name = string(unicode.ToUpper(r)) + name[size:]
+	}
+	return "Command terminated with signal " + name
+}
+
+// ExitLabel is the terminal update's label saying how the task's process
+// ended: its exit code (api.ExitCodeLabel) for a task that exited by
+// itself, or the number of the signal that ended it (api.SignalLabel),
+// however it was sent; nil for a task that did neither (a Wasm task that
+// trapped or was stopped, a task that never ran, a kill the process
+// answered by exiting). Clients such as mezzo run exit with the code, or
+// with 128 plus the signal.
 func ExitLabel(res sandbox.Result) *api.Labels {
-	if res.Err != nil || res.Signal != 0 {
+	switch {
+	case res.Signal != 0:
+		return &api.Labels{Labels: []api.Label{{Key: api.SignalLabel, Value: strconv.Itoa(int(res.Signal))}}}
+	case res.Err != nil:
 		return nil
 	}
 	return &api.Labels{Labels: []api.Label{{Key: api.ExitCodeLabel, Value: strconv.Itoa(res.ExitCode)}}}
