@@ -55,7 +55,7 @@ func (a *Agent) startChecks(r *executorRun, t *execTask) (stop func()) {
 		}
 	}
 	if ci := t.info.Check; ci != nil {
-		c, err := health.StartCheck(context.Background(), ci, target, func(res health.Result) { a.healthChanged(r, t, res) })
+		c, err := health.StartCheck(context.Background(), ci, target, t.checkStatus, func(res health.Result) { a.healthChanged(r, t, res) })
 		if err != nil {
 			a.log.Warn("check not started", "task", t.info.TaskID.Value, "err", err)
 		} else {
@@ -84,13 +84,14 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning || t.killing {
 		return
 	}
+	// Kept in agent.db, for the checks to resume from after a restart.
 	if res.Check != nil {
 		t.checkStatus = res.Check
 	} else {
 		t.health = res.Standing
-		r.touch(t)
-		a.checkpoint(r)
 	}
+	r.touch(t)
+	a.checkpoint(r)
 	a.report(r.key.framework, st)
 	if res.Kill {
 		a.log.Info("killing a task that failed its health check", "task", t.info.TaskID.Value)

@@ -261,6 +261,7 @@ func (a *Agent) checkpointRun(r *executorRun, lazy bool) *write {
 				h := t.health
 				c.rec.Health = &h
 			}
+			c.rec.CheckStatus = t.checkStatus // never changed, only replaced
 		}
 		changes = append(changes, c)
 	}

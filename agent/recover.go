@@ -112,6 +112,7 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 		if rt.Health != nil {
 			t.health = *rt.Health
 		}
+		t.checkStatus = rt.CheckStatus
 		r.tasks[id] = t
 		r.need.add(t.need)
 		if t.need.wasm {

@@ -50,10 +50,15 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	taskDir := rec.Dir
 	interval := api.Float64(3600)
 	task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
-		HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, IntervalSeconds: &interval}}
+		HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, IntervalSeconds: &interval},
+		Check:       &api.CheckInfo{Type: "TCP", TCP: &api.CheckTCP{Port: 1}, IntervalSeconds: &interval}}
+	// Its general check's last status, which its updates carry until the
+	// check has another.
+	status := &api.CheckStatusInfo{Type: "TCP", TCP: &api.CheckStatusTCP{Succeeded: api.Ptr(false)}}
 
 	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
-	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: taskDir, State: api.TaskRunning, Sent: true}}}, false)
+	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: taskDir,
+		State: api.TaskRunning, Sent: true, CheckStatus: status}}}, false)
 	if err := w.wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +73,9 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	}
 	if r.tasks["t"].stopChecks == nil {
 		t.Error("the recovered running task's health check was not started again")
+	}
+	if got := r.tasks["t"].checkStatus; !reflect.DeepEqual(got, status) {
+		t.Errorf("the recovered task's check status is %+v, want its last, %+v", got, status)
 	}
 }
 

@@ -311,8 +311,10 @@ type recordedTask struct {
 	// one after a restart.
 	Group int `json:"group,omitempty"`
 	// Health is where its health check stood (execTask.health), once it
-	// has begun.
-	Health *health.Standing `json:"health,omitempty"`
+	// has begun; CheckStatus is its general check's last status
+	// (execTask.checkStatus), once it has one.
+	Health      *health.Standing     `json:"health,omitempty"`
+	CheckStatus *api.CheckStatusInfo `json:"check_status,omitempty"`
 	// infoJSON is Info as JSON (execTask.infoJSON), when known.
 	infoJSON []byte
 }
@@ -326,12 +328,15 @@ type recordedTask struct {
 func (t *recordedTask) AppendJSON(b []byte) ([]byte, bool) {
 	dir, err1 := json.Marshal(t.Dir)
 	state, err2 := json.Marshal(t.State)
-	var healthJSON []byte
-	var err3 error
-	if t.Health != nil { // rare: only tasks with a health check
+	var healthJSON, checkJSON []byte
+	var err3, err4 error
+	if t.Health != nil { // rare: only tasks with checks have these
 		healthJSON, err3 = json.Marshal(t.Health)
 	}
-	if t.infoJSON == nil || err1 != nil || err2 != nil || err3 != nil {
+	if t.CheckStatus != nil {
+		checkJSON, err4 = json.Marshal(t.CheckStatus)
+	}
+	if t.infoJSON == nil || err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return b, false
 	}
 	b = append(b, `{"index":`...)
@@ -345,6 +350,9 @@ func (t *recordedTask) AppendJSON(b []byte) ([]byte, bool) {
 	}
 	if healthJSON != nil {
 		b = append(append(b, `,"health":`...), healthJSON...)
+	}
+	if checkJSON != nil {
+		b = append(append(b, `,"check_status":`...), checkJSON...)
 	}
 	return append(b, '}'), true
 }

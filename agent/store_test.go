@@ -33,13 +33,16 @@ func TestStoreRecordsWrittenAsJSON(t *testing.T) {
 		}
 		standing := health.Standing{Since: time.Unix(1_700_000_000, 5), Succeeded: true, Failures: 2, Reported: true, Killed: true}
 		compareJSON(t, &recordedTask{Index: 2, Info: info, Dir: s, State: api.TaskRunning, Health: &standing, infoJSON: infoJSON}, true)
+		status := &api.CheckStatusInfo{Type: api.CheckTypeHTTP, HTTP: &api.CheckStatusHTTP{StatusCode: api.Ptr(api.Uint64(503))}}
+		compareJSON(t, &recordedTask{Index: 2, Info: info, Dir: s, State: api.TaskRunning, CheckStatus: status, infoJSON: infoJSON}, true)
+		compareJSON(t, &recordedTask{Index: 2, Info: info, Dir: s, State: api.TaskRunning, Health: &standing, CheckStatus: status, infoJSON: infoJSON}, true)
 		st := api.TaskStatus{TaskID: api.TaskID{Value: s}, State: api.TaskRunning, Message: s, UUID: []byte(s), Timestamp: 1.5}
 		compareJSON(t, &storedUpdate{Framework: s, Status: st}, true)
 	}
 	compareJSON(t, &recordedTask{Index: 1, State: api.TaskRunning}, false) // TaskInfo's JSON unknown
 	compareJSON(t, &storedUpdate{Framework: "fw", Status: api.TaskStatus{CheckStatus: &api.CheckStatusInfo{}}}, false)
 	known := map[reflect.Type]string{
-		reflect.TypeFor[recordedTask](): "Index Info Dir State Sent Group Health infoJSON",
+		reflect.TypeFor[recordedTask](): "Index Info Dir State Sent Group Health CheckStatus infoJSON",
 		reflect.TypeFor[storedUpdate](): "Framework Status",
 	}
 	for typ, want := range known {

@@ -115,8 +115,10 @@ func Start(ctx context.Context, hc *api.HealthCheck, t Target, from Standing, re
 // StartCheck validates c (see ValidateCheck) and starts a general check
 // of t, as Start does. report is called with the first result and with
 // every result whose check_status differs from the last reported; Kill is
-// never set, whatever the results.
-func StartCheck(ctx context.Context, c *api.CheckInfo, t Target, report func(Result)) (*Checker, error) {
+// never set, whatever the results. last is the check_status an earlier
+// checker of the same task last reported, nil for none: the first report
+// is then one that differs from it, as if that checker had gone on.
+func StartCheck(ctx context.Context, c *api.CheckInfo, t Target, last *api.CheckStatusInfo, report func(Result)) (*Checker, error) {
 	tm, err := api.CheckInfoSchedule(c)
 	if err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func StartCheck(ctx context.Context, c *api.CheckInfo, t Target, report func(Res
 	default:
 		p = &tcpProbe{addr: hostPort(t, c.TCP.Protocol, uint64(c.TCP.Port)), timeout: tm.Timeout}
 	}
-	return start(ctx, p, &checkState{typ: c.Type}, tm, report), nil
+	return start(ctx, p, resumeCheck(c.Type, last), tm, report), nil
 }
 
 // Stop stops checking and waits until the checker's goroutine has

@@ -228,7 +228,7 @@ func TestStartRefusesInvalidChecks(t *testing.T) {
 		!strings.Contains(err.Error(), "'http.port' must be in 1..65535") {
 		t.Errorf("Start(HTTP without port) = %v", err)
 	}
-	if _, err := StartCheck(ctx, &api.CheckInfo{Type: "TCP"}, Target{}, noop); err == nil ||
+	if _, err := StartCheck(ctx, &api.CheckInfo{Type: "TCP"}, Target{}, nil, noop); err == nil ||
 		!strings.Contains(err.Error(), "'tcp' must be set when 'type' is TCP") {
 		t.Errorf("StartCheck(TCP without tcp) = %v", err)
 	}

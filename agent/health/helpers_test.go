@@ -131,7 +131,7 @@ func startHealth(t *testing.T, hc *api.HealthCheck, tg Target) *recorder {
 func startGeneral(t *testing.T, ci *api.CheckInfo, tg Target) *recorder {
 	t.Helper()
 	rec := newRecorder()
-	c, err := StartCheck(t.Context(), ci, tg, rec.report)
+	c, err := StartCheck(t.Context(), ci, tg, nil, rec.report)
 	if err != nil {
 		t.Fatalf("StartCheck: %v", err)
 	}

@@ -108,6 +108,29 @@ func (s *checkState) observe(o outcome, _ time.Time) (Result, bool) {
 	return r, true
 }
 
+// resumeCheck is the checkState of a check whose last report was
+// check_status last, nil for none: the first report after it is one that
+// differs from it.
+func resumeCheck(typ string, last *api.CheckStatusInfo) *checkState {
+	s := &checkState{typ: typ}
+	if last == nil || last.Type != typ {
+		return s
+	}
+	s.reported = true
+	switch {
+	case last.Command != nil && last.Command.ExitCode != nil:
+		s.last = result{known: true, value: int64(*last.Command.ExitCode)}
+	case last.HTTP != nil && last.HTTP.StatusCode != nil:
+		s.last = result{known: true, value: int64(*last.HTTP.StatusCode)}
+	case last.TCP != nil && last.TCP.Succeeded != nil:
+		s.last = result{known: true}
+		if *last.TCP.Succeeded {
+			s.last.value = 1
+		}
+	}
+	return s
+}
+
 // checkStatus is the check_status for a result: the exit code, HTTP status
 // or connection success when known, only the type when the check could not
 // tell (it timed out, or no HTTP response came), as in Mesos.

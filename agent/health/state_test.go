@@ -104,6 +104,45 @@ func TestHealthState(t *testing.T) {
 	}
 }
 
+// TestResumeCheck checks that a general check resumed after an earlier
+// checker's last check_status (an agent restart) reports first a status
+// that differs from it, not the same one again.
+func TestResumeCheck(t *testing.T) {
+	code := func(c int64) outcome { return outcome{ok: c == 0, result: result{known: true, value: c}} }
+	tcp := func(ok bool) outcome {
+		o := outcome{ok: ok, result: result{known: true}}
+		if ok {
+			o.value = 1
+		}
+		return o
+	}
+	tests := []struct {
+		name   string
+		typ    string
+		last   *api.CheckStatusInfo
+		o      outcome
+		report bool
+	}{
+		{"no last status", api.CheckTypeCommand, nil, code(1), true},
+		{"same exit code", api.CheckTypeCommand, checkStatus(api.CheckTypeCommand, code(1).result), code(1), false},
+		{"other exit code", api.CheckTypeCommand, checkStatus(api.CheckTypeCommand, code(1).result), code(0), true},
+		{"same HTTP status", api.CheckTypeHTTP, checkStatus(api.CheckTypeHTTP, code(503).result), code(503), false},
+		{"other HTTP status", api.CheckTypeHTTP, checkStatus(api.CheckTypeHTTP, code(503).result), code(200), true},
+		{"TCP still refused", api.CheckTypeTCP, checkStatus(api.CheckTypeTCP, tcp(false).result), tcp(false), false},
+		{"TCP now open", api.CheckTypeTCP, checkStatus(api.CheckTypeTCP, tcp(false).result), tcp(true), true},
+		{"still unknown (timed out)", api.CheckTypeHTTP, checkStatus(api.CheckTypeHTTP, result{}), outcome{}, false},
+		{"now known", api.CheckTypeHTTP, checkStatus(api.CheckTypeHTTP, result{}), code(200), true},
+		{"another type's status", api.CheckTypeHTTP, checkStatus(api.CheckTypeTCP, tcp(false).result), code(503), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, ok := resumeCheck(tt.typ, tt.last).observe(tt.o, time.Time{}); ok != tt.report {
+				t.Errorf("reported %v, want %v", ok, tt.report)
+			}
+		})
+	}
+}
+
 func TestCheckStateReportsChanges(t *testing.T) {
 	s := &checkState{typ: api.CheckTypeCommand}
 	code := func(c int64) outcome { return outcome{ok: c == 0, result: result{known: true, value: c}} }
