@@ -18,6 +18,7 @@
 // A report's Standing, passed to Start again, resumes checking where it
 // was: the agent keeps it in agent.db, so that a restart neither grants a
 // failing task a new grace period nor reports its health twice.
+// StartCheck resumes likewise from the last check_status reported.
 //
 // Start runs an api.HealthCheck with Mesos's semantics (see
 // src/checks/health_checker.cpp and docs/health-checks.md): the first check
