@@ -19,6 +19,8 @@
 //	err = reg.Apply(ctx, registry.PutFramework(fw))   // leader only
 //	state, err := reg.Load()                          // any master, its replica
 //	<-reg.LeaderCh()                                  // leadership changes
+//	reg.TrackChanges(registry.BucketTasks)            // then, at each <-reg.Changed():
+//	changes := reg.TakeChanges()                      // the records applied entries changed
 //
 // Masters find each other on the address they serve HTTP on: Mux splits
 // one listener into the HTTP server's connections and raft's, told apart by

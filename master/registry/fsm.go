@@ -37,6 +37,9 @@ type FSM struct {
 	// master fetches or removes the blob at once rather than at its next
 	// scan.
 	modules chan struct{}
+	// tracked records what applied entries change while a reader asks
+	// (TrackChanges).
+	tracked *tracker
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -47,7 +50,7 @@ func OpenFSM(path string) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &FSM{path: path, db: db, modules: make(chan struct{}, 1)}
+	f := &FSM{path: path, db: db, modules: make(chan struct{}, 1), tracked: newTracker()}
 	f.applied.Store(f.Applied())
 	return f, nil
 }
@@ -143,11 +146,16 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	modules := false
+	var applied []Command // those that took effect, for the tracker
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		for _, i := range todo {
-			var touched bool
-			results[i], touched = applyEntry(tx, logs[i])
-			modules = modules || touched
+			cmd, err := applyEntry(tx, logs[i])
+			if err != nil {
+				results[i] = err
+				continue
+			}
+			applied = append(applied, cmd)
+			modules = modules || touchesModules(cmd)
 		}
 		var idx [8]byte
 		binary.BigEndian.PutUint64(idx[:], last)
@@ -157,6 +165,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		panic(fmt.Sprintf("registry: apply log entries up to %d to %s: %v", last, f.path, err))
 	}
 	f.applied.Store(last)
+	f.tracked.add(applied, last)
 	if modules {
 		f.signalModules()
 	}
@@ -175,19 +184,25 @@ func (f *FSM) signalModules() {
 	}
 }
 
-// applyEntry applies one entry in tx and returns its result, and whether
-// it wrote or deleted module metadata. Validation bounds keys to what bbolt accepts,
-// so the puts and deletes of a decoded command cannot fail short of an I/O
-// error, which fails the whole transaction.
-func applyEntry(tx *bolt.Tx, l *raft.Log) (any, bool) {
+// applyEntry applies one entry in tx and returns its command, or the
+// error raft hands the caller of Raft.Apply when it did not take effect.
+// Validation bounds keys to what bbolt accepts, so the puts and deletes
+// of a decoded command cannot fail short of an I/O error, which fails the
+// whole transaction.
+func applyEntry(tx *bolt.Tx, l *raft.Log) (Command, error) {
 	cmd, err := DecodeCommand(l.Data)
 	if err != nil {
-		return err, false
+		return cmd, err
 	}
 	if err := applyCommand(tx, cmd, l.Index, l.AppendedAt); err != nil {
-		return err, false
+		return cmd, err
 	}
-	return nil, slices.ContainsFunc(cmd.Changes, func(c Change) bool {
+	return cmd, nil
+}
+
+// touchesModules reports whether cmd writes or deletes module metadata.
+func touchesModules(cmd Command) bool {
+	return slices.ContainsFunc(cmd.Changes, func(c Change) bool {
 		return c.Bucket == BucketModules || c.Bucket == BucketDeletedModules
 	})
 }
@@ -338,6 +353,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	var idx uint64
 	_ = db.View(func(tx *bolt.Tx) error { idx = appliedIndex(tx); return nil })
 	f.applied.Store(idx)
+	f.tracked.all(idx)
 	f.signalModules()
 	return nil
 }
