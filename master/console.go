@@ -122,9 +122,10 @@ func (m *Master) notLeader() *CallError {
 }
 
 // Standby reports whether this master does not lead, so that its views
-// come from its replica (possibly stale) and it refuses changes, and the
-// leader's address when another master is known to lead. The console
-// says so on every page, with a link to the leader (webui.Standby).
+// and its event stream come from its replica (possibly behind) and it
+// refuses changes, and the leader's address when another master is known
+// to lead. The console says so on every page, with a link to the leader
+// (webui.Standby).
 func (m *Master) Standby() (standby bool, leader string) {
 	if m.reg == nil || m.leading.Load() {
 		return false, ""
@@ -150,11 +151,16 @@ func callError(err error) error {
 // the console, shows browsers only which kinds of objects changed and how
 // many tasks run (counting for each viewer the tasks of the framework
 // users its view_tasks grants), and reads what it shows through Call for
-// each viewer. It is closed when ctx ends, when the master shuts
-// down, or when the reader falls more than the stream's buffer behind (the
-// reader then subscribes again for a fresh snapshot). The reader must keep
-// reading until the channel is closed or ctx ends. Once Run has returned
-// it opens nothing and answers a *CallError with status 503.
+// each viewer. On a master that does not lead, the snapshot is its
+// replica's, as GET_STATE answers there, and the events are those the
+// leader published for each change, sent as the replica applies it
+// (replicafeed.go): a standby's console is as live as the leader's, a
+// replication delay behind. It is closed when ctx ends, when the master
+// shuts down, when it takes or loses the lead, or when the reader falls
+// more than the stream's buffer behind (the reader then subscribes again
+// for a fresh snapshot). The reader must keep reading until the channel
+// is closed or ctx ends. Once Run has returned it opens nothing and
+// answers a *CallError with status 503.
 func (m *Master) Subscribe(ctx context.Context) (<-chan api.OperatorEvent, error) {
 	s, err := m.addWatcher(ctx, false)
 	if err != nil {

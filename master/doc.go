@@ -28,8 +28,10 @@
 // loads the registry, on losing leadership it drops its state and closes
 // every stream; a standby redirects the APIs to the leader (leader.go),
 // but answers the read-only views from its replica, marked with
-// api.HeaderView (standby.go). Module bytes are copied among the masters
-// beside raft, and an upload is answered once a majority holds them
+// api.HeaderView (standby.go), and feeds its console's event stream
+// (Subscribe) with the events of what that replica applies
+// (replicafeed.go). Module bytes are copied among the masters beside
+// raft, and an upload is answered once a majority holds them
 // (replica.go); a deletion is a registry command that every master
 // carries out on its own store when it applies it (moduledelete.go).
 // Without a registry the state lives in memory, for tests of

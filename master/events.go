@@ -32,7 +32,14 @@ func (m *Master) operatorSubscribe(w http.ResponseWriter, r *http.Request) error
 // configured, the snapshot and the events are what the principal in ctx
 // may see. Once Run has returned it registers nothing and returns
 // errStopped.
+//
+// On a master that does not lead, an unfiltered stream (Subscribe's)
+// comes from its replica instead (addReplicaWatcher). Filtered streams
+// are opened over HTTP, which redirects them to the leader.
 func (m *Master) addWatcher(ctx context.Context, filtered bool) (*stream, error) {
+	if !filtered && m.reg != nil && !m.leading.Load() {
+		return m.addReplicaWatcher()
+	}
 	s := newStream(m.newStreamID())
 	if filtered && m.cfg.ACLs != nil {
 		principal := principalOf(ctx)
@@ -43,20 +50,27 @@ func (m *Master) addWatcher(ctx context.Context, filtered bool) (*stream, error)
 	if m.stopped.Load() {
 		return nil, errStopped()
 	}
+	snapshot := &api.OperatorResponse{GetState: m.stateView()}
+	if filtered {
+		m.filterViews(ctx, snapshot)
+	}
+	m.watch(s, snapshot.GetState)
+	return s, nil
+}
+
+// watch registers an operator event stream, closing the oldest past
+// maxOperatorSubscribers, and queues SUBSCRIBED with state on it. m.mu
+// must be held.
+func (m *Master) watch(s *stream, state *api.GetStateResponse) {
 	if len(m.watchers) >= maxOperatorSubscribers {
 		m.watchers[0].close()
 		m.watchers = m.watchers[1:]
 	}
 	m.watchers = append(m.watchers, s)
 	hb := api.Float64(m.cfg.HeartbeatInterval.Seconds())
-	snapshot := &api.OperatorResponse{GetState: m.stateView()}
-	if filtered {
-		m.filterViews(ctx, snapshot)
-	}
 	s.send(api.OperatorEvent{Type: api.OperatorEventSubscribed, Subscribed: &api.OperatorSubscribed{
-		GetState: snapshot.GetState, HeartbeatIntervalSeconds: &hb,
+		GetState: state, HeartbeatIntervalSeconds: &hb,
 	}})
-	return s, nil
 }
 
 // removeWatcher forgets an operator event stream that has ended.

@@ -189,21 +189,13 @@ func (m *Master) restoreState(s *registry.State) {
 			m.gone[id] = rec.Since
 			continue
 		}
-		m.agents[id] = &agent{id: id, info: rec.Info, total: api.Resources(rec.Info.Resources).Unallocated(),
-			registered: rec.Registered, unreachable: rec.State == registry.AgentUnreachable,
-			deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{},
-			recorded: s.AgentDigests[id]}
+		a := recordedAgent(id, rec)
+		a.recorded = s.AgentDigests[id]
+		m.agents[id] = a
 	}
 	var done []*task
 	for _, rec := range s.Tasks {
-		t := &task{info: rec.Info, framework: rec.Framework, agent: rec.Agent, role: rec.Role, group: rec.Group,
-			state: rec.State, pending: rec.Pending, acked: rec.Acknowledged, loaded: true}
-		switch {
-		case len(rec.Statuses) > 0:
-			t.statuses = rec.Statuses
-		case rec.Latest != nil:
-			t.statuses = []api.TaskStatus{*rec.Latest}
-		}
+		t := recordedTask(rec)
 		if f := completed[rec.Framework]; f != nil || rec.Completed {
 			if f == nil {
 				f = m.frameworks[rec.Framework]
@@ -234,6 +226,28 @@ func (m *Master) restoreState(s *registry.State) {
 		}
 		f.completed = append(f.completed, t)
 	}
+}
+
+// recordedAgent is the agent a registry record describes, as a master
+// that loads the record holds it: disconnected, using nothing.
+func recordedAgent(id string, rec registry.Agent) *agent {
+	return &agent{id: id, info: rec.Info, total: api.Resources(rec.Info.Resources).Unallocated(),
+		registered: rec.Registered, unreachable: rec.State == registry.AgentUnreachable,
+		deactivated: rec.Deactivated, drain: rec.Drain, since: rec.Since, tasks: map[taskKey]*task{}}
+}
+
+// recordedTask is the task a registry record describes, as a master that
+// loads the record holds it, before its resources are counted.
+func recordedTask(rec registry.Task) *task {
+	t := &task{info: rec.Info, framework: rec.Framework, agent: rec.Agent, role: rec.Role, group: rec.Group,
+		state: rec.State, pending: rec.Pending, acked: rec.Acknowledged, loaded: true}
+	switch {
+	case len(rec.Statuses) > 0:
+		t.statuses = rec.Statuses
+	case rec.Latest != nil:
+		t.statuses = []api.TaskStatus{*rec.Latest}
+	}
+	return t
 }
 
 // failoverTimeout is how long f may stay disconnected.

@@ -28,9 +28,9 @@ const Version = "1.11.0"
 // Master is a running master: the scheduler, agent and operator APIs over
 // one in-memory cluster state guarded by mu.
 //
-// Lock order: Master.mu, then nothing — no method holding mu blocks on I/O;
-// events go out through non-blocking stream queues. fileMu is never held
-// with mu.
+// Lock order: replicaFeed.mu, then replicaViews.mu, then Master.mu, then
+// nothing — no method holding mu blocks on I/O; events go out through
+// non-blocking stream queues. fileMu is never held with mu.
 type Master struct {
 	cfg     Config
 	id      string
@@ -39,6 +39,7 @@ type Master struct {
 	modules *modules.Store
 	blobs   blobFetches  // why modules could not be fetched (replica.go)
 	views   replicaViews // a standby's state for its views (standby.go)
+	feed    replicaFeed  // a standby's events of what its replica applies (replicafeed.go)
 	log     *slog.Logger
 	// fileMu orders the decisions to remove a module's file against
 	// those to store one (moduledelete.go): each reads the registry and
@@ -160,6 +161,7 @@ func (m *Master) Run(ctx context.Context) error {
 		go m.writeLoop(ctx)
 		go m.watchLeadership(ctx)
 		go m.syncModules(ctx)
+		go m.followReplica(ctx)
 	}
 	for {
 		select {

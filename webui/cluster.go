@@ -45,10 +45,12 @@ type Cluster interface {
 
 // Standby is implemented by a Cluster that may be a master that does not
 // lead, as the master's is. Such a master answers views from its replica
-// of the registry, which may be behind the leader, and refuses changes,
-// so the console says so on every page and links to the leader: a person
-// who reached a standby would otherwise take a stale or empty cluster for
-// the real one.
+// of the registry and streams the events of what the replica applies
+// (Subscribe): both lag the leader by the replication delay and hold no
+// offers, which are not replicated. It refuses changes. So the console
+// says so on every page and links to the leader: a person who reached a
+// standby would otherwise take its lagging view for the leader's, and
+// wonder why every change is refused.
 type Standby interface {
 	// Standby reports whether the master does not lead, and the leader's
 	// address when one is known ("" otherwise).

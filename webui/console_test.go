@@ -612,9 +612,10 @@ func TestFilesFileOrDirectory(t *testing.T) {
 }
 
 // TestStandbyBanner checks that every page served by a master that does
-// not lead says so and links to the leader when one is known. Its views
-// come from its replica and its changes are refused, and the console
-// showed them as the cluster's without a word.
+// not lead says so, and what that means — its pages and live updates come
+// from its replica, which holds no offers — and links to the leader when
+// one is known. Its views come from its replica and its changes are
+// refused, and the console showed them as the cluster's without a word.
 func TestStandbyBanner(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -634,6 +635,9 @@ func TestStandbyBanner(t *testing.T) {
 				_, body := get(t, c, page)
 				if banner := strings.Contains(body, `id="standby"`); banner != (tt.want != "") || !strings.Contains(body, tt.want) {
 					t.Errorf("%s: banner %v, want %q", page, banner, tt.want)
+				}
+				if says := "live updates included, comes from its copy of the registry, which may be a moment behind the leader's and holds no offers"; tt.standby && !strings.Contains(body, says) {
+					t.Errorf("%s: the banner does not say %q", page, says)
 				}
 			}
 		})

@@ -443,10 +443,11 @@ const recheckSteps = 10
 
 // recheckTask reads t again when the hub does not know it and it had not
 // ended when last read, and returns it as it is now (t itself when it
-// cannot be read). Why: the hub hears of a task's end only from this
-// master's event stream, and a standby's stream is silent, its memory
-// holding no tasks (Cluster.Standby): a tail opened on a standby while
-// its task ran never ended.
+// cannot be read). Why: the hub hears of a task's end only from the
+// master's event stream, and a task the stream has not named — the
+// stream broke and the console has not subscribed again, or the master
+// refused the subscription (a standby that cannot read its replica) —
+// would otherwise be tailed for ever.
 func (c *Console) recheckTask(r *http.Request, t api.Task) api.Task {
 	if _, known := c.hub.over(t.FrameworkID.Value, t.TaskID.Value); known || t.State.IsTerminal() {
 		return t
