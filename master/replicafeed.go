@@ -29,9 +29,9 @@ import (
 var feedBuckets = []string{registry.BucketFrameworks, registry.BucketAgents, registry.BucketTasks}
 
 // replicaFeed turns what a standby's replica applies into operator events.
-// It runs while a stream has been opened on the standby (addReplicaWatcher)
-// and stops once the master leads (stepFeed), the registry then tracking
-// nothing.
+// It runs from the opening of a stream on the standby (addReplicaWatcher)
+// until no stream is left or the master leads (stepFeed), the registry
+// then tracking nothing.
 //
 // Its marks hold, for every record of feedBuckets in the replica, just
 // enough to tell which event a new value of the record makes: an added
@@ -175,7 +175,13 @@ func (m *Master) stepFeed() {
 	if !f.on {
 		return
 	}
-	if m.leading.Load() {
+	m.mu.Lock()
+	idle := len(m.watchers) == 0
+	m.mu.Unlock()
+	if idle || m.leading.Load() {
+		// Nobody reads the console's stream here now, or this master
+		// publishes for itself: the registry need track nothing, and a
+		// stream opened later starts the feed again from a fresh scan.
 		m.stopFeed()
 		return
 	}

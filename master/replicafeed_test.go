@@ -195,6 +195,24 @@ func TestSubscribeOnStandby(t *testing.T) {
 		defer next.feed.mu.Unlock()
 		return !next.feed.on
 	})
+	// The other standby follows its replica for as long as a stream reads
+	// it, and no longer: its registry then tracks nothing.
+	other := standbys[0]
+	if other == next {
+		other = standbys[1]
+	}
+	other.feed.mu.Lock()
+	following := other.feed.on
+	other.feed.mu.Unlock()
+	if !following {
+		t.Fatal("a standby whose console's stream is open does not follow its replica")
+	}
+	cancel()
+	waitUntil(t, "the standby whose streams all ended to stop following its replica", func() bool {
+		other.feed.mu.Lock()
+		defer other.feed.mu.Unlock()
+		return !other.feed.on
+	})
 }
 
 // TestFeedChanges checks the events the feed makes of the records the
