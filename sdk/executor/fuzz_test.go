@@ -40,7 +40,7 @@ func FuzzReadEvents(f *testing.F) {
 	f.Add([]byte(`29` + "\n" + `{"type":"KILL","kill":null}  `))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := newLedger()
-		readEvents(bytes.NewReader(data), func(ev *api.ExecutorEvent) error {
+		readEvents(bytes.NewReader(data), func(ev *api.ExecutorEvent, _ int) error {
 			checkPayload(t, ev)
 			l.launched(ev)
 			if ev.Type == api.ExecutorEventAcknowledged {

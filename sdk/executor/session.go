@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
 )
 
 // session is one subscription: its stream and the Mesos-Stream-Id calls
@@ -20,8 +21,16 @@ type session struct {
 	cancel   context.CancelCauseFunc
 }
 
-// eventBuffer is how many decoded events may wait for the handler.
+// eventBuffer is how many decoded events may wait for the handler; their
+// records may hold at most httpapi.MaxBacklog bytes.
 const eventBuffer = 64
+
+// readEvent is an event the reader has decoded, with the size of its
+// record, which it holds in the session's backlog until handled.
+type readEvent struct {
+	ev   *api.ExecutorEvent
+	size int
+}
 
 // errShutdownGrace ends the subscription when the shutdown grace period
 // has passed.
@@ -39,10 +48,11 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 		return false, err
 	}
 	s.streamID = resp.Header.Get("Mesos-Stream-Id")
-	events := make(chan *api.ExecutorEvent, eventBuffer)
+	events := make(chan readEvent, eventBuffer)
+	backlog := httpapi.NewBacklog(httpapi.MaxBacklog)
 	readErr := make(chan error, 1)
 	go func() {
-		readErr <- c.read(sctx, resp.Body, events)
+		readErr <- c.read(sctx, resp.Body, backlog, events)
 		close(events)
 	}()
 	var grace *time.Timer
@@ -65,7 +75,8 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 			err = stop(ErrShutdown)
 		}
 	}()
-	for ev := range events {
+	for r := range events {
+		ev := r.ev
 		switch ev.Type {
 		case api.ExecutorEventSubscribed:
 			if err := c.connect(s); err != nil {
@@ -82,11 +93,13 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 			c.led.launched(ev)
 			c.mu.Unlock()
 		}
-		if err := h(ctx, ev); err != nil {
-			if errors.Is(err, ErrNotConnected) {
-				return subscribed, err
+		handled := h(ctx, ev)
+		backlog.Free(r.size)
+		if handled != nil {
+			if errors.Is(handled, ErrNotConnected) {
+				return subscribed, handled
 			}
-			return subscribed, stop(err)
+			return subscribed, stop(handled)
 		}
 		if ev.Type == api.ExecutorEventError {
 			return subscribed, &ErrorEvent{Message: ev.Error.Message}
@@ -173,15 +186,18 @@ func (c *Client) disconnect(s *session) {
 // ctx ends, recording acknowledgements as they arrive: the agent has the
 // update, whether or not the handler sees the event. (Launches are
 // recorded by session as the handler gets them.)
-func (c *Client) read(ctx context.Context, body io.Reader, out chan<- *api.ExecutorEvent) error {
-	return readEvents(body, func(ev *api.ExecutorEvent) error {
+func (c *Client) read(ctx context.Context, body io.Reader, backlog *httpapi.Backlog, out chan<- readEvent) error {
+	return readEvents(body, func(ev *api.ExecutorEvent, size int) error {
 		if ev.Type == api.ExecutorEventAcknowledged {
 			c.mu.Lock()
 			c.led.acknowledged(ev.Acknowledged.UUID)
 			c.mu.Unlock()
 		}
+		if err := backlog.Hold(ctx, size); err != nil {
+			return context.Cause(ctx)
+		}
 		select {
-		case out <- ev:
+		case out <- readEvent{ev: ev, size: size}:
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
@@ -189,9 +205,10 @@ func (c *Client) read(ctx context.Context, body io.Reader, out chan<- *api.Execu
 	})
 }
 
-// readEvents decodes RecordIO-framed events from r and passes each to fn
-// until r ends or fails, or fn returns an error.
-func readEvents(r io.Reader, fn func(*api.ExecutorEvent) error) error {
+// readEvents decodes RecordIO-framed events from r and passes each, with
+// the size of its record, to fn until r ends or fails, or fn returns an
+// error.
+func readEvents(r io.Reader, fn func(ev *api.ExecutorEvent, size int) error) error {
 	rr := api.NewRecordReader(r)
 	for {
 		rec, err := rr.ReadRecord()
@@ -202,7 +219,7 @@ func readEvents(r io.Reader, fn func(*api.ExecutorEvent) error) error {
 		if err != nil {
 			return err
 		}
-		if err := fn(ev); err != nil {
+		if err := fn(ev, len(rec)); err != nil {
 			return err
 		}
 	}

@@ -26,8 +26,16 @@ type session struct {
 	cancel   context.CancelCauseFunc
 }
 
-// eventBuffer is how many decoded events may wait for the handler.
+// eventBuffer is how many decoded events may wait for the handler; their
+// records may hold at most httpapi.MaxBacklog bytes.
 const eventBuffer = 64
+
+// readEvent is an event the reader has decoded, with the size of its
+// record, which it holds in the session's backlog until handled.
+type readEvent struct {
+	ev   *api.Event
+	size int
+}
 
 // session subscribes through base and delivers events until the
 // subscription ends. It reports whether SUBSCRIBED arrived, and why the
@@ -44,10 +52,11 @@ func (c *Client) session(ctx context.Context, h Handler, base string) (subscribe
 		return false, causeOf(sctx, err)
 	}
 	s := &session{base: base, streamID: resp.Header.Get("Mesos-Stream-Id"), ctx: sctx, cancel: cancel}
-	events := make(chan *api.Event, eventBuffer)
+	events := make(chan readEvent, eventBuffer)
+	backlog := httpapi.NewBacklog(httpapi.MaxBacklog)
 	readErr := make(chan error, 1)
 	go func() {
-		readErr <- c.read(sctx, resp.Body, wd, events)
+		readErr <- c.read(sctx, resp.Body, wd, backlog, events)
 		close(events)
 	}()
 	var background sync.WaitGroup
@@ -59,10 +68,12 @@ func (c *Client) session(ctx context.Context, h Handler, base string) (subscribe
 		}
 		background.Wait()
 	}()
-	for ev := range events {
-		subscribed = subscribed || ev.Type == api.EventSubscribed
-		if err := c.deliver(ctx, h, s, ev, &background); err != nil {
-			return subscribed, err
+	for r := range events {
+		subscribed = subscribed || r.ev.Type == api.EventSubscribed
+		handled := c.deliver(ctx, h, s, r.ev, &background)
+		backlog.Free(r.size)
+		if handled != nil {
+			return subscribed, handled
 		}
 	}
 	err = <-readErr
@@ -265,14 +276,20 @@ func (c *Client) post(ctx context.Context, do func(*http.Request) (*http.Respons
 }
 
 // read decodes the stream's records into out until the stream fails or ctx
-// ends. The watchdog runs only while read waits for the network: a slow
-// handler is not a silent master.
-func (c *Client) read(ctx context.Context, body io.Reader, wd *httpapi.Watchdog, out chan<- *api.Event) error {
+// ends, holding each record's size in backlog before it decodes it, so
+// that what waits for the handler stays within it. The watchdog runs only
+// while read waits for the network: a slow handler is not a silent
+// master.
+func (c *Client) read(ctx context.Context, body io.Reader, wd *httpapi.Watchdog, backlog *httpapi.Backlog, out chan<- readEvent) error {
 	rr := api.NewRecordReader(body)
 	for {
 		rec, err := rr.ReadRecord()
 		if err != nil {
 			return err
+		}
+		wd.Pause()
+		if err := backlog.Hold(ctx, len(rec)); err != nil {
+			return context.Cause(ctx)
 		}
 		ev := new(api.Event)
 		if err := json.Unmarshal(rec, ev); err != nil {
@@ -283,9 +300,8 @@ func (c *Client) read(ctx context.Context, body io.Reader, wd *httpapi.Watchdog,
 				wd.SetTimeout(c.heartbeatTimeout(interval))
 			}
 		}
-		wd.Pause()
 		select {
-		case out <- ev:
+		case out <- readEvent{ev: ev, size: len(rec)}:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}

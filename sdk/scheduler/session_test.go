@@ -1,9 +1,18 @@
 package scheduler
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi"
+	"github.com/mezzo-cluster/mezzo/sdk/internal/httpapi/httpapitest"
 )
 
 func TestLeaderBase(t *testing.T) {
@@ -62,4 +71,35 @@ func FuzzLeaderBase(f *testing.F) {
 			t.Fatalf("leaderBase(%q) from https = %q, not https", loc, base)
 		}
 	})
+}
+
+// TestReadStopsAtBacklog checks that the stream reader stops reading once
+// the events waiting for the handler hold the backlog's bytes, however
+// few they are (the channel holds 64): 64 OFFERS events of 16 MiB waiting
+// on a slow handler held a gigabyte. Handling one lets one more in.
+func TestReadStopsAtBacklog(t *testing.T) {
+	rec, err := json.Marshal(api.Event{Type: api.EventMessage, Message: &api.FrameworkMessage{Data: make([]byte, 700)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fit = 5
+	backlog := httpapi.NewBacklog(fit * int64(len(rec)))
+	events := make(chan readEvent, eventBuffer)
+	wd := httpapi.NewWatchdog(time.Hour, func() {})
+	defer wd.Stop()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	read := make(chan error, 1)
+	go func() { read <- (&Client{}).read(ctx, pr, wd, backlog, events) }()
+	httpapitest.WriteRecords(pw, rec, 3*fit)
+	httpapitest.WaitBacklog(t, events, fit)
+	r := <-events
+	backlog.Free(r.size)
+	httpapitest.WaitBacklog(t, events, fit)
+	cancel()
+	if err := <-read; !errors.Is(err, context.Canceled) {
+		t.Errorf("read = %v, want it to end with its context", err)
+	}
 }
