@@ -46,6 +46,12 @@ func (m *Master) addWatcher(ctx context.Context, filtered bool) (*stream, error)
 		s.sees = func(ev api.OperatorEvent) bool { return m.eventVisible(principal, ev) }
 	}
 	m.mu.Lock()
+	if !filtered && m.reg != nil && !m.leading.Load() {
+		// It stepped down since the look above, and its memory was
+		// emptied: a standby's stream follows its replica.
+		m.mu.Unlock()
+		return m.addReplicaWatcher()
+	}
 	defer m.mu.Unlock()
 	if m.stopped.Load() {
 		return nil, errStopped()

@@ -29,8 +29,9 @@ const Version = "1.11.0"
 // one in-memory cluster state guarded by mu.
 //
 // Lock order: replicaFeed.mu, then replicaViews.mu, then Master.mu, then
-// nothing — no method holding mu blocks on I/O; events go out through
-// non-blocking stream queues. fileMu is never held with mu.
+// the registry's own locks (its FSM's and change tracker's) — no method
+// holding mu blocks on I/O; events go out through non-blocking stream
+// queues. fileMu is never held with mu.
 type Master struct {
 	cfg     Config
 	id      string

@@ -43,8 +43,15 @@ type replicaFeed struct {
 	// events, so that a stream hears of every change after its snapshot
 	// (some before it too, at worst). Lock order: replicaFeed.mu, then
 	// replicaViews.mu, then Master.mu.
-	mu         sync.Mutex
-	on         bool // the registry tracks changes and the marks hold its records
+	mu      sync.Mutex
+	on      bool   // the registry tracks changes and the marks hold its records
+	applied uint64 // the index of the last entry the marks reflect
+	// outOfStep is set by a step that found a record deleted whose end
+	// the feed never saw (a running task marked gone and evicted from the
+	// completed at once, say): the leader published that end, but the
+	// replica no longer tells which it was, so the step closes the
+	// streams and their readers subscribe again for a fresh snapshot.
+	outOfStep  bool
 	frameworks map[string]frameworkMark
 	agents     map[string]bool // whether the agent is listed: neither unreachable nor gone
 	tasks      map[string]taskMark
@@ -86,13 +93,17 @@ func (m *Master) addReplicaWatcher() (*stream, error) {
 	f := &m.feed
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if m.stopped.Load() {
+		return nil, errStopped() // and no feed, which nothing would stop
+	}
 	unreadable := func(err error) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "Could not read this standby's replica: "+err.Error()).SetInternal(err)
 	}
 	if err := m.startFeed(); err != nil {
 		return nil, unreadable(err)
 	}
-	v, _, err := m.replicaState()
+	// Not older than the marks, or the changes between would be missed.
+	v, _, err := m.replicaStateSince(f.applied)
 	if err != nil {
 		return nil, unreadable(err)
 	}
@@ -124,14 +135,15 @@ func (m *Master) startFeed() error {
 	}
 	m.reg.TrackChanges(feedBuckets...)
 	f.frameworks, f.agents, f.tasks = map[string]frameworkMark{}, map[string]bool{}, map[string]taskMark{}
-	if _, err := m.reg.Scan(func(bucket, key string, value []byte) error {
+	applied, err := m.reg.Scan(func(bucket, key string, value []byte) error {
 		f.note(m, bucket, key, value, nil)
 		return nil
-	}, feedBuckets...); err != nil {
+	}, feedBuckets...)
+	if err != nil {
 		m.stopFeed()
 		return fmt.Errorf("start following the replica: %w", err)
 	}
-	f.on = true
+	f.on, f.applied, f.outOfStep = true, applied, false
 	return nil
 }
 
@@ -190,12 +202,14 @@ func (m *Master) stepFeed() {
 		m.log.Warn("standby: could not follow the replica; closing the console's event streams", "err", err)
 		m.stopFeed()
 	}
+	resync := err != nil || f.outOfStep
+	f.outOfStep = false
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.leading.Load() {
 		return // it publishes for itself now; the next step stops the feed
 	}
-	if err != nil {
+	if resync {
 		for _, s := range m.watchers {
 			s.close()
 		}
@@ -214,6 +228,7 @@ func (m *Master) feedChanges(ch registry.Changes) ([]api.OperatorEvent, error) {
 		return m.feedRescan()
 	}
 	f := &m.feed
+	f.applied = ch.Applied
 	out := &feedEvents{}
 	for _, bucket := range feedBuckets {
 		records := ch.Records[bucket]
@@ -239,7 +254,7 @@ func (m *Master) feedRescan() ([]api.OperatorEvent, error) {
 	for _, b := range feedBuckets {
 		seen[b] = map[string]bool{}
 	}
-	_, err := m.reg.Scan(func(bucket, key string, value []byte) error {
+	applied, err := m.reg.Scan(func(bucket, key string, value []byte) error {
 		seen[bucket][key] = true
 		f.note(m, bucket, key, value, out)
 		return nil
@@ -247,6 +262,7 @@ func (m *Master) feedRescan() ([]api.OperatorEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare the replica's records: %w", err)
 	}
+	f.applied = applied
 	for _, gone := range []struct {
 		bucket string
 		keys   []string
@@ -300,6 +316,7 @@ func (f *replicaFeed) noteFramework(id string, value []byte, out *feedEvents) er
 	old, known := f.frameworks[id]
 	if value == nil {
 		delete(f.frameworks, id)
+		f.outOfStep = f.outOfStep || out != nil && known && old.live // its removal never seen
 		return nil
 	}
 	var rec registry.Framework
@@ -375,7 +392,9 @@ func (f *replicaFeed) noteAgent(m *Master, id string, value []byte, out *feedEve
 // nor does a completed task the leader forgets.
 func (f *replicaFeed) noteTask(key string, value []byte, out *feedEvents) error {
 	if value == nil {
+		old, known := f.tasks[key]
 		delete(f.tasks, key)
+		f.outOfStep = f.outOfStep || out != nil && known && !old.state.IsTerminal() // its end never seen
 		return nil
 	}
 	var rec registry.Task

@@ -231,10 +231,14 @@ func TestFeedChanges(t *testing.T) {
 		}
 		return rec
 	}
+	// A task that ended long ago, among the framework's completed tasks,
+	// evicted from them in the step (MaxCompletedTasks).
+	forgotten := running("forgotten", 1, false)
+	forgotten.State, forgotten.Statuses[0].State, forgotten.Completed = api.TaskFinished, api.TaskFinished, true
 	before := []registry.Command{
 		registry.PutFramework(registry.Framework{ID: "f1", Info: api.FrameworkInfo{Name: "web", User: "alice"}}),
 		registry.PutAgent(registry.Agent{ID: "a1", State: registry.AgentActive}),
-		registry.LaunchTasks("L1", running("acked", 1, false), running("forgotten", 1, false), running("updated", 1, false)),
+		registry.LaunchTasks("L1", running("acked", 1, false), forgotten, running("updated", 1, false)),
 	}
 	after := []registry.Command{
 		registry.PutFramework(registry.Framework{ID: "f2", Info: api.FrameworkInfo{Name: "batch", User: "bob"}}),
@@ -294,6 +298,9 @@ func TestFeedChanges(t *testing.T) {
 			if _, kept := m.feed.tasks[registry.TaskKey("f1", "forgotten")]; kept || len(m.feed.tasks) != 3 {
 				t.Errorf("the feed marks %d tasks, the forgotten one among them: %v; want the 3 the replica holds", len(m.feed.tasks), kept)
 			}
+			if m.feed.outOfStep {
+				t.Error("the feed took the eviction of a task whose end it saw for one whose end it missed")
+			}
 		})
 	}
 }
@@ -320,4 +327,164 @@ func describe(ev api.OperatorEvent) string {
 		return fmt.Sprintf("%s %s %s", ev.Type, ev.TaskUpdated.Status.TaskID.Value, ev.TaskUpdated.State)
 	}
 	return string(ev.Type)
+}
+
+// lonelyStandby is a master over a registry of one member, which leads
+// the raft cluster, while the master believes it does not lead, as a
+// standby does; Run is not started, so the test steps the feed itself.
+func lonelyStandby(t *testing.T) (*Master, *registry.Registry) {
+	t.Helper()
+	reg := registryMember(t)
+	waitUntil(t, "the registry to lead", reg.IsLeader)
+	cfg := DefaultConfig()
+	cfg.WorkDir, cfg.Registry = t.TempDir(), reg
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, reg
+}
+
+// applyAll applies commands to reg, one entry each.
+func applyAll(t *testing.T, reg *registry.Registry, cmds ...registry.Command) {
+	t.Helper()
+	for _, c := range cmds {
+		if err := reg.Apply(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// feedTask is a task record of framework f1 on agent a1.
+func feedTask(id string, state api.TaskState, completed bool) registry.Task {
+	st := api.TaskStatus{TaskID: api.TaskID{Value: id}, State: state, Timestamp: api.Float64(float64(time.Now().UnixNano()) / 1e9)}
+	return registry.Task{Framework: "f1", Agent: "a1", Role: "*", State: state, Completed: completed,
+		Info: api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}}, Statuses: []api.TaskStatus{st}}
+}
+
+var feedAgent = registry.Agent{ID: "a1", State: registry.AgentActive, Info: api.AgentInfo{Hostname: "h1", ID: &api.AgentID{Value: "a1"}}}
+
+// TestFeedResyncsOnUnseenEnd checks what a standby's stream does when a
+// step finds a running task's record deleted: the leader published the
+// task's end, but the replica no longer says which it was (a running task
+// marked gone and evicted from its framework's completed tasks at once,
+// or one that ended and was evicted between two steps). The stream is
+// closed, and the next subscription's snapshot holds no such task. The
+// feed used to publish nothing, and the console kept the task running.
+func TestFeedResyncsOnUnseenEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  []registry.Command
+	}{
+		{"ended and evicted in one step", []registry.Command{registry.PutTask(feedTask("t", api.TaskFinished, true)), registry.DeleteTask("f1", "t")}},
+		{"deleted while running", []registry.Command{registry.DeleteTask("f1", "t")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, reg := lonelyStandby(t)
+			applyAll(t, reg, registry.PutFramework(registry.Framework{ID: "f1", Info: api.FrameworkInfo{Name: "web", User: "alice"}}),
+				registry.PutAgent(feedAgent), registry.LaunchTasks("L1", feedTask("t", api.TaskRunning, false)))
+			events, err := m.Subscribe(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first := <-events; len(first.Subscribed.GetState.GetTasks.Tasks) != 1 {
+				t.Fatalf("snapshot %+v, want the running task", first.Subscribed.GetState.GetTasks)
+			}
+			applyAll(t, reg, tc.end...)
+			m.stepFeed()
+			for closed := false; !closed; {
+				select {
+				case ev, ok := <-events:
+					closed = !ok
+					if ok && ev.Type != api.OperatorEventHeartbeat {
+						t.Errorf("an event %s before the stream closed", ev.Type)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("the stream is still open: its reader would keep the task running")
+				}
+			}
+			again, err := m.Subscribe(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first := <-again; len(first.Subscribed.GetState.GetTasks.Tasks) != 0 {
+				t.Errorf("the new snapshot still lists running tasks: %+v", first.Subscribed.GetState.GetTasks.Tasks)
+			}
+		})
+	}
+}
+
+// TestSubscribeRacesStepDown subscribes on a master that leads as it
+// steps down: the look at whether it leads passes, then its memory is
+// emptied before the subscription takes its lock. The stream must follow
+// the replica, not start from the emptied memory and stay silent.
+func TestSubscribeRacesStepDown(t *testing.T) {
+	m, reg := lonelyStandby(t)
+	applyAll(t, reg, registry.PutAgent(feedAgent))
+	m.leading.Store(true)
+	m.mu.Lock()
+	type subscription struct {
+		events <-chan api.OperatorEvent
+		err    error
+	}
+	done := make(chan subscription, 1)
+	go func() { ev, err := m.Subscribe(t.Context()); done <- subscription{ev, err} }()
+	time.Sleep(100 * time.Millisecond) // for Subscribe to look at leading and wait for m.mu
+	m.leading.Store(false)             // watchLeadership, then stepDown
+	m.resetState()
+	m.mu.Unlock()
+	s := <-done
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	if first := <-s.events; len(first.Subscribed.GetState.GetAgents.Agents) != 1 {
+		t.Errorf("snapshot lists %d agents, want the replica's one", len(first.Subscribed.GetState.GetAgents.Agents))
+	}
+	m.feed.mu.Lock()
+	defer m.feed.mu.Unlock()
+	if !m.feed.on {
+		t.Error("the stream is open but the feed that would follow the replica is not running")
+	}
+}
+
+// TestSubscribeOnStoppedStandby checks that a subscription refused
+// because the master has stopped leaves the registry tracking nothing:
+// nothing would ever stop it.
+func TestSubscribeOnStoppedStandby(t *testing.T) {
+	m, _ := lonelyStandby(t)
+	m.stopped.Store(true)
+	if _, err := m.Subscribe(t.Context()); err == nil {
+		t.Fatal("subscribed on a stopped master")
+	}
+	m.feed.mu.Lock()
+	defer m.feed.mu.Unlock()
+	if m.feed.on {
+		t.Error("the feed, and the registry's tracking, run after a refused subscription on a stopped master")
+	}
+}
+
+// TestReplicaViewReused checks that a standby builds its views' state
+// (a load of the whole registry) at most once per replicaViewAge while
+// the replica moves on, except for a caller that needs a newer one.
+func TestReplicaViewReused(t *testing.T) {
+	defer func(age time.Duration) { replicaViewAge = age }(replicaViewAge)
+	replicaViewAge = time.Hour
+	m, reg := lonelyStandby(t)
+	first, at, err := m.replicaState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, reg, registry.PutAgent(feedAgent))
+	if again, _, err := m.replicaState(); err != nil || again != first {
+		t.Errorf("the state was built again (%v) though the last is younger than replicaViewAge", err)
+	}
+	newer, since, err := m.replicaStateSince(at + 1)
+	if err != nil || newer == first || since <= at {
+		t.Fatalf("replicaStateSince(%d) = index %d, rebuilt %v, err %v: want a state built anew", at+1, since, newer != first, err)
+	}
+	newer.mu.Lock()
+	defer newer.mu.Unlock()
+	if len(newer.agents) != 1 {
+		t.Errorf("the state built anew holds %d agents, want 1", len(newer.agents))
+	}
 }

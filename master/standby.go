@@ -29,18 +29,28 @@ var servedByStandbys = map[api.OperatorCallType]bool{
 }
 
 // replicaViews caches the state a standby's views are built from, rebuilt
-// when the replica has applied more entries.
+// when the replica has applied more entries, but at most once per
+// replicaViewAge.
 type replicaViews struct {
 	mu      sync.Mutex
 	applied uint64
+	built   time.Time
 	state   *Master // a master that only holds state: no loops, no timers
 }
+
+// replicaViewAge is how long a standby serves views from a state it built
+// though its replica has moved on. Building one loads the whole registry,
+// and on a busy cluster the replica moves on with every entry: each live
+// update of a console open on the standby (replicafeed.go) refetches its
+// page, and each refetch would load the registry again. A view says which
+// index it reflects (api.HeaderAppliedIndex).
+var replicaViewAge = time.Second
 
 // drop forgets the cached state, which a leader has no use for.
 func (v *replicaViews) drop() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.state, v.applied = nil, 0
+	v.state, v.applied, v.built = nil, 0, time.Time{}
 }
 
 // standbyReads serves servedByStandbys on a master that does not lead;
@@ -120,14 +130,20 @@ func (m *Master) markReplicaView(c echo.Context, applied uint64) {
 }
 
 // replicaState returns a master holding the replica's state and the raft
-// index it reflects, built anew only when the replica has moved on. Lock
-// its mu to read it.
-func (m *Master) replicaState() (*Master, uint64, error) {
+// index it reflects, built anew when the replica has moved on and the one
+// built last is older than replicaViewAge. Lock its mu to read it.
+func (m *Master) replicaState() (*Master, uint64, error) { return m.replicaStateSince(0) }
+
+// replicaStateSince is replicaState reflecting at least the entries up to
+// index since: the snapshot of a console's stream must not be older than
+// the feed that follows it (addReplicaWatcher).
+func (m *Master) replicaStateSince(since uint64) (*Master, uint64, error) {
 	m.views.mu.Lock()
 	defer m.views.mu.Unlock()
 	applied := m.reg.Applied()
-	if m.views.state != nil && m.views.applied == applied {
-		return m.views.state, applied, nil
+	if c := m.views.state; c != nil && m.views.applied >= since &&
+		(m.views.applied == applied || time.Since(m.views.built) < replicaViewAge) {
+		return c, m.views.applied, nil
 	}
 	s, err := m.reg.Load()
 	if err != nil {
@@ -141,7 +157,7 @@ func (m *Master) replicaState() (*Master, uint64, error) {
 		executors: map[executorKey]*runningExecutor{},
 	}
 	v.restoreState(s)
-	m.views.state, m.views.applied = v, s.Applied
+	m.views.state, m.views.applied, m.views.built = v, s.Applied, time.Now()
 	return v, s.Applied, nil
 }
 

@@ -104,8 +104,12 @@ func (t *tracker) add(cmds []Command, applied uint64) {
 			if !seen {
 				t.records++
 			}
-			t.bytes += len(ch.Value) - len(old)
-			keys[ch.Key] = ch.Value // nil for a delete
+			value := ch.Value
+			if ch.Op == OpDelete {
+				value = nil
+			}
+			t.bytes += len(value) - len(old)
+			keys[ch.Key] = value
 			if t.records > maxTrackedRecords || t.bytes > maxTrackedBytes {
 				t.everything(applied)
 			}
