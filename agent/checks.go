@@ -84,7 +84,10 @@ func (a *Agent) healthChanged(r *executorRun, t *execTask, res health.Result) {
 	if r.tasks[t.info.TaskID.Value] != t || t.state != api.TaskRunning || t.killing {
 		return
 	}
-	// Kept in agent.db, for the checks to resume from after a restart.
+	// Kept in agent.db, for the checks to resume from after a restart. The
+	// kill below may go out before the write is on disk: an agent that dies
+	// in between resumes from the standing before, and asks for the kill
+	// again at the next failure.
 	if res.Check != nil {
 		t.checkStatus = res.Check
 	} else {

@@ -55,11 +55,10 @@ func (a *Agent) recover() error {
 			t.watched = true
 			a.watchCPU(r, t) // counted from the restart: lenient
 			if t.health.Killed {
-				// Its health check asked for its kill before the restart;
-				// the KILL may not have reached the executor, which takes
-				// a second KILL of a task it is killing as the same kill.
-				t.healthKilled = true
-				t.killing = true
+				// Its health check asked for its kill before the restart,
+				// and it still ran: the KILL may not have reached the
+				// executor, which takes a second KILL of a task it is
+				// killing as the same kill.
 				a.send(r, api.ExecutorEvent{Type: api.ExecutorEventKill, Kill: &api.ExecutorKill{TaskID: t.info.TaskID}})
 				a.escalateKill(r, t, nil)
 				continue
@@ -69,6 +68,10 @@ func (a *Agent) recover() error {
 			// stood (health.Standing).
 			t.stopChecks = a.startChecks(r, t)
 		}
+		// With when their checks began, for a task whose record had none
+		// (an agent.db written before health standings were kept), so
+		// that another restart does not begin a grace period again.
+		a.checkpoint(r)
 		if rec.Shared {
 			a.shared[r.key.framework] = r
 			a.retireIfIdle(r)
@@ -111,6 +114,10 @@ func (a *Agent) runFromRecord(rec executorRecord) *executorRun {
 			queued: rt.Sent, sent: rt.Sent, unsure: !rt.Sent, need: a.needOf(rt.Info)}
 		if rt.Health != nil {
 			t.health = *rt.Health
+			// Its health check asked for its kill before the restart: its
+			// end, whenever it comes, says so (annotate), and its checks
+			// stay paused, whatever its state (KILLING, say).
+			t.healthKilled, t.killing = t.health.Killed, t.health.Killed
 		}
 		t.checkStatus = rt.CheckStatus
 		r.tasks[id] = t

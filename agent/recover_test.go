@@ -153,6 +153,40 @@ func TestRecoveredHealthCheckResumes(t *testing.T) {
 	}
 }
 
+// TestRecoveredHealthKillStillSaysSo restarts an agent over the
+// checkpoint of a task its health check was killing, which its executor
+// had reported TASK_KILLING (a framework with TASK_KILLING_STATE): its
+// TASK_KILLED after the restart still says healthy false and why, and
+// its checks do not run again.
+func TestRecoveredHealthKillStillSaysSo(t *testing.T) {
+	dir := searchableTempDir(t)
+	rec := liveExecutorRecord(t, dir)
+	interval := api.Float64(3600)
+	task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
+		HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, IntervalSeconds: &interval}}
+	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	standing := health.Standing{Since: time.Now().Add(-time.Hour), Succeeded: true, Failures: 3, Reported: true, Killed: true}
+	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: rec.Dir,
+		State: api.TaskKilling, Sent: true, Health: &standing}}}, false)
+	if err := w.wait(); err != nil {
+		t.Fatal(err)
+	}
+	first.store.close()
+
+	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	tk := second.executors[execKey{"fw", "e"}].tasks["t"]
+	st := api.TaskStatus{TaskID: task.TaskID, State: api.TaskKilled, Message: "Task killed: Command terminated with signal Terminated"}
+	tk.annotate(&st)
+	if want := "Task killed after failing its health check: Command terminated with signal Terminated"; st.Healthy == nil || *st.Healthy || st.Message != want {
+		t.Errorf("its TASK_KILLED reads %q, healthy %v; want %q, healthy false", st.Message, st.Healthy, want)
+	}
+	if tk.stopChecks != nil {
+		t.Error("the checks of a task being killed for failing them run again")
+	}
+}
+
 // TestRecoveredLaunchIsPrepared restarts an agent over the checkpoint of
 // a live executor whose tasks' LAUNCH was never recorded as sent — the
 // agent died while it fetched their URIs, say. At the executor's first

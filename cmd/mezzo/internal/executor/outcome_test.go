@@ -31,6 +31,8 @@ func TestOutcome(t *testing.T) {
 			killed: true, wantState: api.TaskKilled, wantMsg: "Task killed"},
 		{name: "signal", res: sandbox.Result{ExitCode: -1, Signal: syscall.SIGSEGV, Reason: sandbox.ReasonSignaled, Err: errors.New("command died by signal segmentation fault")},
 			wantState: api.TaskFailed, wantMsg: "Command terminated with signal Segmentation fault"},
+		{name: "a signal without a name", res: sandbox.Result{ExitCode: -1, Signal: syscall.Signal(34), Reason: sandbox.ReasonSignaled, Err: errors.New("command died by signal signal 34")},
+			wantState: api.TaskFailed, wantMsg: "Command terminated with signal 34"},
 		{name: "signal named in capitals", res: sandbox.Result{ExitCode: -1, Signal: syscall.SIGXFSZ, Reason: sandbox.ReasonSignaled, Err: errors.New("command died by signal file size limit exceeded")},
 			wantState: api.TaskFailed, wantMsg: "Command terminated with signal File size limit exceeded"},
 		{name: "memory", res: sandbox.Result{Reason: sandbox.ReasonMemoryLimit, Err: errors.New("grew past 64 MiB")},

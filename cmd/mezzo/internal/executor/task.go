@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -241,9 +242,14 @@ func errText(err error) string {
 
 // terminatedBy is Mesos's command executor's message for a process that
 // sig ended, with the signal named as strsignal(3) names it: Go's names
-// are glibc's with a lower-case first letter ("killed" for "Killed").
+// are glibc's with a lower-case first letter ("killed" for "Killed"). A
+// signal Go has no name for (a real-time one: "signal 34") is given by
+// its number.
 func terminatedBy(sig syscall.Signal) string {
 	name := sig.String()
+	if strings.HasPrefix(name, "signal ") {
+		return "Command terminated with " + name
+	}
 	if r, size := utf8.DecodeRuneInString(name); size > 0 {
 		name = string(unicode.ToUpper(r)) + name[size:]
 	}
