@@ -98,6 +98,9 @@ func TestExecutorRegistrationTimeout(t *testing.T) {
 			if st.State != api.TaskFailed || st.Reason != api.ReasonExecutorRegistrationTimeout || st.TaskID.Value != "t1" {
 				t.Fatalf("update %s %s for %s, want TASK_FAILED REASON_EXECUTOR_REGISTRATION_TIMEOUT for t1", st.State, st.Reason, st.TaskID.Value)
 			}
+			if want := "Executor did not subscribe within 100ms of its start; the agent killed it"; st.Message != want {
+				t.Errorf("message %q, want %q", st.Message, want) // not how the kill made it exit
+			}
 			break
 		}
 		if time.Now().After(deadline) {

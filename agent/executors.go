@@ -545,8 +545,11 @@ func (a *Agent) registrationTimedOut(r *executorRun) {
 		return
 	}
 	r.exitReason = api.ReasonExecutorRegistrationTimeout
+	r.exitMsg = fmt.Sprintf("Executor did not subscribe within %v of its start; the agent killed it", a.cfg.ExecutorRegistrationTimeout)
 	if r.recovered {
 		r.exitReason = api.ReasonExecutorReregistrationTimeout
+		r.exitMsg = fmt.Sprintf("Executor did not subscribe again within %v of the agent's restart; the agent killed it",
+			a.cfg.ExecutorRegistrationTimeout)
 	}
 	a.mu.Unlock()
 	a.log.Warn("executor did not subscribe in time; killing it", "executor", r.key.executor, "timeout", a.cfg.ExecutorRegistrationTimeout)
