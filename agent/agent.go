@@ -141,6 +141,16 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.fetcher, err = fetcher.New(fetcher.Config{
 		CacheDir:     filepath.Join(cfg.WorkDir, "fetch-cache"),
+		StallTimeout: cfg.FetcherStallTimeout,
+		// The stall timeout ends a download that goes silent, and a kill
+		// ends a task's download at once; this overall bound stays for
+		// a server that trickles a byte now and then, never stalling,
+		// which would otherwise hold the task in TASK_STAGING, its
+		// connection open and its sandbox growing, until its framework
+		// gives up. Mesos bounds a fetch likewise, by its
+		// --executor_registration_timeout. Ten minutes is long enough
+		// for the largest download allowed (fetcher.DefaultMaxBytes,
+		// 1 GiB) at about 2 MB/s.
 		HTTPClient:   &http.Client{Timeout: 10 * time.Minute},
 		ModuleClient: a.client,
 		LocalDirs:    local,

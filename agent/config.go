@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/fetcher"
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/api/auth"
 	"github.com/mezzo-cluster/mezzo/sandbox"
@@ -74,6 +75,11 @@ type Config struct {
 	// <work_dir>/files only: a framework must not be able to copy the
 	// agent's own files, or /etc/shadow, into its sandbox.
 	FetchLocalDirs []string
+	// FetcherStallTimeout aborts the download of a task's URI (or a
+	// custom executor's) once no byte has arrived for that long; the
+	// task fails with REASON_CONTAINER_LAUNCH_FAILED, naming the URI
+	// (Mesos's --fetcher_stall_timeout: 60 s, the default).
+	FetcherStallTimeout time.Duration
 	// WasmEngine runs Wasm tasks that name no engine: "wasmtime" or
 	// "wazero"; "" means the sandbox's default for this build (wasmtime
 	// when built with cgo; see RATIONALE.md).
@@ -170,6 +176,7 @@ func DefaultConfig() Config {
 		StatusRetryMin:      10 * time.Second,
 		StatusRetryMax:      10 * time.Minute,
 		RegistrationBackoff: time.Second,
+		FetcherStallTimeout: fetcher.DefaultStallTimeout,
 
 		ExecutorRegistrationTimeout: time.Minute,
 		ExecutorShutdownGrace:       5 * time.Second,
@@ -206,6 +213,8 @@ func (c Config) Validate() error {
 		return errors.New("agent config: RegistrationBackoff must be positive")
 	case len(c.ExecutorCommand) == 0 || c.ExecutorCommand[0] == "":
 		return errors.New("agent config: ExecutorCommand is required")
+	case c.FetcherStallTimeout <= 0:
+		return errors.New("agent config: FetcherStallTimeout must be positive")
 	case c.ExecutorRegistrationTimeout <= 0:
 		return errors.New("agent config: ExecutorRegistrationTimeout must be positive")
 	case c.SandboxGCDelay < 0 || c.SandboxGCHeadroom < 0 || c.SandboxGCHeadroom >= 1:

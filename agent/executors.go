@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -63,6 +64,9 @@ type executorRun struct {
 	exitState  api.TaskState    // their state, if not TASK_FAILED (or TASK_KILLED after SHUTDOWN)
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
+	// cancelStart cancels the fetch of a custom executor's URIs while
+	// startExecutor runs it; nil otherwise.
+	cancelStart context.CancelFunc
 
 	// cg is the executor's cgroup (cgroup.go), nil if it has none; set
 	// before its process starts. need is what its cap must hold for the
@@ -73,11 +77,12 @@ type executorRun struct {
 	// that ended (usage.go).
 	usage execUsage
 
-	// prepared is closed once the latest launch has been prepared
-	// (fetched, its executor started, its checkpoint on disk) and sent:
-	// the next one waits for it, so that launches are prepared one at a
-	// time and reach the executor in the order the master sent them (see
-	// launchTasks).
+	// prepared is closed once the latest launch in the executor's line
+	// has been prepared (its executor started, its checkpoint on disk)
+	// and sent, or has stepped out of the line to fetch: the next one
+	// waits for it, so that launches reach the executor in the order the
+	// master sent them, except that one still fetching is overtaken
+	// (line.go).
 	prepared chan struct{}
 	done     chan struct{} // closed once the process has exited
 	// cgMu serialises the resizes of cg; cgHave is the limits last
@@ -106,6 +111,9 @@ type execTask struct {
 	// know whether the executor has it (settleUnsure). A kill meanwhile
 	// is held: killAsked, with killPolicy.
 	unsure, killAsked bool
+	// cancelFetch cancels its fetches while prepare runs them
+	// (fetchContext); nil otherwise.
+	cancelFetch context.CancelFunc
 	// killPolicy is the policy of the kill held, or sent (killing).
 	killPolicy   *api.KillPolicy
 	stopChecks   func()               // stops its health checks; nil when none run
@@ -409,7 +417,19 @@ func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 		return nil, fmt.Errorf("start executor: %w", err)
 	}
 	defer stderr.Close()
-	cmd, err := a.executorCommand(r)
+	ctx, cancel := context.WithCancel(a.stopCtx)
+	a.mu.Lock()
+	r.cancelStart = cancel
+	gone = r.shutdown || r.exited
+	a.mu.Unlock()
+	if gone {
+		cancel() // shut down since: its fetch is cancelled at once
+	}
+	cmd, err := a.executorCommand(ctx, r)
+	a.mu.Lock()
+	r.cancelStart = nil
+	a.mu.Unlock()
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +509,7 @@ func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 // ExecutorInfo with a command, whose URIs are fetched into the executor's
 // sandbox first — speaking the same v1 Executor API with the same
 // environment, plus the command's own variables.
-func (a *Agent) executorCommand(r *executorRun) (*exec.Cmd, error) {
+func (a *Agent) executorCommand(ctx context.Context, r *executorRun) (*exec.Cmd, error) {
 	env := a.executorEnv(r)
 	c := r.rec.ExecutorInfo.Command
 	if c == nil {
@@ -497,7 +517,7 @@ func (a *Agent) executorCommand(r *executorRun) (*exec.Cmd, error) {
 		cmd.Env = env
 		return cmd, nil
 	}
-	if err := a.fetcher.FetchAll(a.stopCtx, c.URIs, r.rec.Dir); err != nil {
+	if err := a.fetcher.FetchAll(ctx, c.URIs, r.rec.Dir); err != nil {
 		return nil, fmt.Errorf("fetch executor: %w", err)
 	}
 	for k, v := range c.Environment.Map() {
@@ -625,9 +645,12 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	var left []*execTask
 	var used []*api.Labels // what each task of left used, by the executor's last report
 	var stops []func()
+	var unsent []bool // whether each task of left was still being prepared
 	for _, id := range r.allTasks {
 		if t := r.tasks[id]; t != nil {
+			t.stopFetch()
 			left = append(left, t)
+			unsent = append(unsent, !t.queued)
 			used = append(used, usageLabels(t.stats))
 			stops = append(stops, t.stopChecks)
 			delete(a.taskIndex, taskKey{r.key.framework, id})
@@ -653,7 +676,13 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 		if a.updates.hasTerminal(r.key.framework, t.info.TaskID.Value) {
 			continue
 		}
-		a.reportFor(r, t, api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent, Labels: used[i]})
+		st := api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent, Labels: used[i]}
+		if unsent[i] && r.shutdown && r.exitState == "" {
+			// Shut down while it was prepared (its fetch cancelled):
+			// killed, as killTask says of a task killed then.
+			st.Reason, st.Message = api.ReasonTaskKilledDuringLaunch, "Task killed before it was launched"
+		}
+		a.reportFor(r, t, st)
 	}
 	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {
 		a.log.Error("forget executor", "executor", r.key.executor, "err", err)
@@ -753,6 +782,16 @@ func (a *Agent) shutdownRun(r *executorRun) {
 	}
 	r.shutdown = true
 	a.forgetShared(r)
+	// Its tasks still being prepared are killed: their downloads stop
+	// now (prepare reports them), not when they end or time out.
+	for _, t := range r.tasks {
+		if !t.queued {
+			t.stopFetch()
+		}
+	}
+	if r.cancelStart != nil {
+		r.cancelStart()
+	}
 	if !r.started {
 		a.execWG.Add(1)
 		go func() {

@@ -197,7 +197,7 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 	}
 	a.log.Info("preparing again the launches a recovered executor never got", "framework", r.key.framework,
 		"executor", r.key.executor, "tasks", len(tasks))
-	a.inLine(r, func(before <-chan struct{}) {
+	a.inLine(r, func(tn *turn) {
 		select {
 		case <-a.registered:
 		case <-a.stopCtx.Done():
@@ -205,8 +205,7 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 		}
 		for i, batch := range batches {
 			if len(batch) > 0 {
-				a.prepare(r, batch, i > 0, before, nil)
-				before = nil
+				a.prepare(r, batch, i > 0, tn, nil)
 			}
 		}
 	})

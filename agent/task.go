@@ -2,6 +2,7 @@ package agent
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -170,23 +171,27 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	} else {
 		launched = a.checkpoint(r)
 	}
-	a.inLine(r, func(before <-chan struct{}) { a.prepare(r, fresh, grouped, before, launched) })
-}
-
-// inLine runs prepare, which launch calls, on a goroutine of its own in
-// the executor's line of launches: the launch reaches the executor after
-// the one queued before it, however their preparations interleave
-// (launch must wait for before, if not nil, before it sends). a.mu must
-// be held.
-func (a *Agent) inLine(r *executorRun, launch func(before <-chan struct{})) {
-	before, mine := r.prepared, make(chan struct{})
-	r.prepared = mine
-	a.execWG.Add(1)
-	go func() {
-		defer a.execWG.Done()
-		defer close(mine)
-		launch(before)
-	}()
+	if !lazy {
+		a.inLine(r, func(tn *turn) { a.prepare(r, fresh, grouped, tn, launched) })
+		return
+	}
+	// A task that fetches URIs is launched on its own, after the others,
+	// so that those of the batch that need no download do not wait for
+	// it (line.go).
+	var ready, fetching []*execTask
+	for _, t := range fresh {
+		if hasURIs(t.info) {
+			fetching = append(fetching, t)
+		} else {
+			ready = append(ready, t)
+		}
+	}
+	if len(ready) > 0 {
+		a.inLine(r, func(tn *turn) { a.prepare(r, ready, false, tn, nil) })
+	}
+	for _, t := range fetching {
+		a.inLine(r, func(tn *turn) { a.prepare(r, []*execTask{t}, false, tn, nil) })
+	}
 }
 
 // newRunFor makes and registers a new executor: the one info names, or,
@@ -218,16 +223,22 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 // it could not adopt, that may run. A group fails as a whole; tasks
 // launched alone fail one by one.
 //
-// Launches to one executor are prepared one at a time, in the order
-// launchTasks was called: before, if not nil, is closed once the launch
-// made before this one has been prepared and sent (see launchTasks).
-func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before <-chan struct{}, launched *write) {
-	if before != nil {
-		<-before
+// Launches to one executor are sent in the order of their turns in its
+// line (line.go): prepare waits for tn before it starts the executor and
+// sends, and fetches out of line when it may. A task killed while it is
+// fetched (killTask, shutdownRun, the agent stopping) has its fetch
+// cancelled and ends TASK_KILLED.
+func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, tn *turn, launched *write) {
+	outOfLine := fetchesOutOfLine(r, tasks)
+	if outOfLine {
+		tn.stepOut()
+	} else {
+		tn.wait()
 	}
 	master := a.masterURL()
 	failed := map[*execTask]error{}
-	var all error // fails every task
+	killed := map[*execTask]bool{} // their fetch was cancelled: they were killed
+	var all error                  // fails every task
 	users := map[*execTask]*sandbox.User{}
 	for _, t := range tasks {
 		// r.rec.FrameworkInfo is set when the run is made and not
@@ -235,16 +246,32 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
 		if err == nil {
 			users[t] = u
-			err = a.fetchFor(master, r, t)
+			ctx, cancel := a.fetchContext(r, t)
+			err = a.fetchFor(ctx, master, r, t)
+			if err != nil && ctx.Err() != nil {
+				killed[t] = true
+			}
+			cancel()
 		}
 		if err != nil {
 			err = fmt.Errorf("task %s: %w", t.info.TaskID.Value, err)
 			if grouped {
 				all = err
+				if killed[t] {
+					// As in Mesos, a group one of whose tasks is killed
+					// before it is launched is killed whole.
+					for _, m := range tasks {
+						killed[m] = true
+					}
+				}
 				break
 			}
 			failed[t] = err
 		}
+	}
+	if outOfLine {
+		tn.rejoin()
+		tn.wait()
 	}
 	// Writes commit in the order they were queued: once the later of the
 	// launch's checkpoint and the executor's record is on disk, both are.
@@ -331,8 +358,43 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, before 
 	a.checkpointLazy(r)
 	a.mu.Unlock()
 	for _, t := range dead {
+		if killed[t] {
+			a.reportFor(r, t, api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent,
+				Reason: api.ReasonTaskKilledDuringLaunch, Message: "Task killed while its URIs were fetched, before it was launched"})
+			continue
+		}
 		a.reportFor(r, t, api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
 			Reason: api.ReasonContainerLaunchFailed, Message: failed[t].Error()})
+	}
+}
+
+// fetchContext returns the context of a task's fetches, which killTask,
+// shutdownRun and the agent's stop cancel (execTask.stopFetch), and the
+// function to call once they are done; the context is done already for
+// a task killed, or an executor shut down, before its fetch began.
+func (a *Agent) fetchContext(r *executorRun, t *execTask) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(a.stopCtx)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.tasks[t.info.TaskID.Value] != t || r.shutdown || r.exited {
+		cancel()
+		return ctx, func() {}
+	}
+	t.cancelFetch = cancel
+	return ctx, func() {
+		a.mu.Lock()
+		t.cancelFetch = nil
+		a.mu.Unlock()
+		cancel()
+	}
+}
+
+// stopFetch cancels the fetch of a task being prepared, if one runs.
+// a.mu must be held.
+func (t *execTask) stopFetch() {
+	if t.cancelFetch != nil {
+		t.cancelFetch()
+		t.cancelFetch = nil
 	}
 }
 
@@ -458,7 +520,7 @@ func makeSandbox(root, dir string, sp *spares) error {
 // directory, its command's URIs (a Wasm task's too) in its sandbox.
 // The sandbox directory is made here only for URIs to fetch into;
 // prepare makes the others, in parallel (makeSandboxes).
-func (a *Agent) fetchFor(master string, r *executorRun, t *execTask) error {
+func (a *Agent) fetchFor(ctx context.Context, master string, r *executorRun, t *execTask) error {
 	if t.info.IsWasm() {
 		sha := t.info.Container.Wasm.SHA256
 		if err := a.modules.get(a.stopCtx, master, sha); err != nil {
@@ -476,7 +538,7 @@ func (a *Agent) fetchFor(master string, r *executorRun, t *execTask) error {
 		if err := os.MkdirAll(t.dir, 0o755); err != nil {
 			return fmt.Errorf("create sandbox: %w", err)
 		}
-		if err := a.fetcher.FetchAll(a.stopCtx, t.info.Command.URIs, t.dir); err != nil {
+		if err := a.fetcher.FetchAll(ctx, t.info.Command.URIs, t.dir); err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
 	}
@@ -522,6 +584,7 @@ func (a *Agent) killTask(k *api.AgentKill) {
 		return
 	}
 	if !t.queued {
+		t.stopFetch()
 		r.remove(t)
 		delete(a.taskIndex, key)
 		r.touch(t)

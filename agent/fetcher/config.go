@@ -17,6 +17,9 @@ const (
 	// DefaultCacheMaxBytes bounds the cache: 2 GiB, Mesos's default
 	// --fetcher_cache_size.
 	DefaultCacheMaxBytes int64 = 2 << 30
+	// DefaultStallTimeout is how long a download may go without a byte
+	// before it is aborted: 60 s, Mesos's default --fetcher_stall_timeout.
+	DefaultStallTimeout = 60 * time.Second
 )
 
 // Config configures a Fetcher. The zero value is usable: no cache, the
@@ -44,6 +47,14 @@ type Config struct {
 	// of filling the disk. Zero means DefaultMaxExtract.
 	MaxExtract int64
 
+	// StallTimeout aborts a download (http(s) or module URI) once no
+	// byte has arrived for that long, the response's headers counting as
+	// bytes, as Mesos's --fetcher_stall_timeout does: a server that
+	// accepts the connection and then says nothing would otherwise hold
+	// the fetch until HTTPClient's own timeout, if it has one. Zero
+	// means DefaultStallTimeout.
+	StallTimeout time.Duration
+
 	// HTTPClient makes the http(s) requests. Nil means a client with
 	// connection, TLS handshake and response header timeouts but no
 	// overall timeout: the context passed to Fetch bounds a download.
@@ -68,7 +79,7 @@ type Config struct {
 
 // DefaultConfig returns a Config with the default limits and no cache.
 func DefaultConfig() Config {
-	return Config{MaxBytes: DefaultMaxBytes, MaxExtract: DefaultMaxExtract}
+	return Config{MaxBytes: DefaultMaxBytes, MaxExtract: DefaultMaxExtract, StallTimeout: DefaultStallTimeout}
 }
 
 // Validate reports the first field of c that New would refuse.
@@ -80,6 +91,8 @@ func (c Config) Validate() error {
 		return errors.New("fetcher config: MaxExtract is negative")
 	case c.CacheMaxBytes < 0:
 		return errors.New("fetcher config: CacheMaxBytes is negative")
+	case c.StallTimeout < 0:
+		return errors.New("fetcher config: StallTimeout is negative")
 	}
 	for _, d := range c.LocalDirs {
 		if !filepath.IsAbs(d) {
@@ -99,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheMaxBytes == 0 {
 		c.CacheMaxBytes = DefaultCacheMaxBytes
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultClient()

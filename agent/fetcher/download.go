@@ -14,30 +14,42 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // fetchTo writes the bytes src names to w: at most MaxBytes of them, and
 // for a module only bytes that hash to its name (w then holds them, and
 // the caller must discard them on error).
 func (f *Fetcher) fetchTo(ctx context.Context, src source, w io.Writer) error {
-	var (
-		r    io.ReadCloser
-		size int64
-		err  error
-	)
 	if src.kind == kindLocal {
-		r, size, err = f.openLocal(src.path)
-	} else {
-		client := f.cfg.HTTPClient
-		if src.kind == kindModule {
-			client = f.cfg.ModuleClient
+		r, size, err := f.openLocal(src.path)
+		if err != nil {
+			return err
 		}
-		r, size, err = f.get(ctx, client, src.url)
+		defer r.Close()
+		return f.copyFrom(ctx, src, r, size, w)
 	}
-	if err != nil {
-		return err
+	client := f.cfg.HTTPClient
+	if src.kind == kindModule {
+		client = f.cfg.ModuleClient
 	}
-	defer r.Close()
+	dctx, stall := watchStall(ctx, f.cfg.StallTimeout)
+	defer stall.stop()
+	r, size, err := f.get(dctx, client, src.url)
+	if err == nil {
+		stall.progress() // the headers came
+		err = f.copyFrom(dctx, src, stallReader{r, stall}, size, w)
+		r.Close()
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(dctx), errStalled) {
+		return fmt.Errorf("download: %w: no bytes arrived for %v", errStalled, f.cfg.StallTimeout)
+	}
+	return err
+}
+
+// copyFrom copies what r reads, of declared length size (-1 if not
+// known), to w, as fetchTo describes.
+func (f *Fetcher) copyFrom(ctx context.Context, src source, r io.Reader, size int64, w io.Writer) error {
 	if size > f.cfg.MaxBytes {
 		return fmt.Errorf("%w: %d bytes, more than MaxBytes (%d)", errTooLarge, size, f.cfg.MaxBytes)
 	}
@@ -140,4 +152,47 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// stallWatch cancels a download's context with errStalled once no bytes
+// have arrived for its timeout (Config.StallTimeout).
+type stallWatch struct {
+	timeout time.Duration
+	timer   *time.Timer
+	cancel  context.CancelCauseFunc
+}
+
+// watchStall returns a context for a download that ends when ctx does or
+// when the download stalls, and the watch to tell of its progress and to
+// stop once it is done.
+func watchStall(ctx context.Context, timeout time.Duration) (context.Context, *stallWatch) {
+	dctx, cancel := context.WithCancelCause(ctx)
+	s := &stallWatch{timeout: timeout, cancel: cancel}
+	s.timer = time.AfterFunc(timeout, func() { cancel(errStalled) })
+	return dctx, s
+}
+
+// progress notes that bytes arrived: the timeout starts again. Once the
+// watch has fired the context stays cancelled.
+func (s *stallWatch) progress() { s.timer.Reset(s.timeout) }
+
+// stop ends the watch and releases its context.
+func (s *stallWatch) stop() {
+	s.timer.Stop()
+	s.cancel(nil)
+}
+
+// stallReader reads a download's body, telling its stallWatch of every
+// byte that arrives.
+type stallReader struct {
+	r     io.Reader
+	stall *stallWatch
+}
+
+func (s stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.stall.progress()
+	}
+	return n, err
 }

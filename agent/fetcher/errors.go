@@ -13,4 +13,7 @@ var (
 	errTooLarge = errors.New("too large")
 	// errHash is wrapped when a module's bytes do not hash to its name.
 	errHash = errors.New("hash mismatch")
+	// errStalled is wrapped when a download is aborted for want of
+	// bytes (Config.StallTimeout).
+	errStalled = errors.New("download stalled")
 )

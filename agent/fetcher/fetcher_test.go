@@ -273,6 +273,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative MaxBytes", cfg: Config{MaxBytes: -1}, wantErr: "MaxBytes"},
 		{name: "negative MaxExtract", cfg: Config{MaxExtract: -1}, wantErr: "MaxExtract"},
 		{name: "relative LocalDirs", cfg: Config{LocalDirs: []string{"rel"}}, wantErr: "LocalDirs"},
+		{name: "negative StallTimeout", cfg: Config{StallTimeout: -1}, wantErr: "StallTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,7 @@ type agentFlags struct {
 	isolation      string
 	recover        string
 	idle           time.Duration
+	stall          time.Duration
 	gcDelay        time.Duration
 	allowNative    bool
 	taskUser       string
@@ -123,6 +124,8 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 		"what to do with the executors of an earlier run of the agent: reconnect (their tasks keep running) or cleanup (kill them)")
 	cmd.Flags().DurationVar(&f.idle, "executor-idle-timeout", time.Minute,
 		"how long a framework's shared executor is kept without tasks (warm, for its next launches) before it is shut down")
+	cmd.Flags().DurationVar(&f.stall, "fetcher-stall-timeout", agent.DefaultConfig().FetcherStallTimeout,
+		"abort the download of a task's URI when no byte has arrived for this long (Mesos's --fetcher_stall_timeout); the task fails")
 	cmd.Flags().Int64Var(&f.outputMaxBytes, "sandbox-output-max-bytes", 0, "rotate a task's stdout and stderr when they reach this size (0: unbounded)")
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
 	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
@@ -165,6 +168,7 @@ func (f *agentFlags) config(workDir, host string, ln net.Listener, masters []str
 	cfg.OutputMaxBytes, cfg.OutputKeep = f.outputMaxBytes, f.outputKeep
 	cfg.Recover = f.recover
 	cfg.ExecutorIdleTimeout = f.idle
+	cfg.FetcherStallTimeout = f.stall
 	self, err := os.Executable()
 	if err != nil {
 		return cfg, fmt.Errorf("find the mezzo binary to start executors with: %w", err)
