@@ -181,9 +181,20 @@ func (r *executorRun) add(t *execTask) {
 
 // remove takes t out of the run's tasks, which it ended or never
 // reached. a.mu must be held.
+//
+// A task that has a sandbox of its own (tasks/<task ID>) in the sandbox
+// of Mezzo's executor has its end written there (markEnded), which its
+// collection counts from (gc.go): here, under a.mu, so that the
+// collector, which finds the task gone under a.mu, never reads its
+// sandbox's time from before. A custom executor's sandbox is its own.
 func (r *executorRun) remove(t *execTask) {
 	delete(r.tasks, t.info.TaskID.Value)
 	r.need.remove(t.need)
+	if t.dir != "" && t.dir != r.rec.Dir && r.rec.ExecutorInfo.Command == nil {
+		// On an error the sandbox keeps the time of its last change,
+		// and may go sooner: no reason to hold the task's end.
+		_ = markEnded(t.dir)
+	}
 }
 
 // pruneAfter is how many ended tasks an executor remembers (in allTasks,
@@ -615,6 +626,12 @@ func (a *Agent) watchRecovered(r *executorRun) {
 // REASON_CONTAINER_LIMITATION_MEMORY when the process, failed, may have
 // died of its cgroup's memory cap, and the kernel says it did.
 func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
+	// Before the run leaves a.executors, where the collector looks for
+	// live runs: its sandbox is kept Config.SandboxGCDelay from now
+	// (gc.go), not from when the run began.
+	if err := markEnded(r.rec.Dir); err != nil {
+		a.log.Warn("executor's sandbox is counted from its last change", "dir", r.rec.Dir, "err", err)
+	}
 	a.mu.Lock()
 	if r.exited {
 		a.mu.Unlock()

@@ -2,51 +2,247 @@ package agent
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
+// mkSandbox makes dir with a file in it, its modification time age
+// before now.
+func mkSandbox(t *testing.T, dir string, now time.Time, age time.Duration) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stdout"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mtime := now.Add(-age)
+	if err := os.Chtimes(dir, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// registerRun registers a run of executor ex of framework fw, never
+// started, whose directory is not made. a.mu must not be held.
+func registerRun(a *Agent, fw, ex string) *executorRun {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.newRun(fw, api.FrameworkInfo{}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: ex}})
+	a.executors[r.key] = r
+	return r
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 func TestCollectSandboxes(t *testing.T) {
-	now := time.Now()
+	const week = 7 * 24 * time.Hour
 	tests := []struct {
 		name     string
-		age      time.Duration
+		age      time.Duration // since the run's directory last changed
 		live     bool
+		exits    bool // the live run's executor exits just before the collection
 		headroom float64
 		want     bool // removed
 	}{
 		{name: "young", age: time.Hour, want: false},
-		{name: "old", age: 8 * 24 * time.Hour, want: true},
-		{name: "old but live", age: 8 * 24 * time.Hour, live: true, want: false},
+		{name: "old", age: week + time.Hour, want: true},
+		{name: "old but live", age: week + time.Hour, live: true, want: false},
 		{name: "young under disk pressure", age: time.Hour, headroom: 0.999, want: true},
 		{name: "live under disk pressure", age: time.Hour, live: true, headroom: 0.999, want: false},
+		// Its age counts from its executor's exit, not from when it began.
+		{name: "old, exited just now", age: week + time.Hour, live: true, exits: true, want: false},
+		{name: "old, exited just now, under disk pressure", age: week + time.Hour, live: true, exits: true, headroom: 0.999, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = tt.headroom })
-			runs := filepath.Join(a.cfg.sandboxRoot(), "fw", "ex", "runs")
-			dir := filepath.Join(runs, "c1")
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			var dir string
+			if tt.live {
+				r := registerRun(a, "fw", "ex")
+				dir = r.rec.Dir
+				mkSandbox(t, dir, time.Now(), tt.age)
+				if tt.exits {
+					a.executorExited(r, "test over", false)
+				}
+			} else {
+				dir = filepath.Join(a.cfg.sandboxRoot(), "fw", "ex", "runs", "c1")
+				mkSandbox(t, dir, time.Now(), tt.age)
+			}
+			a.collectSandboxes(time.Now())
+			if removed := !exists(dir); removed != tt.want {
+				t.Fatalf("removed = %v, want %v", removed, tt.want)
+			}
+		})
+	}
+}
+
+// TestCollectSandboxesAfterRestart restarts an agent over the checkpoint
+// of an executor that died while it was down, in a run begun long ago:
+// its sandbox is kept the whole delay from the restart, which is the
+// latest it can have ended.
+func TestCollectSandboxesAfterRestart(t *testing.T) {
+	dir := searchableTempDir(t)
+	rec := liveExecutorRecord(t, dir)
+	dead := exec.Command("sleep", "600")
+	if err := dead.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rec.PID, rec.StartTime = dead.Process.Pid, processStartTime(dead.Process.Pid)
+	dead.Process.Kill()
+	dead.Wait()
+	mkSandbox(t, rec.Dir, time.Now(), 30*24*time.Hour)
+
+	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	if err := first.store.checkpoint("fw", "e", &rec, nil, false).wait(); err != nil {
+		t.Fatal(err)
+	}
+	first.store.close()
+
+	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir; c.SandboxGCHeadroom = 0 })
+	second.collectSandboxes(time.Now())
+	if !exists(rec.Dir) {
+		t.Fatal("the sandbox of an executor found dead at the restart was collected at once")
+	}
+	second.collectSandboxes(time.Now().Add(second.cfg.SandboxGCDelay + time.Minute))
+	if exists(rec.Dir) {
+		t.Fatal("the sandbox of an executor found dead at the restart was kept past the delay")
+	}
+}
+
+// TestCollectTaskSandboxes collects the sandboxes of ended tasks in the
+// run of a live shared executor, as whole runs are: after the delay
+// counted from the task's end, sooner under disk pressure; never that of
+// a task still running, or whose terminal update waits for its
+// acknowledgement, nor the executor's own sandbox.
+func TestCollectTaskSandboxes(t *testing.T) {
+	const week = 7 * 24 * time.Hour
+	tests := []struct {
+		name     string
+		age      time.Duration // since the task's sandbox last changed
+		running  bool
+		ends     bool // the running task ends, acknowledged, just before the collection
+		unacked  bool // its terminal update waits for acknowledgement
+		headroom float64
+		want     bool // removed
+	}{
+		{name: "ended long ago", age: week + time.Hour, want: true},
+		{name: "ended lately", age: time.Hour, want: false},
+		{name: "ended lately, under disk pressure", age: time.Hour, headroom: 0.999, want: true},
+		{name: "running", age: week + time.Hour, running: true, want: false},
+		{name: "running, under disk pressure", age: time.Hour, running: true, headroom: 0.999, want: false},
+		{name: "ended, unacknowledged, under disk pressure", age: week + time.Hour, unacked: true, headroom: 0.999, want: false},
+		{name: "began long ago, ended just now", age: week + time.Hour, running: true, ends: true, want: false},
+		{name: "began long ago, ended just now, under disk pressure", age: week + time.Hour, running: true, ends: true, headroom: 0.999, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = tt.headroom })
+			r := registerRun(a, "fw", "mezzo-executor-1")
+			a.mu.Lock()
+			r.rec.Shared = true
+			a.shared["fw"] = r
+			a.mu.Unlock()
+			own := filepath.Join(r.rec.Dir, "executor.stdout")
+			taskDir := filepath.Join(r.rec.Dir, "tasks", "t")
+			mkSandbox(t, taskDir, time.Now(), tt.age)
+			if err := os.WriteFile(own, nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(dir, "stdout"), []byte("x"), 0o644)
-			os.Symlink("c1", filepath.Join(runs, "latest"))
-			mtime := now.Add(-tt.age)
-			os.Chtimes(dir, mtime, mtime)
-			if tt.live {
+			old := time.Now().Add(-week - time.Hour)
+			os.Chtimes(r.rec.Dir, old, old)
+			if tt.running {
 				a.mu.Lock()
-				r := a.newRun("fw", api.FrameworkInfo{}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "ex"}})
-				r.rec.Dir = dir
-				a.executors[r.key] = r
+				task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t"}}, dir: taskDir, state: api.TaskRunning, queued: true, sent: true}
+				r.add(task)
+				a.taskIndex[taskKey{"fw", "t"}] = r
 				a.mu.Unlock()
 			}
-			a.collectSandboxes(now)
-			_, err := os.Stat(dir)
-			if removed := os.IsNotExist(err); removed != tt.want {
-				t.Fatalf("removed = %v, want %v", removed, tt.want)
+			if tt.ends || tt.unacked {
+				id := uuid.New()
+				st := api.TaskStatus{TaskID: api.TaskID{Value: "t"}, State: api.TaskFinished, UUID: id[:]}
+				var w *write
+				if tt.ends {
+					a.mu.Lock()
+					_, w = a.recordExecutorUpdate(r, st, nil)
+					a.mu.Unlock()
+				} else {
+					w = a.updates.addFromExecutor("fw", st, time.Now(), nil)
+				}
+				if err := w.wait(); err != nil {
+					t.Fatal(err)
+				}
+				if tt.ends {
+					a.updates.acknowledge("fw", "t", id[:], time.Now())
+				}
+			}
+			a.collectSandboxes(time.Now())
+			if removed := !exists(taskDir); removed != tt.want {
+				t.Errorf("task's sandbox removed = %v, want %v", removed, tt.want)
+			}
+			if !exists(own) {
+				t.Error("the live executor's own sandbox was collected")
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(taskDir)); tt.want && len(entries) != 0 {
+				t.Errorf("tasks/ holds %d entries after the collection, want none", len(entries))
+			}
+		})
+	}
+}
+
+// TestCollectSandboxesTidies checks that collecting an executor's last
+// run removes runs/latest, left leading nowhere, and the executor's and
+// framework's directories once empty, but nothing a run being made
+// (registered, its directory not yet made) needs.
+func TestCollectSandboxesTidies(t *testing.T) {
+	tests := []struct {
+		name      string
+		live      [][2]string // framework and executor of runs registered, their directories not made
+		gone      []string    // paths, under the sandboxes, that must be gone
+		remaining []string    // and that must remain
+	}{
+		{name: "last run of its framework", gone: []string{"fw"}},
+		{name: "a run of the executor is being made", live: [][2]string{{"fw", "ex"}},
+			gone: []string{"fw/ex/runs/c1"}, remaining: []string{"fw/ex/runs/latest", "fw/ex/runs"}},
+		{name: "a run of another executor of the framework is being made", live: [][2]string{{"fw", "ex2"}},
+			gone: []string{"fw/ex"}, remaining: []string{"fw"}},
+		{name: "another framework's run is being made", live: [][2]string{{"fw2", "ex"}}, gone: []string{"fw"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0 })
+			root := a.cfg.sandboxRoot()
+			runs := filepath.Join(root, "fw", "ex", "runs")
+			mkSandbox(t, filepath.Join(runs, "c1"), time.Now(), 8*24*time.Hour)
+			if err := os.Symlink("c1", filepath.Join(runs, "latest")); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range tt.live {
+				registerRun(a, l[0], l[1])
+			}
+			if n := a.collectSandboxes(time.Now()); n != 1 {
+				t.Fatalf("collected %d sandboxes, want 1", n)
+			}
+			for _, p := range tt.gone {
+				if exists(filepath.Join(root, p)) {
+					t.Errorf("%s remains", p)
+				}
+			}
+			for _, p := range tt.remaining {
+				if !exists(filepath.Join(root, p)) {
+					t.Errorf("%s is gone", p)
+				}
+			}
+			if !exists(root) {
+				t.Error("the sandboxes' directory is gone")
 			}
 		})
 	}

@@ -215,6 +215,12 @@ func (a *Agent) relaunch(r *executorRun, tasks []*execTask) {
 // recovery and forgets it.
 func (a *Agent) forgetRecovered(r *executorRun, msg string) {
 	a.log.Info("executor gone after restart", "framework", r.key.framework, "executor", r.key.executor, "tasks", len(r.tasks))
+	// It ended while the agent was down, when is not known: its sandbox
+	// is kept Config.SandboxGCDelay from now, the latest it can have
+	// been (gc.go).
+	if err := markEnded(r.rec.Dir); err != nil {
+		a.log.Warn("executor's sandbox is counted from its last change", "dir", r.rec.Dir, "err", err)
+	}
 	for _, id := range r.allTasks {
 		a.reportFor(r, r.tasks[id], api.TaskStatus{State: api.TaskFailed, Source: api.SourceAgent,
 			Reason: api.ReasonExecutorTerminated, Message: msg})
