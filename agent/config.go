@@ -144,11 +144,13 @@ type Config struct {
 	OutputMaxBytes int64
 	OutputKeep     int
 	// SandboxGCDelay is how long the sandbox of an executor that exited
-	// is kept (Mesos's --gc_delay: one week).
+	// is kept, counted from its exit, and that of a task that ended in
+	// an executor still running, counted from the task's end (Mesos's
+	// --gc_delay: one week).
 	SandboxGCDelay time.Duration
 	// SandboxGCHeadroom is the fraction of the work directory's disk to
-	// keep free: below it, exited executors' sandboxes go before their
-	// delay, oldest first (Mesos's --gc_disk_headroom: 0.1). 0 turns the
+	// keep free: below it, the sandboxes of exited executors and ended
+	// tasks go before their delay, oldest first (Mesos's --gc_disk_headroom: 0.1). 0 turns the
 	// disk check off.
 	SandboxGCHeadroom float64
 	// Recover says what a starting agent does with the executors its

@@ -128,7 +128,7 @@ func (f *agentFlags) register(cmd *cobra.Command, portFlag string, defPort int, 
 		"abort the download of a task's URI when no byte has arrived for this long (Mesos's --fetcher_stall_timeout); the task fails")
 	cmd.Flags().Int64Var(&f.outputMaxBytes, "sandbox-output-max-bytes", 0, "rotate a task's stdout and stderr when they reach this size (0: unbounded)")
 	cmd.Flags().IntVar(&f.outputKeep, "sandbox-output-keep", 3, "how many rotated stdout and stderr files to keep")
-	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor is kept (sooner when the disk runs short)")
+	cmd.Flags().DurationVar(&f.gcDelay, "sandbox-gc-delay", 7*24*time.Hour, "how long the sandbox of an exited executor, or of an ended task, is kept after its end (sooner when the disk runs short)")
 	cmd.Flags().StringVar(&f.wasmEngine, "wasm-engine", "", "the engine for Wasm tasks that name none: "+strings.Join(sandbox.Engines(), " or ")+" (default: the first)")
 	cmd.Flags().StringVar(&f.isolation, "native-isolation", "auto",
 		"what caps native tasks' memory: cgroups, rlimits (RLIMIT_DATA per process, usage from /proc), or auto (cgroups where usable, else rlimits)")
