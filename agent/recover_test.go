@@ -39,6 +39,20 @@ func liveExecutorRecord(t *testing.T, dir string) executorRecord {
 		PID: executor.Process.Pid, StartTime: processStartTime(executor.Process.Pid)}
 }
 
+// restartOver starts an agent over work directory dir whose agent.db
+// holds the executor rec with one task, as an agent that died would have
+// left it, and returns it.
+func restartOver(t *testing.T, dir string, rec executorRecord, task recordedTask) *Agent {
+	t.Helper()
+	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &task}}, false)
+	if err := w.wait(); err != nil {
+		t.Fatal(err)
+	}
+	first.store.close()
+	return newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+}
+
 // TestRecoveredTaskKeepsItsChecks restarts an agent over the checkpoint
 // of a running task that has a health check, its executor's process
 // alive: the check runs again. It was started by the task's
@@ -56,15 +70,7 @@ func TestRecoveredTaskKeepsItsChecks(t *testing.T) {
 	// check has another.
 	status := &api.CheckStatusInfo{Type: "TCP", TCP: &api.CheckStatusTCP{Succeeded: api.Ptr(false)}}
 
-	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
-	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: taskDir,
-		State: api.TaskRunning, Sent: true, CheckStatus: status}}}, false)
-	if err := w.wait(); err != nil {
-		t.Fatal(err)
-	}
-	first.store.close()
-
-	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	second := restartOver(t, dir, rec, recordedTask{Info: task, Dir: taskDir, State: api.TaskRunning, Sent: true, CheckStatus: status})
 	second.mu.Lock()
 	defer second.mu.Unlock()
 	r := second.executors[execKey{"fw", "e"}]
@@ -103,16 +109,8 @@ func TestRecoveredHealthCheckResumes(t *testing.T) {
 			task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
 				HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, DelaySeconds: &delay,
 					IntervalSeconds: &interval, GracePeriodSeconds: &grace, ConsecutiveFailures: &failures}}
-			first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
 			standing := tc.standing
-			w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: rec.Dir,
-				State: api.TaskRunning, Sent: true, Health: &standing}}}, false)
-			if err := w.wait(); err != nil {
-				t.Fatal(err)
-			}
-			first.store.close()
-
-			second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+			second := restartOver(t, dir, rec, recordedTask{Info: task, Dir: rec.Dir, State: api.TaskRunning, Sent: true, Health: &standing})
 			deadline := time.Now().Add(20 * time.Second)
 			for {
 				second.mu.Lock()
@@ -164,16 +162,8 @@ func TestRecoveredHealthKillStillSaysSo(t *testing.T) {
 	interval := api.Float64(3600)
 	task := api.TaskInfo{Name: "t", TaskID: api.TaskID{Value: "t"}, Command: &api.CommandInfo{Value: "sleep 600"},
 		HealthCheck: &api.HealthCheck{Type: "TCP", TCP: &api.TCPCheckInfo{Port: 1}, IntervalSeconds: &interval}}
-	first := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
 	standing := health.Standing{Since: time.Now().Add(-time.Hour), Succeeded: true, Failures: 3, Reported: true, Killed: true}
-	w := first.store.checkpoint("fw", "e", &rec, []taskChange{{index: 0, rec: &recordedTask{Info: task, Dir: rec.Dir,
-		State: api.TaskKilling, Sent: true, Health: &standing}}}, false)
-	if err := w.wait(); err != nil {
-		t.Fatal(err)
-	}
-	first.store.close()
-
-	second := newBareAgent(t, func(c *Config) { c.WorkDir = dir })
+	second := restartOver(t, dir, rec, recordedTask{Info: task, Dir: rec.Dir, State: api.TaskKilling, Sent: true, Health: &standing})
 	second.mu.Lock()
 	defer second.mu.Unlock()
 	tk := second.executors[execKey{"fw", "e"}].tasks["t"]

@@ -40,12 +40,28 @@ func startReplicatedMaster(t testing.TB, dir, raftAddr string) *replicatedMaster
 	if err != nil {
 		t.Fatal(err)
 	}
+	rm := runReplicated(t, dir, reg, mux)
+	deadline := time.Now().Add(30 * time.Second)
+	for !rm.Leading() {
+		if time.Now().After(deadline) {
+			t.Fatal("the master did not become leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return rm
+}
+
+// runReplicated runs a master over reg, its work directory dir, serving
+// its APIs on a test server, until the test ends or stop is called, which
+// closes reg and mux too.
+func runReplicated(t testing.TB, dir string, reg *registry.Registry, mux *registry.Mux) *replicatedMaster {
+	t.Helper()
 	cfg := DefaultConfig()
-	cfg.WorkDir = dir
-	cfg.AllocationBatch = time.Millisecond
-	cfg.Registry = reg
+	cfg.WorkDir, cfg.AllocationBatch, cfg.Registry = dir, time.Millisecond, reg
 	m, err := New(cfg)
 	if err != nil {
+		reg.Close()
+		mux.Close()
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(m.Handler())
@@ -66,13 +82,6 @@ func startReplicatedMaster(t testing.TB, dir, raftAddr string) *replicatedMaster
 		mux.Close()
 	}
 	t.Cleanup(stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for !m.Leading() {
-		if time.Now().After(deadline) {
-			t.Fatal("the master did not become leader")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	return &replicatedMaster{testMaster: &testMaster{Master: m, url: srv.URL}, reg: reg, stop: stop}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -39,31 +38,7 @@ func startMasters(t *testing.T, n int) []*replicatedMaster {
 			mux.Close()
 			t.Fatal(err)
 		}
-		cfg := DefaultConfig()
-		cfg.WorkDir, cfg.AllocationBatch, cfg.Registry = rcfg.Dir, time.Millisecond, reg
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(m.Handler())
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { m.Run(ctx); close(done) }()
-		stopped := false
-		stop := func() {
-			if stopped {
-				return
-			}
-			stopped = true
-			cancel()
-			<-done
-			srv.CloseClientConnections()
-			srv.Close()
-			reg.Close()
-			mux.Close()
-		}
-		t.Cleanup(stop)
-		out = append(out, &replicatedMaster{testMaster: &testMaster{Master: m, url: srv.URL}, reg: reg, stop: stop})
+		out = append(out, runReplicated(t, rcfg.Dir, reg, mux))
 	}
 	waitUntil(t, "a master to lead", func() bool { return leaderAmong(out) != nil })
 	return out
