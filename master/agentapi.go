@@ -57,6 +57,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		Epoch:                    m.term,
 	}})
 	m.recoverAgentTasks(a, call.Subscribe, now)
+	m.shutdownRemovedFrameworks(a, call.Subscribe)
 	m.saveAgent(a)
 	m.readmitAgent(a)
 	m.keepDown(a, now)
@@ -66,6 +67,22 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 	m.mu.Unlock()
 	s.serve(w, r, func() { m.agentDisconnected(a, s) })
 	return nil
+}
+
+// shutdownRemovedFrameworks tells an agent that subscribes to shut down
+// the executors it runs for frameworks removed meanwhile, as Mesos's
+// master answers a re-registering agent's completed frameworks with
+// ShutdownFrameworkMessage: an agent away when its framework was removed
+// missed SHUTDOWN_FRAMEWORK, and an executor of it with no task left would
+// otherwise run forever. m.mu must be held.
+func (m *Master) shutdownRemovedFrameworks(a *agent, sub *api.AgentSubscribe) {
+	for _, fw := range sub.Frameworks {
+		if fw.ID == nil || m.frameworks[fw.ID.Value] != nil || !m.completedFramework(fw.ID.Value) {
+			continue
+		}
+		a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+			ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: *fw.ID}})
+	}
 }
 
 // admitAgent finds or creates the agent a SUBSCRIBE describes. m.mu must be

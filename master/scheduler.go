@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,8 +192,9 @@ func (m *Master) startFailoverTimer(f *framework, d time.Duration) {
 }
 
 // removeFramework tears a framework down: its offers go back, its tasks
-// are killed on their agents and it joins the completed frameworks. m.mu
-// must be held.
+// are killed on their agents, every connected agent is told to shut its
+// executors down, and it joins the completed frameworks. m.mu must be
+// held.
 func (m *Master) removeFramework(f *framework, now time.Time) {
 	// The allocator forgets the framework's offers and allocations at once.
 	m.alloc.RemoveFramework(f.id)
@@ -210,10 +212,10 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 		tasks = append(tasks, t)
 	}
 	m.retire(f, tasks)
+	m.shutdownFrameworkEverywhere(f)
+	// Only the agents that lost tasks here can have drained just now.
 	for id := range agents {
 		if a := m.agents[id]; a != nil {
-			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
-				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: api.FrameworkID{Value: f.id}}})
 			m.checkDrained(a, now)
 		}
 	}
@@ -233,6 +235,25 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 	}
 	m.saveRemovedFramework(f, evicted)
 	m.needFullPass()
+}
+
+// shutdownFrameworkEverywhere tells every connected agent to shut down
+// f's executors, as Mesos's master sends ShutdownFrameworkMessage to every
+// registered agent: the master knows only the agents that run f's tasks,
+// and a custom executor whose tasks have all ended may still run on
+// another, subscribed and idle, until it is told. m.mu must be held.
+func (m *Master) shutdownFrameworkEverywhere(f *framework) {
+	b, err := json.Marshal(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+		ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: api.FrameworkID{Value: f.id}}})
+	if err != nil {
+		m.log.Error("encode SHUTDOWN_FRAMEWORK", "framework", f.id, "err", err)
+		return
+	}
+	for _, a := range m.agents {
+		if a.connected() {
+			a.stream.sendEncoded(b)
+		}
+	}
 }
 
 // terminate records a terminal state the master decided on, frees the
