@@ -62,6 +62,7 @@ type executorRun struct {
 	exitReason api.StatusReason // why its tasks fail when it exits
 	exitMsg    string           // what their updates say, if not how it exited
 	exitState  api.TaskState    // their state, if not TASK_FAILED (or TASK_KILLED after SHUTDOWN)
+	exitLost   bool             // its framework shut it down (SHUTDOWN_EXECUTOR): its live tasks end TASK_LOST
 	regTimer   *time.Timer
 	idle       *time.Timer // shuts a shared executor down once idle
 	// cancelStart cancels the fetch of a custom executor's URIs while
@@ -678,6 +679,8 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	switch {
 	case r.exitState != "":
 		state, reason = r.exitState, ""
+	case r.exitLost:
+		state = api.TaskLost
 	case r.shutdown:
 		state = api.TaskKilled
 	}
@@ -828,6 +831,33 @@ func (a *Agent) shutdownRun(r *executorRun) {
 			a.killExecutor(r)
 		}
 	}()
+}
+
+// shutdownExecutor carries out SHUTDOWN_EXECUTOR, which a framework's
+// SHUTDOWN call sends: the executor is shut down as shutdownFramework
+// shuts down all of a framework's (shutdownRun), and the tasks it leaves
+// live when it exits end as TASK_LOST with REASON_EXECUTOR_TERMINATED,
+// as Mesos's agent ends them once it destroys an executor that outlived
+// its grace period. An executor this agent does not run, gone already or
+// never here, is ignored, as in Mesos; one shutting down already keeps
+// the fate its shutdown gave its tasks.
+func (a *Agent) shutdownExecutor(s *api.AgentShutdownExecutor) {
+	if err := s.Validate(); err != nil {
+		a.log.Warn("ignoring SHUTDOWN_EXECUTOR", "err", err)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.executors[execKey{s.FrameworkID.Value, s.ExecutorID.Value}]
+	if r == nil || r.shutdown || r.exited {
+		a.log.Info("ignoring SHUTDOWN_EXECUTOR: no such executor running", "framework", s.FrameworkID.Value,
+			"executor", s.ExecutorID.Value)
+		return
+	}
+	a.log.Info("shutting down an executor at its framework's request", "framework", s.FrameworkID.Value,
+		"executor", s.ExecutorID.Value)
+	r.exitLost = true
+	a.shutdownRun(r)
 }
 
 func fileExists(path string) bool {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,5 +178,75 @@ func TestExecutorEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShutdownExecutorEvent sends the agent SHUTDOWN_EXECUTOR, as a
+// framework's SHUTDOWN call makes the master do, for one of three real
+// executor processes that ignore SHUTDOWN: that one is killed after its
+// grace period and its live task is TASK_LOST with
+// REASON_EXECUTOR_TERMINATED, as in Mesos; its sibling of the same
+// framework and the executor of the same ID of another framework run on.
+// An event naming no executor, or one the agent does not run, is ignored.
+func TestShutdownExecutorEvent(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) {
+		c.ExecutorCommand = []string{"sleep", "600"} // never subscribes, ignores SHUTDOWN
+		c.ExecutorRegistrationTimeout = time.Hour
+		c.ExecutorShutdownGrace = time.Hour
+	})
+	start := func(fw, exec string) *executorRun {
+		t.Helper()
+		a.mu.Lock()
+		r := a.newRun(fw, api.FrameworkInfo{Name: "test"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: exec},
+			ShutdownGracePeriod: &api.DurationInfo{Nanoseconds: api.Int64(100 * time.Millisecond)}})
+		a.executors[r.key] = r
+		id := exec + "-task"
+		r.add(&execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: id}}, state: api.TaskRunning, queued: true, sent: true})
+		a.taskIndex[taskKey{fw, id}] = r
+		a.mu.Unlock()
+		if _, err := a.startExecutor(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	target, sibling, other := start("fw", "x"), start("fw", "y"), start("fw2", "x")
+	shutdown := func(fw, exec string) {
+		t.Helper()
+		ev := &api.AgentEvent{Type: api.AgentEventShutdownExecutor, ShutdownExecutor: &api.AgentShutdownExecutor{
+			FrameworkID: api.FrameworkID{Value: fw}, ExecutorID: api.ExecutorID{Value: exec}}}
+		if err := a.handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shutdown("fw", "")
+	shutdown("fw", "nope")
+	shutdown("fw", "x")
+	select {
+	case <-target.done:
+	case <-time.After(30 * time.Second):
+		a.killExecutor(target) // or the test's cleanup waits for the agent's hour
+		t.Fatal("the executor was not killed after its grace period")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := a.updates.latest()[taskKey{"fw", "x-task"}]
+		if st.State == api.TaskLost && st.Reason == api.ReasonExecutorTerminated {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shut-down executor's task: %s (%s), want TASK_LOST (REASON_EXECUTOR_TERMINATED)", st.State, st.Reason)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // past the grace period, had they been shut down too
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range []*executorRun{sibling, other} {
+		if r.shutdown || r.exited || !processAlive(r.rec.PID, r.rec.StartTime) {
+			t.Errorf("executor %s of %s was shut down too", r.key.executor, r.key.framework)
+		}
+		if st, ok := a.updates.latest()[taskKey{r.key.framework, r.key.executor + "-task"}]; ok {
+			t.Errorf("task of executor %s of %s: %s", r.key.executor, r.key.framework, st.State)
+		}
 	}
 }

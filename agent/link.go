@@ -201,6 +201,10 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 		if ev.ShutdownFramework != nil {
 			a.shutdownFramework(ev.ShutdownFramework.FrameworkID.Value)
 		}
+	case api.AgentEventShutdownExecutor:
+		if ev.ShutdownExecutor != nil {
+			a.shutdownExecutor(ev.ShutdownExecutor)
+		}
 	case api.AgentEventError:
 		msg := ""
 		if ev.Error != nil {

@@ -73,6 +73,7 @@ const (
 	AgentEventKill              AgentEventType = "KILL"
 	AgentEventAcknowledged      AgentEventType = "ACKNOWLEDGED"
 	AgentEventShutdownFramework AgentEventType = "SHUTDOWN_FRAMEWORK"
+	AgentEventShutdownExecutor  AgentEventType = "SHUTDOWN_EXECUTOR"
 	AgentEventMessage           AgentEventType = "MESSAGE"
 	AgentEventHeartbeat         AgentEventType = "HEARTBEAT"
 	AgentEventError             AgentEventType = "ERROR"
@@ -86,6 +87,7 @@ type AgentEvent struct {
 	Kill              *AgentKill              `json:"kill,omitempty"`
 	Acknowledged      *AgentAcknowledged      `json:"acknowledged,omitempty"`
 	ShutdownFramework *AgentShutdownFramework `json:"shutdown_framework,omitempty"`
+	ShutdownExecutor  *AgentShutdownExecutor  `json:"shutdown_executor,omitempty"`
 	Message           *AgentMessage           `json:"message,omitempty"`
 	Error             *ErrorEvent             `json:"error,omitempty"`
 }
@@ -129,4 +131,15 @@ type AgentAcknowledged struct {
 // AgentShutdownFramework asks the agent to kill all of a framework's tasks.
 type AgentShutdownFramework struct {
 	FrameworkID FrameworkID `json:"framework_id"`
+}
+
+// AgentShutdownExecutor asks the agent to shut down one executor of a
+// framework, as Mesos's ShutdownExecutorMessage does for the scheduler's
+// SHUTDOWN call: the agent sends the executor SHUTDOWN and, if it has not
+// exited after its shutdown grace period, kills it; its tasks still live
+// then end as TASK_LOST with REASON_EXECUTOR_TERMINATED. An executor the
+// agent does not run is ignored.
+type AgentShutdownExecutor struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	ExecutorID  ExecutorID  `json:"executor_id"`
 }

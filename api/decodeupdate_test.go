@@ -182,6 +182,9 @@ func FuzzUnmarshalEvents(f *testing.F) {
 		AgentEvent{Type: AgentEventAcknowledged, Acknowledged: &AgentAcknowledged{FrameworkID: FrameworkID{Value: "fw"},
 			TaskID: TaskID{Value: "t1"}, UUID: []byte{1, 2, 3}}},
 		AgentEvent{Type: AgentEventAcknowledged, Acknowledged: &AgentAcknowledged{}},
+		AgentEvent{Type: AgentEventShutdownFramework, ShutdownFramework: &AgentShutdownFramework{FrameworkID: FrameworkID{Value: "fw"}}},
+		AgentEvent{Type: AgentEventShutdownExecutor, ShutdownExecutor: &AgentShutdownExecutor{
+			FrameworkID: FrameworkID{Value: "fw"}, ExecutorID: ExecutorID{Value: "x"}}},
 	} {
 		data, err := json.Marshal(ev)
 		if err != nil {

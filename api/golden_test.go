@@ -139,6 +139,42 @@ func TestZeroValuesPrintDefaults(t *testing.T) {
 	}
 }
 
+// TestAgentShutdownEvents pins the wire form of the events by which a
+// master shuts a framework's executors down on an agent: an agent of
+// another build must read them as this one writes them.
+func TestAgentShutdownEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   AgentEvent
+		want string
+	}{
+		{"framework", AgentEvent{Type: AgentEventShutdownFramework,
+			ShutdownFramework: &AgentShutdownFramework{FrameworkID: FrameworkID{"fw"}}},
+			`{"type":"SHUTDOWN_FRAMEWORK","shutdown_framework":{"framework_id":{"value":"fw"}}}`},
+		{"executor", AgentEvent{Type: AgentEventShutdownExecutor,
+			ShutdownExecutor: &AgentShutdownExecutor{FrameworkID: FrameworkID{"fw"}, ExecutorID: ExecutorID{"x"}}},
+			`{"type":"SHUTDOWN_EXECUTOR","shutdown_executor":{"framework_id":{"value":"fw"},"executor_id":{"value":"x"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			var back AgentEvent
+			if err := UnmarshalAgentEvent([]byte(tt.want), &back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, tt.ev) {
+				t.Errorf("decoded %+v, want %+v", back, tt.ev)
+			}
+		})
+	}
+}
+
 // TestOffersNesting checks the doubled "offers" key of the OFFERS event,
 // which the Mesos documentation flattens by mistake.
 func TestOffersNesting(t *testing.T) {

@@ -497,6 +497,15 @@ func (a *AgentCall) validateMessage() error {
 	return needField(m.ExecutorID.Value, "message.executor_id")
 }
 
+// Validate checks that the event names both the framework and the
+// executor: an agent must not guess which executor to shut down.
+func (s *AgentShutdownExecutor) Validate() error {
+	if err := needField(s.FrameworkID.Value, "shutdown_executor.framework_id"); err != nil {
+		return err
+	}
+	return needField(s.ExecutorID.Value, "shutdown_executor.executor_id")
+}
+
 // checkStatus checks a status update that must be acknowledged: it names
 // its task, has a valid state and carries a 16-byte UUID.
 func checkStatus(s *TaskStatus, field string) error {

@@ -377,6 +377,17 @@ func TestAgentCallValidate(t *testing.T) {
 	runValidationCases(t, tests)
 }
 
+func TestAgentShutdownExecutorValidate(t *testing.T) {
+	event := func(fw, exec string) func() error {
+		return (&AgentShutdownExecutor{FrameworkID: FrameworkID{fw}, ExecutorID: ExecutorID{exec}}).Validate
+	}
+	runValidationCases(t, []validationCase{
+		{"both named", event("fw", "x"), ""},
+		{"no framework", event("", "x"), "'shutdown_executor.framework_id'"},
+		{"no executor", event("fw", ""), "'shutdown_executor.executor_id'"},
+	})
+}
+
 func testExecutorCall(typ ExecutorCallType, edit func(*ExecutorCall)) func() error {
 	return func() error {
 		c := &ExecutorCall{Type: typ, ExecutorID: ExecutorID{"exec-1"}, FrameworkID: *testFrameworkID}

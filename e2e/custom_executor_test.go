@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,21 +24,7 @@ import (
 // it with the v1 Executor API environment, and the executor's updates reach
 // the framework.
 func TestCustomExecutor(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "customexec")
-	build := exec.Command("go", "build", "-o", bin, "./e2e/testdata/customexec")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the custom executor: %v\n%s", err, out)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/customexec" {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeFile(w, r, bin)
-	}))
-	defer srv.Close()
-
+	url := serveCustomExecutor(t)
 	c := startDev(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -56,8 +45,7 @@ func TestCustomExecutor(t *testing.T) {
 					Resources: []api.Resource{api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32)},
 					Data:      []byte("payload-42"),
 					Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "my-executor"},
-						Command: &api.CommandInfo{Value: "customexec", Shell: api.Ptr(false), Arguments: []string{"customexec"},
-							URIs: []api.CommandURI{{Value: srv.URL + "/customexec", Executable: api.Ptr(true)}}}},
+						Command: customExecutorCommand(url)},
 				}
 				return client.Launch(ctx, o.ID, task)
 			}
@@ -83,5 +71,160 @@ func TestCustomExecutor(t *testing.T) {
 	}
 	if final.ExecutorID == nil || final.ExecutorID.Value != "my-executor" {
 		t.Fatalf("update from executor %v, want my-executor", final.ExecutorID)
+	}
+}
+
+// serveCustomExecutor builds testdata/customexec and serves it over HTTP
+// until the test ends, returning its URL for an executor's URIs.
+func serveCustomExecutor(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "customexec")
+	build := exec.Command("go", "build", "-o", bin, "./e2e/testdata/customexec")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the custom executor: %v\n%s", err, out)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/customexec" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, bin)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/customexec"
+}
+
+// customExecutorCommand runs customexec, fetched from url, with args.
+func customExecutorCommand(url string, args ...string) *api.CommandInfo {
+	return &api.CommandInfo{Value: "customexec", Shell: api.Ptr(false), Arguments: append([]string{"customexec"}, args...),
+		URIs: []api.CommandURI{{Value: url, Executable: api.Ptr(true)}}}
+}
+
+// TestCustomExecutorIdleShutDown runs a custom executor that stays once
+// its only task has finished and been acknowledged, so that the master
+// knows of no task on it, and checks that it is shut down — sent
+// SHUTDOWN, and its process gone — when its framework is torn down, as
+// every agent is told to shut the framework's executors down, and when
+// the framework's SHUTDOWN call names it.
+func TestCustomExecutorIdleShutDown(t *testing.T) {
+	url := serveCustomExecutor(t)
+	tests := []struct {
+		name     string
+		shutdown func(ctx context.Context, client *scheduler.Client, agentID string) error
+	}{
+		{"teardown", func(ctx context.Context, client *scheduler.Client, _ string) error {
+			return client.Teardown(ctx)
+		}},
+		{"shutdown call", func(ctx context.Context, client *scheduler.Client, agentID string) error {
+			return client.Shutdown(ctx, "lingering", agentID)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			workDir := t.TempDir()
+			c := startDevIn(t, workDir)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "lingering"}})
+			finished := make(chan string, 1) // the agent's ID
+			runCtx, stopRun := context.WithCancel(ctx)
+			ran := make(chan error, 1)
+			launched := false
+			go func() {
+				ran <- client.Run(runCtx, func(ctx context.Context, ev *api.Event) error {
+					switch ev.Type {
+					case api.EventOffers:
+						for _, o := range ev.Offers.Offers {
+							if launched {
+								return client.Decline(ctx, 3600, o.ID)
+							}
+							launched = true
+							return client.Launch(ctx, o.ID, api.TaskInfo{
+								Name: "short", TaskID: api.TaskID{Value: "short-1"}, AgentID: o.AgentID,
+								Resources: []api.Resource{api.ScalarResource("cpus", 0.1), api.ScalarResource("mem", 32)},
+								Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "lingering"},
+									Command: customExecutorCommand(url, "linger")},
+							})
+						}
+					case api.EventUpdate:
+						if st := ev.Update.Status; st.State == api.TaskFinished {
+							select {
+							case finished <- st.AgentID.Value:
+							default: // a retry of the update
+							}
+						} else if st.State.IsTerminal() {
+							return fmt.Errorf("task ended %s: %s", st.State, st.Message)
+						}
+					}
+					return nil
+				})
+			}()
+			var agentID string
+			select {
+			case agentID = <-finished:
+			case err := <-ran:
+				c.stop(t)
+				t.Fatalf("Run: %v; cluster logs:\n%s", err, c.logs)
+			case <-ctx.Done():
+				c.stop(t)
+				t.Fatalf("the task never finished; cluster logs:\n%s", c.logs)
+			}
+			// Idle: its update acknowledged, the master holds no task on it.
+			idle := waitForFile(t, workDir, "customexec.idle")
+			pid, err := os.ReadFile(filepath.Join(filepath.Dir(idle), "customexec.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.shutdown(ctx, client, agentID); err != nil {
+				t.Fatalf("shut down: %v", err)
+			}
+			waitForFile(t, workDir, "customexec.shutdown")
+			waitGone(t, string(pid))
+			stopRun()
+			if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
+
+// waitForFile waits for a file of that name to appear anywhere under dir
+// and returns its path.
+func waitForFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var found string
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == name {
+				found = path
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if found != "" {
+			return found
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s under %s after 30s", name, dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitGone waits for the process of ID pid to be gone.
+func waitGone(t *testing.T, pid string) {
+	t.Helper()
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 1 {
+		t.Fatalf("bad pid %q", pid)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !errors.Is(syscall.Kill(n, 0), syscall.ESRCH) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still runs 30s after its executor was shut down", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -41,17 +41,26 @@ func (m *Master) updateFramework(f *framework, u *api.UpdateFramework, now time.
 	return nil
 }
 
-// shutdownExecutor kills every task of an executor on an agent; a command
-// or Wasm task's executor is the task itself. m.mu must be held.
+// shutdownExecutor carries out SHUTDOWN as Mesos's master does: it tells
+// the agent to shut the executor down (SHUTDOWN_EXECUTOR), whether or not
+// the master knows of tasks on it, since a custom executor whose tasks
+// have all ended still runs until told. The executor's shutdown ends its
+// tasks, so none is killed one by one, except a task that names no
+// executor and whose ID the call names: its executor is the task itself
+// (Mesos's command executor takes its task's ID), which the agent knows
+// by no such ID. The event carries f's ID, never one the caller gives, so
+// a framework shuts down only its own executors. m.mu must be held.
 func (m *Master) shutdownExecutor(f *framework, s *api.Shutdown) {
 	a := m.agents[s.AgentID.Value]
-	if a == nil {
+	if a == nil || !a.connected() {
+		m.log.Info("dropping SHUTDOWN for an agent not connected", "framework", f.id, "agent", s.AgentID.Value,
+			"executor", s.ExecutorID.Value)
 		return
 	}
-	for _, t := range f.tasks {
-		if t.agent != a.id || t.state.IsTerminal() || t.executorID().Value != s.ExecutorID.Value {
-			continue
-		}
+	a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownExecutor, ShutdownExecutor: &api.AgentShutdownExecutor{
+		FrameworkID: api.FrameworkID{Value: f.id}, ExecutorID: s.ExecutorID,
+	}})
+	if t := f.tasks[s.ExecutorID.Value]; t != nil && t.agent == a.id && t.info.Executor == nil && !t.state.IsTerminal() {
 		a.stream.send(api.AgentEvent{Type: api.AgentEventKill, Kill: &api.AgentKill{
 			FrameworkID: api.FrameworkID{Value: f.id}, TaskID: t.info.TaskID, KillPolicy: t.info.KillPolicy,
 		}})

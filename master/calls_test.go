@@ -54,6 +54,12 @@ func TestKillShutdownMessage(t *testing.T) {
 	}
 	fw.mustCall(api.Call{Type: api.CallShutdown, Shutdown: &api.Shutdown{
 		ExecutorID: api.ExecutorID{Value: "t2"}, AgentID: api.AgentID{Value: ag.id}}})
+	// t2's executor is the task itself, which the agent knows by no
+	// executor ID: SHUTDOWN_EXECUTOR finds nothing there, and the task
+	// is killed.
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdownExecutor }); ev.ShutdownExecutor.ExecutorID.Value != "t2" {
+		t.Fatalf("SHUTDOWN of executor t2 sent %+v", ev.ShutdownExecutor)
+	}
 	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventKill }); ev.Kill.TaskID.Value != "t2" {
 		t.Fatalf("SHUTDOWN of executor t2 sent %+v", ev.Kill)
 	}

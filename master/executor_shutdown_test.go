@@ -66,6 +66,38 @@ func TestRemovedFrameworkShutsDownOnEveryAgent(t *testing.T) {
 	}
 }
 
+// TestShutdownCallShutsExecutorDown checks that SHUTDOWN sends the agent
+// SHUTDOWN_EXECUTOR for the calling framework's executor, whether it has
+// live tasks or none, and no KILL: the executor's shutdown ends its tasks.
+func TestShutdownCallShutsExecutorDown(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	idleExecutor(t, fw, ag)
+	shutdown := func() {
+		t.Helper()
+		fw.mustCall(api.Call{Type: api.CallShutdown, Shutdown: &api.Shutdown{
+			ExecutorID: api.ExecutorID{Value: "x"}, AgentID: api.AgentID{Value: ag.id}}})
+		// A MESSAGE after it marks where the events SHUTDOWN caused end.
+		fw.mustCall(api.Call{Type: api.CallMessage, Message: &api.FrameworkMessage{
+			AgentID: api.AgentID{Value: ag.id}, ExecutorID: api.ExecutorID{Value: "x"}, Data: []byte("end")}})
+		ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type != api.AgentEventHeartbeat })
+		if ev.Type != api.AgentEventShutdownExecutor || *ev.ShutdownExecutor != (api.AgentShutdownExecutor{
+			FrameworkID: api.FrameworkID{Value: fw.id}, ExecutorID: api.ExecutorID{Value: "x"}}) {
+			t.Fatalf("SHUTDOWN sent %+v, want SHUTDOWN_EXECUTOR of x for %s", ev, fw.id)
+		}
+		if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type != api.AgentEventHeartbeat }); ev.Type != api.AgentEventMessage {
+			t.Fatalf("after SHUTDOWN_EXECUTOR the agent got %+v, want nothing before the MESSAGE", ev)
+		}
+	}
+	shutdown() // x has no live task
+
+	o := fw.offer()
+	fw.mustCall(launchUnder(o, "live", 0.5, customExecutor(0.1)))
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	shutdown() // x has a live task
+}
+
 // TestReturningAgentShutsDownRemovedFramework checks that an agent away
 // when a framework was removed, which comes back running an executor of
 // it with no task, is told to shut the framework down.

@@ -3,6 +3,13 @@
 // TASK_RUNNING, then TASK_FINISHED with the task's data in the message,
 // and it exits once the agent has acknowledged everything. It is built on
 // sdk/executor, as a framework author's executor would be.
+//
+// Run with the argument "linger", it stays subscribed once its tasks are
+// done, as a framework's long-lived executor does, until the agent sends
+// it SHUTDOWN. It then leaves files in its sandbox for the tests to see:
+// customexec.pid (its process ID) at start, customexec.idle once its
+// updates are all acknowledged, and customexec.shutdown when SHUTDOWN
+// comes.
 package main
 
 import (
@@ -10,6 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/mezzo-cluster/mezzo/api"
 	"github.com/mezzo-cluster/mezzo/sdk/executor"
@@ -22,6 +32,20 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "customexec:", err)
 		os.Exit(2)
+	}
+	linger := slices.Contains(os.Args[1:], "linger")
+	mark := func(name, content string) error {
+		if !linger {
+			return nil
+		}
+		if err := os.WriteFile(filepath.Join(os.Getenv("MESOS_SANDBOX"), name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		return nil
+	}
+	if err := mark("customexec.pid", strconv.Itoa(os.Getpid())); err != nil {
+		fmt.Fprintln(os.Stderr, "customexec:", err)
+		os.Exit(1)
 	}
 	c := executor.New(cfg)
 	finished := 0
@@ -37,9 +61,15 @@ func main() {
 				Message: fmt.Sprintf("custom executor ran: %s as uid %d", t.Data, os.Getuid())})
 		case api.ExecutorEventAcknowledged:
 			if _, updates := c.Unacknowledged(); finished > 0 && len(updates) == 0 {
+				if linger {
+					return mark("customexec.idle", "")
+				}
 				return errDone
 			}
 		case api.ExecutorEventShutdown:
+			if err := mark("customexec.shutdown", ""); err != nil {
+				return err
+			}
 			return errDone
 		}
 		return nil
