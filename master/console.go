@@ -275,7 +275,7 @@ func (m *Master) Files(ctx context.Context, agentID, op string, query url.Values
 	if err := m.authorizeSandbox(ctx, query.Get("path")); err != nil {
 		return nil, callError(err)
 	}
-	resp, err := m.agentFiles(ctx, agentID, op, query.Encode())
+	resp, err := m.agentFiles(ctx, http.MethodGet, agentID, op, query.Encode(), nil)
 	return resp, callError(err)
 }
 

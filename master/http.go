@@ -49,6 +49,7 @@ func (m *Master) Handler() http.Handler {
 		g.GET("/version", m.handleVersion)
 		g.GET("/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 		g.GET("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
+		g.HEAD("/agents/:agent/files/:op", m.handleFiles, m.leaderOnly)
 		g.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.metrics.registry, promhttp.HandlerOpts{})))
 	}
 	return e
@@ -336,30 +337,55 @@ func (m *Master) handleVersion(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"version": Version, "build_user": "mezzo"})
 }
 
+// filesRequestHeaders are the headers of a files request the master
+// passes on to the agent, and filesResponseHeaders those of the agent's
+// answer it passes back: with them a client resumes a large download (a
+// rotated log, say) with Range, made safe by If-Range, and revalidates a
+// copy with the conditional headers, through the master as from the
+// agent itself.
+var (
+	filesRequestHeaders = []string{"Range", "If-Range", "If-Match", "If-None-Match",
+		"If-Modified-Since", "If-Unmodified-Since"}
+	filesResponseHeaders = []string{"Content-Type", "Content-Length", "Content-Disposition", "Content-Range",
+		"Accept-Ranges", "Last-Modified", "ETag", api.ListingTruncatedHeader}
+)
+
 // handleFiles proxies the files API of an agent, so browsers and the CLI
-// never need to reach agents directly.
+// never need to reach agents directly. It answers GET and HEAD as the
+// agent does, partial content (206) included.
 func (m *Master) handleFiles(c echo.Context) error {
-	if err := m.authorizeSandbox(c.Request().Context(), c.QueryParam("path")); err != nil {
+	req := c.Request()
+	if err := m.authorizeSandbox(req.Context(), c.QueryParam("path")); err != nil {
 		return err
 	}
-	resp, err := m.agentFiles(c.Request().Context(), c.Param("agent"), c.Param("op"), c.Request().URL.RawQuery)
+	header := http.Header{}
+	for _, h := range filesRequestHeaders {
+		if vs := req.Header.Values(h); len(vs) > 0 {
+			header[h] = vs
+		}
+	}
+	resp, err := m.agentFiles(req.Context(), req.Method, c.Param("agent"), c.Param("op"), req.URL.RawQuery, header)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition", api.ListingTruncatedHeader} {
+	for _, h := range filesResponseHeaders {
 		if v := resp.Header.Get(h); v != "" {
 			c.Response().Header().Set(h, v)
 		}
 	}
 	c.Response().WriteHeader(resp.StatusCode)
+	if req.Method == http.MethodHead {
+		return nil
+	}
 	_, err = io.Copy(c.Response(), resp.Body)
 	return err
 }
 
-// agentFiles calls an agent's files API operation op with the raw query.
-// Errors are echo errors with the status to answer.
-func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (*http.Response, error) {
+// agentFiles calls an agent's files API operation op with the raw query,
+// by method (GET or HEAD) and with header added to the request. Errors
+// are echo errors with the status to answer.
+func (m *Master) agentFiles(ctx context.Context, method, agentID, op, rawQuery string, header http.Header) (*http.Response, error) {
 	if op != "browse" && op != "read" && op != "download" {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Unknown files operation "+op)
 	}
@@ -370,9 +396,12 @@ func (m *Master) agentFiles(ctx context.Context, agentID, op, rawQuery string) (
 	if !ok {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "Agent cannot be found")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/files/"+op+"?"+rawQuery, nil)
+	req, err := http.NewRequestWithContext(ctx, method, base+"/files/"+op+"?"+rawQuery, nil)
 	if err != nil {
 		return nil, fmt.Errorf("files request to agent %s: %w", agentID, err)
+	}
+	for h, vs := range header {
+		req.Header[h] = vs
 	}
 	resp, err := m.http.Do(req)
 	if err != nil {

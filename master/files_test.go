@@ -1,0 +1,113 @@
+package master
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mezzo-cluster/mezzo/api"
+)
+
+// filesAgent serves a fake agent's /files/download of one file as the
+// agent does, with http.ServeContent, and subscribes that agent to tm
+// with its port, so that the master's files proxy reaches it. It returns
+// the agent's ID.
+func filesAgent(t *testing.T, tm *testMaster, content string, modified time.Time) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/files/download" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Disposition", `attachment; filename="stdout"`)
+		http.ServeContent(w, r, "stdout", modified, strings.NewReader(content))
+	}))
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	res, _ := api.ParseResources("cpus:1;mem:128")
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
+		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", Port: api.Int64(p), Resources: res}}})
+	s := openStream[api.AgentEvent](t, resp)
+	ev := s.next(func(api.AgentEvent) bool { return true })
+	if ev.Type != api.AgentEventSubscribed {
+		t.Fatalf("first agent event %s, want SUBSCRIBED", ev.Type)
+	}
+	return ev.Subscribed.AgentID.Value
+}
+
+// TestFilesProxyRangeAndHead checks that the master's files proxy answers
+// as the agent does to Range, If-Range and HEAD, so that a large log can
+// be downloaded in parts, and resumed, through the master.
+func TestFilesProxyRangeAndHead(t *testing.T) {
+	tm := startMaster(t)
+	modified := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	const content = "0123456789abcdef"
+	id := filesAgent(t, tm, content, modified)
+	url := tm.url + "/agents/" + id + "/files/download?path=/fw/x/stdout"
+	lastModified := modified.Format(http.TimeFormat)
+
+	tests := []struct {
+		name    string
+		method  string
+		header  map[string]string
+		status  int
+		body    string
+		headers map[string]string
+	}{
+		{"whole", http.MethodGet, nil, http.StatusOK, content,
+			map[string]string{"Accept-Ranges": "bytes", "Content-Length": "16", "Last-Modified": lastModified,
+				"Content-Disposition": `attachment; filename="stdout"`}},
+		{"range", http.MethodGet, map[string]string{"Range": "bytes=0-4"}, http.StatusPartialContent, "01234",
+			map[string]string{"Content-Range": "bytes 0-4/16", "Content-Length": "5", "Accept-Ranges": "bytes"}},
+		{"resume", http.MethodGet, map[string]string{"Range": "bytes=10-", "If-Range": lastModified},
+			http.StatusPartialContent, "abcdef", map[string]string{"Content-Range": "bytes 10-15/16"}},
+		{"resume of a changed file", http.MethodGet,
+			map[string]string{"Range": "bytes=10-", "If-Range": modified.Add(-time.Hour).Format(http.TimeFormat)},
+			http.StatusOK, content, nil},
+		{"range past the end", http.MethodGet, map[string]string{"Range": "bytes=100-"},
+			http.StatusRequestedRangeNotSatisfiable, "", map[string]string{"Content-Range": "bytes */16"}},
+		{"not modified", http.MethodGet, map[string]string{"If-Modified-Since": lastModified}, http.StatusNotModified, "", nil},
+		{"head", http.MethodHead, nil, http.StatusOK, "",
+			map[string]string{"Content-Length": "16", "Accept-Ranges": "bytes", "Last-Modified": lastModified}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.status < 400 && string(body) != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+			for k, v := range tt.headers {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
