@@ -858,26 +858,40 @@ func TestOfferCarriesAttributes(t *testing.T) {
 }
 
 // TestReregisteringAgentHearsSubscribedFirst brings back an agent that
-// still runs a task of a framework torn down meanwhile: it gets
-// SUBSCRIBED first — an agent takes no other event before it — and then
-// the order to shut that framework down.
+// still runs a task, or only an idle executor, of a framework torn down
+// meanwhile: it gets SUBSCRIBED first — an agent takes no other event
+// before it — and then the order to shut that framework down, without
+// which an idle custom executor would run for ever.
 func TestReregisteringAgentHearsSubscribedFirst(t *testing.T) {
-	tm := startMaster(t)
-	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
-	fw.mustCall(api.Call{Type: api.CallTeardown})
-	fw.closed()
-	res, _ := api.ParseResources("cpus:2;mem:1024")
-	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
-		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "old-agent"}, Resources: res},
-		Tasks: []api.Task{{TaskID: api.TaskID{Value: "t"}, FrameworkID: api.FrameworkID{Value: fw.id},
-			AgentID: api.AgentID{Value: "old-agent"}, State: api.TaskRunning}},
-	}})
-	s := openStream[api.AgentEvent](t, resp)
-	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
-		t.Fatalf("first event %s, want SUBSCRIBED", ev.Type)
-	}
-	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventShutdownFramework || ev.ShutdownFramework.FrameworkID.Value != fw.id {
-		t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
+	for _, tt := range []struct {
+		name string
+		sub  func(fw string) api.AgentSubscribe
+	}{
+		{"with a task of it", func(fw string) api.AgentSubscribe {
+			return api.AgentSubscribe{Tasks: []api.Task{{TaskID: api.TaskID{Value: "t"}, FrameworkID: api.FrameworkID{Value: fw},
+				AgentID: api.AgentID{Value: "old-agent"}, State: api.TaskRunning}}}
+		}},
+		{"with an executor of it and no task", func(fw string) api.AgentSubscribe {
+			return api.AgentSubscribe{Frameworks: []api.FrameworkInfo{{User: "u", Name: "f", ID: &api.FrameworkID{Value: fw}}}}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := startMaster(t)
+			fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+			fw.mustCall(api.Call{Type: api.CallTeardown})
+			fw.closed()
+			res, _ := api.ParseResources("cpus:2;mem:1024")
+			sub := tt.sub(fw.id)
+			sub.AgentInfo = api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "old-agent"}, Resources: res}
+			s := openStream[api.AgentEvent](t, tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &sub}))
+			if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
+				t.Fatalf("first event %s, want SUBSCRIBED", ev.Type)
+			}
+			if ev := s.next(func(ev api.AgentEvent) bool { return ev.Type != api.AgentEventHeartbeat }); ev.Type != api.AgentEventShutdownFramework ||
+				ev.ShutdownFramework.FrameworkID.Value != fw.id {
+				t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
+			}
+		})
 	}
 }
 

@@ -97,26 +97,3 @@ func TestShutdownCallShutsExecutorDown(t *testing.T) {
 	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
 	shutdown() // x has a live task
 }
-
-// TestReturningAgentShutsDownRemovedFramework checks that an agent away
-// when a framework was removed, which comes back running an executor of
-// it with no task, is told to shut the framework down.
-func TestReturningAgentShutsDownRemovedFramework(t *testing.T) {
-	tm := startMaster(t)
-	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
-	fw.mustCall(api.Call{Type: api.CallTeardown})
-	fw.closed()
-	res, _ := api.ParseResources("cpus:2;mem:1024")
-	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
-		AgentInfo:  api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: "away"}, Resources: res},
-		Frameworks: []api.FrameworkInfo{{User: "u", Name: "f", ID: &api.FrameworkID{Value: fw.id}}},
-	}})
-	s := openStream[api.AgentEvent](t, resp)
-	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventSubscribed {
-		t.Fatalf("first event %s, want SUBSCRIBED", ev.Type)
-	}
-	if ev := s.next(func(ev api.AgentEvent) bool { return ev.Type != api.AgentEventHeartbeat }); ev.Type != api.AgentEventShutdownFramework ||
-		ev.ShutdownFramework.FrameworkID.Value != fw.id {
-		t.Fatalf("second event %+v, want SHUTDOWN_FRAMEWORK of %s", ev, fw.id)
-	}
-}
