@@ -151,7 +151,9 @@ type Config struct {
 	// SandboxGCHeadroom is the fraction of the work directory's disk to
 	// keep free: below it, the sandboxes of exited executors and ended
 	// tasks go before their delay, oldest first (Mesos's --gc_disk_headroom: 0.1). 0 turns the
-	// disk check off.
+	// disk check off. A fetch into a sandbox may not write into that
+	// share either: it is bounded by the free space less this fraction
+	// of the disk (fetchLimit), 0 leaving it the free space.
 	SandboxGCHeadroom float64
 	// Recover says what a starting agent does with the executors its
 	// agent.db lists, as Mesos's --recover: RecoverReconnect (the
@@ -162,6 +164,10 @@ type Config struct {
 	// bootID stands for the host's boot ID (hostBootID) when set: tests
 	// change it to play a reboot.
 	bootID string
+	// diskSpace stands for diskSpace, the total and free bytes of the
+	// file system holding a directory, when set: tests play a disk
+	// short of room without filling one.
+	diskSpace func(dir string) (total, free float64, ok bool)
 }
 
 // The values of Config.Recover.

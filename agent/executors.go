@@ -529,7 +529,8 @@ func (a *Agent) executorCommand(ctx context.Context, r *executorRun) (*exec.Cmd,
 		cmd.Env = env
 		return cmd, nil
 	}
-	if err := a.fetcher.FetchAll(ctx, c.URIs, r.rec.Dir); err != nil {
+	limit := a.fetchLimit(api.Resources(r.rec.ExecutorInfo.Resources).SandboxDiskBytes(), "executor", r.rec.Dir)
+	if err := a.fetcher.FetchAll(ctx, c.URIs, r.rec.Dir, limit); err != nil {
 		return nil, fmt.Errorf("fetch executor: %w", err)
 	}
 	for k, v := range c.Environment.Map() {

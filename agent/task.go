@@ -538,7 +538,8 @@ func (a *Agent) fetchFor(ctx context.Context, master string, r *executorRun, t *
 		if err := os.MkdirAll(t.dir, 0o755); err != nil {
 			return fmt.Errorf("create sandbox: %w", err)
 		}
-		if err := a.fetcher.FetchAll(ctx, t.info.Command.URIs, t.dir); err != nil {
+		limit := a.fetchLimit(t.info.DiskBytes(), "task", t.dir)
+		if err := a.fetcher.FetchAll(ctx, t.info.Command.URIs, t.dir, limit); err != nil {
 			return fmt.Errorf("fetch: %w", err)
 		}
 	}

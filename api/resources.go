@@ -564,6 +564,21 @@ func (rs Resources) ScalarValue(name string) float64 {
 	return fromMillis(m)
 }
 
+// SandboxDiskBytes returns the disk of rs that lives in the sandbox, in
+// bytes (the resources are in MB, as in Mesos), 0 when there is none:
+// the "disk" resources that are neither persistent volumes nor disks from
+// a source (PATH, MOUNT...), which are mounted apart from the sandbox.
+// The agent bounds what fetching a task's URIs may write by it.
+func (rs Resources) SandboxDiskBytes() uint64 {
+	var m int64
+	for _, r := range rs.quantities("disk", SCALAR) {
+		if r.Disk == nil || r.Disk.Persistence == nil && r.Disk.Source == nil {
+			m = addMillis(m, toMillis(float64(r.Scalar.Value)))
+		}
+	}
+	return uint64(fromMillis(m) * (1 << 20))
+}
+
 // Ranges returns the union of the ranges resources called name, across
 // roles, sorted and coalesced; empty when there are none.
 func (rs Resources) Ranges(name string) Ranges {

@@ -856,3 +856,32 @@ func BenchmarkPlus(b *testing.B) {
 		sum = sum.Plus(agent)
 	}
 }
+
+func TestSandboxDiskBytes(t *testing.T) {
+	volume := ScalarResource("disk", 64)
+	volume.Reservations = []ReservationInfo{{Type: ReservationDynamic, Role: "web", Principal: "p"}}
+	volume.Disk = &DiskInfo{Persistence: &DiskPersistence{ID: "v1", Principal: "p"}, Volume: &Volume{ContainerPath: "data", Mode: "RW"}}
+	mount := ScalarResource("disk", 32)
+	mount.Disk = &DiskInfo{Source: &DiskSource{Type: "MOUNT", Mount: &DiskPath{Root: "/mnt/a"}}}
+	tests := []struct {
+		name string
+		rs   Resources
+		want uint64
+	}{
+		{"none", parse(t, "cpus:1;mem:128"), 0},
+		{"MB as in Mesos", parse(t, "disk:100"), 100 << 20},
+		{"sums across roles", parse(t, "disk:100;disk(web):0.5"), 100<<20 + 1<<19},
+		{"volumes and mounts live elsewhere", append(parse(t, "disk:10"), volume, mount), 10 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.rs.SandboxDiskBytes(); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+			ti := TaskInfo{Resources: tt.rs}
+			if got := ti.DiskBytes(); got != tt.want {
+				t.Errorf("TaskInfo.DiskBytes: got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

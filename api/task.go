@@ -56,6 +56,12 @@ func (t *TaskInfo) MemoryBytes() uint64 {
 	return uint64(mb * (1 << 20))
 }
 
+// DiskBytes is the task's sandbox disk in bytes, 0 for none: its disk
+// resources in MB, as in Mesos, but persistent volumes and disks from a
+// source (Resources.SandboxDiskBytes). The agent bounds what fetching the
+// task's URIs writes into its sandbox by it.
+func (t *TaskInfo) DiskBytes() uint64 { return Resources(t.Resources).SandboxDiskBytes() }
+
 // CommandInfo is a native command. Shell defaults to true, in which case
 // Value runs under /bin/sh -c; otherwise Value is the executable and
 // Arguments its argv.

@@ -161,8 +161,8 @@ func readZip(zf *zip.File, max int64) ([]byte, error) {
 }
 
 // gunzip decompresses the .gz r holds to name in root, at most MaxExtract
-// bytes, through a temporary file.
-func (f *Fetcher) gunzip(ctx context.Context, root *os.Root, r io.Reader, name string) error {
+// bytes and what bud allows, through a temporary file.
+func (f *Fetcher) gunzip(ctx context.Context, root *os.Root, r io.Reader, name string, bud *budget) error {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return fmt.Errorf("read gzip: %w", err)
@@ -172,7 +172,7 @@ func (f *Fetcher) gunzip(ctx context.Context, root *os.Root, r io.Reader, name s
 		return err
 	}
 	defer root.Remove(tmp) // fails harmlessly after the rename
-	n, err := io.Copy(out, io.LimitReader(ctxReader{ctx, zr}, f.cfg.MaxExtract+1))
+	n, err := io.Copy(&budgetWriter{b: bud, w: out}, io.LimitReader(ctxReader{ctx, zr}, f.cfg.MaxExtract+1))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

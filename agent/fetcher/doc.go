@@ -7,7 +7,8 @@
 //		CacheDir:  filepath.Join(workDir, "fetch-cache"),
 //		ModuleURL: func(sha string) string { return masterURL + "/api/v1/modules/" + sha },
 //	})
-//	err = f.FetchAll(ctx, task.Command.URIs, sandboxDir)
+//	err = f.FetchAll(ctx, task.Command.URIs, sandboxDir,
+//		fetcher.Limit{Bytes: 100 << 20, Origin: "the task's disk of 100 MB"})
 //
 // A URI is an http:// or https:// URL, a file:// URL or absolute path on
 // the agent (copied), or "module:<sha256>", a module stored on the master,
@@ -23,7 +24,8 @@
 // false or executable is true. Extraction is confined: an entry that names
 // a path outside the sandbox, a link that leads outside, a device file or
 // more than Config.MaxExtract bytes in all fails the fetch with an error
-// naming the entry. Every fetch writes to a temporary file or directory in
+// naming the entry. The Limit passed to FetchAll bounds everything one
+// call writes into the sandbox, all its URIs together, as it is written. Every fetch writes to a temporary file or directory in
 // the sandbox and renames the result into place, so a failed fetch leaves
 // nothing half-written there. With cache set and a Config.CacheDir, the
 // downloaded bytes are kept under a hash of the URI and later fetches of

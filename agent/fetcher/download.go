@@ -59,6 +59,9 @@ func (f *Fetcher) copyFrom(ctx context.Context, src source, r io.Reader, size in
 		w = io.MultiWriter(w, h)
 	}
 	n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, r}, f.cfg.MaxBytes+1))
+	if errors.Is(err, errOverLimit) { // w refused it: no read failed
+		return fmt.Errorf("write: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}

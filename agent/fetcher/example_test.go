@@ -38,7 +38,8 @@ func ExampleFetcher_FetchAll() {
 		{Value: srv.URL + "/app.tgz"},                         // extracted
 		{Value: srv.URL + "/tool", Executable: api.Ptr(true)}, // mode 0755
 	}
-	if err := f.FetchAll(context.Background(), uris, sandbox); err != nil {
+	limit := fetcher.Limit{Bytes: 100 << 20, Origin: "the task's disk of 100 MB"}
+	if err := f.FetchAll(context.Background(), uris, sandbox, limit); err != nil {
 		panic(err)
 	}
 	for _, name := range []string{"app/run.sh", "tool"} {

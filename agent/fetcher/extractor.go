@@ -24,8 +24,9 @@ const maxEntries = 1 << 20
 type extractor struct {
 	ctx     context.Context
 	root    *os.Root
-	left    int64 // bytes that may still be written
-	limit   int64 // MaxExtract, for messages
+	left    int64   // bytes that may still be written
+	limit   int64   // MaxExtract, for messages
+	call    *budget // what the whole FetchAll call may still write
 	entries int
 }
 
@@ -96,7 +97,7 @@ func (x *extractor) file(raw string, perm fs.FileMode, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(&budgetWriter{x: x, w: out}, ctxReader{x.ctx, r})
+	_, err = io.Copy(&extractWriter{x: x, w: &budgetWriter{b: x.call, w: out}}, ctxReader{x.ctx, r})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -175,13 +176,13 @@ func (x *extractor) prepare(name string) error {
 	return x.root.Remove(filepath.FromSlash(name))
 }
 
-// budgetWriter writes to w while the extractor's byte budget lasts.
-type budgetWriter struct {
+// extractWriter writes to w while the extractor's MaxExtract lasts.
+type extractWriter struct {
 	x *extractor
 	w io.Writer
 }
 
-func (b *budgetWriter) Write(p []byte) (int, error) {
+func (b *extractWriter) Write(p []byte) (int, error) {
 	if int64(len(p)) > b.x.left {
 		return 0, fmt.Errorf("%w: archive expands to more than MaxExtract (%d bytes)", errTooLarge, b.x.limit)
 	}

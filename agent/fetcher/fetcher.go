@@ -59,11 +59,14 @@ func New(cfg Config) (*Fetcher, error) {
 }
 
 // FetchAll fetches uris into sandboxDir one after the other, in order, so
-// that a later URI may overwrite what an earlier one wrote. It stops at
-// the first error, which it returns; what earlier URIs fetched stays.
-func (f *Fetcher) FetchAll(ctx context.Context, uris []api.CommandURI, sandboxDir string) error {
+// that a later URI may overwrite what an earlier one wrote, writing at
+// most limit's bytes in all (see Limit; the zero Limit sets no bound). It
+// stops at the first error, which it returns; what earlier URIs fetched
+// stays, as Fetch describes.
+func (f *Fetcher) FetchAll(ctx context.Context, uris []api.CommandURI, sandboxDir string, limit Limit) error {
+	b := &budget{limit: limit}
 	for _, u := range uris {
-		if _, err := f.Fetch(ctx, u, sandboxDir); err != nil {
+		if _, err := f.fetchWithin(ctx, u, sandboxDir, b); err != nil {
 			return err
 		}
 	}
@@ -78,16 +81,22 @@ func (f *Fetcher) FetchAll(ctx context.Context, uris []api.CommandURI, sandboxDi
 // modes without setuid, setgid, sticky or group and world write bits.
 // On error nothing is left in sandboxDir but what was there before, and
 // the error names the URI without user information or query. Fetch may
-// be called from any goroutine; ctx bounds the whole fetch.
+// be called from any goroutine; ctx bounds the whole fetch. Only Config's
+// limits bound it: FetchAll takes a Limit.
 func (f *Fetcher) Fetch(ctx context.Context, uri api.CommandURI, sandboxDir string) (string, error) {
-	p, err := f.fetch(ctx, uri, sandboxDir)
+	return f.fetchWithin(ctx, uri, sandboxDir, &budget{})
+}
+
+// fetchWithin is Fetch counting what it writes against b.
+func (f *Fetcher) fetchWithin(ctx context.Context, uri api.CommandURI, sandboxDir string, b *budget) (string, error) {
+	p, err := f.fetch(ctx, uri, sandboxDir, b)
 	if err != nil {
 		return "", fmt.Errorf("fetch %q: %w", redact(uri.Value), err)
 	}
 	return p, nil
 }
 
-func (f *Fetcher) fetch(ctx context.Context, uri api.CommandURI, sandboxDir string) (string, error) {
+func (f *Fetcher) fetch(ctx context.Context, uri api.CommandURI, sandboxDir string, bud *budget) (string, error) {
 	src, err := parseSource(uri.Value, f.cfg.ModuleURL)
 	if err != nil {
 		return "", err
@@ -101,7 +110,7 @@ func (f *Fetcher) fetch(ctx context.Context, uri api.CommandURI, sandboxDir stri
 		return "", fmt.Errorf("open sandbox: %w", err)
 	}
 	defer root.Close()
-	b, err := f.obtain(ctx, uri, src, root)
+	b, err := f.obtain(ctx, uri, src, root, bud)
 	if err != nil {
 		return "", err
 	}
@@ -110,11 +119,11 @@ func (f *Fetcher) fetch(ctx context.Context, uri api.CommandURI, sandboxDir stri
 	case archiveNone:
 		err = f.keep(ctx, root, b, name, uri)
 	case archiveGzip:
-		err = f.gunzip(ctx, root, b.file, name)
+		err = f.gunzip(ctx, root, b.file, name, bud)
 	default:
 		var r *io.SectionReader
 		if r, err = b.section(); err == nil {
-			err = f.extract(ctx, root, r, kind)
+			err = f.extract(ctx, root, r, kind, bud)
 		}
 		name = "."
 	}
@@ -163,13 +172,17 @@ func extracts(uri api.CommandURI) bool {
 type blob struct {
 	file *os.File // open for reading at offset 0
 	tmp  string   // its name in the sandbox if temporary, else ""
+	bud  *budget  // the call's budget, which counts a temporary file
+	size int64    // the bytes of the temporary file counted in bud
 }
 
-// close closes the blob and removes it if it is still a temporary file.
+// close closes the blob and removes it if it is still a temporary file,
+// giving its bytes back to the budget: an archive's download no longer
+// takes room once extracted. A file renamed into place stays counted.
 func (b *blob) close(root *os.Root) {
 	b.file.Close()
-	if b.tmp != "" {
-		root.Remove(b.tmp)
+	if b.tmp != "" && root.Remove(b.tmp) == nil {
+		b.bud.release(b.size)
 	}
 }
 
@@ -183,21 +196,27 @@ func (b *blob) section() (*io.SectionReader, error) {
 	return io.NewSectionReader(b.file, 0, fi.Size()), nil
 }
 
-// obtain fetches src, from the cache if uri asks for it and there is one.
-func (f *Fetcher) obtain(ctx context.Context, uri api.CommandURI, src source, root *os.Root) (*blob, error) {
+// obtain fetches src, from the cache if uri asks for it and there is one,
+// else into a temporary file in the sandbox counted against bud. A
+// download into the cache is not: the cache is not the sandbox, and
+// CacheMaxBytes bounds it.
+func (f *Fetcher) obtain(ctx context.Context, uri api.CommandURI, src source, root *os.Root, bud *budget) (*blob, error) {
 	if uri.Cache != nil && *uri.Cache && f.cfg.CacheDir != "" {
 		file, err := f.cached(ctx, uri.Value, src)
 		if err != nil {
 			return nil, err
 		}
-		return &blob{file: file}, nil
+		return &blob{file: file, bud: bud}, nil
 	}
 	file, tmp, err := createTemp(root)
 	if err != nil {
 		return nil, err
 	}
-	b := &blob{file: file, tmp: tmp}
-	if err = f.fetchTo(ctx, src, file); err == nil {
+	b := &blob{file: file, tmp: tmp, bud: bud}
+	w := &budgetWriter{b: bud, w: file}
+	err = f.fetchTo(ctx, src, w)
+	b.size = w.n
+	if err == nil {
 		_, err = file.Seek(0, io.SeekStart)
 	}
 	if err != nil {
@@ -216,7 +235,7 @@ func (f *Fetcher) keep(ctx context.Context, root *os.Root, b *blob, name string,
 			return err
 		}
 		defer root.Remove(t) // fails harmlessly after the rename
-		_, err = io.Copy(file, ctxReader{ctx, b.file})
+		_, err = io.Copy(&budgetWriter{b: b.bud, w: file}, ctxReader{ctx, b.file})
 		if cerr := file.Close(); err == nil {
 			err = cerr
 		}

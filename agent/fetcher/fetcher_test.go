@@ -235,13 +235,13 @@ func TestFetchAll(t *testing.T) {
 		{Value: srv.URL + "/b", OutputFile: "a"}, // a later URI overwrites an earlier one
 		{Value: srv.URL + "/b"},
 	}
-	if err := f.FetchAll(context.Background(), uris, dir); err != nil {
+	if err := f.FetchAll(context.Background(), uris, dir, Limit{}); err != nil {
 		t.Fatal(err)
 	}
 	if tr := tree(t, dir); !slices.Equal(tr, []string{"a:B", "b:B"}) {
 		t.Errorf("sandbox = %q", tr)
 	}
-	err := f.FetchAll(context.Background(), []api.CommandURI{{Value: srv.URL + "/missing"}, {Value: srv.URL + "/a", OutputFile: "c"}}, dir)
+	err := f.FetchAll(context.Background(), []api.CommandURI{{Value: srv.URL + "/missing"}, {Value: srv.URL + "/a", OutputFile: "c"}}, dir, Limit{})
 	if err == nil || !strings.Contains(err.Error(), "/missing") {
 		t.Fatalf("error = %v", err)
 	}

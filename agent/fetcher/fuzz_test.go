@@ -53,7 +53,7 @@ func fuzzExtract(t *testing.T, data []byte, kind archiveKind) {
 	defer root.Close()
 	fe := &Fetcher{cfg: Config{MaxExtract: 1 << 20}.withDefaults()}
 	r := io.NewSectionReader(bytes.NewReader(data), 0, int64(len(data)))
-	err = fe.extract(context.Background(), root, r, kind)
+	err = fe.extract(context.Background(), root, r, kind, &budget{})
 
 	// Nothing beside the sandbox, and outside.txt untouched.
 	ents, rerr := os.ReadDir(parent)

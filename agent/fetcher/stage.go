@@ -23,7 +23,7 @@ const maxLinks = 40
 // entries are then renamed into the sandbox, merging with directories
 // already there. On error the staging directory is removed and the
 // sandbox is as it was.
-func (f *Fetcher) extract(ctx context.Context, root *os.Root, r *io.SectionReader, kind archiveKind) error {
+func (f *Fetcher) extract(ctx context.Context, root *os.Root, r *io.SectionReader, kind archiveKind, bud *budget) error {
 	stage := tmpStagePrefix + rand.Text()
 	if err := root.Mkdir(stage, 0o700); err != nil {
 		return fmt.Errorf("create staging directory: %w", err)
@@ -34,7 +34,7 @@ func (f *Fetcher) extract(ctx context.Context, root *os.Root, r *io.SectionReade
 		return fmt.Errorf("open staging directory: %w", err)
 	}
 	defer sr.Close()
-	x := &extractor{ctx: ctx, root: sr, left: f.cfg.MaxExtract, limit: f.cfg.MaxExtract}
+	x := &extractor{ctx: ctx, root: sr, left: f.cfg.MaxExtract, limit: f.cfg.MaxExtract, call: bud}
 	if err := unpack(x, r, kind); err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
