@@ -577,6 +577,13 @@ func (a *Agent) registrationTimedOut(r *executorRun) {
 		a.mu.Unlock()
 		return
 	}
+	if r.shutdown {
+		// Shut down before it subscribed: its tasks end as the shutdown
+		// says, the kill only coming sooner.
+		a.mu.Unlock()
+		a.killExecutor(r)
+		return
+	}
 	r.exitReason = api.ReasonExecutorRegistrationTimeout
 	r.exitMsg = fmt.Sprintf("Executor did not subscribe within %v of its start; the agent killed it", a.cfg.ExecutorRegistrationTimeout)
 	if r.recovered {
@@ -700,8 +707,9 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 		st := api.TaskStatus{State: state, Reason: reason, Message: msg, Source: api.SourceAgent, Labels: used[i]}
 		if unsent[i] && r.shutdown && r.exitState == "" {
 			// Shut down while it was prepared (its fetch cancelled):
-			// killed, as killTask says of a task killed then.
-			st.Reason, st.Message = api.ReasonTaskKilledDuringLaunch, "Task killed before it was launched"
+			// killed, as killTask says of a task killed then, even by a
+			// SHUTDOWN_EXECUTOR (exitLost), which loses only what ran.
+			st.State, st.Reason, st.Message = api.TaskKilled, api.ReasonTaskKilledDuringLaunch, "Task killed before it was launched"
 		}
 		a.reportFor(r, t, st)
 	}

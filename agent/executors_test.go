@@ -81,6 +81,10 @@ func TestExecutorRelaunchedUnderItsID(t *testing.T) {
 		return r
 	}
 	first := launch("t1")
+	// Taken out of a.executors below, the agent's stop would not end it,
+	// and would wait for it for ever should the test fail before
+	// executorExited.
+	t.Cleanup(func() { a.killExecutor(first) })
 	a.mu.Lock()
 	delete(a.executors, first.key) // executorExited's first step, under a.mu
 	a.mu.Unlock()
@@ -248,5 +252,68 @@ func TestShutdownExecutorEvent(t *testing.T) {
 		if st, ok := a.updates.latest()[taskKey{r.key.framework, r.key.executor + "-task"}]; ok {
 			t.Errorf("task of executor %s of %s: %s", r.key.executor, r.key.framework, st.State)
 		}
+	}
+}
+
+// TestShutdownExecutorWhilePrepared checks that a task whose executor is
+// shut down (SHUTDOWN_EXECUTOR) while the task is still being prepared
+// ends killed before its launch, state and reason agreeing: it never ran,
+// so it was not lost.
+func TestShutdownExecutorWhilePrepared(t *testing.T) {
+	a := newBareAgent(t, nil)
+	r := registerRun(a, "fw", "x")
+	a.mu.Lock()
+	r.add(&execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t"}}, state: api.TaskStaging})
+	a.taskIndex[taskKey{"fw", "t"}] = r
+	a.mu.Unlock()
+	a.shutdownExecutor(&api.AgentShutdownExecutor{FrameworkID: api.FrameworkID{Value: "fw"}, ExecutorID: api.ExecutorID{Value: "x"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, ok := a.updates.latest()[taskKey{"fw", "t"}]; ok {
+			if st.State != api.TaskKilled || st.Reason != api.ReasonTaskKilledDuringLaunch {
+				t.Errorf("update %s %s %q, want TASK_KILLED REASON_TASK_KILLED_DURING_LAUNCH", st.State, st.Reason, st.Message)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no update for the task")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKillOfAnEndedTask checks that a KILL for a task that has just ended,
+// its terminal update not yet acknowledged, adds nothing: the agent used
+// to answer it TASK_LOST (REASON_TASK_UNKNOWN), a second terminal update.
+func TestKillOfAnEndedTask(t *testing.T) {
+	a := newBareAgent(t, nil)
+	ended := api.TaskStatus{TaskID: api.TaskID{Value: "t"}, State: api.TaskFinished, Source: api.SourceExecutor}
+	a.report("fw", ended)
+	a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "t"}})
+	if st := a.updates.latest()[taskKey{"fw", "t"}]; st.State != api.TaskFinished {
+		t.Errorf("the latest update of the ended task is %s %s, want its TASK_FINISHED", st.State, st.Reason)
+	}
+	a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "never"}})
+	if st := a.updates.latest()[taskKey{"fw", "never"}]; st.State != api.TaskLost || st.Reason != api.ReasonTaskUnknown {
+		t.Errorf("a KILL of a task the agent never ran got %s %s, want TASK_LOST REASON_TASK_UNKNOWN", st.State, st.Reason)
+	}
+}
+
+// TestRegistrationTimeoutAfterShutdown checks that an executor shut down
+// before it subscribed, whose registration timeout then passes, keeps
+// the outcome its shutdown gives its tasks rather than a registration
+// timeout's.
+func TestRegistrationTimeoutAfterShutdown(t *testing.T) {
+	a := newBareAgent(t, nil)
+	r := registerRun(a, "fw", "x")
+	a.mu.Lock()
+	r.shutdown = true
+	before := r.exitReason
+	a.mu.Unlock()
+	a.registrationTimedOut(r)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.exitReason != before || r.exitMsg != "" {
+		t.Errorf("after the timeout its tasks would end %s %q, want %s as its shutdown says", r.exitReason, r.exitMsg, before)
 	}
 }

@@ -57,8 +57,13 @@ func (a *Agent) gcLoop(ctx context.Context, interval time.Duration) {
 // directory that is not there (a task killed before its sandbox was
 // made) is no error.
 func markEnded(dir string) error {
-	// A zero access time leaves it as it is.
-	if err := os.Chtimes(dir, time.Time{}, time.Now()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A link is not followed: a task that runs in its executor's own
+	// sandbox could plant one where another task's sandbox was, and the
+	// agent, as root, must not touch what it leads to. (The access time
+	// is set too: darwin has no UTIME_OMIT, and nothing reads it.)
+	now := unix.NsecToTimespec(time.Now().UnixNano())
+	times := []unix.Timespec{now, now}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dir, times, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mark sandbox ended: %w", err)
 	}
 	return nil
@@ -153,7 +158,7 @@ func (a *Agent) endedTasks() []garbage {
 	var runs []liveRun
 	a.mu.Lock()
 	for _, r := range a.executors {
-		if r.exited || r.rec.ExecutorInfo.Command != nil || r.recovered && !r.subscribed {
+		if r.exited || r.rec.ExecutorInfo.Command != nil || r.recovered && !r.subscribed || r.rootTaskLive() {
 			continue
 		}
 		tasks := make(map[string]bool, len(r.tasks))
@@ -181,6 +186,20 @@ func (a *Agent) endedTasks() []garbage {
 		}
 	}
 	return out
+}
+
+// rootTaskLive reports whether a task that has not ended runs in the
+// executor's own sandbox, of which tasks/ is then a part: what is there
+// is that task's, not other tasks' sandboxes (a wazero task's executor of
+// its own, or the first task launched alone on a named executor, may
+// write tasks/cache). a.mu must be held.
+func (r *executorRun) rootTaskLive() bool {
+	for _, t := range r.tasks {
+		if t.dir == r.rec.Dir {
+			return true
+		}
+	}
+	return false
 }
 
 // collectTask removes the sandbox of an ended task in a live run, unless

@@ -247,3 +247,51 @@ func TestCollectSandboxesTidies(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectSparesALiveRootTask checks that nothing is collected in the
+// tasks/ of a run whose own sandbox a live task runs in (a wazero task's
+// executor of its own, the first task launched alone on a named
+// executor): what is there is that task's data, not ended tasks'
+// sandboxes, old or not, and short of disk or not.
+func TestCollectSparesALiveRootTask(t *testing.T) {
+	for _, headroom := range []float64{0, 0.999} {
+		a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = headroom })
+		r := registerRun(a, "fw", "t1")
+		a.mu.Lock()
+		task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t1"}}, dir: r.taskDir("t1", false), state: api.TaskRunning,
+			queued: true, sent: true}
+		r.add(task)
+		a.taskIndex[taskKey{"fw", "t1"}] = r
+		a.mu.Unlock()
+		data := filepath.Join(r.rec.Dir, "tasks", "cache")
+		mkSandbox(t, data, time.Now(), 8*24*time.Hour)
+		a.collectSandboxes(time.Now())
+		if !exists(data) {
+			t.Errorf("headroom %v: the live task's %s was collected", headroom, data)
+		}
+	}
+}
+
+// TestMarkEndedFollowsNoLink checks that marking a sandbox ended does not
+// touch what a link planted in its place leads to: the agent runs as
+// root, and a task could plant one where another's sandbox was.
+func TestMarkEndedFollowsNoLink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	mkSandbox(t, target, old, 0)
+	link := filepath.Join(dir, "sandbox")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := markEnded(link); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("the link's target was touched: its time is %v, was %v", fi.ModTime(), old)
+	}
+}

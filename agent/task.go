@@ -246,7 +246,10 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, tn *tur
 		u, err := a.userOfTask(&r.rec.FrameworkInfo, &t.info)
 		if err == nil {
 			users[t] = u
-			ctx, cancel := a.fetchContext(r, t)
+			ctx, cancel := a.stopCtx, context.CancelFunc(func() {})
+			if hasURIs(t.info) { // a Wasm task's module fetch is shared: not cancelled for one task
+				ctx, cancel = a.fetchContext(r, t)
+			}
 			err = a.fetchFor(ctx, master, r, t)
 			if err != nil && ctx.Err() != nil {
 				killed[t] = true
@@ -570,6 +573,9 @@ func (a *Agent) killTask(k *api.AgentKill) {
 	r := a.taskIndex[key]
 	if r == nil {
 		a.mu.Unlock()
+		if a.updates.hasTerminal(key.framework, key.task) {
+			return // it has just ended: its terminal update is on its way, and says so
+		}
 		a.report(k.FrameworkID.Value, api.TaskStatus{
 			TaskID: k.TaskID, State: api.TaskLost, Source: api.SourceAgent,
 			Reason: api.ReasonTaskUnknown, Message: "Cannot kill a task the agent does not run",
