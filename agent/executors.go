@@ -866,6 +866,7 @@ func (a *Agent) shutdownExecutor(s *api.AgentShutdownExecutor) {
 	a.log.Info("shutting down an executor at its framework's request", "framework", s.FrameworkID.Value,
 		"executor", s.ExecutorID.Value)
 	r.exitLost = true
+	r.exitMsg = "Executor shut down at its framework's request (SHUTDOWN); its task was lost with it"
 	a.shutdownRun(r)
 }
 

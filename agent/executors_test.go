@@ -235,6 +235,9 @@ func TestShutdownExecutorEvent(t *testing.T) {
 	for {
 		st := a.updates.latest()[taskKey{"fw", "x-task"}]
 		if st.State == api.TaskLost && st.Reason == api.ReasonExecutorTerminated {
+			if want := "Executor shut down at its framework's request (SHUTDOWN); its task was lost with it"; st.Message != want {
+				t.Errorf("its message %q, want %q: who asked, not how the executor exited", st.Message, want)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
