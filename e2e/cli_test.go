@@ -179,26 +179,35 @@ func TestRunExitsLikeAShell(t *testing.T) {
 		run := exec.Command(mezzoBin, "run", "--master", c.addr, "--command", "echo started; exec sleep 765432")
 		var stderr bytes.Buffer
 		run.Stderr = &stderr
-		stdout, err := run.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer run.Process.Kill()
-		line := make([]byte, len("started"))
-		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "started" {
-			t.Fatalf("task output %q: %v", line, err)
-		}
+		stdout := startUntil(t, run, "started")
 		if _, errOut, code := c.mezzo(t, "drain", c.agentIDs(t)[0], "--grace", "10s"); code != 0 {
 			t.Fatalf("mezzo drain: %d %s", code, errOut)
 		}
 		go io.Copy(io.Discard, stdout)
-		err = run.Wait()
+		err := run.Wait()
 		const want = "TASK_KILLED: Task killed: Command terminated with signal Terminated"
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 || !strings.Contains(stderr.String(), want) {
 			t.Fatalf("mezzo run of a drained task: %v, stderr %q; want exit status 143 saying %q", err, stderr.String(), want)
 		}
 	})
+}
+
+// startUntil starts cmd, a mezzo run, and reads its stdout until the
+// task has written first, so that the test acts on a running task; cmd
+// is killed when the test ends. It returns the rest of the output.
+func startUntil(t *testing.T, cmd *exec.Cmd, first string) io.Reader {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	line := make([]byte, len(first))
+	if _, err := io.ReadFull(stdout, line); err != nil || string(line) != first {
+		t.Fatalf("task output %q: %v, want %q first", line, err, first)
+	}
+	return stdout
 }

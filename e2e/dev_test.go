@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -95,19 +94,9 @@ func TestDevCluster(t *testing.T) {
 	t.Run("interrupted run kills its task", func(t *testing.T) {
 		cmd := exec.Command(mezzoBin, "run", "--master", c.addr, "--name", "sleeper", "--command", "echo started; exec sleep 987654")
 		cmd.Dir = repoRoot
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line := make([]byte, len("started"))
-		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "started" {
-			t.Fatalf("task output %q: %v", line, err)
-		}
+		startUntil(t, cmd, "started")
 		_ = cmd.Process.Signal(os.Interrupt)
-		err = cmd.Wait()
+		err := cmd.Wait()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 			t.Fatalf("interrupted mezzo run: %v, want exit status 130", err)
 		}
@@ -165,18 +154,7 @@ func TestDevCluster(t *testing.T) {
 		// A task of the sleeper module, running while its module is deleted.
 		run := exec.Command(mezzoBin, "run", "--master", c.addr, "--name", "outlives-its-module", sleeperSHA, "--", "1h")
 		run.Dir = repoRoot
-		stdout, err := run.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer run.Process.Kill()
-		line := make([]byte, len("sleeping"))
-		if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "sleeping" {
-			t.Fatalf("the sleeper's output %q: %v", line, err)
-		}
+		startUntil(t, run, "sleeping")
 
 		unknown := strings.Repeat("e", 64)
 		out, errOut, code = c.mezzo(t, "module", "rm", helloSHA, unknown, "not-a-hash", sleeperSHA)
