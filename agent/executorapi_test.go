@@ -42,7 +42,7 @@ func newTestAgentWith(t *testing.T, mutate func(*Config)) (*Agent, *executorRun,
 	a.mu.Unlock()
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
-		a.executorExited(r, "test over", false)
+		a.executorExited(r, "test over", false, nil)
 		srv.CloseClientConnections()
 		srv.Close()
 	})

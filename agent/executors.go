@@ -511,7 +511,11 @@ func (a *Agent) startExecutor(r *executorRun) (*write, error) {
 		if failed {
 			msg = fmt.Sprintf("Executor terminated: %v", err)
 		}
-		a.executorExited(r, msg, failed)
+		var status *api.Int64
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			status = api.Ptr(api.Int64(ws))
+		}
+		a.executorExited(r, msg, failed, status)
 	}()
 	return rec, nil
 }
@@ -624,7 +628,7 @@ func (a *Agent) watchRecovered(r *executorRun) {
 		case <-t.C:
 		}
 		if !processAlive(r.rec.PID, r.rec.StartTime) {
-			a.executorExited(r, "Executor terminated", true)
+			a.executorExited(r, "Executor terminated", true, nil) // not its parent: no status
 			return
 		}
 	}
@@ -633,8 +637,11 @@ func (a *Agent) watchRecovered(r *executorRun) {
 // executorExited forgets an executor whose process has ended; its tasks
 // that have not ended fail (or, after a SHUTDOWN, are killed): with
 // REASON_CONTAINER_LIMITATION_MEMORY when the process, failed, may have
-// died of its cgroup's memory cap, and the kernel says it did.
-func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
+// died of its cgroup's memory cap, and the kernel says it did. The master
+// hears of a named executor's exit, with its wait status when the agent
+// knows it (status; nil otherwise), unless a new run of it has taken its
+// place already: to the master the executor still runs.
+func (a *Agent) executorExited(r *executorRun, msg string, failed bool, status *api.Int64) {
 	// Before the run leaves a.executors, where the collector looks for
 	// live runs: its sandbox is kept Config.SandboxGCDelay from now
 	// (gc.go), not from when the run began.
@@ -661,7 +668,9 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 	}
 	r.stream.close()
 	r.stream = nil
-	if a.executors[r.key] == r {
+	next := a.executors[r.key]
+	replaced := next != nil && next != r
+	if next == r {
 		delete(a.executors, r.key)
 	}
 	a.forgetShared(r)
@@ -712,6 +721,9 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool) {
 			st.State, st.Reason, st.Message = api.TaskKilled, api.ReasonTaskKilledDuringLaunch, "Task killed before it was launched"
 		}
 		a.reportFor(r, t, st)
+	}
+	if r.rec.Named && !replaced {
+		a.reportExecutorExited(r.key, status)
 	}
 	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {
 		a.log.Error("forget executor", "executor", r.key.executor, "err", err)
@@ -825,7 +837,7 @@ func (a *Agent) shutdownRun(r *executorRun) {
 		a.execWG.Add(1)
 		go func() {
 			defer a.execWG.Done()
-			a.executorExited(r, "Executor shut down before it started", false)
+			a.executorExited(r, "Executor shut down before it started", false, nil)
 		}()
 		return
 	}

@@ -92,7 +92,7 @@ func TestExecutorRelaunchedUnderItsID(t *testing.T) {
 	if second == first {
 		t.Fatal("the launch went to the executor shutting down")
 	}
-	a.executorExited(first, "test over", false)
+	a.executorExited(first, "test over", false, nil)
 	if err := a.barrier().wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestCollectSandboxes(t *testing.T) {
 				dir = r.rec.Dir
 				mkSandbox(t, dir, time.Now(), tt.age)
 				if tt.exits {
-					a.executorExited(r, "test over", false)
+					a.executorExited(r, "test over", false, nil)
 				}
 			} else {
 				dir = filepath.Join(a.cfg.sandboxRoot(), "fw", "ex", "runs", "c1")

@@ -120,9 +120,13 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 	}
 	var tasks []api.Task
 	var frameworks []api.FrameworkInfo
+	var executors []api.ExecutorInfo
 	listed := map[taskKey]bool{}
 	known := map[string]bool{}
 	for key, r := range a.executors {
+		if r.rec.Named {
+			executors = append(executors, r.rec.ExecutorInfo) // newRun set its FrameworkID
+		}
 		if fw := r.rec.FrameworkInfo; !known[key.framework] {
 			// The master's own FrameworkInfo, principal included, so that
 			// a master that lost its state knows who may claim the
@@ -157,7 +161,7 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 			AgentID: api.AgentID{Value: a.agentID}, State: st.State,
 		})
 	}
-	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks, Frameworks: frameworks}}
+	return &api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks, Frameworks: frameworks, Executors: executors}}
 }
 
 func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
@@ -400,6 +404,49 @@ func (a *Agent) sendMessage(from execKey, data []byte) {
 	if err := a.post(a.stopCtx, master, streamID, call); err != nil {
 		a.log.Info("executor message not delivered", "executor", from.executor, "err", err)
 	}
+}
+
+// reportExecutorExited tells the master that an executor its framework
+// named has exited (api.AgentExecutorExited), so that the master gives
+// back the resources it holds for it. It retries with the status updates'
+// backoff while the agent stays subscribed on the same stream; a new
+// subscription lists the executors the agent runs, which tells the master
+// as much. It returns at once: the call runs on a goroutine of its own.
+func (a *Agent) reportExecutorExited(key execKey, status *api.Int64) {
+	a.mu.Lock()
+	master, streamID, agentID := a.master, a.streamID, a.agentID
+	a.mu.Unlock()
+	if master == "" {
+		return // the next subscription tells the master
+	}
+	call := api.AgentCall{Type: api.AgentCallExecutorExited, AgentID: &api.AgentID{Value: agentID},
+		ExecutorExited: &api.AgentExecutorExited{FrameworkID: api.FrameworkID{Value: key.framework},
+			ExecutorID: api.ExecutorID{Value: key.executor}, Status: status}}
+	a.execWG.Add(1)
+	go func() {
+		defer a.execWG.Done()
+		delay := a.cfg.StatusRetryMin
+		for {
+			err := a.post(a.stopCtx, master, streamID, call)
+			if err == nil {
+				return
+			}
+			a.log.Info("executor's exit not reported; retrying", "framework", key.framework, "executor", key.executor,
+				"err", err, "retry_in", delay)
+			select {
+			case <-a.stopCtx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, a.cfg.StatusRetryMax)
+			a.mu.Lock()
+			same := a.master == master && a.streamID == streamID
+			a.mu.Unlock()
+			if !same {
+				return
+			}
+		}
+	}()
 }
 
 // post makes a call on the master that is answered 202.

@@ -81,6 +81,15 @@ func (a *Agent) refuseNative(fw string, info *api.ExecutorInfo, tasks []api.Task
 		a.report(fw, api.TaskStatus{TaskID: ti.TaskID, State: api.TaskError, Source: api.SourceAgent,
 			Reason: api.ReasonTaskUnauthorized, Message: "This agent runs WebAssembly tasks only; native tasks, command checks and custom executors need an agent started with --allow-native"})
 	}
+	if info != nil {
+		// The master counted the executor at the launch: it never runs.
+		a.mu.Lock()
+		_, runs := a.executors[execKey{fw, info.ExecutorID.Value}]
+		a.mu.Unlock()
+		if !runs {
+			a.reportExecutorExited(execKey{fw, info.ExecutorID.Value}, nil)
+		}
+	}
 	return true
 }
 
@@ -140,6 +149,7 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	}
 	if r == nil || r.shutdown {
 		r = a.newRunFor(fw, fwInfo, info)
+		r.rec.Named = info != nil && (grouped || fresh[0].info.Executor != nil)
 	}
 	if r.idle != nil {
 		r.idle.Stop()

@@ -14,6 +14,9 @@ const (
 	AgentCallSubscribe AgentCallType = "SUBSCRIBE"
 	AgentCallUpdate    AgentCallType = "UPDATE"
 	AgentCallMessage   AgentCallType = "MESSAGE"
+	// AgentCallExecutorExited reports that an executor a framework named
+	// has exited (AgentExecutorExited).
+	AgentCallExecutorExited AgentCallType = "EXECUTOR_EXITED"
 )
 
 // AgentCall is a call from an agent to the master.
@@ -23,6 +26,8 @@ type AgentCall struct {
 	Subscribe *AgentSubscribe `json:"subscribe,omitempty"`
 	Updates   []AgentUpdate   `json:"updates,omitempty"`
 	Message   *AgentMessage   `json:"message,omitempty"`
+
+	ExecutorExited *AgentExecutorExited `json:"executor_exited,omitempty"`
 }
 
 // AgentSubscribe registers an agent, or re-registers it when
@@ -37,6 +42,14 @@ type AgentSubscribe struct {
 	// state recovers those frameworks from the agents' reports, and learns
 	// from here the principal that alone may subscribe as each of them.
 	Frameworks []FrameworkInfo `json:"frameworks,omitempty"`
+	// Executors are the executors the agent runs that frameworks named
+	// (a task's ExecutorInfo or a task group's), each with its
+	// FrameworkID set, as in Mesos's ReregisterSlaveMessage.executor_infos.
+	// The master holds their resources until they exit, also when no task
+	// of theirs is left: it forgets those of the agent's executors this
+	// list lacks (their exit reports were lost) and takes in those it did
+	// not know (it restarted, or their tasks all ended before a failover).
+	Executors []ExecutorInfo `json:"executors,omitempty"`
 }
 
 // AgentUpdate carries one task status update from the agent. The status
@@ -61,6 +74,22 @@ type AgentMessage struct {
 	FrameworkID FrameworkID `json:"framework_id"`
 	ExecutorID  ExecutorID  `json:"executor_id"`
 	Data        []byte      `json:"data"`
+}
+
+// AgentExecutorExited tells the master that an executor a framework
+// named has exited, as Mesos's ExitedExecutorMessage does, so that the
+// master gives its resources back, which it holds while the executor
+// runs even with no task left, and tells the framework (a FAILURE event).
+// The agent sends it for an executor it never started too (refused, or
+// shut down before its start), since the master counted it at the launch.
+type AgentExecutorExited struct {
+	FrameworkID FrameworkID `json:"framework_id"`
+	ExecutorID  ExecutorID  `json:"executor_id"`
+	// Status is the executor process's wait status, as waitpid(2) gives
+	// it and Mesos's FAILURE event carries it; absent when the agent was
+	// not its parent (it recovered the executor after a restart) or never
+	// started it.
+	Status *Int64 `json:"status,omitempty"`
 }
 
 // AgentEventType names an event on an agent's stream.

@@ -51,7 +51,7 @@ func (c *ExecutorCall) AppendJSON(b []byte) ([]byte, bool) {
 // ExecutorCall.AppendJSON does: an agent encodes an UPDATE call for
 // every batch of updates it sends the master.
 func (c *AgentCall) AppendJSON(b []byte) ([]byte, bool) {
-	if c.Type != AgentCallUpdate || c.Subscribe != nil || c.Message != nil || len(c.Updates) == 0 {
+	if c.Type != AgentCallUpdate || c.Subscribe != nil || c.Message != nil || c.ExecutorExited != nil || len(c.Updates) == 0 {
 		return b, false
 	}
 	for i := range c.Updates {

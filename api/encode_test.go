@@ -175,7 +175,7 @@ func TestEncodedFieldsKnown(t *testing.T) {
 	known := map[reflect.Type]string{
 		reflect.TypeFor[ExecutorCall]():         "ExecutorID FrameworkID Type Subscribe Update Message Usage",
 		reflect.TypeFor[ExecutorUpdate]():       "Status",
-		reflect.TypeFor[AgentCall]():            "Type AgentID Subscribe Updates Message",
+		reflect.TypeFor[AgentCall]():            "Type AgentID Subscribe Updates Message ExecutorExited",
 		reflect.TypeFor[AgentUpdate]():          "FrameworkID Status",
 		reflect.TypeFor[ExecutorEvent]():        "Type Subscribed Acknowledged Launch LaunchGroup Kill Message Error",
 		reflect.TypeFor[ExecutorAcknowledged](): "TaskID UUID",

@@ -56,7 +56,10 @@ var validCalls = map[string]map[string]string{
 	},
 	"FuzzDecodeAgentCall": {
 		"subscribe": `{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":4}}]},` +
-			`"tasks":[{"name":"t","task_id":{"value":"t"},"framework_id":{"value":"f"},"agent_id":{"value":"a"},"state":"TASK_RUNNING"}]}}`,
+			`"tasks":[{"name":"t","task_id":{"value":"t"},"framework_id":{"value":"f"},"agent_id":{"value":"a"},"state":"TASK_RUNNING"}],` +
+			`"executors":[{"type":"CUSTOM","executor_id":{"value":"x"},"framework_id":{"value":"f"},"command":{"value":"./x"},` +
+			`"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.5}}]}]}}`,
+		"executor-exited": `{"type":"EXECUTOR_EXITED","agent_id":{"value":"a"},"executor_exited":{"framework_id":{"value":"f"},"executor_id":{"value":"x"},"status":9}}`,
 		"update": `{"type":"UPDATE","agent_id":{"value":"a"},"updates":[{"framework_id":{"value":"f"},` +
 			`"status":{"task_id":{"value":"t"},"state":"TASK_FINISHED","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}},` +
 			`{"framework_id":{"value":"f"},"status":{"task_id":{"value":"u"},"state":"TASK_RUNNING","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}]}`,

@@ -175,6 +175,42 @@ func TestAgentShutdownEvents(t *testing.T) {
 	}
 }
 
+// TestAgentExecutorExitedCall pins the wire form of an agent's report
+// of an executor's exit: a master of another build must read it as this
+// one writes it.
+func TestAgentExecutorExitedCall(t *testing.T) {
+	tests := []struct {
+		name string
+		call AgentCall
+		want string
+	}{
+		{"with status", AgentCall{Type: AgentCallExecutorExited, AgentID: &AgentID{"a"},
+			ExecutorExited: &AgentExecutorExited{FrameworkID: FrameworkID{"fw"}, ExecutorID: ExecutorID{"x"}, Status: Ptr(Int64(256))}},
+			`{"type":"EXECUTOR_EXITED","agent_id":{"value":"a"},"executor_exited":{"framework_id":{"value":"fw"},"executor_id":{"value":"x"},"status":256}}`},
+		{"without status", AgentCall{Type: AgentCallExecutorExited, AgentID: &AgentID{"a"},
+			ExecutorExited: &AgentExecutorExited{FrameworkID: FrameworkID{"fw"}, ExecutorID: ExecutorID{"x"}}},
+			`{"type":"EXECUTOR_EXITED","agent_id":{"value":"a"},"executor_exited":{"framework_id":{"value":"fw"},"executor_id":{"value":"x"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(tt.call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			back, err := DecodeAgentCall([]byte(tt.want))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*back, tt.call) {
+				t.Errorf("decoded %+v, want %+v", *back, tt.call)
+			}
+		})
+	}
+}
+
 // TestOffersNesting checks the doubled "offers" key of the OFFERS event,
 // which the Mesos documentation flattens by mistake.
 func TestOffersNesting(t *testing.T) {

@@ -423,22 +423,26 @@ func ValidateExecutorInfo(e *ExecutorInfo) error {
 // that agrees with AgentID); every other call names the agent; UPDATE
 // carries at least one update, each naming its framework and task with a
 // valid state and a 16-byte UUID; MESSAGE names its framework and
-// executor.
+// executor; EXECUTOR_EXITED names its framework and executor. A
+// SUBSCRIBE's executors name themselves and their frameworks.
 func (a *AgentCall) Validate() error {
 	switch a.Type {
 	case "":
 		return errors.New("Expecting 'type' to be present")
 	case AgentCallSubscribe:
 		return a.validateSubscribe()
-	case AgentCallUpdate, AgentCallMessage:
+	case AgentCallUpdate, AgentCallMessage, AgentCallExecutorExited:
 	default:
 		return fmt.Errorf("unknown agent call 'type' %q", a.Type)
 	}
 	if a.AgentID == nil || a.AgentID.Value == "" {
 		return errors.New("Expecting 'agent_id' to be present")
 	}
-	if a.Type == AgentCallUpdate {
+	switch a.Type {
+	case AgentCallUpdate:
 		return a.validateUpdate()
+	case AgentCallExecutorExited:
+		return a.validateExecutorExited()
 	}
 	return a.validateMessage()
 }
@@ -464,6 +468,15 @@ func (a *AgentCall) validateSubscribe() error {
 		}
 		if !t.State.Valid() {
 			return fmt.Errorf("'%s.state' is not a valid task state: %q", field, t.State)
+		}
+	}
+	for i, e := range s.Executors {
+		field := fmt.Sprintf("subscribe.executors[%d]", i)
+		if err := needField(e.ExecutorID.Value, field+".executor_id"); err != nil {
+			return err
+		}
+		if e.FrameworkID == nil || e.FrameworkID.Value == "" {
+			return fmt.Errorf("Expecting '%s.framework_id' to be present", field)
 		}
 	}
 	return nil
@@ -495,6 +508,17 @@ func (a *AgentCall) validateMessage() error {
 		return err
 	}
 	return needField(m.ExecutorID.Value, "message.executor_id")
+}
+
+func (a *AgentCall) validateExecutorExited() error {
+	e := a.ExecutorExited
+	if e == nil {
+		return errors.New("Expecting 'executor_exited' to be present")
+	}
+	if err := needField(e.FrameworkID.Value, "executor_exited.framework_id"); err != nil {
+		return err
+	}
+	return needField(e.ExecutorID.Value, "executor_exited.executor_id")
 }
 
 // Validate checks that the event names both the framework and the

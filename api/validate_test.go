@@ -334,6 +334,8 @@ func testAgentCall(typ AgentCallType, edit func(*AgentCall)) func() error {
 			}
 		case AgentCallMessage:
 			a.Message = &AgentMessage{FrameworkID: *testFrameworkID, ExecutorID: ExecutorID{"e"}}
+		case AgentCallExecutorExited:
+			a.ExecutorExited = &AgentExecutorExited{FrameworkID: *testFrameworkID, ExecutorID: ExecutorID{"e"}, Status: Ptr(Int64(9))}
 		}
 		edit(a)
 		return a.Validate()
@@ -359,6 +361,18 @@ func TestAgentCallValidate(t *testing.T) {
 		{"subscribe with a task in a bad state", testAgentCall(AgentCallSubscribe, func(a *AgentCall) {
 			a.Subscribe.Tasks = []Task{{TaskID: TaskID{"t"}, FrameworkID: *testFrameworkID, State: "TASK_SLEEPING"}}
 		}), "'subscribe.tasks[0].state'"},
+		{"subscribe with executors", testAgentCall(AgentCallSubscribe, func(a *AgentCall) {
+			a.Subscribe.Executors = []ExecutorInfo{{ExecutorID: ExecutorID{"x"}, FrameworkID: testFrameworkID}}
+		}), ""},
+		{"subscribe with an executor without ID", testAgentCall(AgentCallSubscribe, func(a *AgentCall) {
+			a.Subscribe.Executors = []ExecutorInfo{{ExecutorID: ExecutorID{"x"}, FrameworkID: testFrameworkID}, {FrameworkID: testFrameworkID}}
+		}), "'subscribe.executors[1].executor_id'"},
+		{"subscribe with an executor without framework", testAgentCall(AgentCallSubscribe, func(a *AgentCall) {
+			a.Subscribe.Executors = []ExecutorInfo{{ExecutorID: ExecutorID{"x"}}}
+		}), "'subscribe.executors[0].framework_id'"},
+		{"subscribe with an executor of an empty framework ID", testAgentCall(AgentCallSubscribe, func(a *AgentCall) {
+			a.Subscribe.Executors = []ExecutorInfo{{ExecutorID: ExecutorID{"x"}, FrameworkID: &FrameworkID{}}}
+		}), "'subscribe.executors[0].framework_id'"},
 		{"update", testAgentCall(AgentCallUpdate, nothing), ""},
 		{"update without agent", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.AgentID = nil }), "'agent_id'"},
 		{"update of one task", testAgentCall(AgentCallUpdate, func(a *AgentCall) { a.Updates = a.Updates[:1] }), ""},
@@ -373,6 +387,12 @@ func TestAgentCallValidate(t *testing.T) {
 		{"message without payload", testAgentCall(AgentCallMessage, func(a *AgentCall) { a.Message = nil }), "'message'"},
 		{"message without framework", testAgentCall(AgentCallMessage, func(a *AgentCall) { a.Message.FrameworkID.Value = "" }), "'message.framework_id'"},
 		{"message without executor", testAgentCall(AgentCallMessage, func(a *AgentCall) { a.Message.ExecutorID.Value = "" }), "'message.executor_id'"},
+		{"executor exited", testAgentCall(AgentCallExecutorExited, nothing), ""},
+		{"executor exited without status", testAgentCall(AgentCallExecutorExited, func(a *AgentCall) { a.ExecutorExited.Status = nil }), ""},
+		{"executor exited without agent", testAgentCall(AgentCallExecutorExited, func(a *AgentCall) { a.AgentID = nil }), "'agent_id'"},
+		{"executor exited without payload", testAgentCall(AgentCallExecutorExited, func(a *AgentCall) { a.ExecutorExited = nil }), "'executor_exited'"},
+		{"executor exited without framework", testAgentCall(AgentCallExecutorExited, func(a *AgentCall) { a.ExecutorExited.FrameworkID.Value = "" }), "'executor_exited.framework_id'"},
+		{"executor exited without executor", testAgentCall(AgentCallExecutorExited, func(a *AgentCall) { a.ExecutorExited.ExecutorID.Value = "" }), "'executor_exited.executor_id'"},
 	}
 	runValidationCases(t, tests)
 }

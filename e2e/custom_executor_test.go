@@ -128,6 +128,7 @@ func TestCustomExecutorIdleShutDown(t *testing.T) {
 			defer cancel()
 			client := scheduler.New(scheduler.Config{Master: c.addr, Framework: api.FrameworkInfo{Name: "lingering"}})
 			finished := make(chan string, 1) // the agent's ID
+			failed := make(chan *api.Failure, 1)
 			runCtx, stopRun := context.WithCancel(ctx)
 			ran := make(chan error, 1)
 			launched := false
@@ -146,6 +147,11 @@ func TestCustomExecutorIdleShutDown(t *testing.T) {
 								Executor: &api.ExecutorInfo{Type: api.ExecutorCustom, ExecutorID: api.ExecutorID{Value: "lingering"},
 									Command: customExecutorCommand(url, "linger")},
 							})
+						}
+					case api.EventFailure:
+						select {
+						case failed <- ev.Failure:
+						default:
 						}
 					case api.EventUpdate:
 						if st := ev.Update.Status; st.State == api.TaskFinished {
@@ -176,11 +182,31 @@ func TestCustomExecutorIdleShutDown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The master holds it, and its resources, though no task is left.
+			if got := executorsListed(t, c); len(got) != 1 || got[0] != "lingering on "+agentID {
+				t.Fatalf("GET_EXECUTORS lists %q with the executor idle, want lingering on %s", got, agentID)
+			}
 			if err := tt.shutdown(ctx, client, agentID); err != nil {
 				t.Fatalf("shut down: %v", err)
 			}
 			waitForFile(t, workDir, "customexec.shutdown")
 			waitGone(t, string(pid))
+			if tt.name == "shutdown call" { // a framework torn down hears nothing more
+				select {
+				case f := <-failed:
+					if f.ExecutorID == nil || f.ExecutorID.Value != "lingering" || f.AgentID == nil || f.AgentID.Value != agentID || f.Status == nil {
+						t.Errorf("FAILURE %+v, want executor lingering on %s with its exit status", f, agentID)
+					}
+				case <-ctx.Done():
+					t.Fatal("no FAILURE event for the executor's exit")
+				}
+			}
+			for len(executorsListed(t, c)) > 0 {
+				if ctx.Err() != nil {
+					t.Fatalf("GET_EXECUTORS still lists %q after the executor exited", executorsListed(t, c))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			stopRun()
 			if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatalf("Run: %v", err)
@@ -227,4 +253,15 @@ func waitGone(t *testing.T, pid string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// executorsListed is what the master's GET_EXECUTORS answers, as
+// "executor on agent" strings.
+func executorsListed(t *testing.T, c *devCluster) []string {
+	t.Helper()
+	var out []string
+	for _, e := range c.operator(t, api.OperatorGetExecutors).GetExecutors.Executors {
+		out = append(out, e.ExecutorInfo.ExecutorID.Value+" on "+e.AgentID.Value)
+	}
+	return out
 }

@@ -31,6 +31,9 @@ type agent struct {
 	lost        *time.Timer    // runs while disconnected
 	since       time.Time      // when it became unreachable
 	tasks       map[taskKey]*task
+	// executors are the executors frameworks named that the master counts
+	// on the agent (executor.go); nil until the first.
+	executors map[execID]*runningExecutor
 	// recorded is the digest of the record last queued for the registry
 	// (or loaded from it), so that a save that changes nothing — every
 	// agent re-registering after a failover — writes nothing.

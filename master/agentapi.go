@@ -57,6 +57,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		Epoch:                    m.term,
 	}})
 	m.recoverAgentTasks(a, call.Subscribe, now)
+	m.recoverAgentExecutors(a, call.Subscribe.Executors, now)
 	m.shutdownRemovedFrameworks(a, call.Subscribe)
 	m.saveAgent(a)
 	m.readmitAgent(a)
@@ -187,7 +188,7 @@ func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.T
 		case ok && t.state == api.TaskUnreachable:
 			t.resources = api.Resources(t.info.Resources).Unallocated()
 			a.used = a.used.Plus(t.resources)
-			m.loadExecutor(a, t) // released with its executor's last task
+			m.loadExecutor(a, t) // released when the agent became unreachable
 			st := masterStatus(t.info.TaskID, a.id, rt.State, api.ReasonAgentReregistered,
 				"Agent re-registered", now)
 			m.recordStatus(t, st)
@@ -212,13 +213,7 @@ func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.T
 // agent that comes back. m.mu must be held.
 func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Time) {
 	fid := rt.FrameworkID.Value
-	role := "*"
-	for _, r := range rt.Resources {
-		if r.AllocationInfo != nil && r.AllocationInfo.Role != "" {
-			role = r.AllocationInfo.Role
-			break
-		}
-	}
+	role := allocationRole(rt.Resources)
 	f := m.frameworks[fid]
 	if f != nil {
 		if done := f.completedTask(rt.TaskID.Value); done != nil {

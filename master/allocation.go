@@ -141,23 +141,19 @@ func frameworkOptions(info api.FrameworkInfo, suppressed []string) allocator.Fra
 }
 
 // readmitAgent tells the allocator about an agent that (re)registered,
-// with the resources of the tasks it still runs and of the executors they
-// name (executor.go). m.mu must be held.
+// with the resources of the tasks it still runs and of its executors
+// (executor.go). m.mu must be held.
 func (m *Master) readmitAgent(a *agent) {
 	m.alloc.RemoveAgent(a.id)
 	m.alloc.AddAgent(a.id, a.total, a.info.Attributes)
-	var executors map[executorKey]bool
 	for key, t := range a.tasks {
-		if t.resources == nil {
-			continue
+		if t.resources != nil {
+			m.alloc.Allocated(key.framework, a.id, t.role, t.resources)
 		}
-		m.alloc.Allocated(key.framework, a.id, t.role, t.resources)
-		if ek, e := m.executorOf(t); e != nil && !executors[ek] && !e.resources.Empty() {
-			if executors == nil {
-				executors = map[executorKey]bool{}
-			}
-			executors[ek] = true
-			m.alloc.Allocated(key.framework, a.id, e.role, e.resources)
+	}
+	for id, e := range a.executors {
+		if !e.resources.Empty() {
+			m.alloc.Allocated(id.framework, a.id, e.role, e.resources)
 		}
 	}
 	if a.deactivated {

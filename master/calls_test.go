@@ -488,17 +488,19 @@ func TestLaunchGroup(t *testing.T) {
 			t.Fatalf("update %+v", st)
 		}
 	}
-	tm.mu.Lock()
-	used = tm.agents[ag.id].used.ScalarValue("cpus")
-	tm.mu.Unlock()
-	if used != 0 {
-		t.Fatalf("used cpus %v after the group ended, want 0: the executor's resources must be freed with its last task", used)
+	if used := usedCPUs(tm, ag.id); used != 0.1 {
+		t.Fatalf("used cpus %v after the group ended, want 0.1: the executor runs until the agent says it exited", used)
+	}
+	ag.exited(fw.id, "e", api.Ptr(api.Int64(0)))
+	if used := usedCPUs(tm, ag.id); used != 0 {
+		t.Fatalf("used cpus %v after the executor exited, want 0", used)
 	}
 }
 
 // TestGroupExecutorBack brings a running task group's agent back in each
-// way it can come back: its default executor's resources are still
-// counted as used, and not offered, until the group's last task ends.
+// way it can come back, listing the group's default executor as it runs
+// it: the executor's resources are counted as used again, and not
+// offered, until the agent reports its exit.
 func TestGroupExecutorBack(t *testing.T) {
 	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
 		Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 512)}}
@@ -561,9 +563,11 @@ func TestGroupExecutorBack(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tm, id, fw := tt.away(t)
-			ag := tm.reregister(t, id, "cpus:2;mem:1024", api.Task{TaskID: api.TaskID{Value: "g"},
+			listed := exec
+			listed.FrameworkID = &api.FrameworkID{Value: fw.id}
+			ag := tm.reregisterWith(t, id, "cpus:2;mem:1024", api.AgentSubscribe{Tasks: []api.Task{{TaskID: api.TaskID{Value: "g"},
 				FrameworkID: api.FrameworkID{Value: fw.id}, ExecutorID: &api.ExecutorID{Value: "e"}, State: api.TaskRunning,
-				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 512)}})
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 512)}}}, Executors: []api.ExecutorInfo{listed}})
 			tm.allocatePass(time.Now(), true)
 			tm.mu.Lock()
 			a := tm.agents[id]
@@ -576,11 +580,12 @@ func TestGroupExecutorBack(t *testing.T) {
 			fw.next(func(ev api.Event) bool {
 				return ev.Type == api.EventUpdate && ev.Update.Status.State == api.TaskFinished
 			})
-			tm.mu.Lock()
-			used = tm.agents[id].used.ScalarValue("cpus")
-			tm.mu.Unlock()
-			if used != 0 {
-				t.Fatalf("%v cpus used once the group ended, want none", used)
+			if used := usedCPUs(tm, id); used != 1 {
+				t.Fatalf("%v cpus used once the group ended, want 1: its executor runs until it exits", used)
+			}
+			ag.exited(fw.id, "e", nil)
+			if used := usedCPUs(tm, id); used != 0 {
+				t.Fatalf("%v cpus used once the executor exited, want none", used)
 			}
 		})
 	}
@@ -613,9 +618,10 @@ func usedCPUs(tm *testMaster, agent string) float64 {
 // TestCustomExecutorResources launches two tasks, one after the other,
 // under one custom executor on a 4-cpu agent, as Mesos counts them: the
 // executor's cpu comes from the offer with the first task and is not
-// offered again while either task runs, the second task pays for itself
-// only, and the executor's cpu returns with the last task's end — also
-// when a new leader took over while the first task ran.
+// offered again while it runs, the second task pays for itself only, and
+// the executor's cpu returns when the agent reports its exit, not with its
+// last task's end — also when a new leader took over while the first task
+// ran.
 func TestCustomExecutorResources(t *testing.T) {
 	info := api.FrameworkInfo{User: "u", Name: "f", FailoverTimeout: 3600}
 	// first launches t1 (a cpu) under x (a cpu): two cpus are left.
@@ -652,9 +658,11 @@ func TestCustomExecutorResources(t *testing.T) {
 			info := info
 			info.ID = &api.FrameworkID{Value: fw.id}
 			fw = rm.subscribe(t, info)
-			ag = rm.reregister(t, ag.id, "cpus:4;mem:1024", api.Task{TaskID: api.TaskID{Value: "t1"},
+			x := customExecutor(1)
+			x.FrameworkID = &api.FrameworkID{Value: fw.id}
+			ag = rm.reregisterWith(t, ag.id, "cpus:4;mem:1024", api.AgentSubscribe{Tasks: []api.Task{{TaskID: api.TaskID{Value: "t1"},
 				FrameworkID: api.FrameworkID{Value: fw.id}, ExecutorID: &api.ExecutorID{Value: "x"}, State: api.TaskRunning,
-				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}})
+				Resources: []api.Resource{scalar("cpus", 1), scalar("mem", 128)}}}, Executors: []api.ExecutorInfo{x}})
 			return rm.testMaster, ag, fw
 		}},
 	} {
@@ -676,8 +684,12 @@ func TestCustomExecutorResources(t *testing.T) {
 				t.Fatalf("%v cpus used once t1 ended, want 2: x still runs t2", used)
 			}
 			ag.send(fw.id, "t2", api.TaskFinished, 3)
+			if used := usedCPUs(tm, ag.id); used != 1 {
+				t.Fatalf("%v cpus used once x's last task ended, want 1: x runs on, idle, until it exits", used)
+			}
+			ag.exited(fw.id, "x", api.Ptr(api.Int64(0)))
 			if used := usedCPUs(tm, ag.id); used != 0 {
-				t.Fatalf("%v cpus used once x's last task ended, want none", used)
+				t.Fatalf("%v cpus used once x exited, want none", used)
 			}
 		})
 	}

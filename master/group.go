@@ -33,7 +33,7 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 	}
 	*remaining = remaining.Minus(need)
 	// The default executor's resources are paid for with the first task
-	// and stay allocated until the group's last task ends (executor.go).
+	// and stay allocated until it exits (executor.go).
 	execRes := api.Resources(exec.Resources).Unallocated()
 	for _, ti := range lg.TaskGroup.Tasks {
 		res := api.Resources(ti.Resources).Unallocated()
@@ -67,7 +67,7 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("Task group is empty")
 	}
-	if _, running := m.executors[executorKey{f.id, a.id, exec.ExecutorID.Value}]; running {
+	if _, running := a.executors[execID{f.id, exec.ExecutorID.Value}]; running {
 		return nil, fmt.Errorf("Executor %s is already running on agent %s", exec.ExecutorID.Value, a.id)
 	}
 	need := api.Resources(exec.Resources).Unallocated()

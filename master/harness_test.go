@@ -225,16 +225,22 @@ func (tm *testMaster) agent(t *testing.T, resources string) *testAgent {
 // master, not the test, decides what becomes of it.
 func (tm *testMaster) reregister(t *testing.T, id, resources string, tasks ...api.Task) *testAgent {
 	t.Helper()
+	return tm.reregisterWith(t, id, resources, api.AgentSubscribe{Tasks: tasks})
+}
+
+// reregisterWith is reregister with the tasks, frameworks and executors of
+// sub: its AgentInfo is made from id and resources.
+func (tm *testMaster) reregisterWith(t *testing.T, id, resources string, sub api.AgentSubscribe) *testAgent {
+	t.Helper()
 	res, err := api.ParseResources(resources)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res}
+	sub.AgentInfo = api.AgentInfo{Hostname: "127.0.0.1", Port: 5051, Resources: res}
 	if id != "" {
-		info.ID = &api.AgentID{Value: id}
+		sub.AgentInfo.ID = &api.AgentID{Value: id}
 	}
-	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe,
-		Subscribe: &api.AgentSubscribe{AgentInfo: info, Tasks: tasks}})
+	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &sub})
 	s := openStream[api.AgentEvent](t, resp)
 	ev := s.next(func(api.AgentEvent) bool { return true })
 	if ev.Type != api.AgentEventSubscribed {
@@ -257,6 +263,19 @@ func (a *testAgent) sendAll(updates ...api.AgentUpdate) (int, string) {
 	a.t.Helper()
 	return a.tm.status(a.t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallUpdate,
 		AgentID: &api.AgentID{Value: a.id}, Updates: updates}, "Mesos-Stream-Id", a.streamID)
+}
+
+// exited reports, as the agent does, that executor of framework exited
+// with the wait status status (nil: unknown).
+func (a *testAgent) exited(framework, executor string, status *api.Int64) {
+	a.t.Helper()
+	code, body := a.tm.status(a.t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallExecutorExited,
+		AgentID: &api.AgentID{Value: a.id}, ExecutorExited: &api.AgentExecutorExited{
+			FrameworkID: api.FrameworkID{Value: framework}, ExecutorID: api.ExecutorID{Value: executor}, Status: status,
+		}}, "Mesos-Stream-Id", a.streamID)
+	if code != http.StatusAccepted {
+		a.t.Fatalf("agent EXECUTOR_EXITED: %d %s", code, body)
+	}
 }
 
 // agentUpdate is an update from a task's executor whose UUID repeats

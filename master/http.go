@@ -268,6 +268,8 @@ func (m *Master) handleAgent(c echo.Context) error {
 				AgentID: api.AgentID{Value: a.id}, ExecutorID: call.Message.ExecutorID, Data: call.Message.Data,
 			}})
 		}
+	case api.AgentCallExecutorExited:
+		m.executorExited(a, call.ExecutorExited, time.Now())
 	}
 	return c.NoContent(http.StatusAccepted)
 }

@@ -122,7 +122,6 @@ func (m *Master) resetState() {
 	m.weights = map[string]float64{}
 	m.quotas = map[string]api.QuotaConfig{}
 	m.gone = map[string]time.Time{}
-	m.executors = map[executorKey]*runningExecutor{}
 	m.maint = maintenance{}
 	m.writes = nil
 	m.removals = nil

@@ -263,7 +263,7 @@ func TestLeaderLoadsTaskGroup(t *testing.T) {
 	if got := a.used.ScalarValue("cpus"); got != 1.25 {
 		t.Errorf("used cpus after the restart = %v, want 1.25 (two tasks and their executor)", got)
 	}
-	if g := second.executors[executorKey{fw.id, ag.id, "e"}]; g == nil || g.live != 2 {
+	if g := a.executors[execID{fw.id, "e"}]; g == nil || g.live != 2 {
 		t.Errorf("group executor after the restart: %+v, want 2 live tasks", g)
 	}
 }

@@ -64,10 +64,9 @@ type Master struct {
 	dirty      map[string]bool // agents whose free resources grew since the last pass
 	weights    map[string]float64
 	quotas     map[string]api.QuotaConfig
-	gone       map[string]time.Time             // agents marked gone, which may not come back
-	recovering int                              // agents with recovered set (agent.go)
-	executors  map[executorKey]*runningExecutor // executors tasks name (executor.go)
-	maint      maintenance                      // the maintenance schedule (maintenance.go)
+	gone       map[string]time.Time // agents marked gone, which may not come back
+	recovering int                  // agents with recovered set (agent.go)
+	maint      maintenance          // the maintenance schedule (maintenance.go)
 	metrics    *metrics
 	limits     *clientLimits // nil without Config.RateLimit or MaxInFlight
 
@@ -118,7 +117,6 @@ func New(cfg Config) (*Master, error) {
 		weights:    map[string]float64{},
 		quotas:     map[string]api.QuotaConfig{},
 		gone:       map[string]time.Time{},
-		executors:  map[executorKey]*runningExecutor{},
 		reg:        cfg.Registry,
 		wake:       make(chan struct{}, 1),
 	}

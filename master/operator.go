@@ -344,24 +344,29 @@ func (m *Master) onUnreachableAgent(t *task) bool {
 	return t.state == api.TaskLost && t.masterEnded() && a != nil && a.unreachable
 }
 
-// executorsView lists the executors of live tasks that name one (custom
-// and default executors; command and Wasm tasks have none of their own).
-// m.mu must be held.
+// executorsView lists the executors frameworks named (custom and default
+// executors; command and Wasm tasks have none of their own) that the
+// master counts as running, idle ones included, by agent, framework and
+// ID. m.mu must be held.
 func (m *Master) executorsView() *api.GetExecutorsResponse {
 	out := &api.GetExecutorsResponse{}
-	seen := map[[3]string]bool{}
-	for _, f := range m.frameworks {
-		for _, t := range f.tasks {
-			e := t.info.Executor
-			if e == nil || seen[[3]string{f.id, t.agent, e.ExecutorID.Value}] {
-				continue
+	for _, a := range m.agents {
+		for _, e := range a.executors {
+			if !e.exited {
+				out.Executors = append(out.Executors, api.ExecutorRecord{ExecutorInfo: e.info, AgentID: api.AgentID{Value: a.id}})
 			}
-			seen[[3]string{f.id, t.agent, e.ExecutorID.Value}] = true
-			info := *e
-			info.FrameworkID = &api.FrameworkID{Value: f.id}
-			out.Executors = append(out.Executors, api.ExecutorRecord{ExecutorInfo: info, AgentID: api.AgentID{Value: t.agent}})
 		}
 	}
+	sort.Slice(out.Executors, func(i, j int) bool {
+		x, y := out.Executors[i], out.Executors[j]
+		if x.AgentID != y.AgentID {
+			return x.AgentID.Value < y.AgentID.Value
+		}
+		if *x.ExecutorInfo.FrameworkID != *y.ExecutorInfo.FrameworkID {
+			return x.ExecutorInfo.FrameworkID.Value < y.ExecutorInfo.FrameworkID.Value
+		}
+		return x.ExecutorInfo.ExecutorID.Value < y.ExecutorInfo.ExecutorID.Value
+	})
 	return out
 }
 

@@ -212,6 +212,7 @@ func (m *Master) removeFramework(f *framework, now time.Time) {
 		tasks = append(tasks, t)
 	}
 	m.retire(f, tasks)
+	m.removeFrameworkExecutors(f.id, now)
 	m.shutdownFrameworkEverywhere(f)
 	// Only the agents that lost tasks here can have drained just now.
 	for id := range agents {

@@ -154,7 +154,6 @@ func (m *Master) replicaStateSince(since uint64) (*Master, uint64, error) {
 		frameworks: map[string]*framework{}, agents: map[string]*agent{}, offers: map[string]*offer{},
 		alloc: allocator.New(m.cfg.allocatorConfig()), dirty: map[string]bool{},
 		weights: map[string]float64{}, quotas: map[string]api.QuotaConfig{}, gone: map[string]time.Time{},
-		executors: map[executorKey]*runningExecutor{},
 	}
 	v.restoreState(s)
 	m.views.state, m.views.applied, m.views.built = v, s.Applied, time.Now()
