@@ -1,15 +1,21 @@
 package master
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mezzo-cluster/mezzo/agent/files"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -19,7 +25,7 @@ import (
 // the agent's ID.
 func filesAgent(t *testing.T, tm *testMaster, content string, modified time.Time) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return subscribeFilesAgent(t, tm, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/files/download" {
 			http.NotFound(w, r)
 			return
@@ -27,6 +33,24 @@ func filesAgent(t *testing.T, tm *testMaster, content string, modified time.Time
 		w.Header().Set("Content-Disposition", `attachment; filename="stdout"`)
 		http.ServeContent(w, r, "stdout", modified, strings.NewReader(content))
 	}))
+}
+
+// sandboxAgent serves the agent's real files API over root, as an agent
+// mounts it (files.TopDirRoots), subscribes that agent to tm and returns
+// its ID.
+func sandboxAgent(t *testing.T, tm *testMaster, root string) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/files/", files.NewHandler(root, files.TopDirRoots()))
+	return subscribeFilesAgent(t, tm, mux)
+}
+
+// subscribeFilesAgent serves h as an agent's own HTTP API and subscribes
+// that agent to tm with its port, so that the master's files proxy
+// reaches h. It returns the agent's ID.
+func subscribeFilesAgent(t *testing.T, tm *testMaster, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
 	if err != nil {
@@ -109,5 +133,54 @@ func TestFilesProxyRangeAndHead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFilesProxyPathBytes reads files whose names hold percent signs
+// through the master, as a client over HTTP does (the master passes the
+// raw query on) and as the console does (Master.Files encodes the path
+// again): each path reaches the agent's real files API decoded exactly
+// once, naming the file it names and nothing a second decoding would.
+func TestFilesProxyPathBytes(t *testing.T) {
+	tm := startMaster(t)
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "fw", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := sandboxAgent(t, tm, root)
+	for _, name := range []string{"a%2eb", "%2e%2e", "a%2fb", "%25"} {
+		if err := os.WriteFile(filepath.Join(root, "fw", "x", name), []byte("I am "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := "/fw/x/" + name
+		t.Run(name+"/http", func(t *testing.T) {
+			resp, err := http.Get(tm.url + "/agents/" + id + "/files/read?offset=0&path=" + url.QueryEscape(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRead(t, resp, "I am "+name)
+		})
+		t.Run(name+"/console", func(t *testing.T) {
+			resp, err := tm.Files(context.Background(), id, "read", url.Values{"path": {p}, "offset": {"0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRead(t, resp, "I am "+name)
+		})
+	}
+}
+
+// checkRead checks that resp is a 200 /files/read answer of data, and
+// closes it.
+func checkRead(t *testing.T, resp *http.Response, data string) {
+	t.Helper()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got files.ReadResult
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &got) != nil || got.Data != data {
+		t.Errorf("read = %d %s, want 200 with %q", resp.StatusCode, body, data)
 	}
 }

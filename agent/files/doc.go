@@ -17,11 +17,14 @@
 // ReadResult) and its offset and length rules; reads return at most
 // DefaultReadLimit bytes unless ReadLimit says otherwise.
 //
+// The "path" parameter is decoded once, by the query parser, and then
+// taken literally: path=a%252eb names the file "a%2eb", whose "%2e" is
+// part of its name and never a dot.
+//
 // Confinement: a path that climbs above the root with "..", that goes
 // through a symbolic link leading outside (as its last element or any
-// directory on the way), or that is shaped like an escape (NUL bytes,
-// backslashes, percent-encoded dots or slashes) is refused with 403 and
-// nothing outside is read, listed or even stat'ed. Links that stay inside
+// directory on the way), or that holds a NUL byte or a backslash is
+// refused with 403 and nothing outside is read, listed or even stat'ed. Links that stay inside
 // the root, such as runs/latest pointing at runs/<id>, work. Handler.Resolve
 // does the check and Handler.Open opens the result; on Linux it opens with
 // openat2(RESOLVE_BENEATH), so a link swapped in after the check is refused

@@ -14,7 +14,7 @@ import (
 // a failure must be a *PathError of a known kind. The seed corpus is in
 // testdata/fuzz/FuzzResolve.
 func FuzzResolve(f *testing.F) {
-	for _, s := range []string{"", "/", run + "/latest/stdout", "evil-dir/secret", "../x", "%2e%2e"} {
+	for _, s := range []string{"", "/", run + "/latest/stdout", "evil-dir/secret", "../x", "%2e%2e", "a%2eb/%2f..%2f"} {
 		f.Add(s)
 	}
 	fx := newFixture(f, f.TempDir())
@@ -70,6 +70,8 @@ func FuzzServe(f *testing.F) {
 	f.Add("download", "path=evil-dir/secret")
 	f.Add("read", "path=%2e%2e/outside/secret&offset=-2&length=x")
 	f.Add("read.json", "path=self/evil-file&jsonp=a.b")
+	f.Add("read", "path=a%252eb&offset=0")
+	f.Add("download", "path=frameworks%252f..%252f..%252foutside%252fsecret")
 	fx := newFixture(f, f.TempDir())
 	h := NewHandler(fx.root)
 	f.Fuzz(func(t *testing.T, endpoint, rawQuery string) {

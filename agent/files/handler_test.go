@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -341,8 +342,10 @@ func TestEscapes(t *testing.T) {
 		{"dot-dot after a directory", "frameworks/../../outside/secret", 403},
 		{"percent-encoded dot-dot", "%2e%2e/outside/secret", 403},
 		{"percent-encoded mixed case", "%2E./outside/secret", 403},
-		{"double-encoded dot-dot", "%252e%252e%252foutside%252fsecret", 403},
-		{"double-encoded slash", "frameworks%252f..%252f..%252foutside", 403},
+		// Decoded once, these are names inside the root, which do not
+		// exist: nothing decodes them a second time (TestLiteralPercentNames).
+		{"double-encoded dot-dot", "%252e%252e%252foutside%252fsecret", 404},
+		{"double-encoded slash", "frameworks%252f..%252f..%252foutside", 404},
 		{"NUL byte", "stdout%00.txt", 403},
 		{"backslash", "..%5c..%5coutside", 403},
 		{"backslash alone", "frameworks%5cF", 403},
@@ -428,5 +431,41 @@ func TestReadLength(t *testing.T) {
 	must(t, json.Unmarshal([]byte(body), &got))
 	if code != 200 || got.Data != "\ufffd\ufffdAB" || got.Length != 4 {
 		t.Errorf("read = %d %+v, want data %q and length 4", code, got, "\ufffd\ufffdAB")
+	}
+}
+
+// TestLiteralPercentNames reads files whose names hold percent-encodings
+// of dots, slashes, backslashes, NUL and percent signs, sent escaped once
+// as every client escapes a query value: each is that file, decoded
+// exactly once, and never what a second decoding would name. The agent
+// refused them all (403) when it took a "%2e" left after decoding for a
+// client sneaking a dot past it.
+func TestLiteralPercentNames(t *testing.T) {
+	fx, srv := server(t)
+	names := []string{"a%2eb", "%2e%2e", "%2E%2e%2Foutside%2fsecret", "a%2fb", "%252e", "x%00y", "%5c", "100%", "%zz"}
+	for _, n := range names {
+		fx.write(t, filepath.Join(fx.root, run, "R1", n), []byte("I am "+n), 0o644)
+	}
+	for _, n := range names {
+		p := run + "/latest/" + n
+		for _, endpoint := range []string{"read", "download", "browse"} {
+			t.Run(n+"/"+endpoint, func(t *testing.T) {
+				code, _, body := get(t, srv, "GET", endpoint, pathQuery(p)+"&offset=0")
+				var ok bool
+				switch endpoint {
+				case "read":
+					var got ReadResult
+					ok = json.Unmarshal([]byte(body), &got) == nil && got.Data == "I am "+n
+				case "download":
+					ok = body == "I am "+n
+				case "browse":
+					var got []Entry
+					ok = json.Unmarshal([]byte(body), &got) == nil && len(got) == 1 && got[0].Path == "/"+p
+				}
+				if code != 200 || !ok {
+					t.Errorf("%s?%s = %d %q, want 200 with the file %q", endpoint, pathQuery(p), code, body, n)
+				}
+			})
+		}
 	}
 }

@@ -13,6 +13,7 @@ func TestResolve(t *testing.T) {
 	fx := newFixture(t, t.TempDir())
 	h := NewHandler(fx.root)
 	r1 := filepath.Join(fx.root, run, "R1")
+	fx.write(t, filepath.Join(fx.root, "frameworks/F/a%2eb"), []byte("literal"), 0o644)
 	tests := []struct {
 		name, virtual string
 		want          string // the real path, when err is nil
@@ -41,8 +42,10 @@ func TestResolve(t *testing.T) {
 		{"dot-dot later", "a/b/../../..", "", ErrOutsideRoot},
 		{"NUL", "a\x00", "", ErrOutsideRoot},
 		{"backslash", `..\..`, "", ErrOutsideRoot},
-		{"encoded dot", "%2e%2e", "", ErrOutsideRoot},
-		{"encoded percent", "%252e", "", ErrOutsideRoot},
+		{"an encoded dot is part of a name", "%2e%2e", "", ErrNotFound},
+		{"an encoded percent is part of a name", "%252e", "", ErrNotFound},
+		{"an encoded slash is part of a name", "frameworks%2f..%2f..%2foutside", "", ErrNotFound},
+		{"a literal percent name", "frameworks/F/a%2eb", filepath.Join(fx.root, "frameworks/F/a%2eb"), nil},
 		{"other escapes are names", "a%20b", "", ErrNotFound},
 		{"bad escapes are names", "%zz%", "", ErrNotFound},
 		{"link out", "evil-file", "", ErrOutsideRoot},
