@@ -136,11 +136,12 @@ func TestFilesProxyRangeAndHead(t *testing.T) {
 	}
 }
 
-// TestFilesProxyPathBytes reads files whose names hold percent signs
-// through the master, as a client over HTTP does (the master passes the
-// raw query on) and as the console does (Master.Files encodes the path
+// TestFilesProxyPathBytes lists, through the master, files whose names
+// hold percent signs or are not valid UTF-8, and reads each entry the
+// listing gives, as a client over HTTP does (the master passes the raw
+// query on) and as the console does (Master.Files encodes the path
 // again): each path reaches the agent's real files API decoded exactly
-// once, naming the file it names and nothing a second decoding would.
+// once, naming the file listed and nothing a second decoding would.
 func TestFilesProxyPathBytes(t *testing.T) {
 	tm := startMaster(t)
 	root := t.TempDir()
@@ -148,25 +149,54 @@ func TestFilesProxyPathBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := sandboxAgent(t, tm, root)
-	for _, name := range []string{"a%2eb", "%2e%2e", "a%2fb", "%25"} {
-		if err := os.WriteFile(filepath.Join(root, "fw", "x", name), []byte("I am "+name), 0o644); err != nil {
+	names := map[string]bool{"a%2eb": true, "%2e%2e": true, "a%2fb": true, "%25": true, "\xff\xfe.log": true, "caf\xe9 %2e": true}
+	for name := range names {
+		if err := os.WriteFile(filepath.Join(root, "fw", "x", name), []byte("I am "+strconv.QuoteToASCII(name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := "/fw/x/" + name
+	}
+	resp, err := http.Get(tm.url + "/agents/" + id + "/files/browse?path=%2Ffw%2Fx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var entries []files.Entry
+	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("browse through the master: %d, %v", resp.StatusCode, err)
+	}
+	for _, e := range entries {
+		query := "path=" + url.QueryEscape(e.Path)
+		if e.PathQuery != "" {
+			query = "path=" + e.PathQuery
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(q.Get("path"), "/fw/x/")
+		if !names[name] {
+			t.Errorf("the listing gives %+v, which names no file made", e)
+			continue
+		}
+		delete(names, name)
 		t.Run(name+"/http", func(t *testing.T) {
-			resp, err := http.Get(tm.url + "/agents/" + id + "/files/read?offset=0&path=" + url.QueryEscape(p))
+			resp, err := http.Get(tm.url + "/agents/" + id + "/files/read?offset=0&" + query)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRead(t, resp, "I am "+name)
+			checkRead(t, resp, "I am "+strconv.QuoteToASCII(name))
 		})
 		t.Run(name+"/console", func(t *testing.T) {
-			resp, err := tm.Files(context.Background(), id, "read", url.Values{"path": {p}, "offset": {"0"}})
+			q.Set("offset", "0")
+			resp, err := tm.Files(context.Background(), id, "read", q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRead(t, resp, "I am "+name)
+			checkRead(t, resp, "I am "+strconv.QuoteToASCII(name))
 		})
+	}
+	for name := range names {
+		t.Errorf("%q was not listed", name)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -16,8 +17,19 @@ import (
 // Entry is one element of a /files/browse answer, in Mesos's JSON shape.
 type Entry struct {
 	// Path is the entry's virtual path: the browsed path, cleaned and
-	// rooted at "/", joined with the entry's name.
+	// rooted at "/", joined with the entry's name. JSON strings hold
+	// only UTF-8, so a path that is not valid UTF-8 (a name a task made
+	// from arbitrary bytes) has U+FFFD in place of each invalid byte
+	// here, and names no file: use PathQuery for such a path.
 	Path string `json:"path"`
+	// PathQuery is set, for a path that is not valid UTF-8 only, to the
+	// path's exact bytes escaped as a query value (url.QueryEscape):
+	// "path=" followed by PathQuery names the entry in a request to any
+	// endpoint, since the query parser decodes it once and nothing
+	// decodes it again. Mesos has no such field (its listings give such
+	// a path as invalid JSON), and valid paths leave it out, so the
+	// answer keeps Mesos's shape.
+	PathQuery string `json:"path_query,omitempty"`
 	// Nlink is the number of hard links.
 	Nlink uint64 `json:"nlink"`
 	// Size is the size in bytes.
@@ -101,6 +113,9 @@ func (h *Handler) statTarget(p string, link fileStat) fileStat {
 
 func (h *Handler) entry(p string, st fileStat) Entry {
 	e := Entry{Path: p, Nlink: st.nlink, Size: st.size, Mtime: st.mtime, Mode: lsMode(st.mode)}
+	if !utf8.ValidString(p) {
+		e.PathQuery = url.QueryEscape(p)
+	}
 	if st.owned {
 		e.UID, e.GID = h.owners.user(st.uid), h.owners.group(st.gid)
 	}

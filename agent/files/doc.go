@@ -19,7 +19,9 @@
 //
 // The "path" parameter is decoded once, by the query parser, and then
 // taken literally: path=a%252eb names the file "a%2eb", whose "%2e" is
-// part of its name and never a dot.
+// part of its name and never a dot. A listed path that is not valid
+// UTF-8, which JSON cannot carry, comes escaped in Entry.PathQuery too,
+// ready to follow "path=".
 //
 // Confinement: a path that climbs above the root with "..", that goes
 // through a symbolic link leading outside (as its last element or any

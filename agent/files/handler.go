@@ -123,7 +123,9 @@ func (h *Handler) Open(virtual string) (*os.File, error) {
 // is given.
 //
 //   - browse answers a JSON array of Entry, one per directory entry sorted
-//     by name; browsing a regular file answers that one file's Entry.
+//     by name; browsing a regular file answers that one file's Entry. An
+//     entry whose path is not valid UTF-8 carries it in PathQuery too,
+//     escaped, since its Path cannot hold its bytes.
 //   - read answers a ReadResult for the window of a regular file starting
 //     at "offset" and "length" bytes long. An absent offset or -1 asks for
 //     the file's size only (Offset is the size, Data is empty); an absent

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -467,5 +468,76 @@ func TestLiteralPercentNames(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestNonUTF8Names lists names that are not valid UTF-8 and follows
+// each listed entry as a client does, "path=" and its PathQuery: every
+// one reads, downloads and browses as the file it is. JSON cannot carry
+// such a path, whose Path shows U+FFFD, and following that answered
+// 404: the file was listed and could not be read.
+func TestNonUTF8Names(t *testing.T) {
+	fx, srv := server(t)
+	odd := filepath.Join(fx.root, "odd")
+	must(t, os.MkdirAll(filepath.Join(odd, "d\xff"), 0o755))
+	contents := map[string]string{
+		"\xff\xfe.log":        "utf-16 mark",
+		"caf\xe9":             "latin-1",
+		"\xc0\xae\xc0\xae":    "overlong dots are a name",
+		"d\xff/x":             "in a directory not UTF-8",
+		"a%2e\xff":            "a percent sign too",
+		"plain":               "valid UTF-8",
+		"\xe2\x82":            "a cut rune",
+		"sp ace+\xf0\x9f\x98": "spaces and a cut emoji",
+	}
+	for name, data := range contents {
+		fx.write(t, filepath.Join(odd, name), []byte(data), 0o644)
+	}
+	seen := map[string]bool{}
+	var follow func(dir string)
+	follow = func(dir string) {
+		code, _, body := get(t, srv, "GET", "browse", dir)
+		if code != 200 {
+			t.Fatalf("browse?%s = %d %s", dir, code, body)
+		}
+		var entries []Entry
+		must(t, json.Unmarshal([]byte(body), &entries))
+		for _, e := range entries {
+			q := pathQuery(e.Path)
+			if e.PathQuery != "" {
+				q = "path=" + e.PathQuery
+			}
+			raw, err := url.ParseQuery(q)
+			must(t, err)
+			p := raw.Get("path")
+			if (e.PathQuery != "") == utf8.ValidString(p) || string([]rune(p)) != e.Path {
+				t.Errorf("entry %+v: path_query given %v for %q, valid UTF-8 %v", e, e.PathQuery != "", p, utf8.ValidString(p))
+			}
+			if strings.HasPrefix(e.Mode, "d") {
+				follow(q)
+				continue
+			}
+			rel := strings.TrimPrefix(p, "/odd/")
+			seen[rel] = true
+			want := contents[rel]
+			code, _, body := get(t, srv, "GET", "read", q+"&offset=0")
+			var got ReadResult
+			if code != 200 || json.Unmarshal([]byte(body), &got) != nil || got.Data != want {
+				t.Errorf("read?%s = %d %s, want %q", q, code, body, want)
+			}
+			if code, _, body := get(t, srv, "GET", "download", q); code != 200 || body != want {
+				t.Errorf("download?%s = %d %q, want %q", q, code, body, want)
+			}
+		}
+	}
+	follow(pathQuery("/odd"))
+	for name := range contents {
+		if !seen[name] {
+			t.Errorf("%q was not listed, or not followed", name)
+		}
+	}
+	_, _, body := get(t, srv, "GET", "browse", pathQuery("/"+run+"/latest"))
+	if strings.Contains(body, "path_query") {
+		t.Errorf("a listing of valid UTF-8 paths has path_query, off Mesos's shape: %s", body)
 	}
 }
