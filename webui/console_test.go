@@ -12,10 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mezzo-cluster/mezzo/agent/files"
 	"github.com/mezzo-cluster/mezzo/api"
 )
 
@@ -609,6 +613,107 @@ func TestFilesFileOrDirectory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFilesOddNames browses a sandbox served by the agent's real files
+// API and follows every link of its listing, then each file's Download
+// link: each must show the file listed. A name that is not valid UTF-8
+// (which the agent lists with U+FFFD in its path and its bytes in
+// path_query) led to a 404, and so did any name the console escapes,
+// '%', '+', ' ' or non-ASCII: its query helper escaped the name and the
+// template escaped it again, and the agent decoded it only once.
+func TestFilesOddNames(t *testing.T) {
+	names := []string{"plain", "my file", "a+b", "a%2eb", "%25", "caf\u00e9", "\xff\xfe.log", "caf\xe9", "dir \xff/in", "dir \xff/de\xefper/deep"}
+	found := followSandbox(t, names)
+	for _, n := range names {
+		if !found[n] {
+			t.Errorf("%q: no link of the listing led to it", n)
+		}
+	}
+}
+
+// FuzzSandboxNames makes a file of an arbitrary name in a sandbox the
+// agent's real files API serves, and checks that the console's listing
+// links to it, and its page and Download link show it. Names the agent
+// refuses whatever their listing (a backslash) are skipped.
+func FuzzSandboxNames(f *testing.F) {
+	for _, s := range []string{"plain", "my file", "a+b&c=d#e", "a%2eb", "%25", "caf\u00e9", "\xff\xfe.log", "<b>\"'", "\ufffd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\\\x00") {
+			return
+		}
+		if !followSandbox(t, []string{name})[name] {
+			t.Fatalf("%q: no link of the listing led to it", name)
+		}
+	})
+}
+
+// followSandbox makes the files names, each holding its name quoted, in
+// the sandbox of task t-run, served by the agent's real files API, and
+// follows every link of the console's listing of it, depth first. Each
+// file's page and Download link must show the file; it returns the names
+// of the files reached.
+func followSandbox(t *testing.T, names []string) map[string]bool {
+	t.Helper()
+	const sandbox = "fw1/t-run/runs/latest"
+	root := t.TempDir()
+	for _, n := range names {
+		p := filepath.Join(root, sandbox, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("I am "+strconv.QuoteToASCII(n)), 0o644); err != nil {
+			t.Skipf("the file system refuses the name %q: %v", n, err)
+		}
+	}
+	c, f := newConsole(t, nil)
+	f.agentFiles = files.NewHandler(root, files.TopDirRoots())
+	link := regexp.MustCompile(`href="(/tasks/fw1/t-run/(?:files|download)\?path=[^"]*)"`)
+	found := map[string]bool{}
+	var follow func(page string)
+	follow = func(page string) {
+		code, body := get(t, c, page)
+		if code != http.StatusOK {
+			t.Errorf("%s: %d\n%s", page, code, body)
+			return
+		}
+		_, data, isFile := strings.Cut(body, `<pre class="file"`)
+		if !isFile {
+			_, listing, _ := strings.Cut(body, "<tbody")
+			for _, m := range link.FindAllStringSubmatch(listing, -1) {
+				follow(html.UnescapeString(m[1]))
+			}
+			return
+		}
+		q, _ := url.ParseQuery(strings.TrimPrefix(page, "/tasks/fw1/t-run/files?"))
+		name := q.Get("path")
+		want := "I am " + strconv.QuoteToASCII(name)
+		if !strings.Contains(html.UnescapeString(data), want) {
+			t.Errorf("%s shows no %q", page, want)
+			return
+		}
+		dl := ""
+		for _, m := range link.FindAllStringSubmatch(body, -1) {
+			if strings.Contains(m[1], "/download?") {
+				dl = html.UnescapeString(m[1])
+			}
+		}
+		if dl == "" {
+			t.Errorf("%s has no Download link", page)
+			return
+		}
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, httptest.NewRequest(http.MethodGet, dl, nil))
+		if w.Code != http.StatusOK || w.Body.String() != want {
+			t.Errorf("download %s: %d %q, want %q", dl, w.Code, w.Body, want)
+			return
+		}
+		found[name] = true
+	}
+	follow("/tasks/fw1/t-run/files")
+	return found
 }
 
 // TestStandbyBanner checks that every page served by a master that does

@@ -46,6 +46,10 @@ type fakeCluster struct {
 	// agent's files.BrowseLimit: a longer listing is cut and says so in
 	// api.ListingTruncatedHeader.
 	browseLimit int
+	// agentFiles, if set, answers Files in place of files: an agent's
+	// real files API (files.Handler), reached with the query the master
+	// would send it.
+	agentFiles http.Handler
 	// badReads holds "path@offset" reads answered with JSON cut short.
 	badReads map[string]bool
 	events   chan api.OperatorEvent
@@ -169,6 +173,10 @@ func (f *fakeCluster) Files(_ context.Context, agentID, op string, q url.Values)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rec := httptest.NewRecorder()
+	if f.agentFiles != nil {
+		f.agentFiles.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/files/"+op+"?"+q.Encode(), nil))
+		return rec.Result(), nil
+	}
 	p := q.Get("path")
 	switch op {
 	case "browse":

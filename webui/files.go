@@ -21,16 +21,30 @@ import (
 // view and for each step of a tail.
 const readWindow = 64 << 10
 
-// entry is one line of the agent's /files/browse answer (Mesos's shape).
+// entry is one line of the agent's /files/browse answer (Mesos's shape,
+// and files.Entry's path_query).
 type entry struct {
-	Path  string `json:"path"`
-	Size  int64  `json:"size"`
-	Mtime int64  `json:"mtime"`
-	Mode  string `json:"mode"`
+	Path string `json:"path"`
+	// PathQuery is the path's bytes escaped, which the agent adds when
+	// they are not UTF-8 and Path, a JSON string, cannot hold them.
+	// browse puts them in Path.
+	PathQuery string `json:"path_query"`
+	Size      int64  `json:"size"`
+	Mtime     int64  `json:"mtime"`
+	Mode      string `json:"mode"`
 }
 
-// Name is the entry's last path element.
+// Name is the entry's last path element, its exact bytes, to ask the
+// agent for it by.
 func (e entry) Name() string { return path.Base(e.Path) }
+
+// Label is the entry's name to show: Name with U+FFFD for each byte
+// that is not UTF-8.
+func (e entry) Label() string { return label(e.Name()) }
+
+// label returns s with U+FFFD for each byte that is not UTF-8, for a
+// page, whose text must be UTF-8.
+func label(s string) string { return string([]rune(s)) }
 
 // Dir reports whether the entry is a directory.
 func (e entry) Dir() bool { return strings.HasPrefix(e.Mode, "d") }
@@ -132,6 +146,13 @@ func (c *Console) browse(ctx context.Context, agentID, p string) (entries []entr
 		if err := dec.Decode(&e); err != nil {
 			return nil, false, fmt.Errorf("files browse on agent %s: decode answer: %w", agentID, err)
 		}
+		if e.PathQuery != "" {
+			raw, err := url.QueryUnescape(e.PathQuery)
+			if err != nil {
+				return nil, false, fmt.Errorf("files browse on agent %s: decode answer: path_query %q: %w", agentID, e.PathQuery, err)
+			}
+			e.Path = raw
+		}
 		entries = append(entries, e)
 	}
 	if _, err := dec.Token(); err != nil {
@@ -217,7 +238,7 @@ func (c *Console) taskFiles(r *http.Request, p Principal) (*view, error) {
 	for _, el := range strings.Split(rel, "/") {
 		if el != "" {
 			acc = path.Join(acc, el)
-			d.Crumbs = append(d.Crumbs, crumb{Name: el, Rel: acc})
+			d.Crumbs = append(d.Crumbs, crumb{Name: label(el), Rel: acc})
 		}
 	}
 	entries, truncated, err := c.browse(r.Context(), t.AgentID.Value, full)

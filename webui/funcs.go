@@ -29,7 +29,7 @@ var funcs = template.FuncMap{
 	"bytes":      humanBytes,
 	"stateClass": stateClass,
 	"esc":        url.PathEscape,
-	"query":      url.QueryEscape,
+	"query":      queryValue,
 	"short":      short,
 	"number":     number,
 	"add":        func(a, b int) int { return a + b },
@@ -129,3 +129,12 @@ func short(s string) string {
 	}
 	return s[:10] + "…" + s[len(s)-10:]
 }
+
+// queryValue escapes s as a query value for a template, typed as a URL so
+// that html/template does not escape it a second time: it escapes a
+// plain string in a URL's query itself, so "%2e" came out "%252e", a
+// file called "my file" was asked for as "my+file", and the sandbox
+// browser led to a 404 for every name with a space, '+', '%' or a byte
+// beyond ASCII. QueryEscape's output is only unreserved characters, '+'
+// and %XX, which is safe anywhere in a URL.
+func queryValue(s string) template.URL { return template.URL(url.QueryEscape(s)) }
