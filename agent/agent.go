@@ -65,6 +65,10 @@ type Agent struct {
 	taskIndex map[taskKey]*executorRun // every task not ended, to its executor
 	shared    map[string]*executorRun  // each framework's shared executor, by framework ID
 	stopping  bool                     // Run is shutting down: no more launches
+	// held counts, by run directory, what may still write in a run
+	// whether or not it is in executors (holdRun): the collector takes
+	// no run held.
+	held map[string]int
 
 	defaultUser string // Config.TaskUser or its default; "" is the agent's own user (user.go)
 	// cgParent is where executors' cgroups are made (cgroup.go); "" when
@@ -124,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		executors:    map[execKey]*executorRun{},
 		taskIndex:    map[taskKey]*executorRun{},
 		shared:       map[string]*executorRun{},
+		held:         map[string]int{},
 
 		defaultUser: defaultUser,
 	}

@@ -653,6 +653,11 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool, status *
 		a.mu.Unlock()
 		return
 	}
+	// Out of a.executors, the run is still held from the collector until
+	// what the executor left running is killed and its tasks' ends are
+	// on disk.
+	a.holdRun(r)
+	defer a.releaseRun(r)
 	if failed && r.exitMsg == "" && r.exitState == "" && !r.shutdown && r.oomKilled() {
 		r.exitReason = api.ReasonContainerLimitationMemory
 		r.exitMsg = fmt.Sprintf("Memory limit exceeded: the executor's cgroup reached its cap of %d MiB (its tasks' memory plus the executor's overhead) and the kernel killed the executor",

@@ -22,7 +22,7 @@ import (
 // what the tasks wrote, then go (Mesos's --gc_delay). When the disk
 // holding the work directory runs short of Config.SandboxGCHeadroom
 // free, the oldest go sooner. Never collected: a run of an executor the
-// agent still knows, the sandbox of a task that has not ended or whose
+// agent still knows or holds (holdRun), the sandbox of a task that has not ended or whose
 // terminal update waits for its acknowledgement, and a live executor's
 // own sandbox (where its first task may have run).
 //
@@ -130,6 +130,9 @@ func (a *Agent) deadRuns() []garbage {
 	for _, r := range a.executors {
 		live[r.rec.Dir] = true
 	}
+	for dir := range a.held {
+		live[dir] = true
+	}
 	a.mu.Unlock()
 	var out []garbage
 	for _, d := range dirs {
@@ -140,6 +143,27 @@ func (a *Agent) deadRuns() []garbage {
 		out = append(out, garbage{dir: d, ended: fi.ModTime()})
 	}
 	return out
+}
+
+// holdRun keeps the run's directory from the collector until releaseRun,
+// whether or not the run is in a.executors. A run leaves a.executors
+// when the agent is done with its executor, which is not when everything
+// that may write in its directory is: executorExited holds it until it
+// has killed what the executor left running and reported its tasks'
+// ends, and a launch being prepared (inLine) until it is over, since it
+// may still fetch into the run, or start its executor there, after a
+// shutdown forgot it (shutdownRun of a run not yet started). Meanwhile a
+// new run of the same executor may be registered: the old one is kept
+// all the same. a.mu must be held.
+func (a *Agent) holdRun(r *executorRun) { a.held[r.rec.Dir]++ }
+
+// releaseRun ends a holdRun. a.mu must not be held.
+func (a *Agent) releaseRun(r *executorRun) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.held[r.rec.Dir]--; a.held[r.rec.Dir] <= 0 {
+		delete(a.held, r.rec.Dir)
+	}
 }
 
 // endedTasks lists the sandboxes of ended tasks in the runs of live

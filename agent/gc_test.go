@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,5 +294,96 @@ func TestMarkEndedFollowsNoLink(t *testing.T) {
 	}
 	if !fi.ModTime().Equal(old) {
 		t.Errorf("the link's target was touched: its time is %v, was %v", fi.ModTime(), old)
+	}
+}
+
+// TestCollectSparesAnExitingRun checks that the run of an executor the
+// agent lets go of is not collected while what ran in its session still
+// runs there, even once a new run of the same executor has taken its
+// place: it goes after executorExited has killed what was left.
+func TestCollectSparesAnExitingRun(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 })
+	r := registerRun(a, "fw", "ex")
+	mkSandbox(t, r.rec.Dir, time.Now(), 8*24*time.Hour)
+	left := exec.Command("sleep", "600") // what is left of the executor's container
+	left.Dir = r.rec.Dir
+	left.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := left.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- left.Wait() }()
+	t.Cleanup(func() { left.Process.Kill(); <-waited })
+	pid := left.Process.Pid
+	start := processStartTime(pid)
+	var keptWhileAlive, alive bool
+	a.mu.Lock()
+	r.started = true
+	r.rec.PID, r.rec.StartTime = pid, start
+	// Its checks stop after the run has left a.executors and before
+	// what it left is killed: that is when the collector looks.
+	task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t"}}, dir: r.taskDir("t", false), state: api.TaskRunning,
+		queued: true, sent: true, stopChecks: func() {
+			registerRun(a, "fw", "ex") // a new run of the executor replaces it
+			alive = processAlive(pid, start)
+			a.collectSandboxes(time.Now())
+			keptWhileAlive = exists(r.rec.Dir)
+		}}
+	r.add(task)
+	a.taskIndex[taskKey{"fw", "t"}] = r
+	a.mu.Unlock()
+	a.executorExited(r, "test over", true)
+	if !alive {
+		t.Fatal("what the executor left was dead before the agent let go of it: the test shows nothing")
+	}
+	if !keptWhileAlive {
+		t.Error("the run was collected while a process of its executor still ran in it")
+	}
+	a.collectSandboxes(time.Now())
+	if exists(r.rec.Dir) {
+		t.Error("the run was kept after what ran in it was killed")
+	}
+}
+
+// TestCollectSparesALaunchBeingPrepared checks that a run shut down
+// before its executor started, which the agent forgets at once, is not
+// collected while a launch is still being prepared in it (a fetch into
+// it, its executor being started there), but is once that is over.
+func TestCollectSparesALaunchBeingPrepared(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 })
+	r := registerRun(a, "fw", "ex")
+	mkSandbox(t, r.rec.Dir, time.Now(), 8*24*time.Hour)
+	release := make(chan struct{})
+	a.mu.Lock()
+	a.inLine(r, func(*turn) { <-release })
+	a.shutdownRun(r)
+	a.mu.Unlock()
+	holds := func() int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.held[r.rec.Dir]
+	}
+	<-r.done
+	deadline := time.Now().Add(10 * time.Second)
+	for holds() > 1 { // executorExited's, over once it returns
+		if time.Now().After(deadline) {
+			t.Fatal("executorExited did not return")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.collectSandboxes(time.Now())
+	if !exists(r.rec.Dir) {
+		t.Error("the run was collected while a launch was being prepared in it")
+	}
+	close(release)
+	for holds() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the launch did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.collectSandboxes(time.Now())
+	if exists(r.rec.Dir) {
+		t.Error("the run was kept after its launch was over")
 	}
 }

@@ -34,12 +34,15 @@ type turn struct {
 // inLine runs launch, which prepare calls, on a goroutine of its own in
 // the executor's line of launches: the launch reaches the executor after
 // the one queued before it, however their preparations interleave
-// (launch must call turn.wait before it sends). a.mu must be held.
+// (launch must call turn.wait before it sends). The run is held from
+// the collector until launch returns (holdRun). a.mu must be held.
 func (a *Agent) inLine(r *executorRun, launch func(tn *turn)) {
 	tn := a.takeTurn(r)
+	a.holdRun(r)
 	a.execWG.Add(1)
 	go func() {
 		defer a.execWG.Done()
+		defer a.releaseRun(r)
 		defer tn.done()
 		launch(tn)
 	}()
