@@ -56,6 +56,10 @@ type Agent struct {
 	// and an executor must not be able to pile them up without end.
 	messageSlots chan struct{}
 
+	// gcMu lets one collection (collectSandboxes) run at a time; it is
+	// taken before mu.
+	gcMu sync.Mutex
+
 	mu        sync.Mutex
 	agentID   string
 	streamID  string

@@ -49,9 +49,13 @@ type executorRun struct {
 	recDirty  bool
 	// ended lists, oldest first, the tasks that ended and are still in
 	// allTasks (see prune).
-	ended   []string
-	pending []api.ExecutorEvent // events waiting for a subscription
-	stream  *execStream         // the current subscription; nil if none
+	ended []string
+	// collectable is the queue of the sandboxes of its ended tasks, in
+	// the order they ended, that the collector takes from the front once
+	// due (gc.go).
+	collectable []endedSandbox
+	pending     []api.ExecutorEvent // events waiting for a subscription
+	stream      *execStream         // the current subscription; nil if none
 
 	started    bool // its process was started (or recovered)
 	recovered  bool // it was started by an earlier run of the agent
@@ -132,6 +136,10 @@ type execTask struct {
 	// infoJSON is info as JSON, encoded for its first checkpoint and kept
 	// for the next ones (recordedTask.AppendJSON).
 	infoJSON []byte
+	// ended is when it left its run's tasks (remove), for a task that has
+	// a sandbox of its own: that time is still to be written on its
+	// sandbox (markEnded), by whoever removed it once a.mu is released.
+	ended time.Time
 }
 
 // newRun makes the record of a new executor, not yet started. a.mu must
@@ -184,17 +192,34 @@ func (r *executorRun) add(t *execTask) {
 // reached. a.mu must be held.
 //
 // A task that has a sandbox of its own (tasks/<task ID>) in the sandbox
-// of Mezzo's executor has its end written there (markEnded), which its
-// collection counts from (gc.go): here, under a.mu, so that the
-// collector, which finds the task gone under a.mu, never reads its
-// sandbox's time from before. A custom executor's sandbox is its own.
+// of Mezzo's executor joins its run's queue of sandboxes to collect
+// (collectable), with when it ended, which its collection counts from
+// (gc.go). That time is written on the sandbox (markEnded) for a
+// restarted agent, once a.mu is released: by the stops
+// recordExecutorUpdate returns, or by reportFor. The collector counts
+// from the time in the queue and makes nothing of a sandbox's time
+// before it, so the write may come late, or never. A custom executor's
+// sandbox is its own.
 func (r *executorRun) remove(t *execTask) {
 	delete(r.tasks, t.info.TaskID.Value)
 	r.need.remove(t.need)
 	if t.dir != "" && t.dir != r.rec.Dir && r.rec.ExecutorInfo.Command == nil {
-		// On an error the sandbox keeps the time of its last change,
-		// and may go sooner: no reason to hold the task's end.
-		_ = markEnded(t.dir)
+		t.ended = time.Now()
+		r.collectable = append(r.collectable, endedSandbox{name: t.info.TaskID.Value, at: t.ended})
+	}
+}
+
+// markTaskEnded writes a removed task's end on its sandbox (see remove),
+// if it has a sandbox of its own; a.mu need not be held, and t must not
+// change meanwhile (its remover calls it).
+func (a *Agent) markTaskEnded(t *execTask) {
+	if t.ended.IsZero() {
+		return
+	}
+	// On an error the sandbox keeps the time of its last change, and
+	// may go sooner after a restart: no reason to hold the task's end.
+	if err := markEnded(t.dir, t.ended); err != nil {
+		a.log.Debug("task's sandbox is counted from its last change after a restart", "dir", t.dir, "err", err)
 	}
 }
 
@@ -645,7 +670,7 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool, status *
 	// Before the run leaves a.executors, where the collector looks for
 	// live runs: its sandbox is kept Config.SandboxGCDelay from now
 	// (gc.go), not from when the run began.
-	if err := markEnded(r.rec.Dir); err != nil {
+	if err := markEnded(r.rec.Dir, time.Now()); err != nil {
 		a.log.Warn("executor's sandbox is counted from its last change", "dir", r.rec.Dir, "err", err)
 	}
 	a.mu.Lock()
@@ -762,6 +787,7 @@ func runAll(fs []func()) {
 // reportFor checkpoints and queues an update the agent makes about one of
 // an executor's tasks.
 func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
+	a.markTaskEnded(t)
 	t.annotate(&st)
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}

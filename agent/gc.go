@@ -22,21 +22,30 @@ import (
 // what the tasks wrote, then go (Mesos's --gc_delay). When the disk
 // holding the work directory runs short of Config.SandboxGCHeadroom
 // free, the oldest go sooner. Never collected: a run of an executor the
-// agent still knows or holds (holdRun), the sandbox of a task that has not ended or whose
-// terminal update waits for its acknowledgement, and a live executor's
-// own sandbox (where its first task may have run).
+// agent still knows or holds (holdRun), the sandbox of a task that has
+// not ended or whose terminal update waits for its acknowledgement, and
+// a live executor's own sandbox (where its first task may have run).
 //
 // When something ended is its directory's modification time, written
 // then (markEnded): by executorExited (and forgetRecovered, for an
-// executor that died while the agent was down) for a run, by
-// executorRun.remove for a task's sandbox. Why file times rather than
-// agent.db: a run's record leaves agent.db when its executor exits, the
-// time must outlive agent restarts, and a file time needs no write to
-// agent.db on the path of every task's end. Mesos does the same: its
-// agent touches a run's directory when it schedules it for collection
-// and, after a restart, counts the delay from that time. Nothing adds to
-// a sandbox's top directory once what ran there has ended, so the time
-// stays; a later change only keeps the sandbox longer.
+// executor that died while the agent was down) for a run, once a.mu is
+// released after executorRun.remove for a task's sandbox. Why file times
+// rather than agent.db: a run's record leaves agent.db when its executor
+// exits, the time must outlive agent restarts, and a file time needs no
+// write to agent.db on the path of every task's end. Mesos does the
+// same: its agent touches a run's directory when it schedules it for
+// collection and, after a restart, counts the delay from that time.
+// Nothing adds to a sandbox's top directory once what ran there has
+// ended, so the time stays; a later change only keeps the sandbox
+// longer.
+//
+// Runs are found by listing the runs' directories, a few per executor.
+// The sandboxes of a live run's ended tasks are not: a shared executor
+// may have ended a million within the delay. Each live run keeps them in
+// a queue, in the order they ended (executorRun.collectable, filled by
+// remove), and a collection looks only at its front, what is due; a
+// restarted agent rebuilds the queue from the directories' times
+// (endedOnDisk).
 
 // gcLoop collects sandboxes every interval until ctx ends.
 func (a *Agent) gcLoop(ctx context.Context, interval time.Duration) {
@@ -52,39 +61,57 @@ func (a *Agent) gcLoop(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// markEnded writes now as dir's modification time, which collectSandboxes
-// counts a sandbox's age from (see the comment at the top of gc.go). A
-// directory that is not there (a task killed before its sandbox was
-// made) is no error.
-func markEnded(dir string) error {
+// markEnded writes at as dir's modification time, which a restarted
+// agent counts a sandbox's age from (see the comment at the top of
+// gc.go). A directory that is not there (a task killed before its
+// sandbox was made, or one collected already) is no error.
+func markEnded(dir string, at time.Time) error {
 	// A link is not followed: a task that runs in its executor's own
 	// sandbox could plant one where another task's sandbox was, and the
 	// agent, as root, must not touch what it leads to. (The access time
 	// is set too: darwin has no UTIME_OMIT, and nothing reads it.)
-	now := unix.NsecToTimespec(time.Now().UnixNano())
-	times := []unix.Timespec{now, now}
+	ts := unix.NsecToTimespec(at.UnixNano())
+	times := []unix.Timespec{ts, ts}
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dir, times, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mark sandbox ended: %w", err)
 	}
 	return nil
 }
 
+// endedSandbox is the sandbox of a task that ended in a live run, in the
+// run's queue (executorRun.collectable).
+type endedSandbox struct {
+	name string    // its directory in tasks/: the task's ID, or what a removal cut short left
+	at   time.Time // when the task ended
+}
+
+// taken is the front of a live run's queue that a collection looks at:
+// what is due. gone says, by position, which of it the collection is
+// done with; the rest stays at the front of the queue (dropTaken).
+type taken struct {
+	r    *executorRun
+	gone []bool
+}
+
 // garbage is a sandbox that may be collected: the directory of a run
-// whose executor exited (run nil), or the sandbox of a task that ended
-// in the live run run.
+// whose executor exited (from nil), or the sandbox of a task that ended
+// in a live run, the i-th of from.
 type garbage struct {
 	dir   string
-	ended time.Time // the directory's modification time (markEnded)
-	run   *executorRun
-	task  string // the task's ID, with run
+	ended time.Time // when what ran there ended
+	from  *taken
+	i     int
 }
 
 // collectSandboxes removes the sandboxes that ended long enough ago,
 // then, while the disk is short of headroom, the oldest of the rest. It
 // returns how many it removed.
 func (a *Agent) collectSandboxes(now time.Time) int {
-	all := append(a.deadRuns(), a.endedTasks()...)
-	sort.Slice(all, func(i, j int) bool { return all[i].ended.Before(all[j].ended) })
+	a.gcMu.Lock()
+	defer a.gcMu.Unlock()
+	queues, tasks := a.endedTasks(now)
+	all := append(a.deadRuns(), tasks...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ended.Before(all[j].ended) })
 	removed := 0
 	for _, g := range all {
 		if now.Sub(g.ended) < a.cfg.SandboxGCDelay && !a.diskShort() {
@@ -100,12 +127,17 @@ func (a *Agent) collectSandboxes(now time.Time) int {
 		removed++
 		a.log.Info("collected sandbox", "dir", g.dir, "age", now.Sub(g.ended).Round(time.Second))
 	}
+	a.mu.Lock()
+	for _, q := range queues {
+		q.r.dropTaken(q.gone)
+	}
+	a.mu.Unlock()
 	return removed
 }
 
 // collect removes one sandbox and reports whether it did.
 func (a *Agent) collect(g garbage) (bool, error) {
-	if g.run != nil {
+	if g.from != nil {
 		return a.collectTask(g)
 	}
 	if err := os.RemoveAll(g.dir); err != nil {
@@ -166,49 +198,80 @@ func (a *Agent) releaseRun(r *executorRun) {
 	}
 }
 
-// endedTasks lists the sandboxes of ended tasks in the runs of live
-// executors: the directories in tasks/ that no task of the run that has
-// not ended owns. collectTask looks again, under a.mu, before it takes
-// one. The runs of custom executors are left alone (their sandboxes are
-// theirs to lay out), and so are those of recovered executors that have
-// not subscribed again: until they list their tasks (adoptListed) the
-// agent may not know all of them.
-func (a *Agent) endedTasks() []garbage {
-	type liveRun struct {
-		r     *executorRun
-		dir   string
-		tasks map[string]bool
-	}
-	var runs []liveRun
+// endedTasks returns the fronts of the live runs' queues of ended tasks'
+// sandboxes that are due at now (all of each queue when the disk is
+// short), and those sandboxes. collectTask looks again, under a.mu,
+// before it takes one. The runs of custom executors have no queue (their
+// sandboxes are theirs to lay out); those of recovered executors that
+// have not subscribed again are left alone, since until they list their
+// tasks (adoptListed) the agent may not know all of them, and so are
+// those whose own sandbox a live task runs in (rootTaskLive).
+func (a *Agent) endedTasks(now time.Time) ([]*taken, []garbage) {
+	short := a.diskShort()
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	var queues []*taken
+	var out []garbage
 	for _, r := range a.executors {
-		if r.exited || r.rec.ExecutorInfo.Command != nil || r.recovered && !r.subscribed || r.rootTaskLive() {
+		n := 0
+		for n < len(r.collectable) && (short || now.Sub(r.collectable[n].at) >= a.cfg.SandboxGCDelay) {
+			n++
+		}
+		if n == 0 || r.exited || r.recovered && !r.subscribed || r.rootTaskLive() {
 			continue
 		}
-		tasks := make(map[string]bool, len(r.tasks))
-		for id := range r.tasks {
-			tasks[id] = true
-		}
-		runs = append(runs, liveRun{r: r, dir: filepath.Join(r.rec.Dir, "tasks"), tasks: tasks})
-	}
-	a.mu.Unlock()
-	var out []garbage
-	for _, lr := range runs {
-		if fi, err := os.Lstat(lr.dir); err != nil || !fi.IsDir() {
-			continue // none yet, or not a directory the agent made
-		}
-		entries, _ := os.ReadDir(lr.dir)
-		for _, e := range entries {
-			if !e.IsDir() || lr.tasks[e.Name()] {
-				continue
-			}
-			fi, err := e.Info()
-			if err != nil {
-				continue
-			}
-			out = append(out, garbage{dir: filepath.Join(lr.dir, e.Name()), ended: fi.ModTime(), run: lr.r, task: e.Name()})
+		q := &taken{r: r, gone: make([]bool, n)}
+		queues = append(queues, q)
+		tasks := filepath.Join(r.rec.Dir, "tasks")
+		for i, e := range r.collectable[:n] {
+			out = append(out, garbage{dir: filepath.Join(tasks, e.name), ended: e.at, from: q, i: i})
 		}
 	}
+	return queues, out
+}
+
+// dropTaken takes out of the front of the queue the entries a collection
+// is done with (gone, by position); those it is not done with, still
+// due, stay in front, in order. It costs the length of gone, whatever
+// the queue's. a.mu must be held.
+func (r *executorRun) dropTaken(gone []bool) {
+	q := r.collectable
+	j := len(gone)
+	for i := len(gone) - 1; i >= 0; i-- {
+		if !gone[i] {
+			j--
+			q[j] = q[i]
+		}
+	}
+	clear(q[:j])
+	r.collectable = q[j:]
+}
+
+// endedOnDisk rebuilds, for a recovered run of Mezzo's executor, its
+// queue of ended tasks' sandboxes (executorRun.collectable) from what is
+// on disk: the directories in tasks/ that no task of the run that has not
+// ended owns, oldest first by their times (markEnded). A task of the run
+// that the agent learns of later (adoptListed) is found live when its
+// turn comes (collectTask).
+func (r *executorRun) endedOnDisk() []endedSandbox {
+	if r.rec.ExecutorInfo.Command != nil {
+		return nil
+	}
+	dir := filepath.Join(r.rec.Dir, "tasks")
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return nil // none yet, or not a directory the agent made
+	}
+	entries, _ := os.ReadDir(dir)
+	var out []endedSandbox
+	for _, e := range entries {
+		if !e.IsDir() || r.tasks[e.Name()] != nil {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			out = append(out, endedSandbox{name: e.Name(), at: fi.ModTime()})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
 }
 
@@ -226,9 +289,13 @@ func (r *executorRun) rootTaskLive() bool {
 	return false
 }
 
-// collectTask removes the sandbox of an ended task in a live run, unless
-// a task of that ID now runs there or its terminal update still waits
-// for acknowledgement, and reports whether it did.
+// collectTask removes the sandbox of an ended task in a live run and
+// reports whether it did. It leaves it while its terminal update waits
+// for acknowledgement (to look again at the next collection), and
+// forgets it when a task of that ID runs there again (its end queues it
+// anew) or when it changed after the end it was queued for (a task of
+// that ID ran and ended there since, or what the task left wrote there:
+// it is queued again at that later time).
 //
 // The sandbox is renamed away under a.mu, where launchTasks registers a
 // task before its sandbox is made: a task launched again under the same
@@ -236,32 +303,47 @@ func (r *executorRun) rootTaskLive() bool {
 // within tasks/, opened without following a link, and the removal, after
 // a.mu is released, takes the new name, which no task can own.
 func (a *Agent) collectTask(g garbage) (bool, error) {
-	tasks := filepath.Dir(g.dir)
+	r, tasks := g.from.r, filepath.Dir(g.dir)
 	fd, err := unix.Open(tasks, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
+		// Not there, or not a directory the agent made: nothing of the
+		// task's to collect. Anything else may pass.
+		g.from.gone[g.i] = errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR)
 		return false, fmt.Errorf("open %s: %w", tasks, err)
 	}
 	defer unix.Close(fd)
 	trash := ".gc-" + uuid.NewString()
 	a.mu.Lock()
-	// A terminal update is queued once it is on disk, a moment after the
-	// task left r.tasks: for that moment a task's sandbox under disk
-	// pressure may go before the framework has seen its end.
-	busy := g.run.tasks[g.task] != nil || a.updates.hasTerminal(g.run.key.framework, g.task)
-	if !busy {
-		err = unix.Renameat(fd, g.task, fd, trash)
+	e := r.collectable[g.i] // only collections take entries out of the queue, one at a time
+	fi, statErr := os.Lstat(filepath.Join(tasks, e.name))
+	renamed := false
+	switch {
+	case r.tasks[e.name] != nil || statErr != nil:
+		g.from.gone[g.i] = true
+	case a.updates.hasTerminal(r.key.framework, e.name):
+		// A terminal update is queued once it is on disk, a moment after
+		// the task left r.tasks: for that moment a task's sandbox under
+		// disk pressure may go before the framework has seen its end.
+	case fi.ModTime().After(e.at):
+		g.from.gone[g.i] = true
+		r.collectable = append(r.collectable, endedSandbox{name: e.name, at: fi.ModTime()})
+	default:
+		if err = unix.Renameat(fd, e.name, fd, trash); err == nil {
+			renamed = true
+			r.collectable[g.i].name = trash // what a removal cut short leaves goes at a later collection
+		}
 	}
 	a.mu.Unlock()
 	switch {
-	case busy:
-		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("move task sandbox aside: %w", err)
+	case !renamed:
+		return false, nil
 	}
 	if err := os.RemoveAll(filepath.Join(tasks, trash)); err != nil {
-		// What is left goes at a later pass: its name is no task's.
 		return true, fmt.Errorf("remove task sandbox: %w", err)
 	}
+	g.from.gone[g.i] = true
 	return true, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -167,6 +168,11 @@ func TestCollectTaskSandboxes(t *testing.T) {
 				a.taskIndex[taskKey{"fw", "t"}] = r
 				a.mu.Unlock()
 			}
+			// The queue as a restarted agent finds it: a sandbox not
+			// running ended when it last changed.
+			a.mu.Lock()
+			r.collectable = r.endedOnDisk()
+			a.mu.Unlock()
 			if tt.ends || tt.unacked {
 				id := uuid.New()
 				st := api.TaskStatus{TaskID: api.TaskID{Value: "t"}, State: api.TaskFinished, UUID: id[:]}
@@ -266,6 +272,9 @@ func TestCollectSparesALiveRootTask(t *testing.T) {
 		a.mu.Unlock()
 		data := filepath.Join(r.rec.Dir, "tasks", "cache")
 		mkSandbox(t, data, time.Now(), 8*24*time.Hour)
+		a.mu.Lock()
+		r.collectable = r.endedOnDisk() // as a restarted agent finds it
+		a.mu.Unlock()
 		a.collectSandboxes(time.Now())
 		if !exists(data) {
 			t.Errorf("headroom %v: the live task's %s was collected", headroom, data)
@@ -285,7 +294,7 @@ func TestMarkEndedFollowsNoLink(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := markEnded(link); err != nil {
+	if err := markEnded(link, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(target)
@@ -385,5 +394,241 @@ func TestCollectSparesALaunchBeingPrepared(t *testing.T) {
 	a.collectSandboxes(time.Now())
 	if exists(r.rec.Dir) {
 		t.Error("the run was kept after its launch was over")
+	}
+}
+
+// sharedRun registers a shared executor's run of framework fw, never
+// started, whose tasks/ is made. a.mu must not be held.
+func sharedRun(t *testing.T, a *Agent) *executorRun {
+	t.Helper()
+	r := registerRun(a, "fw", "mezzo-executor-1")
+	a.mu.Lock()
+	r.rec.Shared, r.rec.SandboxUsed = true, true
+	a.shared["fw"] = r
+	a.mu.Unlock()
+	if err := os.MkdirAll(filepath.Join(r.rec.Dir, "tasks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runTask adds a running task of ID id to r, with its sandbox made, and
+// returns the sandbox. a.mu must not be held.
+func runTask(t *testing.T, a *Agent, r *executorRun, id string) string {
+	t.Helper()
+	a.mu.Lock()
+	task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: id}}, dir: r.taskDir(id, false), state: api.TaskRunning,
+		queued: true, sent: true}
+	r.add(task)
+	a.taskIndex[taskKey{"fw", id}] = r
+	a.mu.Unlock()
+	mkSandbox(t, task.dir, time.Now(), 0)
+	return task.dir
+}
+
+// endTask ends a running task of r as its executor's TASK_FINISHED does,
+// the update on disk and, if ack, acknowledged; it returns the stops
+// recordExecutorUpdate returned, not yet run, and the update's UUID.
+func endTask(t *testing.T, a *Agent, r *executorRun, id string, ack bool) ([]func(), []byte) {
+	t.Helper()
+	u := uuid.New()
+	st := api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, UUID: u[:]}
+	a.mu.Lock()
+	stop, w := a.recordExecutorUpdate(r, st, nil)
+	a.mu.Unlock()
+	if err := w.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if ack {
+		a.updates.acknowledge("fw", id, u[:], time.Now())
+	}
+	return stop, u[:]
+}
+
+// TestTaskSandboxAgeCountsFromItsEnd checks that a task's sandbox is kept
+// the whole delay from the task's end as the agent saw it, whatever its
+// directory's time says after (what the task left can set it).
+func TestTaskSandboxAgeCountsFromItsEnd(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0 })
+	r := sharedRun(t, a)
+	dir := runTask(t, a, r, "t")
+	stop, _ := endTask(t, a, r, "t", true)
+	runAll(stop)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	a.collectSandboxes(time.Now())
+	if !exists(dir) {
+		t.Fatal("a task's sandbox was collected at once, its directory's time set back after its end")
+	}
+	a.collectSandboxes(time.Now().Add(a.cfg.SandboxGCDelay + time.Minute))
+	if exists(dir) {
+		t.Fatal("a task's sandbox was kept past the delay")
+	}
+}
+
+// TestMarkEndedOutOfTheLock checks that the end of a task is written on
+// its sandbox by the stops recordExecutorUpdate returns, which run once
+// Agent.mu is released, not under it, and that the time written is the
+// task's end.
+func TestMarkEndedOutOfTheLock(t *testing.T) {
+	a := newBareAgent(t, nil)
+	r := sharedRun(t, a)
+	dir := runTask(t, a, r, "t")
+	before := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(dir, before, before); err != nil {
+		t.Fatal(err)
+	}
+	stop, _ := endTask(t, a, r, "t", false)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(before) {
+		t.Fatalf("the sandbox's time was written while Agent.mu was held: %v, was %v", fi.ModTime(), before)
+	}
+	runAll(stop)
+	if fi, err = os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	q := slices.Clone(r.collectable)
+	a.mu.Unlock()
+	if len(q) != 1 || q[0].name != "t" || !fi.ModTime().Equal(q[0].at) {
+		t.Errorf("the sandbox's time is %v, its queue %v: want one entry for t at that time", fi.ModTime(), q)
+	}
+}
+
+// TestCollectTaskSandboxQueue follows a run's queue of ended tasks'
+// sandboxes through collections: the due front is collected in order; a
+// sandbox whose terminal update waits for acknowledgement stays in front
+// until acknowledged; one whose task ID ran and ended again is counted
+// from the later end; what is not due is not looked at.
+func TestCollectTaskSandboxQueue(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0 })
+	r := sharedRun(t, a)
+	finish := func(id string, ack bool) []byte {
+		t.Helper()
+		stop, u := endTask(t, a, r, id, ack)
+		runAll(stop)
+		return u
+	}
+	dirs := map[string]string{}
+	for _, id := range []string{"again", "old", "unacked"} {
+		dirs[id] = runTask(t, a, r, id)
+	}
+	finish("again", true)
+	runTask(t, a, r, "again") // launched again under the same ID
+	finish("old", true)
+	unacked := finish("unacked", false)
+	finish("again", true)
+	dirs["young"] = runTask(t, a, r, "young")
+	finish("young", true)
+	names := func() []string {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		var out []string
+		for _, e := range r.collectable {
+			out = append(out, e.name)
+		}
+		return out
+	}
+	if got, want := names(), []string{"again", "old", "unacked", "again", "young"}; !slices.Equal(got, want) {
+		t.Fatalf("queue %v, want %v", got, want)
+	}
+	// The first three ended long ago, and their sandboxes say so, but
+	// for again's, which its later end set.
+	a.mu.Lock()
+	for i := range 3 {
+		e := &r.collectable[i]
+		e.at = e.at.Add(-8 * 24 * time.Hour)
+		if e.name != "again" {
+			if err := os.Chtimes(dirs[e.name], e.at, e.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.mu.Unlock()
+
+	steps := []struct {
+		name  string
+		after time.Duration // past now, when the collection runs
+		ack   bool          // acknowledge unacked's update first
+		gone  []string
+		queue []string
+	}{
+		{name: "the due front", gone: []string{"old"},
+			// again's earlier end is counted from its later one, queued
+			// again at that time.
+			queue: []string{"unacked", "again", "young", "again"}},
+		{name: "acknowledged", ack: true, gone: []string{"old", "unacked"}, queue: []string{"again", "young", "again"}},
+		{name: "past the delay", after: a.cfg.SandboxGCDelay + time.Minute,
+			gone: []string{"old", "unacked", "again", "young"}},
+	}
+	for _, st := range steps {
+		if st.ack {
+			a.updates.acknowledge("fw", "unacked", unacked, time.Now())
+		}
+		a.collectSandboxes(time.Now().Add(st.after))
+		for id, dir := range dirs {
+			if gone := !exists(dir); gone != slices.Contains(st.gone, id) {
+				t.Errorf("%s: %s's sandbox gone = %v", st.name, id, gone)
+			}
+		}
+		if got := names(); !slices.Equal(got, st.queue) {
+			t.Errorf("%s: queue %v, want %v", st.name, got, st.queue)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(r.rec.Dir, "tasks")); len(entries) != 0 {
+		t.Errorf("tasks/ holds %d entries, want none", len(entries))
+	}
+}
+
+// TestCollectTaskSandboxesAfterRestart restarts an agent over the
+// checkpoint of a live shared executor with one running task, whose
+// tasks/ holds the sandboxes of tasks that ended before: the restarted
+// agent queues them by their directories' times and collects them as
+// they fall due, once the executor has subscribed again; never the
+// running task's.
+func TestCollectTaskSandboxesAfterRestart(t *testing.T) {
+	dir := searchableTempDir(t)
+	rec := liveExecutorRecord(t, dir)
+	rec.Shared, rec.SandboxUsed = true, true
+	tasks := filepath.Join(rec.Dir, "tasks")
+	ages := map[string]time.Duration{"old": 8 * 24 * time.Hour, "young": time.Hour, "live": 30 * 24 * time.Hour}
+	for id, age := range ages {
+		mkSandbox(t, filepath.Join(tasks, id), time.Now(), age)
+	}
+	live := recordedTask{Info: api.TaskInfo{Name: "live", TaskID: api.TaskID{Value: "live"},
+		Command: &api.CommandInfo{Value: "sleep 600"}}, Dir: filepath.Join(tasks, "live"), State: api.TaskRunning, Sent: true}
+	a := restartOver(t, dir, rec, live)
+	a.mu.Lock()
+	r := a.executors[execKey{"fw", "e"}]
+	a.mu.Unlock()
+	if r == nil {
+		t.Fatal("the executor was not recovered")
+	}
+	a.collectSandboxes(time.Now())
+	if !exists(filepath.Join(tasks, "old")) {
+		t.Fatal("a sandbox was collected before its executor subscribed again")
+	}
+	a.mu.Lock()
+	r.subscribed = true // as its SUBSCRIBE does
+	a.mu.Unlock()
+	steps := []struct {
+		after time.Duration // past now, when the collection runs
+		gone  []string
+	}{
+		{0, []string{"old"}},
+		{a.cfg.SandboxGCDelay, []string{"old", "young"}},
+	}
+	for _, st := range steps {
+		a.collectSandboxes(time.Now().Add(st.after))
+		for id := range ages {
+			if gone := !exists(filepath.Join(tasks, id)); gone != slices.Contains(st.gone, id) {
+				t.Errorf("%v on: %s's sandbox gone = %v", st.after, id, gone)
+			}
+		}
 	}
 }

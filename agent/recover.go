@@ -39,6 +39,7 @@ func (a *Agent) recover() error {
 		}
 		a.log.Info("recovered executor", "framework", rec.Framework, "executor", rec.ExecutorInfo.ExecutorID.Value,
 			"pid", rec.PID, "tasks", len(rec.Tasks))
+		r.collectable = r.endedOnDisk()
 		a.recoverCgroup(r)
 		if r.cg != nil {
 			keep[r.cg.Path()] = true
@@ -218,7 +219,7 @@ func (a *Agent) forgetRecovered(r *executorRun, msg string) {
 	// It ended while the agent was down, when is not known: its sandbox
 	// is kept Config.SandboxGCDelay from now, the latest it can have
 	// been (gc.go).
-	if err := markEnded(r.rec.Dir); err != nil {
+	if err := markEnded(r.rec.Dir, time.Now()); err != nil {
 		a.log.Warn("executor's sandbox is counted from its last change", "dir", r.rec.Dir, "err", err)
 	}
 	for _, id := range r.allTasks {
