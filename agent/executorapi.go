@@ -213,6 +213,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 		stop = append(stop, t.stopChecks)
 		a.finalUsage(run, t, &st)
 		run.remove(t)
+		run.queueEnded(t) // its update was queued for agent.db above
 		stop = append(stop, func() { a.markTaskEnded(t) })
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
 		a.taskEnded(run, st.TaskID.Value)

@@ -192,19 +192,28 @@ func (r *executorRun) add(t *execTask) {
 // reached. a.mu must be held.
 //
 // A task that has a sandbox of its own (tasks/<task ID>) in the sandbox
-// of Mezzo's executor joins its run's queue of sandboxes to collect
-// (collectable), with when it ended, which its collection counts from
-// (gc.go). That time is written on the sandbox (markEnded) for a
-// restarted agent, once a.mu is released: by the stops
-// recordExecutorUpdate returns, or by reportFor. The collector counts
-// from the time in the queue and makes nothing of a sandbox's time
-// before it, so the write may come late, or never. A custom executor's
-// sandbox is its own.
+// of Mezzo's executor has when it ended noted (execTask.ended). Its
+// sandbox joins its run's queue of sandboxes to collect (queueEnded)
+// once the task's terminal update is queued for agent.db, so that a
+// collection, which waits for the writes queued before it, never takes
+// a sandbox before the framework can learn of its task's end (gc.go).
+// The end is written on the sandbox (markEnded) for a restarted agent,
+// once a.mu is released: by the stops recordExecutorUpdate returns, or
+// by reportFor. The collector counts from the time in the queue, so the
+// write may come late, or never. A custom executor's sandbox is its own.
 func (r *executorRun) remove(t *execTask) {
 	delete(r.tasks, t.info.TaskID.Value)
 	r.need.remove(t.need)
 	if t.dir != "" && t.dir != r.rec.Dir && r.rec.ExecutorInfo.Command == nil {
 		t.ended = time.Now()
+	}
+}
+
+// queueEnded puts the sandbox of a removed task, if it has one of its
+// own, in its run's queue of sandboxes to collect (see remove). a.mu
+// must be held.
+func (r *executorRun) queueEnded(t *execTask) {
+	if !t.ended.IsZero() {
 		r.collectable = append(r.collectable, endedSandbox{name: t.info.TaskID.Value, at: t.ended})
 	}
 }
@@ -786,14 +795,21 @@ func runAll(fs []func()) {
 
 // reportFor checkpoints and queues an update the agent makes about one of
 // an executor's tasks.
+// A task removed from its run (remove) has its sandbox queued for
+// collection once the update is on disk.
 func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
-	a.markTaskEnded(t)
 	t.annotate(&st)
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
 	a.labelSandbox(r, &st, t)
 	a.report(r.key.framework, st)
+	if !t.ended.IsZero() {
+		a.markTaskEnded(t)
+		a.mu.Lock()
+		r.queueEnded(t) // a little out of order, perhaps: that only delays it
+		a.mu.Unlock()
+	}
 }
 
 // labelSandbox adds the task's sandbox directory, as the files API names

@@ -26,10 +26,11 @@ import (
 // not ended or whose terminal update waits for its acknowledgement, and
 // a live executor's own sandbox (where its first task may have run).
 //
-// When something ended is its directory's modification time, written
-// then (markEnded): by executorExited (and forgetRecovered, for an
-// executor that died while the agent was down) for a run, once a.mu is
-// released after executorRun.remove for a task's sandbox. Why file times
+// When a run ended is its directory's modification time, written then
+// (markEnded) by executorExited (and forgetRecovered, for an executor
+// that died while the agent was down). When a task ended is kept in its
+// run's queue (below) and written on its sandbox too, once a.mu is
+// released (executorRun.remove), for a restarted agent. Why file times
 // rather than agent.db: a run's record leaves agent.db when its executor
 // exits, the time must outlive agent restarts, and a file time needs no
 // write to agent.db on the path of every task's end. Mesos does the
@@ -42,7 +43,7 @@ import (
 // Runs are found by listing the runs' directories, a few per executor.
 // The sandboxes of a live run's ended tasks are not: a shared executor
 // may have ended a million within the delay. Each live run keeps them in
-// a queue, in the order they ended (executorRun.collectable, filled by
+// a queue, in the order they ended (executorRun.collectable; see
 // remove), and a collection looks only at its front, what is due; a
 // restarted agent rebuilds the queue from the directories' times
 // (endedOnDisk).
@@ -110,6 +111,18 @@ func (a *Agent) collectSandboxes(now time.Time) int {
 	a.gcMu.Lock()
 	defer a.gcMu.Unlock()
 	queues, tasks := a.endedTasks(now)
+	if len(tasks) > 0 {
+		// A sandbox is queued once its task's terminal update is queued
+		// for agent.db (executorRun.remove): once the writes queued
+		// before this one are on disk, each of these tasks' updates is,
+		// and waits for its acknowledgement (collectTask) unless it has
+		// it. A sandbox taken before could be gone while the framework
+		// has not heard of its task's end, nor would after a crash.
+		if err := a.barrier().wait(); err != nil {
+			a.log.Warn("collect no task sandbox", "err", err)
+			tasks = nil
+		}
+	}
 	all := append(a.deadRuns(), tasks...)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].ended.Before(all[j].ended) })
 	removed := 0
@@ -321,9 +334,8 @@ func (a *Agent) collectTask(g garbage) (bool, error) {
 	case r.tasks[e.name] != nil || statErr != nil:
 		g.from.gone[g.i] = true
 	case a.updates.hasTerminal(r.key.framework, e.name):
-		// A terminal update is queued once it is on disk, a moment after
-		// the task left r.tasks: for that moment a task's sandbox under
-		// disk pressure may go before the framework has seen its end.
+		// Its terminal update, on disk (see collectSandboxes), waits for
+		// the framework's acknowledgement: tried again next time.
 	case fi.ModTime().After(e.at):
 		g.from.gone[g.i] = true
 		r.collectable = append(r.collectable, endedSandbox{name: e.name, at: fi.ModTime()})

@@ -5,11 +5,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -630,5 +632,134 @@ func TestCollectTaskSandboxesAfterRestart(t *testing.T) {
 				t.Errorf("%v on: %s's sandbox gone = %v", st.after, id, gone)
 			}
 		}
+	}
+}
+
+// blockCommits holds agent.db's commits back until the returned function
+// is called: the writes queued meanwhile wait, as on a slow disk.
+func blockCommits(t *testing.T, a *Agent) func() {
+	t.Helper()
+	block := make(chan struct{})
+	started := make(chan struct{})
+	a.store.c.enqueue(func(*bolt.Tx) error {
+		close(started)
+		<-block
+		return nil
+	}, nil)
+	<-started
+	var once sync.Once
+	release := func() { once.Do(func() { close(block) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// queuedWrites returns how many writes wait for agent.db's next commit.
+func queuedWrites(a *Agent) int {
+	a.store.c.mu.Lock()
+	defer a.store.c.mu.Unlock()
+	return len(a.store.c.queue)
+}
+
+// TestCollectWaitsForTheTerminalUpdate ends a task, its terminal update
+// not yet on disk, then collects under disk pressure: the sandbox is not
+// taken before the update is on disk, where it then waits for its
+// acknowledgement, and is once the update is acknowledged. Before, it
+// could go in between: gone while the framework had not heard of the
+// task's end, nor would after a crash.
+func TestCollectWaitsForTheTerminalUpdate(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 })
+	r := sharedRun(t, a)
+	dir := runTask(t, a, r, "t")
+	release := blockCommits(t, a)
+	u := uuid.New()
+	a.mu.Lock()
+	stop, w := a.recordExecutorUpdate(r, api.TaskStatus{TaskID: api.TaskID{Value: "t"}, State: api.TaskFinished, UUID: u[:]}, nil)
+	a.mu.Unlock()
+	runAll(stop)
+	queued := queuedWrites(a)
+	done := make(chan int, 1)
+	go func() { done <- a.collectSandboxes(time.Now()) }()
+	// The collection is over, or waits for a write of its own.
+	deadline := time.Now().Add(10 * time.Second)
+	over := false
+	for !over && queuedWrites(a) == queued {
+		select {
+		case <-done:
+			over = true
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the collection neither ended nor queued a write")
+		}
+	}
+	if over && !exists(dir) {
+		t.Fatal("the sandbox was collected before its task's terminal update was on disk")
+	}
+	release()
+	if err := w.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !over {
+		<-done
+	}
+	if !exists(dir) {
+		t.Fatal("the sandbox was collected while its task's terminal update waited for acknowledgement")
+	}
+	a.updates.acknowledge("fw", "t", u[:], time.Now())
+	a.collectSandboxes(time.Now())
+	if exists(dir) {
+		t.Error("the sandbox was kept under disk pressure after its update was acknowledged")
+	}
+}
+
+// TestCollectWaitsForTheReportOfAKill kills a task still being prepared,
+// whose TASK_KILLED the agent makes itself, and collects under disk
+// pressure while that update is not yet on disk: the sandbox is not
+// taken before the update is on disk, then not before it is
+// acknowledged.
+func TestCollectWaitsForTheReportOfAKill(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 })
+	r := sharedRun(t, a)
+	dir := runTask(t, a, r, "t")
+	a.mu.Lock()
+	r.tasks["t"].queued, r.tasks["t"].sent, r.tasks["t"].state = false, false, api.TaskStaging
+	a.mu.Unlock()
+	release := blockCommits(t, a)
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: "t"}})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.mu.Lock()
+		gone := r.tasks["t"] == nil
+		a.mu.Unlock()
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the task was not killed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.collectSandboxes(time.Now())
+	if !exists(dir) {
+		t.Fatal("the sandbox was collected before its task's TASK_KILLED was on disk")
+	}
+	release()
+	<-killed
+	a.collectSandboxes(time.Now())
+	if !exists(dir) {
+		t.Fatal("the sandbox was collected while its task's TASK_KILLED waited for acknowledgement")
+	}
+	st := a.updates.latest()[taskKey{"fw", "t"}]
+	if st.State != api.TaskKilled {
+		t.Fatalf("the task's update is %s, want TASK_KILLED", st.State)
+	}
+	a.updates.acknowledge("fw", "t", st.UUID, time.Now())
+	a.collectSandboxes(time.Now())
+	if exists(dir) {
+		t.Error("the sandbox was kept under disk pressure after its update was acknowledged")
 	}
 }
