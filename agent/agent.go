@@ -38,6 +38,9 @@ type Agent struct {
 	log     *slog.Logger
 	client  *http.Client // calls to the master
 	stream  *http.Client // the subscription, which has no timeout
+	// fetchRoom is the room on the sandboxes' disk that the fetches
+	// under way share (fetchLimit).
+	fetchRoom fetcher.Room
 
 	// recovering is set until New has recovered the executors in
 	// agent.db; the executor API answers 503 meanwhile.

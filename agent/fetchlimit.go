@@ -19,6 +19,14 @@ import (
 // write to; the headroom is the share of that disk the agent already
 // strives to keep free, so a fetch may not take it either. Where the
 // free space cannot be read (not Linux), only disk bounds the fetch.
+//
+// The free space less the reserve is also the agent's fetchRoom, which
+// the fetches under way share (Limit.Shared), each byte they write taken
+// from it: two fetches starting together each read the same free space,
+// and must not both count on it. Every sandbox is under the sandbox
+// root, on one file system, so one room serves them all. It is measured
+// again as each fetch starts, counting what those under way have written
+// so far, and anything else that took or freed room meanwhile.
 func (a *Agent) fetchLimit(disk uint64, whose, dir string) fetcher.Limit {
 	space := a.cfg.diskSpace
 	if space == nil {
@@ -26,9 +34,14 @@ func (a *Agent) fetchLimit(disk uint64, whose, dir string) fetcher.Limit {
 	}
 	total, free, ok := space(dir)
 	if !ok {
-		total, free = 0, math.Inf(1)
+		return fetchLimitOf(disk, whose, 0, math.Inf(1), a.cfg.SandboxGCHeadroom)
 	}
-	return fetchLimitOf(disk, whose, total, free, a.cfg.SandboxGCHeadroom)
+	l := fetchLimitOf(disk, whose, total, free, a.cfg.SandboxGCHeadroom)
+	room := max(free-a.cfg.SandboxGCHeadroom*total, 0)
+	a.fetchRoom.Set(int64(room),
+		fmt.Sprintf("the %s free on the agent's disk less its reserve, which the fetches under way share", megabytes(free)))
+	l.Shared = &a.fetchRoom
+	return l
 }
 
 // fetchLimitOf is fetchLimit once the file system's total and free bytes

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,7 +67,7 @@ func TestFetchLimitReadsDisk(t *testing.T) {
 		}
 	})
 	dir := t.TempDir()
-	want := fetcher.Limit{Bytes: 200 << 20, Origin: "the 300 MB free on the agent's disk, less its reserve"}
+	want := fetcher.Limit{Bytes: 200 << 20, Origin: "the 300 MB free on the agent's disk, less its reserve", Shared: &a.fetchRoom}
 	if got := a.fetchLimit(0, "task", dir); got != want || asked != dir {
 		t.Errorf("got %+v for %s, want %+v for %s", got, asked, want, dir)
 	}
@@ -180,4 +182,105 @@ func sandboxFiles(t *testing.T, a *Agent) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestFetchesShareTheRoom launches tasks without a disk resource that
+// each fetch a file of 1.5 MB on a disk whose free space less its
+// reserve is 2 MB, their downloads held until all have begun: one fits
+// alone; two together, each of which would fit alone, may not both
+// write theirs, and one at least fails, its message naming the shared
+// room, leaving no more in the sandboxes than the room holds.
+func TestFetchesShareTheRoom(t *testing.T) {
+	const size, room = 3 << 19, 2 << 20
+	body := bytes.Repeat([]byte("x"), size)
+	for _, n := range []int{1, 2} {
+		t.Run(strconv.Itoa(n)+" fetches", func(t *testing.T) {
+			var arrived sync.WaitGroup
+			arrived.Add(n)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived.Done()
+				arrived.Wait() // every fetch has read the free space
+				w.Write(body)
+			}))
+			t.Cleanup(srv.Close)
+			a := newBareAgent(t, func(c *Config) {
+				c.ExecutorCommand = []string{"/bin/sleep", "60"}
+				c.ExecutorShutdownGrace = 100 * time.Millisecond
+				c.SandboxGCHeadroom = 0.1
+				c.diskSpace = func(string) (float64, float64, bool) { return 100 << 20, 12 << 20, true } // 10 MB reserved
+			})
+			var ids []string
+			for i := range n {
+				id := "t" + strconv.Itoa(i)
+				ids = append(ids, id)
+				launchCommand(a, id, srv.URL+"/"+id+".bin")
+			}
+			failed := 0
+			for _, id := range ids {
+				st, ok := queuedOrEnded(t, a, id)
+				if ok {
+					continue
+				}
+				failed++
+				if st.State != api.TaskFailed || st.Reason != api.ReasonContainerLaunchFailed {
+					t.Errorf("task %s ended %s %s (%s), want TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED", id, st.State, st.Reason, st.Message)
+				}
+				if want := "(the 12 MB free on the agent's disk less its reserve, which the fetches under way share)"; !strings.Contains(st.Message, want) {
+					t.Errorf("message %q does not say %s", st.Message, want)
+				}
+			}
+			if n == 1 && failed > 0 {
+				t.Errorf("a fetch that fits alone failed")
+			}
+			if n > 1 && failed == 0 {
+				t.Errorf("%d fetches of %d bytes each all fit a room of %d bytes", n, size, room)
+			}
+			if used := fetchedBytes(t, a); used > room {
+				t.Errorf("the sandboxes hold %d bytes fetched, more than the room of %d", used, room)
+			}
+		})
+	}
+}
+
+// queuedOrEnded waits until task id of framework "fw" is queued for its
+// executor, and reports true, or has ended, and returns its last update.
+func queuedOrEnded(t *testing.T, a *Agent, id string) (api.TaskStatus, bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		a.mu.Lock()
+		r := a.taskIndex[taskKey{"fw", id}]
+		queued := r != nil && r.tasks[id] != nil && r.tasks[id].queued
+		a.mu.Unlock()
+		if queued {
+			return api.TaskStatus{}, true
+		}
+		if st, ok := a.updates.latest()[taskKey{"fw", id}]; ok && st.State.IsTerminal() {
+			return st, false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("task %s was neither queued nor ended", id)
+	return api.TaskStatus{}, false
+}
+
+// fetchedBytes adds up the sizes of the regular files under the agent's
+// sandboxes.
+func fetchedBytes(t *testing.T, a *Agent) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(a.cfg.sandboxRoot(), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -25,7 +25,9 @@
 // a path outside the sandbox, a link that leads outside, a device file or
 // more than Config.MaxExtract bytes in all fails the fetch with an error
 // naming the entry. The Limit passed to FetchAll bounds everything one
-// call writes into the sandbox, all its URIs together, as it is written. Every fetch writes to a temporary file or directory in
+// call writes into the sandbox, all its URIs together, as it is written,
+// and its Shared Room what the calls under way write together. Every
+// fetch writes to a temporary file or directory in
 // the sandbox and renames the result into place, so a failed fetch leaves
 // nothing half-written there. With cache set and a Config.CacheDir, the
 // downloaded bytes are kept under a hash of the URI and later fetches of

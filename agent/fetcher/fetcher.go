@@ -62,11 +62,15 @@ func New(cfg Config) (*Fetcher, error) {
 // that a later URI may overwrite what an earlier one wrote, writing at
 // most limit's bytes in all (see Limit; the zero Limit sets no bound). It
 // stops at the first error, which it returns; what earlier URIs fetched
-// stays, as Fetch describes.
+// stays, as Fetch describes, and stays counted in limit.Shared.
 func (f *Fetcher) FetchAll(ctx context.Context, uris []api.CommandURI, sandboxDir string, limit Limit) error {
 	b := &budget{limit: limit}
 	for _, u := range uris {
+		before := b.used
 		if _, err := f.fetchWithin(ctx, u, sandboxDir, b); err != nil {
+			// The URI left nothing (Fetch): what it wrote and did not
+			// give back goes back to the shared room.
+			b.release(b.used - before)
 			return err
 		}
 	}

@@ -120,3 +120,42 @@ func TestFetchAllLimitNothingLeft(t *testing.T) {
 		t.Errorf("left behind: %q", tr)
 	}
 }
+
+// TestFetchAllSharedRoom fetches into two sandboxes drawing on one Room
+// of 1 MB, each call's own Limit far above it: the first call's file
+// stays counted, so a second that would fit alone fails, naming the
+// room's origin, and gives back what it wrote (a .gz, whose partly
+// decompressed file is removed); a third, small enough for what is
+// left, fits.
+func TestFetchAllSharedRoom(t *testing.T) {
+	half := rand.Text() + strings.Repeat("x", 600<<10) // a little over half the room
+	srv := newServer(t, map[string][]byte{"/a": []byte(half), "/b.txt.gz": gzipBytes(t, []byte(half)), "/small": []byte(half[:300<<10])})
+	f := newFetcher(t, Config{})
+	var room Room
+	room.Set(1<<20, "the shared room")
+	limit := Limit{Bytes: 8 << 20, Origin: "the task's disk of 8 MB", Shared: &room}
+	steps := []struct {
+		path    string
+		wantErr bool
+	}{
+		{path: "/a"},
+		{path: "/b.txt.gz", wantErr: true},
+		{path: "/small"},
+	}
+	for _, s := range steps {
+		_, dir := sandbox(t)
+		err := fetchAll(t, f, []api.CommandURI{{Value: srv.URL + s.path}}, dir, limit)
+		if !s.wantErr {
+			if err != nil {
+				t.Fatalf("fetch %s: %v", s.path, err)
+			}
+			continue
+		}
+		if !errors.Is(err, errOverLimit) || !strings.Contains(err.Error(), "(the shared room)") {
+			t.Fatalf("fetch %s: error = %v, want the shared room exceeded", s.path, err)
+		}
+		if tr := tree(t, dir); len(tr) != 0 {
+			t.Errorf("fetch %s left %q", s.path, tr)
+		}
+	}
+}
