@@ -155,3 +155,45 @@ func TestFetchStallFailsTask(t *testing.T) {
 	}
 	srv.await(t, srv.ended, "ended", "/slow")
 }
+
+// TestKillCancelsModuleFetch launches two Wasm tasks of one module while
+// the master never sends it, on wazero so that each has an executor of
+// its own and both wait for the module at once, and kills them one by
+// one: each ends TASK_KILLED, REASON_TASK_KILLED_DURING_LAUNCH, the
+// download going on while a task waits for it; once the last is killed,
+// its request ends (it ran until the master client's timeout, 75 s
+// later, holding the launches behind each task in its executor's line).
+func TestKillCancelsModuleFetch(t *testing.T) {
+	srv := newHangServer(t)
+	a := newFetchAgent(t)
+	a.mu.Lock()
+	a.master = srv.URL
+	a.mu.Unlock()
+	sha := hashOf([]byte("never sent"))
+	ids := []string{"w1", "w2"}
+	for _, id := range ids {
+		a.launch(&api.AgentLaunch{FrameworkInfo: api.FrameworkInfo{ID: &api.FrameworkID{Value: "fw"}}, Tasks: []api.TaskInfo{{
+			Name: id, TaskID: api.TaskID{Value: id},
+			Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha, Engine: "wazero"}},
+		}}})
+	}
+	path := "/api/v1/modules/" + sha
+	srv.await(t, srv.started, "started", path)
+	awaitWaiters(t, a.modules, sha, len(ids))
+	for i, id := range ids {
+		a.killTask(&api.AgentKill{FrameworkID: api.FrameworkID{Value: "fw"}, TaskID: api.TaskID{Value: id}})
+		st := awaitStatus(t, a, id)
+		if st.State != api.TaskKilled || st.Reason != api.ReasonTaskKilledDuringLaunch {
+			t.Errorf("task %s ended %s %s (%s), want TASK_KILLED REASON_TASK_KILLED_DURING_LAUNCH", id, st.State, st.Reason, st.Message)
+		}
+		if i < len(ids)-1 {
+			awaitWaiters(t, a.modules, sha, len(ids)-i-1) // the download goes on for the others
+		}
+	}
+	srv.await(t, srv.ended, "ended", path)
+	select {
+	case p := <-srv.started:
+		t.Errorf("a second request, for %s, was made", p)
+	default:
+	}
+}

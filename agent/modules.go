@@ -21,7 +21,8 @@ const maxModuleBytes = 64 << 20
 // disk as <dir>/<sha256>.wasm, where executors read them (executors
 // compile them: the agent never runs Wasm itself). It is safe for
 // concurrent use; a module is fetched (or a file found on disk checked)
-// once however many tasks ask for it at the same time.
+// once however many tasks ask for it at the same time, and the fetch is
+// cancelled once none of them waits for it any more.
 type moduleCache struct {
 	dir    string
 	client *http.Client
@@ -36,9 +37,14 @@ type moduleCache struct {
 	costs map[string]uint64
 }
 
+// fetch is a module's fetch shared by the gets waiting for it.
 type fetch struct {
-	done chan struct{}
+	done chan struct{} // closed once err is set
 	err  error
+	// waiters counts the gets waiting for done; the last to give up
+	// cancels the fetch (cancel). moduleCache.mu must be held.
+	waiters int
+	cancel  context.CancelFunc
 }
 
 func newModuleCache(dir string, client *http.Client) *moduleCache {
@@ -46,7 +52,9 @@ func newModuleCache(dir string, client *http.Client) *moduleCache {
 }
 
 // get makes sure the module with hash sha is on disk, fetching it from
-// master if it is not. A file found there that this cache did not write
+// master if it is not. It returns ctx's error once ctx is done, without
+// waiting for a fetch that other gets share; the fetch itself ends when
+// no get waits for it any more. A file found there that this cache did not write
 // (an agent before this one did) is hashed the first time it is asked
 // for, and fetched again unless it matches: a crash of the machine may
 // have left it truncated, and every task of the module would then fail
@@ -60,6 +68,15 @@ func (c *moduleCache) get(ctx context.Context, master, sha string) error {
 		return nil
 	}
 	return c.fetchOnce(ctx, master, sha, path)
+}
+
+// known reports whether a get of the module with hash sha will most
+// likely fetch nothing: this cache wrote or checked its file. It takes
+// no look at the disk (get does).
+func (c *moduleCache) known(sha string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checked[sha]
 }
 
 // isModuleHash reports whether sha can name a module: a SHA-256 in
@@ -116,6 +133,11 @@ func (c *moduleCache) compileCost(sha string) uint64 {
 	return cost
 }
 
+// fetchOnce fetches the module into path, or waits for the fetch of it
+// under way, until ctx is done. The fetch runs under a context of its
+// own, which the last get to give up on it cancels: a task killed while
+// it waits for its module stops waiting at once, and a download no task
+// waits for does not run on until the client's timeout.
 func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) error {
 	c.mu.Lock()
 	f, ok := c.inflight[sha]
@@ -128,24 +150,38 @@ func (c *moduleCache) fetchOnce(ctx context.Context, master, sha, path string) e
 				return nil
 			}
 		}
-		f = &fetch{done: make(chan struct{})}
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &fetch{done: make(chan struct{}), cancel: cancel}
 		c.inflight[sha] = f
 		go func() {
-			f.err = c.ensure(ctx, master, sha, path)
+			err := c.ensure(fctx, master, sha, path)
+			cancel()
 			c.mu.Lock()
-			delete(c.inflight, sha)
-			if f.err == nil {
+			if c.inflight[sha] == f {
+				delete(c.inflight, sha)
+			}
+			if err == nil {
 				c.checked[sha] = true
 			}
 			c.mu.Unlock()
+			f.err = err
 			close(f.done)
 		}()
 	}
+	f.waiters++
 	c.mu.Unlock()
 	select {
 	case <-f.done:
 		return f.err
 	case <-ctx.Done():
+		c.mu.Lock()
+		if f.waiters--; f.waiters == 0 && c.inflight[sha] == f {
+			// The next get starts a fetch of its own rather than
+			// join one cancelled.
+			delete(c.inflight, sha)
+			f.cancel()
+		}
+		c.mu.Unlock()
 		return ctx.Err()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api/module/moduletest"
 )
@@ -215,6 +217,62 @@ func TestModuleCompileCost(t *testing.T) {
 	for _, sha := range []string{"../outside", outside, strings.Repeat("A", 64)} {
 		if got := c.compileCost(sha); got != 0 {
 			t.Errorf("compileCost(%q) = %d, want 0: not a module's hash", sha, got)
+		}
+	}
+}
+
+// TestModuleCacheWaitersGiveUp has two gets wait for a module the master
+// never sends: the first to give up returns at once and leaves the fetch
+// to the other; the last cancels the download, whose request ends.
+func TestModuleCacheWaitersGiveUp(t *testing.T) {
+	srv := newHangServer(t)
+	c := newModuleCache(t.TempDir(), srv.Client())
+	sha := hashOf([]byte("never sent"))
+	path := "/api/v1/modules/" + sha
+	var cancels []context.CancelFunc
+	var errs []chan error
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		errc := make(chan error, 1)
+		go func() { errc <- c.get(ctx, srv.URL, sha) }()
+		cancels, errs = append(cancels, cancel), append(errs, errc)
+	}
+	srv.await(t, srv.started, "started", path)
+	awaitWaiters(t, c, sha, len(cancels))
+	for i := range cancels {
+		cancels[i]()
+		select {
+		case err := <-errs[i]:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("get %d given up: %v, want context.Canceled", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("get %d still waits after its context ended", i)
+		}
+		c.mu.Lock()
+		shared := c.inflight[sha] != nil
+		c.mu.Unlock()
+		if last := i == len(cancels)-1; shared == last {
+			t.Fatalf("after %d of %d gets gave up, the fetch is shared: %v", i+1, len(cancels), shared)
+		}
+	}
+	srv.await(t, srv.ended, "ended", path)
+}
+
+// awaitWaiters waits until n gets, no more and no fewer, wait for the
+// fetch of module sha.
+func awaitWaiters(t *testing.T, c *moduleCache, sha string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		joined := c.inflight[sha] != nil && c.inflight[sha].waiters == n
+		c.mu.Unlock()
+		if joined {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never %d gets waiting for the fetch of %s", n, sha)
 		}
 	}
 }
