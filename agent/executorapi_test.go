@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -418,6 +419,72 @@ func TestLaunchesReachExecutorInOrder(t *testing.T) {
 		}
 		i++
 	}
+}
+
+// TestLaunchSaysWhereTaskRuns launches two tasks alone to an executor,
+// the first placed in the executor's own sandbox: each LAUNCH tells the
+// executor where the agent placed the task. When the first fails before
+// it is sent (its URI answers 404), the second stays in tasks/<task ID>,
+// and its LAUNCH says so: the executor, left to its rule, gave the
+// sandbox to the first task that reached it, the second, while the agent
+// looked for it in tasks/<task ID>.
+func TestLaunchSaysWhereTaskRuns(t *testing.T) {
+	missing := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(missing.Close)
+	tests := []struct {
+		name      string
+		firstURIs []api.CommandURI
+		want      map[string]bool // by task: its LAUNCH says the executor's sandbox
+	}{
+		{name: "the first is sent", want: map[string]bool{"a": true, "b": false}},
+		{name: "the first fails before it is sent", firstURIs: []api.CommandURI{{Value: missing.URL + "/gone"}}, want: map[string]bool{"b": false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, r, srv := newTestAgent(t)
+			a.defaultUser = "" // the tasks run as the agent, so the first may take the sandbox
+			_, next := subscribe(t, srv, r)
+			info := &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "e1"}, FrameworkID: &api.FrameworkID{Value: "fw"}}
+			first := api.TaskInfo{Name: "a", TaskID: api.TaskID{Value: "a"}, Command: &api.CommandInfo{Value: "true", URIs: tt.firstURIs}}
+			a.launchTasks("fw", api.FrameworkInfo{Name: "test"}, info, []api.TaskInfo{first}, false)
+			if tt.firstURIs != nil {
+				if st := awaitStatus(t, a, "a"); st.State != api.TaskFailed {
+					t.Fatalf("task a ended %s (%s), want TASK_FAILED", st.State, st.Message)
+				}
+			}
+			second := api.TaskInfo{Name: "b", TaskID: api.TaskID{Value: "b"}, Command: &api.CommandInfo{Value: "true"}}
+			a.launchTasks("fw", api.FrameworkInfo{Name: "test"}, info, []api.TaskInfo{second}, false)
+			for seen := 0; seen < len(tt.want); {
+				ev := next()
+				if ev.Type != api.ExecutorEventLaunch {
+					continue
+				}
+				seen++
+				id := ev.Launch.Task.TaskID.Value
+				a.mu.Lock()
+				dir := r.tasks[id].dir
+				a.mu.Unlock()
+				want := filepath.Join(r.rec.Dir, "tasks", id)
+				if tt.want[id] {
+					want = r.rec.Dir
+				}
+				if dir != want {
+					t.Errorf("task %s placed in %s, want %s", id, dir, want)
+				}
+				if own := ev.Launch.ExecutorSandbox; own == nil || *own != tt.want[id] {
+					t.Errorf("the LAUNCH of task %s says executor_sandbox %s, want %v", id, ptrString(own), tt.want[id])
+				}
+			}
+		})
+	}
+}
+
+// ptrString says what b points to, or "unset".
+func ptrString(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return strconv.FormatBool(*b)
 }
 
 // TestExecStreamBacklog queues events faster than the executor reads:

@@ -8,6 +8,10 @@ import "github.com/mezzo-cluster/mezzo/api"
 // that reaches it (sandbox.TaskDir), places each task where the agent
 // placed it (executorRun.taskDir), and so that the launches of one
 // LAUNCH event, and those that follow, go out as the master sent them.
+// Each LAUNCH also says where the agent placed its task
+// (api.ExecutorLaunch.ExecutorSandbox): the order alone cannot, when the
+// task placed in the executor's sandbox fails before it is sent; an
+// executor started before the agent said so follows the order.
 //
 // A launch that fetches URIs steps out of the line while it fetches
 // (turn.stepOut) and takes a new place at its end once done

@@ -366,7 +366,8 @@ func (a *Agent) prepare(r *executorRun, tasks []*execTask, grouped bool, tn *tur
 		a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunchGroup, LaunchGroup: &api.ExecutorLaunchGroup{TaskGroup: group}})
 	default:
 		for _, t := range live {
-			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info}})
+			own := t.dir == r.rec.Dir // the executor places it where the agent did
+			a.send(r, api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: t.info, ExecutorSandbox: &own}})
 		}
 	}
 	// That the tasks were sent may wait for their first update: an

@@ -121,6 +121,16 @@ type ExecutorSubscribed struct {
 // executor sends a TASK_RUNNING update.
 type ExecutorLaunch struct {
 	Task TaskInfo `json:"task"`
+	// ExecutorSandbox, Mezzo's extension, says where the agent placed
+	// the task: in the executor's own sandbox (true) or in tasks/<task
+	// ID> under it (false), by sandbox.TaskDir. Unset, the executor
+	// gives its sandbox to the first task launched alone that reaches
+	// it. Why the agent says: it places a task when the task arrives,
+	// and the task it placed in the executor's sandbox may fail before
+	// it is sent (its fetch fails, it is killed); the executor would
+	// then give its sandbox to the next task, which the agent placed in
+	// tasks/<task ID>.
+	ExecutorSandbox *bool `json:"executor_sandbox,omitempty"`
 }
 
 // ExecutorLaunchGroup asks the executor to launch a group of tasks

@@ -10,9 +10,11 @@ import "path/filepath"
 // native task that runs as a user (api.TaskInfo.RunsAsUser) is never
 // first alone: the user gets the task's directory, and the run directory,
 // where the executor's files and later tasks' directories go, stays
-// root's. The
-// executor places tasks by this rule and the agent, which runs checks
-// beside them, finds them by it.
+// root's. The agent places tasks by this rule when they arrive, and
+// tells the executor where in each LAUNCH
+// (api.ExecutorLaunch.ExecutorSandbox), since the task it placed first
+// may never be sent; the executor, where it is not told, places them by
+// the rule as they reach it.
 func TaskDir(runDir, taskID string, firstAlone bool) string {
 	if firstAlone {
 		return runDir

@@ -44,7 +44,8 @@
 // itself, as under Mesos's
 // command executor; members of a task group, and any later task launched
 // alone, run in tasks/<task ID> under it, as Mesos's default executor
-// nests them. A Wasm task's module is read from MEZZO_MODULES_DIR, where
+// nests them. A LAUNCH that says where the agent placed its task
+// (api.ExecutorLaunch.ExecutorSandbox) is followed instead. A Wasm task's module is read from MEZZO_MODULES_DIR, where
 // the agent put it as <sha256>.wasm, and compiled when a task needs it
 // and the executor does not hold it compiled (with MEZZO_MODULE_CACHE,
 // the machine code is compiled once per machine and loaded after). The

@@ -131,9 +131,9 @@ func (x *executor) handle(ctx context.Context, ev *api.ExecutorEvent) error {
 	case api.ExecutorEventSubscribed:
 		x.subscribed(ev.Subscribed)
 	case api.ExecutorEventLaunch:
-		x.launch([]api.TaskInfo{ev.Launch.Task}, false)
+		x.launch([]api.TaskInfo{ev.Launch.Task}, false, ev.Launch.ExecutorSandbox)
 	case api.ExecutorEventLaunchGroup:
-		x.launch(ev.LaunchGroup.TaskGroup.Tasks, true)
+		x.launch(ev.LaunchGroup.TaskGroup.Tasks, true, nil)
 	case api.ExecutorEventKill:
 		x.killTask(ev.Kill)
 	case api.ExecutorEventAcknowledged:

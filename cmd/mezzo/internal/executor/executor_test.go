@@ -699,6 +699,42 @@ func TestSharedExecutor(t *testing.T) {
 	}
 }
 
+// TestLaunchPlacesAsTheAgentSays launches tasks alone with LAUNCHes
+// that say where the agent placed them (api.ExecutorLaunch
+// ExecutorSandbox): the first, which the agent placed in tasks/<task
+// ID> because the task it gave the executor's sandbox failed before it
+// was sent, runs there, not in the sandbox; the second runs in the
+// sandbox, which the agent gave it; one of a LAUNCH that does not say
+// follows the executor's own rule, and the sandbox being taken, runs in
+// tasks/<task ID>.
+func TestLaunchPlacesAsTheAgentSays(t *testing.T) {
+	h := start(t, executortest.Options{})
+	no, yes := false, true
+	launches := []struct {
+		id   string
+		own  *bool
+		want string // where its stdout goes, in the sandbox
+	}{
+		{id: "b", own: &no, want: "tasks/b/stdout"},
+		{id: "c", own: &yes, want: "stdout"},
+		{id: "d", want: "tasks/d/stdout"},
+	}
+	for _, l := range launches { // all at once: the executor exits when it has no task left
+		ev := api.ExecutorEvent{Type: api.ExecutorEventLaunch, Launch: &api.ExecutorLaunch{Task: shell(l.id, "echo "+l.id), ExecutorSandbox: l.own}}
+		if err := h.agent.Send(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range launches {
+		if st := h.terminal(l.id); st.State != api.TaskFinished {
+			t.Fatalf("%s ended %s: %s", l.id, st.State, st.Message)
+		}
+		if got := readFile(filepath.Join(h.sandbox, filepath.FromSlash(l.want))); got != l.id+"\n" {
+			t.Errorf("task %s: %s holds %q, want %q", l.id, l.want, got, l.id+"\n")
+		}
+	}
+}
+
 // TestUsage runs a task that burns CPU: the executor reports its usage
 // while it runs, and its terminal update carries what it used in all.
 func TestUsage(t *testing.T) {

@@ -237,7 +237,7 @@ func TestExecutorReleasesModules(t *testing.T) {
 			infos = append(infos, api.TaskInfo{Name: id, TaskID: api.TaskID{Value: id}, AgentID: api.AgentID{Value: "agent-1"},
 				Container: &api.ContainerInfo{Type: api.ContainerWasm, Wasm: &api.WasmInfo{SHA256: sha}}})
 		}
-		x.launch(infos, false)
+		x.launch(infos, false, nil)
 		x.wg.Wait()
 	}
 

@@ -72,8 +72,10 @@ type group struct {
 }
 
 // launch starts tasks, each on its own goroutine. A task ID seen before
-// is ignored, so that nothing runs twice.
-func (x *executor) launch(infos []api.TaskInfo, grouped bool) {
+// is ignored, so that nothing runs twice. own is what the agent said of
+// a task launched alone (api.ExecutorLaunch.ExecutorSandbox), nil when
+// it did not say.
+func (x *executor) launch(infos []api.TaskInfo, grouped bool, own *bool) {
 	var g *group
 	if grouped {
 		g = &group{}
@@ -88,7 +90,7 @@ func (x *executor) launch(infos []api.TaskInfo, grouped bool) {
 		}
 		x.seen[id] = true
 		t := &task{info: ti, group: g, killed: x.shuttingDown}
-		t.dir = x.taskDir(id, grouped || ti.RunsAsUser()) // as the agent places it
+		t.dir = x.taskDir(id, grouped || ti.RunsAsUser(), own) // as the agent places it
 		if g != nil {
 			g.tasks = append(g.tasks, t)
 		}
@@ -107,13 +109,18 @@ func (x *executor) launch(infos []api.TaskInfo, grouped bool) {
 // the first task launched alone (the command executor's case, and what
 // an agent shows as the task's sandbox), tasks/<task ID> under it for a
 // member of a group (as Mesos's default executor nests them) and for any
-// later task launched alone, so that tasks never share their stdout. It
-// returns "" for an ID that cannot name a directory. x.mu must be held.
-func (x *executor) taskDir(id string, grouped bool) string {
+// later task launched alone, so that tasks never share their stdout;
+// where the agent says (own not nil), as it says, for the task it placed
+// first may never have reached the executor. It returns "" for an ID
+// that cannot name a directory. x.mu must be held.
+func (x *executor) taskDir(id string, grouped bool, own *bool) string {
 	if api.ValidateID("task", id) != nil {
 		return ""
 	}
 	first := !grouped && !x.sandboxUsed
+	if own != nil {
+		first = *own
+	}
 	x.sandboxUsed = x.sandboxUsed || first
 	return sandbox.TaskDir(x.cfg.Client.Sandbox, id, first)
 }
