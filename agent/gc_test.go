@@ -343,7 +343,7 @@ func TestCollectSparesAnExitingRun(t *testing.T) {
 	r.add(task)
 	a.taskIndex[taskKey{"fw", "t"}] = r
 	a.mu.Unlock()
-	a.executorExited(r, "test over", true)
+	a.executorExited(r, "test over", true, nil)
 	if !alive {
 		t.Fatal("what the executor left was dead before the agent let go of it: the test shows nothing")
 	}
