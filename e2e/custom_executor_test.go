@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -255,13 +257,22 @@ func waitGone(t *testing.T, pid string) {
 	}
 }
 
-// executorsListed is what the master's GET_EXECUTORS answers, as
-// "executor on agent" strings.
+// executorsListed is what `mezzo executors` lists, as "executor on
+// agent" strings; its table must name each.
 func executorsListed(t *testing.T, c *devCluster) []string {
 	t.Helper()
+	stdout, stderr, code := c.mezzo(t, "executors", "-o", "json")
+	var resp api.GetExecutorsResponse
+	if code != 0 || json.Unmarshal([]byte(stdout), &resp) != nil {
+		t.Fatalf("mezzo executors -o json: exit %d\n%s%s", code, stdout, stderr)
+	}
+	table, _, _ := c.mezzo(t, "executors")
 	var out []string
-	for _, e := range c.operator(t, api.OperatorGetExecutors).GetExecutors.Executors {
+	for _, e := range resp.Executors {
 		out = append(out, e.ExecutorInfo.ExecutorID.Value+" on "+e.AgentID.Value)
+		if !strings.Contains(table, e.ExecutorInfo.ExecutorID.Value) || !strings.Contains(table, "CUSTOM") {
+			t.Errorf("mezzo executors does not show %s, CUSTOM:\n%s", e.ExecutorInfo.ExecutorID.Value, table)
+		}
 	}
 	return out
 }

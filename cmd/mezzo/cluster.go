@@ -147,6 +147,37 @@ func newFrameworksCmd() *cobra.Command {
 	return cmd
 }
 
+func newExecutorsCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use: "executors", Short: "List the executors frameworks named, idle ones included", Args: cobra.NoArgs,
+		Long: `List the custom executors and task groups' default executors that the
+master counts as running, with the agent each runs on and the resources it
+holds. An executor holds its resources until it exits, also when no task
+of it is left; tasks that name no executor have none of their own.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			resp, err := f.operator(cmd.Context()).Executors(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tFRAMEWORK\tAGENT\tTYPE\tCPUS\tMEM")
+				for _, e := range resp.Executors {
+					info := e.ExecutorInfo
+					typ, res := info.Type, api.Resources(info.Resources)
+					if typ == "" {
+						typ = api.ExecutorCustom
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%g\t%g\n", info.ExecutorID.Value, info.FrameworkID.Value, e.AgentID.Value,
+						typ, res.ScalarValue("cpus"), res.ScalarValue("mem"))
+				}
+			})
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
 func newTasksCmd() *cobra.Command {
 	var f clientFlags
 	var watch bool

@@ -66,7 +66,7 @@ func newRoot() *cobra.Command {
 	creds.register(root)
 	tlsf.register(root)
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newRunCmd(), newModuleCmd(),
-		newAgentsCmd(), newFrameworksCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
+		newAgentsCmd(), newFrameworksCmd(), newExecutorsCmd(), newTasksCmd(), newRolesCmd(), newWhyCmd(),
 		newDrainCmd(), newQuotaCmd(), newWeightsCmd(), newExecutorCmd())
 	return root
 }

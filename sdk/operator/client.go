@@ -307,6 +307,21 @@ func (c *Client) Frameworks(ctx context.Context) (*api.GetFrameworksResponse, er
 	return resp.GetFrameworks, nil
 }
 
+// Executors returns GET_EXECUTORS: the executors frameworks named
+// (custom executors and task groups' default executors) that the master
+// counts as running, idle ones included, which hold their resources until
+// they exit.
+func (c *Client) Executors(ctx context.Context) (*api.GetExecutorsResponse, error) {
+	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetExecutors})
+	if err != nil {
+		return nil, err
+	}
+	if resp.GetExecutors == nil {
+		return &api.GetExecutorsResponse{}, nil
+	}
+	return resp.GetExecutors, nil
+}
+
 // Roles returns GET_ROLES.
 func (c *Client) Roles(ctx context.Context) (*api.GetRolesResponse, error) {
 	resp, err := c.Call(ctx, &api.OperatorCall{Type: api.OperatorGetRoles})

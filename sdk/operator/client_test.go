@@ -258,6 +258,10 @@ func TestViews(t *testing.T) {
 	if err != nil || len(fws.Frameworks) != 0 {
 		t.Fatalf("frameworks of a new cluster: %+v, %v", fws, err)
 	}
+	execs, err := client.Executors(ctx)
+	if err != nil || len(execs.Executors) != 0 {
+		t.Fatalf("executors of a new cluster: %+v, %v", execs, err)
+	}
 	resp, err := client.Call(ctx, &api.OperatorCall{Type: api.OperatorGetHealth})
 	if err != nil || resp.GetHealth == nil || !resp.GetHealth.Healthy {
 		t.Fatalf("GET_HEALTH: %+v, %v", resp, err)
