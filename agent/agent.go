@@ -76,6 +76,9 @@ type Agent struct {
 	// whether or not it is in executors (holdRun): the collector takes
 	// no run held.
 	held map[string]int
+	// exits are the exits of named executors (executorRun.named) that the
+	// master has not accepted yet, by executor (reportExecutorExited).
+	exits map[execKey]*pendingExit
 
 	defaultUser string // Config.TaskUser or its default; "" is the agent's own user (user.go)
 	// cgParent is where executors' cgroups are made (cgroup.go); "" when
@@ -136,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		taskIndex:    map[taskKey]*executorRun{},
 		shared:       map[string]*executorRun{},
 		held:         map[string]int{},
+		exits:        map[execKey]*pendingExit{},
 
 		defaultUser: defaultUser,
 	}

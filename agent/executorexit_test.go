@@ -166,12 +166,12 @@ func statusText(p *api.Int64) any {
 func TestSubscribeListsNamedExecutors(t *testing.T) {
 	a := newBareAgent(t, nil)
 	a.mu.Lock()
-	for _, e := range []struct {
-		fw, executor string
-		named        bool
-	}{{"fw1", "named", true}, {"fw1", "own", false}, {"fw2", "named", true}} {
-		r := a.newRun(e.fw, api.FrameworkInfo{Name: e.fw}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: e.executor}})
-		r.rec.Named = e.named
+	for _, info := range []api.ExecutorInfo{
+		{ExecutorID: api.ExecutorID{Value: "custom"}, FrameworkID: &api.FrameworkID{Value: "fw1"}, Command: &api.CommandInfo{Value: "./x"}},
+		{ExecutorID: api.ExecutorID{Value: "own"}, FrameworkID: &api.FrameworkID{Value: "fw1"}},
+		{ExecutorID: api.ExecutorID{Value: "group"}, FrameworkID: &api.FrameworkID{Value: "fw2"}, Type: api.ExecutorDefault},
+	} {
+		r := a.newRun(info.FrameworkID.Value, api.FrameworkInfo{Name: "f"}, info)
 		a.executors[r.key] = r
 	}
 	shared := a.newRunFor("fw1", api.FrameworkInfo{Name: "fw1"}, nil)
@@ -190,7 +190,75 @@ func TestSubscribeListsNamedExecutors(t *testing.T) {
 		got = append(got, e.FrameworkID.Value+"/"+e.ExecutorID.Value)
 	}
 	slices.Sort(got)
-	if want := []string{"fw1/named", "fw2/named"}; !slices.Equal(got, want) {
+	if want := []string{"fw1/custom", "fw2/group"}; !slices.Equal(got, want) {
 		t.Fatalf("SUBSCRIBE lists executors %q, want %q", got, want)
+	}
+}
+
+// TestExitReportOutlivesSubscription checks that an executor's exit that
+// the master did not take (the agent was between subscriptions, or the
+// master refused it as the agent re-subscribed) is reported after the
+// next subscription, and that a new run of the executor, which the master
+// is to count, drops it.
+func TestExitReportOutlivesSubscription(t *testing.T) {
+	tests := []struct {
+		name string
+		// before runs between the exit and the subscription that is to
+		// carry its report.
+		before   func(a *Agent)
+		reported bool
+	}{
+		{"exit between subscriptions", func(*Agent) {}, true},
+		{"a new run of the executor meanwhile", func(a *Agent) {
+			a.mu.Lock()
+			r := a.newRunFor("fw", api.FrameworkInfo{Name: "f"}, &api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "x"},
+				Command: &api.CommandInfo{Value: "./x"}})
+			delete(a.executors, r.key) // never started: nothing to shut down
+			a.mu.Unlock()
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newExitMaster(t, 0)
+			a := newBareAgent(t, nil)
+			a.reportExecutorExited(execKey{"fw", "x"}, api.Ptr(api.Int64(0))) // not subscribed: kept
+			tt.before(a)
+			a.subscribed(m.URL, "s1", &api.AgentSubscribed{AgentID: api.AgentID{Value: "a1"}})
+			deadline := time.Now().Add(10 * time.Second)
+			exits, _ := m.reported()
+			for tt.reported && len(exits) == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+				exits, _ = m.reported()
+			}
+			if !tt.reported {
+				time.Sleep(300 * time.Millisecond) // a report would have been made by now
+				exits, _ = m.reported()
+			}
+			if got := len(exits) == 1 && exits[0].ExecutorID.Value == "x"; got != tt.reported || len(exits) > 1 {
+				t.Fatalf("reported %+v; want x reported: %v", exits, tt.reported)
+			}
+		})
+	}
+}
+
+// TestExitReportFollowsTheStream has the master refuse an exit report as
+// the agent re-subscribes: the report goes again on the new stream.
+func TestExitReportFollowsTheStream(t *testing.T) {
+	m := newExitMaster(t, 1)
+	a := newBareAgent(t, func(c *Config) { c.StatusRetryMin, c.StatusRetryMax = time.Hour, time.Hour })
+	a.subscribed(m.URL, "s1", &api.AgentSubscribed{AgentID: api.AgentID{Value: "a1"}})
+	a.reportExecutorExited(execKey{"fw", "x"}, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, calls := m.reported(); calls == 0 && time.Now().Before(deadline); _, calls = m.reported() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.subscribed(m.URL, "s2", &api.AgentSubscribed{AgentID: api.AgentID{Value: "a1"}})
+	exits, _ := m.reported()
+	for len(exits) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		exits, _ = m.reported()
+	}
+	if len(exits) != 1 || exits[0].ExecutorID.Value != "x" {
+		t.Fatalf("reported %+v after the refusal and a new stream, want x (the retry waits an hour: only the new stream sends it)", exits)
 	}
 }

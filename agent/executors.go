@@ -177,6 +177,15 @@ func (a *Agent) newRun(fw string, fwInfo api.FrameworkInfo, info api.ExecutorInf
 	}
 }
 
+// named reports whether the executor is one its framework named, which
+// the master counts until the agent reports its exit
+// (reportExecutorExited): a custom executor, which has a command, or a
+// task group's DEFAULT executor. The framework's shared executor and a
+// task's own executor have neither.
+func (r *executorRun) named() bool {
+	return r.rec.ExecutorInfo.Command != nil || r.rec.ExecutorInfo.Type == api.ExecutorDefault
+}
+
 // add makes t one of the run's tasks. a.mu must be held.
 func (r *executorRun) add(t *execTask) {
 	id := t.info.TaskID.Value
@@ -761,7 +770,7 @@ func (a *Agent) executorExited(r *executorRun, msg string, failed bool, status *
 		}
 		a.reportFor(r, t, st)
 	}
-	if r.rec.Named && !replaced {
+	if r.named() && !replaced {
 		a.reportExecutorExited(r.key, status)
 	}
 	if err := a.store.deleteExecutor(r.key.framework, r.key.executor); err != nil {

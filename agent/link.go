@@ -124,7 +124,7 @@ func (a *Agent) subscribeCall() *api.AgentCall {
 	listed := map[taskKey]bool{}
 	known := map[string]bool{}
 	for key, r := range a.executors {
-		if r.rec.Named {
+		if r.named() {
 			executors = append(executors, r.rec.ExecutorInfo) // newRun set its FrameworkID
 		}
 		if fw := r.rec.FrameworkInfo; !known[key.framework] {
@@ -178,6 +178,7 @@ func (a *Agent) subscribed(master, streamID string, s *api.AgentSubscribed) {
 	a.registeredOnce.Do(func() { close(a.registered) })
 	a.log.Info("subscribed to master", "master", master, "agent", s.AgentID.Value)
 	a.updates.resendAll(time.Now())
+	a.sendExits()
 }
 
 // handle carries out one event from the master.
@@ -406,47 +407,80 @@ func (a *Agent) sendMessage(from execKey, data []byte) {
 	}
 }
 
+// pendingExit is an executor's exit not yet accepted by the master.
+type pendingExit struct {
+	status *api.Int64 // api.AgentExecutorExited.Status
+	// stream is the stream whose sendExit sends it; "" when none does.
+	stream string
+}
+
 // reportExecutorExited tells the master that an executor its framework
 // named has exited (api.AgentExecutorExited), so that the master gives
-// back the resources it holds for it. It retries with the status updates'
-// backoff while the agent stays subscribed on the same stream; a new
-// subscription lists the executors the agent runs, which tells the master
-// as much. It returns at once: the call runs on a goroutine of its own.
+// back the resources it holds for it. The report is kept until the master
+// accepts it, and sent again after each subscription: one made while the
+// agent was between masters, or refused as the agent re-subscribed, is
+// not lost. A new run of the executor drops it (newRunFor): the master
+// counts the executor as running, which it is. It returns at once.
 func (a *Agent) reportExecutorExited(key execKey, status *api.Int64) {
 	a.mu.Lock()
-	master, streamID, agentID := a.master, a.streamID, a.agentID
+	a.exits[key] = &pendingExit{status: status}
 	a.mu.Unlock()
-	if master == "" {
-		return // the next subscription tells the master
+	a.sendExits()
+}
+
+// sendExits sends each pending exit report on the current stream, on a
+// goroutine of its own (sendExit), unless one sends it there already.
+func (a *Agent) sendExits() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.master == "" {
+		return // sent after the next subscription
 	}
+	for key, p := range a.exits {
+		if p.stream != a.streamID {
+			p.stream = a.streamID
+			a.execWG.Add(1)
+			go a.sendExit(a.master, a.streamID, a.agentID, key, p)
+		}
+	}
+}
+
+// sendExit posts one exit report to the master on stream streamID,
+// retrying with the status updates' backoff for as long as the report is
+// pending and this stream's to send: a new subscription sends it afresh.
+func (a *Agent) sendExit(master, streamID, agentID string, key execKey, p *pendingExit) {
+	defer a.execWG.Done()
 	call := api.AgentCall{Type: api.AgentCallExecutorExited, AgentID: &api.AgentID{Value: agentID},
 		ExecutorExited: &api.AgentExecutorExited{FrameworkID: api.FrameworkID{Value: key.framework},
-			ExecutorID: api.ExecutorID{Value: key.executor}, Status: status}}
-	a.execWG.Add(1)
-	go func() {
-		defer a.execWG.Done()
-		delay := a.cfg.StatusRetryMin
-		for {
-			err := a.post(a.stopCtx, master, streamID, call)
-			if err == nil {
-				return
-			}
-			a.log.Info("executor's exit not reported; retrying", "framework", key.framework, "executor", key.executor,
-				"err", err, "retry_in", delay)
-			select {
-			case <-a.stopCtx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, a.cfg.StatusRetryMax)
-			a.mu.Lock()
-			same := a.master == master && a.streamID == streamID
-			a.mu.Unlock()
-			if !same {
-				return
-			}
+			ExecutorID: api.ExecutorID{Value: key.executor}, Status: p.status}}
+	mine := func() bool { return a.exits[key] == p && p.stream == streamID }
+	delay := a.cfg.StatusRetryMin
+	for {
+		err := a.post(a.stopCtx, master, streamID, call)
+		a.mu.Lock()
+		if err == nil && a.exits[key] == p {
+			delete(a.exits, key)
 		}
-	}()
+		retry := err != nil && mine()
+		a.mu.Unlock()
+		if !retry {
+			return
+		}
+		a.log.Info("executor's exit not reported; retrying", "framework", key.framework, "executor", key.executor,
+			"err", err, "retry_in", delay)
+		select {
+		case <-a.stopCtx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, a.cfg.StatusRetryMax)
+		a.mu.Lock()
+		retry = mine()
+		a.mu.Unlock()
+		if !retry {
+			return
+		}
+	}
 }
 
 // post makes a call on the master that is answered 202.

@@ -289,11 +289,6 @@ type executorRecord struct {
 	SandboxUsed bool   `json:"sandbox_used"`
 	// Shared marks the framework's shared executor (see Agent.launch).
 	Shared bool `json:"shared,omitempty"`
-	// Named marks an executor its framework named (a task's ExecutorInfo
-	// or a task group's), which the master counts until the agent reports
-	// its exit (api.AgentExecutorExited), unlike the shared executor and a
-	// task's own.
-	Named bool `json:"named,omitempty"`
 	// Cgroup is the path of the executor's cgroup
 	// (sandbox.ExecutorCgroup.Path); "" when it runs in none.
 	Cgroup string `json:"cgroup,omitempty"`

@@ -149,7 +149,6 @@ func (a *Agent) launchTasks(fw string, fwInfo api.FrameworkInfo, info *api.Execu
 	}
 	if r == nil || r.shutdown {
 		r = a.newRunFor(fw, fwInfo, info)
-		r.rec.Named = info != nil && (grouped || fresh[0].info.Executor != nil)
 	}
 	if r.idle != nil {
 		r.idle.Stop()
@@ -212,6 +211,9 @@ func (a *Agent) newRunFor(fw string, fwInfo api.FrameworkInfo, info *api.Executo
 	if info != nil {
 		r := a.newRun(fw, fwInfo, *info)
 		a.executors[r.key] = r
+		// To the master the executor runs: the exit of an earlier run,
+		// not yet reported, is news no more.
+		delete(a.exits, r.key)
 		return r
 	}
 	id := "mezzo-executor-" + uuid.NewString()[:8]

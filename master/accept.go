@@ -40,7 +40,7 @@ func (m *Master) accept(f *framework, acc *api.Accept, now time.Time) <-chan str
 			}
 			for _, ti := range op.Launch.TaskInfos {
 				if t := m.launch(f, a, role, ti, &remaining, now); t != nil {
-					launch = append(launch, ti)
+					launch = append(launch, t.info)
 					launched = append(launched, t)
 				}
 			}
@@ -161,6 +161,7 @@ func (m *Master) launch(f *framework, a *agent, role string, ti api.TaskInfo, re
 		return nil
 	}
 	*remaining = remaining.Minus(res.Plus(execNeed))
+	allocate(&ti, role)
 	t := &task{info: ti, framework: f.id, agent: a.id, role: role, state: api.TaskStaging, resources: res}
 	f.tasks[ti.TaskID.Value] = t
 	a.tasks[taskKey{f.id, ti.TaskID.Value}] = t
@@ -206,6 +207,20 @@ func (m *Master) validateTask(f *framework, a *agent, role string, ti *api.TaskI
 		}
 	}
 	return execNeed, nil
+}
+
+// allocate marks the resources of a task being launched, and of the
+// executor it names, as allocated to role, as Mesos's master does: the
+// agent reports them back so when it re-registers, and a master that
+// counts them again (a task adopted, an executor listed) charges the
+// right role whatever the framework sent.
+func allocate(ti *api.TaskInfo, role string) {
+	ti.Resources = api.Resources(ti.Resources).Allocate(role)
+	if ti.Executor != nil {
+		exec := *ti.Executor
+		exec.Resources = api.Resources(exec.Resources).Allocate(role)
+		ti.Executor = &exec
+	}
 }
 
 // allocatedTo checks that resources a task or executor names carry no

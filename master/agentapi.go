@@ -56,8 +56,8 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 		MasterInfo:               &info,
 		Epoch:                    m.term,
 	}})
-	m.recoverAgentTasks(a, call.Subscribe, now)
-	m.recoverAgentExecutors(a, call.Subscribe.Executors, now)
+	principals := m.recoverAgentTasks(a, call.Subscribe, now)
+	m.recoverAgentExecutors(a, call.Subscribe.Executors, principals, now)
 	m.shutdownRemovedFrameworks(a, call.Subscribe)
 	m.saveAgent(a)
 	m.readmitAgent(a)
@@ -130,8 +130,9 @@ func (m *Master) admitAgent(sub *api.AgentSubscribe, now time.Time) *agent {
 // the agent was away — those of frameworks that are not partition-aware —
 // are killed, as Mesos shuts such frameworks down on a returning agent;
 // tasks the master knows but the agent no longer has are lost. m.mu must
-// be held.
-func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.Time) {
+// be held. It returns the principals the agent reports for its
+// frameworks, by framework ID.
+func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.Time) map[string]string {
 	reported := map[taskKey]api.Task{}
 	for _, t := range sub.Tasks {
 		reported[taskKey{t.FrameworkID.Value, t.TaskID.Value}] = t
@@ -200,17 +201,17 @@ func (m *Master) recoverAgentTasks(a *agent, sub *api.AgentSubscribe, now time.T
 			m.adoptTask(a, rt, principals[key.framework], now)
 		}
 	}
+	return principals
 }
 
 // adoptTask takes in a task that a re-registering agent runs but this
 // master does not know, because the master restarted. A framework unknown
-// too is recreated as recovered, with the principal the agent reports for
-// it (see admitFramework): it keeps its tasks until it re-subscribes or an
-// operator tears it down. A task of a removed framework is killed,
-// and so is a task its framework has among its completed ones: it was
-// told the task ended (lost with its agent, say) and counts on that, as
-// Mesos kills the tasks of frameworks that are not partition-aware on an
-// agent that comes back. m.mu must be held.
+// too is recreated as recovered (recoverFramework). A removed framework's
+// task is shut down with it, and a task its framework has among its
+// completed ones is killed: it was told the task ended (lost with its
+// agent, say) and counts on that, as Mesos kills the tasks of frameworks
+// that are not partition-aware on an agent that comes back. m.mu must be
+// held.
 func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Time) {
 	fid := rt.FrameworkID.Value
 	role := allocationRole(rt.Resources)
@@ -225,25 +226,8 @@ func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Tim
 			return
 		}
 	}
-	if f == nil {
-		if m.completedFramework(fid) {
-			a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
-				ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: rt.FrameworkID}})
-			return
-		}
-		f = newFramework(fid, api.FrameworkInfo{Name: "(recovered from agent " + a.id + ")", Roles: []string{role},
-			Principal: principal, Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
-		f.recovered = true
-		m.frameworks[fid] = f
-		m.saveFramework(f)
-		m.alloc.AddFramework(fid, frameworkOptions(f.info, nil))
-		m.alloc.DeactivateFramework(fid)
-		m.frameworkChanged(f, true)
-	} else if f.recovered && f.info.Principal == "" && principal != "" {
-		// Recovered from an agent that did not know its principal.
-		f.info.Principal = principal
-		m.saveFramework(f)
-		m.frameworkChanged(f, false)
+	if f = m.recoverFramework(a, fid, role, principal, now); f == nil {
+		return
 	}
 	t := &task{
 		info: api.TaskInfo{Name: rt.Name, TaskID: rt.TaskID, AgentID: api.AgentID{Value: a.id}, Resources: rt.Resources,
@@ -261,6 +245,38 @@ func (m *Master) adoptTask(a *agent, rt api.Task, principal string, now time.Tim
 	m.taskAdded(t)
 	m.saveTask(t)
 	m.log.Info("adopted a task from a re-registering agent", "framework", fid, "task", rt.TaskID.Value, "agent", a.id)
+}
+
+// recoverFramework returns the framework fid, which a re-registering
+// agent runs a task or an executor of, recreating it as recovered when
+// the master does not know it (it lost its state): it keeps what it runs
+// until it re-subscribes or an operator tears it down, and only the
+// principal the agent reports for it may claim it (see admitFramework).
+// A removed framework is not recreated: the agent is told to shut it
+// down, and recoverFramework returns nil. m.mu must be held.
+func (m *Master) recoverFramework(a *agent, fid, role, principal string, now time.Time) *framework {
+	f := m.frameworks[fid]
+	switch {
+	case f == nil && m.completedFramework(fid):
+		a.stream.send(api.AgentEvent{Type: api.AgentEventShutdownFramework,
+			ShutdownFramework: &api.AgentShutdownFramework{FrameworkID: api.FrameworkID{Value: fid}}})
+		return nil
+	case f == nil:
+		f = newFramework(fid, api.FrameworkInfo{Name: "(recovered from agent " + a.id + ")", Roles: []string{role},
+			Principal: principal, Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}}, now)
+		f.recovered = true
+		m.frameworks[fid] = f
+		m.saveFramework(f)
+		m.alloc.AddFramework(fid, frameworkOptions(f.info, nil))
+		m.alloc.DeactivateFramework(fid)
+		m.frameworkChanged(f, true)
+	case f.recovered && f.info.Principal == "" && principal != "":
+		// Recovered from an agent that did not know its principal.
+		f.info.Principal = principal
+		m.saveFramework(f)
+		m.frameworkChanged(f, false)
+	}
+	return f
 }
 
 // agentDisconnected runs when an agent's stream ends: its offers are

@@ -91,6 +91,9 @@ func (m *Master) addExecutorTask(a *agent, t *task, need api.Resources) {
 	}
 	e := m.countExecutor(a, t.framework, *t.info.Executor, t.role, need)
 	e.live++
+	// A launch after the master heard of its exit goes to a new run of
+	// the executor, which holds the resources the old one held.
+	e.exited = false
 }
 
 // countExecutor starts counting the executor info names on a for
@@ -108,15 +111,23 @@ func (m *Master) countExecutor(a *agent, fw string, info api.ExecutorInfo, role 
 		e = &runningExecutor{info: info, role: role, typ: executorType(&info)}
 		a.executors[id] = e
 	}
-	if !need.Empty() && e.resources.Empty() {
-		// The first word on its resources: an executor counted from a task
-		// an agent reported knew only its ID.
+	if e.resources.Empty() && (bareExecutor(&e.info) || !need.Empty()) {
+		// The first full word on it: an executor counted from a task an
+		// agent reported knew only its ID.
 		info.FrameworkID = &api.FrameworkID{Value: fw}
 		e.info, e.typ = info, executorType(&info)
-		e.resources, e.role = need, role
-		a.used = a.used.Plus(need)
+		if !need.Empty() {
+			e.resources, e.role = need, role
+			a.used = a.used.Plus(need)
+		}
 	}
 	return e
+}
+
+// bareExecutor reports whether e names only its executor's ID, as the
+// master learns it from a task an agent reports.
+func bareExecutor(e *api.ExecutorInfo) bool {
+	return e.Type == "" && e.Command == nil && len(e.Resources) == 0
 }
 
 // allocationRole is the role resources were allocated to, "*" when they
@@ -179,10 +190,11 @@ func (m *Master) dropExecutor(a *agent, id execID, e *runningExecutor, now time.
 // executorGone handles an executor that the agent a says has exited, or
 // no longer lists: it goes with its resources, unless tasks of it still
 // count, in which case it goes with the last of them (runningExecutor.
-// exited). It reports whether the master counted it. m.mu must be held.
+// exited). It reports whether the master counted it as running, so that
+// its framework hears of its end once. m.mu must be held.
 func (m *Master) executorGone(a *agent, id execID, now time.Time) bool {
 	e := a.executors[id]
-	if e == nil {
+	if e == nil || e.exited {
 		return false
 	}
 	if e.live > 0 {
@@ -215,14 +227,15 @@ func (m *Master) executorExited(a *agent, x *api.AgentExecutorExited, now time.T
 // agent does not list has exited unheard (executorGone); one the agent
 // lists but the master does not count (a new leader, or an agent back
 // from unreachable) is counted again with the resources its ExecutorInfo
-// names, unless its framework is removed, whose executors the agent is
-// told to shut down (shutdownRemovedFrameworks). It runs after the
+// names, charged to the role they are allocated to, its framework
+// recovered if the master does not know it (recoverFramework), unless
+// that framework was removed: the agent is told to shut it down. It runs after the
 // agent's tasks are reconciled: an executor unlisted whose tasks the agent
 // no longer has was uncounted by their ends, and goes now; one counted
 // again for a task back from unreachability goes with that task if the
 // agent does not list it; one counted from an adopted task, by ID only,
 // takes its resources from the list. m.mu must be held.
-func (m *Master) recoverAgentExecutors(a *agent, listed []api.ExecutorInfo, now time.Time) {
+func (m *Master) recoverAgentExecutors(a *agent, listed []api.ExecutorInfo, principals map[string]string, now time.Time) {
 	have := make(map[execID]bool, len(listed))
 	for _, info := range listed {
 		have[execID{info.FrameworkID.Value, info.ExecutorID.Value}] = true
@@ -233,11 +246,21 @@ func (m *Master) recoverAgentExecutors(a *agent, listed []api.ExecutorInfo, now 
 		}
 	}
 	for _, info := range listed {
-		fw := info.FrameworkID.Value
-		if m.frameworks[fw] == nil && m.completedFramework(fw) {
+		if err := api.ValidateResources(info.Resources); err != nil {
+			m.log.Warn("agent lists an executor with invalid resources; not counting it", "agent", a.id,
+				"framework", info.FrameworkID.Value, "executor", info.ExecutorID.Value, "err", err)
 			continue
 		}
-		e := m.countExecutor(a, fw, info, allocationRole(info.Resources), api.Resources(info.Resources).Unallocated())
+		fw := info.FrameworkID.Value
+		if m.frameworks[fw] == nil && m.completedFramework(fw) {
+			continue // removed: the agent is told to shut it down (shutdownRemovedFrameworks)
+		}
+		role := allocationRole(info.Resources)
+		f := m.recoverFramework(a, fw, role, principals[fw], now)
+		if f == nil {
+			continue
+		}
+		e := m.countExecutor(a, f.id, info, role, api.Resources(info.Resources).Unallocated())
 		e.exited = false // it runs: a new run of it, if the master heard of an exit
 	}
 }

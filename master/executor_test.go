@@ -1,6 +1,8 @@
 package master
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/mezzo-cluster/mezzo/api"
@@ -120,6 +122,7 @@ func TestExecutorExitBeforeItsTasksEnd(t *testing.T) {
 	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
 	ag.send(fw.id, "t", api.TaskRunning, 1)
 	ag.exited(fw.id, "x", nil)
+	ag.exited(fw.id, "x", nil) // a report sent again: the framework hears once
 	if ev := fw.next(func(ev api.Event) bool { return ev.Type == api.EventFailure }); ev.Failure.Status != nil {
 		t.Errorf("FAILURE %+v, want no status: the agent did not know it", ev.Failure)
 	}
@@ -132,6 +135,135 @@ func TestExecutorExitBeforeItsTasksEnd(t *testing.T) {
 	ag.send(fw.id, "t", api.TaskFailed, 2)
 	if used := usedCPUs(tm, ag.id); used != 0 {
 		t.Fatalf("%v cpus used after t ended, want none", used)
+	}
+	if ev := fw.next(func(ev api.Event) bool {
+		return ev.Type == api.EventFailure || ev.Type == api.EventUpdate && ev.Update.Status.State == api.TaskFailed
+	}); ev.Type == api.EventFailure {
+		t.Errorf("a second FAILURE for one exit: %+v", ev.Failure)
+	}
+}
+
+// TestGroupExecutorRelaunched launches a task group under the default
+// executor e and a second group under e while the first runs: refused, as
+// a running default executor takes no second group in Mezzo. Once the
+// agent reports e's exit, even before the first group's end arrives, a
+// group under e is accepted, counted as a new run of e that holds the
+// resources the old one held.
+func TestGroupExecutorRelaunched(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	exec := api.ExecutorInfo{Type: api.ExecutorDefault, ExecutorID: api.ExecutorID{Value: "e"},
+		Resources: []api.Resource{scalar("cpus", 0.1), scalar("mem", 32)}}
+	// Offers come back between the other events: none is passed over.
+	var offers []api.Offer
+	next := func(keep func(api.Event) bool) api.Event {
+		t.Helper()
+		return fw.next(func(ev api.Event) bool {
+			if ev.Type == api.EventOffers {
+				offers = append(offers, ev.Offers.Offers...)
+			}
+			return keep(ev)
+		})
+	}
+	group := func(task string) {
+		t.Helper()
+		if len(offers) == 0 {
+			next(func(ev api.Event) bool { return ev.Type == api.EventOffers })
+		}
+		o := offers[0]
+		offers = offers[1:]
+		fw.mustCall(api.Call{Type: api.CallAccept, Accept: &api.Accept{OfferIDs: []api.OfferID{o.ID},
+			Filters: &api.Filters{RefuseSeconds: api.Ptr(api.Float64(0))},
+			Operations: []api.Operation{{Type: api.OpLaunchGroup, LaunchGroup: &api.LaunchGroup{
+				Executor: exec, TaskGroup: api.TaskGroupInfo{Tasks: []api.TaskInfo{commandTask(task, o, 0.5, 64)}}}}}}})
+	}
+	update := func(task string) api.TaskStatus {
+		t.Helper()
+		return next(func(ev api.Event) bool { return ev.Type == api.EventUpdate && ev.Update.Status.TaskID.Value == task }).Update.Status
+	}
+	group("g1")
+	ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	ag.send(fw.id, "g1", api.TaskRunning, 1)
+	update("g1")
+	group("g2")
+	if st := update("g2"); st.State != api.TaskError || !strings.Contains(st.Message, "already running") {
+		t.Fatalf("a second group while e runs: %+v, want TASK_ERROR, e already running", st)
+	}
+	ag.exited(fw.id, "e", api.Ptr(api.Int64(9)))
+	next(func(ev api.Event) bool { return ev.Type == api.EventFailure })
+	group("g3") // before g1's end reaches the master
+	ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	if ev.Launch.TaskGroup == nil || ev.Launch.TaskGroup.Tasks[0].TaskID.Value != "g3" {
+		t.Fatalf("agent told %+v, want g3 launched", ev.Launch)
+	}
+	ag.send(fw.id, "g1", api.TaskFailed, 2)
+	if used := usedCPUs(tm, ag.id); used != 0.6 {
+		t.Fatalf("%v cpus used with g3 running, want 0.6: g3 and e's new run", used)
+	}
+	if listed := listedExecutors(t, tm); len(listed) != 1 {
+		t.Fatalf("GET_EXECUTORS lists %q, want e's new run", listed)
+	}
+}
+
+// TestLaunchSaysItsRole checks that the resources of a task and of the
+// executor it names reach the agent allocated to the offer's role, as
+// Mesos's master marks them, whatever the framework sent: the agent
+// reports them back so, and a master that counts them again after a
+// failover charges that role.
+func TestLaunchSaysItsRole(t *testing.T) {
+	tm := startMaster(t)
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f", Roles: []string{"web"},
+		Capabilities: []api.FrameworkCapability{{Type: api.CapMultiRole}}})
+	o := fw.offer()
+	call := launchUnder(o, "t", 0.5, customExecutor(0.1))
+	ti := &call.Accept.Operations[0].Launch.TaskInfos[0]
+	ti.Resources = api.Resources(ti.Resources).Unallocated() // as a framework may send them
+	fw.mustCall(call)
+	ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventLaunch })
+	got := ev.Launch.Tasks[0]
+	for what, res := range map[string][]api.Resource{"task": got.Resources, "executor": got.Executor.Resources} {
+		if role := allocationRole(res); role != "web" || len(res) == 0 {
+			t.Errorf("the %s's resources reach the agent allocated to %q, want web: %v", what, role, res)
+		}
+	}
+}
+
+// TestAgentListsExecutorOfUnknownFramework has an agent list an idle
+// executor of a framework the master does not know (its state was lost):
+// the master recovers the framework, with the principal the agent reports,
+// so that an operator can see it and tear it down, which gives the
+// executor's resources back.
+func TestAgentListsExecutorOfUnknownFramework(t *testing.T) {
+	tm := startMaster(t)
+	x := customExecutor(0.5)
+	x.FrameworkID = &api.FrameworkID{Value: "ghost"}
+	x.Resources = api.Resources(x.Resources).Allocate("web")
+	ag := tm.reregisterWith(t, "returning-agent", "cpus:2;mem:1024", api.AgentSubscribe{
+		Frameworks: []api.FrameworkInfo{{ID: &api.FrameworkID{Value: "ghost"}, Name: "ghost", Principal: "ops"}},
+		Executors:  []api.ExecutorInfo{x}})
+	if used := usedCPUs(tm, ag.id); used != 0.5 {
+		t.Fatalf("%v cpus used, want 0.5: the listed executor's", used)
+	}
+	tm.mu.Lock()
+	f := tm.frameworks["ghost"]
+	var principal string
+	var roles []string
+	if f != nil {
+		principal, roles = f.info.Principal, f.info.Roles
+	}
+	tm.mu.Unlock()
+	if f == nil || principal != "ops" || len(roles) != 1 || roles[0] != "web" {
+		t.Fatalf("framework ghost recovered as %v (principal %q, roles %q), want recovered, ops, web", f != nil, principal, roles)
+	}
+	code, _, body := tm.operator(t, api.OperatorCall{Type: api.OperatorTeardown,
+		Teardown: &api.Teardown{FrameworkID: api.FrameworkID{Value: "ghost"}}})
+	if code != http.StatusOK {
+		t.Fatalf("TEARDOWN of the recovered framework: %d %s", code, body)
+	}
+	if used := usedCPUs(tm, ag.id); used != 0 {
+		t.Fatalf("%v cpus used after the teardown, want none", used)
 	}
 }
 

@@ -35,6 +35,10 @@ func (m *Master) launchGroup(f *framework, a *agent, role string, lg *api.Launch
 	// The default executor's resources are paid for with the first task
 	// and stay allocated until it exits (executor.go).
 	execRes := api.Resources(exec.Resources).Unallocated()
+	exec.Resources = api.Resources(exec.Resources).Allocate(role)
+	for i := range lg.TaskGroup.Tasks {
+		allocate(&lg.TaskGroup.Tasks[i], role)
+	}
 	for _, ti := range lg.TaskGroup.Tasks {
 		res := api.Resources(ti.Resources).Unallocated()
 		ti.Executor = &exec
@@ -67,7 +71,7 @@ func (m *Master) validateGroup(f *framework, a *agent, role string, exec *api.Ex
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("Task group is empty")
 	}
-	if _, running := a.executors[execID{f.id, exec.ExecutorID.Value}]; running {
+	if e := a.executors[execID{f.id, exec.ExecutorID.Value}]; e != nil && !e.exited {
 		return nil, fmt.Errorf("Executor %s is already running on agent %s", exec.ExecutorID.Value, a.id)
 	}
 	need := api.Resources(exec.Resources).Unallocated()

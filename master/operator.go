@@ -347,10 +347,13 @@ func (m *Master) onUnreachableAgent(t *task) bool {
 // executorsView lists the executors frameworks named (custom and default
 // executors; command and Wasm tasks have none of their own) that the
 // master counts as running, idle ones included, by agent, framework and
-// ID. m.mu must be held.
+// ID; not those of an unreachable agent. m.mu must be held.
 func (m *Master) executorsView() *api.GetExecutorsResponse {
 	out := &api.GetExecutorsResponse{}
 	for _, a := range m.agents {
+		if a.unreachable {
+			continue // counted again if it comes back
+		}
 		for _, e := range a.executors {
 			if !e.exited {
 				out.Executors = append(out.Executors, api.ExecutorRecord{ExecutorInfo: e.info, AgentID: api.AgentID{Value: a.id}})
