@@ -56,7 +56,7 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.Type {
 	case api.ExecutorCallUpdate:
-		a.executorUpdate(run, call.Update.Status)
+		a.executorUpdate(run, call.Update, call.MoreUpdates)
 		if a.updates.quiet() {
 			a.commitAndDeliver(w)
 			return
@@ -152,26 +152,36 @@ func (a *Agent) checkStream(r *http.Request, run *executorRun) (int, string) {
 	return 0, ""
 }
 
-// executorUpdate checkpoints an executor's update under its own UUID,
-// applies it to the task, and acknowledges it on the executor's stream.
+// executorUpdate checkpoints an UPDATE call's update, then its more
+// updates (Mezzo's extension, validated with the call), each under its
+// own UUID, applies each to its task, and acknowledges each on the
+// executor's stream. They are taken in order under one hold of a.mu, as
+// if each had come in a call of its own.
 //
-// As Mesos's agent does, it answers at once and acknowledges the update
+// As Mesos's agent does, it answers at once and acknowledges an update
 // on the executor's stream once it is on disk: the executor keeps it
 // until then (and lists it if it subscribes again), so nothing waits for
 // the disk on the way to the task. An update that cannot be written
 // closes the stream, and the executor subscribes again, listing it.
-func (a *Agent) executorUpdate(run *executorRun, st api.TaskStatus) {
+func (a *Agent) executorUpdate(run *executorRun, first *api.ExecutorUpdate, more []api.ExecutorUpdate) {
 	a.mu.Lock()
 	s := run.stream
-	stop, _ := a.recordExecutorUpdate(run, st, func(err error) {
-		if err != nil {
-			s.close()
-			return
-		}
-		s.send(ackEvent(st))
-	})
+	record := func(st api.TaskStatus) []func() {
+		stop, _ := a.recordExecutorUpdate(run, st, func(err error) {
+			if err != nil {
+				s.close()
+				return
+			}
+			s.send(ackEvent(st))
+		})
+		return stop
+	}
+	stops := record(first.Status)
+	for _, u := range more {
+		stops = append(stops, record(u.Status)...)
+	}
 	a.mu.Unlock()
-	runAll(stop)
+	runAll(stops)
 }
 
 func ackEvent(st api.TaskStatus) api.ExecutorEvent {
@@ -438,6 +448,8 @@ func (a *Agent) subscribedEvent(run *executorRun) *api.ExecutorSubscribed {
 		FrameworkInfo: run.rec.FrameworkInfo,
 		AgentInfo:     agent,
 		ContainerID:   &api.ContainerID{Value: run.rec.Container},
+		// executorUpdate takes every update of an UPDATE call.
+		AcceptsMoreUpdates: true,
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -741,5 +743,123 @@ func TestCheckStatusOnEveryUpdate(t *testing.T) {
 		TCP: &api.CheckStatusTCP{Succeeded: api.Ptr(true)}}})
 	if cs := update(api.TaskFinished); cs == nil || cs.TCP == nil || cs.TCP.Succeeded == nil || !*cs.TCP.Succeeded {
 		t.Fatalf("check_status after a result: %+v, want the check's succeeded", cs)
+	}
+}
+
+// TestExecutorMoreUpdates sends UPDATE calls carrying more updates
+// (Mezzo's extension, which SUBSCRIBED offers): the updates are taken in
+// order, each checkpointed, applied and acknowledged as if it had come
+// alone; one bad update refuses the whole call; and a call laid out as
+// another client writes it (not the fast decoder's) is taken the same.
+func TestExecutorMoreUpdates(t *testing.T) {
+	st := func(task string, state api.TaskState) api.ExecutorUpdate {
+		id := uuid.New()
+		return api.ExecutorUpdate{Status: api.TaskStatus{TaskID: api.TaskID{Value: task}, State: state,
+			Source: api.SourceExecutor, UUID: id[:]}}
+	}
+	compact := func(first api.ExecutorUpdate, more ...api.ExecutorUpdate) string {
+		b, err := api.Marshal(&api.ExecutorCall{Type: api.ExecutorCallUpdate, ExecutorID: api.ExecutorID{Value: "e1"},
+			FrameworkID: api.FrameworkID{Value: "fw"}, Update: &first, MoreUpdates: more})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// indented is the call as a client that indents its JSON and orders
+	// its fields otherwise sends it.
+	indented := func(first api.ExecutorUpdate, more ...api.ExecutorUpdate) string {
+		b, err := json.MarshalIndent(map[string]any{"more_updates": more, "update": first, "type": "UPDATE",
+			"framework_id": api.FrameworkID{Value: "fw"}, "executor_id": api.ExecutorID{Value: "e1"}}, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name   string
+		encode func(api.ExecutorUpdate, ...api.ExecutorUpdate) string
+		bad    bool // more_updates[1] is TASK_STAGING, which an executor may not send
+	}{
+		{"compact", compact, false},
+		{"indented", indented, false},
+		{"compact with a bad update", compact, true},
+		{"indented with a bad update", indented, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, r, srv := newTestAgent(t)
+			a.mu.Lock()
+			t2 := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: "t2"}}, state: api.TaskStaging, queued: true}
+			r.tasks["t2"] = t2
+			r.allTasks = append(r.allTasks, "t2")
+			a.taskIndex[taskKey{"fw", "t2"}] = r
+			a.mu.Unlock()
+			resp, msg := post(t, srv, r, subscribeCall, "", "")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("SUBSCRIBE: %s %s", resp.Status, msg)
+			}
+			defer resp.Body.Close()
+			rr := api.NewRecordReader(resp.Body)
+			next := func() api.ExecutorEvent {
+				t.Helper()
+				rec, err := rr.ReadRecord()
+				if err != nil {
+					t.Fatalf("read event: %v", err)
+				}
+				var ev api.ExecutorEvent
+				if err := json.Unmarshal(rec, &ev); err != nil {
+					t.Fatal(err)
+				}
+				return ev
+			}
+			if ev := next(); ev.Type != api.ExecutorEventSubscribed || !ev.Subscribed.AcceptsMoreUpdates {
+				t.Fatalf("first event %+v, want SUBSCRIBED saying it accepts more updates", ev)
+			}
+			streamID := resp.Header.Get("Mesos-Stream-Id")
+
+			updates := []api.ExecutorUpdate{st("t1", api.TaskRunning), st("t2", api.TaskRunning), st("t1", api.TaskFinished)}
+			if tt.bad {
+				updates[2].Status.State = api.TaskStaging
+			}
+			resp, msg = post(t, srv, r, tt.encode(updates[0], updates[1:]...), streamID, "")
+			if tt.bad {
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "more_updates[1]") {
+					t.Fatalf("UPDATE with a bad update: %s %q, want 400 naming more_updates[1]", resp.Status, msg)
+				}
+				if n := a.updates.pending(); n != 0 {
+					t.Errorf("%d updates queued from a refused call", n)
+				}
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				if s1, s2 := r.tasks["t1"].state, t2.state; s1 != api.TaskStaging || s2 != api.TaskStaging {
+					t.Errorf("tasks %s and %s after a refused call, want both TASK_STAGING", s1, s2)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("UPDATE: %s %s", resp.Status, msg)
+			}
+			for i, u := range updates {
+				ev := next()
+				if ev.Type != api.ExecutorEventAcknowledged || !bytes.Equal(ev.Acknowledged.UUID, u.Status.UUID) {
+					t.Fatalf("event %d %+v, want ACKNOWLEDGED of update %d", i, ev, i)
+				}
+			}
+			a.updates.mu.Lock()
+			var t1 []api.TaskState
+			for _, q := range a.updates.queues[taskKey{"fw", "t1"}] {
+				t1 = append(t1, q.status.State)
+			}
+			t2queued := len(a.updates.queues[taskKey{"fw", "t2"}])
+			a.updates.mu.Unlock()
+			if !slices.Equal(t1, []api.TaskState{api.TaskRunning, api.TaskFinished}) || t2queued != 1 {
+				t.Errorf("queued %v for t1 and %d for t2, want [TASK_RUNNING TASK_FINISHED] and 1", t1, t2queued)
+			}
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if r.tasks["t1"] != nil || t2.state != api.TaskRunning {
+				t.Errorf("t1 known %v, t2 %s; want t1 ended and t2 TASK_RUNNING", r.tasks["t1"] != nil, t2.state)
+			}
+		})
 	}
 }

@@ -113,7 +113,7 @@ func TestExecutorUsageNeverGoesDown(t *testing.T) {
 	}
 	end := func(id string) {
 		uuid := []byte(fmt.Sprintf("%-16s", id+"-end"))[:16]
-		a.executorUpdate(r, api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor, UUID: uuid})
+		a.executorUpdate(r, &api.ExecutorUpdate{Status: api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor, UUID: uuid}}, nil)
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if r.tasks[id] != nil {
@@ -191,9 +191,9 @@ func TestTerminalUpdateCarriesFinalUsage(t *testing.T) {
 			a.recordUsage(r, &api.ExecutorUsage{Tasks: []api.TaskUsage{{TaskID: api.TaskID{Value: id}, Statistics: api.ResourceStatistics{
 				Timestamp: 1, CPUsUserTimeSecs: api.Ptr(api.Float64(1)), CPUsSystemTimeSecs: api.Ptr(api.Float64(0.5)),
 				FuelConsumed: api.Ptr(api.Uint64(300))}}}})
-			a.executorUpdate(r, api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor,
+			a.executorUpdate(r, &api.ExecutorUpdate{Status: api.TaskStatus{TaskID: api.TaskID{Value: id}, State: api.TaskFinished, Source: api.SourceExecutor,
 				UUID: []byte("0123456789abcdef"), Labels: &api.Labels{Labels: []api.Label{
-					{Key: api.CPUSecondsLabel, Value: tt.cpu}, {Key: api.FuelLabel, Value: tt.fuel}}}})
+					{Key: api.CPUSecondsLabel, Value: tt.cpu}, {Key: api.FuelLabel, Value: tt.fuel}}}}}, nil)
 			cs := a.containers(false)
 			if len(cs) != 1 || cs[0].ResourceStatistics == nil {
 				t.Fatalf("containers %+v, want the executor's with statistics", cs)

@@ -10,7 +10,8 @@ import (
 
 // decodeUpdateCall decodes an executor's UPDATE call laid out exactly as
 // encoding/json writes an ExecutorCall (its fields in order, no spaces),
-// as the built-in executor and sdk/executor send it; it reports false for
+// as the built-in executor and sdk/executor send it, more_updates
+// included (an empty list is json.Unmarshal's); it reports false for
 // anything else, which json.Unmarshal then decodes: other calls, other
 // layouts, a string with an escape or a byte it does not take as it is, a
 // field it does not know (a check's status, a resource limitation...).
@@ -27,7 +28,21 @@ func decodeUpdateCall(data []byte) (*ExecutorCall, bool) {
 	call.FrameworkID.Value = d.value()
 	d.lit(`,"type":"UPDATE","update":{"status":`)
 	d.status(&call.Update.Status)
-	d.lit("}}")
+	d.lit("}")
+	if d.opt(`,"more_updates":[`) {
+		for !d.failed {
+			var u ExecutorUpdate
+			d.lit(`{"status":`)
+			d.status(&u.Status)
+			d.lit("}")
+			call.MoreUpdates = append(call.MoreUpdates, u)
+			if !d.opt(",") {
+				break
+			}
+		}
+		d.lit("]")
+	}
+	d.lit("}")
 	if d.failed || d.pos != len(d.data) {
 		return nil, false
 	}

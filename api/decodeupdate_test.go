@@ -32,6 +32,34 @@ func updateCalls() []*ExecutorCall {
 	}
 }
 
+// moreUpdateCalls are UPDATE calls carrying more_updates, built from
+// updateCalls' statuses, with whether each takes the fast path.
+func moreUpdateCalls() []struct {
+	call *ExecutorCall
+	fast bool
+} {
+	calls := updateCalls()
+	with := func(first int, more ...int) *ExecutorCall {
+		c := calls[first]
+		for _, i := range more {
+			c.MoreUpdates = append(c.MoreUpdates, *calls[i].Update)
+		}
+		return c
+	}
+	return []struct {
+		call *ExecutorCall
+		fast bool
+	}{
+		{with(0, 1), true},
+		{with(0, 1, 2, 3), true},
+		{with(2, 0, 6), true},  // refused by Validate (more_updates[1]), both ways
+		{with(1, 0, 5), false}, // an escape in more_updates[1]: json.Unmarshal's
+		{with(3, 4, 0), false}, // Infinity in more_updates[0]: json.Unmarshal's
+		{&ExecutorCall{Type: ExecutorCallUpdate, ExecutorID: calls[0].ExecutorID, FrameworkID: calls[0].FrameworkID,
+			MoreUpdates: []ExecutorUpdate{*calls[0].Update}}, false}, // no update: refused, json.Unmarshal's
+	}
+}
+
 // TestDecodeUpdateCall checks that the executors' plain UPDATE calls take
 // the fast path, and that DecodeExecutorCall answers as json.Unmarshal
 // and Validate would, fast path or not.
@@ -44,6 +72,26 @@ func TestDecodeUpdateCall(t *testing.T) {
 		_, fast := decodeUpdateCall(data)
 		if want := i < 4 || i == 6; fast != want {
 			t.Errorf("call %d: fast path %v, want %v: %s", i, fast, want, data)
+		}
+		checkDecodeUpdate(t, data)
+	}
+	for i, tt := range moreUpdateCalls() {
+		data, err := json.Marshal(tt.call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, fast := decodeUpdateCall(data); fast != tt.fast {
+			t.Errorf("call with more updates %d: fast path %v, want %v: %s", i, fast, tt.fast, data)
+		}
+		checkDecodeUpdate(t, data)
+	}
+	// An empty list, which encoding/json never writes, and a list that
+	// is not closed.
+	plain, _ := json.Marshal(updateCalls()[0])
+	for _, tail := range []string{`,"more_updates":[]}`, `,"more_updates":[{"status":{}}`, `,"more_updates":null}`} {
+		data := append(plain[:len(plain)-1:len(plain)-1], tail...)
+		if _, fast := decodeUpdateCall(data); fast {
+			t.Errorf("fast path took %s", data)
 		}
 		checkDecodeUpdate(t, data)
 	}
@@ -80,6 +128,10 @@ func checkDecodeUpdate(t *testing.T, data []byte) {
 func FuzzDecodeUpdateCall(f *testing.F) {
 	for _, call := range updateCalls() {
 		data, _ := json.Marshal(call)
+		f.Add(data)
+	}
+	for _, tt := range moreUpdateCalls() {
+		data, _ := json.Marshal(tt.call)
 		f.Add(data)
 	}
 	f.Fuzz(checkDecodeUpdate)

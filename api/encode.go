@@ -35,6 +35,12 @@ func (c *ExecutorCall) AppendJSON(b []byte) ([]byte, bool) {
 		!c.Update.Status.plain() {
 		return b, false
 	}
+	for i := range c.MoreUpdates {
+		if !c.MoreUpdates[i].Status.plain() {
+			return b, false
+		}
+	}
+	b = slices.Grow(b, 512*(1+len(c.MoreUpdates)))
 	b = append(b, `{"executor_id":`...)
 	b = appendIDJSON(b, c.ExecutorID.Value)
 	b = append(b, `,"framework_id":`...)
@@ -43,7 +49,20 @@ func (c *ExecutorCall) AppendJSON(b []byte) ([]byte, bool) {
 	b = appendJSONString(b, string(c.Type))
 	b = append(b, `,"update":{"status":`...)
 	b = c.Update.Status.appendJSON(b)
-	return append(b, "}}"...), true
+	b = append(b, '}')
+	if len(c.MoreUpdates) > 0 {
+		b = append(b, `,"more_updates":[`...)
+		for i := range c.MoreUpdates {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"status":`...)
+			b = c.MoreUpdates[i].Status.appendJSON(b)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), true
 }
 
 // AppendJSON appends the call's JSON to b, byte for byte what json.Marshal

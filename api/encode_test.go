@@ -60,6 +60,11 @@ func TestAppendUpdateCall(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("ExecutorCall.AppendJSON:\n%s\njson.Marshal:\n%s", got, want)
 		}
+		call.MoreUpdates = []ExecutorUpdate{{Status: st}, {Status: statuses[0]}}
+		want, _ = json.Marshal(call)
+		if got, ok := call.AppendJSON(nil); !ok || !bytes.Equal(got, want) {
+			t.Errorf("ExecutorCall.AppendJSON with more updates (%v):\n%s\njson.Marshal:\n%s", ok, got, want)
+		}
 		agentCall := &AgentCall{Type: AgentCallUpdate, AgentID: &AgentID{Value: "a&1"},
 			Updates: []AgentUpdate{{FrameworkID: FrameworkID{Value: "fw"}, Status: st}, {Status: st}}}
 		if st.Message == "" {
@@ -96,6 +101,11 @@ func TestAppendUpdateCall(t *testing.T) {
 				t.Errorf("%+v was written, not left to json.Marshal", ac)
 			}
 		}
+	}
+	more := &ExecutorCall{Type: ExecutorCallUpdate, Update: &ExecutorUpdate{},
+		MoreUpdates: []ExecutorUpdate{{}, {Status: TaskStatus{CheckStatus: &CheckStatusInfo{}}}}}
+	if _, ok := more.AppendJSON(nil); ok {
+		t.Errorf("%+v was written, not left to json.Marshal", more)
 	}
 	for _, ac := range []*AgentCall{{Type: AgentCallUpdate}, {Type: AgentCallMessage, Message: &AgentMessage{}}} {
 		if _, ok := ac.AppendJSON(nil); ok {
@@ -173,7 +183,7 @@ func TestAppendAcknowledged(t *testing.T) {
 // json.Marshal, is taught about it: otherwise it would drop the field.
 func TestEncodedFieldsKnown(t *testing.T) {
 	known := map[reflect.Type]string{
-		reflect.TypeFor[ExecutorCall]():         "ExecutorID FrameworkID Type Subscribe Update Message Usage",
+		reflect.TypeFor[ExecutorCall]():         "ExecutorID FrameworkID Type Subscribe Update MoreUpdates Message Usage",
 		reflect.TypeFor[ExecutorUpdate]():       "Status",
 		reflect.TypeFor[AgentCall]():            "Type AgentID Subscribe Updates Message ExecutorExited",
 		reflect.TypeFor[AgentUpdate]():          "FrameworkID Status",

@@ -36,8 +36,17 @@ type ExecutorCall struct {
 	Type        ExecutorCallType   `json:"type"`
 	Subscribe   *ExecutorSubscribe `json:"subscribe,omitempty"`
 	Update      *ExecutorUpdate    `json:"update,omitempty"`
-	Message     *ExecutorMessage   `json:"message,omitempty"`
-	Usage       *ExecutorUsage     `json:"usage,omitempty"`
+	// MoreUpdates, Mezzo's extension, are updates an UPDATE call carries
+	// after Update, to be taken in order as if each came in an UPDATE
+	// call of its own: all of them, or (the call refused) none. Only an
+	// agent whose SUBSCRIBED says AcceptsMoreUpdates reads them; a Mesos
+	// agent would drop them unread. Why: an executor whose tasks end
+	// together sends their updates in one call rather than a call each,
+	// and the calls were most of a busy executor's CPU (RATIONALE.md,
+	// "Why may an UPDATE call carry more than one update?").
+	MoreUpdates []ExecutorUpdate `json:"more_updates,omitempty"`
+	Message     *ExecutorMessage `json:"message,omitempty"`
+	Usage       *ExecutorUsage   `json:"usage,omitempty"`
 }
 
 // ExecutorSubscribe opens the executor's event stream. An executor that
@@ -115,6 +124,11 @@ type ExecutorSubscribed struct {
 	FrameworkInfo FrameworkInfo `json:"framework_info"`
 	AgentInfo     AgentInfo     `json:"agent_info"`
 	ContainerID   *ContainerID  `json:"container_id,omitempty"`
+	// AcceptsMoreUpdates, Mezzo's extension, says that the agent takes
+	// UPDATE calls carrying ExecutorCall.MoreUpdates. An executor may
+	// send them only when it is set: a Mesos agent, and a Mezzo agent of
+	// an earlier build, leave it unset.
+	AcceptsMoreUpdates bool `json:"accepts_more_updates,omitempty"`
 }
 
 // ExecutorLaunch asks the executor to launch one task. Once it runs, the

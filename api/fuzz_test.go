@@ -71,6 +71,10 @@ var validCalls = map[string]map[string]string{
 			`"unacknowledged_updates":[{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU9w=="}}]}}`,
 		"update": `{"executor_id":{"value":"e"},"framework_id":{"value":"f"},"type":"UPDATE","update":{"status":` +
 			`{"task_id":{"value":"t"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU9w==","timestamp":1718000000.5}}}`,
+		"update-more": `{"executor_id":{"value":"e"},"framework_id":{"value":"f"},"type":"UPDATE","update":{"status":` +
+			`{"task_id":{"value":"t"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU9w==","timestamp":1718000000.5}},` +
+			`"more_updates":[{"status":{"task_id":{"value":"t"},"state":"TASK_FINISHED","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU+A==","timestamp":1718000000.75}},` +
+			`{"status":{"task_id":{"value":"u"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"o4ZoWNlzQB6nYgf7lmzU+Q=="}}]}`,
 		"message":   `{"executor_id":{"value":"e"},"framework_id":{"value":"f"},"type":"MESSAGE","message":{"data":"aGk="}}`,
 		"heartbeat": `{"executor_id":{"value":"e"},"framework_id":{"value":"f"},"type":"HEARTBEAT"}`,
 	},

@@ -326,3 +326,84 @@ func unionKeys(a, b map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TestExecutorMoreUpdatesWire pins the wire form of Mezzo's extension by
+// which one UPDATE call carries several updates, and of the SUBSCRIBED
+// field by which an agent says it takes them: executors and agents of
+// other builds must read them as this one writes them, and an agent
+// without the extension must see a plain UPDATE of the first update.
+func TestExecutorMoreUpdatesWire(t *testing.T) {
+	st := func(task string, state TaskState, uuid byte) ExecutorUpdate {
+		return ExecutorUpdate{Status: TaskStatus{TaskID: TaskID{task}, State: state, Source: SourceExecutor,
+			UUID: bytes.Repeat([]byte{uuid}, 16)}}
+	}
+	first := st("t1", TaskFinished, 1)
+	call := ExecutorCall{Type: ExecutorCallUpdate, ExecutorID: ExecutorID{"x"}, FrameworkID: FrameworkID{"fw"},
+		Update: &first, MoreUpdates: []ExecutorUpdate{st("t2", TaskRunning, 2), st("t2", TaskFailed, 3)}}
+	const want = `{"executor_id":{"value":"x"},"framework_id":{"value":"fw"},"type":"UPDATE",` +
+		`"update":{"status":{"task_id":{"value":"t1"},"state":"TASK_FINISHED","source":"SOURCE_EXECUTOR","uuid":"AQEBAQEBAQEBAQEBAQEBAQ=="}},` +
+		`"more_updates":[{"status":{"task_id":{"value":"t2"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"AgICAgICAgICAgICAgICAg=="}},` +
+		`{"status":{"task_id":{"value":"t2"},"state":"TASK_FAILED","source":"SOURCE_EXECUTOR","uuid":"AwMDAwMDAwMDAwMDAwMDAw=="}}]}`
+	got, err := Marshal(&call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	back, err := DecodeExecutorCall([]byte(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*back, call) {
+		t.Errorf("decoded %+v, want %+v", back, call)
+	}
+	// A decoder that knows only Mesos's fields reads the first update.
+	var mesos struct {
+		Type   string          `json:"type"`
+		Update *ExecutorUpdate `json:"update"`
+	}
+	if err := json.Unmarshal([]byte(want), &mesos); err != nil || mesos.Type != "UPDATE" || !reflect.DeepEqual(*mesos.Update, first) {
+		t.Errorf("as Mesos reads it: %+v, %v", mesos, err)
+	}
+
+	sub, err := json.Marshal(ExecutorSubscribed{AcceptsMoreUpdates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(sub, []byte(`,"accepts_more_updates":true}`)) {
+		t.Errorf("SUBSCRIBED: %s", sub)
+	}
+	if sub, _ := json.Marshal(ExecutorSubscribed{}); bytes.Contains(sub, []byte("more_updates")) {
+		t.Errorf("SUBSCRIBED of an agent without the extension names it: %s", sub)
+	}
+}
+
+// TestValidateMoreUpdates checks that every update of a call is
+// validated, and that more_updates comes only with UPDATE.
+func TestValidateMoreUpdates(t *testing.T) {
+	good := ExecutorUpdate{Status: TaskStatus{TaskID: TaskID{"t"}, State: TaskRunning, Source: SourceExecutor, UUID: make([]byte, 16)}}
+	staging := good
+	staging.Status.State = TaskStaging
+	tests := []struct {
+		name string
+		call ExecutorCall
+		want string
+	}{
+		{"all good", ExecutorCall{Type: ExecutorCallUpdate, Update: &good, MoreUpdates: []ExecutorUpdate{good, good}}, ""},
+		{"second bad", ExecutorCall{Type: ExecutorCallUpdate, Update: &good, MoreUpdates: []ExecutorUpdate{good, staging}},
+			"'more_updates[1].status.state' may not be TASK_STAGING, which only the master sends"},
+		{"no update", ExecutorCall{Type: ExecutorCallUpdate, MoreUpdates: []ExecutorUpdate{good}}, "Expecting 'update' to be present"},
+		{"on a message", ExecutorCall{Type: ExecutorCallMessage, Message: &ExecutorMessage{}, MoreUpdates: []ExecutorUpdate{good}},
+			"'more_updates' may come only with an UPDATE call, not MESSAGE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.call.ExecutorID, tt.call.FrameworkID = ExecutorID{"x"}, FrameworkID{"fw"}
+			err := tt.call.Validate()
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+				t.Errorf("Validate() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -560,6 +560,9 @@ func (c *ExecutorCall) Validate() error {
 	if c.FrameworkID.Value == "" {
 		return errors.New("Expecting 'framework_id' to be present")
 	}
+	if len(c.MoreUpdates) > 0 && c.Type != ExecutorCallUpdate {
+		return fmt.Errorf("'more_updates' may come only with an UPDATE call, not %s", c.Type)
+	}
 	switch c.Type {
 	case ExecutorCallUnknown, ExecutorCallHeartbeat:
 		return nil
@@ -591,7 +594,15 @@ func (c *ExecutorCall) validateUpdate() error {
 	if c.Update == nil {
 		return errors.New("Expecting 'update' to be present")
 	}
-	return checkExecutorUpdate(c.Update, c.ExecutorID.Value, "update")
+	if err := checkExecutorUpdate(c.Update, c.ExecutorID.Value, "update"); err != nil {
+		return err
+	}
+	for i := range c.MoreUpdates {
+		if err := checkExecutorUpdate(&c.MoreUpdates[i], c.ExecutorID.Value, fmt.Sprintf("more_updates[%d]", i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkExecutorUpdate checks an update an executor sends, or lists when

@@ -56,22 +56,36 @@ func (c *Client) Update(ctx context.Context, status api.TaskStatus) error {
 	p := c.led.add(u)
 	s := c.sess
 	p.sentIn = s
-	c.mu.Unlock()
-	if s == nil {
-		return fmt.Errorf("update task %s: %w", status.TaskID.Value, ErrNotConnected)
+	var q *queuedUpdate
+	lead := false
+	if s != nil && s.moreUpdates {
+		q, lead = s.enqueue(u)
 	}
-	return c.sendUpdate(ctx, s, u)
+	c.mu.Unlock()
+	switch {
+	case s == nil:
+		return fmt.Errorf("update task %s: %w", status.TaskID.Value, ErrNotConnected)
+	case q != nil:
+		return c.await(ctx, s, q, lead)
+	}
+	if err := c.sendUpdates(ctx, s, []api.ExecutorUpdate{u}); err != nil {
+		return fmt.Errorf("update task %s: %w", status.TaskID.Value, err)
+	}
+	return nil
 }
 
-// sendUpdate POSTs an update that is in the ledger. When the agent did not
-// take it (a network error, ctx ending under the call, a refusal), the
-// subscription is ended so that the next SUBSCRIBE lists it: an agent
+// sendUpdates POSTs updates that are in the ledger in one UPDATE call,
+// the first as its update and the others as its more_updates (which only
+// an agent that accepts them may be sent). When the agent did not take
+// them (a network error, ctx ending under the call, a refusal), the
+// subscription is ended so that the next SUBSCRIBE lists them: an agent
 // that lost track of the stream (403, or 400 for a stale Mesos-Stream-Id)
-// takes it that way, and one that will not have it at all refuses the
-// SUBSCRIBE, which ends Run. The error then wraps ErrNotConnected.
-func (c *Client) sendUpdate(ctx context.Context, s *session, u api.ExecutorUpdate) error {
+// takes them that way, and one that will not have them at all refuses
+// the SUBSCRIBE, which ends Run. The error then wraps ErrNotConnected.
+func (c *Client) sendUpdates(ctx context.Context, s *session, updates []api.ExecutorUpdate) error {
 	call := c.call(api.ExecutorCallUpdate)
-	call.Update = &u
+	call.Update = &updates[0]
+	call.MoreUpdates = updates[1:]
 	err := c.send(ctx, s, call)
 	if err == nil {
 		return nil
@@ -80,7 +94,7 @@ func (c *Client) sendUpdate(ctx context.Context, s *session, u api.ExecutorUpdat
 	if !errors.Is(err, ErrNotConnected) {
 		err = fmt.Errorf("%w: %w", ErrNotConnected, err)
 	}
-	return fmt.Errorf("update task %s: %w", u.Status.TaskID.Value, err)
+	return err
 }
 
 // Message sends data to the framework's scheduler through the agent,

@@ -19,6 +19,13 @@ type session struct {
 	streamID string
 	ctx      context.Context // ends with the subscription
 	cancel   context.CancelCauseFunc
+	// moreUpdates is set, before calls go to the session, when the
+	// agent's SUBSCRIBED says it takes more updates per UPDATE call.
+	moreUpdates bool
+
+	// Client.mu guards these (see batch.go).
+	queue   []*queuedUpdate // updates waiting for the call in flight
+	sending bool            // an UPDATE call is in flight, or about to be
 }
 
 // eventBuffer is how many decoded events may wait for the handler; their
@@ -79,6 +86,7 @@ func (c *Client) session(ctx context.Context, h Handler) (subscribed bool, err e
 		ev := r.ev
 		switch ev.Type {
 		case api.ExecutorEventSubscribed:
+			s.moreUpdates = ev.Subscribed.AcceptsMoreUpdates
 			if err := c.connect(s); err != nil {
 				return subscribed, err
 			}
@@ -165,10 +173,15 @@ func (c *Client) connect(s *session) error {
 			return nil
 		}
 		c.mu.Unlock()
-		for _, u := range batch {
-			if err := c.sendUpdate(s.ctx, s, u); err != nil {
-				return err
+		for len(batch) > 0 {
+			n := 1
+			if s.moreUpdates {
+				n = batchLen(len(batch), func(i int) *api.ExecutorUpdate { return &batch[i] })
 			}
+			if err := c.sendUpdates(s.ctx, s, batch[:n]); err != nil {
+				return fmt.Errorf("update task %s: %w", batch[0].Status.TaskID.Value, err)
+			}
+			batch = batch[n:]
 		}
 	}
 }

@@ -42,6 +42,19 @@ type Options struct {
 	// ACKNOWLEDGED for every update once it has recorded it, and for the
 	// updates a SUBSCRIBE lists right after SUBSCRIBED.
 	ManualAck bool
+	// SingleUpdates makes the agent one without Mezzo's extension by
+	// which an UPDATE call carries more updates (api.ExecutorCall.
+	// MoreUpdates), as a Mesos agent or a Mezzo agent of an earlier
+	// build is: its SUBSCRIBED leaves AcceptsMoreUpdates unset, whatever
+	// Subscribed says, and it refuses a call carrying more updates with
+	// 400 Bad Request. By default it takes them, and says so.
+	SingleUpdates bool
+	// OnUpdate, when set, is called with every UPDATE call that passed
+	// the agent's checks, on the call's goroutine, before its updates
+	// are recorded. It may block, which holds the call in flight; an
+	// error it returns refuses the call with 400 Bad Request and the
+	// error's text.
+	OnUpdate func(call *api.ExecutorCall) error
 }
 
 // Agent serves an agent's executor API, POST /api/v1/executor, on a
@@ -65,6 +78,7 @@ type Agent struct {
 	stream   *stream // the current subscription; nil if none
 	subs     []api.ExecutorSubscribe
 	updates  []api.TaskStatus
+	calls    []int           // how many updates each UPDATE call carried
 	seen     map[string]bool // UUIDs of the updates in updates
 	messages [][]byte
 	usage    []api.ExecutorUsage
@@ -299,11 +313,7 @@ func (a *Agent) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.Type {
 	case api.ExecutorCallUpdate:
-		a.record([]api.ExecutorUpdate{*call.Update})
-		w.WriteHeader(http.StatusAccepted)
-		if !a.opts.ManualAck {
-			a.Acknowledge(call.Update.Status)
-		}
+		a.serveUpdate(w, call)
 	case api.ExecutorCallMessage:
 		a.mu.Lock()
 		a.messages = append(a.messages, call.Message.Data)
@@ -319,6 +329,41 @@ func (a *Agent) serve(w http.ResponseWriter, r *http.Request) {
 	default: // HEARTBEAT
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// serveUpdate answers UPDATE: it records the call's updates, in order,
+// and acknowledges them unless Options.ManualAck is set.
+func (a *Agent) serveUpdate(w http.ResponseWriter, call *api.ExecutorCall) {
+	if a.opts.SingleUpdates && len(call.MoreUpdates) > 0 {
+		http.Error(w, "This agent takes one update per UPDATE call", http.StatusBadRequest)
+		return
+	}
+	if a.opts.OnUpdate != nil {
+		if err := a.opts.OnUpdate(call); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	updates := append([]api.ExecutorUpdate{*call.Update}, call.MoreUpdates...)
+	a.mu.Lock()
+	a.calls = append(a.calls, len(updates))
+	a.mu.Unlock()
+	a.record(updates)
+	w.WriteHeader(http.StatusAccepted)
+	if !a.opts.ManualAck {
+		for _, u := range updates {
+			a.Acknowledge(u.Status)
+		}
+	}
+}
+
+// UpdateCalls returns how many updates each UPDATE call the agent took
+// carried, in order: 1 for a plain call, more for one carrying more
+// updates. A test sees from it how an executor shares its calls.
+func (a *Agent) UpdateCalls() []int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls)
 }
 
 // Usage returns the USAGE reports received (api.ExecutorUsage), oldest
@@ -476,14 +521,16 @@ func (a *Agent) serveStream(w http.ResponseWriter, r *http.Request, call *api.Ex
 func (a *Agent) subscribed(call *api.ExecutorCall) *api.ExecutorSubscribed {
 	if a.opts.Subscribed != nil {
 		s := *a.opts.Subscribed
+		s.AcceptsMoreUpdates = !a.opts.SingleUpdates
 		return &s
 	}
 	fw := call.FrameworkID
 	return &api.ExecutorSubscribed{
-		ExecutorInfo:  api.ExecutorInfo{ExecutorID: call.ExecutorID, FrameworkID: &fw},
-		FrameworkInfo: api.FrameworkInfo{ID: &fw, User: "test", Name: "executortest"},
-		AgentInfo:     api.AgentInfo{Hostname: "localhost", ID: &api.AgentID{Value: "agent-1"}},
-		ContainerID:   &api.ContainerID{Value: "container-1"},
+		ExecutorInfo:       api.ExecutorInfo{ExecutorID: call.ExecutorID, FrameworkID: &fw},
+		FrameworkInfo:      api.FrameworkInfo{ID: &fw, User: "test", Name: "executortest"},
+		AgentInfo:          api.AgentInfo{Hostname: "localhost", ID: &api.AgentID{Value: "agent-1"}},
+		ContainerID:        &api.ContainerID{Value: "container-1"},
+		AcceptsMoreUpdates: !a.opts.SingleUpdates,
 	}
 }
 
