@@ -839,6 +839,12 @@ func TestExecutorMoreUpdates(t *testing.T) {
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("UPDATE: %s %s", resp.Status, msg)
 			}
+			for deadline := time.Now().Add(5 * time.Second); a.updates.pending() != len(updates); {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d updates queued, want %d", a.updates.pending(), len(updates))
+				}
+				time.Sleep(time.Millisecond)
+			}
 			for i, u := range updates {
 				ev := next()
 				if ev.Type != api.ExecutorEventAcknowledged || !bytes.Equal(ev.Acknowledged.UUID, u.Status.UUID) {

@@ -40,11 +40,11 @@ func moreUpdateCalls() []struct {
 } {
 	calls := updateCalls()
 	with := func(first int, more ...int) *ExecutorCall {
-		c := calls[first]
+		c := *calls[first]
 		for _, i := range more {
 			c.MoreUpdates = append(c.MoreUpdates, *calls[i].Update)
 		}
-		return c
+		return &c
 	}
 	return []struct {
 		call *ExecutorCall
@@ -52,7 +52,7 @@ func moreUpdateCalls() []struct {
 	}{
 		{with(0, 1), true},
 		{with(0, 1, 2, 3), true},
-		{with(2, 0, 6), true},  // refused by Validate (more_updates[1]), both ways
+		{with(0, 0, 6), true},  // refused by Validate (more_updates[1]), both ways
 		{with(1, 0, 5), false}, // an escape in more_updates[1]: json.Unmarshal's
 		{with(3, 4, 0), false}, // Infinity in more_updates[0]: json.Unmarshal's
 		{&ExecutorCall{Type: ExecutorCallUpdate, ExecutorID: calls[0].ExecutorID, FrameworkID: calls[0].FrameworkID,

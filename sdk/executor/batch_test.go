@@ -50,6 +50,8 @@ func TestUpdatesShareCalls(t *testing.T) {
 	hook, held := holdFirst(release)
 	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
 	defer agent.Close()
+	let := sync.OnceFunc(func() { close(release) })
+	defer let() // a test that fails lets the held call go, so that Close returns
 	hs := start(t, agent, nil, nil)
 	hs.subscriptions(1)
 	first := make(chan error, 1)
@@ -70,7 +72,7 @@ func TestUpdatesShareCalls(t *testing.T) {
 		t.Fatalf("the queued Updates returned (%v) before the agent took their updates", errs)
 	default:
 	}
-	close(release)
+	let()
 	if err := <-first; err != nil {
 		t.Fatalf("first Update: %v", err)
 	}
@@ -128,6 +130,8 @@ func TestRefusedSharedCall(t *testing.T) {
 	}
 	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
 	defer agent.Close()
+	let := sync.OnceFunc(func() { close(release) })
+	defer let() // a test that fails lets the held call go, so that Close returns
 	hs := start(t, agent, nil, nil)
 	hs.subscriptions(1)
 	first := make(chan error, 1)
@@ -137,7 +141,7 @@ func TestRefusedSharedCall(t *testing.T) {
 	tasks := []string{"t1", "t2", "t3"}
 	go func() { rest <- updateAll(hs.client, tasks) }()
 	hs.wait("the updates to queue", func() bool { _, us := hs.client.Unacknowledged(); return len(us) == 4 })
-	close(release)
+	let()
 	if err := <-first; err != nil {
 		t.Fatalf("first Update: %v", err)
 	}
