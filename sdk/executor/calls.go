@@ -33,6 +33,16 @@ import (
 // refused with an error before anything is kept or sent, as is any
 // update once ctx is done.
 //
+// An agent that says so in SUBSCRIBED (api.ExecutorSubscribed.
+// AcceptsMoreUpdates, as Mezzo's agents do) takes several updates in one
+// call. The client then has one UPDATE call in flight at a time: an
+// update made while one is in flight waits for it, and goes out with the
+// others that waited in the next call; if that call fails, each of its
+// Updates fails as above. One whose ctx ends while it waits returns an
+// error wrapping ErrNotConnected, and the update still goes out with the
+// next call, or the next subscription. Against any other agent every
+// update has a call of its own.
+//
 // The updates of one task should come from one goroutine, in order: the
 // agent keeps the order in which they arrive.
 func (c *Client) Update(ctx context.Context, status api.TaskStatus) error {

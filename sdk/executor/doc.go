@@ -50,6 +50,13 @@
 // executor never needs to send an update twice. Unacknowledged tells an
 // executor when all its updates are safe, and so when it may exit.
 //
+// A Mezzo agent takes several updates in one UPDATE call (a Mezzo
+// extension it offers in SUBSCRIBED): the updates an executor makes while
+// a call is in flight then go out together in the next, which halves
+// what a busy executor's updates cost it and its agent. A quiet
+// executor's update still goes out alone and at once, and each Update
+// still returns once the agent has its update.
+//
 // Mesos lists in unacknowledged_tasks only the tasks with no acknowledged
 // update at all; this client lists every task whose terminal update is
 // not acknowledged, a superset that a Mesos agent accepts as well, and
