@@ -49,6 +49,12 @@ type ExecutorCall struct {
 	Usage       *ExecutorUsage   `json:"usage,omitempty"`
 }
 
+// MaxMoreUpdates is the most updates an UPDATE call's MoreUpdates may
+// list. Why a cap: the agent takes a call's updates under one hold of its
+// lock, and a call of 16 MiB of small updates would hold it for tens of
+// thousands of them; the SDK sends at most 63.
+const MaxMoreUpdates = 255
+
 // ExecutorSubscribe opens the executor's event stream. An executor that
 // re-subscribes after losing its agent connection lists every task and
 // status update the agent has not yet acknowledged, so that the agent can

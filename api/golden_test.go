@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -394,6 +395,9 @@ func TestValidateMoreUpdates(t *testing.T) {
 		{"second bad", ExecutorCall{Type: ExecutorCallUpdate, Update: &good, MoreUpdates: []ExecutorUpdate{good, staging}},
 			"'more_updates[1].status.state' may not be TASK_STAGING, which only the master sends"},
 		{"no update", ExecutorCall{Type: ExecutorCallUpdate, MoreUpdates: []ExecutorUpdate{good}}, "Expecting 'update' to be present"},
+		{"as many as may be", ExecutorCall{Type: ExecutorCallUpdate, Update: &good, MoreUpdates: slices.Repeat([]ExecutorUpdate{good}, MaxMoreUpdates)}, ""},
+		{"too many", ExecutorCall{Type: ExecutorCallUpdate, Update: &good, MoreUpdates: slices.Repeat([]ExecutorUpdate{good}, MaxMoreUpdates+1)},
+			"'more_updates' lists 256 updates, more than the 255 a call may carry"},
 		{"on a message", ExecutorCall{Type: ExecutorCallMessage, Message: &ExecutorMessage{}, MoreUpdates: []ExecutorUpdate{good}},
 			"'more_updates' may come only with an UPDATE call, not MESSAGE"},
 	}

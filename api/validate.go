@@ -597,6 +597,9 @@ func (c *ExecutorCall) validateUpdate() error {
 	if err := checkExecutorUpdate(c.Update, c.ExecutorID.Value, "update"); err != nil {
 		return err
 	}
+	if n := len(c.MoreUpdates); n > MaxMoreUpdates {
+		return fmt.Errorf("'more_updates' lists %d updates, more than the %d a call may carry", n, MaxMoreUpdates)
+	}
 	for i := range c.MoreUpdates {
 		if err := checkExecutorUpdate(&c.MoreUpdates[i], c.ExecutorID.Value, fmt.Sprintf("more_updates[%d]", i)); err != nil {
 			return err

@@ -17,8 +17,9 @@ import (
 // waits to be batched but for the call ahead of it. See RATIONALE.md, "Why
 // may an UPDATE call carry more than one update?".
 
-// maxBatch is the most updates one call carries, and maxBatchBytes about
-// the most bytes; the first update of a call goes whatever its size.
+// maxBatch is the most updates one call carries (at most 1 +
+// api.MaxMoreUpdates), and maxBatchBytes about the most bytes; the first
+// update of a call goes whatever its size.
 // Why: a call may carry 16 MiB (api.MaxRecordSize), and statuses may
 // carry data; a call the agent refuses for its size ends the
 // subscription.
