@@ -210,10 +210,15 @@ func (r *executorRun) add(t *execTask) {
 // once a.mu is released: by the stops recordExecutorUpdate returns, or
 // by reportFor. The collector counts from the time in the queue, so the
 // write may come late, or never. A custom executor's sandbox is its own.
+// So is nothing at a task ID the master should have refused (one with a
+// "/" or a "..", never given a sandbox: makeSandboxes): the collector
+// must not be led out of tasks/.
 func (r *executorRun) remove(t *execTask) {
-	delete(r.tasks, t.info.TaskID.Value)
+	id := t.info.TaskID.Value
+	delete(r.tasks, id)
 	r.need.remove(t.need)
-	if t.dir != "" && t.dir != r.rec.Dir && r.rec.ExecutorInfo.Command == nil {
+	if t.dir != "" && t.dir != r.rec.Dir && r.rec.ExecutorInfo.Command == nil && api.ValidateID("task", id) == nil &&
+		t.dir == filepath.Join(r.rec.Dir, "tasks", id) {
 		t.ended = time.Now()
 	}
 }

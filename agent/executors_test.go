@@ -81,6 +81,27 @@ func TestExecutorRelaunchedUnderItsID(t *testing.T) {
 		return r
 	}
 	first := launch("t1")
+	// Its preparation goes on after its launch is on disk (the executor's
+	// start, then the launch's own checkpoint), and writes the same
+	// agent.db key as the second run's: it must be over, and on disk,
+	// before the run is taken out of a.executors, as it would be by the
+	// time its executor exited.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.mu.Lock()
+		launched := first.launched
+		a.mu.Unlock()
+		if launched {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("t1's launch was never queued for its executor")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.barrier().wait(); err != nil {
+		t.Fatal(err)
+	}
 	// Taken out of a.executors below, the agent's stop would not end it,
 	// and would wait for it for ever should the test fail before
 	// executorExited.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -302,6 +303,12 @@ func (r *executorRun) rootTaskLive() bool {
 	return false
 }
 
+// isTaskDirName reports whether name can only be an entry of tasks/
+// itself: the collector renames and removes nothing else.
+func isTaskDirName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+}
+
 // collectTask removes the sandbox of an ended task in a live run and
 // reports whether it did. It leaves it while its terminal update waits
 // for acknowledgement (to look again at the next collection), and
@@ -316,7 +323,7 @@ func (r *executorRun) rootTaskLive() bool {
 // within tasks/, opened without following a link, and the removal, after
 // a.mu is released, takes the new name, which no task can own.
 func (a *Agent) collectTask(g garbage) (bool, error) {
-	r, tasks := g.from.r, filepath.Dir(g.dir)
+	r, tasks := g.from.r, filepath.Join(g.from.r.rec.Dir, "tasks")
 	fd, err := unix.Open(tasks, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		// Not there, or not a directory the agent made: nothing of the
@@ -331,7 +338,7 @@ func (a *Agent) collectTask(g garbage) (bool, error) {
 	fi, statErr := os.Lstat(filepath.Join(tasks, e.name))
 	renamed := false
 	switch {
-	case r.tasks[e.name] != nil || statErr != nil:
+	case !isTaskDirName(e.name) || r.tasks[e.name] != nil || statErr != nil:
 		g.from.gone[g.i] = true
 	case a.updates.hasTerminal(r.key.framework, e.name):
 		// Its terminal update, on disk (see collectSandboxes), waits for

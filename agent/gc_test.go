@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -761,5 +763,42 @@ func TestCollectWaitsForTheReportOfAKill(t *testing.T) {
 	a.collectSandboxes(time.Now())
 	if exists(dir) {
 		t.Error("the sandbox was kept under disk pressure after its update was acknowledged")
+	}
+}
+
+// TestCollectorStaysInTasksDir gives the collector a task ID that leads
+// out of tasks/ (one the master should have refused, which the agent
+// gives no sandbox and its executor fails), both as a task that ends and
+// as an entry already in its run's queue: the directory it leads to,
+// outside every sandbox, survives a collection that takes everything due.
+func TestCollectorStaysInTasksDir(t *testing.T) {
+	for _, queued := range []bool{false, true} {
+		t.Run(fmt.Sprintf("queued %v", queued), func(t *testing.T) {
+			a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 }) // disk short: all due at once
+			r := sharedRun(t, a)
+			victim := filepath.Join(t.TempDir(), "precious")
+			mkSandbox(t, victim, time.Now(), 0)
+			id := strings.Repeat("../", 64) + strings.TrimPrefix(victim, "/")
+			if api.ValidateID("task", id) == nil {
+				t.Fatal("the ID is valid: the test shows nothing")
+			}
+			if queued {
+				a.mu.Lock()
+				r.collectable = append(r.collectable, endedSandbox{name: id, at: time.Now().Add(time.Second)}) // after its last change
+				a.mu.Unlock()
+			} else {
+				a.mu.Lock()
+				task := &execTask{info: api.TaskInfo{TaskID: api.TaskID{Value: id}}, dir: r.taskDir(id, false), state: api.TaskRunning, queued: true, sent: true}
+				r.add(task)
+				a.taskIndex[taskKey{"fw", id}] = r
+				a.mu.Unlock()
+				stop, _ := endTask(t, a, r, id, true)
+				runAll(stop)
+			}
+			a.collectSandboxes(time.Now())
+			if _, err := os.Lstat(victim); err != nil {
+				t.Fatalf("%s, outside every sandbox, was removed through task ID %q: %v", victim, id[:24]+"...", err)
+			}
+		})
 	}
 }
