@@ -324,6 +324,11 @@ func (m *Master) agentUnreachable(a *agent) {
 	a.since = now
 	m.saveAgent(a)
 	m.alloc.RemoveAgent(a.id)
+	// Its executors are counted again from its list if it comes back:
+	// meanwhile its resources, as its views show them, are its tasks'.
+	for id, e := range a.executors {
+		m.dropExecutor(a, id, e, now)
+	}
 	m.agentRemoved(a)
 	m.log.Warn("agent unreachable", "agent", a.id)
 	told := map[*framework]bool{}

@@ -119,6 +119,12 @@ func (m *Master) countExecutor(a *agent, fw string, info api.ExecutorInfo, role 
 		if !need.Empty() {
 			e.resources, e.role = need, role
 			a.used = a.used.Plus(need)
+			if f := m.frameworks[fw]; f != nil {
+				if f.executors == nil {
+					f.executors = map[string]api.Resources{}
+				}
+				f.executors[role] = f.executors[role].Plus(need)
+			}
 		}
 	}
 	return e
@@ -183,6 +189,11 @@ func (m *Master) dropExecutor(a *agent, id execID, e *runningExecutor, now time.
 		return
 	}
 	a.used = a.used.Minus(e.resources)
+	if f := m.frameworks[id.framework]; f != nil {
+		if f.executors[e.role] = f.executors[e.role].Minus(e.resources); f.executors[e.role].Empty() {
+			delete(f.executors, e.role)
+		}
+	}
 	m.alloc.Recover(id.framework, a.id, e.role, e.resources, 0, now)
 	m.agentFreed(a.id)
 }
@@ -213,8 +224,12 @@ func (m *Master) executorGone(a *agent, id execID, now time.Time) bool {
 func (m *Master) executorExited(a *agent, x *api.AgentExecutorExited, now time.Time) {
 	id := execID{x.FrameworkID.Value, x.ExecutorID.Value}
 	counted := m.executorGone(a, id, now)
+	var status any = "unknown"
+	if x.Status != nil {
+		status = int64(*x.Status)
+	}
 	m.log.Info("executor exited", "framework", id.framework, "executor", id.executor, "agent", a.id,
-		"counted", counted, "status", x.Status)
+		"counted", counted, "status", status)
 	if f := m.frameworks[id.framework]; f != nil && counted {
 		f.send(api.Event{Type: api.EventFailure, Failure: &api.Failure{
 			AgentID: &api.AgentID{Value: a.id}, ExecutorID: &x.ExecutorID, Status: x.Status,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mezzo-cluster/mezzo/api"
 )
@@ -77,6 +78,23 @@ func TestIdleExecutorHoldsItsResources(t *testing.T) {
 			if used := usedCPUs(tm, ag.id); used != tt.used {
 				t.Errorf("%v cpus used, want %v", used, tt.used)
 			}
+			// The framework's and its role's views count x as the agent's do.
+			code, resp, body := tm.operator(t, api.OperatorCall{Type: api.OperatorGetRoles})
+			if code != http.StatusOK {
+				t.Fatalf("GET_ROLES: %d %s", code, body)
+			}
+			for _, r := range resp.GetRoles.Roles {
+				if got := api.Resources(r.Allocated).ScalarValue("cpus"); r.Name == "*" && got != tt.used {
+					t.Errorf("GET_ROLES: role * has %v cpus allocated, want %v", got, tt.used)
+				}
+			}
+			tm.mu.Lock()
+			if f := tm.frameworks[fw.id]; f != nil {
+				if got := api.Resources(tm.frameworkRecord(f).AllocatedResources).ScalarValue("cpus"); got != tt.used {
+					t.Errorf("GET_FRAMEWORKS: %v cpus allocated, want %v", got, tt.used)
+				}
+			}
+			tm.mu.Unlock()
 			listed := listedExecutors(t, tm)
 			want := fw.id + "/x on " + ag.id
 			if got := len(listed) == 1 && listed[0] == want; got != tt.listed || !tt.listed && len(listed) > 0 {
@@ -284,5 +302,32 @@ func TestAgentListsUnknownExecutor(t *testing.T) {
 	ag.exited(fw.id, "x", api.Ptr(api.Int64(0)))
 	if used := usedCPUs(tm, ag.id); used != 0 {
 		t.Fatalf("%v cpus used after x exited, want none", used)
+	}
+}
+
+// TestUnreachableAgentHoldsNoExecutor has an agent with an idle executor
+// become unreachable: its views count the executor no more (its tasks are
+// lost, and what runs there is unknown), and count it again when the
+// agent comes back listing it.
+func TestUnreachableAgentHoldsNoExecutor(t *testing.T) {
+	tm := startMaster(t, func(c *Config) { c.AgentReregisterTimeout = 50 * time.Millisecond })
+	ag := tm.agent(t, "cpus:2;mem:1024")
+	fw := tm.subscribe(t, api.FrameworkInfo{User: "u", Name: "f"})
+	idleExecutor(t, fw, ag)
+	ag.resp.Body.Close()
+	waitUntil(t, "the agent to be unreachable", func() bool {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return tm.agents[ag.id].unreachable
+	})
+	if used := usedCPUs(tm, ag.id); used != 0 {
+		t.Errorf("%v cpus used on the unreachable agent, want none", used)
+	}
+	if listed := listedExecutors(t, tm); len(listed) != 0 {
+		t.Errorf("GET_EXECUTORS lists %q on the unreachable agent", listed)
+	}
+	ag = tm.reregisterWith(t, ag.id, "cpus:2;mem:1024", api.AgentSubscribe{Executors: []api.ExecutorInfo{executorOf(fw)}})
+	if used := usedCPUs(tm, ag.id); used != 0.1 {
+		t.Errorf("%v cpus used once the agent is back listing x, want 0.1", used)
 	}
 }

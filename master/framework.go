@@ -17,9 +17,12 @@ type framework struct {
 	reregistered time.Time
 	unregistered time.Time
 	tasks        map[string]*task // live tasks by task ID
-	completed    []*task          // terminal tasks, oldest first
-	offers       map[string]*offer
-	failover     *time.Timer // runs while disconnected
+	// executors is what the executors the master counts for it hold, by
+	// role, beside its tasks' resources (executor.go); nil until one.
+	executors map[string]api.Resources
+	completed []*task // terminal tasks, oldest first
+	offers    map[string]*offer
+	failover  *time.Timer // runs while disconnected
 	// failoverDeadline is when a disconnected framework is removed; zero
 	// while connected. It is persisted so a new leader keeps counting.
 	failoverDeadline time.Time
@@ -86,4 +89,13 @@ func (f *framework) complete(tasks []*task, max int) []*task {
 		f.completed = append([]*task(nil), f.completed[n:]...)
 	}
 	return evicted
+}
+
+// executorsHeld is what its executors hold, all roles together.
+func (f *framework) executorsHeld() api.Resources {
+	var out api.Resources
+	for _, r := range f.executors {
+		out = out.Plus(r)
+	}
+	return out
 }

@@ -196,13 +196,15 @@ func TestElectedButNotRecovered(t *testing.T) {
 }
 
 // TestNoLeaderAnswers runs a master whose two peers never start, so no
-// leader can be elected: the APIs answer 503 "No leader elected", while
-// GET_HEALTH, /version and /metrics answer, and views come from the
-// replica.
+// leader can be elected: the APIs and GET_EXECUTORS answer 503 "No leader
+// elected", while GET_HEALTH, /version and /metrics answer, and the other
+// views come from the replica.
 func TestNoLeaderAnswers(t *testing.T) {
 	tm := leaderlessMaster(t)
 	for _, call := range []api.OperatorCall{{Type: api.OperatorUpdateWeights,
-		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}}} {
+		UpdateWeights: &api.UpdateWeights{WeightInfos: []api.WeightInfo{{Role: "web", Weight: 2}}}},
+		// The registry holds no executors: a replica's answer would be wrong.
+		{Type: api.OperatorGetExecutors}} {
 		if code, _, body := tm.operator(t, call); code != http.StatusServiceUnavailable || body != "No leader elected\n" {
 			t.Errorf("%s without a leader: %d %q, want 503 No leader elected", call.Type, code, body)
 		}

@@ -434,7 +434,7 @@ func (m *Master) frameworkRecord(f *framework) api.FrameworkRecord {
 		ReregisteredTime: timeInfo(f.reregistered),
 		UnregisteredTime: timeInfo(f.unregistered),
 	}
-	var allocated, offered api.Resources
+	allocated, offered := f.executorsHeld(), api.Resources(nil)
 	for _, t := range f.tasks {
 		allocated = allocated.Plus(t.resources)
 	}

@@ -202,11 +202,12 @@ func quotaFits(used, limits api.Resources) bool {
 	return true
 }
 
-// roleConsumption is what a role uses: its tasks' resources (offers are
-// not charged, as in Mesos). m.mu must be held.
+// roleConsumption is what a role uses: its tasks' and executors'
+// resources (offers are not charged, as in Mesos). m.mu must be held.
 func (m *Master) roleConsumption(role string) api.Resources {
 	var used api.Resources
 	for _, f := range m.frameworks {
+		used = used.Plus(f.executors[role])
 		for _, t := range f.tasks {
 			if t.role == role {
 				used = used.Plus(t.resources)
@@ -236,6 +237,10 @@ func (m *Master) opGetRoles(_ *api.OperatorCall, r *api.OperatorResponse, _ time
 		for _, t := range f.tasks {
 			x := role(t.role)
 			x.Allocated = api.Resources(x.Allocated).Plus(t.resources)
+		}
+		for name, held := range f.executors {
+			x := role(name)
+			x.Allocated = api.Resources(x.Allocated).Plus(held)
 		}
 		for _, o := range f.offers {
 			x := role(o.role)

@@ -23,7 +23,7 @@ import (
 // do standbys serve views from their replica?".
 var servedByStandbys = map[api.OperatorCallType]bool{
 	api.OperatorGetState: true, api.OperatorGetTasks: true, api.OperatorGetFrameworks: true,
-	api.OperatorGetAgents: true, api.OperatorGetExecutors: true, api.OperatorGetRoles: true,
+	api.OperatorGetAgents: true, api.OperatorGetRoles: true,
 	api.OperatorGetWeights: true, api.OperatorGetQuota: true,
 	api.OperatorGetMaintenanceSchedule: true, api.OperatorGetMaintenanceStatus: true,
 }

@@ -17,9 +17,12 @@ import (
 // replicated among themselves, and an agent in this process that knows
 // them all. The masters are separate processes so that a person can kill
 // one (kill -9) and watch another take over.
-func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf masterFlags, a agentFlags, port, n int) error {
+func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf masterFlags, a agentFlags, port, n int) (err error) {
 	if n != 3 && n != 5 {
 		return fmt.Errorf("--masters %d: run 1, 3 or 5 masters", n)
+	}
+	if a.port, err = devAgentPort(port, n, a.port, cmd.Flags().Changed("agent-port")); err != nil {
+		return err
 	}
 	addrs, err := devMasterAddrs(d.host, port, n)
 	if err != nil {
@@ -79,6 +82,20 @@ func runDevReplicated(ctx context.Context, cmd *cobra.Command, d daemonFlags, mf
 	fmt.Fprintf(out, "The leader logs \"leading\" and its /metrics say mezzo_master_elected 1: kill -9 its pid and watch another take over.\n")
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 	return runAgent(ctx, ag, aln)
+}
+
+// devAgentPort is the dev agent's port beside n masters on ports from
+// port up: the agent's default, 5051, is the second master's, so an agent
+// port not given (explicit false) that falls among the masters' moves to
+// the first port after them; one given there is an error.
+func devAgentPort(port, n, agentPort int, explicit bool) (int, error) {
+	if port == 0 || agentPort == 0 || agentPort < port || agentPort >= port+n {
+		return agentPort, nil
+	}
+	if explicit {
+		return 0, fmt.Errorf("--agent-port %d is one of the masters' ports (%d to %d)", agentPort, port, port+n-1)
+	}
+	return port + n, nil
 }
 
 // devMasterAddrs picks the masters' addresses: port, port+1, ... or, with
