@@ -48,11 +48,12 @@ func (s *session) enqueue(u api.ExecutorUpdate) (q *queuedUpdate, lead bool) {
 }
 
 // await waits until the agent took q's update, the call failed, or ctx
-// ends. A leader makes the next call itself, with ctx; the updates that
-// came meanwhile go out in calls made on a goroutine of their own, with
-// s's context.
+// ends. A leader makes the next call itself, on its own goroutine; the
+// updates that came meanwhile go out in calls made on a goroutine of
+// their own. Every call is made with s's context, not a caller's: it
+// carries other callers' updates, which one caller's ctx must not fail.
 func (c *Client) await(ctx context.Context, s *session, q *queuedUpdate, lead bool) error {
-	if lead && c.flush(ctx, s) {
+	if lead && c.flush(s.ctx, s) {
 		go c.flushAll(s)
 	}
 	select {
@@ -109,15 +110,32 @@ func (c *Client) flush(ctx context.Context, s *session) (more bool) {
 
 // batchLen returns how many of the n updates waiting (update(i) being the
 // i-th) the next call carries: at least one, at most maxBatch, and no
-// more than about maxBatchBytes.
+// more than about maxBatchBytes. A call the agent finds too large anyway
+// is split (sendUpdates).
 func batchLen(n int, update func(i int) *api.ExecutorUpdate) int {
 	size := 0
 	for i := range min(n, maxBatch) {
-		u := update(i)
-		size += 1024 + len(u.Status.Data) + len(u.Status.Message)
+		size += encodedSize(&update(i).Status)
 		if i > 0 && size > maxBatchBytes {
 			return i
 		}
 	}
 	return min(n, maxBatch)
+}
+
+// encodedSize reckons, from above, the bytes a status takes in a call:
+// its fixed fields in 1 KiB, its data in base64, and what may grow with
+// the task (message, labels, check status), each string at most doubled
+// by escaping.
+func encodedSize(st *api.TaskStatus) int {
+	n := 1024 + (len(st.Data)+2)/3*4 + 2*len(st.Message)
+	if st.Labels != nil {
+		for _, l := range st.Labels.Labels {
+			n += 32 + 2*(len(l.Key)+len(l.Value))
+		}
+	}
+	if st.CheckStatus != nil {
+		n += 1024
+	}
+	return n
 }

@@ -184,3 +184,86 @@ func TestSingleUpdatesWithoutAgentSupport(t *testing.T) {
 		t.Errorf("UPDATE calls carried %v updates, want one each", calls)
 	}
 }
+
+// TestTooLargeSharedCallIsSplit has the agent refuse, as too large (413),
+// every call that carries more than one update: the queued updates must
+// go in smaller calls, in order, and the subscription must live on,
+// rather than end over a batch's size and list them all in a SUBSCRIBE
+// the agent would refuse for its size too.
+func TestTooLargeSharedCallIsSplit(t *testing.T) {
+	release := make(chan struct{})
+	hold, held := holdFirst(release)
+	hook := func(call *api.ExecutorCall) error {
+		if len(call.MoreUpdates) > 0 {
+			return &executortest.StatusError{Code: 413, Message: "Request Entity Too Large"}
+		}
+		return hold(call)
+	}
+	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
+	defer agent.Close()
+	let := sync.OnceFunc(func() { close(release) })
+	defer let()
+	hs := start(t, agent, nil, nil)
+	hs.subscriptions(1)
+	first := make(chan error, 1)
+	go func() { first <- hs.client.Update(context.Background(), status("t0", api.TaskRunning)) }()
+	<-held
+	rest := make(chan []error, 1)
+	tasks := []string{"t1", "t2", "t3", "t4"}
+	go func() { rest <- updateAll(hs.client, tasks) }()
+	hs.wait("the updates to queue", func() bool { _, us := hs.client.Unacknowledged(); return len(us) == 5 })
+	let()
+	if err := <-first; err != nil {
+		t.Fatalf("first Update: %v", err)
+	}
+	for _, err := range <-rest {
+		if err != nil {
+			t.Fatalf("queued Update: %v, want it taken in a smaller call", err)
+		}
+	}
+	if got := agent.UpdateCalls(); !slices.Equal(got, []int{1, 1, 1, 1, 1}) {
+		t.Errorf("UPDATE calls the agent took carried %v updates, want five of one", got)
+	}
+	if n := len(hs.subscriptions(1)); n != 1 {
+		t.Errorf("%d subscriptions, want the first only", n)
+	}
+}
+
+// TestUpdateAfterAFailedCallWaits has the agent refuse a task's first
+// update: the task's next update, made at once, must not reach the agent
+// before it on the stream the agent still holds, but follow it in the
+// next SUBSCRIBE, so that the framework sees them in order.
+func TestUpdateAfterAFailedCallWaits(t *testing.T) {
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single updates %v", single), func(t *testing.T) {
+			var once sync.Once
+			hook := func(call *api.ExecutorCall) error {
+				refuse := false
+				once.Do(func() { refuse = true })
+				if refuse {
+					return errors.New("refused for the test")
+				}
+				return nil
+			}
+			agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook, SingleUpdates: single})
+			defer agent.Close()
+			hs := start(t, agent, nil, nil)
+			hs.subscriptions(1)
+			if err := hs.client.Update(context.Background(), status("t1", api.TaskRunning)); !errors.Is(err, executor.ErrNotConnected) {
+				t.Fatalf("refused Update: %v, want ErrNotConnected", err)
+			}
+			if hs.client.Connected() {
+				t.Fatal("connected still once a call failed: the next update could overtake the failed one")
+			}
+			_ = hs.client.Update(context.Background(), status("t1", api.TaskFinished))
+			hs.wait("the agent to have both updates", func() bool { return len(agent.Updates()) == 2 })
+			var got []api.TaskState
+			for _, st := range agent.Updates() {
+				got = append(got, st.State)
+			}
+			if !slices.Equal(got, []api.TaskState{api.TaskRunning, api.TaskFinished}) {
+				t.Fatalf("the agent recorded %v, want TASK_RUNNING then TASK_FINISHED", got)
+			}
+		})
+	}
+}

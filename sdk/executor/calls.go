@@ -38,10 +38,14 @@ import (
 // call. The client then has one UPDATE call in flight at a time: an
 // update made while one is in flight waits for it, and goes out with the
 // others that waited in the next call; if that call fails, each of its
-// Updates fails as above. One whose ctx ends while it waits returns an
-// error wrapping ErrNotConnected, and the update still goes out with the
-// next call, or the next subscription. Against any other agent every
-// update has a call of its own.
+// Updates fails as above, and a call the agent finds too large (413) is
+// split rather than failed. Such a call is made with the subscription's
+// context, not a caller's, since it carries others' updates: a ctx that
+// ends stops its caller's wait (which then returns an error wrapping
+// ErrNotConnected, the update still going out with the next call or
+// subscription), but not a call already made, which the caller whose
+// update leads it waits for. Against any other agent every update has a
+// call of its own.
 //
 // The updates of one task should come from one goroutine, in order: the
 // agent keeps the order in which they arrive.
@@ -100,7 +104,21 @@ func (c *Client) sendUpdates(ctx context.Context, s *session, updates []api.Exec
 	if err == nil {
 		return nil
 	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge && len(updates) > 1 {
+		// Larger than batchLen reckoned: each half in a call of its own,
+		// in order, rather than a subscription ended over its size.
+		half := len(updates) / 2
+		if err := c.sendUpdates(ctx, s, updates[:half]); err != nil {
+			return err
+		}
+		return c.sendUpdates(ctx, s, updates[half:])
+	}
 	s.cancel(fmt.Errorf("UPDATE failed: %w", err))
+	// At once, not when the session's goroutine gets to it: an update
+	// made next goes with the next SUBSCRIBE, after these, not before
+	// them on the stream the agent still holds.
+	c.disconnect(s)
 	if !errors.Is(err, ErrNotConnected) {
 		err = fmt.Errorf("%w: %w", ErrNotConnected, err)
 	}

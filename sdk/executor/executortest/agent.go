@@ -23,6 +23,16 @@ import (
 // executor is subscribed.
 var ErrNoStream = errors.New("executortest: no executor is subscribed")
 
+// StatusError is an error an Options.OnUpdate hook returns to refuse a
+// call with its own HTTP status, 413 Request Entity Too Large say, as a
+// real agent answers a body past its limit.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
 // Options configure an Agent. The zero value accepts any executor and
 // acknowledges every update at once.
 type Options struct {
@@ -53,7 +63,7 @@ type Options struct {
 	// the agent's checks, on the call's goroutine, before its updates
 	// are recorded. It may block, which holds the call in flight; an
 	// error it returns refuses the call with 400 Bad Request and the
-	// error's text.
+	// error's text, or with the status of a StatusError.
 	OnUpdate func(call *api.ExecutorCall) error
 }
 
@@ -340,7 +350,11 @@ func (a *Agent) serveUpdate(w http.ResponseWriter, call *api.ExecutorCall) {
 	}
 	if a.opts.OnUpdate != nil {
 		if err := a.opts.OnUpdate(call); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			code := http.StatusBadRequest
+			if se := (*StatusError)(nil); errors.As(err, &se) {
+				code = se.Code
+			}
+			http.Error(w, err.Error(), code)
 			return
 		}
 	}
