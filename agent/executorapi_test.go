@@ -794,34 +794,19 @@ func TestExecutorMoreUpdates(t *testing.T) {
 			r.allTasks = append(r.allTasks, "t2")
 			a.taskIndex[taskKey{"fw", "t2"}] = r
 			a.mu.Unlock()
-			resp, msg := post(t, srv, r, subscribeCall, "", "")
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("SUBSCRIBE: %s %s", resp.Status, msg)
+			a.mu.Lock()
+			ev := a.subscribedEvent(r)
+			a.mu.Unlock()
+			if !ev.AcceptsMoreUpdates {
+				t.Fatalf("SUBSCRIBED %+v does not say the agent accepts more updates", ev)
 			}
-			defer resp.Body.Close()
-			rr := api.NewRecordReader(resp.Body)
-			next := func() api.ExecutorEvent {
-				t.Helper()
-				rec, err := rr.ReadRecord()
-				if err != nil {
-					t.Fatalf("read event: %v", err)
-				}
-				var ev api.ExecutorEvent
-				if err := json.Unmarshal(rec, &ev); err != nil {
-					t.Fatal(err)
-				}
-				return ev
-			}
-			if ev := next(); ev.Type != api.ExecutorEventSubscribed || !ev.Subscribed.AcceptsMoreUpdates {
-				t.Fatalf("first event %+v, want SUBSCRIBED saying it accepts more updates", ev)
-			}
-			streamID := resp.Header.Get("Mesos-Stream-Id")
+			streamID, next := subscribe(t, srv, r)
 
 			updates := []api.ExecutorUpdate{st("t1", api.TaskRunning), st("t2", api.TaskRunning), st("t1", api.TaskFinished)}
 			if tt.bad {
 				updates[2].Status.State = api.TaskStaging
 			}
-			resp, msg = post(t, srv, r, tt.encode(updates[0], updates[1:]...), streamID, "")
+			resp, msg := post(t, srv, r, tt.encode(updates[0], updates[1:]...), streamID, "")
 			if tt.bad {
 				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "more_updates[1]") {
 					t.Fatalf("UPDATE with a bad update: %s %q, want 400 naming more_updates[1]", resp.Status, msg)

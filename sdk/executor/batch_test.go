@@ -29,6 +29,35 @@ func holdFirst(release <-chan struct{}) (func(*api.ExecutorCall) error, <-chan s
 	}, held
 }
 
+// callInFlight starts a client on an agent whose first UPDATE call, t0's
+// TASK_RUNNING, it holds in flight; hook, if set, answers every call
+// after it. It returns the harness, the agent, t0's Update's outcome to
+// come, and a func that lets the held call go (called at the test's end
+// too, so that the agent's Close returns).
+func callInFlight(t *testing.T, hook func(*api.ExecutorCall) error) (*harness, *executortest.Agent, <-chan error, func()) {
+	t.Helper()
+	release := make(chan struct{})
+	hold, held := holdFirst(release)
+	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1",
+		OnUpdate: func(call *api.ExecutorCall) error {
+			if err := hold(call); err != nil || hook == nil {
+				return err
+			}
+			return hook(call)
+		}})
+	let := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(func() {
+		let()
+		agent.Close()
+	})
+	hs := start(t, agent, nil, nil)
+	hs.subscriptions(1)
+	first := make(chan error, 1)
+	go func() { first <- hs.client.Update(context.Background(), status("t0", api.TaskRunning)) }()
+	<-held
+	return hs, agent, first, let
+}
+
 // updateAll sends an update of each task at once, from a goroutine each,
 // and returns their errors once all have returned.
 func updateAll(c *executor.Client, tasks []string) []error {
@@ -46,17 +75,7 @@ func updateAll(c *executor.Client, tasks []string) []error {
 // order they were made, and each Update must return once the agent took
 // its update.
 func TestUpdatesShareCalls(t *testing.T) {
-	release := make(chan struct{})
-	hook, held := holdFirst(release)
-	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
-	defer agent.Close()
-	let := sync.OnceFunc(func() { close(release) })
-	defer let() // a test that fails lets the held call go, so that Close returns
-	hs := start(t, agent, nil, nil)
-	hs.subscriptions(1)
-	first := make(chan error, 1)
-	go func() { first <- hs.client.Update(context.Background(), status("t0", api.TaskRunning)) }()
-	<-held
+	hs, agent, first, let := callInFlight(t, nil)
 	rest := make(chan []error, 1)
 	go func() { rest <- updateAll(hs.client, []string{"t1", "t2", "t3", "t4", "t5"}) }()
 	hs.wait("the updates to queue", func() bool { _, us := hs.client.Unacknowledged(); return len(us) == 6 })
@@ -115,28 +134,17 @@ func TestQuietUpdatesGoAlone(t *testing.T) {
 // (ErrNotConnected and the *HTTPError), and the next SUBSCRIBE must list
 // them, so that the agent gets them all the same.
 func TestRefusedSharedCall(t *testing.T) {
-	release := make(chan struct{})
-	hold, held := holdFirst(release)
 	var mu sync.Mutex
 	refused := 0
-	hook := func(call *api.ExecutorCall) error {
+	hs, agent, first, let := callInFlight(t, func(call *api.ExecutorCall) error {
 		if len(call.MoreUpdates) > 0 {
 			mu.Lock()
 			defer mu.Unlock()
 			refused++
 			return errors.New("refused for the test")
 		}
-		return hold(call)
-	}
-	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
-	defer agent.Close()
-	let := sync.OnceFunc(func() { close(release) })
-	defer let() // a test that fails lets the held call go, so that Close returns
-	hs := start(t, agent, nil, nil)
-	hs.subscriptions(1)
-	first := make(chan error, 1)
-	go func() { first <- hs.client.Update(context.Background(), status("t0", api.TaskRunning)) }()
-	<-held
+		return nil
+	})
 	rest := make(chan []error, 1)
 	tasks := []string{"t1", "t2", "t3"}
 	go func() { rest <- updateAll(hs.client, tasks) }()
@@ -191,23 +199,12 @@ func TestSingleUpdatesWithoutAgentSupport(t *testing.T) {
 // rather than end over a batch's size and list them all in a SUBSCRIBE
 // the agent would refuse for its size too.
 func TestTooLargeSharedCallIsSplit(t *testing.T) {
-	release := make(chan struct{})
-	hold, held := holdFirst(release)
-	hook := func(call *api.ExecutorCall) error {
+	hs, agent, first, let := callInFlight(t, func(call *api.ExecutorCall) error {
 		if len(call.MoreUpdates) > 0 {
 			return &executortest.StatusError{Code: 413, Message: "Request Entity Too Large"}
 		}
-		return hold(call)
-	}
-	agent := executortest.NewAgent(executortest.Options{FrameworkID: "fw-1", ExecutorID: "ex-1", OnUpdate: hook})
-	defer agent.Close()
-	let := sync.OnceFunc(func() { close(release) })
-	defer let()
-	hs := start(t, agent, nil, nil)
-	hs.subscriptions(1)
-	first := make(chan error, 1)
-	go func() { first <- hs.client.Update(context.Background(), status("t0", api.TaskRunning)) }()
-	<-held
+		return nil
+	})
 	rest := make(chan []error, 1)
 	tasks := []string{"t1", "t2", "t3", "t4"}
 	go func() { rest <- updateAll(hs.client, tasks) }()
