@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,7 +48,8 @@ type Agent struct {
 	recovering atomic.Bool
 	stopCtx    context.Context // ends when Run is shutting down
 	stopCancel context.CancelFunc
-	quit       chan struct{}  // closed when Run has shut the executors down
+	quit       chan struct{} // closed when Run has shut the executors down
+	quitOnce   sync.Once
 	execWG     sync.WaitGroup // goroutines watching and preparing executors
 	// registered is closed once the agent has subscribed to a master
 	// (registeredOnce): a recovered task prepared again may need the
@@ -255,12 +257,15 @@ func (a *Agent) ID() string {
 }
 
 // Run keeps the agent subscribed to a master, reconnecting with backoff,
-// and delivers status updates, until ctx ends. Then it shuts its
-// executors down (SHUTDOWN, then SIGKILL after
-// Config.ExecutorShutdownGrace) and waits for them. An agent that dies
-// without Run returning (SIGKILL, a crash) leaves its executors running;
-// the next agent on the same work directory recovers them.
+// and delivers status updates, until ctx ends or the master tells the
+// agent to shut down (a *ShutdownError). Then it shuts its executors down
+// (SHUTDOWN, then SIGKILL after Config.ExecutorShutdownGrace) and waits
+// for them. An agent that dies without Run returning (SIGKILL, a crash)
+// leaves its executors running; the next agent on the same work
+// directory recovers them.
 func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -273,11 +278,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.gcLoop(ctx, time.Minute) // Mesos's --disk_watch_interval
 	}()
 	a.awaitRecoveredExecutors(ctx)
-	a.subscribeLoop(ctx)
+	stopped := a.subscribeLoop(ctx)
+	cancel()
 	wg.Wait()
 	a.shutdownExecutors()
 	a.sweepCgroups(nil) // what executors that outlived SIGKILL left, and the agent's own
-	return a.store.close()
+	return errors.Join(stopped, a.store.close())
 }
 
 // executorReregisterWait bounds how long a restarted agent waits for the
@@ -337,7 +343,7 @@ func (a *Agent) shutdownExecutors() {
 			a.log.Error("executor did not exit after SIGKILL", "executor", r.key.executor, "pid", r.rec.PID)
 		}
 	}
-	close(a.quit)
+	a.quitOnce.Do(func() { close(a.quit) })
 	a.execWG.Wait()
 	a.spares.close()
 }

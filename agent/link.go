@@ -21,7 +21,7 @@ const maxBackoff = time.Minute
 
 // subscribeLoop subscribes to a master and handles its events; when the
 // connection drops it tries again with exponential backoff.
-func (a *Agent) subscribeLoop(ctx context.Context) {
+func (a *Agent) subscribeLoop(ctx context.Context) error {
 	backoff := a.cfg.RegistrationBackoff
 	for ctx.Err() == nil {
 		for _, m := range a.cfg.Masters {
@@ -30,17 +30,22 @@ func (a *Agent) subscribeLoop(ctx context.Context) {
 				backoff = a.cfg.RegistrationBackoff
 			}
 			if ctx.Err() != nil {
-				return
+				return nil
+			}
+			if se := (*ShutdownError)(nil); errors.As(err, &se) {
+				a.log.Error("the master told this agent to shut down", "master", m, "reason", se.Message)
+				return err
 			}
 			a.log.Warn("master connection ended", "master", m, "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+	return nil
 }
 
 // session subscribes to one master and handles its stream until it ends.
@@ -216,8 +221,27 @@ func (a *Agent) handle(ctx context.Context, ev *api.AgentEvent) error {
 			msg = ev.Error.Message
 		}
 		return fmt.Errorf("master sent ERROR: %s", msg)
+	case api.AgentEventShutdown:
+		msg := ""
+		if ev.Shutdown != nil {
+			msg = ev.Shutdown.Message
+		}
+		return &ShutdownError{Message: msg}
 	}
 	return nil
+}
+
+// ShutdownError is what Run returns when the master told the agent to
+// shut down (api.AgentShutdown: an operator marked it gone), once it has
+// shut every executor down: the agent stops rather than subscribe again
+// and again to a master that refuses it.
+type ShutdownError struct {
+	Message string // the master's reason
+}
+
+func (e *ShutdownError) Error() string {
+	return fmt.Sprintf("the master told this agent to shut down (%s): its executors are shut down; "+
+		"it can register again only with a new work directory", e.Message)
 }
 
 // deliverUpdates sends due status updates to the master until ctx ends,

@@ -407,3 +407,62 @@ func TestSubscribeListsFrameworks(t *testing.T) {
 		t.Fatalf("SUBSCRIBE lists frameworks (ID: principal) %v, want %v", got, want)
 	}
 }
+
+// TestShutdownByMaster has the master answer the agent's subscription
+// with SHUTDOWN, as it answers an agent an operator marked gone: Run must
+// shut the agent's executors down and return a *ShutdownError, rather
+// than subscribe again and again.
+func TestShutdownByMaster(t *testing.T) {
+	var subscriptions atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if call, err := api.DecodeAgentCall(body); err != nil || call.Type != api.AgentCallSubscribe {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		subscriptions.Add(1)
+		w.Header().Set("Mesos-Stream-Id", "s1")
+		w.WriteHeader(http.StatusOK)
+		for _, ev := range []api.AgentEvent{
+			{Type: api.AgentEventSubscribed, Subscribed: &api.AgentSubscribed{AgentID: api.AgentID{Value: "a1"}, HeartbeatIntervalSeconds: 15}},
+			{Type: api.AgentEventShutdown, Shutdown: &api.AgentShutdown{Message: "Agent has been marked gone"}},
+		} {
+			b, _ := json.Marshal(ev)
+			w.Write(api.AppendRecord(nil, b))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := newBareAgent(t, func(c *Config) {
+		c.Masters = []string{srv.Listener.Addr().String()}
+		c.ExecutorCommand = []string{"sleep", "600"} // never subscribes, ignores SHUTDOWN: killed after its grace
+		c.ExecutorRegistrationTimeout = time.Hour
+		c.ExecutorShutdownGrace = 100 * time.Millisecond
+		c.RegistrationBackoff = 10 * time.Millisecond
+	})
+	a.mu.Lock()
+	r := a.newRun("fw", api.FrameworkInfo{Name: "f"}, api.ExecutorInfo{ExecutorID: api.ExecutorID{Value: "x"}})
+	a.executors[r.key] = r
+	a.mu.Unlock()
+	if _, err := a.startExecutor(r); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(context.Background()) }()
+	select {
+	case err := <-ran:
+		if se := (*ShutdownError)(nil); !errors.As(err, &se) || se.Message != "Agent has been marked gone" {
+			t.Fatalf("Run returned %v, want a *ShutdownError with the master's reason", err)
+		}
+	case <-time.After(30 * time.Second):
+		a.killExecutor(r)
+		t.Fatalf("Run did not return after SHUTDOWN; %d subscriptions", subscriptions.Load())
+	}
+	if n := subscriptions.Load(); n != 1 {
+		t.Errorf("%d subscriptions, want 1: the agent must not subscribe again", n)
+	}
+	select {
+	case <-r.done:
+	default:
+		t.Error("the executor still runs after the agent shut down")
+	}
+}

@@ -106,6 +106,9 @@ const (
 	AgentEventMessage           AgentEventType = "MESSAGE"
 	AgentEventHeartbeat         AgentEventType = "HEARTBEAT"
 	AgentEventError             AgentEventType = "ERROR"
+	// AgentEventShutdown tells the agent to shut every executor down and
+	// stop (AgentShutdown).
+	AgentEventShutdown AgentEventType = "SHUTDOWN"
 )
 
 // AgentEvent is one record of an agent's stream from the master.
@@ -119,6 +122,17 @@ type AgentEvent struct {
 	ShutdownExecutor  *AgentShutdownExecutor  `json:"shutdown_executor,omitempty"`
 	Message           *AgentMessage           `json:"message,omitempty"`
 	Error             *ErrorEvent             `json:"error,omitempty"`
+	Shutdown          *AgentShutdown          `json:"shutdown,omitempty"`
+}
+
+// AgentShutdown tells an agent that the master will have no more of it,
+// as Mesos's ShutdownMessage does for an agent an operator marked gone:
+// the agent shuts every executor down, killing what they run, and stops,
+// rather than subscribe again and again to a master that refuses it. Its
+// work directory holds the identity the master refuses, so it registers
+// anew only from a new one.
+type AgentShutdown struct {
+	Message string `json:"message"`
 }
 
 // AgentSubscribed confirms a subscription and gives the agent its ID.

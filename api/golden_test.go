@@ -141,8 +141,8 @@ func TestZeroValuesPrintDefaults(t *testing.T) {
 }
 
 // TestAgentShutdownEvents pins the wire form of the events by which a
-// master shuts a framework's executors down on an agent: an agent of
-// another build must read them as this one writes them.
+// master shuts a framework's executors, one executor, or the whole agent
+// down: an agent of another build must read them as this one writes them.
 func TestAgentShutdownEvents(t *testing.T) {
 	tests := []struct {
 		name string
@@ -155,6 +155,8 @@ func TestAgentShutdownEvents(t *testing.T) {
 		{"executor", AgentEvent{Type: AgentEventShutdownExecutor,
 			ShutdownExecutor: &AgentShutdownExecutor{FrameworkID: FrameworkID{"fw"}, ExecutorID: ExecutorID{"x"}}},
 			`{"type":"SHUTDOWN_EXECUTOR","shutdown_executor":{"framework_id":{"value":"fw"},"executor_id":{"value":"x"}}}`},
+		{"agent", AgentEvent{Type: AgentEventShutdown, Shutdown: &AgentShutdown{Message: "Agent has been marked gone"}},
+			`{"type":"SHUTDOWN","shutdown":{"message":"Agent has been marked gone"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func (m *Master) agentSubscribe(w http.ResponseWriter, r *http.Request, call *ap
 	if id := call.Subscribe.AgentInfo.ID; id != nil && !m.gone[id.Value].IsZero() {
 		m.mu.Unlock()
 		s := newStream(m.newStreamID())
-		s.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
+		s.send(agentGone)
 		s.close()
 		s.serve(w, r, func() {})
 		return nil

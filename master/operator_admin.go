@@ -382,6 +382,11 @@ func (m *Master) opMarkAgentGone(call *api.OperatorCall, _ *api.OperatorResponse
 	return nil
 }
 
+// agentGone is what an agent marked gone is told, on its stream then and
+// whenever it subscribes again: to shut everything down and stop, as
+// Mesos's master sends such an agent ShutdownMessage.
+var agentGone = api.AgentEvent{Type: api.AgentEventShutdown, Shutdown: &api.AgentShutdown{Message: "Agent has been marked gone"}}
+
 // markGone removes an agent for good: its tasks are TASK_GONE_BY_OPERATOR,
 // it is told to shut down, and it may not register again under its ID.
 // m.mu must be held.
@@ -404,7 +409,7 @@ func (m *Master) markGone(a *agent, now time.Time) {
 		m.retire(f, tasks)
 	}
 	m.rescindAgentOffers(a, now)
-	a.stream.send(api.AgentEvent{Type: api.AgentEventError, Error: &api.ErrorEvent{Message: "Agent has been marked gone"}})
+	a.stream.send(agentGone)
 	a.stream.close()
 	if a.lost != nil {
 		a.lost.Stop()

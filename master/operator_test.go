@@ -268,15 +268,15 @@ func TestMarkAgentGone(t *testing.T) {
 	if st := fw.update("t"); st.State != api.TaskGoneByOperator || st.Reason != api.ReasonAgentRemovedByOperator {
 		t.Fatalf("update %+v", st)
 	}
-	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventError }); !strings.Contains(ev.Error.Message, "gone") {
-		t.Fatalf("agent got %+v", ev)
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdown }); !strings.Contains(ev.Shutdown.Message, "gone") {
+		t.Fatalf("agent got %+v, want SHUTDOWN saying it is gone", ev)
 	}
 	res, _ := api.ParseResources("cpus:2;mem:1024")
 	resp := tm.post(t, "/api/v1/agent", api.AgentCall{Type: api.AgentCallSubscribe, Subscribe: &api.AgentSubscribe{
 		AgentInfo: api.AgentInfo{Hostname: "127.0.0.1", ID: &api.AgentID{Value: ag.id}, Resources: res}}})
 	s := openStream[api.AgentEvent](t, resp)
-	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventError {
-		t.Fatalf("a gone agent re-registering got %+v, want ERROR", ev)
+	if ev := s.next(func(api.AgentEvent) bool { return true }); ev.Type != api.AgentEventShutdown {
+		t.Fatalf("a gone agent re-registering got %+v, want SHUTDOWN", ev)
 	}
 }
 
@@ -483,8 +483,8 @@ func TestDrainMarkGone(t *testing.T) {
 		AgentID: api.AgentID{Value: ag.id}, MarkGone: true}}); code != http.StatusOK {
 		t.Fatalf("DRAIN_AGENT: %d %s", code, body)
 	}
-	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventError }); !strings.Contains(ev.Error.Message, "gone") {
-		t.Fatalf("agent got %+v, want an ERROR saying it is gone", ev)
+	if ev := ag.next(func(ev api.AgentEvent) bool { return ev.Type == api.AgentEventShutdown }); !strings.Contains(ev.Shutdown.Message, "gone") {
+		t.Fatalf("agent got %+v, want SHUTDOWN saying it is gone", ev)
 	}
 	_, r, _ := tm.operator(t, api.OperatorCall{Type: api.OperatorGetAgents})
 	if len(r.GetAgents.Agents) != 0 {
