@@ -57,7 +57,9 @@ type Options struct {
 	// MoreUpdates), as a Mesos agent or a Mezzo agent of an earlier
 	// build is: its SUBSCRIBED leaves AcceptsMoreUpdates unset, whatever
 	// Subscribed says, and it refuses a call carrying more updates with
-	// 400 Bad Request. By default it takes them, and says so.
+	// 400 Bad Request: louder than such a real agent, which would drop
+	// them unread, so that a test catches a client that sends them
+	// unasked. By default it takes them, and says so.
 	SingleUpdates bool
 	// OnUpdate, when set, is called with every UPDATE call that passed
 	// the agent's checks, on the call's goroutine, before its updates
