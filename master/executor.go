@@ -244,12 +244,14 @@ func (m *Master) executorExited(a *agent, x *api.AgentExecutorExited, now time.T
 // from unreachable) is counted again with the resources its ExecutorInfo
 // names, charged to the role they are allocated to, its framework
 // recovered if the master does not know it (recoverFramework), unless
-// that framework was removed: the agent is told to shut it down. It runs after the
-// agent's tasks are reconciled: an executor unlisted whose tasks the agent
-// no longer has was uncounted by their ends, and goes now; one counted
-// again for a task back from unreachability goes with that task if the
-// agent does not list it; one counted from an adopted task, by ID only,
-// takes its resources from the list. m.mu must be held.
+// that framework was removed: the agent is told to shut it down.
+//
+// It runs after the agent's tasks are reconciled: an executor unlisted
+// whose tasks the agent no longer has was uncounted by their ends, and
+// goes now; one counted again for a task back from unreachability goes
+// with that task if the agent does not list it; one counted from an
+// adopted task, by ID only, takes its resources from the list. m.mu must
+// be held.
 func (m *Master) recoverAgentExecutors(a *agent, listed []api.ExecutorInfo, principals map[string]string, now time.Time) {
 	have := make(map[execID]bool, len(listed))
 	for _, info := range listed {
