@@ -52,8 +52,10 @@ type executorRun struct {
 	ended []string
 	// collectable is the queue of the sandboxes of its ended tasks, in
 	// the order they ended, that the collector takes from the front once
-	// due (gc.go).
+	// due (gc.go); a collection holds the first taking of them by
+	// position (enqueue puts nothing before them).
 	collectable []endedSandbox
+	taking      int
 	pending     []api.ExecutorEvent // events waiting for a subscription
 	stream      *execStream         // the current subscription; nil if none
 
@@ -228,7 +230,7 @@ func (r *executorRun) remove(t *execTask) {
 // must be held.
 func (r *executorRun) queueEnded(t *execTask) {
 	if !t.ended.IsZero() {
-		r.collectable = append(r.collectable, endedSandbox{name: t.info.TaskID.Value, at: t.ended})
+		r.enqueue(endedSandbox{name: t.info.TaskID.Value, at: t.ended})
 	}
 }
 
@@ -821,7 +823,7 @@ func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
 	if !t.ended.IsZero() {
 		a.markTaskEnded(t)
 		a.mu.Lock()
-		r.queueEnded(t) // a little out of order, perhaps: that only delays it
+		r.queueEnded(t)
 		a.mu.Unlock()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -235,6 +236,7 @@ func (a *Agent) endedTasks(now time.Time) ([]*taken, []garbage) {
 			continue
 		}
 		q := &taken{r: r, gone: make([]bool, n)}
+		r.taking = n
 		queues = append(queues, q)
 		tasks := filepath.Join(r.rec.Dir, "tasks")
 		for i, e := range r.collectable[:n] {
@@ -259,6 +261,22 @@ func (r *executorRun) dropTaken(gone []bool) {
 	}
 	clear(q[:j])
 	r.collectable = q[j:]
+	r.taking = 0
+}
+
+// enqueue puts e in the run's queue in the order of the ends, after the
+// front a collection holds (taking). The queue is nearly in order — an
+// end reported late (reportFor), a sandbox queued again at its later
+// change (collectTask) — so the place is searched from the tail. In
+// order it must be: a collection stops at the first entry not due, and
+// one behind a later end would wait for that end's delay too. a.mu must
+// be held.
+func (r *executorRun) enqueue(e endedSandbox) {
+	i := len(r.collectable)
+	for i > r.taking && r.collectable[i-1].at.After(e.at) {
+		i--
+	}
+	r.collectable = slices.Insert(r.collectable, i, e)
 }
 
 // endedOnDisk rebuilds, for a recovered run of Mezzo's executor, its
@@ -345,7 +363,7 @@ func (a *Agent) collectTask(g garbage) (bool, error) {
 		// the framework's acknowledgement: tried again next time.
 	case fi.ModTime().After(e.at):
 		g.from.gone[g.i] = true
-		r.collectable = append(r.collectable, endedSandbox{name: e.name, at: fi.ModTime()})
+		r.enqueue(endedSandbox{name: e.name, at: fi.ModTime()})
 	default:
 		if err = unix.Renameat(fd, e.name, fd, trash); err == nil {
 			renamed = true

@@ -564,9 +564,9 @@ func TestCollectTaskSandboxQueue(t *testing.T) {
 	}{
 		{name: "the due front", gone: []string{"old"},
 			// again's earlier end is counted from its later one, queued
-			// again at that time.
-			queue: []string{"unacked", "again", "young", "again"}},
-		{name: "acknowledged", ack: true, gone: []string{"old", "unacked"}, queue: []string{"again", "young", "again"}},
+			// again at that time, in order.
+			queue: []string{"unacked", "again", "again", "young"}},
+		{name: "acknowledged", ack: true, gone: []string{"old", "unacked"}, queue: []string{"again", "again", "young"}},
 		{name: "past the delay", after: a.cfg.SandboxGCDelay + time.Minute,
 			gone: []string{"old", "unacked", "again", "young"}},
 	}
@@ -800,5 +800,67 @@ func TestCollectorStaysInTasksDir(t *testing.T) {
 				t.Fatalf("%s, outside every sandbox, was removed through task ID %q: %v", victim, id[:24]+"...", err)
 			}
 		})
+	}
+}
+
+// TestEnqueueKeepsEndOrder checks that a run's queue of ended tasks'
+// sandboxes stays in the order of the ends, whatever the order they come
+// in, and that nothing goes before the front a collection holds.
+func TestEnqueueKeepsEndOrder(t *testing.T) {
+	base := time.Now()
+	tests := []struct {
+		name   string
+		queue  []int // the entries' ends, in minutes past base; named by their index
+		taking int
+		at     int // the new entry's end
+		want   []string
+	}{
+		{name: "latest", queue: []int{1, 2, 3}, at: 4, want: []string{"0", "1", "2", "new"}},
+		{name: "reported late", queue: []int{1, 3, 5}, at: 2, want: []string{"0", "new", "1", "2"}},
+		{name: "earliest", queue: []int{1, 2}, at: 0, want: []string{"new", "0", "1"}},
+		{name: "same end as one queued", queue: []int{1, 2, 3}, at: 2, want: []string{"0", "1", "new", "2"}},
+		{name: "before the front a collection holds", queue: []int{5, 6, 7}, taking: 2, at: 1, want: []string{"0", "1", "new", "2"}},
+		{name: "empty", at: 1, want: []string{"new"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &executorRun{taking: tt.taking}
+			for i, m := range tt.queue {
+				r.collectable = append(r.collectable, endedSandbox{name: fmt.Sprint(i), at: base.Add(time.Duration(m) * time.Minute)})
+			}
+			r.enqueue(endedSandbox{name: "new", at: base.Add(time.Duration(tt.at) * time.Minute)})
+			var got []string
+			for _, e := range r.collectable {
+				got = append(got, e.name)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("queue %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCollectTaskSandboxQueuedAgainInOrder queues, behind a sandbox
+// whose directory changed after the end it was queued for, one that
+// ended later and is not due: the first, queued again at its change, is
+// collected once that change is past the delay. Before, it went to the
+// tail, behind the later end, and waited for that one's delay too.
+func TestCollectTaskSandboxQueuedAgainInOrder(t *testing.T) {
+	a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0 })
+	r := sharedRun(t, a)
+	now, delay := time.Now(), a.cfg.SandboxGCDelay
+	changed := filepath.Join(r.rec.Dir, "tasks", "changed")
+	mkSandbox(t, changed, now, 2*delay) // changed a delay after the end queued below
+	mkSandbox(t, filepath.Join(r.rec.Dir, "tasks", "later"), now, 0)
+	a.mu.Lock()
+	r.collectable = []endedSandbox{{name: "changed", at: now.Add(-3 * delay)}, {name: "later", at: now.Add(-delay / 2)}}
+	a.mu.Unlock()
+	a.collectSandboxes(now) // queues changed again, at its change
+	if !exists(changed) {
+		t.Fatal("a sandbox that changed after its end was collected at its first turn")
+	}
+	a.collectSandboxes(now.Add(time.Second))
+	if exists(changed) {
+		t.Error("a sandbox queued again at its change, past the delay, was kept behind a later end not yet due")
 	}
 }
