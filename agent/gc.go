@@ -98,12 +98,13 @@ type taken struct {
 
 // garbage is a sandbox that may be collected: the directory of a run
 // whose executor exited (from nil), or the sandbox of a task that ended
-// in a live run, the i-th of from.
+// in a live run, e, the i-th of from.
 type garbage struct {
 	dir   string
 	ended time.Time // when what ran there ended
 	from  *taken
 	i     int
+	e     endedSandbox
 }
 
 // collectSandboxes removes the sandboxes that ended long enough ago,
@@ -220,27 +221,30 @@ func (a *Agent) releaseRun(r *executorRun) {
 // sandboxes are theirs to lay out); those of recovered executors that
 // have not subscribed again are left alone, since until they list their
 // tasks (adoptListed) the agent may not know all of them, and so are
-// those whose own sandbox a live task runs in (rootTaskLive).
+// those whose own sandbox a live task runs in (rootTaskLive). A run
+// left alone, or with nothing due, costs no look at its queue past the
+// front.
 func (a *Agent) endedTasks(now time.Time) ([]*taken, []garbage) {
 	short := a.diskShort()
+	due := func(e endedSandbox) bool { return short || now.Sub(e.at) >= a.cfg.SandboxGCDelay }
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var queues []*taken
 	var out []garbage
 	for _, r := range a.executors {
-		n := 0
-		for n < len(r.collectable) && (short || now.Sub(r.collectable[n].at) >= a.cfg.SandboxGCDelay) {
-			n++
-		}
-		if n == 0 || r.exited || r.recovered && !r.subscribed || r.rootTaskLive() {
+		if len(r.collectable) == 0 || r.exited || r.recovered && !r.subscribed || !due(r.collectable[0]) || r.rootTaskLive() {
 			continue
+		}
+		n := 1
+		for n < len(r.collectable) && due(r.collectable[n]) {
+			n++
 		}
 		q := &taken{r: r, gone: make([]bool, n)}
 		r.taking = n
 		queues = append(queues, q)
 		tasks := filepath.Join(r.rec.Dir, "tasks")
 		for i, e := range r.collectable[:n] {
-			out = append(out, garbage{dir: filepath.Join(tasks, e.name), ended: e.at, from: q, i: i})
+			out = append(out, garbage{dir: filepath.Join(tasks, e.name), ended: e.at, from: q, i: i, e: e})
 		}
 	}
 	return queues, out
@@ -340,8 +344,20 @@ func isTaskDirName(name string) bool {
 // ID never finds its new sandbox removed under it. The rename is made
 // within tasks/, opened without following a link, and the removal, after
 // a.mu is released, takes the new name, which no task can own.
+//
+// Only collections take entries out of the queue or rename them, one
+// collection at a time: e, taken when the collection began, is still the
+// i-th entry.
 func (a *Agent) collectTask(g garbage) (bool, error) {
-	r, tasks := g.from.r, filepath.Join(g.from.r.rec.Dir, "tasks")
+	r, e := g.from.r, g.e
+	if a.updates.hasTerminal(r.key.framework, e.name) {
+		// Its terminal update, on disk (see collectSandboxes), waits for
+		// the framework's acknowledgement: tried again next time, at the
+		// cost of this look only. (Looked at again below, under a.mu:
+		// a task of that ID may end there meanwhile.)
+		return false, nil
+	}
+	tasks := filepath.Join(r.rec.Dir, "tasks")
 	fd, err := unix.Open(tasks, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		// Not there, or not a directory the agent made: nothing of the
@@ -350,17 +366,15 @@ func (a *Agent) collectTask(g garbage) (bool, error) {
 		return false, fmt.Errorf("open %s: %w", tasks, err)
 	}
 	defer unix.Close(fd)
-	trash := ".gc-" + uuid.NewString()
-	a.mu.Lock()
-	e := r.collectable[g.i] // only collections take entries out of the queue, one at a time
-	fi, statErr := os.Lstat(filepath.Join(tasks, e.name))
+	trash := ".gc-" + uuid.NewString() // made here, not under a.mu
 	renamed := false
+	a.mu.Lock()
+	fi, statErr := os.Lstat(filepath.Join(tasks, e.name))
 	switch {
 	case !isTaskDirName(e.name) || r.tasks[e.name] != nil || statErr != nil:
 		g.from.gone[g.i] = true
 	case a.updates.hasTerminal(r.key.framework, e.name):
-		// Its terminal update, on disk (see collectSandboxes), waits for
-		// the framework's acknowledgement: tried again next time.
+		// A task of that ID ended there since the look above: as above.
 	case fi.ModTime().After(e.at):
 		g.from.gone[g.i] = true
 		r.enqueue(endedSandbox{name: e.name, at: fi.ModTime()})
