@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -209,7 +210,26 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 		a.labelSandbox(run, &st, t)
 		t.annotate(&st)
 	}
+	// Whether a terminal update could be written decides when its
+	// task's sandbox may be collected (gc.go).
+	var lost *atomic.Bool
+	if st.State.IsTerminal() {
+		lost = new(atomic.Bool)
+		then := done
+		done = func(err error) {
+			lost.Store(err != nil)
+			if then != nil {
+				then(err)
+			}
+		}
+	}
 	w := a.updates.addFromExecutor(run.key.framework, st, time.Now(), done)
+	if at, ok := run.unwritten[st.TaskID.Value]; ok && t == nil && lost != nil {
+		// Sent again, the first could not be written: its sandbox
+		// goes back in the queue, for this one.
+		delete(run.unwritten, st.TaskID.Value)
+		run.enqueue(endedSandbox{name: st.TaskID.Value, at: at, lost: lost})
+	}
 	// An update sent again (its acknowledgement was lost) may be older
 	// than the task's state; it is checkpointed once but never applied.
 	if t == nil || stateRank(st.State) < stateRank(t.state) {
@@ -223,7 +243,7 @@ func (a *Agent) recordExecutorUpdate(run *executorRun, st api.TaskStatus, done f
 		stop = append(stop, t.stopChecks)
 		a.finalUsage(run, t, &st)
 		run.remove(t)
-		run.queueEnded(t) // its update was queued for agent.db above
+		run.queueEnded(t, lost) // its update was queued for agent.db above
 		stop = append(stop, func() { a.markTaskEnded(t) })
 		delete(a.taskIndex, taskKey{run.key.framework, st.TaskID.Value})
 		a.taskEnded(run, st.TaskID.Value)

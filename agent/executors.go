@@ -56,8 +56,13 @@ type executorRun struct {
 	// position (enqueue puts nothing before them).
 	collectable []endedSandbox
 	taking      int
-	pending     []api.ExecutorEvent // events waiting for a subscription
-	stream      *execStream         // the current subscription; nil if none
+	// unwritten holds, with when they ended, the ended tasks whose
+	// sandboxes left the queue because their terminal updates could
+	// not be written to agent.db: each is queued again once its
+	// executor's update is written at last (gc.go).
+	unwritten map[string]time.Time
+	pending   []api.ExecutorEvent // events waiting for a subscription
+	stream    *execStream         // the current subscription; nil if none
 
 	started    bool // its process was started (or recovered)
 	recovered  bool // it was started by an earlier run of the agent
@@ -226,11 +231,12 @@ func (r *executorRun) remove(t *execTask) {
 }
 
 // queueEnded puts the sandbox of a removed task, if it has one of its
-// own, in its run's queue of sandboxes to collect (see remove). a.mu
-// must be held.
-func (r *executorRun) queueEnded(t *execTask) {
+// own, in its run's queue of sandboxes to collect (see remove); lost, if
+// set, is set if the task's terminal update, queued for agent.db, could
+// not be written (endedSandbox). a.mu must be held.
+func (r *executorRun) queueEnded(t *execTask, lost *atomic.Bool) {
 	if !t.ended.IsZero() {
-		r.enqueue(endedSandbox{name: t.info.TaskID.Value, at: t.ended})
+		r.enqueue(endedSandbox{name: t.info.TaskID.Value, at: t.ended, lost: lost})
 	}
 }
 
@@ -812,19 +818,22 @@ func runAll(fs []func()) {
 // reportFor checkpoints and queues an update the agent makes about one of
 // an executor's tasks.
 // A task removed from its run (remove) has its sandbox queued for
-// collection once the update is on disk.
+// collection once the update is on disk; not if it could not be written,
+// since nothing makes it again: that sandbox goes with its run (gc.go).
 func (a *Agent) reportFor(r *executorRun, t *execTask, st api.TaskStatus) {
 	t.annotate(&st)
 	st.TaskID = t.info.TaskID
 	st.ExecutorID = &api.ExecutorID{Value: r.key.executor}
 	st.ContainerStatus = &api.ContainerStatus{ContainerID: &api.ContainerID{Value: r.rec.Container}}
 	a.labelSandbox(r, &st, t)
-	a.report(r.key.framework, st)
+	written := a.report(r.key.framework, st)
 	if !t.ended.IsZero() {
 		a.markTaskEnded(t)
-		a.mu.Lock()
-		r.queueEnded(t)
-		a.mu.Unlock()
+		if written {
+			a.mu.Lock()
+			r.queueEnded(t, nil)
+			a.mu.Unlock()
+		}
 	}
 }
 

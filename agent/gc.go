@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,24 @@ import (
 // remove), and a collection looks only at its front, what is due; a
 // restarted agent rebuilds the queue from the directories' times
 // (endedOnDisk).
+//
+// A task's sandbox is not collected before the framework has heard of
+// the task's end: a collection waits until the terminal updates of the
+// sandboxes it looks at are on disk, then leaves those that wait for
+// their acknowledgement. An update that could not be written at all
+// (agent.db's disk full, say) is neither: nothing says the framework will
+// hear of the end. An executor keeps an update the agent did not
+// acknowledge and sends it again when it subscribes again (the failed
+// write closed its stream): the sandbox leaves the queue and is queued
+// again, counted from the task's end, once that update is written
+// (executorRun.unwritten), then waits for its acknowledgement as any.
+// An update the agent made itself is not made again: its sandbox is not
+// queued, and goes with its run. So does one whose update, sent again,
+// was written and acknowledged before a collection found the first
+// write failed. Why not collect them after the delay all the same: the
+// framework, which may learn of the end later (the master reconciles),
+// would find the task's output gone; the other sandboxes free room as
+// well.
 
 // gcLoop collects sandboxes every interval until ctx ends.
 func (a *Agent) gcLoop(ctx context.Context, interval time.Duration) {
@@ -86,6 +105,11 @@ func markEnded(dir string, at time.Time) error {
 type endedSandbox struct {
 	name string    // its directory in tasks/: the task's ID, or what a removal cut short left
 	at   time.Time // when the task ended
+	// lost, if set, is set if the task's terminal update, queued for
+	// agent.db when the sandbox was queued, could not be written; nil
+	// for an update written before (the agent's own: reportFor) and
+	// for a queue rebuilt at a restart (endedOnDisk).
+	lost *atomic.Bool
 }
 
 // taken is the front of a live run's queue that a collection looks at:
@@ -350,6 +374,10 @@ func isTaskDirName(name string) bool {
 // i-th entry.
 func (a *Agent) collectTask(g garbage) (bool, error) {
 	r, e := g.from.r, g.e
+	if e.lost != nil && e.lost.Load() {
+		a.unwritten(g)
+		return false, nil
+	}
 	if a.updates.hasTerminal(r.key.framework, e.name) {
 		// Its terminal update, on disk (see collectSandboxes), waits for
 		// the framework's acknowledgement: tried again next time, at the
@@ -396,6 +424,25 @@ func (a *Agent) collectTask(g garbage) (bool, error) {
 	}
 	g.from.gone[g.i] = true
 	return true, nil
+}
+
+// unwritten takes out of the queue the sandbox of a task whose terminal
+// update could not be written to agent.db, unless it was written since
+// (sent again), and keeps when the task ended for when it is
+// (executorRun.unwritten).
+func (a *Agent) unwritten(g garbage) {
+	r, e := g.from.r, g.e
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.updates.hasTerminal(r.key.framework, e.name) {
+		r.collectable[g.i].lost = nil // waits for its acknowledgement, as any
+		return
+	}
+	g.from.gone[g.i] = true
+	if r.unwritten == nil {
+		r.unwritten = map[string]time.Time{}
+	}
+	r.unwritten[e.name] = e.at
 }
 
 // tidy removes what a collected run leaves behind in its executor's

@@ -864,3 +864,96 @@ func TestCollectTaskSandboxQueuedAgainInOrder(t *testing.T) {
 		t.Error("a sandbox queued again at its change, past the delay, was kept behind a later end not yet due")
 	}
 }
+
+// fullDB makes agent.db unable to grow, as on a full disk, until the
+// returned function is called: a write that needs more room than the
+// file has fails (bbolt's ErrMaxSizeReached), as it would with ENOSPC.
+func fullDB(t *testing.T, a *Agent) func() {
+	t.Helper()
+	limit := func(n int) {
+		// Set on the committer's goroutine, which reads it.
+		if err := a.store.c.update(func(tx *bolt.Tx) error { tx.DB().MaxSize = n; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limit(1)
+	var once sync.Once
+	release := func() { once.Do(func() { limit(0) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// TestCollectSparesAnEndNotWritten ends a task under disk pressure with
+// a terminal update that cannot be written to agent.db (its disk full):
+// the sandbox is kept, while the framework has not heard of the end.
+// The executor's update, sent again (as when it subscribes again) and
+// written, puts the sandbox back in line: it goes once that update is
+// acknowledged. An update the agent made itself is not made again: its
+// sandbox stays. Before, both went at the first collection.
+func TestCollectSparesAnEndNotWritten(t *testing.T) {
+	tests := []struct {
+		name      string
+		agentMade bool // the agent's TASK_KILLED of a task killed while prepared, not the executor's TASK_FINISHED
+	}{
+		{name: "executor's update, sent again"},
+		{name: "agent's own update", agentMade: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newBareAgent(t, func(c *Config) { c.SandboxGCHeadroom = 0.999 }) // disk short: all due at once
+			r := sharedRun(t, a)
+			dir := runTask(t, a, r, "t")
+			release := fullDB(t, a)
+			u := uuid.New()
+			// Too large for the room agent.db's file has.
+			st := api.TaskStatus{TaskID: api.TaskID{Value: "t"}, State: api.TaskFinished, UUID: u[:], Message: strings.Repeat("x", 1<<20)}
+			if tt.agentMade {
+				st = api.TaskStatus{State: api.TaskKilled, Source: api.SourceAgent, Message: st.Message}
+				a.mu.Lock()
+				task := r.tasks["t"]
+				r.remove(task)
+				delete(a.taskIndex, taskKey{"fw", "t"})
+				a.mu.Unlock()
+				a.reportFor(r, task, st) // as killTask does
+				if a.updates.pending() != 0 {
+					t.Fatal("the update was written: the test shows nothing")
+				}
+			} else {
+				a.mu.Lock()
+				stop, w := a.recordExecutorUpdate(r, st, nil)
+				a.mu.Unlock()
+				if err := w.wait(); err == nil {
+					t.Fatal("the update was written: the test shows nothing")
+				}
+				runAll(stop)
+			}
+			release()
+			a.collectSandboxes(time.Now())
+			if !exists(dir) {
+				t.Fatal("the sandbox was collected though its task's terminal update could not be written")
+			}
+			if tt.agentMade {
+				a.collectSandboxes(time.Now().Add(a.cfg.SandboxGCDelay + time.Minute))
+				if !exists(dir) {
+					t.Fatal("the sandbox was collected past the delay though its task's terminal update could not be written")
+				}
+				return
+			}
+			a.mu.Lock()
+			_, w := a.recordExecutorUpdate(r, st, nil)
+			a.mu.Unlock()
+			if err := w.wait(); err != nil {
+				t.Fatal(err)
+			}
+			a.collectSandboxes(time.Now())
+			if !exists(dir) {
+				t.Fatal("the sandbox was collected while its task's terminal update, written at last, waited for acknowledgement")
+			}
+			a.updates.acknowledge("fw", "t", u[:], time.Now())
+			a.collectSandboxes(time.Now())
+			if exists(dir) {
+				t.Error("the sandbox was kept under disk pressure after its update, written at last, was acknowledged")
+			}
+		})
+	}
+}

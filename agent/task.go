@@ -571,13 +571,16 @@ func (a *Agent) masterURL() string {
 	return a.master
 }
 
-// report checkpoints and queues a status update the agent makes. One that
-// cannot be checkpointed is logged as lost: sending it without the
-// checkpoint would break the promise that an update survives a restart.
-func (a *Agent) report(framework string, st api.TaskStatus) {
+// report checkpoints and queues a status update the agent makes, and
+// reports whether it did. One that cannot be checkpointed is logged as
+// lost: sending it without the checkpoint would break the promise that
+// an update survives a restart.
+func (a *Agent) report(framework string, st api.TaskStatus) bool {
 	if err := a.updates.add(framework, st, time.Now()); err != nil {
 		a.log.Error("status update lost", "task", st.TaskID.Value, "state", st.State, "err", err)
+		return false
 	}
+	return true
 }
 
 // killTask passes a kill from the master to the task's executor. A task
