@@ -61,7 +61,9 @@ func TestAppendUpdateCall(t *testing.T) {
 			t.Errorf("ExecutorCall.AppendJSON:\n%s\njson.Marshal:\n%s", got, want)
 		}
 		call.MoreUpdates = []ExecutorUpdate{{Status: st}, {Status: statuses[0]}}
-		want, _ = json.Marshal(call)
+		if want, err = json.Marshal(call); err != nil {
+			t.Fatal(err)
+		}
 		if got, ok := call.AppendJSON(nil); !ok || !bytes.Equal(got, want) {
 			t.Errorf("ExecutorCall.AppendJSON with more updates (%v):\n%s\njson.Marshal:\n%s", ok, got, want)
 		}

@@ -29,9 +29,8 @@ type runningExecutor struct {
 	// reports, which names only its executor's ID, takes those of the
 	// agent's executor list or of the first launch that names some.
 	resources api.Resources
-	role      string           // the role of the offer that paid for resources
-	typ       api.ExecutorType // CUSTOM or DEFAULT
-	live      int              // its tasks that still hold resources (task.resources)
+	role      string // the role of the offer that paid for resources
+	live      int    // its tasks that still hold resources (task.resources)
 	// exited says its agent reported its exit while the master still
 	// counted tasks of it, whose terminal updates had not arrived yet (or
 	// which were launched as it exited): it goes, with its resources, when
@@ -69,9 +68,9 @@ func (m *Master) executorNeed(f *framework, a *agent, role string, ti *api.TaskI
 	switch {
 	case e == nil:
 		return res, nil
-	case executorType(exec) != e.typ:
+	case executorType(exec) != executorType(&e.info):
 		return nil, fmt.Errorf("ExecutorInfo of executor %s is %s but the executor running on agent %s is %s",
-			exec.ExecutorID.Value, executorType(exec), a.id, e.typ)
+			exec.ExecutorID.Value, executorType(exec), a.id, executorType(&e.info))
 	case e.resources.Empty():
 		return res, nil
 	case !res.Equal(e.resources):
@@ -108,14 +107,14 @@ func (m *Master) countExecutor(a *agent, fw string, info api.ExecutorInfo, role 
 			a.executors = map[execID]*runningExecutor{}
 		}
 		info.FrameworkID = &api.FrameworkID{Value: fw}
-		e = &runningExecutor{info: info, role: role, typ: executorType(&info)}
+		e = &runningExecutor{info: info, role: role}
 		a.executors[id] = e
 	}
 	if e.resources.Empty() && (bareExecutor(&e.info) || !need.Empty()) {
 		// The first full word on it: an executor counted from a task an
 		// agent reported knew only its ID.
 		info.FrameworkID = &api.FrameworkID{Value: fw}
-		e.info, e.typ = info, executorType(&info)
+		e.info = info
 		if !need.Empty() {
 			e.resources, e.role = need, role
 			a.used = a.used.Plus(need)

@@ -252,6 +252,9 @@ func TestUpdateAfterAFailedCallWaits(t *testing.T) {
 			if hs.client.Connected() {
 				t.Fatal("connected still once a call failed: the next update could overtake the failed one")
 			}
+			// Refused as not connected, or sent once the client has
+			// subscribed again: either way after t1's TASK_RUNNING, which
+			// the agent is to have first.
 			_ = hs.client.Update(context.Background(), status("t1", api.TaskFinished))
 			hs.wait("the agent to have both updates", func() bool { return len(agent.Updates()) == 2 })
 			var got []api.TaskState
